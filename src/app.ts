@@ -1,0 +1,95 @@
+// The two FSPIOP pipelines as Hono apps, each in one readable list (SPEC §3, §4). Pure factories: no
+// I/O, no listen; everything comes in through deps. Optional capability stages are skipped when absent.
+import { header } from './http/context.js';
+import { Hono } from 'hono';
+import type { Config } from './config/schema.js';
+import { GatewayError } from './errors.js';
+import type { GatewayEnv, GatewayMiddleware } from './http/context.js';
+import { bindPeer, checkRequest, matchFspiopRoute, renderError, requestScope, requireSourceMatchesPeer, type RequestLogger } from './http/stages.js';
+import type { PeerDirectory } from './peers/directory.js';
+import { forward, targetOf, type Target } from './proxy/forward.js';
+import type { Upstreams } from './proxy/upstream.js';
+import type { PeerResolverOptions } from './tls/peer.js';
+import type { Telemetry } from './telemetry/types.js';
+import type { AuditLog } from './logging/audit.js';
+
+/** Capability stages, slotted into the pipelines where SPEC §3/§4 puts them. */
+export interface Stages {
+  /** Quarantined peers get 2003/503 before anything else (SPEC §3.2). */
+  readonly quarantine?: GatewayMiddleware;
+  /** Date window and replay protection (SPEC §3.4). */
+  readonly freshness?: GatewayMiddleware;
+  readonly verifyJws?: GatewayMiddleware;
+  readonly ilpInbound?: GatewayMiddleware;
+  readonly ilpOutbound?: GatewayMiddleware;
+  readonly signJws?: GatewayMiddleware;
+}
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly telemetry: Telemetry;
+  readonly logger: RequestLogger;
+  readonly audit?: AuditLog;
+  readonly upstreams: Upstreams;
+  readonly stages: Stages;
+}
+
+const present = (...m: (GatewayMiddleware | undefined)[]) => m.filter((x): x is GatewayMiddleware => x !== undefined);
+
+/** Mounts the stages in order; the last one (forward) produces the response. */
+function mount(app: Hono<GatewayEnv>, stages: GatewayMiddleware[]): void {
+  for (const s of stages) app.use('*', s);
+}
+
+function base(): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.onError(renderError);
+  app.notFound(() => { throw new GatewayError('GW_ROUTE_UNKNOWN'); });
+  return app;
+}
+
+/** Peer → gateway → upstream (INBOUND_UPSTREAM_URL or the built-in simulator). */
+export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerResolverOptions; readonly upstreamUrl: URL }): Hono<GatewayEnv> {
+  const { config, stages } = deps;
+  const trusted = [...config.trustedProxyPeers, ...(config.role === 'dfsp' ? [config.hubId] : [])];
+  const upstream = targetOf(deps.upstreamUrl, 'upstream');
+  const app = base();
+  mount(app, present(
+    requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
+    config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
+    stages.quarantine,
+    matchFspiopRoute(),
+    checkRequest({ maxBodyBytes: config.maxBodyBytes }),
+    config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
+    stages.freshness,
+    stages.verifyJws,
+    stages.ilpInbound,
+    forward({ upstreams: deps.upstreams, target: () => upstream, proto: 'https' }),
+  ));
+  return app;
+}
+
+/** Local side → gateway → peer chosen by FSPIOP-Destination (peer directory or PEER_ENDPOINT). */
+export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory }): Hono<GatewayEnv> {
+  const { config, stages, peers } = deps;
+  const targetFor = (c: Parameters<Parameters<typeof forward>[0]['target']>[0]): Target => {
+    const dest = header(c, 'fspiop-destination');
+    if (dest === undefined) {
+      if (config.peerEndpoint) return targetOf(new URL(config.peerEndpoint), 'default');
+      throw new GatewayError('GW_HEADER_MISSING', { detail: 'FSPIOP-Destination is required' });
+    }
+    const p = peers.resolve(dest);
+    return targetOf(p.endpoint, peers.has(dest) ? dest : 'default');
+  };
+  const app = base();
+  mount(app, present(
+    requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
+    matchFspiopRoute(),
+    checkRequest({ maxBodyBytes: config.maxBodyBytes }),
+    async function resolveDestination(c, next) { targetFor(c); await next(); }, // 3201/3102 before any signing
+    stages.ilpOutbound,
+    stages.signJws,
+    forward({ upstreams: deps.upstreams, target: targetFor, proto: 'http' }),
+  ));
+  return app;
+}

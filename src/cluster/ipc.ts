@@ -1,0 +1,22 @@
+// The small IPC protocol between the cluster primary and its workers (WORKERS > 1): the primary owns
+// the admin port and relays admin HTTP calls to workers as plain JSON messages.
+
+export interface AdminCall { readonly type: 'sg:admin'; readonly id: number; readonly method: string; readonly url: string; readonly headers: Record<string, string>; readonly body: string }
+export interface AdminReply { readonly type: 'sg:admin-reply'; readonly id: number; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
+export interface WorkerReady { readonly type: 'sg:ready'; readonly inbound: number; readonly outbound: number; readonly upstream: string }
+
+export const isAdminCall = (m: unknown): m is AdminCall => (m as AdminCall)?.type === 'sg:admin';
+export const isAdminReply = (m: unknown): m is AdminReply => (m as AdminReply)?.type === 'sg:admin-reply';
+export const isWorkerReady = (m: unknown): m is WorkerReady => (m as WorkerReady)?.type === 'sg:ready';
+
+/** Admin calls every worker must see (state that is per process); the rest go to one worker. */
+export function isBroadcast(method: string, path: string): boolean {
+  return path === '/ready' || (method === 'POST' && path === '/admin/reload');
+}
+
+/** Merges per-worker answers of a broadcast call: the worst status wins, bodies are listed. */
+export function mergeReplies(replies: readonly AdminReply[]): { status: number; body: string } {
+  const status = Math.max(...replies.map((r) => r.status));
+  const bodies = replies.map((r) => { try { return JSON.parse(r.body) as unknown; } catch { return r.body; } });
+  return { status, body: JSON.stringify({ workers: bodies }) };
+}

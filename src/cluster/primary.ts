@@ -1,0 +1,82 @@
+// WORKERS > 1: the primary forks the workers (which share the inbound and outbound ports through
+// node:cluster), serves the admin port itself, aggregates /metrics across workers with prom-client's
+// AggregatorRegistry, and relays admin calls to the workers over IPC.
+import cluster, { type Worker } from 'node:cluster';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry } from 'prom-client';
+import type { Config } from '../config/schema.js';
+import { isAdminReply, isBroadcast, isWorkerReady, mergeReplies, type AdminCall, type AdminReply, type WorkerReady } from './ipc.js';
+
+export interface Primary { readonly admin: AddressInfo; readonly ready: Promise<WorkerReady[]>; close(): Promise<void> }
+
+export async function startPrimary(config: Config, entry: string): Promise<Primary> {
+  cluster.setupPrimary({ exec: entry });
+  const workers: Worker[] = [];
+  const pending = new Map<number, (r: AdminReply) => void>();
+  let nextId = 1;
+  let stopping = false;
+  const readies: Promise<WorkerReady>[] = [];
+  const fork = (index: number) => {
+    const w = cluster.fork({ SWITCHGUARD_WORKER_INDEX: String(index) });
+    workers[index] = w;
+    w.on('message', (m: unknown) => { if (isAdminReply(m)) { pending.get(m.id)?.(m); pending.delete(m.id); } });
+    w.on('exit', (code) => {
+      if (stopping) return;
+      console.error(`switchguard: worker ${index} exited (${code}); starting a new one`);
+      setTimeout(() => fork(index), 500).unref();
+    });
+    return new Promise<WorkerReady>((resolve) => { const on = (m: unknown) => { if (isWorkerReady(m)) { w.off('message', on); resolve(m); } }; w.on('message', on); });
+  };
+  for (let i = 0; i < config.workers; i++) readies.push(fork(i));
+
+  const call = (w: Worker, c: Omit<AdminCall, 'id' | 'type'>) => new Promise<AdminReply>((resolve) => {
+    const id = nextId++;
+    const timer = setTimeout(() => { pending.delete(id); resolve({ type: 'sg:admin-reply', id, status: 503, headers: { 'content-type': 'application/json' }, body: '{"status":"worker did not answer"}' }); }, 3000);
+    pending.set(id, (r) => { clearTimeout(timer); resolve(r); });
+    w.send({ type: 'sg:admin', id, ...c } satisfies AdminCall);
+  });
+
+  const aggregator = new AggregatorRegistry();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      void (async () => {
+        const path = (req.url ?? '/').split('?')[0]!;
+        const live = workers.filter((w) => w && w.isConnected());
+        if (path === '/health') { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length })); return; }
+        if (path === '/metrics' && req.method === 'GET') {
+          const text = await aggregator.clusterMetrics().catch(() => '');
+          res.writeHead(text ? 200 : 503, { 'content-type': aggregator.contentType }).end(text); return;
+        }
+        if (live.length === 0) { res.writeHead(503).end(); return; }
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+        const c = { method: req.method ?? 'GET', url: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
+        if (isBroadcast(c.method, path)) {
+          const replies = await Promise.all(live.map((w) => call(w, c)));
+          const merged = mergeReplies(replies);
+          res.writeHead(merged.status, { 'content-type': 'application/json' }).end(merged.body);
+        } else {
+          const r = await call(live[0]!, c);
+          res.writeHead(r.status, r.headers).end(r.body);
+        }
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(config.adminPort, config.adminHost, resolve));
+  return {
+    admin: server.address() as AddressInfo,
+    ready: Promise.all(readies),
+    async close() {
+      stopping = true;
+      server.close();
+      await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
+        if (!w || !w.isConnected()) { resolve(); return; }
+        w.once('exit', () => resolve());
+        w.process.kill('SIGTERM');
+      })));
+    },
+  };
+}

@@ -1,0 +1,139 @@
+// Reads the environment once, validates every field, derives the values that depend on others, and
+// returns a deep-frozen Config. Errors name the variable, one line each.
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { FIELDS, type Config, type DerivedConfig, type FieldName, type RawConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** The development ILP secret: used only in the development profile when ILP_SECRET is unset. */
+export const DEV_ILP_SECRET = 'switchguard-development-ilp-secret-NOT-FOR-PRODUCTION';
+export const MIN_ILP_SECRET_LENGTH = 32;
+
+/** File layout of the development PKI under KEYS_DIR (keys/README.md documents it). */
+export function devPaths(keysDir: string, fspId: string) {
+  return {
+    caCert: join(keysDir, 'tls', 'ca.pem'),
+    caKey: join(keysDir, 'tls', 'ca.key'),
+    serverCert: join(keysDir, 'tls', 'server.pem'),
+    serverKey: join(keysDir, 'tls', 'server.key'),
+    clientCert: join(keysDir, 'clients', `${fspId}.pem`),
+    clientKey: join(keysDir, 'clients', `${fspId}.key`),
+    jwsPublicDir: join(keysDir, 'jws'),
+    jwsPrivateKey: join(keysDir, 'jws-private', `${fspId}.key`),
+  };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses and validates the configuration from an environment.
+ * @example const config = loadConfig(process.env); // throws ConfigError naming each bad variable
+ */
+export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
+    const value = env[f.env];
+    const input = value === undefined || value.trim() === '' ? undefined : value.trim();
+    const r = f.schema.safeParse(input);
+    if (r.success) raw[name] = r.data;
+    else {
+      const shown = input === undefined ? 'unset' : f.secret ? '(secret)' : `'${input.length > 60 ? `${input.slice(0, 60)}…` : input}'`;
+      problems.push(`${f.env}: ${r.error.issues.map((i) => i.message).join('; ')} (got ${shown})`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const c = raw as { -readonly [K in FieldName]: RawConfig[K] };
+
+  const dev = c.profile === 'development';
+  const selfId = c.dfspId ?? (c.role === 'hub' ? c.hubId : undefined);
+  if (!selfId) problems.push('DFSP_ID: required in the dfsp role (this side\'s own FSP id)');
+  const id = selfId ?? 'unknown';
+
+  // Development profile: unset paths point into the dev PKI (generated on first start).
+  const kd = isAbsolute(c.keysDir) ? c.keysDir : resolve(cwd, c.keysDir);
+  const dp = devPaths(kd, id);
+  let devPki = false;
+  const devDefault = <K extends FieldName>(k: K, v: string) => {
+    if (c[k] === undefined && dev) { (c as Record<string, unknown>)[k] = v; devPki = true; }
+  };
+  devDefault('serverCertPath', dp.serverCert);
+  devDefault('serverKeyPath', dp.serverKey);
+  if (c.inboundMtls) devDefault('caCertPath', dp.caCert);
+  devDefault('jwsKeysDir', dp.jwsPublicDir);
+  if (c.jwsSign) devDefault('jwsSigningKeyPath', dp.jwsPrivateKey);
+  devDefault('outClientCertPath', dp.clientCert);
+  devDefault('outClientKeyPath', dp.clientKey);
+  devDefault('outCaCertPath', dp.caCert);
+
+  // Paths relative to the working directory.
+  for (const [name, f] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
+    const v = c[name];
+    if (('file' in f && f.file) && typeof v === 'string' && !isAbsolute(v)) (c as Record<string, unknown>)[name] = resolve(cwd, v);
+  }
+  if (c.jwsKeysDir && !isAbsolute(c.jwsKeysDir)) c.jwsKeysDir = resolve(cwd, c.jwsKeysDir);
+
+  // Required in production.
+  const need = (k: FieldName, why: string) => { if (c[k] === undefined) problems.push(`${FIELDS[k].env}: required ${why}`); };
+  need('serverCertPath', 'for the inbound TLS listener');
+  need('serverKeyPath', 'for the inbound TLS listener');
+  if (c.inboundMtls) need('caCertPath', 'when INBOUND_MUTUAL_TLS_ENABLED=true');
+  if (c.validateInboundJws) need('jwsKeysDir', 'when VALIDATE_INBOUND_JWS=true');
+  if (c.jwsSign) need('jwsSigningKeyPath', 'when JWS_SIGN=true');
+  if ((c.outClientCertPath === undefined) !== (c.outClientKeyPath === undefined)) problems.push('OUT_CLIENT_KEY_PATH: OUT_CLIENT_CERT_PATH and OUT_CLIENT_KEY_PATH go together');
+  const useSimulator = c.upstreamUrl === undefined && dev;
+  if (c.upstreamUrl === undefined && !dev) problems.push('INBOUND_UPSTREAM_URL: required in the production profile');
+
+  // ILP keyring.
+  let ilpSecrets: string[] = [];
+  if (c.ilpSecret !== undefined) ilpSecrets = c.ilpSecret.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  else if (dev) ilpSecrets = [DEV_ILP_SECRET];
+  // The secret generates and recognises the conditions a payee DFSP issues; the hub role only stores and compares them.
+  if (c.ilpCheck && c.role === 'dfsp' && ilpSecrets.length === 0) problems.push('ILP_SECRET: required in the dfsp role when ILP_CHECK=true outside the development profile');
+  if (ilpSecrets.some((s) => s.length < MIN_ILP_SECRET_LENGTH)) problems.push(`ILP_SECRET: every secret must be at least ${MIN_ILP_SECRET_LENGTH} characters`);
+  const byPeer: Record<string, '1' | '4'> = {};
+  for (const item of c.ilpVersionByPeerList) {
+    const m = /^([^=\s]+)=([14])$/.exec(item);
+    if (!m) problems.push(`ILP_VERSION_BY_PEER: expected fspId=1 or fspId=4 items (got '${item}')`);
+    else byPeer[m[1]!] = m[2] as '1' | '4';
+  }
+
+  // Store.
+  const storeKind = c.store ?? (c.redisUrl !== undefined || c.redisClusterNodes.length > 0 ? 'redis' : 'memory');
+  if (storeKind === 'redis' && c.redisUrl === undefined && c.redisClusterNodes.length === 0) problems.push('REDIS_URL: required when STORE=redis (or set REDIS_CLUSTER_NODES)');
+  for (const n of c.redisClusterNodes) if (!/^[^\s:]+:\d{1,5}$/.test(n)) problems.push(`REDIS_CLUSTER_NODES: expected host:port items (got '${n}')`);
+  if (c.workers > 1 && storeKind === 'memory') problems.push('WORKERS: more than one worker needs the Redis store (set REDIS_URL); the in-memory store is per process');
+
+  if (problems.length) throw new ConfigError(problems);
+  const derived: DerivedConfig = { selfId: id, storeKind, ilpSecrets, ilpVersionByPeer: byPeer, devPki, useSimulator };
+  return deepFreeze({ ...(c as RawConfig), ...derived });
+}
+
+/** Checks that every configured file exists (after the dev PKI has been generated). */
+export function assertFilesExist(config: Config): void {
+  const problems: string[] = [];
+  for (const [name, f] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
+    const v = config[name];
+    if ('file' in f && f.file && typeof v === 'string' && !isFile(v)) problems.push(`${f.env}: file not found: ${v}`);
+  }
+  if (config.jwsKeysDir && config.validateInboundJws && !isDir(config.jwsKeysDir)) problems.push(`JWS_VERIFICATION_KEYS_DIRECTORY: directory not found: ${config.jwsKeysDir}`);
+  if (problems.length) throw new ConfigError(problems);
+}
+
+const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
+const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,189 @@
+// One error family for the whole gateway. Every rejection the gateway makes is a GatewayError whose
+// stable `code` maps, through CATALOGUE, to an FSPIOP error code and HTTP status (fspiop.md §5).
+// toWireBody() renders what the peer sees; toLogRecord() renders what the operator sees. Nothing
+// internal (stack, header values, key material) ever reaches the wire.
+
+/** Fixed FSPIOP descriptions by error code (API Definition v1.1 §7.6, fspiop.md §5.2). */
+export const FSPIOP_DESCRIPTIONS = {
+  '1000': 'Communication error',
+  '1001': 'Destination communication error',
+  '2001': 'Internal server error',
+  '2003': 'Service currently unavailable',
+  '2004': 'Server timed out',
+  '3000': 'Generic client error',
+  '3001': 'Unacceptable version requested',
+  '3002': 'Unknown URI',
+  '3100': 'Generic validation error',
+  '3101': 'Malformed syntax',
+  '3102': 'Missing mandatory element',
+  '3104': 'Too large payload',
+  '3105': 'Invalid signature',
+  '3106': 'Modified request',
+  '3201': 'Destination FSP Error',
+  '3205': 'Quote ID not found',
+  '3208': 'Transfer ID not found',
+  '3302': 'Quote expired',
+  '3303': 'Transfer expired',
+} as const;
+
+export type FspiopCode = keyof typeof FSPIOP_DESCRIPTIONS;
+
+interface CatalogueEntry {
+  readonly fspiopCode: FspiopCode;
+  readonly httpStatus: number;
+  /** What an operator should check when this error shows up (README error table). */
+  readonly operatorHint: string;
+}
+
+const entry = (fspiopCode: FspiopCode, httpStatus: number, operatorHint: string): CatalogueEntry =>
+  ({ fspiopCode, httpStatus, operatorHint });
+
+/**
+ * Every gateway error code. The README's "Error codes" table is checked against this object by a test
+ * (test/unit/errors.test.ts), so adding a code means documenting it.
+ */
+export const CATALOGUE = {
+  // --- peer identity and access (tls/, admin/) ---
+  GW_PEER_SOURCE_MISMATCH: entry('3100', 400, 'FSPIOP-Source differs from the FSP id bound to the client certificate; check the DFSP sends its own id, or list relaying peers in TRUSTED_PROXY_PEERS.'),
+  GW_PEER_IDENTITY_UNKNOWN: entry('3100', 400, 'The client certificate carries no usable FSP id (no CN/SAN, or no entry in PEER_IDENTITY_MAP).'),
+  GW_PEER_QUARANTINED: entry('2003', 503, 'The peer was quarantined through the admin API; release it with DELETE /admin/quarantine/{fspId} once the incident is closed.'),
+  // --- FSPIOP request checks (fspiop/) ---
+  GW_BODY_TOO_LARGE: entry('3104', 400, 'Body exceeds MAX_BODY_BYTES; check the sender or raise the limit.'),
+  GW_BODY_MALFORMED: entry('3101', 400, 'Body is not valid JSON (or has duplicate member names).'),
+  GW_HEADER_MISSING: entry('3102', 400, 'A mandatory FSPIOP header (Date, FSPIOP-Source, Content-Type, Accept, FSPIOP-Destination) is missing.'),
+  GW_HEADER_MALFORMED: entry('3101', 400, 'An FSPIOP header does not follow fspiop.md §4 (RFC 1123 Date, versioned media type matching the resource).'),
+  GW_VERSION_UNSUPPORTED: entry('3001', 406, 'Accept/Content-Type asks for an API version the gateway does not serve (supported: 1.0, 1.1, 2.0).'),
+  GW_ROUTE_UNKNOWN: entry('3002', 404, 'The path is not an FSPIOP 1.1/2.0 resource; check the caller\'s base URL.'),
+  GW_METHOD_NOT_ALLOWED: entry('3000', 405, 'The path exists but not with this method (see the Allow header).'),
+  GW_CLOCK_SKEW: entry('3105', 400, 'Date header outside JWS_MAX_CLOCK_SKEW_SECONDS; check the sender\'s clock (NTP).'),
+  // --- JWS (jws/) ---
+  GW_JWS_MISSING: entry('3105', 400, 'The request needs an FSPIOP-Signature and has none (or lacks FSPIOP-URI/FSPIOP-HTTP-Method).'),
+  GW_JWS_MALFORMED: entry('3105', 400, 'FSPIOP-Signature is not the JSON {protectedHeader, signature} form with base64url members.'),
+  GW_JWS_ALG_NOT_ALLOWED: entry('3105', 400, 'The protected header names an algorithm outside JWS_ALGORITHMS, or one that does not fit the key.'),
+  GW_JWS_KEY_UNKNOWN: entry('3105', 400, 'No verification key for this FSPIOP-Source in JWS_VERIFICATION_KEYS_DIRECTORY; distribute the DFSP\'s key.'),
+  GW_JWS_KEY_REJECTED: entry('3105', 400, 'The DFSP\'s key fails the key rules (e.g. RSA under 2048 bits); ask for a new key.'),
+  GW_JWS_HEADER_MISMATCH: entry('3105', 400, 'A protected header member disagrees with the HTTP headers or the real method/path; look for a proxy that rewrites headers or paths.'),
+  GW_JWS_BAD_SIGNATURE: entry('3105', 400, 'The signature does not verify over the body; tampering, a re-serialising hop, or a rotated key not yet distributed.'),
+  GW_JWS_DUPLICATE_KEYS: entry('3105', 400, 'The body has duplicate JSON member names and only a canonical form would verify; rejected as ambiguous.'),
+  GW_JWS_REPLAY: entry('3105', 400, 'The same signature was seen within the skew window (REPLAY_PROTECTION=on).'),
+  GW_JWS_SIGN_FAILED: entry('2001', 500, 'The gateway could not sign an outbound message; check JWS_SIGNING_KEY_PATH.'),
+  // --- ILP (ilp/) ---
+  GW_ILP_CONDITION_MALFORMED: entry('3100', 400, 'condition is not 43 unpadded base64url characters of a 32-byte hash.'),
+  GW_ILP_FULFILMENT_MALFORMED: entry('3100', 400, 'fulfilment is not 43 unpadded base64url characters of a 32-byte preimage.'),
+  GW_ILP_FULFILMENT_INVALID: entry('3100', 400, 'SHA-256(fulfilment) differs from the stored condition (switch message: invalid fulfilment).'),
+  GW_ILP_FULFILMENT_REUSED: entry('3106', 400, 'The transfer was already fulfilled once; a second fulfilment is refused.'),
+  GW_ILP_PACKET_MALFORMED: entry('3100', 400, 'ilpPacket does not decode as the expected ILP packet type/version.'),
+  GW_ILP_PACKET_MISMATCH: entry('3100', 400, 'The decoded ILP packet disagrees with the message body (condition, amount, payee or quote).'),
+  GW_ILP_EXPIRATION_INVALID: entry('3100', 400, 'expiration is missing, unparsable or already in the past.'),
+  GW_ILP_TRANSFER_EXPIRED: entry('3303', 400, 'The fulfilment arrived after the transfer\'s expiration.'),
+  GW_ILP_TRANSFER_UNKNOWN: entry('3208', 400, 'No condition is stored for this transfer id (never prepared through this gateway, or long expired).'),
+  GW_ILP_QUOTE_UNKNOWN: entry('3205', 400, 'No quote is stored for this transfer\'s condition / transaction.'),
+  GW_ILP_QUOTE_EXPIRED: entry('3302', 400, 'The quote behind this transfer has expired.'),
+  GW_ILP_NO_SECRET: entry('2001', 500, 'ILP generation needs ILP_SECRET.'),
+  // --- store (store/) ---
+  GW_STORE_UNAVAILABLE: entry('2003', 503, 'Redis (or the configured store) does not answer; ILP and replay checks fail closed until it is back. Check REDIS_URL and /ready.'),
+  // --- routing and upstream (proxy/, peers/) ---
+  GW_DESTINATION_UNKNOWN: entry('3201', 400, 'FSPIOP-Destination has no entry in the peer directory (PEERS_PATH) and no PEER_ENDPOINT is set.'),
+  GW_UPSTREAM_UNREACHABLE: entry('1001', 503, 'The upstream (INBOUND_UPSTREAM_URL or the peer) refused or dropped the connection.'),
+  GW_UPSTREAM_TIMEOUT: entry('2004', 500, 'The upstream did not answer within UPSTREAM_*_TIMEOUT_MS.'),
+  GW_UPSTREAM_RESPONSE_TOO_LARGE: entry('1000', 503, 'The upstream response exceeded MAX_BODY_BYTES.'),
+  // --- admin API (admin/) ---
+  GW_ADMIN_UNAUTHORIZED: entry('3000', 401, 'Admin call without a valid bearer ADMIN_TOKEN.'),
+  GW_ADMIN_NOT_FOUND: entry('3000', 404, 'Admin call names an unknown peer or resource.'),
+  GW_ADMIN_BAD_REQUEST: entry('3000', 400, 'Admin call with a malformed body or parameter.'),
+  // --- everything else ---
+  GW_INTERNAL: entry('2001', 500, 'An unexpected failure inside the gateway; see the log record with the same request id.'),
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type GatewayErrorCode = keyof typeof CATALOGUE;
+
+export interface Extension { readonly key: string; readonly value: string }
+
+export interface GatewayErrorOptions {
+  /** Safe, fixed text appended to the FSPIOP description ("<fixed> - <detail>"). Never put header values, keys or signatures here. */
+  readonly detail?: string;
+  readonly cause?: unknown;
+  /** Extra fields for the log record only. */
+  readonly context?: Readonly<Record<string, unknown>>;
+  /** FSPIOP extensionList entries (e.g. supported versions for 3001). */
+  readonly extensions?: readonly Extension[];
+  /** Extra HTTP response headers (e.g. Allow on 405). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  readonly fspiopCode: FspiopCode;
+  readonly httpStatus: number;
+  readonly detail: string | undefined;
+  readonly context: Readonly<Record<string, unknown>> | undefined;
+  readonly extensions: readonly Extension[] | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(code: GatewayErrorCode, options: GatewayErrorOptions = {}) {
+    const e = CATALOGUE[code];
+    super(options.detail ? `${code}: ${options.detail}` : code, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.fspiopCode = e.fspiopCode;
+    this.httpStatus = e.httpStatus;
+    this.detail = options.detail;
+    this.context = options.context;
+    this.extensions = options.extensions;
+    this.headers = options.headers;
+  }
+}
+
+export const isGatewayError = (e: unknown): e is GatewayError => e instanceof GatewayError;
+
+/** Any thrown value as a GatewayError (unknown failures become GW_INTERNAL, cause kept for the log). */
+export function toGatewayError(e: unknown): GatewayError {
+  return isGatewayError(e) ? e : new GatewayError('GW_INTERNAL', { cause: e });
+}
+
+export interface FspiopErrorBody {
+  errorInformation: {
+    errorCode: string;
+    errorDescription: string;
+    extensionList?: { extension: Extension[] };
+  };
+}
+
+const MAX_DESCRIPTION = 128; // API Definition §7.4.2: ErrorDescription 1..128 characters
+
+/** The FSPIOP wire body: "<fixed description> - <detail>", truncated to 128 characters. */
+export function toWireBody(err: GatewayError): FspiopErrorBody {
+  const fixed = FSPIOP_DESCRIPTIONS[err.fspiopCode];
+  const full = err.detail ? `${fixed} - ${err.detail}` : fixed;
+  const body: FspiopErrorBody = {
+    errorInformation: { errorCode: err.fspiopCode, errorDescription: full.length > MAX_DESCRIPTION ? full.slice(0, MAX_DESCRIPTION) : full },
+  };
+  if (err.extensions && err.extensions.length > 0) {
+    body.errorInformation.extensionList = { extension: err.extensions.slice(0, 16).map((x) => ({ key: x.key, value: x.value })) };
+  }
+  return body;
+}
+
+/** The structured log view: code, FSPIOP code, status, detail, context and the cause chain (messages only). */
+export function toLogRecord(err: GatewayError): Record<string, unknown> {
+  const causes: string[] = [];
+  let c: unknown = err.cause;
+  for (let i = 0; c !== undefined && i < 5; i++) {
+    causes.push(c instanceof Error ? `${c.name}: ${c.message}` : String(c));
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return {
+    errorCode: err.code,
+    fspiopCode: err.fspiopCode,
+    httpStatus: err.httpStatus,
+    ...(err.detail ? { detail: err.detail } : {}),
+    ...(err.context ?? {}),
+    ...(causes.length ? { cause: causes } : {}),
+  };
+}
+
+/** A complete HTTP Response carrying the FSPIOP error body. */
+export function toResponse(err: GatewayError): Response {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(err.headers ?? {}) };
+  return new Response(JSON.stringify(toWireBody(err)), { status: err.httpStatus, headers });
+}

@@ -1,0 +1,117 @@
+// The core pipeline stages shared by the inbound and outbound listeners. Each is a small factory that
+// checks its options once and returns a named middleware (style.md §6.1). Capability stages (JWS, ILP,
+// quarantine) live in their own folders and are slotted in by app.ts.
+import { header } from './context.js';
+import type { TLSSocket } from 'node:tls';
+import { randomUUID } from 'node:crypto';
+import { GatewayError, toGatewayError, toLogRecord, toWireBody } from '../errors.js';
+import { checkFspiopHeaders } from '../fspiop/headers.js';
+import { matchRoute } from '../fspiop/routes.js';
+import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
+import { peerOf, type PeerResolverOptions } from '../tls/peer.js';
+import type { Telemetry } from '../telemetry/types.js';
+import type { AuditLog } from '../logging/audit.js';
+import type { GatewayContext, GatewayMiddleware } from './context.js';
+
+type LogFn = (obj: object, msg?: string) => void;
+/** The slice of a pino logger the pipeline uses. */
+export interface RequestLogger { info: LogFn; warn: LogFn; error: LogFn; debug: LogFn }
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Outermost stage: request id, timing, the one log line per request decision, request metrics.
+ * Errors thrown by later stages are rendered by renderError (app.onError) before this sees them.
+ */
+export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry: Telemetry; logger: RequestLogger; audit?: AuditLog }): GatewayMiddleware {
+  const { listener, telemetry, logger, audit } = deps;
+  return async function requestScope(c, next) {
+    const startedAt = performance.now();
+    const given = header(c, 'x-request-id');
+    c.set('requestId', given && REQUEST_ID_RE.test(given) ? given : randomUUID());
+    c.set('startedAt', startedAt);
+    c.set('extraHeaders', {});
+    await next();
+    const seconds = (performance.now() - startedAt) / 1000;
+    const err = c.error ? toGatewayError(c.error) : undefined;
+    const route = c.get('route')?.template ?? 'unmatched';
+    const status = c.res.status;
+    telemetry.request({ listener, route, method: c.req.method, status, fspiopCode: err?.fspiopCode ?? '', seconds });
+    const record = {
+      requestId: c.get('requestId'), listener, route, method: c.req.method, status,
+      peer: c.get('peer')?.fspId, source: header(c, 'fspiop-source'), destination: header(c, 'fspiop-destination'),
+      outcome: err ? 'rejected' : 'forwarded', ms: Math.round(seconds * 1e4) / 10,
+      ...(c.get('jwsForm') ? { jwsForm: c.get('jwsForm') } : {}),
+      ...(err ? toLogRecord(err) : {}),
+    };
+    if (err && audit) auditRejection(audit, err.code, c);
+    if (!err) logger.info(record, 'request');
+    else if (err.httpStatus >= 500) logger.error(record, 'request failed');
+    else logger.warn(record, 'request rejected');
+  };
+}
+
+/** Security rejections go to the audit stream once, here, at the edge that decides the response. */
+function auditRejection(audit: AuditLog, code: string, c: GatewayContext): void {
+  const common = { actor: 'peer', reason: code, requestId: c.get('requestId'), ...(c.get('peer') ? { peer: c.get('peer').fingerprint256, fspId: c.get('peer').fspId } : {}) };
+  if (code === 'GW_PEER_SOURCE_MISMATCH' || code === 'GW_PEER_IDENTITY_UNKNOWN') audit.record({ event: 'peer_rejected', ...common });
+  else if (code.startsWith('GW_JWS_') || code === 'GW_CLOCK_SKEW') audit.record({ event: 'signature_failed', ...common });
+}
+
+/** app.onError: every failure becomes an FSPIOP error body from the catalogue. */
+export function renderError(e: Error, c: GatewayContext): Response {
+  const err = toGatewayError(e);
+  const res = c.json(toWireBody(err), err.httpStatus as 400);
+  for (const [k, v] of Object.entries(err.headers ?? {})) res.headers.set(k, v);
+  return res;
+}
+
+/** Inbound: binds the TLS client certificate to a Peer (SPEC §3.2). */
+export function bindPeer(options: PeerResolverOptions): GatewayMiddleware {
+  return async function bindPeer(c, next) {
+    const socket = c.env.incoming.socket as TLSSocket;
+    if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) {
+      throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No verified client certificate' });
+    }
+    c.set('peer', peerOf(socket, options));
+    await next();
+  };
+}
+
+/** Matches the FSPIOP route (3002/404, 3000/405). */
+export function matchFspiopRoute(): GatewayMiddleware {
+  return async function matchFspiopRoute(c, next) {
+    const url = c.env.incoming.url ?? '/';
+    c.set('route', matchRoute(c.req.method, url));
+    await next();
+  };
+}
+
+/**
+ * Body limit (declared length first), FSPIOP headers (fspiop.md §4.3), then the body read within the
+ * limit. All before any crypto.
+ */
+export function checkRequest(deps: { maxBodyBytes: number }): GatewayMiddleware {
+  return async function checkRequest(c, next) {
+    const incoming = c.env.incoming;
+    checkDeclaredLength(incoming, deps.maxBodyBytes);
+    const withBody = hasBody(incoming);
+    checkFspiopHeaders(c.req.method, (n) => header(c, n), c.get('route'), withBody || ['POST', 'PUT', 'PATCH'].includes(c.req.method));
+    c.set('body', await readBody(incoming, deps.maxBodyBytes));
+    await next();
+  };
+}
+
+/**
+ * Inbound: FSPIOP-Source must be the certificate's FSP id, unless the peer relays for others (the hub
+ * in the DFSP role, TRUSTED_PROXY_PEERS) → 3100 Invalid FSPIOP-Source.
+ */
+export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): GatewayMiddleware {
+  const trusted = new Set(deps.trusted);
+  return async function requireSourceMatchesPeer(c, next) {
+    const peer = c.get('peer').fspId;
+    const source = header(c, 'fspiop-source');
+    if (source !== peer && !trusted.has(peer)) throw new GatewayError('GW_PEER_SOURCE_MISMATCH', { detail: 'Invalid FSPIOP-Source', context: { peer } });
+    await next();
+  };
+}

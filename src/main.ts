@@ -1,0 +1,92 @@
+// Composition root: the only module that reads process.env, installs signal handlers and exits.
+import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import { startPrimary } from './cluster/primary.js';
+import { startWorker } from './cluster/worker.js';
+import { ConfigError, assertFilesExist, devPaths, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { startGateway } from './gateway.js';
+import { initDevPki } from './pki/dev-pki.js';
+
+function fail(e: unknown): never {
+  if (e instanceof ConfigError) for (const p of e.problems) console.error(`switchguard: configuration error: ${p}`);
+  else console.error(`switchguard: failed to start: ${(e as Error)?.message ?? String(e)}`);
+  process.exit(1);
+}
+
+function banner(config: Config, ports: { inbound: number; outbound: number; admin: number }, upstream: string): string {
+  const host = config.inboundHost === '0.0.0.0' || config.inboundHost === '::' ? 'localhost' : config.inboundHost;
+  const lines = [
+    `switchguard ${config.profile} profile, ${config.role} role (self: ${config.selfId}), store: ${config.storeKind}`,
+    `  inbound  (mTLS) https://${host}:${ports.inbound}  → ${config.useSimulator ? `built-in FSPIOP simulator (${upstream})` : upstream}`,
+    `  outbound (local) http://${config.outboundHost}:${ports.outbound}`,
+    `  admin            http://${config.adminHost}:${ports.admin}/health  /ready  /metrics`,
+  ];
+  if (config.devPki) {
+    const d = devPaths(config.keysDir, 'perffsp-1');
+    lines.push(
+      '',
+      'Try it (development PKI, client perffsp-1; GET requests carry no JWS):',
+      `  curl -i --cacert ${d.caCert} --cert ${d.clientCert} --key ${d.clientKey} \\`,
+      `    -H 'Accept: application/vnd.interoperability.parties+json;version=1.1' \\`,
+      `    -H 'Content-Type: application/vnd.interoperability.parties+json;version=1.1' \\`,
+      `    -H "Date: $(date -u '+%a, %d %b %Y %H:%M:%S GMT')" -H 'FSPIOP-Source: perffsp-1' -H 'FSPIOP-Destination: perffsp-2' \\`,
+      `    https://${host}:${ports.inbound}/parties/MSISDN/27713803912`,
+      'Signed POSTs: see `npx switchguard sign --help` and README "Quick start".',
+    );
+  }
+  return lines.join('\n');
+}
+
+function onSignals(stop: (signal: string) => void): void {
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+    if (cluster.isPrimary && config.devPki) {
+      const r = initDevPki(config.keysDir);
+      if (r.created.length) console.log(`switchguard: development PKI created under ${config.keysDir} (${r.created.length} files)`);
+    }
+    assertFilesExist(config);
+  } catch (e) { fail(e); }
+
+  if (cluster.isWorker) {
+    // WORKERS > 1, this process is one of them: the primary owns the banner, the admin port and signals.
+    let gw: Awaited<ReturnType<typeof startWorker>>;
+    try { gw = await startWorker(config); } catch (e) { fail(e); }
+    let stopping = false;
+    onSignals(() => { if (!stopping) { stopping = true; gw.close().then(() => process.exit(0), () => process.exit(1)); } });
+    return;
+  }
+
+  let stopping = false;
+  if (config.workers > 1) {
+    const primary = await startPrimary(config, fileURLToPath(import.meta.url)).catch(fail);
+    const ready = await primary.ready;
+    console.log(banner(config, { inbound: ready[0]!.inbound, outbound: ready[0]!.outbound, admin: primary.admin.port }, ready[0]!.upstream));
+    console.log(`  ${config.workers} worker processes share the inbound and outbound ports`);
+    onSignals((signal) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`switchguard: ${signal} received, draining ${config.workers} workers`);
+      primary.close().then(() => process.exit(0), () => process.exit(1));
+    });
+    return;
+  }
+
+  let gw: Awaited<ReturnType<typeof startGateway>>;
+  try { gw = await startGateway(config); } catch (e) { fail(e); }
+  console.log(banner(config, { inbound: gw.inbound.port, outbound: gw.outbound.port, admin: gw.admin.port }, gw.upstreamUrl));
+  onSignals((signal) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`switchguard: ${signal} received, draining (up to ${config.shutdownTimeoutMs} ms)`);
+    gw.close().then(() => process.exit(0), () => process.exit(1));
+  });
+}
+
+void main();

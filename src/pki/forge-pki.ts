@@ -1,0 +1,122 @@
+// Certificate authority helpers on node-forge for the development PKI and the tests: a CA, server and
+// client certificates, and CRLs (node-forge has no CRL writer, so the CRL is assembled in ASN.1 here,
+// RFC 5280 §5.1). Keys come from node:crypto (fast native key generation) and are converted for forge.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+
+const { pki, asn1, md, util } = forge;
+
+export interface Issued {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly serialHex: string;
+}
+
+export interface CaMaterial extends Issued {
+  readonly cert: forge.pki.Certificate;
+  readonly key: forge.pki.rsa.PrivateKey;
+}
+
+export function rsaKeyPair(bits = 2048): { privatePem: string; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+// Positive serial: first byte 0x01..0x7f.
+const newSerial = () => `${(1 + (randomBytes(1)[0]! % 0x7e)).toString(16).padStart(2, '0')}${randomBytes(15).toString('hex')}`;
+
+function base(cn: string, publicPem: string, notBefore: Date, notAfter: Date): forge.pki.Certificate {
+  const cert = pki.createCertificate();
+  cert.publicKey = pki.publicKeyFromPem(publicPem);
+  cert.serialNumber = newSerial();
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
+  cert.setSubject([{ name: 'commonName', value: cn }, { name: 'organizationName', value: 'switchguard' }]);
+  return cert;
+}
+
+const days = (n: number) => new Date(Date.now() + n * 86400_000);
+
+export function createCa(options: { cn: string; days?: number; notBefore?: Date; notAfter?: Date }): CaMaterial {
+  const kp = rsaKeyPair(2048);
+  const cert = base(options.cn, kp.publicPem, options.notBefore ?? days(-1), options.notAfter ?? days(options.days ?? 3650));
+  cert.setIssuer(cert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  const key = pki.privateKeyFromPem(kp.privatePem) as forge.pki.rsa.PrivateKey;
+  cert.sign(key, md.sha256.create());
+  return { cert, key, certPem: pki.certificateToPem(cert), keyPem: kp.privatePem, serialHex: cert.serialNumber };
+}
+
+export interface IssueOptions {
+  readonly cn: string;
+  readonly usage: 'server' | 'client';
+  /** DNS names and IP addresses for the subjectAltName. */
+  readonly dns?: readonly string[];
+  readonly ips?: readonly string[];
+  readonly days?: number;
+  readonly notBefore?: Date;
+  readonly notAfter?: Date;
+  readonly bits?: number;
+}
+
+export function issueCert(ca: CaMaterial, o: IssueOptions): Issued {
+  const kp = rsaKeyPair(o.bits ?? 2048);
+  const cert = base(o.cn, kp.publicPem, o.notBefore ?? days(-1), o.notAfter ?? days(o.days ?? 825));
+  cert.setIssuer(ca.cert.subject.attributes);
+  const altNames = [...(o.dns ?? []).map((value) => ({ type: 2, value })), ...(o.ips ?? []).map((ip) => ({ type: 7, ip }))];
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: o.usage === 'server', clientAuth: o.usage === 'client' },
+    ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
+    { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(ca.key, md.sha256.create());
+  return { certPem: pki.certificateToPem(cert), keyPem: kp.privatePem, serialHex: cert.serialNumber };
+}
+
+/** A v2 CRL signed by the CA, revoking the given certificate serials (hex). */
+export function createCrl(ca: CaMaterial, revokedSerialsHex: readonly string[], options: { nextUpdateDays?: number } = {}): string {
+  const sha256WithRsa = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+  ]);
+  const time = (d: Date) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(d));
+  const now = new Date(Date.now() - 60_000);
+  const revoked = revokedSerialsHex.map((s) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, util.hexToBytes(s)),
+    time(now),
+  ]));
+  const tbs = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, String.fromCharCode(1)), // v2
+    sha256WithRsa,
+    pki.distinguishedNameToAsn1(ca.cert.subject),
+    time(now),
+    time(days(options.nextUpdateDays ?? 30)),
+    ...(revoked.length ? [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, revoked)] : []),
+  ]);
+  const digest = md.sha256.create();
+  digest.update(asn1.toDer(tbs).getBytes());
+  const signature = ca.key.sign(digest);
+  const crl = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    tbs,
+    sha256WithRsa,
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature),
+  ]);
+  const b64 = util.encode64(asn1.toDer(crl).getBytes(), 64);
+  return `-----BEGIN X509 CRL-----\n${b64}\n-----END X509 CRL-----\n`;
+}
+
+/** Re-loads a CA from PEM files (for `pki init` on an existing CA). */
+export function caFromPem(certPem: string, keyPem: string): CaMaterial {
+  const cert = pki.certificateFromPem(certPem);
+  const key = pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  return { cert, key, certPem, keyPem, serialHex: cert.serialNumber };
+}

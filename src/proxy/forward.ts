@@ -1,0 +1,46 @@
+// The last stage of both pipelines: sends the (possibly rewritten) body bytes with the caller's
+// end-to-end headers to the upstream and relays its answer (status, headers, body) unchanged.
+import type { TLSSocket } from 'node:tls';
+import { canonicalJson } from '../fspiop/canonical-json.js';
+import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
+import { forwardRequestHeaders, relayResponseHeaders } from './headers.js';
+import type { Upstreams } from './upstream.js';
+
+/** Where a request goes: origin ('https://host:port'), path prefix of the target, metric label. */
+export interface Target { readonly origin: string; readonly basePath: string; readonly label: string }
+
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+/** Outbound messages rewritten by a stage but not signed are re-emitted as canonical JSON here. */
+function finalBody(c: GatewayContext): Buffer {
+  const rewritten = c.get('rewrittenJson');
+  if (rewritten !== undefined && !c.get('extraHeaders')['fspiop-signature']) return Buffer.from(canonicalJson(rewritten), 'utf8');
+  return c.get('body');
+}
+
+export function forward(deps: { upstreams: Upstreams; target: (c: GatewayContext) => Target; proto: 'http' | 'https' }): GatewayMiddleware {
+  return async function forward(c) {
+    const t = deps.target(c);
+    const incoming = c.env.incoming;
+    const socket = incoming.socket as TLSSocket;
+    const body = finalBody(c);
+    const headers = forwardRequestHeaders(incoming.headers, c.get('extraHeaders'), {
+      clientIp: socket.remoteAddress,
+      proto: deps.proto,
+      host: incoming.headers.host,
+      port: socket.localPort,
+      peerId: c.get('peer')?.fspId,
+      priorForwardedFor: typeof incoming.headers['x-forwarded-for'] === 'string' ? incoming.headers['x-forwarded-for'] : undefined,
+    }, body.length);
+    const route = c.get('route');
+    const res = await deps.upstreams.send(t.origin, { method: c.req.method, path: t.basePath + route.path + route.query, headers, body }, t.label);
+    const nullBody = NULL_BODY.has(res.status) || c.req.method === 'HEAD';
+    // node-server accepts a plain header object (string[] values for repeated headers) and skips Headers.
+    return new Response(nullBody ? null : res.body, { status: res.status, headers: relayResponseHeaders(res.headers) as unknown as Record<string, string> });
+  };
+}
+
+/** Splits a base URL into the pool origin and the path prefix requests are appended to. */
+export function targetOf(url: URL, label: string): Target {
+  return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), label };
+}

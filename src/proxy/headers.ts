@@ -1,0 +1,59 @@
+// Header hygiene for forwarding (RFC 9110 §7.6.1): hop-by-hop headers and those named by Connection
+// are dropped; FSPIOP headers pass untouched; X-Forwarded-* and the verified peer id are added.
+// `x-client-id` carries the peer id bound from the client certificate, the header Mojaloop's switch
+// compares FSPIOP-Source against behind its API gateway (fspiop.md §4.1, FSPIOP-Proxy).
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'http2-settings']);
+
+/** Headers the gateway owns: never taken from the caller. */
+export const PEER_ID_HEADER = 'x-client-id';
+const GATEWAY_OWNED = new Set([PEER_ID_HEADER, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
+
+export interface ForwardContext {
+  readonly clientIp: string | undefined;
+  readonly proto: 'http' | 'https';
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly peerId: string | undefined;
+  readonly priorForwardedFor: string | undefined;
+}
+
+/** Request headers for the upstream: caller's end-to-end headers + overrides + forwarding headers. */
+export function forwardRequestHeaders(incoming: IncomingHttpHeaders, overrides: Readonly<Record<string, string>>, fc: ForwardContext, bodyLength: number): Record<string, string | string[]> {
+  const named = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(incoming)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || GATEWAY_OWNED.has(k) || named?.has(k)) continue;
+    out[k] = v;
+  }
+  for (const [k, v] of Object.entries(overrides)) out[k] = v;
+  if (bodyLength > 0 || incoming['content-length'] !== undefined) out['content-length'] = String(bodyLength);
+  const xff = [fc.priorForwardedFor, fc.clientIp].filter(Boolean).join(', ');
+  if (xff) out['x-forwarded-for'] = xff;
+  out['x-forwarded-proto'] = fc.proto;
+  if (fc.host) out['x-forwarded-host'] = fc.host;
+  if (fc.port) out['x-forwarded-port'] = String(fc.port);
+  if (fc.peerId) out[PEER_ID_HEADER] = fc.peerId;
+  return out;
+}
+
+/**
+ * Response headers for the caller: the upstream's, less hop-by-hop ones and content-length (recomputed
+ * from the relayed bytes). A plain object: node-server writes it to the socket without a Headers copy.
+ */
+export function relayResponseHeaders(upstream: Record<string, string | string[] | undefined> | OutgoingHttpHeaders): Record<string, string | string[]> {
+  const named = connectionTokens(upstream.connection as string | undefined);
+  const h: Record<string, string | string[]> = {};
+  for (const k in upstream) {
+    const v = upstream[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || named?.has(k)) continue;
+    h[k] = Array.isArray(v) ? v.map(String) : String(v);
+  }
+  return h;
+}
+
+function connectionTokens(v: string | string[] | undefined): Set<string> | undefined {
+  if (!v) return undefined;
+  return new Set((Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+}

@@ -1,0 +1,107 @@
+// Keep-alive connection pools to upstream origins (the inbound upstream, and each peer on the outbound
+// side), with connect/headers/body timeouts, optional TLS client certificates, and undici's failures
+// mapped onto the gateway's errors: refused/reset/unreachable → 1001/503, slow → 2004.
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../errors.js';
+import { collect } from './body.js';
+import type { Telemetry } from '../telemetry/types.js';
+
+export interface UpstreamOptions {
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  /** TLS settings for https origins: trust anchors and the client certificate presented. */
+  readonly tls?: () => { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+export interface UpstreamRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Buffer;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_DESTROYED']);
+const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Maps a transport failure to the gateway error family. */
+export function upstreamError(e: unknown): GatewayError {
+  if (e instanceof GatewayError) return e;
+  const code = (e as { code?: string }).code ?? '';
+  if (TIMEOUT.has(code)) return new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: e });
+  if (UNREACHABLE.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.startsWith('CERT_') || code.includes('CERT')) {
+    return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e });
+  }
+  return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e, context: { upstreamErrorCode: code || undefined } });
+}
+
+export class Upstreams {
+  readonly #pools = new Map<string, Pool>();
+
+  constructor(private readonly options: UpstreamOptions, private readonly telemetry: Telemetry) {}
+
+  #pool(origin: string): Pool {
+    let p = this.#pools.get(origin);
+    if (!p) {
+      const tls = origin.startsWith('https:') ? this.options.tls?.() ?? {} : undefined;
+      p = new Pool(origin, {
+        connections: this.options.connections,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        headersTimeout: this.options.headersTimeoutMs,
+        bodyTimeout: this.options.bodyTimeoutMs,
+        connect: { timeout: this.options.connectTimeoutMs, ...(tls ?? {}) },
+      });
+      this.#pools.set(origin, p);
+    }
+    return p;
+  }
+
+  /** Drops pools (e.g. after a client-certificate reload) so new connections use new settings. */
+  async reset(): Promise<void> {
+    const old = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(old.map((p) => p.close()));
+  }
+
+  /**
+   * Sends one request and buffers the response (bounded by maxResponseBytes).
+   * @param target bounded label for metrics ('upstream' or a peer id)
+   */
+  async send(origin: string, req: UpstreamRequest, target: string): Promise<UpstreamResponse> {
+    const t0 = performance.now();
+    try {
+      const res = await this.#pool(origin).request({
+        method: req.method as Dispatcher.HttpMethod,
+        path: req.path,
+        headers: req.headers,
+        body: req.body.length > 0 ? req.body : null,
+      });
+      const body = await readLimited(res.body, this.options.maxResponseBytes);
+      this.telemetry.upstream({ target, outcome: 'ok', seconds: (performance.now() - t0) / 1000 });
+      return { status: res.statusCode, headers: res.headers, body };
+    } catch (e) {
+      const err = upstreamError(e);
+      this.telemetry.upstream({ target, outcome: err.code === 'GW_UPSTREAM_TIMEOUT' ? 'timeout' : 'error', seconds: (performance.now() - t0) / 1000 });
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#pools.values()].map((p) => p.close()));
+    this.#pools.clear();
+  }
+}
+
+function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  return collect(body, limit, () => { body.destroy(); return new GatewayError('GW_UPSTREAM_RESPONSE_TOO_LARGE'); });
+}

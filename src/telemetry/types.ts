@@ -1,0 +1,34 @@
+// The seam between capabilities and metrics. Capabilities report what happened through this small
+// interface; metrics/registry.ts implements it with prom-client. Nobody looks metrics up by name.
+// NOOP_TELEMETRY is for unit tests and tools that do not export metrics.
+
+export type JwsOutcome = 'ok' | 'failed' | 'skipped';
+export type PayloadForm = 'raw' | 'sorted' | 'insertion';
+
+export interface Telemetry {
+  /** One finished request on a listener. fspiopCode is '' when the request succeeded. */
+  request(e: { listener: 'inbound' | 'outbound'; route: string; method: string; status: number; fspiopCode: string; seconds: number }): void;
+  /** One JWS verification decision. reason is a GatewayError code for failures; source is the FSPIOP-Source as sent. */
+  jwsVerify(e: { source: string; outcome: JwsOutcome; reason?: string; form?: PayloadForm; seconds: number }): void;
+  jwsSign(e: { outcome: 'ok' | 'failed'; seconds: number }): void;
+  /** One ILP check. errorType is a GatewayError code for failures. */
+  ilp(e: { check: string; outcome: 'ok' | 'failed'; errorType?: string; seconds: number }): void;
+  tlsHandshakeFailed(reason: string): void;
+  upstream(e: { target: string; outcome: 'ok' | 'error' | 'timeout'; seconds: number }): void;
+  store(e: { op: string; outcome: 'ok' | 'error'; seconds: number }): void;
+  keyCache(e: { event: 'hit' | 'miss' | 'negative_hit' | 'load' | 'load_failed'; size: number }): void;
+  /** Expiry (unix seconds) of a certificate or JWS key file; notAfter undefined removes the series. */
+  expiry(e: { kind: 'tls_server' | 'tls_ca' | 'tls_client' | 'jws_key'; file: string; notAfter: number | undefined }): void;
+  reload(e: { what: 'tls' | 'jws_keys' | 'jws_signing_key' | 'peers' | 'identity_map'; outcome: 'ok' | 'failed' }): void;
+  quarantine(e: { count: number }): void;
+  /** The FSP ids the gateway knows (keys, peers): metric labels outside this set are folded to 'unknown'. */
+  knownPeers(ids: Iterable<string>): void;
+  /** Result of the latest store health probe (Store.ping()); feeds switchguard_store_up. */
+  storeUp(up: boolean): void;
+}
+
+const noop = () => {};
+export const NOOP_TELEMETRY: Telemetry = {
+  request: noop, jwsVerify: noop, jwsSign: noop, ilp: noop, tlsHandshakeFailed: noop, upstream: noop,
+  store: noop, keyCache: noop, expiry: noop, reload: noop, quarantine: noop, knownPeers: noop, storeUp: noop,
+};

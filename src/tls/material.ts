@@ -1,0 +1,81 @@
+// The inbound listener's TLS material (server key/cert, client CA bundle, optional CRL), loaded from
+// files and swapped into the running server with setSecureContext() when the files change. A new set
+// is validated by building a SecureContext first; if that fails the old context stays in force.
+// In-flight connections keep the context they were accepted with.
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { Server } from 'node:https';
+import { watchFiles, type FileWatch } from '../util/file-watch.js';
+
+export interface TlsFiles {
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly caPath: string | undefined;
+  readonly crlPath: string | undefined;
+}
+
+export interface LoadedTls {
+  readonly options: SecureContextOptions;
+  readonly serverCert: X509Certificate;
+  readonly caCerts: readonly X509Certificate[];
+  /** Hash of all file contents, to skip no-op reloads. */
+  readonly digest: string;
+}
+
+export type ReloadListener = (e: { outcome: 'ok' | 'failed' | 'unchanged'; error?: unknown; loaded?: LoadedTls }) => void;
+
+/** Reads and validates the TLS files. Throws when any file is missing or the set does not form a usable context. */
+export function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3'): LoadedTls {
+  const cert = readFileSync(files.certPath);
+  const key = readFileSync(files.keyPath);
+  const ca = files.caPath ? readFileSync(files.caPath) : undefined;
+  const crl = files.crlPath ? readFileSync(files.crlPath) : undefined;
+  const options: SecureContextOptions = { cert, key, minVersion, ...(ca ? { ca } : {}), ...(crl ? { crl } : {}) };
+  createSecureContext(options); // throws on garbage, key/cert mismatch, bad CRL
+  const serverCert = new X509Certificate(cert);
+  const caCerts = ca ? splitPem(ca.toString('utf8')).map((p) => new X509Certificate(p)) : [];
+  const h = createHash('sha256');
+  for (const b of [cert, key, ca, crl]) h.update(b ?? '-');
+  return { options, serverCert, caCerts, digest: h.digest('hex') };
+}
+
+export function splitPem(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/** Holds the current TLS material of a server and reloads it when its files change. */
+export class TlsReloader {
+  #current: LoadedTls;
+  #servers: Server[] = [];
+  #watch: FileWatch | undefined;
+
+  constructor(private readonly files: TlsFiles, private readonly minVersion: 'TLSv1.2' | 'TLSv1.3', private readonly listener: ReloadListener = () => {}) {
+    this.#current = loadTlsFiles(files, minVersion);
+  }
+
+  get current(): LoadedTls { return this.#current; }
+
+  attach(server: Server): void { this.#servers.push(server); }
+
+  /** Re-reads the files now. Returns the outcome; on failure the running context is untouched. */
+  reload(): 'ok' | 'failed' | 'unchanged' {
+    let next: LoadedTls;
+    try { next = loadTlsFiles(this.files, this.minVersion); } catch (error) {
+      this.listener({ outcome: 'failed', error });
+      return 'failed';
+    }
+    if (next.digest === this.#current.digest) return 'unchanged';
+    for (const s of this.#servers) s.setSecureContext(next.options);
+    this.#current = next;
+    this.listener({ outcome: 'ok', loaded: next });
+    return 'ok';
+  }
+
+  watch(intervalMs: number): void {
+    const paths = [this.files.certPath, this.files.keyPath, this.files.caPath, this.files.crlPath].filter((p): p is string => p !== undefined);
+    this.#watch = watchFiles(paths, () => this.reload(), { intervalMs, debounceMs: 100 });
+  }
+
+  close(): void { this.#watch?.close(); }
+}
