@@ -1,0 +1,259 @@
+// The verification-key directory (SPEC.md §6, fspiop.md §3.2), modelled on jose's remote JWKS: an
+// index of key files from the last scan, parsed keys in an LRU cache (a cached verify parses no PEM),
+// single-flight loads, a cooldown that bounds directory scans caused by unknown sources, and
+// fs.watch plus a periodic rescan. stat() follows symlinks, so Kubernetes `..data` swaps are seen.
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { LRUCache } from 'lru-cache';
+import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
+import { parseKeyFile, type KeyListing, type ParsedKeyFile } from './key-file.js';
+import { changedIds, scanKeyDirectory, type FileRef, type KeyIndex } from './key-scan.js';
+import type { VerificationKey } from './verify.js';
+
+export interface KeyDirectoryOptions {
+  readonly dir: string;
+  readonly cacheSize?: number;
+  readonly cacheTtlSeconds?: number;
+  readonly unknownSourceCooldownSeconds?: number;
+  readonly rescanIntervalSeconds?: number;
+  readonly telemetry?: Telemetry;
+  /** Use fs.watch as well as the periodic rescan (default true). */
+  readonly watch?: boolean;
+  readonly now?: () => number;
+}
+
+interface Parsed { readonly sig: string; readonly at: number; readonly parsed: ParsedKeyFile }
+
+const EMPTY: readonly VerificationKey[] = Object.freeze([]);
+
+export class KeyDirectory {
+  /** Counters for tests and the admin API. */
+  readonly stats = { pemParses: 0, scans: 0, loads: 0, reloadFailures: 0 };
+  private index: KeyIndex = new Map();
+  private readonly parsed = new Map<string, Parsed>();
+  private readonly cache: LRUCache<string, readonly VerificationKey[]>;
+  private readonly inflight = new Map<string, Promise<readonly VerificationKey[]>>();
+  private scanning: Promise<void> | undefined;
+  private rescanQueued = false;
+  private generation = 0;
+  private lastUnknownScan = -Infinity;
+  private readable = true;
+  /** Files whose latest content failed to parse. */
+  private readonly broken = new Set<string>();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private readonly telemetry: Telemetry;
+  private readonly now: () => number;
+  private readonly ttlMs: number;
+  private readonly cooldownMs: number;
+
+  private constructor(private readonly opts: KeyDirectoryOptions) {
+    this.telemetry = opts.telemetry ?? NOOP_TELEMETRY;
+    this.now = opts.now ?? Date.now;
+    this.ttlMs = (opts.cacheTtlSeconds ?? 3600) * 1000;
+    this.cooldownMs = (opts.unknownSourceCooldownSeconds ?? 5) * 1000;
+    this.cache = new LRUCache({
+      max: opts.cacheSize ?? 1000,
+      ttl: this.ttlMs,
+      dispose: (_v, fspId, reason) => {
+        if (reason === 'evict') for (const f of this.index.get(fspId) ?? []) this.parsed.delete(f.file);
+      },
+    });
+  }
+
+  /** Scans the directory, parses up to cacheSize FSPs' keys, and starts watching. */
+  static async open(opts: KeyDirectoryOptions): Promise<KeyDirectory> {
+    if (!(await stat(opts.dir).catch(() => undefined))?.isDirectory()) {
+      throw new Error(`JWS_VERIFICATION_KEYS_DIRECTORY is not a directory: ${opts.dir}`);
+    }
+    const d = new KeyDirectory(opts);
+    await d.rescan();
+    const ids = [...d.index.keys()].slice(0, opts.cacheSize ?? 1000);
+    await Promise.all(ids.map((id) => d.load(id)));
+    d.startWatching();
+    return d;
+  }
+
+  /**
+   * The keys of one FSP (the `keysFor` of verifyRequest). Synchronous on a cache hit. An unknown
+   * source triggers at most one directory scan per cooldown; otherwise it gets an empty list.
+   */
+  get(fspId: string): readonly VerificationKey[] | Promise<readonly VerificationKey[]> {
+    const hit = this.cache.get(fspId);
+    if (hit !== undefined) {
+      this.telemetry.keyCache({ event: 'hit', size: this.cache.size });
+      return hit;
+    }
+    if (this.index.has(fspId)) {
+      this.telemetry.keyCache({ event: 'miss', size: this.cache.size });
+      return this.load(fspId);
+    }
+    const now = this.now();
+    if (now - this.lastUnknownScan < this.cooldownMs) {
+      this.telemetry.keyCache({ event: 'negative_hit', size: this.cache.size });
+      return EMPTY;
+    }
+    this.lastUnknownScan = now;
+    this.telemetry.keyCache({ event: 'miss', size: this.cache.size });
+    return this.rescan().then(() => (this.index.has(fspId) ? this.load(fspId) : EMPTY));
+  }
+
+  /** FSP ids with at least one key file. */
+  knownIds(): string[] {
+    return [...this.index.keys()].sort();
+  }
+
+  /** Every key file with its fingerprint, type and expiry (parses files not parsed yet). */
+  async list(): Promise<KeyListing[]> {
+    const out: KeyListing[] = [];
+    for (const id of this.knownIds()) {
+      for (const ref of this.index.get(id) ?? []) {
+        const p = this.parsed.get(ref.file) ?? (await this.parseRef(ref).catch(() => undefined));
+        if (p) out.push(p.parsed.listing);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Forces a rescan now (admin API, tests). Resolves true when the directory was readable and no loaded
+   * key file is currently failing to parse (those keep their previous key).
+   */
+  async reload(): Promise<boolean> {
+    await this.rescan();
+    return this.readable && this.broken.size === 0;
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+  }
+
+  private startWatching(): void {
+    const every = (this.opts.rescanIntervalSeconds ?? 2) * 1000;
+    this.timer = setInterval(() => void this.rescan().catch(() => {}), every);
+    this.timer.unref();
+    if (this.opts.watch === false) return;
+    try {
+      this.watcher = watch(this.opts.dir, () => {
+        if (this.debounce) clearTimeout(this.debounce);
+        this.debounce = setTimeout(() => void this.rescan().catch(() => {}), 50);
+        this.debounce.unref();
+      });
+      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+      this.watcher.unref();
+    } catch {
+      // fs.watch is unavailable on some filesystems; the periodic rescan still runs
+    }
+  }
+
+  /** Single-flight rescan; a request arriving during a scan queues exactly one more. */
+  private rescan(): Promise<void> {
+    if (this.scanning) {
+      this.rescanQueued = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
+      try {
+        do {
+          this.rescanQueued = false;
+          await this.scanOnce();
+        } while (this.rescanQueued);
+      } finally {
+        this.scanning = undefined;
+      }
+    })();
+    return this.scanning;
+  }
+
+  private async scanOnce(): Promise<void> {
+    this.stats.scans++;
+    const next = await scanKeyDirectory(this.opts.dir);
+    this.readable = next !== undefined;
+    if (next === undefined) {
+      // An unreadable directory (EMFILE, a remount in progress) keeps the keys we have.
+      this.telemetry.reload({ what: 'jws_keys', outcome: 'failed' });
+      return;
+    }
+    const changed = changedIds(this.index, next);
+    if (changed.size === 0) return;
+    for (const id of changed) {
+      for (const r of this.index.get(id) ?? []) {
+        if (!next.get(id)?.some((n) => n.file === r.file)) {
+          this.parsed.delete(r.file);
+          this.broken.delete(r.file);
+          this.telemetry.expiry({ kind: 'jws_key', file: r.file, notAfter: undefined });
+        }
+      }
+    }
+    this.index = next;
+    this.generation++;
+    this.telemetry.knownPeers(this.index.keys());
+    const before = this.stats.reloadFailures;
+    for (const id of changed) {
+      if (!next.has(id)) this.cache.delete(id);
+      else if (this.cache.has(id)) await this.load(id);
+    }
+    this.telemetry.reload({ what: 'jws_keys', outcome: this.stats.reloadFailures === before ? 'ok' : 'failed' });
+  }
+
+  /** Single-flight load of one FSP's keys into the cache. */
+  private load(fspId: string): Promise<readonly VerificationKey[]> {
+    const running = this.inflight.get(fspId);
+    if (running) return running;
+    const p = (async () => {
+      try {
+        for (let attempt = 0; ; attempt++) {
+          const gen = this.generation;
+          const keys = await this.loadOnce(fspId);
+          if (gen === this.generation || attempt >= 2) {
+            if (keys.length > 0) this.cache.set(fspId, keys);
+            else this.cache.delete(fspId);
+            return keys;
+          }
+        }
+      } finally {
+        this.inflight.delete(fspId);
+      }
+    })();
+    this.inflight.set(fspId, p);
+    return p;
+  }
+
+  private async loadOnce(fspId: string): Promise<readonly VerificationKey[]> {
+    this.stats.loads++;
+    const out: VerificationKey[] = [];
+    for (const ref of this.index.get(fspId) ?? []) {
+      const prev = this.parsed.get(ref.file);
+      if (prev && prev.sig === ref.sig && this.now() - prev.at < this.ttlMs) {
+        out.push(prev.parsed.verificationKey);
+        continue;
+      }
+      try {
+        out.push((await this.parseRef(ref)).parsed.verificationKey);
+        this.broken.delete(ref.file);
+        this.telemetry.keyCache({ event: 'load', size: this.cache.size });
+      } catch {
+        this.stats.reloadFailures++;
+        this.broken.add(ref.file);
+        this.telemetry.keyCache({ event: 'load_failed', size: this.cache.size });
+        // A file that does not parse keeps the previous key; with none, it counts as a rejected key.
+        out.push(prev ? prev.parsed.verificationKey : { label: ref.label, key: undefined, info: { family: 'other', bits: undefined, curve: undefined }, rejected: 'unparsable key file' });
+      }
+    }
+    return out;
+  }
+
+  private async parseRef(ref: FileRef): Promise<Parsed> {
+    const pem = await readFile(ref.file, 'utf8');
+    this.stats.pemParses++;
+    const parsed = parseKeyFile(pem, ref, ref.file);
+    const p: Parsed = { sig: ref.sig, at: this.now(), parsed };
+    this.parsed.set(ref.file, p);
+    if (parsed.listing.notAfter !== undefined) this.telemetry.expiry({ kind: 'jws_key', file: ref.file, notAfter: parsed.listing.notAfter });
+    return p;
+  }
+}

@@ -1,0 +1,67 @@
+// One verification-key file: its name rule and its parse into a KeyObject (fspiop.md §3.1, SPEC.md §6).
+// `<fspId>.pem` is the primary key of an FSP; `<fspId>.<label>.pem` adds overlapping keys during
+// rotation. The FSP id is the part before the first dot, so FSP ids containing dots are not supported.
+import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { describeKey, keyRejection, type KeyInfo } from './algorithms.js';
+import type { VerificationKey } from './verify.js';
+
+export interface KeyFileName { readonly fspId: string; readonly label: string }
+
+/** Splits `payerfsp.pem` → {payerfsp, ''} and `payerfsp.2027-01.pem` → {payerfsp, '2027-01'}; undefined for other names. */
+export function parseKeyFileName(name: string): KeyFileName | undefined {
+  if (!name.endsWith('.pem') || name.startsWith('.')) return undefined;
+  const stem = name.slice(0, -4);
+  const dot = stem.indexOf('.');
+  if (dot === 0 || stem.length === 0) return undefined;
+  if (dot < 0) return { fspId: stem, label: '' };
+  const label = stem.slice(dot + 1);
+  return label.length > 0 ? { fspId: stem.slice(0, dot), label } : undefined;
+}
+
+/** What the admin API lists for one key file. */
+export interface KeyListing {
+  readonly fspId: string;
+  readonly label: string;
+  readonly file: string;
+  /** SHA-256 of the SPKI DER, lower-case hex. */
+  readonly fingerprint: string;
+  readonly family: KeyInfo['family'];
+  readonly bits: number | undefined;
+  readonly curve: string | undefined;
+  /** Certificate validTo (unix seconds); undefined for bare public keys. */
+  readonly notAfter: number | undefined;
+  /** Why the key is refused (e.g. RSA under 2048 bits), if it is. */
+  readonly rejected: string | undefined;
+}
+
+export interface ParsedKeyFile {
+  readonly verificationKey: VerificationKey;
+  readonly listing: KeyListing;
+}
+
+/**
+ * Parses SPKI, PKCS#1 or X.509 certificate PEM. Keys that fail the key rules are returned with
+ * `rejected` set and no usable key, so verification fails with GW_JWS_KEY_REJECTED.
+ * @throws Error when the text is not a public key or certificate.
+ */
+export function parseKeyFile(pem: string, name: KeyFileName, file: string): ParsedKeyFile {
+  let key: KeyObject;
+  let notAfter: number | undefined;
+  if (pem.includes('-----BEGIN CERTIFICATE-----')) {
+    const cert = new X509Certificate(pem);
+    key = cert.publicKey;
+    notAfter = Math.floor(Date.parse(cert.validTo) / 1000);
+  } else {
+    key = createPublicKey(pem);
+  }
+  const info = describeKey(key);
+  const rejected = keyRejection(key);
+  const fingerprint = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  const verificationKey: VerificationKey = rejected === undefined
+    ? { label: name.label, key, info }
+    : { label: name.label, key: undefined, info, rejected };
+  return {
+    verificationKey,
+    listing: { fspId: name.fspId, label: name.label, file, fingerprint, family: info.family, bits: info.bits, curve: info.curve, notAfter, rejected },
+  };
+}

@@ -1,0 +1,130 @@
+// The thin Hono layer of the JWS capability (style.md §6 items 1–2). Runs after the core stages have
+// set `route`, `body` and `peer`; all protocol logic lives in the pure modules beside this file.
+import { header } from '../http/context.js';
+import type { Config } from '../config/schema.js';
+import { GatewayError, isGatewayError } from '../errors.js';
+import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
+import type { PayloadForm, Telemetry } from '../telemetry/types.js';
+import { checkDateWindow, type ReplayGuard } from './freshness.js';
+import type { KeyDirectory } from './key-directory.js';
+import { parseSignatureHeader } from './signature-header.js';
+import type { SigningKeyHolder } from './signing-key.js';
+import { verifyRequest, type VerifyPolicy } from './verify.js';
+
+const BODYLESS = new Set(['GET', 'DELETE', 'HEAD', 'OPTIONS']);
+const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('route')?.resource === 'parties';
+
+/**
+ * Freshness (SPEC.md §3 step 4): a Date header must lie within JWS_MAX_CLOCK_SKEW_SECONDS of now
+ * (GW_CLOCK_SKEW); with REPLAY_PROTECTION a signature already seen is refused (GW_JWS_REPLAY), store
+ * failures fail closed (GW_STORE_UNAVAILABLE). Throws at build time when replay protection is on
+ * without a guard.
+ */
+export function checkFreshness(deps: { config: Config; replay?: ReplayGuard; now?: () => number }): GatewayMiddleware {
+  const { config, replay } = deps;
+  const now = deps.now ?? Date.now;
+  if (config.replayProtection && !replay) throw new Error('checkFreshness: REPLAY_PROTECTION is on but no replay guard was given');
+  const skew = config.jwsMaxClockSkewSeconds;
+  return async function checkFreshness(c, next) {
+    const date = header(c, 'date');
+    if (date !== undefined) checkDateWindow(date, now(), skew);
+    if (replay && config.replayProtection) {
+      const value = header(c, 'fspiop-signature');
+      let signature: string | undefined;
+      try {
+        signature = value ? parseSignatureHeader(value).signature : undefined;
+      } catch {
+        signature = undefined; // malformed: verification rejects it with the precise code
+      }
+      if (signature !== undefined) await replay.check(signature);
+    }
+    await next();
+  };
+}
+
+/**
+ * Inbound FSPIOP-Signature verification (SPEC.md §3 step 5, fspiop.md §2.9 policy). Sets `jwsForm` to
+ * the payload form that verified, or 'skipped' / 'unsigned'. Reports every decision to telemetry.jwsVerify.
+ * @throws GatewayError GW_JWS_* (3105/400), GW_HEADER_MISSING when FSPIOP-Source is absent.
+ */
+export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; telemetry: Telemetry }): GatewayMiddleware {
+  const { config, keys, telemetry } = deps;
+  if (!config.validateInboundJws) {
+    return async function verifyInboundJws(c, next) {
+      c.set('jwsForm', 'skipped');
+      await next();
+    };
+  }
+  const policy: VerifyPolicy = { algorithms: new Set(config.jwsAlgorithms), forms: config.jwsPayloadForms as PayloadForm[] };
+  const keysFor = (source: string) => keys.get(source);
+  return async function verifyInboundJws(c, next) {
+    const started = performance.now();
+    const source = header(c, 'fspiop-source') ?? '';
+    const report = (outcome: 'ok' | 'failed' | 'skipped', extra: { reason?: string; form?: PayloadForm } = {}) =>
+      telemetry.jwsVerify({ source, outcome, ...extra, seconds: (performance.now() - started) / 1000 });
+    if (BODYLESS.has(c.req.method) || (isPutParties(c) && !config.validatePutPartiesJws)) {
+      c.set('jwsForm', 'skipped');
+      report('skipped');
+      return next();
+    }
+    if (!header(c, 'fspiop-signature') && source === config.hubId && config.jwsAllowUnsignedHub) {
+      c.set('jwsForm', 'unsigned');
+      report('skipped', { reason: 'unsigned_hub' });
+      return next();
+    }
+    const route = c.get('route');
+    let form: PayloadForm;
+    try {
+      const r = await verifyRequest({ method: c.req.method, path: route.path + route.query, header: (n) => header(c, n), body: c.get('body') }, keysFor, policy);
+      form = r.form;
+    } catch (e) {
+      report('failed', { reason: isGatewayError(e) ? e.code : 'GW_INTERNAL' });
+      throw e;
+    }
+    c.set('jwsForm', form);
+    report('ok', { form });
+    await next();
+  };
+}
+
+/**
+ * Outbound signing (SPEC.md §4 step 2): messages with a body whose FSPIOP-Source is this side
+ * (`config.selfId`) and that carry no FSPIOP-Signature are re-emitted as canonical sorted JSON and
+ * signed; `body` is replaced, `rewrittenJson` cleared (the signed bytes are final) and
+ * fspiop-signature / fspiop-uri / fspiop-http-method (+ date when absent) go into `extraHeaders`.
+ * Everything else passes through byte for byte.
+ * @throws GatewayError GW_JWS_SIGN_FAILED, GW_BODY_MALFORMED
+ */
+export function signOutbound(deps: { config: Config; signer: SigningKeyHolder; telemetry: Telemetry }): GatewayMiddleware {
+  const { config, signer } = deps;
+  if (!config.jwsSign) return async function signOutbound(_c, next) { await next(); };
+  return async function signOutbound(c, next) {
+    const body = c.get('body');
+    const rewritten = c.get('rewrittenJson');
+    if (
+      BODYLESS.has(c.req.method) || ((!body || body.length === 0) && rewritten === undefined)
+      || header(c, 'fspiop-source') !== config.selfId || header(c, 'fspiop-signature')
+      || (isPutParties(c) && !config.jwsSignPutParties)
+    ) return next();
+    let json = rewritten;
+    if (json === undefined) {
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch (cause) {
+        throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
+      }
+    }
+    const extra = c.get('extraHeaders') ?? {};
+    const pick = (n: string) => extra[n] ?? header(c, n);
+    const route = c.get('route');
+    const signed = await signer.sign({
+      method: c.req.method, url: route.path + route.query, json,
+      headers: { 'fspiop-source': config.selfId, 'fspiop-destination': pick('fspiop-destination'), date: pick('date') },
+    });
+    c.set('body', signed.body);
+    c.set('rewrittenJson', undefined);
+    c.set('extraHeaders', { ...extra, ...signed.headers });
+    c.set('jwsForm', 'signed');
+    await next();
+  };
+}

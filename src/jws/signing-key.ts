@@ -1,0 +1,132 @@
+// The private key this side signs with (JWS_SIGNING_KEY_PATH). The algorithm comes from the parsed
+// key (RSA → RS256, EC P-256 → ES256), never from PEM text (fspiop.md §2.5: the SDK's `BEGIN EC `
+// test mislabels PKCS#8 EC keys). The file is watched; a broken replacement keeps the old key.
+import { createPrivateKey } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { GatewayError } from '../errors.js';
+import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
+import { signingAlgorithmFor } from './algorithms.js';
+import { signRequest, signRequestAsync, type SignedRequest, type SigningKey, type SignInput, type SignOptions } from './sign.js';
+
+export interface SigningKeyOptions {
+  readonly path: string;
+  readonly telemetry?: Telemetry;
+  /** Periodic re-check of the file (default 2 s); fs.watch on its directory is used as well. */
+  readonly rescanIntervalSeconds?: number;
+  readonly watch?: boolean;
+  /**
+   * 'pool' runs the RSA private-key operation on the libuv thread pool (crypto.sign with a callback);
+   * 'sync' signs on the event loop. See docs/jws.md for the measurement behind the default.
+   */
+  readonly mode?: 'pool' | 'sync';
+}
+
+/** Parses a private key PEM (PKCS#1, PKCS#8 or SEC1) into a signing key with its algorithm. */
+export function parseSigningKey(pem: string | Buffer): SigningKey {
+  const key = createPrivateKey(pem);
+  return { key, alg: signingAlgorithmFor(key) };
+}
+
+export class SigningKeyHolder {
+  private key: SigningKey;
+  private sig: string;
+  private broken = false;
+  private reloading: Promise<boolean> | undefined;
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly telemetry: Telemetry;
+
+  private constructor(private readonly opts: SigningKeyOptions, key: SigningKey, sig: string) {
+    this.key = key;
+    this.sig = sig;
+    this.telemetry = opts.telemetry ?? NOOP_TELEMETRY;
+  }
+
+  /**
+   * Loads the key and starts watching it.
+   * @throws Error when the file is missing or holds no usable private key (start-up must fail).
+   */
+  static async open(opts: SigningKeyOptions): Promise<SigningKeyHolder> {
+    const [pem, sig] = await Promise.all([readFile(opts.path), fileSig(opts.path)]);
+    const h = new SigningKeyHolder(opts, parseSigningKey(pem), sig);
+    h.start();
+    return h;
+  }
+
+  /** The current key and algorithm. */
+  current(): SigningKey {
+    return this.key;
+  }
+
+  /**
+   * Signs one request with the current key (fspiop.md §2.7).
+   * @throws GatewayError GW_JWS_SIGN_FAILED
+   */
+  async sign(input: SignInput, options: SignOptions = {}): Promise<SignedRequest> {
+    const started = performance.now();
+    try {
+      const out = this.opts.mode === 'sync' ? signRequest(input, this.key, options) : await signRequestAsync(input, this.key, options);
+      this.telemetry.jwsSign({ outcome: 'ok', seconds: (performance.now() - started) / 1000 });
+      return out;
+    } catch (e) {
+      this.telemetry.jwsSign({ outcome: 'failed', seconds: (performance.now() - started) / 1000 });
+      throw e instanceof GatewayError ? e : new GatewayError('GW_JWS_SIGN_FAILED', { detail: 'signing failed', cause: e });
+    }
+  }
+
+  /**
+   * Re-reads the file if it changed. Resolves true when the key in use matches the file (a new key was
+   * installed, or nothing changed), false when the file is unreadable or does not parse — the previous
+   * key then stays in use.
+   */
+  reload(): Promise<boolean> {
+    this.reloading ??= this.reloadOnce().finally(() => { this.reloading = undefined; });
+    return this.reloading;
+  }
+
+  private async reloadOnce(): Promise<boolean> {
+    const sig = await fileSig(this.opts.path).catch(() => undefined);
+    if (sig === undefined) return false;
+    if (sig === this.sig) return !this.broken;
+    this.sig = sig; // a broken file is not retried on every tick, only when it changes again
+    try {
+      this.key = parseSigningKey(await readFile(this.opts.path));
+      this.broken = false;
+      this.telemetry.reload({ what: 'jws_signing_key', outcome: 'ok' });
+      return true;
+    } catch {
+      this.broken = true;
+      this.telemetry.reload({ what: 'jws_signing_key', outcome: 'failed' });
+      return false;
+    }
+  }
+
+  close(): void {
+    this.watcher?.close();
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private start(): void {
+    this.timer = setInterval(() => void this.reload(), (this.opts.rescanIntervalSeconds ?? 2) * 1000);
+    this.timer.unref();
+    if (this.opts.watch === false) return;
+    try {
+      const name = basename(this.opts.path);
+      // Watch the directory: editors and Kubernetes replace files by rename, which a file watch misses.
+      this.watcher = watch(dirname(this.opts.path), (_e, f) => {
+        if (!f || f === name || f.startsWith('..')) void this.reload();
+      });
+      this.watcher.on('error', () => this.watcher?.close());
+      this.watcher.unref();
+    } catch {
+      // periodic re-check only
+    }
+  }
+}
+
+async function fileSig(path: string): Promise<string> {
+  const st = await stat(path);
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}

@@ -1,0 +1,168 @@
+// Inbound FSPIOP-Signature verification (fspiop.md §2.8, §2.11). Pure: headers come through a
+// getter, keys through `keysFor`; the Hono middleware only adapts. Hot path (raw form, cached key):
+// one JSON.parse of the small header, one base64url of the body, one crypto.verify.
+import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { GatewayError } from '../errors.js';
+import type { PayloadForm } from '../telemetry/types.js';
+import { resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js';
+import { hasDuplicateKeys, parseBody, payloadText } from './payload-forms.js';
+import { checkProtectedHeader, decodeProtectedHeader, type HeaderGetter } from './protected-header.js';
+import { parseSignatureHeader } from './signature-header.js';
+import { fspiopUri } from './uri.js';
+
+/** One verification key of a source as the key directory holds it. */
+export interface VerificationKey {
+  /** '' for `<fspId>.pem`, the label for `<fspId>.<label>.pem`. */
+  readonly label: string;
+  readonly key: KeyObject | undefined;
+  readonly info: KeyInfo;
+  /** Set when the key fails the key rules (e.g. RSA < 2048): it never verifies anything. */
+  readonly rejected?: string;
+}
+
+export type KeysFor = (source: string) => readonly VerificationKey[] | Promise<readonly VerificationKey[]>;
+
+export interface VerifyPolicy {
+  readonly algorithms: ReadonlySet<string>;
+  /** Forms tried in this order (JWS_PAYLOAD_FORMS). */
+  readonly forms: readonly PayloadForm[];
+}
+
+export interface VerifyInput {
+  /** Real request method (any case). */
+  readonly method: string;
+  /** Real request path with query as received, e.g. `/transfers/1` or `/base/parties/MSISDN/1?currency=USD`. */
+  readonly path: string;
+  /** Header lookup by lower-case name. */
+  readonly header: HeaderGetter;
+  /** Body bytes exactly as received. */
+  readonly body: Buffer;
+}
+
+export interface VerifyResult {
+  readonly form: PayloadForm;
+  readonly alg: Algorithm['name'];
+  /** `<source>` or `<source>.<label>`: which key file verified. */
+  readonly keyId: string;
+  readonly source: string;
+}
+
+const fail = (code: ConstructorParameters<typeof GatewayError>[0], detail: string) => new GatewayError(code, { detail });
+
+/** Lower-case-name header getter over a plain object of any key casing. */
+export function headerGetter(headers: Readonly<Record<string, string | undefined>>): HeaderGetter {
+  const lower = new Map<string, string>();
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) lower.set(k.toLowerCase(), v);
+  return (name) => lower.get(name);
+}
+
+/**
+ * Verifies the FSPIOP-Signature of one request: header syntax, algorithm allow-list, protected members
+ * against HTTP headers and the real method/path, then the signature over the raw body and, failing
+ * that, over the configured canonical forms, with every usable key of the source. Runs synchronously
+ * when `keysFor` answers synchronously (a key-cache hit); the result is always a promise.
+ * @throws (rejects with) GatewayError GW_JWS_* (see docs/jws.md) or GW_HEADER_MISSING when FSPIOP-Source is absent.
+ */
+export function verifyRequest(input: VerifyInput, keysFor: KeysFor, policy: VerifyPolicy): Promise<VerifyResult> {
+  try {
+    const p = prepare(input, policy);
+    const keys = keysFor(p.source);
+    if (!isPromise(keys)) return Promise.resolve(verifyWithKeys(p, keys, input.body, policy));
+    return keys.then((k) => verifyWithKeys(p, k, input.body, policy));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+interface Prepared { readonly source: string; readonly alg: Algorithm; readonly protectedHeader: string; readonly signature: Buffer }
+
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown }).then === 'function';
+
+/** Everything that needs no key: header syntax, algorithm, protected members vs the request. */
+function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
+  const { header, body } = input;
+  const sigValue = header('fspiop-signature');
+  if (sigValue === undefined || sigValue === '') throw fail('GW_JWS_MISSING', 'no FSPIOP-Signature');
+  if (!header('fspiop-uri') || !header('fspiop-http-method')) throw fail('GW_JWS_MISSING', 'FSPIOP-URI and FSPIOP-HTTP-Method are required with a signature');
+  if (body.length === 0) throw fail('GW_JWS_MISSING', 'signed request without a body');
+  const sh = parseSignatureHeader(sigValue);
+  const ph = decodeProtectedHeader(sh.protectedHeader);
+  const alg = resolveAlgorithm(ph.alg, policy.algorithms);
+  const source = header('fspiop-source');
+  if (!source) throw new GatewayError('GW_HEADER_MISSING', { detail: 'FSPIOP-Source' });
+  const uri = fspiopUri(input.path);
+  if (uri === undefined) throw fail('GW_JWS_HEADER_MISMATCH', 'request path has no FSPIOP resource');
+  checkProtectedHeader(ph, header, { method: input.method.toUpperCase(), uri });
+  const signature = Buffer.from(sh.signature, 'base64url');
+  if (alg.sigBytes !== undefined && signature.length !== alg.sigBytes) {
+    throw fail('GW_JWS_BAD_SIGNATURE', `${alg.name} signature must be ${alg.sigBytes} bytes (raw r||s, not DER)`);
+  }
+  return { source, alg, protectedHeader: sh.protectedHeader, signature };
+}
+
+function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buffer, policy: VerifyPolicy): VerifyResult {
+  const { alg, source } = p;
+  if (keys.length === 0) throw fail('GW_JWS_KEY_UNKNOWN', 'no verification key for this FSPIOP-Source');
+  let usable = 0;
+  let rejected = false;
+  for (const k of keys) {
+    if (k.rejected !== undefined || k.key === undefined) rejected = true;
+    else if (fitsInfo(alg, k.info)) usable++;
+  }
+  if (usable === 0) {
+    throw rejected ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
+      : fail('GW_JWS_ALG_NOT_ALLOWED', 'algorithm does not fit the verification key');
+  }
+  const prefix = p.protectedHeader + '.';
+  let parsed: ReturnType<typeof parseBody> | null = null;
+  for (const form of policy.forms) {
+    let payloadB64: string;
+    if (form === 'raw') {
+      payloadB64 = body.toString('base64url');
+    } else {
+      parsed ??= parseBody(body);
+      if (parsed === undefined) continue;
+      const text = payloadText(form, parsed.json);
+      if (text === parsed.text) continue; // identical to the raw bytes, already tried
+      payloadB64 = Buffer.from(text, 'utf8').toString('base64url');
+    }
+    const data = signingInput(prefix, payloadB64);
+    const hit = firstVerifying(alg, data, keys, p.signature);
+    if (hit === undefined) continue;
+    if (form !== 'raw' && parsed && hasDuplicateKeys(parsed.text)) {
+      throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
+    }
+    return { form, alg: alg.name, keyId: hit.label === '' ? source : `${source}.${hit.label}`, source };
+  }
+  throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
+}
+
+// crypto.verify is synchronous, so one scratch buffer can hold every signing input: no per-request
+// allocation of a 2 kB buffer on the hot path.
+const scratch = Buffer.allocUnsafeSlow(65536);
+function signingInput(prefix: string, payloadB64: string): Buffer {
+  const len = prefix.length + payloadB64.length;
+  const buf = len <= scratch.length ? scratch : Buffer.allocUnsafe(len);
+  buf.write(prefix, 0, 'latin1');
+  buf.write(payloadB64, prefix.length, 'latin1');
+  return buf.subarray(0, len);
+}
+
+function fitsInfo(alg: Algorithm, info: KeyInfo): boolean {
+  if (info.family !== alg.keyType) return false;
+  if (alg.minRsaBits !== undefined && (info.bits ?? 0) < alg.minRsaBits) return false;
+  return alg.curve === undefined || info.curve === alg.curve;
+}
+
+function firstVerifying(alg: Algorithm, data: Buffer, keys: readonly VerificationKey[], signature: Buffer): VerificationKey | undefined {
+  for (const k of keys) {
+    const key = k.key;
+    if (key === undefined || k.rejected !== undefined || !fitsInfo(alg, k.info)) continue;
+    try {
+      if (cryptoVerify(alg.digest, data, alg.hasOptions ? { key, ...alg.options } : key, signature)) return k;
+    } catch {
+      // a malformed signature for this key type: treat as not verifying
+    }
+  }
+  return undefined;
+}
