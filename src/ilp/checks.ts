@@ -1,0 +1,148 @@
+// The ILP checks of both roles as pure functions over parsed message bodies (SPEC §7, fspiop.md §6).
+// No Hono, no Store: middleware.ts reads the store once and passes what it read.
+import { timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../errors.js';
+import { decode32, fulfils } from './crypto.js';
+import { normaliseAmount, scaleAmount } from './currency.js';
+import type { IlpKeyring, IlpVersion } from './keyring.js';
+import { decodePacket, fulfilmentMessage, type DecodedPacket } from './packet.js';
+import { parseHubRecord, USED_TOMBSTONE, type DfspTransferRecord } from './records.js';
+import { pick, type JsonObject } from './transaction.js';
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+
+/** Epoch ms of an FSPIOP DateTime, or undefined when it is not one. */
+export function parseDateTime(v: unknown): number | undefined {
+  if (typeof v !== 'string' || !ISO_DATE.test(v)) return undefined;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** A transfer expiration that parses and lies in the future (switch prepare rule, fspiop.md §6.1). */
+export function futureExpiration(v: unknown, now: number): number {
+  const t = parseDateTime(v);
+  if (t === undefined) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is not a DateTime' });
+  if (t <= now) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is in the past' });
+  return t;
+}
+
+/** The 32 condition bytes of a body, strictly decoded. */
+export function conditionBytes(v: unknown): Buffer {
+  const c = decode32(v);
+  if (c === undefined) throw new GatewayError('GW_ILP_CONDITION_MALFORMED', { detail: 'condition is not 43 base64url characters' });
+  return c;
+}
+
+/** The 32 fulfilment bytes of a body, strictly decoded. */
+export function fulfilmentBytes(v: unknown): Buffer {
+  const f = decode32(v);
+  if (f === undefined) throw new GatewayError('GW_ILP_FULFILMENT_MALFORMED', { detail: 'fulfilment is not 43 base64url characters' });
+  return f;
+}
+
+const mismatch = (detail: string) => new GatewayError('GW_ILP_PACKET_MISMATCH', { detail });
+
+/** Packet amount (minor units) equals the body amount scaled by the currency; v1 truncates a fraction as its encoder does. */
+function checkAmount(decoded: DecodedPacket, amount: unknown): void {
+  let scaled: string;
+  try {
+    scaled = scaleAmount(String(pick(amount, ['amount'])), String(pick(amount, ['currency'])));
+  } catch {
+    throw mismatch('amount cannot be carried in an ILP packet');
+  }
+  const expected = decoded.version === '1' ? scaled.split('.')[0]! : scaled;
+  if (decoded.amount !== expected) throw mismatch('packet amount differs from amount');
+}
+
+function checkPacketCondition(decoded: DecodedPacket, condition: Buffer): void {
+  if (decoded.condition !== undefined && !timingSafeEqual(decoded.condition, condition)) {
+    throw mismatch('packet condition differs from condition');
+  }
+}
+
+export interface PreparedTransfer {
+  readonly transferId: string;
+  readonly condition: string;
+  readonly expiresAt: number;
+  readonly decoded: DecodedPacket;
+}
+
+function transferIdOf(body: JsonObject): string {
+  if (typeof body.transferId !== 'string' || body.transferId === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: 'transferId is missing' });
+  return body.transferId;
+}
+
+/**
+ * Hub role, POST /transfers: condition form, expiration in the future, packet of the peer's version,
+ * for v4 the packet condition equals the body condition, and the packet amount equals the body amount.
+ */
+export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: number): PreparedTransfer {
+  const transferId = transferIdOf(body);
+  const cond = conditionBytes(body.condition);
+  const expiresAt = futureExpiration(body.expiration, now);
+  const decoded = decodePacket(body.ilpPacket, version);
+  checkPacketCondition(decoded, cond);
+  checkAmount(decoded, body.amount);
+  return { transferId, condition: cond.toString('base64url'), expiresAt, decoded };
+}
+
+/**
+ * Hub role, POST /fxTransfers (FSPIOP 2.0): the body carries no packet, so condition form and expiration
+ * are all there is to check.
+ */
+export function checkHubFxPrepare(body: JsonObject, now: number): { id: string; condition: string; expiresAt: number } {
+  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
+  const cond = conditionBytes(body.condition);
+  return { id: body.commitRequestId, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now) };
+}
+
+/**
+ * Hub role, PUT /transfers/{ID} and PUT /fxTransfers/{ID}: judges what the atomic take returned. Unknown → 3208, already used →
+ * 3106, past expiration → 3303, SHA-256(fulfilment) ≠ condition → 3100 invalid fulfilment.
+ */
+export function checkHubFulfil(taken: string | undefined, fulfilment: Buffer, now: number): void {
+  if (taken === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no condition stored for this transfer' });
+  if (taken === USED_TOMBSTONE) throw new GatewayError('GW_ILP_FULFILMENT_REUSED', { detail: 'transfer already fulfilled' });
+  const record = parseHubRecord(taken);
+  if (now >= record.e) throw new GatewayError('GW_ILP_TRANSFER_EXPIRED', { detail: 'fulfilment after expiration' });
+  const cond = decode32(record.c);
+  if (cond === undefined || !fulfils(fulfilment, cond)) throw new GatewayError('GW_ILP_FULFILMENT_INVALID', { detail: 'invalid fulfilment' });
+}
+
+/**
+ * DFSP (payee) role, POST /transfers: the condition must be one this DFSP issued (the HMAC of the packet
+ * under one of the keyring's secrets), the quote inside it unexpired (3302), and the packet must agree
+ * with the body (payer, payee, amount, currency). Returns the record to keep for the commit.
+ */
+export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring: IlpKeyring, now: number): PreparedTransfer {
+  const transferId = transferIdOf(body);
+  const cond = conditionBytes(body.condition);
+  const expiresAt = futureExpiration(body.expiration, now);
+  const decoded = decodePacket(body.ilpPacket, version);
+  checkPacketCondition(decoded, cond);
+  if (keyring.find(fulfilmentMessage(body.ilpPacket as string, decoded), cond) === undefined) {
+    throw mismatch('condition was not issued by this DFSP');
+  }
+  const tx = decoded.transaction;
+  const quoteExpiry = parseDateTime(tx.expiration);
+  if (quoteExpiry === undefined || quoteExpiry <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
+  if (body.payeeFsp !== pick(tx, ['payee', 'partyIdInfo', 'fspId'])) throw mismatch('payeeFsp differs from the packet');
+  if (body.payerFsp !== pick(tx, ['payer', 'partyIdInfo', 'fspId'])) throw mismatch('payerFsp differs from the packet');
+  if (pick(body, ['amount', 'currency']) !== pick(tx, ['amount', 'currency'])) throw mismatch('currency differs from the packet');
+  const a = normaliseAmount(pick(body, ['amount', 'amount']));
+  if (a === undefined || a !== normaliseAmount(pick(tx, ['amount', 'amount']))) throw mismatch('amount differs from the packet');
+  checkAmount(decoded, body.amount);
+  return { transferId, condition: cond.toString('base64url'), expiresAt, decoded };
+}
+
+/**
+ * DFSP role, outbound PUT /transfers/{ID} committing without a fulfilment: the fulfilment of the stored
+ * packet under whichever secret issued its condition.
+ */
+export function deriveFulfilment(record: DfspTransferRecord, keyring: IlpKeyring): string {
+  const decoded = decodePacket(record.p);
+  const cond = decode32(record.c);
+  const f = cond && keyring.find(fulfilmentMessage(record.p, decoded), cond);
+  if (!f) throw new GatewayError('GW_ILP_NO_SECRET', { detail: 'no ILP secret derives this condition' });
+  return f.toString('base64url');
+}

@@ -1,0 +1,164 @@
+// The ILP stage of both pipelines (SPEC §7). Runs after JWS verification (inbound) / before signing
+// (outbound) with `route`, `body` and `peer` set. Each ILP check makes exactly one store round trip;
+// routes without ILP work never touch the store. The checks themselves live in checks.ts.
+import { header } from '../http/context.js';
+import type { Config } from '../config/schema.js';
+import { GatewayError, isGatewayError } from '../errors.js';
+import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
+import type { Store } from '../store/types.js';
+import type { Telemetry } from '../telemetry/types.js';
+import { checkDfspTransfer, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { createKeyring, ilpVersionFor, type IlpKeyring } from './keyring.js';
+import { buildIlp } from './packet.js';
+import { dfspTransferKey, hubFxTransferKey, hubTransferKey, parseDfspRecord, quoteKey, USED_TOMBSTONE } from './records.js';
+import { transactionObjectOf, type JsonObject } from './transaction.js';
+
+export interface IlpDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly telemetry: Telemetry;
+  /** Clock in epoch ms (tests). */
+  readonly now?: () => number;
+}
+
+type Check = (c: GatewayContext, msg: JsonObject) => Promise<void>;
+
+/** The message object: a rewrite by an earlier stage, else the parsed body. @throws GW_BODY_MALFORMED */
+function message(c: GatewayContext): JsonObject {
+  let v: unknown = c.get('rewrittenJson');
+  if (v === undefined) {
+    try {
+      v = JSON.parse(c.get('body').toString('utf8'));
+    } catch (cause) {
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
+    }
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not a JSON object' });
+  return v as JsonObject;
+}
+
+function stage(deps: IlpDeps, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {
+  if (!deps.config.ilpCheck) return async (_c, next) => { await next(); };
+  return async (c, next) => {
+    let parsed: JsonObject | undefined;
+    const msg = () => (parsed ??= message(c));
+    const chosen = select(c, msg);
+    if (chosen) {
+      const [name, check] = chosen;
+      const t = performance.now();
+      try {
+        await check(c, msg());
+        deps.telemetry.ilp({ check: name, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
+      } catch (e) {
+        const errorType = isGatewayError(e) ? e.code : 'GW_INTERNAL';
+        deps.telemetry.ilp({ check: name, outcome: 'failed', errorType, seconds: (performance.now() - t) / 1000 });
+        throw e;
+      }
+    }
+    await next();
+  };
+}
+
+const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.max(1000, expiresAt - now + graceSeconds * 1000);
+const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
+const keyringOf = (config: Config): IlpKeyring | undefined =>
+  config.role === 'dfsp' && config.ilpCheck ? createKeyring(config.ilpSecrets) : undefined;
+
+/**
+ * Inbound ILP checks. Hub: POST /transfers (and /fxTransfers) stores {condition, expiration};
+ * PUT /transfers/{ID} (and /fxTransfers/{ID}) with a fulfilment takes it atomically and validates.
+ * DFSP (payee): POST /quotes stores the request; POST /transfers checks the condition is one this DFSP issued, the quote is unexpired and the packet
+ * agrees with the body, and stores the packet for the commit.
+ * @throws GatewayError GW_ILP_* for a failed check, GW_BODY_MALFORMED, GW_STORE_UNAVAILABLE.
+ */
+export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
+  const { config, store } = deps;
+  const now = deps.now ?? Date.now;
+  const grace = config.ilpGraceSeconds;
+  const keyring = keyringOf(config);
+  const versionOf = (msg: JsonObject) => ilpVersionFor(config, typeof msg.payerFsp === 'string' ? msg.payerFsp : undefined);
+
+  const hubPrepare: Check = async (_c, msg) => {
+    const t = now();
+    const p = checkHubPrepare(msg, versionOf(msg), t);
+    // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one.
+    await store.save(hubTransferKey(p.transferId), JSON.stringify({ c: p.condition, e: p.expiresAt }), ttlUntil(p.expiresAt, t, grace), 'nx');
+  };
+  const hubFxPrepare: Check = async (_c, msg) => {
+    const t = now();
+    const p = checkHubFxPrepare(msg, t);
+    await store.save(hubFxTransferKey(p.id), JSON.stringify({ c: p.condition, e: p.expiresAt }), ttlUntil(p.expiresAt, t, grace), 'nx');
+  };
+  const hubFulfil = (key: (id: string) => string): Check => async (c, msg) => {
+    const f = fulfilmentBytes(msg.fulfilment);
+    const taken = await store.take(key(c.get('route').params[0]!), USED_TOMBSTONE);
+    checkHubFulfil(taken, f, now());
+  };
+  const hubTransferFulfil = hubFulfil(hubTransferKey);
+  const hubFxFulfil = hubFulfil(hubFxTransferKey);
+  const dfspQuote: Check = async (_c, msg) => {
+    if (typeof msg.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'quoteId is missing' });
+    const t = now();
+    const exp = parseDateTime(msg.expiration) ?? t + config.quoteExpirySeconds * 1000;
+    await store.save(quoteKey(msg.quoteId), JSON.stringify(msg), ttlUntil(exp, t, grace));
+  };
+  const dfspTransfer: Check = async (_c, msg) => {
+    const t = now();
+    const p = checkDfspTransfer(msg, versionOf(msg), keyring!, t);
+    await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, grace));
+  };
+
+  return stage(deps, (c, msg) => {
+    const tpl = c.get('route').template;
+    if (config.role === 'hub') {
+      if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
+      if (tpl === 'PUT /transfers/{ID}' && has(msg(), 'fulfilment')) return ['fulfil', hubTransferFulfil];
+      if (tpl === 'POST /fxTransfers') return ['fx_prepare', hubFxPrepare];
+      if (tpl === 'PUT /fxTransfers/{ID}' && has(msg(), 'fulfilment')) return ['fx_fulfil', hubFxFulfil];
+      return undefined;
+    }
+    if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];
+    if (tpl === 'POST /transfers') return ['transfer_condition', dfspTransfer];
+    return undefined;
+  });
+}
+
+/**
+ * Outbound ILP work of the DFSP (payee) role: a PUT /quotes/{ID} without ilpPacket/condition gets them
+ * (the SDK's getQuoteResponseIlp, from the stored quote request); a PUT /transfers/{ID} that commits
+ * without a fulfilment gets the one derived from the stored packet. Sets `rewrittenJson` to a new object.
+ * The hub role does nothing outbound.
+ * @throws GatewayError GW_ILP_QUOTE_UNKNOWN, GW_ILP_TRANSFER_UNKNOWN, GW_ILP_PACKET_MALFORMED, GW_STORE_UNAVAILABLE.
+ */
+export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
+  const { config, store } = deps;
+  const now = deps.now ?? Date.now;
+  const keyring = keyringOf(config);
+
+  const quoteResponse: Check = async (c, msg) => {
+    const stored = await store.get(quoteKey(c.get('route').params[0]!));
+    if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
+    const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + config.quoteExpirySeconds * 1000).toISOString();
+    const version = ilpVersionFor(config, header(c, 'fspiop-destination'));
+    let ilp;
+    try {
+      ilp = buildIlp(version, transactionObjectOf(JSON.parse(stored) as JsonObject, { ...msg, expiration }), keyring!);
+    } catch (cause) {
+      throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'quote cannot be carried in an ILP packet', cause });
+    }
+    c.set('rewrittenJson', { ...msg, expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
+  };
+  const commit: Check = async (c, msg) => {
+    const stored = await store.get(dfspTransferKey(c.get('route').params[0]!));
+    if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
+    c.set('rewrittenJson', { ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring!) });
+  };
+
+  return stage(deps, (c, msg) => {
+    if (config.role !== 'dfsp') return undefined;
+    const tpl = c.get('route').template;
+    if (tpl === 'PUT /quotes/{ID}' && !has(msg(), 'ilpPacket') && !has(msg(), 'condition')) return ['quote_response', quoteResponse];
+    if (tpl === 'PUT /transfers/{ID}' && msg().transferState === 'COMMITTED' && !has(msg(), 'fulfilment')) return ['fulfil_attach', commit];
+    return undefined;
+  });
+}

@@ -1,0 +1,123 @@
+// Redis Store adapter on ioredis: a single node (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES).
+// Several gateway replicas share it (SPEC §8).
+//
+// Keys: every key is REDIS_KEY_PREFIX + the logical key the caller passes. The ILP keys (src/ilp/records.ts):
+//   <prefix>ilp:hub:{<transferId>}      hub role   JSON {c: condition, e: expiration ms}   TTL expiration − now + ILP_EXPIRY_GRACE_SECONDS
+//   <prefix>ilp:hubfx:{<commitRequestId>} hub role  as ilp:hub, for POST /fxTransfers      same TTL rule
+//   <prefix>ilp:quote:{<quoteId>}       DFSP role  JSON of the POST /quotes body            TTL quote expiry − now (or QUOTE_EXPIRY_SECONDS) + grace
+//   <prefix>ilp:xfer:{<transferId>}     DFSP role  JSON {p: ilpPacket, c: condition}       TTL expiration − now + grace
+// Every ILP check touches exactly one key, so no two keys ever need to share a slot; the id is still
+// wrapped in a {hash tag} so that future per-id keys (e.g. a tombstone beside a record) land together.
+//
+// After a fulfilment the hub record is replaced by the tombstone 'used' (same remaining TTL).
+//
+// Atomicity: save = `SET key value PX ttl [NX]`; take = `GETDEL key` (Redis ≥ 6.2), or, when the caller
+// asks for a tombstone, `SET key tombstone XX KEEPTTL GET`: one command that returns the old value and
+// leaves a marker with the same remaining TTL (XX: an absent key is never created). Both are single
+// commands on a single key: atomic on a node and in a cluster, one round trip, no read-then-delete race.
+//
+// Failure: no offline queue, a command timeout of STORE_TIMEOUT_MS and a single retry, so a call fails
+// within about that time when Redis is down and the caller answers 2003/503. The client keeps
+// reconnecting in the background (capped back-off) and the same Store recovers when Redis returns.
+import { Cluster, Redis } from 'ioredis';
+import { GatewayError } from '../errors.js';
+import type { Telemetry } from '../telemetry/types.js';
+import type { Store } from './types.js';
+
+export interface RedisStoreOptions {
+  /** redis:// or rediss:// URL of a single node. */
+  readonly url?: string;
+  /** host:port seeds of a cluster; used instead of `url` when non-empty. */
+  readonly clusterNodes?: readonly string[];
+  readonly keyPrefix: string;
+  readonly timeoutMs: number;
+  readonly telemetry: Telemetry;
+}
+
+/** Reconnect delay: 50 ms doubling up to 2 s, forever. */
+const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+
+function connect(o: RedisStoreOptions): Redis | Cluster {
+  const common = {
+    commandTimeout: o.timeoutMs,
+    connectTimeout: Math.max(1000, o.timeoutMs),
+    maxRetriesPerRequest: 1,
+    // A take whose reply was lost must not run a second time after a reconnect (it would answer "used").
+    autoResendUnfulfilledCommands: false,
+  };
+  if (o.clusterNodes && o.clusterNodes.length > 0) {
+    const nodes = o.clusterNodes.map((n) => {
+      const i = n.lastIndexOf(':');
+      return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+    });
+    return new Cluster(nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: backoff,
+      slotsRefreshTimeout: Math.max(1000, o.timeoutMs),
+      redisOptions: common,
+    });
+  }
+  if (!o.url) throw new TypeError('redis store needs a URL or cluster nodes');
+  return new Redis(o.url, { ...common, enableOfflineQueue: false, retryStrategy: backoff });
+}
+
+/** Creates the Redis store; the connection is opened in the background (ping() tells when it is up). */
+export function createRedisStore(o: RedisStoreOptions): Store {
+  const client = connect(o);
+  // ioredis emits 'error' on every failed reconnect; the failures surface through the calls instead.
+  client.on('error', () => {});
+  const k = (key: string) => o.keyPrefix + key;
+  // Before the first connection, a call waits (at most timeoutMs) for it instead of failing: start-up
+  // traffic should not see 2003. Once connected, a lost connection fails calls at once (no queue).
+  let everReady = false;
+  const firstReady = new Promise<void>((resolve) => client.once('ready', () => { everReady = true; resolve(); }));
+  firstReady.catch(() => {});
+  const awaitFirst = () => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, o.timeoutMs);
+    void firstReady.then(() => { clearTimeout(timer); resolve(); });
+  });
+
+  async function run<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      if (!everReady) await awaitFirst();
+      const r = await fn();
+      o.telemetry.store({ op, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
+      return r;
+    } catch (cause) {
+      o.telemetry.store({ op, outcome: 'error', seconds: (performance.now() - t) / 1000 });
+      throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'store unavailable', cause });
+    }
+  }
+  const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+
+  return {
+    kind: 'redis',
+    save: (key, value, ttlMs, mode) => run('save', async () => {
+      const px = Math.max(1, Math.ceil(ttlMs));
+      const r = mode === 'nx'
+        ? await client.set(k(key), value, 'PX', px, 'NX')
+        : await client.set(k(key), value, 'PX', px);
+      return r === 'OK';
+    }),
+    take: (key, tombstone) => run('take', async () => str(tombstone === undefined
+      ? await client.getdel(k(key))
+      : await client.call('SET', k(key), tombstone, 'XX', 'KEEPTTL', 'GET'))),
+    get: (key) => run('get', async () => str(await client.get(k(key)))),
+    delete: (key) => run('delete', async () => { await client.del(k(key)); }),
+    async ping() {
+      try {
+        return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      try {
+        await client.quit();
+      } catch {
+        client.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,22 @@
+// The narrow store port shared by ILP (conditions, quotes), JWS replay protection and the quarantine
+// list. Two adapters implement it: memory.ts (embedded default, one process) and redis.ts (ioredis,
+// single node or cluster). Keys passed in are logical; adapters add REDIS_KEY_PREFIX.
+// Every failure to reach the backing store rejects with GatewayError('GW_STORE_UNAVAILABLE') promptly
+// (no unbounded queueing), so callers fail closed with 2003/503.
+
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+  /** Saves `value` under `key` for `ttlMs`. With mode 'nx' only if the key is absent; resolves whether it was saved. */
+  save(key: string, value: string, ttlMs: number, mode?: 'nx'): Promise<boolean>;
+  /**
+   * Atomically reads and deletes `key` (single use). One round trip. With `tombstone`, the value is
+   * replaced by `tombstone` (keeping the key's remaining TTL) instead of deleted, so a second take can tell
+   * "already used" from "unknown"; an absent key stays absent.
+   */
+  take(key: string, tombstone?: string): Promise<string | undefined>;
+  get(key: string): Promise<string | undefined>;
+  delete(key: string): Promise<void>;
+  /** Health probe for /ready: true when the backing store answers. Never throws. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
