@@ -1,0 +1,27 @@
+// Request-path glue of the admin capability: the quarantine guard the lead mounts right after peer
+// binding on the inbound listener (SPEC §3.2: a quarantined peer gets 2003/503 without further processing).
+import { header } from '../http/context.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayMiddleware } from '../http/context.js';
+import type { AuditLog } from '../logging/audit.js';
+import type { Quarantine } from './quarantine.js';
+
+/**
+ * Rejects requests from a quarantined peer (the FSP id bound to the client certificate) or carrying a
+ * quarantined FSPIOP-Source (so a relay such as the hub cannot carry a quarantined DFSP's messages).
+ * Expects `peer` in the context when it exists; throws GatewayError('GW_PEER_QUARANTINED').
+ * @example
+ * app.use('*', bindPeer(...), quarantineGuard(quarantine, { audit }));
+ */
+export function quarantineGuard(q: Quarantine, options: { audit?: AuditLog } = {}): GatewayMiddleware {
+  return async function quarantineGuard(c, next) {
+    const fspId = c.get('peer')?.fspId;
+    const source = header(c, 'fspiop-source');
+    const hit = fspId !== undefined && q.isQuarantined(fspId) ? fspId : source !== undefined && q.isQuarantined(source) ? source : undefined;
+    if (hit !== undefined) {
+      options.audit?.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, peer: c.get('peer')?.fingerprint256, reason: 'GW_PEER_QUARANTINED', requestId: c.get('requestId') });
+      throw new GatewayError('GW_PEER_QUARANTINED');
+    }
+    await next();
+  };
+}

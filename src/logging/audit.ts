@@ -1,0 +1,109 @@
+// The security audit log: a separate JSON-lines stream (AUDIT_LOG = stdout | stderr | off | <file path>)
+// with a stable schema documented in docs/operations.md ("Audit events"). Records are built field by
+// field from the typed event, never spread from caller objects, so nothing outside the schema (a
+// signature, a key, a token) can slip in.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Config } from '../config/schema.js';
+
+export type AuditOutcome = 'ok' | 'denied' | 'failed';
+
+interface Common {
+  /** Who acted: 'admin' (admin API token), 'gateway' (the gateway itself), or 'peer'. */
+  readonly actor?: string;
+  /** Transport-level identity: client certificate fingerprint, or remote address for admin calls. */
+  readonly peer?: string;
+  readonly fspId?: string;
+  /** A GatewayError code (or a short fixed word) explaining a denial or failure. */
+  readonly reason?: string;
+  readonly requestId?: string;
+}
+
+export type AuditEvent = Common & (
+  | { readonly event: 'peer_rejected' }
+  | { readonly event: 'signature_failed' }
+  | { readonly event: 'key_loaded' | 'key_revoked'; readonly file?: string; readonly fingerprint?: string }
+  | { readonly event: 'certificate_reloaded' | 'certificate_reload_failed'; readonly file?: string; readonly fingerprint?: string; readonly notAfter?: string }
+  | { readonly event: 'quarantine_on' | 'quarantine_off' }
+  | { readonly event: 'admin_call'; readonly method: string; readonly path: string; readonly status: number }
+);
+
+export type AuditEventName = AuditEvent['event'];
+
+const OUTCOME: Record<AuditEventName, AuditOutcome> = {
+  peer_rejected: 'denied', signature_failed: 'denied', key_loaded: 'ok', key_revoked: 'ok',
+  certificate_reloaded: 'ok', certificate_reload_failed: 'failed', quarantine_on: 'ok', quarantine_off: 'ok',
+  admin_call: 'ok',
+};
+
+export interface AuditLog {
+  record(e: AuditEvent): void;
+  /** Resolves once every record written so far has been handed to the OS. */
+  flush(): Promise<void>;
+  /** Flushes and closes a file destination (stdout/stderr stay open). */
+  close(): Promise<void>;
+}
+
+const MAX = 256;
+// Printable characters only, bounded length: values such as fspId come straight from request headers.
+const clean = (v: string): string => v.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX);
+
+/** The JSON record for one event, in the documented field order. Exported for tests and docs. */
+export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<string, string | number> {
+  const outcome: AuditOutcome = e.event === 'admin_call' ? (e.status < 400 ? 'ok' : e.status === 401 ? 'denied' : 'failed') : OUTCOME[e.event];
+  const r: Record<string, string | number> = { ts: now.toISOString(), event: e.event, outcome, actor: clean(e.actor ?? 'gateway') };
+  if (e.peer !== undefined) r.peer = clean(e.peer);
+  if (e.fspId !== undefined) r.fspId = clean(e.fspId);
+  if (e.reason !== undefined) r.reason = clean(e.reason);
+  if (e.requestId !== undefined) r.requestId = clean(e.requestId);
+  if ('file' in e && e.file !== undefined) r.file = clean(e.file);
+  if ('fingerprint' in e && e.fingerprint !== undefined) r.fingerprint = clean(e.fingerprint);
+  if ('notAfter' in e && e.notAfter !== undefined) r.notAfter = clean(e.notAfter);
+  if (e.event === 'admin_call') {
+    r.method = clean(e.method);
+    r.path = clean(e.path);
+    r.status = e.status;
+  }
+  return r;
+}
+
+export interface AuditOptions {
+  /** Overrides AUDIT_LOG's destination (tests). */
+  readonly destination?: { write(line: string): unknown };
+  readonly now?: () => Date;
+}
+
+/**
+ * Opens the audit stream named by AUDIT_LOG.
+ * @example
+ * const audit = createAuditLog(config);
+ * audit.record({ event: 'quarantine_on', actor: 'admin', fspId: 'dfsp1' });
+ */
+export function createAuditLog(config: Pick<Config, 'auditLog'>, options: AuditOptions = {}): AuditLog {
+  const target = config.auditLog;
+  if (options.destination === undefined && target === 'off') return { record: () => {}, flush: async () => {}, close: async () => {} };
+  let file: WriteStream | undefined;
+  if (options.destination === undefined && target !== 'stdout' && target !== 'stderr') {
+    mkdirSync(dirname(target), { recursive: true });
+    file = createWriteStream(target, { flags: 'a', mode: 0o640 });
+    file.on('error', () => {}); // a broken audit file must not crash the gateway; writes are dropped
+  }
+  const out: Writable | { write(line: string): unknown } =
+    options.destination ?? file ?? (target === 'stderr' ? process.stderr : process.stdout);
+  const now = options.now ?? (() => new Date());
+  const flush = () => new Promise<void>((resolve) => {
+    if (out instanceof Writable && out.writable) out.write('', () => resolve());
+    else resolve();
+  });
+  return {
+    record(e) {
+      out.write(`${JSON.stringify(auditRecord(e, now()))}\n`);
+    },
+    flush,
+    async close() {
+      await flush();
+      if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,179 @@
+// The one metrics registry (SPEC §9): every metric the gateway exports is declared in this file, on a
+// private prom-client Registry (never the global one), and createTelemetry() implements the Telemetry
+// seam over it. Capabilities only ever see the Telemetry interface; nobody looks a metric up by name.
+// Metric names are a public contract (dashboards, alerts/): docs/operations.md lists them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Telemetry } from '../telemetry/types.js';
+import {
+  CappedLabel, UNKNOWN, children, errorCodeLabel, fspiopCodeLabel, methodLabel, statusLabel,
+} from './labels.js';
+
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const CRYPTO_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+const STORE_BUCKETS = [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+// Gauges carry an aggregator for WORKERS > 1, where prom-client's AggregatorRegistry merges the workers'
+// registries: counters and histograms add up, but a timestamp or an up/down flag must not be summed.
+
+/** Declares every gateway metric on `registry`. Exported for tests that check names (dashboard, docs). */
+export function declareMetrics(registry: Registry) {
+  const r = [registry];
+  return {
+    jwsVerifications: new Counter({ name: 'mojaloop_jws_verification_total', help: 'JWS verification decisions by FSPIOP-Source (unknown sources folded to "unknown") and outcome (ok, failed, skipped).', labelNames: ['dfsp', 'outcome'] as const, registers: r }),
+    jwsFailures: new Counter({ name: 'mojaloop_jws_verification_failed_total', help: 'Failed JWS verifications by FSPIOP-Source and GatewayError code.', labelNames: ['dfsp', 'reason'] as const, registers: r }),
+    jwsVerifySeconds: new Histogram({ name: 'mojaloop_jws_verify_duration_seconds', help: 'Time to verify an FSPIOP-Signature, by outcome and the payload form that verified.', labelNames: ['outcome', 'form'] as const, buckets: CRYPTO_BUCKETS, registers: r }),
+    jwsSignSeconds: new Histogram({ name: 'mojaloop_jws_sign_duration_seconds', help: 'Time to sign an outbound message, by outcome.', labelNames: ['outcome'] as const, buckets: CRYPTO_BUCKETS, registers: r }),
+    ilpValidations: new Counter({ name: 'mojaloop_ilp_validation_total', help: 'ILP checks by check and outcome (ok, failed).', labelNames: ['check', 'outcome'] as const, registers: r }),
+    ilpFailures: new Counter({ name: 'mojaloop_ilp_validation_failed_total', help: 'Failed ILP checks by GatewayError code.', labelNames: ['error_type'] as const, registers: r }),
+    ilpSeconds: new Histogram({ name: 'mojaloop_ilp_validation_duration_seconds', help: 'Time of one ILP check (store round trips included).', labelNames: ['check'] as const, buckets: STORE_BUCKETS, registers: r }),
+    tlsFailures: new Counter({ name: 'switchguard_tls_handshake_failures_total', help: 'Inbound TLS handshakes that failed (tlsClientError), by reason.', labelNames: ['reason'] as const, registers: r }),
+    requestSeconds: new Histogram({ name: 'switchguard_http_request_duration_seconds', help: 'Requests by listener, route template, method and FSPIOP error code ("" = success).', labelNames: ['listener', 'route', 'method', 'fspiop_code'] as const, buckets: REQUEST_BUCKETS, registers: r }),
+    upstreamRequests: new Counter({ name: 'switchguard_upstream_requests_total', help: 'Forwarded requests by target and outcome (ok, error, timeout).', labelNames: ['target', 'outcome'] as const, registers: r }),
+    upstreamSeconds: new Histogram({ name: 'switchguard_upstream_duration_seconds', help: 'Upstream round-trip time by target class (peer = any known peer; else the target) and outcome.', labelNames: ['target_class', 'outcome'] as const, buckets: REQUEST_BUCKETS, registers: r }),
+    storeSeconds: new Histogram({ name: 'switchguard_store_operation_duration_seconds', help: 'Store (memory or Redis) operation time by operation and outcome.', labelNames: ['op', 'outcome'] as const, buckets: STORE_BUCKETS, registers: r }),
+    storeErrors: new Counter({ name: 'switchguard_store_errors_total', help: 'Store operations that failed (store unreachable or timed out), by operation.', labelNames: ['op'] as const, registers: r }),
+    storeUp: new Gauge({ name: 'switchguard_store_up', help: '1 when the latest store health probe answered, else 0.', aggregator: 'min', registers: r }),
+    keyCacheHits: new Counter({ name: 'switchguard_jws_key_cache_hits_total', help: 'Key lookups answered from the cache; kind=negative for cached unknown sources.', labelNames: ['kind'] as const, registers: r }),
+    keyCacheMisses: new Counter({ name: 'switchguard_jws_key_cache_misses_total', help: 'Key lookups that had to load from the key directory.', registers: r }),
+    keyLoads: new Counter({ name: 'switchguard_jws_key_loads_total', help: 'Key loads from the key directory by outcome (ok, failed).', labelNames: ['outcome'] as const, registers: r }),
+    keyCacheSize: new Gauge({ name: 'switchguard_jws_key_cache_size', help: 'Parsed verification keys currently cached.', aggregator: 'max', registers: r }),
+    certExpiry: new Gauge({ name: 'switchguard_certificate_expiry_timestamp_seconds', help: 'notAfter (unix seconds) of each loaded TLS certificate file, by kind (tls_server, tls_ca, tls_client).', labelNames: ['kind', 'file'] as const, aggregator: 'min', registers: r }),
+    jwsKeyExpiry: new Gauge({ name: 'switchguard_jws_key_expiry_timestamp_seconds', help: 'notAfter (unix seconds) of each JWS key file that carries one (X.509 certificates).', labelNames: ['file'] as const, aggregator: 'min', registers: r }),
+    reloads: new Counter({ name: 'switchguard_reload_total', help: 'Reloads of certificates, keys, peers and identity map, by what and outcome (ok, failed).', labelNames: ['what', 'outcome'] as const, registers: r }),
+    reloadTime: new Gauge({ name: 'switchguard_reload_last_timestamp_seconds', help: 'Unix time of the latest reload by what and outcome.', labelNames: ['what', 'outcome'] as const, aggregator: 'max', registers: r }),
+    quarantined: new Gauge({ name: 'switchguard_quarantined_peers', help: 'Peers currently quarantined through the admin API.', aggregator: 'max', registers: r }),
+    knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof declareMetrics>;
+
+export interface TelemetryOptions {
+  /** Also export prom-client's default process metrics (default true). */
+  readonly processMetrics?: boolean;
+  /** Labels added to every series, e.g. { replica: 'gw-1' }. */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+}
+
+export interface MetricsTelemetry extends Telemetry {
+  readonly registry: Registry;
+  readonly contentType: string;
+  /** The Prometheus text exposition of every metric. */
+  metricsText(): Promise<string>;
+}
+
+/**
+ * Creates the registry, declares every metric on it and returns the Telemetry implementation.
+ * @example
+ * const telemetry = createTelemetry();
+ * telemetry.knownPeers(['dfsp1', 'dfsp2']);
+ * telemetry.jwsVerify({ source: 'dfsp1', outcome: 'failed', reason: 'GW_JWS_BAD_SIGNATURE', seconds: 0.001 });
+ * res.end(await telemetry.metricsText());
+ */
+export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetry {
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const m = declareMetrics(registry);
+  m.storeUp.set(1);
+
+  // Telemetry must never throw into the request path: prom-client rejects NaN, so bad durations count as 0.
+  const secs = (x: number) => (x >= 0 && x < Infinity ? x : 0);
+  let known: ReadonlySet<string> = new Set();
+  const dfsp = (source: string) => (known.has(source) ? source : UNKNOWN);
+  const routes = new CappedLabel(100);
+  const targets = new CappedLabel(50); // targets other than known peers ('upstream', 'default')
+  const tlsReasons = new CappedLabel(50);
+  const checks = new CappedLabel(50);
+  const ops = new CappedLabel(50);
+  const files = new CappedLabel(5000);
+
+  const verifyCount = children(m.jwsVerifications);
+  const verifyFail = children(m.jwsFailures);
+  const verifyTime = children(m.jwsVerifySeconds);
+  const signTime = children(m.jwsSignSeconds);
+  const requestTime = children(m.requestSeconds);
+  const upstreamCount = children(m.upstreamRequests);
+  const upstreamTime = children(m.upstreamSeconds);
+  const storeTime = children(m.storeSeconds);
+  const ilpCount = children(m.ilpValidations);
+  const ilpFail = children(m.ilpFailures);
+  const ilpTime = children(m.ilpSeconds);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    metricsText: () => registry.metrics(),
+
+    request(e) {
+      requestTime.get4(e.listener, routes.value(e.route), methodLabel(e.method), fspiopCodeLabel(e.fspiopCode)).observe(secs(e.seconds));
+    },
+    jwsVerify(e) {
+      const id = dfsp(e.source);
+      verifyCount.get2(id, e.outcome).inc();
+      if (e.outcome === 'failed') verifyFail.get2(id, errorCodeLabel(e.reason)).inc();
+      if (e.outcome !== 'skipped') verifyTime.get2(e.outcome, e.form ?? 'none').observe(secs(e.seconds));
+    },
+    jwsSign(e) {
+      signTime.get1(e.outcome).observe(secs(e.seconds));
+    },
+    ilp(e) {
+      const check = checks.value(e.check);
+      ilpCount.get2(check, e.outcome).inc();
+      if (e.outcome === 'failed') ilpFail.get1(errorCodeLabel(e.errorType)).inc();
+      ilpTime.get1(check).observe(secs(e.seconds));
+    },
+    tlsHandshakeFailed(reason) {
+      m.tlsFailures.labels(tlsReasons.value(reason)).inc();
+    },
+    upstream(e) {
+      // Per-peer latency histograms would cost 16 series per DFSP; the per-peer error ratio is in the counter.
+      const peer = known.has(e.target);
+      const target = peer ? e.target : targets.value(e.target);
+      upstreamCount.get2(target, e.outcome).inc();
+      upstreamTime.get2(peer ? 'peer' : target, e.outcome).observe(secs(e.seconds));
+    },
+    store(e) {
+      const op = ops.value(e.op);
+      storeTime.get2(op, e.outcome).observe(secs(e.seconds));
+      if (e.outcome === 'error') m.storeErrors.labels(op).inc();
+    },
+    keyCache(e) {
+      if (e.event === 'hit') m.keyCacheHits.labels('key').inc();
+      else if (e.event === 'negative_hit') m.keyCacheHits.labels('negative').inc();
+      else if (e.event === 'miss') m.keyCacheMisses.inc();
+      else m.keyLoads.labels(e.event === 'load' ? 'ok' : 'failed').inc();
+      if (Number.isFinite(e.size)) m.keyCacheSize.set(e.size);
+    },
+    expiry(e) {
+      const file = files.value(e.file);
+      const notAfter = e.notAfter !== undefined && Number.isFinite(e.notAfter) ? e.notAfter : undefined;
+      if (e.kind === 'jws_key') {
+        if (notAfter === undefined) m.jwsKeyExpiry.remove(file);
+        else m.jwsKeyExpiry.labels(file).set(notAfter);
+      } else if (notAfter === undefined) m.certExpiry.remove(e.kind, file);
+      else m.certExpiry.labels(e.kind, file).set(notAfter);
+    },
+    reload(e) {
+      m.reloads.labels(e.what, e.outcome).inc();
+      m.reloadTime.labels(e.what, e.outcome).set(Date.now() / 1000);
+    },
+    quarantine(e) {
+      if (Number.isFinite(e.count)) m.quarantined.set(e.count);
+    },
+    knownPeers(ids) {
+      const next = new Set(ids);
+      next.delete(UNKNOWN);
+      known = next;
+      m.knownPeers.set(next.size);
+      // Series start at 0 so rate()/increase() see a DFSP's very first verification failure.
+      for (const id of [...next, UNKNOWN]) {
+        verifyCount.get2(id, 'ok').inc(0);
+        verifyCount.get2(id, 'failed').inc(0);
+      }
+    },
+    storeUp(up) {
+      m.storeUp.set(up ? 1 : 0);
+    },
+  };
+}
