@@ -1,0 +1,59 @@
+// `switchguard <command>`: a thin dispatcher over the capability modules (no logic of its own).
+import { resolve } from 'node:path';
+import { initDevPki } from '../pki/dev-pki.js';
+
+const HELP = `usage: switchguard <command> [options]
+
+  serve                          run the gateway (same as npm start)
+  pki init [--dir DIR] [--force] [--fsp ID…]
+                                 development CA, server certificate and client certificates (+ JWS keys)
+  keys generate --dfsp ID… [--dir DIR] [--private-dir DIR] [--alg RS256|ES256]
+                                 JWS key pairs in the verification-directory layout
+  sign  --key PEM --source ID [--file F]   sign a request (JSON description on stdin or --file)
+  verify --keys DIR [--file F]             verify a signed request, print the verdict
+  ilp generate [--version 1|4] [--secret S] [--amount A --currency C]
+  ilp decode PACKET
+`;
+
+function option(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i === -1 ? undefined : argv[i + 1];
+}
+function options(argv: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) if (argv[i] === name) for (let j = i + 1; j < argv.length && !argv[j]!.startsWith('--'); j++) out.push(argv[j]!);
+  return out;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  switch (cmd) {
+    case 'serve': await import('../main.js'); return -1;
+    case 'pki': {
+      if (sub !== 'init') break;
+      const dir = resolve(option(rest, '--dir') ?? 'keys');
+      const fsp = options(rest, '--fsp');
+      const r = initDevPki(dir, { force: rest.includes('--force'), ...(fsp.length ? { fspIds: ['hub', ...fsp] } : {}) });
+      console.log(r.created.length ? `created ${r.created.length} files under ${dir}:\n  ${r.created.join('\n  ')}` : `nothing to do: ${dir} is complete`);
+      return 0;
+    }
+    case 'keys': case 'sign': case 'verify': {
+      const m = await import('./jws.js');
+      if (cmd === 'keys' && sub === 'generate') return m.keysGenerate(rest, io);
+      if (cmd === 'sign') return m.signCommand([sub ?? '', ...rest].filter(Boolean), io);
+      if (cmd === 'verify') return m.verifyCommand([sub ?? '', ...rest].filter(Boolean), io);
+      break;
+    }
+    case 'ilp': { const m = await import('./ilp.js'); return m.ilpCommand([sub ?? '', ...rest].filter(Boolean), io); }
+    case undefined: case '--help': case '-h': case 'help': console.log(HELP); return 0;
+    default: break;
+  }
+  console.error(HELP);
+  return 2;
+}
+
+run(process.argv.slice(2)).then((code) => { if (code >= 0) process.exitCode = code; }, (e: unknown) => {
+  console.error(`switchguard: ${(e as Error)?.message ?? String(e)}`);
+  process.exitCode = 1;
+});
