@@ -1,0 +1,161 @@
+// The open-model run: starts are scheduled on a clock from the profile's arrival rate; a start that finds
+// every slot (maxVUs) busy is counted as dropped, never queued (k6's dropped_iterations).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { buildSchedules, type Profile, type Schedule, type ScheduleOverrides } from './profile.js';
+import { assertLoopback, requestAt, type PreparedRequest, type PreparedSet } from './dataset.js';
+import { createClients, type TlsMaterial } from './clients.js';
+import { Recorder, fspiopErrorCode } from './stats.js';
+import { startProcSampler, type ProcSummary } from './proc.js';
+import { evaluateThresholds, type ThresholdResult } from './thresholds.js';
+import { metricSource, findBreakpoint, type Breakpoint } from './analysis.js';
+
+export interface RunOptions {
+  readonly profile: Profile;
+  readonly overrides?: ScheduleOverrides;
+  /** Base URL of the system under test; must be loopback. */
+  readonly target: string;
+  readonly requests: PreparedSet;
+  readonly tls?: TlsMaterial;
+  /** Root pids whose CPU/RSS (with children) is sampled. */
+  readonly gatewayPids?: readonly number[];
+  readonly connectionsPerFsp?: number;
+  readonly requestTimeoutMs?: number;
+  /** How long in-flight requests may finish after the last start (k6 gracefulStop). */
+  readonly gracefulStopMs?: number;
+  readonly breakpoint?: { readonly p99Ms: number; readonly maxErrorRate: number };
+  /** Warm-up before the measured run, at each scenario's starting rate; recorded apart and discarded. */
+  readonly warmupMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunResult {
+  readonly recorder: Recorder;
+  readonly elapsedMs: number;
+  readonly schedules: readonly Schedule[];
+  readonly gateway: ProcSummary | undefined;
+  /** The driver's own CPU and event-loop delay (a stalled driver delays starts and inflates latency). */
+  readonly driver: { readonly cpuPercent: number; readonly loopDelayP99Ms: number; readonly loopDelayMaxMs: number };
+  readonly thresholds: readonly ThresholdResult[];
+  readonly breakpoint: Breakpoint | undefined;
+  /** True when no threshold failed. */
+  readonly passed: boolean;
+}
+
+/** Runs one profile against the target and returns the measurements; never throws for request failures. */
+export async function runLoad(opts: RunOptions): Promise<RunResult> {
+  const origin = assertLoopback(opts.target);
+  const basePath = origin.pathname.replace(/\/$/, '');
+  const schedules = buildSchedules(opts.profile, opts.overrides);
+  const maxInFlightTotal = schedules.reduce((a, s) => a + s.maxInFlight, 0);
+  // Capped: every new connection is a TLS handshake (an RSA signature with the client key) on the
+  // driver's single thread; an uncapped pool answers rising latency with a handshake storm that stalls
+  // the driver and the gateway alike. Requests beyond the cap wait in the pool (and count as in flight).
+  const conns = opts.connectionsPerFsp ?? Math.min(32, Math.max(4, Math.ceil(maxInFlightTotal / Math.max(1, opts.requests.fsps.length))));
+  const clients = createClients(origin, opts.tls, conns);
+  const rec = new Recorder();
+  const warm = new Recorder();
+  const W = opts.warmupMs ?? 0;
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  let next = 0;
+  const t0 = performance.now();
+
+  const send = (req: PreparedRequest, warmup: boolean, startedAt: number): Promise<void> => {
+    const r = warmup ? warm : rec;
+    const options: Dispatcher.RequestOptions = {
+      path: basePath + req.path, method: req.method, headers: req.headers, body: req.body,
+      headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+    };
+    const sent = performance.now();
+    const valid = req.expectStatus < 400;
+    return clients.pool(req.fsp).request(options).then(async (res) => {
+      const text = res.statusCode >= 400 ? await res.body.text() : (await res.body.dump(), '');
+      const code = fspiopErrorCode(text);
+      const expected = res.statusCode === req.expectStatus && (req.expectCode === undefined || req.expectCode === code);
+      r.finish(startedAt, (performance.now() - sent) * 1000, { status: res.statusCode, code, expected }, valid);
+    }, (err: unknown) => {
+      const code = (err as { code?: string }).code ?? 'ERR';
+      r.finish(startedAt, (performance.now() - sent) * 1000, { status: 0, code, expected: false }, valid);
+    });
+  };
+
+  const runSchedule = (s: Schedule): Promise<void> => new Promise((resolve) => {
+    let launched = 0;
+    let inFlight = 0;
+    const pending = new Set<Promise<void>>();
+    const r0 = s.rateAt(0);
+    const warmStarts = Math.floor((r0 * W) / 1000);
+    const startsBy = (ms: number): number => (ms < W ? (r0 * ms) / 1000 : (r0 * W) / 1000 + s.startsBy(ms - W));
+    let prevNow = 0;
+    const tick = (): void => {
+      const now = performance.now() - t0;
+      const due = Math.floor(startsBy(now));
+      const first = launched;
+      while (launched < due) {
+        launched++;
+        // Attribute by start number, not by tick time: start k is due at the k-th arrival, and after a
+        // stalled tick the burst of late starts is spread back over the interval they were due in.
+        const r = launched <= warmStarts ? warm : rec;
+        const dueAt = prevNow + ((now - prevNow) * (launched - first)) / (due - first);
+        const at = r === warm ? dueAt : Math.max(0, dueAt - W);
+        if (inFlight >= s.maxInFlight) {
+          r.drop(at);
+          continue;
+        }
+        const req = requestAt(opts.requests, next++);
+        if (!req) {
+          r.exhausted++;
+          r.drop(at);
+          continue;
+        }
+        inFlight++;
+        r.start(at);
+        const p = send(req, r === warm, at).finally(() => {
+          inFlight--;
+          pending.delete(p);
+        });
+        pending.add(p);
+      }
+      prevNow = now;
+      if (now < W + s.durationMs) {
+        setTimeout(tick, 1);
+        return;
+      }
+      const grace = new Promise<void>((r) => setTimeout(r, opts.gracefulStopMs ?? 10_000).unref());
+      void Promise.race([Promise.allSettled([...pending]), grace]).then(() => resolve());
+    };
+    tick();
+  });
+
+  let sampler: ReturnType<typeof startProcSampler> | undefined;
+  let cpu0 = process.cpuUsage();
+  let tMeasured = t0;
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  const warmTimer = setTimeout(() => {
+    loop.enable();
+    sampler = opts.gatewayPids && opts.gatewayPids.length > 0 ? startProcSampler(opts.gatewayPids) : undefined;
+    cpu0 = process.cpuUsage();
+    tMeasured = performance.now();
+  }, W);
+  await Promise.all(schedules.map(runSchedule));
+  clearTimeout(warmTimer);
+  loop.disable();
+  const elapsedMs = performance.now() - tMeasured;
+  const gateway = sampler?.stop();
+  const used = process.cpuUsage(cpu0);
+  await clients.close().catch(() => undefined);
+  const src = metricSource(rec, Math.max(...schedules.map((s) => s.durationMs)));
+  const thresholds = evaluateThresholds(opts.profile.thresholds, src);
+  const breakpoint = schedules.some((s) => s.rateAt(0) !== s.rateAt(s.durationMs / 2)) || opts.breakpoint
+    ? findBreakpoint(rec, opts.breakpoint ?? { p99Ms: 50, maxErrorRate: 0.001 })
+    : undefined;
+  return {
+    recorder: rec, elapsedMs, schedules, gateway,
+    driver: {
+      cpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100,
+      loopDelayP99Ms: loop.count > 0 ? loop.percentile(99) / 1e6 : 0,
+      loopDelayMaxMs: loop.count > 0 ? loop.max / 1e6 : 0,
+    },
+    thresholds, breakpoint, passed: thresholds.every((t) => t.ok !== false),
+  };
+}

@@ -1,0 +1,44 @@
+// Topology `hub`: driver → gateway in the hub role (mTLS, FSPIOP checks, JWS verify, ILP with the Redis
+// store, forward) → stub upstream (plain HTTP, like a switch service inside the cluster).
+//   node --import tsx loadtest/topologies/hub.ts [--workers N] [--memory] [--skew S] [--rotate-at S[,S…]]
+//        [--run -- --profile target-1000 --data FILE]
+// --rotate-at: seconds after the driver starts at which the server certificate and the JWS keys are
+// rotated (on a copy of the keys directory); use a pre-signed --data set so the clock starts at once.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, ensurePki, freePort, gatewayCommand, parseLauncherArgs, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { gatewayEnv } from './gateway-env.js';
+import { copyKeys, rotateOnce } from './rotate.js';
+
+const argv = process.argv.slice(2);
+const args = parseLauncherArgs(argv);
+const own = argv.slice(0, argv.includes('--run') ? argv.indexOf('--run') : argv.length);
+const memory = own.includes('--memory');
+const rotateAt = own.includes('--rotate-at') ? (own[own.indexOf('--rotate-at') + 1] ?? '').split(',').map(Number).filter((n) => n > 0) : [];
+ensurePki(args.keysDir);
+const gatewayKeys = rotateAt.length ? copyKeys(args.keysDir) : args.keysDir;
+if (gatewayKeys !== args.keysDir) process.on('exit', () => rmSync(gatewayKeys, { recursive: true, force: true }));
+const stubPort = await freePort();
+const stub = spawnChild('stub', process.execPath, ['--import', 'tsx', join(ROOT, 'loadtest', 'stub-upstream.ts'), '--port', String(stubPort), '--delay-ms', String(args.delayMs)]);
+await waitForPort(stubPort);
+const ports = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
+const gw = gatewayCommand();
+const gateway = spawnChild('hub', gw.cmd, gw.args, {
+  ...gatewayEnv({ keysDir: gatewayKeys, ports, upstream: `http://127.0.0.1:${stubPort}`, skew: args.skew, workers: args.workers, redis: !memory }),
+  GATEWAY_ROLE: 'hub',
+});
+// The admin listener opens last, after the inbound one (gateway.ts).
+await waitForPort(ports.admin, 60_000);
+await serveOrRun(args, {
+  name: `hub (${gw.how}, WORKERS=${args.workers}, store ${memory ? 'memory' : 'redis'})`,
+  target: `https://127.0.0.1:${ports.inbound}`,
+  pids: gateway.pid ? [gateway.pid] : [],
+  notes: [`stub pid ${stub.pid ?? '?'} at http://127.0.0.1:${stubPort}`, `admin http://127.0.0.1:${ports.admin}/metrics`,
+    ...(rotateAt.length ? [`rotating server certificate and JWS keys in ${gatewayKeys} at ${rotateAt.join(', ')} s`] : [])],
+  onRun: () => {
+    rotateAt.forEach((sec, i) => setTimeout(() => {
+      const changed = rotateOnce(gatewayKeys, i + 1);
+      console.error(`[rotate] t=${sec}s: replaced ${changed.length} files (server certificate, ${changed.length / 2 - 1} JWS keys)`);
+    }, sec * 1000));
+  },
+});
