@@ -1,0 +1,118 @@
+// Starts a real gateway on port 0 with a per-run PKI and a recording stub upstream, plus a small mTLS
+// client. Used by the core integration tests and by other capabilities' end-to-end tests.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { request as httpsRequest, Agent } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { startGateway, type GatewayOverrides, type RunningGateway } from '../../src/gateway.js';
+import { makeTestPki, type TestPki } from './pki.js';
+import type { Issued } from '../../src/pki/forge-pki.js';
+
+export interface Recorded { method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }
+
+export interface Stub {
+  readonly url: string;
+  readonly requests: Recorded[];
+  /** Replace the handler's behaviour: status/body, or 'hang' (never answer). */
+  behave(b: { status?: number; body?: string; headers?: Record<string, string>; delayMs?: number } | 'hang'): void;
+  close(): Promise<void>;
+}
+
+export async function startStub(): Promise<Stub> {
+  const requests: Recorded[] = [];
+  let behaviour: Parameters<Stub['behave']>[0] = { status: 202 };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+      const b = behaviour;
+      if (b === 'hang') return;
+      const send = () => { res.writeHead(b.status ?? 202, b.headers ?? {}); res.end(b.body ?? ''); };
+      if (b.delayMs) setTimeout(send, b.delayMs); else send();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    behave(b) { behaviour = b; },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+export interface TestGateway {
+  readonly gw: RunningGateway;
+  readonly pki: TestPki;
+  readonly stub: Stub;
+  readonly config: Config;
+  /** Client certificates by FSP id (created on first use). */
+  cert(fspId: string): Issued;
+  close(): Promise<void>;
+}
+
+/** Environment for a production-profile gateway on port 0 with the test PKI (JWS/ILP off unless overridden). */
+export function testEnv(pki: TestPki, upstream: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    SWITCHGUARD_PROFILE: 'production',
+    INBOUND_LISTEN_HOST: '127.0.0.1', INBOUND_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0', ADMIN_LISTEN_PORT: '0',
+    IN_SERVER_CERT_PATH: pki.serverCertPath, IN_SERVER_KEY_PATH: pki.serverKeyPath, IN_CA_CERT_PATH: pki.caPath,
+    INBOUND_UPSTREAM_URL: upstream, VALIDATE_INBOUND_JWS: 'false', JWS_SIGN: 'false', ILP_CHECK: 'false',
+    LOG_LEVEL: 'silent', AUDIT_LOG: 'off', TLS_RELOAD_INTERVAL_MS: '200', SHUTDOWN_TIMEOUT_MS: '2000',
+    ...env,
+  };
+}
+
+export async function startTestGateway(options: { env?: Record<string, string>; overrides?: GatewayOverrides; pki?: TestPki } = {}): Promise<TestGateway> {
+  const pki = options.pki ?? makeTestPki();
+  const stub = await startStub();
+  const config = loadConfig(testEnv(pki, stub.url, options.env));
+  const gw = await startGateway(config, options.overrides);
+  const certs = new Map<string, Issued>();
+  return {
+    gw, pki, stub, config,
+    cert(id) { let c = certs.get(id); if (!c) { c = pki.client(id); certs.set(id, c); } return c; },
+    async close() { await gw.close(500); await stub.close(); if (!options.pki) pki.cleanup(); },
+  };
+}
+
+export interface Reply { status: number; headers: IncomingMessage['headers']; body: Buffer; json(): any }
+
+/** One HTTPS request with an optional client certificate (fresh connection unless an agent is given). */
+export function send(port: number, o: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; cert?: Issued; ca: string; agent?: Agent; tls?: boolean }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body);
+    const headers: Record<string, string> = { ...(body ? { 'content-length': String(body.length) } : {}) };
+    for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) headers[k] = v;
+    const common = { host: '127.0.0.1', port, method: o.method ?? 'GET', path: o.path, headers };
+    const req = o.tls === false
+      ? httpRequest(common)
+      : httpsRequest({ ...common, ca: o.ca, servername: 'localhost', ...(o.agent ? { agent: o.agent } : { agent: false }), ...(o.cert ? { cert: o.cert.certPem, key: o.cert.keyPem } : {}) });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const b = Buffer.concat(chunks);
+        resolve({ status: res.statusCode!, headers: res.headers, body: b, json: () => JSON.parse(b.toString('utf8')) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export const httpDate = (t = Date.now()) => new Date(t).toUTCString();
+
+/** FSPIOP headers for a resource (version 1.1). */
+export function fspiopHeaders(resource: string, source: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    accept: `application/vnd.interoperability.${resource}+json;version=1.1`,
+    'content-type': `application/vnd.interoperability.${resource}+json;version=1.1`,
+    date: httpDate(),
+    'fspiop-source': source,
+    ...extra,
+  };
+}

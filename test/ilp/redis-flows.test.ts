@@ -1,0 +1,119 @@
+// ILP flows on real Redis: one round trip per check, racing fulfilments (in one process and across two
+// OS processes), and a Redis outage mid-run on a redis-server of the test's own.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { createRedisStore } from '../../src/store/redis.js';
+import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
+import { REDIS_URL, startRedis } from '../store/redis-procs.js';
+import { counting, fulfilBody, ilpApp, issuedTransfer, testConfig } from './helpers.js';
+
+const prefix = `sgtest:${randomBytes(6).toString('hex')}:`;
+const hub = testConfig({ GATEWAY_ROLE: 'hub' });
+const newStore = (url = REDIS_URL, timeoutMs = 1000) => createRedisStore({ url, keyPrefix: prefix, timeoutMs, telemetry: NOOP_TELEMETRY });
+
+after(async () => {
+  const raw = new Redis(REDIS_URL);
+  const keys = await raw.keys(`${prefix}*`);
+  if (keys.length) await raw.del(...keys);
+  await raw.quit();
+});
+
+describe('hub role on the machine\'s Redis', () => {
+  test('exactly one Redis round trip per ILP check (prepare, fulfil, reused, unknown)', async (t) => {
+    const store = counting(newStore());
+    t.after(() => store.close());
+    const { call } = ilpApp({ config: hub, store });
+    const x = issuedTransfer('1', Date.now());
+    assert.equal((await call('POST', '/transfers', x.prepare)).status, 200);
+    assert.equal(store.calls, 1);
+    assert.equal((await call('PUT', `/transfers/${x.transferId}`, fulfilBody(x.ilp.fulfilment))).status, 200);
+    assert.equal(store.calls, 2);
+    assert.equal((await call('PUT', `/transfers/${x.transferId}`, fulfilBody(x.ilp.fulfilment))).code, '3106');
+    assert.equal((await call('PUT', `/transfers/${randomBytes(8).toString('hex')}`, fulfilBody(x.ilp.fulfilment))).code, '3208');
+    assert.equal(store.calls, 4);
+  });
+
+  test('two replicas (two store clients) racing the same fulfilment: exactly one succeeds, 20 times', async (t) => {
+    const a = newStore();
+    const b = newStore();
+    t.after(async () => { await a.close(); await b.close(); });
+    const A = ilpApp({ config: hub, store: a }).call;
+    const B = ilpApp({ config: hub, store: b }).call;
+    for (let i = 0; i < 20; i++) {
+      const x = issuedTransfer('1', Date.now());
+      assert.equal((await A('POST', '/transfers', x.prepare)).status, 200);
+      const codes = (await Promise.all([A, B].map((call) => call('PUT', `/transfers/${x.transferId}`, fulfilBody(x.ilp.fulfilment))))).map((r) => r.code ?? r.status);
+      assert.deepEqual(codes.sort(), ['3106', 200].sort());
+    }
+  });
+
+  test('two gateway OS processes sharing one Redis race 25 fulfilments: each succeeds exactly once', async (t) => {
+    const store = newStore();
+    t.after(() => store.close());
+    const { call } = ilpApp({ config: hub, store });
+    const items = [];
+    for (let i = 0; i < 25; i++) {
+      const x = issuedTransfer('1', Date.now());
+      assert.equal((await call('POST', '/transfers', x.prepare)).status, 200);
+      items.push({ id: x.transferId, fulfilment: x.ilp.fulfilment });
+    }
+    const script = fileURLToPath(new URL('./race-child.ts', import.meta.url));
+    const children = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, REDIS_URL, SG_PREFIX: prefix }, stdio: ['pipe', 'pipe', 'inherit'],
+    }));
+    t.after(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+    const outputs = children.map((c) => {
+      let buf = '';
+      const lines: string[] = [];
+      const waiters: ((l: string) => void)[] = [];
+      c.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); const w = waiters.shift(); if (w) w(l); else lines.push(l); }
+      });
+      return () => new Promise<string>((resolve) => { const l = lines.shift(); if (l !== undefined) resolve(l); else waiters.push(resolve); });
+    });
+    for (const c of children) c.stdin!.write(`${JSON.stringify({ items })}\n`);
+    assert.deepEqual(await Promise.all(outputs.map((next) => next())), ['ready', 'ready']);
+    for (const c of children) c.stdin!.write('go\n');
+    const [r0, r1] = (await Promise.all(outputs.map((next) => next()))).map((l) => JSON.parse(l) as string[]);
+    for (let i = 0; i < items.length; i++) {
+      assert.deepEqual([r0![i], r1![i]].sort(), ['200', '3106'], `transfer ${i}`);
+    }
+  });
+});
+
+describe('Redis stopped mid-run (own redis-server)', () => {
+  test('ILP routes answer 2003/503 within 2 s, other routes pass, ping false; after restart the same store recovers', async (t) => {
+    const server = await startRedis();
+    const store = newStore(server.url, 300);
+    t.after(async () => { await store.close(); await server.cleanup(); });
+    const { call } = ilpApp({ config: hub, store });
+    const x = issuedTransfer('1', Date.now());
+    assert.equal((await call('POST', '/transfers', x.prepare)).status, 200);
+
+    await server.kill();
+    const y = issuedTransfer('1', Date.now());
+    const started = performance.now();
+    const prep = await call('POST', '/transfers', y.prepare);
+    const fulfil = await call('PUT', `/transfers/${x.transferId}`, fulfilBody(x.ilp.fulfilment));
+    assert.ok(performance.now() - started < 2000, 'answers promptly');
+    assert.deepEqual([prep.status, prep.code, fulfil.status, fulfil.code], [503, '2003', 503, '2003']);
+    assert.equal((await call('PUT', '/parties/MSISDN/123', { party: {} })).status, 200);
+    assert.equal((await call('PUT', `/transfers/${x.transferId}/error`, { errorInformation: { errorCode: '5100', errorDescription: 'x' } })).status, 200);
+    assert.equal(await store.ping(), false);
+
+    await server.restart();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await call('POST', '/transfers', y.prepare)).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, 200);
+    assert.equal((await call('PUT', `/transfers/${y.transferId}`, fulfilBody(y.ilp.fulfilment))).status, 200);
+  });
+});
