@@ -19,6 +19,8 @@ export interface Stub {
   readonly port: number;
   /** Requests answered so far. */
   count(): number;
+  /** Connections accepted so far (TLS connections once their handshake completed). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,8 @@ export function startStub(opts: StubOptions = {}): Promise<Stub> {
     ? createHttps({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: opts.tls.ca !== undefined, rejectUnauthorized: opts.tls.ca !== undefined, minVersion: 'TLSv1.3' }, handler)
     : createHttp(handler);
   server.keepAliveTimeout = 60_000;
+  let conns = 0;
+  server.on(opts.tls ? 'secureConnection' : 'connection', () => { conns++; });
   const host = opts.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -51,6 +55,7 @@ export function startStub(opts: StubOptions = {}): Promise<Stub> {
         url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
         port,
         count: () => n,
+        connections: () => conns,
         close: () => new Promise<void>((r) => {
           server.closeAllConnections?.();
           server.close(() => r());

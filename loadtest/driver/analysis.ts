@@ -54,6 +54,8 @@ export interface Breakpoint {
   readonly rate: number;
   /** The first breaking window, if any. */
   readonly brokeAt: WindowStat | undefined;
+  /** Single seconds that broke a criterion before the breakpoint (tolerated, and reported). */
+  readonly tolerated: readonly WindowStat[];
   readonly windows: readonly WindowStat[];
 }
 
@@ -72,6 +74,7 @@ export function findBreakpoint(rec: Recorder, crit: { p99Ms: number; maxErrorRat
   const bad = (w: WindowStat | undefined): boolean => w !== undefined && (w.p99Ms > crit.p99Ms || w.errorRate >= crit.maxErrorRate || w.dropped > 0);
   let best = 0;
   let brokeAt: WindowStat | undefined;
+  const tolerated: WindowStat[] = [];
   for (let i = 1; i < windows.length; i++) {
     const w = windows[i] as WindowStat;
     // Two failing seconds in a row: one stalled second on a shared machine is not a breakpoint.
@@ -80,6 +83,7 @@ export function findBreakpoint(rec: Recorder, crit: { p99Ms: number; maxErrorRat
       break;
     }
     if (!bad(w)) best = Math.max(best, w.rate);
+    else tolerated.push(w);
   }
-  return { rate: best, brokeAt, windows };
+  return { rate: best, brokeAt, tolerated, windows };
 }

@@ -15,6 +15,7 @@ export interface DriverArgs {
   readonly ilpVersion: '1' | '4';
   readonly json: string | undefined;
   readonly warmupSeconds: number;
+  readonly preconnect: boolean;
   readonly help: boolean;
 }
 
@@ -31,6 +32,7 @@ export const USAGE = `usage: npm run loadtest -- --profile <name|path> [options]
   --skew S              the gateway's JWS_MAX_CLOCK_SKEW_SECONDS (validity of in-process sets) [300]
   --ilp-version 1|4     ILP packet version of in-process sets                            [1]
   --warmup S            run S seconds at the starting rate first, not recorded (JIT, pools)  [0]
+  --no-preconnect       open client connections lazily during the run (default: all opened before the clock)
   --json FILE           also write the results as JSON
 Exit code: 0 all thresholds passed, 1 a threshold failed, 2 usage or setup error.`;
 
@@ -49,7 +51,7 @@ export function parseDriverArgs(argv: readonly string[]): DriverArgs {
       profile: { type: 'string' }, target: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
       keys: { type: 'string' }, data: { type: 'string' }, 'gateway-pid': { type: 'string' }, fsps: { type: 'string' },
       connections: { type: 'string' }, skew: { type: 'string' }, 'ilp-version': { type: 'string' }, json: { type: 'string' }, warmup: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      'no-preconnect': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -69,6 +71,7 @@ export function parseDriverArgs(argv: readonly string[]): DriverArgs {
     ilpVersion: ilp,
     json: values.json,
     warmupSeconds: values.warmup === undefined ? 0 : (num(values.warmup, '--warmup') as number),
+    preconnect: values['no-preconnect'] !== true,
     help: values.help === true,
   });
 }

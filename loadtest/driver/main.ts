@@ -38,8 +38,8 @@ export function resultDigest(r: RunResult): Record<string, unknown> {
     achievedRate: r.recorder.started / (Math.max(...r.schedules.map((s) => s.durationMs)) / 1000),
     p50: p(50), p95: p(95), p99: p(99), max: h.totalCount ? h.maxValue / 1000 : null,
     responses: Object.fromEntries(r.recorder.byStatus), gateway: r.gateway, driverCpuPercent: r.driver.cpuPercent,
-    driverLoopDelayMaxMs: r.driver.loopDelayMaxMs, loadAverage: loadavg(),
-    breakpoint: r.breakpoint ? { rate: r.breakpoint.rate, brokeAt: r.breakpoint.brokeAt } : undefined,
+    driverLoopDelayMaxMs: r.driver.loopDelayMaxMs, driverGc: r.driver.gc, loadAverage: loadavg(),
+    breakpoint: r.breakpoint ? { rate: r.breakpoint.rate, brokeAt: r.breakpoint.brokeAt, tolerated: r.breakpoint.tolerated } : undefined,
     thresholds: r.thresholds, passed: r.passed,
   };
 }
@@ -66,6 +66,7 @@ async function main(): Promise<number> {
   const result = await runLoad({
     profile, overrides: { durationSeconds: args.durationSeconds, rate: args.rate }, target: args.target, requests, tls,
     gatewayPids: args.gatewayPids, connectionsPerFsp: args.connections, warmupMs: args.warmupSeconds * 1000,
+    preconnect: args.preconnect, log: (line) => console.error(line),
   });
   console.log(formatSummary(result, `${args.profile} → ${args.target}${args.warmupSeconds ? ` (after ${args.warmupSeconds} s warm-up)` : ''}`));
   if (args.json) writeFileSync(args.json, JSON.stringify(resultDigest(result), null, 2));

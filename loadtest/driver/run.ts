@@ -1,6 +1,6 @@
 // The open-model run: starts are scheduled on a clock from the profile's arrival rate; a start that finds
 // every slot (maxVUs) busy is counted as dropped, never queued (k6's dropped_iterations).
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { buildSchedules, type Profile, type Schedule, type ScheduleOverrides } from './profile.js';
 import { assertLoopback, requestAt, type PreparedRequest, type PreparedSet } from './dataset.js';
@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Warm-up before the measured run, at each scenario's starting rate; recorded apart and discarded. */
   readonly warmupMs?: number;
   readonly log?: (line: string) => void;
+  /** Open every client connection before the clock starts (default true); see ClientSet.preconnect. */
+  readonly preconnect?: boolean;
 }
 
 export interface RunResult {
@@ -35,9 +37,15 @@ export interface RunResult {
   readonly schedules: readonly Schedule[];
   readonly gateway: ProcSummary | undefined;
   /** The driver's own CPU and event-loop delay (a stalled driver delays starts and inflates latency). */
-  readonly driver: { readonly cpuPercent: number; readonly loopDelayP99Ms: number; readonly loopDelayMaxMs: number };
+  readonly driver: {
+    readonly cpuPercent: number; readonly loopDelayP99Ms: number; readonly loopDelayMaxMs: number;
+    /** The driver's own garbage collection during the measured run: pauses are stalls of the load generator. */
+    readonly gc: { readonly count: number; readonly majorCount: number; readonly totalMs: number; readonly maxMs: number };
+  };
   readonly thresholds: readonly ThresholdResult[];
   readonly breakpoint: Breakpoint | undefined;
+  /** Client connections opened (and requests sent) before the clock started; 0 without preconnect. */
+  readonly preconnected: number;
   /** True when no threshold failed. */
   readonly passed: boolean;
 }
@@ -53,6 +61,12 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
   // the driver and the gateway alike. Requests beyond the cap wait in the pool (and count as in flight).
   const conns = opts.connectionsPerFsp ?? Math.min(32, Math.max(4, Math.ceil(maxInFlightTotal / Math.max(1, opts.requests.fsps.length))));
   const clients = createClients(origin, opts.tls, conns);
+  let preconnected = 0;
+  if (opts.preconnect !== false) {
+    const t = performance.now();
+    preconnected = await clients.preconnect(opts.requests.fsps, conns, `${basePath}/`);
+    opts.log?.(`${preconnected} client connections opened in ${((performance.now() - t) / 1000).toFixed(1)} s before the clock started`);
+  }
   const rec = new Recorder();
   const warm = new Recorder();
   const W = opts.warmupMs ?? 0;
@@ -131,7 +145,20 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
   let cpu0 = process.cpuUsage();
   let tMeasured = t0;
   const loop = monitorEventLoopDelay({ resolution: 5 });
+  const gc = { count: 0, majorCount: 0, totalMs: 0, maxMs: 0 };
+  let gcOn = false;
+  const gcObserver = new PerformanceObserver((list) => {
+    if (!gcOn) return;
+    for (const e of list.getEntries()) {
+      gc.count++;
+      if (((e as { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.majorCount++;
+      gc.totalMs += e.duration;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const warmTimer = setTimeout(() => {
+    gcOn = true;
     loop.enable();
     sampler = opts.gatewayPids && opts.gatewayPids.length > 0 ? startProcSampler(opts.gatewayPids) : undefined;
     cpu0 = process.cpuUsage();
@@ -140,6 +167,8 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
   await Promise.all(schedules.map(runSchedule));
   clearTimeout(warmTimer);
   loop.disable();
+  gcOn = false;
+  gcObserver.disconnect();
   const elapsedMs = performance.now() - tMeasured;
   const gateway = sampler?.stop();
   const used = process.cpuUsage(cpu0);
@@ -155,7 +184,8 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
       cpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100,
       loopDelayP99Ms: loop.count > 0 ? loop.percentile(99) / 1e6 : 0,
       loopDelayMaxMs: loop.count > 0 ? loop.max / 1e6 : 0,
+      gc,
     },
-    thresholds, breakpoint, passed: thresholds.every((t) => t.ok !== false),
+    thresholds, breakpoint, preconnected, passed: thresholds.every((t) => t.ok !== false),
   };
 }

@@ -36,10 +36,16 @@ export function formatSummary(r: RunResult, title: string): string {
     row('gateway rss MB', `start=${mb(r.gateway.rssStartBytes)} end=${mb(r.gateway.rssEndBytes)} max=${mb(r.gateway.rssMaxBytes)}`);
   }
   row('driver cpu', `${r.driver.cpuPercent.toFixed(1)}% of one core; event-loop delay p99=${r.driver.loopDelayP99Ms.toFixed(1)}ms max=${r.driver.loopDelayMaxMs.toFixed(1)}ms`);
+  const g = r.driver.gc;
+  row('driver gc', `${g.count} collections (${g.majorCount} major), ${g.totalMs.toFixed(0)} ms in all, longest pause ${g.maxMs.toFixed(1)} ms`);
   row('machine', `${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (all processes, not just this test)`);
   if (r.breakpoint) {
     const b = r.breakpoint.brokeAt;
-    row('breakpoint', `${r.breakpoint.rate}/s sustained${b ? `; broke at second ${b.second}: ${b.rate}/s p99=${b.p99Ms.toFixed(1)}ms errors=${(b.errorRate * 100).toFixed(2)}% dropped=${b.dropped}` : '; never broke'}`);
+    const w = (x: { second: number; rate: number; p99Ms: number; errorRate: number; dropped: number }): string =>
+      `second ${x.second}: ${x.rate}/s p99=${x.p99Ms.toFixed(1)}ms errors=${(x.errorRate * 100).toFixed(2)}% dropped=${x.dropped}`;
+    row('breakpoint', `${r.breakpoint.rate}/s sustained${b ? `; broke at ${w(b)}` : '; never broke'}`);
+    const t = r.breakpoint.tolerated;
+    row('isolated bad seconds', t.length === 0 ? 'none before the breakpoint' : `${t.length} before the breakpoint: ${t.map(w).join('; ')}`);
   }
   lines.push('thresholds:');
   for (const t of r.thresholds) {

@@ -90,8 +90,11 @@ export function gatewayCommand(): { cmd: string; args: string[]; how: string } {
     spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', PRIVATE_DIST], { cwd: ROOT, stdio: 'inherit' });
     candidates.reverse();
   }
+  // --cpu-prof DIR: the gateway writes a V8 CPU profile (.cpuprofile, one per process) into DIR on exit.
+  const profAt = process.argv.indexOf('--cpu-prof');
+  const prof = profAt >= 0 && process.argv[profAt + 1] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.argv[profAt + 1]!)] : [];
   for (const [dir, how] of candidates) {
-    if (existsSync(join(dir, 'main.js'))) return { cmd: process.execPath, args: [join(dir, 'main.js')], how };
+    if (existsSync(join(dir, 'main.js'))) return { cmd: process.execPath, args: [...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
   }
   return { cmd: process.execPath, args: ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], how: 'node --import tsx src/main.ts (run npm run build to measure the compiled build)' };
 }

@@ -117,5 +117,6 @@ describe('breakpoint', () => {
     assert.equal(b.brokeAt?.second, 5);
     assert.equal(b.rate, 500);
     assert.equal(b.windows[3]?.p99Ms, 1);
+    assert.deepEqual(b.tolerated.map((w) => w.second), [2]);
   });
 });

@@ -40,11 +40,23 @@ describe('load driver smoke run through mTLS', () => {
     assert.equal(r.recorder.dropped, 0, summary);
     assert.equal(r.recorder.failed, 0, summary);
     assert.equal(r.recorder.completed, r.recorder.started);
-    assert.equal(stub.count(), r.recorder.completed);
+    // Every connection was opened before the clock (2 DFSPs × 32), none during the run.
+    assert.equal(r.preconnected, 64);
+    assert.equal(stub.connections(), r.preconnected);
+    assert.equal(stub.count(), r.recorder.completed + r.preconnected);
     assert.match(summary, /p95=\d+\.\d+ p99=\d+\.\d+/);
     assert.match(summary, /gateway cpu\.+ \d+\.\d% of one core/);
     assert.match(summary, /result: PASS/);
     assert.equal(r.passed, true);
+  });
+
+  test('without preconnect, connections are opened lazily during the run', async () => {
+    const profile: Profile = { name: 'lazy', scenarios: { s: { executor: 'constant-arrival-rate', rate: 20, duration: '1s', maxVUs: 10 } }, thresholds: {} };
+    const [conns, count] = [stub.connections(), stub.count()];
+    const r = await runLoad({ profile, target: stub.url, requests: set, tls, preconnect: false });
+    assert.equal(r.preconnected, 0);
+    assert.equal(stub.count() - count, r.recorder.completed);
+    assert.ok(stub.connections() - conns >= 2, `opened ${stub.connections() - conns}`);
   });
 
   test('a failing threshold makes the run fail', async () => {
