@@ -1,7 +1,7 @@
 // Runs one profile through several topologies, one after the other, on one pre-signed set, and prints
 // the comparison (target 1: p99 added by the hub over the direct baseline; target 2: gateway/nginx).
 //   node --import tsx loadtest/topologies/compare.ts --profile target-1000 [--topologies direct,hub] [--warmup 5]
-//        [--duration S] [--rate R] [--keys DIR] [--skew S] [--out DIR]
+//        [--duration S] [--rate R] [--keys DIR] [--skew S] [--out DIR] [--workers N (gateway WORKERS, nginx worker_processes)]
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,7 +12,7 @@ const { values } = parseArgs({
   options: {
     profile: { type: 'string' }, topologies: { type: 'string' }, warmup: { type: 'string' }, duration: { type: 'string' },
     rate: { type: 'string' }, keys: { type: 'string' }, skew: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' },
-    'bad-share': { type: 'string' }, 'quotes-only': { type: 'boolean' }, count: { type: 'string' },
+    'bad-share': { type: 'string' }, 'quotes-only': { type: 'boolean' }, count: { type: 'string' }, workers: { type: 'string' },
   },
 });
 if (!values.profile) {
@@ -46,7 +46,8 @@ const rows: Array<{ topology: string; r: Record<string, unknown> | undefined; co
 for (const t of (values.topologies ?? 'direct,hub').split(',')) {
   const json = join(out, `compare-${values.profile}-${t}.json`);
   rmSync(json, { force: true });
-  const code = await run(join(ROOT, 'loadtest', 'topologies', `${t}.ts`), ['--keys', keys, '--skew', skew, '--run', '--',
+  const code = await run(join(ROOT, 'loadtest', 'topologies', `${t}.ts`), ['--keys', keys, '--skew', skew,
+    ...(values.workers ? ['--workers', values.workers] : []), '--run', '--',
     '--profile', values.profile, '--data', data, '--json', json,
     ...(values.warmup ? ['--warmup', values.warmup] : []), ...(values.duration ? ['--duration', values.duration] : []), ...(values.rate ? ['--rate', values.rate] : [])]);
   let r: Record<string, unknown> | undefined;
