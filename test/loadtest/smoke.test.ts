@@ -93,7 +93,8 @@ describe('load driver smoke run through mTLS', () => {
     const r = await runLoad({ profile, target: stub.url, requests: set, tls, warmupMs: 1000 });
     assert.equal(r.recorder.started, 20);
     assert.ok(stub.count() - before >= 39, `stub saw ${stub.count() - before}`);
-    assert.ok(r.elapsedMs < 1500, `measured ${r.elapsedMs} ms`);
+    // The measured time is the 1 s run, not the 1 s warm-up as well (with it, about 2000 ms).
+    assert.ok(r.elapsedMs < 1900, `measured ${r.elapsedMs} ms`);
   });
 
   test('unexpected answers are counted by status and FSPIOP code', async () => {
