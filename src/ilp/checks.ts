@@ -6,7 +6,7 @@ import { decode32, fulfils } from './crypto.js';
 import { normaliseAmount, scaleAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { decodePacket, fulfilmentMessage, type DecodedPacket } from './packet.js';
-import { parseHubRecord, USED_TOMBSTONE, type DfspTransferRecord } from './records.js';
+import { parseDfspRecord, parseHubRecord, USED_TOMBSTONE, type DfspTransferRecord } from './records.js';
 import { pick, type JsonObject } from './transaction.js';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
@@ -145,4 +145,38 @@ export function deriveFulfilment(record: DfspTransferRecord, keyring: IlpKeyring
   const f = cond && keyring.find(fulfilmentMessage(record.p, decoded), cond);
   if (!f) throw new GatewayError('GW_ILP_NO_SECRET', { detail: 'no ILP secret derives this condition' });
   return f.toString('base64url');
+}
+
+const sameAmount = (a: unknown, b: unknown): boolean => {
+  if (pick(a, ['currency']) !== pick(b, ['currency'])) return false;
+  const x = normaliseAmount(pick(a, ['amount']));
+  return x !== undefined && x === normaliseAmount(pick(b, ['amount']));
+};
+
+/**
+ * DFSP role with an FXP behind it, inbound POST /fxTransfers (FSPIOP 2.0): the body carries no packet, so
+ * the condition must be the one this gateway attached to the PUT /fxQuotes whose conversionId is the
+ * commitRequestId (`stored`, read from the store), the conversion terms unexpired (3302), and the body must
+ * agree with the terms inside the issued packet (FSPs, source and target amounts, determining transfer).
+ * Returns the record kept for the commit and the transfer's expiration.
+ */
+export function checkFxpTransfer(body: JsonObject, stored: string | undefined, now: number): { record: DfspTransferRecord; expiresAt: number } {
+  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
+  const cond = conditionBytes(body.condition);
+  const expiresAt = futureExpiration(body.expiration, now);
+  if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no FX quote was answered through this gateway for this commitRequestId' });
+  const record = parseDfspRecord(stored);
+  const issued = decode32(record.c);
+  if (issued === undefined || !timingSafeEqual(issued, cond)) throw mismatch('condition was not issued by this FXP for this conversion');
+  const terms = pick(decodePacket(record.p).transaction, ['conversionTerms']) as JsonObject | undefined;
+  const termsExpiry = parseDateTime(terms?.expiration);
+  if (termsExpiry === undefined || termsExpiry <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'FX quote expired' });
+  if (body.initiatingFsp !== terms?.initiatingFsp) throw mismatch('initiatingFsp differs from the conversion terms');
+  if (body.counterPartyFsp !== terms?.counterPartyFsp) throw mismatch('counterPartyFsp differs from the conversion terms');
+  if (!sameAmount(body.sourceAmount, terms?.sourceAmount)) throw mismatch('sourceAmount differs from the conversion terms');
+  if (!sameAmount(body.targetAmount, terms?.targetAmount)) throw mismatch('targetAmount differs from the conversion terms');
+  if (typeof terms?.determiningTransferId === 'string' && body.determiningTransferId !== terms.determiningTransferId) {
+    throw mismatch('determiningTransferId differs from the conversion terms');
+  }
+  return { record, expiresAt };
 }

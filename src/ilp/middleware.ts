@@ -7,10 +7,10 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { checkDfspTransfer, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { checkDfspTransfer, checkFxpTransfer, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
 import { createKeyring, ilpVersionFor, type IlpKeyring } from './keyring.js';
-import { buildIlp } from './packet.js';
-import { dfspTransferKey, hubFxTransferKey, hubTransferKey, parseDfspRecord, quoteKey, USED_TOMBSTONE } from './records.js';
+import { buildIlp, fxQuoteResponseIlp } from './packet.js';
+import { dfspTransferKey, fxpTransferKey, hubFxTransferKey, hubTransferKey, parseDfspRecord, quoteKey, USED_TOMBSTONE } from './records.js';
 import { transactionObjectOf, type JsonObject } from './transaction.js';
 
 export interface IlpDeps {
@@ -59,6 +59,8 @@ function stage(deps: IlpDeps, select: (c: GatewayContext, msg: () => JsonObject)
   };
 }
 
+/** conversionState values with which an FXP accepts an fxTransfer and releases the fulfilment. */
+const FX_ACCEPTED: ReadonlySet<string> = new Set(['RESERVED', 'COMMITTED']);
 const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.max(1000, expiresAt - now + graceSeconds * 1000);
 const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
 const keyringOf = (config: Config): IlpKeyring | undefined =>
@@ -68,7 +70,8 @@ const keyringOf = (config: Config): IlpKeyring | undefined =>
  * Inbound ILP checks. Hub: POST /transfers (and /fxTransfers) stores {condition, expiration};
  * PUT /transfers/{ID} (and /fxTransfers/{ID}) with a fulfilment takes it atomically and validates.
  * DFSP (payee): POST /quotes stores the request; POST /transfers checks the condition is one this DFSP issued, the quote is unexpired and the packet
- * agrees with the body, and stores the packet for the commit.
+ * agrees with the body, and stores the packet for the commit. FXP: POST /fxTransfers checks the condition is the one
+ * attached to the PUT /fxQuotes of that conversion, the terms unexpired, and the body agrees with them.
  * @throws GatewayError GW_ILP_* for a failed check, GW_BODY_MALFORMED, GW_STORE_UNAVAILABLE.
  */
 export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
@@ -108,6 +111,12 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
     await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, grace));
   };
 
+  const fxpTransfer: Check = async (_c, msg) => {
+    const id = typeof msg.commitRequestId === 'string' ? msg.commitRequestId : '';
+    const stored = id === '' ? undefined : await store.get(fxpTransferKey(id));
+    checkFxpTransfer(msg, stored, now());
+  };
+
   return stage(deps, (c, msg) => {
     const tpl = c.get('route').template;
     if (config.role === 'hub') {
@@ -119,6 +128,7 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
     }
     if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];
     if (tpl === 'POST /transfers') return ['transfer_condition', dfspTransfer];
+    if (tpl === 'POST /fxTransfers') return ['fx_transfer_condition', fxpTransfer];
     return undefined;
   });
 }
@@ -126,7 +136,9 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
 /**
  * Outbound ILP work of the DFSP (payee) role: a PUT /quotes/{ID} without ilpPacket/condition gets them
  * (the SDK's getQuoteResponseIlp, from the stored quote request); a PUT /transfers/{ID} that commits
- * without a fulfilment gets the one derived from the stored packet. Sets `rewrittenJson` to a new object.
+ * without a fulfilment gets the one derived from the stored packet. With an FXP behind the gateway, a
+ * PUT /fxQuotes/{ID} without a condition gets one (getFxQuoteResponseIlp) and a PUT /fxTransfers/{ID}
+ * that accepts (RESERVED/COMMITTED) without a fulfilment gets it. Sets `rewrittenJson` to a new object.
  * The hub role does nothing outbound.
  * @throws GatewayError GW_ILP_QUOTE_UNKNOWN, GW_ILP_TRANSFER_UNKNOWN, GW_ILP_PACKET_MALFORMED, GW_STORE_UNAVAILABLE.
  */
@@ -148,10 +160,31 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
     }
     c.set('rewrittenJson', { ...msg, expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
   };
-  const commit: Check = async (c, msg) => {
-    const stored = await store.get(dfspTransferKey(c.get('route').params[0]!));
+  const attachFulfilment = (key: (id: string) => string): Check => async (c, msg) => {
+    const stored = await store.get(key(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
     c.set('rewrittenJson', { ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring!) });
+  };
+  const commit = attachFulfilment(dfspTransferKey);
+  const fxCommit = attachFulfilment(fxpTransferKey);
+  // The SDK's getFxQuoteResponseIlp: {conversionRequestId, conversionTerms} with the id of the PUT's path and
+  // the terms of the response itself, so no stored request is needed; the packet is kept for the fxTransfer.
+  const fxQuoteResponse: Check = async (c, msg) => {
+    const terms = msg.conversionTerms;
+    if (terms === null || typeof terms !== 'object' || Array.isArray(terms) || typeof (terms as JsonObject).conversionId !== 'string') {
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
+    }
+    const conversionId = (terms as JsonObject).conversionId as string;
+    const t = now();
+    let ilp;
+    try {
+      ilp = fxQuoteResponseIlp(ilpVersionFor(config, header(c, 'fspiop-destination')), { conversionRequestId: c.get('route').params[0]! }, msg, keyring!);
+    } catch (cause) {
+      throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'conversion terms cannot be carried in an ILP packet', cause });
+    }
+    const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + config.quoteExpirySeconds * 1000;
+    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), Math.max(1000, expiresAt - t + config.ilpGraceSeconds * 1000));
+    c.set('rewrittenJson', { ...msg, condition: ilp.condition });
   };
 
   return stage(deps, (c, msg) => {
@@ -159,6 +192,8 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
     const tpl = c.get('route').template;
     if (tpl === 'PUT /quotes/{ID}' && !has(msg(), 'ilpPacket') && !has(msg(), 'condition')) return ['quote_response', quoteResponse];
     if (tpl === 'PUT /transfers/{ID}' && msg().transferState === 'COMMITTED' && !has(msg(), 'fulfilment')) return ['fulfil_attach', commit];
+    if (tpl === 'PUT /fxQuotes/{ID}' && !has(msg(), 'condition')) return ['fx_quote_response', fxQuoteResponse];
+    if (tpl === 'PUT /fxTransfers/{ID}' && FX_ACCEPTED.has(msg().conversionState as string) && !has(msg(), 'fulfilment')) return ['fx_fulfil_attach', fxCommit];
     return undefined;
   });
 }

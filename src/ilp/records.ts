@@ -11,6 +11,12 @@ export const quoteKey = (quoteId: string): string => `ilp:quote:{${quoteId}}`;
 /** DFSP role: packet and condition of a received POST /transfers, to derive the fulfilment on commit. */
 export const dfspTransferKey = (transferId: string): string => `ilp:xfer:{${transferId}}`;
 
+/**
+ * DFSP role with an FXP behind it: packet and condition issued in the outbound PUT /fxQuotes/{ID}, keyed by
+ * conversionTerms.conversionId, which is the commitRequestId of the POST /fxTransfers that follows.
+ */
+export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${conversionId}}`;
+
 /** What an atomic take leaves behind: the fulfilment was used (until the record's TTL ends). */
 export const USED_TOMBSTONE = 'used';
 

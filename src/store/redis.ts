@@ -6,6 +6,7 @@
 //   <prefix>ilp:hubfx:{<commitRequestId>} hub role  as ilp:hub, for POST /fxTransfers      same TTL rule
 //   <prefix>ilp:quote:{<quoteId>}       DFSP role  JSON of the POST /quotes body            TTL quote expiry − now (or QUOTE_EXPIRY_SECONDS) + grace
 //   <prefix>ilp:xfer:{<transferId>}     DFSP role  JSON {p: ilpPacket, c: condition}       TTL expiration − now + grace
+//   <prefix>ilp:fxp:{<conversionId>}   DFSP role  JSON {p: ilpPacket, c: condition}       TTL conversionTerms.expiration − now + grace (FXP behind)
 // Every ILP check touches exactly one key, so no two keys ever need to share a slot; the id is still
 // wrapped in a {hash tag} so that future per-id keys (e.g. a tombstone beside a record) land together.
 //

@@ -2,6 +2,7 @@
 // condition and quote expiry, attach the fulfilment on commit. Cross-checked with the SDK.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createMemoryStore } from '../../src/store/memory.js';
 import type { IlpVersion } from '../../src/ilp/keyring.js';
@@ -139,5 +140,120 @@ describe('DFSP role, edge cases', () => {
     const h = setup();
     const r = await h.outbound('PUT', '/transfers/00000000-0000-4000-8000-000000000000', { transferState: 'COMMITTED' }, h.dest);
     assert.equal(r.code, '3208');
+  });
+});
+
+/** An FX quote the FXP behind the gateway answers, and the POST /fxTransfers that follows it. */
+function fxConversion(now: number) {
+  const conversionRequestId = randomUUID();
+  const terms = {
+    conversionId: randomUUID(), determiningTransferId: randomUUID(), initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp',
+    amountType: 'SEND', sourceAmount: { currency: 'USD', amount: '300' }, targetAmount: { currency: 'ZMW', amount: '7950.5' },
+    expiration: new Date(now + 60_000).toISOString(),
+    charges: [{ chargeType: 'fee', sourceAmount: { currency: 'USD', amount: '1' }, targetAmount: { currency: 'ZMW', amount: '26.5' } }],
+  };
+  const request = { conversionRequestId, conversionTerms: { ...terms, targetAmount: { currency: 'ZMW' } } };
+  const response = { conversionTerms: terms };
+  const fxTransfer = (condition: unknown): JsonObject => ({
+    commitRequestId: terms.conversionId, determiningTransferId: terms.determiningTransferId, initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp',
+    sourceAmount: terms.sourceAmount, targetAmount: terms.targetAmount, condition, expiration: new Date(now + 30_000).toISOString(),
+  });
+  return { conversionRequestId, terms, request, response, fxTransfer };
+}
+
+for (const v of ['1', '4'] as IlpVersion[]) {
+  describe(`DFSP role with an FXP behind it, ILP v${v}`, () => {
+    test('PUT /fxQuotes gets the SDK getFxQuoteResponseIlp condition → POST /fxTransfers accepted → PUT /fxTransfers RESERVED gets the fulfilment; one round trip each', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const sdk = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger });
+      const fx = fxConversion(T0);
+      const expected = sdk.getFxQuoteResponseIlp(fx.request, fx.response);
+
+      const q = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest);
+      assert.equal(q.status, 200);
+      assert.equal(h.store.calls, 1);
+      const rewritten = q.json.rewritten as JsonObject;
+      assert.equal(rewritten.condition, expected.condition);
+      assert.equal(rewritten.ilpPacket, undefined, 'FSPIOP 2.0 fxQuotes responses carry a condition, not a packet');
+      assert.deepEqual(rewritten.conversionTerms, fx.response.conversionTerms);
+
+      assert.equal((await h.inbound('POST', '/fxTransfers', fx.fxTransfer(rewritten.condition))).status, 200);
+      assert.equal(h.store.calls, 2);
+
+      const accept = await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED', completedTimestamp: new Date(T0).toISOString() }, h.dest);
+      assert.equal(accept.status, 200);
+      assert.equal(h.store.calls, 3);
+      assert.equal((accept.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
+      assert.equal(sdk.validateFulfil((accept.json.rewritten as JsonObject).fulfilment, expected.condition), true);
+      assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`), ['fx_quote_response:ok', 'fx_transfer_condition:ok', 'fx_fulfil_attach:ok']);
+    });
+
+    test('POST /fxTransfers with a condition this gateway did not attach for that conversion → 3100; for no conversion at all → 3205', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const fx = fxConversion(T0);
+      await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest);
+      const other = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger }).getFxQuoteResponseIlp(fx.request, { conversionTerms: { ...fx.terms, targetAmount: { currency: 'ZMW', amount: '9999' } } });
+      const wrong = await h.inbound('POST', '/fxTransfers', fx.fxTransfer(other.condition));
+      assert.equal(wrong.code, '3100');
+      assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_PACKET_MISMATCH');
+      const unknown = await h.inbound('POST', '/fxTransfers', { ...fx.fxTransfer(other.condition), commitRequestId: randomUUID() });
+      assert.equal(unknown.code, '3205');
+      assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_QUOTE_UNKNOWN');
+    });
+
+    test('conversion terms expired before the fxTransfer arrives → 3302', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const fx = fxConversion(T0);
+      const cond = ((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest)).json.rewritten as JsonObject).condition;
+      h.advance(59_000);
+      const late = { ...fx.fxTransfer(cond), expiration: new Date(T0 + 120_000).toISOString() };
+      h.advance(2000);
+      assert.equal((await h.inbound('POST', '/fxTransfers', late)).code, '3302');
+    });
+
+    for (const [name, change] of [
+      ['sourceAmount', { sourceAmount: { currency: 'USD', amount: '301' } }],
+      ['targetAmount currency', { targetAmount: { currency: 'ZAR', amount: '7950.5' } }],
+      ['counterPartyFsp', { counterPartyFsp: 'otherfxp' }],
+      ['initiatingFsp', { initiatingFsp: 'otherfsp' }],
+      ['determiningTransferId', { determiningTransferId: randomUUID() }],
+    ] as const) {
+      test(`fxTransfer whose ${name} differs from the conversion terms → 3100 GW_ILP_PACKET_MISMATCH`, async () => {
+        const h = setup({ ILP_VERSION: v });
+        const fx = fxConversion(T0);
+        const cond = ((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest)).json.rewritten as JsonObject).condition;
+        const r = await h.inbound('POST', '/fxTransfers', { ...fx.fxTransfer(cond), ...change });
+        assert.equal(r.code, '3100');
+        assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_PACKET_MISMATCH');
+      });
+    }
+  });
+}
+
+describe('DFSP role with an FXP behind it, edge cases', () => {
+  test('"7950.50" in the fxTransfer matches "7950.5" in the terms (numeric comparison)', async () => {
+    const h = setup({ ILP_VERSION: '4' });
+    const fx = fxConversion(T0);
+    const cond = ((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest)).json.rewritten as JsonObject).condition;
+    assert.equal((await h.inbound('POST', '/fxTransfers', { ...fx.fxTransfer(cond), targetAmount: { currency: 'ZMW', amount: '7950.50' } })).status, 200);
+  });
+
+  test('PUT /fxQuotes without conversionTerms.conversionId → 3101 and nothing stored; with a condition already → left alone', async () => {
+    const h = setup();
+    const fx = fxConversion(T0);
+    const bad = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { conversionTerms: { ...fx.terms, conversionId: undefined } }, h.dest);
+    assert.equal(bad.code, '3101');
+    const given = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { ...fx.response, condition: 'f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA' }, h.dest);
+    assert.equal(given.json.rewritten, null);
+    assert.equal(h.store.calls, 0);
+  });
+
+  test('PUT /fxTransfers that aborts, or already carries a fulfilment, is left alone; an accept for an unknown conversion → 3208', async () => {
+    const h = setup();
+    const fx = fxConversion(T0);
+    assert.equal((await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'ABORTED' }, h.dest)).json.rewritten, null);
+    assert.equal((await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED', fulfilment: 'x' }, h.dest)).json.rewritten, null);
+    assert.equal(h.store.calls, 0);
+    assert.equal((await h.outbound('PUT', `/fxTransfers/${randomUUID()}`, { conversionState: 'RESERVED' }, h.dest)).code, '3208');
   });
 });

@@ -3,7 +3,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../../src/store/redis.js';
@@ -20,6 +20,34 @@ after(async () => {
   const keys = await raw.keys(`${prefix}*`);
   if (keys.length) await raw.del(...keys);
   await raw.quit();
+});
+
+describe('DFSP role with an FXP behind it, on the machine\'s Redis', () => {
+  test('fxQuote answered through replica A, fxTransfer checked and accepted through replica B; the record carries a TTL', async (t) => {
+    const a = newStore();
+    const b = newStore();
+    const raw = new Redis(REDIS_URL);
+    t.after(async () => { await a.close(); await b.close(); await raw.quit(); });
+    const dfsp = testConfig({ GATEWAY_ROLE: 'dfsp', ILP_VERSION: '4' });
+    const A = ilpApp({ config: dfsp, store: a, direction: 'outbound' }).call;
+    const Bin = ilpApp({ config: dfsp, store: b }).call;
+    const Bout = ilpApp({ config: dfsp, store: b, direction: 'outbound' }).call;
+    const conversionId = randomUUID();
+    const terms = {
+      conversionId, initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp', amountType: 'SEND',
+      sourceAmount: { currency: 'USD', amount: '10' }, targetAmount: { currency: 'ZMW', amount: '265' }, expiration: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const q = await A('PUT', `/fxQuotes/${randomUUID()}`, { conversionTerms: terms }, { 'fspiop-destination': 'payerfsp' });
+    const condition = (q.json.rewritten as { condition: string }).condition;
+    const ttl = await raw.pttl(`${prefix}ilp:fxp:{${conversionId}}`);
+    assert.ok(ttl > 55_000 && ttl <= 60_000 + dfsp.ilpGraceSeconds * 1000, `pttl ${ttl}`);
+    const prepare = { commitRequestId: conversionId, initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp', sourceAmount: terms.sourceAmount,
+      targetAmount: terms.targetAmount, condition, expiration: new Date(Date.now() + 30_000).toISOString() };
+    assert.equal((await Bin('POST', '/fxTransfers', prepare)).status, 200);
+    const accepted = await Bout('PUT', `/fxTransfers/${conversionId}`, { conversionState: 'RESERVED' }, { 'fspiop-destination': 'payerfsp' });
+    const fulfilment = (accepted.json.rewritten as { fulfilment: string }).fulfilment;
+    assert.equal(createHash('sha256').update(Buffer.from(fulfilment, 'base64url')).digest('base64url'), condition);
+  });
 });
 
 describe('hub role on the machine\'s Redis', () => {
