@@ -2,7 +2,7 @@
 // JWS verification and signing, ILP generation and checks, and the real Redis store. The quote →
 // transfer journey of fspiop.md §6: the payee gateway attaches the ILP packet/condition and the
 // fulfilment, signs them; the hub gateway verifies the signature, stores the condition and accepts
-// the fulfilment once. Mojaloop's SDK checks what arrives at the switch.
+// the fulfilment once; and the FX journey with an FXP behind the DFSP-role gateway. Mojaloop's SDK checks what arrives at the switch.
 import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { makeTestPki, type TestPki } from '../helpers/pki.js';
 const require = createRequire(import.meta.url);
 const { Jws, Ilp } = require('@mojaloop/sdk-standard-components') as {
   Jws: { validator: new (c: { validationKeys: Record<string, string>; logger: unknown }) => { validate(r: { headers: Record<string, string>; body: unknown }): true } };
-  Ilp: { ilpFactory(v: string, o: { secret: string; logger: unknown }): { calculateFulfil(p: string): string; calculateConditionFromFulfil(f: string): string } };
+  Ilp: { ilpFactory(v: string, o: { secret: string; logger: unknown }): { calculateFulfil(p: string): string; calculateConditionFromFulfil(f: string): string; getFxQuoteResponseIlp(req: object, res: object): { condition: string; fulfilment: string } } };
 };
 const sdkLogger = { isDebugEnabled: false, child() { return sdkLogger; }, debug() {}, info() {}, warn() {}, error() {} };
 
@@ -137,6 +137,53 @@ test('quote → transfer through a payee gateway and a hub gateway: ILP attached
   assert.equal(again.status, 400);
   assert.equal(again.json().errorInformation.errorCode, '3106');
   assert.equal(switchStub.requests.length, n);
+});
+
+test('FX (FSPIOP 2.0) with an FXP behind the DFSP gateway: condition attached to PUT /fxQuotes, fxTransfer checked, fulfilment released once', async () => {
+  const v2 = (r: string) => ({ accept: `application/vnd.interoperability.${r}+json;version=2.0`, 'content-type': `application/vnd.interoperability.${r}+json;version=2.0` });
+  const conversionRequestId = randomUUID();
+  const terms = {
+    conversionId: randomUUID(), determiningTransferId: randomUUID(), initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp', amountType: 'SEND',
+    sourceAmount: { currency: 'USD', amount: '300' }, targetAmount: { currency: 'ZMW', amount: '7950' }, expiration: new Date(Date.now() + 60_000).toISOString(),
+  };
+  const fxQuoteRequest = { conversionRequestId, conversionTerms: { ...terms, targetAmount: { currency: 'ZMW' } } };
+  // 1. payer → hub gateway → switch → FXP gateway → FXP backend.
+  assert.equal((await signedSend(hub.inbound.port, 'payerfsp', 'payerfsp', 'POST', '/fxQuotes', 'fxQuotes', fxQuoteRequest, { 'fspiop-destination': 'payeefsp', ...v2('fxQuotes') })).status, 202);
+  assert.equal((await relay(payee.inbound.port, switchStub.requests.at(-1)!)).status, 202);
+
+  // 2. the FXP backend answers without a condition; its gateway attaches the SDK's getFxQuoteResponseIlp condition and signs.
+  const fxLocal = (method: string, path: string, resource: string, json: unknown) => send(payee.outbound.port, { tls: false, method, path,
+    headers: { ...fspiopHeaders(resource, 'payeefsp', { 'fspiop-destination': 'payerfsp' }), ...v2(resource), accept: undefined as unknown as string }, body: JSON.stringify(json), ca: '' });
+  const put = await fxLocal('PUT', `/fxQuotes/${conversionRequestId}`, 'fxQuotes', { conversionTerms: terms });
+  assert.equal(put.status, 202, put.body.toString());
+  const atSwitch = switchStub.requests.at(-1)!;
+  const answered = JSON.parse(atSwitch.body.toString()) as { condition: string };
+  const sdkIlp = Ilp.ilpFactory('v1', { secret: SECRET, logger: sdkLogger });
+  const expected = sdkIlp.getFxQuoteResponseIlp(fxQuoteRequest, { conversionTerms: terms });
+  assert.equal(answered.condition, expected.condition);
+  const validator = new Jws.validator({ validationKeys: { payeefsp: jws.payeefsp!.pub }, logger: sdkLogger });
+  assert.equal(validator.validate({ headers: plainHeaders(atSwitch.headers), body: answered }), true);
+
+  // 3. payer prepares the fxTransfer at the hub (condition stored); the switch relays it to the FXP gateway (condition recognised).
+  const fxTransfer = { commitRequestId: terms.conversionId, determiningTransferId: terms.determiningTransferId, initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp',
+    sourceAmount: terms.sourceAmount, targetAmount: terms.targetAmount, condition: answered.condition, expiration: new Date(Date.now() + 30_000).toISOString() };
+  assert.equal((await signedSend(hub.inbound.port, 'payerfsp', 'payerfsp', 'POST', '/fxTransfers', 'fxTransfers', fxTransfer, { 'fspiop-destination': 'payeefsp', ...v2('fxTransfers') })).status, 202);
+  const n = backend.requests.length;
+  assert.equal((await relay(payee.inbound.port, switchStub.requests.at(-1)!)).status, 202);
+  assert.equal(backend.requests.length, n + 1);
+
+  // A prepare naming a different target amount is refused by the FXP gateway (3100) and never reaches the FXP.
+  const forged = await signedSend(payee.inbound.port, 'payerfsp', 'hub', 'POST', '/fxTransfers', 'fxTransfers', { ...fxTransfer, targetAmount: { currency: 'ZMW', amount: '9000' } }, { 'fspiop-destination': 'payeefsp', ...v2('fxTransfers') });
+  assert.equal(forged.json().errorInformation.errorCode, '3100');
+  assert.match(forged.json().errorInformation.errorDescription, /targetAmount differs from the conversion terms/);
+  assert.equal(backend.requests.length, n + 1);
+
+  // 4. the FXP accepts (RESERVED) without a fulfilment; its gateway releases it, the hub validates it against the stored condition.
+  const accept = await fxLocal('PUT', `/fxTransfers/${terms.conversionId}`, 'fxTransfers', { conversionState: 'RESERVED', completedTimestamp: new Date().toISOString() });
+  assert.equal(accept.status, 202, accept.body.toString());
+  const fulfilled = JSON.parse(switchStub.requests.at(-1)!.body.toString()) as { fulfilment: string };
+  assert.equal(fulfilled.fulfilment, expected.fulfilment);
+  assert.equal(sdkIlp.calculateConditionFromFulfil(fulfilled.fulfilment), answered.condition);
 });
 
 test('a tampered quote response is refused by the hub gateway with 3105 and never reaches the switch', async () => {
