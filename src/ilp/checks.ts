@@ -154,20 +154,27 @@ const sameAmount = (a: unknown, b: unknown): boolean => {
 };
 
 /**
- * DFSP role with an FXP behind it, inbound POST /fxTransfers (FSPIOP 2.0): the body carries no packet, so
- * the condition must be the one this gateway attached to the PUT /fxQuotes whose conversionId is the
- * commitRequestId (`stored`, read from the store), the conversion terms unexpired (3302), and the body must
- * agree with the terms inside the issued packet (FSPs, source and target amounts, determining transfer).
- * Returns the record kept for the commit and the transfer's expiration.
+ * DFSP role with an FXP behind it, inbound POST /fxTransfers (FSPIOP 2.0), first half, before any store
+ * access: commitRequestId present, condition form, expiration in the future. Returns the commitRequestId.
  */
-export function checkFxpTransfer(body: JsonObject, stored: string | undefined, now: number): { record: DfspTransferRecord; expiresAt: number } {
+export function checkFxpTransferForm(body: JsonObject, now: number): string {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
-  const cond = conditionBytes(body.condition);
-  const expiresAt = futureExpiration(body.expiration, now);
+  conditionBytes(body.condition);
+  futureExpiration(body.expiration, now);
+  return body.commitRequestId;
+}
+
+/**
+ * Second half: the body carries no packet, so the condition must be the one this gateway attached to the
+ * PUT /fxQuotes whose conversionId is the commitRequestId (`stored`, read from the store), the conversion
+ * terms unexpired (3302), and the body must agree with the terms inside the issued packet (FSPs, source
+ * and target amounts, determining transfer).
+ */
+export function checkFxpTransfer(body: JsonObject, stored: string | undefined, now: number): void {
   if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no FX quote was answered through this gateway for this commitRequestId' });
   const record = parseDfspRecord(stored);
   const issued = decode32(record.c);
-  if (issued === undefined || !timingSafeEqual(issued, cond)) throw mismatch('condition was not issued by this FXP for this conversion');
+  if (issued === undefined || !timingSafeEqual(issued, conditionBytes(body.condition))) throw mismatch('condition was not issued by this FXP for this conversion');
   const terms = pick(decodePacket(record.p).transaction, ['conversionTerms']) as JsonObject | undefined;
   const termsExpiry = parseDateTime(terms?.expiration);
   if (termsExpiry === undefined || termsExpiry <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'FX quote expired' });
@@ -178,5 +185,4 @@ export function checkFxpTransfer(body: JsonObject, stored: string | undefined, n
   if (typeof terms?.determiningTransferId === 'string' && body.determiningTransferId !== terms.determiningTransferId) {
     throw mismatch('determiningTransferId differs from the conversion terms');
   }
-  return { record, expiresAt };
 }

@@ -7,7 +7,7 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { checkDfspTransfer, checkFxpTransfer, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { checkDfspTransfer, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
 import { createKeyring, ilpVersionFor, type IlpKeyring } from './keyring.js';
 import { buildIlp, fxQuoteResponseIlp } from './packet.js';
 import { dfspTransferKey, fxpTransferKey, hubFxTransferKey, hubTransferKey, parseDfspRecord, quoteKey, USED_TOMBSTONE } from './records.js';
@@ -112,9 +112,8 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
   };
 
   const fxpTransfer: Check = async (_c, msg) => {
-    const id = typeof msg.commitRequestId === 'string' ? msg.commitRequestId : '';
-    const stored = id === '' ? undefined : await store.get(fxpTransferKey(id));
-    checkFxpTransfer(msg, stored, now());
+    const id = checkFxpTransferForm(msg, now());
+    checkFxpTransfer(msg, await store.get(fxpTransferKey(id)), now());
   };
 
   return stage(deps, (c, msg) => {

@@ -238,6 +238,21 @@ describe('DFSP role with an FXP behind it, edge cases', () => {
     assert.equal((await h.inbound('POST', '/fxTransfers', { ...fx.fxTransfer(cond), targetAmount: { currency: 'ZMW', amount: '7950.50' } })).status, 200);
   });
 
+  test('POST /fxTransfers with a malformed condition, a past expiration or no commitRequestId is refused before any store access', async () => {
+    const h = setup();
+    const fx = fxConversion(T0);
+    const cases: [JsonObject, string, string][] = [
+      [fx.fxTransfer('not-a-condition'), '3100', 'GW_ILP_CONDITION_MALFORMED'],
+      [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), expiration: new Date(T0 - 1000).toISOString() }, '3100', 'GW_ILP_EXPIRATION_INVALID'],
+      [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), commitRequestId: undefined }, '3101', 'GW_BODY_MALFORMED'],
+    ];
+    for (const [body, code, errorType] of cases) {
+      assert.equal((await h.inbound('POST', '/fxTransfers', body)).code, code);
+      assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, errorType);
+    }
+    assert.equal(h.store.calls, 0);
+  });
+
   test('PUT /fxQuotes without conversionTerms.conversionId → 3101 and nothing stored; with a condition already → left alone', async () => {
     const h = setup();
     const fx = fxConversion(T0);
