@@ -155,26 +155,27 @@ const sameAmount = (a: unknown, b: unknown): boolean => {
 
 /**
  * DFSP role with an FXP behind it, inbound POST /fxTransfers (FSPIOP 2.0), first half, before any store
- * access: commitRequestId present, condition form, expiration in the future. Returns the commitRequestId.
+ * access: commitRequestId present, condition form, expiration in the future. Returns the id and the condition bytes.
  */
-export function checkFxpTransferForm(body: JsonObject, now: number): string {
+export function checkFxpTransferForm(body: JsonObject, now: number): { id: string; condition: Buffer } {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
-  conditionBytes(body.condition);
+  const condition = conditionBytes(body.condition);
   futureExpiration(body.expiration, now);
-  return body.commitRequestId;
+  return { id: body.commitRequestId, condition };
 }
 
 /**
  * Second half: the body carries no packet, so the condition must be the one this gateway attached to the
- * PUT /fxQuotes whose conversionId is the commitRequestId (`stored`, read from the store), the conversion
+ * PUT /fxQuotes whose conversionId is the commitRequestId (`stored`, read from the store; `condition` from the
+ * first half), the conversion
  * terms unexpired (3302), and the body must agree with the terms inside the issued packet (FSPs, source
  * and target amounts, determining transfer).
  */
-export function checkFxpTransfer(body: JsonObject, stored: string | undefined, now: number): void {
+export function checkFxpTransfer(body: JsonObject, condition: Buffer, stored: string | undefined, now: number): void {
   if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no FX quote was answered through this gateway for this commitRequestId' });
   const record = parseDfspRecord(stored);
   const issued = decode32(record.c);
-  if (issued === undefined || !timingSafeEqual(issued, conditionBytes(body.condition))) throw mismatch('condition was not issued by this FXP for this conversion');
+  if (issued === undefined || !timingSafeEqual(issued, condition)) throw mismatch('condition was not issued by this FXP for this conversion');
   const terms = pick(decodePacket(record.p).transaction, ['conversionTerms']) as JsonObject | undefined;
   const termsExpiry = parseDateTime(terms?.expiration);
   if (termsExpiry === undefined || termsExpiry <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'FX quote expired' });

@@ -112,8 +112,8 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
   };
 
   const fxpTransfer: Check = async (_c, msg) => {
-    const id = checkFxpTransferForm(msg, now());
-    checkFxpTransfer(msg, await store.get(fxpTransferKey(id)), now());
+    const form = checkFxpTransferForm(msg, now());
+    checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), now());
   };
 
   return stage(deps, (c, msg) => {
@@ -182,7 +182,7 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'conversion terms cannot be carried in an ILP packet', cause });
     }
     const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + config.quoteExpirySeconds * 1000;
-    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), Math.max(1000, expiresAt - t + config.ilpGraceSeconds * 1000));
+    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, config.ilpGraceSeconds));
     c.set('rewrittenJson', { ...msg, condition: ilp.condition });
   };
 
