@@ -56,9 +56,9 @@ export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerRes
   const app = base();
   mount(app, present(
     requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
+    matchFspiopRoute(), // the strict request-target check comes before anything else
     config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
     stages.quarantine,
-    matchFspiopRoute(),
     checkRequest({ maxBodyBytes: config.maxBodyBytes }),
     config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
     stages.freshness,

@@ -53,6 +53,8 @@ export const CATALOGUE = {
   GW_HEADER_MISSING: entry('3102', 400, 'A mandatory FSPIOP header (Date, FSPIOP-Source, Content-Type, Accept, FSPIOP-Destination) is missing.'),
   GW_HEADER_MALFORMED: entry('3101', 400, 'An FSPIOP header does not follow fspiop.md §4 (RFC 1123 Date, versioned media type matching the resource).'),
   GW_VERSION_UNSUPPORTED: entry('3001', 406, 'Accept/Content-Type asks for an API version the gateway does not serve (supported: 1.0, 1.1, 2.0).'),
+  GW_PATH_MALFORMED: entry('3101', 400, 'The request path has a dot segment, an encoded separator (/, \\, ?, #, %), an encoded unreserved character, a character outside RFC 3986 pchar or broken percent-encoding; an upstream could route it differently, so it is refused.'),
+  GW_HEADER_FORBIDDEN: entry('3101', 400, 'Connection names an end-to-end header (FSPIOP-*, Date, Content-*, Accept, X-Forwarded-*), or the request carries a method or URL override header (X-HTTP-Method-Override, X-Original-URL, …); the gateway forwards exactly what it checked, so it refuses these.'),
   GW_ROUTE_UNKNOWN: entry('3002', 404, 'The path is not an FSPIOP 1.1/2.0 resource; check the caller\'s base URL.'),
   GW_METHOD_NOT_ALLOWED: entry('3000', 405, 'The path exists but not with this method (see the Allow header).'),
   GW_CLOCK_SKEW: entry('3105', 400, 'Date header outside JWS_MAX_CLOCK_SKEW_SECONDS; check the sender\'s clock (NTP).'),

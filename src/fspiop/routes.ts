@@ -1,65 +1,57 @@
-// The FSPIOP 1.1 and 2.0 route table (fspiop.md §4.4): every request and callback path, including the
-// `/error` callbacks, FX (fxQuotes, fxTransfers) and the v2 services resource. matchRoute() resolves a
-// method + path to a RouteMatch, or throws 3002 (unknown path) / 3000-405 (known path, wrong method).
+// Route matching over the FSPIOP resource table (resources.ts). matchRoute() resolves a method and a
+// strictly parsed request target (target.ts) to a RouteMatch, or throws 3101 (path an upstream could read
+// differently), 3002 (unknown path) or 3000/405 (known path, wrong method).
 import { GatewayError } from '../errors.js';
-import type { MessageKind, RouteMatch } from '../http/context.js';
+import { isResource, ROUTES, type Resource, type RouteDef, type RouteMatch } from './resources.js';
+import { parseTarget, type RequestTarget } from './target.js';
 
-interface RouteDef {
-  readonly method: string;
-  readonly segments: readonly string[]; // literal, or '{Name}' for a parameter
-  readonly kind: MessageKind;
-  readonly template: string;
-}
+export { RESOURCES, ROUTE_TEMPLATES } from './resources.js';
 
-const defs: RouteDef[] = [];
-const add = (method: string, path: string, kind: MessageKind) =>
-  defs.push({ method, segments: path.split('/').filter(Boolean), kind, template: `${method} ${path}` });
-/** A callback path and its `/error` sibling, both PUT. */
-const callback = (path: string) => { add('PUT', path, 'callback'); add('PUT', `${path}/error`, 'error'); };
-
-// participants (account-lookup-service)
-add('POST', '/participants', 'request');
-callback('/participants/{ID}');
-for (const p of ['/participants/{Type}/{ID}', '/participants/{Type}/{ID}/{SubId}']) {
-  add('GET', p, 'request'); add('POST', p, 'request'); add('DELETE', p, 'request'); callback(p);
-}
-// parties
-for (const p of ['/parties/{Type}/{ID}', '/parties/{Type}/{ID}/{SubId}']) { add('GET', p, 'request'); callback(p); }
-// resources with POST /r, GET /r/{ID}, PUT /r/{ID}, PUT /r/{ID}/error
-for (const r of ['transactionRequests', 'quotes', 'bulkQuotes', 'bulkTransfers', 'fxQuotes', 'transfers', 'fxTransfers']) {
-  add('POST', `/${r}`, 'request'); add('GET', `/${r}/{ID}`, 'request'); callback(`/${r}/{ID}`);
-}
-add('PATCH', '/transfers/{ID}', 'request');
-add('PATCH', '/fxTransfers/{ID}', 'request');
-// GET-and-callback only resources
-for (const r of ['authorizations', 'transactions']) { add('GET', `/${r}/{ID}`, 'request'); callback(`/${r}/{ID}`); }
-// services (v2.0): FXP discovery
-for (const p of ['/services/FXP', '/services/FXP/{SourceCurrency}/{TargetCurrency}']) { add('GET', p, 'request'); callback(p); }
-
-/** Every route template, for documentation and bounded metric labels. */
-export const ROUTE_TEMPLATES: readonly string[] = defs.map((d) => d.template);
-export const RESOURCES: readonly string[] = [...new Set(defs.map((d) => d.segments[0]!))];
-
-const byResource = new Map<string, RouteDef[]>();
-for (const d of defs) {
-  const list = byResource.get(d.segments[0]!) ?? [];
+const byResource = new Map<Resource, RouteDef[]>();
+for (const d of ROUTES) {
+  const list = byResource.get(d.resource) ?? [];
   list.push(d);
-  byResource.set(d.segments[0]!, list);
+  byResource.set(d.resource, list);
 }
 // Literal-heavy routes first so '/participants/{ID}/error' wins over '/participants/{Type}/{ID}'.
+const literals = (d: RouteDef) => d.segments.filter((s) => !s.startsWith('{')).length;
 for (const list of byResource.values()) list.sort((a, b) => literals(b) - literals(a));
-function literals(d: RouteDef): number { return d.segments.filter((s) => !s.startsWith('{')).length; }
 
-function fits(d: RouteDef, segs: readonly string[]): string[] | undefined {
-  if (d.segments.length !== segs.length) return undefined;
+function fits(d: RouteDef, segs: readonly string[], from: number): string[] | undefined {
+  if (d.segments.length !== segs.length - from) return undefined;
   const params: string[] = [];
-  for (let i = 0; i < segs.length; i++) {
+  for (let i = 0; i < d.segments.length; i++) {
     const want = d.segments[i]!;
-    const got = segs[i]!;
-    if (want.startsWith('{')) { if (got.length === 0) return undefined; params.push(got); }
+    const got = segs[from + i]!;
+    if (want.startsWith('{')) params.push(got);
     else if (want !== got) return undefined;
   }
   return params;
+}
+
+/** The routes whose path fits `segs[from..]`, with their parameters. */
+function candidates(segs: readonly string[], from: number): { def: RouteDef; params: string[] }[] {
+  const first = segs[from];
+  if (first === undefined || !isResource(first)) return [];
+  const out: { def: RouteDef; params: string[] }[] = [];
+  for (const def of byResource.get(first) ?? []) {
+    const params = fits(def, segs, from);
+    if (params) out.push({ def, params });
+  }
+  return out;
+}
+
+/** Resolves a method and a parsed target (or a raw origin-form target) to its route. */
+export function matchTarget(method: string, target: RequestTarget): RouteMatch {
+  const found = candidates(target.segments, 0);
+  if (found.length === 0) throw new GatewayError('GW_ROUTE_UNKNOWN');
+  const hit = found.find((f) => f.def.method === method);
+  if (!hit) {
+    const allow = [...new Set(found.map((f) => f.def.method))].sort().join(', ');
+    throw new GatewayError('GW_METHOD_NOT_ALLOWED', { detail: 'Method Not Allowed', headers: { allow } });
+  }
+  const { def, params } = hit;
+  return { resource: def.resource, template: def.template, kind: def.kind, hasBody: def.hasBody, params, path: target.path, query: target.query };
 }
 
 /**
@@ -67,22 +59,16 @@ function fits(d: RouteDef, segs: readonly string[]): string[] | undefined {
  * @example matchRoute('PUT', '/transfers/abc/error?x=1') // { resource: 'transfers', kind: 'error', template: 'PUT /transfers/{ID}/error', … }
  */
 export function matchRoute(method: string, pathWithQuery: string): RouteMatch {
-  const q = pathWithQuery.indexOf('?');
-  const path = q === -1 ? pathWithQuery : pathWithQuery.slice(0, q);
-  const query = q === -1 ? '' : pathWithQuery.slice(q);
-  const segs = path.split('/');
-  if (segs[0] !== '' || segs.length < 2) throw new GatewayError('GW_ROUTE_UNKNOWN');
-  segs.shift();
-  if (segs.length > 1 && segs[segs.length - 1] === '') throw new GatewayError('GW_ROUTE_UNKNOWN');
-  const list = byResource.get(segs[0]!);
-  if (!list) throw new GatewayError('GW_ROUTE_UNKNOWN');
-  const allowed = new Set<string>();
-  for (const d of list) {
-    const params = fits(d, segs);
-    if (!params) continue;
-    if (d.method === method) return { resource: segs[0]!, template: d.template, kind: d.kind, params, path, query };
-    allowed.add(d.method);
+  return matchTarget(method, parseTarget(pathWithQuery));
+}
+
+/**
+ * The index of the first segment from which the rest of `segs` is an FSPIOP route for `method`, or -1.
+ * Used where a full URL with a base path is given (CLI signing): the FSPIOP-URI starts there.
+ */
+export function routeStart(method: string, segs: readonly string[]): number {
+  for (let i = 0; i < segs.length; i++) {
+    if (candidates(segs, i).some((f) => f.def.method === method)) return i;
   }
-  if (allowed.size === 0) throw new GatewayError('GW_ROUTE_UNKNOWN');
-  throw new GatewayError('GW_METHOD_NOT_ALLOWED', { detail: 'Method Not Allowed', headers: { allow: [...allowed].sort().join(', ') } });
+  return -1;
 }

@@ -12,22 +12,8 @@ export interface Peer {
   readonly validTo: Date;
 }
 
-/** Kinds of FSPIOP messages: requests (POST/GET/DELETE/PATCH), callbacks (PUT …) and error callbacks (PUT …/error). */
-export type MessageKind = 'request' | 'callback' | 'error';
-
-/** The FSPIOP route a request matched (fspiop/routes.ts). */
-export interface RouteMatch {
-  /** First path segment, e.g. 'transfers', 'fxQuotes'. */
-  readonly resource: string;
-  /** Route template used as a metric label, e.g. 'PUT /transfers/{ID}'. */
-  readonly template: string;
-  readonly kind: MessageKind;
-  /** Path parameters in order, e.g. ['7c23…'] for /transfers/{ID}. */
-  readonly params: readonly string[];
-  /** The path (without query) and the query string ('' or '?a=b'), as received. */
-  readonly path: string;
-  readonly query: string;
-}
+export type { MessageKind, RouteMatch } from '../fspiop/resources.js';
+import type { RouteMatch } from '../fspiop/resources.js';
 
 export interface GatewayVariables {
   readonly requestId: string;

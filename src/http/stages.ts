@@ -8,6 +8,7 @@ import { GatewayError, toGatewayError, toLogRecord, toWireBody } from '../errors
 import { checkFspiopHeaders } from '../fspiop/headers.js';
 import { matchRoute } from '../fspiop/routes.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
+import { checkForwardable } from '../proxy/headers.js';
 import { peerOf, type PeerResolverOptions } from '../tls/peer.js';
 import type { Telemetry } from '../telemetry/types.js';
 import type { AuditLog } from '../logging/audit.js';
@@ -95,6 +96,7 @@ export function checkRequest(deps: { maxBodyBytes: number }): GatewayMiddleware 
   return async function checkRequest(c, next) {
     const incoming = c.env.incoming;
     checkDeclaredLength(incoming, deps.maxBodyBytes);
+    checkForwardable(incoming.headers);
     const withBody = hasBody(incoming);
     checkFspiopHeaders(c.req.method, (n) => header(c, n), c.get('route'), withBody || ['POST', 'PUT', 'PATCH'].includes(c.req.method));
     c.set('body', await readBody(incoming, deps.maxBodyBytes));

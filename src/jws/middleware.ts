@@ -11,7 +11,7 @@ import { parseSignatureHeader } from './signature-header.js';
 import type { SigningKeyHolder } from './signing-key.js';
 import { verifyRequest, type VerifyPolicy } from './verify.js';
 
-const BODYLESS = new Set(['GET', 'DELETE', 'HEAD', 'OPTIONS']);
+// Which messages are signed comes from the FSPIOP resource table: those that carry a body (RouteMatch.hasBody).
 const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('route')?.resource === 'parties';
 
 /**
@@ -62,7 +62,7 @@ export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; tel
     const source = header(c, 'fspiop-source') ?? '';
     const report = (outcome: 'ok' | 'failed' | 'skipped', extra: { reason?: string; form?: PayloadForm } = {}) =>
       telemetry.jwsVerify({ source, outcome, ...extra, seconds: (performance.now() - started) / 1000 });
-    if (BODYLESS.has(c.req.method) || (isPutParties(c) && !config.validatePutPartiesJws)) {
+    if (!c.get('route').hasBody || (isPutParties(c) && !config.validatePutPartiesJws)) {
       c.set('jwsForm', 'skipped');
       report('skipped');
       return next();
@@ -102,7 +102,7 @@ export function signOutbound(deps: { config: Config; signer: SigningKeyHolder; t
     const body = c.get('body');
     const rewritten = c.get('rewrittenJson');
     if (
-      BODYLESS.has(c.req.method) || ((!body || body.length === 0) && rewritten === undefined)
+      !c.get('route').hasBody || ((!body || body.length === 0) && rewritten === undefined)
       || header(c, 'fspiop-source') !== config.selfId || header(c, 'fspiop-signature')
       || (isPutParties(c) && !config.jwsSignPutParties)
     ) return next();

@@ -53,7 +53,7 @@ function lookup(headers: SignInput['headers'], name: string): string | undefined
 
 function prepare(input: SignInput, alg: Algorithm, options: SignOptions): Prepared {
   if (input.json === undefined || input.json === null || typeof input.json !== 'object') throw bad('cannot sign without a JSON object body');
-  const uri = fspiopUri(input.url);
+  const uri = fspiopUri(input.method, input.url);
   if (uri === undefined) throw bad('URL has no FSPIOP resource');
   const method = input.method.toUpperCase();
   const source = lookup(input.headers, 'fspiop-source');

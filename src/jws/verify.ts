@@ -90,7 +90,7 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
   const alg = resolveAlgorithm(ph.alg, policy.algorithms);
   const source = header('fspiop-source');
   if (!source) throw new GatewayError('GW_HEADER_MISSING', { detail: 'FSPIOP-Source' });
-  const uri = fspiopUri(input.path);
+  const uri = fspiopUri(input.method, input.path);
   if (uri === undefined) throw fail('GW_JWS_HEADER_MISMATCH', 'request path has no FSPIOP resource');
   checkProtectedHeader(ph, header, { method: input.method.toUpperCase(), uri });
   const signature = Buffer.from(sh.signature, 'base64url');

@@ -30,7 +30,6 @@ export function forward(deps: { upstreams: Upstreams; target: (c: GatewayContext
       host: incoming.headers.host,
       port: socket.localPort,
       peerId: c.get('peer')?.fspId,
-      priorForwardedFor: typeof incoming.headers['x-forwarded-for'] === 'string' ? incoming.headers['x-forwarded-for'] : undefined,
     }, body.length);
     const route = c.get('route');
     const res = await deps.upstreams.send(t.origin, { method: c.req.method, path: t.basePath + route.path + route.query, headers, body }, t.label);

@@ -1,14 +1,36 @@
 // Header hygiene for forwarding (RFC 9110 §7.6.1): hop-by-hop headers and those named by Connection
 // are dropped; FSPIOP headers pass untouched; X-Forwarded-* and the verified peer id are added.
+// What was checked is what is forwarded: a Connection header may not name an end-to-end FSPIOP or
+// entity header (the hop would drop a header after it was verified), and headers that ask an upstream
+// to act on another method or URL than the one routed and signed are refused (checkForwardable).
 // `x-client-id` carries the peer id bound from the client certificate, the header Mojaloop's switch
 // compares FSPIOP-Source against behind its API gateway (fspiop.md §4.1, FSPIOP-Proxy).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { GatewayError } from '../errors.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'http2-settings']);
 
 /** Headers the gateway owns: never taken from the caller. */
 export const PEER_ID_HEADER = 'x-client-id';
-const GATEWAY_OWNED = new Set([PEER_ID_HEADER, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
+// Caller-sent forwarding headers are dropped and replaced (RFC 7239 Forwarded, the de-facto X-Forwarded-*,
+// X-Real-IP): only the gateway says who the client was.
+const GATEWAY_OWNED = new Set([PEER_ID_HEADER, 'forwarded', 'x-real-ip']);
+const isGatewayOwned = (k: string) => GATEWAY_OWNED.has(k) || k.startsWith('x-forwarded-');
+
+/** End-to-end headers a Connection header may never name: FSPIOP-*, Content-*, Date, Accept, Host. */
+const isEndToEnd = (k: string) => k.startsWith('fspiop-') || k.startsWith('content-') || k === 'date' || k === 'accept' || k === 'host';
+/** Headers by which common frameworks act on another method or URL than the request line's. */
+const OVERRIDES = new Set(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-method', 'x-original-url', 'x-original-uri', 'x-rewrite-url']);
+
+/**
+ * Refuses a request whose headers would make the forwarded request differ from the checked one.
+ * @throws GatewayError GW_HEADER_FORBIDDEN (3101/400)
+ */
+export function checkForwardable(incoming: IncomingHttpHeaders): void {
+  const named = connectionTokens(incoming.connection);
+  if (named) for (const t of named) if (isEndToEnd(t)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'Connection names an end-to-end header' });
+  for (const k in incoming) if (OVERRIDES.has(k)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'method or URL override header' });
+}
 
 export interface ForwardContext {
   readonly clientIp: string | undefined;
@@ -16,7 +38,6 @@ export interface ForwardContext {
   readonly host: string | undefined;
   readonly port: number | undefined;
   readonly peerId: string | undefined;
-  readonly priorForwardedFor: string | undefined;
 }
 
 /** Request headers for the upstream: caller's end-to-end headers + overrides + forwarding headers. */
@@ -24,13 +45,12 @@ export function forwardRequestHeaders(incoming: IncomingHttpHeaders, overrides: 
   const named = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(incoming)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || GATEWAY_OWNED.has(k) || named?.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || isGatewayOwned(k) || named?.has(k)) continue;
     out[k] = v;
   }
   for (const [k, v] of Object.entries(overrides)) out[k] = v;
   if (bodyLength > 0 || incoming['content-length'] !== undefined) out['content-length'] = String(bodyLength);
-  const xff = [fc.priorForwardedFor, fc.clientIp].filter(Boolean).join(', ');
-  if (xff) out['x-forwarded-for'] = xff;
+  if (fc.clientIp) out['x-forwarded-for'] = fc.clientIp;
   out['x-forwarded-proto'] = fc.proto;
   if (fc.host) out['x-forwarded-host'] = fc.host;
   if (fc.port) out['x-forwarded-port'] = String(fc.port);

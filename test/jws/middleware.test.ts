@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
+import { matchRoute } from '../../src/fspiop/routes.js';
 import { loadConfig } from '../../src/config/load.js';
 import { toResponse, toGatewayError } from '../../src/errors.js';
 import type { GatewayEnv, GatewayMiddleware } from '../../src/http/context.js';
@@ -33,8 +34,7 @@ function app(mw: GatewayMiddleware[]) {
   const seen: Seen = {};
   a.use(async (c, next) => {
     const u = new URL(c.req.url);
-    const seg = u.pathname.split('/').filter(Boolean);
-    c.set('route', { resource: seg[0]!, template: `${c.req.method} /${seg[0]}`, kind: 'request', params: seg.slice(1), path: u.pathname, query: u.search });
+    c.set('route', matchRoute(c.req.method, u.pathname + u.search));
     c.set('body', Buffer.from(await c.req.arrayBuffer()));
     c.set('extraHeaders', {});
     await next();
