@@ -7,6 +7,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
+import { answerClientError, requestErrorResponse } from './http/client-error.js';
 import { buildInboundApp, buildOutboundApp, type Stages } from './app.js';
 import type { Config } from './config/schema.js';
 import type { RequestLogger } from './http/stages.js';
@@ -207,7 +208,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     requestCert: config.inboundMtls,
     rejectUnauthorized: config.inboundMtls,
     maxHeaderSize: 64 * 1024,
-  }, getRequestListener(inboundApp.fetch));
+  }, getRequestListener(inboundApp.fetch, { errorHandler: requestErrorResponse }));
   tls.attach(inboundServer);
   inboundServer.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     const reason = handshakeReason(err, socket);
@@ -216,9 +217,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     audit.record({ event: 'peer_rejected', actor: 'peer', peer: socket?.remoteAddress ?? 'unknown', reason: `tls_${reason}` });
   });
   inboundServer.keepAliveTimeout = 65_000;
-  const outboundServer: HttpServer = createHttpServer({ maxHeaderSize: 64 * 1024 }, getRequestListener(outboundApp.fetch));
+  const outboundServer: HttpServer = createHttpServer({ maxHeaderSize: 64 * 1024 }, getRequestListener(outboundApp.fetch, { errorHandler: requestErrorResponse }));
   outboundServer.keepAliveTimeout = 65_000;
   const adminServer: HttpServer = createHttpServer(getRequestListener(adminApp.fetch));
+  for (const s of [inboundServer, outboundServer]) s.on('clientError', answerClientError());
 
   const listen = (s: HttpServer | HttpsServer, port: number, host: string) => new Promise<AddressInfo>((resolve, reject) => {
     s.once('error', reject);

@@ -44,6 +44,8 @@ function pctByte(s: string, i: number): number {
   return hi * 16 + lo;
 }
 
+const isDots = (s: string) => s.length > 0 && /^\.+$/.test(s);
+
 /** Checks one path segment (between two '/'); throws GW_PATH_MALFORMED. */
 function checkSegment(seg: string): void {
   if (seg.length === 0) return; // refused after every segment was checked for worse
@@ -63,7 +65,8 @@ function checkSegment(seg: string): void {
     if (c >= 128 || !PCHAR[c]) throw malformed('character not allowed in the path');
     if (c !== 0x2e) dotsOnly = false;
   }
-  if (dotsOnly) throw malformed('dot segment in the path');
+  // '..;x' is '..' to servers that strip path parameters (RFC 2396 §3.3) before normalising.
+  if (dotsOnly || isDots(seg.slice(0, seg.indexOf(';') >>> 0))) throw malformed('dot segment in the path');
   if (encoded !== undefined) {
     // Every encoded byte must be part of well-formed UTF-8; decode the whole segment to be sure the
     // encoded runs combine with the raw ASCII around them only in valid ways.
