@@ -98,7 +98,11 @@ export function checkRequest(deps: { maxBodyBytes: number }): GatewayMiddleware 
     checkDeclaredLength(incoming, deps.maxBodyBytes);
     checkForwardable(incoming.headers);
     const withBody = hasBody(incoming);
-    checkFspiopHeaders(c.req.method, (n) => header(c, n), c.get('route'), withBody || ['POST', 'PUT', 'PATCH'].includes(c.req.method));
+    const route = c.get('route');
+    // A message the table says has no body (GET, DELETE) is never signed, so a body on it would be
+    // forwarded unchecked: refused.
+    if (withBody && !route.hasBody) throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
+    checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody);
     c.set('body', await readBody(incoming, deps.maxBodyBytes));
     await next();
   };

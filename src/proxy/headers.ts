@@ -30,6 +30,10 @@ export function checkForwardable(incoming: IncomingHttpHeaders): void {
   const named = connectionTokens(incoming.connection);
   if (named) for (const t of named) if (isEndToEnd(t)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'Connection names an end-to-end header' });
   for (const k in incoming) if (OVERRIDES.has(k)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'method or URL override header' });
+  // The signature and the ILP checks see the bytes as sent; an upstream that decodes a Content-Encoding
+  // would act on other bytes (FSPIOP bodies are plain JSON, API Definition §3.1).
+  const ce = incoming['content-encoding'];
+  if (ce !== undefined && ce.trim().toLowerCase() !== 'identity') throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'Content-Encoding is not supported' });
 }
 
 export interface ForwardContext {

@@ -22,6 +22,8 @@ const FORBIDDEN: [string, string][] = [
   ['x-method-override', 'PATCH'],
   ['x-original-url', '/participants/admin'],
   ['x-rewrite-url', '/transfers/x'],
+  ['content-encoding', 'gzip'],
+  ['content-encoding', 'identity, br'],
 ];
 
 function suite(name: string, target: () => RawTarget, stub: () => Stub, source: string, setup: () => Promise<void>, teardown: () => Promise<void>) {
@@ -37,6 +39,16 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
         assert.equal(stub().requests.length, n);
       });
     }
+
+    test('a body on a message that has none (GET, DELETE) is refused with 3101, nothing forwarded', async () => {
+      const n = stub().requests.length;
+      for (const [method, path, resource] of [['GET', '/quotes/q1', 'quotes'], ['DELETE', '/participants/MSISDN/1', 'participants']] as const) {
+        const r = await rawRequest(target(), `${method} ${path} HTTP/1.1`, Object.entries(fspiopHeaders(resource, source)), QUOTE);
+        assert.equal(r.status, 400, r.body);
+        assert.equal(r.json().errorInformation.errorCode, '3101');
+      }
+      assert.equal(stub().requests.length, n);
+    });
 
     test('Connection naming an ordinary extension header still works (RFC 9110 §7.6.1): that header is dropped, FSPIOP headers kept', async () => {
       const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', [...Object.entries(fspiopHeaders('quotes', source)), ['connection', 'x-trace-hop'], ['x-trace-hop', '1']], QUOTE);
