@@ -74,6 +74,7 @@ export const FIELDS = {
 
   // --- FSPIOP request checks ---
   maxBodyBytes: field('MAX_BODY_BYTES', 'Largest request body accepted (3104 above it).', int(5 * 1024 * 1024, 1, 64 * 1024 * 1024)),
+  maxJsonValues: field('MAX_JSON_VALUES', 'Most JSON values (members and elements) a body may hold (3101 above it, as is nesting deeper than 32); bounds the parse and canonicalisation work per request.', int(50000, 100, 10000000)),
 
   // --- upstream (inbound forwarding) ---
   upstreamUrl: field('INBOUND_UPSTREAM_URL', 'Where inbound requests are forwarded (switch service or DFSP backend). Unset in development: the built-in simulator.', url(), { production: true }),

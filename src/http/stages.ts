@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { GatewayError, toGatewayError, toLogRecord, toWireBody } from '../errors.js';
 import { checkFspiopHeaders } from '../fspiop/headers.js';
+import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
 import { matchRoute } from '../fspiop/routes.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
 import { peerOf, type PeerResolverOptions } from '../tls/peer.js';
@@ -89,15 +90,22 @@ export function matchFspiopRoute(): GatewayMiddleware {
 
 /**
  * Body limit (declared length first), FSPIOP headers (fspiop.md §4.3), then the body read within the
- * limit. All before any crypto.
+ * limit and its JSON shape (depth ≤ MAX_JSON_DEPTH, at most maxJsonValues values: 3101 GW_BODY_TOO_COMPLEX),
+ * so no later stage parses or walks an unbounded structure. All before any crypto.
  */
-export function checkRequest(deps: { maxBodyBytes: number }): GatewayMiddleware {
+export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number }): GatewayMiddleware {
+  const limits = { maxDepth: MAX_JSON_DEPTH, maxValues: deps.maxJsonValues };
   return async function checkRequest(c, next) {
     const incoming = c.env.incoming;
     checkDeclaredLength(incoming, deps.maxBodyBytes);
     const withBody = hasBody(incoming);
     checkFspiopHeaders(c.req.method, (n) => header(c, n), c.get('route'), withBody || ['POST', 'PUT', 'PATCH'].includes(c.req.method));
-    c.set('body', await readBody(incoming, deps.maxBodyBytes));
+    const body = await readBody(incoming, deps.maxBodyBytes);
+    const exceeded = body.length > 0 ? jsonLimitExceeded(body, limits) : undefined;
+    if (exceeded) {
+      throw new GatewayError('GW_BODY_TOO_COMPLEX', { detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values` });
+    }
+    c.set('body', body);
     await next();
   };
 }
