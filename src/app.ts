@@ -59,7 +59,7 @@ export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerRes
     matchFspiopRoute(), // the strict request-target check comes before anything else
     config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
     stages.quarantine,
-    checkRequest({ maxBodyBytes: config.maxBodyBytes }),
+    checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
     config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
     stages.freshness,
     stages.verifyJws,
@@ -85,7 +85,7 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
   mount(app, present(
     requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
     matchFspiopRoute(),
-    checkRequest({ maxBodyBytes: config.maxBodyBytes }),
+    checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
     async function resolveDestination(c, next) { targetFor(c); await next(); }, // 3201/3102 before any signing
     stages.ilpOutbound,
     stages.signJws,

@@ -50,6 +50,7 @@ export const CATALOGUE = {
   // --- FSPIOP request checks (fspiop/) ---
   GW_BODY_TOO_LARGE: entry('3104', 400, 'Body exceeds MAX_BODY_BYTES; check the sender or raise the limit.'),
   GW_BODY_MALFORMED: entry('3101', 400, 'Body is not valid JSON (or has duplicate member names).'),
+  GW_BODY_TOO_COMPLEX: entry('3101', 400, 'Body JSON nests deeper than 32 levels or holds more than MAX_JSON_VALUES values; FSPIOP bodies are far below both, so look for a hostile or broken sender.'),
   GW_HEADER_MISSING: entry('3102', 400, 'A mandatory FSPIOP header (Date, FSPIOP-Source, Content-Type, Accept, FSPIOP-Destination) is missing.'),
   GW_HEADER_MALFORMED: entry('3101', 400, 'An FSPIOP header does not follow fspiop.md §4 (RFC 1123 Date, versioned media type matching the resource).'),
   GW_VERSION_UNSUPPORTED: entry('3001', 406, 'Accept/Content-Type asks for an API version the gateway does not serve (supported: 1.0, 1.1, 2.0).'),

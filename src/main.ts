@@ -38,6 +38,23 @@ function banner(config: Config, ports: { inbound: number; outbound: number; admi
   return lines.join('\n');
 }
 
+/** The development-profile warning, on stderr before anything listens: never mistaken for a production start. */
+function developmentWarning(config: Config): string {
+  const why = config.implicitProfile ? 'SWITCHGUARD_PROFILE is unset and nothing of production is configured' : 'SWITCHGUARD_PROFILE=development';
+  const defaults = [
+    config.ilpSecret === undefined ? 'the PUBLIC development ILP secret' : undefined,
+    config.devPki ? `a generated development PKI (${config.keysDir})` : undefined,
+    config.useSimulator ? 'the built-in FSPIOP simulator as upstream' : undefined,
+  ].filter((x): x is string => x !== undefined);
+  return [
+    '************************************************************************',
+    `switchguard: WARNING: DEVELOPMENT PROFILE (${why}).`,
+    `switchguard: WARNING: uses ${defaults.length ? defaults.join(', ') : 'development defaults'}.`,
+    'switchguard: WARNING: not for real traffic; set SWITCHGUARD_PROFILE=production for a deployment.',
+    '************************************************************************',
+  ].join('\n');
+}
+
 function onSignals(stop: (signal: string) => void): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -47,6 +64,7 @@ async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
+    if (cluster.isPrimary && config.profile === 'development') console.error(developmentWarning(config));
     if (cluster.isPrimary && config.devPki) {
       const r = initDevPki(config.keysDir);
       if (r.created.length) console.log(`switchguard: development PKI created under ${config.keysDir} (${r.created.length} files)`);
@@ -67,26 +85,27 @@ async function main(): Promise<void> {
   if (config.workers > 1) {
     const primary = await startPrimary(config, fileURLToPath(import.meta.url)).catch(fail);
     const ready = await primary.ready;
-    console.log(banner(config, { inbound: ready[0]!.inbound, outbound: ready[0]!.outbound, admin: primary.admin.port }, ready[0]!.upstream));
-    console.log(`  ${config.workers} worker processes share the inbound and outbound ports`);
+    // Handlers before the banner: whoever waits for the banner may signal at once.
     onSignals((signal) => {
       if (stopping) return;
       stopping = true;
       console.log(`switchguard: ${signal} received, draining ${config.workers} workers`);
       primary.close().then(() => process.exit(0), () => process.exit(1));
     });
+    console.log(banner(config, { inbound: ready[0]!.inbound, outbound: ready[0]!.outbound, admin: primary.admin.port }, ready[0]!.upstream));
+    console.log(`  ${config.workers} worker processes share the inbound and outbound ports`);
     return;
   }
 
   let gw: Awaited<ReturnType<typeof startGateway>>;
   try { gw = await startGateway(config); } catch (e) { fail(e); }
-  console.log(banner(config, { inbound: gw.inbound.port, outbound: gw.outbound.port, admin: gw.admin.port }, gw.upstreamUrl));
   onSignals((signal) => {
     if (stopping) return;
     stopping = true;
     console.log(`switchguard: ${signal} received, draining (up to ${config.shutdownTimeoutMs} ms)`);
     gw.close().then(() => process.exit(0), () => process.exit(1));
   });
+  console.log(banner(config, { inbound: gw.inbound.port, outbound: gw.outbound.port, admin: gw.admin.port }, gw.upstreamUrl));
 }
 
 void main();

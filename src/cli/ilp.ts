@@ -1,9 +1,8 @@
 // `switchguard ilp generate|decode`: test ILP material like Mojaloop's generate-ilp-test script, and a
 // packet decoder. Uses the same codecs as the gateway (src/ilp/), so output is SDK-compatible.
 import { randomUUID } from 'node:crypto';
-import { DEV_ILP_SECRET } from '../config/load.js';
 import { isGatewayError } from '../errors.js';
-import { createKeyring, type IlpVersion } from '../ilp/keyring.js';
+import { createKeyring, DEV_ILP_SECRET, type IlpVersion } from '../ilp/keyring.js';
 import { buildIlp, decodePacket } from '../ilp/packet.js';
 import { transactionObjectOf } from '../ilp/transaction.js';
 import type { CliIo } from './io.js';
@@ -38,7 +37,7 @@ function generate(argv: string[], io: CliIo): number {
   const quoteResponse = { transferAmount: amount, expiration: new Date(Date.now() + 60_000).toISOString() };
   const transactionObject = transactionObjectOf(quoteRequest, quoteResponse);
   try {
-    const r = buildIlp(version as IlpVersion, transactionObject, createKeyring([secret]));
+    const r = buildIlp(version as IlpVersion, transactionObject, createKeyring([secret], { development: secret === DEV_ILP_SECRET }));
     print(io, { version: Number(version), condition: r.condition, fulfilment: r.fulfilment, ilpPacket: r.ilpPacket, transactionObject });
     return 0;
   } catch (e) {

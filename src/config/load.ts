@@ -2,7 +2,8 @@
 // returns a deep-frozen Config. Errors name the variable, one line each.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { FIELDS, type Config, type DerivedConfig, type FieldName, type RawConfig } from './schema.js';
+import { DEV_ILP_SECRET } from '../ilp/keyring.js';
+import { FIELDS, isProductionField, type Config, type DerivedConfig, type FieldName, type RawConfig } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -11,8 +12,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** The development ILP secret: used only in the development profile when ILP_SECRET is unset. */
-export const DEV_ILP_SECRET = 'switchguard-development-ilp-secret-NOT-FOR-PRODUCTION';
+export { DEV_ILP_SECRET };
 export const MIN_ILP_SECRET_LENGTH = 32;
 
 /** File layout of the development PKI under KEYS_DIR (keys/README.md documents it). */
@@ -52,6 +52,15 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (problems.length) throw new ConfigError(problems);
   const c = raw as { -readonly [K in FieldName]: RawConfig[K] };
 
+  // The development profile is never a silent fallback for a real deployment: unset SWITCHGUARD_PROFILE
+  // means development only when nothing of production is configured.
+  const implicitProfile = isUnset(env[FIELDS.profile.env]);
+  if (implicitProfile) {
+    const given = (Object.values(FIELDS) as (typeof FIELDS)[FieldName][]).filter((f) => isProductionField(f) && !isUnset(env[f.env])).map((f) => f.env);
+    if (given.length > 0) {
+      throw new ConfigError([`${FIELDS.profile.env}: unset, but production settings are given (${given.join(', ')}); set ${FIELDS.profile.env}=production, or ${FIELDS.profile.env}=development to use the public development defaults on purpose`]);
+    }
+  }
   const dev = c.profile === 'development';
   const selfId = c.dfspId ?? (c.role === 'hub' ? c.hubId : undefined);
   if (!selfId) problems.push('DFSP_ID: required in the dfsp role (this side\'s own FSP id)');
@@ -97,6 +106,7 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   else if (dev) ilpSecrets = [DEV_ILP_SECRET];
   // The secret generates and recognises the conditions a payee DFSP issues; the hub role only stores and compares them.
   if (c.ilpCheck && c.role === 'dfsp' && ilpSecrets.length === 0) problems.push('ILP_SECRET: required in the dfsp role when ILP_CHECK=true outside the development profile');
+  if (!dev && ilpSecrets.includes(DEV_ILP_SECRET)) problems.push('ILP_SECRET: the public development secret is refused outside the development profile');
   if (ilpSecrets.some((s) => s.length < MIN_ILP_SECRET_LENGTH)) problems.push(`ILP_SECRET: every secret must be at least ${MIN_ILP_SECRET_LENGTH} characters`);
   const byPeer: Record<string, '1' | '4'> = {};
   for (const item of c.ilpVersionByPeerList) {
@@ -112,7 +122,7 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (c.workers > 1 && storeKind === 'memory') problems.push('WORKERS: more than one worker needs the Redis store (set REDIS_URL); the in-memory store is per process');
 
   if (problems.length) throw new ConfigError(problems);
-  const derived: DerivedConfig = { selfId: id, storeKind, ilpSecrets, ilpVersionByPeer: byPeer, devPki, useSimulator };
+  const derived: DerivedConfig = { selfId: id, storeKind, ilpSecrets, ilpVersionByPeer: byPeer, devPki, useSimulator, implicitProfile };
   return deepFreeze({ ...(c as RawConfig), ...derived });
 }
 
@@ -127,6 +137,7 @@ export function assertFilesExist(config: Config): void {
   if (problems.length) throw new ConfigError(problems);
 }
 
+const isUnset = (v: string | undefined) => v === undefined || v.trim() === '';
 const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 

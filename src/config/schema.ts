@@ -11,9 +11,15 @@ export interface Field<S extends z.ZodType = z.ZodType> {
   readonly file?: boolean;
   /** The value is a secret: never logged, never defaulted outside the development profile. */
   readonly secret?: boolean;
+  /**
+   * Setting the variable says "this is a real deployment" (it points at real infrastructure). Every file and
+   * every secret field counts as such too (isProductionField): with any of them set and SWITCHGUARD_PROFILE
+   * unset, start-up stops instead of falling back to the development profile.
+   */
+  readonly production?: boolean;
 }
 
-const field = <S extends z.ZodType>(env: string, doc: string, schema: S, extra: { file?: boolean; secret?: boolean } = {}): Field<S> =>
+const field = <S extends z.ZodType>(env: string, doc: string, schema: S, extra: { file?: boolean; secret?: boolean; production?: boolean } = {}): Field<S> =>
   ({ env, doc, schema, ...extra });
 
 // --- value parsers (environment values are strings) ---
@@ -42,7 +48,7 @@ export const PAYLOAD_FORMS = ['raw', 'sorted', 'insertion'] as const;
 
 export const FIELDS = {
   // --- general ---
-  profile: field('SWITCHGUARD_PROFILE', 'development: generate a dev PKI under KEYS_DIR, default ILP secret and built-in simulator when unset; production: every path and secret must be given.', oneOf(['development', 'production'], 'development')),
+  profile: field('SWITCHGUARD_PROFILE', 'development: generate a dev PKI under KEYS_DIR, public development ILP secret and built-in simulator; production: every path and secret must be given. Unset means development only when no file, secret, upstream, peer, key directory or Redis setting is given; otherwise start-up stops.', oneOf(['development', 'production'], 'development')),
   role: field('GATEWAY_ROLE', 'hub or dfsp: which ILP checks run and whose key signs.', oneOf(['hub', 'dfsp'], 'hub')),
   hubId: field('HUB_ID', 'FSP id of the hub (FSPIOP-Source of switch-originated messages).', strDef('hub')),
   dfspId: field('DFSP_ID', 'This side\'s own FSP id; defaults to HUB_ID in the hub role.', str()),
@@ -68,9 +74,10 @@ export const FIELDS = {
 
   // --- FSPIOP request checks ---
   maxBodyBytes: field('MAX_BODY_BYTES', 'Largest request body accepted (3104 above it).', int(5 * 1024 * 1024, 1, 64 * 1024 * 1024)),
+  maxJsonValues: field('MAX_JSON_VALUES', 'Most JSON values (members and elements) a body may hold (3101 above it, as is nesting deeper than 32); bounds the parse and canonicalisation work per request.', int(50000, 100, 10000000)),
 
   // --- upstream (inbound forwarding) ---
-  upstreamUrl: field('INBOUND_UPSTREAM_URL', 'Where inbound requests are forwarded (switch service or DFSP backend). Unset in development: the built-in simulator.', url()),
+  upstreamUrl: field('INBOUND_UPSTREAM_URL', 'Where inbound requests are forwarded (switch service or DFSP backend). Unset in development: the built-in simulator.', url(), { production: true }),
   upstreamCaCertPath: field('INBOUND_UPSTREAM_CA_CERT_PATH', 'CA bundle to trust when INBOUND_UPSTREAM_URL is https.', str(), { file: true }),
   upstreamConnections: field('UPSTREAM_CONNECTIONS', 'Keep-alive connections per upstream origin.', int(64, 1, 4096)),
   upstreamConnectTimeoutMs: field('UPSTREAM_CONNECT_TIMEOUT_MS', 'Connect timeout to an upstream (1001 when exceeded).', int(2000, 1, 120000)),
@@ -81,7 +88,7 @@ export const FIELDS = {
   outboundHost: field('OUTBOUND_LISTEN_HOST', 'Outbound (local-side) listener address; plain HTTP, keep it on loopback or a private network.', strDef('127.0.0.1')),
   outboundPort: field('OUTBOUND_LISTEN_PORT', 'Outbound (local-side) listener port.', port(8444)),
   peersPath: field('PEERS_PATH', 'Peer directory (JSON or YAML: fspId → endpoint URL, or {endpoint, ilpVersion}); hot-reloaded.', str(), { file: true }),
-  peerEndpoint: field('PEER_ENDPOINT', 'Default endpoint for destinations absent from the peer directory.', url()),
+  peerEndpoint: field('PEER_ENDPOINT', 'Default endpoint for destinations absent from the peer directory.', url(), { production: true }),
   outClientCertPath: field('OUT_CLIENT_CERT_PATH', 'Client certificate presented to peers over mTLS.', str(), { file: true }),
   outClientKeyPath: field('OUT_CLIENT_KEY_PATH', 'Private key of OUT_CLIENT_CERT_PATH.', str(), { file: true, secret: true }),
   outCaCertPath: field('OUT_CA_CERT_PATH', 'CA bundle that peers\' server certificates must chain to.', str(), { file: true }),
@@ -102,7 +109,7 @@ export const FIELDS = {
   jwsSign: field('JWS_SIGN', 'Sign outbound messages this side originates.', bool(true)),
   jwsSignPutParties: field('JWS_SIGN_PUT_PARTIES', 'Also sign outbound PUT /parties.', bool(false)),
   jwsSigningKeyPath: field('JWS_SIGNING_KEY_PATH', 'Private key (PEM) this side signs with; reloaded on change.', str(), { file: true, secret: true }),
-  jwsKeysDir: field('JWS_VERIFICATION_KEYS_DIRECTORY', 'Directory of <fspId>.pem (and <fspId>.<label>.pem) verification keys; watched.', str()),
+  jwsKeysDir: field('JWS_VERIFICATION_KEYS_DIRECTORY', 'Directory of <fspId>.pem (and <fspId>.<label>.pem) verification keys; watched.', str(), { production: true }),
   jwsCacheSize: field('JWS_VERIFICATION_CACHE_SIZE', 'Parsed verification keys kept in the LRU cache.', int(1000, 1, 1000000)),
   jwsCacheTtlSeconds: field('JWS_VERIFICATION_CACHE_TTL', 'Seconds a parsed key stays cached before it is re-read.', int(3600, 1, 86400 * 30)),
   jwsUnknownSourceCooldownSeconds: field('JWS_UNKNOWN_SOURCE_COOLDOWN_SECONDS', 'Unknown sources are negatively cached this long; at most one directory scan per cooldown.', int(5, 1, 3600)),
@@ -118,14 +125,17 @@ export const FIELDS = {
 
   // --- store ---
   store: field('STORE', 'memory (single process) or redis; defaults to redis when REDIS_URL or REDIS_CLUSTER_NODES is set.', z.enum(['memory', 'redis']).optional()),
-  redisUrl: field('REDIS_URL', 'Redis URL, e.g. redis://127.0.0.1:6379/0.', z.string().optional().refine((v) => v === undefined || /^rediss?:\/\//.test(v), { message: 'expected redis:// or rediss://' })),
-  redisClusterNodes: field('REDIS_CLUSTER_NODES', 'Comma-separated host:port seeds of a Redis Cluster.', list([])),
+  redisUrl: field('REDIS_URL', 'Redis URL, e.g. redis://127.0.0.1:6379/0.', z.string().optional().refine((v) => v === undefined || /^rediss?:\/\//.test(v), { message: 'expected redis:// or rediss://' }), { production: true }),
+  redisClusterNodes: field('REDIS_CLUSTER_NODES', 'Comma-separated host:port seeds of a Redis Cluster.', list([]), { production: true }),
   redisKeyPrefix: field('REDIS_KEY_PREFIX', 'Prefix of every key the gateway writes.', strDef('switchguard:')),
   storeTimeoutMs: field('STORE_TIMEOUT_MS', 'A store call slower than this fails closed (2003).', int(500, 10, 60000)),
   memoryStoreMaxEntries: field('MEMORY_STORE_MAX_ENTRIES', 'Bound of the in-memory store.', int(100000, 100, 10000000)),
 } as const;
 
 export type Fields = typeof FIELDS;
+
+/** A field whose being set rules out the implicit development profile: a file, a secret, or flagged production. */
+export const isProductionField = (f: Field): boolean => Boolean(f.file || f.secret || f.production);
 export type FieldName = keyof Fields;
 
 /** The validated, frozen configuration. Derived from FIELDS so it cannot drift from the schema. */
@@ -144,6 +154,8 @@ export interface DerivedConfig {
   readonly devPki: boolean;
   /** True when no upstream is configured and the built-in simulator serves (development only). */
   readonly useSimulator: boolean;
+  /** True when the development profile applies because SWITCHGUARD_PROFILE was unset (and nothing of production is configured). */
+  readonly implicitProfile: boolean;
 }
 
 export type Config = RawConfig & DerivedConfig;

@@ -2,10 +2,17 @@
 // UTF-16 code unit order at every depth, arrays in order, values serialised as JSON.stringify does.
 // This is the form Mojaloop's SDK ≥ 19.18.9 signs and sends; 'insertion' is plain JSON.stringify.
 // Written as one string-building walk (no intermediate arrays): it sits on the outbound signing path.
+// The walk is recursive but depth-limited (MAX_JSON_DEPTH, as checkRequest enforces on every body), so
+// no value can drive it into a stack overflow, whoever calls it.
+import { GatewayError } from '../errors.js';
+import { MAX_JSON_DEPTH } from './json-limits.js';
 
-/** Sorted-key compact JSON text. Members whose value is undefined/function/symbol are omitted, as JSON.stringify does. */
+/**
+ * Sorted-key compact JSON text. Members whose value is undefined/function/symbol are omitted, as JSON.stringify does.
+ * @throws GatewayError GW_BODY_TOO_COMPLEX when containers nest deeper than MAX_JSON_DEPTH.
+ */
 export function canonicalJson(value: unknown): string {
-  const out = write(value);
+  const out = write(value, 0);
   return out === undefined ? 'null' : out;
 }
 
@@ -14,7 +21,7 @@ export function canonicalJson(value: unknown): string {
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 const quote = (s: string): string => (s.length < 5000 && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s));
 
-function write(v: unknown): string | undefined {
+function write(v: unknown, depth: number): string | undefined {
   switch (typeof v) {
     case 'string': return quote(v);
     case 'number': return Number.isFinite(v) ? String(v) : 'null';
@@ -22,17 +29,18 @@ function write(v: unknown): string | undefined {
     case 'bigint': throw new TypeError('BigInt is not JSON');
     case 'object': {
       if (v === null) return 'null';
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return write((v as { toJSON: () => unknown }).toJSON());
+      if (depth >= MAX_JSON_DEPTH) throw new GatewayError('GW_BODY_TOO_COMPLEX', { detail: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return write((v as { toJSON: () => unknown }).toJSON(), depth + 1);
       if (Array.isArray(v)) {
         let s = '[';
-        for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + (write(v[i]) ?? 'null');
+        for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + (write(v[i], depth + 1) ?? 'null');
         return `${s}]`;
       }
       const keys = Object.keys(v as object).sort();
       let s = '{';
       let first = true;
       for (const k of keys) {
-        const w = write((v as Record<string, unknown>)[k]);
+        const w = write((v as Record<string, unknown>)[k], depth + 1);
         if (w === undefined) continue;
         s += `${first ? '' : ','}${quote(k)}:${w}`;
         first = false;

@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { GatewayError, toGatewayError, toLogRecord, toWireBody } from '../errors.js';
 import { checkFspiopHeaders } from '../fspiop/headers.js';
+import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
 import { matchRoute } from '../fspiop/routes.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
 import { checkForwardable } from '../proxy/headers.js';
@@ -90,9 +91,11 @@ export function matchFspiopRoute(): GatewayMiddleware {
 
 /**
  * Body limit (declared length first), FSPIOP headers (fspiop.md §4.3), then the body read within the
- * limit. All before any crypto.
+ * limit and its JSON shape (depth ≤ MAX_JSON_DEPTH, at most maxJsonValues values: 3101 GW_BODY_TOO_COMPLEX),
+ * so no later stage parses or walks an unbounded structure. All before any crypto.
  */
-export function checkRequest(deps: { maxBodyBytes: number }): GatewayMiddleware {
+export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number }): GatewayMiddleware {
+  const limits = { maxDepth: MAX_JSON_DEPTH, maxValues: deps.maxJsonValues };
   return async function checkRequest(c, next) {
     const incoming = c.env.incoming;
     checkDeclaredLength(incoming, deps.maxBodyBytes);
@@ -103,7 +106,12 @@ export function checkRequest(deps: { maxBodyBytes: number }): GatewayMiddleware 
     // forwarded unchecked: refused.
     if (withBody && !route.hasBody) throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
     checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody);
-    c.set('body', await readBody(incoming, deps.maxBodyBytes));
+    const body = await readBody(incoming, deps.maxBodyBytes);
+    const exceeded = body.length > 0 ? jsonLimitExceeded(body, limits) : undefined;
+    if (exceeded) {
+      throw new GatewayError('GW_BODY_TOO_COMPLEX', { detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values` });
+    }
+    c.set('body', body);
     await next();
   };
 }

@@ -13,9 +13,20 @@ export interface IlpKeyring {
   find(message: string, condition: Buffer): Buffer | undefined;
 }
 
-/** Builds a keyring; throws when no secret is given (generation would be impossible). */
-export function createKeyring(secrets: readonly string[]): IlpKeyring {
+/**
+ * The public development ILP secret (it is in the source, so anyone can mint conditions with it). Only a
+ * keyring built for the development profile accepts it.
+ */
+export const DEV_ILP_SECRET = 'switchguard-development-ilp-secret-NOT-FOR-PRODUCTION';
+
+/**
+ * Builds a keyring; throws when no secret is given (generation would be impossible), and when the public
+ * development secret is given without `development: true` (the development profile), so that secret can
+ * never sign or validate a condition anywhere else, whatever the configuration said.
+ */
+export function createKeyring(secrets: readonly string[], options: { readonly development?: boolean } = {}): IlpKeyring {
   if (secrets.length === 0) throw new TypeError('ILP keyring needs at least one secret');
+  if (!options.development && secrets.includes(DEV_ILP_SECRET)) throw new Error('the public development ILP secret is refused outside the development profile');
   const keys = secrets.map(hmacKeyOf);
   return {
     size: keys.length,

@@ -64,7 +64,7 @@ const FX_ACCEPTED: ReadonlySet<string> = new Set(['RESERVED', 'COMMITTED']);
 const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.max(1000, expiresAt - now + graceSeconds * 1000);
 const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
 const keyringOf = (config: Config): IlpKeyring | undefined =>
-  config.role === 'dfsp' && config.ilpCheck ? createKeyring(config.ilpSecrets) : undefined;
+  config.role === 'dfsp' && config.ilpCheck ? createKeyring(config.ilpSecrets, { development: config.profile === 'development' }) : undefined;
 
 /**
  * Inbound ILP checks. Hub: POST /transfers (and /fxTransfers) stores {condition, expiration};

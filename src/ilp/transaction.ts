@@ -1,6 +1,7 @@
 // The transaction object carried in the packet's data (fspiop.md §6.2) and its wire form:
 // data = ASCII text of base64url(UTF-8(canonical JSON)).
 import { canonicalJson } from '../fspiop/canonical-json.js';
+import { jsonLimitExceeded } from '../fspiop/json-limits.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -25,10 +26,15 @@ export function encodeTransaction(tx: JsonObject): { json: string; dataText: str
   return { json, dataText: Buffer.from(json, 'utf8').toString('base64url') };
 }
 
-/** The JSON text inside a data field, or undefined when it is not base64url of UTF-8 JSON object text. */
+/**
+ * The JSON text inside a data field, or undefined when it is not base64url of UTF-8 JSON object text
+ * nested at most MAX_JSON_DEPTH deep (a packet carries its own JSON, unseen by the body check).
+ */
 export function decodeTransaction(dataText: string): { json: string; tx: JsonObject } | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(dataText)) return undefined;
-  const json = Buffer.from(dataText, 'base64url').toString('utf8');
+  const bytes = Buffer.from(dataText, 'base64url');
+  if (jsonLimitExceeded(bytes) !== undefined) return undefined;
+  const json = bytes.toString('utf8');
   try {
     const tx: unknown = JSON.parse(json);
     if (tx === null || typeof tx !== 'object' || Array.isArray(tx)) return undefined;

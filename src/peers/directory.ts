@@ -14,9 +14,17 @@ export interface PeerEntry {
   readonly ilpVersion: '1' | '4' | undefined;
 }
 
-/** Parses a peer directory text (JSON is YAML, so one parser serves both). */
+/**
+ * Parses a peer directory text (JSON is YAML, so one parser serves both).
+ * @throws Error (plain, message starting "peer directory") for any text that is not a valid directory.
+ */
 export function parsePeerDirectory(text: string): Map<string, PeerEntry> {
-  const raw: unknown = parseYaml(text);
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (cause) {
+    throw new Error(`peer directory is not JSON or YAML: ${(cause as Error).message.split('\n')[0]}`);
+  }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('peer directory must be an object of fspId → endpoint');
   const out = new Map<string, PeerEntry>();
   for (const [fspId, v] of Object.entries(raw as Record<string, unknown>)) {
@@ -25,9 +33,17 @@ export function parsePeerDirectory(text: string): Map<string, PeerEntry> {
     if (!spec || typeof spec.endpoint !== 'string' || !/^https?:\/\//.test(spec.endpoint)) throw new Error(`peer directory: ${fspId} needs an http(s) endpoint`);
     const ilp = spec.ilpVersion === undefined ? undefined : String(spec.ilpVersion);
     if (ilp !== undefined && ilp !== '1' && ilp !== '4') throw new Error(`peer directory: ${fspId} ilpVersion must be 1 or 4`);
-    out.set(fspId, { fspId, endpoint: new URL(spec.endpoint), ilpVersion: ilp });
+    out.set(fspId, { fspId, endpoint: endpointUrl(fspId, spec.endpoint), ilpVersion: ilp });
   }
   return out;
+}
+
+function endpointUrl(fspId: string, endpoint: string): URL {
+  try {
+    return new URL(endpoint);
+  } catch {
+    throw new Error(`peer directory: ${fspId} has an invalid endpoint URL`);
+  }
 }
 
 export type DirectoryListener = (e: { outcome: 'ok' | 'failed'; error?: unknown; size?: number }) => void;

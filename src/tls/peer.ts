@@ -10,9 +10,18 @@ import { isValidFspId } from '../fspiop/headers.js';
 export type IdentitySource = 'cn' | 'san' | 'map';
 export type IdentityMap = ReadonlyMap<string, string>;
 
-/** Reads PEER_IDENTITY_MAP: a JSON object whose keys are SHA-256 fingerprints (any case, with or without colons) or subject CNs. */
+/**
+ * Reads PEER_IDENTITY_MAP: a JSON object whose keys are SHA-256 fingerprints (any case, with or without colons) or subject CNs.
+ * @throws Error (plain, message starting "identity map") when the file is not such an object; fs errors as they are.
+ */
 export function loadIdentityMap(path: string): IdentityMap {
-  const raw: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  const text = readFileSync(path, 'utf8');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new Error(`identity map is not JSON: ${(cause as Error).message}`);
+  }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('identity map must be a JSON object');
   const m = new Map<string, string>();
   for (const [k, v] of Object.entries(raw)) {

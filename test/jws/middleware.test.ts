@@ -24,7 +24,7 @@ const closers: (() => void)[] = [];
 after(() => { for (const c of closers) c(); rmSync(dir, { recursive: true, force: true }); });
 
 const config = (env: Record<string, string> = {}) =>
-  loadConfig({ GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', JWS_VERIFICATION_KEYS_DIRECTORY: dir, JWS_SIGNING_KEY_PATH: join(dir, 'signing.key'), ...env });
+  loadConfig({ SWITCHGUARD_PROFILE: 'development', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', JWS_VERIFICATION_KEYS_DIRECTORY: dir, JWS_SIGNING_KEY_PATH: join(dir, 'signing.key'), ...env });
 
 interface Seen { jwsForm?: string; body?: Buffer; extra?: Record<string, string> }
 
