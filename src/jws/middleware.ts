@@ -9,6 +9,7 @@ import { checkDateWindow, type ReplayGuard } from './freshness.js';
 import type { KeyDirectory } from './key-directory.js';
 import { parseSignatureHeader } from './signature-header.js';
 import type { SigningKeyHolder } from './signing-key.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from './turns.js';
 import { verifyRequest, type VerifyPolicy } from './verify.js';
 
 // Which messages are signed comes from the FSPIOP resource table: those that carry a body (RouteMatch.hasBody).
@@ -110,6 +111,7 @@ export function signOutbound(deps: { config: Config; signer: SigningKeyHolder; t
     if (json === undefined) {
       try {
         json = JSON.parse(body.toString('utf8'));
+        if (body.length > YIELD_ABOVE_BYTES) await nextTurn(); // the parse and the signing in turns of their own
       } catch (cause) {
         throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
       }

@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.js';
 import { canonicalJson } from '../fspiop/canonical-json.js';
 import type { Algorithm } from './algorithms.js';
 import { formatSignatureHeader } from './signature-header.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from './turns.js';
 import { fspiopUri } from './uri.js';
 
 export interface SigningKey {
@@ -41,7 +42,8 @@ export interface SignedRequest {
   };
 }
 
-interface Prepared { body: Buffer; protectedB64: string; input: Buffer; headers: Omit<SignedRequest['headers'], 'fspiop-signature'> }
+interface PreparedHeader { protectedB64: string; headers: Omit<SignedRequest['headers'], 'fspiop-signature'> }
+interface Prepared extends PreparedHeader { body: Buffer; input: Buffer }
 
 const ASCII = /^[\x20-\x7e]*$/;
 const bad = (detail: string) => new GatewayError('GW_JWS_SIGN_FAILED', { detail });
@@ -51,7 +53,8 @@ function lookup(headers: SignInput['headers'], name: string): string | undefined
   return undefined;
 }
 
-function prepare(input: SignInput, alg: Algorithm, options: SignOptions): Prepared {
+/** The protected header and the headers to set; everything but the body. */
+function prepareHeader(input: SignInput, alg: Algorithm, options: SignOptions): PreparedHeader {
   if (input.json === undefined || input.json === null || typeof input.json !== 'object') throw bad('cannot sign without a JSON object body');
   const uri = fspiopUri(input.method, input.url);
   if (uri === undefined) throw bad('URL has no FSPIOP resource');
@@ -68,10 +71,16 @@ function prepare(input: SignInput, alg: Algorithm, options: SignOptions): Prepar
   if (destination) ph['FSPIOP-Destination'] = destination;
   if (date) ph.Date = date;
   const protectedB64 = Buffer.from(JSON.stringify(ph), 'utf8').toString('base64url');
-  const body = Buffer.from(canonicalJson(input.json), 'utf8');
-  const signingInput = Buffer.from(`${protectedB64}.${body.toString('base64url')}`, 'latin1');
   const headers = generatedDate ? { 'fspiop-uri': uri, 'fspiop-http-method': method, date: generatedDate } : { 'fspiop-uri': uri, 'fspiop-http-method': method };
-  return { body, protectedB64, input: signingInput, headers };
+  return { protectedB64, headers };
+}
+
+const signingInputOf = (h: PreparedHeader, body: Buffer) => Buffer.from(`${h.protectedB64}.${body.toString('base64url')}`, 'latin1');
+
+function prepare(input: SignInput, alg: Algorithm, options: SignOptions): Prepared {
+  const h = prepareHeader(input, alg, options);
+  const body = Buffer.from(canonicalJson(input.json), 'utf8');
+  return { ...h, body, input: signingInputOf(h, body) };
 }
 
 function finish(p: Prepared, sig: Buffer): SignedRequest {
@@ -92,13 +101,11 @@ export function signRequest(input: SignInput, key: SigningKey, options: SignOpti
  * Same as signRequest, but the private-key operation runs on the libuv thread pool (crypto.sign with
  * a callback), keeping the event loop free while RSA works (see bench/jws.ts for the measurement).
  */
-export function signRequestAsync(input: SignInput, key: SigningKey, options: SignOptions = {}): Promise<SignedRequest> {
-  let p: Prepared;
-  try {
-    p = prepare(input, key.alg, options);
-  } catch (e) {
-    return Promise.reject(e);
-  }
+export async function signRequestAsync(input: SignInput, key: SigningKey, options: SignOptions = {}): Promise<SignedRequest> {
+  const h = prepareHeader(input, key.alg, options);
+  const body = Buffer.from(canonicalJson(input.json), 'utf8');
+  if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
+  const p: Prepared = { ...h, body, input: signingInputOf(h, body) };
   return new Promise((resolve, reject) => {
     cryptoSign(key.alg.digest, p.input, key.alg.hasOptions ? { key: key.key, ...key.alg.options } : key.key, (err, sig) => {
       if (err) reject(new GatewayError('GW_JWS_SIGN_FAILED', { detail: 'signing failed', cause: err }));

@@ -8,6 +8,7 @@ import { resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js'
 import { hasDuplicateKeys, parseBody, payloadText } from './payload-forms.js';
 import { checkProtectedHeader, decodeProtectedHeader, type HeaderGetter } from './protected-header.js';
 import { parseSignatureHeader } from './signature-header.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from './turns.js';
 import { fspiopUri } from './uri.js';
 
 /** One verification key of a source as the key directory holds it. */
@@ -100,7 +101,7 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
   return { source, alg, protectedHeader: sh.protectedHeader, signature };
 }
 
-function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buffer, policy: VerifyPolicy): VerifyResult {
+function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buffer, policy: VerifyPolicy): VerifyResult | Promise<VerifyResult> {
   const { alg, source } = p;
   if (keys.length === 0) throw fail('GW_JWS_KEY_UNKNOWN', 'no verification key for this FSPIOP-Source');
   let usable = 0;
@@ -113,28 +114,63 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
     throw rejected ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
       : fail('GW_JWS_ALG_NOT_ALLOWED', 'algorithm does not fit the verification key');
   }
+  // Every form hashes the whole body; a large body is worked on one step per event-loop turn so that
+  // no request stalls the loop for long (bounded work per request, docs/security.md class 10).
+  if (body.length > YIELD_ABOVE_BYTES) return verifyFormsAsync(p, keys, body, policy.forms);
   const prefix = p.protectedHeader + '.';
   let parsed: ReturnType<typeof parseBody> | null = null;
   for (const form of policy.forms) {
-    let payloadB64: string;
     if (form === 'raw') {
-      payloadB64 = body.toString('base64url');
-    } else {
-      parsed ??= parseBody(body);
-      if (parsed === undefined) continue;
-      const text = payloadText(form, parsed.json);
-      if (text === parsed.text) continue; // identical to the raw bytes, already tried
-      payloadB64 = Buffer.from(text, 'utf8').toString('base64url');
+      const hit = firstVerifying(alg, signingInput(prefix, body.toString('base64url')), keys, p.signature);
+      if (hit !== undefined) return resultOf(p, 'raw', hit);
+      continue;
     }
-    const data = signingInput(prefix, payloadB64);
-    const hit = firstVerifying(alg, data, keys, p.signature);
+    parsed ??= parseBody(body);
+    if (parsed === undefined) continue;
+    const text = payloadText(form, parsed.json);
+    if (text === parsed.text) continue; // identical to the raw bytes, already tried
+    const hit = firstVerifying(alg, signingInput(prefix, Buffer.from(text, 'utf8').toString('base64url')), keys, p.signature);
     if (hit === undefined) continue;
-    if (form !== 'raw' && parsed && hasDuplicateKeys(parsed.text)) {
-      throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
-    }
-    return { form, alg: alg.name, keyId: hit.label === '' ? source : `${source}.${hit.label}`, source };
+    if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
+    return resultOf(p, form, hit);
   }
   throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
+}
+
+
+/** The same trial of `forms` as verifyWithKeys, one expensive step per event-loop turn. */
+async function verifyFormsAsync(p: Prepared, keys: readonly VerificationKey[], body: Buffer, forms: readonly PayloadForm[]): Promise<VerifyResult> {
+  const prefix = p.protectedHeader + '.';
+  let parsed: ReturnType<typeof parseBody> | null = null;
+  for (const form of forms) {
+    await nextTurn();
+    if (form === 'raw') {
+      const payloadB64 = body.toString('base64url');
+      await nextTurn();
+      // signingInput may hand out the shared scratch buffer: build and use it within one turn.
+      const hit = firstVerifying(p.alg, signingInput(prefix, payloadB64), keys, p.signature);
+      if (hit !== undefined) return resultOf(p, 'raw', hit);
+      continue;
+    }
+    parsed ??= parseBody(body);
+    if (parsed === undefined) continue;
+    await nextTurn();
+    const text = payloadText(form, parsed.json);
+    if (text === parsed.text) continue;
+    await nextTurn();
+    const payloadB64 = Buffer.from(text, 'utf8').toString('base64url');
+    await nextTurn();
+    const hit = firstVerifying(p.alg, signingInput(prefix, payloadB64), keys, p.signature);
+    if (hit === undefined) continue;
+    await nextTurn();
+    if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
+    return resultOf(p, form, hit);
+  }
+  throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
+}
+
+function resultOf(p: Prepared, form: PayloadForm, hit: VerificationKey): VerifyResult {
+  return { form, alg: p.alg.name, keyId: hit.label === '' ? p.source : `${p.source}.${hit.label}`, source: p.source };
 }
 
 // crypto.verify is synchronous, so one scratch buffer can hold every signing input: no per-request

@@ -176,3 +176,44 @@ describe('no false positives', () => {
     await forwarded(JSON.stringify({ bulkTransferId: 'b', bulkQuoteId: 'q', payerFsp: 'dfsp-a', payeeFsp: 'dfsp-b', expiration: '2099-01-01T00:00:00.000Z', individualTransfers }));
   });
 });
+
+describe('large well-formed bodies within the limits: every stage works in turns, no stall', () => {
+  let signer: TestGateway; // hub role, signs what it sends to its peer
+  before(async () => {
+    signer = await startTestGateway({ pki, env: { JWS_SIGN: 'true', JWS_SIGNING_KEY_PATH: signingKeyPath, PEER_ENDPOINT: plain.stub.url } });
+  });
+  after(async () => { await signer?.close(); });
+
+  /** Near MAX_BODY_BYTES, under MAX_JSON_VALUES: few long strings, or many short ones. */
+  const bodies = (max: number): Record<string, Buffer> => {
+    const make = (n: number, len: number) => Buffer.from(JSON.stringify({ quoteId: 'q', transferId: 't', items: Array.from({ length: n }, (_, i) => ({ k: 'v'.repeat(len) + i })) }, null, 1));
+    const out = { '4000 strings of 1.2 kB': make(4000, 1150), '20 000 strings of 200 B': make(20_000, 200), '24 000 values of 150 B': make(24_000, 150) };
+    for (const [name, b] of Object.entries(out)) assert.ok(b.length <= max && b.length > max * 0.75, `${name}: ${b.length}`);
+    return out;
+  };
+
+  test('inbound with JWS verify (valid, and spoilt so every payload form runs) and ILP on', async () => {
+    for (const [name, body] of Object.entries(bodies(full.config.maxBodyBytes))) {
+      for (const spoilt of [false, true]) {
+        const headers = signRaw(body, fspiopHeaders('transfers', 'dfsp-a', { 'fspiop-destination': 'dfsp-b' }), spoilt);
+        const maxMs = await measured({ port: full.gw.inbound.port, method: 'POST', path: '/transfers', headers, body, cert: full.cert('dfsp-a'), ca: pki.ca.certPem }, (reply) => {
+          assert.equal(reply.status, 400, `${name}: ${reply.status}`);
+          // spoilt: the signature; valid: the ILP check (the body is no transfer)
+          assert.equal(reply.json().errorInformation.errorCode, spoilt ? '3105' : '3100', `${name}: ${reply.body.toString()}`);
+        });
+        assert.ok(maxMs < STALL_MS, `${name}${spoilt ? ' (spoilt)' : ''}: event loop stalled ${maxMs.toFixed(1)} ms`);
+      }
+    }
+  });
+
+  test('outbound, signed by the gateway', async () => {
+    for (const [name, body] of Object.entries(bodies(signer.config.maxBodyBytes))) {
+      const headers = fspiopHeaders('quotes', 'hub', { 'fspiop-destination': 'dfsp-b' });
+      const maxMs = await measured({ port: signer.gw.outbound.port, method: 'POST', path: '/quotes', headers, body, ca: pki.ca.certPem, tls: false }, (reply) => {
+        assert.equal(reply.status, 202, `${name}: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
+      });
+      assert.ok(maxMs < STALL_MS, `${name}: event loop stalled ${maxMs.toFixed(1)} ms`);
+      assert.ok(plain.stub.requests.at(-1)!.headers['fspiop-signature']);
+    }
+  });
+});
