@@ -4,6 +4,7 @@
 import { header } from './context.js';
 import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import { GatewayError, toGatewayError, toLogRecord, toWireBody } from '../errors.js';
 import { checkFspiopHeaders } from '../fspiop/headers.js';
 import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
@@ -107,6 +108,12 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     if (withBody && !route.hasBody) throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
     checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody);
     const body = await readBody(incoming, deps.maxBodyBytes);
+    // Every stage and the upstream must read the same text: bytes that are not UTF-8 would be replaced
+    // by U+FFFD here and handled otherwise elsewhere, and a byte-order mark is dropped by some parsers and
+    // refused by JSON.parse (RFC 8259 §8.1: no BOM, UTF-8).
+    if (body.length > 0 && (!isUtf8(body) || (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf))) {
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not UTF-8 JSON without a byte-order mark' });
+    }
     const exceeded = body.length > 0 ? jsonLimitExceeded(body, limits) : undefined;
     if (exceeded) {
       throw new GatewayError('GW_BODY_TOO_COMPLEX', { detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values` });

@@ -50,6 +50,16 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
       assert.equal(stub().requests.length, n);
     });
 
+    test('a body that is not UTF-8, or starts with a byte-order mark, is refused with 3101, nothing forwarded', async () => {
+      const n = stub().requests.length;
+      for (const body of [Buffer.concat([Buffer.from('{"quoteId":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(QUOTE)]), Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00])]) {
+        const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', Object.entries(fspiopHeaders('quotes', source)), body);
+        assert.equal(r.status, 400, r.body);
+        assert.equal(r.json().errorInformation.errorCode, '3101');
+      }
+      assert.equal(stub().requests.length, n);
+    });
+
     test('Connection naming an ordinary extension header still works (RFC 9110 §7.6.1): that header is dropped, FSPIOP headers kept', async () => {
       const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', [...Object.entries(fspiopHeaders('quotes', source)), ['connection', 'x-trace-hop'], ['x-trace-hop', '1']], QUOTE);
       assert.equal(r.status, 202, r.body);
