@@ -82,6 +82,7 @@ export const CATALOGUE = {
   GW_ILP_NO_SECRET: entry('2001', 500, 'ILP generation needs ILP_SECRET.'),
   // --- store (store/) ---
   GW_STORE_UNAVAILABLE: entry('2003', 503, 'Redis (or the configured store) does not answer; ILP and replay checks fail closed until it is back. Check REDIS_URL and /ready.'),
+  GW_STORE_FULL: entry('2003', 503, 'The in-memory store reached MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES of live records; it refuses new ones rather than evict any (switchguard_store_full_total). Raise the bounds or use Redis.'),
   // --- routing and upstream (proxy/, peers/) ---
   GW_DESTINATION_UNKNOWN: entry('3201', 400, 'FSPIOP-Destination has no entry in the peer directory (PEERS_PATH) and no PEER_ENDPOINT is set.'),
   GW_UPSTREAM_UNREACHABLE: entry('1001', 503, 'The upstream (INBOUND_UPSTREAM_URL or the peer) refused or dropped the connection.'),
