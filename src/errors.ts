@@ -65,6 +65,7 @@ export const CATALOGUE = {
   GW_JWS_HEADER_MISMATCH: entry('3105', 400, 'A protected header member disagrees with the HTTP headers or the real method/path; look for a proxy that rewrites headers or paths.'),
   GW_JWS_BAD_SIGNATURE: entry('3105', 400, 'The signature does not verify over the body; tampering, a re-serialising hop, or a rotated key not yet distributed.'),
   GW_JWS_DUPLICATE_KEYS: entry('3105', 400, 'The body has duplicate JSON member names and only a canonical form would verify; rejected as ambiguous.'),
+  GW_JWS_DATE_UNSIGNED: entry('3105', 400, 'The JWS protected header lacks Date, so the freshness window would rest on an unsigned header (JWS_REQUIRE_SIGNED_DATE=true); upgrade the signer or relax for legacy signers.'),
   GW_JWS_REPLAY: entry('3105', 400, 'The same signature was seen within the skew window (REPLAY_PROTECTION=on).'),
   GW_JWS_SIGN_FAILED: entry('2001', 500, 'The gateway could not sign an outbound message; check JWS_SIGNING_KEY_PATH.'),
   // --- ILP (ilp/) ---
