@@ -17,6 +17,8 @@ import type { AuditLog } from './logging/audit.js';
 export interface Stages {
   /** Quarantined peers get 2003/503 before anything else (SPEC §3.2). */
   readonly quarantine?: GatewayMiddleware;
+  /** Outbound: nothing is delivered to, or on behalf of, a quarantined peer (2003/503). */
+  readonly quarantineOutbound?: GatewayMiddleware;
   /** Date window and replay protection (SPEC §3.4). */
   readonly freshness?: GatewayMiddleware;
   readonly verifyJws?: GatewayMiddleware;
@@ -84,6 +86,7 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
   const app = base();
   mount(app, present(
     requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
+    stages.quarantineOutbound,
     matchFspiopRoute(),
     checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
     async function resolveDestination(c, next) { targetFor(c); await next(); }, // 3201/3102 before any signing

@@ -68,6 +68,7 @@ export const CATALOGUE = {
   GW_JWS_HEADER_MISMATCH: entry('3105', 400, 'A protected header member disagrees with the HTTP headers or the real method/path; look for a proxy that rewrites headers or paths.'),
   GW_JWS_BAD_SIGNATURE: entry('3105', 400, 'The signature does not verify over the body; tampering, a re-serialising hop, or a rotated key not yet distributed.'),
   GW_JWS_DUPLICATE_KEYS: entry('3105', 400, 'The body has duplicate JSON member names and only a canonical form would verify; rejected as ambiguous.'),
+  GW_JWS_DATE_UNSIGNED: entry('3105', 400, 'The JWS protected header lacks Date, so the freshness window would rest on an unsigned header (JWS_REQUIRE_SIGNED_DATE=true); upgrade the signer or relax for legacy signers.'),
   GW_JWS_REPLAY: entry('3105', 400, 'The same signature was seen within the skew window (REPLAY_PROTECTION=on).'),
   GW_JWS_SIGN_FAILED: entry('2001', 500, 'The gateway could not sign an outbound message; check JWS_SIGNING_KEY_PATH.'),
   // --- ILP (ilp/) ---
@@ -75,6 +76,10 @@ export const CATALOGUE = {
   GW_ILP_FULFILMENT_MALFORMED: entry('3100', 400, 'fulfilment is not 43 unpadded base64url characters of a 32-byte preimage.'),
   GW_ILP_FULFILMENT_INVALID: entry('3100', 400, 'SHA-256(fulfilment) differs from the stored condition (switch message: invalid fulfilment).'),
   GW_ILP_FULFILMENT_REUSED: entry('3106', 400, 'The transfer was already fulfilled once; a second fulfilment is refused.'),
+  GW_ILP_FULFILMENT_MISSING: entry('3102', 400, 'PUT /transfers/{ID} (or /fxTransfers/{ID}) in a state other than ABORTED carries no fulfilment; the hub accepts RESERVED/COMMITTED only with one.'),
+  GW_ILP_NOT_PAYEE: entry('3100', 400, 'The fulfilment comes from an FSP other than the payee recorded at prepare time; nothing was consumed. Look for a DFSP probing other DFSPs\' transfer ids.'),
+  GW_ILP_TRANSFER_DUPLICATE: entry('3106', 400, 'POST /transfers (or /fxTransfers) reuses a prepared id with a different condition, payee or expiration; an identical resend passes.'),
+  GW_ILP_CONDITION_USED: entry('3106', 400, 'DFSP role: the condition (quote) this transfer carries already served another transfer id; one quote serves one transfer.'),
   GW_ILP_PACKET_MALFORMED: entry('3100', 400, 'ilpPacket does not decode as the expected ILP packet type/version.'),
   GW_ILP_PACKET_MISMATCH: entry('3100', 400, 'The decoded ILP packet disagrees with the message body (condition, amount, payee or quote).'),
   GW_ILP_EXPIRATION_INVALID: entry('3100', 400, 'expiration is missing, unparsable or already in the past.'),
@@ -85,6 +90,7 @@ export const CATALOGUE = {
   GW_ILP_NO_SECRET: entry('2001', 500, 'ILP generation needs ILP_SECRET.'),
   // --- store (store/) ---
   GW_STORE_UNAVAILABLE: entry('2003', 503, 'Redis (or the configured store) does not answer; ILP and replay checks fail closed until it is back. Check REDIS_URL and /ready.'),
+  GW_STORE_FULL: entry('2003', 503, 'The in-memory store reached MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES of live records; it refuses new ones rather than evict any (switchguard_store_full_total). Raise the bounds or use Redis.'),
   // --- routing and upstream (proxy/, peers/) ---
   GW_DESTINATION_UNKNOWN: entry('3201', 400, 'FSPIOP-Destination has no entry in the peer directory (PEERS_PATH) and no PEER_ENDPOINT is set.'),
   GW_UPSTREAM_UNREACHABLE: entry('1001', 503, 'The upstream (INBOUND_UPSTREAM_URL or the peer) refused or dropped the connection.'),

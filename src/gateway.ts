@@ -20,7 +20,7 @@ import { loadIdentityMap, type IdentityMap } from './tls/peer.js';
 import type { Telemetry } from './telemetry/types.js';
 import { watchFiles, type FileWatch } from './util/file-watch.js';
 import { buildAdminApp, type KeyInfo } from './admin/app.js';
-import { quarantineGuard } from './admin/middleware.js';
+import { quarantineGuard, quarantineOutboundGuard } from './admin/middleware.js';
 import { Quarantine } from './admin/quarantine.js';
 import type { ReadinessCheck } from './admin/readiness.js';
 import { ilpInbound, ilpOutbound } from './ilp/middleware.js';
@@ -156,7 +156,12 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   if (keys) closers.push(() => keys.close());
   const signer = config.jwsSign ? await SigningKeyHolder.open({ path: config.jwsSigningKeyPath!, telemetry, rescanIntervalSeconds: config.jwsRescanIntervalSeconds }) : undefined;
   if (signer) closers.push(() => signer.close());
-  const quarantine = new Quarantine({ store, telemetry, onError: onError('quarantine list refresh failed; keeping the previous list') });
+  const quarantine = new Quarantine({
+    store, telemetry, path: config.quarantinePath, onError: onError('quarantine list refresh failed; keeping the previous list'),
+    onLoss: (e) => logger.error({ event: 'quarantine_lost', ...e }, 'shared quarantine list lost (store flush, restart or eviction); still enforced, restored into the store'),
+  });
+  quarantine.loadDurable(); // a corrupt QUARANTINE_PATH stops start-up: never start with a quarantine silently lifted
+  if (config.quarantinePath === undefined) logger.warn({ event: 'quarantine_not_durable' }, 'QUARANTINE_PATH unset: a quarantine survives a store flush only while a replica that knows it runs');
   await quarantine.start().catch(onError('quarantine list not readable at start-up'));
   closers.push(() => quarantine.close());
   let storeUp = true;
@@ -168,6 +173,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const ilpDeps = { config, store, telemetry };
   const stages: Stages = {
     quarantine: quarantineGuard(quarantine, { audit }),
+    quarantineOutbound: quarantineOutboundGuard(quarantine, { audit }),
     freshness: checkFreshness({ config, ...(config.replayProtection ? { replay: createReplayGuard(store, config.jwsMaxClockSkewSeconds) } : {}) }),
     ...(keys ? { verifyJws: verifyInboundJws({ config, keys, telemetry }) } : {}),
     ...(config.ilpCheck ? { ilpInbound: ilpInbound(ilpDeps), ilpOutbound: ilpOutbound(ilpDeps) } : {}),
@@ -183,6 +189,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     { name: 'upstream', check: () => upstreamUrl.length > 0 },
     ...(keys ? [{ name: 'keys', check: () => keys.knownIds().length > 0 }] : []),
     ...(signer ? [{ name: 'signing_key', check: () => signer.current() !== undefined }] : []),
+    { name: 'quarantine', check: () => quarantine.readiness().ok, info: () => quarantine.readiness().info },
     { name: 'store', check: async () => { storeUp = await store.ping(); telemetry.storeUp(storeUp); return storeUp; } },
   ];
   const listKeys = async (): Promise<KeyInfo[]> => (keys ? (await keys.list()).map((k) => ({ fspId: k.fspId, fingerprint: k.fingerprint, expiry: k.notAfter === undefined ? null : new Date(k.notAfter * 1000).toISOString(), file: k.file })) : []);

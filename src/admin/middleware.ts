@@ -25,3 +25,20 @@ export function quarantineGuard(q: Quarantine, options: { audit?: AuditLog } = {
     await next();
   };
 }
+
+/**
+ * Outbound listener: no delivery to a quarantined FSPIOP-Destination and none on behalf of a quarantined
+ * FSPIOP-Source (the local side relaying for it). Header-only, so it runs first; GW_PEER_QUARANTINED (2003/503).
+ */
+export function quarantineOutboundGuard(q: Quarantine, options: { audit?: AuditLog } = {}): GatewayMiddleware {
+  return async function quarantineOutboundGuard(c, next) {
+    const destination = header(c, 'fspiop-destination');
+    const source = header(c, 'fspiop-source');
+    const hit = destination !== undefined && q.isQuarantined(destination) ? destination : source !== undefined && q.isQuarantined(source) ? source : undefined;
+    if (hit !== undefined) {
+      options.audit?.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, reason: 'GW_PEER_QUARANTINED', requestId: c.get('requestId') });
+      throw new GatewayError('GW_PEER_QUARANTINED', { detail: 'peer quarantined' });
+    }
+    await next();
+  };
+}

@@ -1,7 +1,23 @@
-// The quarantine list (SPEC §3.2, §10): peers an operator cut off through the admin API. Kept in the
-// Store under one key holding a JSON array so every replica agrees; each replica re-reads it every
-// `refreshMs` and answers isQuarantined() from a local Set, so the request path never waits on the store.
+// The quarantine list (SPEC §3.2, §10, §13): peers an operator cut off through the admin API. Only an
+// explicit release (DELETE /admin/quarantine/{fspId}) lifts a quarantine; nothing else does.
+//
+// - Shared: the list lives in the Store under one key so every replica agrees; each replica re-reads it
+//   every `refreshMs` and answers isQuarantined() from a local Set (the request path never waits on the store).
+// - Versioned: the stored value is {"g": generation, "peers": [...]}; every admin change stamps a generation
+//   above everything seen before (max(now ms, last + 1)). A replica therefore tells a release (a higher
+//   generation) from a store flush, restart or eviction (the key ABSENT, or a LOWER generation than the list
+//   it enforces, e.g. Redis restarted from an old snapshot).
+// - Never lifted by loss: on such a loss the replica keeps enforcing its list, logs (onLoss), counts
+//   (switchguard_quarantine_lost_total) and writes its list back into the store (under the edit lock, only
+//   if the store still holds nothing newer). /ready shows the losses (readiness()).
+// - Durable: with QUARANTINE_PATH every change a replica makes or applies is written to that file (temp
+//   file + fsync + rename); start-up reads it before the store, so a restart of every replica together with
+//   a flushed store still restores the list. A corrupt file stops start-up (fail closed).
+// - Not evictable by traffic: the key is security state (store/types.ts isSecurityKey); the memory adapter
+//   keeps it apart from request records, and Redis should run with maxmemory-policy noeviction.
 // Writes take a short store lock (save nx) so two admins editing at once do not lose an update.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { GatewayError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
@@ -19,28 +35,96 @@ export interface QuarantineOptions {
   readonly refreshMs?: number;
   /** Called when a refresh fails or finds a corrupt list; the previous list stays in force. */
   readonly onError?: (err: unknown) => void;
+  /** QUARANTINE_PATH: the durable copy, written on every change and read by loadDurable(). */
+  readonly path?: string | undefined;
+  /** Called when the shared list was found missing or older than the enforced one (it is then restored). */
+  readonly onLoss?: (e: QuarantineLoss) => void;
+  /** Clock (ms) for generations (tests). */
+  readonly now?: () => number;
 }
 
-const parseList = (raw: string | undefined): string[] => {
-  if (raw === undefined) return [];
+export interface QuarantineLoss {
+  readonly reason: 'absent' | 'older';
+  /** What the store held: undefined when absent, else its generation. */
+  readonly storeGeneration: number | undefined;
+  readonly generation: number;
+  readonly peers: readonly string[];
+}
+
+export interface QuarantineState {
+  /** 0: nothing ever known (no list was ever set). */
+  readonly g: number;
+  readonly peers: readonly string[];
+}
+
+/** Parses a stored or persisted list: {"g", "peers"}; a bare array (older gateways) is generation 0. */
+export function parseState(raw: string): QuarantineState {
   const v: unknown = JSON.parse(raw);
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error('quarantine list is not a JSON array of strings');
-  return v as string[];
-};
+  const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((x) => typeof x === 'string');
+  if (strings(v)) return { g: 0, peers: v };
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as { g?: unknown; peers?: unknown };
+    if (typeof o.g === 'number' && Number.isSafeInteger(o.g) && o.g >= 0 && strings(o.peers)) return { g: o.g, peers: o.peers };
+  }
+  throw new Error('quarantine list is not {"g": generation, "peers": [fspId, …]}');
+}
+
+const stateText = (s: QuarantineState): string => JSON.stringify({ g: s.g, peers: [...s.peers].sort() });
+
+/** Atomic replace of a small file: write a temp file beside it, fsync, rename over the target. */
+function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
 
 export class Quarantine {
   private peers: ReadonlySet<string> = new Set();
+  private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly store: Store;
   private readonly telemetry: Telemetry | undefined;
   private readonly refreshMs: number;
   private readonly onError: (err: unknown) => void;
+  private readonly onLoss: (e: QuarantineLoss) => void;
+  private readonly path: string | undefined;
+  private readonly now: () => number;
+  private losses = 0;
+  private lastLoss: { at: string; reason: QuarantineLoss['reason'] } | undefined;
+  /** False while the store is known to lack the list in force (until it is restored). */
+  private inStore = true;
+  private persistFailed = false;
 
   constructor(options: QuarantineOptions) {
     this.store = options.store;
     this.telemetry = options.telemetry;
     this.refreshMs = options.refreshMs ?? 1000;
     this.onError = options.onError ?? (() => {});
+    this.onLoss = options.onLoss ?? (() => {});
+    this.path = options.path;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Reads the durable copy (QUARANTINE_PATH) into the enforced list; a missing file is an empty history.
+   * @throws Error when the file exists but is not a quarantine list (start-up must stop: fail closed).
+   */
+  loadDurable(): void {
+    if (this.path === undefined || !existsSync(this.path)) return;
+    let s: QuarantineState;
+    try {
+      s = parseState(readFileSync(this.path, 'utf8'));
+    } catch (err) {
+      throw new Error(`QUARANTINE_PATH: ${this.path} is not a quarantine list (${(err as Error).message}); fix or remove it`);
+    }
+    if (s.g >= this.generation) this.apply(s, false);
   }
 
   /** Loads the list once, then keeps re-reading it in the background until close(). */
@@ -63,10 +147,37 @@ export class Quarantine {
     return [...this.peers].sort();
   }
 
-  /** Re-reads the shared list; on failure keeps the list it had (fail static) and reports through onError. */
+  /** For /ready: healthy while the store holds the enforced list and the durable copy is written. */
+  readiness(): { ok: boolean; info: Record<string, unknown> } {
+    return {
+      ok: this.inStore && !this.persistFailed,
+      info: {
+        peers: this.peers.size, generation: this.generation, durable: this.path !== undefined && !this.persistFailed,
+        inStore: this.inStore, losses: this.losses, ...(this.lastLoss ? { lastLoss: this.lastLoss } : {}),
+      },
+    };
+  }
+
+  /**
+   * Re-reads the shared list. A higher generation is applied (including releases); an absent key or a
+   * lower generation while a list is known is a loss: the list in force stays and is written back. On a
+   * failure the previous list stays in force (fail static) and onError hears of it.
+   */
   async refresh(): Promise<void> {
     try {
-      this.apply(parseList(await this.store.get(QUARANTINE_KEY)));
+      const raw = await this.store.get(QUARANTINE_KEY);
+      if (raw === undefined) {
+        if (this.generation === 0 && this.peers.size === 0) return; // nothing was ever set
+        await this.restore({ reason: 'absent', storeGeneration: undefined });
+        return;
+      }
+      const s = parseState(raw);
+      if (s.g < this.generation) {
+        await this.restore({ reason: 'older', storeGeneration: s.g });
+        return;
+      }
+      if (s.g > this.generation || !this.same(s.peers)) this.apply(s, true);
+      this.inStore = true;
     } catch (err) {
       this.onError(err);
     }
@@ -77,17 +188,55 @@ export class Quarantine {
     return this.update((s) => (s.has(fspId) ? false : (s.add(fspId), true)));
   }
 
-  /** Releases `fspId`; resolves whether it was quarantined. */
+  /** Releases `fspId` (the only way a quarantine lifts); resolves whether it was quarantined. */
   remove(fspId: string): Promise<boolean> {
     return this.update((s) => s.delete(fspId));
   }
 
-  private apply(list: readonly string[]): void {
-    this.peers = new Set(list);
-    this.telemetry?.quarantine({ count: this.peers.size });
+  private same(peers: readonly string[]): boolean {
+    return peers.length === this.peers.size && peers.every((p) => this.peers.has(p));
   }
 
-  private async update(change: (s: Set<string>) => boolean): Promise<boolean> {
+  private apply(s: QuarantineState, persist: boolean): void {
+    const changed = s.g !== this.generation || !this.same(s.peers);
+    this.peers = new Set(s.peers);
+    this.generation = s.g;
+    this.telemetry?.quarantine({ count: this.peers.size });
+    if (persist && changed) this.persist();
+  }
+
+  private persist(): void {
+    if (this.path === undefined) return;
+    try {
+      writeAtomic(this.path, stateText({ g: this.generation, peers: [...this.peers] }));
+      this.persistFailed = false;
+    } catch (err) {
+      this.persistFailed = true;
+      this.onError(err);
+    }
+  }
+
+  private async restore(e: { reason: QuarantineLoss['reason']; storeGeneration: number | undefined }): Promise<void> {
+    this.inStore = false;
+    if (this.peers.size > 0) {
+      this.losses++;
+      this.lastLoss = { at: new Date(this.now()).toISOString(), reason: e.reason };
+      this.telemetry?.quarantineLost();
+      this.onLoss({ ...e, generation: this.generation, peers: this.list() });
+    }
+    await this.locked(async () => {
+      const raw = await this.store.get(QUARANTINE_KEY);
+      const cur = raw === undefined ? undefined : parseState(raw);
+      if (cur !== undefined && cur.g >= this.generation) {
+        if (cur.g > this.generation) this.apply(cur, true); // another replica restored or changed it meanwhile
+        return;
+      }
+      await this.store.save(QUARANTINE_KEY, stateText({ g: this.generation, peers: [...this.peers] }), LIST_TTL_MS);
+    });
+    this.inStore = true;
+  }
+
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
     const token = `${process.pid}:${Math.random()}`;
     const deadline = Date.now() + LOCK_TTL_MS;
     while (!(await this.store.save(LOCK_KEY, token, LOCK_TTL_MS, 'nx'))) {
@@ -95,13 +244,29 @@ export class Quarantine {
       await new Promise((r) => setTimeout(r, 25));
     }
     try {
-      const s = new Set(parseList(await this.store.get(QUARANTINE_KEY)));
-      const changed = change(s);
-      if (changed) await this.store.save(QUARANTINE_KEY, JSON.stringify([...s].sort()), LIST_TTL_MS);
-      this.apply([...s]);
-      return changed;
+      return await fn();
     } finally {
       await this.store.delete(LOCK_KEY).catch(() => {});
     }
+  }
+
+  private update(change: (s: Set<string>) => boolean): Promise<boolean> {
+    return this.locked(async () => {
+      const raw = await this.store.get(QUARANTINE_KEY);
+      const cur = raw === undefined ? undefined : parseState(raw);
+      // The base is the newest known list: a flushed store must not make an edit drop the others.
+      const base = cur !== undefined && cur.g >= this.generation ? cur : { g: this.generation, peers: this.list() };
+      const s = new Set(base.peers);
+      const changed = change(s);
+      if (changed || cur === undefined || cur.g < base.g) {
+        const next = { g: changed ? Math.max(this.now(), base.g + 1, this.generation + 1) : base.g, peers: [...s] };
+        await this.store.save(QUARANTINE_KEY, stateText(next), LIST_TTL_MS);
+        this.apply(next, true);
+      } else {
+        this.apply(base, true);
+      }
+      this.inStore = true;
+      return changed;
+    });
   }
 }

@@ -5,6 +5,8 @@ export interface ReadinessCheck {
   /** Reported in the /ready body, e.g. 'certificates', 'upstream', 'keys', 'store'. */
   readonly name: string;
   check(): Promise<boolean> | boolean;
+  /** Optional details shown under `info.<name>` in the /ready body (e.g. quarantine losses). */
+  info?(): unknown;
 }
 
 export interface ReadinessResult {
@@ -12,6 +14,7 @@ export interface ReadinessResult {
   readonly status: 'ready' | 'not_ready';
   readonly checks: Record<string, boolean>;
   readonly failing: string[];
+  readonly info?: Record<string, unknown>;
 }
 
 const withTimeout = (p: Promise<boolean>, ms: number) =>
@@ -33,5 +36,7 @@ export async function runChecks(checks: readonly ReadinessCheck[], onError: (e: 
   const out: Record<string, boolean> = {};
   checks.forEach((c, i) => { out[c.name] = results[i] ?? false; });
   const failing = checks.filter((_, i) => !results[i]).map((c) => c.name);
-  return { ready: failing.length === 0, status: failing.length === 0 ? 'ready' : 'not_ready', checks: out, failing };
+  const info: Record<string, unknown> = {};
+  for (const c of checks) if (c.info) info[c.name] = c.info();
+  return { ready: failing.length === 0, status: failing.length === 0 ? 'ready' : 'not_ready', checks: out, failing, ...(Object.keys(info).length ? { info } : {}) };
 }

@@ -88,6 +88,9 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
     if (('file' in f && f.file) && typeof v === 'string' && !isAbsolute(v)) (c as Record<string, unknown>)[name] = resolve(cwd, v);
   }
   if (c.jwsKeysDir && !isAbsolute(c.jwsKeysDir)) c.jwsKeysDir = resolve(cwd, c.jwsKeysDir);
+  // Quarantine durability: a file the gateway itself writes, so it need not exist at start-up.
+  if (c.quarantinePath === undefined && dev) c.quarantinePath = join(kd, 'quarantine.json');
+  if (c.quarantinePath !== undefined && !isAbsolute(c.quarantinePath)) c.quarantinePath = resolve(cwd, c.quarantinePath);
 
   // Required in production.
   const need = (k: FieldName, why: string) => { if (c[k] === undefined) problems.push(`${FIELDS[k].env}: required ${why}`); };

@@ -105,7 +105,8 @@ export const FIELDS = {
   jwsAlgorithms: field('JWS_ALGORITHMS', 'Allowed JWS algorithms.', list(['RS256', 'ES256'], JWS_ALGORITHM_NAMES)),
   jwsPayloadForms: field('JWS_PAYLOAD_FORMS', 'Payload forms tried in order when verifying: raw body bytes, sorted compact JSON, insertion-order compact JSON.', list(['raw', 'sorted', 'insertion'], PAYLOAD_FORMS)),
   jwsMaxClockSkewSeconds: field('JWS_MAX_CLOCK_SKEW_SECONDS', 'Allowed distance of the Date header from now (3105 outside).', int(300, 1, 86400)),
-  replayProtection: field('REPLAY_PROTECTION', 'Reject a signature seen before within the skew window (through the store).', bool(false)),
+  replayProtection: field('REPLAY_PROTECTION', 'Reject a signature seen before while its Date is inside the skew window (through the store: memory in one process, Redis across replicas).', bool(true)),
+  jwsRequireSignedDate: field('JWS_REQUIRE_SIGNED_DATE', 'A verified signature must protect the Date header (protected member Date equal to the header), so the freshness window and replay key rest on signed facts; false only for legacy signers.', bool(true)),
   jwsSign: field('JWS_SIGN', 'Sign outbound messages this side originates.', bool(true)),
   jwsSignPutParties: field('JWS_SIGN_PUT_PARTIES', 'Also sign outbound PUT /parties.', bool(false)),
   jwsSigningKeyPath: field('JWS_SIGNING_KEY_PATH', 'Private key (PEM) this side signs with; reloaded on change.', str(), { file: true, secret: true }),
@@ -122,6 +123,7 @@ export const FIELDS = {
   ilpCheck: field('ILP_CHECK', 'Run the ILP checks of the role (condition/fulfilment/packet).', bool(true)),
   ilpGraceSeconds: field('ILP_EXPIRY_GRACE_SECONDS', 'Stored conditions outlive the transfer expiration by this grace.', int(60, 0, 86400)),
   quoteExpirySeconds: field('QUOTE_EXPIRY_SECONDS', 'Quote validity the DFSP role sets when the backend gives none.', int(60, 1, 86400)),
+  ilpQuoteMaxTtlSeconds: field('ILP_QUOTE_MAX_TTL_SECONDS', 'DFSP role: the longest a received quote request is kept, whatever expiration the payer asks for.', int(3600, 1, 7 * 86400)),
 
   // --- store ---
   store: field('STORE', 'memory (single process) or redis; defaults to redis when REDIS_URL or REDIS_CLUSTER_NODES is set.', z.enum(['memory', 'redis']).optional()),
@@ -129,7 +131,9 @@ export const FIELDS = {
   redisClusterNodes: field('REDIS_CLUSTER_NODES', 'Comma-separated host:port seeds of a Redis Cluster.', list([]), { production: true }),
   redisKeyPrefix: field('REDIS_KEY_PREFIX', 'Prefix of every key the gateway writes.', strDef('switchguard:')),
   storeTimeoutMs: field('STORE_TIMEOUT_MS', 'A store call slower than this fails closed (2003).', int(500, 10, 60000)),
-  memoryStoreMaxEntries: field('MEMORY_STORE_MAX_ENTRIES', 'Bound of the in-memory store.', int(100000, 100, 10000000)),
+  memoryStoreMaxEntries: field('MEMORY_STORE_MAX_ENTRIES', 'Most live records the in-memory store holds; when full it refuses writes (2003), never evicts. Sized for 1000 TPS: ~300000 replay records beside the ILP records.', int(1000000, 100, 50000000)),
+  memoryStoreMaxBytes: field('MEMORY_STORE_MAX_BYTES', 'Most key+value characters the in-memory store holds (per-entry overhead comes on top); when full it refuses writes (2003).', int(512 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024)),
+  quarantinePath: field('QUARANTINE_PATH', 'Durable copy of the quarantine list: written (temp file + rename) on every change, read at start-up and used to restore the shared list after a store flush. Development default: KEYS_DIR/quarantine.json; unset in production keeps it only in the replicas\' memory.', str()),
 } as const;
 
 export type Fields = typeof FIELDS;

@@ -6,7 +6,7 @@ import { decode32, fulfils } from './crypto.js';
 import { normaliseAmount, scaleAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { decodePacket, fulfilmentMessage, type DecodedPacket } from './packet.js';
-import { parseDfspRecord, parseHubRecord, USED_TOMBSTONE, type DfspTransferRecord } from './records.js';
+import { isUsedTombstone, usedTombstone, parseDfspRecord, parseHubRecord, type DfspTransferRecord, type HubTransferRecord } from './records.js';
 import { pick, type JsonObject } from './transaction.js';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
@@ -62,9 +62,24 @@ function checkPacketCondition(decoded: DecodedPacket, condition: Buffer): void {
 
 export interface PreparedTransfer {
   readonly transferId: string;
+  /** payeeFsp of the body. */
+  readonly payee: string;
   readonly condition: string;
   readonly expiresAt: number;
+  /** DFSP role: when the quote inside the packet expires (epoch ms). */
+  readonly quoteExpiresAt?: number;
   readonly decoded: DecodedPacket;
+}
+
+/**
+ * The payee FSP of a prepare: the body member `field` (payeeFsp, counterPartyFsp), which must equal
+ * FSPIOP-Destination when that header is sent. Recorded at prepare time; only it may fulfil.
+ */
+export function payeeOf(body: JsonObject, field: 'payeeFsp' | 'counterPartyFsp', destination: string | undefined): string {
+  const p = body[field];
+  if (typeof p !== 'string' || p === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: `${field} is missing` });
+  if (destination !== undefined && destination !== '' && destination !== p) throw mismatch(`${field} differs from FSPIOP-Destination`);
+  return p;
 }
 
 function transferIdOf(body: JsonObject): string {
@@ -76,34 +91,55 @@ function transferIdOf(body: JsonObject): string {
  * Hub role, POST /transfers: condition form, expiration in the future, packet of the peer's version,
  * for v4 the packet condition equals the body condition, and the packet amount equals the body amount.
  */
-export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: number): PreparedTransfer {
+export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: number, destination?: string): PreparedTransfer {
   const transferId = transferIdOf(body);
+  const payee = payeeOf(body, 'payeeFsp', destination);
   const cond = conditionBytes(body.condition);
   const expiresAt = futureExpiration(body.expiration, now);
   const decoded = decodePacket(body.ilpPacket, version);
   checkPacketCondition(decoded, cond);
   checkAmount(decoded, body.amount);
-  return { transferId, condition: cond.toString('base64url'), expiresAt, decoded };
+  return { transferId, payee, condition: cond.toString('base64url'), expiresAt, decoded };
 }
 
 /**
  * Hub role, POST /fxTransfers (FSPIOP 2.0): the body carries no packet, so condition form and expiration
  * are all there is to check.
  */
-export function checkHubFxPrepare(body: JsonObject, now: number): { id: string; condition: string; expiresAt: number } {
+export function checkHubFxPrepare(body: JsonObject, now: number, destination?: string): { id: string; payee: string; condition: string; expiresAt: number } {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
+  const payee = payeeOf(body, 'counterPartyFsp', destination);
   const cond = conditionBytes(body.condition);
-  return { id: body.commitRequestId, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now) };
+  return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now) };
 }
 
 /**
- * Hub role, PUT /transfers/{ID} and PUT /fxTransfers/{ID}: judges what the atomic take returned. Unknown → 3208, already used →
- * 3106, past expiration → 3303, SHA-256(fulfilment) ≠ condition → 3100 invalid fulfilment.
+ * Hub role, a POST whose id was already prepared (save nx refused): `existing` is what the store holds.
+ * An identical resend (same payee, condition and expiration; or, once fulfilled, the same condition)
+ * passes as the duplicate Mojaloop treats it as; anything else is refused, and the record is never touched.
  */
-export function checkHubFulfil(taken: string | undefined, fulfilment: Buffer, now: number): void {
+export function checkHubResend(existing: string | undefined, prepared: HubTransferRecord): void {
+  const dup = () => new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer id already prepared with other terms' });
+  if (existing === undefined) throw dup(); // expired between the two calls: fail closed, the sender may retry
+  if (isUsedTombstone(existing)) {
+    if (existing !== usedTombstone(prepared.c)) throw dup();
+    return;
+  }
+  const r = parseHubRecord(existing);
+  if (r.p !== prepared.p || r.c !== prepared.c || r.e !== prepared.e) throw dup();
+}
+
+/**
+ * Hub role, PUT /transfers/{ID} and PUT /fxTransfers/{ID}: judges what the atomic take returned (the take
+ * consumed the record only if it belongs to `source`). Unknown → 3208, already used → 3106, from another
+ * FSP than the payee → 3100 (nothing consumed), past expiration → 3303, SHA-256(fulfilment) ≠ condition
+ * → 3100 invalid fulfilment.
+ */
+export function checkHubFulfil(taken: string | undefined, fulfilment: Buffer, now: number, source: string | undefined): void {
   if (taken === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no condition stored for this transfer' });
-  if (taken === USED_TOMBSTONE) throw new GatewayError('GW_ILP_FULFILMENT_REUSED', { detail: 'transfer already fulfilled' });
+  if (isUsedTombstone(taken)) throw new GatewayError('GW_ILP_FULFILMENT_REUSED', { detail: 'transfer already fulfilled' });
   const record = parseHubRecord(taken);
+  if (source === undefined || record.p !== source) throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'fulfilment not from the payee of this transfer' });
   if (now >= record.e) throw new GatewayError('GW_ILP_TRANSFER_EXPIRED', { detail: 'fulfilment after expiration' });
   const cond = decode32(record.c);
   if (cond === undefined || !fulfils(fulfilment, cond)) throw new GatewayError('GW_ILP_FULFILMENT_INVALID', { detail: 'invalid fulfilment' });
@@ -132,7 +168,7 @@ export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring
   const a = normaliseAmount(pick(body, ['amount', 'amount']));
   if (a === undefined || a !== normaliseAmount(pick(tx, ['amount', 'amount']))) throw mismatch('amount differs from the packet');
   checkAmount(decoded, body.amount);
-  return { transferId, condition: cond.toString('base64url'), expiresAt, decoded };
+  return { transferId, payee: body.payeeFsp as string, condition: cond.toString('base64url'), expiresAt, quoteExpiresAt: quoteExpiry, decoded };
 }
 
 /**

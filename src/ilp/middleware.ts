@@ -7,10 +7,11 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { checkDfspTransfer, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { checkDfspTransfer, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, checkHubResend, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { conditionOf } from './crypto.js';
 import { createKeyring, ilpVersionFor, type IlpKeyring } from './keyring.js';
 import { buildIlp, fxQuoteResponseIlp } from './packet.js';
-import { dfspTransferKey, fxpTransferKey, hubFxTransferKey, hubTransferKey, parseDfspRecord, quoteKey, USED_TOMBSTONE } from './records.js';
+import { conditionUseKey, dfspTransferKey, fxpTransferKey, hubFxTransferKey, hubRecordText, hubTransferKey, parseDfspRecord, payeePrefix, quoteKey, usedTombstone, type HubTransferRecord } from './records.js';
 import { transactionObjectOf, type JsonObject } from './transaction.js';
 
 export interface IlpDeps {
@@ -59,8 +60,10 @@ function stage(deps: IlpDeps, select: (c: GatewayContext, msg: () => JsonObject)
   };
 }
 
-/** conversionState values with which an FXP accepts an fxTransfer and releases the fulfilment. */
+/** transferState / conversionState values with which a payee (FXP) accepts and releases the fulfilment. */
 const FX_ACCEPTED: ReadonlySet<string> = new Set(['RESERVED', 'COMMITTED']);
+/** The one state in which a PUT /transfers/{ID} or /fxTransfers/{ID} needs no fulfilment (the payee declines). */
+const ABORTED = 'ABORTED';
 const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.max(1000, expiresAt - now + graceSeconds * 1000);
 const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
 const keyringOf = (config: Config): IlpKeyring | undefined =>
@@ -81,33 +84,56 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
   const keyring = keyringOf(config);
   const versionOf = (msg: JsonObject) => ilpVersionFor(config, typeof msg.payerFsp === 'string' ? msg.payerFsp : undefined);
 
-  const hubPrepare: Check = async (_c, msg) => {
-    const t = now();
-    const p = checkHubPrepare(msg, versionOf(msg), t);
-    // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one.
-    await store.save(hubTransferKey(p.transferId), JSON.stringify({ c: p.condition, e: p.expiresAt }), ttlUntil(p.expiresAt, t, grace), 'nx');
+  // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
+  // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
+  const saveHubRecord = async (key: string, r: HubTransferRecord, t: number) => {
+    if (await store.save(key, hubRecordText(r), ttlUntil(r.e, t, grace), 'nx')) return;
+    checkHubResend(await store.get(key), r);
   };
-  const hubFxPrepare: Check = async (_c, msg) => {
+  const hubPrepare: Check = async (c, msg) => {
     const t = now();
-    const p = checkHubFxPrepare(msg, t);
-    await store.save(hubFxTransferKey(p.id), JSON.stringify({ c: p.condition, e: p.expiresAt }), ttlUntil(p.expiresAt, t, grace), 'nx');
+    const p = checkHubPrepare(msg, versionOf(msg), t, header(c, 'fspiop-destination'));
+    await saveHubRecord(hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
-  const hubFulfil = (key: (id: string) => string): Check => async (c, msg) => {
+  const hubFxPrepare: Check = async (c, msg) => {
+    const t = now();
+    const p = checkHubFxPrepare(msg, t, header(c, 'fspiop-destination'));
+    await saveHubRecord(hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+  };
+  // One atomic step consumes the record only when it belongs to the sender (payee prefix): a fulfilment
+  // from any other FSP reads it but leaves it in place, so nobody but the payee can burn a transfer.
+  const hubFulfil = (key: (id: string) => string, stateField: 'transferState' | 'conversionState'): Check => async (c, msg) => {
+    if (!has(msg, 'fulfilment')) {
+      throw new GatewayError('GW_ILP_FULFILMENT_MISSING', { detail: `fulfilment is required unless ${stateField} is ABORTED` });
+    }
     const f = fulfilmentBytes(msg.fulfilment);
-    const taken = await store.take(key(c.get('route').params[0]!), USED_TOMBSTONE);
-    checkHubFulfil(taken, f, now());
+    const source = header(c, 'fspiop-source');
+    if (source === undefined || source === '') throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'fulfilment without FSPIOP-Source' });
+    const taken = await store.take(key(c.get('route').params[0]!), usedTombstone(conditionOf(f)), payeePrefix(source));
+    checkHubFulfil(taken, f, now(), source);
   };
-  const hubTransferFulfil = hubFulfil(hubTransferKey);
-  const hubFxFulfil = hubFulfil(hubFxTransferKey);
+  const hubTransferFulfil = hubFulfil(hubTransferKey, 'transferState');
+  const hubFxFulfil = hubFulfil(hubFxTransferKey, 'conversionState');
+  // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
+  // longer than ILP_QUOTE_MAX_TTL_SECONDS (+ grace) whatever expiration the payer asks for.
   const dfspQuote: Check = async (_c, msg) => {
     if (typeof msg.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'quoteId is missing' });
     const t = now();
-    const exp = parseDateTime(msg.expiration) ?? t + config.quoteExpirySeconds * 1000;
-    await store.save(quoteKey(msg.quoteId), JSON.stringify(msg), ttlUntil(exp, t, grace));
+    const asked = parseDateTime(msg.expiration) ?? t + config.quoteExpirySeconds * 1000;
+    const exp = Math.min(asked, t + config.ilpQuoteMaxTtlSeconds * 1000);
+    const { quoteId, transactionId, transactionType, payee, payer } = msg;
+    await store.save(quoteKey(msg.quoteId), JSON.stringify({ quoteId, transactionId, transactionType, payee, payer }), ttlUntil(exp, t, grace));
   };
+  // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
+  // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
   const dfspTransfer: Check = async (_c, msg) => {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(msg), keyring!, t);
+    const useKey = conditionUseKey(p.condition);
+    const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, grace);
+    if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
+      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: 'this quote\'s condition already served another transfer' });
+    }
     await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, grace));
   };
 
@@ -120,9 +146,10 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
     const tpl = c.get('route').template;
     if (config.role === 'hub') {
       if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
-      if (tpl === 'PUT /transfers/{ID}' && has(msg(), 'fulfilment')) return ['fulfil', hubTransferFulfil];
+      // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
+      if (tpl === 'PUT /transfers/{ID}' && (has(msg(), 'fulfilment') || msg().transferState !== ABORTED)) return ['fulfil', hubTransferFulfil];
       if (tpl === 'POST /fxTransfers') return ['fx_prepare', hubFxPrepare];
-      if (tpl === 'PUT /fxTransfers/{ID}' && has(msg(), 'fulfilment')) return ['fx_fulfil', hubFxFulfil];
+      if (tpl === 'PUT /fxTransfers/{ID}' && (has(msg(), 'fulfilment') || msg().conversionState !== ABORTED)) return ['fx_fulfil', hubFxFulfil];
       return undefined;
     }
     if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];
@@ -190,7 +217,7 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
     if (config.role !== 'dfsp') return undefined;
     const tpl = c.get('route').template;
     if (tpl === 'PUT /quotes/{ID}' && !has(msg(), 'ilpPacket') && !has(msg(), 'condition')) return ['quote_response', quoteResponse];
-    if (tpl === 'PUT /transfers/{ID}' && msg().transferState === 'COMMITTED' && !has(msg(), 'fulfilment')) return ['fulfil_attach', commit];
+    if (tpl === 'PUT /transfers/{ID}' && FX_ACCEPTED.has(msg().transferState as string) && !has(msg(), 'fulfilment')) return ['fulfil_attach', commit];
     if (tpl === 'PUT /fxQuotes/{ID}' && !has(msg(), 'condition')) return ['fx_quote_response', fxQuoteResponse];
     if (tpl === 'PUT /fxTransfers/{ID}' && FX_ACCEPTED.has(msg().conversionState as string) && !has(msg(), 'fulfilment')) return ['fx_fulfil_attach', fxCommit];
     return undefined;

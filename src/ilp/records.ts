@@ -10,6 +10,8 @@ export const hubFxTransferKey = (commitRequestId: string): string => `ilp:hubfx:
 export const quoteKey = (quoteId: string): string => `ilp:quote:{${quoteId}}`;
 /** DFSP role: packet and condition of a received POST /transfers, to derive the fulfilment on commit. */
 export const dfspTransferKey = (transferId: string): string => `ilp:xfer:{${transferId}}`;
+/** DFSP role: the transfer id a condition this DFSP issued was first used by (one transfer per quote). */
+export const conditionUseKey = (condition: string): string => `ilp:conduse:{${condition}}`;
 
 /**
  * DFSP role with an FXP behind it: packet and condition issued in the outbound PUT /fxQuotes/{ID}, keyed by
@@ -17,15 +19,28 @@ export const dfspTransferKey = (transferId: string): string => `ilp:xfer:{${tran
  */
 export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${conversionId}}`;
 
-/** What an atomic take leaves behind: the fulfilment was used (until the record's TTL ends). */
+/**
+ * What an atomic take leaves behind: the fulfilment was used (until the record's TTL ends). It carries
+ * SHA-256 of the fulfilment presented (= the condition when it was valid), so a resent prepare can still
+ * be told from a prepare with another condition. A bare 'used' (older gateways) is recognised too.
+ */
 export const USED_TOMBSTONE = 'used';
+export const usedTombstone = (condition: string): string => `${USED_TOMBSTONE}:${condition}`;
+export const isUsedTombstone = (v: string): boolean => v === USED_TOMBSTONE || v.startsWith(`${USED_TOMBSTONE}:`);
 
 export interface HubTransferRecord {
+  /** Payee FSP id (body payeeFsp / counterPartyFsp, equal to FSPIOP-Destination when sent): the only FSP whose fulfilment is accepted. */
+  readonly p: string;
   /** Condition, base64url. */
   readonly c: string;
   /** Transfer expiration, epoch ms. */
   readonly e: number;
 }
+
+/** The stored text of a hub record: the payee first, so that `payeePrefix` can select it atomically. */
+export const hubRecordText = (r: HubTransferRecord): string => JSON.stringify({ p: r.p, c: r.c, e: r.e });
+/** The prefix every hub record of payee `p` starts with (JSON string encoding is injective; ',' ends the member). */
+export const payeePrefix = (p: string): string => `{"p":${JSON.stringify(p)},`;
 
 export interface DfspTransferRecord {
   /** ilpPacket text as received. */
@@ -40,7 +55,8 @@ const corrupt = () => new GatewayError('GW_INTERNAL', { detail: 'corrupt ILP sto
 export function parseHubRecord(text: string): HubTransferRecord {
   try {
     const r = JSON.parse(text) as Partial<HubTransferRecord>;
-    if (typeof r.c === 'string' && typeof r.e === 'number') return { c: r.c, e: r.e };
+    // A record of an older gateway has no payee: '' never equals an FSPIOP-Source, so it fails closed.
+    if (typeof r.c === 'string' && typeof r.e === 'number') return { p: typeof r.p === 'string' ? r.p : '', c: r.c, e: r.e };
   } catch { /* fall through */ }
   throw corrupt();
 }

@@ -28,19 +28,22 @@ export function signatureFingerprint(signatureB64: string): string {
 }
 
 export interface ReplayGuard {
-  /** Records a signature; rejects when it was seen within the window. */
-  check(signatureB64: string): Promise<void>;
+  /** Records a signature; rejects when it was seen within the window. `dateMs`: the request's (signed) Date. */
+  check(signatureB64: string, dateMs?: number): Promise<void>;
 }
 
 /**
- * Replay guard through the store: `save('jws-replay:<sha256>', '1', ttl, 'nx')`. A Date may lie up to
- * `skewSeconds` on either side of now, so a signature stays acceptable for 2 × skew; that is the TTL.
- * Store failures fail closed (GW_STORE_UNAVAILABLE).
+ * Replay guard through the store: `save('jws-replay:<sha256>', '1', ttl, 'nx')`. A request is acceptable
+ * while its Date lies within `skewSeconds` of now, i.e. until Date + skew: that (plus one second) is the
+ * TTL, about one skew for a fresh request, so 1000 TPS with a 300 s window keeps ~300 000 records. Without
+ * a usable Date the TTL is the worst case, 2 × skew. Store failures fail closed (GW_STORE_UNAVAILABLE).
  */
-export function createReplayGuard(store: Store, skewSeconds: number): ReplayGuard {
-  const ttlMs = 2 * skewSeconds * 1000;
+export function createReplayGuard(store: Store, skewSeconds: number, now: () => number = Date.now): ReplayGuard {
+  const maxTtlMs = 2 * skewSeconds * 1000;
   return {
-    async check(signatureB64) {
+    async check(signatureB64, dateMs) {
+      const ttlMs = dateMs === undefined || Number.isNaN(dateMs) ? maxTtlMs
+        : Math.min(maxTtlMs, Math.max(1000, dateMs + skewSeconds * 1000 - now() + 1000));
       let fresh: boolean;
       try {
         fresh = await store.save(`jws-replay:${signatureFingerprint(signatureB64)}`, '1', ttlMs, 'nx');

@@ -17,8 +17,9 @@ const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('rou
 
 /**
  * Freshness (SPEC.md §3 step 4): a Date header must lie within JWS_MAX_CLOCK_SKEW_SECONDS of now
- * (GW_CLOCK_SKEW); with REPLAY_PROTECTION a signature already seen is refused (GW_JWS_REPLAY), store
- * failures fail closed (GW_STORE_UNAVAILABLE). Throws at build time when replay protection is on
+ * (GW_CLOCK_SKEW); with REPLAY_PROTECTION (default on) a signature already seen is refused (GW_JWS_REPLAY),
+ * store failures fail closed (GW_STORE_UNAVAILABLE). Requests without a body are not signed: for them the
+ * window applies to the Date header alone and replay protection does not apply. Throws at build time when replay protection is on
  * without a guard.
  */
 export function checkFreshness(deps: { config: Config; replay?: ReplayGuard; now?: () => number }): GatewayMiddleware {
@@ -37,7 +38,9 @@ export function checkFreshness(deps: { config: Config; replay?: ReplayGuard; now
       } catch {
         signature = undefined; // malformed: verification rejects it with the precise code
       }
-      if (signature !== undefined) await replay.check(signature);
+      // The record lives while this Date is inside the window; verification (next stage) proves the Date
+      // signed (JWS_REQUIRE_SIGNED_DATE), so a replay cannot shift its own window.
+      if (signature !== undefined) await replay.check(signature, date !== undefined ? Date.parse(date) : undefined);
     }
     await next();
   };
@@ -56,7 +59,7 @@ export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; tel
       await next();
     };
   }
-  const policy: VerifyPolicy = { algorithms: new Set(config.jwsAlgorithms), forms: config.jwsPayloadForms as PayloadForm[] };
+  const policy: VerifyPolicy = { algorithms: new Set(config.jwsAlgorithms), forms: config.jwsPayloadForms as PayloadForm[], requireDate: config.jwsRequireSignedDate };
   const keysFor = (source: string) => keys.get(source);
   return async function verifyInboundJws(c, next) {
     const started = performance.now();

@@ -27,6 +27,11 @@ export interface VerifyPolicy {
   readonly algorithms: ReadonlySet<string>;
   /** Forms tried in this order (JWS_PAYLOAD_FORMS). */
   readonly forms: readonly PayloadForm[];
+  /**
+   * JWS_REQUIRE_SIGNED_DATE: the protected header must carry `Date` (checkProtectedHeader already makes
+   * it equal the Date header), so the freshness window and the replay key rest on signed facts only.
+   */
+  readonly requireDate?: boolean;
 }
 
 export interface VerifyInput {
@@ -94,6 +99,7 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
   const uri = fspiopUri(input.method, input.path);
   if (uri === undefined) throw fail('GW_JWS_HEADER_MISMATCH', 'request path has no FSPIOP resource');
   checkProtectedHeader(ph, header, { method: input.method.toUpperCase(), uri });
+  if (policy.requireDate && ph['Date'] === undefined) throw new GatewayError('GW_JWS_DATE_UNSIGNED', { detail: 'protected header lacks Date' });
   const signature = Buffer.from(sh.signature, 'base64url');
   if (alg.sigBytes !== undefined && signature.length !== alg.sigBytes) {
     throw fail('GW_JWS_BAD_SIGNATURE', `${alg.name} signature must be ${alg.sigBytes} bytes (raw r||s, not DER)`);

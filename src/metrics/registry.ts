@@ -42,6 +42,8 @@ export function declareMetrics(registry: Registry) {
     reloads: new Counter({ name: 'switchguard_reload_total', help: 'Reloads of certificates, keys, peers and identity map, by what and outcome (ok, failed).', labelNames: ['what', 'outcome'] as const, registers: r }),
     reloadTime: new Gauge({ name: 'switchguard_reload_last_timestamp_seconds', help: 'Unix time of the latest reload by what and outcome.', labelNames: ['what', 'outcome'] as const, aggregator: 'max', registers: r }),
     quarantined: new Gauge({ name: 'switchguard_quarantined_peers', help: 'Peers currently quarantined through the admin API.', aggregator: 'max', registers: r }),
+    storeFull: new Counter({ name: 'switchguard_store_full_total', help: 'Writes the in-memory store refused because MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES was reached (answered 2003).', registers: r }),
+    quarantineLost: new Counter({ name: 'switchguard_quarantine_lost_total', help: 'Times a replica found the shared quarantine list missing or older than the one it enforces, and restored it.', registers: r }),
     knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
   };
 }
@@ -171,6 +173,12 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
         verifyCount.get2(id, 'ok').inc(0);
         verifyCount.get2(id, 'failed').inc(0);
       }
+    },
+    storeFull() {
+      m.storeFull.inc();
+    },
+    quarantineLost() {
+      m.quarantineLost.inc();
     },
     storeUp(up) {
       m.storeUp.set(up ? 1 : 0);

@@ -18,5 +18,5 @@ export function createStore(config: Config, telemetry: Telemetry): Store {
       telemetry,
     });
   }
-  return createMemoryStore({ maxEntries: config.memoryStoreMaxEntries, telemetry });
+  return createMemoryStore({ maxEntries: config.memoryStoreMaxEntries, maxBytes: config.memoryStoreMaxBytes, telemetry });
 }

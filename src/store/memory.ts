@@ -1,35 +1,108 @@
 // In-memory Store adapter: the embedded default for a single gateway process (SPEC §8).
-// Bounded by MEMORY_STORE_MAX_ENTRIES: when full, the oldest written entry is evicted (a Map keeps
-// insertion order; the oldest is also the likeliest to have expired). Every entry has a TTL. Node runs one request handler at a time, so read-and-delete inside one synchronous call is
-// atomic without locks. Replicas cannot share it: WORKERS > 1 needs the Redis adapter.
+// Bounded by MEMORY_STORE_MAX_ENTRIES and MEMORY_STORE_MAX_BYTES (key + value characters). It never
+// evicts a live record to make room: when a write would cross a bound, expired entries are swept and,
+// if that frees nothing, the write is refused with GW_STORE_FULL (2003/503) and counted. A live ILP
+// condition, a replay record or a quarantine list therefore never disappears because of traffic.
+//
+// Expired entries are swept incrementally: a little on every write, a batch on a periodic unref'd
+// timer, and a bounded batch under write pressure before refusing. The sweep walks one live Map iterator
+// (Map iterators tolerate deletes and appends), so no request ever pays for a full scan.
+//
+// Security state (isSecurityKey: the quarantine list and its lock) lives in a partition of its own that
+// request traffic neither fills nor sweeps: only its own TTL or an explicit delete removes it.
+//
+// Node runs one request handler at a time, so read-and-replace inside one synchronous call is atomic
+// without locks. Replicas cannot share it: WORKERS > 1 needs the Redis adapter.
+import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
-import type { Store } from './types.js';
+import { isSecurityKey, type Store } from './types.js';
 
 export interface MemoryStoreOptions {
   readonly maxEntries: number;
+  /** Bound on the sum of key and value lengths (characters) of request state; default unbounded. */
+  readonly maxBytes?: number;
   readonly telemetry?: Telemetry;
   /** Clock (ms), for tests. */
   readonly now?: () => number;
+  /** Period of the background sweep of expired entries (default 1000 ms; 0 turns the timer off). */
+  readonly sweepIntervalMs?: number;
 }
 
+interface Entry { value: string; expiresAt: number; size: number }
+
+/** Entries examined per write, per timer tick and per full-store write before refusing. */
+const SWEEP_PER_WRITE = 4;
+const SWEEP_PER_TICK = 20_000;
+const SWEEP_UNDER_PRESSURE = 2_000;
+
 /** Creates a bounded, TTL-expiring in-process store. */
-export function createMemoryStore(options: MemoryStoreOptions): Store {
+export function createMemoryStore(options: MemoryStoreOptions): Store & { readonly stats: () => { entries: number; bytes: number } } {
   const now = options.now ?? Date.now;
-  // A plain Map: lru-cache's delete of the last entry clears arrays of `max` slots (O(max) per take).
-  const cache = new Map<string, { value: string; expiresAt: number }>();
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  // Plain Maps: lru-cache's delete of the last entry clears arrays of `max` slots (O(max) per take).
+  const cache = new Map<string, Entry>();
+  const security = new Map<string, Entry>();
+  let bytes = 0;
+  let cursor: Iterator<[string, Entry]> | undefined;
+
+  const mapOf = (key: string) => (isSecurityKey(key) ? security : cache);
+  const remove = (key: string) => {
+    const m = mapOf(key);
+    const e = m.get(key);
+    if (e === undefined) return;
+    m.delete(key);
+    if (m === cache) bytes -= e.size;
+  };
+  /** Examines up to `budget` request-state entries from the sweep cursor, deleting expired ones. */
+  const sweep = (budget: number): number => {
+    const t = now();
+    let freed = 0;
+    for (let i = 0; i < budget && cache.size > 0; i++) {
+      cursor ??= cache.entries();
+      const n = cursor.next();
+      if (n.done) { cursor = undefined; continue; }
+      const [key, e] = n.value;
+      if (e.expiresAt <= t && cache.get(key) === e) { cache.delete(key); bytes -= e.size; freed++; }
+    }
+    return freed;
+  };
+  const timer = options.sweepIntervalMs === 0 ? undefined
+    : setInterval(() => {
+      sweep(SWEEP_PER_TICK);
+      const t = now();
+      for (const [k, e] of security) if (e.expiresAt <= t) security.delete(k);
+    }, options.sweepIntervalMs ?? 1000);
+  timer?.unref();
+
+  const full = () => {
+    options.telemetry?.storeFull();
+    return new GatewayError('GW_STORE_FULL', { detail: 'store full' });
+  };
+  /** Writes `key`, replacing its previous value; throws GW_STORE_FULL rather than evicting anything live. */
   const put = (key: string, value: string, expiresAt: number) => {
-    cache.delete(key);
-    cache.set(key, { value, expiresAt });
-    if (cache.size > options.maxEntries) cache.delete(cache.keys().next().value as string);
+    const m = mapOf(key);
+    if (m === security) { m.set(key, { value, expiresAt, size: 0 }); return; }
+    const size = key.length + value.length;
+    const old = cache.get(key);
+    const grow = size - (old?.size ?? 0);
+    const fits = () => (old !== undefined || cache.size < options.maxEntries) && bytes + grow <= maxBytes;
+    sweep(SWEEP_PER_WRITE);
+    if (!fits()) {
+      sweep(SWEEP_UNDER_PRESSURE);
+      if (!fits()) throw full();
+    }
+    if (old !== undefined) { cache.delete(key); bytes -= old.size; }
+    cache.set(key, { value, expiresAt, size });
+    bytes += size;
   };
   const report = (op: string, started: number) =>
     options.telemetry?.store({ op, outcome: 'ok', seconds: (performance.now() - started) / 1000 });
 
-  const live = (key: string): { value: string; expiresAt: number } | undefined => {
-    const e = cache.get(key);
+  const live = (key: string): Entry | undefined => {
+    const e = mapOf(key).get(key);
     if (e === undefined) return undefined;
     if (e.expiresAt <= now()) {
-      cache.delete(key);
+      remove(key);
       return undefined;
     }
     return e;
@@ -37,6 +110,7 @@ export function createMemoryStore(options: MemoryStoreOptions): Store {
 
   return {
     kind: 'memory',
+    stats: () => ({ entries: cache.size, bytes }),
     async save(key, value, ttlMs, mode) {
       const t = performance.now();
       if (mode === 'nx' && live(key) !== undefined) {
@@ -47,13 +121,17 @@ export function createMemoryStore(options: MemoryStoreOptions): Store {
       report('save', t);
       return true;
     },
-    async take(key, tombstone) {
+    async take(key, tombstone, requirePrefix) {
       const t = performance.now();
       const e = live(key);
       const value = e?.value;
-      if (e !== undefined) {
-        if (tombstone === undefined) cache.delete(key);
-        else e.value = tombstone;
+      if (e !== undefined && (requirePrefix === undefined || e.value.startsWith(requirePrefix))) {
+        if (tombstone === undefined) remove(key);
+        else {
+          // A tombstone is never larger than what it replaces in practice; account the difference.
+          if (mapOf(key) === cache) { const size = key.length + tombstone.length; bytes += size - e.size; e.size = size; }
+          e.value = tombstone;
+        }
       }
       report('take', t);
       return value;
@@ -66,14 +144,18 @@ export function createMemoryStore(options: MemoryStoreOptions): Store {
     },
     async delete(key) {
       const t = performance.now();
-      cache.delete(key);
+      remove(key);
       report('delete', t);
     },
     async ping() {
       return true;
     },
     async close() {
+      if (timer) clearInterval(timer);
       cache.clear();
+      security.clear();
+      bytes = 0;
+      cursor = undefined;
     },
   };
 }

@@ -16,6 +16,9 @@
 // asks for a tombstone, `SET key tombstone XX KEEPTTL GET`: one command that returns the old value and
 // leaves a marker with the same remaining TTL (XX: an absent key is never created). Both are single
 // commands on a single key: atomic on a node and in a cluster, one round trip, no read-then-delete race.
+// A take with `requirePrefix` (hub fulfilment: only the recorded payee may consume) is one Lua script on
+// one key (TAKE_IF below, EVALSHA through ioredis' defineCommand): GET, compare the prefix, replace or
+// delete only on a match; atomic on a node and in a cluster, still one round trip.
 //
 // Failure: no offline queue, a command timeout of STORE_TIMEOUT_MS and a single retry, so a call fails
 // within about that time when Redis is down and the caller answers 2003/503. The client keeps
@@ -34,6 +37,13 @@ export interface RedisStoreOptions {
   readonly timeoutMs: number;
   readonly telemetry: Telemetry;
 }
+
+// KEYS[1] key; ARGV[1] tombstone ('' = delete); ARGV[2] required prefix. Returns the old value or nil.
+const TAKE_IF = `local v = redis.call('GET', KEYS[1])
+if not v then return false end
+if string.sub(v, 1, string.len(ARGV[2])) ~= ARGV[2] then return v end
+if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1], 'XX', 'KEEPTTL') end
+return v`;
 
 /** Reconnect delay: 50 ms doubling up to 2 s, forever. */
 const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
@@ -67,6 +77,8 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   const client = connect(o);
   // ioredis emits 'error' on every failed reconnect; the failures surface through the calls instead.
   client.on('error', () => {});
+  client.defineCommand('sgTakeIf', { numberOfKeys: 1, lua: TAKE_IF });
+  const takeIf = (client as unknown as { sgTakeIf(key: string, tombstone: string, prefix: string): Promise<unknown> }).sgTakeIf.bind(client);
   const k = (key: string) => o.keyPrefix + key;
   // Before the first connection, a call waits (at most timeoutMs) for it instead of failing: start-up
   // traffic should not see 2003. Once connected, a lost connection fails calls at once (no queue).
@@ -101,9 +113,11 @@ export function createRedisStore(o: RedisStoreOptions): Store {
         : await client.set(k(key), value, 'PX', px);
       return r === 'OK';
     }),
-    take: (key, tombstone) => run('take', async () => str(tombstone === undefined
-      ? await client.getdel(k(key))
-      : await client.call('SET', k(key), tombstone, 'XX', 'KEEPTTL', 'GET'))),
+    take: (key, tombstone, requirePrefix) => run('take', async () => str(requirePrefix !== undefined
+      ? await takeIf(k(key), tombstone ?? '', requirePrefix)
+      : tombstone === undefined
+        ? await client.getdel(k(key))
+        : await client.call('SET', k(key), tombstone, 'XX', 'KEEPTTL', 'GET'))),
     get: (key) => run('get', async () => str(await client.get(k(key)))),
     delete: (key) => run('delete', async () => { await client.del(k(key)); }),
     async ping() {

@@ -2,7 +2,12 @@
 // list. Two adapters implement it: memory.ts (embedded default, one process) and redis.ts (ioredis,
 // single node or cluster). Keys passed in are logical; adapters add REDIS_KEY_PREFIX.
 // Every failure to reach the backing store rejects with GatewayError('GW_STORE_UNAVAILABLE') promptly
-// (no unbounded queueing), so callers fail closed with 2003/503.
+// (no unbounded queueing), so callers fail closed with 2003/503. A full memory store refuses a write with
+// GatewayError('GW_STORE_FULL') (also 2003/503): no adapter ever drops a live record to make room.
+
+/** Logical key prefixes of security state (quarantine list and its lock): never competes with request state. */
+export const SECURITY_KEY_PREFIXES: readonly string[] = ['quarantine:'];
+export const isSecurityKey = (key: string): boolean => SECURITY_KEY_PREFIXES.some((p) => key.startsWith(p));
 
 export interface Store {
   readonly kind: 'memory' | 'redis';
@@ -11,9 +16,11 @@ export interface Store {
   /**
    * Atomically reads and deletes `key` (single use). One round trip. With `tombstone`, the value is
    * replaced by `tombstone` (keeping the key's remaining TTL) instead of deleted, so a second take can tell
-   * "already used" from "unknown"; an absent key stays absent.
+   * "already used" from "unknown"; an absent key stays absent. With `requirePrefix`, the value is
+   * consumed only when it starts with that prefix (same single atomic step); the value is returned either
+   * way, so the caller can tell "not yours, untouched" from "taken".
    */
-  take(key: string, tombstone?: string): Promise<string | undefined>;
+  take(key: string, tombstone?: string, requirePrefix?: string): Promise<string | undefined>;
   get(key: string): Promise<string | undefined>;
   delete(key: string): Promise<void>;
   /** Health probe for /ready: true when the backing store answers. Never throws. */

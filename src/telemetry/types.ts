@@ -25,10 +25,15 @@ export interface Telemetry {
   knownPeers(ids: Iterable<string>): void;
   /** Result of the latest store health probe (Store.ping()); feeds switchguard_store_up. */
   storeUp(up: boolean): void;
+  /** The memory store refused a write because it is full (it never evicts live records). */
+  storeFull(): void;
+  /** A replica found the shared quarantine list missing or older than the list it enforces (store flush, restart, eviction). */
+  quarantineLost(): void;
 }
 
 const noop = () => {};
 export const NOOP_TELEMETRY: Telemetry = {
   request: noop, jwsVerify: noop, jwsSign: noop, ilp: noop, tlsHandshakeFailed: noop, upstream: noop,
   store: noop, keyCache: noop, expiry: noop, reload: noop, quarantine: noop, knownPeers: noop, storeUp: noop,
+  storeFull: noop, quarantineLost: noop,
 };

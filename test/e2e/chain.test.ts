@@ -131,11 +131,13 @@ test('quote → transfer through a payee gateway and a hub gateway: ILP attached
   assert.equal(sdkIlp.calculateConditionFromFulfil(fulfilled.fulfilment), answered.condition);
   assert.equal(validator.validate({ headers: plainHeaders(fulfilAtSwitch.headers), body: fulfilled }), true);
 
-  // 5. the same signed fulfilment again (a replay within the skew window) is refused by the ILP single-use check, and not forwarded.
+  // 5. the same signed fulfilment again (a replay within the skew window) is refused, and not forwarded: since
+  // issue 9 replay protection is on by default and stops it (3105) before the ILP single-use check (3106).
   const n = switchStub.requests.length;
   const again = await send(hub.inbound.port, { method: 'PUT', path: fulfilAtSwitch.url, headers: plainHeaders(fulfilAtSwitch.headers), body: fulfilAtSwitch.body, cert: certs.payeefsp!, ca: pki.ca.certPem });
   assert.equal(again.status, 400);
-  assert.equal(again.json().errorInformation.errorCode, '3106');
+  assert.equal(again.json().errorInformation.errorCode, '3105');
+  assert.match(again.json().errorInformation.errorDescription, /signature already seen/);
   assert.equal(switchStub.requests.length, n);
 });
 

@@ -29,7 +29,7 @@ function setup(env: Record<string, string> = {}) {
 
 for (const v of ['1', '4'] as IlpVersion[]) {
   describe(`DFSP role, ILP v${v}`, () => {
-    test('quote → ILP attached (= SDK getQuoteResponseIlp) → transfer accepted → fulfilment attached (= SDK calculateFulfil); one round trip each', async () => {
+    test('quote → ILP attached (= SDK getQuoteResponseIlp) → transfer accepted → fulfilment attached (= SDK calculateFulfil); one round trip each, two for the transfer (one-use claim + record)', async () => {
       const h = setup({ ILP_VERSION: v });
       const sdk = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger });
       const qr = quoteRequest();
@@ -50,11 +50,11 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       const prepare = { transferId: qr.transactionId, payerFsp: 'payerfsp', payeeFsp: 'payeefsp', amount: resp.transferAmount,
         ilpPacket: rewritten.ilpPacket, condition: rewritten.condition, expiration: new Date(T0 + 30_000).toISOString() };
       assert.equal((await h.inbound('POST', '/transfers', prepare)).status, 200);
-      assert.equal(h.store.calls, 3);
+      assert.equal(h.store.calls, 4);
 
       const commit = await h.outbound('PUT', `/transfers/${qr.transactionId}`, { transferState: 'COMMITTED', completedTimestamp: new Date(T0).toISOString() }, h.dest);
       assert.equal(commit.status, 200);
-      assert.equal(h.store.calls, 4);
+      assert.equal(h.store.calls, 5);
       assert.equal((commit.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
       assert.equal(sdk.validateFulfil((commit.json.rewritten as JsonObject).fulfilment, rewritten.condition), true);
       assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),

@@ -58,8 +58,11 @@ export function ilpApp(o: AppOptions) {
   const deps = { config: o.config, store: o.store, telemetry: o.telemetry ?? NOOP_TELEMETRY, ...(o.now ? { now: o.now } : {}) };
   app.use('*', o.direction === 'outbound' ? ilpOutbound(deps) : ilpInbound(deps));
   app.all('*', (c) => c.json({ upstream: true, rewritten: c.get('rewrittenJson') ?? null }));
+  // A PUT is the payee's answer: it carries the payee's FSPIOP-Source unless the test sets another
+  // (issue 9: the hub accepts a fulfilment only from the payee recorded at prepare time).
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const res = await app.request(path, { method, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    const defaults: Record<string, string> = method === 'PUT' ? { 'fspiop-source': 'payeefsp' } : {};
+    const res = await app.request(path, { method, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...defaults, ...headers } });
     const json = (await res.json()) as { upstream?: boolean; rewritten?: JsonObject | null; errorInformation?: { errorCode: string; errorDescription: string } };
     return { status: res.status, json, code: json.errorInformation?.errorCode };
   };

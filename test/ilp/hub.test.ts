@@ -12,7 +12,10 @@ function setup(env: Record<string, string> = {}) {
   let now = T0;
   const store = counting(createMemoryStore({ maxEntries: 1000, now: () => now }));
   const telemetry = recorder();
-  const { call } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ...env }), store, telemetry, now: () => now });
+  const { call: raw } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ...env }), store, telemetry, now: () => now });
+  // Issue 9: only the payee may fulfil, so a PUT carries the payee's FSPIOP-Source unless a test says otherwise.
+  const call: typeof raw = (method, path, body, headers = {}) =>
+    raw(method, path, body, method === 'PUT' ? { 'fspiop-source': path.startsWith('/fxTransfers') ? 'fxpfsp' : 'payeefsp', ...headers } : headers);
   return { store, telemetry, call, advance: (ms: number) => { now += ms; } };
 }
 
@@ -187,7 +190,7 @@ describe('hub: PUT /transfers/{ID}', () => {
 
   test('routes without ILP work never touch the store', async () => {
     const h = await prepared();
-    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, { transferState: 'RESERVED', completedTimestamp: new Date().toISOString() })).status, 200);
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, { transferState: 'ABORTED', completedTimestamp: new Date().toISOString() })).status, 200);
     assert.equal((await h.call('PUT', '/parties/MSISDN/123', { party: {} })).status, 200);
     assert.equal((await h.call('POST', '/quotes', { quoteId: 'x' })).status, 200);
     assert.equal(h.store.calls, 0);

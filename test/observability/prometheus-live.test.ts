@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { ALGORITHMS } from '../../src/jws/algorithms.js';
 import { signRequest, type SigningKey } from '../../src/jws/sign.js';
 import { startTestGateway, send, fspiopHeaders } from '../helpers/gateway.js';
@@ -42,7 +42,9 @@ test('Prometheus reads back JWS failures of real bad signatures sent through the
   const cert = tg.cert('dfsp1');
   const transfer = (key: typeof dfsp1.signing) => {
     const headers = { ...fspiopHeaders('transfers', 'dfsp1'), 'fspiop-destination': 'payeefsp' };
-    const signed = signRequest({ method: 'POST', url: '/transfers', headers, json: TRANSFER }, key);
+    // A fresh transferId each time: replay protection is on by default (issue 9), so five identical bad
+    // requests would be four replays (refused before verification) and one bad signature.
+    const signed = signRequest({ method: 'POST', url: '/transfers', headers, json: { ...TRANSFER, transferId: randomUUID() } }, key);
     return send(tg.gw.inbound.port, { method: 'POST', path: '/transfers', headers: { ...headers, ...signed.headers }, body: signed.body, cert, ca: pki.ca.certPem });
   };
   const good = await transfer(dfsp1.signing);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { quarantineGuard } from '../../src/admin/middleware.js';
-import { QUARANTINE_KEY, Quarantine } from '../../src/admin/quarantine.js';
+import { QUARANTINE_KEY, Quarantine, parseState } from '../../src/admin/quarantine.js';
 import { GatewayError, toResponse } from '../../src/errors.js';
 import type { GatewayEnv, Peer } from '../../src/http/context.js';
 import type { AuditEvent } from '../../src/logging/audit.js';
@@ -44,7 +44,7 @@ describe('Quarantine', () => {
     // concurrent edits from both replicas are not lost (store lock)
     await Promise.all([a.add('dfsp2'), b.add('dfsp3'), a.add('dfsp4'), b.add('dfsp5')]);
     await waitFor(() => a.list().length === 5 && b.list().length === 5);
-    assert.deepEqual(JSON.parse((await storeA.get(QUARANTINE_KEY))!), ['dfsp1', 'dfsp2', 'dfsp3', 'dfsp4', 'dfsp5']);
+    assert.deepEqual(parseState((await storeA.get(QUARANTINE_KEY))!).peers, ['dfsp1', 'dfsp2', 'dfsp3', 'dfsp4', 'dfsp5']);
 
     assert.equal(await b.remove('dfsp1'), true);
     assert.equal(await b.remove('dfsp1'), false);

@@ -64,6 +64,18 @@ export function storeContract(store: () => Store): void {
     assert.equal(await store().ping(), true);
   });
 
+  test('take with requirePrefix consumes only a matching value and returns the value either way', async () => {
+    const s = store();
+    const t = id();
+    await s.save(t, '{"p":"payee","c":1}', 60_000);
+    assert.equal(await s.take(t, 'used', '{"p":"other",'), '{"p":"payee","c":1}');
+    assert.equal(await s.get(t), '{"p":"payee","c":1}', 'not consumed by a non-matching prefix');
+    assert.equal(await s.take(t, 'used', '{"p":"payee",'), '{"p":"payee","c":1}');
+    assert.equal(await s.take(t, 'used', '{"p":"payee",'), 'used', 'a tombstone is returned, never consumed again');
+    assert.equal(await s.get(t), 'used');
+    assert.equal(await s.take(id(), 'used', 'x'), undefined);
+  });
+
   test('20 concurrent tombstone takes: exactly one gets the value', async () => {
     const k = id();
     await store().save(k, 'prize', 5000);
@@ -71,4 +83,63 @@ export function storeContract(store: () => Store): void {
     assert.equal(results.filter((r) => r === 'prize').length, 1);
     assert.equal(results.filter((r) => r === 'used').length, 19);
   });
+}
+
+/**
+ * The bounded-store contract (memory adapter): a full store refuses (GW_STORE_FULL), never evicts a live
+ * record; expired records are swept so capacity frees; the byte bound holds like the entry bound.
+ * `make` builds a fresh adapter with the given bounds and an injected clock.
+ */
+export function boundedStoreContract(make: (o: { maxEntries: number; maxBytes?: number; now: () => number }) => Store): void {
+  const isFull = (e: unknown) => (e as { code?: string }).code === 'GW_STORE_FULL';
+
+  test('full (entries): the next write is refused with GW_STORE_FULL and every live record stays', async () => {
+    const s = make({ maxEntries: 100, now: () => 1000 });
+    for (let i = 0; i < 100; i++) assert.equal(await s.save(`k${i}`, String(i), 60_000), true);
+    await assert.rejects(s.save('one-too-many', 'x', 60_000), isFull);
+    await assert.rejects(s.save('nx-too', 'x', 60_000, 'nx'), isFull);
+    for (let i = 0; i < 100; i++) assert.equal(await s.get(`k${i}`), String(i), `k${i} must survive`);
+    // overwriting an existing key does not need room; take and delete free it
+    assert.equal(await s.save('k0', 'new', 60_000), true);
+    assert.equal(await s.take('k1'), '1');
+    assert.equal(await s.save('fits-now', 'x', 60_000), true);
+    await s.close();
+  });
+
+  test('full (bytes): key + value lengths are bounded too', async () => {
+    const s = make({ maxEntries: 1_000_000, maxBytes: 10_000, now: () => 1000 });
+    assert.equal(await s.save('big', 'x'.repeat(9_000), 60_000), true);
+    await assert.rejects(s.save('big2', 'x'.repeat(2_000), 60_000), isFull);
+    assert.equal((await s.get('big'))?.length, 9_000);
+    assert.equal(await s.save('small', 'x'.repeat(500), 60_000), true);
+    // a replacement that grows past the bound is refused and the old value stays
+    await assert.rejects(s.save('small', 'x'.repeat(2_000), 60_000), isFull);
+    assert.equal((await s.get('small'))?.length, 500);
+    await s.delete('big');
+    assert.equal(await s.save('big2', 'x'.repeat(2_000), 60_000), true);
+    await s.close();
+  });
+
+  test('expired records are swept under write pressure, so a full store frees capacity without evicting live ones', async () => {
+    let now = 1000;
+    const s = make({ maxEntries: 1000, maxBytes: 1_000_000, now: () => now });
+    for (let i = 0; i < 500; i++) await s.save(`short${i}`, 'x', 1_000);
+    for (let i = 0; i < 500; i++) await s.save(`long${i}`, 'y', 600_000);
+    await assert.rejects(s.save('next', 'z', 1_000), isFull);
+    now += 2_000; // the short ones expire; nobody reads them
+    for (let i = 0; i < 500; i++) assert.equal(await s.save(`new${i}`, 'z', 600_000), true);
+    for (let i = 0; i < 500; i++) assert.equal(await s.get(`long${i}`), 'y');
+    await assert.rejects(s.save('over', 'z', 1_000), isFull);
+    await s.close();
+  });
+
+  test('security state (quarantine:*) never competes with request state: a full store still takes it and traffic cannot push it out', async () => {
+    const s = make({ maxEntries: 100, now: () => 1000 });
+    for (let i = 0; i < 100; i++) await s.save(`k${i}`, 'v', 60_000);
+    assert.equal(await s.save('quarantine:peers', '["dfsp1"]', 60_000), true);
+    for (let i = 0; i < 1000; i++) await s.save(`k${i}`, 'v', 60_000).catch(() => false);
+    assert.equal(await s.get('quarantine:peers'), '["dfsp1"]');
+    await s.close();
+  });
+
 }
