@@ -3,6 +3,8 @@
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
 import { header } from '../http/context.js';
 import type { Config } from '../config/schema.js';
+import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { Store } from '../store/types.js';
@@ -26,14 +28,36 @@ type Check = (c: GatewayContext, msg: JsonObject) => Promise<void>;
 
 /** The message object: a rewrite by an earlier stage, else the parsed body. @throws GW_BODY_MALFORMED */
 function message(c: GatewayContext): JsonObject {
-  let v: unknown = c.get('rewrittenJson');
-  if (v === undefined) {
-    try {
-      v = JSON.parse(c.get('body').toString('utf8'));
-    } catch (cause) {
-      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
-    }
+  const v: unknown = c.get('rewrittenJson') ?? parseJson(c.get('body').toString('utf8'));
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not a JSON object' });
+  return v as JsonObject;
+}
+
+function parseJson(text: string): unknown {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (cause) {
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
   }
+  // The ILP checks read one value per member; an upstream whose parser keeps the first of two would
+  // read another (JSON.parse keeps the last).
+  if (hasDuplicateKeys(text)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
+  return v;
+}
+
+/** message() for a large body, the parse and the duplicate scan in turns of their own (docs/security.md class 10). */
+async function messageInTurns(c: GatewayContext): Promise<JsonObject> {
+  await nextTurn();
+  const text = c.get('body').toString('utf8');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (cause) {
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
+  }
+  await nextTurn();
+  if (hasDuplicateKeys(text)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not a JSON object' });
   return v as JsonObject;
 }
@@ -42,6 +66,7 @@ function stage(deps: IlpDeps, select: (c: GatewayContext, msg: () => JsonObject)
   if (!deps.config.ilpCheck) return async (_c, next) => { await next(); };
   return async (c, next) => {
     let parsed: JsonObject | undefined;
+    if (c.get('rewrittenJson') === undefined && c.get('body').length > YIELD_ABOVE_BYTES) parsed = await messageInTurns(c);
     const msg = () => (parsed ??= message(c));
     const chosen = select(c, msg);
     if (chosen) {

@@ -9,7 +9,7 @@ import { checkDateWindow, type ReplayGuard } from './freshness.js';
 import type { KeyDirectory } from './key-directory.js';
 import { parseSignatureHeader } from './signature-header.js';
 import type { SigningKeyHolder } from './signing-key.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from './turns.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { verifyRequest, type VerifyPolicy } from './verify.js';
 
 // Which messages are signed comes from the FSPIOP resource table: those that carry a body (RouteMatch.hasBody).

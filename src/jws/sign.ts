@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.js';
 import { canonicalJson } from '../fspiop/canonical-json.js';
 import type { Algorithm } from './algorithms.js';
 import { formatSignatureHeader } from './signature-header.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from './turns.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { fspiopUri } from './uri.js';
 
 export interface SigningKey {
@@ -103,8 +103,11 @@ export function signRequest(input: SignInput, key: SigningKey, options: SignOpti
  */
 export async function signRequestAsync(input: SignInput, key: SigningKey, options: SignOptions = {}): Promise<SignedRequest> {
   const h = prepareHeader(input, key.alg, options);
-  const body = Buffer.from(canonicalJson(input.json), 'utf8');
-  if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
+  const text = canonicalJson(input.json);
+  const large = text.length > YIELD_ABOVE_BYTES;
+  if (large) await nextTurn();
+  const body = Buffer.from(text, 'utf8');
+  if (large) await nextTurn();
   const p: Prepared = { ...h, body, input: signingInputOf(h, body) };
   return new Promise((resolve, reject) => {
     cryptoSign(key.alg.digest, p.input, key.alg.hasOptions ? { key: key.key, ...key.alg.options } : key.key, (err, sig) => {

@@ -8,7 +8,7 @@ import { resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js'
 import { hasDuplicateKeys, parseBody, payloadText } from './payload-forms.js';
 import { checkProtectedHeader, decodeProtectedHeader, type HeaderGetter } from './protected-header.js';
 import { parseSignatureHeader } from './signature-header.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from './turns.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { fspiopUri } from './uri.js';
 
 /** One verification key of a source as the key directory holds it. */

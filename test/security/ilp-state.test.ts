@@ -65,6 +65,16 @@ for (const kind of ['memory', 'redis'] as const) {
       assert.equal(code(await fulfil('otherfsp', x.transferId, committed(x.ilp.fulfilment))), '3106');
     });
 
+    test('a fulfilment body with duplicate member names is refused with 3101 and consumes nothing (parsers disagree on which wins)', async () => {
+      const x = await prepare();
+      const before = t.stub.requests.length;
+      const wrongFirst = `{"transferState":"COMMITTED","completedTimestamp":"${new Date().toISOString()}","fulfilment":"${randomBytes(32).toString('base64url')}","fulfilment":"${x.ilp.fulfilment}"}`;
+      const r = await send(t.gw.inbound.port, { method: 'PUT', path: `/transfers/${x.transferId}`, body: wrongFirst, headers: fspiopHeaders('transfers', 'payeefsp', { 'fspiop-destination': 'payerfsp' }), cert: t.cert('payeefsp'), ca: t.pki.ca.certPem });
+      assert.equal(code(r), '3101');
+      assert.equal(t.stub.requests.length, before);
+      assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '202');
+    });
+
     test('20 concurrent fulfilments from a wrong DFSP racing the payee: the payee wins exactly once', async () => {
       const x = await prepare();
       const results = await Promise.all([
