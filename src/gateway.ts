@@ -211,6 +211,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   tls.attach(inboundServer);
   inboundServer.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     const reason = handshakeReason(err, socket);
+    if (reason === 'probe') { telemetry.tlsProbe(); logger.debug({ event: 'tls_probe', remote: socket?.remoteAddress }, 'TCP connection closed before a ClientHello'); return; }
     telemetry.tlsHandshakeFailed(reason);
     logger.warn({ event: 'peer_rejected', reason, remote: socket?.remoteAddress }, 'TLS handshake refused');
     audit.record({ event: 'peer_rejected', actor: 'peer', peer: socket?.remoteAddress ?? 'unknown', reason: `tls_${reason}` });

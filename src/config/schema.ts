@@ -62,7 +62,7 @@ export const FIELDS = {
   crlPath: field('IN_CRL_PATH', 'Optional CRL (PEM) of revoked client certificates; watched and reloaded.', str(), { file: true }),
   tlsMinVersion: field('TLS_MIN_VERSION', 'Lowest TLS version accepted on the inbound listener.', oneOf(['TLSv1.3', 'TLSv1.2'], 'TLSv1.3')),
   tlsReloadIntervalMs: field('TLS_RELOAD_INTERVAL_MS', 'Period of the certificate-file rescan that backs up fs.watch.', int(5000, 100, 3600000)),
-  peerIdentityFrom: field('PEER_IDENTITY_FROM', 'Where the peer FSP id comes from: cn (subject CN), san (first DNS/URI SAN), map (PEER_IDENTITY_MAP only).', oneOf(['cn', 'san', 'map'], 'cn')),
+  peerIdentityFrom: field('PEER_IDENTITY_FROM', 'Where the peer FSP id comes from: cn (the one subject CN), san (the one DNS/URI SAN value; a CN must equal it), map (PEER_IDENTITY_MAP only). Several CNs or disagreeing SANs are refused (3100).', oneOf(['cn', 'san', 'map'], 'cn')),
   peerIdentityMap: field('PEER_IDENTITY_MAP', 'JSON file mapping certificate SHA-256 fingerprint or subject CN to an FSP id; consulted first when set.', str(), { file: true }),
   trustedProxyPeers: field('TRUSTED_PROXY_PEERS', 'Comma-separated peer ids that may send with another FSPIOP-Source (relays). The hub is trusted in the dfsp role.', list([])),
 

@@ -42,6 +42,7 @@ export function declareMetrics(registry: Registry) {
     reloads: new Counter({ name: 'switchguard_reload_total', help: 'Reloads of certificates, keys, peers and identity map, by what and outcome (ok, failed).', labelNames: ['what', 'outcome'] as const, registers: r }),
     reloadTime: new Gauge({ name: 'switchguard_reload_last_timestamp_seconds', help: 'Unix time of the latest reload by what and outcome.', labelNames: ['what', 'outcome'] as const, aggregator: 'max', registers: r }),
     quarantined: new Gauge({ name: 'switchguard_quarantined_peers', help: 'Peers currently quarantined through the admin API.', aggregator: 'max', registers: r }),
+    tlsProbes: new Counter({ name: 'switchguard_tls_probes_total', help: 'TCP connections to the inbound TLS listener closed before sending a byte (health checks, scans); not handshake failures.', registers: r }),
     knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
   };
 }
@@ -174,6 +175,9 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     storeUp(up) {
       m.storeUp.set(up ? 1 : 0);
+    },
+    tlsProbe() {
+      m.tlsProbes.inc();
     },
   };
 }

@@ -25,10 +25,13 @@ export interface Telemetry {
   knownPeers(ids: Iterable<string>): void;
   /** Result of the latest store health probe (Store.ping()); feeds switchguard_store_up. */
   storeUp(up: boolean): void;
+  /** A TCP connection to the TLS listener that closed without sending a byte (health check, port scan). */
+  tlsProbe(): void;
 }
 
 const noop = () => {};
 export const NOOP_TELEMETRY: Telemetry = {
   request: noop, jwsVerify: noop, jwsSign: noop, ilp: noop, tlsHandshakeFailed: noop, upstream: noop,
   store: noop, keyCache: noop, expiry: noop, reload: noop, quarantine: noop, knownPeers: noop, storeUp: noop,
+  tlsProbe: noop,
 };
