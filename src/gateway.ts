@@ -14,6 +14,7 @@ import { PeerDirectory } from './peers/directory.js';
 import { Upstreams } from './proxy/upstream.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
 import { handshakeReason } from './tls/handshake-reason.js';
+import { applyListenerLimits, limitServerOptions, listenerLimitsOf, type ListenerLimits, type ListenerName } from './http/listener-limits.js';
 import { TlsReloader } from './tls/material.js';
 import { loadIdentityMap, type IdentityMap } from './tls/peer.js';
 import type { Telemetry } from './telemetry/types.js';
@@ -201,25 +202,34 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     knownPeers: () => new Set([...(keys?.knownIds() ?? []), ...peers.ids()]),
   });
 
-  // --- listeners ---
+  // --- listeners (every one hardened by the same limits: src/http/listener-limits.ts) ---
+  const limits: ListenerLimits = listenerLimitsOf(config);
+  const limit = (server: HttpServer | HttpsServer, listener: ListenerName) => applyListenerLimits(server, limits, {
+    rejected: (reason) => telemetry.connectionRejected({ listener, reason }),
+    timeout: (kind) => telemetry.connectionTimeout({ listener, kind }),
+  });
   const inboundServer: HttpsServer = createHttpsServer({
     ...tls.current.options,
     requestCert: config.inboundMtls,
     rejectUnauthorized: config.inboundMtls,
     maxHeaderSize: 64 * 1024,
+    ...limitServerOptions(limits),
   }, getRequestListener(inboundApp.fetch));
   tls.attach(inboundServer);
+  const inboundLimits = limit(inboundServer, 'inbound');
   inboundServer.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    if (inboundLimits.refused(socket)) return; // counted by the listener limits
     const reason = handshakeReason(err, socket);
+    if (reason === 'handshake_timeout') return; // counted by the listener limits
     if (reason === 'probe') { telemetry.tlsProbe(); logger.debug({ event: 'tls_probe', remote: socket?.remoteAddress }, 'TCP connection closed before a ClientHello'); return; }
     telemetry.tlsHandshakeFailed(reason);
     logger.warn({ event: 'peer_rejected', reason, remote: socket?.remoteAddress }, 'TLS handshake refused');
     audit.record({ event: 'peer_rejected', actor: 'peer', peer: socket?.remoteAddress ?? 'unknown', reason: `tls_${reason}` });
   });
-  inboundServer.keepAliveTimeout = 65_000;
-  const outboundServer: HttpServer = createHttpServer({ maxHeaderSize: 64 * 1024 }, getRequestListener(outboundApp.fetch));
-  outboundServer.keepAliveTimeout = 65_000;
-  const adminServer: HttpServer = createHttpServer(getRequestListener(adminApp.fetch));
+  const outboundServer: HttpServer = createHttpServer({ maxHeaderSize: 64 * 1024, ...limitServerOptions(limits) }, getRequestListener(outboundApp.fetch));
+  limit(outboundServer, 'outbound');
+  const adminServer: HttpServer = createHttpServer(limitServerOptions(limits), getRequestListener(adminApp.fetch));
+  limit(adminServer, 'admin');
 
   const listen = (s: HttpServer | HttpsServer, port: number, host: string) => new Promise<AddressInfo>((resolve, reject) => {
     s.once('error', reject);

@@ -91,6 +91,14 @@ export const FIELDS = {
   adminPort: field('ADMIN_LISTEN_PORT', 'Admin listener port.', port(9464)),
   adminToken: field('ADMIN_TOKEN', 'Bearer token for /admin/*; unset disables the admin API.', z.string().min(16, 'must be at least 16 characters').optional(), { secret: true }),
 
+  // --- connection limits (every listener: inbound, outbound, admin; per listener and process) ---
+  tlsHandshakeTimeoutMs: field('TLS_HANDSHAKE_TIMEOUT_MS', 'A TLS handshake on the inbound listener must finish within this, or the socket is closed.', int(10000, 10, 120000)),
+  httpHeadersTimeoutMs: field('HTTP_HEADERS_TIMEOUT_MS', 'Every listener: a request\'s headers (the first request of a new connection too) must arrive within this; 408 and close otherwise.', int(10000, 10, 600000)),
+  httpRequestTimeoutMs: field('HTTP_REQUEST_TIMEOUT_MS', 'Every listener: the whole request, body included, must arrive within this; 408 (or close) otherwise. Not less than HTTP_HEADERS_TIMEOUT_MS.', int(30000, 10, 3600000)),
+  httpKeepAliveTimeoutMs: field('HTTP_KEEPALIVE_TIMEOUT_MS', 'Every listener: an idle keep-alive connection between requests is closed after this.', int(30000, 10, 600000)),
+  maxConnections: field('MAX_CONNECTIONS', 'Every listener: open connections at most; further connections are closed at once.', int(10000, 1, 1000000)),
+  maxConnectionsPerAddress: field('MAX_CONNECTIONS_PER_ADDRESS', 'Every listener: open connections per client address at most (IPv6: per /64); further ones are closed at once.', int(500, 1, 1000000)),
+
   // --- JWS ---
   validateInboundJws: field('VALIDATE_INBOUND_JWS', 'Verify FSPIOP-Signature on inbound requests with a body.', bool(true)),
   validatePutPartiesJws: field('VALIDATE_INBOUND_PUT_PARTIES_JWS', 'Also verify inbound PUT /parties (the SDK default is not to).', bool(false)),

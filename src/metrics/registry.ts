@@ -42,6 +42,8 @@ export function declareMetrics(registry: Registry) {
     reloads: new Counter({ name: 'switchguard_reload_total', help: 'Reloads of certificates, keys, peers and identity map, by what and outcome (ok, failed).', labelNames: ['what', 'outcome'] as const, registers: r }),
     reloadTime: new Gauge({ name: 'switchguard_reload_last_timestamp_seconds', help: 'Unix time of the latest reload by what and outcome.', labelNames: ['what', 'outcome'] as const, aggregator: 'max', registers: r }),
     quarantined: new Gauge({ name: 'switchguard_quarantined_peers', help: 'Peers currently quarantined through the admin API.', aggregator: 'max', registers: r }),
+    connectionsRejected: new Counter({ name: 'switchguard_connections_rejected_total', help: 'Connections closed at once by a listener cap, by listener and reason (max_connections, max_per_address).', labelNames: ['listener', 'reason'] as const, registers: r }),
+    connectionTimeouts: new Counter({ name: 'switchguard_connection_timeouts_total', help: 'Connections closed by a listener timeout, by listener and kind (handshake, headers, request, idle).', labelNames: ['listener', 'kind'] as const, registers: r }),
     tlsProbes: new Counter({ name: 'switchguard_tls_probes_total', help: 'TCP connections to the inbound TLS listener closed before sending a byte (health checks, scans); not handshake failures.', registers: r }),
     knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
   };
@@ -175,6 +177,12 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     storeUp(up) {
       m.storeUp.set(up ? 1 : 0);
+    },
+    connectionRejected(e) {
+      m.connectionsRejected.labels(e.listener, e.reason).inc();
+    },
+    connectionTimeout(e) {
+      m.connectionTimeouts.labels(e.listener, e.kind).inc();
     },
     tlsProbe() {
       m.tlsProbes.inc();

@@ -25,6 +25,10 @@ export interface Telemetry {
   knownPeers(ids: Iterable<string>): void;
   /** Result of the latest store health probe (Store.ping()); feeds switchguard_store_up. */
   storeUp(up: boolean): void;
+  /** A connection closed by a listener cap (src/http/listener-limits.ts). */
+  connectionRejected(e: { listener: 'inbound' | 'outbound' | 'admin'; reason: 'max_connections' | 'max_per_address' }): void;
+  /** A connection closed by a listener timeout: TLS handshake, headers, request (body) or keep-alive idle. */
+  connectionTimeout(e: { listener: 'inbound' | 'outbound' | 'admin'; kind: 'handshake' | 'headers' | 'request' | 'idle' }): void;
   /** A TCP connection to the TLS listener that closed without sending a byte (health check, port scan). */
   tlsProbe(): void;
 }
@@ -33,5 +37,5 @@ const noop = () => {};
 export const NOOP_TELEMETRY: Telemetry = {
   request: noop, jwsVerify: noop, jwsSign: noop, ilp: noop, tlsHandshakeFailed: noop, upstream: noop,
   store: noop, keyCache: noop, expiry: noop, reload: noop, quarantine: noop, knownPeers: noop, storeUp: noop,
-  tlsProbe: noop,
+  connectionRejected: noop, connectionTimeout: noop, tlsProbe: noop,
 };
