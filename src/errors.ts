@@ -46,6 +46,8 @@ export const CATALOGUE = {
   // --- peer identity and access (tls/, admin/) ---
   GW_PEER_SOURCE_MISMATCH: entry('3100', 400, 'FSPIOP-Source differs from the FSP id bound to the client certificate; check the DFSP sends its own id, or list relaying peers in TRUSTED_PROXY_PEERS.'),
   GW_PEER_IDENTITY_UNKNOWN: entry('3100', 400, 'The client certificate carries no usable FSP id (no CN/SAN, or no entry in PEER_IDENTITY_MAP).'),
+  GW_PEER_IDENTITY_AMBIGUOUS: entry('3100', 400, 'The client certificate names more than one identity (several CNs, DNS/URI SANs that disagree, or a CN that differs from the SAN with PEER_IDENTITY_FROM=san); issue a certificate that names the FSP once.'),
+  GW_PEER_CERT_NOT_CLIENT: entry('3100', 400, 'The client certificate is not an end-entity client certificate (basicConstraints CA:TRUE, keyUsage without digitalSignature, or extendedKeyUsage without clientAuth).'),
   GW_PEER_QUARANTINED: entry('2003', 503, 'The peer was quarantined through the admin API; release it with DELETE /admin/quarantine/{fspId} once the incident is closed.'),
   // --- FSPIOP request checks (fspiop/) ---
   GW_BODY_TOO_LARGE: entry('3104', 400, 'Body exceeds MAX_BODY_BYTES; check the sender or raise the limit.'),

@@ -7,7 +7,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
-import { answerClientError, requestErrorResponse } from './http/client-error.js';
+import { requestErrorResponse } from './http/client-error.js';
 import { buildInboundApp, buildOutboundApp, type Stages } from './app.js';
 import type { Config } from './config/schema.js';
 import type { RequestLogger } from './http/stages.js';
@@ -15,6 +15,7 @@ import { PeerDirectory } from './peers/directory.js';
 import { Upstreams } from './proxy/upstream.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
 import { handshakeReason } from './tls/handshake-reason.js';
+import { applyListenerLimits, limitServerOptions, listenerLimitsOf, type ListenerLimits, type ListenerName } from './http/listener-limits.js';
 import { TlsReloader } from './tls/material.js';
 import { loadIdentityMap, type IdentityMap } from './tls/peer.js';
 import type { Telemetry } from './telemetry/types.js';
@@ -209,25 +210,34 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     knownPeers: () => new Set([...(keys?.knownIds() ?? []), ...peers.ids()]),
   });
 
-  // --- listeners ---
+  // --- listeners (every one hardened by the same limits: src/http/listener-limits.ts) ---
+  const limits: ListenerLimits = listenerLimitsOf(config);
+  const limit = (server: HttpServer | HttpsServer, listener: ListenerName) => applyListenerLimits(server, limits, {
+    rejected: (reason) => telemetry.connectionRejected({ listener, reason }),
+    timeout: (kind) => telemetry.connectionTimeout({ listener, kind }),
+  });
   const inboundServer: HttpsServer = createHttpsServer({
     ...tls.current.options,
     requestCert: config.inboundMtls,
     rejectUnauthorized: config.inboundMtls,
     maxHeaderSize: 64 * 1024,
+    ...limitServerOptions(limits),
   }, getRequestListener(inboundApp.fetch, { errorHandler: requestErrorResponse }));
   tls.attach(inboundServer);
+  const inboundLimits = limit(inboundServer, 'inbound');
   inboundServer.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    if (inboundLimits.refused(socket)) return; // counted by the listener limits
     const reason = handshakeReason(err, socket);
+    if (reason === 'handshake_timeout') return; // counted by the listener limits
+    if (reason === 'probe') { telemetry.tlsProbe(); logger.debug({ event: 'tls_probe', remote: socket?.remoteAddress }, 'TCP connection closed before a ClientHello'); return; }
     telemetry.tlsHandshakeFailed(reason);
     logger.warn({ event: 'peer_rejected', reason, remote: socket?.remoteAddress }, 'TLS handshake refused');
     audit.record({ event: 'peer_rejected', actor: 'peer', peer: socket?.remoteAddress ?? 'unknown', reason: `tls_${reason}` });
   });
-  inboundServer.keepAliveTimeout = 65_000;
-  const outboundServer: HttpServer = createHttpServer({ maxHeaderSize: 64 * 1024 }, getRequestListener(outboundApp.fetch, { errorHandler: requestErrorResponse }));
-  outboundServer.keepAliveTimeout = 65_000;
-  const adminServer: HttpServer = createHttpServer(getRequestListener(adminApp.fetch));
-  for (const s of [inboundServer, outboundServer]) s.on('clientError', answerClientError());
+  const outboundServer: HttpServer = createHttpServer({ maxHeaderSize: 64 * 1024, ...limitServerOptions(limits) }, getRequestListener(outboundApp.fetch, { errorHandler: requestErrorResponse }));
+  limit(outboundServer, 'outbound');
+  const adminServer: HttpServer = createHttpServer(limitServerOptions(limits), getRequestListener(adminApp.fetch));
+  limit(adminServer, 'admin');
 
   const listen = (s: HttpServer | HttpsServer, port: number, host: string) => new Promise<AddressInfo>((resolve, reject) => {
     s.once('error', reject);

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
+import { applyListenerLimits, limitServerOptions, listenerLimitsOf } from '../http/listener-limits.js';
 import { isAdminReply, isBroadcast, isWorkerReady, mergeReplies, type AdminCall, type AdminReply, type WorkerReady } from './ipc.js';
 
 export interface Primary { readonly admin: AddressInfo; readonly ready: Promise<WorkerReady[]>; close(): Promise<void> }
@@ -38,7 +39,10 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
   });
 
   const aggregator = new AggregatorRegistry();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  // The primary's admin listener gets the same limits as every gateway listener (its own counts are not
+  // exported: /metrics here aggregates the workers' registries).
+  const limits = listenerLimitsOf(config);
+  const server = createServer(limitServerOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (d: Buffer) => chunks.push(d));
     req.on('end', () => {
@@ -65,6 +69,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
       })();
     });
   });
+  applyListenerLimits(server, limits, { rejected: () => {}, timeout: () => {} });
   await new Promise<void>((resolve) => server.listen(config.adminPort, config.adminHost, resolve));
   return {
     admin: server.address() as AddressInfo,

@@ -103,6 +103,8 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   const useSimulator = c.upstreamUrl === undefined && dev;
   if (c.upstreamUrl === undefined && !dev) problems.push('INBOUND_UPSTREAM_URL: required in the production profile');
 
+  if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+
   // ILP keyring.
   let ilpSecrets: string[] = [];
   if (c.ilpSecret !== undefined) ilpSecrets = c.ilpSecret.split(',').map((s) => s.trim()).filter((s) => s.length > 0);

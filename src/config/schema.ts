@@ -68,7 +68,7 @@ export const FIELDS = {
   crlPath: field('IN_CRL_PATH', 'Optional CRL (PEM) of revoked client certificates; watched and reloaded.', str(), { file: true }),
   tlsMinVersion: field('TLS_MIN_VERSION', 'Lowest TLS version accepted on the inbound listener.', oneOf(['TLSv1.3', 'TLSv1.2'], 'TLSv1.3')),
   tlsReloadIntervalMs: field('TLS_RELOAD_INTERVAL_MS', 'Period of the certificate-file rescan that backs up fs.watch.', int(5000, 100, 3600000)),
-  peerIdentityFrom: field('PEER_IDENTITY_FROM', 'Where the peer FSP id comes from: cn (subject CN), san (first DNS/URI SAN), map (PEER_IDENTITY_MAP only).', oneOf(['cn', 'san', 'map'], 'cn')),
+  peerIdentityFrom: field('PEER_IDENTITY_FROM', 'Where the peer FSP id comes from: cn (the one subject CN), san (the one DNS/URI SAN value; a CN must equal it), map (PEER_IDENTITY_MAP only). Several CNs or disagreeing SANs are refused (3100).', oneOf(['cn', 'san', 'map'], 'cn')),
   peerIdentityMap: field('PEER_IDENTITY_MAP', 'JSON file mapping certificate SHA-256 fingerprint or subject CN to an FSP id; consulted first when set.', str(), { file: true }),
   trustedProxyPeers: field('TRUSTED_PROXY_PEERS', 'Comma-separated peer ids that may send with another FSPIOP-Source (relays). The hub is trusted in the dfsp role.', list([])),
 
@@ -97,6 +97,14 @@ export const FIELDS = {
   adminHost: field('ADMIN_LISTEN_HOST', 'Admin listener address (/health, /ready, /metrics, /admin/*).', strDef('127.0.0.1')),
   adminPort: field('ADMIN_LISTEN_PORT', 'Admin listener port.', port(9464)),
   adminToken: field('ADMIN_TOKEN', 'Bearer token for /admin/*; unset disables the admin API.', z.string().min(16, 'must be at least 16 characters').optional(), { secret: true }),
+
+  // --- connection limits (every listener: inbound, outbound, admin; per listener and process) ---
+  tlsHandshakeTimeoutMs: field('TLS_HANDSHAKE_TIMEOUT_MS', 'A TLS handshake on the inbound listener must finish within this, or the socket is closed.', int(10000, 10, 120000)),
+  httpHeadersTimeoutMs: field('HTTP_HEADERS_TIMEOUT_MS', 'Every listener: a request\'s headers (the first request of a new connection too) must arrive within this; 408 and close otherwise.', int(10000, 10, 600000)),
+  httpRequestTimeoutMs: field('HTTP_REQUEST_TIMEOUT_MS', 'Every listener: the whole request, body included, must arrive within this; 408 (or close) otherwise. Not less than HTTP_HEADERS_TIMEOUT_MS.', int(30000, 10, 3600000)),
+  httpKeepAliveTimeoutMs: field('HTTP_KEEPALIVE_TIMEOUT_MS', 'Every listener: an idle keep-alive connection between requests is closed after this.', int(30000, 10, 600000)),
+  maxConnections: field('MAX_CONNECTIONS', 'Every listener: open connections at most; further connections are closed at once.', int(10000, 1, 1000000)),
+  maxConnectionsPerAddress: field('MAX_CONNECTIONS_PER_ADDRESS', 'Every listener: open connections per client address at most (IPv6: per /64); further ones are closed at once.', int(500, 1, 1000000)),
 
   // --- JWS ---
   validateInboundJws: field('VALIDATE_INBOUND_JWS', 'Verify FSPIOP-Signature on inbound requests with a body.', bool(true)),

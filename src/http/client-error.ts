@@ -3,32 +3,19 @@
 // attempt with both Content-Length and Transfer-Encoding) still get an FSPIOP error body, not node's
 // bare "400 Bad Request" (SPEC §5: every rejection is an FSPIOP error). The connection is closed after
 // the answer, as node does by default (https://nodejs.org/api/http.html#event-clienterror).
-import type { Duplex } from 'node:stream';
 import { GatewayError, toResponse, toWireBody, type GatewayErrorCode } from '../errors.js';
 
-/** Which gateway error a parser failure is. */
-function codeOf(err: NodeJS.ErrnoException): GatewayErrorCode {
-  if (err.code === 'HPE_HEADER_OVERFLOW') return 'GW_HEADER_MALFORMED';
-  if (err.code === 'HPE_INVALID_URL') return 'GW_PATH_MALFORMED';
-  return 'GW_HEADER_MALFORMED';
-}
-
 /**
- * A 'clientError' listener: answers with the FSPIOP error when the socket can still be written,
- * then destroys it. `onError` sees every failure (for metrics).
+ * The raw HTTP response for a request node's parser refused (an `HPE_*` code): 431 for a header block
+ * over maxHeaderSize, 400 otherwise, each with the FSPIOP error body (3101 Malformed syntax). Written by
+ * the listener's 'clientError' handler (src/http/listener-limits.ts) before it closes the socket.
  */
-export function answerClientError(onError?: (code: string) => void): (err: NodeJS.ErrnoException, socket: Duplex) => void {
-  return function answerClientError(err, socket) {
-    onError?.(err.code ?? 'unknown');
-    if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    const e = new GatewayError(codeOf(err), { detail: 'request rejected by the HTTP parser' });
-    const body = JSON.stringify(toWireBody(e));
-    socket.end(`HTTP/1.1 ${e.httpStatus} ${e.httpStatus === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  };
+export function parserErrorResponse(code: string): string {
+  const tooLarge = code === 'HPE_HEADER_OVERFLOW';
+  const e = new GatewayError(code === 'HPE_INVALID_URL' ? 'GW_PATH_MALFORMED' : 'GW_HEADER_MALFORMED', { detail: tooLarge ? 'header block too large' : 'request rejected by the HTTP parser' });
+  const body = JSON.stringify(toWireBody(e));
+  const status = tooLarge ? '431 Request Header Fields Too Large' : `${e.httpStatus} Bad Request`;
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 /**

@@ -57,7 +57,7 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
 /** Security rejections go to the audit stream once, here, at the edge that decides the response. */
 function auditRejection(audit: AuditLog, code: string, c: GatewayContext): void {
   const common = { actor: 'peer', reason: code, requestId: c.get('requestId'), ...(c.get('peer') ? { peer: c.get('peer').fingerprint256, fspId: c.get('peer').fspId } : {}) };
-  if (code === 'GW_PEER_SOURCE_MISMATCH' || code === 'GW_PEER_IDENTITY_UNKNOWN') audit.record({ event: 'peer_rejected', ...common });
+  if (code === 'GW_PEER_SOURCE_MISMATCH' || code === 'GW_PEER_IDENTITY_UNKNOWN' || code === 'GW_PEER_IDENTITY_AMBIGUOUS' || code === 'GW_PEER_CERT_NOT_CLIENT') audit.record({ event: 'peer_rejected', ...common });
   else if (code.startsWith('GW_JWS_') || code === 'GW_CLOCK_SKEW') audit.record({ event: 'signature_failed', ...common });
 }
 

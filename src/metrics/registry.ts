@@ -44,6 +44,9 @@ export function declareMetrics(registry: Registry) {
     quarantined: new Gauge({ name: 'switchguard_quarantined_peers', help: 'Peers currently quarantined through the admin API.', aggregator: 'max', registers: r }),
     storeFull: new Counter({ name: 'switchguard_store_full_total', help: 'Writes the in-memory store refused because MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES was reached (answered 2003).', registers: r }),
     quarantineLost: new Counter({ name: 'switchguard_quarantine_lost_total', help: 'Times a replica found the shared quarantine list missing or older than the one it enforces, and restored it.', registers: r }),
+    connectionsRejected: new Counter({ name: 'switchguard_connections_rejected_total', help: 'Connections closed at once by a listener cap, by listener and reason (max_connections, max_per_address).', labelNames: ['listener', 'reason'] as const, registers: r }),
+    connectionTimeouts: new Counter({ name: 'switchguard_connection_timeouts_total', help: 'Connections closed by a listener timeout, by listener and kind (handshake, headers, request, idle).', labelNames: ['listener', 'kind'] as const, registers: r }),
+    tlsProbes: new Counter({ name: 'switchguard_tls_probes_total', help: 'TCP connections to the inbound TLS listener closed before sending a byte (health checks, scans); not handshake failures.', registers: r }),
     knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
   };
 }
@@ -182,6 +185,15 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     storeUp(up) {
       m.storeUp.set(up ? 1 : 0);
+    },
+    connectionRejected(e) {
+      m.connectionsRejected.labels(e.listener, e.reason).inc();
+    },
+    connectionTimeout(e) {
+      m.connectionTimeouts.labels(e.listener, e.kind).inc();
+    },
+    tlsProbe() {
+      m.tlsProbes.inc();
     },
   };
 }

@@ -28,13 +28,14 @@ export function rsaKeyPair(bits = 2048): { privatePem: string; publicPem: string
 // Positive serial: first byte 0x01..0x7f.
 const newSerial = () => `${(1 + (randomBytes(1)[0]! % 0x7e)).toString(16).padStart(2, '0')}${randomBytes(15).toString('hex')}`;
 
-function base(cn: string, publicPem: string, notBefore: Date, notAfter: Date): forge.pki.Certificate {
+function base(cn: string | readonly string[], publicPem: string, notBefore: Date, notAfter: Date): forge.pki.Certificate {
   const cert = pki.createCertificate();
   cert.publicKey = pki.publicKeyFromPem(publicPem);
   cert.serialNumber = newSerial();
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
-  cert.setSubject([{ name: 'commonName', value: cn }, { name: 'organizationName', value: 'switchguard' }]);
+  const cns = typeof cn === 'string' ? [cn] : cn;
+  cert.setSubject([...cns.map((value) => ({ name: 'commonName', value })), { name: 'organizationName', value: 'switchguard' }]);
   return cert;
 }
 
@@ -55,11 +56,19 @@ export function createCa(options: { cn: string; days?: number; notBefore?: Date;
 }
 
 export interface IssueOptions {
-  readonly cn: string;
+  /** Subject CN; several values give a subject with several CN attributes, none gives no CN (tests). */
+  readonly cn: string | readonly string[];
   readonly usage: 'server' | 'client';
-  /** DNS names and IP addresses for the subjectAltName. */
+  /** DNS names, URIs and IP addresses for the subjectAltName. */
   readonly dns?: readonly string[];
+  readonly uris?: readonly string[];
   readonly ips?: readonly string[];
+  /** basicConstraints CA:TRUE on a leaf (tests of misissued certificates). */
+  readonly ca?: boolean;
+  /** Extended key usages instead of the one `usage` implies; an empty list leaves the extension out. */
+  readonly eku?: readonly ('serverAuth' | 'clientAuth' | 'codeSigning' | 'emailProtection')[];
+  /** keyUsage bits instead of digitalSignature + keyEncipherment; an empty list leaves the extension out. */
+  readonly keyUsage?: readonly ('digitalSignature' | 'keyEncipherment' | 'keyAgreement' | 'dataEncipherment' | 'nonRepudiation' | 'keyCertSign')[];
   readonly days?: number;
   readonly notBefore?: Date;
   readonly notAfter?: Date;
@@ -70,11 +79,16 @@ export function issueCert(ca: CaMaterial, o: IssueOptions): Issued {
   const kp = rsaKeyPair(o.bits ?? 2048);
   const cert = base(o.cn, kp.publicPem, o.notBefore ?? days(-1), o.notAfter ?? days(o.days ?? 825));
   cert.setIssuer(ca.cert.subject.attributes);
-  const altNames = [...(o.dns ?? []).map((value) => ({ type: 2, value })), ...(o.ips ?? []).map((ip) => ({ type: 7, ip }))];
+  const altNames = [
+    ...(o.dns ?? []).map((value) => ({ type: 2, value })), ...(o.uris ?? []).map((value) => ({ type: 6, value })), ...(o.ips ?? []).map((ip) => ({ type: 7, ip })),
+  ];
+  const flags = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, true]));
+  const keyUsage = o.keyUsage ?? ['digitalSignature', 'keyEncipherment'];
+  const eku = o.eku ?? [o.usage === 'server' ? 'serverAuth' : 'clientAuth'];
   cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: o.usage === 'server', clientAuth: o.usage === 'client' },
+    { name: 'basicConstraints', cA: o.ca ?? false, ...(o.ca ? { critical: true } : {}) },
+    ...(keyUsage.length ? [{ name: 'keyUsage', ...flags(keyUsage), critical: true }] : []),
+    ...(eku.length ? [{ name: 'extKeyUsage', ...flags(eku) }] : []),
     ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
   ]);

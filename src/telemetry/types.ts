@@ -29,6 +29,12 @@ export interface Telemetry {
   storeFull(): void;
   /** A replica found the shared quarantine list missing or older than the list it enforces (store flush, restart, eviction). */
   quarantineLost(): void;
+  /** A connection closed by a listener cap (src/http/listener-limits.ts). */
+  connectionRejected(e: { listener: 'inbound' | 'outbound' | 'admin'; reason: 'max_connections' | 'max_per_address' }): void;
+  /** A connection closed by a listener timeout: TLS handshake, headers, request (body) or keep-alive idle. */
+  connectionTimeout(e: { listener: 'inbound' | 'outbound' | 'admin'; kind: 'handshake' | 'headers' | 'request' | 'idle' }): void;
+  /** A TCP connection to the TLS listener that closed without sending a byte (health check, port scan). */
+  tlsProbe(): void;
 }
 
 const noop = () => {};
@@ -36,4 +42,5 @@ export const NOOP_TELEMETRY: Telemetry = {
   request: noop, jwsVerify: noop, jwsSign: noop, ilp: noop, tlsHandshakeFailed: noop, upstream: noop,
   store: noop, keyCache: noop, expiry: noop, reload: noop, quarantine: noop, knownPeers: noop, storeUp: noop,
   storeFull: noop, quarantineLost: noop,
+  connectionRejected: noop, connectionTimeout: noop, tlsProbe: noop,
 };

@@ -1,11 +1,20 @@
-// Binds the client certificate of an inbound TLS connection to an FSP id (SPEC §3.2): subject CN by
-// default, the first DNS/URI SAN, or an explicit identity map (fingerprint or CN → fspId) consulted
-// first when configured. The result is cached per socket, so keep-alive requests pay for it once.
+// Binds the client certificate of an inbound TLS connection to an FSP id (SPEC §3.2). The certificate
+// must first be an end-entity certificate for client authentication (client-cert-policy.ts). Then the
+// identity is taken from exactly one place, and any ambiguity is refused (GW_PEER_IDENTITY_AMBIGUOUS),
+// never resolved by taking the first value:
+//   - the subject has at most one CN, whatever the source;
+//   - map (consulted first when PEER_IDENTITY_MAP is set): the fingerprint, else the one CN, is looked up;
+//   - cn: the one CN;
+//   - san: every DNS and URI SAN must carry the same value (exactly one distinct value), and a CN, when
+//     present, must equal it;
+//   - the result must be a valid FSP id.
+// The result (or the refusal) is cached per socket, so keep-alive requests pay for it once.
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { GatewayError } from '../errors.js';
 import type { Peer } from '../http/context.js';
 import { isValidFspId } from '../fspiop/headers.js';
+import { clientCertificateProblem } from './client-cert-policy.js';
 
 export type IdentitySource = 'cn' | 'san' | 'map';
 export type IdentityMap = ReadonlyMap<string, string>;
@@ -43,38 +52,84 @@ interface CertLike {
   subjectaltname?: string;
   fingerprint256?: string;
   valid_to?: string;
+  raw?: Uint8Array;
 }
 
-const cache = new WeakMap<TLSSocket, Peer>();
+const cache = new WeakMap<TLSSocket, Peer | GatewayError>();
 
-/** Resolves (and caches per socket) the Peer of an authorised TLS socket; throws GW_PEER_IDENTITY_UNKNOWN. */
+/**
+ * Resolves (and caches per socket) the Peer of an authorised TLS socket. Throws GW_PEER_CERT_NOT_CLIENT,
+ * GW_PEER_IDENTITY_AMBIGUOUS or GW_PEER_IDENTITY_UNKNOWN (all 3100).
+ */
 export function peerOf(socket: TLSSocket, options: PeerResolverOptions): Peer {
-  const hit = cache.get(socket);
-  if (hit) return hit;
-  const peer = peerFromCertificate(socket.getPeerCertificate() as CertLike, options);
-  cache.set(socket, peer);
-  return peer;
+  let hit = cache.get(socket);
+  if (!hit) {
+    try {
+      const cert = socket.getPeerCertificate() as CertLike;
+      const problem = clientCertificateProblem(cert?.raw);
+      if (problem) throw new GatewayError('GW_PEER_CERT_NOT_CLIENT', { detail: 'Client certificate is not an end-entity client authentication certificate', context: { problem } });
+      hit = peerFromCertificate(cert, options);
+    } catch (e) {
+      hit = e instanceof GatewayError ? e : new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'Client certificate does not name an FSP', cause: e });
+    }
+    cache.set(socket, hit);
+  }
+  if (hit instanceof GatewayError) throw hit;
+  return hit;
 }
 
-/** Pure mapping from node's certificate object to a Peer. */
+/** Pure mapping from node's certificate object to a Peer (the identity rule in the header comment). */
 export function peerFromCertificate(cert: CertLike, options: PeerResolverOptions): Peer {
   if (!cert || !cert.fingerprint256) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No client certificate' });
   const cnRaw = cert.subject?.CN;
-  const subjectCn = Array.isArray(cnRaw) ? cnRaw[0] : cnRaw;
+  const cns = cnRaw === undefined ? [] : Array.isArray(cnRaw) ? cnRaw : [cnRaw];
+  if (cns.length > 1) throw ambiguous('Client certificate subject has more than one CN');
+  const subjectCn = cns[0];
   const map = options.map();
   let fspId: string | undefined;
   if (map) fspId = map.get(cert.fingerprint256.replace(/:/g, '').toUpperCase()) ?? (subjectCn ? map.get(subjectCn) : undefined);
   if (fspId === undefined && options.from === 'cn') fspId = subjectCn;
-  if (fspId === undefined && options.from === 'san') fspId = firstSan(cert.subjectaltname);
+  if (fspId === undefined && options.from === 'san') {
+    const ids = new Set(identitySans(cert.subjectaltname));
+    if (ids.size > 1) throw ambiguous('Client certificate SANs name more than one identity');
+    fspId = ids.values().next().value;
+    if (fspId !== undefined && subjectCn !== undefined && subjectCn !== fspId) throw ambiguous('Client certificate CN disagrees with its SAN');
+  }
   if (fspId === undefined || !isValidFspId(fspId)) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'Client certificate does not name an FSP' });
   return { fspId, subjectCn, fingerprint256: cert.fingerprint256, validTo: new Date(cert.valid_to ?? 0) };
 }
 
-function firstSan(san: string | undefined): string | undefined {
-  if (!san) return undefined;
-  for (const part of san.split(', ')) {
-    const m = /^(DNS|URI):(.+)$/.exec(part);
-    if (m) return m[2];
+const ambiguous = (detail: string) => new GatewayError('GW_PEER_IDENTITY_AMBIGUOUS', { detail });
+
+/**
+ * The DNS and URI values of node's subjectaltname string ("DNS:a, URI:b, IP Address:c"; values with
+ * special characters are JSON string literals, node ≥ 17.3.1). Anything it cannot read is ambiguous.
+ */
+export function identitySans(san: string | undefined): string[] {
+  const out: string[] = [];
+  if (!san) return out;
+  let at = 0;
+  while (at < san.length) {
+    const colon = san.indexOf(':', at);
+    if (colon < 0) throw ambiguous('Client certificate SANs are unreadable');
+    const type = san.slice(at, colon);
+    let value: string;
+    let end: number;
+    if (san[colon + 1] === '"') {
+      end = colon + 2;
+      while (end < san.length && san[end] !== '"') end += san[end] === '\\' ? 2 : 1;
+      if (end >= san.length) throw ambiguous('Client certificate SANs are unreadable');
+      end += 1;
+      try { value = JSON.parse(san.slice(colon + 1, end)) as string; } catch { throw ambiguous('Client certificate SANs are unreadable'); }
+    } else {
+      const comma = san.indexOf(', ', colon + 1);
+      end = comma < 0 ? san.length : comma;
+      value = san.slice(colon + 1, end);
+    }
+    if (type === 'DNS' || type === 'URI') out.push(value);
+    if (end === san.length) break;
+    if (!san.startsWith(', ', end)) throw ambiguous('Client certificate SANs are unreadable');
+    at = end + 2;
   }
-  return undefined;
+  return out;
 }

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCa, createCrl, issueCert, type CaMaterial, type Issued } from '../../src/pki/forge-pki.js';
+import { createCa, createCrl, issueCert, type CaMaterial, type IssueOptions, type Issued } from '../../src/pki/forge-pki.js';
 
 export interface TestPki {
   readonly dir: string;
@@ -14,6 +14,8 @@ export interface TestPki {
   readonly crlPath: string;
   /** Client certificate + key PEMs by name. */
   client(cn: string, opts?: { expired?: boolean }): Issued;
+  /** A certificate from the trusted CA with any subject, SANs, basicConstraints, key usage or EKU (client usage by default). */
+  issue(o: Omit<IssueOptions, 'usage'> & { usage?: IssueOptions['usage'] }): Issued;
   /** A client certificate from a CA the server does not trust. */
   foreignClient(cn: string): Issued;
   /** Rewrites the CRL file to revoke these certificates. */
@@ -41,6 +43,7 @@ export function makeTestPki(): TestPki {
         ? issueCert(ca, { cn, usage: 'client', notBefore: new Date(Date.now() - 10 * 86400_000), notAfter: new Date(Date.now() - 86400_000) })
         : issueCert(ca, { cn, usage: 'client' });
     },
+    issue(o) { return issueCert(ca, { usage: 'client', ...o }); },
     foreignClient(cn) {
       foreignCa ??= createCa({ cn: 'switchguard test CA' }); // same name, different key
       return issueCert(foreignCa, { cn, usage: 'client' });

@@ -1,0 +1,141 @@
+// Slow and idle clients (SPEC §13 "Limits"): one hardening applied to every listener (inbound mTLS,
+// outbound, admin) so that no client can hold a socket, or many sockets, for free.
+//   - TLS handshake timeout (TLS listeners): no finished handshake within the limit → closed;
+//   - header timeout: a request's headers (the first one of a connection too) within the limit → else 408;
+//   - request timeout: the whole request, body included, within the limit → else 408 / closed;
+//   - keep-alive idle timeout: an idle connection between requests is closed;
+//   - connection caps: in total per listener (server.maxConnections) and per client address (IPv6 per /64).
+// Every enforcement is reported through `events` (metrics). Limits are per listener and per process.
+import { parserErrorResponse } from './client-error.js';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+
+export type ListenerName = 'inbound' | 'outbound' | 'admin';
+export type TimeoutKind = 'handshake' | 'headers' | 'request' | 'idle';
+export type RejectReason = 'max_connections' | 'max_per_address';
+
+export interface ListenerLimits {
+  readonly handshakeTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+}
+
+/** The limits as configured (TLS_HANDSHAKE_TIMEOUT_MS, HTTP_*_TIMEOUT_MS, MAX_CONNECTIONS*). */
+export function listenerLimitsOf(c: {
+  readonly tlsHandshakeTimeoutMs: number; readonly httpHeadersTimeoutMs: number; readonly httpRequestTimeoutMs: number;
+  readonly httpKeepAliveTimeoutMs: number; readonly maxConnections: number; readonly maxConnectionsPerAddress: number;
+}): ListenerLimits {
+  return {
+    handshakeTimeoutMs: c.tlsHandshakeTimeoutMs, headersTimeoutMs: c.httpHeadersTimeoutMs, requestTimeoutMs: c.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: c.httpKeepAliveTimeoutMs, maxConnections: c.maxConnections, maxConnectionsPerAddress: c.maxConnectionsPerAddress,
+  };
+}
+
+export interface LimitEvents {
+  rejected(reason: RejectReason): void;
+  timeout(kind: TimeoutKind): void;
+}
+
+/**
+ * Options that node reads only at construction (createServer / https.createServer). The request and
+ * header timeouts are checked every connectionsCheckingInterval (node's default 30 s), so the interval
+ * follows the shortest timeout to make them fire on time.
+ */
+export function limitServerOptions(limits: ListenerLimits) {
+  return {
+    handshakeTimeout: limits.handshakeTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10))),
+  };
+}
+
+const TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+
+/**
+ * Applies the limits to a server built with limitServerOptions(limits). Takes over node's 'clientError'
+ * and 'timeout' handling (to count them), so it closes those sockets itself, as node would.
+ * @example
+ * const server = createServer(limitServerOptions(limits), handler);
+ * applyListenerLimits(server, limits, { rejected: (r) => …, timeout: (k) => … });
+ */
+export function applyListenerLimits(server: HttpServer | HttpsServer, limits: ListenerLimits, events: LimitEvents): { refused(socket: Socket): boolean } {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.timeout = 0;
+  server.maxConnections = limits.maxConnections;
+
+  // Total cap: node closes the socket itself and emits 'drop' (node ≥ 18.6).
+  server.on('drop', () => events.rejected('max_connections'));
+
+  // Per-address cap, before anything else sees the socket (the TLS layer included).
+  const perAddress = new Map<string, number>();
+  const refused = new WeakSet<Socket>();
+  // A TLS listener wraps even a socket refused here; its TLS socket keeps the TCP one as _parent.
+  const isRefused = (s: Socket | undefined) => !!s && (refused.has(s) || refused.has((s as { _parent?: Socket })._parent ?? s));
+  server.prependListener('connection', (socket: Socket) => {
+    const key = addressKey(socket.remoteAddress);
+    const n = perAddress.get(key) ?? 0;
+    if (n >= limits.maxConnectionsPerAddress) {
+      refused.add(socket);
+      events.rejected('max_per_address');
+      socket.destroy();
+      return;
+    }
+    perAddress.set(key, n + 1);
+    socket.once('close', () => {
+      const left = (perAddress.get(key) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(key); else perAddress.set(key, left);
+    });
+  });
+
+  // Which sockets are inside a request (headers received, body not yet complete): a request timeout
+  // there is a slow body; anywhere else it is slow (or absent) headers. Node drains an unread body after
+  // the response, so 'end' comes once the last body byte has arrived.
+  const inRequest = new WeakSet<Socket>();
+  server.on('request', (req: { socket: Socket; once(e: 'end', f: () => void): void }) => {
+    const s = req.socket;
+    inRequest.add(s);
+    req.once('end', () => inRequest.delete(s));
+  });
+
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    if (isRefused(socket)) { socket.destroy(); return; }
+    const code = err.code ?? '';
+    if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') events.timeout('handshake');
+    else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') events.timeout(inRequest.has(socket) ? 'request' : 'headers');
+    // As node's default, an HTTP-level error gets an answer if nothing was written yet; a request the
+    // parser refuses gets the FSPIOP error body (SPEC §5).
+    const http = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code.startsWith('HPE_');
+    if (http && socket.writable && socket.bytesWritten === 0) {
+      socket.write(code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT_RESPONSE : parserErrorResponse(code));
+    }
+    socket.destroy();
+  });
+
+  // With server.timeout = 0 the only socket timeout node arms is the keep-alive idle one.
+  server.on('timeout', (socket: Socket) => {
+    events.timeout('idle');
+    socket.destroy();
+  });
+  return { refused: isRefused };
+}
+
+/** The per-address key: IPv4 (also IPv4-mapped IPv6) as is, IPv6 by its /64 prefix (one subscriber). */
+export function addressKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const a = address.toLowerCase().replace(/%.*$/, '');
+  if (a.startsWith('::ffff:') && a.includes('.')) return a.slice(7);
+  if (!a.includes(':')) return a;
+  const [head, tail] = a.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}
