@@ -224,6 +224,9 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     ...limitServerOptions(limits),
   }, getRequestListener(inboundApp.fetch, { errorHandler: requestErrorResponse }));
   tls.attach(inboundServer);
+  // The peer is bound once per connection (src/tls/peer.ts caches it per socket): a TLS 1.2
+  // renegotiation could present another certificate on the same socket, so it is refused.
+  inboundServer.on('secureConnection', (socket: TLSSocket) => { socket.disableRenegotiation(); });
   const inboundLimits = limit(inboundServer, 'inbound');
   inboundServer.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     if (inboundLimits.refused(socket)) return; // counted by the listener limits
