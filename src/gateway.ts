@@ -33,6 +33,7 @@ import { createAuditLog, type AuditLog } from './logging/audit.js';
 import { createLogger } from './logging/logger.js';
 import { createTelemetry } from './metrics/registry.js';
 import { createStore, type Store } from './store/index.js';
+import { createTrafficControl } from './limits/index.js'; // issue 15
 
 export interface GatewayOverrides {
   readonly telemetry?: Telemetry & { metricsText?: () => Promise<string>; contentType?: string };
@@ -170,6 +171,16 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   storeProbe.unref();
   closers.push(() => clearInterval(storeProbe));
 
+  // --- traffic control (issue 15, src/limits/) ---
+  const traffic = await createTrafficControl({
+    path: config.rateLimitsPath, reloadIntervalMs: config.tlsReloadIntervalMs, share: 1 / (config.rateLimitsReplicas * config.workers),
+    leaseMs: config.httpRequestTimeoutMs + config.upstreamConnectTimeoutMs + config.upstreamHeadersTimeoutMs + config.upstreamBodyTimeoutMs,
+    redis: config.storeKind === 'redis' ? { ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}), clusterNodes: config.redisClusterNodes, keyPrefix: config.redisKeyPrefix, timeoutMs: config.storeTimeoutMs } : undefined,
+    store, telemetry, audit, isKnown: (id) => peers.has(id) || (keys?.knownIds().includes(id) ?? false),
+    onReloadFailed: (err) => logger.error({ event: 'limits_reload_failed', err: String((err as Error)?.message ?? err) }, 'limits file reload refused; keeping the previous limits'),
+  });
+  closers.push(() => traffic.close());
+
   // --- apps ---
   const ilpDeps = { config, store, telemetry };
   const stages: Stages = {
@@ -179,6 +190,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     ...(keys ? { verifyJws: verifyInboundJws({ config, keys, telemetry }) } : {}),
     ...(config.ilpCheck ? { ilpInbound: ilpInbound(ilpDeps), ilpOutbound: ilpOutbound(ilpDeps) } : {}),
     ...(signer ? { signJws: signOutbound({ config, signer, telemetry }) } : {}),
+    limits: traffic.inbound, limitsOutbound: traffic.outbound, // issue 15
     ...(overrides.stages ?? {}),
   };
   const appDeps = { config, telemetry, logger, audit, stages };
