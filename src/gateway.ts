@@ -34,6 +34,7 @@ import { createLogger } from './logging/logger.js';
 import { createTelemetry } from './metrics/registry.js';
 import { createStore, type Store } from './store/index.js';
 import { createTrafficControl } from './limits/index.js'; // issue 15
+import { AdminTokens } from './admin/tokens.js'; // issue 15
 
 export interface GatewayOverrides {
   readonly telemetry?: Telemetry & { metricsText?: () => Promise<string>; contentType?: string };
@@ -206,8 +207,17 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     { name: 'store', check: async () => { storeUp = await store.ping(); telemetry.storeUp(storeUp); return storeUp; } },
   ];
   const listKeys = async (): Promise<KeyInfo[]> => (keys ? (await keys.list()).map((k) => ({ fspId: k.fspId, fingerprint: k.fingerprint, expiry: k.notAfter === undefined ? null : new Date(k.notAfter * 1000).toISOString(), file: k.file })) : []);
+  // issue 15: scoped admin tokens (ADMIN_TOKENS, ADMIN_TOKENS_PATH; ADMIN_TOKEN = operator)
+  const adminTokens = new AdminTokens({
+    adminToken: config.adminToken, adminTokens: config.adminTokens, path: config.adminTokensPath, reloadIntervalMs: config.tlsReloadIntervalMs,
+    onReload: (e) => {
+      telemetry.reload({ what: 'admin_tokens', outcome: e.outcome });
+      if (e.outcome === 'failed') { logger.error({ event: 'admin_tokens_reload_failed', err: String((e.error as Error)?.message ?? e.error) }, 'admin token file reload refused; keeping the previous tokens'); audit.record({ event: 'admin_tokens_reload_failed', actor: 'gateway' }); }
+    },
+  });
+  closers.push(() => adminTokens.close());
   const adminApp = buildAdminApp({
-    adminToken: config.adminToken,
+    adminToken: config.adminToken, tokens: adminTokens, limits: traffic,
     ...(overrides.telemetry && !overrides.telemetry.metricsText ? {} : { metrics: telemetry as Required<Pick<NonNullable<GatewayOverrides['telemetry']>, 'metricsText' | 'contentType'>> }),
     readiness, audit, quarantine,
     onError: onError('admin call failed'),

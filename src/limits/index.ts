@@ -12,7 +12,9 @@ import { LimitsFile } from './file.js';
 import { Limiter, type Backend } from './limiter.js';
 import { limitTraffic } from './middleware.js';
 import { LimitOverrides } from './overrides.js';
-import type { LimitsTable } from './rules.js';
+import { RESOURCES_OF, type LimitsTable } from './rules.js';
+
+const plain = (t: LimitsTable) => ({ default: t.default ?? null, fsps: Object.fromEntries(t.fsps) });
 
 export interface TrafficControlOptions {
   /** RATE_LIMITS_PATH; undefined: no file limits (run-time overrides still apply). */
@@ -35,8 +37,10 @@ export interface TrafficControl {
   readonly inbound: GatewayMiddleware;
   readonly outbound: GatewayMiddleware;
   readonly overrides: LimitOverrides;
-  /** The file table and the overrides, for GET /admin/limits. */
-  list(): { file: LimitsTable; overrides: Record<string, unknown> };
+  /** The file table, the overrides and the resource classes, for GET /admin/limits. */
+  list(): { file: { default: unknown; fsps: Record<string, unknown> }; overrides: Record<string, unknown>; classes: typeof RESOURCES_OF };
+  /** Sets (entry) or releases (undefined) one FSP's run-time override, on every replica within a second. */
+  change(fspId: string, entry: unknown | undefined): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -61,7 +65,8 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
     inbound: limitTraffic({ ...common, listener: 'inbound', keyOf: (c) => c.get('peer')?.fspId }),
     outbound: limitTraffic({ ...common, listener: 'outbound', keyOf: (c) => { const d = header(c, 'fspiop-destination'); return d !== undefined && isValidFspId(d) ? d : undefined; } }),
     overrides,
-    list: () => ({ file: file.current, overrides: overrides.list() }),
+    list: () => ({ file: plain(file.current), overrides: overrides.list(), classes: RESOURCES_OF }),
+    change: (fspId, entry) => overrides.change(fspId, entry),
     async close() {
       file.close();
       overrides.close();

@@ -26,10 +26,10 @@ export type AuditEvent = Common & (
   | { readonly event: 'key_loaded' | 'key_revoked'; readonly file?: string; readonly fingerprint?: string }
   | { readonly event: 'certificate_reloaded' | 'certificate_reload_failed'; readonly file?: string; readonly fingerprint?: string; readonly notAfter?: string }
   | { readonly event: 'quarantine_on' | 'quarantine_off' }
-  | { readonly event: 'admin_call'; readonly method: string; readonly path: string; readonly status: number; readonly role?: string; readonly token?: string }
+  | { readonly event: 'admin_call'; readonly method: string; readonly path: string; readonly status: number; readonly role?: string; readonly tokenFingerprint?: string }
   // issue 15: traffic control. rate_limited is written once per window per FSP and reason; count = refusals since the last record.
   | { readonly event: 'rate_limited'; readonly listener: string; readonly count: number }
-  | { readonly event: 'limits_changed' | 'limits_released'; readonly role?: string; readonly token?: string }
+  | { readonly event: 'limits_changed' | 'limits_released'; readonly role?: string; readonly tokenFingerprint?: string }
   | { readonly event: 'limits_reload_failed' | 'admin_tokens_reload_failed' }
 );
 
@@ -70,8 +70,10 @@ export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<strin
     r.path = clean(e.path);
     r.status = e.status;
   }
-  if ('role' in e && e.role !== undefined) r.role = clean(e.role);
-  if ('token' in e && e.token !== undefined) r.token = clean(e.token);
+  if (e.event === 'admin_call' || e.event === 'limits_changed' || e.event === 'limits_released') {
+    if (e.role !== undefined) r.role = clean(e.role);
+    if (e.tokenFingerprint !== undefined) r.tokenFingerprint = clean(e.tokenFingerprint).slice(0, 12);
+  }
   if (e.event === 'rate_limited') {
     r.listener = clean(e.listener);
     r.count = e.count;
