@@ -25,6 +25,9 @@ export interface Stages {
   readonly ilpInbound?: GatewayMiddleware;
   readonly ilpOutbound?: GatewayMiddleware;
   readonly signJws?: GatewayMiddleware;
+  /** Per-FSP rate and in-flight limits (issue 15, src/limits/): inbound by verified peer, outbound by destination. */
+  readonly limits?: GatewayMiddleware;
+  readonly limitsOutbound?: GatewayMiddleware;
 }
 
 export interface AppDeps {
@@ -61,6 +64,7 @@ export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerRes
     matchFspiopRoute(), // the strict request-target check comes before anything else
     config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
     stages.quarantine,
+    stages.limits, // issue 15: after peer binding and quarantine, before any body read or crypto
     checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
     config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
     stages.freshness,
@@ -88,6 +92,7 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
     requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
     stages.quarantineOutbound,
     matchFspiopRoute(),
+    stages.limitsOutbound, // issue 15: by FSPIOP-Destination, before the body is read or signed
     checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
     async function resolveDestination(c, next) { targetFor(c); await next(); }, // 3201/3102 before any signing
     stages.ilpOutbound,

@@ -10,6 +10,7 @@ export const FSPIOP_DESCRIPTIONS = {
   '2001': 'Internal server error',
   '2003': 'Service currently unavailable',
   '2004': 'Server timed out',
+  '2005': 'Server busy',
   '3000': 'Generic client error',
   '3001': 'Unacceptable version requested',
   '3002': 'Unknown URI',
@@ -98,8 +99,15 @@ export const CATALOGUE = {
   GW_UPSTREAM_UNREACHABLE: entry('1001', 503, 'The upstream (INBOUND_UPSTREAM_URL or the peer) refused or dropped the connection.'),
   GW_UPSTREAM_TIMEOUT: entry('2004', 500, 'The upstream did not answer within UPSTREAM_*_TIMEOUT_MS.'),
   GW_UPSTREAM_RESPONSE_TOO_LARGE: entry('1000', 503, 'The upstream response exceeded MAX_BODY_BYTES.'),
+  // --- traffic control (limits/) ---
+  // 2005 "Server busy: Server is rejecting requests due to overloading. Try again later." (API Definition
+  // v1.1 §7.6.2 Table 111; fspiop.md §5.2 "rate limiting"). HTTP 503: the API's status table (§3.2.4 Table 3)
+  // has no 429, and 503 is its "temporary state, the client should retry" status. Retry-After says when.
+  GW_RATE_LIMITED: entry('2005', 503, 'The FSP exceeded its requests-per-second limit (RATE_LIMITS_PATH or a run-time override); see the runbook "A DFSP is being limited" in docs/operations.md.'),
+  GW_CONCURRENCY_LIMITED: entry('2005', 503, 'The FSP has as many requests in flight as its concurrency limit allows (RATE_LIMITS_PATH); usually a slow upstream or a DFSP not waiting for answers.'),
   // --- admin API (admin/) ---
-  GW_ADMIN_UNAUTHORIZED: entry('3000', 401, 'Admin call without a valid bearer ADMIN_TOKEN.'),
+  GW_ADMIN_UNAUTHORIZED: entry('3000', 401, 'Admin call without a valid bearer token (ADMIN_TOKEN, ADMIN_TOKENS or ADMIN_TOKENS_PATH), or with a token in the query string.'),
+  GW_ADMIN_FORBIDDEN: entry('3000', 403, 'Admin call with a viewer token on an operator action (reload, quarantine, limits); use an operator token.'),
   GW_ADMIN_NOT_FOUND: entry('3000', 404, 'Admin call names an unknown peer or resource.'),
   GW_ADMIN_BAD_REQUEST: entry('3000', 400, 'Admin call with a malformed body or parameter.'),
   // --- everything else ---

@@ -33,6 +33,8 @@ import { createAuditLog, type AuditLog } from './logging/audit.js';
 import { createLogger } from './logging/logger.js';
 import { createTelemetry } from './metrics/registry.js';
 import { createStore, type Store } from './store/index.js';
+import { createTrafficControl } from './limits/index.js'; // issue 15
+import { AdminTokens } from './admin/tokens.js'; // issue 15
 
 export interface GatewayOverrides {
   readonly telemetry?: Telemetry & { metricsText?: () => Promise<string>; contentType?: string };
@@ -170,6 +172,16 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   storeProbe.unref();
   closers.push(() => clearInterval(storeProbe));
 
+  // --- traffic control (issue 15, src/limits/) ---
+  const traffic = await createTrafficControl({
+    path: config.rateLimitsPath, reloadIntervalMs: config.tlsReloadIntervalMs, share: 1 / (config.rateLimitsReplicas * config.workers),
+    leaseMs: config.httpRequestTimeoutMs + config.upstreamConnectTimeoutMs + config.upstreamHeadersTimeoutMs + config.upstreamBodyTimeoutMs,
+    redis: config.storeKind === 'redis' ? { ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}), clusterNodes: config.redisClusterNodes, keyPrefix: config.redisKeyPrefix, timeoutMs: config.storeTimeoutMs } : undefined,
+    store, telemetry, audit, isKnown: (id) => peers.has(id) || (keys?.knownIds().includes(id) ?? false),
+    onReloadFailed: (err) => logger.error({ event: 'limits_reload_failed', err: String((err as Error)?.message ?? err) }, 'limits file reload refused; keeping the previous limits'),
+  });
+  closers.push(() => traffic.close());
+
   // --- apps ---
   const ilpDeps = { config, store, telemetry };
   const stages: Stages = {
@@ -179,6 +191,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     ...(keys ? { verifyJws: verifyInboundJws({ config, keys, telemetry }) } : {}),
     ...(config.ilpCheck ? { ilpInbound: ilpInbound(ilpDeps), ilpOutbound: ilpOutbound(ilpDeps) } : {}),
     ...(signer ? { signJws: signOutbound({ config, signer, telemetry }) } : {}),
+    limits: traffic.inbound, limitsOutbound: traffic.outbound, // issue 15
     ...(overrides.stages ?? {}),
   };
   const appDeps = { config, telemetry, logger, audit, stages };
@@ -194,8 +207,17 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     { name: 'store', check: async () => { storeUp = await store.ping(); telemetry.storeUp(storeUp); return storeUp; } },
   ];
   const listKeys = async (): Promise<KeyInfo[]> => (keys ? (await keys.list()).map((k) => ({ fspId: k.fspId, fingerprint: k.fingerprint, expiry: k.notAfter === undefined ? null : new Date(k.notAfter * 1000).toISOString(), file: k.file })) : []);
+  // issue 15: scoped admin tokens (ADMIN_TOKENS, ADMIN_TOKENS_PATH; ADMIN_TOKEN = operator)
+  const adminTokens = new AdminTokens({
+    adminToken: config.adminToken, adminTokens: config.adminTokens, path: config.adminTokensPath, reloadIntervalMs: config.tlsReloadIntervalMs,
+    onReload: (e) => {
+      telemetry.reload({ what: 'admin_tokens', outcome: e.outcome });
+      if (e.outcome === 'failed') { logger.error({ event: 'admin_tokens_reload_failed', err: String((e.error as Error)?.message ?? e.error) }, 'admin token file reload refused; keeping the previous tokens'); audit.record({ event: 'admin_tokens_reload_failed', actor: 'gateway' }); }
+    },
+  });
+  closers.push(() => adminTokens.close());
   const adminApp = buildAdminApp({
-    adminToken: config.adminToken,
+    adminToken: config.adminToken, tokens: adminTokens, limits: traffic,
     ...(overrides.telemetry && !overrides.telemetry.metricsText ? {} : { metrics: telemetry as Required<Pick<NonNullable<GatewayOverrides['telemetry']>, 'metricsText' | 'contentType'>> }),
     readiness, audit, quarantine,
     onError: onError('admin call failed'),

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { GatewayError, toGatewayError, toResponse } from '../errors.js';
 import type { AuditLog } from '../logging/audit.js';
-import { bearerChecker } from './auth.js';
+import { AdminTokens, allows, requiredRole, type Principal } from './tokens.js';
 import type { Quarantine } from './quarantine.js';
 import { runChecks, type ReadinessCheck } from './readiness.js';
 
@@ -33,7 +33,15 @@ export interface AdminDeps {
   /** FSP ids that may be quarantined (key directory ∪ peer directory). */
   readonly knownPeers?: () => Iterable<string>;
   readonly quarantine?: Quarantine;
+  /** Scoped tokens (ADMIN_TOKENS, ADMIN_TOKENS_PATH, ADMIN_TOKEN); when absent, built from adminToken. */
+  readonly tokens?: AdminTokens;
+  /** Per-FSP limits (issue 15): the file and overrides in force, and run-time changes (entry undefined = release). */
+  readonly limits?: { list(): unknown; change(fspId: string, entry: unknown | undefined): Promise<unknown> };
 }
+
+// Query parameters that look like credentials: an /admin call carrying one is refused whatever else it has,
+// because a token in a URL ends up in proxy logs, browser history and Referer headers.
+const CREDENTIAL_PARAM = /^(access[_-]?token|token|admin[_-]?token|api[_-]?key|key|auth|authorization|bearer|password|secret)$/i;
 
 type AdminEnv = { Bindings: Partial<HttpBindings> };
 
@@ -71,17 +79,31 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     return c.body(await deps.metrics.metricsText(), 200, { 'content-type': deps.metrics.contentType });
   });
 
-  if (deps.adminToken === undefined) return app; // admin API off: everything under /admin is 404
+  const tokens = deps.tokens ?? (deps.adminToken !== undefined ? new AdminTokens({ adminToken: deps.adminToken }) : undefined);
+  if (tokens === undefined || !tokens.enabled) return app; // admin API off: everything under /admin is 404
 
-  const authorized = bearerChecker(deps.adminToken);
+  const principals = new WeakMap<object, Principal>();
+  const principal = (c: { req: { raw: Request } }): Principal | undefined => principals.get(c.req.raw);
   app.use('/admin/*', async (c, next) => {
-    const ok = authorized(c.req.header('authorization'));
+    let inQuery = false;
+    for (const [k, v] of new URL(c.req.url).searchParams) if (CREDENTIAL_PARAM.test(k) || tokens.check(v) !== undefined) inQuery = true;
+    const who = inQuery ? undefined : tokens.authenticate(c.req.header('authorization'));
+    let status: number | undefined;
+    let reason: string | undefined;
     try {
-      if (!ok) throw new GatewayError('GW_ADMIN_UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' } });
+      if (inQuery) { reason = 'token_in_query'; throw new GatewayError('GW_ADMIN_UNAUTHORIZED', { detail: 'credentials in the query string are refused; send Authorization: Bearer', headers: { 'www-authenticate': 'Bearer' } }); }
+      if (who === undefined) { reason = 'GW_ADMIN_UNAUTHORIZED'; throw new GatewayError('GW_ADMIN_UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' } }); }
+      if (!allows(who.role, requiredRole(c.req.method))) { reason = 'GW_ADMIN_FORBIDDEN'; throw new GatewayError('GW_ADMIN_FORBIDDEN', { detail: 'this action needs an operator token' }); }
+      principals.set(c.req.raw, who);
       await next();
+    } catch (e) {
+      status = toGatewayError(e).httpStatus;
+      throw e;
     } finally {
-      const status = ok ? c.res.status : 401;
-      deps.audit?.record({ event: 'admin_call', actor: 'admin', peer: c.env?.incoming?.socket.remoteAddress, method: c.req.method, path: c.req.path, status });
+      deps.audit?.record({
+        event: 'admin_call', actor: 'admin', peer: c.env?.incoming?.socket.remoteAddress, method: c.req.method, path: c.req.path, status: status ?? c.res.status,
+        ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}), ...(reason ? { reason } : {}),
+      });
     }
   });
 
@@ -138,6 +160,36 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     const changed = await q.remove(fspId);
     deps.audit?.record({ event: 'quarantine_off', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress });
     return c.json({ fspId, quarantined: false, changed, all: q.list() });
+  });
+
+  // --- per-FSP limits (issue 15) ---
+  const limits = () => {
+    if (!deps.limits) throw notFound('limits are not available');
+    return deps.limits;
+  };
+  app.get('/admin/limits', (c) => c.json(limits().list() as Record<string, unknown>));
+
+  app.put('/admin/limits/:fspId', async (c) => {
+    const l = limits();
+    const fspId = knownPeer(c.req.param('fspId'));
+    let entry: unknown;
+    try { entry = await c.req.json(); } catch { throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'body must be JSON {rps, burst, concurrency, classes}' }); }
+    let overrides: unknown;
+    try { overrides = await l.change(fspId, entry); } catch (e) {
+      if (e instanceof GatewayError) throw e;
+      throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: String((e as Error).message).slice(0, 100) });
+    }
+    const who = principal(c);
+    deps.audit?.record({ event: 'limits_changed', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}) });
+    return c.json({ fspId, override: entry, overrides });
+  });
+
+  app.delete('/admin/limits/:fspId', async (c) => {
+    const fspId = knownPeer(c.req.param('fspId'));
+    const overrides = await limits().change(fspId, undefined);
+    const who = principal(c);
+    deps.audit?.record({ event: 'limits_released', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}) });
+    return c.json({ fspId, override: null, overrides });
   });
 
   return app;

@@ -48,7 +48,8 @@ return v`;
 /** Reconnect delay: 50 ms doubling up to 2 s, forever. */
 const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
-function connect(o: RedisStoreOptions): Redis | Cluster {
+/** Opens an ioredis client with the store's fail-fast settings (also used by the shared limits, src/limits/). */
+export function connect(o: RedisStoreOptions): Redis | Cluster {
   const common = {
     commandTimeout: o.timeoutMs,
     connectTimeout: Math.max(1000, o.timeoutMs),

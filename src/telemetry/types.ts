@@ -19,7 +19,7 @@ export interface Telemetry {
   keyCache(e: { event: 'hit' | 'miss' | 'negative_hit' | 'load' | 'load_failed'; size: number }): void;
   /** Expiry (unix seconds) of a certificate or JWS key file; notAfter undefined removes the series. */
   expiry(e: { kind: 'tls_server' | 'tls_ca' | 'tls_client' | 'jws_key'; file: string; notAfter: number | undefined }): void;
-  reload(e: { what: 'tls' | 'jws_keys' | 'jws_signing_key' | 'peers' | 'identity_map'; outcome: 'ok' | 'failed' }): void;
+  reload(e: { what: 'tls' | 'jws_keys' | 'jws_signing_key' | 'peers' | 'identity_map' | 'rate_limits' | 'admin_tokens'; outcome: 'ok' | 'failed' }): void;
   quarantine(e: { count: number }): void;
   /** The FSP ids the gateway knows (keys, peers): metric labels outside this set are folded to 'unknown'. */
   knownPeers(ids: Iterable<string>): void;
@@ -35,6 +35,13 @@ export interface Telemetry {
   connectionTimeout(e: { listener: 'inbound' | 'outbound' | 'admin'; kind: 'handshake' | 'headers' | 'request' | 'idle' }): void;
   /** A TCP connection to the TLS listener that closed without sending a byte (health check, port scan). */
   tlsProbe(): void;
+  // issue 15: traffic control (src/limits/)
+  /** A request refused by a per-FSP limit (rate or concurrency); fspId is the verified peer or the destination. */
+  rateLimited(e: { listener: 'inbound' | 'outbound'; fspId: string; reason: 'rate' | 'concurrency' }): void;
+  /** Requests of one FSP in flight through this process's limit stage. */
+  inFlight(e: { listener: 'inbound' | 'outbound'; fspId: string; count: number }): void;
+  /** A limit decision taken by the per-process fallback because the shared store did not answer. */
+  rateLimitFallback(e: { what: 'rate' | 'concurrency' }): void;
 }
 
 const noop = () => {};
@@ -43,4 +50,5 @@ export const NOOP_TELEMETRY: Telemetry = {
   store: noop, keyCache: noop, expiry: noop, reload: noop, quarantine: noop, knownPeers: noop, storeUp: noop,
   storeFull: noop, quarantineLost: noop,
   connectionRejected: noop, connectionTimeout: noop, tlsProbe: noop,
+  rateLimited: noop, inFlight: noop, rateLimitFallback: noop,
 };

@@ -37,7 +37,7 @@ describe('alerts/ with promtool', () => {
   test('the required alerts exist, with summary, description and a runbook section', () => {
     const names = rules.map((x) => x.alert);
     for (const n of ['HighJWSFailureRate', 'JWSFailuresFromCleanDFSP', 'ILPValidationFailures', 'HighTLSHandshakeFailureRate',
-      'CertificateExpiringSoon', 'JWSKeyExpiringSoon', 'HighUpstreamErrorRatio', 'StoreDown']) assert.ok(names.includes(n), n);
+      'CertificateExpiringSoon', 'JWSKeyExpiringSoon', 'HighUpstreamErrorRatio', 'StoreDown', 'DFSPRateLimited']) assert.ok(names.includes(n), n);
     const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
     for (const r of rules) {
       assert.ok(r.annotations.summary && r.annotations.description, r.alert);

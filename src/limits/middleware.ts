@@ -1,0 +1,98 @@
+// The traffic-control stage (SPEC §13): per-FSP request rate and in-flight bound, mounted after peer
+// binding and quarantine and before any body read or crypto, so a flood costs no signature checks.
+// Inbound it keys on the verified peer (client certificate), outbound on FSPIOP-Destination (protecting
+// peers). A refusal is 2005/503 with Retry-After, counted per DFSP and reason, audited once per
+// AUDIT_WINDOW_MS per DFSP and reason (with the number refused), and never reaches the upstream.
+import { GatewayError } from '../errors.js';
+import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
+import type { AuditLog } from '../logging/audit.js';
+import type { Telemetry } from '../telemetry/types.js';
+import type { Lease, Limiter } from './limiter.js';
+import { CLASS_OF, limitsFor, type FspLimits, type LimitsTable } from './rules.js';
+
+export const AUDIT_WINDOW_MS = 60_000;
+type Listener = 'inbound' | 'outbound';
+type Reason = 'rate' | 'concurrency';
+
+export interface TrafficLimitOptions {
+  readonly listener: Listener;
+  /** The FSP id the limits apply to, or undefined (not limited: the request fails later on its own). */
+  readonly keyOf: (c: GatewayContext) => string | undefined;
+  /** The limits file and the run-time overrides in force. */
+  readonly limits: () => { readonly table: LimitsTable; readonly overrides: ReadonlyMap<string, FspLimits> };
+  readonly limiter: Limiter;
+  readonly telemetry: Pick<Telemetry, 'rateLimited' | 'inFlight'>;
+  readonly audit?: AuditLog;
+  readonly now?: () => number;
+}
+
+/**
+ * @example
+ * app.use('*', bindPeer(...), quarantineGuard(...), limitTraffic({ listener: 'inbound', keyOf: (c) => c.get('peer')?.fspId, limits, limiter, telemetry, audit }));
+ */
+export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
+  const now = o.now ?? Date.now;
+  const inFlight = new Map<string, number>();
+  const audited = new Map<string, { until: number; count: number }>();
+
+  const refuse = (c: GatewayContext, fspId: string, reason: Reason, retryAfterMs: number): never => {
+    o.telemetry.rateLimited({ listener: o.listener, fspId, reason });
+    const key = `${fspId}\n${reason}`;
+    const t = now();
+    const a = audited.get(key);
+    if (a === undefined || t >= a.until) {
+      if (audited.size > 10_000) for (const [k, v] of audited) if (t >= v.until) audited.delete(k);
+      o.audit?.record({ event: 'rate_limited', actor: 'peer', fspId, listener: o.listener, reason: reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', count: (a?.count ?? 0) + 1, requestId: c.get('requestId') });
+      audited.set(key, { until: t + AUDIT_WINDOW_MS, count: 0 });
+    } else a.count++;
+    throw new GatewayError(reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', {
+      detail: reason === 'rate' ? 'request rate limit of the FSP reached' : 'in-flight limit of the FSP reached',
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+      context: { fspId, listener: o.listener },
+    });
+  };
+
+  const gauge = (fspId: string, delta: number) => {
+    const n = (inFlight.get(fspId) ?? 0) + delta;
+    if (n <= 0) inFlight.delete(fspId); else inFlight.set(fspId, n);
+    o.telemetry.inFlight({ listener: o.listener, fspId, count: Math.max(0, n) });
+  };
+
+  return async function limitTraffic(c, next) {
+    const fspId = o.keyOf(c);
+    const { table, overrides } = o.limits();
+    const lim = fspId === undefined ? undefined : limitsFor(table, overrides, fspId);
+    if (fspId === undefined || lim === undefined) return next();
+    const resource = c.get('route')?.resource;
+    const cls = resource === undefined ? 'other' : CLASS_OF[resource];
+    const classRule = lim.classes[cls];
+    const base = `${o.listener}:${fspId}`;
+
+    const r1 = await o.limiter.consume(base, lim);
+    if (!r1.ok) refuse(c, fspId, 'rate', r1.retryAfterMs);
+    if (classRule) {
+      const r2 = await o.limiter.consume(`${base}:${cls}`, classRule);
+      if (!r2.ok) refuse(c, fspId, 'rate', r2.retryAfterMs);
+    }
+
+    const leases: Lease[] = [];
+    try {
+      for (const [scope, limit] of [[base, lim.concurrency], [`${base}:${cls}`, classRule?.concurrency]] as const) {
+        if (limit === undefined) continue;
+        const lease = await o.limiter.acquire(scope, limit);
+        if (lease === undefined) refuse(c, fspId, 'concurrency', 1000);
+        leases.push(lease!);
+      }
+    } catch (e) {
+      for (const l of leases) l.release();
+      throw e;
+    }
+    gauge(fspId, 1);
+    try {
+      await next();
+    } finally {
+      for (const l of leases) l.release();
+      gauge(fspId, -1);
+    }
+  };
+}

@@ -1,0 +1,81 @@
+// Run-time limit overrides (SPEC §13, issue 15 part 4): an operator raises or lowers one DFSP's limits for
+// an incident through the admin API. The overrides live in the Store under one key, {"g": generation,
+// "fsps": {fspId: entry}}, so every replica agrees; each replica re-reads it every `refreshMs` (default
+// 250 ms: applied everywhere within a second) and answers from a local Map (the request path never waits
+// on the store). They stay until released (no expiry short of ten years). Writes take a short store lock
+// (save nx) so two operators editing at once do not lose an update.
+import { GatewayError } from '../errors.js';
+import type { Store } from '../store/types.js';
+import { parseFspLimits, type FspLimits } from './rules.js';
+
+export const OVERRIDES_KEY = 'limits:overrides';
+const LOCK_KEY = 'limits:lock';
+const LOCK_TTL_MS = 2000;
+const TTL_MS = 10 * 365 * 24 * 3600 * 1000;
+
+interface Stored { g: number; fsps: Record<string, unknown> }
+
+function parseStored(text: string | undefined): Stored {
+  if (text === undefined) return { g: 0, fsps: {} };
+  const v = JSON.parse(text) as Partial<Stored>;
+  if (typeof v?.g !== 'number' || v.fsps === null || typeof v.fsps !== 'object' || Array.isArray(v.fsps)) throw new Error('limit overrides are not {"g", "fsps"}');
+  return { g: v.g, fsps: v.fsps };
+}
+
+export class LimitOverrides {
+  #map: ReadonlyMap<string, FspLimits> = new Map();
+  #raw: Record<string, unknown> = {};
+  #g = -1;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly store: Store, private readonly options: { refreshMs?: number; onError?: (err: unknown) => void } = {}) {}
+
+  /** The overrides in force on this replica. */
+  get current(): ReadonlyMap<string, FspLimits> { return this.#map; }
+
+  list(): Record<string, unknown> { return { ...this.#raw }; }
+
+  async start(): Promise<void> {
+    await this.refresh().catch((e) => this.options.onError?.(e));
+    this.#timer = setInterval(() => { void this.refresh().catch((e) => this.options.onError?.(e)); }, this.options.refreshMs ?? 250);
+    this.#timer.unref();
+  }
+
+  async refresh(): Promise<void> {
+    const s = parseStored(await this.store.get(OVERRIDES_KEY));
+    if (s.g === this.#g) return;
+    this.#apply(s);
+  }
+
+  /** Sets (entry) or releases (undefined) one FSP's override; resolves the stored overrides. */
+  async change(fspId: string, entry: unknown | undefined): Promise<Record<string, unknown>> {
+    if (entry !== undefined) parseFspLimits(entry); // validated before anything is written
+    const token = `${process.pid}:${Math.random()}`;
+    const deadline = Date.now() + LOCK_TTL_MS;
+    while (!(await this.store.save(LOCK_KEY, token, LOCK_TTL_MS, 'nx'))) {
+      if (Date.now() > deadline) throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'limits are being changed by another call' });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    try {
+      const s = parseStored(await this.store.get(OVERRIDES_KEY));
+      const fsps = { ...s.fsps };
+      if (entry === undefined) delete fsps[fspId]; else fsps[fspId] = entry;
+      const next = { g: Math.max(Date.now(), s.g + 1), fsps };
+      await this.store.save(OVERRIDES_KEY, JSON.stringify(next), TTL_MS);
+      this.#apply(next);
+      return { ...fsps };
+    } finally {
+      if ((await this.store.get(LOCK_KEY).catch(() => undefined)) === token) await this.store.delete(LOCK_KEY).catch(() => {});
+    }
+  }
+
+  #apply(s: Stored): void {
+    const map = new Map<string, FspLimits>();
+    for (const [id, v] of Object.entries(s.fsps)) map.set(id, parseFspLimits(v)); // a bad entry keeps the previous map (throws)
+    this.#map = map;
+    this.#raw = s.fsps;
+    this.#g = s.g;
+  }
+
+  close(): void { if (this.#timer) clearInterval(this.#timer); }
+}

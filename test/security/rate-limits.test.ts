@@ -1,0 +1,283 @@
+// Traffic control over real mTLS (issue 15): per-DFSP rate limits shared by two replicas on the real
+// Redis, other DFSPs unaffected, burst at the boundary, Redis down mid-flood (per-process fallback, then
+// shared limits again), bad limits files keep the old limits, in-flight bound with a slow upstream.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { fspiopHeaders, send, startTestGateway, type Reply, type TestGateway } from '../helpers/gateway.js';
+import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { REDIS_URL, startRedis } from '../store/redis-procs.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sg-limits-'));
+const pki: TestPki = makeTestPki();
+after(() => { rmSync(dir, { recursive: true, force: true }); pki.cleanup(); });
+const peersPath = join(dir, 'peers.json');
+writeFileSync(peersPath, JSON.stringify({ dfsp1: 'http://127.0.0.1:9/', dfsp2: 'http://127.0.0.1:9/', dfsp3: 'http://127.0.0.1:9/' }));
+
+let n = 0;
+function limitsFile(content: unknown): string {
+  const p = join(dir, `limits-${n++}.yaml`);
+  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+/** Replaces a file atomically (the watcher sees a new inode). */
+function rewrite(path: string, content: unknown): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, typeof content === 'string' ? content : JSON.stringify(content));
+  renameSync(tmp, path);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 10_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const agents: Agent[] = [];
+after(() => { for (const a of agents) a.destroy(); });
+function agentFor(t: TestGateway, fspId: string): Agent {
+  const c = t.cert(fspId);
+  const a = new Agent({ keepAlive: true, maxSockets: 32, ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' });
+  agents.push(a);
+  return a;
+}
+
+/** GET /parties from `fspId` (a lookup), on a keep-alive agent. */
+const lookup = (t: TestGateway, fspId: string, agent: Agent): Promise<Reply> =>
+  send(t.gw.inbound.port, { method: 'GET', path: `/parties/MSISDN/${Math.floor(Math.random() * 1e9)}`, headers: fspiopHeaders('parties', fspId, { 'fspiop-destination': 'dfsp9' }), ca: t.pki.ca.certPem, agent });
+
+const is2005 = (r: Reply) => r.status === 503 && r.json().errorInformation.errorCode === '2005';
+
+async function metrics(t: TestGateway): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port: t.gw.admin.port, path: '/metrics' }, (res) => {
+      let b = '';
+      res.on('data', (c) => (b += c));
+      res.on('end', () => resolve(b));
+    }).on('error', reject).end();
+  });
+}
+const metricValue = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+};
+
+const p99 = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!; };
+
+async function gateway(env: Record<string, string>): Promise<TestGateway> {
+  return startTestGateway({ pki, env: { PEERS_PATH: peersPath, PEER_ENDPOINT: 'http://127.0.0.1:9/', ...env } });
+}
+
+describe('two replicas on the shared Redis', () => {
+  test('a DFSP at 5x its limit through both replicas is admitted at the limit (within 10 %), other DFSPs unaffected', async () => {
+    const prefix = `sg-test-limits-${randomBytes(4).toString('hex')}:`;
+    const rps = 20;
+    const path = limitsFile({ default: { rps: 1000 }, fsps: { dfsp1: { rps, burst: 0 } } });
+    const env = { RATE_LIMITS_PATH: path, REDIS_URL, REDIS_KEY_PREFIX: prefix, RATE_LIMITS_REPLICAS: '2' };
+    const a = await gateway(env);
+    const b = await gateway(env);
+    const raw = new Redis(REDIS_URL);
+    try {
+      const flooders = [agentFor(a, 'dfsp1'), agentFor(b, 'dfsp1')];
+      const quiet = [agentFor(a, 'dfsp2'), agentFor(b, 'dfsp2')];
+      // Baseline: the other DFSP alone, 10 requests per second for 1.5 s.
+      const other = async (durationMs: number): Promise<number[]> => {
+        const lat: number[] = [];
+        const jobs: Promise<void>[] = [];
+        for (let i = 0; i < (durationMs / 100); i++) {
+          jobs.push((async () => {
+            await sleep(i * 100);
+            const t0 = performance.now();
+            const r = await lookup(i % 2 ? b : a, 'dfsp2', quiet[i % 2]!);
+            lat.push(performance.now() - t0);
+            assert.equal(r.status, 202, 'the other DFSP is never limited');
+          })());
+        }
+        await Promise.all(jobs);
+        return lat;
+      };
+      for (const x of quiet) await Promise.all([lookup(a, 'dfsp2', x), lookup(b, 'dfsp2', x)]); // warm connections
+      const baseline = await other(1500);
+
+      // Flood: 5 x rps for 3 windows, paced evenly, alternating replicas.
+      const total = 5 * rps * 3;
+      const spanMs = 2900;
+      const results: Reply[] = [];
+      const t0 = performance.now();
+      const flood = Array.from({ length: total }, async (_, i) => {
+        const wait = t0 + (i * spanMs) / total - performance.now();
+        if (wait > 0) await sleep(wait);
+        results.push(await lookup(i % 2 ? b : a, 'dfsp1', flooders[i % 2]!));
+      });
+      const during = await other(2800);
+      await Promise.all(flood);
+      const admitted = results.filter((r) => r.status === 202).length;
+      const refused = results.filter(is2005).length;
+      const windows = 3;
+      const limit = rps * windows;
+      console.log(`# flood: ${total} sent over ${spanMs} ms (${(total / (spanMs / 1000)).toFixed(0)} req/s, 5x ${rps} rps) through 2 replicas; ` +
+        `admitted ${admitted} (limit ${limit} over ${windows} one-second windows: ${((admitted / limit - 1) * 100).toFixed(1)} %), refused ${refused} (2005/503); ` +
+        `other DFSP p99 ${p99(baseline).toFixed(1)} ms alone, ${p99(during).toFixed(1)} ms during the flood`);
+      assert.equal(admitted + refused, total, 'every request is admitted or refused with 2005');
+      assert.ok(Math.abs(admitted - limit) <= limit * 0.1, `admitted ${admitted} must be within 10 % of ${limit}`);
+      const refusedReply = results.find(is2005)!;
+      assert.match(String(refusedReply.headers['retry-after']), /^[1-9]\d*$/);
+      assert.equal(refusedReply.json().errorInformation.errorDescription.startsWith('Server busy'), true);
+      // Refused requests never reach the upstream: the stub saw exactly the admitted ones (plus dfsp2's).
+      const upstreamFlood = [...a.stub.requests, ...b.stub.requests].filter((r) => r.headers['fspiop-source'] === 'dfsp1').length;
+      assert.equal(upstreamFlood, admitted);
+      // Counted per DFSP and reason, on both replicas together.
+      const counted = metricValue(await metrics(a), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}')
+        + metricValue(await metrics(b), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}');
+      assert.equal(counted, refused);
+      // Latency of the other DFSP: on a shared 2-core machine a strict 10 % p99 bound is noise; report it, and bound it loosely.
+      assert.ok(p99(during) <= Math.max(p99(baseline) * 3, p99(baseline) + 50), `other DFSP p99 ${p99(during)} ms vs ${p99(baseline)} ms`);
+      assert.ok((await raw.keys(`${prefix}rl:*`)).length > 0, 'the counters live in the shared Redis under the key prefix');
+    } finally {
+      await a.close(); await b.close();
+      const keys = await raw.keys(`${prefix}*`);
+      if (keys.length) await raw.del(...keys);
+      raw.disconnect();
+    }
+  });
+
+  test('Redis down mid-flood: each replica enforces its share, nothing crashes, and the shared limit returns with Redis', async () => {
+    const redis = await startRedis();
+    const rps = 20;
+    const env = { RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps } } }), REDIS_URL: redis.url, RATE_LIMITS_REPLICAS: '2', STORE_TIMEOUT_MS: '200' };
+    const a = await gateway(env);
+    const b = await gateway(env);
+    try {
+      const ag = [agentFor(a, 'dfsp1'), agentFor(b, 'dfsp1')];
+      const burst = async (gws: TestGateway[], count: number) => {
+        const rs = await Promise.all(Array.from({ length: count }, (_, i) => lookup(gws[i % gws.length]!, 'dfsp1', ag[gws.length === 1 ? 0 : i % 2]!)));
+        for (const r of rs) assert.ok(r.status === 202 || is2005(r), `unexpected ${r.status}`);
+        return rs.filter((r) => r.status === 202).length;
+      };
+      // Each burst starts in a fresh one-second window (the limiter's windows are fixed, keyed from their first request).
+      const fresh = () => sleep(1100);
+      // Shared: one replica alone gets the whole limit.
+      assert.equal(await burst([a], 40), rps);
+      await redis.kill();
+      const fallbacks = async () => metricValue(await metrics(a), 'switchguard_rate_limit_fallback_total{what="rate"}') + metricValue(await metrics(b), 'switchguard_rate_limit_fallback_total{what="rate"}');
+      await until('fallback in use', async () => { await Promise.all([lookup(a, 'dfsp1', ag[0]!), lookup(b, 'dfsp1', ag[1]!)]); return (await fallbacks()) >= 2; });
+      // Per-process fallback: rps x 1/2 on each replica, the two together the whole limit; one alone only its share.
+      await fresh();
+      assert.equal(await burst([a, b], 80), rps, 'both replicas together: the whole limit');
+      await fresh();
+      assert.equal(await burst([a], 40), rps / 2, 'one replica alone: its share');
+      await redis.restart();
+      await until('shared limit after Redis returns', async () => { await fresh(); return (await burst([a], 40)) === rps; }, 15_000);
+    } finally {
+      await a.close(); await b.close(); await redis.cleanup();
+    }
+  });
+});
+
+describe('one replica, memory store', () => {
+  test('burst exactly at the boundary: rps + burst admitted at once, the next one refused with Retry-After', async () => {
+    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 5, burst: 3 }, dfsp2: { rps: 4 } } }) });
+    try {
+      const ag = agentFor(t, 'dfsp1');
+      const first = await Promise.all(Array.from({ length: 8 }, () => lookup(t, 'dfsp1', ag)));
+      assert.deepEqual(first.map((r) => r.status), Array(8).fill(202));
+      const ninth = await lookup(t, 'dfsp1', ag);
+      assert.ok(is2005(ninth));
+      assert.equal(ninth.headers['retry-after'], '1');
+      const ag2 = agentFor(t, 'dfsp2');
+      const four = await Promise.all(Array.from({ length: 4 }, () => lookup(t, 'dfsp2', ag2)));
+      assert.deepEqual(four.map((r) => r.status), [202, 202, 202, 202]);
+      assert.ok(is2005(await lookup(t, 'dfsp2', ag2)), 'burst 0: the (rps+1)th in the window is refused');
+    } finally { await t.close(); }
+  });
+
+  test('a class limit bounds only its class; the outbound listener limits by FSPIOP-Destination', async () => {
+    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 100, classes: { quotes: { rps: 2 } } }, dfsp3: { rps: 2 } } }), PEER_ENDPOINT: '' });
+    try {
+      const ag = agentFor(t, 'dfsp1');
+      const quote = () => send(t.gw.inbound.port, { method: 'GET', path: '/quotes/b51ec534-ee48-4575-b6a9-ead2955b8069', headers: fspiopHeaders('quotes', 'dfsp1', { 'fspiop-destination': 'dfsp9' }), ca: t.pki.ca.certPem, agent: ag });
+      const q = await Promise.all([quote(), quote(), quote()]);
+      assert.deepEqual(q.map((r) => r.status).sort(), [202, 202, 503]);
+      assert.equal((await lookup(t, 'dfsp1', ag)).status, 202, 'lookups are another class');
+      // Outbound: to dfsp3 (limit 2) the third request in the second is refused before anything is sent.
+      // (dfsp3's endpoint in the peer directory is a closed port: admitted requests end in 1001, refused ones in 2005.)
+      const out = () => new Promise<string>((resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port: t.gw.outbound.port, method: 'GET', path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', 'dfsp1', { 'fspiop-destination': 'dfsp3' }) }, (res) => {
+          let b = '';
+          res.on('data', (c) => (b += c));
+          res.on('end', () => resolve(`${res.statusCode} ${JSON.parse(b).errorInformation.errorCode}`));
+        }).on('error', reject).end();
+      });
+      const o = await Promise.all([out(), out(), out()]);
+      assert.deepEqual(o.sort(), ['503 1001', '503 1001', '503 2005']);
+    } finally { await t.close(); }
+  });
+
+  test('a bad limits file (unknown FSP id, negative rate, garbage) keeps the old limits, logged and counted', async () => {
+    const path = limitsFile({ fsps: { dfsp1: { rps: 3 } } });
+    const errors: string[] = [];
+    const logger = { info() {}, warn() {}, debug() {}, error(o: unknown) { errors.push(JSON.stringify(o)); } };
+    const t = await startTestGateway({ pki, env: { PEERS_PATH: peersPath, RATE_LIMITS_PATH: path, TLS_RELOAD_INTERVAL_MS: '100' }, overrides: { logger: logger as never } });
+    try {
+      const ag = agentFor(t, 'dfsp1');
+      const failed = async () => metricValue(await metrics(t), 'switchguard_reload_total{what="rate_limits",outcome="failed"}');
+      const bad = [
+        { fsps: { dfsp1: { rps: 1000 }, 'no-such-dfsp': { rps: 1000 } } },
+        { fsps: { dfsp1: { rps: -5 } } },
+        'fsps: [this is: {not valid',
+        { fsps: { dfsp1: { rps: 1000, burst: -1 } } },
+        { fsps: { dfsp1: { rps: 1000, colour: 'red' } } },
+      ];
+      for (const [i, content] of bad.entries()) {
+        rewrite(path, content);
+        await until(`reload failure ${i + 1}`, async () => (await failed()) === i + 1);
+        await sleep(1000); // a fresh one-second window
+        const rs = await Promise.all(Array.from({ length: 5 }, () => lookup(t, 'dfsp1', ag)));
+        assert.equal(rs.filter((r) => r.status === 202).length, 3, `old limit (3) still in force after bad file ${i + 1}`);
+      }
+      assert.ok(errors.filter((e) => e.includes('limits_reload_failed')).length >= bad.length, 'each refusal is logged');
+      assert.ok(errors.some((e) => e.includes('unknown FSP id')));
+      // A good file applies.
+      rewrite(path, { fsps: { dfsp1: { rps: 1000 } } });
+      await until('good reload', async () => metricValue(await metrics(t), 'switchguard_reload_total{what="rate_limits",outcome="ok"}') === 1);
+      await sleep(1000);
+      const rs = await Promise.all(Array.from({ length: 6 }, () => lookup(t, 'dfsp1', ag)));
+      assert.equal(rs.filter((r) => r.status === 202).length, 6);
+    } finally { await t.close(); }
+  });
+
+  test('in-flight bound with a slow upstream: the (N+1)th is refused; slots come back when requests end by timeout or error', async () => {
+    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1000, concurrency: 2 } } }), UPSTREAM_HEADERS_TIMEOUT_MS: '600' });
+    try {
+      const ag = agentFor(t, 'dfsp1');
+      t.stub.behave('hang');
+      const seen = t.stub.requests.length;
+      const hung = [lookup(t, 'dfsp1', ag), lookup(t, 'dfsp1', ag)];
+      await until('two requests at the upstream', () => t.stub.requests.length === seen + 2);
+      const third = await lookup(t, 'dfsp1', ag);
+      assert.ok(is2005(third), 'N+1th refused');
+      assert.equal(t.stub.requests.length, seen + 2, 'the refused request never reached the upstream');
+      assert.match(await metrics(t), /switchguard_in_flight_requests\{listener="inbound",dfsp="dfsp1"\} 2/);
+      assert.match(await metrics(t), /switchguard_rate_limited_total\{listener="inbound",dfsp="dfsp1",reason="concurrency"\} 1/);
+      // Timeout: both hung requests end with 2004, their slots return.
+      for (const r of await Promise.all(hung)) assert.equal(r.status, 500);
+      t.stub.behave({ status: 500, body: 'boom' });
+      const errs = await Promise.all([lookup(t, 'dfsp1', ag), lookup(t, 'dfsp1', ag)]);
+      assert.deepEqual(errs.map((r) => r.status), [500, 500], 'both admitted again after the timeouts');
+      // Error answers released their slots too.
+      t.stub.behave({ status: 202 });
+      const ok = await Promise.all([lookup(t, 'dfsp1', ag), lookup(t, 'dfsp1', ag)]);
+      assert.deepEqual(ok.map((r) => r.status), [202, 202]);
+      assert.match(await metrics(t), /switchguard_in_flight_requests\{listener="inbound",dfsp="dfsp1"\} 0/);
+    } finally { await t.close(); }
+  });
+});
