@@ -187,8 +187,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const stages: Stages = {
     quarantine: quarantineGuard(quarantine, { audit }),
     quarantineOutbound: quarantineOutboundGuard(quarantine, { audit }),
-    freshness: checkFreshness({ config, ...(config.replayProtection ? { replay: createReplayGuard(store, config.jwsMaxClockSkewSeconds) } : {}) }),
-    ...(keys ? { verifyJws: verifyInboundJws({ config, keys, telemetry }) } : {}),
+    freshness: checkFreshness({ config }),
+    ...(keys ? { verifyJws: verifyInboundJws({ config, keys, telemetry, ...(config.replayProtection ? { replay: createReplayGuard(store, config.jwsMaxClockSkewSeconds) } : {}) }) } : {}),
     ...(config.ilpCheck ? { ilpInbound: ilpInbound(ilpDeps), ilpOutbound: ilpOutbound(ilpDeps) } : {}),
     ...(signer ? { signJws: signOutbound({ config, signer, telemetry }) } : {}),
     limits: traffic.inbound, limitsOutbound: traffic.outbound, // issue 15

@@ -17,31 +17,15 @@ const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('rou
 
 /**
  * Freshness (SPEC.md §3 step 4): a Date header must lie within JWS_MAX_CLOCK_SKEW_SECONDS of now
- * (GW_CLOCK_SKEW); with REPLAY_PROTECTION (default on) a signature already seen is refused (GW_JWS_REPLAY),
- * store failures fail closed (GW_STORE_UNAVAILABLE). Requests without a body are not signed: for them the
- * window applies to the Date header alone and replay protection does not apply. Throws at build time when replay protection is on
- * without a guard.
+ * (GW_CLOCK_SKEW). Costs no store access: replay protection runs in verifyInboundJws, after the signature
+ * verified, so a signature nobody can verify never takes store capacity (docs/security.md class 9).
  */
-export function checkFreshness(deps: { config: Config; replay?: ReplayGuard; now?: () => number }): GatewayMiddleware {
-  const { config, replay } = deps;
+export function checkFreshness(deps: { config: Pick<Config, 'jwsMaxClockSkewSeconds'>; now?: () => number }): GatewayMiddleware {
   const now = deps.now ?? Date.now;
-  if (config.replayProtection && !replay) throw new Error('checkFreshness: REPLAY_PROTECTION is on but no replay guard was given');
-  const skew = config.jwsMaxClockSkewSeconds;
+  const skew = deps.config.jwsMaxClockSkewSeconds;
   return async function checkFreshness(c, next) {
     const date = header(c, 'date');
     if (date !== undefined) checkDateWindow(date, now(), skew);
-    if (replay && config.replayProtection) {
-      const value = header(c, 'fspiop-signature');
-      let signature: string | undefined;
-      try {
-        signature = value ? parseSignatureHeader(value).signature : undefined;
-      } catch {
-        signature = undefined; // malformed: verification rejects it with the precise code
-      }
-      // The record lives while this Date is inside the window; verification (next stage) proves the Date
-      // signed (JWS_REQUIRE_SIGNED_DATE), so a replay cannot shift its own window.
-      if (signature !== undefined) await replay.check(signature, date !== undefined ? Date.parse(date) : undefined);
-    }
     await next();
   };
 }
@@ -51,8 +35,9 @@ export function checkFreshness(deps: { config: Config; replay?: ReplayGuard; now
  * the payload form that verified, or 'skipped' / 'unsigned'. Reports every decision to telemetry.jwsVerify.
  * @throws GatewayError GW_JWS_* (3105/400), GW_HEADER_MISSING when FSPIOP-Source is absent.
  */
-export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; telemetry: Telemetry }): GatewayMiddleware {
-  const { config, keys, telemetry } = deps;
+export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; telemetry: Telemetry; replay?: ReplayGuard }): GatewayMiddleware {
+  const { config, keys, telemetry, replay } = deps;
+  if (config.replayProtection && config.validateInboundJws && !replay) throw new Error('verifyInboundJws: REPLAY_PROTECTION is on but no replay guard was given');
   if (!config.validateInboundJws) {
     return async function verifyInboundJws(c, next) {
       c.set('jwsForm', 'skipped');
@@ -81,6 +66,11 @@ export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; tel
     try {
       const r = await verifyRequest({ method: c.req.method, path: route.path + route.query, header: (n) => header(c, n), body: c.get('body') }, keysFor, policy);
       form = r.form;
+      // Only a verified signature is recorded: its record lives while its (signed) Date is in the window.
+      if (replay && config.replayProtection) {
+        const date = header(c, 'date');
+        await replay.check(parseSignatureHeader(header(c, 'fspiop-signature')!).signature, date !== undefined ? Date.parse(date) : undefined);
+      }
     } catch (e) {
       report('failed', { reason: isGatewayError(e) ? e.code : 'GW_INTERNAL' });
       throw e;

@@ -24,7 +24,7 @@ const closers: (() => void)[] = [];
 after(() => { for (const c of closers) c(); rmSync(dir, { recursive: true, force: true }); });
 
 const config = (env: Record<string, string> = {}) =>
-  loadConfig({ SWITCHGUARD_PROFILE: 'development', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', JWS_VERIFICATION_KEYS_DIRECTORY: dir, JWS_SIGNING_KEY_PATH: join(dir, 'signing.key'), ...env });
+  loadConfig({ SWITCHGUARD_PROFILE: 'development', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', JWS_VERIFICATION_KEYS_DIRECTORY: dir, JWS_SIGNING_KEY_PATH: join(dir, 'signing.key'), REPLAY_PROTECTION: 'off', ...env });
 
 interface Seen { jwsForm?: string; body?: Buffer; extra?: Record<string, string> }
 
@@ -95,9 +95,9 @@ describe('verifyInboundJws', async () => {
 
   test('checkFreshness: Date window and replay', async () => {
     const cfg = config({ REPLAY_PROTECTION: 'on', JWS_MAX_CLOCK_SKEW_SECONDS: '60' });
-    assert.throws(() => checkFreshness({ config: cfg }), /replay guard/);
+    assert.throws(() => verifyInboundJws({ config: cfg, keys, telemetry }), /replay guard/);
     const replay = createReplayGuard(createMemoryStore({ maxEntries: 100 }), 60);
-    const { app: a } = app([checkFreshness({ config: cfg, replay }), verifyInboundJws({ config: cfg, keys, telemetry })]);
+    const { app: a } = app([checkFreshness({ config: cfg }), verifyInboundJws({ config: cfg, keys, telemetry, replay })]);
     const r = signedTransfer(RSA, 'payerfsp');
     assert.equal((await send(a, r)).status, 200);
     const again = await send(a, r);

@@ -118,3 +118,32 @@ describe('replay protection across two replicas sharing the real Redis (default 
     } finally { await raw.quit(); }
   });
 });
+
+describe('replay records cost a verified signature: junk signatures never take store capacity', () => {
+  let pki: TestPki;
+  let t: TestGateway;
+  before(async () => {
+    pki = makeTestPki();
+    const keys = join(pki.dir, 'jws');
+    mkdirSync(keys);
+    writeFileSync(join(keys, 'payerfsp.pem'), payer.publicPem);
+    t = await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, MEMORY_STORE_MAX_ENTRIES: '100' } });
+  });
+  after(async () => { await t.close(); pki.cleanup(); });
+
+  test('150 requests with unverifiable signatures (known and unknown source, POST and GET) → 3105, then a signed request still passes', async () => {
+    const junk = (source: string) => JSON.stringify({ protectedHeader: Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url'), signature: randomBytes(256).toString('base64url') });
+    for (let i = 0; i < 150; i++) {
+      const source = i % 3 === 0 ? 'evilfsp' : 'payerfsp';
+      const get = i % 5 === 0;
+      const headers = { ...fspiopHeaders('transfers', source, { 'fspiop-destination': 'payeefsp' }), 'fspiop-signature': junk(source), 'fspiop-uri': '/transfers', 'fspiop-http-method': 'POST' };
+      const r = get
+        ? await send(t.gw.inbound.port, { method: 'GET', path: `/transfers/j${i}`, headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'content-type')), cert: t.cert(source), ca: pki.ca.certPem })
+        : await send(t.gw.inbound.port, { method: 'POST', path: '/transfers', headers, body: JSON.stringify({ ...TRANSFER, transferId: `j${i}` }), cert: t.cert(source), ca: pki.ca.certPem });
+      if (!get) assert.equal(r.json().errorInformation.errorCode, '3105', `request ${i}`);
+    }
+    const d = httpDate();
+    const ok = await send(t.gw.inbound.port, { method: 'POST', path: '/transfers', ...signed({ signedDate: d, wireDate: d, transferId: 'after-junk' }), cert: t.cert('payerfsp'), ca: pki.ca.certPem });
+    assert.equal(ok.status, 202, ok.body.toString());
+  });
+});
