@@ -2,6 +2,7 @@
 // real request line (fspiop.md §2.2, §2.8, §2.11 step 4). Values are compared byte-exactly; an empty
 // FSPIOP-Destination header counts as absent, as in the SDK (negative vector destination-header-empty).
 import { GatewayError } from '../errors.js';
+import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
 
 /** Header lookup by lower-case name; undefined when absent. */
 export type HeaderGetter = (lowerName: string) => string | undefined;
@@ -40,6 +41,9 @@ export function decodeProtectedHeader(b64: string): ProtectedHeader {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw new GatewayError('GW_JWS_MALFORMED', { detail: 'protected header is not a JSON object' });
   }
+  // RFC 7515 §4: header parameter names must be unique; a validator that keeps the first of two would
+  // read other members than this one (JSON.parse keeps the last).
+  if (hasDuplicateKeys(text)) throw new GatewayError('GW_JWS_MALFORMED', { detail: 'protected header repeats a member' });
   return v as ProtectedHeader;
 }
 

@@ -29,7 +29,15 @@ const OVERRIDES = new Set(['x-http-method-override', 'x-http-method', 'x-method-
 export function checkForwardable(incoming: IncomingHttpHeaders): void {
   const named = connectionTokens(incoming.connection);
   if (named) for (const t of named) if (isEndToEnd(t)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'Connection names an end-to-end header' });
-  for (const k in incoming) if (OVERRIDES.has(k)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'method or URL override header' });
+  for (const k in incoming) {
+    if (OVERRIDES.has(k)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'method or URL override header' });
+    // CGI, WSGI, Rack and PHP read '_' and '-' alike (HTTP_FSPIOP_SOURCE): an underscore spelling of a
+    // checked or gateway-owned header would reach such a backend beside the real one.
+    if (k.includes('_')) {
+      const dashed = k.replace(/_/g, '-');
+      if (isEndToEnd(dashed) || isGatewayOwned(dashed) || OVERRIDES.has(dashed)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'underscore spelling of a protected header' });
+    }
+  }
   // The signature and the ILP checks see the bytes as sent; an upstream that decodes a Content-Encoding
   // would act on other bytes (FSPIOP bodies are plain JSON, API Definition §3.1).
   const ce = incoming['content-encoding'];

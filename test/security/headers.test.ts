@@ -23,6 +23,12 @@ const FORBIDDEN: [string, string][] = [
   ['x-original-url', '/participants/admin'],
   ['x-rewrite-url', '/transfers/x'],
   ['content-encoding', 'gzip'],
+  ['fspiop_source', 'victimfsp'],
+  ['FSPIOP_Destination', 'victimfsp'],
+  ['x_client_id', 'victimfsp'],
+  ['X_Forwarded_For', '10.9.9.9'],
+  ['content_type', 'text/plain'],
+  ['x_http_method_override', 'DELETE'],
   ['content-encoding', 'identity, br'],
 ];
 
@@ -58,6 +64,12 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
         assert.equal(r.json().errorInformation.errorCode, '3101');
       }
       assert.equal(stub().requests.length, n);
+    });
+
+    test('other underscore headers pass (they name nothing the gateway checks or owns)', async () => {
+      const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', [...Object.entries(fspiopHeaders('quotes', source)), ['x_trace_id', 'abc']], QUOTE);
+      assert.equal(r.status, 202, r.body);
+      assert.equal(stub().requests.at(-1)!.headers.x_trace_id, 'abc');
     });
 
     test('Connection naming an ordinary extension header still works (RFC 9110 §7.6.1): that header is dropped, FSPIOP headers kept', async () => {

@@ -157,3 +157,14 @@ describe('over real sockets: the outbound gateway signs every route, the inbound
     assert.equal(verifier.stub.requests.length, n);
   });
 });
+
+test('a protected header that repeats a member is refused (3105), even when the last values match the request', async () => {
+  const { sign: cryptoSign } = await import('node:crypto');
+  const date = new Date().toUTCString();
+  const phText = `{"alg":"RS256","FSPIOP-URI":"/quotes","FSPIOP-HTTP-Method":"POST","FSPIOP-Source":"victimfsp","FSPIOP-Source":"payerfsp","Date":${JSON.stringify(date)}}`;
+  const body = Buffer.from(JSON.stringify(BODY));
+  const ph = Buffer.from(phText).toString('base64url');
+  const sig = cryptoSign('sha256', Buffer.from(`${ph}.${body.toString('base64url')}`), PRIVATE_KEYS.payerfsp!).toString('base64url');
+  const headers = { 'fspiop-source': 'payerfsp', date, 'fspiop-uri': '/quotes', 'fspiop-http-method': 'POST', 'fspiop-signature': JSON.stringify({ protectedHeader: ph, signature: sig }) };
+  await assert.rejects(verifyRequest({ method: 'POST', path: '/quotes', header: headerGetter(headers), body }, keys, POLICY), (e: unknown) => isGatewayError(e) && e.code === 'GW_JWS_MALFORMED' && e.fspiopCode === '3105');
+});
