@@ -3,6 +3,7 @@
 // lead wires what exists; every /admin call is audited.
 import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
+import { isValidFspId } from '../fspiop/headers.js';
 import { GatewayError, toGatewayError, toResponse } from '../errors.js';
 import type { AuditLog } from '../logging/audit.js';
 import { AdminTokens, allows, requiredRole, type Principal } from './tokens.js';
@@ -46,7 +47,6 @@ const CREDENTIAL_PARAM = /^(access[_-]?token|token|admin[_-]?token|api[_-]?key|k
 type AdminEnv = { Bindings: Partial<HttpBindings> };
 
 // FSPIOP FspId: 1..32 characters (API Definition §7.3); no path separators or control characters.
-const FSP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 
 const notFound = (detail: string) => new GatewayError('GW_ADMIN_NOT_FOUND', { detail });
 
@@ -137,29 +137,39 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     if (!deps.quarantine) throw notFound('quarantine is not available');
     return deps.quarantine;
   };
+  // The one FSP-id rule (fspiop/headers.ts isValidFspId): whatever a peer can send as FSPIOP-Source or bind
+  // from its certificate can be named here.
+  const validFspId = (fspId: string) => {
+    if (!isValidFspId(fspId)) throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'fspId is not a valid FSP id' });
+    return fspId;
+  };
+  const isKnown = (fspId: string) => {
+    for (const id of deps.knownPeers?.() ?? []) if (id === fspId) return true;
+    return false;
+  };
   const knownPeer = (fspId: string) => {
-    if (!FSP_ID.test(fspId)) throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'fspId is not a valid FSP id' });
-    const known = deps.knownPeers?.() ?? [];
-    for (const id of known) if (id === fspId) return fspId;
-    throw notFound('unknown fspId');
+    if (!isKnown(validFspId(fspId))) throw notFound('unknown fspId');
+    return fspId;
   };
 
   app.get('/admin/quarantine', (c) => c.json({ quarantined: quarantine().list() }));
 
   app.post('/admin/quarantine/:fspId', async (c) => {
     const q = quarantine();
-    const fspId = knownPeer(c.req.param('fspId'));
+    // Any valid FSP id, known or not: a peer outside the key and peer directories (or not yet connected)
+    // must be quarantinable too; `known` tells the operator whether the id is in a directory.
+    const fspId = validFspId(c.req.param('fspId'));
     const changed = await q.add(fspId);
     deps.audit?.record({ event: 'quarantine_on', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress });
-    return c.json({ fspId, quarantined: true, changed, all: q.list() });
+    return c.json({ fspId, quarantined: true, changed, known: isKnown(fspId), all: q.list() });
   });
 
   app.delete('/admin/quarantine/:fspId', async (c) => {
     const q = quarantine();
-    const fspId = knownPeer(c.req.param('fspId'));
+    const fspId = validFspId(c.req.param('fspId'));
     const changed = await q.remove(fspId);
     deps.audit?.record({ event: 'quarantine_off', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress });
-    return c.json({ fspId, quarantined: false, changed, all: q.list() });
+    return c.json({ fspId, quarantined: false, changed, known: isKnown(fspId), all: q.list() });
   });
 
   // --- per-FSP limits (issue 15) ---

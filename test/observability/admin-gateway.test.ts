@@ -23,7 +23,13 @@ test('quarantine through the gateway admin listener stops and releases a real pe
 
   assert.equal((await party()).status, 202);
   assert.equal((await call('POST', '/admin/quarantine/dfsp1', 'wrong-token')).status, 401);
-  assert.equal((await call('POST', '/admin/quarantine/nobody')).status, 404);
+  // An id outside the directories can be quarantined (a peer bound from its certificate only); an id the
+  // FSP-id rule refuses cannot.
+  const unknown = await call('POST', '/admin/quarantine/nobody');
+  assert.equal(unknown.status, 200);
+  assert.equal(((await unknown.json()) as { known: boolean }).known, false);
+  assert.equal((await call('DELETE', '/admin/quarantine/nobody')).status, 200);
+  assert.equal((await call('POST', `/admin/quarantine/${'x'.repeat(40)}`)).status, 400);
   const on = await call('POST', '/admin/quarantine/dfsp1');
   assert.equal(on.status, 200);
   assert.deepEqual(((await on.json()) as { all: string[] }).all, ['dfsp1']);

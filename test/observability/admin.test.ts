@@ -72,31 +72,38 @@ describe('admin API authentication', () => {
 });
 
 describe('admin API endpoints', () => {
-  test('quarantine on, list, off; unknown peer 404; malformed id 400; every call audited', async () => {
+  test('quarantine on, list, off; an id outside the directories can be quarantined (known: false); malformed id 400; every call audited', async () => {
     using s = await setup();
     let res = await s.app.request('/admin/quarantine/dfsp1', { method: 'POST', headers: auth(TOKEN) });
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { fspId: 'dfsp1', quarantined: true, changed: true, all: ['dfsp1'] });
+    assert.deepEqual(await res.json(), { fspId: 'dfsp1', quarantined: true, changed: true, known: true, all: ['dfsp1'] });
     assert.equal(s.quarantine.isQuarantined('dfsp1'), true);
     assert.match(await s.telemetry.metricsText(), /^switchguard_quarantined_peers 1$/m);
 
     res = await s.app.request('/admin/quarantine', { headers: auth(TOKEN) });
     assert.deepEqual(await res.json(), { quarantined: ['dfsp1'] });
 
+    // Review finding: a peer bound from a certificate but absent from the key and peer directories must be
+    // quarantinable, and so must any id the FSPIOP header rule accepts (dfsp~1).
     res = await s.app.request('/admin/quarantine/nosuchfsp', { method: 'POST', headers: auth(TOKEN) });
-    assert.equal(res.status, 404);
-    assert.equal(await errorCode(res), '3000');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { fspId: 'nosuchfsp', quarantined: true, changed: true, known: false, all: ['dfsp1', 'nosuchfsp'] });
+    res = await s.app.request('/admin/quarantine/dfsp~1', { method: 'POST', headers: auth(TOKEN) });
+    assert.equal(res.status, 200);
+    assert.equal(s.quarantine.isQuarantined('dfsp~1'), true);
+    for (const id of ['nosuchfsp', 'dfsp~1']) assert.equal((await s.app.request(`/admin/quarantine/${id}`, { method: 'DELETE', headers: auth(TOKEN) })).status, 200);
     res = await s.app.request(`/admin/quarantine/${'x'.repeat(40)}`, { method: 'DELETE', headers: auth(TOKEN) });
     assert.equal(res.status, 400);
 
     res = await s.app.request('/admin/quarantine/dfsp1', { method: 'DELETE', headers: auth(TOKEN) });
-    assert.deepEqual(await res.json(), { fspId: 'dfsp1', quarantined: false, changed: true, all: [] });
+    assert.deepEqual(await res.json(), { fspId: 'dfsp1', quarantined: false, changed: true, known: true, all: [] });
     assert.equal(s.quarantine.isQuarantined('dfsp1'), false);
 
     const calls = s.events.filter((e) => e.event === 'admin_call').map((e) => 'status' in e ? `${e.method} ${e.path} ${e.status}` : '');
-    assert.deepEqual(calls, ['POST /admin/quarantine/dfsp1 200', 'GET /admin/quarantine 200', 'POST /admin/quarantine/nosuchfsp 404',
-      `DELETE /admin/quarantine/${'x'.repeat(40)} 400`, 'DELETE /admin/quarantine/dfsp1 200']);
-    assert.deepEqual(s.events.filter((e) => e.event.startsWith('quarantine_')).map((e) => `${e.event} ${e.fspId}`), ['quarantine_on dfsp1', 'quarantine_off dfsp1']);
+    assert.deepEqual(calls, ['POST /admin/quarantine/dfsp1 200', 'GET /admin/quarantine 200', 'POST /admin/quarantine/nosuchfsp 200', 'POST /admin/quarantine/dfsp~1 200',
+      'DELETE /admin/quarantine/nosuchfsp 200', 'DELETE /admin/quarantine/dfsp~1 200', `DELETE /admin/quarantine/${'x'.repeat(40)} 400`, 'DELETE /admin/quarantine/dfsp1 200']);
+    assert.deepEqual(s.events.filter((e) => e.event.startsWith('quarantine_')).map((e) => `${e.event} ${e.fspId}`),
+      ['quarantine_on dfsp1', 'quarantine_on nosuchfsp', 'quarantine_on dfsp~1', 'quarantine_off nosuchfsp', 'quarantine_off dfsp~1', 'quarantine_off dfsp1']);
   });
 
   test('reload reports each part; a failing part makes it 500 without leaking the error text', async () => {
