@@ -72,6 +72,7 @@ export const CATALOGUE = {
   GW_JWS_BAD_SIGNATURE: entry('3105', 400, 'The signature does not verify over the body; tampering, a re-serialising hop, or a rotated key not yet distributed.'),
   GW_JWS_DUPLICATE_KEYS: entry('3105', 400, 'The body has duplicate JSON member names and only a canonical form would verify; rejected as ambiguous.'),
   GW_JWS_DATE_UNSIGNED: entry('3105', 400, 'The JWS protected header lacks Date, so the freshness window would rest on an unsigned header (JWS_REQUIRE_SIGNED_DATE=true); upgrade the signer or relax for legacy signers.'),
+  GW_JWS_NUMBER_AMBIGUOUS: entry('3105', 400, 'Only a re-serialised (sorted or insertion-order) form verified, and the wire body spells a number otherwise (1E2 for 100, excess digits, -0): the bytes forwarded would not mean what was signed. The sender must send the bytes it signed.'),
   GW_JWS_REPLAY: entry('3105', 400, 'The same signature was seen within the skew window (REPLAY_PROTECTION=on).'),
   GW_JWS_SIGN_FAILED: entry('2001', 500, 'The gateway could not sign an outbound message; check JWS_SIGNING_KEY_PATH.'),
   // --- ILP (ilp/) ---

@@ -1,11 +1,25 @@
 // Duplicate JSON member names (RFC 8259 §4: names SHOULD be unique; parsers differ on which one wins).
 // JSON.parse keeps the last, other parsers the first or refuse, so a body with duplicates can mean two
-// things: the JWS fallback forms and the ILP stage refuse such bodies (fspiop.md §2.11).
+// things: every body is refused when it has them (src/http/stages.ts checkRequest), and so is a JWS
+// fallback form (fspiop.md §2.11) and a protected header.
+
+/** Index of the quote that closes the string whose content starts at `from` (text.length when unterminated). */
+export function closingQuote(text: string, from: number): number {
+  let j = from;
+  for (;;) {
+    const q = text.indexOf('"', j);
+    if (q === -1) return text.length;
+    let k = q - 1;
+    while (k >= from && text.charCodeAt(k) === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q; // an even run of backslashes: this quote is not escaped
+    j = q + 1;
+  }
+}
 
 /**
- * True when some JSON object in `text` repeats a member name (after unescaping). Assumes `text` is
- * valid JSON (parse it first). `{"a":2,"a":1}` canonicalises like `{"a":1}` while a first-wins parser
- * downstream sees 2, so such bodies must never be accepted through a fallback form (fspiop.md §2.11).
+ * True when some JSON object in `text` repeats a member name (after unescaping, so "\u0061" repeats
+ * "a"). Meant for valid JSON; on other text it answers without throwing. Strings are skipped with indexOf,
+ * so long string values cost almost nothing.
  */
 export function hasDuplicateKeys(text: string): boolean {
   const stack: (Set<string> | null)[] = [];
@@ -13,15 +27,13 @@ export function hasDuplicateKeys(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (ch === 0x22) {
-      let j = i + 1;
-      let escaped = false;
-      for (; j < text.length; j++) {
-        const c = text.charCodeAt(j);
-        if (c === 0x5c) { escaped = true; j++; continue; }
-        if (c === 0x22) break;
-      }
+      const j = closingQuote(text, i + 1);
       if (expectKey) {
-        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        const raw = text.slice(i + 1, j);
+        let key = raw;
+        if (raw.includes('\\')) {
+          try { key = JSON.parse(`"${raw}"`) as string; } catch { /* not JSON: compare the raw spelling */ }
+        }
         const keys = stack[stack.length - 1];
         if (keys) {
           if (keys.has(key)) return true;

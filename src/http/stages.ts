@@ -11,6 +11,8 @@ import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
 import { matchRoute } from '../fspiop/routes.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
 import { checkForwardable } from '../proxy/headers.js';
+import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { peerOf, type PeerResolverOptions } from '../tls/peer.js';
 import type { Telemetry } from '../telemetry/types.js';
 import type { AuditLog } from '../logging/audit.js';
@@ -117,6 +119,12 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     const exceeded = body.length > 0 ? jsonLimitExceeded(body, limits) : undefined;
     if (exceeded) {
       throw new GatewayError('GW_BODY_TOO_COMPLEX', { detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values` });
+    }
+    if (body.length > 0) {
+      // Parsers disagree on which of two equal member names wins (RFC 8259 §4): no stage may read one
+      // value while the upstream reads the other, so such a body is refused on both listeners.
+      if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
+      if (hasDuplicateKeys(body.toString('utf8'))) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
     }
     c.set('body', body);
     await next();

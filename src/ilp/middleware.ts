@@ -3,7 +3,6 @@
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
 import { header } from '../http/context.js';
 import type { Config } from '../config/schema.js';
-import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
@@ -40,13 +39,10 @@ function parseJson(text: string): unknown {
   } catch (cause) {
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
   }
-  // The ILP checks read one value per member; an upstream whose parser keeps the first of two would
-  // read another (JSON.parse keeps the last).
-  if (hasDuplicateKeys(text)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
   return v;
 }
 
-/** message() for a large body, the parse and the duplicate scan in turns of their own (docs/security.md class 10). */
+/** message() for a large body, the parse in a turn of its own (docs/security.md class 10). Duplicate member names were refused by checkRequest. */
 async function messageInTurns(c: GatewayContext): Promise<JsonObject> {
   await nextTurn();
   const text = c.get('body').toString('utf8');
@@ -56,8 +52,6 @@ async function messageInTurns(c: GatewayContext): Promise<JsonObject> {
   } catch (cause) {
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
   }
-  await nextTurn();
-  if (hasDuplicateKeys(text)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not a JSON object' });
   return v as JsonObject;
 }

@@ -10,6 +10,7 @@ import type { KeyDirectory } from './key-directory.js';
 import { parseSignatureHeader } from './signature-header.js';
 import type { SigningKeyHolder } from './signing-key.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
+import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
 import { verifyRequest, type VerifyPolicy } from './verify.js';
 
 // Which messages are signed comes from the FSPIOP resource table: those that carry a body (RouteMatch.hasBody).
@@ -102,12 +103,17 @@ export function signOutbound(deps: { config: Config; signer: SigningKeyHolder; t
     ) return next();
     let json = rewritten;
     if (json === undefined) {
+      const text = body.toString('utf8');
       try {
-        json = JSON.parse(body.toString('utf8'));
-        if (body.length > YIELD_ABOVE_BYTES) await nextTurn(); // the parse and the signing in turns of their own
+        json = JSON.parse(text);
       } catch (cause) {
         throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
       }
+      if (body.length > YIELD_ABOVE_BYTES) await nextTurn(); // the parse, the checks and the signing in turns of their own
+      // What is signed is the canonical re-emission: it must mean what the local side sent. Duplicate
+      // member names never get here (checkRequest refuses them); numbers must already be canonical.
+      if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'an FSPIOP message is a JSON object' });
+      if (hasNonCanonicalNumber(text)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a number is not in canonical form; signing would change it' });
     }
     const extra = c.get('extraHeaders') ?? {};
     const pick = (n: string) => extra[n] ?? header(c, n);

@@ -5,6 +5,7 @@ import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { PayloadForm } from '../telemetry/types.js';
 import { resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js';
+import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
 import { hasDuplicateKeys, parseBody, payloadText } from './payload-forms.js';
 import { checkProtectedHeader, decodeProtectedHeader, type HeaderGetter } from './protected-header.js';
 import { parseSignatureHeader } from './signature-header.js';
@@ -138,6 +139,7 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
     const hit = firstVerifying(alg, signingInput(prefix, Buffer.from(text, 'utf8').toString('base64url')), keys, p.signature);
     if (hit === undefined) continue;
     if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
+    if (hasNonCanonicalNumber(parsed.text)) throw fail('GW_JWS_NUMBER_AMBIGUOUS', 'a number is spelled otherwise than in the signed form');
     return resultOf(p, form, hit);
   }
   throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
@@ -170,6 +172,7 @@ async function verifyFormsAsync(p: Prepared, keys: readonly VerificationKey[], b
     if (hit === undefined) continue;
     await nextTurn();
     if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
+    if (hasNonCanonicalNumber(parsed.text)) throw fail('GW_JWS_NUMBER_AMBIGUOUS', 'a number is spelled otherwise than in the signed form');
     return resultOf(p, form, hit);
   }
   throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
