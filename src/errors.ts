@@ -76,6 +76,7 @@ export const CATALOGUE = {
   GW_JWS_REPLAY: entry('3105', 400, 'The same signature was seen within the skew window (REPLAY_PROTECTION=on).'),
   GW_JWS_SIGN_FAILED: entry('2001', 500, 'The gateway could not sign an outbound message; check JWS_SIGNING_KEY_PATH.'),
   // --- ILP (ilp/) ---
+  GW_ILP_ID_MALFORMED: entry('3101', 400, 'A transfer, quote, commit-request or conversion id (body or path) is not 1 to 128 characters of A-Z a-z 0-9 . _ ~ - (UUIDs and ULIDs are); percent-encoded ids are refused because the upstream would decode them to another id.'),
   GW_ILP_CONDITION_MALFORMED: entry('3100', 400, 'condition is not 43 unpadded base64url characters of a 32-byte hash.'),
   GW_ILP_FULFILMENT_MALFORMED: entry('3100', 400, 'fulfilment is not 43 unpadded base64url characters of a 32-byte preimage.'),
   GW_ILP_FULFILMENT_INVALID: entry('3100', 400, 'SHA-256(fulfilment) differs from the stored condition (switch message: invalid fulfilment).'),

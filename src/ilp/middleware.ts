@@ -25,6 +25,13 @@ export interface IlpDeps {
 
 type Check = (c: GatewayContext, msg: JsonObject) => Promise<void>;
 
+/**
+ * Most characters of a stored quote record (ids, transaction type, payer and payee). An FSPIOP Party with
+ * its name, merchant codes and a full extension list is a few kB; 16 KiB leaves room and bounds what a
+ * payer can pin in the store for the quote's lifetime.
+ */
+export const MAX_QUOTE_RECORD_CHARS = 16 * 1024;
+
 /** The message object: a rewrite by an earlier stage, else the parsed body. @throws GW_BODY_MALFORMED */
 function message(c: GatewayContext): JsonObject {
   const v: unknown = c.get('rewrittenJson') ?? parseJson(c.get('body').toString('utf8'));
@@ -141,7 +148,10 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
     const asked = parseDateTime(msg.expiration) ?? t + config.quoteExpirySeconds * 1000;
     const exp = Math.min(asked, t + config.ilpQuoteMaxTtlSeconds * 1000);
     const { quoteId, transactionId, transactionType, payee, payer } = msg;
-    await store.save(quoteKey(msg.quoteId), JSON.stringify({ quoteId, transactionId, transactionType, payee, payer }), ttlUntil(exp, t, grace));
+    const record = JSON.stringify({ quoteId, transactionId, transactionType, payee, payer });
+    // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
+    if (record.length > MAX_QUOTE_RECORD_CHARS) throw new GatewayError('GW_BODY_TOO_LARGE', { detail: `the quote's parties exceed ${MAX_QUOTE_RECORD_CHARS} characters` });
+    await store.save(quoteKey(msg.quoteId), record, ttlUntil(exp, t, grace));
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.

@@ -2,22 +2,34 @@
 // REDIS_KEY_PREFIX). Ids are wrapped in {hash tags}; see the key table in docs/ilp.md.
 import { GatewayError } from '../errors.js';
 
+/**
+ * Every id that names a store record (transferId, quoteId, commitRequestId, conversionId, the {ID} of a
+ * path, a condition) is 1 to 128 RFC 3986 unreserved characters. UUIDs and ULIDs (the FSPIOP CorrelationId
+ * forms) are; percent-encoding is not (the upstream would decode it to another id than the record's), and
+ * neither are key separators ({, }, :, *) or ids long enough to make large keys.
+ */
+const ID_RE = /^[A-Za-z0-9._~-]{1,128}$/;
+function id(value: string): string {
+  if (!ID_RE.test(value)) throw new GatewayError('GW_ILP_ID_MALFORMED');
+  return value;
+}
+
 /** Hub role: the condition and expiration of a prepared transfer, until expiration + grace. */
-export const hubTransferKey = (transferId: string): string => `ilp:hub:{${transferId}}`;
+export const hubTransferKey = (transferId: string): string => `ilp:hub:{${id(transferId)}}`;
 /** Hub role: the condition and expiration of a prepared FX transfer (FSPIOP 2.0 POST /fxTransfers). */
-export const hubFxTransferKey = (commitRequestId: string): string => `ilp:hubfx:{${commitRequestId}}`;
+export const hubFxTransferKey = (commitRequestId: string): string => `ilp:hubfx:{${id(commitRequestId)}}`;
 /** DFSP role: the POST /quotes request the payee received, until the quote expires + grace. */
-export const quoteKey = (quoteId: string): string => `ilp:quote:{${quoteId}}`;
+export const quoteKey = (quoteId: string): string => `ilp:quote:{${id(quoteId)}}`;
 /** DFSP role: packet and condition of a received POST /transfers, to derive the fulfilment on commit. */
-export const dfspTransferKey = (transferId: string): string => `ilp:xfer:{${transferId}}`;
+export const dfspTransferKey = (transferId: string): string => `ilp:xfer:{${id(transferId)}}`;
 /** DFSP role: the transfer id a condition this DFSP issued was first used by (one transfer per quote). */
-export const conditionUseKey = (condition: string): string => `ilp:conduse:{${condition}}`;
+export const conditionUseKey = (condition: string): string => `ilp:conduse:{${id(condition)}}`;
 
 /**
  * DFSP role with an FXP behind it: packet and condition issued in the outbound PUT /fxQuotes/{ID}, keyed by
  * conversionTerms.conversionId, which is the commitRequestId of the POST /fxTransfers that follows.
  */
-export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${conversionId}}`;
+export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${id(conversionId)}}`;
 
 /**
  * What an atomic take leaves behind: the fulfilment was used (until the record's TTL ends). It carries

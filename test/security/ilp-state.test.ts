@@ -75,6 +75,20 @@ for (const kind of ['memory', 'redis'] as const) {
       assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '202');
     });
 
+    test('ids that could name another record upstream or in the store are refused (3101), nothing forwarded', async () => {
+      const n = t.stub.requests.length;
+      for (const id of ['%C3%A943761a00', 'a:b', 'ilp*', 'x'.repeat(129), 'a{b}', 'é43761a00']) {
+        const x = issuedTransfer('1', Date.now());
+        const r = await call('payerfsp', 'POST', '/transfers', { ...x.prepare, transferId: id }, fspiopHeaders('transfers', 'payerfsp', { 'fspiop-destination': 'payeefsp' }));
+        assert.equal(code(r), '3101', id);
+      }
+      const x = await prepare();
+      // the path form of an id: percent-encoding would be decoded by the upstream into another id
+      const r = await send(t.gw.inbound.port, { method: 'PUT', path: `/transfers/%C3%A9${x.transferId.slice(2)}`, body: JSON.stringify(committed(x.ilp.fulfilment)), headers: fspiopHeaders('transfers', 'payeefsp', { 'fspiop-destination': 'payerfsp' }), cert: t.cert('payeefsp'), ca: t.pki.ca.certPem });
+      assert.equal(code(r), '3101');
+      assert.equal(t.stub.requests.length, n + 1, 'only the valid prepare was forwarded');
+    });
+
     test('20 concurrent fulfilments from a wrong DFSP racing the payee: the payee wins exactly once', async () => {
       const x = await prepare();
       const results = await Promise.all([
@@ -198,6 +212,18 @@ describe('DFSP role over mTLS: one quote, one transfer; only the needed quote fi
       const ttl = await raw.pttl(key);
       assert.ok(ttl > 0 && ttl <= (120 + t.config.ilpGraceSeconds) * 1000, `pttl ${ttl}`);
     } finally { await raw.quit(); }
+  });
+
+  test('a quote whose payer or payee is megabytes large is refused (3104) and nothing is stored or forwarded', async () => {
+    const qr = quoteRequest({ expiration: '2099-01-01T00:00:00.000Z' });
+    (qr.payer as Json).name = 'x'.repeat(4 * 1024 * 1024);
+    const n = t.stub.requests.length;
+    const r = await client(t)('hub', 'POST', '/quotes', qr, fspiopHeaders('quotes', 'payerfsp', { 'fspiop-destination': 'payeefsp' }));
+    assert.equal(r.status, 400);
+    assert.equal(r.json().errorInformation.errorCode, '3104');
+    assert.equal(t.stub.requests.length, n);
+    const raw = new Redis(REDIS_URL);
+    try { assert.equal(await raw.exists(`${prefix}${quoteKey(qr.quoteId as string)}`), 0); } finally { await raw.quit(); }
   });
 
   test('the condition of one quote serves one transfer: a second transfer id with it → 3106, not forwarded; a resend of the first passes', async () => {
