@@ -146,6 +146,17 @@ export function checkHubFulfil(taken: string | undefined, fulfilment: Buffer, no
 }
 
 /**
+ * Hub role, an abort (PUT …/{ID} ABORTED without a fulfilment) or an error callback (PUT …/{ID}/error):
+ * only the payee recorded at prepare time may end a transfer, as only it may fulfil one; nothing is
+ * consumed. An unknown id (never prepared here, or expired) and a fulfilled one are refused.
+ */
+export function checkHubAbort(stored: string | undefined, source: string | undefined): void {
+  if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no transfer prepared under this id' });
+  if (isUsedTombstone(stored)) throw new GatewayError('GW_ILP_FULFILMENT_REUSED', { detail: 'transfer already fulfilled' });
+  if (source === undefined || parseHubRecord(stored).p !== source) throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'only the payee of this transfer may abort it' });
+}
+
+/**
  * DFSP (payee) role, POST /transfers: the condition must be one this DFSP issued (the HMAC of the packet
  * under one of the keyring's secrets), the quote inside it unexpired (3302), and the packet must agree
  * with the body (payer, payee, amount, currency). Returns the record to keep for the commit.

@@ -8,7 +8,7 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { checkDfspTransfer, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, checkHubResend, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { checkDfspTransfer, checkHubAbort, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, checkHubResend, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
 import { conditionOf } from './crypto.js';
 import { createKeyring, ilpVersionFor, type IlpKeyring } from './keyring.js';
 import { buildIlp, fxQuoteResponseIlp } from './packet.js';
@@ -138,6 +138,11 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
     const taken = await store.take(key(c.get('route').params[0]!), usedTombstone(conditionOf(f)), payeePrefix(source));
     checkHubFulfil(taken, f, now(), source);
   };
+  const hubAbort = (key: (id: string) => string): Check => async (c) => {
+    checkHubAbort(await store.get(key(c.get('route').params[0]!)), header(c, 'fspiop-source'));
+  };
+  const hubTransferAbort = hubAbort(hubTransferKey);
+  const hubFxAbort = hubAbort(hubFxTransferKey);
   const hubTransferFulfil = hubFulfil(hubTransferKey, 'transferState');
   const hubFxFulfil = hubFulfil(hubFxTransferKey, 'conversionState');
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
@@ -176,9 +181,11 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
     if (config.role === 'hub') {
       if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
       // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
-      if (tpl === 'PUT /transfers/{ID}' && (has(msg(), 'fulfilment') || msg().transferState !== ABORTED)) return ['fulfil', hubTransferFulfil];
+      if (tpl === 'PUT /transfers/{ID}') return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];
+      if (tpl === 'PUT /transfers/{ID}/error') return ['abort', hubTransferAbort];
       if (tpl === 'POST /fxTransfers') return ['fx_prepare', hubFxPrepare];
-      if (tpl === 'PUT /fxTransfers/{ID}' && (has(msg(), 'fulfilment') || msg().conversionState !== ABORTED)) return ['fx_fulfil', hubFxFulfil];
+      if (tpl === 'PUT /fxTransfers/{ID}') return has(msg(), 'fulfilment') || msg().conversionState !== ABORTED ? ['fx_fulfil', hubFxFulfil] : ['fx_abort', hubFxAbort];
+      if (tpl === 'PUT /fxTransfers/{ID}/error') return ['fx_abort', hubFxAbort];
       return undefined;
     }
     if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];

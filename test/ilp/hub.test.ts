@@ -180,17 +180,21 @@ describe('hub: PUT /transfers/{ID}', () => {
     });
   }
 
-  test('PUT /transfers/{ID}/error consumes nothing; the fulfilment still works after it', async () => {
+  test('PUT /transfers/{ID}/error consumes nothing (one read: only the payee may end it); the fulfilment still works after it', async () => {
     const h = await prepared();
     const err = { errorInformation: { errorCode: '5100', errorDescription: 'Payee rejected' } };
     assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}/error`, err)).status, 200);
-    assert.equal(h.store.calls, 0);
+    assert.equal(h.store.calls, 1);
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}/error`, err, { 'fspiop-source': 'otherfsp' })).code, '3100');
     assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(h.t.ilp.fulfilment))).status, 200);
   });
 
-  test('routes without ILP work never touch the store', async () => {
+  test('an abort by the payee is one read and consumes nothing; routes without ILP work never touch the store', async () => {
     const h = await prepared();
     assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, { transferState: 'ABORTED', completedTimestamp: new Date().toISOString() })).status, 200);
+    assert.equal(h.store.calls, 1);
+    h.store.calls = 0;
+    h.telemetry.ilpEvents.length = 0;
     assert.equal((await h.call('PUT', '/parties/MSISDN/123', { party: {} })).status, 200);
     assert.equal((await h.call('POST', '/quotes', { quoteId: 'x' })).status, 200);
     assert.equal(h.store.calls, 0);

@@ -89,6 +89,19 @@ for (const kind of ['memory', 'redis'] as const) {
       assert.equal(t.stub.requests.length, n + 1, 'only the valid prepare was forwarded');
     });
 
+    test('only the payee may abort or send the error callback of a transfer: another FSP gets 3100, nothing forwarded; unknown ids 3208', async () => {
+      const x = await prepare();
+      const n = t.stub.requests.length;
+      const aborted = { transferState: 'ABORTED', completedTimestamp: new Date().toISOString() };
+      const err = { errorInformation: { errorCode: '5100', errorDescription: 'rejected' } };
+      assert.equal(code(await fulfil('otherfsp', x.transferId, aborted)), '3100');
+      assert.equal(code(await call('otherfsp', 'PUT', `/transfers/${x.transferId}/error`, err, fspiopHeaders('transfers', 'otherfsp', { 'fspiop-destination': 'payerfsp' }))), '3100');
+      assert.equal(code(await call('otherfsp', 'PUT', `/transfers/${randomUUID()}/error`, err, fspiopHeaders('transfers', 'otherfsp', { 'fspiop-destination': 'payerfsp' }))), '3208');
+      assert.equal(t.stub.requests.length, n);
+      assert.equal(code(await call('payeefsp', 'PUT', `/transfers/${x.transferId}/error`, err, fspiopHeaders('transfers', 'payeefsp', { 'fspiop-destination': 'payerfsp' }))), '202');
+      assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '202', 'nothing was consumed');
+    });
+
     test('20 concurrent fulfilments from a wrong DFSP racing the payee: the payee wins exactly once', async () => {
       const x = await prepare();
       const results = await Promise.all([
