@@ -160,10 +160,11 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const signer = config.jwsSign ? await SigningKeyHolder.open({ path: config.jwsSigningKeyPath!, telemetry, rescanIntervalSeconds: config.jwsRescanIntervalSeconds }) : undefined;
   if (signer) closers.push(() => signer.close());
   const quarantine = new Quarantine({
-    store, telemetry, path: config.quarantinePath, onError: onError('quarantine list refresh failed; keeping the previous list'),
+    store, telemetry, path: config.quarantinePath, hmacKey: config.stateHmacKey, onError: onError('quarantine list refresh failed; keeping the previous list'),
     onLoss: (e) => logger.error({ event: 'quarantine_lost', ...e }, 'shared quarantine list lost (store flush, restart or eviction); still enforced, restored into the store'),
   });
   quarantine.loadDurable(); // a corrupt QUARANTINE_PATH stops start-up: never start with a quarantine silently lifted
+  if (store.kind === 'redis' && config.stateHmacKey === undefined) logger.warn({ event: 'state_not_sealed' }, 'STATE_HMAC_KEY unset: any client that can write to Redis can change the quarantine list and limit overrides');
   if (config.quarantinePath === undefined) logger.warn({ event: 'quarantine_not_durable' }, 'QUARANTINE_PATH unset: a quarantine survives a store flush only while a replica that knows it runs');
   await quarantine.start().catch(onError('quarantine list not readable at start-up'));
   closers.push(() => quarantine.close());
@@ -179,6 +180,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     redis: config.storeKind === 'redis' ? { ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}), clusterNodes: config.redisClusterNodes, keyPrefix: config.redisKeyPrefix, timeoutMs: config.storeTimeoutMs } : undefined,
     store, telemetry, audit, isKnown: (id) => peers.has(id) || (keys?.knownIds().includes(id) ?? false),
     onReloadFailed: (err) => logger.error({ event: 'limits_reload_failed', err: String((err as Error)?.message ?? err) }, 'limits file reload refused; keeping the previous limits'),
+    onOverridesError: onError('limit overrides refresh failed; keeping the overrides in force'),
+    hmacKey: config.stateHmacKey,
   });
   closers.push(() => traffic.close());
 

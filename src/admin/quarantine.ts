@@ -15,10 +15,14 @@
 //   a flushed store still restores the list. A corrupt file stops start-up (fail closed).
 // - Not evictable by traffic: the key is security state (store/types.ts isSecurityKey); the memory adapter
 //   keeps it apart from request records, and Redis should run with maxmemory-policy noeviction.
+// - Authored only by replicas: with STATE_HMAC_KEY the shared value is sealed (store/sealed.ts); a value
+//   that does not open, or whose generation lies further ahead of this replica's clock than MAX_AHEAD_MS, is
+//   'tampered': handled as a loss (still enforced, restored), never applied, never persisted.
 // Writes take a short store lock (save nx) so two admins editing at once do not lose an update.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GatewayError } from '../errors.js';
+import { createSealer, type Sealer } from '../store/sealed.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 
@@ -27,6 +31,8 @@ const LOCK_KEY = 'quarantine:lock';
 const LOCK_TTL_MS = 2000;
 // The store port has no "no expiry"; ten years outlives any incident and is refreshed on every change.
 const LIST_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Generations are clock stamps: one further ahead than this (clock skew between replicas) is forged. */
+const MAX_AHEAD_MS = 10 * 60 * 1000;
 
 export interface QuarantineOptions {
   readonly store: Store;
@@ -41,10 +47,12 @@ export interface QuarantineOptions {
   readonly onLoss?: (e: QuarantineLoss) => void;
   /** Clock (ms) for generations (tests). */
   readonly now?: () => number;
+  /** STATE_HMAC_KEY: seals the shared value so that only replicas can author it. */
+  readonly hmacKey?: string | undefined;
 }
 
 export interface QuarantineLoss {
-  readonly reason: 'absent' | 'older';
+  readonly reason: 'absent' | 'older' | 'tampered';
   /** What the store held: undefined when absent, else its generation. */
   readonly storeGeneration: number | undefined;
   readonly generation: number;
@@ -101,6 +109,7 @@ export class Quarantine {
   /** False while the store is known to lack the list in force (until it is restored). */
   private inStore = true;
   private persistFailed = false;
+  private readonly sealer: Sealer;
 
   constructor(options: QuarantineOptions) {
     this.store = options.store;
@@ -110,6 +119,22 @@ export class Quarantine {
     this.onLoss = options.onLoss ?? (() => {});
     this.path = options.path;
     this.now = options.now ?? Date.now;
+    this.sealer = createSealer(options.hmacKey, 'quarantine');
+  }
+
+  /** The shared value as this replica may trust it: undefined when absent, 'tampered' when a replica did not write it. */
+  private async readShared(): Promise<QuarantineState | 'tampered' | undefined> {
+    const raw = await this.store.get(QUARANTINE_KEY);
+    if (raw === undefined) return undefined;
+    const text = this.sealer.open(raw);
+    if (text === undefined) return 'tampered';
+    let s: QuarantineState;
+    try { s = parseState(text); } catch { return 'tampered'; }
+    return s.g > this.now() + MAX_AHEAD_MS ? 'tampered' : s;
+  }
+
+  private async writeShared(s: QuarantineState): Promise<void> {
+    await this.store.save(QUARANTINE_KEY, this.sealer.seal(stateText(s)), LIST_TTL_MS);
   }
 
   /**
@@ -165,13 +190,17 @@ export class Quarantine {
    */
   async refresh(): Promise<void> {
     try {
-      const raw = await this.store.get(QUARANTINE_KEY);
-      if (raw === undefined) {
+      const s = await this.readShared();
+      if (s === undefined) {
         if (this.generation === 0 && this.peers.size === 0) return; // nothing was ever set
         await this.restore({ reason: 'absent', storeGeneration: undefined });
         return;
       }
-      const s = parseState(raw);
+      if (s === 'tampered') {
+        this.onError(new Error('shared quarantine list is corrupt, unsealed or from the future; keeping the list in force and restoring it'));
+        await this.restore({ reason: 'tampered', storeGeneration: undefined });
+        return;
+      }
       if (s.g < this.generation) {
         await this.restore({ reason: 'older', storeGeneration: s.g });
         return;
@@ -225,13 +254,13 @@ export class Quarantine {
       this.onLoss({ ...e, generation: this.generation, peers: this.list() });
     }
     await this.locked(async () => {
-      const raw = await this.store.get(QUARANTINE_KEY);
-      const cur = raw === undefined ? undefined : parseState(raw);
+      const read = await this.readShared();
+      const cur = read === 'tampered' ? undefined : read;
       if (cur !== undefined && cur.g >= this.generation) {
         if (cur.g > this.generation) this.apply(cur, true); // another replica restored or changed it meanwhile
         return;
       }
-      await this.store.save(QUARANTINE_KEY, stateText({ g: this.generation, peers: [...this.peers] }), LIST_TTL_MS);
+      await this.writeShared({ g: this.generation, peers: [...this.peers] });
     });
     this.inStore = true;
   }
@@ -252,15 +281,15 @@ export class Quarantine {
 
   private update(change: (s: Set<string>) => boolean): Promise<boolean> {
     return this.locked(async () => {
-      const raw = await this.store.get(QUARANTINE_KEY);
-      const cur = raw === undefined ? undefined : parseState(raw);
+      const read = await this.readShared();
+      const cur = read === 'tampered' ? undefined : read;
       // The base is the newest known list: a flushed store must not make an edit drop the others.
       const base = cur !== undefined && cur.g >= this.generation ? cur : { g: this.generation, peers: this.list() };
       const s = new Set(base.peers);
       const changed = change(s);
       if (changed || cur === undefined || cur.g < base.g) {
         const next = { g: changed ? Math.max(this.now(), base.g + 1, this.generation + 1) : base.g, peers: [...s] };
-        await this.store.save(QUARANTINE_KEY, stateText(next), LIST_TTL_MS);
+        await this.writeShared(next);
         this.apply(next, true);
       } else {
         this.apply(base, true);

@@ -146,6 +146,7 @@ export const FIELDS = {
   storeTimeoutMs: field('STORE_TIMEOUT_MS', 'A store call slower than this fails closed (2003).', int(500, 10, 60000)),
   memoryStoreMaxEntries: field('MEMORY_STORE_MAX_ENTRIES', 'Most live records the in-memory store holds; when full it refuses writes (2003), never evicts. Sized for 1000 TPS: ~300000 replay records beside the ILP records.', int(1000000, 100, 50000000)),
   memoryStoreMaxBytes: field('MEMORY_STORE_MAX_BYTES', 'Most key+value characters the in-memory store holds (per-entry overhead comes on top); when full it refuses writes (2003).', int(512 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024)),
+  stateHmacKey: field('STATE_HMAC_KEY', 'Secret (at least 32 characters) every replica shares: seals the security state kept in the shared store (quarantine list, limit overrides) so that a store client without it cannot lift a quarantine or raise a limit; a value that does not open is handled as lost (kept in force, restored). Recommended whenever the store is Redis.', z.string().min(32, 'must be at least 32 characters').optional(), { secret: true }),
   quarantinePath: field('QUARANTINE_PATH', 'Durable copy of the quarantine list: written (temp file + rename) on every change, read at start-up and used to restore the shared list after a store flush. Development default: KEYS_DIR/quarantine.json; unset in production keeps it only in the replicas\' memory.', str()),
 } as const;
 

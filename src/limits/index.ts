@@ -31,6 +31,10 @@ export interface TrafficControlOptions {
   readonly telemetry: Telemetry;
   readonly audit?: AuditLog;
   readonly onReloadFailed?: (err: unknown) => void;
+  /** A run-time override refresh failed (store down, or a value no replica sealed); the overrides in force stay. */
+  readonly onOverridesError?: (err: unknown) => void;
+  /** STATE_HMAC_KEY (store/sealed.ts). */
+  readonly hmacKey?: string | undefined;
 }
 
 export interface TrafficControl {
@@ -57,7 +61,7 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
   client?.on('error', () => {}); // reconnects in the background; failures surface as fallback decisions
   const backend: Backend = client ? { kind: 'redis', client, keyPrefix: o.redis!.keyPrefix } : { kind: 'memory' };
   const limiter = new Limiter({ backend, share: o.share, leaseMs: o.leaseMs, onFallback: (what) => o.telemetry.rateLimitFallback({ what }) });
-  const overrides = new LimitOverrides(o.store, { onError: () => {} });
+  const overrides = new LimitOverrides(o.store, { hmacKey: o.hmacKey, ...(o.onOverridesError ? { onError: o.onOverridesError } : {}) });
   await overrides.start();
   const limits = () => ({ table: file.current, overrides: overrides.current });
   const common = { limits, limiter, telemetry: o.telemetry, ...(o.audit ? { audit: o.audit } : {}) };

@@ -5,6 +5,7 @@
 // on the store). They stay until released (no expiry short of ten years). Writes take a short store lock
 // (save nx) so two operators editing at once do not lose an update.
 import { GatewayError } from '../errors.js';
+import { createSealer, type Sealer } from '../store/sealed.js';
 import type { Store } from '../store/types.js';
 import { parseFspLimits, type FspLimits } from './rules.js';
 
@@ -28,7 +29,21 @@ export class LimitOverrides {
   #g = -1;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: Store, private readonly options: { refreshMs?: number; onError?: (err: unknown) => void } = {}) {}
+  readonly #sealer: Sealer;
+
+  /** `hmacKey` (STATE_HMAC_KEY) seals the shared value: one no replica wrote is never applied (store/sealed.ts). */
+  constructor(private readonly store: Store, private readonly options: { refreshMs?: number; onError?: (err: unknown) => void; hmacKey?: string | undefined } = {}) {
+    this.#sealer = createSealer(options.hmacKey, 'limit-overrides');
+  }
+
+  /** The stored overrides; a value no replica sealed throws (the overrides in force stay). */
+  async #read(): Promise<Stored> {
+    const raw = await this.store.get(OVERRIDES_KEY);
+    if (raw === undefined) return parseStored(undefined);
+    const text = this.#sealer.open(raw);
+    if (text === undefined) throw new Error('limit overrides in the store were not written by a replica (STATE_HMAC_KEY); keeping the overrides in force');
+    return parseStored(text);
+  }
 
   /** The overrides in force on this replica. */
   get current(): ReadonlyMap<string, FspLimits> { return this.#map; }
@@ -42,7 +57,7 @@ export class LimitOverrides {
   }
 
   async refresh(): Promise<void> {
-    const s = parseStored(await this.store.get(OVERRIDES_KEY));
+    const s = await this.#read();
     if (s.g === this.#g) return;
     this.#apply(s);
   }
@@ -57,11 +72,11 @@ export class LimitOverrides {
       await new Promise((r) => setTimeout(r, 20));
     }
     try {
-      const s = parseStored(await this.store.get(OVERRIDES_KEY));
+      const s = await this.#read().catch(() => ({ g: this.#g, fsps: { ...this.#raw } }));
       const fsps = { ...s.fsps };
       if (entry === undefined) delete fsps[fspId]; else fsps[fspId] = entry;
       const next = { g: Math.max(Date.now(), s.g + 1), fsps };
-      await this.store.save(OVERRIDES_KEY, JSON.stringify(next), TTL_MS);
+      await this.store.save(OVERRIDES_KEY, this.#sealer.seal(JSON.stringify(next)), TTL_MS);
       this.#apply(next);
       return { ...fsps };
     } finally {

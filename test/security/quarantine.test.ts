@@ -168,3 +168,57 @@ describe('the outbound listener delivers nothing to, or on behalf of, a quaranti
     assert.equal((await out('hub', 'dfsp1')).status, 202);
   });
 });
+
+describe('a store client cannot lift a quarantine (hostile review): sealed state and a bounded generation (two replicas, real Redis)', () => {
+  let pki: TestPki;
+  const prefix = `sgtest:sealed:${randomBytes(5).toString('hex')}:`;
+  const raw = new Redis(REDIS_URL);
+  const gws: TestGateway[] = [];
+  before(() => { pki = makeTestPki(); });
+  after(async () => {
+    for (const g of gws) await g.close();
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length) await raw.del(...keys);
+    await raw.quit();
+    pki.cleanup();
+  });
+  const start = async (name: string, extra: Record<string, string>) => {
+    const g = await startTestGateway({ pki, env: { ADMIN_TOKEN: TOKEN, REDIS_URL, REDIS_KEY_PREFIX: `${prefix}${name}:`, QUARANTINE_PATH: join(pki.dir, `${name}.json`), ...extra } });
+    gws.push(g);
+    return g;
+  };
+  const key = (name: string) => `${prefix}${name}:${QUARANTINE_KEY}`;
+
+  test('with STATE_HMAC_KEY: an unsealed empty list with a huge generation, and a garbled seal, lift nothing; the list is restored sealed and the durable copy untouched', { timeout: 30_000 }, async () => {
+    const sealed = { STATE_HMAC_KEY: 'sealed-state-key-0123456789abcdef0123' };
+    const a = await start('s', sealed);
+    const b = await start('s', sealed); // same prefix: replicas of one deployment
+    assert.equal((await admin(a, 'POST', '/admin/quarantine/evilfsp')).status, 200);
+    await waitFor('both replicas to enforce', async () => (await party(a, 'evilfsp')).status === 503 && (await party(b, 'evilfsp')).status === 503);
+    const stored = (await raw.get(key('s')))!;
+    assert.match(stored, /^hmac1\./, 'the shared value is sealed');
+    for (const forged of ['{"g":9007199254740991,"peers":[]}', `{"g":${Date.now() + 1000},"peers":[]}`, stored.replace(/"peers":\["evilfsp"\]/, '"peers":[]')]) {
+      await raw.set(key('s'), forged);
+      for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503, `lifted by ${forged.slice(0, 60)}`);
+      await waitFor('the sealed list to be restored', async () => (await raw.get(key('s'))) === stored || /^hmac1\..*evilfsp/.test((await raw.get(key('s'))) ?? ''));
+    }
+    for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503);
+    assert.deepEqual(parseState(readFileSync(join(pki.dir, 's.json'), 'utf8')).peers, ['evilfsp'], 'the durable copy never took a forged list');
+    // An explicit release still works, on every replica.
+    assert.equal((await admin(b, 'DELETE', '/admin/quarantine/evilfsp')).status, 200);
+    await waitFor('both replicas to release', async () => (await party(a, 'evilfsp')).status === 202 && (await party(b, 'evilfsp')).status === 202);
+  });
+
+  test('without a key: a generation far in the future is refused as forged (never applied, never persisted); later quarantines keep working everywhere', { timeout: 30_000 }, async () => {
+    const a = await start('u', {});
+    const b = await start('u', {});
+    assert.equal((await admin(a, 'POST', '/admin/quarantine/evilfsp')).status, 200);
+    await waitFor('both replicas to enforce', async () => (await party(b, 'evilfsp')).status === 503);
+    await raw.set(key('u'), '{"g":9007199254740991,"peers":[]}');
+    for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503);
+    await waitFor('the list to be restored', async () => parseState((await raw.get(key('u')))!).peers.includes('evilfsp'));
+    assert.ok(parseState(readFileSync(join(pki.dir, 'u.json'), 'utf8')).g < Date.now() + 60_000, 'no forged generation persisted');
+    assert.equal((await admin(a, 'POST', '/admin/quarantine/dfsp9')).status, 200);
+    await waitFor('replica B to apply the next change', async () => (await party(b, 'dfsp9')).status === 503);
+  });
+});
