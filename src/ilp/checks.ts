@@ -102,6 +102,32 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: numb
   return { transferId, payee, condition: cond.toString('base64url'), expiresAt, decoded };
 }
 
+/** FSPIOP API Definition 1.1 §7.4 (BulkTransfer): individualTransfers and individualTransferResults hold 1..1000 items. */
+export const MAX_BULK_ITEMS = 1000;
+
+/** The items of a bulk list, each a JSON object; 1..MAX_BULK_ITEMS of them. */
+export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'individualTransferResults'): JsonObject[] {
+  const a = body[member];
+  if (!Array.isArray(a) || a.length === 0 || a.length > MAX_BULK_ITEMS || !a.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: `${member} must hold 1 to ${MAX_BULK_ITEMS} objects` });
+  }
+  return a as JsonObject[];
+}
+
+/**
+ * Hub role, POST /bulkTransfers: every individual transfer passes the POST /transfers checks with the bulk's
+ * payer, payee and expiration, and no transfer id repeats.
+ */
+export function checkHubBulkPrepare(body: JsonObject, version: IlpVersion, now: number, destination?: string): { bulkId: string; payee: string; expiresAt: number; transfers: PreparedTransfer[] } {
+  if (typeof body.bulkTransferId !== 'string' || body.bulkTransferId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkTransferId is missing' });
+  const transfers = bulkItems(body, 'individualTransfers').map((it) => checkHubPrepare({
+    transferId: it.transferId, payerFsp: body.payerFsp, payeeFsp: body.payeeFsp, amount: it.transferAmount,
+    ilpPacket: it.ilpPacket, condition: it.condition, expiration: body.expiration,
+  }, version, now, destination));
+  if (new Set(transfers.map((t) => t.transferId)).size !== transfers.length) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the bulk' });
+  return { bulkId: body.bulkTransferId, payee: transfers[0]!.payee, expiresAt: transfers[0]!.expiresAt, transfers };
+}
+
 /**
  * Hub role, POST /fxTransfers (FSPIOP 2.0): the body carries no packet, so condition form and expiration
  * are all there is to check.

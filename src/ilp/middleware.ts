@@ -1,6 +1,7 @@
 // The ILP stage of both pipelines (SPEC §7). Runs after JWS verification (inbound) / before signing
 // (outbound) with `route`, `body` and `peer` set. Each ILP check makes exactly one store round trip;
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
+import { createHash } from 'node:crypto';
 import { header } from '../http/context.js';
 import type { Config } from '../config/schema.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
@@ -8,11 +9,11 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { checkDfspTransfer, checkHubAbort, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, checkHubResend, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { checkDfspTransfer, checkHubAbort, checkHubBulkPrepare, bulkItems, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, checkHubResend, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
 import { conditionOf } from './crypto.js';
 import { createKeyring, ilpVersionFor, type IlpKeyring } from './keyring.js';
 import { buildIlp, fxQuoteResponseIlp } from './packet.js';
-import { conditionUseKey, dfspTransferKey, fxpTransferKey, hubFxTransferKey, hubRecordText, hubTransferKey, parseDfspRecord, payeePrefix, quoteKey, usedTombstone, type HubTransferRecord } from './records.js';
+import { conditionUseKey, dfspTransferKey, fxpTransferKey, hubBulkKey, hubFxTransferKey, hubRecordText, hubTransferKey, parseDfspRecord, payeePrefix, quoteKey, usedTombstone, type HubTransferRecord } from './records.js';
 import { transactionObjectOf, type JsonObject } from './transaction.js';
 
 export interface IlpDeps {
@@ -143,6 +144,33 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
   };
   const hubTransferAbort = hubAbort(hubTransferKey);
   const hubFxAbort = hubAbort(hubFxTransferKey);
+  // Bulk: the bulk record names the payee (who alone may answer the bulk) and a digest of its transfers'
+  // terms (a resend with other terms is refused); each transfer has its own record under its transfer id,
+  // checked and consumed exactly as a single transfer's.
+  const hubBulkPrepare: Check = async (c, msg) => {
+    const t = now();
+    const b = checkHubBulkPrepare(msg, versionOf(msg), t, header(c, 'fspiop-destination'));
+    const digest = createHash('sha256').update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(',')).digest('base64url');
+    await saveHubRecord(hubBulkKey(b.bulkId), { p: b.payee, c: digest, e: b.expiresAt }, t);
+    await Promise.all(b.transfers.map((x) => saveHubRecord(hubTransferKey(x.transferId), { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
+  };
+  // Every fulfilment is checked first without consuming anything (read, payee, expiry, hash); only then are
+  // they taken, each atomically for the payee: a bad item refuses the whole answer and burns nothing.
+  const hubBulkFulfil: Check = async (c, msg) => {
+    const source = header(c, 'fspiop-source');
+    checkHubAbort(await store.get(hubBulkKey(c.get('route').params[0]!)), source);
+    if (msg.individualTransferResults === undefined || msg.individualTransferResults === null) return; // a bulk-level answer only
+    const items = bulkItems(msg, 'individualTransferResults').filter((r) => has(r, 'fulfilment'));
+    const checked = await Promise.all(items.map(async (r) => {
+      if (typeof r.transferId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransferResults[].transferId is missing' });
+      const f = fulfilmentBytes(r.fulfilment);
+      const key = hubTransferKey(r.transferId);
+      checkHubFulfil(await store.get(key), f, now(), source);
+      return { key, f };
+    }));
+    for (const { key, f } of checked) checkHubFulfil(await store.take(key, usedTombstone(conditionOf(f)), payeePrefix(source!)), f, now(), source);
+  };
+  const hubBulkAbort = hubAbort(hubBulkKey);
   const hubTransferFulfil = hubFulfil(hubTransferKey, 'transferState');
   const hubFxFulfil = hubFulfil(hubFxTransferKey, 'conversionState');
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
@@ -183,6 +211,9 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
       // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
       if (tpl === 'PUT /transfers/{ID}') return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];
       if (tpl === 'PUT /transfers/{ID}/error') return ['abort', hubTransferAbort];
+      if (tpl === 'POST /bulkTransfers') return ['bulk_prepare', hubBulkPrepare];
+      if (tpl === 'PUT /bulkTransfers/{ID}') return ['bulk_fulfil', hubBulkFulfil];
+      if (tpl === 'PUT /bulkTransfers/{ID}/error') return ['bulk_abort', hubBulkAbort];
       if (tpl === 'POST /fxTransfers') return ['fx_prepare', hubFxPrepare];
       if (tpl === 'PUT /fxTransfers/{ID}') return has(msg(), 'fulfilment') || msg().conversionState !== ABORTED ? ['fx_fulfil', hubFxFulfil] : ['fx_abort', hubFxAbort];
       if (tpl === 'PUT /fxTransfers/{ID}/error') return ['fx_abort', hubFxAbort];

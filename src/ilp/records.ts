@@ -16,6 +16,8 @@ function id(value: string): string {
 
 /** Hub role: the condition and expiration of a prepared transfer, until expiration + grace. */
 export const hubTransferKey = (transferId: string): string => `ilp:hub:{${id(transferId)}}`;
+/** Hub role: the payee and expiration of a prepared bulk transfer (its transfers have records of their own). */
+export const hubBulkKey = (bulkTransferId: string): string => `ilp:hubbulk:{${id(bulkTransferId)}}`;
 /** Hub role: the condition and expiration of a prepared FX transfer (FSPIOP 2.0 POST /fxTransfers). */
 export const hubFxTransferKey = (commitRequestId: string): string => `ilp:hubfx:{${id(commitRequestId)}}`;
 /** DFSP role: the POST /quotes request the payee received, until the quote expires + grace. */

@@ -1,0 +1,75 @@
+// Hostile review F4: bulk transfers get the same ILP checks as single ones in the hub role, over real
+// mTLS: every individual transfer's condition, packet, amount and the bulk's expiration are checked at
+// POST /bulkTransfers; only the bulk's payee may answer it (PUT /bulkTransfers/{ID} and …/error); every
+// fulfilment is checked before any is consumed, each transfer is fulfilled once, and a bad item burns
+// nothing.
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { issuedTransfer } from '../ilp/helpers.js';
+
+type Json = Record<string, unknown>;
+let t: TestGateway;
+before(async () => { t = await startTestGateway({ env: { GATEWAY_ROLE: 'hub', ILP_CHECK: 'true' } }); });
+after(async () => { await t.close(); });
+
+const call = (fsp: string, method: string, path: string, body: Json) => send(t.gw.inbound.port, {
+  method, path, body: JSON.stringify(body), cert: t.cert(fsp), ca: t.pki.ca.certPem,
+  headers: fspiopHeaders('bulkTransfers', fsp, { 'fspiop-destination': fsp === 'payerfsp' ? 'payeefsp' : 'payerfsp' }),
+});
+const code = (r: { status: number; json(): any }) => (r.status >= 400 ? String(r.json().errorInformation.errorCode) : String(r.status));
+
+function bulk(n: number, over: (items: Json[]) => void = () => {}) {
+  const xs = Array.from({ length: n }, () => issuedTransfer('1', Date.now()));
+  const items: Json[] = xs.map((x) => ({ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }));
+  over(items);
+  const body = { bulkTransferId: randomUUID(), bulkQuoteId: randomUUID(), payerFsp: 'payerfsp', payeeFsp: 'payeefsp', individualTransfers: items, expiration: new Date(Date.now() + 30_000).toISOString() };
+  return { body, xs, id: body.bulkTransferId };
+}
+const results = (xs: ReturnType<typeof issuedTransfer>[], f = (x: ReturnType<typeof issuedTransfer>) => x.ilp.fulfilment) =>
+  ({ bulkTransferState: 'COMPLETED', completedTimestamp: new Date().toISOString(), individualTransferResults: xs.map((x) => ({ transferId: x.transferId, fulfilment: f(x) })) });
+
+test('a bulk prepare with a bad item (condition, packet, amount, past expiration, repeated id) is refused whole, nothing forwarded', async () => {
+  const n = t.stub.requests.length;
+  const cases: [string, (items: Json[]) => void, string][] = [
+    ['malformed condition', (i) => { i[1]!.condition = 'not-a-condition'; }, '3100'],
+    ['garbage packet', (i) => { i[2]!.ilpPacket = 'garbage'; }, '3100'],
+    ['amount differs from the packet', (i) => { i[0]!.transferAmount = { currency: 'USD', amount: '999' }; }, '3100'],
+    ['repeated transfer id', (i) => { i[1]!.transferId = i[0]!.transferId; }, '3101'],
+    ['percent-encoded id', (i) => { i[0]!.transferId = '%41bc'; }, '3101'],
+  ];
+  for (const [name, over, want] of cases) assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', bulk(3, over).body)), want, name);
+  const past = bulk(2);
+  past.body.expiration = '2000-01-01T00:00:00.000Z';
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', past.body)), '3100');
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', { ...bulk(1).body, individualTransfers: [] })), '3101');
+  assert.equal(t.stub.requests.length, n);
+});
+
+test('only the payee answers a bulk; each transfer is fulfilled once; a bad item burns nothing', async () => {
+  const b = bulk(3);
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
+  const n = t.stub.requests.length;
+  // another DFSP, and the payer, cannot answer or end it
+  assert.equal(code(await call('otherfsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '3100');
+  assert.equal(code(await call('otherfsp', 'PUT', `/bulkTransfers/${b.id}/error`, { errorInformation: { errorCode: '5100', errorDescription: 'x' } })), '3100');
+  // one wrong fulfilment among right ones: refused whole, nothing consumed
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs, (x) => (x === b.xs[2] ? randomBytes(32).toString('base64url') : x.ilp.fulfilment)))), '3100');
+  assert.equal(t.stub.requests.length, n, 'nothing forwarded');
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '202');
+  // every transfer was consumed: neither the bulk answer nor a single-transfer fulfilment works again
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '3106');
+  const single = await send(t.gw.inbound.port, { method: 'PUT', path: `/transfers/${b.xs[0]!.transferId}`, cert: t.cert('payeefsp'), ca: t.pki.ca.certPem,
+    body: JSON.stringify({ fulfilment: b.xs[0]!.ilp.fulfilment, completedTimestamp: new Date().toISOString(), transferState: 'COMMITTED' }), headers: fspiopHeaders('transfers', 'payeefsp', { 'fspiop-destination': 'payerfsp' }) });
+  assert.equal(code(single), '3106');
+});
+
+test('a bulk answer for an unknown bulk id → 3208; a resent bulk prepare passes, with other terms → 3106', async () => {
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${randomUUID()}`, { bulkTransferState: 'REJECTED' })), '3208');
+  const b = bulk(2);
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
+  const other = bulk(2);
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', { ...other.body, bulkTransferId: b.id })), '3106');
+});
