@@ -17,7 +17,7 @@ const prod = { SWITCHGUARD_PROFILE: 'production', IN_SERVER_CERT_PATH: 's.pem', 
 // Values that pass each field's own validation, so only the profile rule can refuse them.
 const SAMPLE: Record<string, string> = {
   INBOUND_UPSTREAM_URL: 'https://switch.example:443', PEER_ENDPOINT: 'https://peer.example', REDIS_URL: 'redis://10.0.0.1:6379',
-  REDIS_CLUSTER_NODES: 'r1:6379', ILP_SECRET: SECRET, ADMIN_TOKEN: 'a'.repeat(32),
+  REDIS_CLUSTER_NODES: 'r1:6379', ILP_SECRET: SECRET, ADMIN_TOKEN: 'a'.repeat(32), STATE_HMAC_KEY: 's'.repeat(32),
 };
 const productionVars = Object.values(FIELDS).filter((f) => isProductionField(f)).map((f) => f.env);
 
