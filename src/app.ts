@@ -31,7 +31,8 @@ export interface Stages {
 }
 
 export interface AppDeps {
-  readonly config: Config;
+  /** What the pipelines themselves read: everything else reaches them as stages (src/stages.ts). */
+  readonly config: Pick<Config, 'trustedProxyPeers' | 'role' | 'hubId' | 'inboundMtls' | 'maxBodyBytes' | 'maxJsonValues' | 'peerEndpoint'>;
   readonly telemetry: Telemetry;
   readonly logger: RequestLogger;
   readonly audit?: AuditLog;

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEV_ILP_SECRET } from '../ilp/keyring.js';
-import { FIELDS, isProductionField, type Config, type DerivedConfig, type FieldName, type RawConfig } from './schema.js';
+import { FIELDS, isProductionField, type Config, type ConfigGroups, type DerivedConfig, type FieldName, type RawConfig } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -128,7 +128,34 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
 
   if (problems.length) throw new ConfigError(problems);
   const derived: DerivedConfig = { selfId: id, storeKind, ilpSecrets, ilpVersionByPeer: byPeer, devPki, useSimulator, implicitProfile };
-  return deepFreeze({ ...(c as RawConfig), ...derived });
+  return deepFreeze({ ...(c as RawConfig), ...derived, ...groupsOf(c as RawConfig, derived) });
+}
+
+/** The typed groups (schema.ts ConfigGroups); called once the rules above hold, so every `required` is met. */
+function groupsOf(c: RawConfig, d: DerivedConfig): ConfigGroups {
+  const required = <T>(v: T | undefined, name: string): T => {
+    if (v === undefined) throw new ConfigError([`${name}: required`]); // unreachable after the checks above
+    return v;
+  };
+  const [first, ...rest] = d.ilpSecrets;
+  return {
+    inboundTls: {
+      certPath: required(c.serverCertPath, 'IN_SERVER_CERT_PATH'),
+      keyPath: required(c.serverKeyPath, 'IN_SERVER_KEY_PATH'),
+      clientCa: c.inboundMtls ? { caPath: required(c.caCertPath, 'IN_CA_CERT_PATH'), crlPath: c.crlPath } : undefined,
+      minVersion: c.tlsMinVersion,
+      reloadIntervalMs: c.tlsReloadIntervalMs,
+    },
+    upstream: c.upstreamUrl !== undefined ? { kind: 'url', url: c.upstreamUrl } : { kind: 'simulator' },
+    jwsVerify: c.validateInboundJws ? {
+      keysDir: required(c.jwsKeysDir, 'JWS_VERIFICATION_KEYS_DIRECTORY'), cacheSize: c.jwsCacheSize, cacheTtlSeconds: c.jwsCacheTtlSeconds,
+      unknownSourceCooldownSeconds: c.jwsUnknownSourceCooldownSeconds, rescanIntervalSeconds: c.jwsRescanIntervalSeconds,
+    } : undefined,
+    jwsSigning: c.jwsSign ? { keyPath: required(c.jwsSigningKeyPath, 'JWS_SIGNING_KEY_PATH'), rescanIntervalSeconds: c.jwsRescanIntervalSeconds } : undefined,
+    ilp: !c.ilpCheck ? undefined
+      : c.role === 'hub' ? { role: 'hub' }
+      : { role: 'dfsp', secrets: [required(first, 'ILP_SECRET'), ...rest], development: c.profile === 'development' },
+  };
 }
 
 /** Checks that every configured file exists (after the dev PKI has been generated). */

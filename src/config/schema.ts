@@ -176,4 +176,35 @@ export interface DerivedConfig {
   readonly implicitProfile: boolean;
 }
 
-export type Config = RawConfig & DerivedConfig;
+/**
+ * Typed groups for the settings whose presence depends on others: validation (load.ts) guarantees every
+ * field here, so nothing downstream needs a non-null assertion, and a group being present is the one
+ * place that decides whether its stage exists (src/stages.ts).
+ */
+export interface ConfigGroups {
+  /** The inbound listener's TLS material (given, or the development PKI). */
+  readonly inboundTls: {
+    readonly certPath: string;
+    readonly keyPath: string;
+    /** Client CA (and CRL) when INBOUND_MUTUAL_TLS_ENABLED. */
+    readonly clientCa: { readonly caPath: string; readonly crlPath: string | undefined } | undefined;
+    readonly minVersion: RawConfig['tlsMinVersion'];
+    readonly reloadIntervalMs: number;
+  };
+  /** Where inbound requests go: INBOUND_UPSTREAM_URL, or the built-in simulator (development only). */
+  readonly upstream: { readonly kind: 'url'; readonly url: string } | { readonly kind: 'simulator' };
+  /** Present when VALIDATE_INBOUND_JWS=true. */
+  readonly jwsVerify: {
+    readonly keysDir: string;
+    readonly cacheSize: number;
+    readonly cacheTtlSeconds: number;
+    readonly unknownSourceCooldownSeconds: number;
+    readonly rescanIntervalSeconds: number;
+  } | undefined;
+  /** Present when JWS_SIGN=true. */
+  readonly jwsSigning: { readonly keyPath: string; readonly rescanIntervalSeconds: number } | undefined;
+  /** Present when ILP_CHECK=true: the role's checks, with the keyring only where the role generates conditions. */
+  readonly ilp: { readonly role: 'hub' } | { readonly role: 'dfsp'; readonly secrets: readonly [string, ...string[]]; readonly development: boolean } | undefined;
+}
+
+export type Config = RawConfig & DerivedConfig & ConfigGroups;

@@ -3,7 +3,6 @@
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
 import { createHash } from 'node:crypto';
 import { header } from '../http/context.js';
-import type { Config } from '../config/schema.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
@@ -11,17 +10,30 @@ import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { checkDfspTransfer, checkHubAbort, checkHubBulkPrepare, bulkItems, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, checkHubResend, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
 import { conditionOf } from './crypto.js';
-import { createKeyring, ilpVersionFor, type IlpKeyring } from './keyring.js';
+import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { buildIlp, fxQuoteResponseIlp } from './packet.js';
 import { conditionUseKey, dfspTransferKey, fxpTransferKey, hubBulkKey, hubFxTransferKey, hubRecordText, hubTransferKey, parseDfspRecord, payeePrefix, quoteKey, usedTombstone, type HubTransferRecord } from './records.js';
 import { transactionObjectOf, type JsonObject } from './transaction.js';
 
-export interface IlpDeps {
-  readonly config: Config;
+/** What every ILP stage needs (each factory takes exactly these, src/stages.ts builds them from the config). */
+export interface IlpOptions {
   readonly store: Store;
   readonly telemetry: Telemetry;
+  /** ILP_EXPIRY_GRACE_SECONDS: how long a record outlives its expiration. */
+  readonly graceSeconds: number;
+  /** The ILP version a peer speaks (ILP_VERSION, ILP_VERSION_BY_PEER). */
+  readonly versionFor: (fspId: string | undefined) => IlpVersion;
   /** Clock in epoch ms (tests). */
   readonly now?: () => number;
+}
+
+/** The DFSP (payee) role generates and recognises conditions: it has the keyring. */
+export interface DfspIlpOptions extends IlpOptions {
+  readonly keyring: IlpKeyring;
+  /** QUOTE_EXPIRY_SECONDS: the expiration given to a quote that carries none. */
+  readonly quoteExpirySeconds: number;
+  /** ILP_QUOTE_MAX_TTL_SECONDS: the longest a stored quote lives, whatever the payer asked. */
+  readonly quoteMaxTtlSeconds: number;
 }
 
 type Check = (c: GatewayContext, msg: JsonObject) => Promise<void>;
@@ -64,9 +76,8 @@ async function messageInTurns(c: GatewayContext): Promise<JsonObject> {
   return v as JsonObject;
 }
 
-function stage(deps: IlpDeps, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {
-  if (!deps.config.ilpCheck) return async (_c, next) => { await next(); };
-  return async (c, next) => {
+function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {
+  const named = { async [name](c: GatewayContext, next: () => Promise<void>) {
     let parsed: JsonObject | undefined;
     if (c.get('rewrittenJson') === undefined && c.get('body').length > YIELD_ABOVE_BYTES) parsed = await messageInTurns(c);
     const msg = () => (parsed ??= message(c));
@@ -76,15 +87,16 @@ function stage(deps: IlpDeps, select: (c: GatewayContext, msg: () => JsonObject)
       const t = performance.now();
       try {
         await check(c, msg());
-        deps.telemetry.ilp({ check: name, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
+        telemetry.ilp({ check: name, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
       } catch (e) {
         const errorType = isGatewayError(e) ? e.code : 'GW_INTERNAL';
-        deps.telemetry.ilp({ check: name, outcome: 'failed', errorType, seconds: (performance.now() - t) / 1000 });
+        telemetry.ilp({ check: name, outcome: 'failed', errorType, seconds: (performance.now() - t) / 1000 });
         throw e;
       }
     }
     await next();
-  };
+  } };
+  return named[name] as GatewayMiddleware;
 }
 
 /** transferState / conversionState values with which a payee (FXP) accepts and releases the fulfilment. */
@@ -93,23 +105,18 @@ const FX_ACCEPTED: ReadonlySet<string> = new Set(['RESERVED', 'COMMITTED']);
 const ABORTED = 'ABORTED';
 const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.max(1000, expiresAt - now + graceSeconds * 1000);
 const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
-const keyringOf = (config: Config): IlpKeyring | undefined =>
-  config.role === 'dfsp' && config.ilpCheck ? createKeyring(config.ilpSecrets, { development: config.profile === 'development' }) : undefined;
 
 /**
- * Inbound ILP checks. Hub: POST /transfers (and /fxTransfers) stores {condition, expiration};
- * PUT /transfers/{ID} (and /fxTransfers/{ID}) with a fulfilment takes it atomically and validates.
- * DFSP (payee): POST /quotes stores the request; POST /transfers checks the condition is one this DFSP issued, the quote is unexpired and the packet
- * agrees with the body, and stores the packet for the commit. FXP: POST /fxTransfers checks the condition is the one
- * attached to the PUT /fxQuotes of that conversion, the terms unexpired, and the body agrees with them.
+ * Hub role, inbound: POST /transfers (/bulkTransfers, /fxTransfers) stores {payee, condition, expiration};
+ * PUT …/{ID} with a fulfilment takes it atomically for the payee and validates it; an abort or error
+ * callback is accepted from the payee only. The hub does nothing outbound.
  * @throws GatewayError GW_ILP_* for a failed check, GW_BODY_MALFORMED, GW_STORE_UNAVAILABLE.
  */
-export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
-  const { config, store } = deps;
-  const now = deps.now ?? Date.now;
-  const grace = config.ilpGraceSeconds;
-  const keyring = keyringOf(config);
-  const versionOf = (msg: JsonObject) => ilpVersionFor(config, typeof msg.payerFsp === 'string' ? msg.payerFsp : undefined);
+export function hubIlp(o: IlpOptions): GatewayMiddleware {
+  const { store } = o;
+  const now = o.now ?? Date.now;
+  const grace = o.graceSeconds;
+  const versionOf = (msg: JsonObject) => o.versionFor(typeof msg.payerFsp === 'string' ? msg.payerFsp : undefined);
 
   // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
   // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
@@ -173,13 +180,43 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
   const hubBulkAbort = hubAbort(hubBulkKey);
   const hubTransferFulfil = hubFulfil(hubTransferKey, 'transferState');
   const hubFxFulfil = hubFulfil(hubFxTransferKey, 'conversionState');
+
+  return stage('hubIlp', o.telemetry, (c, msg) => {
+    const tpl = c.get('route').template;
+    if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
+    // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
+    if (tpl === 'PUT /transfers/{ID}') return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];
+    if (tpl === 'PUT /transfers/{ID}/error') return ['abort', hubTransferAbort];
+    if (tpl === 'POST /bulkTransfers') return ['bulk_prepare', hubBulkPrepare];
+    if (tpl === 'PUT /bulkTransfers/{ID}') return ['bulk_fulfil', hubBulkFulfil];
+    if (tpl === 'PUT /bulkTransfers/{ID}/error') return ['bulk_abort', hubBulkAbort];
+    if (tpl === 'POST /fxTransfers') return ['fx_prepare', hubFxPrepare];
+    if (tpl === 'PUT /fxTransfers/{ID}') return has(msg(), 'fulfilment') || msg().conversionState !== ABORTED ? ['fx_fulfil', hubFxFulfil] : ['fx_abort', hubFxAbort];
+    if (tpl === 'PUT /fxTransfers/{ID}/error') return ['fx_abort', hubFxAbort];
+    return undefined;
+  });
+}
+
+/**
+ * DFSP (payee) role, inbound: POST /quotes stores the needed quote fields; POST /transfers checks the
+ * condition is one this DFSP issued, the quote is unexpired and the packet agrees with the body, and
+ * stores the packet for the commit. FXP: POST /fxTransfers checks the condition is the one attached to the
+ * PUT /fxQuotes of that conversion, the terms unexpired, and the body agrees with them.
+ * @throws GatewayError GW_ILP_* for a failed check, GW_BODY_MALFORMED, GW_STORE_UNAVAILABLE.
+ */
+export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
+  const { store, keyring } = o;
+  const now = o.now ?? Date.now;
+  const grace = o.graceSeconds;
+  const versionOf = (msg: JsonObject) => o.versionFor(typeof msg.payerFsp === 'string' ? msg.payerFsp : undefined);
+
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
   // longer than ILP_QUOTE_MAX_TTL_SECONDS (+ grace) whatever expiration the payer asks for.
   const dfspQuote: Check = async (_c, msg) => {
     if (typeof msg.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'quoteId is missing' });
     const t = now();
-    const asked = parseDateTime(msg.expiration) ?? t + config.quoteExpirySeconds * 1000;
-    const exp = Math.min(asked, t + config.ilpQuoteMaxTtlSeconds * 1000);
+    const asked = parseDateTime(msg.expiration) ?? t + o.quoteExpirySeconds * 1000;
+    const exp = Math.min(asked, t + o.quoteMaxTtlSeconds * 1000);
     const { quoteId, transactionId, transactionType, payee, payer } = msg;
     const record = JSON.stringify({ quoteId, transactionId, transactionType, payee, payer });
     // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
@@ -190,7 +227,7 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
   const dfspTransfer: Check = async (_c, msg) => {
     const t = now();
-    const p = checkDfspTransfer(msg, versionOf(msg), keyring!, t);
+    const p = checkDfspTransfer(msg, versionOf(msg), keyring, t);
     const useKey = conditionUseKey(p.condition);
     const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, grace);
     if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
@@ -204,21 +241,9 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
     checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), now());
   };
 
-  return stage(deps, (c, msg) => {
+
+  return stage('dfspIlpInbound', o.telemetry, (c) => {
     const tpl = c.get('route').template;
-    if (config.role === 'hub') {
-      if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
-      // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
-      if (tpl === 'PUT /transfers/{ID}') return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];
-      if (tpl === 'PUT /transfers/{ID}/error') return ['abort', hubTransferAbort];
-      if (tpl === 'POST /bulkTransfers') return ['bulk_prepare', hubBulkPrepare];
-      if (tpl === 'PUT /bulkTransfers/{ID}') return ['bulk_fulfil', hubBulkFulfil];
-      if (tpl === 'PUT /bulkTransfers/{ID}/error') return ['bulk_abort', hubBulkAbort];
-      if (tpl === 'POST /fxTransfers') return ['fx_prepare', hubFxPrepare];
-      if (tpl === 'PUT /fxTransfers/{ID}') return has(msg(), 'fulfilment') || msg().conversionState !== ABORTED ? ['fx_fulfil', hubFxFulfil] : ['fx_abort', hubFxAbort];
-      if (tpl === 'PUT /fxTransfers/{ID}/error') return ['fx_abort', hubFxAbort];
-      return undefined;
-    }
     if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];
     if (tpl === 'POST /transfers') return ['transfer_condition', dfspTransfer];
     if (tpl === 'POST /fxTransfers') return ['fx_transfer_condition', fxpTransfer];
@@ -232,22 +257,20 @@ export function ilpInbound(deps: IlpDeps): GatewayMiddleware {
  * without a fulfilment gets the one derived from the stored packet. With an FXP behind the gateway, a
  * PUT /fxQuotes/{ID} without a condition gets one (getFxQuoteResponseIlp) and a PUT /fxTransfers/{ID}
  * that accepts (RESERVED/COMMITTED) without a fulfilment gets it. Sets `rewrittenJson` to a new object.
- * The hub role does nothing outbound.
  * @throws GatewayError GW_ILP_QUOTE_UNKNOWN, GW_ILP_TRANSFER_UNKNOWN, GW_ILP_PACKET_MALFORMED, GW_STORE_UNAVAILABLE.
  */
-export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
-  const { config, store } = deps;
-  const now = deps.now ?? Date.now;
-  const keyring = keyringOf(config);
+export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
+  const { store, keyring } = o;
+  const now = o.now ?? Date.now;
 
   const quoteResponse: Check = async (c, msg) => {
     const stored = await store.get(quoteKey(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
-    const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + config.quoteExpirySeconds * 1000).toISOString();
-    const version = ilpVersionFor(config, header(c, 'fspiop-destination'));
+    const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + o.quoteExpirySeconds * 1000).toISOString();
+    const version = o.versionFor(header(c, 'fspiop-destination'));
     let ilp;
     try {
-      ilp = buildIlp(version, transactionObjectOf(JSON.parse(stored) as JsonObject, { ...msg, expiration }), keyring!);
+      ilp = buildIlp(version, transactionObjectOf(JSON.parse(stored) as JsonObject, { ...msg, expiration }), keyring);
     } catch (cause) {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'quote cannot be carried in an ILP packet', cause });
     }
@@ -256,7 +279,7 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
   const attachFulfilment = (key: (id: string) => string): Check => async (c, msg) => {
     const stored = await store.get(key(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
-    c.set('rewrittenJson', { ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring!) });
+    c.set('rewrittenJson', { ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
   };
   const commit = attachFulfilment(dfspTransferKey);
   const fxCommit = attachFulfilment(fxpTransferKey);
@@ -271,17 +294,16 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
     const t = now();
     let ilp;
     try {
-      ilp = fxQuoteResponseIlp(ilpVersionFor(config, header(c, 'fspiop-destination')), { conversionRequestId: c.get('route').params[0]! }, msg, keyring!);
+      ilp = fxQuoteResponseIlp(o.versionFor(header(c, 'fspiop-destination')), { conversionRequestId: c.get('route').params[0]! }, msg, keyring);
     } catch (cause) {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'conversion terms cannot be carried in an ILP packet', cause });
     }
-    const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + config.quoteExpirySeconds * 1000;
-    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, config.ilpGraceSeconds));
+    const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + o.quoteExpirySeconds * 1000;
+    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, o.graceSeconds));
     c.set('rewrittenJson', { ...msg, condition: ilp.condition });
   };
 
-  return stage(deps, (c, msg) => {
-    if (config.role !== 'dfsp') return undefined;
+  return stage('dfspIlpOutbound', o.telemetry, (c, msg) => {
     const tpl = c.get('route').template;
     if (tpl === 'PUT /quotes/{ID}' && !has(msg(), 'ilpPacket') && !has(msg(), 'condition')) return ['quote_response', quoteResponse];
     if (tpl === 'PUT /transfers/{ID}' && FX_ACCEPTED.has(msg().transferState as string) && !has(msg(), 'fulfilment')) return ['fulfil_attach', commit];

@@ -21,12 +21,12 @@ const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('rou
  * (GW_CLOCK_SKEW). Costs no store access: replay protection runs in verifyInboundJws, after the signature
  * verified, so a signature nobody can verify never takes store capacity (docs/security.md class 9).
  */
-export function checkFreshness(deps: { config: Pick<Config, 'jwsMaxClockSkewSeconds'>; now?: () => number }): GatewayMiddleware {
-  const now = deps.now ?? Date.now;
-  const skew = deps.config.jwsMaxClockSkewSeconds;
+export function checkFreshness(options: { readonly skewSeconds: number; readonly now?: () => number }): GatewayMiddleware {
+  const now = options.now ?? Date.now;
+  const { skewSeconds } = options;
   return async function checkFreshness(c, next) {
     const date = header(c, 'date');
-    if (date !== undefined) checkDateWindow(date, now(), skew);
+    if (date !== undefined) checkDateWindow(date, now(), skewSeconds);
     await next();
   };
 }
@@ -36,28 +36,42 @@ export function checkFreshness(deps: { config: Pick<Config, 'jwsMaxClockSkewSeco
  * the payload form that verified, or 'skipped' / 'unsigned'. Reports every decision to telemetry.jwsVerify.
  * @throws GatewayError GW_JWS_* (3105/400), GW_HEADER_MISSING when FSPIOP-Source is absent.
  */
-export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; telemetry: Telemetry; replay?: ReplayGuard }): GatewayMiddleware {
-  const { config, keys, telemetry, replay } = deps;
-  if (config.replayProtection && config.validateInboundJws && !replay) throw new Error('verifyInboundJws: REPLAY_PROTECTION is on but no replay guard was given');
-  if (!config.validateInboundJws) {
-    return async function verifyInboundJws(c, next) {
-      c.set('jwsForm', 'skipped');
-      await next();
-    };
-  }
-  const policy: VerifyPolicy = { algorithms: new Set(config.jwsAlgorithms), forms: config.jwsPayloadForms as PayloadForm[], requireDate: config.jwsRequireSignedDate };
+export interface VerifyInboundOptions {
+  readonly keys: Pick<KeyDirectory, 'get'>;
+  readonly telemetry: Telemetry;
+  /** JWS_ALGORITHMS, JWS_PAYLOAD_FORMS, JWS_REQUIRE_SIGNED_DATE. */
+  readonly policy: VerifyPolicy;
+  /** VALIDATE_INBOUND_PUT_PARTIES_JWS. */
+  readonly verifyPutParties: boolean;
+  /** The hub's id when JWS_ALLOW_UNSIGNED_HUB_CALLBACKS lets it send unsigned callbacks. */
+  readonly unsignedFrom?: string | undefined;
+  /** REPLAY_PROTECTION: records every verified signature. */
+  readonly replay?: ReplayGuard | undefined;
+}
+
+/** The verification options the configuration asks for (src/stages.ts mounts the stage when VALIDATE_INBOUND_JWS=true). */
+export function verifyOptionsOf(config: Pick<Config, 'jwsAlgorithms' | 'jwsPayloadForms' | 'jwsRequireSignedDate' | 'validatePutPartiesJws' | 'jwsAllowUnsignedHub' | 'hubId'>): Pick<VerifyInboundOptions, 'policy' | 'verifyPutParties' | 'unsignedFrom'> {
+  return {
+    policy: { algorithms: new Set(config.jwsAlgorithms), forms: config.jwsPayloadForms as PayloadForm[], requireDate: config.jwsRequireSignedDate },
+    verifyPutParties: config.validatePutPartiesJws,
+    unsignedFrom: config.jwsAllowUnsignedHub ? config.hubId : undefined,
+  };
+}
+
+export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddleware {
+  const { keys, telemetry, replay, policy, verifyPutParties, unsignedFrom } = options;
   const keysFor = (source: string) => keys.get(source);
   return async function verifyInboundJws(c, next) {
     const started = performance.now();
     const source = header(c, 'fspiop-source') ?? '';
     const report = (outcome: 'ok' | 'failed' | 'skipped', extra: { reason?: string; form?: PayloadForm } = {}) =>
       telemetry.jwsVerify({ source, outcome, ...extra, seconds: (performance.now() - started) / 1000 });
-    if (!c.get('route').hasBody || (isPutParties(c) && !config.validatePutPartiesJws)) {
+    if (!c.get('route').hasBody || (isPutParties(c) && !verifyPutParties)) {
       c.set('jwsForm', 'skipped');
       report('skipped');
       return next();
     }
-    if (!header(c, 'fspiop-signature') && source === config.hubId && config.jwsAllowUnsignedHub) {
+    if (!header(c, 'fspiop-signature') && unsignedFrom !== undefined && source === unsignedFrom) {
       c.set('jwsForm', 'unsigned');
       report('skipped', { reason: 'unsigned_hub' });
       return next();
@@ -68,7 +82,7 @@ export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; tel
       const r = await verifyRequest({ method: c.req.method, path: route.path + route.query, header: (n) => header(c, n), body: c.get('body') }, keysFor, policy);
       form = r.form;
       // Only a verified signature is recorded: its record lives while its (signed) Date is in the window.
-      if (replay && config.replayProtection) {
+      if (replay) {
         const date = header(c, 'date');
         await replay.check(parseSignatureHeader(header(c, 'fspiop-signature')!).signature, date !== undefined ? Date.parse(date) : undefined);
       }
@@ -84,22 +98,29 @@ export function verifyInboundJws(deps: { config: Config; keys: KeyDirectory; tel
 
 /**
  * Outbound signing (SPEC.md §4 step 2): messages with a body whose FSPIOP-Source is this side
- * (`config.selfId`) and that carry no FSPIOP-Signature are re-emitted as canonical sorted JSON and
+ * (`selfId`) and that carry no FSPIOP-Signature are re-emitted as canonical sorted JSON and
  * signed; `body` is replaced, `rewrittenJson` cleared (the signed bytes are final) and
  * fspiop-signature / fspiop-uri / fspiop-http-method (+ date when absent) go into `extraHeaders`.
  * Everything else passes through byte for byte.
  * @throws GatewayError GW_JWS_SIGN_FAILED, GW_BODY_MALFORMED
  */
-export function signOutbound(deps: { config: Config; signer: SigningKeyHolder; telemetry: Telemetry }): GatewayMiddleware {
-  const { config, signer } = deps;
-  if (!config.jwsSign) return async function signOutbound(_c, next) { await next(); };
+export interface SignOutboundOptions {
+  readonly signer: Pick<SigningKeyHolder, 'sign'>;
+  /** DFSP_ID (HUB_ID in the hub role): only messages this side originates are signed. */
+  readonly selfId: string;
+  /** JWS_SIGN_PUT_PARTIES. */
+  readonly signPutParties: boolean;
+}
+
+export function signOutbound(options: SignOutboundOptions): GatewayMiddleware {
+  const { signer, selfId, signPutParties } = options;
   return async function signOutbound(c, next) {
     const body = c.get('body');
     const rewritten = c.get('rewrittenJson');
     if (
       !c.get('route').hasBody || ((!body || body.length === 0) && rewritten === undefined)
-      || header(c, 'fspiop-source') !== config.selfId || header(c, 'fspiop-signature')
-      || (isPutParties(c) && !config.jwsSignPutParties)
+      || header(c, 'fspiop-source') !== selfId || header(c, 'fspiop-signature')
+      || (isPutParties(c) && !signPutParties)
     ) return next();
     let json = rewritten;
     if (json === undefined) {
@@ -120,7 +141,7 @@ export function signOutbound(deps: { config: Config; signer: SigningKeyHolder; t
     const route = c.get('route');
     const signed = await signer.sign({
       method: c.req.method, url: route.path + route.query, json,
-      headers: { 'fspiop-source': config.selfId, 'fspiop-destination': pick('fspiop-destination'), date: pick('date') },
+      headers: { 'fspiop-source': selfId, 'fspiop-destination': pick('fspiop-destination'), date: pick('date') },
     });
     c.set('body', signed.body);
     c.set('rewrittenJson', undefined);

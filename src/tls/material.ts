@@ -23,7 +23,8 @@ export interface LoadedTls {
   readonly digest: string;
 }
 
-export type ReloadListener = (e: { outcome: 'ok' | 'failed' | 'unchanged'; error?: unknown; loaded?: LoadedTls }) => void;
+export type ReloadEvent = { readonly outcome: 'ok'; readonly loaded: LoadedTls } | { readonly outcome: 'failed'; readonly error: unknown } | { readonly outcome: 'unchanged' };
+export type ReloadListener = (e: ReloadEvent) => void;
 
 /** Reads and validates the TLS files. Throws when any file is missing or the set does not form a usable context. */
 export function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3'): LoadedTls {

@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/schema.js';
 import { toGatewayError, toResponse } from '../../src/errors.js';
 import { matchRoute } from '../../src/fspiop/routes.js';
 import type { GatewayEnv } from '../../src/http/context.js';
-import { ilpInbound, ilpOutbound } from '../../src/ilp/middleware.js';
+import { ilpStagesOf } from '../../src/stages.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
 import { buildIlp, type IlpResult } from '../../src/ilp/packet.js';
 import { transactionObjectOf, type JsonObject } from '../../src/ilp/transaction.js';
@@ -55,8 +55,10 @@ export function ilpApp(o: AppOptions) {
     c.set('peer', { fspId: c.req.header('fspiop-source') ?? 'payerfsp', subjectCn: undefined, fingerprint256: '', validTo: new Date(0) });
     await next();
   });
-  const deps = { config: o.config, store: o.store, telemetry: o.telemetry ?? NOOP_TELEMETRY, ...(o.now ? { now: o.now } : {}) };
-  app.use('*', o.direction === 'outbound' ? ilpOutbound(deps) : ilpInbound(deps));
+  // The stages the configuration gives the role (src/stages.ts): none when ILP_CHECK=false, none outbound for the hub.
+  const stages = ilpStagesOf(o.config, { store: o.store, telemetry: o.telemetry ?? NOOP_TELEMETRY, ...(o.now ? { now: o.now } : {}) });
+  const stage = o.direction === 'outbound' ? stages.outbound : stages.inbound;
+  if (stage) app.use('*', stage);
   app.all('*', (c) => c.json({ upstream: true, rewritten: c.get('rewrittenJson') ?? null }));
   // A PUT is the payee's answer: it carries the payee's FSPIOP-Source unless the test sets another
   // (issue 9: the hub accepts a fulfilment only from the payee recorded at prepare time).

@@ -10,7 +10,8 @@ import { toResponse, toGatewayError } from '../../src/errors.js';
 import type { GatewayEnv, GatewayMiddleware } from '../../src/http/context.js';
 import { createReplayGuard } from '../../src/jws/freshness.js';
 import { KeyDirectory } from '../../src/jws/key-directory.js';
-import { checkFreshness, signOutbound, verifyInboundJws } from '../../src/jws/middleware.js';
+import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from '../../src/jws/middleware.js';
+import { replayGuardOf } from '../../src/stages.js';
 import { SigningKeyHolder } from '../../src/jws/signing-key.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../src/telemetry/types.js';
@@ -55,7 +56,7 @@ describe('verifyInboundJws', async () => {
     a.request(`http://gw${init.path ?? '/transfers'}`, { method: init.method ?? 'POST', headers: r.headers, body: init.body ?? r.body });
 
   test('a signed request passes and records the form; a tampered one gets 3105/400 without echo', async () => {
-    const { app: a, seen } = app([verifyInboundJws({ config: config(), keys, telemetry })]);
+    const { app: a, seen } = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]);
     const r = signedTransfer(RSA, 'payerfsp');
     const ok = await send(a, r);
     assert.equal(ok.status, 200);
@@ -71,12 +72,12 @@ describe('verifyInboundJws', async () => {
   });
 
   test('GET is skipped; PUT /parties skipped unless VALIDATE_INBOUND_PUT_PARTIES_JWS', async () => {
-    const { app: a, seen } = app([verifyInboundJws({ config: config(), keys, telemetry })]);
+    const { app: a, seen } = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]);
     assert.equal((await a.request('http://gw/parties/MSISDN/1', { headers: { 'fspiop-source': 'payerfsp' } })).status, 200);
     assert.equal(seen.jwsForm, 'skipped');
     const unsigned = { 'fspiop-source': 'payerfsp', 'content-type': 'application/json' };
     assert.equal((await a.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' })).status, 200);
-    const strict = app([verifyInboundJws({ config: config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' }), keys, telemetry })]).app;
+    const strict = app([verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry })]).app;
     const res = await strict.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' });
     assert.equal(res.status, 400);
     assert.equal(events.at(-1)!.reason, 'GW_JWS_MISSING');
@@ -84,9 +85,9 @@ describe('verifyInboundJws', async () => {
 
   test('unsigned hub callbacks: rejected by default, accepted with JWS_ALLOW_UNSIGNED_HUB_CALLBACKS', async () => {
     const headers = { 'fspiop-source': 'hub', 'content-type': 'application/json' };
-    const strict = app([verifyInboundJws({ config: config(), keys, telemetry })]).app;
+    const strict = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]).app;
     assert.equal((await strict.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 400);
-    const lax = app([verifyInboundJws({ config: config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' }), keys, telemetry })]);
+    const lax = app([verifyInboundJws({ ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry })]);
     assert.equal((await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 200);
     assert.equal(lax.seen.jwsForm, 'unsigned');
     const other = await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers: { ...headers, 'fspiop-source': 'payerfsp' }, body: '{}' });
@@ -95,9 +96,11 @@ describe('verifyInboundJws', async () => {
 
   test('checkFreshness: Date window and replay', async () => {
     const cfg = config({ REPLAY_PROTECTION: 'on', JWS_MAX_CLOCK_SKEW_SECONDS: '60' });
-    assert.throws(() => verifyInboundJws({ config: cfg, keys, telemetry }), /replay guard/);
+    // REPLAY_PROTECTION=on: the one place that decides the stages (src/stages.ts) gives verification a guard.
+    assert.notEqual(replayGuardOf(cfg, createMemoryStore({ maxEntries: 100 })), undefined);
+    assert.equal(replayGuardOf(config({ REPLAY_PROTECTION: 'off' }), createMemoryStore({ maxEntries: 100 })), undefined);
     const replay = createReplayGuard(createMemoryStore({ maxEntries: 100 }), 60);
-    const { app: a } = app([checkFreshness({ config: cfg }), verifyInboundJws({ config: cfg, keys, telemetry, replay })]);
+    const { app: a } = app([checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }), verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay })]);
     const r = signedTransfer(RSA, 'payerfsp');
     assert.equal((await send(a, r)).status, 200);
     const again = await send(a, r);
@@ -115,7 +118,7 @@ describe('signOutbound', async () => {
   closers.push(() => signer.close());
 
   test('signs our own unsigned messages with canonical bytes and the new headers', async () => {
-    const { app: a, seen } = app([signOutbound({ config: config(), signer, telemetry: NOOP_TELEMETRY })]);
+    const { app: a, seen } = app([signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties })]);
     const body = '{"transferState":"COMMITTED","completedTimestamp":"2029-01-01T10:00:05.123Z"}';
     const res = await a.request('http://gw/transfers/7c23', { method: 'PUT', headers: { 'fspiop-source': 'payeefsp', 'fspiop-destination': 'payerfsp', date: 'Mon, 01 Jan 2029 10:00:00 GMT' }, body });
     assert.equal(res.status, 200);
@@ -127,7 +130,7 @@ describe('signOutbound', async () => {
   });
 
   test('already-signed, foreign and PUT /parties messages pass byte for byte', async () => {
-    const { app: a, seen } = app([signOutbound({ config: config(), signer, telemetry: NOOP_TELEMETRY })]);
+    const { app: a, seen } = app([signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties })]);
     const body = '{ "b": 1, "a": 2 }';
     for (const [path, headers] of [
       ['/transfers', { 'fspiop-source': 'payeefsp', 'fspiop-signature': '{"x":1}' }],

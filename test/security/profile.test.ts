@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { ConfigError, DEV_ILP_SECRET, loadConfig } from '../../src/config/load.js';
 import { FIELDS, isProductionField } from '../../src/config/schema.js';
 import { createKeyring } from '../../src/ilp/keyring.js';
-import { ilpInbound, ilpOutbound } from '../../src/ilp/middleware.js';
+import { ilpStagesOf } from '../../src/stages.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
 
@@ -85,10 +85,11 @@ test('the keyring refuses the development secret unless built for the developmen
 test('a production config carrying the development secret cannot build the ILP stages', () => {
   // The config loader refuses this; a config assembled by other means must still not get a keyring.
   const good = loadConfig(prod, { cwd: '/tmp' });
-  const forged = { ...good, ilpSecrets: [DEV_ILP_SECRET] };
-  const deps = { config: forged, store: createMemoryStore({ maxEntries: 100 }), telemetry: NOOP_TELEMETRY };
-  assert.throws(() => ilpInbound(deps), /development ILP secret is refused/);
-  assert.throws(() => ilpOutbound(deps), /development ILP secret is refused/);
+  const forged = { ...good, ilpSecrets: [DEV_ILP_SECRET], ilp: { role: 'dfsp' as const, secrets: [DEV_ILP_SECRET] as [string], development: false } };
+  const deps = { store: createMemoryStore({ maxEntries: 100 }), telemetry: NOOP_TELEMETRY };
+  // The keyring of both DFSP stages is built in one place (src/stages.ts), from the validated group.
+  assert.throws(() => ilpStagesOf(forged, deps), /development ILP secret is refused/);
+  assert.throws(() => ilpStagesOf({ ...forged, ilp: { ...forged.ilp, secrets: [SECRET, DEV_ILP_SECRET] } }, deps), /development ILP secret is refused/);
   const dev = loadConfig({ SWITCHGUARD_PROFILE: 'development', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' }, { cwd: '/tmp' });
-  assert.doesNotThrow(() => ilpInbound({ ...deps, config: dev }));
+  assert.doesNotThrow(() => ilpStagesOf(dev, deps));
 });
