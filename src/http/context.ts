@@ -2,6 +2,7 @@
 // Stages read and write these variables through c.get/c.set; nobody uses untyped keys.
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
+import type { Message } from '../fspiop/message.js';
 
 /** The FSP on the other end of the inbound TLS connection, bound from its client certificate. */
 export interface Peer {
@@ -19,20 +20,11 @@ export interface GatewayVariables {
   readonly requestId: string;
   /** performance.now() when the request entered the gateway. */
   readonly startedAt: number;
-  /** Set on the inbound listener once the client certificate is bound. */
-  readonly peer: Peer;
+  /** Set on the inbound listener with mTLS, once the client certificate is bound; absent otherwise. */
+  readonly peer?: Peer;
   readonly route: RouteMatch;
-  /**
-   * Request body bytes. Inbound: exactly as received (never re-serialised). Outbound: what will be
-   * sent; stages that rewrite the message (ILP attach, JWS sign) replace it.
-   */
-  readonly body: Buffer;
-  /** Outbound only: a stage changed the message object; the bytes must be re-emitted before signing/sending. */
-  readonly rewrittenJson: unknown;
-  /** Which payload form verified the signature ('raw' | 'sorted' | 'insertion'), or 'unsigned'/'skipped'. */
-  readonly jwsForm: string;
-  /** Headers a stage adds to or replaces on the forwarded request (e.g. FSPIOP-Signature on outbound). */
-  readonly extraHeaders: Record<string, string>;
+  /** The message the stages check and change (fspiop/message.ts), set by checkRequest once the body is read. */
+  readonly message: Message;
 }
 
 export type GatewayEnv = { Bindings: HttpBindings; Variables: GatewayVariables };

@@ -11,6 +11,7 @@ import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
 import { matchRoute } from '../fspiop/routes.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
 import { checkForwardable } from '../proxy/headers.js';
+import { Message } from '../fspiop/message.js';
 import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { peerOf, type PeerResolverOptions } from '../tls/peer.js';
@@ -35,7 +36,6 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
     const given = header(c, 'x-request-id');
     c.set('requestId', given && REQUEST_ID_RE.test(given) ? given : randomUUID());
     c.set('startedAt', startedAt);
-    c.set('extraHeaders', {});
     await next();
     const seconds = (performance.now() - startedAt) / 1000;
     const err = c.error ? toGatewayError(c.error) : undefined;
@@ -46,7 +46,7 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
       requestId: c.get('requestId'), listener, route, method: c.req.method, status,
       peer: c.get('peer')?.fspId, source: header(c, 'fspiop-source'), destination: header(c, 'fspiop-destination'),
       outcome: err ? 'rejected' : 'forwarded', ms: Math.round(seconds * 1e4) / 10,
-      ...(c.get('jwsForm') ? { jwsForm: c.get('jwsForm') } : {}),
+      ...(c.get('message') && c.get('message').signature !== 'unchecked' ? { jwsForm: c.get('message').signature } : {}),
       ...(err ? toLogRecord(err) : {}),
     };
     if (err && audit) auditRejection(audit, err.code, c);
@@ -58,7 +58,8 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
 
 /** Security rejections go to the audit stream once, here, at the edge that decides the response. */
 function auditRejection(audit: AuditLog, code: string, c: GatewayContext): void {
-  const common = { actor: 'peer', reason: code, requestId: c.get('requestId'), ...(c.get('peer') ? { peer: c.get('peer').fingerprint256, fspId: c.get('peer').fspId } : {}) };
+  const peer = c.get('peer');
+  const common = { actor: 'peer', reason: code, requestId: c.get('requestId'), ...(peer ? { peer: peer.fingerprint256, fspId: peer.fspId } : {}) };
   if (code === 'GW_PEER_SOURCE_MISMATCH' || code === 'GW_PEER_IDENTITY_UNKNOWN' || code === 'GW_PEER_IDENTITY_AMBIGUOUS' || code === 'GW_PEER_CERT_NOT_CLIENT') audit.record({ event: 'peer_rejected', ...common });
   else if (code.startsWith('GW_JWS_') || code === 'GW_CLOCK_SKEW') audit.record({ event: 'signature_failed', ...common });
 }
@@ -126,7 +127,7 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
       if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
       if (hasDuplicateKeys(body.toString('utf8'))) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
     }
-    c.set('body', body);
+    c.set('message', new Message(body));
     await next();
   };
 }
@@ -138,7 +139,8 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
 export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): GatewayMiddleware {
   const trusted = new Set(deps.trusted);
   return async function requireSourceMatchesPeer(c, next) {
-    const peer = c.get('peer').fspId;
+    const peer = c.get('peer')?.fspId;
+    if (peer === undefined) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No verified client certificate' });
     const source = header(c, 'fspiop-source');
     if (source !== peer && !trusted.has(peer)) throw new GatewayError('GW_PEER_SOURCE_MISMATCH', { detail: 'Invalid FSPIOP-Source', context: { peer } });
     await next();

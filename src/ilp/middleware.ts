@@ -14,6 +14,7 @@ import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { buildIlp, fxQuoteResponseIlp } from './packet.js';
 import { conditionUseKey, dfspTransferKey, fxpTransferKey, hubBulkKey, hubFxTransferKey, hubRecordText, hubTransferKey, parseDfspRecord, payeePrefix, quoteKey, usedTombstone, type HubTransferRecord } from './records.js';
 import { transactionObjectOf, type JsonObject } from './transaction.js';
+import { parseObject } from '../fspiop/message.js';
 
 /** What every ILP stage needs (each factory takes exactly these, src/stages.ts builds them from the config). */
 export interface IlpOptions {
@@ -45,42 +46,18 @@ type Check = (c: GatewayContext, msg: JsonObject) => Promise<void>;
  */
 export const MAX_QUOTE_RECORD_CHARS = 16 * 1024;
 
-/** The message object: a rewrite by an earlier stage, else the parsed body. @throws GW_BODY_MALFORMED */
-function message(c: GatewayContext): JsonObject {
-  const v: unknown = c.get('rewrittenJson') ?? parseJson(c.get('body').toString('utf8'));
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not a JSON object' });
-  return v as JsonObject;
-}
-
-function parseJson(text: string): unknown {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (cause) {
-    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
-  }
-  return v;
-}
-
-/** message() for a large body, the parse in a turn of its own (docs/security.md class 10). Duplicate member names were refused by checkRequest. */
-async function messageInTurns(c: GatewayContext): Promise<JsonObject> {
+/** message().json() for a large body, the parse in a turn of its own (docs/security.md class 10). */
+async function parsedInTurns(c: GatewayContext): Promise<void> {
   await nextTurn();
-  const text = c.get('body').toString('utf8');
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (cause) {
-    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not a JSON object' });
-  return v as JsonObject;
+  const m = c.get('message');
+  m.adoptParsed(parseObject(m.bytes.toString('utf8')));
 }
 
 function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {
   const named = { async [name](c: GatewayContext, next: () => Promise<void>) {
-    let parsed: JsonObject | undefined;
-    if (c.get('rewrittenJson') === undefined && c.get('body').length > YIELD_ABOVE_BYTES) parsed = await messageInTurns(c);
-    const msg = () => (parsed ??= message(c));
+    const m = c.get('message');
+    if (!m.parsed && m.bytes.length > YIELD_ABOVE_BYTES) await parsedInTurns(c);
+    const msg = () => m.json();
     const chosen = select(c, msg);
     if (chosen) {
       const [name, check] = chosen;
@@ -274,12 +251,12 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     } catch (cause) {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'quote cannot be carried in an ILP packet', cause });
     }
-    c.set('rewrittenJson', { ...msg, expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
+    c.get('message').rewrite({ ...msg, expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
   };
   const attachFulfilment = (key: (id: string) => string): Check => async (c, msg) => {
     const stored = await store.get(key(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
-    c.set('rewrittenJson', { ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
+    c.get('message').rewrite({ ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
   };
   const commit = attachFulfilment(dfspTransferKey);
   const fxCommit = attachFulfilment(fxpTransferKey);
@@ -300,7 +277,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     }
     const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + o.quoteExpirySeconds * 1000;
     await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, o.graceSeconds));
-    c.set('rewrittenJson', { ...msg, condition: ilp.condition });
+    c.get('message').rewrite({ ...msg, condition: ilp.condition });
   };
 
   return stage('dfspIlpOutbound', o.telemetry, (c, msg) => {

@@ -67,19 +67,19 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
     const report = (outcome: 'ok' | 'failed' | 'skipped', extra: { reason?: string; form?: PayloadForm } = {}) =>
       telemetry.jwsVerify({ source, outcome, ...extra, seconds: (performance.now() - started) / 1000 });
     if (!c.get('route').hasBody || (isPutParties(c) && !verifyPutParties)) {
-      c.set('jwsForm', 'skipped');
+      c.get('message').signature = 'skipped';
       report('skipped');
       return next();
     }
     if (!header(c, 'fspiop-signature') && unsignedFrom !== undefined && source === unsignedFrom) {
-      c.set('jwsForm', 'unsigned');
+      c.get('message').signature = 'unsigned';
       report('skipped', { reason: 'unsigned_hub' });
       return next();
     }
     const route = c.get('route');
     let form: PayloadForm;
     try {
-      const r = await verifyRequest({ method: c.req.method, path: route.path + route.query, header: (n) => header(c, n), body: c.get('body') }, keysFor, policy);
+      const r = await verifyRequest({ method: c.req.method, path: route.path + route.query, header: (n) => header(c, n), body: c.get('message').bytes }, keysFor, policy);
       form = r.form;
       // Only a verified signature is recorded: its record lives while its (signed) Date is in the window.
       if (replay) {
@@ -90,7 +90,7 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
       report('failed', { reason: isGatewayError(e) ? e.code : 'GW_INTERNAL' });
       throw e;
     }
-    c.set('jwsForm', form);
+    c.get('message').signature = form;
     report('ok', { form });
     await next();
   };
@@ -115,38 +115,27 @@ export interface SignOutboundOptions {
 export function signOutbound(options: SignOutboundOptions): GatewayMiddleware {
   const { signer, selfId, signPutParties } = options;
   return async function signOutbound(c, next) {
-    const body = c.get('body');
-    const rewritten = c.get('rewrittenJson');
+    const message = c.get('message');
     if (
-      !c.get('route').hasBody || ((!body || body.length === 0) && rewritten === undefined)
+      !c.get('route').hasBody || (message.bytes.length === 0 && !message.rewritten)
       || header(c, 'fspiop-source') !== selfId || header(c, 'fspiop-signature')
       || (isPutParties(c) && !signPutParties)
     ) return next();
-    let json = rewritten;
-    if (json === undefined) {
-      const text = body.toString('utf8');
-      try {
-        json = JSON.parse(text);
-      } catch (cause) {
-        throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
-      }
-      if (body.length > YIELD_ABOVE_BYTES) await nextTurn(); // the parse, the checks and the signing in turns of their own
+    if (!message.rewritten) {
+      const text = message.bytes.toString('utf8');
+      message.json(); // a JSON object, or GW_BODY_MALFORMED
+      if (message.bytes.length > YIELD_ABOVE_BYTES) await nextTurn(); // the parse, the checks and the signing in turns of their own
       // What is signed is the canonical re-emission: it must mean what the local side sent. Duplicate
       // member names never get here (checkRequest refuses them); numbers must already be canonical.
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'an FSPIOP message is a JSON object' });
       if (hasNonCanonicalNumber(text)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a number is not in canonical form; signing would change it' });
     }
-    const extra = c.get('extraHeaders') ?? {};
-    const pick = (n: string) => extra[n] ?? header(c, n);
+    const pick = (n: string) => message.headers[n] ?? header(c, n);
     const route = c.get('route');
     const signed = await signer.sign({
-      method: c.req.method, url: route.path + route.query, json,
+      method: c.req.method, url: route.path + route.query, json: message.json(),
       headers: { 'fspiop-source': selfId, 'fspiop-destination': pick('fspiop-destination'), date: pick('date') },
     });
-    c.set('body', signed.body);
-    c.set('rewrittenJson', undefined);
-    c.set('extraHeaders', { ...extra, ...signed.headers });
-    c.set('jwsForm', 'signed');
+    message.signed(signed.body, signed.headers);
     await next();
   };
 }

@@ -1,7 +1,6 @@
 // The last stage of both pipelines: sends the (possibly rewritten) body bytes with the caller's
 // end-to-end headers to the upstream and relays its answer (status, headers, body) unchanged.
 import type { TLSSocket } from 'node:tls';
-import { canonicalJson } from '../fspiop/canonical-json.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import { forwardRequestHeaders, relayResponseHeaders } from './headers.js';
 import type { Upstreams } from './upstream.js';
@@ -11,20 +10,14 @@ export interface Target { readonly origin: string; readonly basePath: string; re
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
-/** Outbound messages rewritten by a stage but not signed are re-emitted as canonical JSON here. */
-function finalBody(c: GatewayContext): Buffer {
-  const rewritten = c.get('rewrittenJson');
-  if (rewritten !== undefined && !c.get('extraHeaders')['fspiop-signature']) return Buffer.from(canonicalJson(rewritten), 'utf8');
-  return c.get('body');
-}
-
 export function forward(deps: { upstreams: Upstreams; target: (c: GatewayContext) => Target; proto: 'http' | 'https' }): GatewayMiddleware {
   return async function forward(c) {
     const t = deps.target(c);
     const incoming = c.env.incoming;
     const socket = incoming.socket as TLSSocket;
-    const body = finalBody(c);
-    const headers = forwardRequestHeaders(incoming.headers, c.get('extraHeaders'), {
+    const message = c.get('message');
+    const body = message.wire();
+    const headers = forwardRequestHeaders(incoming.headers, message.headers, {
       clientIp: socket.remoteAddress,
       proto: deps.proto,
       host: incoming.headers.host,

@@ -8,6 +8,7 @@ import { toGatewayError, toResponse } from '../../src/errors.js';
 import { matchRoute } from '../../src/fspiop/routes.js';
 import type { GatewayEnv } from '../../src/http/context.js';
 import { ilpStagesOf } from '../../src/stages.js';
+import { Message } from '../../src/fspiop/message.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
 import { buildIlp, type IlpResult } from '../../src/ilp/packet.js';
 import { transactionObjectOf, type JsonObject } from '../../src/ilp/transaction.js';
@@ -50,7 +51,7 @@ export function ilpApp(o: AppOptions) {
   const app = new Hono<GatewayEnv>();
   app.onError((err) => toResponse(toGatewayError(err)));
   app.use('*', async (c, next) => {
-    c.set('body', Buffer.from(await c.req.arrayBuffer()));
+    c.set('message', new Message(Buffer.from(await c.req.arrayBuffer())));
     c.set('route', matchRoute(c.req.method, new URL(c.req.url).pathname));
     c.set('peer', { fspId: c.req.header('fspiop-source') ?? 'payerfsp', subjectCn: undefined, fingerprint256: '', validTo: new Date(0) });
     await next();
@@ -59,7 +60,7 @@ export function ilpApp(o: AppOptions) {
   const stages = ilpStagesOf(o.config, { store: o.store, telemetry: o.telemetry ?? NOOP_TELEMETRY, ...(o.now ? { now: o.now } : {}) });
   const stage = o.direction === 'outbound' ? stages.outbound : stages.inbound;
   if (stage) app.use('*', stage);
-  app.all('*', (c) => c.json({ upstream: true, rewritten: c.get('rewrittenJson') ?? null }));
+  app.all('*', (c) => c.json({ upstream: true, rewritten: c.get('message').rewritten ? c.get('message').json() : null }));
   // A PUT is the payee's answer: it carries the payee's FSPIOP-Source unless the test sets another
   // (issue 9: the hub accepts a fulfilment only from the payee recorded at prepare time).
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {

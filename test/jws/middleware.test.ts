@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { matchRoute } from '../../src/fspiop/routes.js';
+import { Message } from '../../src/fspiop/message.js';
 import { loadConfig } from '../../src/config/load.js';
 import { toResponse, toGatewayError } from '../../src/errors.js';
 import type { GatewayEnv, GatewayMiddleware } from '../../src/http/context.js';
@@ -36,12 +37,17 @@ function app(mw: GatewayMiddleware[]) {
   a.use(async (c, next) => {
     const u = new URL(c.req.url);
     c.set('route', matchRoute(c.req.method, u.pathname + u.search));
-    c.set('body', Buffer.from(await c.req.arrayBuffer()));
-    c.set('extraHeaders', {});
+    c.set('message', new Message(Buffer.from(await c.req.arrayBuffer())));
     await next();
   });
   for (const m of mw) a.use(m);
-  a.all('*', (c) => { seen.jwsForm = c.var.jwsForm; seen.body = c.var.body; seen.extra = c.var.extraHeaders; return c.text('forwarded'); });
+  a.all('*', (c) => {
+    const m = c.var.message;
+    seen.jwsForm = m.signature === 'unchecked' ? undefined : m.signature;
+    seen.body = m.bytes;
+    seen.extra = m.headers;
+    return c.text('forwarded');
+  });
   return { app: a, seen };
 }
 

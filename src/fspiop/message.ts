@@ -1,0 +1,80 @@
+// The FSPIOP message as the stages hand it to each other (one object per request, instead of loosely
+// shared context variables): the bytes that will be sent, the parsed JSON object when a stage needs it
+// (parsed once), whether and how its signature was checked or made, and the headers stages add.
+// Inbound the bytes are never re-serialised; outbound a stage may replace the object (ILP generation),
+// and then the bytes are re-emitted as canonical JSON, by the signer or, unsigned, at forwarding.
+import { GatewayError } from '../errors.js';
+import { canonicalJson } from './canonical-json.js';
+
+export type JsonObject = Record<string, unknown>;
+
+/** How the signature of the message stands: the payload form that verified, or why there is none. */
+export type SignatureState = 'unchecked' | 'raw' | 'sorted' | 'insertion' | 'skipped' | 'unsigned' | 'signed';
+
+export class Message {
+  #bytes: Buffer;
+  #json: JsonObject | undefined;
+  #rewritten = false;
+  /** Headers a stage adds to or replaces on the forwarded request (lower-case names), e.g. FSPIOP-Signature. */
+  readonly headers: Record<string, string> = {};
+  signature: SignatureState = 'unchecked';
+
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+  }
+
+  /** The body as received, or as signed. */
+  get bytes(): Buffer { return this.#bytes; }
+
+  /** True when a stage replaced the message object and the bytes are still to be re-emitted. */
+  get rewritten(): boolean { return this.#rewritten; }
+
+  /**
+   * The message object, parsed from the bytes on first use (checkRequest has already refused duplicate
+   * member names, excessive depth and bad UTF-8).
+   * @throws GatewayError GW_BODY_MALFORMED when the body is not a JSON object.
+   */
+  json(): JsonObject {
+    if (this.#json === undefined) this.#json = parseObject(this.#bytes.toString('utf8'));
+    return this.#json;
+  }
+
+  /** Whether json() has been computed (a large body is parsed in a turn of its own first). */
+  get parsed(): boolean { return this.#json !== undefined; }
+
+  /** Sets the parsed object computed elsewhere from these very bytes (see `parsed`). */
+  adoptParsed(json: JsonObject): void {
+    if (!this.#rewritten) this.#json = json;
+  }
+
+  /** Outbound: replaces the message object; the bytes are re-emitted before signing or sending. */
+  rewrite(json: JsonObject): void {
+    this.#json = json;
+    this.#rewritten = true;
+  }
+
+  /** Outbound: the signer's canonical bytes and headers are final. */
+  signed(bytes: Buffer, headers: Readonly<Record<string, string>>): void {
+    this.#bytes = bytes;
+    this.#json = undefined;
+    this.#rewritten = false;
+    Object.assign(this.headers, headers);
+    this.signature = 'signed';
+  }
+
+  /** The bytes to send: re-emitted canonical JSON when the object was replaced and not signed since. */
+  wire(): Buffer {
+    return this.#rewritten && this.#json !== undefined ? Buffer.from(canonicalJson(this.#json), 'utf8') : this.#bytes;
+  }
+}
+
+export function parseObject(text: string): JsonObject {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (cause) {
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not JSON', cause });
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'body is not a JSON object' });
+  return v as JsonObject;
+}
