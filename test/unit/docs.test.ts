@@ -1,8 +1,8 @@
-// The README, config/example.env and the code must agree (style.md §6.5).
+// The README, config/example.env and the code must agree: the README's tables are generated (npm run docs).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { renderBlocks } from '../../src/config/docs.js';
+import { renderBlocks } from '../../scripts/docs-tables.js';
 import { FIELDS } from '../../src/config/schema.js';
 import { CATALOGUE } from '../../src/errors.js';
 
