@@ -33,8 +33,8 @@ import { createAuditLog, type AuditLog } from './logging/audit.js';
 import { createLogger } from './logging/logger.js';
 import { createTelemetry } from './metrics/registry.js';
 import { createStore, type Store } from './store/index.js';
-import { createTrafficControl } from './limits/index.js'; // issue 15
-import { AdminTokens } from './admin/tokens.js'; // issue 15
+import { createTrafficControl } from './limits/index.js';
+import { AdminTokens } from './admin/tokens.js';
 
 export interface GatewayOverrides {
   readonly telemetry?: Telemetry & { metricsText?: () => Promise<string>; contentType?: string };
@@ -173,7 +173,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   storeProbe.unref();
   closers.push(() => clearInterval(storeProbe));
 
-  // --- traffic control (issue 15, src/limits/) ---
+  // --- traffic control (src/limits/) ---
   const traffic = await createTrafficControl({
     path: config.rateLimitsPath, reloadIntervalMs: config.tlsReloadIntervalMs, share: 1 / (config.rateLimitsReplicas * config.workers),
     leaseMs: config.httpRequestTimeoutMs + config.upstreamConnectTimeoutMs + config.upstreamHeadersTimeoutMs + config.upstreamBodyTimeoutMs,
@@ -194,7 +194,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     ...(keys ? { verifyJws: verifyInboundJws({ config, keys, telemetry, ...(config.replayProtection ? { replay: createReplayGuard(store, config.jwsMaxClockSkewSeconds) } : {}) }) } : {}),
     ...(config.ilpCheck ? { ilpInbound: ilpInbound(ilpDeps), ilpOutbound: ilpOutbound(ilpDeps) } : {}),
     ...(signer ? { signJws: signOutbound({ config, signer, telemetry }) } : {}),
-    limits: traffic.inbound, limitsOutbound: traffic.outbound, // issue 15
+    limits: traffic.inbound, limitsOutbound: traffic.outbound,
     ...(overrides.stages ?? {}),
   };
   const appDeps = { config, telemetry, logger, audit, stages };
@@ -210,7 +210,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     { name: 'store', check: async () => { storeUp = await store.ping(); telemetry.storeUp(storeUp); return storeUp; } },
   ];
   const listKeys = async (): Promise<KeyInfo[]> => (keys ? (await keys.list()).map((k) => ({ fspId: k.fspId, fingerprint: k.fingerprint, expiry: k.notAfter === undefined ? null : new Date(k.notAfter * 1000).toISOString(), file: k.file })) : []);
-  // issue 15: scoped admin tokens (ADMIN_TOKENS, ADMIN_TOKENS_PATH; ADMIN_TOKEN = operator)
+  // scoped admin tokens (ADMIN_TOKENS, ADMIN_TOKENS_PATH; ADMIN_TOKEN = operator)
   const adminTokens = new AdminTokens({
     adminToken: config.adminToken, adminTokens: config.adminTokens, path: config.adminTokensPath, reloadIntervalMs: config.tlsReloadIntervalMs,
     onReload: (e) => {
