@@ -1,4 +1,4 @@
-// The two FSPIOP pipelines as Hono apps, each in one readable list (sketched in the README, "Architecture"). Pure factories: no
+// The two FSPIOP pipelines as Hono apps, each in one readable list (README, "Architecture"). Pure factories: no
 // I/O, no listen; everything comes in through deps. Optional capability stages are skipped when absent.
 import { header } from './http/context.js';
 import { Hono } from 'hono';

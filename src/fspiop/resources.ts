@@ -1,5 +1,5 @@
 // The FSPIOP resource table: the one source of every route the gateway serves (FSPIOP API 1.1 and 2.0,
-// mojaloop/api-snippets' fspiop v1_1 and v2_0 OpenAPI paths), of the resource names the JWS `FSPIOP-URI` logic knows, of which messages carry a
+// Mojaloop api-snippets paths), of the resource names the JWS `FSPIOP-URI` logic knows, of which messages carry a
 // signed body and of the templates the ILP stages select on. Everything else derives from it:
 // routes.ts matches against it, jws/uri.ts takes its resource names, metric labels use its templates.
 // A new resource is one line here.

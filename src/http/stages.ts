@@ -1,5 +1,5 @@
 // The core pipeline stages shared by the inbound and outbound listeners. Each is a small factory that
-// checks its options once and returns a named middleware (hono's middleware-factory pattern). Capability stages (JWS, ILP,
+// checks its options once and returns a named middleware (hono's factory pattern). Capability stages (JWS, ILP,
 // quarantine) live in their own folders and are slotted in by app.ts.
 import { header } from './context.js';
 import type { TLSSocket } from 'node:tls';

@@ -1,4 +1,4 @@
-// Freshness checks the gateway adds on top of the SDK (the SDK's jwsValidator.js never compares Date with the clock; docs/security.md class 9):
+// Freshness checks the gateway adds on top of the SDK (docs/security.md class 9):
 // a Date window and optional duplicate-signature rejection through the Store port.
 import { createHash } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';

@@ -1,4 +1,4 @@
-// The one metrics registry (listed in docs/operations.md, "Metrics"): every metric the gateway exports is declared in this file, on a
+// The one metrics registry (docs/operations.md): every metric the gateway exports is declared in this file, on a
 // private prom-client Registry (never the global one), and createTelemetry() implements the Telemetry
 // seam over it. Capabilities only ever see the Telemetry interface; nobody looks a metric up by name.
 // Metric names are a public contract (dashboards, alerts/): docs/operations.md lists them.

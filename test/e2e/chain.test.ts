@@ -132,7 +132,7 @@ test('quote → transfer through a payee gateway and a hub gateway: ILP attached
   assert.equal(validator.validate({ headers: plainHeaders(fulfilAtSwitch.headers), body: fulfilled }), true);
 
   // 5. the same signed fulfilment again (a replay within the skew window) is refused, and not forwarded: since
-  // replay protection (docs/security.md class 9) is on by default and stops it (3105) before the ILP single-use check (3106).
+  // replay protection (security.md class 9) is on by default and stops it (3105) before the ILP single-use check (3106).
   const n = switchStub.requests.length;
   const again = await send(hub.inbound.port, { method: 'PUT', path: fulfilAtSwitch.url, headers: plainHeaders(fulfilAtSwitch.headers), body: fulfilAtSwitch.body, cert: certs.payeefsp!, ca: pki.ca.certPem });
   assert.equal(again.status, 400);

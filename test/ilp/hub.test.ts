@@ -13,7 +13,8 @@ function setup(env: Record<string, string> = {}) {
   const store = counting(createMemoryStore({ maxEntries: 1000, now: () => now }));
   const telemetry = recorder();
   const { call: raw } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ...env }), store, telemetry, now: () => now });
-  // Only the payee may fulfil (docs/security.md class 6), so a PUT carries the payee's FSPIOP-Source unless a test says otherwise.
+  // Only the payee may fulfil (docs/security.md class 6), so a PUT carries the payee's FSPIOP-Source unless a
+  // test says otherwise.
   const call: typeof raw = (method, path, body, headers = {}) =>
     raw(method, path, body, method === 'PUT' ? { 'fspiop-source': path.startsWith('/fxTransfers') ? 'fxpfsp' : 'payeefsp', ...headers } : headers);
   return { store, telemetry, call, advance: (ms: number) => { now += ms; } };
