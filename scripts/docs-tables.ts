@@ -17,7 +17,7 @@ function defaultOf(schema: { safeParse(v: unknown): { success: boolean; data?: u
  * its fields grouped by concern; a new field joins the group it is declared in. A key that is no longer a
  * variable fails the generator (and so test/unit/docs.test.ts), so the captions cannot drift silently.
  */
-export const CONFIG_GROUPS: Readonly<Record<string, string>> = {
+const CONFIG_GROUPS: Readonly<Record<string, string>> = {
   SWITCHGUARD_PROFILE: 'Profile, role and process',
   INBOUND_LISTEN_HOST: 'Inbound listener (mTLS) and peer identity',
   MAX_BODY_BYTES: 'FSPIOP request checks',
