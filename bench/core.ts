@@ -1,4 +1,4 @@
-// Issue 2's measurement: requests/s and p50/p99 of mTLS keep-alive POSTs through the gateway (core
+// requests/s and p50/p99 of mTLS keep-alive POSTs through the gateway (core
 // pipeline: mTLS, FSPIOP checks, forward; JWS and ILP off) to a stub upstream, beside the same client
 // sending straight to the stub over mTLS and beside a bare node https+undici proxy (the floor), in the same run. Closed loop, fixed concurrency, each phase
 // DURATION seconds after a warm-up. Gateway and stubs are child processes; the client is this process.

@@ -1,4 +1,4 @@
-// JWS benchmark (issue 3 floors): a realistic ~1.2 kB POST /transfers with RS256-2048.
+// JWS benchmark (floors: docs/performance/README.md §7): a realistic ~1.2 kB POST /transfers with RS256-2048.
 //   verify: full verifyRequest path with a cached key vs raw crypto.verify vs the SDK's JwsValidator
 //           given PEM keys (as sdk-scheme-adapter uses it). Floors: ≤ 1.3× raw, ≥ 5× faster than SDK.
 //   sign:   signRequest vs raw crypto.sign vs the SDK's JwsSigner. Floors: ≤ 1.1× raw, ≥ 3.5× faster than SDK.

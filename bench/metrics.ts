@@ -1,4 +1,4 @@
-// Scrape-time benchmark of the metrics registry (issue 5): 1000 DFSPs' worth of series, then the time to
+// Scrape-time benchmark of the metrics registry (docs/operations.md): 1000 DFSPs' worth of series, then the time to
 // render the Prometheus text exposition, which is what /metrics does. Target: p99 under 100 ms.
 // Also measures the hot-path cost of one telemetry call. Run: node --import tsx bench/metrics.ts
 import { pathToFileURL } from 'node:url';

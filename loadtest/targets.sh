@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The five load-test targets of the performance report (docs/performance.md §6), one after the other in
-# one run on this machine, each with the command that reproduces it on its own. About 25 minutes.
+# The five load-test targets (docs/performance/README.md §6; results in docs/performance/<date>-targets.md),
+# one after the other in one run on this machine, each with the command that reproduces it on its own. About 25 minutes.
 #   npm run loadtest:targets                    # WORKERS=2 for the gateway, nginx with 2 workers
 #   WORKERS=1 npm run loadtest:targets          # one gateway process
 #   ONLY="1 3" npm run loadtest:targets         # a subset

@@ -1,6 +1,6 @@
 // npm run docs: regenerates the README's configuration and error-code tables from the code.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderBlocks } from '../src/config/docs.js';
+import { renderBlocks } from './docs-tables.js';
 
 const readme = readFileSync('README.md', 'utf8');
 const next = renderBlocks(readme);

@@ -1,4 +1,4 @@
-// The two FSPIOP pipelines as Hono apps, each in one readable list (SPEC §3, §4). Pure factories: no
+// The two FSPIOP pipelines as Hono apps, each in one readable list (README, "Architecture"). Pure factories: no
 // I/O, no listen; everything comes in through deps. Optional capability stages are skipped when absent.
 import { header } from './http/context.js';
 import { Hono } from 'hono';
@@ -13,19 +13,19 @@ import type { PeerResolverOptions } from './tls/peer.js';
 import type { Telemetry } from './telemetry/types.js';
 import type { AuditLog } from './logging/audit.js';
 
-/** Capability stages, slotted into the pipelines where SPEC §3/§4 puts them. */
+/** Capability stages, slotted into the pipelines in the order docs/security.md describes. */
 export interface Stages {
-  /** Quarantined peers get 2003/503 before anything else (SPEC §3.2). */
+  /** Quarantined peers get 2003/503 right after peer binding (docs/security.md class 5). */
   readonly quarantine?: GatewayMiddleware;
   /** Outbound: nothing is delivered to, or on behalf of, a quarantined peer (2003/503). */
   readonly quarantineOutbound?: GatewayMiddleware;
-  /** Date window and replay protection (SPEC §3.4). */
+  /** Date window and replay protection (docs/security.md class 9). */
   readonly freshness?: GatewayMiddleware;
   readonly verifyJws?: GatewayMiddleware;
   readonly ilpInbound?: GatewayMiddleware;
   readonly ilpOutbound?: GatewayMiddleware;
   readonly signJws?: GatewayMiddleware;
-  /** Per-FSP rate and in-flight limits (issue 15, src/limits/): inbound by verified peer, outbound by destination. */
+  /** Per-FSP rate and in-flight limits (src/limits/): inbound by verified peer, outbound by destination. */
   readonly limits?: GatewayMiddleware;
   readonly limitsOutbound?: GatewayMiddleware;
 }
@@ -65,7 +65,7 @@ export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerRes
     matchFspiopRoute(), // the strict request-target check comes before anything else
     config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
     stages.quarantine,
-    stages.limits, // issue 15: after peer binding and quarantine, before any body read or crypto
+    stages.limits, // after peer binding and quarantine, before any body read or crypto
     checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
     config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
     stages.freshness,
@@ -93,7 +93,7 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
     requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
     stages.quarantineOutbound,
     matchFspiopRoute(),
-    stages.limitsOutbound, // issue 15: by FSPIOP-Destination, before the body is read or signed
+    stages.limitsOutbound, // by FSPIOP-Destination, before the body is read or signed
     checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
     async function resolveDestination(c, next) { targetFor(c); await next(); }, // 3201/3102 before any signing
     stages.ilpOutbound,

@@ -1,9 +1,9 @@
 // One error family for the whole gateway. Every rejection the gateway makes is a GatewayError whose
-// stable `code` maps, through CATALOGUE, to an FSPIOP error code and HTTP status (fspiop.md §5).
+// stable `code` maps, through CATALOGUE, to an FSPIOP error code and HTTP status (API Definition v1.1 §7.6).
 // toWireBody() renders what the peer sees; toLogRecord() renders what the operator sees. Nothing
 // internal (stack, header values, key material) ever reaches the wire.
 
-/** Fixed FSPIOP descriptions by error code (API Definition v1.1 §7.6, fspiop.md §5.2). */
+/** Fixed FSPIOP descriptions by error code (API Definition v1.1 §7.6). */
 export const FSPIOP_DESCRIPTIONS = {
   '1000': 'Communication error',
   '1001': 'Destination communication error',
@@ -41,7 +41,7 @@ const entry = (fspiopCode: FspiopCode, httpStatus: number, operatorHint: string)
 
 /**
  * Every gateway error code. The README's "Error codes" table is checked against this object by a test
- * (test/unit/errors.test.ts), so adding a code means documenting it.
+ * (test/unit/docs.test.ts), so adding a code means documenting it.
  */
 export const CATALOGUE = {
   // --- peer identity and access (tls/, admin/) ---
@@ -55,7 +55,7 @@ export const CATALOGUE = {
   GW_BODY_MALFORMED: entry('3101', 400, 'Body is not valid JSON (or has duplicate member names).'),
   GW_BODY_TOO_COMPLEX: entry('3101', 400, 'Body JSON nests deeper than 32 levels or holds more than MAX_JSON_VALUES values; FSPIOP bodies are far below both, so look for a hostile or broken sender.'),
   GW_HEADER_MISSING: entry('3102', 400, 'A mandatory FSPIOP header (Date, FSPIOP-Source, Content-Type, Accept, FSPIOP-Destination) is missing.'),
-  GW_HEADER_MALFORMED: entry('3101', 400, 'An FSPIOP header does not follow fspiop.md §4 (RFC 1123 Date, versioned media type matching the resource).'),
+  GW_HEADER_MALFORMED: entry('3101', 400, 'An FSPIOP header does not follow the FSPIOP API Definition v1.1 §3.2 (RFC 1123 Date, versioned media type matching the resource).'),
   GW_VERSION_UNSUPPORTED: entry('3001', 406, 'Accept/Content-Type asks for an API version the gateway does not serve (supported: 1.0, 1.1, 2.0).'),
   GW_PATH_MALFORMED: entry('3101', 400, 'The request path has a dot segment, an encoded separator (/, \\, ?, #, %), an encoded unreserved character, a character outside RFC 3986 pchar or broken percent-encoding; an upstream could route it differently, so it is refused.'),
   GW_HEADER_FORBIDDEN: entry('3101', 400, 'Connection names an end-to-end header (FSPIOP-*, Date, Content-*, Accept, X-Forwarded-*), or the request carries a method or URL override header (X-HTTP-Method-Override, X-Original-URL, …); the gateway forwards exactly what it checked, so it refuses these.'),
@@ -103,9 +103,9 @@ export const CATALOGUE = {
   GW_UPSTREAM_RESPONSE_TOO_LARGE: entry('1000', 503, 'The upstream response exceeded MAX_BODY_BYTES.'),
   // --- traffic control (limits/) ---
   // 2005 "Server busy: Server is rejecting requests due to overloading. Try again later." (API Definition
-  // v1.1 §7.6.2 Table 111; fspiop.md §5.2 "rate limiting"). HTTP 503: the API's status table (§3.2.4 Table 3)
+  // v1.1 §7.6.2 Table 111). HTTP 503: the API's status table (§3.2.4 Table 3)
   // has no 429, and 503 is its "temporary state, the client should retry" status. Retry-After says when.
-  GW_RATE_LIMITED: entry('2005', 503, 'The FSP exceeded its requests-per-second limit (RATE_LIMITS_PATH or a run-time override); see the runbook "A DFSP is being limited" in docs/operations.md.'),
+  GW_RATE_LIMITED: entry('2005', 503, 'The FSP exceeded its requests-per-second limit (RATE_LIMITS_PATH or a run-time override); see the DFSPRateLimited runbook in docs/operations.md.'),
   GW_CONCURRENCY_LIMITED: entry('2005', 503, 'The FSP has as many requests in flight as its concurrency limit allows (RATE_LIMITS_PATH); usually a slow upstream or a DFSP not waiting for answers.'),
   // --- admin API (admin/) ---
   GW_ADMIN_UNAUTHORIZED: entry('3000', 401, 'Admin call without a valid bearer token (ADMIN_TOKEN, ADMIN_TOKENS or ADMIN_TOKENS_PATH), or with a token in the query string.'),

@@ -1,4 +1,4 @@
-// The one place that decides which capability stages exist and with which options (SPEC §3, §4): a
+// The one place that decides which capability stages exist and with which options (docs/architecture.md): a
 // stage exists when its config group does (config/schema.ts ConfigGroups), and it gets exactly the options
 // it needs. app.ts slots the stages into the two pipelines; gateway.ts only wires.
 import type { Stages } from './app.js';

@@ -1,5 +1,5 @@
 // Load profiles: the k6 `options` JSON files in loadtest/k6/profiles/, read by the Node driver too, so
-// that both tools run the same executors, rates and thresholds (style.md §6 item 15).
+// that both tools run the same executors, rates and thresholds.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// The admin listener's Hono app (SPEC §2, §9, §10): /health, /ready, /metrics and, only when
+// The admin listener's Hono app (docs/operations.md): /health, /ready, /metrics and, only when
 // ADMIN_TOKEN is set, the bearer-protected /admin/* API. Everything it acts on is injected, so the
 // lead wires what exists; every /admin call is audited.
 import { Hono } from 'hono';
@@ -36,7 +36,7 @@ export interface AdminDeps {
   readonly quarantine?: Quarantine;
   /** Scoped tokens (ADMIN_TOKENS, ADMIN_TOKENS_PATH, ADMIN_TOKEN); when absent, built from adminToken. */
   readonly tokens?: AdminTokens;
-  /** Per-FSP limits (issue 15): the file and overrides in force, and run-time changes (entry undefined = release). */
+  /** Per-FSP limits (src/limits/): the file and overrides in force, and run-time changes (entry undefined = release). */
   readonly limits?: { list(): unknown; change(fspId: string, entry: unknown | undefined): Promise<unknown> };
 }
 
@@ -172,7 +172,7 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     return c.json({ fspId, quarantined: false, changed, known: isKnown(fspId), all: q.list() });
   });
 
-  // --- per-FSP limits (issue 15) ---
+  // --- per-FSP limits (src/limits/) ---
   const limits = () => {
     if (!deps.limits) throw notFound('limits are not available');
     return deps.limits;

@@ -1,4 +1,4 @@
-// Bearer-token check of the admin API (SPEC §10). Both sides are hashed with SHA-256 before
+// Bearer-token check of the admin API (docs/operations.md, "Admin API"). Both sides are hashed with SHA-256 before
 // timingSafeEqual, so the comparison takes the same time whatever the presented token's length or
 // content, and never throws on a length mismatch.
 import { createHash, timingSafeEqual } from 'node:crypto';

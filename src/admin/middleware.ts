@@ -1,5 +1,5 @@
 // Request-path glue of the admin capability: the quarantine guard the lead mounts right after peer
-// binding on the inbound listener (SPEC §3.2: a quarantined peer gets 2003/503 without further processing).
+// binding on the inbound listener (docs/security.md class 5: a quarantined peer gets 2003/503, nothing else).
 import { header } from '../http/context.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMiddleware } from '../http/context.js';

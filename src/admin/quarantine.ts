@@ -1,4 +1,4 @@
-// The quarantine list (SPEC §3.2, §10, §13): peers an operator cut off through the admin API. Only an
+// The quarantine list (docs/security.md class 5): peers an operator cut off through the admin API. Only an
 // explicit release (DELETE /admin/quarantine/{fspId}) lifts a quarantine; nothing else does.
 //
 // - Shared: the list lives in the Store under one key so every replica agrees; each replica re-reads it

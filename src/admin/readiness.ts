@@ -1,4 +1,4 @@
-// /ready (SPEC §9): ready only when every injected check passes. A check that throws, rejects or takes
+// /ready (docs/operations.md): ready only when every injected check passes. A check that throws, rejects or takes
 // longer than the timeout counts as failing, so a hung dependency cannot hang the probe.
 
 export interface ReadinessCheck {

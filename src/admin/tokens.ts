@@ -1,4 +1,4 @@
-// Scoped admin tokens (SPEC §13, issue 15): ADMIN_TOKENS ("role:token,role:token"), ADMIN_TOKENS_PATH (the
+// Scoped admin tokens (docs/operations.md, "Admin API"): ADMIN_TOKENS ("role:token,role:token"), ADMIN_TOKENS_PATH (the
 // same pairs, one a line, hot-reloaded) and the old ADMIN_TOKEN (an operator token). Roles: viewer (reads)
 // and operator (actions). Only SHA-256 hashes of the tokens are kept. A presented token is hashed and
 // compared with EVERY stored hash by timingSafeEqual, without stopping at a match, so the time taken says

@@ -1,4 +1,4 @@
-// The admin listener's app with everything it reports on and acts upon (SPEC §9, §10): readiness checks,
+// The admin listener's app with everything it reports on and acts upon (docs/operations.md): readiness checks,
 // scoped tokens (hot-reloaded), key and certificate reloads, key and peer listings, quarantine and limits.
 import type { Config } from '../config/schema.js';
 import type { KeyDirectory } from '../jws/key-directory.js';

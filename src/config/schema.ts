@@ -97,7 +97,7 @@ export const FIELDS = {
   adminHost: field('ADMIN_LISTEN_HOST', 'Admin listener address (/health, /ready, /metrics, /admin/*).', strDef('127.0.0.1')),
   adminPort: field('ADMIN_LISTEN_PORT', 'Admin listener port.', port(9464)),
   adminToken: field('ADMIN_TOKEN', 'Bearer token for /admin/*; unset disables the admin API.', z.string().min(16, 'must be at least 16 characters').optional(), { secret: true }),
-  // issue 15 (traffic control): scoped admin tokens and per-DFSP limits (src/admin/tokens.ts, src/limits/)
+  // traffic control: scoped admin tokens and per-DFSP limits (src/admin/tokens.ts, src/limits/)
   adminTokens: field('ADMIN_TOKENS', 'Comma-separated role:token pairs (roles viewer, operator; tokens at least 16 characters) for /admin/*; with ADMIN_TOKEN, that token is one more operator token.', z.string().optional(), { secret: true }),
   adminTokensPath: field('ADMIN_TOKENS_PATH', 'File of role:token pairs, one a line (# comments); hot-reloaded, a bad file keeps the previous tokens.', str(), { file: true, secret: true }),
   rateLimitsPath: field('RATE_LIMITS_PATH', 'Per-DFSP limits (JSON or YAML: default and fsps.<fspId> entries with rps, burst, concurrency and optional classes); hot-reloaded, a bad file keeps the previous limits. Unset: no limits.', str(), { file: true }),

@@ -1,4 +1,4 @@
-// Canonical JSON for FSPIOP signing (fspiop.md §2.4, §2.11): compact, object members sorted by
+// Canonical JSON for FSPIOP signing (as SDK ≥ 19.18.9 signs: safe-stable-stringify): compact, object members sorted by
 // UTF-16 code unit order at every depth, arrays in order, values serialised as JSON.stringify does.
 // This is the form Mojaloop's SDK ≥ 19.18.9 signs and sends; 'insertion' is plain JSON.stringify.
 // Written as one string-building walk (no intermediate arrays): it sits on the outbound signing path.

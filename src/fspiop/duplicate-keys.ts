@@ -1,7 +1,7 @@
 // Duplicate JSON member names (RFC 8259 §4: names SHOULD be unique; parsers differ on which one wins).
 // JSON.parse keeps the last, other parsers the first or refuse, so a body with duplicates can mean two
 // things: every body is refused when it has them (src/http/stages.ts checkRequest), and so is a JWS
-// fallback form (fspiop.md §2.11) and a protected header.
+// fallback form (docs/jws.md, "Payload-form policy") and a protected header.
 
 /** Index of the quote that closes the string whose content starts at `from` (text.length when unterminated). */
 export function closingQuote(text: string, from: number): number {

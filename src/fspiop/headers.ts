@@ -1,4 +1,4 @@
-// FSPIOP header validation (fspiop.md §4.1–4.3), pure: takes a header getter and the matched route,
+// FSPIOP header validation (API Definition v1.1 §3.2.1, §3.3.4), pure: takes a header getter and the matched route,
 // throws GatewayError 3102 (missing), 3101 (malformed) or 3001/406 (unsupported version). The order
 // follows the switch's header plugin: Accept, Date, Content-Type; FSPIOP-Source last.
 import { GatewayError } from '../errors.js';
@@ -6,7 +6,7 @@ import type { RouteMatch } from '../http/context.js';
 
 export type HeaderGetter = (name: string) => string | undefined;
 
-/** Versions the gateway serves (fspiop.md §4.2): majors 1 and 2; minors 1.0, 1.1, 2.0. */
+/** Versions the gateway serves (API Definition v1.1 §3.3.4): majors 1 and 2; minors 1.0, 1.1, 2.0. */
 export const SUPPORTED_VERSIONS = ['1.0', '1.1', '2.0'] as const;
 const SUPPORTED_FULL = new Set<string>(SUPPORTED_VERSIONS);
 const SUPPORTED_MAJOR = new Set(['1', '2']);

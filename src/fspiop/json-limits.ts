@@ -1,4 +1,4 @@
-// Bounded work per request (issue 9, class 10): every body is scanned once, right after it is read and
+// Bounded work per request (docs/security.md class 10): every body is scanned once, right after it is read and
 // before any stage parses or walks it, for its JSON nesting depth and its number of values. The scan is
 // one pass over the bytes with no recursion and no allocation per value; it stops at the first byte past
 // a limit, so a body of 100 000 '[' costs 33 bytes of work. Everything after it (JSON.parse, canonical

@@ -3,7 +3,7 @@ import { closingQuote } from './duplicate-keys.js';
 // Number literals that a canonical re-serialisation would spell differently. JSON.parse reads
 // `100`, `1E2` and `1.00e2` as the same double, `12345678901234567890` as 12345678901234567000 and
 // `1e400` as Infinity (RFC 8259 §6 leaves precision to the implementation), so canonical JSON of the
-// parsed value (JSON.stringify, the SDK's and the gateway's signing form, fspiop.md §2.11) can carry a
+// parsed value (JSON.stringify, the SDK's and the gateway's signing form, docs/jws.md) can carry a
 // different number than the bytes on the wire. Where a signature is checked or made over a re-serialised
 // form, every number must already be in that form, or the signed text and the forwarded text disagree.
 

@@ -1,5 +1,5 @@
 // The FSPIOP resource table: the one source of every route the gateway serves (FSPIOP API 1.1 and 2.0,
-// fspiop.md §4.4), of the resource names the JWS `FSPIOP-URI` logic knows, of which messages carry a
+// Mojaloop api-snippets paths), of the resource names the JWS `FSPIOP-URI` logic knows, of which messages carry a
 // signed body and of the templates the ILP stages select on. Everything else derives from it:
 // routes.ts matches against it, jws/uri.ts takes its resource names, metric labels use its templates.
 // A new resource is one line here.
@@ -42,7 +42,7 @@ export interface RouteDef {
   /** Path segments: a literal, or '{Name}' for a parameter. */
   readonly segments: readonly string[];
   readonly kind: MessageKind;
-  /** The message carries a JSON body, which is what FSPIOP JWS signs (fspiop.md §2.1). */
+  /** The message carries a JSON body, which is what FSPIOP JWS signs (Signature v1.1 §3.2). */
   readonly hasBody: boolean;
 }
 

@@ -1,7 +1,7 @@
 // Requests node's HTTP parser refuses before the app sees them (a raw backslash or control character
 // in the target, a malformed header line, a header block over maxHeaderSize, a request smuggling
 // attempt with both Content-Length and Transfer-Encoding) still get an FSPIOP error body, not node's
-// bare "400 Bad Request" (SPEC §5: every rejection is an FSPIOP error). The connection is closed after
+// bare "400 Bad Request" (every rejection is an FSPIOP error from src/errors.ts). The connection is closed after
 // the answer, as node does by default (https://nodejs.org/api/http.html#event-clienterror).
 import { GatewayError, toResponse, toWireBody, type GatewayErrorCode } from '../errors.js';
 

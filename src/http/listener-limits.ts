@@ -1,4 +1,4 @@
-// Slow and idle clients (SPEC §13 "Limits"): one hardening applied to every listener (inbound mTLS,
+// Slow and idle clients (docs/security.md class 8): one hardening applied to every listener (inbound mTLS,
 // outbound, admin) so that no client can hold a socket, or many sockets, for free.
 //   - TLS handshake timeout (TLS listeners): no finished handshake within the limit → closed;
 //   - header timeout: a request's headers (the first one of a connection too) within the limit → else 408;
@@ -111,7 +111,7 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') events.timeout('handshake');
     else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') events.timeout(inRequest.has(socket) ? 'request' : 'headers');
     // As node's default, an HTTP-level error gets an answer if nothing was written yet; a request the
-    // parser refuses gets the FSPIOP error body (SPEC §5).
+    // parser refuses gets the FSPIOP error body (client-error.ts).
     const http = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code.startsWith('HPE_');
     if (http && socket.writable && socket.bytesWritten === 0) {
       socket.write(code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT_RESPONSE : parserErrorResponse(code));

@@ -1,4 +1,4 @@
-// The three listeners (SPEC §2): inbound HTTPS with client certificates, outbound and admin HTTP, each
+// The three listeners (docs/architecture.md): inbound HTTPS with client certificates, outbound and admin HTTP, each
 // hardened by the same limits (listener-limits.ts), and a drain-then-close shutdown.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';

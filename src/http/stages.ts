@@ -1,5 +1,5 @@
 // The core pipeline stages shared by the inbound and outbound listeners. Each is a small factory that
-// checks its options once and returns a named middleware (style.md §6.1). Capability stages (JWS, ILP,
+// checks its options once and returns a named middleware (hono's factory pattern). Capability stages (JWS, ILP,
 // quarantine) live in their own folders and are slotted in by app.ts.
 import { header } from './context.js';
 import type { TLSSocket } from 'node:tls';
@@ -72,7 +72,7 @@ export function renderError(e: Error, c: GatewayContext): Response {
   return res;
 }
 
-/** Inbound: binds the TLS client certificate to a Peer (SPEC §3.2). */
+/** Inbound: binds the TLS client certificate to a Peer (docs/security.md class 4). */
 export function bindPeer(options: PeerResolverOptions): GatewayMiddleware {
   return async function bindPeer(c, next) {
     const socket = c.env.incoming.socket as TLSSocket;
@@ -94,7 +94,7 @@ export function matchFspiopRoute(): GatewayMiddleware {
 }
 
 /**
- * Body limit (declared length first), FSPIOP headers (fspiop.md §4.3), then the body read within the
+ * Body limit (declared length first), FSPIOP headers (src/fspiop/headers.ts), then the body read within the
  * limit and its JSON shape (depth ≤ MAX_JSON_DEPTH, at most maxJsonValues values: 3101 GW_BODY_TOO_COMPLEX),
  * so no later stage parses or walks an unbounded structure. All before any crypto.
  */

@@ -1,4 +1,4 @@
-// The ILP checks of both roles as pure functions over parsed message bodies (SPEC §7, fspiop.md §6).
+// The ILP checks of both roles as pure functions over parsed message bodies (docs/ilp.md).
 // No Hono, no Store: middleware.ts reads the store once and passes what it read.
 import { timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
@@ -18,7 +18,7 @@ export function parseDateTime(v: unknown): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-/** A transfer expiration that parses and lies in the future (switch prepare rule, fspiop.md §6.1). */
+/** A transfer expiration that parses and lies in the future (central-ledger's prepare validation). */
 export function futureExpiration(v: unknown, now: number): number {
   const t = parseDateTime(v);
   if (t === undefined) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is not a DateTime' });

@@ -1,4 +1,4 @@
-// Conditions and fulfilments (fspiop.md §6.1): a fulfilment is a 32-byte preimage, the condition its
+// Conditions and fulfilments (API Definition v1.1 §4.4): a fulfilment is a 32-byte preimage, the condition its
 // SHA-256; both travel as 43 unpadded base64url characters. Decoding here is strict (the URL alphabet,
 // no padding, canonical trailing bits), unlike the SDK's lenient decoder, so every accepted string has
 // exactly one byte form and validation is a constant-time comparison of 32-byte buffers.
@@ -41,7 +41,7 @@ export function fulfils(fulfilment: Buffer, condition: Buffer): boolean {
 }
 
 /**
- * The SDK's HMAC key: the ASCII text of base64(UTF-8(secret)), not the secret bytes (fspiop.md §6.3).
+ * The SDK's HMAC key: the ASCII text of base64(UTF-8(secret)), not the secret bytes (the SDK's src/lib/ilp).
  * Computed once per secret by the keyring.
  */
 export function hmacKeyOf(secret: string): Buffer {

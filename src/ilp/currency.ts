@@ -1,5 +1,5 @@
 // Minor-unit exponents by ISO 4217 currency code: the table Mojaloop's SDK scales ILP amounts with
-// (fspiop.md §6.3). Currencies outside it cannot be carried in an ILP packet.
+// (sdk-standard-components src/lib/ilp/currency.json). Currencies outside it cannot be carried in an ILP packet.
 
 const BY_DECIMALS: Record<number, string> = {
   0: 'XOF BIF XAF CLP KMF DJF XPF GNF ISK JPY KRW PYG RWF UGX UYI VUV VND',
@@ -28,7 +28,7 @@ const DECIMAL = /^(\d+)(?:\.(\d+))?$/;
 /**
  * `amount × 10^decimals(currency)` as a plain decimal string, exactly as the SDK's
  * `MLNumber(amount).shiftedBy(d).toString()` renders it ("100.50" USD → "10050", "1.234" USD → "123.4").
- * The result may keep a fraction; v1 truncates it when serialising, v4 rejects it (fspiop.md §6.3–6.4).
+ * The result may keep a fraction; v1 truncates it when serialising, v4 rejects it (ilp-packet-v1 and ilp-packet).
  * @throws TypeError for an unknown currency or an amount that is not a non-negative decimal.
  */
 export function scaleAmount(amount: string, currency: string): string {

@@ -1,4 +1,4 @@
-// The ILP secret keyring (SPEC §7): ILP_SECRET is comma-separated; the first secret generates, every
+// The ILP secret keyring (docs/ilp.md): ILP_SECRET is comma-separated; the first secret generates, every
 // secret validates, so a secret can rotate while quotes issued under the old one are still in flight.
 import type { Config } from '../config/schema.js';
 import { fulfils, hmacFulfilment, hmacKeyOf } from './crypto.js';

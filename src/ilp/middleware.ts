@@ -1,4 +1,4 @@
-// The ILP stage of both pipelines (SPEC §7). Runs after JWS verification (inbound) / before signing
+// The ILP stage of both pipelines (docs/ilp.md). Runs after JWS verification (inbound) / before signing
 // (outbound) with `route`, `body` and `peer` set. Each ILP check makes exactly one store round trip;
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
 import { createHash } from 'node:crypto';

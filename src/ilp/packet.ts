@@ -1,4 +1,4 @@
-// ILP packet codecs byte-compatible with Mojaloop's SDK (fspiop.md §6.3–6.4):
+// ILP packet codecs byte-compatible with Mojaloop's SDK (src/lib/ilp; Interledger RFC 0027 for v4):
 // v1 = "ILP Payment" (ilp-packet-v1, type 1), v4 = ILPv4 Prepare (ilp-packet, type 12).
 // Order of work: v1 packet → fulfilment (HMAC of the packet text) → condition;
 // v4 fulfilment (HMAC of the padded base64 of the JSON) → condition → packet (embeds the condition).

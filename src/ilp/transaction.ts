@@ -1,4 +1,4 @@
-// The transaction object carried in the packet's data (fspiop.md §6.2) and its wire form:
+// The transaction object carried in the packet's data (the SDK's transactionObjectDto) and its wire form:
 // data = ASCII text of base64url(UTF-8(canonical JSON)).
 import { canonicalJson } from '../fspiop/canonical-json.js';
 import { jsonLimitExceeded } from '../fspiop/json-limits.js';

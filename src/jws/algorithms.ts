@@ -1,6 +1,6 @@
-// Everything the gateway knows about one JWS algorithm, in one table (style.md §6 item 6). The `alg`
+// Everything the gateway knows about one JWS algorithm, in one table (like jose's algorithm table). The `alg`
 // string from a protected header is resolved to an entry once, at the boundary; nothing infers the
-// algorithm from key text (the SDK's `BEGIN EC ` test, fspiop.md §2.5).
+// algorithm from key text (the `BEGIN EC ` test of the SDK's jwsSigner.js).
 import { constants, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 

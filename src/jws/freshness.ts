@@ -1,4 +1,4 @@
-// Freshness checks the gateway adds on top of the SDK (fspiop.md §2.8 last paragraph; SPEC.md §3 step 4):
+// Freshness checks the gateway adds on top of the SDK (docs/security.md class 9):
 // a Date window and optional duplicate-signature rejection through the Store port.
 import { createHash } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';

@@ -1,4 +1,4 @@
-// The verification-key directory (SPEC.md §6, fspiop.md §3.2), modelled on jose's remote JWKS: an
+// The verification-key directory (docs/jws.md, "Key directory layout and rotation"), modelled on jose's remote JWKS: an
 // index of key files from the last scan, parsed keys in an LRU cache (a cached verify parses no PEM),
 // single-flight loads, a cooldown that bounds directory scans caused by unknown sources, and
 // fs.watch plus a periodic rescan. stat() follows symlinks, so Kubernetes `..data` swaps are seen.

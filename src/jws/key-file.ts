@@ -1,4 +1,4 @@
-// One verification-key file: its name rule and its parse into a KeyObject (fspiop.md §3.1, SPEC.md §6).
+// One verification-key file: its name rule and its parse into a KeyObject (docs/jws.md, "Key directory layout").
 // `<fspId>.pem` is the primary key of an FSP; `<fspId>.<label>.pem` adds overlapping keys during
 // rotation. The FSP id is the part before the first dot, so FSP ids containing dots are not supported.
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';

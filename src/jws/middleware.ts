@@ -1,4 +1,4 @@
-// The thin Hono layer of the JWS capability (style.md §6 items 1–2). Runs after the core stages have
+// The thin Hono layer of the JWS capability (hono's middleware-factory pattern). Runs after the core stages have
 // set `route`, `body` and `peer`; all protocol logic lives in the pure modules beside this file.
 import { header } from '../http/context.js';
 import type { Config } from '../config/schema.js';
@@ -17,7 +17,7 @@ import { verifyRequest, type VerifyPolicy } from './verify.js';
 const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('route')?.resource === 'parties';
 
 /**
- * Freshness (SPEC.md §3 step 4): a Date header must lie within JWS_MAX_CLOCK_SKEW_SECONDS of now
+ * Freshness (docs/security.md class 9): a Date header must lie within JWS_MAX_CLOCK_SKEW_SECONDS of now
  * (GW_CLOCK_SKEW). Costs no store access: replay protection runs in verifyInboundJws, after the signature
  * verified, so a signature nobody can verify never takes store capacity (docs/security.md class 9).
  */
@@ -32,7 +32,7 @@ export function checkFreshness(options: { readonly skewSeconds: number; readonly
 }
 
 /**
- * Inbound FSPIOP-Signature verification (SPEC.md §3 step 5, fspiop.md §2.9 policy). Sets `jwsForm` to
+ * Inbound FSPIOP-Signature verification (docs/jws.md, "What is checked on an inbound request"). Sets `jwsForm` to
  * the payload form that verified, or 'skipped' / 'unsigned'. Reports every decision to telemetry.jwsVerify.
  * @throws GatewayError GW_JWS_* (3105/400), GW_HEADER_MISSING when FSPIOP-Source is absent.
  */
@@ -97,10 +97,10 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
 }
 
 /**
- * Outbound signing (SPEC.md §4 step 2): messages with a body whose FSPIOP-Source is this side
+ * Outbound signing (docs/jws.md, "Outbound signing"): messages with a body whose FSPIOP-Source is this side
  * (`selfId`) and that carry no FSPIOP-Signature are re-emitted as canonical sorted JSON and
- * signed; `body` is replaced, `rewrittenJson` cleared (the signed bytes are final) and
- * fspiop-signature / fspiop-uri / fspiop-http-method (+ date when absent) go into `extraHeaders`.
+ * signed: the message's bytes become the signed ones and fspiop-signature / fspiop-uri /
+ * fspiop-http-method (+ date when absent) join its headers (fspiop/message.ts Message.signed).
  * Everything else passes through byte for byte.
  * @throws GatewayError GW_JWS_SIGN_FAILED, GW_BODY_MALFORMED
  */

@@ -1,4 +1,4 @@
-// The payload forms a verifier may try (fspiop.md §2.4, §2.11 step 3): the raw body bytes as the
+// The payload forms a verifier may try (Signature v1.1 §3.3; docs/jws.md): the raw body bytes as the
 // spec says, then the SDK's re-serialisations: sorted compact (SDK ≥ 19.18.9) and insertion-order
 // compact (SDK ≤ 19.18.8). Fallback forms are computed lazily, only after the raw form failed.
 import { canonicalJson } from '../fspiop/canonical-json.js';

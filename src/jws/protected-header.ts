@@ -1,5 +1,5 @@
 // Decoding of the protected header and the check of its members against the HTTP headers and the
-// real request line (fspiop.md §2.2, §2.8, §2.11 step 4). Values are compared byte-exactly; an empty
+// real request line (Signature v1.1 §3.3; the SDK's jwsValidator.js). Values are compared byte-exactly; an empty
 // FSPIOP-Destination header counts as absent, as in the SDK (negative vector destination-header-empty).
 import { GatewayError } from '../errors.js';
 import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';

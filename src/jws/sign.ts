@@ -1,4 +1,4 @@
-// Outbound signing, byte-compatible with sdk-standard-components ≥ 19.18.9 (fspiop.md §2.7, §2.11):
+// Outbound signing, byte-compatible with sdk-standard-components ≥ 19.18.9 (src/lib/jws/jwsSigner.js):
 // the body is emitted as canonical sorted compact JSON and exactly those bytes are signed; the
 // protected header is written in the SDK's member order. Inputs are never mutated.
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
@@ -16,7 +16,7 @@ export interface SigningKey {
 
 export interface SignInput {
   readonly method: string;
-  /** Full URL or path with query; FSPIOP-URI is derived from it (fspiop.md §2.6). */
+  /** Full URL or path with query; FSPIOP-URI is derived from it (API Definition v1.1 §3.2.1.1, Signature v1.1 §3.1). */
   readonly url: string;
   /** Request headers, any casing. FSPIOP-Source is required; FSPIOP-Destination and Date are protected when present. */
   readonly headers: Readonly<Record<string, string | undefined>>;
@@ -65,7 +65,7 @@ function prepareHeader(input: SignInput, alg: Algorithm, options: SignOptions): 
   let date = lookup(input.headers, 'date');
   let generatedDate: string | undefined;
   if (date === undefined && options.addDate !== false) date = generatedDate = (options.now?.() ?? new Date()).toUTCString();
-  // jws writes the header as Latin-1; UTF-8 is the spec. They agree only on ASCII (fspiop.md §2.2).
+  // jws writes the header as Latin-1; UTF-8 is the spec. They agree only on ASCII (RFC 7515 §5.1).
   for (const v of [uri, source, destination, date]) if (v !== undefined && !ASCII.test(v)) throw bad('protected header values must be ASCII');
   const ph: Record<string, string> = { alg: alg.name, 'FSPIOP-URI': uri, 'FSPIOP-HTTP-Method': method, 'FSPIOP-Source': source };
   if (destination) ph['FSPIOP-Destination'] = destination;

@@ -1,5 +1,5 @@
 // The FSPIOP-Signature header value: a JSON object with exactly the two string members
-// `protectedHeader` and `signature`, both unpadded base64url (fspiop.md §2.1, Signature v1.1 §3.1 Table 1).
+// `protectedHeader` and `signature`, both unpadded base64url (Signature v1.1 §3.1 Table 1).
 // It is not a compact JWS; the payload segment is rebuilt from the body.
 import { GatewayError } from '../errors.js';
 
@@ -49,7 +49,7 @@ export function parseSignatureHeader(value: string): SignatureHeader {
   return { protectedHeader, signature };
 }
 
-/** The header value as SDK ≥ 19.18.9 writes it: sorted members, compact (fspiop.md §2.1). */
+/** The header value as SDK ≥ 19.18.9 writes it: sorted members, compact (the SDK's jwsSigner.js). */
 export function formatSignatureHeader(h: SignatureHeader): string {
   return `{"protectedHeader":"${h.protectedHeader}","signature":"${h.signature}"}`;
 }

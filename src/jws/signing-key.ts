@@ -1,5 +1,5 @@
 // The private key this side signs with (JWS_SIGNING_KEY_PATH). The algorithm comes from the parsed
-// key (RSA → RS256, EC P-256 → ES256), never from PEM text (fspiop.md §2.5: the SDK's `BEGIN EC `
+// key (RSA → RS256, EC P-256 → ES256), never from PEM text (the `BEGIN EC ` of the SDK's jwsSigner.js
 // test mislabels PKCS#8 EC keys). The file is watched; a broken replacement keeps the old key.
 import { createPrivateKey } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
@@ -18,7 +18,8 @@ export interface SigningKeyOptions {
   readonly watch?: boolean;
   /**
    * 'pool' runs the RSA private-key operation on the libuv thread pool (crypto.sign with a callback);
-   * 'sync' signs on the event loop. See docs/jws.md for the measurement behind the default.
+   * 'sync' signs on the event loop. The measurement behind the default: docs/performance/2026-11-23-bench.md
+   * ('signing, 32 in flight').
    */
   readonly mode?: 'pool' | 'sync';
 }
@@ -61,7 +62,7 @@ export class SigningKeyHolder {
   }
 
   /**
-   * Signs one request with the current key (fspiop.md §2.7).
+   * Signs one request with the current key (sign.ts).
    * @throws GatewayError GW_JWS_SIGN_FAILED
    */
   async sign(input: SignInput, options: SignOptions = {}): Promise<SignedRequest> {

@@ -1,4 +1,4 @@
-// FSPIOP-URI: the request path starting at the FSPIOP resource, plus the query (fspiop.md §2.6,
+// FSPIOP-URI: the request path starting at the FSPIOP resource, plus the query (Signature v1.1 §3.1,
 // API Definition v1.1 §3.2.1.1). The resource names and the routes come from the one FSPIOP resource
 // table (fspiop/resources.ts). Unlike the SDK regex (last match wins, empty branch), the URI starts at
 // the first path segment from which the rest of the path is an FSPIOP route for the method, and the

@@ -1,4 +1,4 @@
-// Inbound FSPIOP-Signature verification (fspiop.md §2.8, §2.11). Pure: headers come through a
+// Inbound FSPIOP-Signature verification (Signature v1.1 §3.3; docs/jws.md). Pure: headers come through a
 // getter, keys through `keysFor`; the Hono middleware only adapts. Hot path (raw form, cached key):
 // one JSON.parse of the small header, one base64url of the body, one crypto.verify.
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';

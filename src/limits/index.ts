@@ -1,4 +1,4 @@
-// Traffic control assembled from its options (SPEC §13): the limits file, the run-time overrides, the
+// Traffic control assembled from its options (docs/operations.md): the limits file, the run-time overrides, the
 // shared limiter and the two pipeline stages. gateway.ts calls createTrafficControl() once and mounts
 // `inbound` / `outbound`; the admin API uses `list` / `change`.
 import { isValidFspId } from '../fspiop/headers.js';

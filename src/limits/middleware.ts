@@ -1,4 +1,4 @@
-// The traffic-control stage (SPEC §13): per-FSP request rate and in-flight bound, mounted after peer
+// The traffic-control stage (docs/operations.md): per-FSP request rate and in-flight bound, mounted after peer
 // binding and quarantine and before any body read or crypto, so a flood costs no signature checks.
 // Inbound it keys on the verified peer (client certificate), outbound on FSPIOP-Destination (protecting
 // peers). A refusal is 2005/503 with Retry-After, counted per DFSP and reason, audited once per

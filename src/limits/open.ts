@@ -1,4 +1,4 @@
-// Opens traffic control for a gateway (SPEC §13): the limits file, the shared counters in the store's Redis
+// Opens traffic control for a gateway (docs/operations.md, traffic control): the limits file, the shared counters in the store's Redis
 // (or this process), the run-time overrides sealed with STATE_HMAC_KEY, and the two stages.
 import type { Config } from '../config/schema.js';
 import type { AuditLog } from '../logging/audit.js';

@@ -1,4 +1,4 @@
-// Run-time limit overrides (SPEC §13, issue 15 part 4): an operator raises or lowers one DFSP's limits for
+// Run-time limit overrides (docs/operations.md, "Traffic control"): an operator raises or lowers one DFSP's limits for
 // an incident through the admin API. The overrides live in the Store under one key, {"g": generation,
 // "fsps": {fspId: entry}}, so every replica agrees; each replica re-reads it every `refreshMs` (default
 // 250 ms: applied everywhere within a second) and answers from a local Map (the request path never waits

@@ -1,4 +1,4 @@
-// The limits file (RATE_LIMITS_PATH, SPEC §13): per-DFSP and per-resource-class request rates, bursts and
+// The limits file (RATE_LIMITS_PATH, docs/operations.md): per-DFSP and per-resource-class request rates, bursts and
 // concurrency. Pure: text in, a frozen LimitsTable out, or an Error naming the first problem.
 //
 //   default: { rps: 50, burst: 20, concurrency: 20 }          # unlisted FSP ids (absent: unlisted are unlimited)

@@ -27,7 +27,7 @@ export type AuditEvent = Common & (
   | { readonly event: 'certificate_reloaded' | 'certificate_reload_failed'; readonly file?: string; readonly fingerprint?: string; readonly notAfter?: string }
   | { readonly event: 'quarantine_on' | 'quarantine_off' }
   | { readonly event: 'admin_call'; readonly method: string; readonly path: string; readonly status: number; readonly role?: string; readonly tokenFingerprint?: string }
-  // issue 15: traffic control. rate_limited is written once per window per FSP and reason; count = refusals since the last record.
+  // traffic control. rate_limited is written once per window per FSP and reason; count = refusals since the last record.
   | { readonly event: 'rate_limited'; readonly listener: string; readonly count: number }
   | { readonly event: 'limits_changed' | 'limits_released'; readonly role?: string; readonly tokenFingerprint?: string }
   | { readonly event: 'limits_reload_failed' | 'admin_tokens_reload_failed' }

@@ -1,4 +1,4 @@
-// The operational log: pino, one JSON object per line, level from LOG_LEVEL (SPEC §9). Secrets, keys and
+// The operational log: pino, one JSON object per line, level from LOG_LEVEL (docs/operations.md). Secrets, keys and
 // signatures never reach it: callers log codes and ids, and the redaction list below is a second line
 // of defence for the header and config objects that do get logged by mistake.
 import pino from 'pino';

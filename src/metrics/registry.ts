@@ -1,4 +1,4 @@
-// The one metrics registry (SPEC §9): every metric the gateway exports is declared in this file, on a
+// The one metrics registry (docs/operations.md): every metric the gateway exports is declared in this file, on a
 // private prom-client Registry (never the global one), and createTelemetry() implements the Telemetry
 // seam over it. Capabilities only ever see the Telemetry interface; nobody looks a metric up by name.
 // Metric names are a public contract (dashboards, alerts/): docs/operations.md lists them.
@@ -47,7 +47,7 @@ export function declareMetrics(registry: Registry) {
     connectionsRejected: new Counter({ name: 'switchguard_connections_rejected_total', help: 'Connections closed at once by a listener cap, by listener and reason (max_connections, max_per_address).', labelNames: ['listener', 'reason'] as const, registers: r }),
     connectionTimeouts: new Counter({ name: 'switchguard_connection_timeouts_total', help: 'Connections closed by a listener timeout, by listener and kind (handshake, headers, request, idle).', labelNames: ['listener', 'kind'] as const, registers: r }),
     tlsProbes: new Counter({ name: 'switchguard_tls_probes_total', help: 'TCP connections to the inbound TLS listener closed before sending a byte (health checks, scans); not handshake failures.', registers: r }),
-    // issue 15: traffic control
+    // traffic control (src/limits/)
     rateLimited: new Counter({ name: 'switchguard_rate_limited_total', help: 'Requests refused by a per-FSP limit (2005/503), by listener, FSP (verified peer inbound, FSPIOP-Destination outbound; unknown ids folded) and reason (rate, concurrency).', labelNames: ['listener', 'dfsp', 'reason'] as const, registers: r }),
     inFlight: new Gauge({ name: 'switchguard_in_flight_requests', help: 'Requests in flight through the limit stage, by listener and FSP (only FSPs with limits).', labelNames: ['listener', 'dfsp'] as const, aggregator: 'sum', registers: r }),
     rateLimitFallback: new Counter({ name: 'switchguard_rate_limit_fallback_total', help: 'Limit decisions taken by the per-process fallback (1/(RATE_LIMITS_REPLICAS x WORKERS) of each limit) because the store did not answer, by what (rate, concurrency).', labelNames: ['what'] as const, registers: r }),

@@ -1,4 +1,4 @@
-// The outbound peer directory (SPEC §4.3): PEERS_PATH is a JSON or YAML object mapping an FSP id to an
+// The outbound peer directory: PEERS_PATH is a JSON or YAML object mapping an FSP id to an
 // endpoint URL, or to { endpoint, ilpVersion }. It is hot-reloaded; a file that does not parse keeps
 // the previous directory. PEER_ENDPOINT is the default for ids absent from the file.
 import { readFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
 // entity header (the hop would drop a header after it was verified), and headers that ask an upstream
 // to act on another method or URL than the one routed and signed are refused (checkForwardable).
 // `x-client-id` carries the peer id bound from the client certificate, the header Mojaloop's switch
-// compares FSPIOP-Source against behind its API gateway (fspiop.md §4.1, FSPIOP-Proxy).
+// compares FSPIOP-Source against behind its API gateway (central-services-shared's header validation, FSPIOP-Proxy).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.js';
 

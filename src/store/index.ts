@@ -1,4 +1,4 @@
-// Chooses the Store adapter from the configuration (SPEC §8).
+// Chooses the Store adapter from the configuration (docs/ilp.md, "Store").
 import type { Config } from '../config/schema.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { createMemoryStore } from './memory.js';

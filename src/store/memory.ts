@@ -1,4 +1,4 @@
-// In-memory Store adapter: the embedded default for a single gateway process (SPEC §8).
+// In-memory Store adapter: the embedded default for a single gateway process (docs/ilp.md, "Store").
 // Bounded by MEMORY_STORE_MAX_ENTRIES and MEMORY_STORE_MAX_BYTES (key + value characters). It never
 // evicts a live record to make room: when a write would cross a bound, expired entries are swept and,
 // if that frees nothing, the write is refused with GW_STORE_FULL (2003/503) and counted. A live ILP

@@ -1,4 +1,4 @@
-// Store health for /ready and the switchguard_store_up gauge: pinged every two seconds (SPEC §8).
+// Store health for /ready and the switchguard_store_up gauge: pinged every two seconds (docs/operations.md).
 import type { Telemetry } from '../telemetry/types.js';
 import type { Store } from './types.js';
 

@@ -1,5 +1,5 @@
 // Redis Store adapter on ioredis: a single node (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES).
-// Several gateway replicas share it (SPEC §8).
+// Several gateway replicas share it (docs/ilp.md, "Store").
 //
 // Keys: every key is REDIS_KEY_PREFIX + the logical key the caller passes. The ILP keys (src/ilp/records.ts):
 //   <prefix>ilp:hub:{<transferId>}      hub role   JSON {c: condition, e: expiration ms}   TTL expiration − now + ILP_EXPIRY_GRACE_SECONDS

@@ -35,7 +35,7 @@ export interface Telemetry {
   connectionTimeout(e: { listener: 'inbound' | 'outbound' | 'admin'; kind: 'handshake' | 'headers' | 'request' | 'idle' }): void;
   /** A TCP connection to the TLS listener that closed without sending a byte (health check, port scan). */
   tlsProbe(): void;
-  // issue 15: traffic control (src/limits/)
+  // traffic control (src/limits/)
   /** A request refused by a per-FSP limit (rate or concurrency); fspId is the verified peer or the destination. */
   rateLimited(e: { listener: 'inbound' | 'outbound'; fspId: string; reason: 'rate' | 'concurrency' }): void;
   /** Requests of one FSP in flight through this process's limit stage. */

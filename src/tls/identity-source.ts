@@ -1,5 +1,5 @@
 // PEER_IDENTITY_MAP, hot-reloaded: the map in force is swapped only when the new file parses; a broken
-// file keeps the previous map and is counted and logged (SPEC §3.2).
+// file keeps the previous map and is counted and logged (docs/architecture.md).
 import type { Telemetry } from '../telemetry/types.js';
 import { watchFiles } from '../util/file-watch.js';
 import { loadIdentityMap, type IdentityMap } from './peer.js';

@@ -1,4 +1,4 @@
-// The inbound listener's TLS material, watched and reloaded without a restart (SPEC §3.1): every reload
+// The inbound listener's TLS material, watched and reloaded without a restart (docs/architecture.md): every reload
 // is counted, logged and audited, and the certificates' expiry is exported so alerts fire before they lapse.
 import type { ConfigGroups } from '../config/schema.js';
 import type { AuditLog } from '../logging/audit.js';

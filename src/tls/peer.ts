@@ -1,4 +1,4 @@
-// Binds the client certificate of an inbound TLS connection to an FSP id (SPEC §3.2). The certificate
+// Binds the client certificate of an inbound TLS connection to an FSP id (docs/security.md class 4). The certificate
 // must first be an end-entity certificate for client authentication (client-cert-policy.ts). Then the
 // identity is taken from exactly one place, and any ambiguity is refused (GW_PEER_IDENTITY_AMBIGUOUS),
 // never resolved by taking the first value:

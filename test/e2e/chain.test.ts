@@ -1,6 +1,6 @@
 // End to end through two real gateways: a payee DFSP-role gateway and a hub-role gateway, with mTLS,
 // JWS verification and signing, ILP generation and checks, and the real Redis store. The quote →
-// transfer journey of fspiop.md §6: the payee gateway attaches the ILP packet/condition and the
+// transfer journey of docs/ilp.md: the payee gateway attaches the ILP packet/condition and the
 // fulfilment, signs them; the hub gateway verifies the signature, stores the condition and accepts
 // the fulfilment once; and the FX journey with an FXP behind the DFSP-role gateway. Mojaloop's SDK checks what arrives at the switch.
 import assert from 'node:assert/strict';
@@ -132,7 +132,7 @@ test('quote → transfer through a payee gateway and a hub gateway: ILP attached
   assert.equal(validator.validate({ headers: plainHeaders(fulfilAtSwitch.headers), body: fulfilled }), true);
 
   // 5. the same signed fulfilment again (a replay within the skew window) is refused, and not forwarded: since
-  // issue 9 replay protection is on by default and stops it (3105) before the ILP single-use check (3106).
+  // replay protection (security.md class 9) is on by default and stops it (3105) before the ILP single-use check (3106).
   const n = switchStub.requests.length;
   const again = await send(hub.inbound.port, { method: 'PUT', path: fulfilAtSwitch.url, headers: plainHeaders(fulfilAtSwitch.headers), body: fulfilAtSwitch.body, cert: certs.payeefsp!, ca: pki.ca.certPem });
   assert.equal(again.status, 400);

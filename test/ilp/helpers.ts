@@ -62,7 +62,7 @@ export function ilpApp(o: AppOptions) {
   if (stage) app.use('*', stage);
   app.all('*', (c) => c.json({ upstream: true, rewritten: c.get('message').rewritten ? c.get('message').json() : null }));
   // A PUT is the payee's answer: it carries the payee's FSPIOP-Source unless the test sets another
-  // (issue 9: the hub accepts a fulfilment only from the payee recorded at prepare time).
+  // (docs/security.md class 6: the hub accepts a fulfilment only from the payee recorded at prepare time).
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
     const defaults: Record<string, string> = method === 'PUT' ? { 'fspiop-source': 'payeefsp' } : {};
     const res = await app.request(path, { method, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...defaults, ...headers } });

@@ -1,4 +1,4 @@
-// Hub role through the middleware: every bad input of issue 4, single use, expiry, round-trip count.
+// Hub role through the middleware: every bad input of the ILP checks, single use, expiry, round-trip count.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +13,8 @@ function setup(env: Record<string, string> = {}) {
   const store = counting(createMemoryStore({ maxEntries: 1000, now: () => now }));
   const telemetry = recorder();
   const { call: raw } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ...env }), store, telemetry, now: () => now });
-  // Issue 9: only the payee may fulfil, so a PUT carries the payee's FSPIOP-Source unless a test says otherwise.
+  // Only the payee may fulfil (docs/security.md class 6), so a PUT carries the payee's FSPIOP-Source unless a
+  // test says otherwise.
   const call: typeof raw = (method, path, body, headers = {}) =>
     raw(method, path, body, method === 'PUT' ? { 'fspiop-source': path.startsWith('/fxTransfers') ? 'fxpfsp' : 'payeefsp', ...headers } : headers);
   return { store, telemetry, call, advance: (ms: number) => { now += ms; } };

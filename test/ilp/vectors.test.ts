@@ -1,4 +1,4 @@
-// Known answers: both vector files reproduced byte for byte from input + secret (fspiop.md §7).
+// Known answers: both vector files reproduced byte for byte from input + secret (test/vectors/).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Issue 3 "bad input": each case is its own test asserting the exact GatewayError code (all 3105/400
+// Bad input: each case is its own test asserting the exact GatewayError code (all 3105/400
 // unless the catalogue says otherwise), and that the error text never echoes header values or keys.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';

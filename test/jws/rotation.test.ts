@@ -1,4 +1,4 @@
-// Fault test (issue 3): key files replaced, added and deleted while ~500 signed requests/s flow.
+// Fault test: key files replaced, added and deleted while ~500 signed requests/s flow.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';

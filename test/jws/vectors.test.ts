@@ -67,7 +67,7 @@ describe('jws-vectors.json positives', () => {
   });
 });
 
-// The gateway's decision for each negative vector (fspiop.md §7: accept raw-bytes-signer-* and
+// The gateway's decision for each negative vector (test/vectors/jws-negative-vectors.json: accept raw-bytes-signer-* and
 // getSignature-with-object-payload, reject tampering). `form` = accepted through that form.
 const DECISIONS: Record<string, { code?: string; form?: string }> = {
   'body-amount-modified': { code: 'GW_JWS_BAD_SIGNATURE' },

@@ -1,5 +1,5 @@
 // A few seconds of the real tooling (pre-signed set → open-model driver → mTLS → stub) so it cannot rot.
-// The figures that matter are measured by the benchmark runs (docs/performance.md), not here.
+// The figures that matter are measured by the benchmark runs (docs/performance/), not here.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';

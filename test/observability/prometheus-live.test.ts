@@ -1,4 +1,4 @@
-// Live check through the real gateway (issue 5): a real Prometheus (Debian package) scrapes the gateway's
+// Live check through the real gateway: a real Prometheus (Debian package) scrapes the gateway's
 // admin listener on loopback every second while real requests with bad FSPIOP signatures go through the
 // mTLS inbound listener; the JWS failure series is read back through Prometheus's HTTP API.
 import { test } from 'node:test';
@@ -42,7 +42,7 @@ test('Prometheus reads back JWS failures of real bad signatures sent through the
   const cert = tg.cert('dfsp1');
   const transfer = (key: typeof dfsp1.signing) => {
     const headers = { ...fspiopHeaders('transfers', 'dfsp1'), 'fspiop-destination': 'payeefsp' };
-    // A fresh transferId each time: replay protection is on by default (issue 9), so five identical bad
+    // A fresh transferId each time: replay protection is on by default (docs/security.md class 9), so five identical bad
     // requests would be four replays (refused before verification) and one bad signature.
     const signed = signRequest({ method: 'POST', url: '/transfers', headers, json: { ...TRANSFER, transferId: randomUUID() } }, key);
     return send(tg.gw.inbound.port, { method: 'POST', path: '/transfers', headers: { ...headers, ...signed.headers }, body: signed.body, cert, ca: pki.ca.certPem });

@@ -1,4 +1,4 @@
-// Scoped admin tokens over the real admin listener (issue 15): viewer on every operator route (403, FSPIOP
+// Scoped admin tokens over the real admin listener (docs/operations.md): viewer on every operator route (403, FSPIOP
 // body, no effect), operator on every route, unknown tokens, tokens of another length, tokens in the query
 // string, ADMIN_TOKEN alone as operator, hot-reloaded ADMIN_TOKENS_PATH, audit with role and fingerprint
 // (never the token); run-time limit overrides applied on a second replica within a second, then released.

@@ -1,4 +1,4 @@
-// Issue 9, class 9: freshness trusts only signed facts. Over real mTLS sockets with JWS verification on and
+// docs/security.md class 9: freshness trusts only signed facts. Over real mTLS sockets with JWS verification on and
 // the default configuration otherwise: the protected header must carry Date equal to the Date header
 // (JWS_REQUIRE_SIGNED_DATE=true), replay protection is on by default (memory store in one process, the
 // shared Redis across replicas), and body-less GETs get the Date window on the header only.

@@ -1,4 +1,4 @@
-// Hostile review F4: bulk transfers get the same ILP checks as single ones in the hub role, over real
+// docs/security.md class 6, bulk transfers: get the same ILP checks as single ones in the hub role, over real
 // mTLS: every individual transfer's condition, packet, amount and the bulk's expiration are checked at
 // POST /bulkTransfers; only the bulk's payee may answer it (PUT /bulkTransfers/{ID} and …/error); every
 // fulfilment is checked before any is consumed, each transfer is fulfilled once, and a bad item burns

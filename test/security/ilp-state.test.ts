@@ -1,4 +1,4 @@
-// Issue 9, class 6 (ILP state) over real mTLS sockets: only the payee fulfils and a wrong FSP consumes
+// docs/security.md class 6 (ILP state) over real mTLS sockets: only the payee fulfils and a wrong FSP consumes
 // nothing; a re-prepare with other terms is refused; RESERVED/COMMITTED need a fulfilment; the DFSP role
 // lets one quote serve one transfer and keeps only the needed quote fields for a capped time; a full
 // memory store refuses (2003) and never evicts a live condition. Hub cases run on memory and real Redis.

@@ -1,4 +1,4 @@
-// Beyond issue 9's list (hostile review): JSON read two ways. Over real sockets: a body with duplicate
+// Beyond docs/security.md's classes: JSON read two ways. Over real sockets: a body with duplicate
 // member names is refused on both listeners (parsers disagree on which one wins); a signature that only
 // verifies through a re-serialised form is refused when the wire spells a number otherwise than the
 // signed text (1E2 for 100, lost precision, overflow to Infinity, -0); the outbound signer refuses

@@ -1,4 +1,4 @@
-// Issue 9, class 5: a quarantine never lifts by itself. Over real sockets: two replicas on the real Redis
+// docs/security.md class 5: a quarantine never lifts by itself. Over real sockets: two replicas on the real Redis
 // keep enforcing when the shared key is deleted (flush of our prefix), restore it, count the loss and show
 // it on /ready; a full restart of every replica with the key gone restores it from QUARANTINE_PATH; a
 // flood of request records never pushes it out of the memory store; the outbound listener delivers

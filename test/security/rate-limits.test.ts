@@ -1,4 +1,4 @@
-// Traffic control over real mTLS (issue 15): per-DFSP rate limits shared by two replicas on the real
+// Traffic control over real mTLS (docs/operations.md): per-DFSP rate limits shared by two replicas on the real
 // Redis, other DFSPs unaffected, burst at the boundary, Redis down mid-flood (per-process fallback, then
 // shared limits again), bad limits files keep the old limits, in-flight bound with a slow upstream.
 import assert from 'node:assert/strict';

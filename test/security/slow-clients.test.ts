@@ -1,4 +1,4 @@
-// Issue 9, class 8: slow and idle clients. Real sockets on port 0 against every listener (inbound mTLS,
+// docs/security.md class 8: slow and idle clients. Real sockets on port 0 against every listener (inbound mTLS,
 // outbound, admin), with short limits set through the environment: a TLS handshake that never comes, an
 // idle connection, headers or a body trickled byte by byte, and connections over the total and
 // per-address caps are all cut, and each enforcement is counted in metrics.

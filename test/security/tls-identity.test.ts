@@ -1,4 +1,4 @@
-// Issue 9, class 4: a client certificate binds one identity or none. Over real mTLS on port 0: several
+// docs/security.md class 4: a client certificate binds one identity or none. Over real mTLS on port 0: several
 // CNs, disagreeing SANs, a CN that differs from the chosen SAN, a CA certificate, and key usages not
 // made for client authentication are all refused (3100, nothing reaches the upstream, or the handshake
 // itself is refused); a TCP probe is counted as a probe and never audited as a rejected peer.

@@ -1,4 +1,4 @@
-// Beyond issue 9's list: the peer is bound once per TLS connection (src/tls/peer.ts caches it per
+// Beyond docs/security.md's classes: the peer is bound once per TLS connection (src/tls/peer.ts caches it per
 // socket), so a client-initiated TLS 1.2 renegotiation, which could present another certificate on the
 // same socket, is refused and the connection closed. Real TLS 1.2 on port 0 (TLS_MIN_VERSION=TLSv1.2).
 import assert from 'node:assert/strict';

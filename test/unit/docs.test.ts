@@ -1,8 +1,9 @@
-// The README, config/example.env and the code must agree (style.md §6.5).
+// The README, config/example.env and the code must agree: the README's tables are generated (npm run docs).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { renderBlocks } from '../../src/config/docs.js';
+import { renderBlocks } from '../../scripts/docs-tables.js';
 import { FIELDS } from '../../src/config/schema.js';
 import { CATALOGUE } from '../../src/errors.js';
 
@@ -24,4 +25,18 @@ test('config/example.env names exactly the variables of the schema', () => {
   const env = readFileSync('config/example.env', 'utf8');
   const names = [...env.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!);
   assert.deepEqual([...new Set(names)].sort(), Object.values(FIELDS).map((f) => f.env).sort());
+});
+
+test('relative links in the README and docs/ point at files that exist', () => {
+  const pages = ['README.md', ...readdirSync('docs', { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('.md')).map((p) => join('docs', p))];
+  const broken: string[] = [];
+  for (const page of pages) {
+    const text = readFileSync(page, 'utf8').replace(/```[\s\S]*?```/g, '');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const path = target!.split('#')[0]!;
+      if (/^[a-z]+:/.test(target!) || path === '') continue;
+      if (!existsSync(join(dirname(page), path))) broken.push(`${page} → ${target}`);
+    }
+  }
+  assert.deepEqual(broken, []);
 });
