@@ -109,7 +109,7 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     // A message the table says has no body (GET, DELETE) is never signed, so a body on it would be
     // forwarded unchecked: refused.
     if (withBody && !route.hasBody) throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
-    checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody);
+    c.set('date', checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody).date);
     const body = await readBody(incoming, deps.maxBodyBytes);
     // Every stage and the upstream must read the same text: bytes that are not UTF-8 would be replaced
     // by U+FFFD here and handled otherwise elsewhere, and a byte-order mark is dropped by some parsers and

@@ -2,6 +2,7 @@
 // a Date window and optional duplicate-signature rejection through the Store port.
 import { createHash } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';
+import { parseHttpDate } from '../fspiop/headers.js';
 import type { Store } from '../store/types.js';
 
 /**
@@ -9,9 +10,14 @@ import type { Store } from '../store/types.js';
  * @throws GatewayError GW_HEADER_MALFORMED (unparsable) or GW_CLOCK_SKEW (outside the window).
  */
 export function checkDateWindow(date: string, nowMs: number, skewSeconds: number): void {
-  const t = Date.parse(date);
-  if (Number.isNaN(t)) throw new GatewayError('GW_HEADER_MALFORMED', { detail: 'Date is not an RFC 1123 date' });
-  if (Math.abs(nowMs - t) > skewSeconds * 1000) throw new GatewayError('GW_CLOCK_SKEW', { detail: 'Date outside the allowed clock skew' });
+  const t = parseHttpDate(date);
+  if (t === undefined) throw new GatewayError('GW_HEADER_MALFORMED', { detail: 'Date is not an RFC 1123 date' });
+  checkDateWindowAt(t, nowMs, skewSeconds);
+}
+
+/** The same check for a Date already parsed (by checkRequest, kept in the request context). */
+export function checkDateWindowAt(dateMs: number, nowMs: number, skewSeconds: number): void {
+  if (Math.abs(nowMs - dateMs) > skewSeconds * 1000) throw new GatewayError('GW_CLOCK_SKEW', { detail: 'Date outside the allowed clock skew' });
 }
 
 // P-256 group order: an ECDSA signature (r, s) also verifies as (r, n - s), so the replay key uses the low s.
