@@ -7,7 +7,7 @@ import { GatewayError } from './errors.js';
 import type { GatewayEnv, GatewayMiddleware } from './http/context.js';
 import { bindPeer, checkRequest, matchFspiopRoute, renderError, requestScope, requireSourceMatchesPeer, type RequestLogger } from './http/stages.js';
 import type { PeerDirectory } from './peers/directory.js';
-import { forward, targetOf, type Target } from './proxy/forward.js';
+import { forward, targetOf, type Target } from './http/forward.js';
 import type { Upstreams } from './proxy/upstream.js';
 import type { PeerResolverOptions } from './tls/peer.js';
 import type { Telemetry } from './telemetry/types.js';

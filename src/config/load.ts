@@ -2,7 +2,7 @@
 // returns a deep-frozen Config. Errors name the variable, one line each.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DEV_ILP_SECRET } from '../ilp/keyring.js';
+import { DEV_ILP_SECRET } from './development.js';
 import { FIELDS, isProductionField, type Config, type ConfigGroups, type DerivedConfig, type FieldName, type RawConfig } from './schema.js';
 
 export class ConfigError extends Error {

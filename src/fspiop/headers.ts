@@ -2,7 +2,7 @@
 // throws GatewayError 3102 (missing), 3101 (malformed) or 3001/406 (unsupported version). The order
 // follows the switch's header plugin: Accept, Date, Content-Type; FSPIOP-Source last.
 import { GatewayError } from '../errors.js';
-import type { RouteMatch } from '../http/context.js';
+import type { RouteMatch } from './resources.js';
 
 export type HeaderGetter = (name: string) => string | undefined;
 

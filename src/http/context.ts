@@ -3,15 +3,9 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Message } from '../fspiop/message.js';
+import type { Peer } from '../tls/peer.js';
+export type { Peer } from '../tls/peer.js';
 
-/** The FSP on the other end of the inbound TLS connection, bound from its client certificate. */
-export interface Peer {
-  readonly fspId: string;
-  readonly subjectCn: string | undefined;
-  /** SHA-256 fingerprint, upper-case hex with colons, as node reports it. */
-  readonly fingerprint256: string;
-  readonly validTo: Date;
-}
 
 export type { MessageKind, RouteMatch } from '../fspiop/resources.js';
 import type { RouteMatch } from '../fspiop/resources.js';

@@ -13,11 +13,9 @@ export interface IlpKeyring {
   find(message: string, condition: Buffer): Buffer | undefined;
 }
 
-/**
- * The public development ILP secret (it is in the source, so anyone can mint conditions with it). Only a
- * keyring built for the development profile accepts it.
- */
-export const DEV_ILP_SECRET = 'switchguard-development-ilp-secret-NOT-FOR-PRODUCTION';
+import { DEV_ILP_SECRET } from '../config/development.js';
+
+export { DEV_ILP_SECRET };
 
 /**
  * Builds a keyring; throws when no secret is given (generation would be impossible), and when the public

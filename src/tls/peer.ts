@@ -12,9 +12,17 @@
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { GatewayError } from '../errors.js';
-import type { Peer } from '../http/context.js';
 import { isValidFspId } from '../fspiop/headers.js';
 import { clientCertificateProblem } from './client-cert-policy.js';
+
+/** The FSP on the other end of the inbound TLS connection, bound from its client certificate. */
+export interface Peer {
+  readonly fspId: string;
+  readonly subjectCn: string | undefined;
+  /** SHA-256 fingerprint, upper-case hex with colons, as node reports it. */
+  readonly fingerprint256: string;
+  readonly validTo: Date;
+}
 
 export type IdentitySource = 'cn' | 'san' | 'map';
 export type IdentityMap = ReadonlyMap<string, string>;

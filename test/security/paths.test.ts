@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { isGatewayError } from '../../src/errors.js';
 import { matchRoute, ROUTE_TEMPLATES } from '../../src/fspiop/routes.js';
-import { targetOf } from '../../src/proxy/forward.js';
+import { targetOf } from '../../src/http/forward.js';
 import { fspiopHeaders, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
 import { rawRequest, type RawReply } from './raw.js';
 

@@ -1,9 +1,9 @@
 // The last stage of both pipelines: sends the (possibly rewritten) body bytes with the caller's
 // end-to-end headers to the upstream and relays its answer (status, headers, body) unchanged.
 import type { TLSSocket } from 'node:tls';
-import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
-import { forwardRequestHeaders, relayResponseHeaders } from './headers.js';
-import type { Upstreams } from './upstream.js';
+import type { GatewayContext, GatewayMiddleware } from './context.js';
+import { forwardRequestHeaders, relayResponseHeaders } from '../proxy/headers.js';
+import type { Upstreams } from '../proxy/upstream.js';
 
 /** Where a request goes: origin ('https://host:port'), path prefix of the target, metric label. */
 export interface Target { readonly origin: string; readonly basePath: string; readonly label: string }
