@@ -36,7 +36,8 @@ export interface AppDeps {
   readonly telemetry: Telemetry;
   readonly logger: RequestLogger;
   readonly audit?: AuditLog;
-  readonly upstreams: Upstreams;
+  /** Sends the forwarded request (undici pools; an in-memory recorder in tests). */
+  readonly upstreams: Pick<Upstreams, 'send'>;
   readonly stages: Stages;
 }
 

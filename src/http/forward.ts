@@ -10,7 +10,7 @@ export interface Target { readonly origin: string; readonly basePath: string; re
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
-export function forward(deps: { upstreams: Upstreams; target: (c: GatewayContext) => Target; proto: 'http' | 'https' }): GatewayMiddleware {
+export function forward(deps: { upstreams: Pick<Upstreams, 'send'>; target: (c: GatewayContext) => Target; proto: 'http' | 'https' }): GatewayMiddleware {
   return async function forward(c) {
     const t = deps.target(c);
     const incoming = c.env.incoming;
