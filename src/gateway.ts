@@ -76,7 +76,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   // --- TLS material of the inbound listener, reloaded on change ---
   const reportTlsExpiry = (t: TlsReloader) => {
     telemetry.expiry({ kind: 'tls_server', file: config.serverCertPath!, notAfter: Date.parse(t.current.serverCert.validTo) / 1000 });
-    t.current.caCerts.forEach((ca, i) => telemetry.expiry({ kind: 'tls_ca', file: `${config.caCertPath}#${i}`, notAfter: Date.parse(ca.validTo) / 1000 }));
+    for (const [i, ca] of t.current.caCerts.entries()) telemetry.expiry({ kind: 'tls_ca', file: `${config.caCertPath}#${i}`, notAfter: Date.parse(ca.validTo) / 1000 });
   };
   const tls: TlsReloader = new TlsReloader(
     { certPath: config.serverCertPath!, keyPath: config.serverKeyPath!, caPath: config.inboundMtls ? config.caCertPath : undefined, crlPath: config.inboundMtls ? config.crlPath : undefined },

@@ -214,7 +214,11 @@ export class Quarantine {
 
   /** Quarantines `fspId` on every replica; resolves whether it changed anything. */
   add(fspId: string): Promise<boolean> {
-    return this.update((s) => (s.has(fspId) ? false : (s.add(fspId), true)));
+    return this.update((s) => {
+      if (s.has(fspId)) return false;
+      s.add(fspId);
+      return true;
+    });
   }
 
   /** Releases `fspId` (the only way a quarantine lifts); resolves whether it was quarantined. */

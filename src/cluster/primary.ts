@@ -48,7 +48,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
     req.on('end', () => {
       void (async () => {
         const path = (req.url ?? '/').split('?')[0]!;
-        const live = workers.filter((w) => w && w.isConnected());
+        const live = workers.filter((w) => w?.isConnected());
         if (path === '/health') { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length })); return; }
         if (path === '/metrics' && req.method === 'GET') {
           const text = await aggregator.clusterMetrics().catch(() => '');
@@ -78,7 +78,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
       stopping = true;
       server.close();
       await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
-        if (!w || !w.isConnected()) { resolve(); return; }
+        if (!w?.isConnected()) { resolve(); return; }
         w.once('exit', () => resolve());
         w.process.kill('SIGTERM');
       })));

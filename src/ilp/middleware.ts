@@ -245,7 +245,7 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
     const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + config.quoteExpirySeconds * 1000).toISOString();
     const version = ilpVersionFor(config, header(c, 'fspiop-destination'));
-    let ilp;
+    let ilp: ReturnType<typeof buildIlp>;
     try {
       ilp = buildIlp(version, transactionObjectOf(JSON.parse(stored) as JsonObject, { ...msg, expiration }), keyring!);
     } catch (cause) {
@@ -269,7 +269,7 @@ export function ilpOutbound(deps: IlpDeps): GatewayMiddleware {
     }
     const conversionId = (terms as JsonObject).conversionId as string;
     const t = now();
-    let ilp;
+    let ilp: ReturnType<typeof fxQuoteResponseIlp>;
     try {
       ilp = fxQuoteResponseIlp(ilpVersionFor(config, header(c, 'fspiop-destination')), { conversionRequestId: c.get('route').params[0]! }, msg, keyring!);
     } catch (cause) {

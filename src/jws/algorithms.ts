@@ -36,7 +36,7 @@ export const ALGORITHMS: Readonly<Record<AlgName, Algorithm>> = {
   ES256: { name: 'ES256', digest: 'sha256', keyType: 'ec', curve: 'prime256v1', sigBytes: 64, options: { dsaEncoding: 'ieee-p1363' }, hasOptions: true },
 };
 
-const isAlgName = (s: string): s is AlgName => Object.prototype.hasOwnProperty.call(ALGORITHMS, s);
+const isAlgName = (s: string): s is AlgName => Object.hasOwn(ALGORITHMS, s);
 
 /**
  * Resolves a protected-header `alg` against the allow-list.

@@ -100,7 +100,7 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
   const uri = fspiopUri(input.method, input.path);
   if (uri === undefined) throw fail('GW_JWS_HEADER_MISMATCH', 'request path has no FSPIOP resource');
   checkProtectedHeader(ph, header, { method: input.method.toUpperCase(), uri });
-  if (policy.requireDate && ph['Date'] === undefined) throw new GatewayError('GW_JWS_DATE_UNSIGNED', { detail: 'protected header lacks Date' });
+  if (policy.requireDate && ph.Date === undefined) throw new GatewayError('GW_JWS_DATE_UNSIGNED', { detail: 'protected header lacks Date' });
   const signature = Buffer.from(sh.signature, 'base64url');
   if (alg.sigBytes !== undefined && signature.length !== alg.sigBytes) {
     throw fail('GW_JWS_BAD_SIGNATURE', `${alg.name} signature must be ${alg.sigBytes} bytes (raw r||s, not DER)`);
@@ -109,7 +109,7 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
 }
 
 function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buffer, policy: VerifyPolicy): VerifyResult | Promise<VerifyResult> {
-  const { alg, source } = p;
+  const { alg } = p;
   if (keys.length === 0) throw fail('GW_JWS_KEY_UNKNOWN', 'no verification key for this FSPIOP-Source');
   let usable = 0;
   let rejected = false;
@@ -124,7 +124,7 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
   // Every form hashes the whole body; a large body is worked on one step per event-loop turn so that
   // no request stalls the loop for long (bounded work per request, docs/security.md class 10).
   if (body.length > YIELD_ABOVE_BYTES) return verifyFormsAsync(p, keys, body, policy.forms);
-  const prefix = p.protectedHeader + '.';
+  const prefix = `${p.protectedHeader}.`;
   let parsed: ReturnType<typeof parseBody> | null = null;
   for (const form of policy.forms) {
     if (form === 'raw') {
@@ -148,7 +148,7 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
 
 /** The same trial of `forms` as verifyWithKeys, one expensive step per event-loop turn. */
 async function verifyFormsAsync(p: Prepared, keys: readonly VerificationKey[], body: Buffer, forms: readonly PayloadForm[]): Promise<VerifyResult> {
-  const prefix = p.protectedHeader + '.';
+  const prefix = `${p.protectedHeader}.`;
   let parsed: ReturnType<typeof parseBody> | null = null;
   for (const form of forms) {
     await nextTurn();

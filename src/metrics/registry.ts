@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Telemetry } from '../telemetry/types.js';
 import {
-  CappedLabel, UNKNOWN, children, errorCodeLabel, fspiopCodeLabel, methodLabel, statusLabel,
+  CappedLabel, UNKNOWN, children, errorCodeLabel, fspiopCodeLabel, methodLabel,
 } from './labels.js';
 
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
