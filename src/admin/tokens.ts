@@ -10,7 +10,7 @@ import { watchFiles, type FileWatch } from '../util/file-watch.js';
 
 export const ROLES = ['viewer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 interface Entry { readonly role: Role; readonly hash: Buffer; readonly fingerprint: string }
 export interface Principal { readonly role: Role; readonly fingerprint: string }
@@ -22,7 +22,7 @@ export const tokenFingerprint = (token: string): string => sha256(token).toStrin
  * Parses role:token pairs separated by commas or newlines ('#' starts a comment line).
  * @throws Error naming the line (never the token) for an unknown role, a short token or a malformed pair.
  */
-export function parseTokenPairs(text: string, what: string): Entry[] {
+function parseTokenPairs(text: string, what: string): Entry[] {
   const out: Entry[] = [];
   const items = text.split(/[\n,]/).map((s) => s.trim());
   items.forEach((item, i) => {

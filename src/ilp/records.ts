@@ -38,7 +38,7 @@ export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${id(c
  * SHA-256 of the fulfilment presented (= the condition when it was valid), so a resent prepare can still
  * be told from a prepare with another condition. A bare 'used' (older gateways) is recognised too.
  */
-export const USED_TOMBSTONE = 'used';
+const USED_TOMBSTONE = 'used';
 export const usedTombstone = (condition: string): string => `${USED_TOMBSTONE}:${condition}`;
 export const isUsedTombstone = (v: string): boolean => v === USED_TOMBSTONE || v.startsWith(`${USED_TOMBSTONE}:`);
 

@@ -9,7 +9,7 @@ import { createSealer, type Sealer } from '../store/sealed.js';
 import type { Store } from '../store/types.js';
 import { parseFspLimits, type FspLimits } from './rules.js';
 
-export const OVERRIDES_KEY = 'limits:overrides';
+const OVERRIDES_KEY = 'limits:overrides';
 const LOCK_KEY = 'limits:lock';
 const LOCK_TTL_MS = 2000;
 const TTL_MS = 10 * 365 * 24 * 3600 * 1000;

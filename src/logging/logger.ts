@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { Config } from '../config/schema.js';
 
 /** Paths pino censors wherever they appear (one object level deep for the wildcards). */
-export const REDACT_PATHS: readonly string[] = [
+const REDACT_PATHS: readonly string[] = [
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
   '"fspiop-signature"', '*["fspiop-signature"]', 'headers["fspiop-signature"]', 'req.headers["fspiop-signature"]',
   'signature', '*.signature', 'protectedHeader', '*.protectedHeader',

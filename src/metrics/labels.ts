@@ -5,7 +5,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../errors.js';
 
 export const UNKNOWN = 'unknown';
-export const OTHER = 'other';
+const OTHER = 'other';
 
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(CATALOGUE));
 const FSPIOP_CODES: ReadonlySet<string> = new Set(Object.keys(FSPIOP_DESCRIPTIONS));
@@ -19,8 +19,6 @@ export const errorCodeLabel = (code: string | undefined): string =>
 export const fspiopCodeLabel = (code: string): string => (code === '' || FSPIOP_CODES.has(code) ? code : OTHER);
 
 export const methodLabel = (m: string): string => (METHODS.has(m) ? m : 'OTHER');
-
-export const statusLabel = (s: number): string => (Number.isInteger(s) && s >= 100 && s <= 599 ? String(s) : OTHER);
 
 /**
  * A label whose values are operator-controlled but not enumerable up front (route templates, upstream

@@ -55,8 +55,6 @@ export function declareMetrics(registry: Registry) {
   };
 }
 
-export type GatewayMetrics = ReturnType<typeof declareMetrics>;
-
 export interface TelemetryOptions {
   /** Also export prom-client's default process metrics (default true). */
   readonly processMetrics?: boolean;

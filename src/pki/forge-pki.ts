@@ -17,7 +17,7 @@ export interface CaMaterial extends Issued {
   readonly key: forge.pki.rsa.PrivateKey;
 }
 
-export function rsaKeyPair(bits = 2048): { privatePem: string; publicPem: string } {
+function rsaKeyPair(bits = 2048): { privatePem: string; publicPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
   return {
     privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),

@@ -26,7 +26,7 @@ export interface LoadedTls {
 export type ReloadListener = (e: { outcome: 'ok' | 'failed' | 'unchanged'; error?: unknown; loaded?: LoadedTls }) => void;
 
 /** Reads and validates the TLS files. Throws when any file is missing or the set does not form a usable context. */
-export function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3'): LoadedTls {
+function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3'): LoadedTls {
   const cert = readFileSync(files.certPath);
   const key = readFileSync(files.keyPath);
   const ca = files.caPath ? readFileSync(files.caPath) : undefined;
@@ -40,7 +40,7 @@ export function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3')
   return { options, serverCert, caCerts, digest: h.digest('hex') };
 }
 
-export function splitPem(text: string): string[] {
+function splitPem(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
