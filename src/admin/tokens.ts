@@ -46,6 +46,8 @@ export interface AdminTokenOptions {
   readonly path?: string | undefined;
   readonly reloadIntervalMs?: number;
   readonly onReload?: (e: { outcome: 'ok' | 'failed'; error?: unknown }) => void;
+  /** The file watch is degraded (default: a process warning). */
+  readonly onWatchError?: (err: unknown) => void;
 }
 
 export class AdminTokens {
@@ -68,7 +70,7 @@ export class AdminTokens {
         } catch (error) {
           o.onReload?.({ outcome: 'failed', error });
         }
-      }, { intervalMs: o.reloadIntervalMs ?? 5000 });
+      }, { intervalMs: o.reloadIntervalMs ?? 5000, ...(o.onWatchError ? { onError: o.onWatchError } : {}) });
     }
   }
 

@@ -2,11 +2,10 @@
 // key (RSA → RS256, EC P-256 → ES256), never from PEM text (fspiop.md §2.5: the SDK's `BEGIN EC `
 // test mislabels PKCS#8 EC keys). The file is watched; a broken replacement keeps the old key.
 import { createPrivateKey } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { GatewayError } from '../errors.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
+import { type FileWatch, fileSignature, watchFiles } from '../util/file-watch.js';
 import { signingAlgorithmFor } from './algorithms.js';
 import { signRequest, signRequestAsync, type SignedRequest, type SigningKey, type SignInput, type SignOptions } from './sign.js';
 
@@ -16,6 +15,8 @@ export interface SigningKeyOptions {
   /** Periodic re-check of the file (default 2 s); fs.watch on its directory is used as well. */
   readonly rescanIntervalSeconds?: number;
   readonly watch?: boolean;
+  /** The file watch is degraded (default: a process warning). */
+  readonly onWatchError?: (err: unknown) => void;
   /**
    * 'pool' runs the RSA private-key operation on the libuv thread pool (crypto.sign with a callback);
    * 'sync' signs on the event loop. See docs/jws.md for the measurement behind the default.
@@ -34,8 +35,7 @@ export class SigningKeyHolder {
   private sig: string;
   private broken = false;
   private reloading: Promise<boolean> | undefined;
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private watcher: FileWatch | undefined;
   private readonly telemetry: Telemetry;
 
   private constructor(private readonly opts: SigningKeyOptions, key: SigningKey, sig: string) {
@@ -105,28 +105,18 @@ export class SigningKeyHolder {
 
   close(): void {
     this.watcher?.close();
-    if (this.timer) clearInterval(this.timer);
   }
 
   private start(): void {
-    this.timer = setInterval(() => void this.reload(), (this.opts.rescanIntervalSeconds ?? 2) * 1000);
-    this.timer.unref();
-    if (this.opts.watch === false) return;
-    try {
-      const name = basename(this.opts.path);
-      // Watch the directory: editors and Kubernetes replace files by rename, which a file watch misses.
-      this.watcher = watch(dirname(this.opts.path), (_e, f) => {
-        if (!f || f === name || f.startsWith('..')) void this.reload();
-      });
-      this.watcher.on('error', () => this.watcher?.close());
-      this.watcher.unref();
-    } catch {
-      // periodic re-check only
-    }
+    // reload() compares the file's signature itself, so an explicit reload and the watch agree.
+    this.watcher = watchFiles([this.opts.path], () => this.reload(), {
+      intervalMs: (this.opts.rescanIntervalSeconds ?? 2) * 1000,
+      fsWatch: this.opts.watch !== false,
+      ...(this.opts.onWatchError ? { onError: this.opts.onWatchError } : {}),
+    });
   }
 }
 
 async function fileSig(path: string): Promise<string> {
-  const st = await stat(path);
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  return fileSignature(await stat(path));
 }

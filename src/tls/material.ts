@@ -72,9 +72,10 @@ export class TlsReloader {
     return 'ok';
   }
 
-  watch(intervalMs: number): void {
+  /** Reloads when a file changes (src/util/file-watch.ts); `onError`: the watch is degraded. */
+  watch(intervalMs: number, onError?: (err: unknown) => void): void {
     const paths = [this.files.certPath, this.files.keyPath, this.files.caPath, this.files.crlPath].filter((p): p is string => p !== undefined);
-    this.#watch = watchFiles(paths, () => this.reload(), { intervalMs, debounceMs: 100 });
+    this.#watch = watchFiles(paths, () => this.reload(), { intervalMs, debounceMs: 100, ...(onError ? { onError } : {}) });
   }
 
   close(): void { this.#watch?.close(); }
