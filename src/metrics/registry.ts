@@ -51,6 +51,7 @@ export function declareMetrics(registry: Registry) {
     rateLimited: new Counter({ name: 'switchguard_rate_limited_total', help: 'Requests refused by a per-FSP limit (2005/503), by listener, FSP (verified peer inbound, FSPIOP-Destination outbound; unknown ids folded) and reason (rate, concurrency).', labelNames: ['listener', 'dfsp', 'reason'] as const, registers: r }),
     inFlight: new Gauge({ name: 'switchguard_in_flight_requests', help: 'Requests in flight through the limit stage, by listener and FSP (only FSPs with limits).', labelNames: ['listener', 'dfsp'] as const, aggregator: 'sum', registers: r }),
     rateLimitFallback: new Counter({ name: 'switchguard_rate_limit_fallback_total', help: 'Limit decisions taken by the per-process fallback (1/(RATE_LIMITS_REPLICAS x WORKERS) of each limit) because the store did not answer, by what (rate, concurrency).', labelNames: ['what'] as const, registers: r }),
+    auditWriteFailed: new Counter({ name: 'switchguard_audit_write_failed_total', help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.', registers: r }),
     knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
   };
 }
@@ -184,6 +185,9 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     quarantineLost() {
       m.quarantineLost.inc();
+    },
+    auditWriteFailed() {
+      m.auditWriteFailed.inc();
     },
     storeUp(up) {
       m.storeUp.set(up ? 1 : 0);

@@ -42,6 +42,9 @@ export interface Telemetry {
   inFlight(e: { listener: 'inbound' | 'outbound'; fspId: string; count: number }): void;
   /** A limit decision taken by the per-process fallback because the shared store did not answer. */
   rateLimitFallback(e: { what: 'rate' | 'concurrency' }): void;
+  // issue 10: no error swallowed
+  /** An audit record that could not be written (src/logging/audit.ts onWriteError). */
+  auditWriteFailed(): void;
 }
 
 const noop = () => {};
@@ -51,4 +54,5 @@ export const NOOP_TELEMETRY: Telemetry = {
   storeFull: noop, quarantineLost: noop,
   connectionRejected: noop, connectionTimeout: noop, tlsProbe: noop,
   rateLimited: noop, inFlight: noop, rateLimitFallback: noop,
+  auditWriteFailed: noop,
 };
