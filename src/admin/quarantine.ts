@@ -279,6 +279,7 @@ export class Quarantine {
     try {
       return await fn();
     } finally {
+      // A lock not released expires after LOCK_TTL_MS; the change itself has already succeeded or failed.
       await this.store.delete(LOCK_KEY).catch(() => {});
     }
   }

@@ -51,7 +51,11 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
         const live = workers.filter((w) => w?.isConnected());
         if (path === '/health') { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length })); return; }
         if (path === '/metrics' && req.method === 'GET') {
-          const text = await aggregator.clusterMetrics().catch(() => '');
+          const text = await aggregator.clusterMetrics().catch((err: unknown) => {
+            // A worker did not answer in time: the scrape gets 503 and the reason goes to the log.
+            console.error(`switchguard: cluster metrics unavailable: ${(err as Error)?.message ?? String(err)}`);
+            return '';
+          });
           res.writeHead(text ? 200 : 503, { 'content-type': aggregator.contentType }).end(text); return;
         }
         if (live.length === 0) { res.writeHead(503).end(); return; }

@@ -20,8 +20,11 @@ export interface KeyDirectoryOptions {
   readonly telemetry?: Telemetry;
   /** Use fs.watch as well as the periodic rescan (default true). */
   readonly watch?: boolean;
-  /** The directory watch is degraded, or a rescan it triggered failed (default: a process warning). */
-  readonly onWatchError?: (err: unknown) => void;
+  /**
+   * Why something did not work: the directory watch is degraded or a rescan it triggered failed (default: a
+   * process warning), or a key file does not parse (the previous key stays; also counted as load_failed).
+   */
+  readonly onError?: (err: unknown) => void;
   readonly now?: () => number;
 }
 
@@ -73,7 +76,7 @@ export class KeyDirectory {
     d.watcher = watchDirectory(opts.dir, () => d.rescan(), {
       intervalMs: (opts.rescanIntervalSeconds ?? 2) * 1000,
       fsWatch: opts.watch !== false,
-      ...(opts.onWatchError ? { onError: opts.onWatchError } : {}),
+      ...(opts.onError ? { onError: opts.onError } : {}),
     });
     await d.watcher.ready;
     await d.rescan();
@@ -116,6 +119,7 @@ export class KeyDirectory {
     const out: KeyListing[] = [];
     for (const id of this.knownIds()) {
       for (const ref of this.index.get(id) ?? []) {
+        // A file that does not parse is left out here; loading it reports why (onError, load_failed).
         const p = this.parsed.get(ref.file) ?? (await this.parseRef(ref).catch(() => undefined));
         if (p) out.push(p.parsed.listing);
       }
@@ -223,9 +227,10 @@ export class KeyDirectory {
         out.push((await this.parseRef(ref)).parsed.verificationKey);
         this.broken.delete(ref.file);
         this.telemetry.keyCache({ event: 'load', size: this.cache.size });
-      } catch {
+      } catch (err) {
         this.stats.reloadFailures++;
         this.broken.add(ref.file);
+        this.opts.onError?.(new Error(`JWS key file ${ref.file} does not parse`, { cause: err }));
         this.telemetry.keyCache({ event: 'load_failed', size: this.cache.size });
         // A file that does not parse keeps the previous key; with none, it counts as a rejected key.
         out.push(prev ? prev.parsed.verificationKey : { label: ref.label, key: undefined, info: { family: 'other', bits: undefined, curve: undefined }, rejected: 'unparsable key file' });

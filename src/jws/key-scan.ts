@@ -23,6 +23,7 @@ export async function scanKeyDirectory(dir: string): Promise<KeyIndex | undefine
   try {
     names = await readdir(dir);
   } catch {
+    // The caller keeps the keys it has and counts a failed reload (switchguard_reload_total{what="jws_keys"}).
     return undefined;
   }
   const next = new Map<string, FileRef[]>();
@@ -30,7 +31,7 @@ export async function scanKeyDirectory(dir: string): Promise<KeyIndex | undefine
     const n = parseKeyFileName(name);
     if (!n) return;
     const file = join(dir, name);
-    const st = await stat(file).catch(() => undefined);
+    const st = await stat(file).catch(() => undefined); // removed since readdir: not a key file now
     if (!st?.isFile()) return;
     const ref: FileRef = { file, name, fspId: n.fspId, label: n.label, sig: fileSignature(st) };
     const list = next.get(n.fspId) ?? [];

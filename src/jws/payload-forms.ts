@@ -15,7 +15,7 @@ export function parseBody(raw: Buffer): { text: string; json: unknown } | undefi
   try {
     return { text, json: JSON.parse(text) };
   } catch {
-    return undefined;
+    return undefined; // not JSON: only the raw form can verify, the caller decides
   }
 }
 

@@ -15,8 +15,11 @@ export interface SigningKeyOptions {
   /** Periodic re-check of the file (default 2 s); fs.watch on its directory is used as well. */
   readonly rescanIntervalSeconds?: number;
   readonly watch?: boolean;
-  /** The file watch is degraded (default: a process warning). */
-  readonly onWatchError?: (err: unknown) => void;
+  /**
+   * Why a reload did not work: the file watch is degraded (default: a process warning), the file cannot be
+   * read, or it does not parse (the previous key stays; also counted as a failed jws_signing_key reload).
+   */
+  readonly onError?: (err: unknown) => void;
   /**
    * 'pool' runs the RSA private-key operation on the libuv thread pool (crypto.sign with a callback);
    * 'sync' signs on the event loop. See docs/jws.md for the measurement behind the default.
@@ -87,7 +90,11 @@ export class SigningKeyHolder {
   }
 
   private async reloadOnce(): Promise<boolean> {
-    const sig = await fileSig(this.opts.path).catch(() => undefined);
+    const sig = await fileSig(this.opts.path).catch((err: NodeJS.ErrnoException) => {
+      // ENOENT: the file is being replaced; the watch calls again when it is back.
+      if (err.code !== 'ENOENT') this.opts.onError?.(err);
+      return undefined;
+    });
     if (sig === undefined) return false;
     if (sig === this.sig) return !this.broken;
     this.sig = sig; // a broken file is not retried on every tick, only when it changes again
@@ -96,9 +103,10 @@ export class SigningKeyHolder {
       this.broken = false;
       this.telemetry.reload({ what: 'jws_signing_key', outcome: 'ok' });
       return true;
-    } catch {
+    } catch (err) {
       this.broken = true;
       this.telemetry.reload({ what: 'jws_signing_key', outcome: 'failed' });
+      this.opts.onError?.(new Error(`JWS signing key file ${this.opts.path} does not parse`, { cause: err }));
       return false;
     }
   }
@@ -112,7 +120,7 @@ export class SigningKeyHolder {
     this.watcher = watchFiles([this.opts.path], () => this.reload(), {
       intervalMs: (this.opts.rescanIntervalSeconds ?? 2) * 1000,
       fsWatch: this.opts.watch !== false,
-      ...(this.opts.onWatchError ? { onError: this.opts.onWatchError } : {}),
+      ...(this.opts.onError ? { onError: this.opts.onError } : {}),
     });
   }
 }
