@@ -10,7 +10,7 @@ import { parseKeyFileName } from '../jws/key-file.js';
 import { signRequest } from '../jws/sign.js';
 import { parseSigningKey } from '../jws/signing-key.js';
 import { headerGetter, verifyRequest } from '../jws/verify.js';
-import type { PayloadForm } from '../telemetry/types.js';
+import type { PayloadForm } from '../jws/payload-forms.js';
 import { type OptionsConfig, type Parsed, parseCommand, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 

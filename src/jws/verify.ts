@@ -3,8 +3,8 @@
 // one JSON.parse of the small header, one base64url of the body, one crypto.verify.
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../errors.js';
-import type { PayloadForm } from '../telemetry/types.js';
-import { resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js';
+import type { PayloadForm } from './payload-forms.js';
+import { keyFits, resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js';
 import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
 import { hasDuplicateKeys, parseBody, payloadText } from './payload-forms.js';
 import { checkProtectedHeader, decodeProtectedHeader, type HeaderGetter } from './protected-header.js';
@@ -115,7 +115,7 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
   let rejected = false;
   for (const k of keys) {
     if (k.rejected !== undefined || k.key === undefined) rejected = true;
-    else if (fitsInfo(alg, k.info)) usable++;
+    else if (keyFits(alg, k.info)) usable++;
   }
   if (usable === 0) {
     throw rejected ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
@@ -193,16 +193,10 @@ function signingInput(prefix: string, payloadB64: string): Buffer {
   return buf.subarray(0, len);
 }
 
-function fitsInfo(alg: Algorithm, info: KeyInfo): boolean {
-  if (info.family !== alg.keyType) return false;
-  if (alg.minRsaBits !== undefined && (info.bits ?? 0) < alg.minRsaBits) return false;
-  return alg.curve === undefined || info.curve === alg.curve;
-}
-
 function firstVerifying(alg: Algorithm, data: Buffer, keys: readonly VerificationKey[], signature: Buffer): VerificationKey | undefined {
   for (const k of keys) {
     const key = k.key;
-    if (key === undefined || k.rejected !== undefined || !fitsInfo(alg, k.info)) continue;
+    if (key === undefined || k.rejected !== undefined || !keyFits(alg, k.info)) continue;
     try {
       if (cryptoVerify(alg.digest, data, alg.hasOptions ? { key, ...alg.options } : key, signature)) return k;
     } catch {

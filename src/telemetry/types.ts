@@ -2,8 +2,11 @@
 // interface; metrics/registry.ts implements it with prom-client. Nobody looks metrics up by name.
 // NOOP_TELEMETRY is for unit tests and tools that do not export metrics.
 
+import type { PayloadForm } from '../jws/payload-forms.js';
+
 export type JwsOutcome = 'ok' | 'failed' | 'skipped';
-export type PayloadForm = 'raw' | 'sorted' | 'insertion';
+/** Re-exported for the modules that still import it from here; the type lives in src/jws/payload-forms.ts. */
+export type { PayloadForm };
 
 export interface Telemetry {
   /** One finished request on a listener. fspiopCode is '' when the request succeeded. */
