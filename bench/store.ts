@@ -37,7 +37,8 @@ export async function run(): Promise<Record<string, { save: Latency; take: Laten
   results.memory = await measure(createMemoryStore({ maxEntries: 100_000 }), 20_000);
   const redis = createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `sgbench:${randomBytes(4).toString('hex')}:`, timeoutMs: 1000, telemetry: NOOP_TELEMETRY });
   try {
-    if (await redis.ping() || (await new Promise((r) => setTimeout(r, 500)), await redis.ping())) results.redis = await measure(redis, 3000);
+    const reachable = (await redis.ping()) || (await new Promise((r) => setTimeout(r, 500)).then(() => redis.ping()));
+    if (reachable) results.redis = await measure(redis, 3000);
     else console.log('  redis: not reachable, skipped');
   } finally {
     await redis.close();

@@ -62,8 +62,8 @@ export interface RunningGateway {
 export async function startGateway(config: Config, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
   const telemetry = overrides.telemetry ?? createTelemetry();
   const logger: RequestLogger = overrides.logger ?? createLogger(config);
-  const audit: AuditLog = overrides.audit ?? createAuditLog(config);
   const onError = (what: string) => (err: unknown) => logger.error({ err, reason: err instanceof Error ? err.message : String(err) }, what);
+  const audit: AuditLog = overrides.audit ?? createAuditLog(config, { onWriteError: (err) => { telemetry.auditWriteFailed(); onError('audit record not written')(err); } });
   const closers = new Closers();
   try {
     const base = { telemetry, logger, audit, onError, closers };

@@ -51,6 +51,8 @@ export interface StageDeps {
   readonly quarantine: Quarantine;
   readonly traffic: Pick<TrafficControl, 'inbound' | 'outbound'>;
   readonly closers: Closers;
+  /** Reports a key file that does not parse, or a watch that failed (the keys in force stay). */
+  readonly onError?: (what: string) => (err: unknown) => void;
 }
 
 export interface OpenedStages {
@@ -67,10 +69,11 @@ export async function openStages(config: Config, d: StageDeps): Promise<OpenedSt
   const keys = v === undefined ? undefined : d.closers.add(await KeyDirectory.open({
     dir: v.keysDir, cacheSize: v.cacheSize, cacheTtlSeconds: v.cacheTtlSeconds,
     unknownSourceCooldownSeconds: v.unknownSourceCooldownSeconds, rescanIntervalSeconds: v.rescanIntervalSeconds, telemetry: d.keyTelemetry,
+    ...(d.onError ? { onError: d.onError('verification key directory') } : {}),
   }), (k) => k.close());
   const s = config.jwsSigning;
   const signer = s === undefined ? undefined
-    : d.closers.add(await SigningKeyHolder.open({ path: s.keyPath, telemetry: d.telemetry, rescanIntervalSeconds: s.rescanIntervalSeconds }), (k) => k.close());
+    : d.closers.add(await SigningKeyHolder.open({ path: s.keyPath, telemetry: d.telemetry, rescanIntervalSeconds: s.rescanIntervalSeconds, ...(d.onError ? { onError: d.onError('signing key') } : {}) }), (k) => k.close());
   const ilp = ilpStagesOf(config, d);
   const replay = replayGuardOf(config, d.store);
   const stages: Stages = {

@@ -42,7 +42,7 @@ export function readRssBytes(pid: number): number | undefined {
 }
 
 /** The pid and all its descendants (via /proc/<pid>/task/<tid>/children). */
-export function withDescendants(pid: number): number[] {
+function withDescendants(pid: number): number[] {
   const all: number[] = [];
   const stack = [pid];
   while (stack.length > 0) {
@@ -61,7 +61,7 @@ export function withDescendants(pid: number): number[] {
 }
 
 /** One sample over the given root pids and their descendants. */
-export function sampleProcs(rootPids: readonly number[]): ProcSample {
+function sampleProcs(rootPids: readonly number[]): ProcSample {
   let cpuMs = 0;
   let rssBytes = 0;
   let pids = 0;

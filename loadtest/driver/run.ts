@@ -83,7 +83,7 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
     const sent = performance.now();
     const valid = req.expectStatus < 400;
     return clients.pool(req.fsp).request(options).then(async (res) => {
-      const text = res.statusCode >= 400 ? await res.body.text() : (await res.body.dump(), '');
+      const text = res.statusCode >= 400 ? await res.body.text() : await res.body.dump().then(() => '');
       const code = fspiopErrorCode(text);
       const expected = res.statusCode === req.expectStatus && (req.expectCode === undefined || req.expectCode === code);
       r.finish(startedAt, (performance.now() - sent) * 1000, { status: res.statusCode, code, expected }, valid);

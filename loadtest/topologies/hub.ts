@@ -36,9 +36,11 @@ await serveOrRun(args, {
   notes: [`stub pid ${stub.pid ?? '?'} at http://127.0.0.1:${stubPort}`, `admin http://127.0.0.1:${ports.admin}/metrics`,
     ...(rotateAt.length ? [`rotating server certificate and JWS keys in ${gatewayKeys} at ${rotateAt.join(', ')} s`] : [])],
   onRun: () => {
-    rotateAt.forEach((sec, i) => setTimeout(() => {
-      const changed = rotateOnce(gatewayKeys, i + 1);
-      console.error(`[rotate] t=${sec}s: replaced ${changed.length} files (server certificate, ${changed.length / 2 - 1} JWS keys)`);
-    }, sec * 1000));
+    for (const [i, sec] of rotateAt.entries()) {
+      setTimeout(() => {
+        const changed = rotateOnce(gatewayKeys, i + 1);
+        console.error(`[rotate] t=${sec}s: replaced ${changed.length} files (server certificate, ${changed.length / 2 - 1} JWS keys)`);
+      }, sec * 1000);
+    }
   },
 });

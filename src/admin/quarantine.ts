@@ -214,7 +214,11 @@ export class Quarantine {
 
   /** Quarantines `fspId` on every replica; resolves whether it changed anything. */
   add(fspId: string): Promise<boolean> {
-    return this.update((s) => (s.has(fspId) ? false : (s.add(fspId), true)));
+    return this.update((s) => {
+      if (s.has(fspId)) return false;
+      s.add(fspId);
+      return true;
+    });
   }
 
   /** Releases `fspId` (the only way a quarantine lifts); resolves whether it was quarantined. */
@@ -275,6 +279,7 @@ export class Quarantine {
     try {
       return await fn();
     } finally {
+      // A lock not released expires after LOCK_TTL_MS; the change itself has already succeeded or failed.
       await this.store.delete(LOCK_KEY).catch(() => {});
     }
   }

@@ -10,7 +10,7 @@ import { watchFiles, type FileWatch } from '../util/file-watch.js';
 
 export const ROLES = ['viewer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
-export const MIN_TOKEN_LENGTH = 16;
+const MIN_TOKEN_LENGTH = 16;
 
 interface Entry { readonly role: Role; readonly hash: Buffer; readonly fingerprint: string }
 export interface Principal { readonly role: Role; readonly fingerprint: string }
@@ -22,7 +22,7 @@ export const tokenFingerprint = (token: string): string => sha256(token).toStrin
  * Parses role:token pairs separated by commas or newlines ('#' starts a comment line).
  * @throws Error naming the line (never the token) for an unknown role, a short token or a malformed pair.
  */
-export function parseTokenPairs(text: string, what: string): Entry[] {
+function parseTokenPairs(text: string, what: string): Entry[] {
   const out: Entry[] = [];
   const items = text.split(/[\n,]/).map((s) => s.trim());
   items.forEach((item, i) => {
@@ -46,6 +46,8 @@ export interface AdminTokenOptions {
   readonly path?: string | undefined;
   readonly reloadIntervalMs?: number;
   readonly onReload?: (e: { outcome: 'ok' | 'failed'; error?: unknown }) => void;
+  /** The file watch is degraded (default: a process warning). */
+  readonly onWatchError?: (err: unknown) => void;
 }
 
 export class AdminTokens {
@@ -68,7 +70,7 @@ export class AdminTokens {
         } catch (error) {
           o.onReload?.({ outcome: 'failed', error });
         }
-      }, { intervalMs: o.reloadIntervalMs ?? 5000 });
+      }, { intervalMs: o.reloadIntervalMs ?? 5000, ...(o.onWatchError ? { onError: o.onWatchError } : {}) });
     }
   }
 

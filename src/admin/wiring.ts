@@ -46,6 +46,7 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
   ];
   const tokens = w.closers.add(new AdminTokens({
     adminToken: w.config.adminToken, adminTokens: w.config.adminTokens, path: w.config.adminTokensPath, reloadIntervalMs: w.config.tlsReloadIntervalMs,
+    onWatchError: w.onError,
     onReload: (e) => {
       telemetry.reload({ what: 'admin_tokens', outcome: e.outcome });
       if (e.outcome === 'failed') {

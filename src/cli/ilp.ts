@@ -5,32 +5,38 @@ import { isGatewayError } from '../errors.js';
 import { createKeyring, DEV_ILP_SECRET, type IlpVersion } from '../ilp/keyring.js';
 import { buildIlp, decodePacket } from '../ilp/packet.js';
 import { transactionObjectOf } from '../ilp/transaction.js';
+import { parseCommand, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 
 const USAGE = `usage: switchguard ilp generate [--version 1|4] [--secret S] [--amount A --currency C] [--payee ID] [--payer ID]
        switchguard ilp decode PACKET
 `;
 
-function opt(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i === -1 ? undefined : argv[i + 1];
-}
+const GENERATE_OPTIONS = {
+  version: { type: 'string' },
+  secret: { type: 'string' },
+  amount: { type: 'string' },
+  currency: { type: 'string' },
+  payee: { type: 'string' },
+  payer: { type: 'string' },
+} as const;
 
 const print = (io: CliIo, v: unknown) => io.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 function generate(argv: string[], io: CliIo): number {
-  const version = opt(argv, '--version') ?? '1';
+  const o = parseCommand(argv, GENERATE_OPTIONS).values;
+  const version = o.version ?? '1';
   if (version !== '1' && version !== '4') { io.stderr.write(USAGE); return 2; }
-  let secret = opt(argv, '--secret') ?? process.env.ILP_SECRET?.split(',')[0]?.trim();
+  let secret = o.secret ?? process.env.ILP_SECRET?.split(',')[0]?.trim();
   if (!secret) {
     secret = DEV_ILP_SECRET;
     io.stderr.write('ilp: no --secret or ILP_SECRET given; using the development secret\n');
   }
-  const amount = { amount: opt(argv, '--amount') ?? '100', currency: opt(argv, '--currency') ?? 'USD' };
+  const amount = { amount: o.amount ?? '100', currency: o.currency ?? 'USD' };
   const quoteRequest = {
     quoteId: randomUUID(), transactionId: randomUUID(),
-    payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: opt(argv, '--payee') ?? 'payeefsp' } },
-    payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '44123456789', fspId: opt(argv, '--payer') ?? 'payerfsp' } },
+    payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: o.payee ?? 'payeefsp' } },
+    payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '44123456789', fspId: o.payer ?? 'payerfsp' } },
     amountType: 'SEND', amount,
     transactionType: { scenario: 'TRANSFER', initiator: 'PAYER', initiatorType: 'CONSUMER' },
   };
@@ -47,7 +53,7 @@ function generate(argv: string[], io: CliIo): number {
 }
 
 function decode(argv: string[], io: CliIo): number {
-  const packet = argv[0];
+  const [packet] = parseCommand(argv, {}, [], 1).positionals;
   if (!packet) { io.stderr.write(USAGE); return 2; }
   try {
     const d = decodePacket(packet.trim());
@@ -70,8 +76,13 @@ function decode(argv: string[], io: CliIo): number {
 /** `switchguard ilp <generate|decode> …`; returns the exit code. */
 export async function ilpCommand(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === 'generate') return generate(rest, io);
-  if (sub === 'decode') return decode(rest, io);
+  try {
+    if (sub === 'generate') return generate(rest, io);
+    if (sub === 'decode') return decode(rest, io);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr.write(`ilp: ${e.message}\n`);
+  }
   io.stderr.write(USAGE);
   return 2;
 }

@@ -10,23 +10,24 @@ import { parseKeyFileName } from '../jws/key-file.js';
 import { signRequest } from '../jws/sign.js';
 import { parseSigningKey } from '../jws/signing-key.js';
 import { headerGetter, verifyRequest } from '../jws/verify.js';
-import type { PayloadForm } from '../telemetry/types.js';
+import type { PayloadForm } from '../jws/payload-forms.js';
+import { type OptionsConfig, type Parsed, parseCommand, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  const v = i === -1 ? undefined : argv[i + 1];
-  return v === undefined || v.startsWith('--') ? undefined : v;
-}
-function options(argv: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) if (argv[i] === name) for (let j = i + 1; j < argv.length && !argv[j]!.startsWith('--'); j++) out.push(argv[j]!);
-  return out;
-}
 const line = (s: NodeJS.WritableStream, text: string) => void s.write(`${text}\n`);
 
-async function readInput(argv: string[], io: CliIo): Promise<string> {
-  const file = option(argv, '--file');
+/** Parses `argv`, or prints `usage` (and why) and returns undefined. */
+function parsed<T extends OptionsConfig>(argv: string[], options: T, io: CliIo, usage: string, lists: readonly (keyof T & string)[] = []): Parsed<T> | undefined {
+  try {
+    return parseCommand(argv, options, lists);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    line(io.stderr, `${e.message}\n${usage}`);
+    return undefined;
+  }
+}
+
+async function readInput(file: string | undefined, io: CliIo): Promise<string> {
   if (file && file !== '-') return readFileSync(file, 'utf8');
   const chunks: Buffer[] = [];
   for await (const c of io.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
@@ -46,14 +47,27 @@ function parseDescription(text: string): RequestDescription {
  * `switchguard keys generate --dfsp ID… [--dir DIR] [--private-dir DIR] [--alg RS256|ES256] [--label L] [--force]`:
  * one key pair per FSP; public SPKI `<DIR>/<id>[.<label>].pem`, private PKCS#8 `<PRIVATE_DIR>/<id>[.<label>].key` (mode 0600).
  */
+const KEYS_GENERATE_USAGE = 'usage: switchguard keys generate --dfsp ID… [--dir DIR] [--private-dir DIR] [--alg RS256|ES256] [--label L] [--force]';
+const KEYS_GENERATE_OPTIONS = {
+  dfsp: { type: 'string', multiple: true },
+  alg: { type: 'string' },
+  label: { type: 'string' },
+  dir: { type: 'string' },
+  'private-dir': { type: 'string' },
+  force: { type: 'boolean' },
+} as const;
+
 export async function keysGenerate(argv: string[], io: CliIo): Promise<number> {
-  const ids = options(argv, '--dfsp');
-  const alg = option(argv, '--alg') ?? 'RS256';
-  const label = option(argv, '--label');
-  const dir = resolve(option(argv, '--dir') ?? 'keys/jws');
-  const privateDir = resolve(option(argv, '--private-dir') ?? 'keys/jws-private');
+  const args = parsed(argv, KEYS_GENERATE_OPTIONS, io, KEYS_GENERATE_USAGE, ['dfsp']);
+  if (args === undefined) return 2;
+  const { values: v } = args;
+  const ids = v.dfsp ?? [];
+  const alg = v.alg ?? 'RS256';
+  const label = v.label;
+  const dir = resolve(v.dir ?? 'keys/jws');
+  const privateDir = resolve(v['private-dir'] ?? 'keys/jws-private');
   if (ids.length === 0 || (alg !== 'RS256' && alg !== 'ES256')) {
-    line(io.stderr, 'usage: switchguard keys generate --dfsp ID… [--dir DIR] [--private-dir DIR] [--alg RS256|ES256] [--label L] [--force]');
+    line(io.stderr, KEYS_GENERATE_USAGE);
     return 2;
   }
   for (const id of ids) {
@@ -65,7 +79,7 @@ export async function keysGenerate(argv: string[], io: CliIo): Promise<number> {
     }
     const pub = join(dir, `${stem}.pem`);
     const priv = join(privateDir, `${stem}.key`);
-    if (!argv.includes('--force') && (existsSync(pub) || existsSync(priv))) {
+    if (!v.force && (existsSync(pub) || existsSync(priv))) {
       line(io.stderr, `refusing to overwrite ${existsSync(pub) ? pub : priv} (use --force)`);
       return 1;
     }
@@ -83,17 +97,20 @@ export async function keysGenerate(argv: string[], io: CliIo): Promise<number> {
  * `switchguard sign --key PEM --source ID [--destination ID] [--file F]`: reads a request description
  * and prints it signed (same JSON format, canonical body text, all headers to send).
  */
+const SIGN_USAGE = 'usage: switchguard sign --key PEM --source ID [--destination ID] [--file F]   (request JSON on stdin or --file)';
+const SIGN_OPTIONS = { key: { type: 'string' }, source: { type: 'string' }, destination: { type: 'string' }, file: { type: 'string' } } as const;
+
 export async function signCommand(argv: string[], io: CliIo): Promise<number> {
-  const keyPath = option(argv, '--key');
-  const source = option(argv, '--source');
+  const args = parsed(argv, SIGN_OPTIONS, io, SIGN_USAGE);
+  if (args === undefined) return 2;
+  const { key: keyPath, source, destination, file } = args.values;
   if (!keyPath || !source) {
-    line(io.stderr, 'usage: switchguard sign --key PEM --source ID [--destination ID] [--file F]   (request JSON on stdin or --file)');
+    line(io.stderr, SIGN_USAGE);
     return 2;
   }
   try {
-    const req = parseDescription(await readInput(argv, io));
+    const req = parseDescription(await readInput(file, io));
     const headers: Record<string, string> = { ...req.headers, 'fspiop-source': source };
-    const destination = option(argv, '--destination');
     if (destination) headers['fspiop-destination'] = destination;
     const json = typeof req.body === 'string' ? JSON.parse(req.body) : req.body;
     const out = signRequest({ method: req.method, url: req.url, headers, json }, parseSigningKey(readFileSync(keyPath)));
@@ -110,15 +127,25 @@ export async function signCommand(argv: string[], io: CliIo): Promise<number> {
  * `switchguard verify --keys DIR [--file F] [--algorithms RS256,ES256] [--forms raw,sorted,insertion]`:
  * prints `valid (form=…, alg=…, key=…)` (exit 0) or `invalid: <GW code> <reason>` (exit 1).
  */
+const VERIFY_USAGE = 'usage: switchguard verify --keys DIR [--file F] [--algorithms LIST] [--forms LIST]   (request JSON on stdin or --file)';
+const VERIFY_OPTIONS = {
+  keys: { type: 'string' },
+  file: { type: 'string' },
+  algorithms: { type: 'string' },
+  forms: { type: 'string' },
+} as const;
+
 export async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
-  const dir = option(argv, '--keys');
+  const args = parsed(argv, VERIFY_OPTIONS, io, VERIFY_USAGE);
+  if (args === undefined) return 2;
+  const { keys: dir, file } = args.values;
   if (!dir) {
-    line(io.stderr, 'usage: switchguard verify --keys DIR [--file F] [--algorithms LIST] [--forms LIST]   (request JSON on stdin or --file)');
+    line(io.stderr, VERIFY_USAGE);
     return 2;
   }
   let req: RequestDescription;
   try {
-    req = parseDescription(await readInput(argv, io));
+    req = parseDescription(await readInput(file, io));
   } catch (e) {
     line(io.stderr, `cannot read the request: ${(e as Error).message}`);
     return 2;
@@ -126,8 +153,8 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
   const keys = await KeyDirectory.open({ dir, watch: false, rescanIntervalSeconds: 3600 });
   try {
     const body = req.body === undefined ? Buffer.alloc(0) : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body), 'utf8');
-    const algorithms = new Set((option(argv, '--algorithms') ?? 'RS256,ES256').split(','));
-    const forms = (option(argv, '--forms') ?? 'raw,sorted,insertion').split(',') as PayloadForm[];
+    const algorithms = new Set((args.values.algorithms ?? 'RS256,ES256').split(','));
+    const forms = (args.values.forms ?? 'raw,sorted,insertion').split(',') as PayloadForm[];
     const r = await verifyRequest({ method: req.method, path: req.url, header: headerGetter(req.headers), body }, (s) => keys.get(s), { algorithms, forms });
     line(io.stdout, `valid (form=${r.form}, alg=${r.alg}, key=${r.keyId})`);
     return 0;

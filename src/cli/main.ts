@@ -1,6 +1,7 @@
 // `switchguard <command>`: a thin dispatcher over the capability modules (no logic of its own).
 import { resolve } from 'node:path';
 import { initDevPki } from '../pki/dev-pki.js';
+import { parseCommand, UsageError } from './args.js';
 
 const HELP = `usage: switchguard <command> [options]
 
@@ -15,15 +16,7 @@ const HELP = `usage: switchguard <command> [options]
   ilp decode PACKET
 `;
 
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i === -1 ? undefined : argv[i + 1];
-}
-function options(argv: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) if (argv[i] === name) for (let j = i + 1; j < argv.length && !argv[j]!.startsWith('--'); j++) out.push(argv[j]!);
-  return out;
-}
+const PKI_INIT_OPTIONS = { dir: { type: 'string' }, force: { type: 'boolean' }, fsp: { type: 'string', multiple: true } } as const;
 
 async function run(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -32,9 +25,10 @@ async function run(argv: string[]): Promise<number> {
     case 'serve': await import('../main.js'); return -1;
     case 'pki': {
       if (sub !== 'init') break;
-      const dir = resolve(option(rest, '--dir') ?? 'keys');
-      const fsp = options(rest, '--fsp');
-      const r = initDevPki(dir, { force: rest.includes('--force'), ...(fsp.length ? { fspIds: ['hub', ...fsp] } : {}) });
+      const o = parseCommand(rest, PKI_INIT_OPTIONS, ['fsp']).values;
+      const dir = resolve(o.dir ?? 'keys');
+      const fsp = o.fsp ?? [];
+      const r = initDevPki(dir, { force: o.force === true, ...(fsp.length ? { fspIds: ['hub', ...fsp] } : {}) });
       console.log(r.created.length ? `created ${r.created.length} files under ${dir}:\n  ${r.created.join('\n  ')}` : `nothing to do: ${dir} is complete`);
       return 0;
     }
@@ -55,5 +49,6 @@ async function run(argv: string[]): Promise<number> {
 
 run(process.argv.slice(2)).then((code) => { if (code >= 0) process.exitCode = code; }, (e: unknown) => {
   console.error(`switchguard: ${(e as Error)?.message ?? String(e)}`);
-  process.exitCode = 1;
+  if (e instanceof UsageError) console.error(HELP);
+  process.exitCode = e instanceof UsageError ? 2 : 1;
 });

@@ -17,6 +17,7 @@ export function isBroadcast(method: string, path: string): boolean {
 /** Merges per-worker answers of a broadcast call: the worst status wins, bodies are listed. */
 export function mergeReplies(replies: readonly AdminReply[]): { status: number; body: string } {
   const status = Math.max(...replies.map((r) => r.status));
+  // A body that is not JSON is passed on as text.
   const bodies = replies.map((r) => { try { return JSON.parse(r.body) as unknown; } catch { return r.body; } });
   return { status, body: JSON.stringify({ workers: bodies }) };
 }

@@ -48,10 +48,14 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
     req.on('end', () => {
       void (async () => {
         const path = (req.url ?? '/').split('?')[0]!;
-        const live = workers.filter((w) => w && w.isConnected());
+        const live = workers.filter((w) => w?.isConnected());
         if (path === '/health') { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length })); return; }
         if (path === '/metrics' && req.method === 'GET') {
-          const text = await aggregator.clusterMetrics().catch(() => '');
+          const text = await aggregator.clusterMetrics().catch((err: unknown) => {
+            // A worker did not answer in time: the scrape gets 503 and the reason goes to the log.
+            console.error(`switchguard: cluster metrics unavailable: ${(err as Error)?.message ?? String(err)}`);
+            return '';
+          });
           res.writeHead(text ? 200 : 503, { 'content-type': aggregator.contentType }).end(text); return;
         }
         if (live.length === 0) { res.writeHead(503).end(); return; }
@@ -78,7 +82,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
       stopping = true;
       server.close();
       await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
-        if (!w || !w.isConnected()) { resolve(); return; }
+        if (!w?.isConnected()) { resolve(); return; }
         w.once('exit', () => resolve());
         w.process.kill('SIGTERM');
       })));

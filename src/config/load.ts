@@ -13,7 +13,7 @@ export class ConfigError extends Error {
 }
 
 export { DEV_ILP_SECRET };
-export const MIN_ILP_SECRET_LENGTH = 32;
+const MIN_ILP_SECRET_LENGTH = 32;
 
 /** File layout of the development PKI under KEYS_DIR (keys/README.md documents it). */
 export function devPaths(keysDir: string, fspId: string) {

@@ -2,6 +2,8 @@
 // string and a schema (which carries the default). The Config type is derived from this table, the
 // README's configuration table and config/example.env are checked against it by tests.
 import { z } from 'zod';
+import { ALGORITHM_NAMES as JWS_ALGORITHM_NAMES } from '../jws/algorithms.js'; // issue 10: one source per fact
+import { PAYLOAD_FORMS } from '../jws/payload-forms.js';
 
 export interface Field<S extends z.ZodType = z.ZodType> {
   readonly env: string;
@@ -42,9 +44,6 @@ const list = (def: readonly string[], allowed?: readonly string[]) =>
     .transform((v) => (v === undefined ? [...def] : v.split(',').map((s) => s.trim()).filter((s) => s.length > 0)))
     .refine((l) => !allowed || l.every((x) => allowed.includes(x)), { message: `expected a comma-separated list of ${allowed?.join(', ')}` });
 const url = () => z.string().optional().refine((v) => v === undefined || /^https?:\/\/[^\s/]+/.test(v), { message: 'expected an http:// or https:// URL' });
-
-export const JWS_ALGORITHM_NAMES = ['RS256', 'RS384', 'RS512', 'ES256', 'PS256'] as const;
-export const PAYLOAD_FORMS = ['raw', 'sorted', 'insertion'] as const;
 
 export const FIELDS = {
   // --- general ---

@@ -18,6 +18,7 @@ export function canonicalJson(value: unknown): string {
 
 // Strings needing no escape (the vast majority of FSPIOP values) skip JSON.stringify's native call.
 // Lone surrogates are escaped by JSON.stringify (well-formed JSON.stringify), so they take the slow path too.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the control characters JSON must escape is the point
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 const quote = (s: string): string => (s.length < 5000 && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s));
 

@@ -7,7 +7,7 @@ import type { RouteMatch } from './resources.js';
 export type HeaderGetter = (name: string) => string | undefined;
 
 /** Versions the gateway serves (API Definition v1.1 §3.3.4): majors 1 and 2; minors 1.0, 1.1, 2.0. */
-export const SUPPORTED_VERSIONS = ['1.0', '1.1', '2.0'] as const;
+const SUPPORTED_VERSIONS = ['1.0', '1.1', '2.0'] as const;
 const SUPPORTED_FULL = new Set<string>(SUPPORTED_VERSIONS);
 const SUPPORTED_MAJOR = new Set(['1', '2']);
 

@@ -42,7 +42,7 @@ function candidates(segs: readonly string[], from: number): { def: RouteDef; par
 }
 
 /** Resolves a method and a parsed target (or a raw origin-form target) to its route. */
-export function matchTarget(method: string, target: RequestTarget): RouteMatch {
+function matchTarget(method: string, target: RequestTarget): RouteMatch {
   const found = candidates(target.segments, 0);
   if (found.length === 0) throw new GatewayError('GW_ROUTE_UNKNOWN');
   const hit = found.find((f) => f.def.method === method);

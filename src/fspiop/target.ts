@@ -57,7 +57,8 @@ function checkSegment(seg: string): void {
       const b = pctByte(seg, i);
       if (b < 0x80 && UNRESERVED[b]) throw malformed('percent-encoded unreserved character in the path');
       if (FORBIDDEN_ENCODED.has(b) || b < 0x20 || b === 0x7f) throw malformed('percent-encoded separator or control character in the path');
-      (encoded ??= []).push(b);
+      encoded ??= [];
+      encoded.push(b);
       dotsOnly = false;
       i += 2;
       continue;

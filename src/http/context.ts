@@ -7,7 +7,7 @@ import type { Peer } from '../tls/peer.js';
 export type { Peer } from '../tls/peer.js';
 
 
-export type { MessageKind, RouteMatch } from '../fspiop/resources.js';
+export type { RouteMatch } from '../fspiop/resources.js';
 import type { RouteMatch } from '../fspiop/resources.js';
 
 export interface GatewayVariables {

@@ -19,7 +19,7 @@ export function parseDateTime(v: unknown): number | undefined {
 }
 
 /** A transfer expiration that parses and lies in the future (central-ledger's prepare validation). */
-export function futureExpiration(v: unknown, now: number): number {
+function futureExpiration(v: unknown, now: number): number {
   const t = parseDateTime(v);
   if (t === undefined) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is not a DateTime' });
   if (t <= now) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is in the past' });
@@ -27,7 +27,7 @@ export function futureExpiration(v: unknown, now: number): number {
 }
 
 /** The 32 condition bytes of a body, strictly decoded. */
-export function conditionBytes(v: unknown): Buffer {
+function conditionBytes(v: unknown): Buffer {
   const c = decode32(v);
   if (c === undefined) throw new GatewayError('GW_ILP_CONDITION_MALFORMED', { detail: 'condition is not 43 base64url characters' });
   return c;
@@ -75,7 +75,7 @@ export interface PreparedTransfer {
  * The payee FSP of a prepare: the body member `field` (payeeFsp, counterPartyFsp), which must equal
  * FSPIOP-Destination when that header is sent. Recorded at prepare time; only it may fulfil.
  */
-export function payeeOf(body: JsonObject, field: 'payeeFsp' | 'counterPartyFsp', destination: string | undefined): string {
+function payeeOf(body: JsonObject, field: 'payeeFsp' | 'counterPartyFsp', destination: string | undefined): string {
   const p = body[field];
   if (typeof p !== 'string' || p === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: `${field} is missing` });
   if (destination !== undefined && destination !== '' && destination !== p) throw mismatch(`${field} differs from FSPIOP-Destination`);
@@ -103,7 +103,7 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: numb
 }
 
 /** FSPIOP API Definition 1.1 §7.4 (BulkTransfer): individualTransfers and individualTransferResults hold 1..1000 items. */
-export const MAX_BULK_ITEMS = 1000;
+const MAX_BULK_ITEMS = 1000;
 
 /** The items of a bulk list, each a JSON object; 1..MAX_BULK_ITEMS of them. */
 export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'individualTransferResults'): JsonObject[] {

@@ -19,7 +19,7 @@ const DECIMALS: ReadonlyMap<string, number> = new Map(
 );
 
 /** Minor-unit exponent of `currency`, or undefined when the SDK's table does not list it. */
-export function currencyDecimals(currency: string): number | undefined {
+function currencyDecimals(currency: string): number | undefined {
   return DECIMALS.get(currency);
 }
 

@@ -44,7 +44,7 @@ type Check = (c: GatewayContext, msg: JsonObject) => Promise<void>;
  * its name, merchant codes and a full extension list is a few kB; 16 KiB leaves room and bounds what a
  * payer can pin in the store for the quote's lifetime.
  */
-export const MAX_QUOTE_RECORD_CHARS = 16 * 1024;
+const MAX_QUOTE_RECORD_CHARS = 16 * 1024;
 
 /** message().json() for a large body, the parse in a turn of its own (docs/security.md class 10). */
 async function parsedInTurns(c: GatewayContext): Promise<void> {
@@ -245,7 +245,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
     const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + o.quoteExpirySeconds * 1000).toISOString();
     const version = o.versionFor(header(c, 'fspiop-destination'));
-    let ilp;
+    let ilp: ReturnType<typeof buildIlp>;
     try {
       ilp = buildIlp(version, transactionObjectOf(JSON.parse(stored) as JsonObject, { ...msg, expiration }), keyring);
     } catch (cause) {
@@ -269,7 +269,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     }
     const conversionId = (terms as JsonObject).conversionId as string;
     const t = now();
-    let ilp;
+    let ilp: ReturnType<typeof fxQuoteResponseIlp>;
     try {
       ilp = fxQuoteResponseIlp(o.versionFor(header(c, 'fspiop-destination')), { conversionRequestId: c.get('route').params[0]! }, msg, keyring);
     } catch (cause) {

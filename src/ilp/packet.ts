@@ -11,7 +11,7 @@ import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { decodeTransaction, encodeTransaction, fxTransactionObjectOf, pick, transactionObjectOf, type JsonObject } from './transaction.js';
 
 /** v4 destination: the SDK never encodes the payee (constant ILP_ADDRESS). */
-export const V4_DESTINATION = 'g.mojaloop';
+const V4_DESTINATION = 'g.mojaloop';
 const FX_AMOUNT = '0';
 
 export interface IlpResult {
@@ -31,7 +31,7 @@ function amountOf(tx: JsonObject): string {
 }
 
 /** v1 ILP address: g.<fspId>.<idType>.<identifier>[.<subId>] lower-cased except the fspId; FX: g.<fxp>.<src>.<tgt>. */
-export function v1Address(tx: JsonObject): string {
+function v1Address(tx: JsonObject): string {
   const terms = tx.conversionTerms;
   if (terms) {
     const part = (p: string[]) => str(pick(terms, p), p.join('.')).toLowerCase();

@@ -38,7 +38,7 @@ export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${id(c
  * SHA-256 of the fulfilment presented (= the condition when it was valid), so a resent prepare can still
  * be told from a prepare with another condition. A bare 'used' (older gateways) is recognised too.
  */
-export const USED_TOMBSTONE = 'used';
+const USED_TOMBSTONE = 'used';
 export const usedTombstone = (condition: string): string => `${USED_TOMBSTONE}:${condition}`;
 export const isUsedTombstone = (v: string): boolean => v === USED_TOMBSTONE || v.startsWith(`${USED_TOMBSTONE}:`);
 
@@ -71,7 +71,7 @@ export function parseHubRecord(text: string): HubTransferRecord {
     const r = JSON.parse(text) as Partial<HubTransferRecord>;
     // A record of an older gateway has no payee: '' never equals an FSPIOP-Source, so it fails closed.
     if (typeof r.c === 'string' && typeof r.e === 'number') return { p: typeof r.p === 'string' ? r.p : '', c: r.c, e: r.e };
-  } catch { /* fall through */ }
+  } catch { /* not JSON: rejected as corrupt below */ }
   throw corrupt();
 }
 
@@ -79,6 +79,6 @@ export function parseDfspRecord(text: string): DfspTransferRecord {
   try {
     const r = JSON.parse(text) as Partial<DfspTransferRecord>;
     if (typeof r.p === 'string' && typeof r.c === 'string') return { p: r.p, c: r.c };
-  } catch { /* fall through */ }
+  } catch { /* not JSON: rejected as corrupt below */ }
   throw corrupt();
 }

@@ -40,7 +40,7 @@ export function decodeTransaction(dataText: string): { json: string; tx: JsonObj
     if (tx === null || typeof tx !== 'object' || Array.isArray(tx)) return undefined;
     return { json, tx: tx as JsonObject };
   } catch {
-    return undefined;
+    return undefined; // not JSON: the caller rejects the packet
   }
 }
 

@@ -1,6 +1,7 @@
 // Everything the gateway knows about one JWS algorithm, in one table (like jose's algorithm table). The `alg`
 // string from a protected header is resolved to an entry once, at the boundary; nothing infers the
-// algorithm from key text (the `BEGIN EC ` test of the SDK's jwsSigner.js).
+// algorithm from key text (the `BEGIN EC ` test of the SDK's jwsSigner.js). The algorithm names and the key
+// rules (key type, RSA size, EC curve) are derived from the table, through one key-fit function.
 import { constants, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 
@@ -36,7 +37,10 @@ export const ALGORITHMS: Readonly<Record<AlgName, Algorithm>> = {
   ES256: { name: 'ES256', digest: 'sha256', keyType: 'ec', curve: 'prime256v1', sigBytes: 64, options: { dsaEncoding: 'ieee-p1363' }, hasOptions: true },
 };
 
-const isAlgName = (s: string): s is AlgName => Object.prototype.hasOwnProperty.call(ALGORITHMS, s);
+/** Every algorithm name the gateway knows (the values JWS_ALGORITHMS may take), in table order. */
+export const ALGORITHM_NAMES: readonly AlgName[] = Object.freeze(Object.keys(ALGORITHMS) as AlgName[]);
+
+const isAlgName = (s: string): s is AlgName => Object.hasOwn(ALGORITHMS, s);
 
 /**
  * Resolves a protected-header `alg` against the allow-list.
@@ -63,27 +67,42 @@ export function describeKey(key: KeyObject): KeyInfo {
   return { family, bits: d.modulusLength, curve: d.namedCurve };
 }
 
-/** Why a key can never be used for any JWS algorithm, or undefined when it is acceptable. */
+const CURVE_NAMES: Readonly<Record<NonNullable<Algorithm['curve']>, string>> = { prime256v1: 'P-256' };
+
+/**
+ * The key rules, in one place: why a key described by `info` cannot be used with `alg` (key type, RSA
+ * modulus floor, EC curve, all from the table), or undefined when it fits.
+ */
+function keyMisfit(alg: Algorithm, info: KeyInfo): string | undefined {
+  if (info.family !== alg.keyType) return info.family === 'other' ? 'unsupported key type' : `${alg.name} needs an ${alg.keyType.toUpperCase()} key`;
+  if (alg.minRsaBits !== undefined && (info.bits ?? 0) < alg.minRsaBits) return `RSA key under ${alg.minRsaBits} bits`;
+  if (alg.curve !== undefined && info.curve !== alg.curve) return `EC curve not ${CURVE_NAMES[alg.curve]}`;
+  return undefined;
+}
+
+/** True when a key described by `info` fits `alg` (keyMisfit finds nothing). */
+export const keyFits = (alg: Algorithm, info: KeyInfo): boolean => keyMisfit(alg, info) === undefined;
+
+const TABLE: readonly Algorithm[] = Object.values(ALGORITHMS);
+
+/**
+ * Why a key can never be used for any JWS algorithm of the table, or undefined when at least one fits.
+ * The reason is that of the first algorithm of the key's type ('unsupported key type' when there is none).
+ */
 export function keyRejection(key: KeyObject): string | undefined {
-  const k = describeKey(key);
-  if (k.family === 'rsa') return (k.bits ?? 0) < 2048 ? 'RSA key under 2048 bits' : undefined;
-  if (k.family === 'ec') return k.curve === 'prime256v1' ? undefined : 'EC curve not P-256';
-  return 'unsupported key type';
+  const info = describeKey(key);
+  if (TABLE.some((alg) => keyFits(alg, info))) return undefined;
+  const sameType = TABLE.find((alg) => alg.keyType === info.family);
+  return sameType === undefined ? 'unsupported key type' : keyMisfit(sameType, info);
 }
 
-/** True when `key` fits the algorithm's key rules (type, RSA size, curve). */
-export function keyFits(alg: Algorithm, key: KeyObject): boolean {
-  const k = describeKey(key);
-  if (k.family !== alg.keyType) return false;
-  if (alg.minRsaBits !== undefined && (k.bits ?? 0) < alg.minRsaBits) return false;
-  if (alg.curve !== undefined && k.curve !== alg.curve) return false;
-  return true;
-}
+/** The algorithms a signing key may get, in preference order: RS256 for RSA, ES256 for EC (FSPIOP's and the SDK's). */
+const SIGNING_ALGORITHMS: readonly Algorithm[] = [ALGORITHMS.RS256, ALGORITHMS.ES256];
 
-/** The algorithm a signing key uses: RS256 for RSA, ES256 for EC P-256 (decided from the parsed key). */
+/** The algorithm a signing key uses: RS256 for RSA ≥ 2048, ES256 for EC P-256 (decided from the parsed key). */
 export function signingAlgorithmFor(key: KeyObject): Algorithm {
-  const k = describeKey(key);
-  if (k.family === 'rsa' && (k.bits ?? 0) >= 2048) return ALGORITHMS.RS256;
-  if (k.family === 'ec' && k.curve === 'prime256v1') return ALGORITHMS.ES256;
-  throw new GatewayError('GW_JWS_SIGN_FAILED', { detail: 'signing key is neither RSA >= 2048 nor EC P-256' });
+  const info = describeKey(key);
+  const alg = SIGNING_ALGORITHMS.find((a) => keyFits(a, info));
+  if (alg === undefined) throw new GatewayError('GW_JWS_SIGN_FAILED', { detail: 'signing key is neither RSA >= 2048 nor EC P-256' });
+  return alg;
 }

@@ -1,13 +1,14 @@
 // The verification-key directory (docs/jws.md, "Key directory layout and rotation"), modelled on jose's remote JWKS: an
 // index of key files from the last scan, parsed keys in an LRU cache (a cached verify parses no PEM),
-// single-flight loads, a cooldown that bounds directory scans caused by unknown sources, and
-// fs.watch plus a periodic rescan. stat() follows symlinks, so Kubernetes `..data` swaps are seen.
-import { watch, type FSWatcher } from 'node:fs';
+// single-flight loads, a cooldown that bounds directory scans caused by unknown sources, and the gateway's
+// file watcher on the directory (src/util/file-watch.ts: fs.watch plus a periodic rescan, Kubernetes `..data`
+// swaps seen).
 import { readFile, stat } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
 import { parseKeyFile, type KeyListing, type ParsedKeyFile } from './key-file.js';
 import { changedIds, scanKeyDirectory, type FileRef, type KeyIndex } from './key-scan.js';
+import { type FileWatch, watchDirectory } from '../util/file-watch.js';
 import type { VerificationKey } from './verify.js';
 
 export interface KeyDirectoryOptions {
@@ -19,6 +20,11 @@ export interface KeyDirectoryOptions {
   readonly telemetry?: Telemetry;
   /** Use fs.watch as well as the periodic rescan (default true). */
   readonly watch?: boolean;
+  /**
+   * Why something did not work: the directory watch is degraded or a rescan it triggered failed (default: a
+   * process warning), or a key file does not parse (the previous key stays; also counted as load_failed).
+   */
+  readonly onError?: (err: unknown) => void;
   readonly now?: () => number;
 }
 
@@ -40,9 +46,7 @@ export class KeyDirectory {
   private readable = true;
   /** Files whose latest content failed to parse. */
   private readonly broken = new Set<string>();
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private watcher: FileWatch | undefined;
   private readonly telemetry: Telemetry;
   private readonly now: () => number;
   private readonly ttlMs: number;
@@ -68,10 +72,16 @@ export class KeyDirectory {
       throw new Error(`JWS_VERIFICATION_KEYS_DIRECTORY is not a directory: ${opts.dir}`);
     }
     const d = new KeyDirectory(opts);
+    // The watch's baseline is taken before the first scan, so no change between the two is missed.
+    d.watcher = watchDirectory(opts.dir, () => d.rescan(), {
+      intervalMs: (opts.rescanIntervalSeconds ?? 2) * 1000,
+      fsWatch: opts.watch !== false,
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    });
+    await d.watcher.ready;
     await d.rescan();
     const ids = [...d.index.keys()].slice(0, opts.cacheSize ?? 1000);
     await Promise.all(ids.map((id) => d.load(id)));
-    d.startWatching();
     return d;
   }
 
@@ -109,6 +119,7 @@ export class KeyDirectory {
     const out: KeyListing[] = [];
     for (const id of this.knownIds()) {
       for (const ref of this.index.get(id) ?? []) {
+        // A file that does not parse is left out here; loading it reports why (onError, load_failed).
         const p = this.parsed.get(ref.file) ?? (await this.parseRef(ref).catch(() => undefined));
         if (p) out.push(p.parsed.listing);
       }
@@ -128,26 +139,6 @@ export class KeyDirectory {
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
-    if (this.timer) clearInterval(this.timer);
-    if (this.debounce) clearTimeout(this.debounce);
-  }
-
-  private startWatching(): void {
-    const every = (this.opts.rescanIntervalSeconds ?? 2) * 1000;
-    this.timer = setInterval(() => void this.rescan().catch(() => {}), every);
-    this.timer.unref();
-    if (this.opts.watch === false) return;
-    try {
-      this.watcher = watch(this.opts.dir, () => {
-        if (this.debounce) clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => void this.rescan().catch(() => {}), 50);
-        this.debounce.unref();
-      });
-      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
-      this.watcher.unref();
-    } catch {
-      // fs.watch is unavailable on some filesystems; the periodic rescan still runs
-    }
   }
 
   /** Single-flight rescan; a request arriving during a scan queues exactly one more. */
@@ -236,9 +227,10 @@ export class KeyDirectory {
         out.push((await this.parseRef(ref)).parsed.verificationKey);
         this.broken.delete(ref.file);
         this.telemetry.keyCache({ event: 'load', size: this.cache.size });
-      } catch {
+      } catch (err) {
         this.stats.reloadFailures++;
         this.broken.add(ref.file);
+        this.opts.onError?.(new Error(`JWS key file ${ref.file} does not parse`, { cause: err }));
         this.telemetry.keyCache({ event: 'load_failed', size: this.cache.size });
         // A file that does not parse keeps the previous key; with none, it counts as a rejected key.
         out.push(prev ? prev.parsed.verificationKey : { label: ref.label, key: undefined, info: { family: 'other', bits: undefined, curve: undefined }, rejected: 'unparsable key file' });

@@ -1,8 +1,9 @@
 // One scan of the verification-key directory: which key files exist now, with a change signature per
-// file. stat() follows symlinks, so a Kubernetes `..data` swap changes the signature of every
-// `<fsp>.pem -> ..data/<fsp>.pem` link although the link itself never changes.
+// file by the file watcher's rule (src/util/file-watch.ts: stat() through symlinks, so a Kubernetes `..data`
+// swap changes the signature of every `<fsp>.pem -> ..data/<fsp>.pem` link).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileSignature } from '../util/file-watch.js';
 import { parseKeyFileName } from './key-file.js';
 
 export interface FileRef {
@@ -22,6 +23,7 @@ export async function scanKeyDirectory(dir: string): Promise<KeyIndex | undefine
   try {
     names = await readdir(dir);
   } catch {
+    // The caller keeps the keys it has and counts a failed reload (switchguard_reload_total{what="jws_keys"}).
     return undefined;
   }
   const next = new Map<string, FileRef[]>();
@@ -29,9 +31,9 @@ export async function scanKeyDirectory(dir: string): Promise<KeyIndex | undefine
     const n = parseKeyFileName(name);
     if (!n) return;
     const file = join(dir, name);
-    const st = await stat(file).catch(() => undefined);
+    const st = await stat(file).catch(() => undefined); // removed since readdir: not a key file now
     if (!st?.isFile()) return;
-    const ref: FileRef = { file, name, fspId: n.fspId, label: n.label, sig: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
+    const ref: FileRef = { file, name, fspId: n.fspId, label: n.label, sig: fileSignature(st) };
     const list = next.get(n.fspId) ?? [];
     list.push(ref);
     next.set(n.fspId, list);

@@ -2,7 +2,10 @@
 // spec says, then the SDK's re-serialisations: sorted compact (SDK ≥ 19.18.9) and insertion-order
 // compact (SDK ≤ 19.18.8). Fallback forms are computed lazily, only after the raw form failed.
 import { canonicalJson } from '../fspiop/canonical-json.js';
-import type { PayloadForm } from '../telemetry/types.js';
+
+/** Every payload form, in the default order of JWS_PAYLOAD_FORMS. */
+export const PAYLOAD_FORMS = ['raw', 'sorted', 'insertion'] as const;
+export type PayloadForm = (typeof PAYLOAD_FORMS)[number];
 
 /** Body text of a fallback form, or undefined when the body is not JSON (no fallback possible). */
 export function payloadText(form: Exclude<PayloadForm, 'raw'>, json: unknown): string {
@@ -15,7 +18,7 @@ export function parseBody(raw: Buffer): { text: string; json: unknown } | undefi
   try {
     return { text, json: JSON.parse(text) };
   } catch {
-    return undefined;
+    return undefined; // not JSON: only the raw form can verify, the caller decides
   }
 }
 

@@ -36,7 +36,7 @@ export function decodeProtectedHeader(b64: string): ProtectedHeader {
   try {
     v = text.length <= MAX_DECODED ? JSON.parse(text) : undefined;
   } catch {
-    v = undefined;
+    v = undefined; // rejected just below as not a JSON object
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw new GatewayError('GW_JWS_MALFORMED', { detail: 'protected header is not a JSON object' });

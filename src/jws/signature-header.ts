@@ -10,7 +10,7 @@ export interface SignatureHeader {
 }
 
 /** Size cap of the whole header value; checked before JSON.parse so huge headers cost nothing. */
-export const MAX_SIGNATURE_HEADER_BYTES = 8192;
+const MAX_SIGNATURE_HEADER_BYTES = 8192;
 /** Spec caps: protectedHeader String(1..32768) is above our header cap anyway; signature String(1..512). */
 const MAX_SIGNATURE_CHARS = 512;
 const B64URL = /^[A-Za-z0-9_-]+$/;

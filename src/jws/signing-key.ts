@@ -2,11 +2,10 @@
 // key (RSA → RS256, EC P-256 → ES256), never from PEM text (the `BEGIN EC ` of the SDK's jwsSigner.js
 // test mislabels PKCS#8 EC keys). The file is watched; a broken replacement keeps the old key.
 import { createPrivateKey } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { GatewayError } from '../errors.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
+import { type FileWatch, fileSignature, watchFiles } from '../util/file-watch.js';
 import { signingAlgorithmFor } from './algorithms.js';
 import { signRequest, signRequestAsync, type SignedRequest, type SigningKey, type SignInput, type SignOptions } from './sign.js';
 
@@ -16,6 +15,11 @@ export interface SigningKeyOptions {
   /** Periodic re-check of the file (default 2 s); fs.watch on its directory is used as well. */
   readonly rescanIntervalSeconds?: number;
   readonly watch?: boolean;
+  /**
+   * Why a reload did not work: the file watch is degraded (default: a process warning), the file cannot be
+   * read, or it does not parse (the previous key stays; also counted as a failed jws_signing_key reload).
+   */
+  readonly onError?: (err: unknown) => void;
   /**
    * 'pool' runs the RSA private-key operation on the libuv thread pool (crypto.sign with a callback);
    * 'sync' signs on the event loop. The measurement behind the default: docs/performance/2026-11-23-bench.md
@@ -35,8 +39,7 @@ export class SigningKeyHolder {
   private sig: string;
   private broken = false;
   private reloading: Promise<boolean> | undefined;
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private watcher: FileWatch | undefined;
   private readonly telemetry: Telemetry;
 
   private constructor(private readonly opts: SigningKeyOptions, key: SigningKey, sig: string) {
@@ -88,7 +91,11 @@ export class SigningKeyHolder {
   }
 
   private async reloadOnce(): Promise<boolean> {
-    const sig = await fileSig(this.opts.path).catch(() => undefined);
+    const sig = await fileSig(this.opts.path).catch((err: NodeJS.ErrnoException) => {
+      // ENOENT: the file is being replaced; the watch calls again when it is back.
+      if (err.code !== 'ENOENT') this.opts.onError?.(err);
+      return undefined;
+    });
     if (sig === undefined) return false;
     if (sig === this.sig) return !this.broken;
     this.sig = sig; // a broken file is not retried on every tick, only when it changes again
@@ -97,37 +104,28 @@ export class SigningKeyHolder {
       this.broken = false;
       this.telemetry.reload({ what: 'jws_signing_key', outcome: 'ok' });
       return true;
-    } catch {
+    } catch (err) {
       this.broken = true;
       this.telemetry.reload({ what: 'jws_signing_key', outcome: 'failed' });
+      this.opts.onError?.(new Error(`JWS signing key file ${this.opts.path} does not parse`, { cause: err }));
       return false;
     }
   }
 
   close(): void {
     this.watcher?.close();
-    if (this.timer) clearInterval(this.timer);
   }
 
   private start(): void {
-    this.timer = setInterval(() => void this.reload(), (this.opts.rescanIntervalSeconds ?? 2) * 1000);
-    this.timer.unref();
-    if (this.opts.watch === false) return;
-    try {
-      const name = basename(this.opts.path);
-      // Watch the directory: editors and Kubernetes replace files by rename, which a file watch misses.
-      this.watcher = watch(dirname(this.opts.path), (_e, f) => {
-        if (!f || f === name || f.startsWith('..')) void this.reload();
-      });
-      this.watcher.on('error', () => this.watcher?.close());
-      this.watcher.unref();
-    } catch {
-      // periodic re-check only
-    }
+    // reload() compares the file's signature itself, so an explicit reload and the watch agree.
+    this.watcher = watchFiles([this.opts.path], () => this.reload(), {
+      intervalMs: (this.opts.rescanIntervalSeconds ?? 2) * 1000,
+      fsWatch: this.opts.watch !== false,
+      ...(this.opts.onError ? { onError: this.opts.onError } : {}),
+    });
   }
 }
 
 async function fileSig(path: string): Promise<string> {
-  const st = await stat(path);
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  return fileSignature(await stat(path));
 }

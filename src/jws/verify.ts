@@ -3,8 +3,8 @@
 // one JSON.parse of the small header, one base64url of the body, one crypto.verify.
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../errors.js';
-import type { PayloadForm } from '../telemetry/types.js';
-import { resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js';
+import type { PayloadForm } from './payload-forms.js';
+import { keyFits, resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js';
 import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
 import { hasDuplicateKeys, parseBody, payloadText } from './payload-forms.js';
 import { checkProtectedHeader, decodeProtectedHeader, type HeaderGetter } from './protected-header.js';
@@ -100,7 +100,7 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
   const uri = fspiopUri(input.method, input.path);
   if (uri === undefined) throw fail('GW_JWS_HEADER_MISMATCH', 'request path has no FSPIOP resource');
   checkProtectedHeader(ph, header, { method: input.method.toUpperCase(), uri });
-  if (policy.requireDate && ph['Date'] === undefined) throw new GatewayError('GW_JWS_DATE_UNSIGNED', { detail: 'protected header lacks Date' });
+  if (policy.requireDate && ph.Date === undefined) throw new GatewayError('GW_JWS_DATE_UNSIGNED', { detail: 'protected header lacks Date' });
   const signature = Buffer.from(sh.signature, 'base64url');
   if (alg.sigBytes !== undefined && signature.length !== alg.sigBytes) {
     throw fail('GW_JWS_BAD_SIGNATURE', `${alg.name} signature must be ${alg.sigBytes} bytes (raw r||s, not DER)`);
@@ -109,13 +109,13 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
 }
 
 function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buffer, policy: VerifyPolicy): VerifyResult | Promise<VerifyResult> {
-  const { alg, source } = p;
+  const { alg } = p;
   if (keys.length === 0) throw fail('GW_JWS_KEY_UNKNOWN', 'no verification key for this FSPIOP-Source');
   let usable = 0;
   let rejected = false;
   for (const k of keys) {
     if (k.rejected !== undefined || k.key === undefined) rejected = true;
-    else if (fitsInfo(alg, k.info)) usable++;
+    else if (keyFits(alg, k.info)) usable++;
   }
   if (usable === 0) {
     throw rejected ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
@@ -124,7 +124,7 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
   // Every form hashes the whole body; a large body is worked on one step per event-loop turn so that
   // no request stalls the loop for long (bounded work per request, docs/security.md class 10).
   if (body.length > YIELD_ABOVE_BYTES) return verifyFormsAsync(p, keys, body, policy.forms);
-  const prefix = p.protectedHeader + '.';
+  const prefix = `${p.protectedHeader}.`;
   let parsed: ReturnType<typeof parseBody> | null = null;
   for (const form of policy.forms) {
     if (form === 'raw') {
@@ -148,7 +148,7 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
 
 /** The same trial of `forms` as verifyWithKeys, one expensive step per event-loop turn. */
 async function verifyFormsAsync(p: Prepared, keys: readonly VerificationKey[], body: Buffer, forms: readonly PayloadForm[]): Promise<VerifyResult> {
-  const prefix = p.protectedHeader + '.';
+  const prefix = `${p.protectedHeader}.`;
   let parsed: ReturnType<typeof parseBody> | null = null;
   for (const form of forms) {
     await nextTurn();
@@ -193,16 +193,10 @@ function signingInput(prefix: string, payloadB64: string): Buffer {
   return buf.subarray(0, len);
 }
 
-function fitsInfo(alg: Algorithm, info: KeyInfo): boolean {
-  if (info.family !== alg.keyType) return false;
-  if (alg.minRsaBits !== undefined && (info.bits ?? 0) < alg.minRsaBits) return false;
-  return alg.curve === undefined || info.curve === alg.curve;
-}
-
 function firstVerifying(alg: Algorithm, data: Buffer, keys: readonly VerificationKey[], signature: Buffer): VerificationKey | undefined {
   for (const k of keys) {
     const key = k.key;
-    if (key === undefined || k.rejected !== undefined || !fitsInfo(alg, k.info)) continue;
+    if (key === undefined || k.rejected !== undefined || !keyFits(alg, k.info)) continue;
     try {
       if (cryptoVerify(alg.digest, data, alg.hasOptions ? { key, ...alg.options } : key, signature)) return k;
     } catch {

@@ -74,7 +74,7 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
     async close() {
       file.close();
       overrides.close();
-      if (client) await client.quit().catch(() => client.disconnect());
+      if (client) await client.quit().catch(() => client.disconnect()); // no polite QUIT possible: drop the socket
     },
   };
 }

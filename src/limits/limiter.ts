@@ -88,8 +88,9 @@ export class Limiter {
         const got = await (b.client as unknown as AcquireClient).sgInflightAcquire(key, limit, this.#o.leaseMs, id);
         if (got !== 1) return undefined;
         let done = false;
-        return { release: () => { if (!done) { done = true; b.client.zrem(key, id).catch(() => {}); } } };
+        return { release: () => { if (!done) { done = true; b.client.zrem(key, id).catch(() => {}); } } }; // a lease not released expires after leaseMs
       } catch {
+        // The store did not answer: counted (switchguard_rate_limit_fallback_total) and decided locally.
         this.#o.onFallback?.('concurrency');
         return this.#acquireLocal(scope, Math.max(1, Math.floor(limit * this.#o.share)));
       }

@@ -10,7 +10,7 @@ import type { Telemetry } from '../telemetry/types.js';
 import type { Lease, Limiter } from './limiter.js';
 import { CLASS_OF, limitsFor, type FspLimits, type LimitsTable } from './rules.js';
 
-export const AUDIT_WINDOW_MS = 60_000;
+const AUDIT_WINDOW_MS = 60_000;
 type Listener = 'inbound' | 'outbound';
 type Reason = 'rate' | 'concurrency';
 

@@ -9,7 +9,7 @@ import { createSealer, type Sealer } from '../store/sealed.js';
 import type { Store } from '../store/types.js';
 import { parseFspLimits, type FspLimits } from './rules.js';
 
-export const OVERRIDES_KEY = 'limits:overrides';
+const OVERRIDES_KEY = 'limits:overrides';
 const LOCK_KEY = 'limits:lock';
 const LOCK_TTL_MS = 2000;
 const TTL_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -72,6 +72,8 @@ export class LimitOverrides {
       await new Promise((r) => setTimeout(r, 20));
     }
     try {
+      // Unreadable or tampered shared state: build on what this replica enforces; the save below fails
+      // (and the caller sees it) if the store is down.
       const s = await this.#read().catch(() => ({ g: this.#g, fsps: { ...this.#raw } }));
       const fsps = { ...s.fsps };
       if (entry === undefined) delete fsps[fspId]; else fsps[fspId] = entry;
@@ -80,6 +82,7 @@ export class LimitOverrides {
       this.#apply(next);
       return { ...fsps };
     } finally {
+      // A lock not released expires after its TTL; the change itself has already succeeded or failed.
       if ((await this.store.get(LOCK_KEY).catch(() => undefined)) === token) await this.store.delete(LOCK_KEY).catch(() => {});
     }
   }

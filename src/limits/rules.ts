@@ -52,7 +52,7 @@ export interface LimitsTable {
 export const BURST_WINDOW_SECONDS = 60;
 const MAX_RPS = 1_000_000;
 
-export const ruleSchema = z.object({
+const ruleSchema = z.object({
   rps: z.number().int('rps must be a whole number of requests per second').min(1, 'rps must be at least 1').max(MAX_RPS),
   burst: z.number().int().min(0, 'burst must not be negative').max(MAX_RPS).default(0),
   concurrency: z.number().int().min(1, 'concurrency must be at least 1').max(1_000_000).optional(),

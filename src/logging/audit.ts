@@ -85,6 +85,12 @@ export interface AuditOptions {
   /** Overrides AUDIT_LOG's destination (tests). */
   readonly destination?: { write(line: string): unknown };
   readonly now?: () => Date;
+  /**
+   * Called once for every record that could not be written (the file cannot be opened or written, the
+   * stream is closed); the gateway counts it (switchguard_audit_write_failed_total) and logs it. The
+   * gateway keeps running: a broken audit destination must not take the payment path down.
+   */
+  readonly onWriteError?: (err: unknown) => void;
 }
 
 /**
@@ -100,18 +106,30 @@ export function createAuditLog(config: Pick<Config, 'auditLog'>, options: AuditO
   if (options.destination === undefined && target !== 'stdout' && target !== 'stderr') {
     mkdirSync(dirname(target), { recursive: true });
     file = createWriteStream(target, { flags: 'a', mode: 0o640 });
-    file.on('error', () => {}); // a broken audit file must not crash the gateway; writes are dropped
+    // Without a listener a broken audit file would crash the gateway. Nothing is lost silently: every
+    // record the failure drops is reported through its write callback (record() below).
+    file.on('error', () => {});
   }
   const out: Writable | { write(line: string): unknown } =
     options.destination ?? file ?? (target === 'stderr' ? process.stderr : process.stdout);
   const now = options.now ?? (() => new Date());
+  const failed = options.onWriteError ?? (() => {});
+  const written = (err?: Error | null) => {
+    if (err) failed(err);
+  };
   const flush = () => new Promise<void>((resolve) => {
     if (out instanceof Writable && out.writable) out.write('', () => resolve());
     else resolve();
   });
   return {
     record(e) {
-      out.write(`${JSON.stringify(auditRecord(e, now()))}\n`);
+      const line = `${JSON.stringify(auditRecord(e, now()))}\n`;
+      try {
+        if (out instanceof Writable) out.write(line, written);
+        else out.write(line);
+      } catch (err) {
+        failed(err);
+      }
     },
     flush,
     async close() {

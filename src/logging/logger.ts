@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { Config } from '../config/schema.js';
 
 /** Paths pino censors wherever they appear (one object level deep for the wildcards). */
-export const REDACT_PATHS: readonly string[] = [
+const REDACT_PATHS: readonly string[] = [
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
   '"fspiop-signature"', '*["fspiop-signature"]', 'headers["fspiop-signature"]', 'req.headers["fspiop-signature"]',
   'signature', '*.signature', 'protectedHeader', '*.protectedHeader',
@@ -33,5 +33,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>, options: LoggerOp
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    // Errors are logged as `logger.error({ err }, msg)` with the Error itself: pino's serializer keeps its
+    // type, message, stack and cause chain (not String(err), which drops all but the message).
+    serializers: { err: pino.stdSerializers.err },
   }, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }

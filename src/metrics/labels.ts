@@ -5,7 +5,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../errors.js';
 
 export const UNKNOWN = 'unknown';
-export const OTHER = 'other';
+const OTHER = 'other';
 
 const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(CATALOGUE));
 const FSPIOP_CODES: ReadonlySet<string> = new Set(Object.keys(FSPIOP_DESCRIPTIONS));
@@ -19,8 +19,6 @@ export const errorCodeLabel = (code: string | undefined): string =>
 export const fspiopCodeLabel = (code: string): string => (code === '' || FSPIOP_CODES.has(code) ? code : OTHER);
 
 export const methodLabel = (m: string): string => (METHODS.has(m) ? m : 'OTHER');
-
-export const statusLabel = (s: number): string => (Number.isInteger(s) && s >= 100 && s <= 599 ? String(s) : OTHER);
 
 /**
  * A label whose values are operator-controlled but not enumerable up front (route templates, upstream
@@ -48,34 +46,49 @@ export class ChildCache<C> {
 
   get1(a: string): C {
     let c = this.root.get(a) as C | undefined;
-    if (c === undefined) this.root.set(a, (c = this.make([a])));
+    if (c === undefined) {
+      c = this.make([a]);
+      this.root.set(a, c);
+    }
     return c;
   }
 
   get2(a: string, b: string): C {
     const m = this.level(this.root, a);
     let c = m.get(b) as C | undefined;
-    if (c === undefined) m.set(b, (c = this.make([a, b])));
+    if (c === undefined) {
+      c = this.make([a, b]);
+      m.set(b, c);
+    }
     return c;
   }
 
   get3(a: string, b: string, d: string): C {
     const m = this.level(this.level(this.root, a), b);
     let c = m.get(d) as C | undefined;
-    if (c === undefined) m.set(d, (c = this.make([a, b, d])));
+    if (c === undefined) {
+      c = this.make([a, b, d]);
+      m.set(d, c);
+    }
     return c;
   }
 
   get4(a: string, b: string, d: string, e: string): C {
     const m = this.level(this.level(this.level(this.root, a), b), d);
     let c = m.get(e) as C | undefined;
-    if (c === undefined) m.set(e, (c = this.make([a, b, d, e])));
+    if (c === undefined) {
+      c = this.make([a, b, d, e]);
+      m.set(e, c);
+    }
     return c;
   }
 
   private level(m: Map<string, unknown>, k: string): Map<string, unknown> {
     let next = m.get(k) as Map<string, unknown> | undefined;
-    if (next === undefined) m.set(k, (next = new Map()));
+    if (next === undefined) {
+      next = new Map();
+      m.set(k, next);
+    }
     return next;
   }
 }

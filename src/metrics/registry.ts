@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Telemetry } from '../telemetry/types.js';
 import {
-  CappedLabel, UNKNOWN, children, errorCodeLabel, fspiopCodeLabel, methodLabel, statusLabel,
+  CappedLabel, UNKNOWN, children, errorCodeLabel, fspiopCodeLabel, methodLabel,
 } from './labels.js';
 
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -51,11 +51,10 @@ export function declareMetrics(registry: Registry) {
     rateLimited: new Counter({ name: 'switchguard_rate_limited_total', help: 'Requests refused by a per-FSP limit (2005/503), by listener, FSP (verified peer inbound, FSPIOP-Destination outbound; unknown ids folded) and reason (rate, concurrency).', labelNames: ['listener', 'dfsp', 'reason'] as const, registers: r }),
     inFlight: new Gauge({ name: 'switchguard_in_flight_requests', help: 'Requests in flight through the limit stage, by listener and FSP (only FSPs with limits).', labelNames: ['listener', 'dfsp'] as const, aggregator: 'sum', registers: r }),
     rateLimitFallback: new Counter({ name: 'switchguard_rate_limit_fallback_total', help: 'Limit decisions taken by the per-process fallback (1/(RATE_LIMITS_REPLICAS x WORKERS) of each limit) because the store did not answer, by what (rate, concurrency).', labelNames: ['what'] as const, registers: r }),
+    auditWriteFailed: new Counter({ name: 'switchguard_audit_write_failed_total', help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.', registers: r }),
     knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
   };
 }
-
-export type GatewayMetrics = ReturnType<typeof declareMetrics>;
 
 export interface TelemetryOptions {
   /** Also export prom-client's default process metrics (default true). */
@@ -186,6 +185,9 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     quarantineLost() {
       m.quarantineLost.inc();
+    },
+    auditWriteFailed() {
+      m.auditWriteFailed.inc();
     },
     storeUp(up) {
       m.storeUp.set(up ? 1 : 0);

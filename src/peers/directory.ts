@@ -68,8 +68,9 @@ export class PeerDirectory {
     }
   }
 
-  watch(intervalMs: number): void {
-    if (this.path) this.#watch = watchFiles([this.path], () => this.reload(), { intervalMs });
+  /** Reloads when the file changes (src/util/file-watch.ts); `onError`: the watch is degraded. */
+  watch(intervalMs: number, onError?: (err: unknown) => void): void {
+    if (this.path) this.#watch = watchFiles([this.path], () => this.reload(), { intervalMs, ...(onError ? { onError } : {}) });
   }
 
   /** The endpoint for a destination, or GW_DESTINATION_UNKNOWN (3201). */

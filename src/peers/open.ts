@@ -23,7 +23,7 @@ export function openPeers(
     d.telemetry.reload({ what: 'peers', outcome: e.outcome });
     if (e.outcome === 'failed') onFailed(e.error);
   }), (p) => p.close());
-  directory.watch(config.tlsReloadIntervalMs);
+  directory.watch(config.tlsReloadIntervalMs, d.onError('watching the peer directory failed; the periodic rescan still covers it'));
   let keyIds: ReadonlySet<string> = new Set();
   const report = () => d.telemetry.knownPeers(new Set([...keyIds, ...directory.ids()]));
   const keyTelemetry: Telemetry = { ...d.telemetry, knownPeers(ids: Iterable<string>) { keyIds = new Set(ids); report(); } };

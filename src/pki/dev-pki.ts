@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { devPaths } from '../config/load.js';
 import { caFromPem, createCa, issueCert, type CaMaterial } from './forge-pki.js';
 
-export const DEV_FSP_IDS: readonly string[] = ['hub', ...Array.from({ length: 8 }, (_, i) => `perffsp-${i + 1}`)];
+const DEV_FSP_IDS: readonly string[] = ['hub', ...Array.from({ length: 8 }, (_, i) => `perffsp-${i + 1}`)];
 
 export interface PkiInitResult { readonly created: string[]; readonly dir: string }
 

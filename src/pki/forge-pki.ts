@@ -1,10 +1,30 @@
 // Certificate authority helpers on node-forge for the development PKI and the tests: a CA, server and
 // client certificates, and CRLs (node-forge has no CRL writer, so the CRL is assembled in ASN.1 here,
 // RFC 5280 §5.1). Keys come from node:crypto (fast native key generation) and are converted for forge.
+// node-forge is an optional dependency (package.json): it is loaded on first use, so a production install
+// without it starts normally and only `pki init` / the development profile's PKI reports it missing.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type forge from 'node-forge';
 
-const { pki, asn1, md, util } = forge;
+let loaded: typeof forge | undefined;
+
+/** node-forge, required on first use; a clear error when the optional dependency is not installed. */
+function forgeLib(): typeof forge {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('node-forge') as typeof forge;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      throw new Error(
+        'the development PKI needs the optional dependency node-forge, which is not installed (`npm install` includes it; '
+          + '`--omit=optional` leaves it out). Production deployments bring their own certificates and keys.',
+        { cause: err },
+      );
+    }
+  }
+  return loaded;
+}
 
 export interface Issued {
   readonly certPem: string;
@@ -17,7 +37,7 @@ export interface CaMaterial extends Issued {
   readonly key: forge.pki.rsa.PrivateKey;
 }
 
-export function rsaKeyPair(bits = 2048): { privatePem: string; publicPem: string } {
+function rsaKeyPair(bits = 2048): { privatePem: string; publicPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
   return {
     privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
@@ -29,6 +49,7 @@ export function rsaKeyPair(bits = 2048): { privatePem: string; publicPem: string
 const newSerial = () => `${(1 + (randomBytes(1)[0]! % 0x7e)).toString(16).padStart(2, '0')}${randomBytes(15).toString('hex')}`;
 
 function base(cn: string | readonly string[], publicPem: string, notBefore: Date, notAfter: Date): forge.pki.Certificate {
+  const { pki } = forgeLib();
   const cert = pki.createCertificate();
   cert.publicKey = pki.publicKeyFromPem(publicPem);
   cert.serialNumber = newSerial();
@@ -42,6 +63,7 @@ function base(cn: string | readonly string[], publicPem: string, notBefore: Date
 const days = (n: number) => new Date(Date.now() + n * 86400_000);
 
 export function createCa(options: { cn: string; days?: number; notBefore?: Date; notAfter?: Date }): CaMaterial {
+  const { pki, md } = forgeLib();
   const kp = rsaKeyPair(2048);
   const cert = base(options.cn, kp.publicPem, options.notBefore ?? days(-1), options.notAfter ?? days(options.days ?? 3650));
   cert.setIssuer(cert.subject.attributes);
@@ -76,6 +98,7 @@ export interface IssueOptions {
 }
 
 export function issueCert(ca: CaMaterial, o: IssueOptions): Issued {
+  const { pki, md } = forgeLib();
   const kp = rsaKeyPair(o.bits ?? 2048);
   const cert = base(o.cn, kp.publicPem, o.notBefore ?? days(-1), o.notAfter ?? days(o.days ?? 825));
   cert.setIssuer(ca.cert.subject.attributes);
@@ -98,6 +121,7 @@ export function issueCert(ca: CaMaterial, o: IssueOptions): Issued {
 
 /** A v2 CRL signed by the CA, revoking the given certificate serials (hex). */
 export function createCrl(ca: CaMaterial, revokedSerialsHex: readonly string[], options: { nextUpdateDays?: number } = {}): string {
+  const { pki, asn1, md, util } = forgeLib();
   const sha256WithRsa = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
@@ -130,6 +154,7 @@ export function createCrl(ca: CaMaterial, revokedSerialsHex: readonly string[], 
 
 /** Re-loads a CA from PEM files (for `pki init` on an existing CA). */
 export function caFromPem(certPem: string, keyPem: string): CaMaterial {
+  const { pki } = forgeLib();
   const cert = pki.certificateFromPem(certPem);
   const key = pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   return { cert, key, certPem, keyPem, serialHex: cert.serialNumber };

@@ -11,7 +11,7 @@ import { GatewayError } from '../errors.js';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'http2-settings']);
 
 /** Headers the gateway owns: never taken from the caller. */
-export const PEER_ID_HEADER = 'x-client-id';
+const PEER_ID_HEADER = 'x-client-id';
 // Caller-sent forwarding headers are dropped and replaced (RFC 7239 Forwarded, the de-facto X-Forwarded-*,
 // X-Real-IP): only the gateway says who the client was.
 const GATEWAY_OWNED = new Set([PEER_ID_HEADER, 'forwarded', 'x-real-ip']);

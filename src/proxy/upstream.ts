@@ -34,7 +34,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND',
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Maps a transport failure to the gateway error family. */
-export function upstreamError(e: unknown): GatewayError {
+function upstreamError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
   const code = (e as { code?: string }).code ?? '';
   if (TIMEOUT.has(code)) return new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: e });

@@ -2,7 +2,7 @@
 import type { Telemetry } from '../telemetry/types.js';
 import type { Store } from './types.js';
 
-export const STORE_PROBE_INTERVAL_MS = 2000;
+const STORE_PROBE_INTERVAL_MS = 2000;
 
 /** Starts the probe; returns the function that stops it. */
 export function probeStore(store: Pick<Store, 'ping'>, telemetry: Pick<Telemetry, 'storeUp'>): () => void {

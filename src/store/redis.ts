@@ -85,7 +85,6 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   // traffic should not see 2003. Once connected, a lost connection fails calls at once (no queue).
   let everReady = false;
   const firstReady = new Promise<void>((resolve) => client.once('ready', () => { everReady = true; resolve(); }));
-  firstReady.catch(() => {});
   const awaitFirst = () => new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, o.timeoutMs);
     void firstReady.then(() => { clearTimeout(timer); resolve(); });
@@ -125,14 +124,14 @@ export function createRedisStore(o: RedisStoreOptions): Store {
       try {
         return (await client.ping()) === 'PONG';
       } catch {
-        return false;
+        return false; // the probe's answer: down (switchguard_store_up 0)
       }
     },
     async close() {
       try {
         await client.quit();
       } catch {
-        client.disconnect();
+        client.disconnect(); // no polite QUIT possible: drop the socket
       }
     },
   };

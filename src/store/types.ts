@@ -6,7 +6,7 @@
 // GatewayError('GW_STORE_FULL') (also 2003/503): no adapter ever drops a live record to make room.
 
 /** Logical key prefixes of security state (quarantine list and its lock): never competes with request state. */
-export const SECURITY_KEY_PREFIXES: readonly string[] = ['quarantine:'];
+const SECURITY_KEY_PREFIXES: readonly string[] = ['quarantine:'];
 export const isSecurityKey = (key: string): boolean => SECURITY_KEY_PREFIXES.some((p) => key.startsWith(p));
 
 export interface Store {

@@ -2,8 +2,11 @@
 // interface; metrics/registry.ts implements it with prom-client. Nobody looks metrics up by name.
 // NOOP_TELEMETRY is for unit tests and tools that do not export metrics.
 
+import type { PayloadForm } from '../jws/payload-forms.js';
+
 export type JwsOutcome = 'ok' | 'failed' | 'skipped';
-export type PayloadForm = 'raw' | 'sorted' | 'insertion';
+/** Re-exported for the modules that still import it from here; the type lives in src/jws/payload-forms.ts. */
+export type { PayloadForm };
 
 export interface Telemetry {
   /** One finished request on a listener. fspiopCode is '' when the request succeeded. */
@@ -42,6 +45,9 @@ export interface Telemetry {
   inFlight(e: { listener: 'inbound' | 'outbound'; fspId: string; count: number }): void;
   /** A limit decision taken by the per-process fallback because the shared store did not answer. */
   rateLimitFallback(e: { what: 'rate' | 'concurrency' }): void;
+  // issue 10: no error swallowed
+  /** An audit record that could not be written (src/logging/audit.ts onWriteError). */
+  auditWriteFailed(): void;
 }
 
 const noop = () => {};
@@ -51,4 +57,5 @@ export const NOOP_TELEMETRY: Telemetry = {
   storeFull: noop, quarantineLost: noop,
   connectionRejected: noop, connectionTimeout: noop, tlsProbe: noop,
   rateLimited: noop, inFlight: noop, rateLimitFallback: noop,
+  auditWriteFailed: noop,
 };

@@ -55,7 +55,7 @@ function extensionsOf(der: Uint8Array): Extensions {
     const parts = children(e.content);
     const oid = oidOf(parts[0]);
     const value = parts[parts.length - 1];
-    if (!value || value.tag !== 0x04 || parts.length > 3) throw new Error('extension');
+    if (value?.tag !== 0x04 || parts.length > 3) throw new Error('extension');
     if (seen.has(oid)) throw new Error('duplicate extension');
     seen.add(oid);
     if (oid === OID_BASIC_CONSTRAINTS) {
@@ -112,7 +112,7 @@ function only(buf: Uint8Array, tag: number): Tlv {
 }
 
 function oidOf(t: Tlv | undefined): string {
-  if (!t || t.tag !== 0x06 || t.content.length === 0) throw new Error('oid');
+  if (t?.tag !== 0x06 || t.content.length === 0) throw new Error('oid');
   const arcs: number[] = [];
   let v = 0;
   for (const b of t.content) {

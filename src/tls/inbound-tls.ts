@@ -7,6 +7,7 @@ import { TlsReloader } from './material.js';
 
 export interface InboundTlsDeps {
   readonly telemetry: Telemetry;
+  readonly onError: (what: string) => (err: unknown) => void;
   readonly logger: { info(o: object, msg: string): void; error(o: object, msg: string): void };
   readonly audit: AuditLog;
 }
@@ -18,7 +19,7 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
     telemetry.expiry({ kind: 'tls_server', file: o.certPath, notAfter: Date.parse(t.current.serverCert.validTo) / 1000 });
     if (o.clientCa) {
       const caPath = o.clientCa.caPath;
-      t.current.caCerts.forEach((ca, i) => telemetry.expiry({ kind: 'tls_ca', file: `${caPath}#${i}`, notAfter: Date.parse(ca.validTo) / 1000 }));
+      for (const [i, ca] of t.current.caCerts.entries()) telemetry.expiry({ kind: 'tls_ca', file: `${caPath}#${i}`, notAfter: Date.parse(ca.validTo) / 1000 });
     }
   };
   const tls: TlsReloader = new TlsReloader({ certPath: o.certPath, keyPath: o.keyPath, caPath: o.clientCa?.caPath, crlPath: o.clientCa?.crlPath }, o.minVersion, (e) => {
@@ -34,6 +35,6 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
     }
   });
   reportExpiry(tls);
-  tls.watch(o.reloadIntervalMs);
+  tls.watch(o.reloadIntervalMs, deps.onError('watching the TLS files failed; the periodic rescan still covers them'));
   return tls;
 }

@@ -27,7 +27,7 @@ export type ReloadEvent = { readonly outcome: 'ok'; readonly loaded: LoadedTls }
 export type ReloadListener = (e: ReloadEvent) => void;
 
 /** Reads and validates the TLS files. Throws when any file is missing or the set does not form a usable context. */
-export function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3'): LoadedTls {
+function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3'): LoadedTls {
   const cert = readFileSync(files.certPath);
   const key = readFileSync(files.keyPath);
   const ca = files.caPath ? readFileSync(files.caPath) : undefined;
@@ -41,7 +41,7 @@ export function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3')
   return { options, serverCert, caCerts, digest: h.digest('hex') };
 }
 
-export function splitPem(text: string): string[] {
+function splitPem(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
@@ -73,9 +73,10 @@ export class TlsReloader {
     return 'ok';
   }
 
-  watch(intervalMs: number): void {
+  /** Reloads when a file changes (src/util/file-watch.ts); `onError`: the watch is degraded. */
+  watch(intervalMs: number, onError?: (err: unknown) => void): void {
     const paths = [this.files.certPath, this.files.keyPath, this.files.caPath, this.files.crlPath].filter((p): p is string => p !== undefined);
-    this.#watch = watchFiles(paths, () => this.reload(), { intervalMs, debounceMs: 100 });
+    this.#watch = watchFiles(paths, () => this.reload(), { intervalMs, debounceMs: 100, ...(onError ? { onError } : {}) });
   }
 
   close(): void { this.#watch?.close(); }

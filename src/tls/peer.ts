@@ -88,7 +88,7 @@ export function peerOf(socket: TLSSocket, options: PeerResolverOptions): Peer {
 
 /** Pure mapping from node's certificate object to a Peer (the identity rule in the header comment). */
 export function peerFromCertificate(cert: CertLike, options: PeerResolverOptions): Peer {
-  if (!cert || !cert.fingerprint256) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No client certificate' });
+  if (!cert?.fingerprint256) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No client certificate' });
   const cnRaw = cert.subject?.CN;
   const cns = cnRaw === undefined ? [] : Array.isArray(cnRaw) ? cnRaw : [cnRaw];
   if (cns.length > 1) throw ambiguous('Client certificate subject has more than one CN');

@@ -1,7 +1,7 @@
 // Starts a real gateway on port 0 with a per-run PKI and a recording stub upstream, plus a small mTLS
 // client. Used by the core integration tests and by other capabilities' end-to-end tests.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { request as httpsRequest, Agent } from 'node:https';
+import { request as httpsRequest, type Agent } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/load.js';

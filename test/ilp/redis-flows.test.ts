@@ -100,8 +100,7 @@ describe('hub role on the machine\'s Redis', () => {
       const waiters: ((l: string) => void)[] = [];
       c.stdout!.on('data', (d: Buffer) => {
         buf += d.toString();
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) { const l = buf.slice(0, i); buf = buf.slice(i + 1); const w = waiters.shift(); if (w) w(l); else lines.push(l); }
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) { const l = buf.slice(0, i); buf = buf.slice(i + 1); const w = waiters.shift(); if (w) w(l); else lines.push(l); }
       });
       return () => new Promise<string>((resolve) => { const l = lines.shift(); if (l !== undefined) resolve(l); else waiters.push(resolve); });
     });

@@ -191,7 +191,7 @@ describe('KeyDirectory telemetry', () => {
     const events: string[] = [];
     const expiry: [string, number | undefined][] = [];
     let known: string[] = [];
-    let now = 0;
+    const now = 0;
     const d = await openDir(dir, {
       now: () => now,
       telemetry: {

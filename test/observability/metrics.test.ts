@@ -7,7 +7,7 @@ import { createTelemetry, declareMetrics } from '../../src/metrics/registry.js';
 import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
 
 const seriesLines = (text: string) => text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
-const valueOf = (text: string, series: string) => {
+const seriesValue = (text: string, series: string) => {
   const line = seriesLines(text).find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 };
@@ -46,14 +46,14 @@ describe('metrics registry', () => {
     t.jwsVerify({ source: 'evil', outcome: 'failed', reason: 'GW_JWS_KEY_UNKNOWN', seconds: 0.001 });
     t.jwsVerify({ source: 'dfsp2', outcome: 'failed', reason: 'NOT_A_CODE', seconds: 0.001 });
     const text = await t.metricsText();
-    assert.equal(valueOf(text, 'mojaloop_jws_verification_failed_total{dfsp="dfsp1",reason="GW_JWS_BAD_SIGNATURE"}'), 2);
-    assert.equal(valueOf(text, 'mojaloop_jws_verification_failed_total{dfsp="unknown",reason="GW_JWS_KEY_UNKNOWN"}'), 1);
-    assert.equal(valueOf(text, 'mojaloop_jws_verification_failed_total{dfsp="dfsp2",reason="other"}'), 1);
-    assert.equal(valueOf(text, 'mojaloop_jws_verification_total{dfsp="dfsp1",outcome="ok"}'), 1);
-    assert.equal(valueOf(text, 'mojaloop_jws_verification_total{dfsp="dfsp1",outcome="failed"}'), 2);
+    assert.equal(seriesValue(text, 'mojaloop_jws_verification_failed_total{dfsp="dfsp1",reason="GW_JWS_BAD_SIGNATURE"}'), 2);
+    assert.equal(seriesValue(text, 'mojaloop_jws_verification_failed_total{dfsp="unknown",reason="GW_JWS_KEY_UNKNOWN"}'), 1);
+    assert.equal(seriesValue(text, 'mojaloop_jws_verification_failed_total{dfsp="dfsp2",reason="other"}'), 1);
+    assert.equal(seriesValue(text, 'mojaloop_jws_verification_total{dfsp="dfsp1",outcome="ok"}'), 1);
+    assert.equal(seriesValue(text, 'mojaloop_jws_verification_total{dfsp="dfsp1",outcome="failed"}'), 2);
     // known peers start at zero so the "new failures" alert sees the first failure
-    assert.equal(valueOf(text, 'mojaloop_jws_verification_total{dfsp="dfsp2",outcome="ok"}'), 0);
-    assert.equal(valueOf(text, 'mojaloop_jws_verify_duration_seconds_count{outcome="failed",form="none"}'), 4);
+    assert.equal(seriesValue(text, 'mojaloop_jws_verification_total{dfsp="dfsp2",outcome="ok"}'), 0);
+    assert.equal(seriesValue(text, 'mojaloop_jws_verify_duration_seconds_count{outcome="failed",form="none"}'), 4);
     assert.ok(!text.includes('evil'));
   });
 
@@ -82,27 +82,27 @@ describe('metrics registry', () => {
     t.quarantine({ count: 2 });
     t.storeUp(false);
     const text = await t.metricsText();
-    assert.equal(valueOf(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'), 1);
-    assert.equal(valueOf(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code="3105"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_http_request_duration_seconds_count{listener="outbound",route="PUT /quotes/{ID}",method="OTHER",fspiop_code="other"}'), 1);
-    assert.equal(valueOf(text, 'mojaloop_ilp_validation_failed_total{error_type="GW_ILP_FULFILMENT_INVALID"}'), 1);
-    assert.equal(valueOf(text, 'mojaloop_ilp_validation_total{check="fulfilment",outcome="ok"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_tls_handshake_failures_total{reason="ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_upstream_requests_total{target="inbound",outcome="timeout"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_store_errors_total{op="take"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_upstream_requests_total{target="dfsp9",outcome="ok"}'), 1); // known peers beyond the cap
-    assert.equal(valueOf(text, 'switchguard_upstream_requests_total{target="other",outcome="ok"}'), 11);
-    assert.equal(valueOf(text, 'switchguard_jws_key_cache_hits_total{kind="key"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_jws_key_cache_hits_total{kind="negative"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_jws_key_cache_misses_total'), 1);
-    assert.equal(valueOf(text, 'switchguard_jws_key_loads_total{outcome="failed"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_jws_key_cache_size'), 4);
-    assert.equal(valueOf(text, 'switchguard_certificate_expiry_timestamp_seconds{kind="tls_server",file="/k/server.pem"}'), 1900000000);
-    assert.equal(valueOf(text, 'switchguard_jws_key_expiry_timestamp_seconds{file="/k/jws/dfsp1.pem"}'), 1800000000);
-    assert.equal(valueOf(text, 'switchguard_jws_key_expiry_timestamp_seconds{file="/k/jws/dfsp2.pem"}'), undefined);
-    assert.equal(valueOf(text, 'switchguard_reload_total{what="tls",outcome="failed"}'), 1);
-    assert.equal(valueOf(text, 'switchguard_quarantined_peers'), 2);
-    assert.equal(valueOf(text, 'switchguard_store_up'), 0);
+    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code="3105"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="outbound",route="PUT /quotes/{ID}",method="OTHER",fspiop_code="other"}'), 1);
+    assert.equal(seriesValue(text, 'mojaloop_ilp_validation_failed_total{error_type="GW_ILP_FULFILMENT_INVALID"}'), 1);
+    assert.equal(seriesValue(text, 'mojaloop_ilp_validation_total{check="fulfilment",outcome="ok"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_tls_handshake_failures_total{reason="ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_upstream_requests_total{target="inbound",outcome="timeout"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_store_errors_total{op="take"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_upstream_requests_total{target="dfsp9",outcome="ok"}'), 1); // known peers beyond the cap
+    assert.equal(seriesValue(text, 'switchguard_upstream_requests_total{target="other",outcome="ok"}'), 11);
+    assert.equal(seriesValue(text, 'switchguard_jws_key_cache_hits_total{kind="key"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_jws_key_cache_hits_total{kind="negative"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_jws_key_cache_misses_total'), 1);
+    assert.equal(seriesValue(text, 'switchguard_jws_key_loads_total{outcome="failed"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_jws_key_cache_size'), 4);
+    assert.equal(seriesValue(text, 'switchguard_certificate_expiry_timestamp_seconds{kind="tls_server",file="/k/server.pem"}'), 1900000000);
+    assert.equal(seriesValue(text, 'switchguard_jws_key_expiry_timestamp_seconds{file="/k/jws/dfsp1.pem"}'), 1800000000);
+    assert.equal(seriesValue(text, 'switchguard_jws_key_expiry_timestamp_seconds{file="/k/jws/dfsp2.pem"}'), undefined);
+    assert.equal(seriesValue(text, 'switchguard_reload_total{what="tls",outcome="failed"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_quarantined_peers'), 2);
+    assert.equal(seriesValue(text, 'switchguard_store_up'), 0);
   });
 
   test('bad values from a caller never throw into the request path', async () => {
@@ -116,8 +116,8 @@ describe('metrics registry', () => {
       t.quarantine({ count: Number.NaN });
     });
     const text = await t.metricsText();
-    assert.equal(valueOf(text, 'switchguard_http_request_duration_seconds_sum{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'), 0);
-    assert.equal(valueOf(text, 'switchguard_certificate_expiry_timestamp_seconds{kind="tls_server",file="/k/s.pem"}'), undefined);
+    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_sum{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'), 0);
+    assert.equal(seriesValue(text, 'switchguard_certificate_expiry_timestamp_seconds{kind="tls_server",file="/k/s.pem"}'), undefined);
   });
 
   test('default process metrics are on the registry', async () => {

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const freePort = () => new Promise<number>((resolve, reject) => {
+const freePort = () => new Promise<number>((resolve, reject) => {
   const s = createServer();
   s.once('error', reject);
   s.listen(0, '127.0.0.1', () => {

@@ -96,7 +96,7 @@ function hostileBodies(max: number): Record<string, Buffer> {
     'deep arrays inside a transfer': Buffer.from(`${TX}${'['.repeat(N)}${']'.repeat(N)}}`),
     'deep objects': Buffer.from(`${'{"a":'.repeat(N)}1${'}'.repeat(N)}`),
     'mixed objects and arrays': Buffer.from(`${'{"a":['.repeat(N / 2)}1${']}'.repeat(N / 2)}`),
-    'nesting behind padding, at MAX_BODY_BYTES': sized(max, TX.slice(0, -1) + '0', '', ''), // replaced below
+    'nesting behind padding, at MAX_BODY_BYTES': sized(max, `${TX.slice(0, -1)}0`, '', ''), // replaced below
     '33 levels, one past the limit': Buffer.from(`${TX}${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`),
     'too many values: 60 000 elements': Buffer.from(`${TX}[${'1,'.repeat(60_000)}1]}`),
     'too many values: 60 000 members': Buffer.from(`${TX}{${Array.from({ length: 60_000 }, (_, i) => `"k${i}":0`).join(',')}}}`),
@@ -186,7 +186,7 @@ describe('large well-formed bodies within the limits: every stage works in turns
 
   /** Near MAX_BODY_BYTES, under MAX_JSON_VALUES: few long strings, or many short ones. */
   const bodies = (max: number): Record<string, Buffer> => {
-    const make = (n: number, len: number) => Buffer.from(JSON.stringify({ quoteId: 'q', transferId: 't' + 'x'.repeat(12), items: Array.from({ length: n }, (_, i) => ({ k: 'v'.repeat(len) + i })) }, null, 1));
+    const make = (n: number, len: number) => Buffer.from(JSON.stringify({ quoteId: 'q', transferId: `t${'x'.repeat(12)}`, items: Array.from({ length: n }, (_, i) => ({ k: 'v'.repeat(len) + i })) }, null, 1));
     const out = { '4000 strings of 1.2 kB': make(4000, 1150), '20 000 strings of 200 B': make(20_000, 200), '24 000 values of 150 B': make(24_000, 150) };
     for (const [name, b] of Object.entries(out)) assert.ok(b.length <= max && b.length > max * 0.75, `${name}: ${b.length}`);
     return out;

@@ -65,7 +65,7 @@ const hostileText = fc.oneof(
 /** Deeply nested JSON text, far past any limit. */
 const deepJson = fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.constantFrom('[', '{"a":', '[{"b":')).map(([n, open]) => {
   const close = open === '[' ? ']' : open === '{"a":' ? '}' : '}]';
-  return open.repeat(n) + '1' + close.repeat(n);
+  return `${open.repeat(n)}1${close.repeat(n)}`;
 });
 
 describe('FSPIOP routes and headers', () => {

@@ -128,7 +128,7 @@ describe('outbound under a PEER_ENDPOINT base path', () => {
       if (peer.requests.length > before) {
         const url = peer.requests.at(-1)!.url;
         assert.equal(url, BASE + target);
-        assert.ok(url.startsWith(BASE + '/'));
+        assert.ok(url.startsWith(`${BASE}/`));
         assert.equal(new URL(url, 'http://x').pathname, url.split('?')[0], 'an upstream URL parser would normalise the path');
       } else {
         assert.ok([400, 404, 405, 406].includes(r.status), `${target}: ${r.status}`);
@@ -158,11 +158,11 @@ test('property: matched ⇒ forwarded path == matched path, never outside the ba
   for (const base of ['https://peer.example', 'https://peer.example/base', 'https://peer.example/a/b/']) {
     const t = targetOf(new URL(base), 'x');
     fc.assert(fc.property(hostileTarget(), ({ method, target }) => {
-      let route;
+      let route: ReturnType<typeof matchRoute>;
       try { route = matchRoute(method, target); } catch (e) { assert.ok(isGatewayError(e), String(e)); return; }
       const forwarded = t.basePath + route.path + route.query;
       assert.equal(forwarded, t.basePath + target);
-      assert.ok(forwarded.startsWith(t.basePath + '/'));
+      assert.ok(forwarded.startsWith(`${t.basePath}/`));
       assert.equal(new URL(forwarded, 'http://x').pathname, t.basePath + route.path);
       for (const seg of route.path.split('/').slice(1)) {
         const decoded = decodeURIComponent(seg);

@@ -3,7 +3,7 @@
 // keyring outside it. Config decisions here; the process-level failure and banner in profile-process.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, DEV_ILP_SECRET, loadConfig } from '../../src/config/load.js';
+import { type ConfigError, DEV_ILP_SECRET, loadConfig } from '../../src/config/load.js';
 import { FIELDS, isProductionField } from '../../src/config/schema.js';
 import { createKeyring } from '../../src/ilp/keyring.js';
 import { ilpStagesOf } from '../../src/stages.js';

@@ -67,7 +67,7 @@ async function metrics(t: TestGateway): Promise<string> {
   });
 }
 const metricValue = (text: string, series: string): number => {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 };
 

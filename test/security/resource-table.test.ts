@@ -34,7 +34,7 @@ const keys = staticKeys({ payerfsp: [PUBLIC_KEYS.payerfsp!] });
 
 const PARAM: Record<string, string> = { ID: '7c23e80c-d078-4077-8263-2c047876fcf6', Type: 'MSISDN', SubId: 'sub1', SourceCurrency: 'USD', TargetCurrency: 'EUR' };
 /** A concrete path for a route, with a suffix on its first parameter to make variants. */
-const pathOf = (d: RouteDef, variant = '') => '/' + d.segments.map((s, i) => (s.startsWith('{') ? PARAM[s.slice(1, -1)]! + (i === d.segments.findIndex((x) => x.startsWith('{')) ? variant : '') : s)).join('/');
+const pathOf = (d: RouteDef, variant = '') => `/${d.segments.map((s, i) => (s.startsWith('{') ? PARAM[s.slice(1, -1)]! + (i === d.segments.findIndex((x) => x.startsWith('{')) ? variant : '') : s)).join('/')}`;
 
 const BODY_ROUTES = ROUTES.filter((d) => d.hasBody);
 /** Every concrete request: each body route, each with a variant of its first parameter. */

@@ -180,7 +180,7 @@ describe('identity map', () => {
 
 describe('pure rules (fast-check)', () => {
   const opts = (from: 'cn' | 'san') => ({ from, map: () => undefined });
-  const FP = 'AB:'.repeat(31) + 'AB';
+  const FP = `${'AB:'.repeat(31)}AB`;
   const id = fc.stringMatching(/^[a-z0-9-]{1,12}$/);
 
   test('several distinct CNs never bind, whatever their order', () => {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { GatewayError } from '../../src/errors.js';
 import { loadIdentityMap, peerFromCertificate } from '../../src/tls/peer.js';
 
-const FP = 'AB:CD:'.repeat(15) + 'AB:CD';
+const FP = `${'AB:CD:'.repeat(15)}AB:CD`;
 const cert = { subject: { CN: 'dfsp-cn', O: 'x' }, subjectaltname: 'IP Address:127.0.0.1, DNS:dfsp-san, URI:spiffe://x', fingerprint256: FP, valid_to: 'Jan  1 00:00:00 2030 GMT' };
 const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as GatewayError).code; } };
 
@@ -23,8 +23,8 @@ test('identity map: by fingerprint (any case, colons optional) or CN, consulted 
     writeFileSync(path, JSON.stringify({ [FP.replace(/:/g, '').toLowerCase()]: 'mapped-fsp', 'other-cn': 'other-fsp' }));
     const map = loadIdentityMap(path);
     assert.equal(peerFromCertificate(cert, { from: 'cn', map: () => map }).fspId, 'mapped-fsp');
-    assert.equal(peerFromCertificate({ ...cert, fingerprint256: 'EE:'.repeat(31) + 'EE', subject: { CN: 'other-cn' } }, { from: 'map', map: () => map }).fspId, 'other-fsp');
-    assert.equal(code(() => peerFromCertificate({ ...cert, fingerprint256: 'EE:'.repeat(31) + 'EE' }, { from: 'map', map: () => map })), 'GW_PEER_IDENTITY_UNKNOWN');
+    assert.equal(peerFromCertificate({ ...cert, fingerprint256: `${'EE:'.repeat(31)}EE`, subject: { CN: 'other-cn' } }, { from: 'map', map: () => map }).fspId, 'other-fsp');
+    assert.equal(code(() => peerFromCertificate({ ...cert, fingerprint256: `${'EE:'.repeat(31)}EE` }, { from: 'map', map: () => map })), 'GW_PEER_IDENTITY_UNKNOWN');
     writeFileSync(path, JSON.stringify({ x: 'not a valid id with spaces' }));
     assert.throws(() => loadIdentityMap(path));
   } finally { rmSync(dir, { recursive: true, force: true }); }

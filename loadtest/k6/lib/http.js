@@ -7,7 +7,7 @@ import { ENV } from './env.js';
 import { fspBaseUrl } from './tls.js';
 import { traceparent } from './ids.js';
 
-export const fspiopErrors = new Counter('fspiop_errors');
+const fspiopErrors = new Counter('fspiop_errors');
 export const exhausted = new Counter('prepared_requests_exhausted');
 
 const EXPECT_202 = http.expectedStatuses(202);

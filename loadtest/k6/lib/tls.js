@@ -3,7 +3,7 @@
 import { ENV } from './env.js';
 
 /** @param {string} fsp */
-export function fspHost(fsp) {
+function fspHost(fsp) {
   return `${fsp}.${ENV.HOST_SUFFIX}`;
 }
 

@@ -4,7 +4,7 @@ import { putQuotes } from './putQuotes.js';
 import { postTransfers } from './postTransfers.js';
 import { putTransfers } from './putTransfers.js';
 
-export const REQUESTS = Object.freeze({ postQuotes, putQuotes, postTransfers, putTransfers });
+const REQUESTS = Object.freeze({ postQuotes, putQuotes, postTransfers, putTransfers });
 
 /** @param {import('../lib/data.js').PreparedRequest} req */
 export function sendPrepared(req) {
