@@ -1,5 +1,5 @@
 // Markdown tables generated from the schema and the error catalogue. `npm run docs` writes them into
-// the README between markers; test/unit/docs.test.ts fails when the README is out of date.
+// the README between markers; test/unit/config/docs.test.ts fails when the README is out of date.
 import { readFileSync } from 'node:fs';
 import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../errors.js';
 import { FIELDS } from './schema.js';

@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { fspiopHeaders, send, startTestGateway, type Reply, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
-import { REDIS_URL, startRedis } from '../store/redis-procs.js';
+import { REDIS_URL, startRedis } from '../helpers/redis-procs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-limits-'));
 const pki: TestPki = makeTestPki();

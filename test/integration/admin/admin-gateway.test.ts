@@ -3,8 +3,8 @@
 // are served next to it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fspiopHeaders, send, startTestGateway } from '../helpers/gateway.js';
-import { makeTestPki } from '../helpers/pki.js';
+import { fspiopHeaders, send, startTestGateway } from '../../helpers/gateway.js';
+import { makeTestPki } from '../../helpers/pki.js';
 
 const TOKEN = 'obs-test-admin-token-0123456789';
 

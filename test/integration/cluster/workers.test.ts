@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
-import { fspiopHeaders, send, startStub, testEnv } from '../helpers/gateway.js';
-import { makeTestPki } from '../helpers/pki.js';
-import { isBroadcast, mergeReplies } from '../../src/cluster/ipc.js';
+import { fspiopHeaders, send, startStub, testEnv } from '../../helpers/gateway.js';
+import { makeTestPki } from '../../helpers/pki.js';
+import { isBroadcast, mergeReplies } from '../../../src/cluster/ipc.js';
 
 const pki = makeTestPki();
 after(() => pki.cleanup());

@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { FIELDS, type FieldName } from '../../src/config/schema.js';
-import { loadConfig } from '../../src/config/load.js';
-import { OUTPUTS, rendered } from '../../scripts/render-k8s.js';
+import { FIELDS, type FieldName } from '../../../src/config/schema.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { OUTPUTS, rendered } from '../../../scripts/render-k8s.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 const OVERLAYS = ['development', 'production', 'redis-cluster'] as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -11,13 +11,13 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/config/load.js';
-import { startGateway, type RunningGateway } from '../../src/gateway.js';
-import { ALGORITHMS } from '../../src/jws/algorithms.js';
-import { signRequest } from '../../src/jws/sign.js';
-import type { Issued } from '../../src/pki/forge-pki.js';
-import { fspiopHeaders, send, startStub, testEnv, type Reply, type Stub } from '../helpers/gateway.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { startGateway, type RunningGateway } from '../../../src/gateway.js';
+import { ALGORITHMS } from '../../../src/jws/algorithms.js';
+import { signRequest } from '../../../src/jws/sign.js';
+import type { Issued } from '../../../src/pki/forge-pki.js';
+import { fspiopHeaders, send, startStub, testEnv, type Reply, type Stub } from '../../helpers/gateway.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 
 const require = createRequire(import.meta.url);
 const { Jws, Ilp } = require('@mojaloop/sdk-standard-components') as {

@@ -4,8 +4,8 @@ import { connect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
-import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { makeTestPki } from '../helpers/pki.js';
+import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { makeTestPki } from '../../helpers/pki.js';
 
 let t: TestGateway;
 before(async () => {

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { issueCert } from '../../src/pki/forge-pki.js';
-import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { issueCert } from '../../../src/pki/forge-pki.js';
+import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 
 let pki: TestPki;
 let t: TestGateway;

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { fspiopHeaders, send, startStub, testEnv } from '../helpers/gateway.js';
-import { makeTestPki } from '../helpers/pki.js';
+import { fspiopHeaders, send, startStub, testEnv } from '../../helpers/gateway.js';
+import { makeTestPki } from '../../helpers/pki.js';
 
 const pki = makeTestPki();
 after(() => pki.cleanup());

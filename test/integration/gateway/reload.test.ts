@@ -5,8 +5,8 @@ import { Agent } from 'node:https';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { issueCert } from '../../src/pki/forge-pki.js';
-import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { issueCert } from '../../../src/pki/forge-pki.js';
+import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 
 const logged: { level: string; obj: Record<string, unknown> }[] = [];
 const logger = {

@@ -1,12 +1,12 @@
 // The hub and DFSP ILP flows on a three-master Redis Cluster started by this test.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRedisStore } from '../../src/store/redis.js';
-import type { Store } from '../../src/store/types.js';
-import type { JsonObject } from '../../src/ilp/transaction.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { startCluster, type RedisCluster } from '../store/redis-procs.js';
-import { counting, fulfilBody, ilpApp, issuedTransfer, quoteRequest, quoteResponse, testConfig } from './helpers.js';
+import { createRedisStore } from '../../../src/store/redis.js';
+import type { Store } from '../../../src/store/types.js';
+import type { JsonObject } from '../../../src/ilp/transaction.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { startCluster, type RedisCluster } from '../../helpers/redis-procs.js';
+import { counting, fulfilBody, ilpApp, issuedTransfer, quoteRequest, quoteResponse, testConfig } from '../../helpers/ilp.js';
 
 describe('ILP flows on a Redis Cluster', () => {
   let cluster: RedisCluster;

@@ -2,9 +2,9 @@
 // line {items:[{id, fulfilment}]}, prints "ready", waits for "go", fires every PUT at once and prints
 // the FSPIOP outcome of each as one JSON line.
 import { createInterface } from 'node:readline';
-import { createRedisStore } from '../../src/store/redis.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { fulfilBody, ilpApp, testConfig } from './helpers.js';
+import { createRedisStore } from '../../../src/store/redis.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { fulfilBody, ilpApp, testConfig } from '../../helpers/ilp.js';
 
 const store = createRedisStore({ url: process.env.REDIS_URL!, keyPrefix: process.env.SG_PREFIX!, timeoutMs: 2000, telemetry: NOOP_TELEMETRY });
 const { call } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub' }), store });

@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { createRedisStore } from '../../src/store/redis.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { REDIS_URL, startRedis } from '../store/redis-procs.js';
-import { counting, fulfilBody, ilpApp, issuedTransfer, testConfig } from './helpers.js';
+import { createRedisStore } from '../../../src/store/redis.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { REDIS_URL, startRedis } from '../../helpers/redis-procs.js';
+import { counting, fulfilBody, ilpApp, issuedTransfer, testConfig } from '../../helpers/ilp.js';
 
 const prefix = `sgtest:${randomBytes(6).toString('hex')}:`;
 const hub = testConfig({ GATEWAY_ROLE: 'hub' });

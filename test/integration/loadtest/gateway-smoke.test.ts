@@ -3,15 +3,15 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { makeTestPki } from './pki.js';
-import { startStub, type Stub } from '../../loadtest/stub-upstream.js';
-import { loadTlsMaterial } from '../../loadtest/driver/clients.js';
-import { blockFor, buildPreparedSet, loadSigningKeys } from '../../loadtest/driver/prepare-set.js';
-import { loadProfile, type Profile } from '../../loadtest/driver/profile.js';
-import { runLoad } from '../../loadtest/driver/run.js';
-import { formatSummary } from '../../loadtest/driver/summary.js';
-import { loadConfig } from '../../src/config/load.js';
-import { startGateway } from '../../src/gateway.js';
+import { makeTestPki } from '../../loadtest/pki.js';
+import { startStub, type Stub } from '../../../loadtest/stub-upstream.js';
+import { loadTlsMaterial } from '../../../loadtest/driver/clients.js';
+import { blockFor, buildPreparedSet, loadSigningKeys } from '../../../loadtest/driver/prepare-set.js';
+import { loadProfile, type Profile } from '../../../loadtest/driver/profile.js';
+import { runLoad } from '../../../loadtest/driver/run.js';
+import { formatSummary } from '../../../loadtest/driver/summary.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { startGateway } from '../../../src/gateway.js';
 
 const FSPS = ['perffsp-1', 'perffsp-2'];
 

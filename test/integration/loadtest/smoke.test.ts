@@ -4,14 +4,14 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTestPki } from './pki.js';
-import { startStub, type Stub } from '../../loadtest/stub-upstream.js';
-import { loadTlsMaterial, type TlsMaterial } from '../../loadtest/driver/clients.js';
-import { buildPreparedSet, loadSigningKeys } from '../../loadtest/driver/prepare-set.js';
-import { loadProfile, type Profile } from '../../loadtest/driver/profile.js';
-import { runLoad } from '../../loadtest/driver/run.js';
-import { formatSummary } from '../../loadtest/driver/summary.js';
-import type { PreparedSet } from '../../loadtest/driver/dataset.js';
+import { makeTestPki } from '../../loadtest/pki.js';
+import { startStub, type Stub } from '../../../loadtest/stub-upstream.js';
+import { loadTlsMaterial, type TlsMaterial } from '../../../loadtest/driver/clients.js';
+import { buildPreparedSet, loadSigningKeys } from '../../../loadtest/driver/prepare-set.js';
+import { loadProfile, type Profile } from '../../../loadtest/driver/profile.js';
+import { runLoad } from '../../../loadtest/driver/run.js';
+import { formatSummary } from '../../../loadtest/driver/summary.js';
+import type { PreparedSet } from '../../../loadtest/driver/dataset.js';
 
 const FSPS = ['perffsp-1', 'perffsp-2'];
 

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { ALGORITHMS } from '../../src/jws/algorithms.js';
-import { signRequest, type SigningKey } from '../../src/jws/sign.js';
-import { startTestGateway, send, fspiopHeaders } from '../helpers/gateway.js';
-import { makeTestPki } from '../helpers/pki.js';
-import { eventually, startPrometheus } from './prometheus.js';
+import { ALGORITHMS } from '../../../src/jws/algorithms.js';
+import { signRequest, type SigningKey } from '../../../src/jws/sign.js';
+import { startTestGateway, send, fspiopHeaders } from '../../helpers/gateway.js';
+import { makeTestPki } from '../../helpers/pki.js';
+import { eventually, startPrometheus } from '../../helpers/prometheus.js';
 
 const TRANSFER = {
   transferId: '0b3f4b9e-5a4c-4c36-9a0e-2a8f7a3c1d10', payerFsp: 'dfsp1', payeeFsp: 'payeefsp',
@@ -22,8 +22,8 @@ const newRsa = (): { signing: SigningKey; publicPem: string } => {
   return { signing: { key: privateKey, alg: ALGORITHMS.RS256 }, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 };
 
-const RULES = new URL('../../alerts/switchguard.rules.yml', import.meta.url).pathname;
-const DASHBOARD = new URL('../../alerts/grafana-dashboard.json', import.meta.url);
+const RULES = new URL('../../../alerts/switchguard.rules.yml', import.meta.url).pathname;
+const DASHBOARD = new URL('../../../alerts/grafana-dashboard.json', import.meta.url);
 
 test('Prometheus reads back JWS failures of real bad signatures sent through the gateway', { timeout: 30_000 }, async (t) => {
   const pki = makeTestPki();

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { createTelemetry } from '../../src/metrics/registry.js';
-import { exportedNames, metricNames } from './promql.js';
+import { createTelemetry } from '../../../src/metrics/registry.js';
+import { exportedNames, metricNames } from '../../helpers/promql.js';
 
-const ALERTS = new URL('../../alerts/', import.meta.url).pathname;
+const ALERTS = new URL('../../../alerts/', import.meta.url).pathname;
 
 const promtool = (...args: string[]) => {
   const r = spawnSync('promtool', args, { cwd: ALERTS, encoding: 'utf8', timeout: 30_000 });
@@ -38,7 +38,7 @@ describe('alerts/ with promtool', () => {
     const names = rules.map((x) => x.alert);
     for (const n of ['HighJWSFailureRate', 'JWSFailuresFromCleanDFSP', 'ILPValidationFailures', 'HighTLSHandshakeFailureRate',
       'CertificateExpiringSoon', 'JWSKeyExpiringSoon', 'HighUpstreamErrorRatio', 'StoreDown', 'DFSPRateLimited']) assert.ok(names.includes(n), n);
-    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
     for (const r of rules) {
       assert.ok(r.annotations.summary && r.annotations.description, r.alert);
       assert.equal(r.annotations.runbook, `docs/operations.md#${r.alert.toLowerCase()}`);

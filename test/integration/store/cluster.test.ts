@@ -1,11 +1,11 @@
 // The Redis adapter against a three-master Redis Cluster started by this test.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRedisStore } from '../../src/store/redis.js';
-import type { Store } from '../../src/store/types.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { storeContract } from './contract.js';
-import { startCluster, type RedisCluster } from './redis-procs.js';
+import { createRedisStore } from '../../../src/store/redis.js';
+import type { Store } from '../../../src/store/types.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { storeContract } from '../../helpers/store-contract.js';
+import { startCluster, type RedisCluster } from '../../helpers/redis-procs.js';
 
 describe('redis store (cluster of three masters): contract', () => {
   let cluster: RedisCluster;

@@ -4,11 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createRedisStore } from '../../src/store/redis.js';
-import type { Store } from '../../src/store/types.js';
-import { NOOP_TELEMETRY, type Telemetry } from '../../src/telemetry/types.js';
-import { storeContract } from './contract.js';
-import { REDIS_URL, startRedis } from './redis-procs.js';
+import { createRedisStore } from '../../../src/store/redis.js';
+import type { Store } from '../../../src/store/types.js';
+import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
+import { storeContract } from '../../helpers/store-contract.js';
+import { REDIS_URL, startRedis } from '../../helpers/redis-procs.js';
 
 const prefix = `sgtest:${randomBytes(6).toString('hex')}:`;
 

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { buildAdminApp, type AdminDeps } from '../../src/admin/app.js';
-import { Quarantine } from '../../src/admin/quarantine.js';
-import { createTelemetry } from '../../src/metrics/registry.js';
-import type { AuditEvent, AuditLog } from '../../src/logging/audit.js';
-import { mapStore } from './stores.js';
+import { buildAdminApp, type AdminDeps } from '../../../src/admin/app.js';
+import { Quarantine } from '../../../src/admin/quarantine.js';
+import { createTelemetry } from '../../../src/metrics/registry.js';
+import type { AuditEvent, AuditLog } from '../../../src/logging/audit.js';
+import { mapStore } from '../../observability/stores.js';
 
 const TOKEN = 'admin-token-0123456789abcdef';
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });

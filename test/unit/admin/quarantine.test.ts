@@ -2,14 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
-import { quarantineGuard } from '../../src/admin/middleware.js';
-import { QUARANTINE_KEY, Quarantine, parseState } from '../../src/admin/quarantine.js';
-import { GatewayError, toResponse } from '../../src/errors.js';
-import type { GatewayEnv, Peer } from '../../src/http/context.js';
-import type { AuditEvent } from '../../src/logging/audit.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { createMemoryStore } from '../../src/store/memory.js';
-import { mapStore, redisStore } from './stores.js';
+import { quarantineGuard } from '../../../src/admin/middleware.js';
+import { QUARANTINE_KEY, Quarantine, parseState } from '../../../src/admin/quarantine.js';
+import { GatewayError, toResponse } from '../../../src/errors.js';
+import type { GatewayEnv, Peer } from '../../../src/http/context.js';
+import type { AuditEvent } from '../../../src/logging/audit.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import { mapStore, redisStore } from '../../observability/stores.js';
 
 const waitFor = async (cond: () => boolean, ms = 3000) => {
   const end = Date.now() + ms;

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ilpCommand } from '../../src/cli/ilp.js';
+import { ilpCommand } from '../../../src/cli/ilp.js';
 
-const v1 = JSON.parse(readFileSync(new URL('../vectors/ilp-v1-vectors.json', import.meta.url), 'utf8'));
-const v4 = JSON.parse(readFileSync(new URL('../vectors/ilp-v4-vectors.json', import.meta.url), 'utf8'));
+const v1 = JSON.parse(readFileSync(new URL('../../vectors/ilp-v1-vectors.json', import.meta.url), 'utf8'));
+const v4 = JSON.parse(readFileSync(new URL('../../vectors/ilp-v4-vectors.json', import.meta.url), 'utf8'));
 const require = createRequire(import.meta.url);
 const { Ilp } = require('@mojaloop/sdk-standard-components');
 const logger = { child: () => logger, debug() {}, info() {}, warn() {}, error() {}, isDebugEnabled: false };

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { keysGenerate, signCommand, verifyCommand } from '../../src/cli/jws.js';
-import type { CliIo } from '../../src/cli/io.js';
-import { TRANSFER } from './fixtures.js';
+import { keysGenerate, signCommand, verifyCommand } from '../../../src/cli/jws.js';
+import type { CliIo } from '../../../src/cli/io.js';
+import { TRANSFER } from '../../helpers/jws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwscli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { renderBlocks } from '../../src/config/docs.js';
-import { FIELDS } from '../../src/config/schema.js';
-import { CATALOGUE } from '../../src/errors.js';
+import { renderBlocks } from '../../../src/config/docs.js';
+import { FIELDS } from '../../../src/config/schema.js';
+import { CATALOGUE } from '../../../src/errors.js';
 
 const readme = readFileSync('README.md', 'utf8');
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-const root = new URL('../../', import.meta.url);
+const root = new URL('../../../', import.meta.url);
 const text = readFileSync(new URL('Dockerfile', root), 'utf8');
 
 interface Instr { op: string; args: string }

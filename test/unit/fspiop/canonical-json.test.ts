@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalJson } from '../../src/fspiop/canonical-json.js';
+import { canonicalJson } from '../../../src/fspiop/canonical-json.js';
 
 // Reference: sort members recursively, then let JSON.stringify do all the escaping.
 const sortDeep = (v: unknown): unknown => {

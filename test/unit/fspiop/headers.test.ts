@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { GatewayError } from '../../src/errors.js';
-import { checkAccept, checkContentType, parseHttpDate } from '../../src/fspiop/headers.js';
+import type { GatewayError } from '../../../src/errors.js';
+import { checkAccept, checkContentType, parseHttpDate } from '../../../src/fspiop/headers.js';
 
 const code = (f: () => unknown) => { try { f(); } catch (e) { return `${(e as GatewayError).fspiopCode}/${(e as GatewayError).httpStatus}`; } return 'ok'; };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GatewayError } from '../../src/errors.js';
-import { matchRoute, RESOURCES } from '../../src/fspiop/routes.js';
+import { GatewayError } from '../../../src/errors.js';
+import { matchRoute, RESOURCES } from '../../../src/fspiop/routes.js';
 
 const code = (f: () => unknown) => { try { f(); } catch (e) { return (e as GatewayError).code; } return 'matched'; };
 

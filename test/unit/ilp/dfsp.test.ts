@@ -4,10 +4,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createMemoryStore } from '../../src/store/memory.js';
-import type { IlpVersion } from '../../src/ilp/keyring.js';
-import type { JsonObject } from '../../src/ilp/transaction.js';
-import { counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from './helpers.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import type { IlpVersion } from '../../../src/ilp/keyring.js';
+import type { JsonObject } from '../../../src/ilp/transaction.js';
+import { counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
 
 const require = createRequire(import.meta.url);
 const { Ilp } = require('@mojaloop/sdk-standard-components');

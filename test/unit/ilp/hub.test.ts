@@ -2,8 +2,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createMemoryStore } from '../../src/store/memory.js';
-import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from './helpers.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');

@@ -3,11 +3,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
-import { buildIlp, decodePacket, fulfilmentMessage } from '../../src/ilp/packet.js';
-import { validateFulfilment } from '../../src/ilp/crypto.js';
-import { transactionObjectOf } from '../../src/ilp/transaction.js';
-import { quoteRequest, quoteResponse } from './helpers.js';
+import { createKeyring, type IlpVersion } from '../../../src/ilp/keyring.js';
+import { buildIlp, decodePacket, fulfilmentMessage } from '../../../src/ilp/packet.js';
+import { validateFulfilment } from '../../../src/ilp/crypto.js';
+import { transactionObjectOf } from '../../../src/ilp/transaction.js';
+import { quoteRequest, quoteResponse } from '../../helpers/ilp.js';
 
 const require = createRequire(import.meta.url);
 const { Ilp } = require('@mojaloop/sdk-standard-components') as { Ilp: { ilpFactory: (v: string, o: object) => SdkIlp } };
@@ -75,7 +75,7 @@ test('v4 refuses a fractional scaled amount as the SDK does; v1 truncates it as 
 });
 
 test('FX (getFxQuoteResponseIlp) equals the SDK for random conversions, v1 and v4', async () => {
-  const { fxQuoteResponseIlp, quoteResponseIlp } = await import('../../src/ilp/packet.js');
+  const { fxQuoteResponseIlp, quoteResponseIlp } = await import('../../../src/ilp/packet.js');
   for (let i = 0; i < 20; i++) {
     const secret = `${randomUUID()}-${randomUUID()}`;
     const v = i % 2 ? '4' : '1';

@@ -3,12 +3,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { buildIlp, decodePacket, fulfilmentMessage, v4Message } from '../../src/ilp/packet.js';
-import { createKeyring } from '../../src/ilp/keyring.js';
-import { hmacKeyOf, validateFulfilment } from '../../src/ilp/crypto.js';
-import { encodeTransaction, fxTransactionObjectOf, transactionObjectOf } from '../../src/ilp/transaction.js';
+import { buildIlp, decodePacket, fulfilmentMessage, v4Message } from '../../../src/ilp/packet.js';
+import { createKeyring } from '../../../src/ilp/keyring.js';
+import { hmacKeyOf, validateFulfilment } from '../../../src/ilp/crypto.js';
+import { encodeTransaction, fxTransactionObjectOf, transactionObjectOf } from '../../../src/ilp/transaction.js';
 
-const load = (f: string) => JSON.parse(readFileSync(new URL(`../vectors/${f}`, import.meta.url), 'utf8'));
+const load = (f: string) => JSON.parse(readFileSync(new URL(`../../vectors/${f}`, import.meta.url), 'utf8'));
 const v1 = load('ilp-v1-vectors.json');
 const v4 = load('ilp-v4-vectors.json');
 
@@ -110,7 +110,7 @@ describe('ILP v4 vector', () => {
 
 describe('strict 43-character decoding', () => {
   test('every canonical last character is accepted and round-trips; every other one is refused', async () => {
-    const { decode32 } = await import('../../src/ilp/crypto.js');
+    const { decode32 } = await import('../../../src/ilp/crypto.js');
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const base = v1.condition.slice(0, 42);
     for (let i = 0; i < 64; i++) {

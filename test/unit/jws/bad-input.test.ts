@@ -4,15 +4,15 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createHmac, createSign, sign as cryptoSign } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { GatewayError } from '../../src/errors.js';
-import { ALGORITHMS } from '../../src/jws/algorithms.js';
-import { checkDateWindow, createReplayGuard, signatureFingerprint } from '../../src/jws/freshness.js';
-import { hasDuplicateKeys } from '../../src/jws/payload-forms.js';
-import { parseSignatureHeader } from '../../src/jws/signature-header.js';
-import { headerGetter, verifyRequest, type VerifyInput, type VerifyPolicy } from '../../src/jws/verify.js';
-import { createMemoryStore } from '../../src/store/memory.js';
-import type { Store } from '../../src/store/types.js';
-import { KEYS, newRsa, PRIVATE_KEYS, PUBLIC_KEYS, signedTransfer, staticKeys } from './fixtures.js';
+import { GatewayError } from '../../../src/errors.js';
+import { ALGORITHMS } from '../../../src/jws/algorithms.js';
+import { checkDateWindow, createReplayGuard, signatureFingerprint } from '../../../src/jws/freshness.js';
+import { hasDuplicateKeys } from '../../../src/jws/payload-forms.js';
+import { parseSignatureHeader } from '../../../src/jws/signature-header.js';
+import { headerGetter, verifyRequest, type VerifyInput, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import type { Store } from '../../../src/store/types.js';
+import { KEYS, newRsa, PRIVATE_KEYS, PUBLIC_KEYS, signedTransfer, staticKeys } from '../../helpers/jws.js';
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const weak = newRsa(1024);
@@ -50,13 +50,13 @@ describe('bad input is rejected with the exact code', () => {
 
   test('protected header swapped from another request (same route, other body)', async () => {
     const a = signedTransfer(RSA, 'payerfsp');
-    const b = signedTransfer(RSA, 'payerfsp', { ...((await import('./fixtures.js')).TRANSFER), amount: { currency: 'USD', amount: '1' } });
+    const b = signedTransfer(RSA, 'payerfsp', { ...((await import('../../helpers/jws.js')).TRANSFER), amount: { currency: 'USD', amount: '1' } });
     await rejects(verifyRequest(withSig(a, sigParts(a).protectedHeader, sigParts(b).signature), keys, POLICY), 'GW_JWS_BAD_SIGNATURE');
   });
 
   test('protected header swapped from a request to another URI', async () => {
     const a = signedTransfer(RSA, 'payerfsp');
-    const other = (await import('../../src/jws/sign.js')).signRequest({ method: 'POST', url: '/quotes', headers: a.headers, json: { x: 1 } }, RSA);
+    const other = (await import('../../../src/jws/sign.js')).signRequest({ method: 'POST', url: '/quotes', headers: a.headers, json: { x: 1 } }, RSA);
     const ph = (JSON.parse(other.headers['fspiop-signature']) as { protectedHeader: string }).protectedHeader;
     await rejects(verifyRequest(withSig(a, ph, sigParts(a).signature), keys, POLICY), 'GW_JWS_HEADER_MISMATCH');
   });

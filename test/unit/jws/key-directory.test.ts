@@ -4,11 +4,11 @@ import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GatewayError } from '../../src/errors.js';
-import { KeyDirectory } from '../../src/jws/key-directory.js';
-import { parseKeyFileName } from '../../src/jws/key-file.js';
-import { verifyRequest, type VerifyPolicy } from '../../src/jws/verify.js';
-import { KEYS, newRsa, signedTransfer } from './fixtures.js';
+import { GatewayError } from '../../../src/errors.js';
+import { KeyDirectory } from '../../../src/jws/key-directory.js';
+import { parseKeyFileName } from '../../../src/jws/key-file.js';
+import { verifyRequest, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { KEYS, newRsa, signedTransfer } from '../../helpers/jws.js';
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const dirs: string[] = [];
@@ -75,7 +75,7 @@ describe('KeyDirectory', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'payerfsp.pem'), A.publicPem);
     const reloads: string[] = [];
-    const d = await openDir(dir, { telemetry: { ...(await import('../../src/telemetry/types.js')).NOOP_TELEMETRY, reload: (e) => reloads.push(e.outcome) } });
+    const d = await openDir(dir, { telemetry: { ...(await import('../../../src/telemetry/types.js')).NOOP_TELEMETRY, reload: (e) => reloads.push(e.outcome) } });
     assert.deepEqual(reloads, ['ok'], 'initial scan');
     writeFileSync(join(dir, 'payerfsp.pem'), '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n');
     assert.equal(await d.reload(), false);
@@ -184,7 +184,7 @@ describe('KeyDirectory failure modes', () => {
 
 describe('KeyDirectory telemetry', () => {
   test('cache events, certificate expiry, known peers and reload outcomes are reported', async () => {
-    const { NOOP_TELEMETRY } = await import('../../src/telemetry/types.js');
+    const { NOOP_TELEMETRY } = await import('../../../src/telemetry/types.js');
     const dir = tmp();
     writeFileSync(join(dir, 'payerfsp.pem'), A.publicPem);
     writeFileSync(join(dir, 'payeefsp.pem'), KEYS.payerfspCertificatePem!);

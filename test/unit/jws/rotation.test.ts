@@ -5,9 +5,9 @@ import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyDirectory } from '../../src/jws/key-directory.js';
-import { verifyRequest, type VerifyInput, type VerifyPolicy } from '../../src/jws/verify.js';
-import { newRsa, signedTransfer } from './fixtures.js';
+import { KeyDirectory } from '../../../src/jws/key-directory.js';
+import { verifyRequest, type VerifyInput, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { newRsa, signedTransfer } from '../../helpers/jws.js';
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256']), forms: ['raw', 'sorted', 'insertion'] };
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwsrot-'));

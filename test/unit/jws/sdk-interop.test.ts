@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createRequire } from 'node:module';
-import { ALGORITHMS } from '../../src/jws/algorithms.js';
-import { signRequest } from '../../src/jws/sign.js';
-import { headerGetter, verifyRequest, type VerifyPolicy } from '../../src/jws/verify.js';
-import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys, TRANSFER } from './fixtures.js';
+import { ALGORITHMS } from '../../../src/jws/algorithms.js';
+import { signRequest } from '../../../src/jws/sign.js';
+import { headerGetter, verifyRequest, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys, TRANSFER } from '../../helpers/jws.js';
 
 const require = createRequire(import.meta.url);
 interface SdkRequest { method: string; url: string; headers: Record<string, string>; body: unknown }

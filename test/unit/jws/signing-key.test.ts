@@ -5,10 +5,10 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GatewayError } from '../../src/errors.js';
-import { parseSigningKey, SigningKeyHolder } from '../../src/jws/signing-key.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { KEYS } from './fixtures.js';
+import { GatewayError } from '../../../src/errors.js';
+import { parseSigningKey, SigningKeyHolder } from '../../../src/jws/signing-key.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { KEYS } from '../../helpers/jws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwssign-'));
 const holders: SigningKeyHolder[] = [];

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createPublicKey } from 'node:crypto';
 import { flattenedVerify } from 'jose';
-import { ALGORITHMS } from '../../src/jws/algorithms.js';
-import { decodeProtectedHeader } from '../../src/jws/protected-header.js';
-import { signRequest } from '../../src/jws/sign.js';
-import { headerGetter, verifyRequest, type VerifyPolicy } from '../../src/jws/verify.js';
-import { GatewayError } from '../../src/errors.js';
-import { bodyBytes, NEGATIVES, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys, VECTORS } from './fixtures.js';
+import { ALGORITHMS } from '../../../src/jws/algorithms.js';
+import { decodeProtectedHeader } from '../../../src/jws/protected-header.js';
+import { signRequest } from '../../../src/jws/sign.js';
+import { headerGetter, verifyRequest, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { GatewayError } from '../../../src/errors.js';
+import { bodyBytes, NEGATIVES, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys, VECTORS } from '../../helpers/jws.js';
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const keys = staticKeys({ payerfsp: [PUBLIC_KEYS.payerfsp!], payeefsp: [PUBLIC_KEYS.payeefsp!], ecfsp: [PUBLIC_KEYS.ecfsp!] });

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { RESOURCES } from '../../src/fspiop/resources.js';
-import { CLASS_OF, LIMIT_CLASSES, RESOURCES_OF, parseFspLimits, parseLimits } from '../../src/limits/rules.js';
+import { RESOURCES } from '../../../src/fspiop/resources.js';
+import { CLASS_OF, LIMIT_CLASSES, RESOURCES_OF, parseFspLimits, parseLimits } from '../../../src/limits/rules.js';
 
 test('every FSPIOP resource has exactly one class, and the classes cover the table', () => {
   assert.deepEqual(Object.keys(CLASS_OF).sort(), [...RESOURCES].sort());

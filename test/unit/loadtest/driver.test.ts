@@ -1,11 +1,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSchedules, parseDuration, type Profile } from '../../loadtest/driver/profile.js';
-import { evaluateThresholds, parseThreshold } from '../../loadtest/driver/thresholds.js';
-import { fspiopErrorCode } from '../../loadtest/driver/stats.js';
-import { assertLoopback, requestAt, type PreparedSet } from '../../loadtest/driver/dataset.js';
-import { parseDriverArgs } from '../../loadtest/driver/args.js';
-import { readCpuMs, readRssBytes } from '../../loadtest/driver/proc.js';
+import { buildSchedules, parseDuration, type Profile } from '../../../loadtest/driver/profile.js';
+import { evaluateThresholds, parseThreshold } from '../../../loadtest/driver/thresholds.js';
+import { fspiopErrorCode } from '../../../loadtest/driver/stats.js';
+import { assertLoopback, requestAt, type PreparedSet } from '../../../loadtest/driver/dataset.js';
+import { parseDriverArgs } from '../../../loadtest/driver/args.js';
+import { readCpuMs, readRssBytes } from '../../../loadtest/driver/proc.js';
 
 describe('profiles', () => {
   test('parses k6 durations', () => {
@@ -101,8 +101,8 @@ describe('helpers', () => {
 
 describe('breakpoint', () => {
   test('the first of two consecutive failing seconds ends the search; a single bad second does not', async () => {
-    const { Recorder } = await import('../../loadtest/driver/stats.js');
-    const { findBreakpoint } = await import('../../loadtest/driver/analysis.js');
+    const { Recorder } = await import('../../../loadtest/driver/stats.js');
+    const { findBreakpoint } = await import('../../../loadtest/driver/analysis.js');
     const rec = new Recorder();
     // second s: 100*(s+1) starts, 1 ms latency, except a 90 ms blip at s=2 and from s=5 on.
     for (let s = 0; s < 8; s++) {

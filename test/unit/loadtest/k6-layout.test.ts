@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROFILES_DIR, loadProfile, buildSchedules } from '../../loadtest/driver/profile.js';
+import { PROFILES_DIR, loadProfile, buildSchedules } from '../../../loadtest/driver/profile.js';
 
 const K6 = join(PROFILES_DIR, '..');
 const files = (dir: string): string[] => readdirSync(dir).flatMap((e) => {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, verify } from 'node:crypto';
-import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
-import { breakSignature, buildPreparedSet } from '../../loadtest/driver/prepare-set.js';
-import type { SigningKey } from '../../src/jws/sign.js';
+import { signingAlgorithmFor } from '../../../src/jws/algorithms.js';
+import { breakSignature, buildPreparedSet } from '../../../loadtest/driver/prepare-set.js';
+import type { SigningKey } from '../../../src/jws/sign.js';
 
 const FSPS = ['perffsp-1', 'perffsp-2', 'perffsp-3'];
 const pairs = FSPS.map((f) => [f, generateKeyPairSync('ec', { namedCurve: 'prime256v1' })] as const);

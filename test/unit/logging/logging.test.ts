@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../src/logging/logger.js';
-import { auditRecord, createAuditLog, type AuditEvent } from '../../src/logging/audit.js';
+import { createLogger } from '../../../src/logging/logger.js';
+import { auditRecord, createAuditLog, type AuditEvent } from '../../../src/logging/audit.js';
 
 const SIGNATURE = '{"signature":"abcSIGNATUREdef","protectedHeader":"eyJhbGciOiJSUzI1NiJ9"}';
 const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createTelemetry } from '../../src/metrics/registry.js';
-import { exportedNames, metricNames } from './promql.js';
+import { createTelemetry } from '../../../src/metrics/registry.js';
+import { exportedNames, metricNames } from '../../helpers/promql.js';
 
 interface Panel { id: number; type: string; title: string; description?: string; targets?: { expr: string }[]; panels?: Panel[] }
-const dashboard = JSON.parse(readFileSync(new URL('../../alerts/grafana-dashboard.json', import.meta.url), 'utf8')) as { uid: string; panels: Panel[] };
+const dashboard = JSON.parse(readFileSync(new URL('../../../alerts/grafana-dashboard.json', import.meta.url), 'utf8')) as { uid: string; panels: Panel[] };
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 
 test('dashboard: required panels, unique ids, every panel described and queried', () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
-import { createTelemetry, declareMetrics } from '../../src/metrics/registry.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
+import { createTelemetry, declareMetrics } from '../../../src/metrics/registry.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 
 const seriesLines = (text: string) => text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
 const valueOf = (text: string, series: string) => {
@@ -20,7 +20,7 @@ describe('metrics registry', () => {
   });
 
   test('docs/operations.md lists every metric with its type and labels, and nothing else', () => {
-    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
     const rows = new Map([...doc.matchAll(/^\| `([a-z_:]+)` \| (counter|gauge|histogram) \| ([^|]*) \|/gm)].map((m) => [m[1], `${m[2]} ${m[3]!.trim()}`]));
     const declared = Object.values(declareMetrics(new Registry())) as unknown as { name: string; labelNames: string[]; constructor: { name: string } }[];
     for (const m of declared) {

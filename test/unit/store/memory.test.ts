@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMemoryStore } from '../../src/store/memory.js';
-import type { Store } from '../../src/store/types.js';
-import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { boundedStoreContract, storeContract } from './contract.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import type { Store } from '../../../src/store/types.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { boundedStoreContract, storeContract } from '../../helpers/store-contract.js';
 
 describe('memory store: contract', () => {
   let store: Store;

@@ -3,8 +3,8 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { GatewayError } from '../../src/errors.js';
-import { loadIdentityMap, peerFromCertificate } from '../../src/tls/peer.js';
+import type { GatewayError } from '../../../src/errors.js';
+import { loadIdentityMap, peerFromCertificate } from '../../../src/tls/peer.js';
 
 const FP = 'AB:CD:'.repeat(15) + 'AB:CD';
 const cert = { subject: { CN: 'dfsp-cn', O: 'x' }, subjectaltname: 'IP Address:127.0.0.1, DNS:dfsp-san, URI:spiffe://x', fingerprint256: FP, valid_to: 'Jan  1 00:00:00 2030 GMT' };
