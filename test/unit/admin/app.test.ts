@@ -5,7 +5,7 @@ import { buildAdminApp, type AdminDeps } from '../../../src/admin/app.js';
 import { Quarantine } from '../../../src/admin/quarantine.js';
 import { createTelemetry } from '../../../src/metrics/registry.js';
 import type { AuditEvent, AuditLog } from '../../../src/logging/audit.js';
-import { mapStore } from '../../observability/stores.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
 
 const TOKEN = 'admin-token-0123456789abcdef';
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -14,7 +14,7 @@ const setup = async (extra: Partial<AdminDeps> = {}) => {
   const events: AuditEvent[] = [];
   const audit: AuditLog = { record: (e) => { events.push(e); }, flush: async () => {}, close: async () => {} };
   const telemetry = createTelemetry({ processMetrics: false });
-  const quarantine = new Quarantine({ store: mapStore(), telemetry });
+  const quarantine = new Quarantine({ store: createMemoryStore({ maxEntries: 1000 }), telemetry });
   await quarantine.start();
   const app = buildAdminApp({
     adminToken: TOKEN, metrics: telemetry, audit, quarantine,
