@@ -21,22 +21,6 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A port p with p and its cluster bus port p + 10000 free (ephemeral ports + 10000 may exceed 65535). */
-async function freeClusterPort(taken: number[]): Promise<number> {
-  for (;;) {
-    const p = 20000 + Math.floor(Math.random() * 10000);
-    if (!taken.includes(p) && (await canListen(p)) && (await canListen(p + 10000))) return p;
-  }
-}
-
 function cli(port: number, ...args: string[]): string {
   const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
@@ -116,9 +100,16 @@ const SLOT_RANGES: ReadonlyArray<readonly [number, number]> = [[0, 5460], [5461,
  */
 export async function startCluster(deadlineMs = 30_000): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-'));
+  // Client and cluster bus ports both come from the kernel (port 0): the bus port is set explicitly
+  // (cluster-port, Redis >= 7) instead of the default client port + 10000, which may not exist.
   const ports: number[] = [];
-  for (let i = 0; i < 3; i++) ports.push(await freeClusterPort(ports));
-  const procs = ports.map((p) => launch(p, dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${p}.conf`)]));
+  const busPorts: number[] = [];
+  while (ports.length < 3) {
+    const [p, bus] = [await freePort(), await freePort()];
+    if (p === bus || ports.includes(p) || ports.includes(bus) || busPorts.includes(p) || busPorts.includes(bus)) continue;
+    ports.push(p); busPorts.push(bus);
+  }
+  const procs = ports.map((p, i) => launch(p, dir, ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', join(dir, `nodes-${p}.conf`)]));
   const cleanup = async () => {
     await Promise.all(procs.map(stopProc));
     rmSync(dir, { recursive: true, force: true });
@@ -130,8 +121,9 @@ export async function startCluster(deadlineMs = 30_000): Promise<RedisCluster> {
       const out = await cliAsync(ports[i]!, 'cluster', 'addslotsrange', String(lo), String(hi));
       if (!out.includes('OK')) throw new Error(`cluster addslotsrange on ${ports[i]} failed: ${out.trim()}`);
     }
-    for (const p of ports.slice(1)) {
-      const out = await cliAsync(ports[0]!, 'cluster', 'meet', '127.0.0.1', String(p));
+    for (let i = 1; i < ports.length; i++) {
+      const p = ports[i]!;
+      const out = await cliAsync(ports[0]!, 'cluster', 'meet', '127.0.0.1', String(p), String(busPorts[i]));
       if (!out.includes('OK')) throw new Error(`cluster meet ${p} failed: ${out.trim()}`);
     }
     const until = Date.now() + deadlineMs;

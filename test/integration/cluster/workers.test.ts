@@ -1,16 +1,15 @@
 // WORKERS=2: two processes share the inbound port (state in Redis), the primary serves the admin port,
 // aggregates /metrics across workers and broadcasts /ready; SIGTERM stops all of them.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { fspiopHeaders, send, startStub, testEnv } from '../../helpers/gateway.js';
+import { startMain } from '../../helpers/main-process.js';
 import { makeTestPki } from '../../helpers/pki.js';
 import { isBroadcast, mergeReplies } from '../../../src/cluster/ipc.js';
 
 const pki = makeTestPki();
 after(() => pki.cleanup());
-const freePort = () => 20000 + Math.floor(Math.random() * 25000);
 
 test('admin calls that touch per-process state are broadcast; the worst status wins', () => {
   assert.equal(isBroadcast('GET', '/ready'), true);
@@ -26,34 +25,27 @@ test('admin calls that touch per-process state are broadcast; the worst status w
 
 test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { timeout: 90_000 }, async () => {
   const stub = await startStub();
-  const ports = { INBOUND_LISTEN_PORT: String(freePort()), ADMIN_LISTEN_PORT: String(freePort()), OUTBOUND_LISTEN_PORT: String(freePort()) };
   const prefix = `sgtest:${randomBytes(4).toString('hex')}:`;
-  const env = { PATH: process.env.PATH, ...testEnv(pki, stub.url), ...ports, WORKERS: '2', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: prefix };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d; });
-  child.stderr.on('data', (d: Buffer) => { out += d; });
+  const env = { ...testEnv(pki, stub.url), INBOUND_LISTEN_PORT: '0', ADMIN_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0', WORKERS: '2', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: prefix };
+  // Workers listening on port 0 share one port (node:cluster hands them the primary's handle); the banner says which.
+  const main = await startMain(env, { readyLine: 'worker processes share', timeoutMs: 80_000 }).catch(async (e: unknown) => { await stub.close(); throw e; });
+  const { child, ports } = main;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => { if (out.includes('worker processes share')) { clearInterval(timer); resolve(); } }, 100);
-      child.on('exit', (c) => { clearInterval(timer); reject(new Error(`exited ${c}: ${out}`)); });
-    });
     const cert = pki.client('dfsp-a');
     const n = 20;
     for (let i = 0; i < n; i++) {
-      const r = await send(Number(ports.INBOUND_LISTEN_PORT), { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert, ca: pki.ca.certPem });
+      const r = await send(ports.inbound, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert, ca: pki.ca.certPem });
       assert.equal(r.status, 202);
     }
-    const ready = await fetch(`http://127.0.0.1:${ports.ADMIN_LISTEN_PORT}/ready`);
+    const ready = await fetch(`http://127.0.0.1:${ports.admin}/ready`);
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { workers: unknown[] }).workers.length, 2);
-    const metrics = await (await fetch(`http://127.0.0.1:${ports.ADMIN_LISTEN_PORT}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text();
     const m = /switchguard_http_request_duration_seconds_count\{listener="inbound",route="POST \/quotes",method="POST",fspiop_code=""\} (\d+)/.exec(metrics);
     assert.ok(m, 'aggregated request metric present');
     assert.equal(Number(m[1]), n, 'counts from both workers are summed');
-    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await main.exited, 0);
   } finally {
     child.kill('SIGKILL');
     await stub.close();

@@ -1,10 +1,12 @@
 // The real process: config errors stop start-up with one line naming the variable; SIGTERM drains
 // in-flight requests and exits 0.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { fspiopHeaders, send, startStub, testEnv } from '../../helpers/gateway.js';
+import { startMain } from '../../helpers/main-process.js';
 import { makeTestPki } from '../../helpers/pki.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const pki = makeTestPki();
 after(() => pki.cleanup());
@@ -31,25 +33,20 @@ for (const [name, env, variable] of [
 
 test('SIGTERM: stops accepting, finishes the in-flight request, exits 0', async () => {
   const stub = await startStub();
+  // A slow upstream is the point here: the request is still in flight when SIGTERM arrives.
   stub.behave({ status: 202, body: 'late', delayMs: 800 });
-  const ports = { INBOUND_LISTEN_PORT: String(20000 + Math.floor(Math.random() * 20000)) };
-  const child = spawn(process.execPath, MAIN, { env: { PATH: process.env.PATH, ...testEnv(pki, stub.url), ...ports, ADMIN_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const main = await startMain({ ...testEnv(pki, stub.url), INBOUND_LISTEN_PORT: '0', ADMIN_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0' }).catch(async (e: unknown) => { await stub.close(); throw e; });
+  const { child } = main;
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => { out += d; if (out.includes('inbound')) resolve(); });
-      child.on('exit', (c) => reject(new Error(`exited early ${c}`)));
-    });
     const c = pki.client('dfsp-a');
-    const inflight = send(Number(ports.INBOUND_LISTEN_PORT), { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: c, ca: pki.ca.certPem });
-    await new Promise((r) => setTimeout(r, 300));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const inflight = send(main.ports.inbound, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: c, ca: pki.ca.certPem });
+    await waitFor(() => stub.requests.length === 1, { what: 'the request to reach the upstream' });
     child.kill('SIGTERM');
     const r = await inflight;
     assert.equal(r.status, 202);
     assert.equal(r.body.toString(), 'late');
-    assert.equal(await exited, 0);
-    await assert.rejects(send(Number(ports.INBOUND_LISTEN_PORT), { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: c, ca: pki.ca.certPem }));
+    assert.equal(await main.exited, 0);
+    await assert.rejects(send(main.ports.inbound, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: c, ca: pki.ca.certPem }));
   } finally {
     child.kill('SIGKILL');
     await stub.close();
