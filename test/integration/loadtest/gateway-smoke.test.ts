@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { makeTestPki } from '../../loadtest/pki.js';
+import { makeEcPkiDir } from '../../helpers/pki.js';
 import { startStub, type Stub } from '../../../loadtest/stub-upstream.js';
 import { loadTlsMaterial } from '../../../loadtest/driver/clients.js';
 import { blockFor, buildPreparedSet, loadSigningKeys } from '../../../loadtest/driver/prepare-set.js';
@@ -22,7 +22,7 @@ describe('load driver through the hub-role gateway', () => {
   let target: string;
 
   before(async () => {
-    dir = makeTestPki(['hub', ...FSPS]);
+    dir = makeEcPkiDir(['hub', ...FSPS]);
     stub = await startStub();
     const config = loadConfig({
       SWITCHGUARD_PROFILE: 'development', GATEWAY_ROLE: 'hub', KEYS_DIR: dir, STORE: 'memory', LOG_LEVEL: 'silent', AUDIT_LOG: 'off',

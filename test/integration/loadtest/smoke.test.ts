@@ -4,7 +4,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTestPki } from '../../loadtest/pki.js';
+import { makeEcPkiDir } from '../../helpers/pki.js';
 import { startStub, type Stub } from '../../../loadtest/stub-upstream.js';
 import { loadTlsMaterial, type TlsMaterial } from '../../../loadtest/driver/clients.js';
 import { buildPreparedSet, loadSigningKeys } from '../../../loadtest/driver/prepare-set.js';
@@ -22,7 +22,7 @@ describe('load driver smoke run through mTLS', () => {
   let set: PreparedSet;
 
   before(async () => {
-    dir = makeTestPki(FSPS);
+    dir = makeEcPkiDir(FSPS);
     const t = join(dir, 'tls');
     stub = await startStub({ tls: { cert: readFileSync(join(t, 'server.pem')), key: readFileSync(join(t, 'server.key')), ca: readFileSync(join(t, 'ca.pem')) } });
     tls = loadTlsMaterial(dir, FSPS);
