@@ -50,7 +50,7 @@ export function storeContract(store: () => Store): void {
     await store().save(a, 'short', 150);
     await store().save(b, 'short', 150);
     assert.equal(await store().take(b, 'used'), 'short');
-    await sleep(300);
+    await sleep(300); // time passing is what this test is about: twice the TTL, then both entries are gone
     assert.equal(await store().get(a), undefined);
     assert.equal(await store().get(b), undefined);
     assert.equal(await store().save(a, 'again', 5000, 'nx'), true);

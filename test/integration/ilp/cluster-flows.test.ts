@@ -7,6 +7,7 @@ import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { startCluster, type RedisCluster } from '../../helpers/redis-procs.js';
 import { counting, fulfilBody, ilpApp, issuedTransfer, quoteRequest, quoteResponse, testConfig } from '../../helpers/ilp.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('ILP flows on a Redis Cluster', () => {
   let cluster: RedisCluster;
@@ -17,7 +18,7 @@ describe('ILP flows on a Redis Cluster', () => {
     const mk = () => createRedisStore({ clusterNodes: cluster.nodes, keyPrefix: 'sgtest:', timeoutMs: 1000, telemetry: NOOP_TELEMETRY });
     a = mk();
     b = mk();
-    for (let i = 0; i < 100 && !((await a.ping()) && (await b.ping())); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await a.ping()) && (await b.ping()), { timeoutMs: 10_000, intervalMs: 100, what: 'both cluster stores to answer' });
   });
   after(async () => { await a?.close(); await b?.close(); await cluster?.cleanup(); });
 

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { createRedisStore } from '../../../src/store/redis.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { fulfilBody, ilpApp, testConfig } from '../../helpers/ilp.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const store = createRedisStore({ url: process.env.REDIS_URL!, keyPrefix: process.env.SG_PREFIX!, timeoutMs: 2000, telemetry: NOOP_TELEMETRY });
 const { call } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub' }), store });
@@ -13,7 +14,7 @@ let items: { id: string; fulfilment: string }[] = [];
 for await (const line of lines) {
   if (line.startsWith('{')) {
     items = (JSON.parse(line) as { items: typeof items }).items;
-    while (!(await store.ping())) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => store.ping(), { timeoutMs: 10_000, what: 'Redis' });
     process.stdout.write('ready\n');
   } else if (line === 'go') {
     const results = await Promise.all(items.map((i) => call('PUT', `/transfers/${i.id}`, fulfilBody(i.fulfilment))));

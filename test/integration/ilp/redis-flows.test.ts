@@ -10,6 +10,7 @@ import { createRedisStore } from '../../../src/store/redis.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { REDIS_URL, startRedis } from '../../helpers/redis-procs.js';
 import { counting, fulfilBody, ilpApp, issuedTransfer, testConfig } from '../../helpers/ilp.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const prefix = `sgtest:${randomBytes(6).toString('hex')}:`;
 const hub = testConfig({ GATEWAY_ROLE: 'hub' });
@@ -137,11 +138,8 @@ describe('Redis stopped mid-run (own redis-server)', () => {
     assert.equal(await store.ping(), false);
 
     await server.restart();
-    let status = 0;
-    for (let i = 0; i < 100 && status !== 200; i++) {
-      status = (await call('POST', '/transfers', y.prepare)).status;
-      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
+    // Redis is back when a prepare goes through again (each try is a new prepare attempt, as a client's retry).
+    const status = await waitFor(async () => ((await call('POST', '/transfers', y.prepare)).status === 200 ? 200 : 0), { timeoutMs: 10_000, intervalMs: 100 }).catch(() => 0);
     assert.equal(status, 200);
     assert.equal((await call('PUT', `/transfers/${y.transferId}`, fulfilBody(y.ilp.fulfilment))).status, 200);
   });

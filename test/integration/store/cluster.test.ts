@@ -6,6 +6,7 @@ import type { Store } from '../../../src/store/types.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { storeContract } from '../../helpers/store-contract.js';
 import { startCluster, type RedisCluster } from '../../helpers/redis-procs.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('redis store (cluster of three masters): contract', () => {
   let cluster: RedisCluster;
@@ -13,7 +14,7 @@ describe('redis store (cluster of three masters): contract', () => {
   before(async () => {
     cluster = await startCluster();
     store = createRedisStore({ clusterNodes: cluster.nodes, keyPrefix: 'sgtest:', timeoutMs: 1000, telemetry: NOOP_TELEMETRY });
-    for (let i = 0; i < 100 && !(await store.ping()); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => store.ping(), { timeoutMs: 10_000, intervalMs: 100, what: 'the cluster store to answer' });
   });
   after(async () => { await store?.close(); await cluster?.cleanup(); });
   storeContract(() => store);

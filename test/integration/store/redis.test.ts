@@ -9,6 +9,7 @@ import type { Store } from '../../../src/store/types.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
 import { storeContract } from '../../helpers/store-contract.js';
 import { REDIS_URL, startRedis } from '../../helpers/redis-procs.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const prefix = `sgtest:${randomBytes(6).toString('hex')}:`;
 
@@ -52,8 +53,7 @@ describe('redis store: outage and recovery', () => {
     assert.ok(events.includes('take:error'));
 
     await server.restart();
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) { up = await store.ping(); if (!up) await new Promise((r) => setTimeout(r, 100)); }
+    const up = await waitFor(() => store.ping(), { timeoutMs: 10_000, intervalMs: 100 }).catch(() => false);
     assert.equal(up, true);
     assert.equal(await store.save('k3', 'back', 10_000), true);
     assert.equal(await store.take('k3'), 'back');
@@ -73,8 +73,7 @@ describe('redis store: hung server', () => {
     assert.ok(took >= 250 && took < 1500, `took ${took} ms`);
     assert.equal(await store.ping(), false);
     server.resume();
-    let up = false;
-    for (let i = 0; i < 100 && !up; i++) { up = await store.ping(); if (!up) await new Promise((r) => setTimeout(r, 100)); }
+    const up = await waitFor(() => store.ping(), { timeoutMs: 10_000, intervalMs: 100 }).catch(() => false);
     assert.equal(up, true);
     // The timed-out take was already on the wire: Redis runs it on resume. The caller saw 2003, and a retry
     // of that fulfilment will see 'used' (3106) — documented in docs/ilp.md (failure behaviour).

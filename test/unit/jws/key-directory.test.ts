@@ -3,12 +3,12 @@ import { after, describe, test } from 'node:test';
 import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError } from '../../../src/errors.js';
 import { KeyDirectory } from '../../../src/jws/key-directory.js';
 import { parseKeyFileName } from '../../../src/jws/key-file.js';
 import { verifyRequest, type VerifyPolicy } from '../../../src/jws/verify.js';
 import { KEYS, newRsa, signedTransfer } from '../../helpers/jws.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const dirs: string[] = [];
@@ -153,12 +153,8 @@ describe('KeyDirectory', () => {
     await verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY);
     symlinkSync('..2026_11_23_00_00_02.2', join(dir, '..data_tmp'));
     renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    const t0 = Date.now();
-    let ok = false;
-    while (Date.now() - t0 < 4000 && !ok) {
-      await sleep(50);
-      ok = await verifyRequest(signedTransfer(B.signing, 'payerfsp'), (s) => d.get(s), POLICY).then(() => true, () => false);
-    }
+    const ok = await waitFor(() => verifyRequest(signedTransfer(B.signing, 'payerfsp'), (s) => d.get(s), POLICY).then(() => true, () => false),
+      { timeoutMs: 4000, intervalMs: 50 }).catch(() => false);
     assert.ok(ok, 'new key active after the swap');
     await assert.rejects(verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY), code('GW_JWS_BAD_SIGNATURE'));
   });

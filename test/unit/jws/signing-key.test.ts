@@ -4,11 +4,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError } from '../../../src/errors.js';
 import { parseSigningKey, SigningKeyHolder } from '../../../src/jws/signing-key.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { KEYS } from '../../helpers/jws.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwssign-'));
 const holders: SigningKeyHolder[] = [];
@@ -43,8 +43,7 @@ test('signs in pool and sync mode with identical RS256 output; reloads on change
 
   writeFileSync(join(dir, 'tmp.key'), KEYS.ecfspPrivateKeyPem!);
   renameSync(join(dir, 'tmp.key'), path);
-  const t0 = Date.now();
-  while (pool.current().alg.name !== 'ES256' && Date.now() - t0 < 4000) await sleep(25);
+  await waitFor(() => pool.current().alg.name === 'ES256', { timeoutMs: 4000 }).catch(() => {});
   assert.equal(pool.current().alg.name, 'ES256', 'new key picked up');
   assert.deepEqual(reloads, ['ok']);
 

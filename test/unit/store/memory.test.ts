@@ -4,6 +4,7 @@ import { createMemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { boundedStoreContract, storeContract } from '../../helpers/store-contract.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('memory store: contract', () => {
   let store: Store;
@@ -36,8 +37,7 @@ describe('memory store: bounds', () => {
     await assert.rejects(store.save('x', 'v', 500));
     assert.equal(full, 1);
     now += 1000;
-    const end = Date.now() + 3000;
-    while (store.stats().entries > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => store.stats().entries === 0, { timeoutMs: 3000, intervalMs: 10 }).catch(() => {});
     assert.equal(store.stats().entries, 0);
     assert.equal(store.stats().bytes, 0);
     await store.close();
