@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './wait.js';
 
 export const freePort = () => new Promise<number>((resolve, reject) => {
   const s = createServer();
@@ -86,11 +87,6 @@ export async function startPrometheus(o: { target: string; ruleFiles?: string[];
 
 /** Polls `fn` until it returns a defined value or `ms` passes. */
 export async function eventually<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const found = await waitFor(async () => { const v = await fn(); return v === undefined ? undefined : { v }; }, { timeoutMs: ms, intervalMs: 250, what });
+  return found.v;
 }
