@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # switchguard image: pinned Node 24 LTS (the same version .ci/run tests on), non-root, production profile.
-# Invariants checked statically by test/deploy/dockerfile.test.ts (no engine runs in CI).
+# Invariants checked statically by test/unit/deploy/dockerfile.test.ts (no engine runs in CI).
 
 # Build stage: compile TypeScript with the dev dependencies.
 FROM node:24.21.0-bookworm-slim AS build

@@ -1,5 +1,5 @@
 // Markdown tables generated from the schema and the error catalogue. `npm run docs` (scripts/docs.ts)
-// writes them into the README between markers; test/unit/docs.test.ts fails when the README is out of date.
+// writes them into the README between markers; test/unit/config/docs.test.ts fails when the README is out of date.
 // Development tooling only: it lives in scripts/, outside the build (tsconfig.build.json compiles src/).
 import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../src/errors.js';
 import { FIELDS } from '../src/config/schema.js';
@@ -15,7 +15,7 @@ function defaultOf(schema: { safeParse(v: unknown): { success: boolean; data?: u
 /**
  * Caption rows of the configuration table, keyed by the first variable of each group. The schema lists
  * its fields grouped by concern; a new field joins the group it is declared in. A key that is no longer a
- * variable fails the generator (and so test/unit/docs.test.ts), so the captions cannot drift silently.
+ * variable fails the generator (and so test/unit/config/docs.test.ts), so the captions cannot drift silently.
  */
 const CONFIG_GROUPS: Readonly<Record<string, string>> = {
   SWITCHGUARD_PROFILE: 'Profile, role and process',

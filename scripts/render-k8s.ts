@@ -3,7 +3,7 @@
 //   alerts/grafana-dashboard.json    -> deploy/kubernetes/base/generated/grafana-dashboard.yaml (ConfigMap)
 // Kustomize only loads files under the kustomization root, hence rendered copies instead of references.
 // `npm run deploy:render` writes them; `--check` exits 1 when a committed copy has drifted
-// (test/deploy/kubernetes.test.ts asserts the same).
+// (test/integration/deploy/kubernetes.test.ts asserts the same).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';

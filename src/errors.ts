@@ -41,7 +41,7 @@ const entry = (fspiopCode: FspiopCode, httpStatus: number, operatorHint: string)
 
 /**
  * Every gateway error code. The README's "Error codes" table is checked against this object by a test
- * (test/unit/docs.test.ts), so adding a code means documenting it.
+ * (test/unit/config/docs.test.ts), so adding a code means documenting it.
  */
 export const CATALOGUE = {
   // --- peer identity and access (tls/, admin/) ---

@@ -1,6 +1,14 @@
-// Per-run throwaway PKI for integration tests: a CA, a server certificate for localhost/127.0.0.1,
-// client certificates (valid, expired, revoked, from another CA) and a CRL. Nothing is committed.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// The one test PKI helper; per-run throwaway material, nothing here is ever committed. Two shapes:
+// - makeTestPki(): an object for the integration and security tests: a CA, a server certificate for
+//   localhost/127.0.0.1, client certificates (valid, expired, revoked, from another CA, any subject or
+//   extension) and a CRL. RSA, made with node-forge through src/pki/forge-pki.ts.
+// - makeEcPkiDir(fsps): a directory in the `switchguard pki init` layout (tls/ca.pem, tls/server.*,
+//   clients/<id>.*, jws-private/<id>.key, jws/<id>.pem) with EC P-256 keys throughout, for the load-tool
+//   tests: EC handshakes and ES256 signatures stay cheap while other test files run. forge cannot sign
+//   with EC keys, so the certificates come from the openssl CLI (a few ms each).
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, createCrl, issueCert, type CaMaterial, type IssueOptions, type Issued } from '../../src/pki/forge-pki.js';
@@ -54,4 +62,41 @@ export function makeTestPki(): TestPki {
     },
     cleanup() { rmSync(dir, { recursive: true, force: true }); },
   };
+}
+
+const openssl = (args: string[], cwd: string): void => {
+  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+};
+
+/** An EC P-256 key (PKCS#8) and a certificate for it signed by ca.pem/ca.key in `dir`. */
+function issueEc(dir: string, name: string, cn: string, ext: string): void {
+  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.sec1`], dir);
+  openssl(['pkcs8', '-topk8', '-nocrypt', '-in', `${name}.sec1`, '-out', `${name}.key`], dir);
+  openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`], dir);
+  writeFileSync(join(dir, `${name}.ext`), ext);
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
+    '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`], dir);
+}
+
+/**
+ * A temporary keys directory in the `switchguard pki init` layout for these FSP ids, EC keys throughout
+ * (TLS P-256 certificates, ES256 JWS keys). Returns its path; the caller removes it.
+ */
+export function makeEcPkiDir(fsps: readonly string[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'sg-ec-pki-'));
+  const tls = join(root, 'tls');
+  for (const d of ['tls', 'clients', 'jws', 'jws-private']) mkdirSync(join(root, d));
+  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.sec1'], tls);
+  openssl(['pkcs8', '-topk8', '-nocrypt', '-in', 'ca.sec1', '-out', 'ca.key'], tls);
+  openssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=switchguard loadtest CA', '-days', '2', '-sha256', '-out', 'ca.pem'], tls);
+  issueEc(tls, 'server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n');
+  for (const fsp of fsps) {
+    issueEc(tls, fsp, fsp, 'extendedKeyUsage=clientAuth\n');
+    copyFileSync(join(tls, `${fsp}.pem`), join(root, 'clients', `${fsp}.pem`));
+    copyFileSync(join(tls, `${fsp}.key`), join(root, 'clients', `${fsp}.key`));
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    writeFileSync(join(root, 'jws-private', `${fsp}.key`), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(root, 'jws', `${fsp}.pem`), publicKey.export({ type: 'spki', format: 'pem' }));
+  }
+  return root;
 }

@@ -16,7 +16,7 @@ import { auditRecord } from '../../src/logging/audit.js';
 import { tokenFingerprint } from '../../src/admin/tokens.js';
 import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki } from '../helpers/pki.js';
-import { REDIS_URL } from '../store/redis-procs.js';
+import { REDIS_URL } from '../helpers/redis-procs.js';
 
 const VIEWER = `v-${randomBytes(16).toString('hex')}`;
 const OPERATOR = `o-${randomBytes(16).toString('hex')}`;

@@ -15,7 +15,7 @@ import { formatSignatureHeader } from '../../src/jws/signature-header.js';
 import { fspiopHeaders, send, startTestGateway, type Reply, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki } from '../helpers/pki.js';
 import { startRemoteClient, type RemoteClient, type RemoteRequest } from '../helpers/remote-client.js';
-import { KEYS, PRIVATE_KEYS } from '../jws/fixtures.js';
+import { KEYS, PRIVATE_KEYS } from '../helpers/jws.js';
 
 const STALL_MS = 50;
 const pki = makeTestPki();

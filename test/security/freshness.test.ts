@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { signRequest } from '../../src/jws/sign.js';
-import { newRsa, TRANSFER } from '../jws/fixtures.js';
+import { newRsa, TRANSFER } from '../helpers/jws.js';
 import { fspiopHeaders, httpDate, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { issuedTransfer } from '../ilp/helpers.js';
+import { issuedTransfer } from '../helpers/ilp.js';
 
 type Json = Record<string, unknown>;
 let t: TestGateway;

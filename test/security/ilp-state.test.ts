@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { fspiopHeaders, httpDate, send, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
-import { issuedTransfer, quoteRequest, quoteResponse, SECRET } from '../ilp/helpers.js';
+import { issuedTransfer, quoteRequest, quoteResponse, SECRET } from '../helpers/ilp.js';
 import { quoteKey } from '../../src/ilp/records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -13,7 +13,7 @@ import { hasNonCanonicalNumber } from '../../src/fspiop/json-numbers.js';
 import { formatSignatureHeader } from '../../src/jws/signature-header.js';
 import { fspiopHeaders, send, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
-import { KEYS, PRIVATE_KEYS } from '../jws/fixtures.js';
+import { KEYS, PRIVATE_KEYS } from '../helpers/jws.js';
 
 let pki: TestPki;
 let verifier: TestGateway; // inbound JWS verification with every payload form

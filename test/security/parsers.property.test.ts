@@ -22,7 +22,7 @@ import { checkProtectedHeader, decodeProtectedHeader } from '../../src/jws/prote
 import { formatSignatureHeader, parseSignatureHeader } from '../../src/jws/signature-header.js';
 import { parsePeerDirectory } from '../../src/peers/directory.js';
 import { loadIdentityMap } from '../../src/tls/peer.js';
-import { VECTORS } from '../jws/fixtures.js';
+import { VECTORS } from '../helpers/jws.js';
 
 const load = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 const V1 = load('ilp-v1-vectors.json') as { packet: { base64url: string }; transactionObject: Record<string, unknown>; ilpSecret: string };

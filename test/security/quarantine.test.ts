@@ -13,16 +13,13 @@ import { QUARANTINE_KEY, Quarantine, parseState } from '../../src/admin/quaranti
 import { createMemoryStore } from '../../src/store/memory.js';
 import { fspiopHeaders, send, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { waitFor } from '../helpers/wait.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TOKEN = 'b-state-admin-token-0123456789';
 
-const waitFor = async (what: string, cond: () => Promise<boolean> | boolean, ms = 8000) => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+const until = async (what: string, cond: () => Promise<boolean> | boolean, ms = 8000): Promise<void> => {
+  await waitFor(cond, { what, timeoutMs: ms, intervalMs: 25 });
 };
 const admin = (t: TestGateway, method: string, path: string) =>
   fetch(`http://127.0.0.1:${t.gw.admin.port}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
@@ -60,10 +57,10 @@ describe('quarantine survives a store flush and a full restart (two replicas, re
     gws.push(b);
     assert.equal((await party(b, 'dfsp1')).status, 202);
     assert.equal((await admin(a, 'POST', '/admin/quarantine/dfsp1')).status, 200);
-    await waitFor('replica B to enforce', async () => (await party(b, 'dfsp1')).status === 503);
+    await until('replica B to enforce', async () => (await party(b, 'dfsp1')).status === 503);
     assert.equal((await party(a, 'dfsp1')).status, 503);
     assert.deepEqual(parseState(readFileSync(join(pki.dir, 'q-a.json'), 'utf8')).peers, ['dfsp1'], 'durable copy written on the change');
-    await waitFor('replica B to persist what it applied', () => { try { return parseState(readFileSync(join(pki.dir, 'q-b.json'), 'utf8')).peers.length === 1; } catch { return false; } });
+    await until('replica B to persist what it applied', () => { try { return parseState(readFileSync(join(pki.dir, 'q-b.json'), 'utf8')).peers.length === 1; } catch { return false; } });
 
     // Flush: delete our prefix's quarantine key, as a Redis restart without persistence would.
     assert.equal(await raw.del(`${prefix}${QUARANTINE_KEY}`), 1);
@@ -72,9 +69,9 @@ describe('quarantine survives a store flush and a full restart (two replicas, re
       assert.equal(r.status, 503, 'still enforced right after the flush');
       assert.equal(r.json().errorInformation.errorCode, '2003');
     }
-    await waitFor('the list to be restored in the store', async () => (await raw.get(`${prefix}${QUARANTINE_KEY}`)) !== null);
+    await until('the list to be restored in the store', async () => (await raw.get(`${prefix}${QUARANTINE_KEY}`)) !== null);
     assert.deepEqual(parseState((await raw.get(`${prefix}${QUARANTINE_KEY}`))!).peers, ['dfsp1']);
-    await waitFor('a loss to be counted', async () => (await metric(a, 'switchguard_quarantine_lost_total')) + (await metric(b, 'switchguard_quarantine_lost_total')) >= 1);
+    await until('a loss to be counted', async () => (await metric(a, 'switchguard_quarantine_lost_total')) + (await metric(b, 'switchguard_quarantine_lost_total')) >= 1);
     const readies = await Promise.all([a, b].map(async (g) => (await (await fetch(`http://127.0.0.1:${g.gw.admin.port}/ready`)).json()) as { checks: Record<string, boolean>; info: { quarantine: { losses: number; peers: number } } }));
     assert.ok(readies.some((r) => r.info.quarantine.losses >= 1), JSON.stringify(readies));
     for (const r of readies) { assert.equal(r.checks.quarantine, true, 'restored: ready again'); assert.equal(r.info.quarantine.peers, 1); }
@@ -83,7 +80,7 @@ describe('quarantine survives a store flush and a full restart (two replicas, re
 
     // An older list written back (e.g. Redis restarted from an old snapshot) does not lift it either.
     await raw.set(`${prefix}${QUARANTINE_KEY}`, JSON.stringify({ g: 1, peers: [] }));
-    await waitFor('the newer list to be written back', async () => parseState((await raw.get(`${prefix}${QUARANTINE_KEY}`))!).peers.length === 1);
+    await until('the newer list to be written back', async () => parseState((await raw.get(`${prefix}${QUARANTINE_KEY}`))!).peers.length === 1);
     for (const g of [a, b]) assert.equal((await party(g, 'dfsp1')).status, 503);
   });
 
@@ -194,31 +191,31 @@ describe('a store client cannot lift a quarantine (hostile review): sealed state
     const a = await start('s', sealed);
     const b = await start('s', sealed); // same prefix: replicas of one deployment
     assert.equal((await admin(a, 'POST', '/admin/quarantine/evilfsp')).status, 200);
-    await waitFor('both replicas to enforce', async () => (await party(a, 'evilfsp')).status === 503 && (await party(b, 'evilfsp')).status === 503);
+    await until('both replicas to enforce', async () => (await party(a, 'evilfsp')).status === 503 && (await party(b, 'evilfsp')).status === 503);
     const stored = (await raw.get(key('s')))!;
     assert.match(stored, /^hmac1\./, 'the shared value is sealed');
     for (const forged of ['{"g":9007199254740991,"peers":[]}', `{"g":${Date.now() + 1000},"peers":[]}`, stored.replace(/"peers":\["evilfsp"\]/, '"peers":[]')]) {
       await raw.set(key('s'), forged);
       for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503, `lifted by ${forged.slice(0, 60)}`);
-      await waitFor('the sealed list to be restored', async () => (await raw.get(key('s'))) === stored || /^hmac1\..*evilfsp/.test((await raw.get(key('s'))) ?? ''));
+      await until('the sealed list to be restored', async () => (await raw.get(key('s'))) === stored || /^hmac1\..*evilfsp/.test((await raw.get(key('s'))) ?? ''));
     }
     for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503);
     assert.deepEqual(parseState(readFileSync(join(pki.dir, 's.json'), 'utf8')).peers, ['evilfsp'], 'the durable copy never took a forged list');
     // An explicit release still works, on every replica.
     assert.equal((await admin(b, 'DELETE', '/admin/quarantine/evilfsp')).status, 200);
-    await waitFor('both replicas to release', async () => (await party(a, 'evilfsp')).status === 202 && (await party(b, 'evilfsp')).status === 202);
+    await until('both replicas to release', async () => (await party(a, 'evilfsp')).status === 202 && (await party(b, 'evilfsp')).status === 202);
   });
 
   test('without a key: a generation far in the future is refused as forged (never applied, never persisted); later quarantines keep working everywhere', { timeout: 30_000 }, async () => {
     const a = await start('u', {});
     const b = await start('u', {});
     assert.equal((await admin(a, 'POST', '/admin/quarantine/evilfsp')).status, 200);
-    await waitFor('both replicas to enforce', async () => (await party(b, 'evilfsp')).status === 503);
+    await until('both replicas to enforce', async () => (await party(b, 'evilfsp')).status === 503);
     await raw.set(key('u'), '{"g":9007199254740991,"peers":[]}');
     for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503);
-    await waitFor('the list to be restored', async () => parseState((await raw.get(key('u')))!).peers.includes('evilfsp'));
+    await until('the list to be restored', async () => parseState((await raw.get(key('u')))!).peers.includes('evilfsp'));
     assert.ok(parseState(readFileSync(join(pki.dir, 'u.json'), 'utf8')).g < Date.now() + 60_000, 'no forged generation persisted');
     assert.equal((await admin(a, 'POST', '/admin/quarantine/dfsp9')).status, 200);
-    await waitFor('replica B to apply the next change', async () => (await party(b, 'dfsp9')).status === 503);
+    await until('replica B to apply the next change', async () => (await party(b, 'dfsp9')).status === 503);
   });
 });

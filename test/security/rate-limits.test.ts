@@ -12,7 +12,8 @@ import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { fspiopHeaders, send, startTestGateway, type Reply, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
-import { REDIS_URL, startRedis } from '../store/redis-procs.js';
+import { REDIS_URL, startRedis } from '../helpers/redis-procs.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-limits-'));
 const pki: TestPki = makeTestPki();
@@ -33,14 +34,12 @@ function rewrite(path: string, content: unknown): void {
   renameSync(tmp, path);
 }
 
+// The sleeps in this file pace traffic on the clock or open a fresh one-second window: time is the thing
+// tested. Waiting for something to happen goes through until() (a poll with a deadline).
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, check: () => Promise<boolean> | boolean, deadlineMs = 10_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const until = async (what: string, check: () => Promise<boolean> | boolean, deadlineMs = 10_000): Promise<void> => {
+  await waitFor(check, { what, timeoutMs: deadlineMs, intervalMs: 25 });
+};
 
 const agents: Agent[] = [];
 after(() => { for (const a of agents) a.destroy(); });

@@ -14,7 +14,7 @@ import { matchRoute } from '../../src/fspiop/routes.js';
 import { ALGORITHMS } from '../../src/jws/algorithms.js';
 import { signRequest } from '../../src/jws/sign.js';
 import { headerGetter, verifyRequest, type VerifyPolicy } from '../../src/jws/verify.js';
-import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys } from '../jws/fixtures.js';
+import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys } from '../helpers/jws.js';
 import { fspiopHeaders, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { rawRequest } from './raw.js';

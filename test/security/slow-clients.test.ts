@@ -12,6 +12,7 @@ import type { AuditEvent, AuditLog } from '../../src/logging/audit.js';
 import { createTelemetry, type MetricsTelemetry } from '../../src/metrics/registry.js';
 import { fspiopHeaders, startTestGateway, testEnv, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki } from '../helpers/pki.js';
+import { waitFor } from '../helpers/wait.js';
 
 const LIMIT = { timeout: 15_000 };
 type Listener = 'inbound' | 'outbound' | 'admin';
@@ -20,13 +21,9 @@ const metric = async (t: MetricsTelemetry, series: string): Promise<number> => {
   const line = (await t.metricsText()).split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 };
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 4000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 4000): Promise<void> => {
+  await waitFor(cond, { what, timeoutMs: ms, intervalMs: 10 });
+};
 
 /** A raw socket and what happened to it: bytes received, when it closed (ms after open). */
 interface Watched { socket: Socket; opened: number; received: Buffer[]; closedAfter: number | undefined }
@@ -218,7 +215,7 @@ describe('connection caps', () => {
       // Once they are gone, the same address gets in again.
       await until('a fresh connection is served', async () => {
         const w = await tcp(portOf(f, l), '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 50)); // a refused connection is closed at once: give it the chance
         const open = w.closedAfter === undefined;
         w.socket.destroy();
         return open;

@@ -15,6 +15,7 @@ import { clientCertificateProblem } from '../../src/tls/client-cert-policy.js';
 import { identitySans, peerFromCertificate } from '../../src/tls/peer.js';
 import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { waitFor } from '../helpers/wait.js';
 
 const recordingAudit = (): AuditLog & { events: AuditEvent[] } => {
   const events: AuditEvent[] = [];
@@ -24,13 +25,9 @@ const metric = async (t: MetricsTelemetry, series: string): Promise<number> => {
   const line = (await t.metricsText()).split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 };
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 3000): Promise<void> => {
+  await waitFor(cond, { what, timeoutMs: ms, intervalMs: 10 });
+};
 
 interface Fixture { t: TestGateway; telemetry: MetricsTelemetry; audit: ReturnType<typeof recordingAudit> }
 async function start(pki: TestPki, env: Record<string, string>): Promise<Fixture> {

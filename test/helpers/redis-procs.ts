@@ -1,0 +1,144 @@
+// Test-owned redis-server processes on free loopback ports (single nodes and a 3-master cluster).
+// Every process started here is killed by stop(); temp dirs are removed.
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cli(port: number, ...args: string[]): string {
+  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
+/** The same, without blocking the event loop (cluster set-up polls many times). */
+function cliAsync(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }, (_err, stdout, stderr) => {
+      resolve(`${stdout ?? ''}${stderr ?? ''}`);
+    });
+  });
+}
+
+export interface RedisProc {
+  readonly port: number;
+  readonly url: string;
+  kill(): Promise<void>;
+  /** Starts again on the same port. */
+  restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: Redis keeps its sockets open but stops answering (a hung server). */
+  pause(): void;
+  resume(): void;
+}
+
+async function waitPing(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (cli(port, 'ping').includes('PONG')) return;
+    await sleep(50);
+  }
+  throw new Error(`redis on ${port} did not start`);
+}
+
+function launch(port: number, dir: string, extra: string[]): ChildProcess {
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+  p.on('error', () => {});
+  return p;
+}
+
+function stopProc(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill('SIGKILL');
+  });
+}
+
+/** A standalone redis-server of the test's own. */
+export async function startRedis(): Promise<RedisProc & { cleanup(): Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sg-redis-'));
+  let proc: ChildProcess | undefined = launch(port, dir, []);
+  await waitPing(port);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async kill() { await stopProc(proc); proc = undefined; },
+    async restart() { proc = launch(port, dir, []); await waitPing(port); },
+    pause() { proc?.kill('SIGSTOP'); },
+    resume() { proc?.kill('SIGCONT'); },
+    async cleanup() { proc?.kill('SIGCONT'); await stopProc(proc); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export interface RedisCluster {
+  readonly nodes: string[];
+  cleanup(): Promise<void>;
+}
+
+/** Slots split over three masters as redis-cli --cluster create would split them. */
+const SLOT_RANGES: ReadonlyArray<readonly [number, number]> = [[0, 5460], [5461, 10922], [10923, 16383]];
+
+/**
+ * Three masters with cluster mode on, resolved at cluster_state:ok on every node.
+ * The cluster is joined by hand (ADDSLOTSRANGE + MEET) rather than by `redis-cli --cluster create`,
+ * whose join wait is fixed and gave up on a loaded CI machine; here the wait is bounded by a deadline.
+ */
+export async function startCluster(deadlineMs = 30_000): Promise<RedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-'));
+  // Client and cluster bus ports both come from the kernel (port 0): the bus port is set explicitly
+  // (cluster-port, Redis >= 7) instead of the default client port + 10000, which may not exist.
+  const ports: number[] = [];
+  const busPorts: number[] = [];
+  while (ports.length < 3) {
+    const [p, bus] = [await freePort(), await freePort()];
+    if (p === bus || ports.includes(p) || ports.includes(bus) || busPorts.includes(p) || busPorts.includes(bus)) continue;
+    ports.push(p); busPorts.push(bus);
+  }
+  const procs = ports.map((p, i) => launch(p, dir, ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', join(dir, `nodes-${p}.conf`)]));
+  const cleanup = async () => {
+    await Promise.all(procs.map(stopProc));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const p of ports) await waitPing(p);
+    for (let i = 0; i < ports.length; i++) {
+      const [lo, hi] = SLOT_RANGES[i]!;
+      const out = await cliAsync(ports[i]!, 'cluster', 'addslotsrange', String(lo), String(hi));
+      if (!out.includes('OK')) throw new Error(`cluster addslotsrange on ${ports[i]} failed: ${out.trim()}`);
+    }
+    for (let i = 1; i < ports.length; i++) {
+      const p = ports[i]!;
+      const out = await cliAsync(ports[0]!, 'cluster', 'meet', '127.0.0.1', String(p), String(busPorts[i]));
+      if (!out.includes('OK')) throw new Error(`cluster meet ${p} failed: ${out.trim()}`);
+    }
+    const until = Date.now() + deadlineMs;
+    let last = '';
+    while (Date.now() < until) {
+      const infos = await Promise.all(ports.map((p) => cliAsync(p, 'cluster', 'info')));
+      if (infos.every((i) => i.includes('cluster_state:ok') && i.includes('cluster_known_nodes:3') && i.includes('cluster_slots_ok:16384'))) {
+        return { nodes: ports.map((p) => `127.0.0.1:${p}`), cleanup };
+      }
+      last = infos.join(' | ').replace(/\s+/g, ' ').slice(0, 300);
+      await sleep(100);
+    }
+    throw new Error(`cluster did not reach cluster_state:ok within ${deadlineMs} ms: ${last}`);
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}

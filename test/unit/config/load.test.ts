@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type ConfigError, DEV_ILP_SECRET, loadConfig } from '../../../src/config/load.js';
+
+const prod = { SWITCHGUARD_PROFILE: 'production', IN_SERVER_CERT_PATH: 's.pem', IN_SERVER_KEY_PATH: 's.key', IN_CA_CERT_PATH: 'ca.pem', INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000', JWS_VERIFICATION_KEYS_DIRECTORY: 'k', JWS_SIGNING_KEY_PATH: 'sign.key', ILP_SECRET: 'x'.repeat(32) };
+const problems = (env: Record<string, string>) => { try { loadConfig(env, { cwd: '/tmp' }); return []; } catch (e) { return (e as ConfigError).problems; } };
+
+test('defaults: development profile runs with no configuration', () => {
+  const c = loadConfig({}, { cwd: '/srv' });
+  assert.equal(c.inboundPort, 8443);
+  assert.equal(c.outboundPort, 8444);
+  assert.equal(c.adminPort, 9464);
+  assert.equal(c.tlsMinVersion, 'TLSv1.3');
+  assert.equal(c.devPki, true);
+  assert.equal(c.useSimulator, true);
+  assert.equal(c.serverCertPath, '/srv/keys/tls/server.pem');
+  assert.deepEqual(c.ilpSecrets, [DEV_ILP_SECRET]);
+  assert.equal(c.storeKind, 'memory');
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.jwsAlgorithms));
+});
+
+test('production needs every path and secret, and says which', () => {
+  const p = problems({ SWITCHGUARD_PROFILE: 'production', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' });
+  for (const v of ['IN_SERVER_CERT_PATH', 'IN_SERVER_KEY_PATH', 'IN_CA_CERT_PATH', 'INBOUND_UPSTREAM_URL', 'ILP_SECRET', 'JWS_VERIFICATION_KEYS_DIRECTORY', 'JWS_SIGNING_KEY_PATH']) {
+    assert.ok(p.some((l) => l.startsWith(`${v}:`)), `${v} missing from ${p.join(' / ')}`);
+  }
+  assert.deepEqual(problems(prod), []);
+  assert.deepEqual(problems({ ...prod, ILP_SECRET: undefined as unknown as string }), [], 'the hub role needs no ILP secret');
+});
+
+test('values are validated and the variable is named; secrets are not echoed', () => {
+  assert.match(problems({ ...prod, INBOUND_LISTEN_PORT: '-1' })[0]!, /^INBOUND_LISTEN_PORT: expected an integer from 0 to 65535 \(got '-1'\)/);
+  assert.match(problems({ ...prod, JWS_ALGORITHMS: 'RS256,HS256' })[0]!, /^JWS_ALGORITHMS: /);
+  assert.match(problems({ ...prod, REDIS_URL: 'http://x' })[0]!, /^REDIS_URL: /);
+  const short = problems({ ...prod, ADMIN_TOKEN: 'tooshort' });
+  assert.match(short[0]!, /^ADMIN_TOKEN: .*\(got \(secret\)\)/);
+  assert.doesNotMatch(short[0]!, /tooshort/);
+});
+
+test('ILP keyring: comma-separated, each at least 32 characters', () => {
+  const c = loadConfig({ ...prod, ILP_SECRET: `${'a'.repeat(32)}, ${'b'.repeat(40)}` }, { cwd: '/tmp' });
+  assert.deepEqual(c.ilpSecrets, ['a'.repeat(32), 'b'.repeat(40)]);
+  assert.match(problems({ ...prod, ILP_SECRET: `${'a'.repeat(32)},short` })[0]!, /^ILP_SECRET: /);
+  assert.deepEqual(loadConfig({ ...prod, ILP_VERSION_BY_PEER: 'fxp=4,d1=1' }, { cwd: '/tmp' }).ilpVersionByPeer, { fxp: '4', d1: '1' });
+});
+
+test('store selection and WORKERS', () => {
+  assert.equal(loadConfig({ ...prod, REDIS_URL: 'redis://127.0.0.1:6379' }, { cwd: '/tmp' }).storeKind, 'redis');
+  assert.match(problems({ ...prod, WORKERS: '2' })[0]!, /^WORKERS: /);
+  assert.equal(loadConfig({ ...prod, WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }, { cwd: '/tmp' }).workers, 2);
+  assert.match(problems({ ...prod, DFSP_ID: undefined as unknown as string, GATEWAY_ROLE: 'dfsp' })[0]!, /^DFSP_ID: /);
+});

@@ -1,0 +1,274 @@
+// DFSP (payee) role: store the quote request, attach ILP to the quote response, check the transfer's
+// condition and quote expiry, attach the fulfilment on commit. Cross-checked with the SDK.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import type { IlpVersion } from '../../../src/ilp/keyring.js';
+import type { JsonObject } from '../../../src/ilp/transaction.js';
+import { counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
+
+const require = createRequire(import.meta.url);
+const { Ilp } = require('@mojaloop/sdk-standard-components');
+const logger = { child: () => logger, debug() {}, info() {}, warn() {}, error() {}, isDebugEnabled: false };
+const T0 = Date.now();
+const OLD_SECRET = 'the-previous-ilp-secret-still-in-flight';
+
+function setup(env: Record<string, string> = {}) {
+  let now = T0;
+  const store = counting(createMemoryStore({ maxEntries: 1000, now: () => now }));
+  const telemetry = recorder();
+  const config = testConfig({ GATEWAY_ROLE: 'dfsp', ...env });
+  const opts = { config, store, telemetry, now: () => now };
+  const inbound = ilpApp(opts).call;
+  const outbound = ilpApp({ ...opts, direction: 'outbound' }).call;
+  const dest = { 'fspiop-destination': 'payerfsp' };
+  return { store, telemetry, inbound, outbound, dest, advance: (ms: number) => { now += ms; } };
+}
+
+for (const v of ['1', '4'] as IlpVersion[]) {
+  describe(`DFSP role, ILP v${v}`, () => {
+    test('quote → ILP attached (= SDK getQuoteResponseIlp) → transfer accepted → fulfilment attached (= SDK calculateFulfil); one round trip each, two for the transfer (one-use claim + record)', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const sdk = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger });
+      const qr = quoteRequest();
+      assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+      assert.equal(h.store.calls, 1);
+
+      const resp = quoteResponse(T0);
+      const q = await h.outbound('PUT', `/quotes/${qr.quoteId}`, resp, h.dest);
+      assert.equal(q.status, 200);
+      assert.equal(h.store.calls, 2);
+      const rewritten = q.json.rewritten as JsonObject;
+      const expected = sdk.getQuoteResponseIlp(qr, resp);
+      assert.equal(rewritten.ilpPacket, expected.ilpPacket);
+      assert.equal(rewritten.condition, expected.condition);
+      assert.equal(rewritten.fulfilment, undefined);
+      assert.deepEqual(rewritten.transferAmount, resp.transferAmount);
+
+      const prepare = { transferId: qr.transactionId, payerFsp: 'payerfsp', payeeFsp: 'payeefsp', amount: resp.transferAmount,
+        ilpPacket: rewritten.ilpPacket, condition: rewritten.condition, expiration: new Date(T0 + 30_000).toISOString() };
+      assert.equal((await h.inbound('POST', '/transfers', prepare)).status, 200);
+      assert.equal(h.store.calls, 4);
+
+      const commit = await h.outbound('PUT', `/transfers/${qr.transactionId}`, { transferState: 'COMMITTED', completedTimestamp: new Date(T0).toISOString() }, h.dest);
+      assert.equal(commit.status, 200);
+      assert.equal(h.store.calls, 5);
+      assert.equal((commit.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
+      assert.equal(sdk.validateFulfil((commit.json.rewritten as JsonObject).fulfilment, rewritten.condition), true);
+      assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
+        ['quote_request:ok', 'quote_response:ok', 'transfer_condition:ok', 'fulfil_attach:ok']);
+    });
+
+    test('a condition issued under another secret → 3100 GW_ILP_PACKET_MISMATCH', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const t = issuedTransfer(v, T0, 'somebody-elses-secret-of-enough-length');
+      const r = await h.inbound('POST', '/transfers', t.prepare);
+      assert.equal(r.code, '3100');
+      assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
+    });
+
+    test('keyring rotation: a quote issued under the old (second) secret is still accepted and fulfilled', async () => {
+      const h = setup({ ILP_VERSION: v, ILP_SECRET: `${SECRET},${OLD_SECRET}` });
+      const t = issuedTransfer(v, T0, OLD_SECRET);
+      assert.equal((await h.inbound('POST', '/transfers', t.prepare)).status, 200);
+      const commit = await h.outbound('PUT', `/transfers/${t.transferId}`, { transferState: 'COMMITTED' }, h.dest);
+      assert.equal((commit.json.rewritten as JsonObject).fulfilment, t.ilp.fulfilment);
+    });
+
+    test('quote expired before the transfer arrives → 3302 GW_ILP_QUOTE_EXPIRED', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const t = issuedTransfer(v, T0, SECRET, { response: { expiration: new Date(T0 + 10_000).toISOString() } });
+      h.advance(20_000);
+      const r = await h.inbound('POST', '/transfers', t.prepare);
+      assert.equal(r.code, '3302');
+    });
+
+    for (const [name, change] of [
+      ['payeeFsp', { payeeFsp: 'otherfsp' }],
+      ['payerFsp', { payerFsp: 'otherfsp' }],
+      ['amount', { amount: { amount: '100.49', currency: 'USD' } }],
+      ['currency', { amount: { amount: '100.50', currency: 'EUR' } }],
+    ] as const) {
+      test(`transfer body whose ${name} differs from the packet → 3100 GW_ILP_PACKET_MISMATCH`, async () => {
+        const h = setup({ ILP_VERSION: v });
+        const t = issuedTransfer(v, T0);
+        const r = await h.inbound('POST', '/transfers', { ...t.prepare, ...change });
+        assert.equal(r.code, '3100');
+        assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
+      });
+    }
+  });
+}
+
+describe('DFSP role, edge cases', () => {
+  test('"100.5" in the body matches "100.50" in the packet (numeric, not string, comparison)', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    assert.equal((await h.inbound('POST', '/transfers', { ...t.prepare, amount: { amount: '100.5', currency: 'USD' } })).status, 200);
+  });
+
+  test('PUT /quotes for a quote never received → 3205 GW_ILP_QUOTE_UNKNOWN', async () => {
+    const h = setup();
+    const r = await h.outbound('PUT', '/quotes/00000000-0000-4000-8000-000000000000', quoteResponse(T0), h.dest);
+    assert.equal(r.code, '3205');
+  });
+
+  test('quote response without expiration gets now + QUOTE_EXPIRY_SECONDS (v4 needs it)', async () => {
+    const h = setup({ ILP_VERSION: '4', QUOTE_EXPIRY_SECONDS: '45' });
+    const qr = quoteRequest();
+    await h.inbound('POST', '/quotes', qr);
+    const { expiration: _e, ...resp } = quoteResponse(T0);
+    const r = await h.outbound('PUT', `/quotes/${qr.quoteId}`, resp, h.dest);
+    assert.equal((r.json.rewritten as JsonObject).expiration, new Date(T0 + 45_000).toISOString());
+  });
+
+  test('messages that already carry ILP fields, and the hub role outbound, are left alone without store access', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    const q = await h.outbound('PUT', `/quotes/${t.quoteRequest.quoteId}`, { ...t.quoteResponse, ilpPacket: t.ilp.ilpPacket, condition: t.ilp.condition }, h.dest);
+    assert.equal(q.json.rewritten, null);
+    const c = await h.outbound('PUT', `/transfers/${t.transferId}`, { transferState: 'COMMITTED', fulfilment: t.ilp.fulfilment }, h.dest);
+    assert.equal(c.json.rewritten, null);
+    const hub = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub' }), store: h.store, direction: 'outbound' }).call;
+    assert.equal((await hub('PUT', `/quotes/${t.quoteRequest.quoteId}`, t.quoteResponse)).json.rewritten, null);
+    assert.equal(h.store.calls, 0);
+  });
+
+  test('commit for a transfer never received → 3208 GW_ILP_TRANSFER_UNKNOWN', async () => {
+    const h = setup();
+    const r = await h.outbound('PUT', '/transfers/00000000-0000-4000-8000-000000000000', { transferState: 'COMMITTED' }, h.dest);
+    assert.equal(r.code, '3208');
+  });
+});
+
+/** An FX quote the FXP behind the gateway answers, and the POST /fxTransfers that follows it. */
+function fxConversion(now: number) {
+  const conversionRequestId = randomUUID();
+  const terms = {
+    conversionId: randomUUID(), determiningTransferId: randomUUID(), initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp',
+    amountType: 'SEND', sourceAmount: { currency: 'USD', amount: '300' }, targetAmount: { currency: 'ZMW', amount: '7950.5' },
+    expiration: new Date(now + 60_000).toISOString(),
+    charges: [{ chargeType: 'fee', sourceAmount: { currency: 'USD', amount: '1' }, targetAmount: { currency: 'ZMW', amount: '26.5' } }],
+  };
+  const request = { conversionRequestId, conversionTerms: { ...terms, targetAmount: { currency: 'ZMW' } } };
+  const response = { conversionTerms: terms };
+  const fxTransfer = (condition: unknown): JsonObject => ({
+    commitRequestId: terms.conversionId, determiningTransferId: terms.determiningTransferId, initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp',
+    sourceAmount: terms.sourceAmount, targetAmount: terms.targetAmount, condition, expiration: new Date(now + 30_000).toISOString(),
+  });
+  return { conversionRequestId, terms, request, response, fxTransfer };
+}
+
+for (const v of ['1', '4'] as IlpVersion[]) {
+  describe(`DFSP role with an FXP behind it, ILP v${v}`, () => {
+    test('PUT /fxQuotes gets the SDK getFxQuoteResponseIlp condition → POST /fxTransfers accepted → PUT /fxTransfers RESERVED gets the fulfilment; one round trip each', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const sdk = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger });
+      const fx = fxConversion(T0);
+      const expected = sdk.getFxQuoteResponseIlp(fx.request, fx.response);
+
+      const q = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest);
+      assert.equal(q.status, 200);
+      assert.equal(h.store.calls, 1);
+      const rewritten = q.json.rewritten as JsonObject;
+      assert.equal(rewritten.condition, expected.condition);
+      assert.equal(rewritten.ilpPacket, undefined, 'FSPIOP 2.0 fxQuotes responses carry a condition, not a packet');
+      assert.deepEqual(rewritten.conversionTerms, fx.response.conversionTerms);
+
+      assert.equal((await h.inbound('POST', '/fxTransfers', fx.fxTransfer(rewritten.condition))).status, 200);
+      assert.equal(h.store.calls, 2);
+
+      const accept = await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED', completedTimestamp: new Date(T0).toISOString() }, h.dest);
+      assert.equal(accept.status, 200);
+      assert.equal(h.store.calls, 3);
+      assert.equal((accept.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
+      assert.equal(sdk.validateFulfil((accept.json.rewritten as JsonObject).fulfilment, expected.condition), true);
+      assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`), ['fx_quote_response:ok', 'fx_transfer_condition:ok', 'fx_fulfil_attach:ok']);
+    });
+
+    test('POST /fxTransfers with a condition this gateway did not attach for that conversion → 3100; for no conversion at all → 3205', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const fx = fxConversion(T0);
+      await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest);
+      const other = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger }).getFxQuoteResponseIlp(fx.request, { conversionTerms: { ...fx.terms, targetAmount: { currency: 'ZMW', amount: '9999' } } });
+      const wrong = await h.inbound('POST', '/fxTransfers', fx.fxTransfer(other.condition));
+      assert.equal(wrong.code, '3100');
+      assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_PACKET_MISMATCH');
+      const unknown = await h.inbound('POST', '/fxTransfers', { ...fx.fxTransfer(other.condition), commitRequestId: randomUUID() });
+      assert.equal(unknown.code, '3205');
+      assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_QUOTE_UNKNOWN');
+    });
+
+    test('conversion terms expired before the fxTransfer arrives → 3302', async () => {
+      const h = setup({ ILP_VERSION: v });
+      const fx = fxConversion(T0);
+      const cond = ((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest)).json.rewritten as JsonObject).condition;
+      h.advance(59_000);
+      const late = { ...fx.fxTransfer(cond), expiration: new Date(T0 + 120_000).toISOString() };
+      h.advance(2000);
+      assert.equal((await h.inbound('POST', '/fxTransfers', late)).code, '3302');
+    });
+
+    for (const [name, change] of [
+      ['sourceAmount', { sourceAmount: { currency: 'USD', amount: '301' } }],
+      ['targetAmount currency', { targetAmount: { currency: 'ZAR', amount: '7950.5' } }],
+      ['counterPartyFsp', { counterPartyFsp: 'otherfxp' }],
+      ['initiatingFsp', { initiatingFsp: 'otherfsp' }],
+      ['determiningTransferId', { determiningTransferId: randomUUID() }],
+    ] as const) {
+      test(`fxTransfer whose ${name} differs from the conversion terms → 3100 GW_ILP_PACKET_MISMATCH`, async () => {
+        const h = setup({ ILP_VERSION: v });
+        const fx = fxConversion(T0);
+        const cond = ((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest)).json.rewritten as JsonObject).condition;
+        const r = await h.inbound('POST', '/fxTransfers', { ...fx.fxTransfer(cond), ...change });
+        assert.equal(r.code, '3100');
+        assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_PACKET_MISMATCH');
+      });
+    }
+  });
+}
+
+describe('DFSP role with an FXP behind it, edge cases', () => {
+  test('"7950.50" in the fxTransfer matches "7950.5" in the terms (numeric comparison)', async () => {
+    const h = setup({ ILP_VERSION: '4' });
+    const fx = fxConversion(T0);
+    const cond = ((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest)).json.rewritten as JsonObject).condition;
+    assert.equal((await h.inbound('POST', '/fxTransfers', { ...fx.fxTransfer(cond), targetAmount: { currency: 'ZMW', amount: '7950.50' } })).status, 200);
+  });
+
+  test('POST /fxTransfers with a malformed condition, a past expiration or no commitRequestId is refused before any store access', async () => {
+    const h = setup();
+    const fx = fxConversion(T0);
+    const cases: [JsonObject, string, string][] = [
+      [fx.fxTransfer('not-a-condition'), '3100', 'GW_ILP_CONDITION_MALFORMED'],
+      [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), expiration: new Date(T0 - 1000).toISOString() }, '3100', 'GW_ILP_EXPIRATION_INVALID'],
+      [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), commitRequestId: undefined }, '3101', 'GW_BODY_MALFORMED'],
+    ];
+    for (const [body, code, errorType] of cases) {
+      assert.equal((await h.inbound('POST', '/fxTransfers', body)).code, code);
+      assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, errorType);
+    }
+    assert.equal(h.store.calls, 0);
+  });
+
+  test('PUT /fxQuotes without conversionTerms.conversionId → 3101 and nothing stored; with a condition already → left alone', async () => {
+    const h = setup();
+    const fx = fxConversion(T0);
+    const bad = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { conversionTerms: { ...fx.terms, conversionId: undefined } }, h.dest);
+    assert.equal(bad.code, '3101');
+    const given = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { ...fx.response, condition: 'f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA' }, h.dest);
+    assert.equal(given.json.rewritten, null);
+    assert.equal(h.store.calls, 0);
+  });
+
+  test('PUT /fxTransfers that aborts, or already carries a fulfilment, is left alone; an accept for an unknown conversion → 3208', async () => {
+    const h = setup();
+    const fx = fxConversion(T0);
+    assert.equal((await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'ABORTED' }, h.dest)).json.rewritten, null);
+    assert.equal((await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED', fulfilment: 'x' }, h.dest)).json.rewritten, null);
+    assert.equal(h.store.calls, 0);
+    assert.equal((await h.outbound('PUT', `/fxTransfers/${randomUUID()}`, { conversionState: 'RESERVED' }, h.dest)).code, '3208');
+  });
+});

@@ -1,0 +1,248 @@
+// Hub role through the middleware: every bad input of the ILP checks, single use, expiry, round-trip count.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+
+function setup(env: Record<string, string> = {}) {
+  let now = T0;
+  const store = counting(createMemoryStore({ maxEntries: 1000, now: () => now }));
+  const telemetry = recorder();
+  const { call: raw } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ...env }), store, telemetry, now: () => now });
+  // Only the payee may fulfil (docs/security.md class 6), so a PUT carries the payee's FSPIOP-Source unless a
+  // test says otherwise.
+  const call: typeof raw = (method, path, body, headers = {}) =>
+    raw(method, path, body, method === 'PUT' ? { 'fspiop-source': path.startsWith('/fxTransfers') ? 'fxpfsp' : 'payeefsp', ...headers } : headers);
+  return { store, telemetry, call, advance: (ms: number) => { now += ms; } };
+}
+
+describe('hub: POST /transfers', () => {
+  test('a valid v1 prepare passes and costs exactly one store round trip', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    const r = await h.call('POST', '/transfers', t.prepare);
+    assert.equal(r.status, 200);
+    assert.equal(r.json.upstream, true);
+    assert.equal(h.store.calls, 1);
+    assert.deepEqual(h.telemetry.ilpEvents, [{ check: 'prepare', outcome: 'ok' }]);
+  });
+
+  const badConditions: [string, (c: string) => string][] = [
+    ['42 characters', (c) => c.slice(0, 42)],
+    ['44 characters', (c) => `${c}A`],
+    ['padded', (c) => `${c}=`],
+    ['standard alphabet', (c) => c.replace(/-/g, '+').replace(/_/g, '/').replace(/^./, '+')],
+    ['non-canonical trailing bits', (c) => c.slice(0, 42) + B64URL[B64URL.indexOf(c[42]!) + 1]],
+    ['not a string', () => 42 as unknown as string],
+  ];
+  for (const [name, mutate] of badConditions) {
+    test(`condition ${name} → 3100 GW_ILP_CONDITION_MALFORMED, store untouched`, async () => {
+      const h = setup();
+      const t = issuedTransfer('1', T0);
+      const r = await h.call('POST', '/transfers', { ...t.prepare, condition: mutate(t.ilp.condition) });
+      assert.equal(r.status, 400);
+      assert.equal(r.code, '3100');
+      assert.equal(h.store.calls, 0);
+      assert.deepEqual(h.telemetry.ilpEvents, [{ check: 'prepare', outcome: 'failed', errorType: 'GW_ILP_CONDITION_MALFORMED' }]);
+    });
+  }
+
+  for (const [name, expiration] of [['in the past', new Date(T0 - 1000).toISOString()], ['unparsable', 'tomorrow'], ['missing', undefined]] as const) {
+    test(`expiration ${name} → 3100 GW_ILP_EXPIRATION_INVALID`, async () => {
+      const h = setup();
+      const t = issuedTransfer('1', T0);
+      const r = await h.call('POST', '/transfers', { ...t.prepare, expiration });
+      assert.equal(r.code, '3100');
+      assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_EXPIRATION_INVALID');
+      assert.equal(h.store.calls, 0);
+    });
+  }
+
+  for (const [name, packet] of [['not base64url', 'not a packet!'], ['random bytes', randomBytes(40).toString('base64url').replace(/^./, 'A')], ['truncated', undefined]] as const) {
+    test(`packet ${name} → 3100 GW_ILP_PACKET_MALFORMED`, async () => {
+      const h = setup();
+      const t = issuedTransfer('1', T0);
+      const r = await h.call('POST', '/transfers', { ...t.prepare, ilpPacket: packet ?? t.ilp.ilpPacket.slice(0, 60) });
+      assert.equal(r.code, '3100');
+      assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MALFORMED');
+    });
+  }
+
+  test('packet of the wrong type (v4 Prepare where the peer uses v1) → GW_ILP_PACKET_MALFORMED', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const t = issuedTransfer('4', T0);
+    const r = await h.call('POST', '/transfers', t.prepare);
+    assert.equal(r.code, '3100');
+    assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MALFORMED');
+  });
+
+  test('per-peer version: payerfsp=4 accepts the v4 packet although ILP_VERSION=1', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_VERSION_BY_PEER: 'payerfsp=4' });
+    const r = await h.call('POST', '/transfers', issuedTransfer('4', T0).prepare);
+    assert.equal(r.status, 200);
+  });
+
+  test('v4 packet whose condition differs from the body → GW_ILP_PACKET_MISMATCH', async () => {
+    const h = setup({ ILP_VERSION: '4' });
+    const t = issuedTransfer('4', T0);
+    const other = issuedTransfer('4', T0);
+    const r = await h.call('POST', '/transfers', { ...t.prepare, condition: other.ilp.condition });
+    assert.equal(r.code, '3100');
+    assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
+  });
+
+  for (const v of ['1', '4'] as const) {
+    test(`v${v} packet whose amount differs from the body → GW_ILP_PACKET_MISMATCH`, async () => {
+      const h = setup({ ILP_VERSION: v });
+      const t = issuedTransfer(v, T0);
+      const r = await h.call('POST', '/transfers', { ...t.prepare, amount: { amount: '100.51', currency: 'USD' } });
+      assert.equal(r.code, '3100');
+      assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
+    });
+  }
+
+  test('a body that is not JSON → 3101', async () => {
+    const h = setup();
+    const r = await h.call('POST', '/transfers', '{"transferId":');
+    assert.equal(r.code, '3101');
+  });
+});
+
+describe('hub: PUT /transfers/{ID}', () => {
+  async function prepared(env: Record<string, string> = {}, version: '1' | '4' = '1') {
+    const h = setup({ ILP_VERSION: version, ...env });
+    const t = issuedTransfer(version, T0);
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    h.store.calls = 0;
+    h.telemetry.ilpEvents.length = 0;
+    return { ...h, t };
+  }
+
+  for (const v of ['1', '4'] as const) {
+    test(`v${v}: the right fulfilment passes once (one round trip); the same again → 3106 GW_ILP_FULFILMENT_REUSED`, async () => {
+      const h = await prepared({}, v);
+      const put = () => h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(h.t.ilp.fulfilment));
+      const first = await put();
+      assert.equal(first.status, 200);
+      assert.equal(h.store.calls, 1);
+      const second = await put();
+      assert.equal(second.code, '3106');
+      assert.equal(h.store.calls, 2);
+      assert.deepEqual(h.telemetry.ilpEvents.map((e) => e.errorType ?? e.outcome), ['ok', 'GW_ILP_FULFILMENT_REUSED']);
+    });
+  }
+
+  test('a resent prepare does not reset a used transfer', async () => {
+    const h = await prepared();
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(h.t.ilp.fulfilment))).status, 200);
+    assert.equal((await h.call('POST', '/transfers', h.t.prepare)).status, 200);
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(h.t.ilp.fulfilment))).code, '3106');
+  });
+
+  test('a wrong fulfilment → 3100 GW_ILP_FULFILMENT_INVALID', async () => {
+    const h = await prepared();
+    const r = await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(randomBytes(32).toString('base64url')));
+    assert.equal(r.code, '3100');
+    assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_FULFILMENT_INVALID');
+  });
+
+  test('fulfilment for an unknown transfer → 3208 GW_ILP_TRANSFER_UNKNOWN', async () => {
+    const h = await prepared();
+    const r = await h.call('PUT', '/transfers/00000000-0000-4000-8000-000000000000', fulfilBody(h.t.ilp.fulfilment));
+    assert.equal(r.code, '3208');
+    assert.equal(h.store.calls, 1);
+  });
+
+  test('fulfilment after the expiration → 3303 GW_ILP_TRANSFER_EXPIRED', async () => {
+    const h = await prepared();
+    h.advance(31_000); // prepare expires at T0 + 30 s; the record lives on for the grace
+    const r = await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(h.t.ilp.fulfilment));
+    assert.equal(r.code, '3303');
+  });
+
+  const badFulfilments: [string, (f: string) => string][] = [
+    ['decoding to 31 bytes', () => randomBytes(31).toString('base64url')],
+    ['decoding to 33 bytes', () => randomBytes(33).toString('base64url')],
+    ['padded', (f) => `${f}=`],
+    ['standard alphabet', (f) => Buffer.from(f, 'base64url').toString('base64').replace(/=+$/, '').replace(/^./, '+')],
+  ];
+  for (const [name, mutate] of badFulfilments) {
+    test(`fulfilment ${name} → 3100 GW_ILP_FULFILMENT_MALFORMED, nothing consumed`, async () => {
+      const h = await prepared();
+      const r = await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(mutate(h.t.ilp.fulfilment)));
+      assert.equal(r.code, '3100');
+      assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_FULFILMENT_MALFORMED');
+      assert.equal(h.store.calls, 0);
+      assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(h.t.ilp.fulfilment))).status, 200);
+    });
+  }
+
+  test('PUT /transfers/{ID}/error consumes nothing (one read: only the payee may end it); the fulfilment still works after it', async () => {
+    const h = await prepared();
+    const err = { errorInformation: { errorCode: '5100', errorDescription: 'Payee rejected' } };
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}/error`, err)).status, 200);
+    assert.equal(h.store.calls, 1);
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}/error`, err, { 'fspiop-source': 'otherfsp' })).code, '3100');
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, fulfilBody(h.t.ilp.fulfilment))).status, 200);
+  });
+
+  test('an abort by the payee is one read and consumes nothing; routes without ILP work never touch the store', async () => {
+    const h = await prepared();
+    assert.equal((await h.call('PUT', `/transfers/${h.t.transferId}`, { transferState: 'ABORTED', completedTimestamp: new Date().toISOString() })).status, 200);
+    assert.equal(h.store.calls, 1);
+    h.store.calls = 0;
+    h.telemetry.ilpEvents.length = 0;
+    assert.equal((await h.call('PUT', '/parties/MSISDN/123', { party: {} })).status, 200);
+    assert.equal((await h.call('POST', '/quotes', { quoteId: 'x' })).status, 200);
+    assert.equal(h.store.calls, 0);
+    assert.equal(h.telemetry.ilpEvents.length, 0);
+  });
+
+  test('ILP_CHECK=false turns the stage off', async () => {
+    const h = setup({ ILP_CHECK: 'false' });
+    const r = await h.call('POST', '/transfers', { transferId: 'x', condition: 'bad' });
+    assert.equal(r.status, 200);
+    assert.equal(h.store.calls, 0);
+  });
+});
+
+describe('hub: FX transfers (FSPIOP 2.0)', () => {
+  const fxPrepare = (condition: string, expiration = new Date(T0 + 30_000).toISOString()) => ({
+    commitRequestId: 'b51ec534-ee48-4575-b6a9-ead2955b8069', determiningTransferId: '7c23e80c-d078-4077-8263-2c047876fcf6',
+    initiatingFsp: 'payerfsp', counterPartyFsp: 'fxpfsp', sourceAmount: { currency: 'USD', amount: '100' },
+    targetAmount: { currency: 'ZMW', amount: '2650' }, condition, expiration,
+  });
+
+  test('POST /fxTransfers stores the condition; PUT /fxTransfers/{ID} fulfils once, then 3106', async () => {
+    const h = setup();
+    const t = issuedTransfer('4', T0);
+    assert.equal((await h.call('POST', '/fxTransfers', fxPrepare(t.ilp.condition))).status, 200);
+    const put = () => h.call('PUT', '/fxTransfers/b51ec534-ee48-4575-b6a9-ead2955b8069', { fulfilment: t.ilp.fulfilment, conversionState: 'RESERVED' });
+    assert.equal((await put()).status, 200);
+    assert.equal((await put()).code, '3106');
+    assert.equal(h.store.calls, 3);
+    assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.errorType ?? e.outcome}`), ['fx_prepare:ok', 'fx_fulfil:ok', 'fx_fulfil:GW_ILP_FULFILMENT_REUSED']);
+  });
+
+  test('FX: malformed condition and past expiration are refused; a wrong fulfilment → 3100', async () => {
+    const h = setup();
+    const t = issuedTransfer('4', T0);
+    assert.equal((await h.call('POST', '/fxTransfers', fxPrepare(`${t.ilp.condition}=`))).code, '3100');
+    assert.equal((await h.call('POST', '/fxTransfers', fxPrepare(t.ilp.condition, new Date(T0 - 1).toISOString()))).code, '3100');
+    assert.equal((await h.call('POST', '/fxTransfers', fxPrepare(t.ilp.condition))).status, 200);
+    const r = await h.call('PUT', '/fxTransfers/b51ec534-ee48-4575-b6a9-ead2955b8069', { fulfilment: randomBytes(32).toString('base64url') });
+    assert.equal(r.code, '3100');
+    assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_FULFILMENT_INVALID');
+  });
+
+  test('a transfer id and an FX commitRequestId do not share records', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    assert.equal((await h.call('PUT', `/fxTransfers/${t.transferId}`, { fulfilment: t.ilp.fulfilment })).code, '3208');
+  });
+});

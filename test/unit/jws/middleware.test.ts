@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { matchRoute } from '../../../src/fspiop/routes.js';
+import { Message } from '../../../src/fspiop/message.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { toResponse, toGatewayError } from '../../../src/errors.js';
+import type { GatewayEnv, GatewayMiddleware } from '../../../src/http/context.js';
+import { createReplayGuard } from '../../../src/jws/freshness.js';
+import { KeyDirectory } from '../../../src/jws/key-directory.js';
+import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from '../../../src/jws/middleware.js';
+import { replayGuardOf } from '../../../src/stages.js';
+import { SigningKeyHolder } from '../../../src/jws/signing-key.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
+import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
+import { KEYS, PRIVATE_KEYS, signedTransfer, TRANSFER } from '../../helpers/jws.js';
+import { ALGORITHMS } from '../../../src/jws/algorithms.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sg-jwsmw-'));
+writeFileSync(join(dir, 'payerfsp.pem'), KEYS.payerfspPublicKeyPem!);
+writeFileSync(join(dir, 'signing.key'), KEYS.payeefspPrivateKeyPem!);
+const closers: (() => void)[] = [];
+after(() => { for (const c of closers) c(); rmSync(dir, { recursive: true, force: true }); });
+
+const config = (env: Record<string, string> = {}) =>
+  loadConfig({ SWITCHGUARD_PROFILE: 'development', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', JWS_VERIFICATION_KEYS_DIRECTORY: dir, JWS_SIGNING_KEY_PATH: join(dir, 'signing.key'), REPLAY_PROTECTION: 'off', ...env });
+
+interface Seen { jwsForm?: string; body?: Buffer; extra?: Record<string, string> }
+
+function app(mw: GatewayMiddleware[]) {
+  const a = new Hono<GatewayEnv>();
+  a.onError((e) => toResponse(toGatewayError(e)));
+  const seen: Seen = {};
+  a.use(async (c, next) => {
+    const u = new URL(c.req.url);
+    c.set('route', matchRoute(c.req.method, u.pathname + u.search));
+    c.set('message', new Message(Buffer.from(await c.req.arrayBuffer())));
+    await next();
+  });
+  for (const m of mw) a.use(m);
+  a.all('*', (c) => {
+    const m = c.var.message;
+    seen.jwsForm = m.signature === 'unchecked' ? undefined : m.signature;
+    seen.body = m.bytes;
+    seen.extra = m.headers;
+    return c.text('forwarded');
+  });
+  return { app: a, seen };
+}
+
+const events: Parameters<Telemetry['jwsVerify']>[0][] = [];
+const telemetry: Telemetry = { ...NOOP_TELEMETRY, jwsVerify: (e) => events.push(e) };
+
+describe('verifyInboundJws', async () => {
+  const keys = await KeyDirectory.open({ dir, watch: false });
+  closers.push(() => keys.close());
+  const RSA = { key: PRIVATE_KEYS.payerfsp!, alg: ALGORITHMS.RS256 };
+  const send = (a: Hono<GatewayEnv>, r: ReturnType<typeof signedTransfer>, init: { method?: string; path?: string; body?: Buffer | string } = {}) =>
+    a.request(`http://gw${init.path ?? '/transfers'}`, { method: init.method ?? 'POST', headers: r.headers, body: init.body ?? r.body });
+
+  test('a signed request passes and records the form; a tampered one gets 3105/400 without echo', async () => {
+    const { app: a, seen } = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]);
+    const r = signedTransfer(RSA, 'payerfsp');
+    const ok = await send(a, r);
+    assert.equal(ok.status, 200);
+    assert.equal(seen.jwsForm, 'raw');
+    assert.deepEqual(events.at(-1), { source: 'payerfsp', outcome: 'ok', form: 'raw', seconds: events.at(-1)!.seconds });
+    const bad = await send(a, r, { body: r.body.toString().replace('100.50', '100.51') });
+    assert.equal(bad.status, 400);
+    const text = await bad.text();
+    assert.deepEqual(JSON.parse(text), { errorInformation: { errorCode: '3105', errorDescription: 'Invalid signature - signature does not verify' } });
+    assert.ok(!text.includes(r.headers['fspiop-signature']!.slice(20, 60)));
+    assert.equal(events.at(-1)!.outcome, 'failed');
+    assert.equal(events.at(-1)!.reason, 'GW_JWS_BAD_SIGNATURE');
+  });
+
+  test('GET is skipped; PUT /parties skipped unless VALIDATE_INBOUND_PUT_PARTIES_JWS', async () => {
+    const { app: a, seen } = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]);
+    assert.equal((await a.request('http://gw/parties/MSISDN/1', { headers: { 'fspiop-source': 'payerfsp' } })).status, 200);
+    assert.equal(seen.jwsForm, 'skipped');
+    const unsigned = { 'fspiop-source': 'payerfsp', 'content-type': 'application/json' };
+    assert.equal((await a.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' })).status, 200);
+    const strict = app([verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry })]).app;
+    const res = await strict.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' });
+    assert.equal(res.status, 400);
+    assert.equal(events.at(-1)!.reason, 'GW_JWS_MISSING');
+  });
+
+  test('unsigned hub callbacks: rejected by default, accepted with JWS_ALLOW_UNSIGNED_HUB_CALLBACKS', async () => {
+    const headers = { 'fspiop-source': 'hub', 'content-type': 'application/json' };
+    const strict = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]).app;
+    assert.equal((await strict.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 400);
+    const lax = app([verifyInboundJws({ ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry })]);
+    assert.equal((await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 200);
+    assert.equal(lax.seen.jwsForm, 'unsigned');
+    const other = await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers: { ...headers, 'fspiop-source': 'payerfsp' }, body: '{}' });
+    assert.equal(other.status, 400, 'only the hub may send unsigned');
+  });
+
+  test('checkFreshness: Date window and replay', async () => {
+    const cfg = config({ REPLAY_PROTECTION: 'on', JWS_MAX_CLOCK_SKEW_SECONDS: '60' });
+    // REPLAY_PROTECTION=on: the one place that decides the stages (src/stages.ts) gives verification a guard.
+    assert.notEqual(replayGuardOf(cfg, createMemoryStore({ maxEntries: 100 })), undefined);
+    assert.equal(replayGuardOf(config({ REPLAY_PROTECTION: 'off' }), createMemoryStore({ maxEntries: 100 })), undefined);
+    const replay = createReplayGuard(createMemoryStore({ maxEntries: 100 }), 60);
+    const { app: a } = app([checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }), verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay })]);
+    const r = signedTransfer(RSA, 'payerfsp');
+    assert.equal((await send(a, r)).status, 200);
+    const again = await send(a, r);
+    assert.equal(again.status, 400);
+    assert.equal(((await again.json()) as { errorInformation: { errorDescription: string } }).errorInformation.errorDescription, 'Invalid signature - signature already seen');
+    const old = signedTransfer(RSA, 'payerfsp', TRANSFER, { date: new Date(Date.now() - 120_000).toUTCString() });
+    const res = await send(a, old);
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { errorInformation: { errorDescription: string } }).errorInformation.errorDescription, /clock skew/);
+  });
+});
+
+describe('signOutbound', async () => {
+  const signer = await SigningKeyHolder.open({ path: join(dir, 'signing.key'), watch: false });
+  closers.push(() => signer.close());
+
+  test('signs our own unsigned messages with canonical bytes and the new headers', async () => {
+    const { app: a, seen } = app([signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties })]);
+    const body = '{"transferState":"COMMITTED","completedTimestamp":"2029-01-01T10:00:05.123Z"}';
+    const res = await a.request('http://gw/transfers/7c23', { method: 'PUT', headers: { 'fspiop-source': 'payeefsp', 'fspiop-destination': 'payerfsp', date: 'Mon, 01 Jan 2029 10:00:00 GMT' }, body });
+    assert.equal(res.status, 200);
+    assert.equal(seen.body!.toString(), '{"completedTimestamp":"2029-01-01T10:00:05.123Z","transferState":"COMMITTED"}');
+    assert.deepEqual(Object.keys(seen.extra!).sort(), ['fspiop-http-method', 'fspiop-signature', 'fspiop-uri']);
+    assert.equal(seen.extra!['fspiop-uri'], '/transfers/7c23');
+    const ph = JSON.parse(Buffer.from((JSON.parse(seen.extra!['fspiop-signature']!) as { protectedHeader: string }).protectedHeader, 'base64url').toString());
+    assert.deepEqual(ph, { alg: 'RS256', 'FSPIOP-URI': '/transfers/7c23', 'FSPIOP-HTTP-Method': 'PUT', 'FSPIOP-Source': 'payeefsp', 'FSPIOP-Destination': 'payerfsp', Date: 'Mon, 01 Jan 2029 10:00:00 GMT' });
+  });
+
+  test('already-signed, foreign and PUT /parties messages pass byte for byte', async () => {
+    const { app: a, seen } = app([signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties })]);
+    const body = '{ "b": 1, "a": 2 }';
+    for (const [path, headers] of [
+      ['/transfers', { 'fspiop-source': 'payeefsp', 'fspiop-signature': '{"x":1}' }],
+      ['/transfers', { 'fspiop-source': 'payerfsp' }],
+      ['/parties/MSISDN/1', { 'fspiop-source': 'payeefsp' }],
+    ] as const) {
+      const method = path.startsWith('/parties') ? 'PUT' : 'POST';
+      assert.equal((await a.request(`http://gw${path}`, { method, headers, body })).status, 200);
+      assert.equal(seen.body!.toString(), body);
+      assert.deepEqual(seen.extra, {});
+    }
+  });
+});

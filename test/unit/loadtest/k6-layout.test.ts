@@ -1,0 +1,44 @@
+// k6 cannot run here: these checks keep the scripts inside what k6 v0.48 offers and keep the profiles
+// and the entry point consistent (the type-check is `npx tsc -p tsconfig.k6.json`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROFILES_DIR, loadProfile, buildSchedules } from '../../../loadtest/driver/profile.js';
+
+const K6 = join(PROFILES_DIR, '..');
+const files = (dir: string): string[] => readdirSync(dir).flatMap((e) => {
+  const p = join(dir, e);
+  return statSync(p).isDirectory() ? files(p) : p.endsWith('.js') ? [p] : [];
+});
+const ALLOWED = /^(k6|k6\/http|k6\/crypto|k6\/encoding|k6\/metrics|k6\/data|k6\/execution|k6\/experimental\/[a-z-]+|\.{1,2}\/.+\.js)$/;
+
+test('k6 scripts import only modules present in k6 v0.48', () => {
+  const scripts = files(K6);
+  assert.ok(scripts.length >= 10);
+  for (const f of scripts) {
+    const src = readFileSync(f, 'utf8');
+    for (const m of src.matchAll(/^\s*(?:import|export)\s[^'"]*from\s+['"]([^'"]+)['"]/gm)) {
+      assert.match(m[1] as string, ALLOWED, `${f} imports ${m[1]}`);
+    }
+    assert.doesNotMatch(src, /\bcrypto\.subtle|globalThis\.crypto|from ['"]k6\/timers['"]|\brequire\(/, f);
+    if (/import exec\b|from 'k6\/execution'/.test(src)) assert.match(src, /import exec from 'k6\/execution'/, `${f}: default import of k6/execution`);
+  }
+});
+
+test('every profile is an open-model profile whose exec is exported by index.js, with the required thresholds', () => {
+  const index = readFileSync(join(K6, 'index.js'), 'utf8');
+  const exported = new Set([...index.matchAll(/export \{ (\w+) \}/g)].map((m) => m[1]));
+  const names = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.json'));
+  assert.ok(names.length >= 5);
+  for (const n of names) {
+    const p = loadProfile(join(PROFILES_DIR, n));
+    assert.ok(buildSchedules(p).length > 0, n);
+    for (const s of Object.values(p.scenarios)) {
+      assert.ok(exported.has(s.exec ?? 'default'), `${n}: exec ${s.exec} is exported`);
+      assert.ok((s.maxVUs ?? 0) >= (s.preAllocatedVUs ?? 0), `${n}: maxVUs ≥ preAllocatedVUs`);
+    }
+    assert.ok(p.thresholds.http_req_failed, `${n}: http_req_failed threshold`);
+    assert.ok(p.thresholds.http_req_duration, `${n}: http_req_duration threshold`);
+  }
+});
