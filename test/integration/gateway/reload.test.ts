@@ -71,7 +71,10 @@ test('server certificate replaced while 200 requests/s flow: zero failed request
   assert.ok(results.every((s) => s === 202), `statuses: ${[...new Set(results)].join(',')}`);
   // The watcher picks the second file up on its own schedule: poll what a new handshake is served.
   let afterFp = before;
-  await waitFor(async () => (afterFp = await servedFingerprint()) !== before, { timeoutMs: 5000, what: 'the new certificate to be served' }).catch(() => {});
+  await waitFor(async () => {
+    afterFp = await servedFingerprint();
+    return afterFp !== before;
+  }, { timeoutMs: 5000, what: 'the new certificate to be served' }).catch(() => {}); // the assertion below says what failed
   assert.notEqual(afterFp, before, 'the new certificate must be served without a restart');
   assert.equal(afterFp, new X509Certificate(t.gw.tls.current.serverCert.raw).fingerprint256);
 });
