@@ -51,6 +51,8 @@ export interface StageDeps {
   readonly quarantine: Quarantine;
   readonly traffic: Pick<TrafficControl, 'inbound' | 'outbound'>;
   readonly closers: Closers;
+  /** Clock of the ILP stages (tests). */
+  readonly now?: () => number;
   /** Reports a key file that does not parse, or a watch that failed (the keys in force stay). */
   readonly onError?: (what: string) => (err: unknown) => void;
 }

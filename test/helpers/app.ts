@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { GatewayMiddleware } from '../../src/http/context.js';
 import type { RequestLogger } from '../../src/http/stages.js';
+import type { AuditLog } from '../../src/logging/audit.js';
 import type { UpstreamRequest, UpstreamResponse } from '../../src/proxy/upstream.js';
 import { openStages } from '../../src/stages.js';
 import { createMemoryStore } from '../../src/store/memory.js';
@@ -34,7 +35,7 @@ export interface InProcessApp {
    * One request through the pipeline. `peer`: the client certificate's PEM (inbound with mTLS; undefined
    * means no verified certificate). The path is used byte for byte as the request target.
    */
-  request(method: string, path: string, o?: { headers?: Record<string, string>; body?: string | Buffer; peerCertPem?: string }): Promise<Response>;
+  request(method: string, path: string, o?: { headers?: Record<string, string>; body?: string | Buffer; peerCertPem?: string; fspiopDefaults?: boolean }): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -42,6 +43,22 @@ const silentLogger = (logs: Record<string, unknown>[]): RequestLogger => {
   const push = (o: object) => { logs.push(o as Record<string, unknown>); };
   return { info: push, warn: push, error: push, debug: () => {} } as unknown as RequestLogger;
 };
+
+/**
+ * The FSPIOP headers a request needs to pass the header checks, where the test does not set them: Accept and
+ * Content-Type of the route's resource (version 1.1), a current Date, and FSPIOP-Destination outbound.
+ */
+function withFspiopDefaults(method: string, path: string, given: Record<string, string>, listener: 'inbound' | 'outbound'): Record<string, string> {
+  const h: Record<string, string> = {};
+  for (const [k, v] of Object.entries(given)) h[k.toLowerCase()] = v;
+  const resource = /^\/([^/?]+)/.exec(path)?.[1] ?? 'transfers';
+  const media = `application/vnd.interoperability.${resource}+json;version=1.1`;
+  h.accept ??= media;
+  if (method === 'POST' || method === 'PUT' || method === 'PATCH') h['content-type'] ??= media;
+  h.date ??= new Date().toUTCString();
+  if (listener === 'outbound') h['fspiop-destination'] ??= 'peerfsp';
+  return h;
+}
 
 /** node's view of a client certificate (tls.TLSSocket#getPeerCertificate) built from a real certificate. */
 function peerCertificateOf(pem: string) {
@@ -73,17 +90,33 @@ function incomingOf(method: string, path: string, headers: Record<string, string
  * development profile unless SWITCHGUARD_PROFILE says otherwise; JWS, ILP and replay protection off unless turned on), with the stages of src/stages.ts, an
  * in-memory store (or the one given) and stage overrides.
  */
-export async function makeApp(o: { env?: Record<string, string>; listener?: 'inbound' | 'outbound'; store?: Store; telemetry?: Telemetry; stages?: Partial<Stages> } = {}): Promise<InProcessApp> {
-  const config = loadConfig({
+export interface MakeAppOptions {
+  /** Environment variables as for the gateway, or an already loaded configuration. */
+  readonly env?: Record<string, string>;
+  readonly config?: Config;
+  readonly listener?: 'inbound' | 'outbound';
+  readonly store?: Store;
+  readonly telemetry?: Telemetry;
+  readonly audit?: AuditLog;
+  readonly quarantine?: Quarantine;
+  /** Clock of the ILP stages (epoch ms). */
+  readonly now?: () => number;
+  readonly stages?: Partial<Stages>;
+}
+
+export async function makeApp(o: MakeAppOptions = {}): Promise<InProcessApp> {
+  const config = o.config ?? loadConfig({
     SWITCHGUARD_PROFILE: 'development', LOG_LEVEL: 'silent', AUDIT_LOG: 'off', REPLAY_PROTECTION: 'off', VALIDATE_INBOUND_JWS: 'false', JWS_SIGN: 'false', ILP_CHECK: 'false', ...o.env,
   }, { cwd: process.cwd() });
   const store = o.store ?? createMemoryStore({ maxEntries: 100_000 });
   const telemetry = o.telemetry ?? NOOP_TELEMETRY;
-  const audit = { record() {}, flush: async () => {}, close: async () => {} };
+  const audit: AuditLog = o.audit ?? { record() {}, flush: async () => {}, close: async () => {} };
   const closers = new Closers();
-  const quarantine = new Quarantine({ store });
+  const quarantine = o.quarantine ?? new Quarantine({ store });
   const pass: GatewayMiddleware = async (_c, next) => { await next(); };
-  const { stages } = await openStages(config, { store, telemetry, keyTelemetry: telemetry, audit, quarantine, traffic: { inbound: pass, outbound: pass }, closers });
+  const { stages } = await openStages(config, {
+    store, telemetry, keyTelemetry: telemetry, audit, quarantine, traffic: { inbound: pass, outbound: pass }, closers, ...(o.now ? { now: o.now } : {}),
+  });
   const upstream: RecordedUpstream = { requests: [], answer: () => ({ status: 202, headers: {}, body: Buffer.alloc(0) }) };
   const upstreams = {
     async send(origin: string, r: UpstreamRequest) { upstream.requests.push({ ...r, origin }); return upstream.answer(r); },
@@ -97,8 +130,9 @@ export async function makeApp(o: { env?: Record<string, string>; listener?: 'inb
     config, store, upstream, logs,
     async request(method, path, r = {}) {
       const body = r.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body);
-      const incoming = incomingOf(method, path, r.headers ?? {}, body, r.peerCertPem);
-      const init: RequestInit = { method, headers: r.headers ?? {}, ...(body.length && method !== 'GET' && method !== 'HEAD' ? { body } : {}) };
+      const headers = r.fspiopDefaults === false ? { ...r.headers } : withFspiopDefaults(method, path, r.headers ?? {}, o.listener ?? 'inbound');
+      const incoming = incomingOf(method, path, headers, body, r.peerCertPem);
+      const init: RequestInit = { method, headers, ...(body.length && method !== 'GET' && method !== 'HEAD' ? { body } : {}) };
       return app.request(`http://localhost${path.startsWith('/') ? '' : '/'}${path}`, init, { incoming, outgoing: undefined } as never);
     },
     async close() { quarantine.close(); await closers.closeAll(() => {}); await store.close(); },

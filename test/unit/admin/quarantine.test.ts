@@ -1,13 +1,13 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { X509Certificate } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { Hono } from 'hono';
-import { quarantineGuard } from '../../../src/admin/middleware.js';
 import { QUARANTINE_KEY, Quarantine } from '../../../src/admin/quarantine.js';
-import { GatewayError, toResponse } from '../../../src/errors.js';
-import type { GatewayEnv, Peer } from '../../../src/http/context.js';
+import { GatewayError } from '../../../src/errors.js';
 import type { AuditEvent } from '../../../src/logging/audit.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { waitFor } from '../../helpers/wait.js';
+import { makeApp } from '../../helpers/app.js';
+import { makeTestPki } from '../../helpers/pki.js';
 
 // Two replicas over the real Redis store: test/integration/admin/quarantine-redis.test.ts.
 const memoryStore = () => createMemoryStore({ maxEntries: 1000 });
@@ -49,34 +49,33 @@ describe('Quarantine', () => {
 });
 
 describe('quarantineGuard', () => {
-  const peer = (fspId: string): Peer => ({ fspId, subjectCn: fspId, fingerprint256: 'AA:BB', validTo: new Date(0) });
-
-  const appFor = (q: Quarantine, events: AuditEvent[]) => {
-    const app = new Hono<GatewayEnv>();
-    app.onError((err) => toResponse(err as GatewayError));
-    app.use('*', async (c, next) => { c.set('peer', peer(c.req.header('x-test-peer') ?? 'dfsp1')); c.set('requestId', 'r1'); await next(); });
-    app.use('*', quarantineGuard(q, { audit: { record: (e) => { events.push(e); }, flush: async () => {}, close: async () => {} } }));
-    app.post('/transfers', (c) => c.text('forwarded', 202));
-    return app;
-  };
+  // The real inbound pipeline in-process (test/helpers/app.ts), with client certificates of a per-run PKI.
+  const pki = makeTestPki();
+  after(() => pki.cleanup());
+  const certs = new Map<string, string>();
+  const cert = (fspId: string) => { let c = certs.get(fspId); if (!c) { c = pki.client(fspId).certPem; certs.set(fspId, c); } return c; };
+  const fingerprint = (fspId: string) => new X509Certificate(cert(fspId)).fingerprint256;
 
   test('a quarantined peer gets 2003/503 before any other stage; others pass', async () => {
     const q = new Quarantine({ store: memoryStore() });
     await q.add('dfsp1');
     const events: AuditEvent[] = [];
-    const app = appFor(q, events);
-    let res = await app.request('/transfers', { method: 'POST', headers: { 'x-test-peer': 'dfsp1', 'fspiop-source': 'dfsp1' } });
+    const app = await makeApp({ env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' }, quarantine: q, audit: { record: (e) => { events.push(e); }, flush: async () => {}, close: async () => {} } });
+    const post = (peer: string, source: string) => app.request('POST', '/transfers', { headers: { 'fspiop-source': source, 'x-request-id': 'r1' }, body: '{}', peerCertPem: cert(peer) });
+    let res = await post('dfsp1', 'dfsp1');
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { errorInformation: { errorCode: '2003', errorDescription: 'Service currently unavailable' } });
-    assert.deepEqual(events, [{ event: 'peer_rejected', actor: 'peer', fspId: 'dfsp1', peer: 'AA:BB', reason: 'GW_PEER_QUARANTINED', requestId: 'r1' }]);
+    assert.deepEqual(events, [{ event: 'peer_rejected', actor: 'peer', fspId: 'dfsp1', peer: fingerprint('dfsp1'), reason: 'GW_PEER_QUARANTINED', requestId: 'r1' }]);
 
-    res = await app.request('/transfers', { method: 'POST', headers: { 'x-test-peer': 'dfsp2', 'fspiop-source': 'dfsp2' } });
+    res = await post('dfsp2', 'dfsp2');
     assert.equal(res.status, 202);
     // a relay (hub) carrying the quarantined DFSP's message is stopped too
-    res = await app.request('/transfers', { method: 'POST', headers: { 'x-test-peer': 'hub', 'fspiop-source': 'dfsp1' } });
+    res = await post('hub', 'dfsp1');
     assert.equal(res.status, 503);
     await q.remove('dfsp1');
-    res = await app.request('/transfers', { method: 'POST', headers: { 'x-test-peer': 'dfsp1', 'fspiop-source': 'dfsp1' } });
+    res = await post('dfsp1', 'dfsp1');
     assert.equal(res.status, 202);
+    assert.equal(app.upstream.requests.length, 2, 'only the two admitted requests reached the upstream');
+    await app.close();
   });
 });
