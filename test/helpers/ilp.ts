@@ -1,19 +1,14 @@
 // Test fixtures for the ILP middleware: a small Hono app that sets the context variables the lead's
 // pipeline sets, a telemetry recorder, a store wrapper counting round trips, and message builders.
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { toGatewayError, toResponse } from '../../src/errors.js';
-import { matchRoute } from '../../src/fspiop/routes.js';
-import type { GatewayEnv } from '../../src/http/context.js';
-import { ilpStagesOf } from '../../src/stages.js';
-import { Message } from '../../src/fspiop/message.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
 import { buildIlp, type IlpResult } from '../../src/ilp/packet.js';
 import { transactionObjectOf, type JsonObject } from '../../src/ilp/transaction.js';
 import type { Store } from '../../src/store/types.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../src/telemetry/types.js';
+import { makeApp } from './app.js';
 
 export const SECRET = 'test-ilp-secret-0123456789-abcdefghij';
 
@@ -46,30 +41,38 @@ export function counting(inner: Store): Store & { calls: number } {
 
 export interface AppOptions { config: Config; store: Store; telemetry?: Telemetry; now?: () => number; direction?: 'inbound' | 'outbound' }
 
-/** The ILP stage between a context-setting stub (as the lead's pipeline) and an echoing upstream. */
+/**
+ * The real pipeline in-process (test/helpers/app.ts) with the ILP stages the configuration gives the role
+ * (none when ILP_CHECK=false, none outbound for the hub), JWS, replay protection and mTLS off so that the
+ * ILP checks are what is exercised, and an upstream that echoes what reached it: `rewritten` is the message
+ * the gateway forwarded when a stage changed it, else null.
+ */
 export function ilpApp(o: AppOptions) {
-  const app = new Hono<GatewayEnv>();
-  app.onError((err) => toResponse(toGatewayError(err)));
-  app.use('*', async (c, next) => {
-    c.set('message', new Message(Buffer.from(await c.req.arrayBuffer())));
-    c.set('route', matchRoute(c.req.method, new URL(c.req.url).pathname));
-    c.set('peer', { fspId: c.req.header('fspiop-source') ?? 'payerfsp', subjectCn: undefined, fingerprint256: '', validTo: new Date(0) });
-    await next();
+  const config: Config = { ...o.config, jwsVerify: undefined, jwsSigning: undefined, replayProtection: false, inboundMtls: false };
+  // The bodies sent, by the request id the call gives them: concurrent calls must not mix them up.
+  const sent = new Map<string, Buffer>();
+  let next = 0;
+  const ready = makeApp({ config, store: o.store, telemetry: o.telemetry ?? NOOP_TELEMETRY, listener: o.direction ?? 'inbound', ...(o.now ? { now: o.now } : {}) }).then((app) => {
+    app.upstream.answer = (r) => {
+      const original = sent.get(String(r.headers['x-request-id']));
+      const rewritten = original !== undefined && r.body.equals(original) ? null : (JSON.parse(r.body.toString('utf8')) as JsonObject);
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ upstream: true, rewritten })) };
+    };
+    return app;
   });
-  // The stages the configuration gives the role (src/stages.ts): none when ILP_CHECK=false, none outbound for the hub.
-  const stages = ilpStagesOf(o.config, { store: o.store, telemetry: o.telemetry ?? NOOP_TELEMETRY, ...(o.now ? { now: o.now } : {}) });
-  const stage = o.direction === 'outbound' ? stages.outbound : stages.inbound;
-  if (stage) app.use('*', stage);
-  app.all('*', (c) => c.json({ upstream: true, rewritten: c.get('message').rewritten ? c.get('message').json() : null }));
   // A PUT is the payee's answer: it carries the payee's FSPIOP-Source unless the test sets another
   // (docs/security.md class 6: the hub accepts a fulfilment only from the payee recorded at prepare time).
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const defaults: Record<string, string> = method === 'PUT' ? { 'fspiop-source': 'payeefsp' } : {};
-    const res = await app.request(path, { method, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...defaults, ...headers } });
+    const id = `call-${next++}`;
+    const defaults: Record<string, string> = { 'fspiop-source': method === 'PUT' ? 'payeefsp' : 'payerfsp', 'x-request-id': id };
+    const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    sent.set(id, bytes);
+    const res = await (await ready).request(method, path, { body: bytes, headers: { ...defaults, ...headers } });
+    sent.delete(id);
     const json = (await res.json()) as { upstream?: boolean; rewritten?: JsonObject | null; errorInformation?: { errorCode: string; errorDescription: string } };
     return { status: res.status, json, code: json.errorInformation?.errorCode };
   };
-  return { app, call };
+  return { call, close: async () => (await ready).close() };
 }
 
 export function quoteRequest(over: JsonObject = {}): JsonObject {
