@@ -3,12 +3,7 @@ import { after, describe, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Hono } from 'hono';
-import { matchRoute } from '../../../src/fspiop/routes.js';
-import { Message } from '../../../src/fspiop/message.js';
 import { loadConfig } from '../../../src/config/load.js';
-import { toResponse, toGatewayError } from '../../../src/errors.js';
-import type { GatewayEnv, GatewayMiddleware } from '../../../src/http/context.js';
 import { createReplayGuard } from '../../../src/jws/freshness.js';
 import { KeyDirectory } from '../../../src/jws/key-directory.js';
 import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from '../../../src/jws/middleware.js';
@@ -18,6 +13,8 @@ import { createMemoryStore } from '../../../src/store/memory.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
 import { KEYS, PRIVATE_KEYS, signedTransfer, TRANSFER } from '../../helpers/jws.js';
 import { ALGORITHMS } from '../../../src/jws/algorithms.js';
+import type { Stages } from '../../../src/app.js';
+import { makeApp } from '../../helpers/app.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwsmw-'));
 writeFileSync(join(dir, 'payerfsp.pem'), KEYS.payerfspPublicKeyPem!);
@@ -30,25 +27,43 @@ const config = (env: Record<string, string> = {}) =>
 
 interface Seen { jwsForm?: string; body?: Buffer; extra?: Record<string, string> }
 
-function app(mw: GatewayMiddleware[]) {
-  const a = new Hono<GatewayEnv>();
-  a.onError((e) => toResponse(toGatewayError(e)));
+// Headers the gateway itself adds to every forwarded request (not a stage's doing).
+const GATEWAY_ADDED = new Set(['content-length', 'host', 'x-client-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
+
+/**
+ * The real pipeline in-process (test/helpers/app.ts) with the JWS stages under test in their slots (mTLS,
+ * ILP and the configuration's own JWS stages off). `seen` is what reached the upstream last: the body, the
+ * headers a stage added, and the signature state the request log recorded.
+ */
+async function app(slots: Partial<Stages>, listener: 'inbound' | 'outbound' = 'inbound') {
+  const a = await makeApp({ env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', INBOUND_MUTUAL_TLS_ENABLED: 'false' }, listener, stages: slots });
+  closers.push(() => { void a.close(); });
+  a.upstream.answer = () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('forwarded') });
+  let sentHeaders: Record<string, string> = {};
   const seen: Seen = {};
-  a.use(async (c, next) => {
-    const u = new URL(c.req.url);
-    c.set('route', matchRoute(c.req.method, u.pathname + u.search));
-    c.set('message', new Message(Buffer.from(await c.req.arrayBuffer())));
-    await next();
-  });
-  for (const m of mw) a.use(m);
-  a.all('*', (c) => {
-    const m = c.var.message;
-    seen.jwsForm = m.signature === 'unchecked' ? undefined : m.signature;
-    seen.body = m.bytes;
-    seen.extra = m.headers;
-    return c.text('forwarded');
-  });
-  return { app: a, seen };
+  const request = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}) => {
+    const before = a.upstream.requests.length;
+    const logsBefore = a.logs.length;
+    const headers: Record<string, string> = {};
+    // FSPIOP media types for Accept and Content-Type come from the helper (the pipeline's header checks).
+    for (const [k, v] of Object.entries(init.headers ?? {})) if (k !== 'content-type' && k !== 'accept') headers[k] = v;
+    if (listener === 'outbound') headers['fspiop-destination'] ??= 'peerfsp'; // outbound routing needs one
+    sentHeaders = headers;
+    const res = await a.request(init.method ?? 'GET', new URL(url).pathname + new URL(url).search, { headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+    const log = a.logs.slice(logsBefore).at(-1);
+    seen.jwsForm = log?.jwsForm as string | undefined;
+    if (a.upstream.requests.length > before) {
+      const up = a.upstream.requests.at(-1)!;
+      seen.body = up.body;
+      seen.extra = {};
+      for (const [k, v] of Object.entries(up.headers)) {
+        const value = Array.isArray(v) ? v.join(', ') : v;
+        if (!GATEWAY_ADDED.has(k) && sentHeaders[k] !== value && !['accept', 'content-type', 'date'].includes(k)) seen.extra[k] = value;
+      }
+    }
+    return res;
+  };
+  return { app: { request }, seen };
 }
 
 const events: Parameters<Telemetry['jwsVerify']>[0][] = [];
@@ -58,11 +73,11 @@ describe('verifyInboundJws', async () => {
   const keys = await KeyDirectory.open({ dir, watch: false });
   closers.push(() => keys.close());
   const RSA = { key: PRIVATE_KEYS.payerfsp!, alg: ALGORITHMS.RS256 };
-  const send = (a: Hono<GatewayEnv>, r: ReturnType<typeof signedTransfer>, init: { method?: string; path?: string; body?: Buffer | string } = {}) =>
+  const send = (a: { request: (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string | Buffer }) => Promise<Response> }, r: ReturnType<typeof signedTransfer>, init: { method?: string; path?: string; body?: Buffer | string } = {}) =>
     a.request(`http://gw${init.path ?? '/transfers'}`, { method: init.method ?? 'POST', headers: r.headers, body: init.body ?? r.body });
 
   test('a signed request passes and records the form; a tampered one gets 3105/400 without echo', async () => {
-    const { app: a, seen } = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]);
+    const { app: a, seen } = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) }));
     const r = signedTransfer(RSA, 'payerfsp');
     const ok = await send(a, r);
     assert.equal(ok.status, 200);
@@ -78,12 +93,12 @@ describe('verifyInboundJws', async () => {
   });
 
   test('GET is skipped; PUT /parties skipped unless VALIDATE_INBOUND_PUT_PARTIES_JWS', async () => {
-    const { app: a, seen } = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]);
+    const { app: a, seen } = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) }));
     assert.equal((await a.request('http://gw/parties/MSISDN/1', { headers: { 'fspiop-source': 'payerfsp' } })).status, 200);
     assert.equal(seen.jwsForm, 'skipped');
     const unsigned = { 'fspiop-source': 'payerfsp', 'content-type': 'application/json' };
     assert.equal((await a.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' })).status, 200);
-    const strict = app([verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry })]).app;
+    const strict = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry }) })).app;
     const res = await strict.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' });
     assert.equal(res.status, 400);
     assert.equal(events.at(-1)!.reason, 'GW_JWS_MISSING');
@@ -91,9 +106,9 @@ describe('verifyInboundJws', async () => {
 
   test('unsigned hub callbacks: rejected by default, accepted with JWS_ALLOW_UNSIGNED_HUB_CALLBACKS', async () => {
     const headers = { 'fspiop-source': 'hub', 'content-type': 'application/json' };
-    const strict = app([verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry })]).app;
+    const strict = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) })).app;
     assert.equal((await strict.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 400);
-    const lax = app([verifyInboundJws({ ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry })]);
+    const lax = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry }) }));
     assert.equal((await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 200);
     assert.equal(lax.seen.jwsForm, 'unsigned');
     const other = await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers: { ...headers, 'fspiop-source': 'payerfsp' }, body: '{}' });
@@ -106,7 +121,7 @@ describe('verifyInboundJws', async () => {
     assert.notEqual(replayGuardOf(cfg, createMemoryStore({ maxEntries: 100 })), undefined);
     assert.equal(replayGuardOf(config({ REPLAY_PROTECTION: 'off' }), createMemoryStore({ maxEntries: 100 })), undefined);
     const replay = createReplayGuard(createMemoryStore({ maxEntries: 100 }), 60);
-    const { app: a } = app([checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }), verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay })]);
+    const { app: a } = (await app({ freshness: checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }), verifyJws: verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay }) }));
     const r = signedTransfer(RSA, 'payerfsp');
     assert.equal((await send(a, r)).status, 200);
     const again = await send(a, r);
@@ -124,7 +139,7 @@ describe('signOutbound', async () => {
   closers.push(() => signer.close());
 
   test('signs our own unsigned messages with canonical bytes and the new headers', async () => {
-    const { app: a, seen } = app([signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties })]);
+    const { app: a, seen } = (await app({ signJws: signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties }) }, 'outbound'));
     const body = '{"transferState":"COMMITTED","completedTimestamp":"2029-01-01T10:00:05.123Z"}';
     const res = await a.request('http://gw/transfers/7c23', { method: 'PUT', headers: { 'fspiop-source': 'payeefsp', 'fspiop-destination': 'payerfsp', date: 'Mon, 01 Jan 2029 10:00:00 GMT' }, body });
     assert.equal(res.status, 200);
@@ -136,7 +151,7 @@ describe('signOutbound', async () => {
   });
 
   test('already-signed, foreign and PUT /parties messages pass byte for byte', async () => {
-    const { app: a, seen } = app([signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties })]);
+    const { app: a, seen } = (await app({ signJws: signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties }) }, 'outbound'));
     const body = '{ "b": 1, "a": 2 }';
     for (const [path, headers] of [
       ['/transfers', { 'fspiop-source': 'payeefsp', 'fspiop-signature': '{"x":1}' }],
