@@ -23,10 +23,12 @@ function cpuPerOp(n: number, fn: () => unknown): number {
 }
 
 const quoteRequest = {
-  quoteId: '0f5a7a6e-3c1b-4c5e-9b3a-6d1e2f3a4b5c', transactionId: '7c23e80c-d078-4077-8263-2c047876fcf6',
+  quoteId: '0f5a7a6e-3c1b-4c5e-9b3a-6d1e2f3a4b5c',
+  transactionId: '7c23e80c-d078-4077-8263-2c047876fcf6',
   payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: 'payeefsp' } },
   payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '44123456789', fspId: 'payerfsp' }, name: 'Jane Doe' },
-  amountType: 'RECEIVE', amount: { amount: '100', currency: 'USD' },
+  amountType: 'RECEIVE',
+  amount: { amount: '100', currency: 'USD' },
   transactionType: { scenario: 'TRANSFER', initiator: 'PAYER', initiatorType: 'CONSUMER' },
 };
 const quoteResponse = { transferAmount: { amount: '100.50', currency: 'USD' }, expiration: '2029-01-01T10:04:00.000Z', note: 'bench' };
@@ -56,7 +58,9 @@ export async function run(): Promise<IlpBenchResult> {
   const r = { validateUsPerOp, sdkValidateUsPerOp, validateTargetMet: validateUsPerOp <= 5, generate };
   const f = (x: number) => x.toFixed(2).padStart(8);
   console.log('ILP (CPU µs per operation, user+system)');
-  console.log(`  validate fulfilment      ${f(validateUsPerOp)}   (SDK validateFulfil ${f(sdkValidateUsPerOp)})   target ≤ 5 µs: ${r.validateTargetMet ? 'met' : 'MISSED'}`);
+  console.log(
+    `  validate fulfilment      ${f(validateUsPerOp)}   (SDK validateFulfil ${f(sdkValidateUsPerOp)})   target ≤ 5 µs: ${r.validateTargetMet ? 'met' : 'MISSED'}`,
+  );
   for (const [v, g] of Object.entries(generate)) {
     console.log(`  generate ${v} (packet+condition+fulfilment) ${f(g.oursUsPerOp)}   (SDK getQuoteResponseIlp ${f(g.sdkUsPerOp)})`);
   }

@@ -4,7 +4,16 @@
 import { pathToFileURL } from 'node:url';
 import { createTelemetry } from '../src/metrics/registry.js';
 
-const ROUTES = ['POST /transfers', 'PUT /transfers/{ID}', 'POST /quotes', 'PUT /quotes/{ID}', 'GET /parties/{Type}/{ID}', 'PUT /parties/{Type}/{ID}', 'PUT /transfers/{ID}/error', 'POST /fxQuotes'];
+const ROUTES = [
+  'POST /transfers',
+  'PUT /transfers/{ID}',
+  'POST /quotes',
+  'PUT /quotes/{ID}',
+  'GET /parties/{Type}/{ID}',
+  'PUT /parties/{Type}/{ID}',
+  'PUT /transfers/{ID}/error',
+  'POST /fxQuotes',
+];
 const REASONS = ['GW_JWS_BAD_SIGNATURE', 'GW_JWS_KEY_UNKNOWN', 'GW_JWS_HEADER_MISMATCH'];
 
 export interface MetricsBench {
@@ -32,9 +41,10 @@ export async function run(options: { dfsps?: number; scrapes?: number } = {}): P
     t.upstream({ target: id, outcome: i % 10 ? 'ok' : 'error', seconds: 0.01 });
     t.expiry({ kind: 'jws_key', file: `/keys/jws/${id}.pem`, notAfter: 1_900_000_000 + i });
   });
-  for (const route of ROUTES) for (const code of ['', '3105', '3100', '2003']) {
-    t.request({ listener: 'inbound', route, method: route.split(' ')[0]!, status: 202, fspiopCode: code, seconds: 0.01 });
-  }
+  for (const route of ROUTES)
+    for (const code of ['', '3105', '3100', '2003']) {
+      t.request({ listener: 'inbound', route, method: route.split(' ')[0]!, status: 202, fspiopCode: code, seconds: 0.01 });
+    }
 
   const first = await t.metricsText();
   const series = first.split('\n').filter((l) => l && !l.startsWith('#')).length;
@@ -55,12 +65,17 @@ export async function run(options: { dfsps?: number; scrapes?: number } = {}): P
   const requestCallNs = Number(process.hrtime.bigint() - s) / N;
 
   const result = {
-    dfsps, series, bytes: Buffer.byteLength(first),
+    dfsps,
+    series,
+    bytes: Buffer.byteLength(first),
     scrapeMs: { p50: round(pct(times, 50)), p99: round(pct(times, 99)), max: round(times.at(-1)!) },
-    jwsVerifyCallNs: Math.round(jwsVerifyCallNs), requestCallNs: Math.round(requestCallNs),
+    jwsVerifyCallNs: Math.round(jwsVerifyCallNs),
+    requestCallNs: Math.round(requestCallNs),
   };
   console.log(`Metrics scrape with ${dfsps} DFSPs: ${series} series, ${(result.bytes / 1024).toFixed(0)} KiB`);
-  console.log(`  scrape (registry.metrics(), ${scrapes} runs): p50 ${result.scrapeMs.p50} ms, p99 ${result.scrapeMs.p99} ms, max ${result.scrapeMs.max} ms (target p99 < 100 ms)`);
+  console.log(
+    `  scrape (registry.metrics(), ${scrapes} runs): p50 ${result.scrapeMs.p50} ms, p99 ${result.scrapeMs.p99} ms, max ${result.scrapeMs.max} ms (target p99 < 100 ms)`,
+  );
   console.log(`  hot path: jwsVerify ${result.jwsVerifyCallNs} ns/call, request ${result.requestCallNs} ns/call`);
   return result;
 }

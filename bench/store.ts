@@ -9,7 +9,11 @@ import { NOOP_TELEMETRY } from '../src/telemetry/types.js';
 
 const VALUE = JSON.stringify({ c: 'UeVN-WZQYQd_esA01Z4zmgpeOOimy7bpm9mytBszquI', e: 1893492000000 });
 
-interface Latency { p50: number; p99: number; max: number }
+interface Latency {
+  p50: number;
+  p99: number;
+  max: number;
+}
 const pct = (xs: number[]): Latency => {
   const s = [...xs].sort((a, b) => a - b);
   const at = (q: number) => Number((s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 1000).toFixed(1));
@@ -35,7 +39,12 @@ async function measure(store: Store, n: number): Promise<{ save: Latency; take: 
 export async function run(): Promise<Record<string, { save: Latency; take: Latency }>> {
   const results: Record<string, { save: Latency; take: Latency }> = {};
   results.memory = await measure(createMemoryStore({ maxEntries: 100_000 }), 20_000);
-  const redis = createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `sgbench:${randomBytes(4).toString('hex')}:`, timeoutMs: 1000, telemetry: NOOP_TELEMETRY });
+  const redis = createRedisStore({
+    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    keyPrefix: `sgbench:${randomBytes(4).toString('hex')}:`,
+    timeoutMs: 1000,
+    telemetry: NOOP_TELEMETRY,
+  });
   try {
     const reachable = (await redis.ping()) || (await new Promise((r) => setTimeout(r, 500)).then(() => redis.ping()));
     if (reachable) results.redis = await measure(redis, 3000);

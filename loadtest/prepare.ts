@@ -18,9 +18,16 @@ The Date headers are the time of preparation: the gateway accepts the set for --
 
 const { values } = parseArgs({
   options: {
-    count: { type: 'string' }, out: { type: 'string' }, keys: { type: 'string' }, fsps: { type: 'string' },
-    'bad-share': { type: 'string' }, 'quotes-only': { type: 'boolean' }, rate: { type: 'string' },
-    'ilp-version': { type: 'string' }, skew: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    count: { type: 'string' },
+    out: { type: 'string' },
+    keys: { type: 'string' },
+    fsps: { type: 'string' },
+    'bad-share': { type: 'string' },
+    'quotes-only': { type: 'boolean' },
+    rate: { type: 'string' },
+    'ilp-version': { type: 'string' },
+    skew: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
 const count = Number(values.count);
@@ -34,9 +41,13 @@ const fsps = values.fsps ? values.fsps.split(',') : Array.from({ length: 8 }, (_
 const rate = Number(values.rate ?? 1000);
 const t = performance.now();
 const set = await buildPreparedSet({
-  count, keys: loadSigningKeys(values.keys ?? 'keys', fsps), badShare: Number(values['bad-share'] ?? 0),
-  quotesOnly: values['quotes-only'] === true, block: blockFor(rate),
-  ilpVersion: ilp, skewSeconds: Number(values.skew ?? 300),
+  count,
+  keys: loadSigningKeys(values.keys ?? 'keys', fsps),
+  badShare: Number(values['bad-share'] ?? 0),
+  quotesOnly: values['quotes-only'] === true,
+  block: blockFor(rate),
+  ilpVersion: ilp,
+  skewSeconds: Number(values.skew ?? 300),
 });
 writeFileSync(values.out, JSON.stringify(set));
 console.error(`${set.requests.length} requests signed in ${((performance.now() - t) / 1000).toFixed(1)} s → ${values.out}; valid until ${set.validUntil}`);

@@ -1,9 +1,10 @@
 // A minimal upstream for load runs: answers every request 202 with an empty body (what Mojaloop switch
 // services answer to an accepted FSPIOP request), optionally after a fixed delay. Plain HTTP by default;
 // with TLS material it serves HTTPS, and with a CA it requires client certificates (the direct baseline).
-import { createServer as createHttp, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { createServer as createHttps } from 'node:https';
+
 import { readFileSync } from 'node:fs';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -41,11 +42,23 @@ export function startStub(opts: StubOptions = {}): Promise<Stub> {
     });
   };
   const server: Server = opts.tls
-    ? createHttps({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: opts.tls.ca !== undefined, rejectUnauthorized: opts.tls.ca !== undefined, minVersion: 'TLSv1.3' }, handler)
+    ? createHttps(
+        {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          ca: opts.tls.ca,
+          requestCert: opts.tls.ca !== undefined,
+          rejectUnauthorized: opts.tls.ca !== undefined,
+          minVersion: 'TLSv1.3',
+        },
+        handler,
+      )
     : createHttp(handler);
   server.keepAliveTimeout = 60_000;
   let conns = 0;
-  server.on(opts.tls ? 'secureConnection' : 'connection', () => { conns++; });
+  server.on(opts.tls ? 'secureConnection' : 'connection', () => {
+    conns++;
+  });
   const host = opts.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -56,10 +69,11 @@ export function startStub(opts: StubOptions = {}): Promise<Stub> {
         port,
         count: () => n,
         connections: () => conns,
-        close: () => new Promise<void>((r) => {
-          server.closeAllConnections?.();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections?.();
+            server.close(() => r());
+          }),
       });
     });
   });

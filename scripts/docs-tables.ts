@@ -1,8 +1,9 @@
 // Markdown tables generated from the schema and the error catalogue. `npm run docs` (scripts/docs.ts)
 // writes them into the README between markers; test/unit/config/docs.test.ts fails when the README is out of date.
 // Development tooling only: it lives in scripts/, outside the build (tsconfig.build.json compiles src/).
-import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../src/errors.js';
+
 import { FIELDS } from '../src/config/schema.js';
+import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../src/errors.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -45,8 +46,9 @@ export function configTableMarkdown(): string {
 }
 
 export function errorTableMarkdown(): string {
-  const rows = Object.entries(CATALOGUE).map(([code, e]) =>
-    `| \`${code}\` | ${e.fspiopCode} ${FSPIOP_DESCRIPTIONS[e.fspiopCode]} | ${e.httpStatus} | ${cell(e.operatorHint)} |`);
+  const rows = Object.entries(CATALOGUE).map(
+    ([code, e]) => `| \`${code}\` | ${e.fspiopCode} ${FSPIOP_DESCRIPTIONS[e.fspiopCode]} | ${e.httpStatus} | ${cell(e.operatorHint)} |`,
+  );
   return ['| gateway code | FSPIOP error | HTTP | what to check |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 

@@ -4,5 +4,7 @@ import { renderBlocks } from './docs-tables.js';
 
 const readme = readFileSync('README.md', 'utf8');
 const next = renderBlocks(readme);
-if (next !== readme) { writeFileSync('README.md', next); console.log('README.md tables updated'); }
-else console.log('README.md tables are up to date');
+if (next !== readme) {
+  writeFileSync('README.md', next);
+  console.log('README.md tables updated');
+} else console.log('README.md tables are up to date');

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 // Runs every *.test.ts under the given folders (default: test/) with node's test runner through tsx.
 // Node 20's runner does not discover .ts files itself, hence this list.
 //   node scripts/run-tests.mjs                          everything under test/
@@ -6,7 +7,6 @@
 //   node scripts/run-tests.mjs --exclude=test/unit      everything else (integration, security)
 import { readdirSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
-import { spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
 const excluded = args.filter((a) => a.startsWith('--exclude=')).map((a) => normalize(a.slice('--exclude='.length)).replace(/\/$/, ''));
@@ -24,7 +24,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -1,17 +1,18 @@
 // The two FSPIOP pipelines as Hono apps, each in one readable list (README, "Architecture"). Pure factories: no
 // I/O, no listen; everything comes in through deps. Optional capability stages are skipped when absent.
-import { header } from './http/context.js';
+
 import { Hono } from 'hono';
 import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import type { GatewayEnv, GatewayMiddleware } from './http/context.js';
-import { bindPeer, checkRequest, matchFspiopRoute, renderError, requestScope, requireSourceMatchesPeer, type RequestLogger } from './http/stages.js';
-import type { PeerDirectory } from './peers/directory.js';
-import { forward, targetOf, type Target } from './http/forward.js';
-import type { Upstreams } from './proxy/upstream.js';
-import type { PeerResolverOptions } from './tls/peer.js';
-import type { Telemetry } from './telemetry/types.js';
+import { header } from './http/context.js';
+import { forward, type Target, targetOf } from './http/forward.js';
+import { bindPeer, checkRequest, matchFspiopRoute, type RequestLogger, renderError, requestScope, requireSourceMatchesPeer } from './http/stages.js';
 import type { AuditLog } from './logging/audit.js';
+import type { PeerDirectory } from './peers/directory.js';
+import type { Upstreams } from './proxy/upstream.js';
+import type { Telemetry } from './telemetry/types.js';
+import type { PeerResolverOptions } from './tls/peer.js';
 
 /** Capability stages, slotted into the pipelines in the order docs/security.md describes. */
 export interface Stages {
@@ -51,7 +52,9 @@ function mount(app: Hono<GatewayEnv>, stages: GatewayMiddleware[]): void {
 function base(): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   app.onError(renderError);
-  app.notFound(() => { throw new GatewayError('GW_ROUTE_UNKNOWN'); });
+  app.notFound(() => {
+    throw new GatewayError('GW_ROUTE_UNKNOWN');
+  });
   return app;
 }
 
@@ -61,19 +64,22 @@ export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerRes
   const trusted = [...config.trustedProxyPeers, ...(config.role === 'dfsp' ? [config.hubId] : [])];
   const upstream = targetOf(deps.upstreamUrl, 'upstream');
   const app = base();
-  mount(app, present(
-    requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
-    matchFspiopRoute(), // the strict request-target check comes before anything else
-    config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
-    stages.quarantine,
-    stages.limits, // after peer binding and quarantine, before any body read or crypto
-    checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
-    config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
-    stages.freshness,
-    stages.verifyJws,
-    stages.ilpInbound,
-    forward({ upstreams: deps.upstreams, target: () => upstream, proto: 'https' }),
-  ));
+  mount(
+    app,
+    present(
+      requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
+      matchFspiopRoute(), // the strict request-target check comes before anything else
+      config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
+      stages.quarantine,
+      stages.limits, // after peer binding and quarantine, before any body read or crypto
+      checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
+      config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
+      stages.freshness,
+      stages.verifyJws,
+      stages.ilpInbound,
+      forward({ upstreams: deps.upstreams, target: () => upstream, proto: 'https' }),
+    ),
+  );
   return app;
 }
 
@@ -90,16 +96,22 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
     return targetOf(p.endpoint, peers.has(dest) ? dest : 'default');
   };
   const app = base();
-  mount(app, present(
-    requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
-    stages.quarantineOutbound,
-    matchFspiopRoute(),
-    stages.limitsOutbound, // by FSPIOP-Destination, before the body is read or signed
-    checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
-    async function resolveDestination(c, next) { targetFor(c); await next(); }, // 3201/3102 before any signing
-    stages.ilpOutbound,
-    stages.signJws,
-    forward({ upstreams: deps.upstreams, target: targetFor, proto: 'http' }),
-  ));
+  mount(
+    app,
+    present(
+      requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
+      stages.quarantineOutbound,
+      matchFspiopRoute(),
+      stages.limitsOutbound, // by FSPIOP-Destination, before the body is read or signed
+      checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
+      async function resolveDestination(c, next) {
+        targetFor(c);
+        await next();
+      }, // 3201/3102 before any signing
+      stages.ilpOutbound,
+      stages.signJws,
+      forward({ upstreams: deps.upstreams, target: targetFor, proto: 'http' }),
+    ),
+  );
   return app;
 }

@@ -36,8 +36,7 @@ interface CatalogueEntry {
   readonly operatorHint: string;
 }
 
-const entry = (fspiopCode: FspiopCode, httpStatus: number, operatorHint: string): CatalogueEntry =>
-  ({ fspiopCode, httpStatus, operatorHint });
+const entry = (fspiopCode: FspiopCode, httpStatus: number, operatorHint: string): CatalogueEntry => ({ fspiopCode, httpStatus, operatorHint });
 
 /**
  * Every gateway error code. The README's "Error codes" table is checked against this object by a test
@@ -45,57 +44,133 @@ const entry = (fspiopCode: FspiopCode, httpStatus: number, operatorHint: string)
  */
 export const CATALOGUE = {
   // --- peer identity and access (tls/, admin/) ---
-  GW_PEER_SOURCE_MISMATCH: entry('3100', 400, 'FSPIOP-Source differs from the FSP id bound to the client certificate; check the DFSP sends its own id, or list relaying peers in TRUSTED_PROXY_PEERS.'),
+  GW_PEER_SOURCE_MISMATCH: entry(
+    '3100',
+    400,
+    'FSPIOP-Source differs from the FSP id bound to the client certificate; check the DFSP sends its own id, or list relaying peers in TRUSTED_PROXY_PEERS.',
+  ),
   GW_PEER_IDENTITY_UNKNOWN: entry('3100', 400, 'The client certificate carries no usable FSP id (no CN/SAN, or no entry in PEER_IDENTITY_MAP).'),
-  GW_PEER_IDENTITY_AMBIGUOUS: entry('3100', 400, 'The client certificate names more than one identity (several CNs, DNS/URI SANs that disagree, or a CN that differs from the SAN with PEER_IDENTITY_FROM=san); issue a certificate that names the FSP once.'),
-  GW_PEER_CERT_NOT_CLIENT: entry('3100', 400, 'The client certificate is not an end-entity client certificate (basicConstraints CA:TRUE, keyUsage without digitalSignature, or extendedKeyUsage without clientAuth).'),
-  GW_PEER_QUARANTINED: entry('2003', 503, 'The peer was quarantined through the admin API; release it with DELETE /admin/quarantine/{fspId} once the incident is closed.'),
+  GW_PEER_IDENTITY_AMBIGUOUS: entry(
+    '3100',
+    400,
+    'The client certificate names more than one identity (several CNs, DNS/URI SANs that disagree, or a CN that differs from the SAN with PEER_IDENTITY_FROM=san); issue a certificate that names the FSP once.',
+  ),
+  GW_PEER_CERT_NOT_CLIENT: entry(
+    '3100',
+    400,
+    'The client certificate is not an end-entity client certificate (basicConstraints CA:TRUE, keyUsage without digitalSignature, or extendedKeyUsage without clientAuth).',
+  ),
+  GW_PEER_QUARANTINED: entry(
+    '2003',
+    503,
+    'The peer was quarantined through the admin API; release it with DELETE /admin/quarantine/{fspId} once the incident is closed.',
+  ),
   // --- FSPIOP request checks (fspiop/) ---
   GW_BODY_TOO_LARGE: entry('3104', 400, 'Body exceeds MAX_BODY_BYTES; check the sender or raise the limit.'),
   GW_BODY_MALFORMED: entry('3101', 400, 'Body is not valid JSON (or has duplicate member names).'),
-  GW_BODY_TOO_COMPLEX: entry('3101', 400, 'Body JSON nests deeper than 32 levels or holds more than MAX_JSON_VALUES values; FSPIOP bodies are far below both, so look for a hostile or broken sender.'),
+  GW_BODY_TOO_COMPLEX: entry(
+    '3101',
+    400,
+    'Body JSON nests deeper than 32 levels or holds more than MAX_JSON_VALUES values; FSPIOP bodies are far below both, so look for a hostile or broken sender.',
+  ),
   GW_HEADER_MISSING: entry('3102', 400, 'A mandatory FSPIOP header (Date, FSPIOP-Source, Content-Type, Accept, FSPIOP-Destination) is missing.'),
-  GW_HEADER_MALFORMED: entry('3101', 400, 'An FSPIOP header does not follow the FSPIOP API Definition v1.1 §3.2 (RFC 1123 Date, versioned media type matching the resource).'),
+  GW_HEADER_MALFORMED: entry(
+    '3101',
+    400,
+    'An FSPIOP header does not follow the FSPIOP API Definition v1.1 §3.2 (RFC 1123 Date, versioned media type matching the resource).',
+  ),
   GW_VERSION_UNSUPPORTED: entry('3001', 406, 'Accept/Content-Type asks for an API version the gateway does not serve (supported: 1.0, 1.1, 2.0).'),
-  GW_PATH_MALFORMED: entry('3101', 400, 'The request path has a dot segment, an encoded separator (/, \\, ?, #, %), an encoded unreserved character, a character outside RFC 3986 pchar or broken percent-encoding; an upstream could route it differently, so it is refused.'),
-  GW_HEADER_FORBIDDEN: entry('3101', 400, 'Connection names an end-to-end header (FSPIOP-*, Date, Content-*, Accept, X-Forwarded-*), or the request carries a method or URL override header (X-HTTP-Method-Override, X-Original-URL, …); the gateway forwards exactly what it checked, so it refuses these.'),
-  GW_ROUTE_UNKNOWN: entry('3002', 404, 'The path is not an FSPIOP 1.1/2.0 resource; check the caller\'s base URL.'),
+  GW_PATH_MALFORMED: entry(
+    '3101',
+    400,
+    'The request path has a dot segment, an encoded separator (/, \\, ?, #, %), an encoded unreserved character, a character outside RFC 3986 pchar or broken percent-encoding; an upstream could route it differently, so it is refused.',
+  ),
+  GW_HEADER_FORBIDDEN: entry(
+    '3101',
+    400,
+    'Connection names an end-to-end header (FSPIOP-*, Date, Content-*, Accept, X-Forwarded-*), or the request carries a method or URL override header (X-HTTP-Method-Override, X-Original-URL, …); the gateway forwards exactly what it checked, so it refuses these.',
+  ),
+  GW_ROUTE_UNKNOWN: entry('3002', 404, "The path is not an FSPIOP 1.1/2.0 resource; check the caller's base URL."),
   GW_METHOD_NOT_ALLOWED: entry('3000', 405, 'The path exists but not with this method (see the Allow header).'),
-  GW_CLOCK_SKEW: entry('3105', 400, 'Date header outside JWS_MAX_CLOCK_SKEW_SECONDS; check the sender\'s clock (NTP).'),
+  GW_CLOCK_SKEW: entry('3105', 400, "Date header outside JWS_MAX_CLOCK_SKEW_SECONDS; check the sender's clock (NTP)."),
   // --- JWS (jws/) ---
   GW_JWS_MISSING: entry('3105', 400, 'The request needs an FSPIOP-Signature and has none (or lacks FSPIOP-URI/FSPIOP-HTTP-Method).'),
   GW_JWS_MALFORMED: entry('3105', 400, 'FSPIOP-Signature is not the JSON {protectedHeader, signature} form with base64url members.'),
   GW_JWS_ALG_NOT_ALLOWED: entry('3105', 400, 'The protected header names an algorithm outside JWS_ALGORITHMS, or one that does not fit the key.'),
-  GW_JWS_KEY_UNKNOWN: entry('3105', 400, 'No verification key for this FSPIOP-Source in JWS_VERIFICATION_KEYS_DIRECTORY; distribute the DFSP\'s key.'),
-  GW_JWS_KEY_REJECTED: entry('3105', 400, 'The DFSP\'s key fails the key rules (e.g. RSA under 2048 bits); ask for a new key.'),
-  GW_JWS_HEADER_MISMATCH: entry('3105', 400, 'A protected header member disagrees with the HTTP headers or the real method/path; look for a proxy that rewrites headers or paths.'),
-  GW_JWS_BAD_SIGNATURE: entry('3105', 400, 'The signature does not verify over the body; tampering, a re-serialising hop, or a rotated key not yet distributed.'),
+  GW_JWS_KEY_UNKNOWN: entry('3105', 400, "No verification key for this FSPIOP-Source in JWS_VERIFICATION_KEYS_DIRECTORY; distribute the DFSP's key."),
+  GW_JWS_KEY_REJECTED: entry('3105', 400, "The DFSP's key fails the key rules (e.g. RSA under 2048 bits); ask for a new key."),
+  GW_JWS_HEADER_MISMATCH: entry(
+    '3105',
+    400,
+    'A protected header member disagrees with the HTTP headers or the real method/path; look for a proxy that rewrites headers or paths.',
+  ),
+  GW_JWS_BAD_SIGNATURE: entry(
+    '3105',
+    400,
+    'The signature does not verify over the body; tampering, a re-serialising hop, or a rotated key not yet distributed.',
+  ),
   GW_JWS_DUPLICATE_KEYS: entry('3105', 400, 'The body has duplicate JSON member names and only a canonical form would verify; rejected as ambiguous.'),
-  GW_JWS_DATE_UNSIGNED: entry('3105', 400, 'The JWS protected header lacks Date, so the freshness window would rest on an unsigned header (JWS_REQUIRE_SIGNED_DATE=true); upgrade the signer or relax for legacy signers.'),
-  GW_JWS_NUMBER_AMBIGUOUS: entry('3105', 400, 'Only a re-serialised (sorted or insertion-order) form verified, and the wire body spells a number otherwise (1E2 for 100, excess digits, -0): the bytes forwarded would not mean what was signed. The sender must send the bytes it signed.'),
+  GW_JWS_DATE_UNSIGNED: entry(
+    '3105',
+    400,
+    'The JWS protected header lacks Date, so the freshness window would rest on an unsigned header (JWS_REQUIRE_SIGNED_DATE=true); upgrade the signer or relax for legacy signers.',
+  ),
+  GW_JWS_NUMBER_AMBIGUOUS: entry(
+    '3105',
+    400,
+    'Only a re-serialised (sorted or insertion-order) form verified, and the wire body spells a number otherwise (1E2 for 100, excess digits, -0): the bytes forwarded would not mean what was signed. The sender must send the bytes it signed.',
+  ),
   GW_JWS_REPLAY: entry('3105', 400, 'The same signature was seen within the skew window (REPLAY_PROTECTION=on).'),
   GW_JWS_SIGN_FAILED: entry('2001', 500, 'The gateway could not sign an outbound message; check JWS_SIGNING_KEY_PATH.'),
   // --- ILP (ilp/) ---
-  GW_ILP_ID_MALFORMED: entry('3101', 400, 'A transfer, quote, commit-request or conversion id (body or path) is not 1 to 128 characters of A-Z a-z 0-9 . _ ~ - (UUIDs and ULIDs are); percent-encoded ids are refused because the upstream would decode them to another id.'),
+  GW_ILP_ID_MALFORMED: entry(
+    '3101',
+    400,
+    'A transfer, quote, commit-request or conversion id (body or path) is not 1 to 128 characters of A-Z a-z 0-9 . _ ~ - (UUIDs and ULIDs are); percent-encoded ids are refused because the upstream would decode them to another id.',
+  ),
   GW_ILP_CONDITION_MALFORMED: entry('3100', 400, 'condition is not 43 unpadded base64url characters of a 32-byte hash.'),
   GW_ILP_FULFILMENT_MALFORMED: entry('3100', 400, 'fulfilment is not 43 unpadded base64url characters of a 32-byte preimage.'),
   GW_ILP_FULFILMENT_INVALID: entry('3100', 400, 'SHA-256(fulfilment) differs from the stored condition (switch message: invalid fulfilment).'),
   GW_ILP_FULFILMENT_REUSED: entry('3106', 400, 'The transfer was already fulfilled once; a second fulfilment is refused.'),
-  GW_ILP_FULFILMENT_MISSING: entry('3102', 400, 'PUT /transfers/{ID} (or /fxTransfers/{ID}) in a state other than ABORTED carries no fulfilment; the hub accepts RESERVED/COMMITTED only with one.'),
-  GW_ILP_NOT_PAYEE: entry('3100', 400, 'The fulfilment comes from an FSP other than the payee recorded at prepare time; nothing was consumed. Look for a DFSP probing other DFSPs\' transfer ids.'),
-  GW_ILP_TRANSFER_DUPLICATE: entry('3106', 400, 'POST /transfers (or /fxTransfers) reuses a prepared id with a different condition, payee or expiration; an identical resend passes.'),
-  GW_ILP_CONDITION_USED: entry('3106', 400, 'DFSP role: the condition (quote) this transfer carries already served another transfer id; one quote serves one transfer.'),
+  GW_ILP_FULFILMENT_MISSING: entry(
+    '3102',
+    400,
+    'PUT /transfers/{ID} (or /fxTransfers/{ID}) in a state other than ABORTED carries no fulfilment; the hub accepts RESERVED/COMMITTED only with one.',
+  ),
+  GW_ILP_NOT_PAYEE: entry(
+    '3100',
+    400,
+    "The fulfilment comes from an FSP other than the payee recorded at prepare time; nothing was consumed. Look for a DFSP probing other DFSPs' transfer ids.",
+  ),
+  GW_ILP_TRANSFER_DUPLICATE: entry(
+    '3106',
+    400,
+    'POST /transfers (or /fxTransfers) reuses a prepared id with a different condition, payee or expiration; an identical resend passes.',
+  ),
+  GW_ILP_CONDITION_USED: entry(
+    '3106',
+    400,
+    'DFSP role: the condition (quote) this transfer carries already served another transfer id; one quote serves one transfer.',
+  ),
   GW_ILP_PACKET_MALFORMED: entry('3100', 400, 'ilpPacket does not decode as the expected ILP packet type/version.'),
   GW_ILP_PACKET_MISMATCH: entry('3100', 400, 'The decoded ILP packet disagrees with the message body (condition, amount, payee or quote).'),
   GW_ILP_EXPIRATION_INVALID: entry('3100', 400, 'expiration is missing, unparsable or already in the past.'),
-  GW_ILP_TRANSFER_EXPIRED: entry('3303', 400, 'The fulfilment arrived after the transfer\'s expiration.'),
+  GW_ILP_TRANSFER_EXPIRED: entry('3303', 400, "The fulfilment arrived after the transfer's expiration."),
   GW_ILP_TRANSFER_UNKNOWN: entry('3208', 400, 'No condition is stored for this transfer id (never prepared through this gateway, or long expired).'),
-  GW_ILP_QUOTE_UNKNOWN: entry('3205', 400, 'No quote is stored for this transfer\'s condition / transaction.'),
+  GW_ILP_QUOTE_UNKNOWN: entry('3205', 400, "No quote is stored for this transfer's condition / transaction."),
   GW_ILP_QUOTE_EXPIRED: entry('3302', 400, 'The quote behind this transfer has expired.'),
   GW_ILP_NO_SECRET: entry('2001', 500, 'ILP generation needs ILP_SECRET.'),
   // --- store (store/) ---
-  GW_STORE_UNAVAILABLE: entry('2003', 503, 'Redis (or the configured store) does not answer; ILP and replay checks fail closed until it is back. Check REDIS_URL and /ready.'),
-  GW_STORE_FULL: entry('2003', 503, 'The in-memory store reached MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES of live records; it refuses new ones rather than evict any (switchguard_store_full_total). Raise the bounds or use Redis.'),
+  GW_STORE_UNAVAILABLE: entry(
+    '2003',
+    503,
+    'Redis (or the configured store) does not answer; ILP and replay checks fail closed until it is back. Check REDIS_URL and /ready.',
+  ),
+  GW_STORE_FULL: entry(
+    '2003',
+    503,
+    'The in-memory store reached MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES of live records; it refuses new ones rather than evict any (switchguard_store_full_total). Raise the bounds or use Redis.',
+  ),
   // --- routing and upstream (proxy/, peers/) ---
   GW_DESTINATION_UNKNOWN: entry('3201', 400, 'FSPIOP-Destination has no entry in the peer directory (PEERS_PATH) and no PEER_ENDPOINT is set.'),
   GW_UPSTREAM_UNREACHABLE: entry('1001', 503, 'The upstream (INBOUND_UPSTREAM_URL or the peer) refused or dropped the connection.'),
@@ -105,10 +180,22 @@ export const CATALOGUE = {
   // 2005 "Server busy: Server is rejecting requests due to overloading. Try again later." (API Definition
   // v1.1 §7.6.2 Table 111). HTTP 503: the API's status table (§3.2.4 Table 3)
   // has no 429, and 503 is its "temporary state, the client should retry" status. Retry-After says when.
-  GW_RATE_LIMITED: entry('2005', 503, 'The FSP exceeded its requests-per-second limit (RATE_LIMITS_PATH or a run-time override); see the DFSPRateLimited runbook in docs/operations.md.'),
-  GW_CONCURRENCY_LIMITED: entry('2005', 503, 'The FSP has as many requests in flight as its concurrency limit allows (RATE_LIMITS_PATH); usually a slow upstream or a DFSP not waiting for answers.'),
+  GW_RATE_LIMITED: entry(
+    '2005',
+    503,
+    'The FSP exceeded its requests-per-second limit (RATE_LIMITS_PATH or a run-time override); see the DFSPRateLimited runbook in docs/operations.md.',
+  ),
+  GW_CONCURRENCY_LIMITED: entry(
+    '2005',
+    503,
+    'The FSP has as many requests in flight as its concurrency limit allows (RATE_LIMITS_PATH); usually a slow upstream or a DFSP not waiting for answers.',
+  ),
   // --- admin API (admin/) ---
-  GW_ADMIN_UNAUTHORIZED: entry('3000', 401, 'Admin call without a valid bearer token (ADMIN_TOKEN, ADMIN_TOKENS or ADMIN_TOKENS_PATH), or with a token in the query string.'),
+  GW_ADMIN_UNAUTHORIZED: entry(
+    '3000',
+    401,
+    'Admin call without a valid bearer token (ADMIN_TOKEN, ADMIN_TOKENS or ADMIN_TOKENS_PATH), or with a token in the query string.',
+  ),
   GW_ADMIN_FORBIDDEN: entry('3000', 403, 'Admin call with a viewer token on an operator action (reload, quarantine, limits); use an operator token.'),
   GW_ADMIN_NOT_FOUND: entry('3000', 404, 'Admin call names an unknown peer or resource.'),
   GW_ADMIN_BAD_REQUEST: entry('3000', 400, 'Admin call with a malformed body or parameter.'),
@@ -118,7 +205,10 @@ export const CATALOGUE = {
 
 export type GatewayErrorCode = keyof typeof CATALOGUE;
 
-export interface Extension { readonly key: string; readonly value: string }
+export interface Extension {
+  readonly key: string;
+  readonly value: string;
+}
 
 export interface GatewayErrorOptions {
   /** Safe, fixed text appended to the FSPIOP description ("<fixed> - <detail>"). Never put header values, keys or signatures here. */

@@ -3,19 +3,20 @@
 // registers what it must release; this file only connects them. main.ts calls it; tests call it with
 // port 0 and overrides. It never reads process.env and never exits the process.
 import type { AddressInfo } from 'node:net';
-import { buildInboundApp, buildOutboundApp, type Stages } from './app.js';
 import { openQuarantine } from './admin/open-quarantine.js';
 import type { Quarantine } from './admin/quarantine.js';
 import { wireAdmin } from './admin/wiring.js';
+import { buildInboundApp, buildOutboundApp, type Stages } from './app.js';
 import type { Config } from './config/schema.js';
 import { startListeners } from './http/listeners.js';
 import type { RequestLogger } from './http/stages.js';
 import type { KeyDirectory } from './jws/key-directory.js';
 import type { SigningKeyHolder } from './jws/signing-key.js';
 import { openTrafficControl } from './limits/open.js';
-import { createAuditLog, type AuditLog } from './logging/audit.js';
+import { type AuditLog, createAuditLog } from './logging/audit.js';
 import { createLogger } from './logging/logger.js';
 import { createTelemetry } from './metrics/registry.js';
+import type { PeerDirectory } from './peers/directory.js';
 import { openPeers } from './peers/open.js';
 import { openPools } from './proxy/pools.js';
 import { startSimulator } from './simulator/server.js';
@@ -26,7 +27,6 @@ import type { Telemetry } from './telemetry/types.js';
 import { openIdentityMap } from './tls/identity-source.js';
 import { openInboundTls } from './tls/inbound-tls.js';
 import type { TlsReloader } from './tls/material.js';
-import type { PeerDirectory } from './peers/directory.js';
 import { Closers } from './util/closers.js';
 
 export interface GatewayOverrides {
@@ -63,12 +63,22 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
   const telemetry = overrides.telemetry ?? createTelemetry();
   const logger: RequestLogger = overrides.logger ?? createLogger(config);
   const onError = (what: string) => (err: unknown) => logger.error({ err, reason: err instanceof Error ? err.message : String(err) }, what);
-  const audit: AuditLog = overrides.audit ?? createAuditLog(config, { onWriteError: (err) => { telemetry.auditWriteFailed(); onError('audit record not written')(err); } });
+  const audit: AuditLog =
+    overrides.audit ??
+    createAuditLog(config, {
+      onWriteError: (err) => {
+        telemetry.auditWriteFailed();
+        onError('audit record not written')(err);
+      },
+    });
   const closers = new Closers();
   try {
     const base = { telemetry, logger, audit, onError, closers };
     const tls = closers.add(openInboundTls(config.inboundTls, base), (t) => t.close());
-    const identity = closers.add(openIdentityMap(config.peerIdentityMap, { telemetry, intervalMs: config.tlsReloadIntervalMs, onReloadFailed: onError('identity map reload refused') }), (m) => m.close());
+    const identity = closers.add(
+      openIdentityMap(config.peerIdentityMap, { telemetry, intervalMs: config.tlsReloadIntervalMs, onReloadFailed: onError('identity map reload refused') }),
+      (m) => m.close(),
+    );
     const pools = closers.add(openPools(config, telemetry), (p) => p.close());
     const upstreamUrl = config.upstream.kind === 'url' ? config.upstream.url : closers.add(await startSimulator(), (s) => s.close()).url;
     const peers = openPeers(config, base);
@@ -80,13 +90,38 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const all = { ...stages, ...(overrides.stages ?? {}) };
     const appDeps = { config, telemetry, logger, audit, stages: all };
     const apps = {
-      inbound: buildInboundApp({ ...appDeps, upstreams: pools.inbound, upstreamUrl: new URL(upstreamUrl), peerIdentity: { from: config.peerIdentityFrom, map: identity.current } }),
+      inbound: buildInboundApp({
+        ...appDeps,
+        upstreams: pools.inbound,
+        upstreamUrl: new URL(upstreamUrl),
+        peerIdentity: { from: config.peerIdentityFrom, map: identity.current },
+      }),
       outbound: buildOutboundApp({ ...appDeps, upstreams: pools.outbound, peers: peers.directory }),
-      admin: wireAdmin({ ...base, onError: onError('admin call failed'), config, tls, upstreamUrl, store, quarantine, peers: peers.directory, keys, signer, limits: traffic, metrics: metricsOf(telemetry, overrides) }),
+      admin: wireAdmin({
+        ...base,
+        onError: onError('admin call failed'),
+        config,
+        tls,
+        upstreamUrl,
+        store,
+        quarantine,
+        peers: peers.directory,
+        keys,
+        signer,
+        limits: traffic,
+        metrics: metricsOf(telemetry, overrides),
+      }),
     };
     const listeners = await startListeners({ config, tls, apps, telemetry, logger, audit, adminListen: overrides.adminListen !== false });
     return {
-      ...listeners, tls, peers: peers.directory, upstreamUrl, store, keys, signer, quarantine,
+      ...listeners,
+      tls,
+      peers: peers.directory,
+      upstreamUrl,
+      store,
+      keys,
+      signer,
+      quarantine,
       adminFetch: (req) => apps.admin.fetch(req),
       registry: (telemetry as { registry?: unknown }).registry,
       async close(timeoutMs = config.shutdownTimeoutMs) {

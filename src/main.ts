@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { startPrimary } from './cluster/primary.js';
 import { startWorker } from './cluster/worker.js';
-import { ConfigError, assertFilesExist, devPaths, loadConfig } from './config/load.js';
+import { assertFilesExist, ConfigError, devPaths, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { startGateway } from './gateway.js';
 import { initDevPki } from './pki/dev-pki.js';
@@ -70,14 +70,28 @@ async function main(): Promise<void> {
       if (r.created.length) console.log(`switchguard: development PKI created under ${config.keysDir} (${r.created.length} files)`);
     }
     assertFilesExist(config);
-  } catch (e) { fail(e); }
+  } catch (e) {
+    fail(e);
+  }
 
   if (cluster.isWorker) {
     // WORKERS > 1, this process is one of them: the primary owns the banner, the admin port and signals.
     let gw: Awaited<ReturnType<typeof startWorker>>;
-    try { gw = await startWorker(config); } catch (e) { fail(e); }
+    try {
+      gw = await startWorker(config);
+    } catch (e) {
+      fail(e);
+    }
     let stopping = false;
-    onSignals(() => { if (!stopping) { stopping = true; gw.close().then(() => process.exit(0), () => process.exit(1)); } });
+    onSignals(() => {
+      if (!stopping) {
+        stopping = true;
+        gw.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      }
+    });
     return;
   }
 
@@ -90,7 +104,10 @@ async function main(): Promise<void> {
       if (stopping) return;
       stopping = true;
       console.log(`switchguard: ${signal} received, draining ${config.workers} workers`);
-      primary.close().then(() => process.exit(0), () => process.exit(1));
+      primary.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     });
     console.log(banner(config, { inbound: ready[0]!.inbound, outbound: ready[0]!.outbound, admin: primary.admin.port }, ready[0]!.upstream));
     console.log(`  ${config.workers} worker processes share the inbound and outbound ports`);
@@ -98,12 +115,19 @@ async function main(): Promise<void> {
   }
 
   let gw: Awaited<ReturnType<typeof startGateway>>;
-  try { gw = await startGateway(config); } catch (e) { fail(e); }
+  try {
+    gw = await startGateway(config);
+  } catch (e) {
+    fail(e);
+  }
   onSignals((signal) => {
     if (stopping) return;
     stopping = true;
     console.log(`switchguard: ${signal} received, draining (up to ${config.shutdownTimeoutMs} ms)`);
-    gw.close().then(() => process.exit(0), () => process.exit(1));
+    gw.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
   console.log(banner(config, { inbound: gw.inbound.port, outbound: gw.outbound.port, admin: gw.admin.port }, gw.upstreamUrl));
 }

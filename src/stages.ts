@@ -1,12 +1,14 @@
 // The one place that decides which capability stages exist and with which options (docs/architecture.md): a
 // stage exists when its config group does (config/schema.ts ConfigGroups), and it gets exactly the options
 // it needs. app.ts slots the stages into the two pipelines; gateway.ts only wires.
-import type { Stages } from './app.js';
+
 import { quarantineGuard, quarantineOutboundGuard } from './admin/middleware.js';
 import type { Quarantine } from './admin/quarantine.js';
+import type { Stages } from './app.js';
 import type { Config } from './config/schema.js';
-import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/middleware.js';
+import type { GatewayMiddleware } from './http/context.js';
 import { createKeyring, ilpVersionFor } from './ilp/keyring.js';
+import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/middleware.js';
 import { createReplayGuard, type ReplayGuard } from './jws/freshness.js';
 import { KeyDirectory } from './jws/key-directory.js';
 import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from './jws/middleware.js';
@@ -16,7 +18,6 @@ import type { AuditLog } from './logging/audit.js';
 import type { Store } from './store/types.js';
 import type { Telemetry } from './telemetry/types.js';
 import type { Closers } from './util/closers.js';
-import type { GatewayMiddleware } from './http/context.js';
 
 /** REPLAY_PROTECTION: the guard verification records every verified signature with, or none. */
 export function replayGuardOf(config: Pick<Config, 'replayProtection' | 'jwsMaxClockSkewSeconds'>, store: Store): ReplayGuard | undefined {
@@ -27,17 +28,25 @@ export function replayGuardOf(config: Pick<Config, 'replayProtection' | 'jwsMaxC
  * The ILP stages of the role (ILP_CHECK): the hub checks inbound only; the DFSP role checks inbound and
  * generates outbound, with the keyring built here (and nowhere else) from the validated secrets.
  */
-export function ilpStagesOf(config: Config, deps: { store: Store; telemetry: Telemetry; now?: () => number }): { inbound?: GatewayMiddleware; outbound?: GatewayMiddleware } {
+export function ilpStagesOf(
+  config: Config,
+  deps: { store: Store; telemetry: Telemetry; now?: () => number },
+): { inbound?: GatewayMiddleware; outbound?: GatewayMiddleware } {
   const ilp = config.ilp;
   if (ilp === undefined) return {};
   const common: IlpOptions = {
-    store: deps.store, telemetry: deps.telemetry, graceSeconds: config.ilpGraceSeconds,
-    versionFor: (fspId) => ilpVersionFor(config, fspId), ...(deps.now ? { now: deps.now } : {}),
+    store: deps.store,
+    telemetry: deps.telemetry,
+    graceSeconds: config.ilpGraceSeconds,
+    versionFor: (fspId) => ilpVersionFor(config, fspId),
+    ...(deps.now ? { now: deps.now } : {}),
   };
   if (ilp.role === 'hub') return { inbound: hubIlp(common) };
   const dfsp = {
-    ...common, keyring: createKeyring(ilp.secrets, { development: ilp.development }),
-    quoteExpirySeconds: config.quoteExpirySeconds, quoteMaxTtlSeconds: config.ilpQuoteMaxTtlSeconds,
+    ...common,
+    keyring: createKeyring(ilp.secrets, { development: ilp.development }),
+    quoteExpirySeconds: config.quoteExpirySeconds,
+    quoteMaxTtlSeconds: config.ilpQuoteMaxTtlSeconds,
   };
   return { inbound: dfspIlpInbound(dfsp), outbound: dfspIlpOutbound(dfsp) };
 }
@@ -68,14 +77,34 @@ export interface OpenedStages {
 /** Opens the key material the configured stages need and builds every stage. */
 export async function openStages(config: Config, d: StageDeps): Promise<OpenedStages> {
   const v = config.jwsVerify;
-  const keys = v === undefined ? undefined : d.closers.add(await KeyDirectory.open({
-    dir: v.keysDir, cacheSize: v.cacheSize, cacheTtlSeconds: v.cacheTtlSeconds,
-    unknownSourceCooldownSeconds: v.unknownSourceCooldownSeconds, rescanIntervalSeconds: v.rescanIntervalSeconds, telemetry: d.keyTelemetry,
-    ...(d.onError ? { onError: d.onError('verification key directory') } : {}),
-  }), (k) => k.close());
+  const keys =
+    v === undefined
+      ? undefined
+      : d.closers.add(
+          await KeyDirectory.open({
+            dir: v.keysDir,
+            cacheSize: v.cacheSize,
+            cacheTtlSeconds: v.cacheTtlSeconds,
+            unknownSourceCooldownSeconds: v.unknownSourceCooldownSeconds,
+            rescanIntervalSeconds: v.rescanIntervalSeconds,
+            telemetry: d.keyTelemetry,
+            ...(d.onError ? { onError: d.onError('verification key directory') } : {}),
+          }),
+          (k) => k.close(),
+        );
   const s = config.jwsSigning;
-  const signer = s === undefined ? undefined
-    : d.closers.add(await SigningKeyHolder.open({ path: s.keyPath, telemetry: d.telemetry, rescanIntervalSeconds: s.rescanIntervalSeconds, ...(d.onError ? { onError: d.onError('signing key') } : {}) }), (k) => k.close());
+  const signer =
+    s === undefined
+      ? undefined
+      : d.closers.add(
+          await SigningKeyHolder.open({
+            path: s.keyPath,
+            telemetry: d.telemetry,
+            rescanIntervalSeconds: s.rescanIntervalSeconds,
+            ...(d.onError ? { onError: d.onError('signing key') } : {}),
+          }),
+          (k) => k.close(),
+        );
   const ilp = ilpStagesOf(config, d);
   const replay = replayGuardOf(config, d.store);
   const stages: Stages = {

@@ -48,10 +48,21 @@ export function parseDriverArgs(argv: readonly string[]): DriverArgs {
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      profile: { type: 'string' }, target: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
-      keys: { type: 'string' }, data: { type: 'string' }, 'gateway-pid': { type: 'string' }, fsps: { type: 'string' },
-      connections: { type: 'string' }, skew: { type: 'string' }, 'ilp-version': { type: 'string' }, json: { type: 'string' }, warmup: { type: 'string' },
-      'no-preconnect': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      profile: { type: 'string' },
+      target: { type: 'string' },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      keys: { type: 'string' },
+      data: { type: 'string' },
+      'gateway-pid': { type: 'string' },
+      fsps: { type: 'string' },
+      connections: { type: 'string' },
+      skew: { type: 'string' },
+      'ilp-version': { type: 'string' },
+      json: { type: 'string' },
+      warmup: { type: 'string' },
+      'no-preconnect': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -64,7 +75,10 @@ export function parseDriverArgs(argv: readonly string[]): DriverArgs {
     rate: num(values.rate, '--rate'),
     keysDir: values.keys ?? 'keys',
     data: values.data,
-    gatewayPids: (values['gateway-pid'] ?? '').split(',').filter(Boolean).map((p) => num(p, '--gateway-pid') as number),
+    gatewayPids: (values['gateway-pid'] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((p) => num(p, '--gateway-pid') as number),
     fsps: values.fsps ? values.fsps.split(',').filter(Boolean) : Array.from({ length: 8 }, (_, i) => `perffsp-${i + 1}`),
     connections: num(values.connections, '--connections'),
     skewSeconds: num(values.skew, '--skew') ?? 300,

@@ -48,9 +48,7 @@ export function createClients(origin: URL, tls: TlsMaterial | undefined, connect
       connections: connectionsPerFsp,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      connect: https
-        ? { ca: tls?.ca, cert: material?.cert, key: material?.key, rejectUnauthorized: tls?.ca !== undefined }
-        : undefined,
+      connect: https ? { ca: tls?.ca, cert: material?.cert, key: material?.key, rejectUnauthorized: tls?.ca !== undefined } : undefined,
     });
   };
   return {
@@ -67,12 +65,20 @@ export function createClients(origin: URL, tls: TlsMaterial | undefined, connect
       const keys = new Map<string, string>();
       for (const fsp of fsps) keys.set(https ? fsp : '*', fsp);
       let opened = 0;
-      await Promise.all([...keys.values()].map(async (fsp) => {
-        const p = this.pool(fsp);
-        await Promise.all(Array.from({ length: perPool }, () => p.request({ path, method: 'GET', headersTimeout: 10_000, bodyTimeout: 10_000 })
-          .then((res) => res.body.dump(), () => undefined)));
-        opened += perPool;
-      }));
+      await Promise.all(
+        [...keys.values()].map(async (fsp) => {
+          const p = this.pool(fsp);
+          await Promise.all(
+            Array.from({ length: perPool }, () =>
+              p.request({ path, method: 'GET', headersTimeout: 10_000, bodyTimeout: 10_000 }).then(
+                (res) => res.body.dump(),
+                () => undefined,
+              ),
+            ),
+          );
+          opened += perPool;
+        }),
+      );
       return opened;
     },
     async close(): Promise<void> {

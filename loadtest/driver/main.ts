@@ -1,12 +1,12 @@
 // `npm run loadtest -- --profile <name>`: the Node open-model driver (no k6 needed).
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { parseDriverArgs, USAGE, type DriverArgs } from './args.js';
-import { buildSchedules, loadProfile, type Profile } from './profile.js';
-import { assertLoopback, loadPreparedSet, type PreparedSet } from './dataset.js';
+import { type DriverArgs, parseDriverArgs, USAGE } from './args.js';
 import { loadTlsMaterial } from './clients.js';
+import { assertLoopback, loadPreparedSet, type PreparedSet } from './dataset.js';
 import { blockFor, buildPreparedSet, loadSigningKeys } from './prepare-set.js';
-import { runLoad, type RunResult } from './run.js';
+import { buildSchedules, loadProfile, type Profile } from './profile.js';
+import { type RunResult, runLoad } from './run.js';
 import { formatSummary } from './summary.js';
 
 /** Builds the request set a profile needs when no --data file is given (signing happens before the clock starts). */
@@ -32,15 +32,25 @@ export function prepareFor(profile: Profile, args: DriverArgs): Promise<Prepared
 /** A JSON-friendly digest of a run (for --json and the benchmark reports). */
 export function resultDigest(r: RunResult): Record<string, unknown> {
   const h = r.recorder.histogram;
-  const p = (q: number) => h.totalCount ? h.getValueAtPercentile(q) / 1000 : null;
+  const p = (q: number) => (h.totalCount ? h.getValueAtPercentile(q) / 1000 : null);
   return {
-    completed: r.recorder.completed, failed: r.recorder.failed, dropped: r.recorder.dropped,
+    completed: r.recorder.completed,
+    failed: r.recorder.failed,
+    dropped: r.recorder.dropped,
     achievedRate: r.recorder.started / (Math.max(...r.schedules.map((s) => s.durationMs)) / 1000),
-    p50: p(50), p95: p(95), p99: p(99), max: h.totalCount ? h.maxValue / 1000 : null,
-    responses: Object.fromEntries(r.recorder.byStatus), gateway: r.gateway, driverCpuPercent: r.driver.cpuPercent,
-    driverLoopDelayMaxMs: r.driver.loopDelayMaxMs, driverGc: r.driver.gc, loadAverage: loadavg(),
+    p50: p(50),
+    p95: p(95),
+    p99: p(99),
+    max: h.totalCount ? h.maxValue / 1000 : null,
+    responses: Object.fromEntries(r.recorder.byStatus),
+    gateway: r.gateway,
+    driverCpuPercent: r.driver.cpuPercent,
+    driverLoopDelayMaxMs: r.driver.loopDelayMaxMs,
+    driverGc: r.driver.gc,
+    loadAverage: loadavg(),
     breakpoint: r.breakpoint ? { rate: r.breakpoint.rate, brokeAt: r.breakpoint.brokeAt, tolerated: r.breakpoint.tolerated } : undefined,
-    thresholds: r.thresholds, passed: r.passed,
+    thresholds: r.thresholds,
+    passed: r.passed,
   };
 }
 
@@ -60,13 +70,23 @@ async function main(): Promise<number> {
   assertLoopback(args.target);
   const t = performance.now();
   const requests = args.data ? loadPreparedSet(args.data) : await prepareFor(profile, args);
-  console.error(`${requests.requests.length} requests ${args.data ? 'loaded' : 'signed'} in ${((performance.now() - t) / 1000).toFixed(1)} s; Date headers valid until ${requests.validUntil}`);
-  if (Date.parse(requests.validUntil) < Date.now()) console.error('warning: the prepared set is older than the skew window; the gateway will reject it with 3105');
+  console.error(
+    `${requests.requests.length} requests ${args.data ? 'loaded' : 'signed'} in ${((performance.now() - t) / 1000).toFixed(1)} s; Date headers valid until ${requests.validUntil}`,
+  );
+  if (Date.parse(requests.validUntil) < Date.now())
+    console.error('warning: the prepared set is older than the skew window; the gateway will reject it with 3105');
   const tls = new URL(args.target).protocol === 'https:' ? loadTlsMaterial(args.keysDir, requests.fsps) : undefined;
   const result = await runLoad({
-    profile, overrides: { durationSeconds: args.durationSeconds, rate: args.rate }, target: args.target, requests, tls,
-    gatewayPids: args.gatewayPids, connectionsPerFsp: args.connections, warmupMs: args.warmupSeconds * 1000,
-    preconnect: args.preconnect, log: (line) => console.error(line),
+    profile,
+    overrides: { durationSeconds: args.durationSeconds, rate: args.rate },
+    target: args.target,
+    requests,
+    tls,
+    gatewayPids: args.gatewayPids,
+    connectionsPerFsp: args.connections,
+    warmupMs: args.warmupSeconds * 1000,
+    preconnect: args.preconnect,
+    log: (line) => console.error(line),
   });
   console.log(formatSummary(result, `${args.profile} → ${args.target}${args.warmupSeconds ? ` (after ${args.warmupSeconds} s warm-up)` : ''}`));
   if (args.json) writeFileSync(args.json, JSON.stringify(resultDigest(result), null, 2));
@@ -74,8 +94,11 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then((code) => process.exit(code), (e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(2);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(2);
+    },
+  );
 }

@@ -4,11 +4,11 @@
 import { createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signRequestAsync, type SigningKey } from '../../src/jws/sign.js';
-import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
-import { buildIlp } from '../../src/ilp/packet.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
-import { transactionObjectOf, type JsonObject } from '../../src/ilp/transaction.js';
+import { buildIlp } from '../../src/ilp/packet.js';
+import { type JsonObject, transactionObjectOf } from '../../src/ilp/transaction.js';
+import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
+import { type SigningKey, signRequestAsync } from '../../src/jws/sign.js';
 import type { PreparedRequest, PreparedSet, RequestKind } from './dataset.js';
 
 export interface PrepareOptions {
@@ -55,13 +55,22 @@ export function breakSignature(header: string): string {
   return JSON.stringify({ protectedHeader: parsed.protectedHeader, signature: s.slice(0, i) + c + s.slice(i + 1) });
 }
 
-interface Ctx { readonly date: string; readonly iso: string; readonly version: string; readonly keys: ReadonlyMap<string, SigningKey> }
+interface Ctx {
+  readonly date: string;
+  readonly iso: string;
+  readonly version: string;
+  readonly keys: ReadonlyMap<string, SigningKey>;
+}
 
 async function signed(ctx: Ctx, kind: RequestKind, method: 'POST' | 'PUT', path: string, src: string, dst: string, json: JsonObject): Promise<PreparedRequest> {
   const resource = path.split('/')[1] as string;
   const media = `application/vnd.interoperability.${resource}+json;version=${ctx.version}`;
   const headers: Record<string, string> = {
-    'content-type': media, date: ctx.date, 'fspiop-source': src, 'fspiop-destination': dst, traceparent: traceparent(),
+    'content-type': media,
+    date: ctx.date,
+    'fspiop-source': src,
+    'fspiop-destination': dst,
+    traceparent: traceparent(),
   };
   if (method === 'POST') headers.accept = media;
   const key = ctx.keys.get(src);
@@ -69,18 +78,39 @@ async function signed(ctx: Ctx, kind: RequestKind, method: 'POST' | 'PUT', path:
   // The private-key operation runs on the libuv pool: both cores sign.
   const s = await signRequestAsync({ method, url: path, headers, json }, key, { addDate: false });
   return {
-    kind, method, path, fsp: src, destination: dst, body: s.body.toString('utf8'), expectStatus: 202,
-    headers: { ...headers, 'fspiop-signature': s.headers['fspiop-signature'], 'fspiop-uri': s.headers['fspiop-uri'], 'fspiop-http-method': s.headers['fspiop-http-method'] },
+    kind,
+    method,
+    path,
+    fsp: src,
+    destination: dst,
+    body: s.body.toString('utf8'),
+    expectStatus: 202,
+    headers: {
+      ...headers,
+      'fspiop-signature': s.headers['fspiop-signature'],
+      'fspiop-uri': s.headers['fspiop-uri'],
+      'fspiop-http-method': s.headers['fspiop-http-method'],
+    },
   };
 }
 
 /** One journey: POST /quotes, PUT /quotes/{id} (with ILP), POST /transfers, PUT /transfers/{id} (fulfilment). */
-function journey(ctx: Ctx, payer: string, payee: string, ilp: { version: IlpVersion; keyring: ReturnType<typeof createKeyring> }, expiration: string, quotesOnly: boolean): Promise<PreparedRequest[]> {
+function journey(
+  ctx: Ctx,
+  payer: string,
+  payee: string,
+  ilp: { version: IlpVersion; keyring: ReturnType<typeof createKeyring> },
+  expiration: string,
+  quotesOnly: boolean,
+): Promise<PreparedRequest[]> {
   const quoteId = randomUUID();
   const transferId = randomUUID();
   const amount = { amount: '100', currency: 'USD' };
   const quoteRequest: JsonObject = {
-    quoteId, transactionId: transferId, amountType: 'SEND', amount,
+    quoteId,
+    transactionId: transferId,
+    amountType: 'SEND',
+    amount,
     payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: `2771${Math.floor(Math.random() * 1e7)}`, fspId: payee } },
     payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: `2772${Math.floor(Math.random() * 1e7)}`, fspId: payer } },
     transactionType: { scenario: 'TRANSFER', initiator: 'PAYER', initiatorType: 'CONSUMER' },
@@ -93,7 +123,15 @@ function journey(ctx: Ctx, payer: string, payee: string, ilp: { version: IlpVers
   ];
   if (quotesOnly) return Promise.all(steps);
   steps.push(
-    signed(ctx, 'postTransfers', 'POST', '/transfers', payer, payee, { transferId, payerFsp: payer, payeeFsp: payee, amount, ilpPacket, condition, expiration }),
+    signed(ctx, 'postTransfers', 'POST', '/transfers', payer, payee, {
+      transferId,
+      payerFsp: payer,
+      payeeFsp: payee,
+      amount,
+      ilpPacket,
+      condition,
+      expiration,
+    }),
     signed(ctx, 'putTransfers', 'PUT', `/transfers/${transferId}`, payee, payer, { fulfilment, completedTimestamp: ctx.iso, transferState: 'COMMITTED' }),
   );
   return Promise.all(steps);
@@ -137,16 +175,28 @@ export async function buildPreparedSet(o: PrepareOptions): Promise<PreparedSet> 
   for (const r of valid) {
     requests.push(r);
     // Spread broken signatures evenly: after valid request i, keep bad/(valid+bad) at badShare.
-    while (badShare > 0 && bad < Math.floor((requests.length - bad) * badShare / (1 - badShare))) {
+    while (badShare > 0 && bad < Math.floor(((requests.length - bad) * badShare) / (1 - badShare))) {
       const payer = fsps[bad % fsps.length] as string;
       const payee = fsps[(bad + 1) % fsps.length] as string;
       const q = (await journey(ctx, payer, payee, ilp, expiration, true))[0] as PreparedRequest;
-      requests.push({ ...q, headers: { ...q.headers, 'fspiop-signature': breakSignature(q.headers['fspiop-signature'] as string) }, expectStatus: 400, expectCode: '3105' });
+      requests.push({
+        ...q,
+        headers: { ...q.headers, 'fspiop-signature': breakSignature(q.headers['fspiop-signature'] as string) },
+        expectStatus: 400,
+        expectCode: '3105',
+      });
       bad++;
     }
   }
   return {
-    version: 1, createdAt: now.toISOString(), validUntil: new Date(now.getTime() + skewSeconds * 1000).toISOString(),
-    skewSeconds, reusable: o.quotesOnly === true, fsps, ilpVersion, badShare, requests: requests.slice(0, Math.max(o.count, 1)),
+    version: 1,
+    createdAt: now.toISOString(),
+    validUntil: new Date(now.getTime() + skewSeconds * 1000).toISOString(),
+    skewSeconds,
+    reusable: o.quotesOnly === true,
+    fsps,
+    ilpVersion,
+    badShare,
+    requests: requests.slice(0, Math.max(o.count, 1)),
   };
 }

@@ -1,7 +1,8 @@
 // Samples CPU time and RSS of the process(es) under test from /proc (Linux), including their children,
 // so a gateway running WORKERS processes is measured as a whole.
-import { readFileSync, readdirSync } from 'node:fs';
+
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clkTck = 100;
 try {

@@ -1,6 +1,6 @@
 // Load profiles: the k6 `options` JSON files in loadtest/k6/profiles/, read by the Node driver too, so
 // that both tools run the same executors, rates and thresholds.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -96,8 +96,12 @@ export function buildSchedules(profile: Profile, over: ScheduleOverrides = {}): 
   });
 }
 
-function ramp(base: Omit<Schedule, 'durationMs' | 'rateAt' | 'startsBy'>, s: ArrivalScenario,
-  perSecond: (r: number) => number, over: ScheduleOverrides): Schedule {
+function ramp(
+  base: Omit<Schedule, 'durationMs' | 'rateAt' | 'startsBy'>,
+  s: ArrivalScenario,
+  perSecond: (r: number) => number,
+  over: ScheduleOverrides,
+): Schedule {
   const stages = s.stages ?? [];
   if (stages.length === 0) throw new Error(`scenario ${base.scenario}: ramping-arrival-rate needs stages`);
   const peak = Math.max(perSecond(s.startRate ?? 0), ...stages.map((st) => perSecond(st.target)));
@@ -127,7 +131,7 @@ function ramp(base: Omit<Schedule, 'durationMs' | 'rateAt' | 'startsBy'>, s: Arr
       if (ms <= t0) break;
       const end = Math.min(ms, t1);
       const rEnd = t1 === t0 ? r1 : r0 + ((r1 - r0) * (end - t0)) / (t1 - t0);
-      acc += ((r0 + rEnd) / 2) * (end - t0) / 1000;
+      acc += (((r0 + rEnd) / 2) * (end - t0)) / 1000;
     }
     return acc;
   };

@@ -2,13 +2,13 @@
 // every slot (maxVUs) busy is counted as dropped, never queued (k6's dropped_iterations).
 import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { buildSchedules, type Profile, type Schedule, type ScheduleOverrides } from './profile.js';
-import { assertLoopback, requestAt, type PreparedRequest, type PreparedSet } from './dataset.js';
+import { type Breakpoint, findBreakpoint, metricSource } from './analysis.js';
 import { createClients, type TlsMaterial } from './clients.js';
-import { Recorder, fspiopErrorCode } from './stats.js';
-import { startProcSampler, type ProcSummary } from './proc.js';
+import { assertLoopback, type PreparedRequest, type PreparedSet, requestAt } from './dataset.js';
+import { type ProcSummary, startProcSampler } from './proc.js';
+import { buildSchedules, type Profile, type Schedule, type ScheduleOverrides } from './profile.js';
+import { fspiopErrorCode, Recorder } from './stats.js';
 import { evaluateThresholds, type ThresholdResult } from './thresholds.js';
-import { metricSource, findBreakpoint, type Breakpoint } from './analysis.js';
 
 export interface RunOptions {
   readonly profile: Profile;
@@ -38,7 +38,9 @@ export interface RunResult {
   readonly gateway: ProcSummary | undefined;
   /** The driver's own CPU and event-loop delay (a stalled driver delays starts and inflates latency). */
   readonly driver: {
-    readonly cpuPercent: number; readonly loopDelayP99Ms: number; readonly loopDelayMaxMs: number;
+    readonly cpuPercent: number;
+    readonly loopDelayP99Ms: number;
+    readonly loopDelayMaxMs: number;
     /** The driver's own garbage collection during the measured run: pauses are stalls of the load generator. */
     readonly gc: { readonly count: number; readonly majorCount: number; readonly totalMs: number; readonly maxMs: number };
   };
@@ -77,69 +79,80 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
   const send = (req: PreparedRequest, warmup: boolean, startedAt: number): Promise<void> => {
     const r = warmup ? warm : rec;
     const options: Dispatcher.RequestOptions = {
-      path: basePath + req.path, method: req.method, headers: req.headers, body: req.body,
-      headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      path: basePath + req.path,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     };
     const sent = performance.now();
     const valid = req.expectStatus < 400;
-    return clients.pool(req.fsp).request(options).then(async (res) => {
-      const text = res.statusCode >= 400 ? await res.body.text() : await res.body.dump().then(() => '');
-      const code = fspiopErrorCode(text);
-      const expected = res.statusCode === req.expectStatus && (req.expectCode === undefined || req.expectCode === code);
-      r.finish(startedAt, (performance.now() - sent) * 1000, { status: res.statusCode, code, expected }, valid);
-    }, (err: unknown) => {
-      const code = (err as { code?: string }).code ?? 'ERR';
-      r.finish(startedAt, (performance.now() - sent) * 1000, { status: 0, code, expected: false }, valid);
-    });
+    return clients
+      .pool(req.fsp)
+      .request(options)
+      .then(
+        async (res) => {
+          const text = res.statusCode >= 400 ? await res.body.text() : await res.body.dump().then(() => '');
+          const code = fspiopErrorCode(text);
+          const expected = res.statusCode === req.expectStatus && (req.expectCode === undefined || req.expectCode === code);
+          r.finish(startedAt, (performance.now() - sent) * 1000, { status: res.statusCode, code, expected }, valid);
+        },
+        (err: unknown) => {
+          const code = (err as { code?: string }).code ?? 'ERR';
+          r.finish(startedAt, (performance.now() - sent) * 1000, { status: 0, code, expected: false }, valid);
+        },
+      );
   };
 
-  const runSchedule = (s: Schedule): Promise<void> => new Promise((resolve) => {
-    let launched = 0;
-    let inFlight = 0;
-    const pending = new Set<Promise<void>>();
-    const r0 = s.rateAt(0);
-    const warmStarts = Math.floor((r0 * W) / 1000);
-    const startsBy = (ms: number): number => (ms < W ? (r0 * ms) / 1000 : (r0 * W) / 1000 + s.startsBy(ms - W));
-    let prevNow = 0;
-    const tick = (): void => {
-      const now = performance.now() - t0;
-      const due = Math.floor(startsBy(now));
-      const first = launched;
-      while (launched < due) {
-        launched++;
-        // Attribute by start number, not by tick time: start k is due at the k-th arrival, and after a
-        // stalled tick the burst of late starts is spread back over the interval they were due in.
-        const r = launched <= warmStarts ? warm : rec;
-        const dueAt = prevNow + ((now - prevNow) * (launched - first)) / (due - first);
-        const at = r === warm ? dueAt : Math.max(0, dueAt - W);
-        if (inFlight >= s.maxInFlight) {
-          r.drop(at);
-          continue;
+  const runSchedule = (s: Schedule): Promise<void> =>
+    new Promise((resolve) => {
+      let launched = 0;
+      let inFlight = 0;
+      const pending = new Set<Promise<void>>();
+      const r0 = s.rateAt(0);
+      const warmStarts = Math.floor((r0 * W) / 1000);
+      const startsBy = (ms: number): number => (ms < W ? (r0 * ms) / 1000 : (r0 * W) / 1000 + s.startsBy(ms - W));
+      let prevNow = 0;
+      const tick = (): void => {
+        const now = performance.now() - t0;
+        const due = Math.floor(startsBy(now));
+        const first = launched;
+        while (launched < due) {
+          launched++;
+          // Attribute by start number, not by tick time: start k is due at the k-th arrival, and after a
+          // stalled tick the burst of late starts is spread back over the interval they were due in.
+          const r = launched <= warmStarts ? warm : rec;
+          const dueAt = prevNow + ((now - prevNow) * (launched - first)) / (due - first);
+          const at = r === warm ? dueAt : Math.max(0, dueAt - W);
+          if (inFlight >= s.maxInFlight) {
+            r.drop(at);
+            continue;
+          }
+          const req = requestAt(opts.requests, next++);
+          if (!req) {
+            r.exhausted++;
+            r.drop(at);
+            continue;
+          }
+          inFlight++;
+          r.start(at);
+          const p = send(req, r === warm, at).finally(() => {
+            inFlight--;
+            pending.delete(p);
+          });
+          pending.add(p);
         }
-        const req = requestAt(opts.requests, next++);
-        if (!req) {
-          r.exhausted++;
-          r.drop(at);
-          continue;
+        prevNow = now;
+        if (now < W + s.durationMs) {
+          setTimeout(tick, 1);
+          return;
         }
-        inFlight++;
-        r.start(at);
-        const p = send(req, r === warm, at).finally(() => {
-          inFlight--;
-          pending.delete(p);
-        });
-        pending.add(p);
-      }
-      prevNow = now;
-      if (now < W + s.durationMs) {
-        setTimeout(tick, 1);
-        return;
-      }
-      const grace = new Promise<void>((r) => setTimeout(r, opts.gracefulStopMs ?? 10_000).unref());
-      void Promise.race([Promise.allSettled([...pending]), grace]).then(() => resolve());
-    };
-    tick();
-  });
+        const grace = new Promise<void>((r) => setTimeout(r, opts.gracefulStopMs ?? 10_000).unref());
+        void Promise.race([Promise.allSettled([...pending]), grace]).then(() => resolve());
+      };
+      tick();
+    });
 
   let sampler: ReturnType<typeof startProcSampler> | undefined;
   let cpu0 = process.cpuUsage();
@@ -151,7 +164,7 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
     if (!gcOn) return;
     for (const e of list.getEntries()) {
       gc.count++;
-      if (((e as { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.majorCount++;
+      if ((e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.majorCount++;
       gc.totalMs += e.duration;
       gc.maxMs = Math.max(gc.maxMs, e.duration);
     }
@@ -175,17 +188,24 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
   await clients.close().catch(() => undefined);
   const src = metricSource(rec, Math.max(...schedules.map((s) => s.durationMs)));
   const thresholds = evaluateThresholds(opts.profile.thresholds, src);
-  const breakpoint = schedules.some((s) => s.rateAt(0) !== s.rateAt(s.durationMs / 2)) || opts.breakpoint
-    ? findBreakpoint(rec, opts.breakpoint ?? { p99Ms: 50, maxErrorRate: 0.001 })
-    : undefined;
+  const breakpoint =
+    schedules.some((s) => s.rateAt(0) !== s.rateAt(s.durationMs / 2)) || opts.breakpoint
+      ? findBreakpoint(rec, opts.breakpoint ?? { p99Ms: 50, maxErrorRate: 0.001 })
+      : undefined;
   return {
-    recorder: rec, elapsedMs, schedules, gateway,
+    recorder: rec,
+    elapsedMs,
+    schedules,
+    gateway,
     driver: {
       cpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100,
       loopDelayP99Ms: loop.count > 0 ? loop.percentile(99) / 1e6 : 0,
       loopDelayMaxMs: loop.count > 0 ? loop.max / 1e6 : 0,
       gc,
     },
-    thresholds, breakpoint, preconnected, passed: thresholds.every((t) => t.ok !== false),
+    thresholds,
+    breakpoint,
+    preconnected,
+    passed: thresholds.every((t) => t.ok !== false),
   };
 }

@@ -1,7 +1,8 @@
 // Result recording: HDR latency histogram (µs), outcomes by HTTP status and FSPIOP error code, and
 // per-second windows for breakpoint analysis.
-import * as hdr from 'hdr-histogram-js';
+
 import type { Histogram } from 'hdr-histogram-js';
+import * as hdr from 'hdr-histogram-js';
 
 export interface Window {
   readonly second: number;

@@ -24,21 +24,48 @@ export function formatSummary(r: RunResult, title: string): string {
   row('dropped_iterations', `${rec.dropped}${rec.exhausted ? ` (${rec.exhausted} for lack of prepared requests)` : ''}`);
   row('http_req_failed', `${rec.completed ? ((rec.failed / rec.completed) * 100).toFixed(3) : '0.000'}% (${rec.failed})`);
   if (h.totalCount > 0) {
-    row('http_req_duration ms', `min=${ms(h.minNonZeroValue)} avg=${ms(h.mean)} p50=${ms(h.getValueAtPercentile(50))} p90=${ms(h.getValueAtPercentile(90))} p95=${ms(h.getValueAtPercentile(95))} p99=${ms(h.getValueAtPercentile(99))} p99.9=${ms(h.getValueAtPercentile(99.9))} max=${ms(h.maxValue)}`);
+    row(
+      'http_req_duration ms',
+      `min=${ms(h.minNonZeroValue)} avg=${ms(h.mean)} p50=${ms(h.getValueAtPercentile(50))} p90=${ms(h.getValueAtPercentile(90))} p95=${ms(h.getValueAtPercentile(95))} p99=${ms(h.getValueAtPercentile(99))} p99.9=${ms(h.getValueAtPercentile(99.9))} max=${ms(h.maxValue)}`,
+    );
   }
   if (v.totalCount > 0 && v.totalCount !== h.totalCount) {
-    row('valid requests ms', `p50=${ms(v.getValueAtPercentile(50))} p95=${ms(v.getValueAtPercentile(95))} p99=${ms(v.getValueAtPercentile(99))} (${v.totalCount})`);
+    row(
+      'valid requests ms',
+      `p50=${ms(v.getValueAtPercentile(50))} p95=${ms(v.getValueAtPercentile(95))} p99=${ms(v.getValueAtPercentile(99))} (${v.totalCount})`,
+    );
   }
-  row('responses', [...rec.byStatus.entries()].sort().map(([k, n]) => `${k}: ${n}`).join(', ') || '-');
-  if (rec.unexpected.size > 0) row('unexpected', [...rec.unexpected.entries()].sort().map(([k, n]) => `${k}: ${n}`).join(', '));
+  row(
+    'responses',
+    [...rec.byStatus.entries()]
+      .sort()
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ') || '-',
+  );
+  if (rec.unexpected.size > 0)
+    row(
+      'unexpected',
+      [...rec.unexpected.entries()]
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', '),
+    );
   if (r.gateway) {
     row('gateway cpu', `${r.gateway.cpuPercent.toFixed(1)}% of one core (${r.gateway.pids} processes)`);
     row('gateway rss MB', `start=${mb(r.gateway.rssStartBytes)} end=${mb(r.gateway.rssEndBytes)} max=${mb(r.gateway.rssMaxBytes)}`);
   }
-  row('driver cpu', `${r.driver.cpuPercent.toFixed(1)}% of one core; event-loop delay p99=${r.driver.loopDelayP99Ms.toFixed(1)}ms max=${r.driver.loopDelayMaxMs.toFixed(1)}ms`);
+  row(
+    'driver cpu',
+    `${r.driver.cpuPercent.toFixed(1)}% of one core; event-loop delay p99=${r.driver.loopDelayP99Ms.toFixed(1)}ms max=${r.driver.loopDelayMaxMs.toFixed(1)}ms`,
+  );
   const g = r.driver.gc;
   row('driver gc', `${g.count} collections (${g.majorCount} major), ${g.totalMs.toFixed(0)} ms in all, longest pause ${g.maxMs.toFixed(1)} ms`);
-  row('machine', `${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (all processes, not just this test)`);
+  row(
+    'machine',
+    `${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (all processes, not just this test)`,
+  );
   if (r.breakpoint) {
     const b = r.breakpoint.brokeAt;
     const w = (x: { second: number; rate: number; p99Ms: number; errorRate: number; dropped: number }): string =>

@@ -18,8 +18,13 @@ export interface ThresholdResult {
 const EXPR = /^\s*(p\(\d+(?:\.\d+)?\)|avg|min|max|med|count|rate|value)\s*(<=|>=|==|===|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
 
 const CMP: Record<string, (a: number, b: number) => boolean> = {
-  '<': (a, b) => a < b, '<=': (a, b) => a <= b, '>': (a, b) => a > b, '>=': (a, b) => a >= b,
-  '==': (a, b) => a === b, '===': (a, b) => a === b, '!=': (a, b) => a !== b,
+  '<': (a, b) => a < b,
+  '<=': (a, b) => a <= b,
+  '>': (a, b) => a > b,
+  '>=': (a, b) => a >= b,
+  '==': (a, b) => a === b,
+  '===': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
 };
 
 /** Parses one k6 threshold expression like `p(95)<50` or `rate<0.01`. Throws on syntax the driver cannot read. */

@@ -1,9 +1,9 @@
 // Shared plumbing of the topology launchers: free loopback ports, child processes with prefixed output,
 // readiness polling, teardown on exit/SIGINT, and the optional `--run -- <driver args>` mode that runs
 // the driver against the topology and then tears it down (one command per benchmark figure).
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,7 +27,10 @@ export async function waitForPort(port: number, timeoutMs = 30_000): Promise<voi
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const ok = await new Promise<boolean>((r) => {
-      const c = connect(port, '127.0.0.1', () => { c.destroy(); r(true); });
+      const c = connect(port, '127.0.0.1', () => {
+        c.destroy();
+        r(true);
+      });
       c.once('error', () => r(false));
     });
     if (ok) return;
@@ -63,17 +66,29 @@ let tearingDown = false;
 const cleanups: (() => Promise<void>)[] = [];
 
 /** Registers work to run after the children have stopped (e.g. deleting a run's Redis keys). */
-export function onTeardown(f: () => Promise<void>): void { cleanups.push(f); }
+export function onTeardown(f: () => Promise<void>): void {
+  cleanups.push(f);
+}
 
 /** Stops every child this launcher started (SIGTERM, then SIGKILL after 3 s), then runs the cleanups. */
 export async function teardown(): Promise<void> {
   tearingDown = true;
-  await Promise.all(children.map((c) => new Promise<void>((r) => {
-    if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return r();
-    const t = setTimeout(() => { c.kill('SIGKILL'); }, 3000);
-    c.once('exit', () => { clearTimeout(t); r(); });
-    c.kill('SIGTERM');
-  })));
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((r) => {
+          if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return r();
+          const t = setTimeout(() => {
+            c.kill('SIGKILL');
+          }, 3000);
+          c.once('exit', () => {
+            clearTimeout(t);
+            r();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
   for (const f of cleanups.splice(0)) await f().catch(() => {});
 }
 
@@ -83,20 +98,31 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 /** The command that runs the gateway: dist/main.js when built (no tsx in the measured process), else tsx. */
 export function gatewayCommand(): { cmd: string; args: string[]; how: string } {
-  const candidates: Array<readonly [string, string]> = [[join(ROOT, 'dist'), 'node dist/main.js'], [PRIVATE_DIST, 'node loadtest/.data/dist/main.js']];
+  const candidates: Array<readonly [string, string]> = [
+    [join(ROOT, 'dist'), 'node dist/main.js'],
+    [PRIVATE_DIST, 'node loadtest/.data/dist/main.js'],
+  ];
   if (process.argv.includes('--build')) {
     // A private build (the repository's dist/ is left alone); tsc emits even when other files have type errors.
     console.error('compiling the gateway into loadtest/.data/dist');
-    spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', PRIVATE_DIST], { cwd: ROOT, stdio: 'inherit' });
+    spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', PRIVATE_DIST], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
     candidates.reverse();
   }
   // --cpu-prof DIR: the gateway writes a V8 CPU profile (.cpuprofile, one per process) into DIR on exit.
   const profAt = process.argv.indexOf('--cpu-prof');
   const prof = profAt >= 0 && process.argv[profAt + 1] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.argv[profAt + 1]!)] : [];
   for (const [dir, how] of candidates) {
-    if (existsSync(join(dir, 'main.js'))) return { cmd: process.execPath, args: [...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
+    if (existsSync(join(dir, 'main.js')))
+      return { cmd: process.execPath, args: [...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
   }
-  return { cmd: process.execPath, args: ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], how: 'node --import tsx src/main.ts (run npm run build to measure the compiled build)' };
+  return {
+    cmd: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, 'src', 'main.ts')],
+    how: 'node --import tsx src/main.ts (run npm run build to measure the compiled build)',
+  };
 }
 
 /** Makes sure the development PKI exists (`switchguard pki init --dir DIR`). */
@@ -136,16 +162,32 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
 }
 
 /** Prints the topology, then either waits for SIGINT or runs the driver (`--run`) and exits with its code. */
-export async function serveOrRun(args: LauncherArgs, info: { name: string; target: string; pids: readonly number[]; notes?: string[]; onRun?: () => void }): Promise<never> {
+export async function serveOrRun(
+  args: LauncherArgs,
+  info: { name: string; target: string; pids: readonly number[]; notes?: string[]; onRun?: () => void },
+): Promise<never> {
   console.log(`topology ${info.name}: target ${info.target}`);
   console.log(`  measured pids: ${info.pids.join(',') || '-'}`);
   for (const n of info.notes ?? []) console.log(`  ${n}`);
   if (!args.run) {
-    console.log(`run the driver in another shell:\n  npm run loadtest -- --profile target-1000 --target ${info.target} --keys ${args.keysDir} --skew ${args.skew}${info.pids.length ? ` --gateway-pid ${info.pids.join(',')}` : ''}\nCtrl-C stops everything.`);
+    console.log(
+      `run the driver in another shell:\n  npm run loadtest -- --profile target-1000 --target ${info.target} --keys ${args.keysDir} --skew ${args.skew}${info.pids.length ? ` --gateway-pid ${info.pids.join(',')}` : ''}\nCtrl-C stops everything.`,
+    );
     await new Promise(() => undefined);
   }
-  const driverArgs = ['--import', 'tsx', join(ROOT, 'loadtest', 'driver', 'main.ts'), '--target', info.target, '--keys', args.keysDir, '--skew', String(args.skew),
-    ...(info.pids.length ? ['--gateway-pid', info.pids.join(',')] : []), ...(args.run ?? [])];
+  const driverArgs = [
+    '--import',
+    'tsx',
+    join(ROOT, 'loadtest', 'driver', 'main.ts'),
+    '--target',
+    info.target,
+    '--keys',
+    args.keysDir,
+    '--skew',
+    String(args.skew),
+    ...(info.pids.length ? ['--gateway-pid', info.pids.join(',')] : []),
+    ...(args.run ?? []),
+  ];
   const driver = spawn(process.execPath, driverArgs, { cwd: ROOT, stdio: 'inherit' });
   info.onRun?.();
   const code = await new Promise<number>((r) => driver.on('exit', (c) => r(c ?? 1)));

@@ -6,13 +6,23 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, ensurePki } from './common.js';
+import { ensurePki, ROOT } from './common.js';
 
 const { values } = parseArgs({
   options: {
-    profile: { type: 'string' }, topologies: { type: 'string' }, warmup: { type: 'string' }, duration: { type: 'string' },
-    rate: { type: 'string' }, keys: { type: 'string' }, skew: { type: 'string' }, out: { type: 'string' }, data: { type: 'string' },
-    'bad-share': { type: 'string' }, 'quotes-only': { type: 'boolean' }, count: { type: 'string' }, workers: { type: 'string' },
+    profile: { type: 'string' },
+    topologies: { type: 'string' },
+    warmup: { type: 'string' },
+    duration: { type: 'string' },
+    rate: { type: 'string' },
+    keys: { type: 'string' },
+    skew: { type: 'string' },
+    out: { type: 'string' },
+    data: { type: 'string' },
+    'bad-share': { type: 'string' },
+    'quotes-only': { type: 'boolean' },
+    count: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 if (!values.profile) {
@@ -24,43 +34,81 @@ const skew = values.skew ?? '900';
 const out = resolve(ROOT, values.out ?? join('loadtest', '.data'));
 mkdirSync(out, { recursive: true });
 ensurePki(keys);
-const run = (cmd: string, args: string[]): Promise<number> => new Promise((r) => {
-  spawn(process.execPath, ['--import', 'tsx', ...[cmd], ...args], { cwd: ROOT, stdio: 'inherit' }).on('exit', (c) => r(c ?? 1));
-});
+const run = (cmd: string, args: string[]): Promise<number> =>
+  new Promise((r) => {
+    spawn(process.execPath, ['--import', 'tsx', ...[cmd], ...args], { cwd: ROOT, stdio: 'inherit' }).on('exit', (c) => r(c ?? 1));
+  });
 
 let data = values.data;
 if (!data) {
   const { loadProfile, buildSchedules } = await import('../driver/profile.js');
-  const s = buildSchedules(loadProfile(values.profile), { durationSeconds: values.duration ? Number(values.duration) : undefined, rate: values.rate ? Number(values.rate) : undefined });
+  const s = buildSchedules(loadProfile(values.profile), {
+    durationSeconds: values.duration ? Number(values.duration) : undefined,
+    rate: values.rate ? Number(values.rate) : undefined,
+  });
   const starts = s.reduce((a, x) => a + x.startsBy(x.durationMs) + x.rateAt(0) * Number(values.warmup ?? 0), 0);
   data = join(out, `compare-${values.profile}.json`);
   const env = s[0]?.env ?? {};
   const replayable = values['quotes-only'] === true || env.QUOTES_ONLY === 'true';
   // A replayable (quotes-only) set need not cover the whole run.
   const count = values.count ?? String(replayable ? Math.min(Math.ceil(starts) + 32, 20_000) : Math.ceil(starts) + 32);
-  await run(join(ROOT, 'loadtest', 'prepare.ts'), ['--keys', keys, '--count', count, '--out', data, '--skew', skew,
-    '--rate', String(s[0]?.rateAt(0) ?? 1000), '--bad-share', values['bad-share'] ?? env.BAD_SIGNATURE_SHARE ?? '0',
-    ...(replayable ? ['--quotes-only'] : [])]);
+  await run(join(ROOT, 'loadtest', 'prepare.ts'), [
+    '--keys',
+    keys,
+    '--count',
+    count,
+    '--out',
+    data,
+    '--skew',
+    skew,
+    '--rate',
+    String(s[0]?.rateAt(0) ?? 1000),
+    '--bad-share',
+    values['bad-share'] ?? env.BAD_SIGNATURE_SHARE ?? '0',
+    ...(replayable ? ['--quotes-only'] : []),
+  ]);
 }
 const rows: Array<{ topology: string; r: Record<string, unknown> | undefined; code: number }> = [];
 for (const t of (values.topologies ?? 'direct,hub').split(',')) {
   const json = join(out, `compare-${values.profile}-${t}.json`);
   rmSync(json, { force: true });
-  const code = await run(join(ROOT, 'loadtest', 'topologies', `${t}.ts`), ['--keys', keys, '--skew', skew,
-    ...(values.workers ? ['--workers', values.workers] : []), '--run', '--',
-    '--profile', values.profile, '--data', data, '--json', json,
-    ...(values.warmup ? ['--warmup', values.warmup] : []), ...(values.duration ? ['--duration', values.duration] : []), ...(values.rate ? ['--rate', values.rate] : [])]);
+  const code = await run(join(ROOT, 'loadtest', 'topologies', `${t}.ts`), [
+    '--keys',
+    keys,
+    '--skew',
+    skew,
+    ...(values.workers ? ['--workers', values.workers] : []),
+    '--run',
+    '--',
+    '--profile',
+    values.profile,
+    '--data',
+    data,
+    '--json',
+    json,
+    ...(values.warmup ? ['--warmup', values.warmup] : []),
+    ...(values.duration ? ['--duration', values.duration] : []),
+    ...(values.rate ? ['--rate', values.rate] : []),
+  ]);
   let r: Record<string, unknown> | undefined;
-  try { r = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>; } catch { r = undefined; }
+  try {
+    r = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
+  } catch {
+    r = undefined;
+  }
   rows.push({ topology: t, r, code });
 }
 const f = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : '-');
 console.log(`\ncomparison, profile ${values.profile} (${new Date().toISOString()})`);
-console.log('| topology | achieved/s | p50 ms | p95 ms | p99 ms | max ms | failed | dropped | measured CPU % | RSS max MB | driver CPU % | breakpoint/s | thresholds |');
+console.log(
+  '| topology | achieved/s | p50 ms | p95 ms | p99 ms | max ms | failed | dropped | measured CPU % | RSS max MB | driver CPU % | breakpoint/s | thresholds |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const { topology, r, code } of rows) {
   const g = r?.gateway as { cpuPercent?: number; rssMaxBytes?: number } | undefined;
-  console.log(`| ${topology} | ${f(r?.achievedRate, 1)} | ${f(r?.p50)} | ${f(r?.p95)} | ${f(r?.p99)} | ${f(r?.max)} | ${String(r?.failed ?? '-')} | ${String(r?.dropped ?? '-')} | ${f(g?.cpuPercent, 1)} | ${g?.rssMaxBytes ? f(g.rssMaxBytes / 1048576, 1) : '-'} | ${f(r?.driverCpuPercent, 1)} | ${(r?.breakpoint as { rate?: number } | undefined)?.rate ?? '-'} | ${code === 0 ? 'pass' : 'FAIL'} |`);
+  console.log(
+    `| ${topology} | ${f(r?.achievedRate, 1)} | ${f(r?.p50)} | ${f(r?.p95)} | ${f(r?.p99)} | ${f(r?.max)} | ${String(r?.failed ?? '-')} | ${String(r?.dropped ?? '-')} | ${f(g?.cpuPercent, 1)} | ${g?.rssMaxBytes ? f(g.rssMaxBytes / 1048576, 1) : '-'} | ${f(r?.driverCpuPercent, 1)} | ${(r?.breakpoint as { rate?: number } | undefined)?.rate ?? '-'} | ${code === 0 ? 'pass' : 'FAIL'} |`,
+  );
 }
 const bp = (t: string): number | undefined => (rows.find((x) => x.topology === t)?.r?.breakpoint as { rate?: number } | undefined)?.rate;
 const nginxBp = bp('nginx');
@@ -71,6 +119,8 @@ for (const t of ['hub', 'chained']) {
 const base = rows.find((x) => x.topology === 'direct')?.r;
 for (const { topology, r } of rows) {
   if (topology === 'direct' || !base || !r) continue;
-  console.log(`${topology}: p99 added over direct = ${f((r.p99 as number) - (base.p99 as number))} ms, p50 added = ${f((r.p50 as number) - (base.p50 as number))} ms`);
+  console.log(
+    `${topology}: p99 added over direct = ${f((r.p99 as number) - (base.p99 as number))} ms, p50 added = ${f((r.p50 as number) - (base.p50 as number))} ms`,
+  );
 }
 process.exit(rows.every((x) => x.code === 0) ? 0 : 1);

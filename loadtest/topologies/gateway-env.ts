@@ -18,16 +18,29 @@ function runPrefix(url: string): string {
         cursor = next;
         if (keys.length) await r.del(...keys);
       } while (cursor !== '0');
-    } finally { r.disconnect(); }
+    } finally {
+      r.disconnect();
+    }
   });
   return prefix;
 }
 
-export interface GatewayPorts { readonly inbound: number; readonly outbound: number; readonly admin: number }
+export interface GatewayPorts {
+  readonly inbound: number;
+  readonly outbound: number;
+  readonly admin: number;
+}
 
 const redisUrl = () => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export function gatewayEnv(o: { keysDir: string; ports: GatewayPorts; upstream: string; skew: number; workers: number; redis: boolean }): Record<string, string> {
+export function gatewayEnv(o: {
+  keysDir: string;
+  ports: GatewayPorts;
+  upstream: string;
+  skew: number;
+  workers: number;
+  redis: boolean;
+}): Record<string, string> {
   return {
     SWITCHGUARD_PROFILE: 'development',
     KEYS_DIR: o.keysDir,

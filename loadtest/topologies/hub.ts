@@ -6,7 +6,7 @@
 // rotated (on a copy of the keys directory); use a pre-signed --data set so the clock starts at once.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, ensurePki, freePort, gatewayCommand, parseLauncherArgs, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, gatewayCommand, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
 import { gatewayEnv } from './gateway-env.js';
 import { copyKeys, rotateOnce } from './rotate.js';
 
@@ -14,12 +14,25 @@ const argv = process.argv.slice(2);
 const args = parseLauncherArgs(argv);
 const own = argv.slice(0, argv.includes('--run') ? argv.indexOf('--run') : argv.length);
 const memory = own.includes('--memory');
-const rotateAt = own.includes('--rotate-at') ? (own[own.indexOf('--rotate-at') + 1] ?? '').split(',').map(Number).filter((n) => n > 0) : [];
+const rotateAt = own.includes('--rotate-at')
+  ? (own[own.indexOf('--rotate-at') + 1] ?? '')
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0)
+  : [];
 ensurePki(args.keysDir);
 const gatewayKeys = rotateAt.length ? copyKeys(args.keysDir) : args.keysDir;
 if (gatewayKeys !== args.keysDir) process.on('exit', () => rmSync(gatewayKeys, { recursive: true, force: true }));
 const stubPort = await freePort();
-const stub = spawnChild('stub', process.execPath, ['--import', 'tsx', join(ROOT, 'loadtest', 'stub-upstream.ts'), '--port', String(stubPort), '--delay-ms', String(args.delayMs)]);
+const stub = spawnChild('stub', process.execPath, [
+  '--import',
+  'tsx',
+  join(ROOT, 'loadtest', 'stub-upstream.ts'),
+  '--port',
+  String(stubPort),
+  '--delay-ms',
+  String(args.delayMs),
+]);
 await waitForPort(stubPort);
 const ports = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
 const gw = gatewayCommand();
@@ -33,8 +46,11 @@ await serveOrRun(args, {
   name: `hub (${gw.how}, WORKERS=${args.workers}, store ${memory ? 'memory' : 'redis'})`,
   target: `https://127.0.0.1:${ports.inbound}`,
   pids: gateway.pid ? [gateway.pid] : [],
-  notes: [`stub pid ${stub.pid ?? '?'} at http://127.0.0.1:${stubPort}`, `admin http://127.0.0.1:${ports.admin}/metrics`,
-    ...(rotateAt.length ? [`rotating server certificate and JWS keys in ${gatewayKeys} at ${rotateAt.join(', ')} s`] : [])],
+  notes: [
+    `stub pid ${stub.pid ?? '?'} at http://127.0.0.1:${stubPort}`,
+    `admin http://127.0.0.1:${ports.admin}/metrics`,
+    ...(rotateAt.length ? [`rotating server certificate and JWS keys in ${gatewayKeys} at ${rotateAt.join(', ')} s`] : []),
+  ],
   onRun: () => {
     for (const [i, sec] of rotateAt.entries()) {
       setTimeout(() => {

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, ensurePki, freePort, parseLauncherArgs, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
 
 function nginxBinary(): string {
   const which = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' });
@@ -14,7 +14,10 @@ function nginxBinary(): string {
   if (found) return found;
   console.error('nginx not found: installing it with apt-get (Debian package nginx)');
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nginx'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return '/usr/sbin/nginx';
 }
 
@@ -26,14 +29,25 @@ const workers = workersAt >= 0 ? (own[workersAt + 1] ?? '1') : '1';
 ensurePki(args.keysDir);
 const bin = nginxBinary();
 const stubPort = await freePort();
-const stub = spawnChild('stub', process.execPath, ['--import', 'tsx', join(ROOT, 'loadtest', 'stub-upstream.ts'), '--port', String(stubPort), '--delay-ms', String(args.delayMs)]);
+const stub = spawnChild('stub', process.execPath, [
+  '--import',
+  'tsx',
+  join(ROOT, 'loadtest', 'stub-upstream.ts'),
+  '--port',
+  String(stubPort),
+  '--delay-ms',
+  String(args.delayMs),
+]);
 await waitForPort(stubPort);
 const port = await freePort();
 const prefix = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
 for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, d));
 const conf = readFileSync(join(ROOT, 'loadtest', 'nginx', 'nginx.conf.template'), 'utf8')
-  .replaceAll('@PREFIX@', prefix).replaceAll('@PORT@', String(port)).replaceAll('@UPSTREAM_PORT@', String(stubPort))
-  .replaceAll('@KEYS@', args.keysDir).replaceAll('@WORKERS@', workers);
+  .replaceAll('@PREFIX@', prefix)
+  .replaceAll('@PORT@', String(port))
+  .replaceAll('@UPSTREAM_PORT@', String(stubPort))
+  .replaceAll('@KEYS@', args.keysDir)
+  .replaceAll('@WORKERS@', workers);
 writeFileSync(join(prefix, 'nginx.conf'), conf);
 const nginx = spawnChild('nginx', bin, ['-p', prefix, '-c', join(prefix, 'nginx.conf')]);
 process.on('exit', () => rmSync(prefix, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
 // new content next to the old, then an atomic rename. The gateway must pick them up without failing
 // a request. The pre-signed requests keep their signers' current keys, which stay valid (overlap).
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caFromPem, issueCert } from '../../src/pki/forge-pki.js';

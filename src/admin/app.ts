@@ -1,14 +1,15 @@
 // The admin listener's Hono app (docs/operations.md): /health, /ready, /metrics and, only when
 // ADMIN_TOKEN is set, the bearer-protected /admin/* API. Everything it acts on is injected, so the
 // lead wires what exists; every /admin call is audited.
-import { Hono } from 'hono';
+
 import type { HttpBindings } from '@hono/node-server';
-import { isValidFspId } from '../fspiop/headers.js';
+import { Hono } from 'hono';
 import { GatewayError, toGatewayError, toResponse } from '../errors.js';
+import { isValidFspId } from '../fspiop/headers.js';
 import type { AuditLog } from '../logging/audit.js';
-import { AdminTokens, allows, requiredRole, type Principal } from './tokens.js';
 import type { Quarantine } from './quarantine.js';
-import { runChecks, type ReadinessCheck } from './readiness.js';
+import { type ReadinessCheck, runChecks } from './readiness.js';
+import { AdminTokens, allows, type Principal, requiredRole } from './tokens.js';
 
 export interface KeyInfo {
   readonly fspId: string;
@@ -91,9 +92,21 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     let status: number | undefined;
     let reason: string | undefined;
     try {
-      if (inQuery) { reason = 'token_in_query'; throw new GatewayError('GW_ADMIN_UNAUTHORIZED', { detail: 'credentials in the query string are refused; send Authorization: Bearer', headers: { 'www-authenticate': 'Bearer' } }); }
-      if (who === undefined) { reason = 'GW_ADMIN_UNAUTHORIZED'; throw new GatewayError('GW_ADMIN_UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' } }); }
-      if (!allows(who.role, requiredRole(c.req.method))) { reason = 'GW_ADMIN_FORBIDDEN'; throw new GatewayError('GW_ADMIN_FORBIDDEN', { detail: 'this action needs an operator token' }); }
+      if (inQuery) {
+        reason = 'token_in_query';
+        throw new GatewayError('GW_ADMIN_UNAUTHORIZED', {
+          detail: 'credentials in the query string are refused; send Authorization: Bearer',
+          headers: { 'www-authenticate': 'Bearer' },
+        });
+      }
+      if (who === undefined) {
+        reason = 'GW_ADMIN_UNAUTHORIZED';
+        throw new GatewayError('GW_ADMIN_UNAUTHORIZED', { headers: { 'www-authenticate': 'Bearer' } });
+      }
+      if (!allows(who.role, requiredRole(c.req.method))) {
+        reason = 'GW_ADMIN_FORBIDDEN';
+        throw new GatewayError('GW_ADMIN_FORBIDDEN', { detail: 'this action needs an operator token' });
+      }
       principals.set(c.req.raw, who);
       await next();
     } catch (e) {
@@ -101,8 +114,14 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
       throw e;
     } finally {
       deps.audit?.record({
-        event: 'admin_call', actor: 'admin', peer: c.env?.incoming?.socket.remoteAddress, method: c.req.method, path: c.req.path, status: status ?? c.res.status,
-        ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}), ...(reason ? { reason } : {}),
+        event: 'admin_call',
+        actor: 'admin',
+        peer: c.env?.incoming?.socket.remoteAddress,
+        method: c.req.method,
+        path: c.req.path,
+        status: status ?? c.res.status,
+        ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+        ...(reason ? { reason } : {}),
       });
     }
   });
@@ -183,14 +202,26 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     const l = limits();
     const fspId = knownPeer(c.req.param('fspId'));
     let entry: unknown;
-    try { entry = await c.req.json(); } catch { throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'body must be JSON {rps, burst, concurrency, classes}' }); }
+    try {
+      entry = await c.req.json();
+    } catch {
+      throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'body must be JSON {rps, burst, concurrency, classes}' });
+    }
     let overrides: unknown;
-    try { overrides = await l.change(fspId, entry); } catch (e) {
+    try {
+      overrides = await l.change(fspId, entry);
+    } catch (e) {
       if (e instanceof GatewayError) throw e;
       throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: String((e as Error).message).slice(0, 100) });
     }
     const who = principal(c);
-    deps.audit?.record({ event: 'limits_changed', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}) });
+    deps.audit?.record({
+      event: 'limits_changed',
+      actor: 'admin',
+      fspId,
+      peer: c.env?.incoming?.socket.remoteAddress,
+      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+    });
     return c.json({ fspId, override: entry, overrides });
   });
 
@@ -198,7 +229,13 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     const fspId = knownPeer(c.req.param('fspId'));
     const overrides = await limits().change(fspId, undefined);
     const who = principal(c);
-    deps.audit?.record({ event: 'limits_released', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}) });
+    deps.audit?.record({
+      event: 'limits_released',
+      actor: 'admin',
+      fspId,
+      peer: c.env?.incoming?.socket.remoteAddress,
+      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+    });
     return c.json({ fspId, override: null, overrides });
   });
 

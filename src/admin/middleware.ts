@@ -1,8 +1,9 @@
 // Request-path glue of the admin capability: the quarantine guard the lead mounts right after peer
 // binding on the inbound listener (docs/security.md class 5: a quarantined peer gets 2003/503, nothing else).
-import { header } from '../http/context.js';
+
 import { GatewayError } from '../errors.js';
 import type { GatewayMiddleware } from '../http/context.js';
+import { header } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { Quarantine } from './quarantine.js';
 
@@ -19,7 +20,14 @@ export function quarantineGuard(q: Quarantine, options: { audit?: AuditLog } = {
     const source = header(c, 'fspiop-source');
     const hit = fspId !== undefined && q.isQuarantined(fspId) ? fspId : source !== undefined && q.isQuarantined(source) ? source : undefined;
     if (hit !== undefined) {
-      options.audit?.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, peer: c.get('peer')?.fingerprint256, reason: 'GW_PEER_QUARANTINED', requestId: c.get('requestId') });
+      options.audit?.record({
+        event: 'peer_rejected',
+        actor: 'peer',
+        fspId: hit,
+        peer: c.get('peer')?.fingerprint256,
+        reason: 'GW_PEER_QUARANTINED',
+        requestId: c.get('requestId'),
+      });
       throw new GatewayError('GW_PEER_QUARANTINED');
     }
     await next();

@@ -129,7 +129,11 @@ export class Quarantine {
     const text = this.sealer.open(raw);
     if (text === undefined) return 'tampered';
     let s: QuarantineState;
-    try { s = parseState(text); } catch { return 'tampered'; }
+    try {
+      s = parseState(text);
+    } catch {
+      return 'tampered';
+    }
     return s.g > this.now() + MAX_AHEAD_MS ? 'tampered' : s;
   }
 
@@ -177,8 +181,12 @@ export class Quarantine {
     return {
       ok: this.inStore && !this.persistFailed,
       info: {
-        peers: this.peers.size, generation: this.generation, durable: this.path !== undefined && !this.persistFailed,
-        inStore: this.inStore, losses: this.losses, ...(this.lastLoss ? { lastLoss: this.lastLoss } : {}),
+        peers: this.peers.size,
+        generation: this.generation,
+        durable: this.path !== undefined && !this.persistFailed,
+        inStore: this.inStore,
+        losses: this.losses,
+        ...(this.lastLoss ? { lastLoss: this.lastLoss } : {}),
       },
     };
   }

@@ -20,23 +20,47 @@ export interface ReadinessResult {
 const withTimeout = (p: Promise<boolean>, ms: number) =>
   new Promise<boolean>((resolve, reject) => {
     const t = setTimeout(() => resolve(false), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 
 /** Runs every check concurrently; each gets `timeoutMs` (default 2000). */
 export async function runChecks(checks: readonly ReadinessCheck[], onError: (e: unknown) => void = () => {}, timeoutMs = 2000): Promise<ReadinessResult> {
-  const results = await Promise.all(checks.map(async (c) => {
-    try {
-      return (await withTimeout(Promise.resolve().then(() => c.check()), timeoutMs)) === true;
-    } catch (err) {
-      onError(err);
-      return false;
-    }
-  }));
+  const results = await Promise.all(
+    checks.map(async (c) => {
+      try {
+        return (
+          (await withTimeout(
+            Promise.resolve().then(() => c.check()),
+            timeoutMs,
+          )) === true
+        );
+      } catch (err) {
+        onError(err);
+        return false;
+      }
+    }),
+  );
   const out: Record<string, boolean> = {};
-  checks.forEach((c, i) => { out[c.name] = results[i] ?? false; });
+  checks.forEach((c, i) => {
+    out[c.name] = results[i] ?? false;
+  });
   const failing = checks.filter((_, i) => !results[i]).map((c) => c.name);
   const info: Record<string, unknown> = {};
   for (const c of checks) if (c.info) info[c.name] = c.info();
-  return { ready: failing.length === 0, status: failing.length === 0 ? 'ready' : 'not_ready', checks: out, failing, ...(Object.keys(info).length ? { info } : {}) };
+  return {
+    ready: failing.length === 0,
+    status: failing.length === 0 ? 'ready' : 'not_ready',
+    checks: out,
+    failing,
+    ...(Object.keys(info).length ? { info } : {}),
+  };
 }

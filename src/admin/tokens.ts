@@ -6,14 +6,21 @@
 // is the first 12 hex digits of SHA-256(token): enough to tell tokens apart, useless to authenticate.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { watchFiles, type FileWatch } from '../util/file-watch.js';
+import { type FileWatch, watchFiles } from '../util/file-watch.js';
 
 export const ROLES = ['viewer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
 const MIN_TOKEN_LENGTH = 16;
 
-interface Entry { readonly role: Role; readonly hash: Buffer; readonly fingerprint: string }
-export interface Principal { readonly role: Role; readonly fingerprint: string }
+interface Entry {
+  readonly role: Role;
+  readonly hash: Buffer;
+  readonly fingerprint: string;
+}
+export interface Principal {
+  readonly role: Role;
+  readonly fingerprint: string;
+}
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 export const tokenFingerprint = (token: string): string => sha256(token).toString('hex').slice(0, 12);
@@ -31,7 +38,8 @@ function parseTokenPairs(text: string, what: string): Entry[] {
     const role = item.slice(0, colon);
     const token = item.slice(colon + 1);
     if (colon < 0 || !(ROLES as readonly string[]).includes(role)) throw new Error(`${what}: item ${i + 1} is not viewer:<token> or operator:<token>`);
-    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) throw new Error(`${what}: item ${i + 1}: the token must be at least ${MIN_TOKEN_LENGTH} characters without spaces`);
+    if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))
+      throw new Error(`${what}: item ${i + 1}: the token must be at least ${MIN_TOKEN_LENGTH} characters without spaces`);
     out.push({ role: role as Role, hash: sha256(token), fingerprint: tokenFingerprint(token) });
   });
   return out;
@@ -63,19 +71,25 @@ export class AdminTokens {
     if (o.path) {
       const path = o.path;
       this.#file = parseTokenPairs(readFileSync(path, 'utf8'), 'ADMIN_TOKENS_PATH');
-      this.#watch = watchFiles([path], () => {
-        try {
-          this.#file = parseTokenPairs(readFileSync(path, 'utf8'), 'ADMIN_TOKENS_PATH');
-          o.onReload?.({ outcome: 'ok' });
-        } catch (error) {
-          o.onReload?.({ outcome: 'failed', error });
-        }
-      }, { intervalMs: o.reloadIntervalMs ?? 5000, ...(o.onWatchError ? { onError: o.onWatchError } : {}) });
+      this.#watch = watchFiles(
+        [path],
+        () => {
+          try {
+            this.#file = parseTokenPairs(readFileSync(path, 'utf8'), 'ADMIN_TOKENS_PATH');
+            o.onReload?.({ outcome: 'ok' });
+          } catch (error) {
+            o.onReload?.({ outcome: 'failed', error });
+          }
+        },
+        { intervalMs: o.reloadIntervalMs ?? 5000, ...(o.onWatchError ? { onError: o.onWatchError } : {}) },
+      );
     }
   }
 
   /** True when any token source is configured (the admin API is on). */
-  get enabled(): boolean { return this.#fixed.length > 0 || this.o.path !== undefined; }
+  get enabled(): boolean {
+    return this.#fixed.length > 0 || this.o.path !== undefined;
+  }
 
   /** The role and fingerprint of a presented token, or undefined. Same work for every input. */
   check(token: string): Principal | undefined {
@@ -96,7 +110,9 @@ export class AdminTokens {
     return m === null ? undefined : p;
   }
 
-  close(): void { this.#watch?.close(); }
+  close(): void {
+    this.#watch?.close();
+  }
 }
 
 /** Role needed by an admin method: reads (GET, HEAD) need viewer, everything else is an operator action. */

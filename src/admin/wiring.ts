@@ -37,32 +37,63 @@ export interface AdminWiring {
 export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
   const { keys, signer, telemetry, store, quarantine, tls, peers } = w;
   const readiness: ReadinessCheck[] = [
-    { name: 'certificates', check: () => Date.parse(tls.current.serverCert.validTo) > Date.now() && Date.parse(tls.current.serverCert.validFrom) <= Date.now() },
+    {
+      name: 'certificates',
+      check: () => Date.parse(tls.current.serverCert.validTo) > Date.now() && Date.parse(tls.current.serverCert.validFrom) <= Date.now(),
+    },
     { name: 'upstream', check: () => w.upstreamUrl.length > 0 },
     ...(keys ? [{ name: 'keys', check: () => keys.knownIds().length > 0 }] : []),
     ...(signer ? [{ name: 'signing_key', check: () => signer.current() !== undefined }] : []),
     { name: 'quarantine', check: () => quarantine.readiness().ok, info: () => quarantine.readiness().info },
-    { name: 'store', check: async () => { const up = await store.ping(); telemetry.storeUp(up); return up; } },
-  ];
-  const tokens = w.closers.add(new AdminTokens({
-    adminToken: w.config.adminToken, adminTokens: w.config.adminTokens, path: w.config.adminTokensPath, reloadIntervalMs: w.config.tlsReloadIntervalMs,
-    onWatchError: w.onError,
-    onReload: (e) => {
-      telemetry.reload({ what: 'admin_tokens', outcome: e.outcome });
-      if (e.outcome === 'failed') {
-        w.logger.error({ event: 'admin_tokens_reload_failed', err: e.error }, 'admin token file reload refused; keeping the previous tokens');
-        w.audit.record({ event: 'admin_tokens_reload_failed', actor: 'gateway' });
-      }
+    {
+      name: 'store',
+      check: async () => {
+        const up = await store.ping();
+        telemetry.storeUp(up);
+        return up;
+      },
     },
-  }), (t) => t.close());
-  const listKeys = async (): Promise<KeyInfo[]> => (keys ? (await keys.list()).map((k) => ({
-    fspId: k.fspId, fingerprint: k.fingerprint, expiry: k.notAfter === undefined ? null : new Date(k.notAfter * 1000).toISOString(), file: k.file,
-  })) : []);
+  ];
+  const tokens = w.closers.add(
+    new AdminTokens({
+      adminToken: w.config.adminToken,
+      adminTokens: w.config.adminTokens,
+      path: w.config.adminTokensPath,
+      reloadIntervalMs: w.config.tlsReloadIntervalMs,
+      onWatchError: w.onError,
+      onReload: (e) => {
+        telemetry.reload({ what: 'admin_tokens', outcome: e.outcome });
+        if (e.outcome === 'failed') {
+          w.logger.error({ event: 'admin_tokens_reload_failed', err: e.error }, 'admin token file reload refused; keeping the previous tokens');
+          w.audit.record({ event: 'admin_tokens_reload_failed', actor: 'gateway' });
+        }
+      },
+    }),
+    (t) => t.close(),
+  );
+  const listKeys = async (): Promise<KeyInfo[]> =>
+    keys
+      ? (await keys.list()).map((k) => ({
+          fspId: k.fspId,
+          fingerprint: k.fingerprint,
+          expiry: k.notAfter === undefined ? null : new Date(k.notAfter * 1000).toISOString(),
+          file: k.file,
+        }))
+      : [];
   return buildAdminApp({
-    adminToken: w.config.adminToken, tokens, limits: w.limits, ...(w.metrics ? { metrics: w.metrics } : {}),
-    readiness, audit: w.audit, quarantine, onError: w.onError,
+    adminToken: w.config.adminToken,
+    tokens,
+    limits: w.limits,
+    ...(w.metrics ? { metrics: w.metrics } : {}),
+    readiness,
+    audit: w.audit,
+    quarantine,
+    onError: w.onError,
     reloadKeys: async () => {
-      const r = { keys: keys ? ((await keys.reload()) ? 'ok' : 'failed') : 'disabled', signingKey: signer ? ((await signer.reload()) ? 'ok' : 'failed') : 'disabled' };
+      const r = {
+        keys: keys ? ((await keys.reload()) ? 'ok' : 'failed') : 'disabled',
+        signingKey: signer ? ((await signer.reload()) ? 'ok' : 'failed') : 'disabled',
+      };
       if (r.keys === 'failed' || r.signingKey === 'failed') throw new Error(`reload incomplete: keys ${r.keys}, signing key ${r.signingKey}`);
       return r;
     },

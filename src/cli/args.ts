@@ -22,7 +22,12 @@ export interface Parsed<T extends OptionsConfig> {
  * Parses `args` against `options`. Options named in `lists` must be declared `multiple: true`; the words
  * after each of them (up to the next option) are its values. At most `maxPositionals` other words are allowed.
  */
-export function parseCommand<T extends OptionsConfig>(args: readonly string[], options: T, lists: readonly (keyof T & string)[] = [], maxPositionals = 0): Parsed<T> {
+export function parseCommand<T extends OptionsConfig>(
+  args: readonly string[],
+  options: T,
+  lists: readonly (keyof T & string)[] = [],
+  maxPositionals = 0,
+): Parsed<T> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: true, tokens: true });

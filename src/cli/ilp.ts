@@ -26,7 +26,10 @@ const print = (io: CliIo, v: unknown) => io.stdout.write(`${JSON.stringify(v, nu
 function generate(argv: string[], io: CliIo): number {
   const o = parseCommand(argv, GENERATE_OPTIONS).values;
   const version = o.version ?? '1';
-  if (version !== '1' && version !== '4') { io.stderr.write(USAGE); return 2; }
+  if (version !== '1' && version !== '4') {
+    io.stderr.write(USAGE);
+    return 2;
+  }
   let secret = o.secret ?? process.env.ILP_SECRET?.split(',')[0]?.trim();
   if (!secret) {
     secret = DEV_ILP_SECRET;
@@ -34,10 +37,12 @@ function generate(argv: string[], io: CliIo): number {
   }
   const amount = { amount: o.amount ?? '100', currency: o.currency ?? 'USD' };
   const quoteRequest = {
-    quoteId: randomUUID(), transactionId: randomUUID(),
+    quoteId: randomUUID(),
+    transactionId: randomUUID(),
     payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: o.payee ?? 'payeefsp' } },
     payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '44123456789', fspId: o.payer ?? 'payerfsp' } },
-    amountType: 'SEND', amount,
+    amountType: 'SEND',
+    amount,
     transactionType: { scenario: 'TRANSFER', initiator: 'PAYER', initiatorType: 'CONSUMER' },
   };
   const quoteResponse = { transferAmount: amount, expiration: new Date(Date.now() + 60_000).toISOString() };
@@ -54,16 +59,23 @@ function generate(argv: string[], io: CliIo): number {
 
 function decode(argv: string[], io: CliIo): number {
   const [packet] = parseCommand(argv, {}, [], 1).positionals;
-  if (!packet) { io.stderr.write(USAGE); return 2; }
+  if (!packet) {
+    io.stderr.write(USAGE);
+    return 2;
+  }
   try {
     const d = decodePacket(packet.trim());
     print(io, {
       type: d.version === '1' ? 'ILP Payment (v1)' : 'ILPv4 Prepare',
       version: Number(d.version),
       amount: d.amount,
-      ...(d.version === '1' ? { account: d.address } : {
-        destination: d.address, expiresAt: d.expiresAt?.toISOString(), condition: d.condition?.toString('base64url'),
-      }),
+      ...(d.version === '1'
+        ? { account: d.address }
+        : {
+            destination: d.address,
+            expiresAt: d.expiresAt?.toISOString(),
+            condition: d.condition?.toString('base64url'),
+          }),
       transactionObject: d.transaction,
     });
     return 0;

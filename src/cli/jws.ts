@@ -7,17 +7,23 @@ import { join, resolve } from 'node:path';
 import { isGatewayError } from '../errors.js';
 import { KeyDirectory } from '../jws/key-directory.js';
 import { parseKeyFileName } from '../jws/key-file.js';
+import type { PayloadForm } from '../jws/payload-forms.js';
 import { signRequest } from '../jws/sign.js';
 import { parseSigningKey } from '../jws/signing-key.js';
 import { headerGetter, verifyRequest } from '../jws/verify.js';
-import type { PayloadForm } from '../jws/payload-forms.js';
 import { type OptionsConfig, type Parsed, parseCommand, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 
 const line = (s: NodeJS.WritableStream, text: string) => void s.write(`${text}\n`);
 
 /** Parses `argv`, or prints `usage` (and why) and returns undefined. */
-function parsed<T extends OptionsConfig>(argv: string[], options: T, io: CliIo, usage: string, lists: readonly (keyof T & string)[] = []): Parsed<T> | undefined {
+function parsed<T extends OptionsConfig>(
+  argv: string[],
+  options: T,
+  io: CliIo,
+  usage: string,
+  lists: readonly (keyof T & string)[] = [],
+): Parsed<T> | undefined {
   try {
     return parseCommand(argv, options, lists);
   } catch (e) {
@@ -34,7 +40,12 @@ async function readInput(file: string | undefined, io: CliIo): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-interface RequestDescription { method: string; url: string; headers: Record<string, string>; body: unknown }
+interface RequestDescription {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
 
 function parseDescription(text: string): RequestDescription {
   const d = JSON.parse(text) as Partial<RequestDescription> & { path?: string };

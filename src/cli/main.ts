@@ -22,7 +22,9 @@ async function run(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   switch (cmd) {
-    case 'serve': await import('../main.js'); return -1;
+    case 'serve':
+      await import('../main.js');
+      return -1;
     case 'pki': {
       if (sub !== 'init') break;
       const o = parseCommand(rest, PKI_INIT_OPTIONS, ['fsp']).values;
@@ -32,23 +34,39 @@ async function run(argv: string[]): Promise<number> {
       console.log(r.created.length ? `created ${r.created.length} files under ${dir}:\n  ${r.created.join('\n  ')}` : `nothing to do: ${dir} is complete`);
       return 0;
     }
-    case 'keys': case 'sign': case 'verify': {
+    case 'keys':
+    case 'sign':
+    case 'verify': {
       const m = await import('./jws.js');
       if (cmd === 'keys' && sub === 'generate') return m.keysGenerate(rest, io);
       if (cmd === 'sign') return m.signCommand([sub ?? '', ...rest].filter(Boolean), io);
       if (cmd === 'verify') return m.verifyCommand([sub ?? '', ...rest].filter(Boolean), io);
       break;
     }
-    case 'ilp': { const m = await import('./ilp.js'); return m.ilpCommand([sub ?? '', ...rest].filter(Boolean), io); }
-    case undefined: case '--help': case '-h': case 'help': console.log(HELP); return 0;
-    default: break;
+    case 'ilp': {
+      const m = await import('./ilp.js');
+      return m.ilpCommand([sub ?? '', ...rest].filter(Boolean), io);
+    }
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(HELP);
+      return 0;
+    default:
+      break;
   }
   console.error(HELP);
   return 2;
 }
 
-run(process.argv.slice(2)).then((code) => { if (code >= 0) process.exitCode = code; }, (e: unknown) => {
-  console.error(`switchguard: ${(e as Error)?.message ?? String(e)}`);
-  if (e instanceof UsageError) console.error(HELP);
-  process.exitCode = e instanceof UsageError ? 2 : 1;
-});
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(`switchguard: ${(e as Error)?.message ?? String(e)}`);
+    if (e instanceof UsageError) console.error(HELP);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,9 +1,27 @@
 // The small IPC protocol between the cluster primary and its workers (WORKERS > 1): the primary owns
 // the admin port and relays admin HTTP calls to workers as plain JSON messages.
 
-export interface AdminCall { readonly type: 'sg:admin'; readonly id: number; readonly method: string; readonly url: string; readonly headers: Record<string, string>; readonly body: string }
-export interface AdminReply { readonly type: 'sg:admin-reply'; readonly id: number; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
-export interface WorkerReady { readonly type: 'sg:ready'; readonly inbound: number; readonly outbound: number; readonly upstream: string }
+export interface AdminCall {
+  readonly type: 'sg:admin';
+  readonly id: number;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+export interface AdminReply {
+  readonly type: 'sg:admin-reply';
+  readonly id: number;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+export interface WorkerReady {
+  readonly type: 'sg:ready';
+  readonly inbound: number;
+  readonly outbound: number;
+  readonly upstream: string;
+}
 
 export const isAdminCall = (m: unknown): m is AdminCall => (m as AdminCall)?.type === 'sg:admin';
 export const isAdminReply = (m: unknown): m is AdminReply => (m as AdminReply)?.type === 'sg:admin-reply';
@@ -18,6 +36,12 @@ export function isBroadcast(method: string, path: string): boolean {
 export function mergeReplies(replies: readonly AdminReply[]): { status: number; body: string } {
   const status = Math.max(...replies.map((r) => r.status));
   // A body that is not JSON is passed on as text.
-  const bodies = replies.map((r) => { try { return JSON.parse(r.body) as unknown; } catch { return r.body; } });
+  const bodies = replies.map((r) => {
+    try {
+      return JSON.parse(r.body) as unknown;
+    } catch {
+      return r.body;
+    }
+  });
   return { status, body: JSON.stringify({ workers: bodies }) };
 }

@@ -7,9 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { applyListenerLimits, limitServerOptions, listenerLimitsOf } from '../http/listener-limits.js';
-import { isAdminReply, isBroadcast, isWorkerReady, mergeReplies, type AdminCall, type AdminReply, type WorkerReady } from './ipc.js';
+import { type AdminCall, type AdminReply, isAdminReply, isBroadcast, isWorkerReady, mergeReplies, type WorkerReady } from './ipc.js';
 
-export interface Primary { readonly admin: AddressInfo; readonly ready: Promise<WorkerReady[]>; close(): Promise<void> }
+export interface Primary {
+  readonly admin: AddressInfo;
+  readonly ready: Promise<WorkerReady[]>;
+  close(): Promise<void>;
+}
 
 export async function startPrimary(config: Config, entry: string): Promise<Primary> {
   cluster.setupPrimary({ exec: entry });
@@ -21,22 +25,42 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
   const fork = (index: number) => {
     const w = cluster.fork({ SWITCHGUARD_WORKER_INDEX: String(index) });
     workers[index] = w;
-    w.on('message', (m: unknown) => { if (isAdminReply(m)) { pending.get(m.id)?.(m); pending.delete(m.id); } });
+    w.on('message', (m: unknown) => {
+      if (isAdminReply(m)) {
+        pending.get(m.id)?.(m);
+        pending.delete(m.id);
+      }
+    });
     w.on('exit', (code) => {
       if (stopping) return;
       console.error(`switchguard: worker ${index} exited (${code}); starting a new one`);
       setTimeout(() => fork(index), 500).unref();
     });
-    return new Promise<WorkerReady>((resolve) => { const on = (m: unknown) => { if (isWorkerReady(m)) { w.off('message', on); resolve(m); } }; w.on('message', on); });
+    return new Promise<WorkerReady>((resolve) => {
+      const on = (m: unknown) => {
+        if (isWorkerReady(m)) {
+          w.off('message', on);
+          resolve(m);
+        }
+      };
+      w.on('message', on);
+    });
   };
   for (let i = 0; i < config.workers; i++) readies.push(fork(i));
 
-  const call = (w: Worker, c: Omit<AdminCall, 'id' | 'type'>) => new Promise<AdminReply>((resolve) => {
-    const id = nextId++;
-    const timer = setTimeout(() => { pending.delete(id); resolve({ type: 'sg:admin-reply', id, status: 503, headers: { 'content-type': 'application/json' }, body: '{"status":"worker did not answer"}' }); }, 3000);
-    pending.set(id, (r) => { clearTimeout(timer); resolve(r); });
-    w.send({ type: 'sg:admin', id, ...c } satisfies AdminCall);
-  });
+  const call = (w: Worker, c: Omit<AdminCall, 'id' | 'type'>) =>
+    new Promise<AdminReply>((resolve) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve({ type: 'sg:admin-reply', id, status: 503, headers: { 'content-type': 'application/json' }, body: '{"status":"worker did not answer"}' });
+      }, 3000);
+      pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      w.send({ type: 'sg:admin', id, ...c } satisfies AdminCall);
+    });
 
   const aggregator = new AggregatorRegistry();
   // The primary's admin listener gets the same limits as every gateway listener (its own counts are not
@@ -49,16 +73,23 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
       void (async () => {
         const path = (req.url ?? '/').split('?')[0]!;
         const live = workers.filter((w) => w?.isConnected());
-        if (path === '/health') { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length })); return; }
+        if (path === '/health') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length }));
+          return;
+        }
         if (path === '/metrics' && req.method === 'GET') {
           const text = await aggregator.clusterMetrics().catch((err: unknown) => {
             // A worker did not answer in time: the scrape gets 503 and the reason goes to the log.
             console.error(`switchguard: cluster metrics unavailable: ${(err as Error)?.message ?? String(err)}`);
             return '';
           });
-          res.writeHead(text ? 200 : 503, { 'content-type': aggregator.contentType }).end(text); return;
+          res.writeHead(text ? 200 : 503, { 'content-type': aggregator.contentType }).end(text);
+          return;
         }
-        if (live.length === 0) { res.writeHead(503).end(); return; }
+        if (live.length === 0) {
+          res.writeHead(503).end();
+          return;
+        }
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
         const c = { method: req.method ?? 'GET', url: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
@@ -81,11 +112,19 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
     async close() {
       stopping = true;
       server.close();
-      await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
-        if (!w?.isConnected()) { resolve(); return; }
-        w.once('exit', () => resolve());
-        w.process.kill('SIGTERM');
-      })));
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (!w?.isConnected()) {
+                resolve();
+                return;
+              }
+              w.once('exit', () => resolve());
+              w.process.kill('SIGTERM');
+            }),
+        ),
+      );
     },
   };
 }

@@ -2,8 +2,8 @@
 // the primary's admin calls through its own admin app, and hands its registry to AggregatorRegistry.
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
-import { startGateway, type RunningGateway } from '../gateway.js';
-import { isAdminCall, type AdminReply, type WorkerReady } from './ipc.js';
+import { type RunningGateway, startGateway } from '../gateway.js';
+import { type AdminReply, isAdminCall, type WorkerReady } from './ipc.js';
 
 export async function startWorker(config: Config): Promise<RunningGateway> {
   const gw = await startGateway(config, { adminListen: false });
@@ -17,7 +17,9 @@ export async function startWorker(config: Config): Promise<RunningGateway> {
       const init: RequestInit = { method: m.method, headers: m.headers, ...(m.method === 'GET' || m.method === 'HEAD' ? {} : { body: m.body }) };
       const res = await gw.adminFetch(new Request(`http://admin${m.url}`, init));
       const headers: Record<string, string> = {};
-      res.headers.forEach((v, k) => { headers[k] = v; });
+      res.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
       process.send?.({ type: 'sg:admin-reply', id: m.id, status: res.status, headers, body: await res.text() } satisfies AdminReply);
     })();
   });

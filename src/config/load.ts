@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEV_ILP_SECRET } from './development.js';
-import { FIELDS, isProductionField, type Config, type ConfigGroups, type DerivedConfig, type FieldName, type RawConfig } from './schema.js';
+import { type Config, type ConfigGroups, type DerivedConfig, FIELDS, type FieldName, isProductionField, type RawConfig } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -13,6 +13,7 @@ export class ConfigError extends Error {
 }
 
 export { DEV_ILP_SECRET };
+
 const MIN_ILP_SECRET_LENGTH = 32;
 
 /** File layout of the development PKI under KEYS_DIR (keys/README.md documents it). */
@@ -58,12 +59,14 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (implicitProfile) {
     const given = (Object.values(FIELDS) as (typeof FIELDS)[FieldName][]).filter((f) => isProductionField(f) && !isUnset(env[f.env])).map((f) => f.env);
     if (given.length > 0) {
-      throw new ConfigError([`${FIELDS.profile.env}: unset, but production settings are given (${given.join(', ')}); set ${FIELDS.profile.env}=production, or ${FIELDS.profile.env}=development to use the public development defaults on purpose`]);
+      throw new ConfigError([
+        `${FIELDS.profile.env}: unset, but production settings are given (${given.join(', ')}); set ${FIELDS.profile.env}=production, or ${FIELDS.profile.env}=development to use the public development defaults on purpose`,
+      ]);
     }
   }
   const dev = c.profile === 'development';
   const selfId = c.dfspId ?? (c.role === 'hub' ? c.hubId : undefined);
-  if (!selfId) problems.push('DFSP_ID: required in the dfsp role (this side\'s own FSP id)');
+  if (!selfId) problems.push("DFSP_ID: required in the dfsp role (this side's own FSP id)");
   const id = selfId ?? 'unknown';
 
   // Development profile: unset paths point into the dev PKI (generated on first start).
@@ -71,7 +74,10 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   const dp = devPaths(kd, id);
   let devPki = false;
   const devDefault = <K extends FieldName>(k: K, v: string) => {
-    if (c[k] === undefined && dev) { (c as Record<string, unknown>)[k] = v; devPki = true; }
+    if (c[k] === undefined && dev) {
+      (c as Record<string, unknown>)[k] = v;
+      devPki = true;
+    }
   };
   devDefault('serverCertPath', dp.serverCert);
   devDefault('serverKeyPath', dp.serverKey);
@@ -85,7 +91,7 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   // Paths relative to the working directory.
   for (const [name, f] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
     const v = c[name];
-    if (('file' in f && f.file) && typeof v === 'string' && !isAbsolute(v)) (c as Record<string, unknown>)[name] = resolve(cwd, v);
+    if ('file' in f && f.file && typeof v === 'string' && !isAbsolute(v)) (c as Record<string, unknown>)[name] = resolve(cwd, v);
   }
   if (c.jwsKeysDir && !isAbsolute(c.jwsKeysDir)) c.jwsKeysDir = resolve(cwd, c.jwsKeysDir);
   // Quarantine durability: a file the gateway itself writes, so it need not exist at start-up.
@@ -93,13 +99,16 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (c.quarantinePath !== undefined && !isAbsolute(c.quarantinePath)) c.quarantinePath = resolve(cwd, c.quarantinePath);
 
   // Required in production.
-  const need = (k: FieldName, why: string) => { if (c[k] === undefined) problems.push(`${FIELDS[k].env}: required ${why}`); };
+  const need = (k: FieldName, why: string) => {
+    if (c[k] === undefined) problems.push(`${FIELDS[k].env}: required ${why}`);
+  };
   need('serverCertPath', 'for the inbound TLS listener');
   need('serverKeyPath', 'for the inbound TLS listener');
   if (c.inboundMtls) need('caCertPath', 'when INBOUND_MUTUAL_TLS_ENABLED=true');
   if (c.validateInboundJws) need('jwsKeysDir', 'when VALIDATE_INBOUND_JWS=true');
   if (c.jwsSign) need('jwsSigningKeyPath', 'when JWS_SIGN=true');
-  if ((c.outClientCertPath === undefined) !== (c.outClientKeyPath === undefined)) problems.push('OUT_CLIENT_KEY_PATH: OUT_CLIENT_CERT_PATH and OUT_CLIENT_KEY_PATH go together');
+  if ((c.outClientCertPath === undefined) !== (c.outClientKeyPath === undefined))
+    problems.push('OUT_CLIENT_KEY_PATH: OUT_CLIENT_CERT_PATH and OUT_CLIENT_KEY_PATH go together');
   const useSimulator = c.upstreamUrl === undefined && dev;
   if (c.upstreamUrl === undefined && !dev) problems.push('INBOUND_UPSTREAM_URL: required in the production profile');
 
@@ -107,10 +116,15 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
 
   // ILP keyring.
   let ilpSecrets: string[] = [];
-  if (c.ilpSecret !== undefined) ilpSecrets = c.ilpSecret.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (c.ilpSecret !== undefined)
+    ilpSecrets = c.ilpSecret
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   else if (dev) ilpSecrets = [DEV_ILP_SECRET];
   // The secret generates and recognises the conditions a payee DFSP issues; the hub role only stores and compares them.
-  if (c.ilpCheck && c.role === 'dfsp' && ilpSecrets.length === 0) problems.push('ILP_SECRET: required in the dfsp role when ILP_CHECK=true outside the development profile');
+  if (c.ilpCheck && c.role === 'dfsp' && ilpSecrets.length === 0)
+    problems.push('ILP_SECRET: required in the dfsp role when ILP_CHECK=true outside the development profile');
   if (!dev && ilpSecrets.includes(DEV_ILP_SECRET)) problems.push('ILP_SECRET: the public development secret is refused outside the development profile');
   if (ilpSecrets.some((s) => s.length < MIN_ILP_SECRET_LENGTH)) problems.push(`ILP_SECRET: every secret must be at least ${MIN_ILP_SECRET_LENGTH} characters`);
   const byPeer: Record<string, '1' | '4'> = {};
@@ -122,9 +136,11 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
 
   // Store.
   const storeKind = c.store ?? (c.redisUrl !== undefined || c.redisClusterNodes.length > 0 ? 'redis' : 'memory');
-  if (storeKind === 'redis' && c.redisUrl === undefined && c.redisClusterNodes.length === 0) problems.push('REDIS_URL: required when STORE=redis (or set REDIS_CLUSTER_NODES)');
+  if (storeKind === 'redis' && c.redisUrl === undefined && c.redisClusterNodes.length === 0)
+    problems.push('REDIS_URL: required when STORE=redis (or set REDIS_CLUSTER_NODES)');
   for (const n of c.redisClusterNodes) if (!/^[^\s:]+:\d{1,5}$/.test(n)) problems.push(`REDIS_CLUSTER_NODES: expected host:port items (got '${n}')`);
-  if (c.workers > 1 && storeKind === 'memory') problems.push('WORKERS: more than one worker needs the Redis store (set REDIS_URL); the in-memory store is per process');
+  if (c.workers > 1 && storeKind === 'memory')
+    problems.push('WORKERS: more than one worker needs the Redis store (set REDIS_URL); the in-memory store is per process');
 
   if (problems.length) throw new ConfigError(problems);
   const derived: DerivedConfig = { selfId: id, storeKind, ilpSecrets, ilpVersionByPeer: byPeer, devPki, useSimulator, implicitProfile };
@@ -147,14 +163,21 @@ function groupsOf(c: RawConfig, d: DerivedConfig): ConfigGroups {
       reloadIntervalMs: c.tlsReloadIntervalMs,
     },
     upstream: c.upstreamUrl !== undefined ? { kind: 'url', url: c.upstreamUrl } : { kind: 'simulator' },
-    jwsVerify: c.validateInboundJws ? {
-      keysDir: required(c.jwsKeysDir, 'JWS_VERIFICATION_KEYS_DIRECTORY'), cacheSize: c.jwsCacheSize, cacheTtlSeconds: c.jwsCacheTtlSeconds,
-      unknownSourceCooldownSeconds: c.jwsUnknownSourceCooldownSeconds, rescanIntervalSeconds: c.jwsRescanIntervalSeconds,
-    } : undefined,
+    jwsVerify: c.validateInboundJws
+      ? {
+          keysDir: required(c.jwsKeysDir, 'JWS_VERIFICATION_KEYS_DIRECTORY'),
+          cacheSize: c.jwsCacheSize,
+          cacheTtlSeconds: c.jwsCacheTtlSeconds,
+          unknownSourceCooldownSeconds: c.jwsUnknownSourceCooldownSeconds,
+          rescanIntervalSeconds: c.jwsRescanIntervalSeconds,
+        }
+      : undefined,
     jwsSigning: c.jwsSign ? { keyPath: required(c.jwsSigningKeyPath, 'JWS_SIGNING_KEY_PATH'), rescanIntervalSeconds: c.jwsRescanIntervalSeconds } : undefined,
-    ilp: !c.ilpCheck ? undefined
-      : c.role === 'hub' ? { role: 'hub' }
-      : { role: 'dfsp', secrets: [required(first, 'ILP_SECRET'), ...rest], development: c.profile === 'development' },
+    ilp: !c.ilpCheck
+      ? undefined
+      : c.role === 'hub'
+        ? { role: 'hub' }
+        : { role: 'dfsp', secrets: [required(first, 'ILP_SECRET'), ...rest], development: c.profile === 'development' },
   };
 }
 
@@ -165,7 +188,8 @@ export function assertFilesExist(config: Config): void {
     const v = config[name];
     if ('file' in f && f.file && typeof v === 'string' && !isFile(v)) problems.push(`${f.env}: file not found: ${v}`);
   }
-  if (config.jwsKeysDir && config.validateInboundJws && !isDir(config.jwsKeysDir)) problems.push(`JWS_VERIFICATION_KEYS_DIRECTORY: directory not found: ${config.jwsKeysDir}`);
+  if (config.jwsKeysDir && config.validateInboundJws && !isDir(config.jwsKeysDir))
+    problems.push(`JWS_VERIFICATION_KEYS_DIRECTORY: directory not found: ${config.jwsKeysDir}`);
   if (problems.length) throw new ConfigError(problems);
 }
 

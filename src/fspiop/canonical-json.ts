@@ -24,10 +24,14 @@ const quote = (s: string): string => (s.length < 5000 && !NEEDS_ESCAPE.test(s) ?
 
 function write(v: unknown, depth: number): string | undefined {
   switch (typeof v) {
-    case 'string': return quote(v);
-    case 'number': return Number.isFinite(v) ? String(v) : 'null';
-    case 'boolean': return v ? 'true' : 'false';
-    case 'bigint': throw new TypeError('BigInt is not JSON');
+    case 'string':
+      return quote(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError('BigInt is not JSON');
     case 'object': {
       if (v === null) return 'null';
       if (depth >= MAX_JSON_DEPTH) throw new GatewayError('GW_BODY_TOO_COMPLEX', { detail: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` });
@@ -48,6 +52,7 @@ function write(v: unknown, depth: number): string | undefined {
       }
       return `${s}}`;
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }

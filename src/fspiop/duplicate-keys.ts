@@ -32,7 +32,11 @@ export function hasDuplicateKeys(text: string): boolean {
         const raw = text.slice(i + 1, j);
         let key = raw;
         if (raw.includes('\\')) {
-          try { key = JSON.parse(`"${raw}"`) as string; } catch { /* not JSON: compare the raw spelling */ }
+          try {
+            key = JSON.parse(`"${raw}"`) as string;
+          } catch {
+            /* not JSON: compare the raw spelling */
+          }
         }
         const keys = stack[stack.length - 1];
         if (keys) {

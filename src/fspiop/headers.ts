@@ -11,7 +11,10 @@ const SUPPORTED_VERSIONS = ['1.0', '1.1', '2.0'] as const;
 const SUPPORTED_FULL = new Set<string>(SUPPORTED_VERSIONS);
 const SUPPORTED_MAJOR = new Set(['1', '2']);
 
-const VERSION_EXTENSIONS = SUPPORTED_VERSIONS.map((v) => { const [key, value] = v.split('.'); return { key: key!, value: value! }; });
+const VERSION_EXTENSIONS = SUPPORTED_VERSIONS.map((v) => {
+  const [key, value] = v.split('.');
+  return { key: key!, value: value! };
+});
 
 const unsupported = (detail: string) => new GatewayError('GW_VERSION_UNSUPPORTED', { detail, extensions: VERSION_EXTENSIONS });
 

@@ -37,12 +37,15 @@ export function jsonLimitExceeded(text: Buffer | string, limits: JsonLimits = {}
     const b = bytes[i]!;
     if (b === QUOTE) {
       i = closingQuote(bytes, i + 1);
-    } else if (b === 0x5b || b === 0x7b) { // [ {
+    } else if (b === 0x5b || b === 0x7b) {
+      // [ {
       if (++depth > maxDepth) return 'depth';
       if (++values > maxValues) return 'values';
-    } else if (b === 0x5d || b === 0x7d) { // ] }
+    } else if (b === 0x5d || b === 0x7d) {
+      // ] }
       if (depth > 0) depth--;
-    } else if (b === 0x2c) { // ,
+    } else if (b === 0x2c) {
+      // ,
       if (++values > maxValues) return 'values';
     }
   }

@@ -24,10 +24,14 @@ export class Message {
   }
 
   /** The body as received, or as signed. */
-  get bytes(): Buffer { return this.#bytes; }
+  get bytes(): Buffer {
+    return this.#bytes;
+  }
 
   /** True when a stage replaced the message object and the bytes are still to be re-emitted. */
-  get rewritten(): boolean { return this.#rewritten; }
+  get rewritten(): boolean {
+    return this.#rewritten;
+  }
 
   /**
    * The message object, parsed from the bytes on first use (checkRequest has already refused duplicate
@@ -40,7 +44,9 @@ export class Message {
   }
 
   /** Whether json() has been computed (a large body is parsed in a turn of its own first). */
-  get parsed(): boolean { return this.#json !== undefined; }
+  get parsed(): boolean {
+    return this.#json !== undefined;
+  }
 
   /** Sets the parsed object computed elsewhere from these very bytes (see `parsed`). */
   adoptParsed(json: JsonObject): void {

@@ -7,13 +7,27 @@
 /** One line per resource: its route templates, `{Name}` for a path parameter. */
 const TABLE = {
   participants: [
-    'POST /participants', 'PUT /participants/{ID}', 'PUT /participants/{ID}/error',
-    'GET /participants/{Type}/{ID}', 'POST /participants/{Type}/{ID}', 'DELETE /participants/{Type}/{ID}', 'PUT /participants/{Type}/{ID}', 'PUT /participants/{Type}/{ID}/error',
-    'GET /participants/{Type}/{ID}/{SubId}', 'POST /participants/{Type}/{ID}/{SubId}', 'DELETE /participants/{Type}/{ID}/{SubId}', 'PUT /participants/{Type}/{ID}/{SubId}', 'PUT /participants/{Type}/{ID}/{SubId}/error',
+    'POST /participants',
+    'PUT /participants/{ID}',
+    'PUT /participants/{ID}/error',
+    'GET /participants/{Type}/{ID}',
+    'POST /participants/{Type}/{ID}',
+    'DELETE /participants/{Type}/{ID}',
+    'PUT /participants/{Type}/{ID}',
+    'PUT /participants/{Type}/{ID}/error',
+    'GET /participants/{Type}/{ID}/{SubId}',
+    'POST /participants/{Type}/{ID}/{SubId}',
+    'DELETE /participants/{Type}/{ID}/{SubId}',
+    'PUT /participants/{Type}/{ID}/{SubId}',
+    'PUT /participants/{Type}/{ID}/{SubId}/error',
   ],
   parties: [
-    'GET /parties/{Type}/{ID}', 'PUT /parties/{Type}/{ID}', 'PUT /parties/{Type}/{ID}/error',
-    'GET /parties/{Type}/{ID}/{SubId}', 'PUT /parties/{Type}/{ID}/{SubId}', 'PUT /parties/{Type}/{ID}/{SubId}/error',
+    'GET /parties/{Type}/{ID}',
+    'PUT /parties/{Type}/{ID}',
+    'PUT /parties/{Type}/{ID}/error',
+    'GET /parties/{Type}/{ID}/{SubId}',
+    'PUT /parties/{Type}/{ID}/{SubId}',
+    'PUT /parties/{Type}/{ID}/{SubId}/error',
   ],
   transactionRequests: ['POST /transactionRequests', 'GET /transactionRequests/{ID}', 'PUT /transactionRequests/{ID}', 'PUT /transactionRequests/{ID}/error'],
   quotes: ['POST /quotes', 'GET /quotes/{ID}', 'PUT /quotes/{ID}', 'PUT /quotes/{ID}/error'],
@@ -24,7 +38,14 @@ const TABLE = {
   fxTransfers: ['POST /fxTransfers', 'GET /fxTransfers/{ID}', 'PUT /fxTransfers/{ID}', 'PUT /fxTransfers/{ID}/error', 'PATCH /fxTransfers/{ID}'],
   authorizations: ['GET /authorizations/{ID}', 'PUT /authorizations/{ID}', 'PUT /authorizations/{ID}/error'],
   transactions: ['GET /transactions/{ID}', 'PUT /transactions/{ID}', 'PUT /transactions/{ID}/error'],
-  services: ['GET /services/FXP', 'PUT /services/FXP', 'PUT /services/FXP/error', 'GET /services/FXP/{SourceCurrency}/{TargetCurrency}', 'PUT /services/FXP/{SourceCurrency}/{TargetCurrency}', 'PUT /services/FXP/{SourceCurrency}/{TargetCurrency}/error'],
+  services: [
+    'GET /services/FXP',
+    'PUT /services/FXP',
+    'PUT /services/FXP/error',
+    'GET /services/FXP/{SourceCurrency}/{TargetCurrency}',
+    'PUT /services/FXP/{SourceCurrency}/{TargetCurrency}',
+    'PUT /services/FXP/{SourceCurrency}/{TargetCurrency}/error',
+  ],
 } as const;
 
 /** An FSPIOP resource name, the first path segment (e.g. 'transfers'). */
@@ -70,15 +91,16 @@ const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 function defOf(resource: Resource, template: RouteTemplate): RouteDef {
   const space = template.indexOf(' ');
   const method = template.slice(0, space) as Method;
-  const segments = template.slice(space + 1).split('/').slice(1);
+  const segments = template
+    .slice(space + 1)
+    .split('/')
+    .slice(1);
   const kind: MessageKind = method !== 'PUT' ? 'request' : segments[segments.length - 1] === 'error' ? 'error' : 'callback';
   return Object.freeze({ template, resource, method, segments: Object.freeze(segments), kind, hasBody: BODY_METHODS.has(method) });
 }
 
 /** Every route, derived from the table. */
-export const ROUTES: readonly RouteDef[] = Object.freeze(
-  (Object.keys(TABLE) as Resource[]).flatMap((r) => TABLE[r].map((t) => defOf(r, t))),
-);
+export const ROUTES: readonly RouteDef[] = Object.freeze((Object.keys(TABLE) as Resource[]).flatMap((r) => TABLE[r].map((t) => defOf(r, t))));
 /** Every resource name. */
 export const RESOURCES: readonly Resource[] = Object.freeze(Object.keys(TABLE) as Resource[]);
 /** Every route template, for documentation and bounded metric labels. */

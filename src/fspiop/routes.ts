@@ -2,7 +2,7 @@
 // strictly parsed request target (target.ts) to a RouteMatch, or throws 3101 (path an upstream could read
 // differently), 3002 (unknown path) or 3000/405 (known path, wrong method).
 import { GatewayError } from '../errors.js';
-import { isResource, ROUTES, type Resource, type RouteDef, type RouteMatch } from './resources.js';
+import { isResource, type Resource, ROUTES, type RouteDef, type RouteMatch } from './resources.js';
 import { parseTarget, type RequestTarget } from './target.js';
 
 export { RESOURCES, ROUTE_TEMPLATES } from './resources.js';

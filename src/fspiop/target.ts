@@ -18,7 +18,7 @@ export interface RequestTarget {
 
 // RFC 3986 pchar without pct-encoded: unreserved / sub-delims / ':' / '@'.
 const PCHAR = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&\'()*+,;=:@') PCHAR[c.charCodeAt(0)] = 1;
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@") PCHAR[c.charCodeAt(0)] = 1;
 const UNRESERVED = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1;
 // Bytes that must never appear percent-encoded in a path segment.
@@ -73,9 +73,16 @@ function checkSegment(seg: string): void {
     // encoded runs combine with the raw ASCII around them only in valid ways.
     const bytes: number[] = [];
     for (let i = 0; i < seg.length; i++) {
-      if (seg.charCodeAt(i) === 0x25) { bytes.push(pctByte(seg, i)); i += 2; } else bytes.push(seg.charCodeAt(i));
+      if (seg.charCodeAt(i) === 0x25) {
+        bytes.push(pctByte(seg, i));
+        i += 2;
+      } else bytes.push(seg.charCodeAt(i));
     }
-    try { utf8.decode(Uint8Array.from(bytes)); } catch { throw malformed('percent-encoding is not UTF-8'); }
+    try {
+      utf8.decode(Uint8Array.from(bytes));
+    } catch {
+      throw malformed('percent-encoding is not UTF-8');
+    }
   }
 }
 
@@ -83,7 +90,11 @@ function checkSegment(seg: string): void {
 function checkQuery(q: string): void {
   for (let i = 1; i < q.length; i++) {
     const c = q.charCodeAt(i);
-    if (c === 0x25) { pctByte(q, i); i += 2; continue; }
+    if (c === 0x25) {
+      pctByte(q, i);
+      i += 2;
+      continue;
+    }
     if (c >= 128 || !(PCHAR[c] || c === 0x2f || c === 0x3f)) throw malformed('character not allowed in the query');
   }
 }

@@ -3,7 +3,7 @@
 // attempt with both Content-Length and Transfer-Encoding) still get an FSPIOP error body, not node's
 // bare "400 Bad Request" (every rejection is an FSPIOP error from src/errors.ts). The connection is closed after
 // the answer, as node does by default (https://nodejs.org/api/http.html#event-clienterror).
-import { GatewayError, toResponse, toWireBody, type GatewayErrorCode } from '../errors.js';
+import { GatewayError, type GatewayErrorCode, toResponse, toWireBody } from '../errors.js';
 
 /**
  * The raw HTTP response for a request node's parser refused (an `HPE_*` code): 431 for a header block
@@ -12,7 +12,9 @@ import { GatewayError, toResponse, toWireBody, type GatewayErrorCode } from '../
  */
 export function parserErrorResponse(code: string): string {
   const tooLarge = code === 'HPE_HEADER_OVERFLOW';
-  const e = new GatewayError(code === 'HPE_INVALID_URL' ? 'GW_PATH_MALFORMED' : 'GW_HEADER_MALFORMED', { detail: tooLarge ? 'header block too large' : 'request rejected by the HTTP parser' });
+  const e = new GatewayError(code === 'HPE_INVALID_URL' ? 'GW_PATH_MALFORMED' : 'GW_HEADER_MALFORMED', {
+    detail: tooLarge ? 'header block too large' : 'request rejected by the HTTP parser',
+  });
   const body = JSON.stringify(toWireBody(e));
   const status = tooLarge ? '431 Request Header Fields Too Large' : `${e.httpStatus} Bad Request`;
   return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;

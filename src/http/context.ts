@@ -4,10 +4,10 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Message } from '../fspiop/message.js';
 import type { Peer } from '../tls/peer.js';
-export type { Peer } from '../tls/peer.js';
-
 
 export type { RouteMatch } from '../fspiop/resources.js';
+export type { Peer } from '../tls/peer.js';
+
 import type { RouteMatch } from '../fspiop/resources.js';
 
 export interface GatewayVariables {

@@ -6,10 +6,11 @@
 //   - keep-alive idle timeout: an idle connection between requests is closed;
 //   - connection caps: in total per listener (server.maxConnections) and per client address (IPv6 per /64).
 // Every enforcement is reported through `events` (metrics). Limits are per listener and per process.
-import { parserErrorResponse } from './client-error.js';
+
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { parserErrorResponse } from './client-error.js';
 
 export type ListenerName = 'inbound' | 'outbound' | 'admin';
 export type TimeoutKind = 'handshake' | 'headers' | 'request' | 'idle';
@@ -26,12 +27,20 @@ export interface ListenerLimits {
 
 /** The limits as configured (TLS_HANDSHAKE_TIMEOUT_MS, HTTP_*_TIMEOUT_MS, MAX_CONNECTIONS*). */
 export function listenerLimitsOf(c: {
-  readonly tlsHandshakeTimeoutMs: number; readonly httpHeadersTimeoutMs: number; readonly httpRequestTimeoutMs: number;
-  readonly httpKeepAliveTimeoutMs: number; readonly maxConnections: number; readonly maxConnectionsPerAddress: number;
+  readonly tlsHandshakeTimeoutMs: number;
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
+  readonly httpKeepAliveTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
 }): ListenerLimits {
   return {
-    handshakeTimeoutMs: c.tlsHandshakeTimeoutMs, headersTimeoutMs: c.httpHeadersTimeoutMs, requestTimeoutMs: c.httpRequestTimeoutMs,
-    keepAliveTimeoutMs: c.httpKeepAliveTimeoutMs, maxConnections: c.maxConnections, maxConnectionsPerAddress: c.maxConnectionsPerAddress,
+    handshakeTimeoutMs: c.tlsHandshakeTimeoutMs,
+    headersTimeoutMs: c.httpHeadersTimeoutMs,
+    requestTimeoutMs: c.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: c.httpKeepAliveTimeoutMs,
+    maxConnections: c.maxConnections,
+    maxConnectionsPerAddress: c.maxConnectionsPerAddress,
   };
 }
 
@@ -91,7 +100,8 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     perAddress.set(key, n + 1);
     socket.once('close', () => {
       const left = (perAddress.get(key) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(key); else perAddress.set(key, left);
+      if (left <= 0) perAddress.delete(key);
+      else perAddress.set(key, left);
     });
   });
 
@@ -106,7 +116,10 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
   });
 
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-    if (isRefused(socket)) { socket.destroy(); return; }
+    if (isRefused(socket)) {
+      socket.destroy();
+      return;
+    }
     const code = err.code ?? '';
     if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') events.timeout('handshake');
     else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') events.timeout(inRequest.has(socket) ? 'request' : 'headers');
@@ -137,5 +150,8 @@ export function addressKey(address: string | undefined): string {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }

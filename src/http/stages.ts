@@ -1,27 +1,33 @@
 // The core pipeline stages shared by the inbound and outbound listeners. Each is a small factory that
 // checks its options once and returns a named middleware (hono's factory pattern). Capability stages (JWS, ILP,
 // quarantine) live in their own folders and are slotted in by app.ts.
-import { header } from './context.js';
-import type { TLSSocket } from 'node:tls';
-import { randomUUID } from 'node:crypto';
+
 import { isUtf8 } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { GatewayError, toGatewayError, toLogRecord, toWireBody } from '../errors.js';
+import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
 import { checkFspiopHeaders } from '../fspiop/headers.js';
 import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
+import { Message } from '../fspiop/message.js';
 import { matchRoute } from '../fspiop/routes.js';
+import type { AuditLog } from '../logging/audit.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
 import { checkForwardable } from '../proxy/headers.js';
-import { Message } from '../fspiop/message.js';
-import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
-import { peerOf, type PeerResolverOptions } from '../tls/peer.js';
 import type { Telemetry } from '../telemetry/types.js';
-import type { AuditLog } from '../logging/audit.js';
+import { type PeerResolverOptions, peerOf } from '../tls/peer.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import type { GatewayContext, GatewayMiddleware } from './context.js';
+import { header } from './context.js';
 
 type LogFn = (obj: object, msg?: string) => void;
 /** The slice of a pino logger the pipeline uses. */
-export interface RequestLogger { info: LogFn; warn: LogFn; error: LogFn; debug: LogFn }
+export interface RequestLogger {
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  debug: LogFn;
+}
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -43,9 +49,16 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
     const status = c.res.status;
     telemetry.request({ listener, route, method: c.req.method, status, fspiopCode: err?.fspiopCode ?? '', seconds });
     const record = {
-      requestId: c.get('requestId'), listener, route, method: c.req.method, status,
-      peer: c.get('peer')?.fspId, source: header(c, 'fspiop-source'), destination: header(c, 'fspiop-destination'),
-      outcome: err ? 'rejected' : 'forwarded', ms: Math.round(seconds * 1e4) / 10,
+      requestId: c.get('requestId'),
+      listener,
+      route,
+      method: c.req.method,
+      status,
+      peer: c.get('peer')?.fspId,
+      source: header(c, 'fspiop-source'),
+      destination: header(c, 'fspiop-destination'),
+      outcome: err ? 'rejected' : 'forwarded',
+      ms: Math.round(seconds * 1e4) / 10,
       ...(c.get('message') && c.get('message').signature !== 'unchecked' ? { jwsForm: c.get('message').signature } : {}),
       ...(err ? toLogRecord(err) : {}),
     };
@@ -60,7 +73,8 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
 function auditRejection(audit: AuditLog, code: string, c: GatewayContext): void {
   const peer = c.get('peer');
   const common = { actor: 'peer', reason: code, requestId: c.get('requestId'), ...(peer ? { peer: peer.fingerprint256, fspId: peer.fspId } : {}) };
-  if (code === 'GW_PEER_SOURCE_MISMATCH' || code === 'GW_PEER_IDENTITY_UNKNOWN' || code === 'GW_PEER_IDENTITY_AMBIGUOUS' || code === 'GW_PEER_CERT_NOT_CLIENT') audit.record({ event: 'peer_rejected', ...common });
+  if (code === 'GW_PEER_SOURCE_MISMATCH' || code === 'GW_PEER_IDENTITY_UNKNOWN' || code === 'GW_PEER_IDENTITY_AMBIGUOUS' || code === 'GW_PEER_CERT_NOT_CLIENT')
+    audit.record({ event: 'peer_rejected', ...common });
   else if (code.startsWith('GW_JWS_') || code === 'GW_CLOCK_SKEW') audit.record({ event: 'signature_failed', ...common });
 }
 
@@ -108,7 +122,8 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     const route = c.get('route');
     // A message the table says has no body (GET, DELETE) is never signed, so a body on it would be
     // forwarded unchecked: refused.
-    if (withBody && !route.hasBody) throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
+    if (withBody && !route.hasBody)
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
     c.set('date', checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody).date);
     const body = await readBody(incoming, deps.maxBodyBytes);
     // Every stage and the upstream must read the same text: bytes that are not UTF-8 would be replaced
@@ -119,7 +134,9 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     }
     const exceeded = body.length > 0 ? jsonLimitExceeded(body, limits) : undefined;
     if (exceeded) {
-      throw new GatewayError('GW_BODY_TOO_COMPLEX', { detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values` });
+      throw new GatewayError('GW_BODY_TOO_COMPLEX', {
+        detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values`,
+      });
     }
     if (body.length > 0) {
       // Parsers disagree on which of two equal member names wins (RFC 8259 §4): no stage may read one

@@ -5,9 +5,9 @@ import { GatewayError } from '../errors.js';
 import { decode32, fulfils } from './crypto.js';
 import { normaliseAmount, scaleAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
-import { decodePacket, fulfilmentMessage, type DecodedPacket } from './packet.js';
-import { isUsedTombstone, usedTombstone, parseDfspRecord, parseHubRecord, type DfspTransferRecord, type HubTransferRecord } from './records.js';
-import { pick, type JsonObject } from './transaction.js';
+import { type DecodedPacket, decodePacket, fulfilmentMessage } from './packet.js';
+import { type DfspTransferRecord, type HubTransferRecord, isUsedTombstone, parseDfspRecord, parseHubRecord, usedTombstone } from './records.js';
+import { type JsonObject, pick } from './transaction.js';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
 
@@ -118,13 +118,32 @@ export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'ind
  * Hub role, POST /bulkTransfers: every individual transfer passes the POST /transfers checks with the bulk's
  * payer, payee and expiration, and no transfer id repeats.
  */
-export function checkHubBulkPrepare(body: JsonObject, version: IlpVersion, now: number, destination?: string): { bulkId: string; payee: string; expiresAt: number; transfers: PreparedTransfer[] } {
-  if (typeof body.bulkTransferId !== 'string' || body.bulkTransferId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkTransferId is missing' });
-  const transfers = bulkItems(body, 'individualTransfers').map((it) => checkHubPrepare({
-    transferId: it.transferId, payerFsp: body.payerFsp, payeeFsp: body.payeeFsp, amount: it.transferAmount,
-    ilpPacket: it.ilpPacket, condition: it.condition, expiration: body.expiration,
-  }, version, now, destination));
-  if (new Set(transfers.map((t) => t.transferId)).size !== transfers.length) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the bulk' });
+export function checkHubBulkPrepare(
+  body: JsonObject,
+  version: IlpVersion,
+  now: number,
+  destination?: string,
+): { bulkId: string; payee: string; expiresAt: number; transfers: PreparedTransfer[] } {
+  if (typeof body.bulkTransferId !== 'string' || body.bulkTransferId === '')
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkTransferId is missing' });
+  const transfers = bulkItems(body, 'individualTransfers').map((it) =>
+    checkHubPrepare(
+      {
+        transferId: it.transferId,
+        payerFsp: body.payerFsp,
+        payeeFsp: body.payeeFsp,
+        amount: it.transferAmount,
+        ilpPacket: it.ilpPacket,
+        condition: it.condition,
+        expiration: body.expiration,
+      },
+      version,
+      now,
+      destination,
+    ),
+  );
+  if (new Set(transfers.map((t) => t.transferId)).size !== transfers.length)
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the bulk' });
   return { bulkId: body.bulkTransferId, payee: transfers[0]!.payee, expiresAt: transfers[0]!.expiresAt, transfers };
 }
 
@@ -133,7 +152,8 @@ export function checkHubBulkPrepare(body: JsonObject, version: IlpVersion, now: 
  * are all there is to check.
  */
 export function checkHubFxPrepare(body: JsonObject, now: number, destination?: string): { id: string; payee: string; condition: string; expiresAt: number } {
-  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
+  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
   const payee = payeeOf(body, 'counterPartyFsp', destination);
   const cond = conditionBytes(body.condition);
   return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now) };
@@ -179,7 +199,8 @@ export function checkHubFulfil(taken: string | undefined, fulfilment: Buffer, no
 export function checkHubAbort(stored: string | undefined, source: string | undefined): void {
   if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no transfer prepared under this id' });
   if (isUsedTombstone(stored)) throw new GatewayError('GW_ILP_FULFILMENT_REUSED', { detail: 'transfer already fulfilled' });
-  if (source === undefined || parseHubRecord(stored).p !== source) throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'only the payee of this transfer may abort it' });
+  if (source === undefined || parseHubRecord(stored).p !== source)
+    throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'only the payee of this transfer may abort it' });
 }
 
 /**
@@ -231,7 +252,8 @@ const sameAmount = (a: unknown, b: unknown): boolean => {
  * access: commitRequestId present, condition form, expiration in the future. Returns the id and the condition bytes.
  */
 export function checkFxpTransferForm(body: JsonObject, now: number): { id: string; condition: Buffer } {
-  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
+  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
   const condition = conditionBytes(body.condition);
   futureExpiration(body.expiration, now);
   return { id: body.commitRequestId, condition };
@@ -245,7 +267,8 @@ export function checkFxpTransferForm(body: JsonObject, now: number): { id: strin
  * and target amounts, determining transfer).
  */
 export function checkFxpTransfer(body: JsonObject, condition: Buffer, stored: string | undefined, now: number): void {
-  if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no FX quote was answered through this gateway for this commitRequestId' });
+  if (stored === undefined)
+    throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no FX quote was answered through this gateway for this commitRequestId' });
   const record = parseDfspRecord(stored);
   const issued = decode32(record.c);
   if (issued === undefined || !timingSafeEqual(issued, condition)) throw mismatch('condition was not issued by this FXP for this conversion');

@@ -18,9 +18,7 @@ export function decode32(text: unknown): Buffer | undefined {
 // One-shot crypto.hash (Node ≥ 20.12) costs about two thirds of createHash().update().digest();
 // engines allows 20.10, hence the fallback.
 const oneShot = (nodeCrypto as Partial<typeof nodeCrypto>).hash;
-const sha256: (data: Buffer) => Buffer = oneShot
-  ? (data) => oneShot('sha256', data, 'buffer')
-  : (data) => createHash('sha256').update(data).digest();
+const sha256: (data: Buffer) => Buffer = oneShot ? (data) => oneShot('sha256', data, 'buffer') : (data) => createHash('sha256').update(data).digest();
 
 /** The condition (base64url SHA-256) of a 32-byte fulfilment. */
 export function conditionOf(fulfilment: Buffer): string {

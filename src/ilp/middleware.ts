@@ -2,19 +2,46 @@
 // (outbound) with `route`, `body` and `peer` set. Each ILP check makes exactly one store round trip;
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
 import { createHash } from 'node:crypto';
-import { header } from '../http/context.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { GatewayError, isGatewayError } from '../errors.js';
+import { parseObject } from '../fspiop/message.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
+import { header } from '../http/context.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { checkDfspTransfer, checkHubAbort, checkHubBulkPrepare, bulkItems, checkFxpTransfer, checkFxpTransferForm, checkHubFulfil, checkHubFxPrepare, checkHubPrepare, checkHubResend, deriveFulfilment, fulfilmentBytes, parseDateTime } from './checks.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
+import {
+  bulkItems,
+  checkDfspTransfer,
+  checkFxpTransfer,
+  checkFxpTransferForm,
+  checkHubAbort,
+  checkHubBulkPrepare,
+  checkHubFulfil,
+  checkHubFxPrepare,
+  checkHubPrepare,
+  checkHubResend,
+  deriveFulfilment,
+  fulfilmentBytes,
+  parseDateTime,
+} from './checks.js';
 import { conditionOf } from './crypto.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { buildIlp, fxQuoteResponseIlp } from './packet.js';
-import { conditionUseKey, dfspTransferKey, fxpTransferKey, hubBulkKey, hubFxTransferKey, hubRecordText, hubTransferKey, parseDfspRecord, payeePrefix, quoteKey, usedTombstone, type HubTransferRecord } from './records.js';
-import { transactionObjectOf, type JsonObject } from './transaction.js';
-import { parseObject } from '../fspiop/message.js';
+import {
+  conditionUseKey,
+  dfspTransferKey,
+  fxpTransferKey,
+  type HubTransferRecord,
+  hubBulkKey,
+  hubFxTransferKey,
+  hubRecordText,
+  hubTransferKey,
+  parseDfspRecord,
+  payeePrefix,
+  quoteKey,
+  usedTombstone,
+} from './records.js';
+import { type JsonObject, transactionObjectOf } from './transaction.js';
 
 /** What every ILP stage needs (each factory takes exactly these, src/stages.ts builds them from the config). */
 export interface IlpOptions {
@@ -54,25 +81,27 @@ async function parsedInTurns(c: GatewayContext): Promise<void> {
 }
 
 function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {
-  const named = { async [name](c: GatewayContext, next: () => Promise<void>) {
-    const m = c.get('message');
-    if (!m.parsed && m.bytes.length > YIELD_ABOVE_BYTES) await parsedInTurns(c);
-    const msg = () => m.json();
-    const chosen = select(c, msg);
-    if (chosen) {
-      const [name, check] = chosen;
-      const t = performance.now();
-      try {
-        await check(c, msg());
-        telemetry.ilp({ check: name, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
-      } catch (e) {
-        const errorType = isGatewayError(e) ? e.code : 'GW_INTERNAL';
-        telemetry.ilp({ check: name, outcome: 'failed', errorType, seconds: (performance.now() - t) / 1000 });
-        throw e;
+  const named = {
+    async [name](c: GatewayContext, next: () => Promise<void>) {
+      const m = c.get('message');
+      if (!m.parsed && m.bytes.length > YIELD_ABOVE_BYTES) await parsedInTurns(c);
+      const msg = () => m.json();
+      const chosen = select(c, msg);
+      if (chosen) {
+        const [name, check] = chosen;
+        const t = performance.now();
+        try {
+          await check(c, msg());
+          telemetry.ilp({ check: name, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
+        } catch (e) {
+          const errorType = isGatewayError(e) ? e.code : 'GW_INTERNAL';
+          telemetry.ilp({ check: name, outcome: 'failed', errorType, seconds: (performance.now() - t) / 1000 });
+          throw e;
+        }
       }
-    }
-    await next();
-  } };
+      await next();
+    },
+  };
   return named[name] as GatewayMiddleware;
 }
 
@@ -113,19 +142,23 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
   };
   // One atomic step consumes the record only when it belongs to the sender (payee prefix): a fulfilment
   // from any other FSP reads it but leaves it in place, so nobody but the payee can burn a transfer.
-  const hubFulfil = (key: (id: string) => string, stateField: 'transferState' | 'conversionState'): Check => async (c, msg) => {
-    if (!has(msg, 'fulfilment')) {
-      throw new GatewayError('GW_ILP_FULFILMENT_MISSING', { detail: `fulfilment is required unless ${stateField} is ABORTED` });
-    }
-    const f = fulfilmentBytes(msg.fulfilment);
-    const source = header(c, 'fspiop-source');
-    if (source === undefined || source === '') throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'fulfilment without FSPIOP-Source' });
-    const taken = await store.take(key(c.get('route').params[0]!), usedTombstone(conditionOf(f)), payeePrefix(source));
-    checkHubFulfil(taken, f, now(), source);
-  };
-  const hubAbort = (key: (id: string) => string): Check => async (c) => {
-    checkHubAbort(await store.get(key(c.get('route').params[0]!)), header(c, 'fspiop-source'));
-  };
+  const hubFulfil =
+    (key: (id: string) => string, stateField: 'transferState' | 'conversionState'): Check =>
+    async (c, msg) => {
+      if (!has(msg, 'fulfilment')) {
+        throw new GatewayError('GW_ILP_FULFILMENT_MISSING', { detail: `fulfilment is required unless ${stateField} is ABORTED` });
+      }
+      const f = fulfilmentBytes(msg.fulfilment);
+      const source = header(c, 'fspiop-source');
+      if (source === undefined || source === '') throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'fulfilment without FSPIOP-Source' });
+      const taken = await store.take(key(c.get('route').params[0]!), usedTombstone(conditionOf(f)), payeePrefix(source));
+      checkHubFulfil(taken, f, now(), source);
+    };
+  const hubAbort =
+    (key: (id: string) => string): Check =>
+    async (c) => {
+      checkHubAbort(await store.get(key(c.get('route').params[0]!)), header(c, 'fspiop-source'));
+    };
   const hubTransferAbort = hubAbort(hubTransferKey);
   const hubFxAbort = hubAbort(hubFxTransferKey);
   // Bulk: the bulk record names the payee (who alone may answer the bulk) and a digest of its transfers'
@@ -134,7 +167,9 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
   const hubBulkPrepare: Check = async (c, msg) => {
     const t = now();
     const b = checkHubBulkPrepare(msg, versionOf(msg), t, header(c, 'fspiop-destination'));
-    const digest = createHash('sha256').update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(',')).digest('base64url');
+    const digest = createHash('sha256')
+      .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
+      .digest('base64url');
     await saveHubRecord(hubBulkKey(b.bulkId), { p: b.payee, c: digest, e: b.expiresAt }, t);
     await Promise.all(b.transfers.map((x) => saveHubRecord(hubTransferKey(x.transferId), { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
   };
@@ -145,13 +180,15 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
     checkHubAbort(await store.get(hubBulkKey(c.get('route').params[0]!)), source);
     if (msg.individualTransferResults === undefined || msg.individualTransferResults === null) return; // a bulk-level answer only
     const items = bulkItems(msg, 'individualTransferResults').filter((r) => has(r, 'fulfilment'));
-    const checked = await Promise.all(items.map(async (r) => {
-      if (typeof r.transferId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransferResults[].transferId is missing' });
-      const f = fulfilmentBytes(r.fulfilment);
-      const key = hubTransferKey(r.transferId);
-      checkHubFulfil(await store.get(key), f, now(), source);
-      return { key, f };
-    }));
+    const checked = await Promise.all(
+      items.map(async (r) => {
+        if (typeof r.transferId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransferResults[].transferId is missing' });
+        const f = fulfilmentBytes(r.fulfilment);
+        const key = hubTransferKey(r.transferId);
+        checkHubFulfil(await store.get(key), f, now(), source);
+        return { key, f };
+      }),
+    );
     for (const { key, f } of checked) checkHubFulfil(await store.take(key, usedTombstone(conditionOf(f)), payeePrefix(source!)), f, now(), source);
   };
   const hubBulkAbort = hubAbort(hubBulkKey);
@@ -162,13 +199,15 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
     const tpl = c.get('route').template;
     if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
     // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
-    if (tpl === 'PUT /transfers/{ID}') return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];
+    if (tpl === 'PUT /transfers/{ID}')
+      return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];
     if (tpl === 'PUT /transfers/{ID}/error') return ['abort', hubTransferAbort];
     if (tpl === 'POST /bulkTransfers') return ['bulk_prepare', hubBulkPrepare];
     if (tpl === 'PUT /bulkTransfers/{ID}') return ['bulk_fulfil', hubBulkFulfil];
     if (tpl === 'PUT /bulkTransfers/{ID}/error') return ['bulk_abort', hubBulkAbort];
     if (tpl === 'POST /fxTransfers') return ['fx_prepare', hubFxPrepare];
-    if (tpl === 'PUT /fxTransfers/{ID}') return has(msg(), 'fulfilment') || msg().conversionState !== ABORTED ? ['fx_fulfil', hubFxFulfil] : ['fx_abort', hubFxAbort];
+    if (tpl === 'PUT /fxTransfers/{ID}')
+      return has(msg(), 'fulfilment') || msg().conversionState !== ABORTED ? ['fx_fulfil', hubFxFulfil] : ['fx_abort', hubFxAbort];
     if (tpl === 'PUT /fxTransfers/{ID}/error') return ['fx_abort', hubFxAbort];
     return undefined;
   });
@@ -197,7 +236,8 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     const { quoteId, transactionId, transactionType, payee, payer } = msg;
     const record = JSON.stringify({ quoteId, transactionId, transactionType, payee, payer });
     // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
-    if (record.length > MAX_QUOTE_RECORD_CHARS) throw new GatewayError('GW_BODY_TOO_LARGE', { detail: `the quote's parties exceed ${MAX_QUOTE_RECORD_CHARS} characters` });
+    if (record.length > MAX_QUOTE_RECORD_CHARS)
+      throw new GatewayError('GW_BODY_TOO_LARGE', { detail: `the quote's parties exceed ${MAX_QUOTE_RECORD_CHARS} characters` });
     await store.save(quoteKey(msg.quoteId), record, ttlUntil(exp, t, grace));
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
@@ -208,7 +248,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     const useKey = conditionUseKey(p.condition);
     const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, grace);
     if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
-      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: 'this quote\'s condition already served another transfer' });
+      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
     }
     await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, grace));
   };
@@ -217,7 +257,6 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     const form = checkFxpTransferForm(msg, now());
     checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), now());
   };
-
 
   return stage('dfspIlpInbound', o.telemetry, (c) => {
     const tpl = c.get('route').template;
@@ -253,11 +292,13 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     }
     c.get('message').rewrite({ ...msg, expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
   };
-  const attachFulfilment = (key: (id: string) => string): Check => async (c, msg) => {
-    const stored = await store.get(key(c.get('route').params[0]!));
-    if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
-    c.get('message').rewrite({ ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
-  };
+  const attachFulfilment =
+    (key: (id: string) => string): Check =>
+    async (c, msg) => {
+      const stored = await store.get(key(c.get('route').params[0]!));
+      if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
+      c.get('message').rewrite({ ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
+    };
   const commit = attachFulfilment(dfspTransferKey);
   const fxCommit = attachFulfilment(fxpTransferKey);
   // The SDK's getFxQuoteResponseIlp: {conversionRequestId, conversionTerms} with the id of the PUT's path and

@@ -8,7 +8,7 @@ import { GatewayError } from '../errors.js';
 import { conditionOf } from './crypto.js';
 import { scaleAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
-import { decodeTransaction, encodeTransaction, fxTransactionObjectOf, pick, transactionObjectOf, type JsonObject } from './transaction.js';
+import { decodeTransaction, encodeTransaction, fxTransactionObjectOf, type JsonObject, pick, transactionObjectOf } from './transaction.js';
 
 /** v4 destination: the SDK never encodes the payee (constant ILP_ADDRESS). */
 const V4_DESTINATION = 'g.mojaloop';
@@ -39,9 +39,11 @@ function v1Address(tx: JsonObject): string {
   }
   const info = pick(tx, ['payee', 'partyIdInfo']);
   const sub = pick(info, ['partySubIdOrType']);
-  return `g.${String(pick(info, ['fspId']))}.${str(pick(info, ['partyIdType']), 'payee.partyIdInfo.partyIdType').toLowerCase()}` +
+  return (
+    `g.${String(pick(info, ['fspId']))}.${str(pick(info, ['partyIdType']), 'payee.partyIdInfo.partyIdType').toLowerCase()}` +
     `.${str(pick(info, ['partyIdentifier']), 'payee.partyIdInfo.partyIdentifier').toLowerCase()}` +
-    (typeof sub === 'string' && sub !== '' ? `.${sub.toLowerCase()}` : '');
+    (typeof sub === 'string' && sub !== '' ? `.${sub.toLowerCase()}` : '')
+  );
 }
 
 /** The fulfilment message of a v4 packet: standard padded base64 of the JSON text (as found in data). */
@@ -67,7 +69,11 @@ export function buildIlp(version: IlpVersion, tx: JsonObject, keyring: IlpKeyrin
   const f = keyring.generate(v4Message(json));
   const condition = conditionOf(f);
   const ilpPacket = serializeIlpPrepare({
-    amount, destination: V4_DESTINATION, expiresAt, executionCondition: Buffer.from(condition, 'base64url'), data,
+    amount,
+    destination: V4_DESTINATION,
+    expiresAt,
+    executionCondition: Buffer.from(condition, 'base64url'),
+    data,
   }).toString('base64url');
   return { fulfilment: f.toString('base64url'), condition, ilpPacket };
 }
@@ -104,8 +110,7 @@ const PACKET_FORM = /^[A-Za-z0-9_-]+={0,2}$/;
  * @throws GatewayError GW_ILP_PACKET_MALFORMED when the text, the packet or its data does not decode.
  */
 export function decodePacket(text: unknown, expect?: IlpVersion): DecodedPacket {
-  const bad = (detail: string, cause?: unknown) =>
-    new GatewayError('GW_ILP_PACKET_MALFORMED', { detail, ...(cause !== undefined ? { cause } : {}) });
+  const bad = (detail: string, cause?: unknown) => new GatewayError('GW_ILP_PACKET_MALFORMED', { detail, ...(cause !== undefined ? { cause } : {}) });
   if (typeof text !== 'string' || text.length > 32768 || !PACKET_FORM.test(text)) throw bad('ilpPacket is not base64url text');
   const bytes = Buffer.from(text, 'base64url');
   const version: IlpVersion | undefined = bytes[0] === 0x01 ? '1' : bytes[0] === 0x0c ? '4' : undefined;

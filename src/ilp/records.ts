@@ -71,7 +71,9 @@ export function parseHubRecord(text: string): HubTransferRecord {
     const r = JSON.parse(text) as Partial<HubTransferRecord>;
     // A record of an older gateway has no payee: '' never equals an FSPIOP-Source, so it fails closed.
     if (typeof r.c === 'string' && typeof r.e === 'number') return { p: typeof r.p === 'string' ? r.p : '', c: r.c, e: r.e };
-  } catch { /* not JSON: rejected as corrupt below */ }
+  } catch {
+    /* not JSON: rejected as corrupt below */
+  }
   throw corrupt();
 }
 
@@ -79,6 +81,8 @@ export function parseDfspRecord(text: string): DfspTransferRecord {
   try {
     const r = JSON.parse(text) as Partial<DfspTransferRecord>;
     if (typeof r.p === 'string' && typeof r.c === 'string') return { p: r.p, c: r.c };
-  } catch { /* not JSON: rejected as corrupt below */ }
+  } catch {
+    /* not JSON: rejected as corrupt below */
+  }
   throw corrupt();
 }

@@ -25,15 +25,21 @@ export interface Algorithm {
 }
 
 // RSASSA-PKCS1-v1_5 is node's default for RSA keys, so RS* need no per-call options object.
-const rsa = (name: AlgName, digest: Algorithm['digest']): Algorithm =>
-  ({ name, digest, keyType: 'rsa', minRsaBits: 2048, options: {}, hasOptions: false });
+const rsa = (name: AlgName, digest: Algorithm['digest']): Algorithm => ({ name, digest, keyType: 'rsa', minRsaBits: 2048, options: {}, hasOptions: false });
 
 /** The algorithm table (FSPIOP Signature v1.1 §3: RS256/384/512; ES256 as the SDK adds it; PS256 optional). */
 export const ALGORITHMS: Readonly<Record<AlgName, Algorithm>> = {
   RS256: rsa('RS256', 'sha256'),
   RS384: rsa('RS384', 'sha384'),
   RS512: rsa('RS512', 'sha512'),
-  PS256: { name: 'PS256', digest: 'sha256', keyType: 'rsa', minRsaBits: 2048, options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, hasOptions: true },
+  PS256: {
+    name: 'PS256',
+    digest: 'sha256',
+    keyType: 'rsa',
+    minRsaBits: 2048,
+    options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+    hasOptions: true,
+  },
   ES256: { name: 'ES256', digest: 'sha256', keyType: 'ec', curve: 'prime256v1', sigBytes: 64, options: { dsaEncoding: 'ieee-p1363' }, hasOptions: true },
 };
 

@@ -48,8 +48,7 @@ export function createReplayGuard(store: Store, skewSeconds: number, now: () => 
   const maxTtlMs = 2 * skewSeconds * 1000;
   return {
     async check(signatureB64, dateMs) {
-      const ttlMs = dateMs === undefined || Number.isNaN(dateMs) ? maxTtlMs
-        : Math.min(maxTtlMs, Math.max(1000, dateMs + skewSeconds * 1000 - now() + 1000));
+      const ttlMs = dateMs === undefined || Number.isNaN(dateMs) ? maxTtlMs : Math.min(maxTtlMs, Math.max(1000, dateMs + skewSeconds * 1000 - now() + 1000));
       let fresh: boolean;
       try {
         fresh = await store.save(`jws-replay:${signatureFingerprint(signatureB64)}`, '1', ttlMs, 'nx');

@@ -6,9 +6,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
-import { parseKeyFile, type KeyListing, type ParsedKeyFile } from './key-file.js';
-import { changedIds, scanKeyDirectory, type FileRef, type KeyIndex } from './key-scan.js';
 import { type FileWatch, watchDirectory } from '../util/file-watch.js';
+import { type KeyListing, type ParsedKeyFile, parseKeyFile } from './key-file.js';
+import { changedIds, type FileRef, type KeyIndex, scanKeyDirectory } from './key-scan.js';
 import type { VerificationKey } from './verify.js';
 
 export interface KeyDirectoryOptions {
@@ -28,7 +28,11 @@ export interface KeyDirectoryOptions {
   readonly now?: () => number;
 }
 
-interface Parsed { readonly sig: string; readonly at: number; readonly parsed: ParsedKeyFile }
+interface Parsed {
+  readonly sig: string;
+  readonly at: number;
+  readonly parsed: ParsedKeyFile;
+}
 
 const EMPTY: readonly VerificationKey[] = Object.freeze([]);
 
@@ -233,7 +237,11 @@ export class KeyDirectory {
         this.opts.onError?.(new Error(`JWS key file ${ref.file} does not parse`, { cause: err }));
         this.telemetry.keyCache({ event: 'load_failed', size: this.cache.size });
         // A file that does not parse keeps the previous key; with none, it counts as a rejected key.
-        out.push(prev ? prev.parsed.verificationKey : { label: ref.label, key: undefined, info: { family: 'other', bits: undefined, curve: undefined }, rejected: 'unparsable key file' });
+        out.push(
+          prev
+            ? prev.parsed.verificationKey
+            : { label: ref.label, key: undefined, info: { family: 'other', bits: undefined, curve: undefined }, rejected: 'unparsable key file' },
+        );
       }
     }
     return out;

@@ -1,11 +1,14 @@
 // One verification-key file: its name rule and its parse into a KeyObject (docs/jws.md, "Key directory layout").
 // `<fspId>.pem` is the primary key of an FSP; `<fspId>.<label>.pem` adds overlapping keys during
 // rotation. The FSP id is the part before the first dot, so FSP ids containing dots are not supported.
-import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { describeKey, keyRejection, type KeyInfo } from './algorithms.js';
+import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { describeKey, type KeyInfo, keyRejection } from './algorithms.js';
 import type { VerificationKey } from './verify.js';
 
-export interface KeyFileName { readonly fspId: string; readonly label: string }
+export interface KeyFileName {
+  readonly fspId: string;
+  readonly label: string;
+}
 
 /** Splits `payerfsp.pem` → {payerfsp, ''} and `payerfsp.2027-01.pem` → {payerfsp, '2027-01'}; undefined for other names. */
 export function parseKeyFileName(name: string): KeyFileName | undefined {
@@ -56,10 +59,10 @@ export function parseKeyFile(pem: string, name: KeyFileName, file: string): Pars
   }
   const info = describeKey(key);
   const rejected = keyRejection(key);
-  const fingerprint = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
-  const verificationKey: VerificationKey = rejected === undefined
-    ? { label: name.label, key, info }
-    : { label: name.label, key: undefined, info, rejected };
+  const fingerprint = createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+  const verificationKey: VerificationKey = rejected === undefined ? { label: name.label, key, info } : { label: name.label, key: undefined, info, rejected };
   return {
     verificationKey,
     listing: { fspId: name.fspId, label: name.label, file, fingerprint, family: info.family, bits: info.bits, curve: info.curve, notAfter, rejected },

@@ -27,17 +27,19 @@ export async function scanKeyDirectory(dir: string): Promise<KeyIndex | undefine
     return undefined;
   }
   const next = new Map<string, FileRef[]>();
-  await Promise.all(names.map(async (name) => {
-    const n = parseKeyFileName(name);
-    if (!n) return;
-    const file = join(dir, name);
-    const st = await stat(file).catch(() => undefined); // removed since readdir: not a key file now
-    if (!st?.isFile()) return;
-    const ref: FileRef = { file, name, fspId: n.fspId, label: n.label, sig: fileSignature(st) };
-    const list = next.get(n.fspId) ?? [];
-    list.push(ref);
-    next.set(n.fspId, list);
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      const n = parseKeyFileName(name);
+      if (!n) return;
+      const file = join(dir, name);
+      const st = await stat(file).catch(() => undefined); // removed since readdir: not a key file now
+      if (!st?.isFile()) return;
+      const ref: FileRef = { file, name, fspId: n.fspId, label: n.label, sig: fileSignature(st) };
+      const list = next.get(n.fspId) ?? [];
+      list.push(ref);
+      next.set(n.fspId, list);
+    }),
+  );
   for (const list of next.values()) list.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   return next;
 }

@@ -1,18 +1,19 @@
 // The thin Hono layer of the JWS capability (hono's middleware-factory pattern). Runs after the core stages have
 // set `route`, `body` and `peer`; all protocol logic lives in the pure modules beside this file.
-import { header } from '../http/context.js';
+
 import type { Config } from '../config/schema.js';
 import { GatewayError, isGatewayError } from '../errors.js';
-import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
-import type { PayloadForm, Telemetry } from '../telemetry/types.js';
-import { checkDateWindowAt, type ReplayGuard } from './freshness.js';
 import { parseHttpDate } from '../fspiop/headers.js';
+import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
+import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
+import { header } from '../http/context.js';
+import type { PayloadForm, Telemetry } from '../telemetry/types.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
+import { checkDateWindowAt, type ReplayGuard } from './freshness.js';
 import type { KeyDirectory } from './key-directory.js';
 import { parseSignatureHeader } from './signature-header.js';
 import type { SigningKeyHolder } from './signing-key.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
-import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
-import { verifyRequest, type VerifyPolicy } from './verify.js';
+import { type VerifyPolicy, verifyRequest } from './verify.js';
 
 /** The request's Date: parsed once by checkRequest; where a pipeline runs without it, parsed strictly here. */
 function dateOf(c: GatewayContext): number | undefined {
@@ -62,7 +63,9 @@ export interface VerifyInboundOptions {
 }
 
 /** The verification options the configuration asks for (src/stages.ts mounts the stage when VALIDATE_INBOUND_JWS=true). */
-export function verifyOptionsOf(config: Pick<Config, 'jwsAlgorithms' | 'jwsPayloadForms' | 'jwsRequireSignedDate' | 'validatePutPartiesJws' | 'jwsAllowUnsignedHub' | 'hubId'>): Pick<VerifyInboundOptions, 'policy' | 'verifyPutParties' | 'unsignedFrom'> {
+export function verifyOptionsOf(
+  config: Pick<Config, 'jwsAlgorithms' | 'jwsPayloadForms' | 'jwsRequireSignedDate' | 'validatePutPartiesJws' | 'jwsAllowUnsignedHub' | 'hubId'>,
+): Pick<VerifyInboundOptions, 'policy' | 'verifyPutParties' | 'unsignedFrom'> {
   return {
     policy: { algorithms: new Set(config.jwsAlgorithms), forms: config.jwsPayloadForms as PayloadForm[], requireDate: config.jwsRequireSignedDate },
     verifyPutParties: config.validatePutPartiesJws,
@@ -91,7 +94,11 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
     const route = c.get('route');
     let form: PayloadForm;
     try {
-      const r = await verifyRequest({ method: c.req.method, path: route.path + route.query, header: (n) => header(c, n), body: c.get('message').bytes }, keysFor, policy);
+      const r = await verifyRequest(
+        { method: c.req.method, path: route.path + route.query, header: (n) => header(c, n), body: c.get('message').bytes },
+        keysFor,
+        policy,
+      );
       form = r.form;
       // Only a verified signature is recorded: its record lives while its (signed) Date is in the window.
       if (replay) {
@@ -128,10 +135,13 @@ export function signOutbound(options: SignOutboundOptions): GatewayMiddleware {
   return async function signOutbound(c, next) {
     const message = c.get('message');
     if (
-      !c.get('route').hasBody || (message.bytes.length === 0 && !message.rewritten)
-      || header(c, 'fspiop-source') !== selfId || header(c, 'fspiop-signature')
-      || (isPutParties(c) && !signPutParties)
-    ) return next();
+      !c.get('route').hasBody ||
+      (message.bytes.length === 0 && !message.rewritten) ||
+      header(c, 'fspiop-source') !== selfId ||
+      header(c, 'fspiop-signature') ||
+      (isPutParties(c) && !signPutParties)
+    )
+      return next();
     if (!message.rewritten) {
       const text = message.bytes.toString('utf8');
       message.json(); // a JSON object, or GW_BODY_MALFORMED
@@ -143,7 +153,9 @@ export function signOutbound(options: SignOutboundOptions): GatewayMiddleware {
     const pick = (n: string) => message.headers[n] ?? header(c, n);
     const route = c.get('route');
     const signed = await signer.sign({
-      method: c.req.method, url: route.path + route.query, json: message.json(),
+      method: c.req.method,
+      url: route.path + route.query,
+      json: message.json(),
       headers: { 'fspiop-source': selfId, 'fspiop-destination': pick('fspiop-destination'), date: pick('date') },
     });
     message.signed(signed.body, signed.headers);

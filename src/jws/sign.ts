@@ -4,9 +4,9 @@
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import { canonicalJson } from '../fspiop/canonical-json.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import type { Algorithm } from './algorithms.js';
 import { formatSignatureHeader } from './signature-header.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { fspiopUri } from './uri.js';
 
 export interface SigningKey {
@@ -42,8 +42,14 @@ export interface SignedRequest {
   };
 }
 
-interface PreparedHeader { protectedB64: string; headers: Omit<SignedRequest['headers'], 'fspiop-signature'> }
-interface Prepared extends PreparedHeader { body: Buffer; input: Buffer }
+interface PreparedHeader {
+  protectedB64: string;
+  headers: Omit<SignedRequest['headers'], 'fspiop-signature'>;
+}
+interface Prepared extends PreparedHeader {
+  body: Buffer;
+  input: Buffer;
+}
 
 const ASCII = /^[\x20-\x7e]*$/;
 const bad = (detail: string) => new GatewayError('GW_JWS_SIGN_FAILED', { detail });
@@ -71,7 +77,9 @@ function prepareHeader(input: SignInput, alg: Algorithm, options: SignOptions): 
   if (destination) ph['FSPIOP-Destination'] = destination;
   if (date) ph.Date = date;
   const protectedB64 = Buffer.from(JSON.stringify(ph), 'utf8').toString('base64url');
-  const headers = generatedDate ? { 'fspiop-uri': uri, 'fspiop-http-method': method, date: generatedDate } : { 'fspiop-uri': uri, 'fspiop-http-method': method };
+  const headers = generatedDate
+    ? { 'fspiop-uri': uri, 'fspiop-http-method': method, date: generatedDate }
+    : { 'fspiop-uri': uri, 'fspiop-http-method': method };
   return { protectedB64, headers };
 }
 

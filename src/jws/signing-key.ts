@@ -7,7 +7,7 @@ import { GatewayError } from '../errors.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
 import { type FileWatch, fileSignature, watchFiles } from '../util/file-watch.js';
 import { signingAlgorithmFor } from './algorithms.js';
-import { signRequest, signRequestAsync, type SignedRequest, type SigningKey, type SignInput, type SignOptions } from './sign.js';
+import { type SignedRequest, type SignInput, type SigningKey, type SignOptions, signRequest, signRequestAsync } from './sign.js';
 
 export interface SigningKeyOptions {
   readonly path: string;
@@ -42,7 +42,11 @@ export class SigningKeyHolder {
   private watcher: FileWatch | undefined;
   private readonly telemetry: Telemetry;
 
-  private constructor(private readonly opts: SigningKeyOptions, key: SigningKey, sig: string) {
+  private constructor(
+    private readonly opts: SigningKeyOptions,
+    key: SigningKey,
+    sig: string,
+  ) {
     this.key = key;
     this.sig = sig;
     this.telemetry = opts.telemetry ?? NOOP_TELEMETRY;
@@ -86,7 +90,9 @@ export class SigningKeyHolder {
    * key then stays in use.
    */
   reload(): Promise<boolean> {
-    this.reloading ??= this.reloadOnce().finally(() => { this.reloading = undefined; });
+    this.reloading ??= this.reloadOnce().finally(() => {
+      this.reloading = undefined;
+    });
     return this.reloading;
   }
 

@@ -3,13 +3,13 @@
 // one JSON.parse of the small header, one base64url of the body, one crypto.verify.
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { GatewayError } from '../errors.js';
-import type { PayloadForm } from './payload-forms.js';
-import { keyFits, resolveAlgorithm, type Algorithm, type KeyInfo } from './algorithms.js';
 import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
+import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
+import { type Algorithm, type KeyInfo, keyFits, resolveAlgorithm } from './algorithms.js';
+import type { PayloadForm } from './payload-forms.js';
 import { hasDuplicateKeys, parseBody, payloadText } from './payload-forms.js';
 import { checkProtectedHeader, decodeProtectedHeader, type HeaderGetter } from './protected-header.js';
 import { parseSignatureHeader } from './signature-header.js';
-import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import { fspiopUri } from './uri.js';
 
 /** One verification key of a source as the key directory holds it. */
@@ -81,7 +81,12 @@ export function verifyRequest(input: VerifyInput, keysFor: KeysFor, policy: Veri
   }
 }
 
-interface Prepared { readonly source: string; readonly alg: Algorithm; readonly protectedHeader: string; readonly signature: Buffer }
+interface Prepared {
+  readonly source: string;
+  readonly alg: Algorithm;
+  readonly protectedHeader: string;
+  readonly signature: Buffer;
+}
 
 const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown }).then === 'function';
 
@@ -118,7 +123,8 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
     else if (keyFits(alg, k.info)) usable++;
   }
   if (usable === 0) {
-    throw rejected ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
+    throw rejected
+      ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
       : fail('GW_JWS_ALG_NOT_ALLOWED', 'algorithm does not fit the verification key');
   }
   // Every form hashes the whole body; a large body is worked on one step per event-loop turn so that
@@ -144,7 +150,6 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
   }
   throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
 }
-
 
 /** The same trial of `forms` as verifyWithKeys, one expensive step per event-loop turn. */
 async function verifyFormsAsync(p: Prepared, keys: readonly VerificationKey[], body: Buffer, forms: readonly PayloadForm[]): Promise<VerifyResult> {

@@ -2,8 +2,8 @@
 // or validate keeps the previous limits in force, and the listener hears about it (logged and counted by
 // the caller). A broken file at start-up stops the gateway.
 import { readFileSync } from 'node:fs';
-import { watchFiles, type FileWatch } from '../util/file-watch.js';
-import { EMPTY_LIMITS, parseLimits, type LimitsTable } from './rules.js';
+import { type FileWatch, watchFiles } from '../util/file-watch.js';
+import { EMPTY_LIMITS, type LimitsTable, parseLimits } from './rules.js';
 
 export type LimitsListener = (e: { outcome: 'ok' | 'failed'; error?: unknown }) => void;
 
@@ -19,7 +19,9 @@ export class LimitsFile {
     if (path) this.#table = parseLimits(readFileSync(path, 'utf8'), isKnown);
   }
 
-  get current(): LimitsTable { return this.#table; }
+  get current(): LimitsTable {
+    return this.#table;
+  }
 
   reload(): void {
     if (!this.path) return;
@@ -36,5 +38,7 @@ export class LimitsFile {
     if (this.path) this.#watch = watchFiles([this.path], () => this.reload(), { intervalMs, ...(onError ? { onError } : {}) });
   }
 
-  close(): void { this.#watch?.close(); }
+  close(): void {
+    this.#watch?.close();
+  }
 }

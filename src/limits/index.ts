@@ -2,17 +2,17 @@
 // shared limiter and the two pipeline stages. gateway.ts calls createTrafficControl() once and mounts
 // `inbound` / `outbound`; the admin API uses `list` / `change`.
 import { isValidFspId } from '../fspiop/headers.js';
-import { header } from '../http/context.js';
 import type { GatewayMiddleware } from '../http/context.js';
+import { header } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
 import { connect } from '../store/redis.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { LimitsFile } from './file.js';
-import { Limiter, type Backend } from './limiter.js';
+import { type Backend, Limiter } from './limiter.js';
 import { limitTraffic } from './middleware.js';
 import { LimitOverrides } from './overrides.js';
-import { RESOURCES_OF, type LimitsTable } from './rules.js';
+import { type LimitsTable, RESOURCES_OF } from './rules.js';
 
 const plain = (t: LimitsTable) => ({ default: t.default ?? null, fsps: Object.fromEntries(t.fsps) });
 
@@ -67,7 +67,14 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
   const common = { limits, limiter, telemetry: o.telemetry, ...(o.audit ? { audit: o.audit } : {}) };
   return {
     inbound: limitTraffic({ ...common, listener: 'inbound', keyOf: (c) => c.get('peer')?.fspId }),
-    outbound: limitTraffic({ ...common, listener: 'outbound', keyOf: (c) => { const d = header(c, 'fspiop-destination'); return d !== undefined && isValidFspId(d) ? d : undefined; } }),
+    outbound: limitTraffic({
+      ...common,
+      listener: 'outbound',
+      keyOf: (c) => {
+        const d = header(c, 'fspiop-destination');
+        return d !== undefined && isValidFspId(d) ? d : undefined;
+      },
+    }),
     overrides,
     list: () => ({ file: plain(file.current), overrides: overrides.list(), classes: RESOURCES_OF }),
     change: (fspId, entry) => overrides.change(fspId, entry),

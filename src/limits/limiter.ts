@@ -16,7 +16,7 @@
 // in-flight. The shared counters resume by themselves when the store answers again.
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { BURST_WINDOW_SECONDS, type Rule } from './rules.js';
 
 export type Backend = { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly client: Redis | Cluster; readonly keyPrefix: string };
@@ -35,7 +35,13 @@ export type Decision = { readonly ok: true } | { readonly ok: false; readonly re
 
 /** A memory limiter that reports when it stands in for the store (the insurance limiter). */
 class Insurance extends RateLimiterMemory {
-  constructor(points: number, duration: number, private readonly onUse: () => void) { super({ points, duration }); }
+  constructor(
+    points: number,
+    duration: number,
+    private readonly onUse: () => void,
+  ) {
+    super({ points, duration });
+  }
   override consume(key: string | number, points?: number, options?: { [key: string]: unknown }): Promise<RateLimiterRes> {
     this.onUse();
     return super.consume(key, points, options);
@@ -52,7 +58,9 @@ return 1`;
 
 type AcquireClient = { sgInflightAcquire(key: string, limit: number, leaseMs: number, id: string): Promise<number> };
 
-export interface Lease { release(): void }
+export interface Lease {
+  release(): void;
+}
 
 export class Limiter {
   readonly #o: LimiterOptions;
@@ -88,7 +96,14 @@ export class Limiter {
         const got = await (b.client as unknown as AcquireClient).sgInflightAcquire(key, limit, this.#o.leaseMs, id);
         if (got !== 1) return undefined;
         let done = false;
-        return { release: () => { if (!done) { done = true; b.client.zrem(key, id).catch(() => {}); } } }; // a lease not released expires after leaseMs
+        return {
+          release: () => {
+            if (!done) {
+              done = true;
+              b.client.zrem(key, id).catch(() => {});
+            }
+          },
+        }; // a lease not released expires after leaseMs
       } catch {
         // The store did not answer: counted (switchguard_rate_limit_fallback_total) and decided locally.
         this.#o.onFallback?.('concurrency');
@@ -108,7 +123,8 @@ export class Limiter {
         if (done) return;
         done = true;
         const left = (this.#local.get(scope) ?? 1) - 1;
-        if (left <= 0) this.#local.delete(scope); else this.#local.set(scope, left);
+        if (left <= 0) this.#local.delete(scope);
+        else this.#local.set(scope, left);
       },
     };
   }

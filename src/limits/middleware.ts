@@ -8,7 +8,7 @@ import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { Telemetry } from '../telemetry/types.js';
 import type { Lease, Limiter } from './limiter.js';
-import { CLASS_OF, limitsFor, type FspLimits, type LimitsTable } from './rules.js';
+import { CLASS_OF, type FspLimits, type LimitsTable, limitsFor } from './rules.js';
 
 const AUDIT_WINDOW_MS = 60_000;
 type Listener = 'inbound' | 'outbound';
@@ -42,7 +42,15 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     const a = audited.get(key);
     if (a === undefined || t >= a.until) {
       if (audited.size > 10_000) for (const [k, v] of audited) if (t >= v.until) audited.delete(k);
-      o.audit?.record({ event: 'rate_limited', actor: 'peer', fspId, listener: o.listener, reason: reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', count: (a?.count ?? 0) + 1, requestId: c.get('requestId') });
+      o.audit?.record({
+        event: 'rate_limited',
+        actor: 'peer',
+        fspId,
+        listener: o.listener,
+        reason: reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED',
+        count: (a?.count ?? 0) + 1,
+        requestId: c.get('requestId'),
+      });
       audited.set(key, { until: t + AUDIT_WINDOW_MS, count: 0 });
     } else a.count++;
     throw new GatewayError(reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', {
@@ -54,7 +62,8 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
 
   const gauge = (fspId: string, delta: number) => {
     const n = (inFlight.get(fspId) ?? 0) + delta;
-    if (n <= 0) inFlight.delete(fspId); else inFlight.set(fspId, n);
+    if (n <= 0) inFlight.delete(fspId);
+    else inFlight.set(fspId, n);
     o.telemetry.inFlight({ listener: o.listener, fspId, count: Math.max(0, n) });
   };
 
@@ -77,7 +86,10 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
 
     const leases: Lease[] = [];
     try {
-      for (const [scope, limit] of [[base, lim.concurrency], [`${base}:${cls}`, classRule?.concurrency]] as const) {
+      for (const [scope, limit] of [
+        [base, lim.concurrency],
+        [`${base}:${cls}`, classRule?.concurrency],
+      ] as const) {
         if (limit === undefined) continue;
         const lease = await o.limiter.acquire(scope, limit);
         if (lease === undefined) refuse(c, fspId, 'concurrency', 1000);

@@ -7,25 +7,60 @@ import type { Telemetry } from '../telemetry/types.js';
 import type { Closers } from '../util/closers.js';
 import { createTrafficControl, type TrafficControl } from './index.js';
 
-export type TrafficConfig = Pick<Config, 'rateLimitsPath' | 'tlsReloadIntervalMs' | 'rateLimitsReplicas' | 'workers' | 'httpRequestTimeoutMs' | 'upstreamConnectTimeoutMs'
-  | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs' | 'storeKind' | 'redisUrl' | 'redisClusterNodes' | 'redisKeyPrefix' | 'storeTimeoutMs' | 'stateHmacKey'>;
+export type TrafficConfig = Pick<
+  Config,
+  | 'rateLimitsPath'
+  | 'tlsReloadIntervalMs'
+  | 'rateLimitsReplicas'
+  | 'workers'
+  | 'httpRequestTimeoutMs'
+  | 'upstreamConnectTimeoutMs'
+  | 'upstreamHeadersTimeoutMs'
+  | 'upstreamBodyTimeoutMs'
+  | 'storeKind'
+  | 'redisUrl'
+  | 'redisClusterNodes'
+  | 'redisKeyPrefix'
+  | 'storeTimeoutMs'
+  | 'stateHmacKey'
+>;
 
 export async function openTrafficControl(
   config: TrafficConfig,
   d: {
-    store: Store; telemetry: Telemetry; audit: AuditLog; isKnown: (fspId: string) => boolean; closers: Closers;
-    logger: { error(o: object, msg: string): void }; onError: (what: string) => (err: unknown) => void;
+    store: Store;
+    telemetry: Telemetry;
+    audit: AuditLog;
+    isKnown: (fspId: string) => boolean;
+    closers: Closers;
+    logger: { error(o: object, msg: string): void };
+    onError: (what: string) => (err: unknown) => void;
   },
 ): Promise<TrafficControl> {
   const traffic = await createTrafficControl({
-    path: config.rateLimitsPath, reloadIntervalMs: config.tlsReloadIntervalMs, share: 1 / (config.rateLimitsReplicas * config.workers),
+    path: config.rateLimitsPath,
+    reloadIntervalMs: config.tlsReloadIntervalMs,
+    share: 1 / (config.rateLimitsReplicas * config.workers),
     // A slot is held at most as long as a request can last: the request timeout plus the upstream's.
     leaseMs: config.httpRequestTimeoutMs + config.upstreamConnectTimeoutMs + config.upstreamHeadersTimeoutMs + config.upstreamBodyTimeoutMs,
-    redis: config.storeKind === 'redis'
-      ? { ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}), clusterNodes: config.redisClusterNodes, keyPrefix: config.redisKeyPrefix, timeoutMs: config.storeTimeoutMs }
-      : undefined,
-    store: d.store, telemetry: d.telemetry, audit: d.audit, isKnown: d.isKnown,
-    onReloadFailed: (err) => d.logger.error({ event: 'limits_reload_failed', err, reason: err instanceof Error ? err.message : String(err) }, 'limits file reload refused; keeping the previous limits'),
+    redis:
+      config.storeKind === 'redis'
+        ? {
+            ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}),
+            clusterNodes: config.redisClusterNodes,
+            keyPrefix: config.redisKeyPrefix,
+            timeoutMs: config.storeTimeoutMs,
+          }
+        : undefined,
+    store: d.store,
+    telemetry: d.telemetry,
+    audit: d.audit,
+    isKnown: d.isKnown,
+    onReloadFailed: (err) =>
+      d.logger.error(
+        { event: 'limits_reload_failed', err, reason: err instanceof Error ? err.message : String(err) },
+        'limits file reload refused; keeping the previous limits',
+      ),
     onOverridesError: d.onError('limit overrides refresh failed; keeping the overrides in force'),
     hmacKey: config.stateHmacKey,
   });

@@ -7,19 +7,23 @@
 import { GatewayError } from '../errors.js';
 import { createSealer, type Sealer } from '../store/sealed.js';
 import type { Store } from '../store/types.js';
-import { parseFspLimits, type FspLimits } from './rules.js';
+import { type FspLimits, parseFspLimits } from './rules.js';
 
 const OVERRIDES_KEY = 'limits:overrides';
 const LOCK_KEY = 'limits:lock';
 const LOCK_TTL_MS = 2000;
 const TTL_MS = 10 * 365 * 24 * 3600 * 1000;
 
-interface Stored { g: number; fsps: Record<string, unknown> }
+interface Stored {
+  g: number;
+  fsps: Record<string, unknown>;
+}
 
 function parseStored(text: string | undefined): Stored {
   if (text === undefined) return { g: 0, fsps: {} };
   const v = JSON.parse(text) as Partial<Stored>;
-  if (typeof v?.g !== 'number' || v.fsps === null || typeof v.fsps !== 'object' || Array.isArray(v.fsps)) throw new Error('limit overrides are not {"g", "fsps"}');
+  if (typeof v?.g !== 'number' || v.fsps === null || typeof v.fsps !== 'object' || Array.isArray(v.fsps))
+    throw new Error('limit overrides are not {"g", "fsps"}');
   return { g: v.g, fsps: v.fsps };
 }
 
@@ -32,7 +36,10 @@ export class LimitOverrides {
   readonly #sealer: Sealer;
 
   /** `hmacKey` (STATE_HMAC_KEY) seals the shared value: one no replica wrote is never applied (store/sealed.ts). */
-  constructor(private readonly store: Store, private readonly options: { refreshMs?: number; onError?: (err: unknown) => void; hmacKey?: string | undefined } = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly options: { refreshMs?: number; onError?: (err: unknown) => void; hmacKey?: string | undefined } = {},
+  ) {
     this.#sealer = createSealer(options.hmacKey, 'limit-overrides');
   }
 
@@ -46,13 +53,19 @@ export class LimitOverrides {
   }
 
   /** The overrides in force on this replica. */
-  get current(): ReadonlyMap<string, FspLimits> { return this.#map; }
+  get current(): ReadonlyMap<string, FspLimits> {
+    return this.#map;
+  }
 
-  list(): Record<string, unknown> { return { ...this.#raw }; }
+  list(): Record<string, unknown> {
+    return { ...this.#raw };
+  }
 
   async start(): Promise<void> {
     await this.refresh().catch((e) => this.options.onError?.(e));
-    this.#timer = setInterval(() => { void this.refresh().catch((e) => this.options.onError?.(e)); }, this.options.refreshMs ?? 250);
+    this.#timer = setInterval(() => {
+      void this.refresh().catch((e) => this.options.onError?.(e));
+    }, this.options.refreshMs ?? 250);
     this.#timer.unref();
   }
 
@@ -76,7 +89,8 @@ export class LimitOverrides {
       // (and the caller sees it) if the store is down.
       const s = await this.#read().catch(() => ({ g: this.#g, fsps: { ...this.#raw } }));
       const fsps = { ...s.fsps };
-      if (entry === undefined) delete fsps[fspId]; else fsps[fspId] = entry;
+      if (entry === undefined) delete fsps[fspId];
+      else fsps[fspId] = entry;
       const next = { g: Math.max(Date.now(), s.g + 1), fsps };
       await this.store.save(OVERRIDES_KEY, this.#sealer.seal(JSON.stringify(next)), TTL_MS);
       this.#apply(next);
@@ -95,5 +109,7 @@ export class LimitOverrides {
     this.#g = s.g;
   }
 
-  close(): void { if (this.#timer) clearInterval(this.#timer); }
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
 }

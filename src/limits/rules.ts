@@ -10,8 +10,9 @@
 // all of the FSP's traffic; a class entry adds a tighter bound for that class only. Both apply.
 // Resource classes are derived from the one FSPIOP resource table (fspiop/resources.ts): CLASS_OF is a
 // Record over every Resource, so a new resource does not compile until it has a class.
-import { z } from 'zod';
+
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { isValidFspId } from '../fspiop/headers.js';
 import { RESOURCES, type Resource } from '../fspiop/resources.js';
 
@@ -20,10 +21,18 @@ export type LimitClass = (typeof LIMIT_CLASSES)[number];
 
 /** The resource class of every FSPIOP resource. */
 export const CLASS_OF: Readonly<Record<Resource, LimitClass>> = Object.freeze({
-  participants: 'lookups', parties: 'lookups',
-  quotes: 'quotes', bulkQuotes: 'quotes', fxQuotes: 'quotes',
-  transfers: 'transfers', bulkTransfers: 'transfers', fxTransfers: 'transfers',
-  transactionRequests: 'other', authorizations: 'other', transactions: 'other', services: 'other',
+  participants: 'lookups',
+  parties: 'lookups',
+  quotes: 'quotes',
+  bulkQuotes: 'quotes',
+  fxQuotes: 'quotes',
+  transfers: 'transfers',
+  bulkTransfers: 'transfers',
+  fxTransfers: 'transfers',
+  transactionRequests: 'other',
+  authorizations: 'other',
+  transactions: 'other',
+  services: 'other',
 });
 
 /** Resources of each class, for documentation (docs/operations.md) and the admin listing. */
@@ -52,26 +61,33 @@ export interface LimitsTable {
 export const BURST_WINDOW_SECONDS = 60;
 const MAX_RPS = 1_000_000;
 
-const ruleSchema = z.object({
-  rps: z.number().int('rps must be a whole number of requests per second').min(1, 'rps must be at least 1').max(MAX_RPS),
-  burst: z.number().int().min(0, 'burst must not be negative').max(MAX_RPS).default(0),
-  concurrency: z.number().int().min(1, 'concurrency must be at least 1').max(1_000_000).optional(),
-}).strict();
+const ruleSchema = z
+  .object({
+    rps: z.number().int('rps must be a whole number of requests per second').min(1, 'rps must be at least 1').max(MAX_RPS),
+    burst: z.number().int().min(0, 'burst must not be negative').max(MAX_RPS).default(0),
+    concurrency: z.number().int().min(1, 'concurrency must be at least 1').max(1_000_000).optional(),
+  })
+  .strict();
 
-const fspSchema = ruleSchema.extend({
-  classes: z.partialRecord(z.enum(LIMIT_CLASSES), ruleSchema).optional(),
-}).strict();
+const fspSchema = ruleSchema
+  .extend({
+    classes: z.partialRecord(z.enum(LIMIT_CLASSES), ruleSchema).optional(),
+  })
+  .strict();
 
-const fileSchema = z.object({
-  default: fspSchema.optional(),
-  fsps: z.record(z.string(), fspSchema).default({}),
-}).strict();
+const fileSchema = z
+  .object({
+    default: fspSchema.optional(),
+    fsps: z.record(z.string(), fspSchema).default({}),
+  })
+  .strict();
 
 const rule = (r: z.output<typeof ruleSchema>): Rule => Object.freeze({ rps: r.rps, burst: r.burst, concurrency: r.concurrency });
-const fspLimits = (f: z.output<typeof fspSchema>): FspLimits => Object.freeze({
-  ...rule(f),
-  classes: Object.freeze(Object.fromEntries(Object.entries(f.classes ?? {}).map(([k, v]) => [k, rule(v!)]))),
-});
+const fspLimits = (f: z.output<typeof fspSchema>): FspLimits =>
+  Object.freeze({
+    ...rule(f),
+    classes: Object.freeze(Object.fromEntries(Object.entries(f.classes ?? {}).map(([k, v]) => [k, rule(v!)]))),
+  });
 
 /** Validates one run-time override (admin API body): a single FSP entry. */
 export function parseFspLimits(value: unknown): FspLimits {

@@ -20,26 +20,49 @@ interface Common {
   readonly requestId?: string;
 }
 
-export type AuditEvent = Common & (
-  | { readonly event: 'peer_rejected' }
-  | { readonly event: 'signature_failed' }
-  | { readonly event: 'key_loaded' | 'key_revoked'; readonly file?: string; readonly fingerprint?: string }
-  | { readonly event: 'certificate_reloaded' | 'certificate_reload_failed'; readonly file?: string; readonly fingerprint?: string; readonly notAfter?: string }
-  | { readonly event: 'quarantine_on' | 'quarantine_off' }
-  | { readonly event: 'admin_call'; readonly method: string; readonly path: string; readonly status: number; readonly role?: string; readonly tokenFingerprint?: string }
-  // traffic control. rate_limited is written once per window per FSP and reason; count = refusals since the last record.
-  | { readonly event: 'rate_limited'; readonly listener: string; readonly count: number }
-  | { readonly event: 'limits_changed' | 'limits_released'; readonly role?: string; readonly tokenFingerprint?: string }
-  | { readonly event: 'limits_reload_failed' | 'admin_tokens_reload_failed' }
-);
+export type AuditEvent = Common &
+  (
+    | { readonly event: 'peer_rejected' }
+    | { readonly event: 'signature_failed' }
+    | { readonly event: 'key_loaded' | 'key_revoked'; readonly file?: string; readonly fingerprint?: string }
+    | {
+        readonly event: 'certificate_reloaded' | 'certificate_reload_failed';
+        readonly file?: string;
+        readonly fingerprint?: string;
+        readonly notAfter?: string;
+      }
+    | { readonly event: 'quarantine_on' | 'quarantine_off' }
+    | {
+        readonly event: 'admin_call';
+        readonly method: string;
+        readonly path: string;
+        readonly status: number;
+        readonly role?: string;
+        readonly tokenFingerprint?: string;
+      }
+    // traffic control. rate_limited is written once per window per FSP and reason; count = refusals since the last record.
+    | { readonly event: 'rate_limited'; readonly listener: string; readonly count: number }
+    | { readonly event: 'limits_changed' | 'limits_released'; readonly role?: string; readonly tokenFingerprint?: string }
+    | { readonly event: 'limits_reload_failed' | 'admin_tokens_reload_failed' }
+  );
 
 export type AuditEventName = AuditEvent['event'];
 
 const OUTCOME: Record<AuditEventName, AuditOutcome> = {
-  peer_rejected: 'denied', signature_failed: 'denied', key_loaded: 'ok', key_revoked: 'ok',
-  certificate_reloaded: 'ok', certificate_reload_failed: 'failed', quarantine_on: 'ok', quarantine_off: 'ok',
+  peer_rejected: 'denied',
+  signature_failed: 'denied',
+  key_loaded: 'ok',
+  key_revoked: 'ok',
+  certificate_reloaded: 'ok',
+  certificate_reload_failed: 'failed',
+  quarantine_on: 'ok',
+  quarantine_off: 'ok',
   admin_call: 'ok',
-  rate_limited: 'denied', limits_changed: 'ok', limits_released: 'ok', limits_reload_failed: 'failed', admin_tokens_reload_failed: 'failed',
+  rate_limited: 'denied',
+  limits_changed: 'ok',
+  limits_released: 'ok',
+  limits_reload_failed: 'failed',
+  admin_tokens_reload_failed: 'failed',
 };
 
 export interface AuditLog {
@@ -56,7 +79,8 @@ const clean = (v: string): string => v.replace(/[^\x20-\x7e]/g, '?').slice(0, MA
 
 /** The JSON record for one event, in the documented field order. Exported for tests and docs. */
 export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<string, string | number> {
-  const outcome: AuditOutcome = e.event === 'admin_call' ? (e.status < 400 ? 'ok' : e.status === 401 || e.status === 403 ? 'denied' : 'failed') : OUTCOME[e.event];
+  const outcome: AuditOutcome =
+    e.event === 'admin_call' ? (e.status < 400 ? 'ok' : e.status === 401 || e.status === 403 ? 'denied' : 'failed') : OUTCOME[e.event];
   const r: Record<string, string | number> = { ts: now.toISOString(), event: e.event, outcome, actor: clean(e.actor ?? 'gateway') };
   if (e.peer !== undefined) r.peer = clean(e.peer);
   if (e.fspId !== undefined) r.fspId = clean(e.fspId);
@@ -110,17 +134,17 @@ export function createAuditLog(config: Pick<Config, 'auditLog'>, options: AuditO
     // record the failure drops is reported through its write callback (record() below).
     file.on('error', () => {});
   }
-  const out: Writable | { write(line: string): unknown } =
-    options.destination ?? file ?? (target === 'stderr' ? process.stderr : process.stdout);
+  const out: Writable | { write(line: string): unknown } = options.destination ?? file ?? (target === 'stderr' ? process.stderr : process.stdout);
   const now = options.now ?? (() => new Date());
   const failed = options.onWriteError ?? (() => {});
   const written = (err?: Error | null) => {
     if (err) failed(err);
   };
-  const flush = () => new Promise<void>((resolve) => {
-    if (out instanceof Writable && out.writable) out.write('', () => resolve());
-    else resolve();
-  });
+  const flush = () =>
+    new Promise<void>((resolve) => {
+      if (out instanceof Writable && out.writable) out.write('', () => resolve());
+      else resolve();
+    });
   return {
     record(e) {
       const line = `${JSON.stringify(auditRecord(e, now()))}\n`;

@@ -6,13 +6,42 @@ import type { Config } from '../config/schema.js';
 
 /** Paths pino censors wherever they appear (one object level deep for the wildcards). */
 const REDACT_PATHS: readonly string[] = [
-  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
-  '"fspiop-signature"', '*["fspiop-signature"]', 'headers["fspiop-signature"]', 'req.headers["fspiop-signature"]',
-  'signature', '*.signature', 'protectedHeader', '*.protectedHeader',
-  'key', '*.key', 'privateKey', '*.privateKey', 'pem', '*.pem',
-  'secret', '*.secret', 'secrets', '*.secrets', 'ilpSecret', '*.ilpSecret', 'ilpSecrets', '*.ilpSecrets',
-  'token', '*.token', 'adminToken', '*.adminToken', 'password', '*.password',
-  'fulfilment', '*.fulfilment', 'cookie', '*.cookie',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  '"fspiop-signature"',
+  '*["fspiop-signature"]',
+  'headers["fspiop-signature"]',
+  'req.headers["fspiop-signature"]',
+  'signature',
+  '*.signature',
+  'protectedHeader',
+  '*.protectedHeader',
+  'key',
+  '*.key',
+  'privateKey',
+  '*.privateKey',
+  'pem',
+  '*.pem',
+  'secret',
+  '*.secret',
+  'secrets',
+  '*.secrets',
+  'ilpSecret',
+  '*.ilpSecret',
+  'ilpSecrets',
+  '*.ilpSecrets',
+  'token',
+  '*.token',
+  'adminToken',
+  '*.adminToken',
+  'password',
+  '*.password',
+  'fulfilment',
+  '*.fulfilment',
+  'cookie',
+  '*.cookie',
 ];
 
 export interface LoggerOptions {
@@ -27,14 +56,17 @@ export interface LoggerOptions {
  * log.info({ requestId, fspId, route: 'POST /transfers', outcome: 'rejected', errorCode: 'GW_JWS_BAD_SIGNATURE' }, 'request');
  */
 export function createLogger(config: Pick<Config, 'logLevel'>, options: LoggerOptions = {}): pino.Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: 'switchguard' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
-    // Errors are logged as `logger.error({ err }, msg)` with the Error itself: pino's serializer keeps its
-    // type, message, stack and cause chain (not String(err), which drops all but the message).
-    serializers: { err: pino.stdSerializers.err },
-  }, options.destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'switchguard' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+      // Errors are logged as `logger.error({ err }, msg)` with the Error itself: pino's serializer keeps its
+      // type, message, stack and cause chain (not String(err), which drops all but the message).
+      serializers: { err: pino.stdSerializers.err },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  );
 }

@@ -12,8 +12,7 @@ const FSPIOP_CODES: ReadonlySet<string> = new Set(Object.keys(FSPIOP_DESCRIPTION
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
 /** A GatewayError code, or 'other' for anything outside the catalogue. */
-export const errorCodeLabel = (code: string | undefined): string =>
-  code !== undefined && ERROR_CODES.has(code) ? code : OTHER;
+export const errorCodeLabel = (code: string | undefined): string => (code !== undefined && ERROR_CODES.has(code) ? code : OTHER);
 
 /** An FSPIOP error code ('' for success), or 'other'. */
 export const fspiopCodeLabel = (code: string): string => (code === '' || FSPIOP_CODES.has(code) ? code : OTHER);
@@ -93,10 +92,18 @@ export class ChildCache<C> {
   }
 }
 
-interface Incrementable { inc(labels: Record<string, string>, value?: number): void }
-interface Observable { observe(labels: Record<string, string>, value: number): void }
-export interface CounterChild { inc(value?: number): void }
-export interface HistogramChild { observe(value: number): void }
+interface Incrementable {
+  inc(labels: Record<string, string>, value?: number): void;
+}
+interface Observable {
+  observe(labels: Record<string, string>, value: number): void;
+}
+export interface CounterChild {
+  inc(value?: number): void;
+}
+export interface HistogramChild {
+  observe(value: number): void;
+}
 
 /**
  * A ChildCache over a metric. Children call the metric with a label object built once per combination:
@@ -109,8 +116,14 @@ export function children(metric: Counter<string> | Histogram<string>): ChildCach
   const labelsOf = (v: string[]) => Object.fromEntries(names.map((n, i) => [n, v[i] ?? '']));
   if ('observe' in metric) {
     const h = metric as unknown as Observable;
-    return new ChildCache<HistogramChild>((v) => { const l = labelsOf(v); return { observe: (x) => h.observe(l, x) }; });
+    return new ChildCache<HistogramChild>((v) => {
+      const l = labelsOf(v);
+      return { observe: (x) => h.observe(l, x) };
+    });
   }
   const c = metric as unknown as Incrementable;
-  return new ChildCache<CounterChild>((v) => { const l = labelsOf(v); return { inc: (n = 1) => c.inc(l, n) }; });
+  return new ChildCache<CounterChild>((v) => {
+    const l = labelsOf(v);
+    return { inc: (n = 1) => c.inc(l, n) };
+  });
 }

@@ -2,11 +2,9 @@
 // private prom-client Registry (never the global one), and createTelemetry() implements the Telemetry
 // seam over it. Capabilities only ever see the Telemetry interface; nobody looks a metric up by name.
 // Metric names are a public contract (dashboards, alerts/): docs/operations.md lists them.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Telemetry } from '../telemetry/types.js';
-import {
-  CappedLabel, UNKNOWN, children, errorCodeLabel, fspiopCodeLabel, methodLabel,
-} from './labels.js';
+import { CappedLabel, children, errorCodeLabel, fspiopCodeLabel, methodLabel, UNKNOWN } from './labels.js';
 
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const CRYPTO_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
@@ -19,40 +17,196 @@ const STORE_BUCKETS = [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 export function declareMetrics(registry: Registry) {
   const r = [registry];
   return {
-    jwsVerifications: new Counter({ name: 'mojaloop_jws_verification_total', help: 'JWS verification decisions by FSPIOP-Source (unknown sources folded to "unknown") and outcome (ok, failed, skipped).', labelNames: ['dfsp', 'outcome'] as const, registers: r }),
-    jwsFailures: new Counter({ name: 'mojaloop_jws_verification_failed_total', help: 'Failed JWS verifications by FSPIOP-Source and GatewayError code.', labelNames: ['dfsp', 'reason'] as const, registers: r }),
-    jwsVerifySeconds: new Histogram({ name: 'mojaloop_jws_verify_duration_seconds', help: 'Time to verify an FSPIOP-Signature, by outcome and the payload form that verified.', labelNames: ['outcome', 'form'] as const, buckets: CRYPTO_BUCKETS, registers: r }),
-    jwsSignSeconds: new Histogram({ name: 'mojaloop_jws_sign_duration_seconds', help: 'Time to sign an outbound message, by outcome.', labelNames: ['outcome'] as const, buckets: CRYPTO_BUCKETS, registers: r }),
-    ilpValidations: new Counter({ name: 'mojaloop_ilp_validation_total', help: 'ILP checks by check and outcome (ok, failed).', labelNames: ['check', 'outcome'] as const, registers: r }),
-    ilpFailures: new Counter({ name: 'mojaloop_ilp_validation_failed_total', help: 'Failed ILP checks by GatewayError code.', labelNames: ['error_type'] as const, registers: r }),
-    ilpSeconds: new Histogram({ name: 'mojaloop_ilp_validation_duration_seconds', help: 'Time of one ILP check (store round trips included).', labelNames: ['check'] as const, buckets: STORE_BUCKETS, registers: r }),
-    tlsFailures: new Counter({ name: 'switchguard_tls_handshake_failures_total', help: 'Inbound TLS handshakes that failed (tlsClientError), by reason.', labelNames: ['reason'] as const, registers: r }),
-    requestSeconds: new Histogram({ name: 'switchguard_http_request_duration_seconds', help: 'Requests by listener, route template, method and FSPIOP error code ("" = success).', labelNames: ['listener', 'route', 'method', 'fspiop_code'] as const, buckets: REQUEST_BUCKETS, registers: r }),
-    upstreamRequests: new Counter({ name: 'switchguard_upstream_requests_total', help: 'Forwarded requests by target and outcome (ok, error, timeout).', labelNames: ['target', 'outcome'] as const, registers: r }),
-    upstreamSeconds: new Histogram({ name: 'switchguard_upstream_duration_seconds', help: 'Upstream round-trip time by target class (peer = any known peer; else the target) and outcome.', labelNames: ['target_class', 'outcome'] as const, buckets: REQUEST_BUCKETS, registers: r }),
-    storeSeconds: new Histogram({ name: 'switchguard_store_operation_duration_seconds', help: 'Store (memory or Redis) operation time by operation and outcome.', labelNames: ['op', 'outcome'] as const, buckets: STORE_BUCKETS, registers: r }),
-    storeErrors: new Counter({ name: 'switchguard_store_errors_total', help: 'Store operations that failed (store unreachable or timed out), by operation.', labelNames: ['op'] as const, registers: r }),
+    jwsVerifications: new Counter({
+      name: 'mojaloop_jws_verification_total',
+      help: 'JWS verification decisions by FSPIOP-Source (unknown sources folded to "unknown") and outcome (ok, failed, skipped).',
+      labelNames: ['dfsp', 'outcome'] as const,
+      registers: r,
+    }),
+    jwsFailures: new Counter({
+      name: 'mojaloop_jws_verification_failed_total',
+      help: 'Failed JWS verifications by FSPIOP-Source and GatewayError code.',
+      labelNames: ['dfsp', 'reason'] as const,
+      registers: r,
+    }),
+    jwsVerifySeconds: new Histogram({
+      name: 'mojaloop_jws_verify_duration_seconds',
+      help: 'Time to verify an FSPIOP-Signature, by outcome and the payload form that verified.',
+      labelNames: ['outcome', 'form'] as const,
+      buckets: CRYPTO_BUCKETS,
+      registers: r,
+    }),
+    jwsSignSeconds: new Histogram({
+      name: 'mojaloop_jws_sign_duration_seconds',
+      help: 'Time to sign an outbound message, by outcome.',
+      labelNames: ['outcome'] as const,
+      buckets: CRYPTO_BUCKETS,
+      registers: r,
+    }),
+    ilpValidations: new Counter({
+      name: 'mojaloop_ilp_validation_total',
+      help: 'ILP checks by check and outcome (ok, failed).',
+      labelNames: ['check', 'outcome'] as const,
+      registers: r,
+    }),
+    ilpFailures: new Counter({
+      name: 'mojaloop_ilp_validation_failed_total',
+      help: 'Failed ILP checks by GatewayError code.',
+      labelNames: ['error_type'] as const,
+      registers: r,
+    }),
+    ilpSeconds: new Histogram({
+      name: 'mojaloop_ilp_validation_duration_seconds',
+      help: 'Time of one ILP check (store round trips included).',
+      labelNames: ['check'] as const,
+      buckets: STORE_BUCKETS,
+      registers: r,
+    }),
+    tlsFailures: new Counter({
+      name: 'switchguard_tls_handshake_failures_total',
+      help: 'Inbound TLS handshakes that failed (tlsClientError), by reason.',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
+    requestSeconds: new Histogram({
+      name: 'switchguard_http_request_duration_seconds',
+      help: 'Requests by listener, route template, method and FSPIOP error code ("" = success).',
+      labelNames: ['listener', 'route', 'method', 'fspiop_code'] as const,
+      buckets: REQUEST_BUCKETS,
+      registers: r,
+    }),
+    upstreamRequests: new Counter({
+      name: 'switchguard_upstream_requests_total',
+      help: 'Forwarded requests by target and outcome (ok, error, timeout).',
+      labelNames: ['target', 'outcome'] as const,
+      registers: r,
+    }),
+    upstreamSeconds: new Histogram({
+      name: 'switchguard_upstream_duration_seconds',
+      help: 'Upstream round-trip time by target class (peer = any known peer; else the target) and outcome.',
+      labelNames: ['target_class', 'outcome'] as const,
+      buckets: REQUEST_BUCKETS,
+      registers: r,
+    }),
+    storeSeconds: new Histogram({
+      name: 'switchguard_store_operation_duration_seconds',
+      help: 'Store (memory or Redis) operation time by operation and outcome.',
+      labelNames: ['op', 'outcome'] as const,
+      buckets: STORE_BUCKETS,
+      registers: r,
+    }),
+    storeErrors: new Counter({
+      name: 'switchguard_store_errors_total',
+      help: 'Store operations that failed (store unreachable or timed out), by operation.',
+      labelNames: ['op'] as const,
+      registers: r,
+    }),
     storeUp: new Gauge({ name: 'switchguard_store_up', help: '1 when the latest store health probe answered, else 0.', aggregator: 'min', registers: r }),
-    keyCacheHits: new Counter({ name: 'switchguard_jws_key_cache_hits_total', help: 'Key lookups answered from the cache; kind=negative for cached unknown sources.', labelNames: ['kind'] as const, registers: r }),
+    keyCacheHits: new Counter({
+      name: 'switchguard_jws_key_cache_hits_total',
+      help: 'Key lookups answered from the cache; kind=negative for cached unknown sources.',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
     keyCacheMisses: new Counter({ name: 'switchguard_jws_key_cache_misses_total', help: 'Key lookups that had to load from the key directory.', registers: r }),
-    keyLoads: new Counter({ name: 'switchguard_jws_key_loads_total', help: 'Key loads from the key directory by outcome (ok, failed).', labelNames: ['outcome'] as const, registers: r }),
+    keyLoads: new Counter({
+      name: 'switchguard_jws_key_loads_total',
+      help: 'Key loads from the key directory by outcome (ok, failed).',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
     keyCacheSize: new Gauge({ name: 'switchguard_jws_key_cache_size', help: 'Parsed verification keys currently cached.', aggregator: 'max', registers: r }),
-    certExpiry: new Gauge({ name: 'switchguard_certificate_expiry_timestamp_seconds', help: 'notAfter (unix seconds) of each loaded TLS certificate file, by kind (tls_server, tls_ca, tls_client).', labelNames: ['kind', 'file'] as const, aggregator: 'min', registers: r }),
-    jwsKeyExpiry: new Gauge({ name: 'switchguard_jws_key_expiry_timestamp_seconds', help: 'notAfter (unix seconds) of each JWS key file that carries one (X.509 certificates).', labelNames: ['file'] as const, aggregator: 'min', registers: r }),
-    reloads: new Counter({ name: 'switchguard_reload_total', help: 'Reloads of certificates, keys, peers and identity map, by what and outcome (ok, failed).', labelNames: ['what', 'outcome'] as const, registers: r }),
-    reloadTime: new Gauge({ name: 'switchguard_reload_last_timestamp_seconds', help: 'Unix time of the latest reload by what and outcome.', labelNames: ['what', 'outcome'] as const, aggregator: 'max', registers: r }),
-    quarantined: new Gauge({ name: 'switchguard_quarantined_peers', help: 'Peers currently quarantined through the admin API.', aggregator: 'max', registers: r }),
-    storeFull: new Counter({ name: 'switchguard_store_full_total', help: 'Writes the in-memory store refused because MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES was reached (answered 2003).', registers: r }),
-    quarantineLost: new Counter({ name: 'switchguard_quarantine_lost_total', help: 'Times a replica found the shared quarantine list missing or older than the one it enforces, and restored it.', registers: r }),
-    connectionsRejected: new Counter({ name: 'switchguard_connections_rejected_total', help: 'Connections closed at once by a listener cap, by listener and reason (max_connections, max_per_address).', labelNames: ['listener', 'reason'] as const, registers: r }),
-    connectionTimeouts: new Counter({ name: 'switchguard_connection_timeouts_total', help: 'Connections closed by a listener timeout, by listener and kind (handshake, headers, request, idle).', labelNames: ['listener', 'kind'] as const, registers: r }),
-    tlsProbes: new Counter({ name: 'switchguard_tls_probes_total', help: 'TCP connections to the inbound TLS listener closed before sending a byte (health checks, scans); not handshake failures.', registers: r }),
+    certExpiry: new Gauge({
+      name: 'switchguard_certificate_expiry_timestamp_seconds',
+      help: 'notAfter (unix seconds) of each loaded TLS certificate file, by kind (tls_server, tls_ca, tls_client).',
+      labelNames: ['kind', 'file'] as const,
+      aggregator: 'min',
+      registers: r,
+    }),
+    jwsKeyExpiry: new Gauge({
+      name: 'switchguard_jws_key_expiry_timestamp_seconds',
+      help: 'notAfter (unix seconds) of each JWS key file that carries one (X.509 certificates).',
+      labelNames: ['file'] as const,
+      aggregator: 'min',
+      registers: r,
+    }),
+    reloads: new Counter({
+      name: 'switchguard_reload_total',
+      help: 'Reloads of certificates, keys, peers and identity map, by what and outcome (ok, failed).',
+      labelNames: ['what', 'outcome'] as const,
+      registers: r,
+    }),
+    reloadTime: new Gauge({
+      name: 'switchguard_reload_last_timestamp_seconds',
+      help: 'Unix time of the latest reload by what and outcome.',
+      labelNames: ['what', 'outcome'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    quarantined: new Gauge({
+      name: 'switchguard_quarantined_peers',
+      help: 'Peers currently quarantined through the admin API.',
+      aggregator: 'max',
+      registers: r,
+    }),
+    storeFull: new Counter({
+      name: 'switchguard_store_full_total',
+      help: 'Writes the in-memory store refused because MEMORY_STORE_MAX_ENTRIES or MEMORY_STORE_MAX_BYTES was reached (answered 2003).',
+      registers: r,
+    }),
+    quarantineLost: new Counter({
+      name: 'switchguard_quarantine_lost_total',
+      help: 'Times a replica found the shared quarantine list missing or older than the one it enforces, and restored it.',
+      registers: r,
+    }),
+    connectionsRejected: new Counter({
+      name: 'switchguard_connections_rejected_total',
+      help: 'Connections closed at once by a listener cap, by listener and reason (max_connections, max_per_address).',
+      labelNames: ['listener', 'reason'] as const,
+      registers: r,
+    }),
+    connectionTimeouts: new Counter({
+      name: 'switchguard_connection_timeouts_total',
+      help: 'Connections closed by a listener timeout, by listener and kind (handshake, headers, request, idle).',
+      labelNames: ['listener', 'kind'] as const,
+      registers: r,
+    }),
+    tlsProbes: new Counter({
+      name: 'switchguard_tls_probes_total',
+      help: 'TCP connections to the inbound TLS listener closed before sending a byte (health checks, scans); not handshake failures.',
+      registers: r,
+    }),
     // traffic control (src/limits/)
-    rateLimited: new Counter({ name: 'switchguard_rate_limited_total', help: 'Requests refused by a per-FSP limit (2005/503), by listener, FSP (verified peer inbound, FSPIOP-Destination outbound; unknown ids folded) and reason (rate, concurrency).', labelNames: ['listener', 'dfsp', 'reason'] as const, registers: r }),
-    inFlight: new Gauge({ name: 'switchguard_in_flight_requests', help: 'Requests in flight through the limit stage, by listener and FSP (only FSPs with limits).', labelNames: ['listener', 'dfsp'] as const, aggregator: 'sum', registers: r }),
-    rateLimitFallback: new Counter({ name: 'switchguard_rate_limit_fallback_total', help: 'Limit decisions taken by the per-process fallback (1/(RATE_LIMITS_REPLICAS x WORKERS) of each limit) because the store did not answer, by what (rate, concurrency).', labelNames: ['what'] as const, registers: r }),
-    auditWriteFailed: new Counter({ name: 'switchguard_audit_write_failed_total', help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.', registers: r }),
-    knownPeers: new Gauge({ name: 'switchguard_known_peers', help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".', aggregator: 'max', registers: r }),
+    rateLimited: new Counter({
+      name: 'switchguard_rate_limited_total',
+      help: 'Requests refused by a per-FSP limit (2005/503), by listener, FSP (verified peer inbound, FSPIOP-Destination outbound; unknown ids folded) and reason (rate, concurrency).',
+      labelNames: ['listener', 'dfsp', 'reason'] as const,
+      registers: r,
+    }),
+    inFlight: new Gauge({
+      name: 'switchguard_in_flight_requests',
+      help: 'Requests in flight through the limit stage, by listener and FSP (only FSPs with limits).',
+      labelNames: ['listener', 'dfsp'] as const,
+      aggregator: 'sum',
+      registers: r,
+    }),
+    rateLimitFallback: new Counter({
+      name: 'switchguard_rate_limit_fallback_total',
+      help: 'Limit decisions taken by the per-process fallback (1/(RATE_LIMITS_REPLICAS x WORKERS) of each limit) because the store did not answer, by what (rate, concurrency).',
+      labelNames: ['what'] as const,
+      registers: r,
+    }),
+    auditWriteFailed: new Counter({
+      name: 'switchguard_audit_write_failed_total',
+      help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.',
+      registers: r,
+    }),
+    knownPeers: new Gauge({
+      name: 'switchguard_known_peers',
+      help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".',
+      aggregator: 'max',
+      registers: r,
+    }),
   };
 }
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { GatewayError } from '../errors.js';
 import { isValidFspId } from '../fspiop/headers.js';
-import { watchFiles, type FileWatch } from '../util/file-watch.js';
+import { type FileWatch, watchFiles } from '../util/file-watch.js';
 
 export interface PeerEntry {
   readonly fspId: string;
@@ -30,7 +30,8 @@ export function parsePeerDirectory(text: string): Map<string, PeerEntry> {
   for (const [fspId, v] of Object.entries(raw as Record<string, unknown>)) {
     if (!isValidFspId(fspId)) throw new Error(`peer directory: invalid FSP id ${JSON.stringify(fspId)}`);
     const spec = typeof v === 'string' ? { endpoint: v } : (v as { endpoint?: unknown; ilpVersion?: unknown });
-    if (!spec || typeof spec.endpoint !== 'string' || !/^https?:\/\//.test(spec.endpoint)) throw new Error(`peer directory: ${fspId} needs an http(s) endpoint`);
+    if (!spec || typeof spec.endpoint !== 'string' || !/^https?:\/\//.test(spec.endpoint))
+      throw new Error(`peer directory: ${fspId} needs an http(s) endpoint`);
     const ilp = spec.ilpVersion === undefined ? undefined : String(spec.ilpVersion);
     if (ilp !== undefined && ilp !== '1' && ilp !== '4') throw new Error(`peer directory: ${fspId} ilpVersion must be 1 or 4`);
     out.set(fspId, { fspId, endpoint: endpointUrl(fspId, spec.endpoint), ilpVersion: ilp });
@@ -53,7 +54,11 @@ export class PeerDirectory {
   #watch: FileWatch | undefined;
   readonly #fallback: URL | undefined;
 
-  constructor(private readonly path: string | undefined, fallback: string | undefined, private readonly listener: DirectoryListener = () => {}) {
+  constructor(
+    private readonly path: string | undefined,
+    fallback: string | undefined,
+    private readonly listener: DirectoryListener = () => {},
+  ) {
     this.#fallback = fallback ? new URL(fallback) : undefined;
     if (path) this.#peers = parsePeerDirectory(readFileSync(path, 'utf8')); // start-up: a broken file stops the gateway
   }
@@ -81,13 +86,19 @@ export class PeerDirectory {
     throw new GatewayError('GW_DESTINATION_UNKNOWN', { detail: 'No route to FSPIOP-Destination' });
   }
 
-  has(fspId: string): boolean { return this.#peers.has(fspId); }
+  has(fspId: string): boolean {
+    return this.#peers.has(fspId);
+  }
 
   list(): { fspId: string; endpoint: string; ilpVersion?: string }[] {
     return [...this.#peers.values()].map((p) => ({ fspId: p.fspId, endpoint: p.endpoint.href, ...(p.ilpVersion ? { ilpVersion: p.ilpVersion } : {}) }));
   }
 
-  ids(): string[] { return [...this.#peers.keys()]; }
+  ids(): string[] {
+    return [...this.#peers.keys()];
+  }
 
-  close(): void { this.#watch?.close(); }
+  close(): void {
+    this.#watch?.close();
+  }
 }

@@ -19,14 +19,23 @@ export function openPeers(
   d: { telemetry: Telemetry; onError: (what: string) => (err: unknown) => void; closers: Closers },
 ): OpenedPeers {
   const onFailed = d.onError('peer directory reload refused; keeping the previous one');
-  const directory = d.closers.add(new PeerDirectory(config.peersPath, config.peerEndpoint, (e) => {
-    d.telemetry.reload({ what: 'peers', outcome: e.outcome });
-    if (e.outcome === 'failed') onFailed(e.error);
-  }), (p) => p.close());
+  const directory = d.closers.add(
+    new PeerDirectory(config.peersPath, config.peerEndpoint, (e) => {
+      d.telemetry.reload({ what: 'peers', outcome: e.outcome });
+      if (e.outcome === 'failed') onFailed(e.error);
+    }),
+    (p) => p.close(),
+  );
   directory.watch(config.tlsReloadIntervalMs, d.onError('watching the peer directory failed; the periodic rescan still covers it'));
   let keyIds: ReadonlySet<string> = new Set();
   const report = () => d.telemetry.knownPeers(new Set([...keyIds, ...directory.ids()]));
-  const keyTelemetry: Telemetry = { ...d.telemetry, knownPeers(ids: Iterable<string>) { keyIds = new Set(ids); report(); } };
+  const keyTelemetry: Telemetry = {
+    ...d.telemetry,
+    knownPeers(ids: Iterable<string>) {
+      keyIds = new Set(ids);
+      report();
+    },
+  };
   report();
   return { directory, keyTelemetry, isKnown: (id) => directory.has(id) || keyIds.has(id) };
 }

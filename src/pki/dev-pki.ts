@@ -4,13 +4,19 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { devPaths } from '../config/load.js';
-import { caFromPem, createCa, issueCert, type CaMaterial } from './forge-pki.js';
+import { type CaMaterial, caFromPem, createCa, issueCert } from './forge-pki.js';
 
 const DEV_FSP_IDS: readonly string[] = ['hub', ...Array.from({ length: 8 }, (_, i) => `perffsp-${i + 1}`)];
 
-export interface PkiInitResult { readonly created: string[]; readonly dir: string }
+export interface PkiInitResult {
+  readonly created: string[];
+  readonly dir: string;
+}
 
-const writePrivate = (p: string, data: string) => { writeFileSync(p, data, { mode: 0o600 }); chmodSync(p, 0o600); };
+const writePrivate = (p: string, data: string) => {
+  writeFileSync(p, data, { mode: 0o600 });
+  chmodSync(p, 0o600);
+};
 
 /** Creates whatever part of the development PKI is missing. */
 export function initDevPki(dir: string, options: { fspIds?: readonly string[]; force?: boolean; serverNames?: readonly string[] } = {}): PkiInitResult {

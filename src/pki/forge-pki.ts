@@ -17,8 +17,8 @@ function forgeLib(): typeof forge {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
       throw new Error(
-        'the development PKI needs the optional dependency node-forge, which is not installed (`npm install` includes it; '
-          + '`--omit=optional` leaves it out). Production deployments bring their own certificates and keys.',
+        'the development PKI needs the optional dependency node-forge, which is not installed (`npm install` includes it; ' +
+          '`--omit=optional` leaves it out). Production deployments bring their own certificates and keys.',
         { cause: err },
       );
     }
@@ -103,7 +103,9 @@ export function issueCert(ca: CaMaterial, o: IssueOptions): Issued {
   const cert = base(o.cn, kp.publicPem, o.notBefore ?? days(-1), o.notAfter ?? days(o.days ?? 825));
   cert.setIssuer(ca.cert.subject.attributes);
   const altNames = [
-    ...(o.dns ?? []).map((value) => ({ type: 2, value })), ...(o.uris ?? []).map((value) => ({ type: 6, value })), ...(o.ips ?? []).map((ip) => ({ type: 7, ip })),
+    ...(o.dns ?? []).map((value) => ({ type: 2, value })),
+    ...(o.uris ?? []).map((value) => ({ type: 6, value })),
+    ...(o.ips ?? []).map((ip) => ({ type: 7, ip })),
   ];
   const flags = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, true]));
   const keyUsage = o.keyUsage ?? ['digitalSignature', 'keyEncipherment'];
@@ -128,10 +130,9 @@ export function createCrl(ca: CaMaterial, revokedSerialsHex: readonly string[], 
   ]);
   const time = (d: Date) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(d));
   const now = new Date(Date.now() - 60_000);
-  const revoked = revokedSerialsHex.map((s) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, util.hexToBytes(s)),
-    time(now),
-  ]));
+  const revoked = revokedSerialsHex.map((s) =>
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, util.hexToBytes(s)), time(now)]),
+  );
   const tbs = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, String.fromCharCode(1)), // v2
     sha256WithRsa,

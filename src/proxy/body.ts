@@ -33,14 +33,32 @@ export function collect(stream: NodeJS.ReadableStream, limit: number, tooLarge: 
     const chunks: Buffer[] = [];
     let total = 0;
     let done = false;
-    const cleanup = () => { done = true; stream.off('data', onData); stream.off('end', onEnd); stream.off('error', onError); };
+    const cleanup = () => {
+      done = true;
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
     const onData = (chunk: Buffer) => {
       total += chunk.length;
-      if (total > limit) { cleanup(); stream.resume(); reject(tooLarge()); return; }
+      if (total > limit) {
+        cleanup();
+        stream.resume();
+        reject(tooLarge());
+        return;
+      }
       chunks.push(chunk);
     };
-    const onEnd = () => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)); };
-    const onError = (e: Error) => { if (!done) { cleanup(); reject(e); } };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onError = (e: Error) => {
+      if (!done) {
+        cleanup();
+        reject(e);
+      }
+    };
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);

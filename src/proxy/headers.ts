@@ -8,7 +8,21 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.js';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'http2-settings']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+  'http2-settings',
+]);
 
 /** Headers the gateway owns: never taken from the caller. */
 const PEER_ID_HEADER = 'x-client-id';
@@ -20,7 +34,15 @@ const isGatewayOwned = (k: string) => GATEWAY_OWNED.has(k) || k.startsWith('x-fo
 /** End-to-end headers a Connection header may never name: FSPIOP-*, Content-*, Date, Accept, Host. */
 const isEndToEnd = (k: string) => k.startsWith('fspiop-') || k.startsWith('content-') || k === 'date' || k === 'accept' || k === 'host';
 /** Headers by which common frameworks act on another method or URL than the request line's. */
-const OVERRIDES = new Set(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-method', 'x-original-url', 'x-original-uri', 'x-rewrite-url']);
+const OVERRIDES = new Set([
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-method',
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+]);
 
 /**
  * Refuses a request whose headers would make the forwarded request differ from the checked one.
@@ -35,13 +57,15 @@ export function checkForwardable(incoming: IncomingHttpHeaders): void {
     // checked or gateway-owned header would reach such a backend beside the real one.
     if (k.includes('_')) {
       const dashed = k.replace(/_/g, '-');
-      if (isEndToEnd(dashed) || isGatewayOwned(dashed) || OVERRIDES.has(dashed)) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'underscore spelling of a protected header' });
+      if (isEndToEnd(dashed) || isGatewayOwned(dashed) || OVERRIDES.has(dashed))
+        throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'underscore spelling of a protected header' });
     }
   }
   // The signature and the ILP checks see the bytes as sent; an upstream that decodes a Content-Encoding
   // would act on other bytes (FSPIOP bodies are plain JSON, API Definition §3.1).
   const ce = incoming['content-encoding'];
-  if (ce !== undefined && ce.trim().toLowerCase() !== 'identity') throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'Content-Encoding is not supported' });
+  if (ce !== undefined && ce.trim().toLowerCase() !== 'identity')
+    throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'Content-Encoding is not supported' });
 }
 
 export interface ForwardContext {
@@ -53,7 +77,12 @@ export interface ForwardContext {
 }
 
 /** Request headers for the upstream: caller's end-to-end headers + overrides + forwarding headers. */
-export function forwardRequestHeaders(incoming: IncomingHttpHeaders, overrides: Readonly<Record<string, string>>, fc: ForwardContext, bodyLength: number): Record<string, string | string[]> {
+export function forwardRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  overrides: Readonly<Record<string, string>>,
+  fc: ForwardContext,
+  bodyLength: number,
+): Record<string, string | string[]> {
   const named = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(incoming)) {
@@ -87,5 +116,10 @@ export function relayResponseHeaders(upstream: Record<string, string | string[] 
 
 function connectionTokens(v: string | string[] | undefined): Set<string> | undefined {
   if (!v) return undefined;
-  return new Set((Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    (Array.isArray(v) ? v.join(',') : v)
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }

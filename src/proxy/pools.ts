@@ -7,8 +7,19 @@ import type { Telemetry } from '../telemetry/types.js';
 import { watchFiles } from '../util/file-watch.js';
 import { Upstreams } from './upstream.js';
 
-export type PoolConfig = Pick<Config, 'upstreamConnections' | 'upstreamConnectTimeoutMs' | 'upstreamHeadersTimeoutMs' | 'upstreamBodyTimeoutMs' | 'maxBodyBytes'
-  | 'upstreamCaCertPath' | 'outCaCertPath' | 'outClientCertPath' | 'outClientKeyPath' | 'tlsReloadIntervalMs'>;
+export type PoolConfig = Pick<
+  Config,
+  | 'upstreamConnections'
+  | 'upstreamConnectTimeoutMs'
+  | 'upstreamHeadersTimeoutMs'
+  | 'upstreamBodyTimeoutMs'
+  | 'maxBodyBytes'
+  | 'upstreamCaCertPath'
+  | 'outCaCertPath'
+  | 'outClientCertPath'
+  | 'outClientKeyPath'
+  | 'tlsReloadIntervalMs'
+>;
 
 export interface Pools {
   readonly inbound: Upstreams;
@@ -18,22 +29,43 @@ export interface Pools {
 
 export function openPools(c: PoolConfig, telemetry: Telemetry): Pools {
   const common = {
-    connections: c.upstreamConnections, connectTimeoutMs: c.upstreamConnectTimeoutMs,
-    headersTimeoutMs: c.upstreamHeadersTimeoutMs, bodyTimeoutMs: c.upstreamBodyTimeoutMs, maxResponseBytes: c.maxBodyBytes,
+    connections: c.upstreamConnections,
+    connectTimeoutMs: c.upstreamConnectTimeoutMs,
+    headersTimeoutMs: c.upstreamHeadersTimeoutMs,
+    bodyTimeoutMs: c.upstreamBodyTimeoutMs,
+    maxResponseBytes: c.maxBodyBytes,
   };
   const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
   const inbound = new Upstreams({ ...common, tls: () => (c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }, telemetry);
-  const outbound = new Upstreams({
-    ...common,
-    tls: () => {
-      const ca = file(c.outCaCertPath), cert = file(c.outClientCertPath), key = file(c.outClientKeyPath);
-      return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  const outbound = new Upstreams(
+    {
+      ...common,
+      tls: () => {
+        const ca = file(c.outCaCertPath),
+          cert = file(c.outClientCertPath),
+          key = file(c.outClientKeyPath);
+        return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+      },
     },
-  }, telemetry);
+    telemetry,
+  );
   const clientFiles = [c.outClientCertPath, c.outClientKeyPath, c.outCaCertPath].filter((p): p is string => p !== undefined);
-  const watch = clientFiles.length ? watchFiles(clientFiles, () => { void outbound.reset(); }, { intervalMs: c.tlsReloadIntervalMs }) : undefined;
+  const watch = clientFiles.length
+    ? watchFiles(
+        clientFiles,
+        () => {
+          void outbound.reset();
+        },
+        { intervalMs: c.tlsReloadIntervalMs },
+      )
+    : undefined;
   return {
-    inbound, outbound,
-    async close() { watch?.close(); await inbound.close(); await outbound.close(); },
+    inbound,
+    outbound,
+    async close() {
+      watch?.close();
+      await inbound.close();
+      await outbound.close();
+    },
   };
 }

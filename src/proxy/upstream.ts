@@ -1,11 +1,12 @@
 // Keep-alive connection pools to upstream origins (the inbound upstream, and each peer on the outbound
 // side), with connect/headers/body timeouts, optional TLS client certificates, and undici's failures
 // mapped onto the gateway's errors: refused/reset/unreachable → 1001/503, slow → 2004.
-import { Pool } from 'undici';
+
 import type { Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import { GatewayError } from '../errors.js';
-import { collect } from './body.js';
 import type { Telemetry } from '../telemetry/types.js';
+import { collect } from './body.js';
 
 export interface UpstreamOptions {
   readonly connections: number;
@@ -30,7 +31,19 @@ export interface UpstreamResponse {
   readonly body: Buffer;
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_DESTROYED']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_DESTROYED',
+]);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** Maps a transport failure to the gateway error family. */
@@ -47,12 +60,15 @@ function upstreamError(e: unknown): GatewayError {
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
 
-  constructor(private readonly options: UpstreamOptions, private readonly telemetry: Telemetry) {}
+  constructor(
+    private readonly options: UpstreamOptions,
+    private readonly telemetry: Telemetry,
+  ) {}
 
   #pool(origin: string): Pool {
     let p = this.#pools.get(origin);
     if (!p) {
-      const tls = origin.startsWith('https:') ? this.options.tls?.() ?? {} : undefined;
+      const tls = origin.startsWith('https:') ? (this.options.tls?.() ?? {}) : undefined;
       p = new Pool(origin, {
         connections: this.options.connections,
         pipelining: 1,
@@ -103,5 +119,8 @@ export class Upstreams {
 }
 
 function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
-  return collect(body, limit, () => { body.destroy(); return new GatewayError('GW_UPSTREAM_RESPONSE_TOO_LARGE'); });
+  return collect(body, limit, () => {
+    body.destroy();
+    return new GatewayError('GW_UPSTREAM_RESPONSE_TOO_LARGE');
+  });
 }

@@ -4,12 +4,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface Simulator { readonly url: string; close(): Promise<void> }
+export interface Simulator {
+  readonly url: string;
+  close(): Promise<void>;
+}
 
 export async function startSimulator(host = '127.0.0.1'): Promise<Simulator> {
   const server: Server = createServer((req, res) => {
     let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; });
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+    });
     req.on('end', () => {
       const receipt = JSON.stringify({
         simulator: 'switchguard',
@@ -27,6 +32,10 @@ export async function startSimulator(host = '127.0.0.1'): Promise<Simulator> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${host}:${port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -28,7 +28,11 @@ export interface MemoryStoreOptions {
   readonly sweepIntervalMs?: number;
 }
 
-interface Entry { value: string; expiresAt: number; size: number }
+interface Entry {
+  value: string;
+  expiresAt: number;
+  size: number;
+}
 
 /** Entries examined per write, per timer tick and per full-store write before refusing. */
 const SWEEP_PER_WRITE = 4;
@@ -60,18 +64,27 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
     for (let i = 0; i < budget && cache.size > 0; i++) {
       cursor ??= cache.entries();
       const n = cursor.next();
-      if (n.done) { cursor = undefined; continue; }
+      if (n.done) {
+        cursor = undefined;
+        continue;
+      }
       const [key, e] = n.value;
-      if (e.expiresAt <= t && cache.get(key) === e) { cache.delete(key); bytes -= e.size; freed++; }
+      if (e.expiresAt <= t && cache.get(key) === e) {
+        cache.delete(key);
+        bytes -= e.size;
+        freed++;
+      }
     }
     return freed;
   };
-  const timer = options.sweepIntervalMs === 0 ? undefined
-    : setInterval(() => {
-      sweep(SWEEP_PER_TICK);
-      const t = now();
-      for (const [k, e] of security) if (e.expiresAt <= t) security.delete(k);
-    }, options.sweepIntervalMs ?? 1000);
+  const timer =
+    options.sweepIntervalMs === 0
+      ? undefined
+      : setInterval(() => {
+          sweep(SWEEP_PER_TICK);
+          const t = now();
+          for (const [k, e] of security) if (e.expiresAt <= t) security.delete(k);
+        }, options.sweepIntervalMs ?? 1000);
   timer?.unref();
 
   const full = () => {
@@ -81,7 +94,10 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
   /** Writes `key`, replacing its previous value; throws GW_STORE_FULL rather than evicting anything live. */
   const put = (key: string, value: string, expiresAt: number) => {
     const m = mapOf(key);
-    if (m === security) { m.set(key, { value, expiresAt, size: 0 }); return; }
+    if (m === security) {
+      m.set(key, { value, expiresAt, size: 0 });
+      return;
+    }
     const size = key.length + value.length;
     const old = cache.get(key);
     const grow = size - (old?.size ?? 0);
@@ -91,12 +107,14 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
       sweep(SWEEP_UNDER_PRESSURE);
       if (!fits()) throw full();
     }
-    if (old !== undefined) { cache.delete(key); bytes -= old.size; }
+    if (old !== undefined) {
+      cache.delete(key);
+      bytes -= old.size;
+    }
     cache.set(key, { value, expiresAt, size });
     bytes += size;
   };
-  const report = (op: string, started: number) =>
-    options.telemetry?.store({ op, outcome: 'ok', seconds: (performance.now() - started) / 1000 });
+  const report = (op: string, started: number) => options.telemetry?.store({ op, outcome: 'ok', seconds: (performance.now() - started) / 1000 });
 
   const live = (key: string): Entry | undefined => {
     const e = mapOf(key).get(key);
@@ -129,7 +147,11 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
         if (tombstone === undefined) remove(key);
         else {
           // A tombstone is never larger than what it replaces in practice; account the difference.
-          if (mapOf(key) === cache) { const size = key.length + tombstone.length; bytes += size - e.size; e.size = size; }
+          if (mapOf(key) === cache) {
+            const size = key.length + tombstone.length;
+            bytes += size - e.size;
+            e.size = size;
+          }
           e.value = tombstone;
         }
       }

@@ -6,7 +6,9 @@ const STORE_PROBE_INTERVAL_MS = 2000;
 
 /** Starts the probe; returns the function that stops it. */
 export function probeStore(store: Pick<Store, 'ping'>, telemetry: Pick<Telemetry, 'storeUp'>): () => void {
-  const timer = setInterval(() => { void store.ping().then((up) => telemetry.storeUp(up)); }, STORE_PROBE_INTERVAL_MS);
+  const timer = setInterval(() => {
+    void store.ping().then((up) => telemetry.storeUp(up));
+  }, STORE_PROBE_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -84,11 +84,20 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   // Before the first connection, a call waits (at most timeoutMs) for it instead of failing: start-up
   // traffic should not see 2003. Once connected, a lost connection fails calls at once (no queue).
   let everReady = false;
-  const firstReady = new Promise<void>((resolve) => client.once('ready', () => { everReady = true; resolve(); }));
-  const awaitFirst = () => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, o.timeoutMs);
-    void firstReady.then(() => { clearTimeout(timer); resolve(); });
-  });
+  const firstReady = new Promise<void>((resolve) =>
+    client.once('ready', () => {
+      everReady = true;
+      resolve();
+    }),
+  );
+  const awaitFirst = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, o.timeoutMs);
+      void firstReady.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
 
   async function run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     const t = performance.now();
@@ -106,20 +115,27 @@ export function createRedisStore(o: RedisStoreOptions): Store {
 
   return {
     kind: 'redis',
-    save: (key, value, ttlMs, mode) => run('save', async () => {
-      const px = Math.max(1, Math.ceil(ttlMs));
-      const r = mode === 'nx'
-        ? await client.set(k(key), value, 'PX', px, 'NX')
-        : await client.set(k(key), value, 'PX', px);
-      return r === 'OK';
-    }),
-    take: (key, tombstone, requirePrefix) => run('take', async () => str(requirePrefix !== undefined
-      ? await takeIf(k(key), tombstone ?? '', requirePrefix)
-      : tombstone === undefined
-        ? await client.getdel(k(key))
-        : await client.call('SET', k(key), tombstone, 'XX', 'KEEPTTL', 'GET'))),
+    save: (key, value, ttlMs, mode) =>
+      run('save', async () => {
+        const px = Math.max(1, Math.ceil(ttlMs));
+        const r = mode === 'nx' ? await client.set(k(key), value, 'PX', px, 'NX') : await client.set(k(key), value, 'PX', px);
+        return r === 'OK';
+      }),
+    take: (key, tombstone, requirePrefix) =>
+      run('take', async () =>
+        str(
+          requirePrefix !== undefined
+            ? await takeIf(k(key), tombstone ?? '', requirePrefix)
+            : tombstone === undefined
+              ? await client.getdel(k(key))
+              : await client.call('SET', k(key), tombstone, 'XX', 'KEEPTTL', 'GET'),
+        ),
+      ),
     get: (key) => run('get', async () => str(await client.get(k(key)))),
-    delete: (key) => run('delete', async () => { await client.del(k(key)); }),
+    delete: (key) =>
+      run('delete', async () => {
+        await client.del(k(key));
+      }),
     async ping() {
       try {
         return (await client.ping()) === 'PONG';

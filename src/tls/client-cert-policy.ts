@@ -20,9 +20,17 @@ const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 export function clientCertificateProblem(raw: Uint8Array | undefined): ClientCertProblem | undefined {
   if (!raw || raw.length === 0) return 'malformed';
   let ext: Extensions;
-  try { ext = extensionsOf(raw); } catch { return 'malformed'; }
+  try {
+    ext = extensionsOf(raw);
+  } catch {
+    return 'malformed';
+  }
   let x509: X509Certificate;
-  try { x509 = new X509Certificate(raw); } catch { return 'malformed'; }
+  try {
+    x509 = new X509Certificate(raw);
+  } catch {
+    return 'malformed';
+  }
   if (ext.caFlag || x509.ca) return 'ca_certificate';
   if (ext.keyUsage !== undefined && (ext.keyUsage[0]! & 0x80) === 0) return 'key_usage';
   if (ext.extKeyUsage !== undefined && !ext.extKeyUsage.includes(OID_CLIENT_AUTH)) return 'extended_key_usage';
@@ -74,7 +82,11 @@ function extensionsOf(der: Uint8Array): Extensions {
 }
 
 // --- a minimal DER reader: tag, definite length, content; throws on anything malformed ---
-interface Tlv { readonly tag: number; readonly content: Uint8Array; readonly end: number }
+interface Tlv {
+  readonly tag: number;
+  readonly content: Uint8Array;
+  readonly end: number;
+}
 
 function readTlv(buf: Uint8Array, at: number): Tlv {
   if (at + 2 > buf.length) throw new Error('truncated');
@@ -95,7 +107,11 @@ function readTlv(buf: Uint8Array, at: number): Tlv {
 
 function children(buf: Uint8Array): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = 0; at < buf.length;) { const t = readTlv(buf, at); out.push(t); at = t.end; }
+  for (let at = 0; at < buf.length; ) {
+    const t = readTlv(buf, at);
+    out.push(t);
+    at = t.end;
+  }
   return out;
 }
 
@@ -118,7 +134,10 @@ function oidOf(t: Tlv | undefined): string {
   for (const b of t.content) {
     v = v * 128 + (b & 0x7f);
     if (v > Number.MAX_SAFE_INTEGER / 256) throw new Error('oid');
-    if (!(b & 0x80)) { arcs.push(v); v = 0; }
+    if (!(b & 0x80)) {
+      arcs.push(v);
+      v = 0;
+    }
   }
   if (t.content[t.content.length - 1]! & 0x80) throw new Error('oid');
   const head = arcs[0]!;

@@ -22,18 +22,28 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
       for (const [i, ca] of t.current.caCerts.entries()) telemetry.expiry({ kind: 'tls_ca', file: `${caPath}#${i}`, notAfter: Date.parse(ca.validTo) / 1000 });
     }
   };
-  const tls: TlsReloader = new TlsReloader({ certPath: o.certPath, keyPath: o.keyPath, caPath: o.clientCa?.caPath, crlPath: o.clientCa?.crlPath }, o.minVersion, (e) => {
-    if (e.outcome === 'unchanged') return;
-    telemetry.reload({ what: 'tls', outcome: e.outcome });
-    if (e.outcome === 'ok') {
-      logger.info({ event: 'certificate_reloaded' }, 'TLS material reloaded');
-      audit.record({ event: 'certificate_reloaded', actor: 'gateway', file: o.certPath, fingerprint: e.loaded.serverCert.fingerprint256, notAfter: new Date(e.loaded.serverCert.validTo).toISOString() });
-      reportExpiry(tls);
-    } else {
-      logger.error({ event: 'certificate_reload_failed', err: e.error }, 'TLS reload refused; keeping the previous certificates');
-      audit.record({ event: 'certificate_reload_failed', actor: 'gateway', file: o.certPath, reason: 'unparsable_or_mismatched' });
-    }
-  });
+  const tls: TlsReloader = new TlsReloader(
+    { certPath: o.certPath, keyPath: o.keyPath, caPath: o.clientCa?.caPath, crlPath: o.clientCa?.crlPath },
+    o.minVersion,
+    (e) => {
+      if (e.outcome === 'unchanged') return;
+      telemetry.reload({ what: 'tls', outcome: e.outcome });
+      if (e.outcome === 'ok') {
+        logger.info({ event: 'certificate_reloaded' }, 'TLS material reloaded');
+        audit.record({
+          event: 'certificate_reloaded',
+          actor: 'gateway',
+          file: o.certPath,
+          fingerprint: e.loaded.serverCert.fingerprint256,
+          notAfter: new Date(e.loaded.serverCert.validTo).toISOString(),
+        });
+        reportExpiry(tls);
+      } else {
+        logger.error({ event: 'certificate_reload_failed', err: e.error }, 'TLS reload refused; keeping the previous certificates');
+        audit.record({ event: 'certificate_reload_failed', actor: 'gateway', file: o.certPath, reason: 'unparsable_or_mismatched' });
+      }
+    },
+  );
   reportExpiry(tls);
   tls.watch(o.reloadIntervalMs, deps.onError('watching the TLS files failed; the periodic rescan still covers them'));
   return tls;

@@ -4,9 +4,9 @@
 // In-flight connections keep the context they were accepted with.
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Server } from 'node:https';
-import { watchFiles, type FileWatch } from '../util/file-watch.js';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { type FileWatch, watchFiles } from '../util/file-watch.js';
 
 export interface TlsFiles {
   readonly certPath: string;
@@ -23,7 +23,10 @@ export interface LoadedTls {
   readonly digest: string;
 }
 
-export type ReloadEvent = { readonly outcome: 'ok'; readonly loaded: LoadedTls } | { readonly outcome: 'failed'; readonly error: unknown } | { readonly outcome: 'unchanged' };
+export type ReloadEvent =
+  | { readonly outcome: 'ok'; readonly loaded: LoadedTls }
+  | { readonly outcome: 'failed'; readonly error: unknown }
+  | { readonly outcome: 'unchanged' };
 export type ReloadListener = (e: ReloadEvent) => void;
 
 /** Reads and validates the TLS files. Throws when any file is missing or the set does not form a usable context. */
@@ -51,18 +54,28 @@ export class TlsReloader {
   #servers: Server[] = [];
   #watch: FileWatch | undefined;
 
-  constructor(private readonly files: TlsFiles, private readonly minVersion: 'TLSv1.2' | 'TLSv1.3', private readonly listener: ReloadListener = () => {}) {
+  constructor(
+    private readonly files: TlsFiles,
+    private readonly minVersion: 'TLSv1.2' | 'TLSv1.3',
+    private readonly listener: ReloadListener = () => {},
+  ) {
     this.#current = loadTlsFiles(files, minVersion);
   }
 
-  get current(): LoadedTls { return this.#current; }
+  get current(): LoadedTls {
+    return this.#current;
+  }
 
-  attach(server: Server): void { this.#servers.push(server); }
+  attach(server: Server): void {
+    this.#servers.push(server);
+  }
 
   /** Re-reads the files now. Returns the outcome; on failure the running context is untouched. */
   reload(): 'ok' | 'failed' | 'unchanged' {
     let next: LoadedTls;
-    try { next = loadTlsFiles(this.files, this.minVersion); } catch (error) {
+    try {
+      next = loadTlsFiles(this.files, this.minVersion);
+    } catch (error) {
       this.listener({ outcome: 'failed', error });
       return 'failed';
     }
@@ -79,5 +92,7 @@ export class TlsReloader {
     this.#watch = watchFiles(paths, () => this.reload(), { intervalMs, debounceMs: 100, ...(onError ? { onError } : {}) });
   }
 
-  close(): void { this.#watch?.close(); }
+  close(): void {
+    this.#watch?.close();
+  }
 }

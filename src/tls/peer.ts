@@ -75,7 +75,11 @@ export function peerOf(socket: TLSSocket, options: PeerResolverOptions): Peer {
     try {
       const cert = socket.getPeerCertificate() as CertLike;
       const problem = clientCertificateProblem(cert?.raw);
-      if (problem) throw new GatewayError('GW_PEER_CERT_NOT_CLIENT', { detail: 'Client certificate is not an end-entity client authentication certificate', context: { problem } });
+      if (problem)
+        throw new GatewayError('GW_PEER_CERT_NOT_CLIENT', {
+          detail: 'Client certificate is not an end-entity client authentication certificate',
+          context: { problem },
+        });
       hit = peerFromCertificate(cert, options);
     } catch (e) {
       hit = e instanceof GatewayError ? e : new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'Client certificate does not name an FSP', cause: e });
@@ -128,7 +132,11 @@ export function identitySans(san: string | undefined): string[] {
       while (end < san.length && san[end] !== '"') end += san[end] === '\\' ? 2 : 1;
       if (end >= san.length) throw ambiguous('Client certificate SANs are unreadable');
       end += 1;
-      try { value = JSON.parse(san.slice(colon + 1, end)) as string; } catch { throw ambiguous('Client certificate SANs are unreadable'); }
+      try {
+        value = JSON.parse(san.slice(colon + 1, end)) as string;
+      } catch {
+        throw ambiguous('Client certificate SANs are unreadable');
+      }
     } else {
       const comma = san.indexOf(', ', colon + 1);
       end = comma < 0 ? san.length : comma;

@@ -17,7 +17,11 @@ export class Closers {
   /** Runs every closer once, in order; a failing closer does not stop the others (its error is reported). */
   async closeAll(onError: (err: unknown) => void): Promise<void> {
     for (const fn of this.#fns.splice(0)) {
-      try { await fn(); } catch (err) { onError(err); }
+      try {
+        await fn();
+      } catch (err) {
+        onError(err);
+      }
     }
   }
 }

@@ -65,12 +65,7 @@ const warn = (err: unknown) => process.emitWarning(err instanceof Error ? err : 
  * Calls `onChange` (debounced) whenever the signature computed by `signature` changes. `signature` runs on
  * every fs.watch event in `dirs` and every `intervalMs`; runs never overlap.
  */
-function watchSignature(
-  dirs: readonly string[],
-  signature: () => string | Promise<string>,
-  onChange: () => unknown,
-  options: FileWatchOptions,
-): FileWatch {
+function watchSignature(dirs: readonly string[], signature: () => string | Promise<string>, onChange: () => unknown, options: FileWatchOptions): FileWatch {
   const onError = options.onError ?? warn;
   let last: string | undefined;
   let closed = false;

@@ -5,8 +5,8 @@
 import { X509Certificate } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
-import { buildInboundApp, buildOutboundApp, type Stages } from '../../src/app.js';
 import { Quarantine } from '../../src/admin/quarantine.js';
+import { buildInboundApp, buildOutboundApp, type Stages } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import type { GatewayMiddleware } from '../../src/http/context.js';
@@ -35,12 +35,18 @@ export interface InProcessApp {
    * One request through the pipeline. `peer`: the client certificate's PEM (inbound with mTLS; undefined
    * means no verified certificate). The path is used byte for byte as the request target.
    */
-  request(method: string, path: string, o?: { headers?: Record<string, string>; body?: string | Buffer; peerCertPem?: string; fspiopDefaults?: boolean }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    o?: { headers?: Record<string, string>; body?: string | Buffer; peerCertPem?: string; fspiopDefaults?: boolean },
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 
 const silentLogger = (logs: Record<string, unknown>[]): RequestLogger => {
-  const push = (o: object) => { logs.push(o as Record<string, unknown>); };
+  const push = (o: object) => {
+    logs.push(o as Record<string, unknown>);
+  };
   return { info: push, warn: push, error: push, debug: () => {} } as unknown as RequestLogger;
 };
 
@@ -64,7 +70,15 @@ function withFspiopDefaults(method: string, path: string, given: Record<string, 
 function peerCertificateOf(pem: string) {
   const x = new X509Certificate(pem);
   const fields = (dn: string) => Object.fromEntries(dn.split('\n').map((l) => l.split('=') as [string, string]));
-  return { subject: fields(x.subject), issuer: fields(x.issuer), subjectaltname: x.subjectAltName, fingerprint256: x.fingerprint256, valid_to: x.validTo, valid_from: x.validFrom, raw: x.raw };
+  return {
+    subject: fields(x.subject),
+    issuer: fields(x.issuer),
+    subjectaltname: x.subjectAltName,
+    fingerprint256: x.fingerprint256,
+    valid_to: x.validTo,
+    valid_from: x.validFrom,
+    raw: x.raw,
+  };
 }
 
 /** A node IncomingMessage carrying the request, on a socket that looks like an authorised mTLS one when a certificate is given. */
@@ -79,7 +93,9 @@ function incomingOf(method: string, path: string, headers: Record<string, string
   const req = new IncomingMessage(socket);
   req.method = method;
   req.url = path;
-  req.headers = Object.fromEntries(Object.entries({ host: 'localhost', ...headers, ...(body.length ? { 'content-length': String(body.length) } : {}) }).map(([k, v]) => [k.toLowerCase(), v]));
+  req.headers = Object.fromEntries(
+    Object.entries({ host: 'localhost', ...headers, ...(body.length ? { 'content-length': String(body.length) } : {}) }).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   if (body.length) req.push(body);
   req.push(null);
   return req;
@@ -105,29 +121,57 @@ export interface MakeAppOptions {
 }
 
 export async function makeApp(o: MakeAppOptions = {}): Promise<InProcessApp> {
-  const config = o.config ?? loadConfig({
-    SWITCHGUARD_PROFILE: 'development', LOG_LEVEL: 'silent', AUDIT_LOG: 'off', REPLAY_PROTECTION: 'off', VALIDATE_INBOUND_JWS: 'false', JWS_SIGN: 'false', ILP_CHECK: 'false', ...o.env,
-  }, { cwd: process.cwd() });
+  const config =
+    o.config ??
+    loadConfig(
+      {
+        SWITCHGUARD_PROFILE: 'development',
+        LOG_LEVEL: 'silent',
+        AUDIT_LOG: 'off',
+        REPLAY_PROTECTION: 'off',
+        VALIDATE_INBOUND_JWS: 'false',
+        JWS_SIGN: 'false',
+        ILP_CHECK: 'false',
+        ...o.env,
+      },
+      { cwd: process.cwd() },
+    );
   const store = o.store ?? createMemoryStore({ maxEntries: 100_000 });
   const telemetry = o.telemetry ?? NOOP_TELEMETRY;
   const audit: AuditLog = o.audit ?? { record() {}, flush: async () => {}, close: async () => {} };
   const closers = new Closers();
   const quarantine = o.quarantine ?? new Quarantine({ store });
-  const pass: GatewayMiddleware = async (_c, next) => { await next(); };
+  const pass: GatewayMiddleware = async (_c, next) => {
+    await next();
+  };
   const { stages } = await openStages(config, {
-    store, telemetry, keyTelemetry: telemetry, audit, quarantine, traffic: { inbound: pass, outbound: pass }, closers, ...(o.now ? { now: o.now } : {}),
+    store,
+    telemetry,
+    keyTelemetry: telemetry,
+    audit,
+    quarantine,
+    traffic: { inbound: pass, outbound: pass },
+    closers,
+    ...(o.now ? { now: o.now } : {}),
   });
   const upstream: RecordedUpstream = { requests: [], answer: () => ({ status: 202, headers: {}, body: Buffer.alloc(0) }) };
   const upstreams = {
-    async send(origin: string, r: UpstreamRequest) { upstream.requests.push({ ...r, origin }); return upstream.answer(r); },
+    async send(origin: string, r: UpstreamRequest) {
+      upstream.requests.push({ ...r, origin });
+      return upstream.answer(r);
+    },
   };
   const logs: Record<string, unknown>[] = [];
   const deps = { config, telemetry, logger: silentLogger(logs), audit, stages: { ...stages, ...o.stages }, upstreams };
-  const app = o.listener === 'outbound'
-    ? buildOutboundApp({ ...deps, peers: { resolve: () => ({ endpoint: new URL('http://peer.test') }), has: () => false } as never })
-    : buildInboundApp({ ...deps, upstreamUrl: new URL('http://upstream.test'), peerIdentity: { from: config.peerIdentityFrom, map: () => undefined } });
+  const app =
+    o.listener === 'outbound'
+      ? buildOutboundApp({ ...deps, peers: { resolve: () => ({ endpoint: new URL('http://peer.test') }), has: () => false } as never })
+      : buildInboundApp({ ...deps, upstreamUrl: new URL('http://upstream.test'), peerIdentity: { from: config.peerIdentityFrom, map: () => undefined } });
   return {
-    config, store, upstream, logs,
+    config,
+    store,
+    upstream,
+    logs,
     async request(method, path, r = {}) {
       const body = r.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body);
       const headers = r.fspiopDefaults === false ? { ...r.headers } : withFspiopDefaults(method, path, r.headers ?? {}, o.listener ?? 'inbound');
@@ -135,6 +179,10 @@ export async function makeApp(o: MakeAppOptions = {}): Promise<InProcessApp> {
       const init: RequestInit = { method, headers, ...(body.length && method !== 'GET' && method !== 'HEAD' ? { body } : {}) };
       return app.request(`http://localhost${path.startsWith('/') ? '' : '/'}${path}`, init, { incoming, outgoing: undefined } as never);
     },
-    async close() { quarantine.close(); await closers.closeAll(() => {}); await store.close(); },
+    async close() {
+      quarantine.close();
+      await closers.closeAll(() => {});
+      await store.close();
+    },
   };
 }

@@ -1,16 +1,20 @@
 // Starts a real gateway on port 0 with a per-run PKI and a recording stub upstream, plus a small mTLS
 // client. Used by the core integration tests and by other capabilities' end-to-end tests.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { request as httpsRequest, type Agent } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { type Agent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { startGateway, type GatewayOverrides, type RunningGateway } from '../../src/gateway.js';
-import { makeTestPki, type TestPki } from './pki.js';
+import { type GatewayOverrides, type RunningGateway, startGateway } from '../../src/gateway.js';
 import type { Issued } from '../../src/pki/forge-pki.js';
+import { makeTestPki, type TestPki } from './pki.js';
 
-export interface Recorded { method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
 
 export interface Stub {
   readonly url: string;
@@ -30,16 +34,26 @@ export async function startStub(): Promise<Stub> {
       requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
       const b = behaviour;
       if (b === 'hang') return;
-      const send = () => { res.writeHead(b.status ?? 202, b.headers ?? {}); res.end(b.body ?? ''); };
-      if (b.delayMs) setTimeout(send, b.delayMs); else send();
+      const send = () => {
+        res.writeHead(b.status ?? 202, b.headers ?? {});
+        res.end(b.body ?? '');
+      };
+      if (b.delayMs) setTimeout(send, b.delayMs);
+      else send();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    behave(b) { behaviour = b; },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    behave(b) {
+      behaviour = b;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -57,10 +71,21 @@ export interface TestGateway {
 export function testEnv(pki: TestPki, upstream: string, env: Record<string, string> = {}): Record<string, string> {
   return {
     SWITCHGUARD_PROFILE: 'production',
-    INBOUND_LISTEN_HOST: '127.0.0.1', INBOUND_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0', ADMIN_LISTEN_PORT: '0',
-    IN_SERVER_CERT_PATH: pki.serverCertPath, IN_SERVER_KEY_PATH: pki.serverKeyPath, IN_CA_CERT_PATH: pki.caPath,
-    INBOUND_UPSTREAM_URL: upstream, VALIDATE_INBOUND_JWS: 'false', JWS_SIGN: 'false', ILP_CHECK: 'false',
-    LOG_LEVEL: 'silent', AUDIT_LOG: 'off', TLS_RELOAD_INTERVAL_MS: '200', SHUTDOWN_TIMEOUT_MS: '2000',
+    INBOUND_LISTEN_HOST: '127.0.0.1',
+    INBOUND_LISTEN_PORT: '0',
+    OUTBOUND_LISTEN_PORT: '0',
+    ADMIN_LISTEN_PORT: '0',
+    IN_SERVER_CERT_PATH: pki.serverCertPath,
+    IN_SERVER_KEY_PATH: pki.serverKeyPath,
+    IN_CA_CERT_PATH: pki.caPath,
+    INBOUND_UPSTREAM_URL: upstream,
+    VALIDATE_INBOUND_JWS: 'false',
+    JWS_SIGN: 'false',
+    ILP_CHECK: 'false',
+    LOG_LEVEL: 'silent',
+    AUDIT_LOG: 'off',
+    TLS_RELOAD_INTERVAL_MS: '200',
+    SHUTDOWN_TIMEOUT_MS: '2000',
     ...env,
   };
 }
@@ -72,24 +97,53 @@ export async function startTestGateway(options: { env?: Record<string, string>; 
   const gw = await startGateway(config, options.overrides);
   const certs = new Map<string, Issued>();
   return {
-    gw, pki, stub, config,
-    cert(id) { let c = certs.get(id); if (!c) { c = pki.client(id); certs.set(id, c); } return c; },
-    async close() { await gw.close(500); await stub.close(); if (!options.pki) pki.cleanup(); },
+    gw,
+    pki,
+    stub,
+    config,
+    cert(id) {
+      let c = certs.get(id);
+      if (!c) {
+        c = pki.client(id);
+        certs.set(id, c);
+      }
+      return c;
+    },
+    async close() {
+      await gw.close(500);
+      await stub.close();
+      if (!options.pki) pki.cleanup();
+    },
   };
 }
 
-export interface Reply { status: number; headers: IncomingMessage['headers']; body: Buffer; json(): any }
+export interface Reply {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  json(): any;
+}
 
 /** One HTTPS request with an optional client certificate (fresh connection unless an agent is given). */
-export function send(port: number, o: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; cert?: Issued; ca: string; agent?: Agent; tls?: boolean }): Promise<Reply> {
+export function send(
+  port: number,
+  o: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; cert?: Issued; ca: string; agent?: Agent; tls?: boolean },
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const body = o.body === undefined ? undefined : Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body);
     const headers: Record<string, string> = { ...(body ? { 'content-length': String(body.length) } : {}) };
     for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) headers[k] = v;
     const common = { host: '127.0.0.1', port, method: o.method ?? 'GET', path: o.path, headers };
-    const req = o.tls === false
-      ? httpRequest(common)
-      : httpsRequest({ ...common, ca: o.ca, servername: 'localhost', ...(o.agent ? { agent: o.agent } : { agent: false }), ...(o.cert ? { cert: o.cert.certPem, key: o.cert.keyPem } : {}) });
+    const req =
+      o.tls === false
+        ? httpRequest(common)
+        : httpsRequest({
+            ...common,
+            ca: o.ca,
+            servername: 'localhost',
+            ...(o.agent ? { agent: o.agent } : { agent: false }),
+            ...(o.cert ? { cert: o.cert.certPem, key: o.cert.keyPem } : {}),
+          });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
 import { buildIlp, type IlpResult } from '../../src/ilp/packet.js';
-import { transactionObjectOf, type JsonObject } from '../../src/ilp/transaction.js';
+import { type JsonObject, transactionObjectOf } from '../../src/ilp/transaction.js';
 import type { Store } from '../../src/store/types.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../src/telemetry/types.js';
 import { makeApp } from './app.js';
@@ -21,7 +21,13 @@ export interface Recorder extends Telemetry {
 }
 export function recorder(): Recorder {
   const ilpEvents: Recorder['ilpEvents'] = [];
-  return { ...NOOP_TELEMETRY, ilpEvents, ilp: (e) => { ilpEvents.push({ check: e.check, outcome: e.outcome, ...(e.errorType ? { errorType: e.errorType } : {}) }); } };
+  return {
+    ...NOOP_TELEMETRY,
+    ilpEvents,
+    ilp: (e) => {
+      ilpEvents.push({ check: e.check, outcome: e.outcome, ...(e.errorType ? { errorType: e.errorType } : {}) });
+    },
+  };
 }
 
 /** Wraps a store and counts every call that reaches the backing store (one call = one round trip). */
@@ -29,17 +35,35 @@ export function counting(inner: Store): Store & { calls: number } {
   const w = {
     calls: 0,
     kind: inner.kind,
-    save: (...a: Parameters<Store['save']>) => { w.calls++; return inner.save(...a); },
-    take: (...a: Parameters<Store['take']>) => { w.calls++; return inner.take(...a); },
-    get: (...a: Parameters<Store['get']>) => { w.calls++; return inner.get(...a); },
-    delete: (...a: Parameters<Store['delete']>) => { w.calls++; return inner.delete(...a); },
+    save: (...a: Parameters<Store['save']>) => {
+      w.calls++;
+      return inner.save(...a);
+    },
+    take: (...a: Parameters<Store['take']>) => {
+      w.calls++;
+      return inner.take(...a);
+    },
+    get: (...a: Parameters<Store['get']>) => {
+      w.calls++;
+      return inner.get(...a);
+    },
+    delete: (...a: Parameters<Store['delete']>) => {
+      w.calls++;
+      return inner.delete(...a);
+    },
     ping: () => inner.ping(),
     close: () => inner.close(),
   };
   return w;
 }
 
-export interface AppOptions { config: Config; store: Store; telemetry?: Telemetry; now?: () => number; direction?: 'inbound' | 'outbound' }
+export interface AppOptions {
+  config: Config;
+  store: Store;
+  telemetry?: Telemetry;
+  now?: () => number;
+  direction?: 'inbound' | 'outbound';
+}
 
 /**
  * The real pipeline in-process (test/helpers/app.ts) with the ILP stages the configuration gives the role
@@ -52,7 +76,13 @@ export function ilpApp(o: AppOptions) {
   // The bodies sent, by the request id the call gives them: concurrent calls must not mix them up.
   const sent = new Map<string, Buffer>();
   let next = 0;
-  const ready = makeApp({ config, store: o.store, telemetry: o.telemetry ?? NOOP_TELEMETRY, listener: o.direction ?? 'inbound', ...(o.now ? { now: o.now } : {}) }).then((app) => {
+  const ready = makeApp({
+    config,
+    store: o.store,
+    telemetry: o.telemetry ?? NOOP_TELEMETRY,
+    listener: o.direction ?? 'inbound',
+    ...(o.now ? { now: o.now } : {}),
+  }).then((app) => {
     app.upstream.answer = (r) => {
       const original = sent.get(String(r.headers['x-request-id']));
       const rewritten = original !== undefined && r.body.equals(original) ? null : (JSON.parse(r.body.toString('utf8')) as JsonObject);
@@ -69,7 +99,11 @@ export function ilpApp(o: AppOptions) {
     sent.set(id, bytes);
     const res = await (await ready).request(method, path, { body: bytes, headers: { ...defaults, ...headers } });
     sent.delete(id);
-    const json = (await res.json()) as { upstream?: boolean; rewritten?: JsonObject | null; errorInformation?: { errorCode: string; errorDescription: string } };
+    const json = (await res.json()) as {
+      upstream?: boolean;
+      rewritten?: JsonObject | null;
+      errorInformation?: { errorCode: string; errorDescription: string };
+    };
     return { status: res.status, json, code: json.errorInformation?.errorCode };
   };
   return { call, close: async () => (await ready).close() };
@@ -77,10 +111,12 @@ export function ilpApp(o: AppOptions) {
 
 export function quoteRequest(over: JsonObject = {}): JsonObject {
   return {
-    quoteId: randomUUID(), transactionId: randomUUID(),
+    quoteId: randomUUID(),
+    transactionId: randomUUID(),
     payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: 'payeefsp' } },
     payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '44123456789', fspId: 'payerfsp' }, name: 'Jane Doe' },
-    amountType: 'RECEIVE', amount: { amount: '100', currency: 'USD' },
+    amountType: 'RECEIVE',
+    amount: { amount: '100', currency: 'USD' },
     transactionType: { scenario: 'TRANSFER', initiator: 'PAYER', initiatorType: 'CONSUMER' },
     ...over,
   };
@@ -88,8 +124,11 @@ export function quoteRequest(over: JsonObject = {}): JsonObject {
 
 export function quoteResponse(now: number, over: JsonObject = {}): JsonObject {
   return {
-    transferAmount: { amount: '100.50', currency: 'USD' }, payeeReceiveAmount: { amount: '100', currency: 'USD' },
-    payeeFspFee: { amount: '0.50', currency: 'USD' }, expiration: new Date(now + 60_000).toISOString(), ...over,
+    transferAmount: { amount: '100.50', currency: 'USD' },
+    payeeReceiveAmount: { amount: '100', currency: 'USD' },
+    payeeFspFee: { amount: '0.50', currency: 'USD' },
+    expiration: new Date(now + 60_000).toISOString(),
+    ...over,
   };
 }
 
@@ -99,8 +138,13 @@ export function issuedTransfer(version: IlpVersion, now: number, secret = SECRET
   const resp = quoteResponse(now, over.response);
   const ilp: IlpResult = buildIlp(version, transactionObjectOf(qr, resp), createKeyring([secret]));
   const prepare: JsonObject = {
-    transferId: qr.transactionId, payerFsp: 'payerfsp', payeeFsp: 'payeefsp', amount: resp.transferAmount,
-    ilpPacket: ilp.ilpPacket, condition: ilp.condition, expiration: new Date(now + 30_000).toISOString(),
+    transferId: qr.transactionId,
+    payerFsp: 'payerfsp',
+    payeeFsp: 'payeefsp',
+    amount: resp.transferAmount,
+    ilpPacket: ilp.ilpPacket,
+    condition: ilp.condition,
+    expiration: new Date(now + 30_000).toISOString(),
   };
   return { quoteRequest: qr, quoteResponse: resp, ilp, prepare, transferId: qr.transactionId as string };
 }

@@ -1,15 +1,27 @@
 // Shared fixtures for the JWS tests: the vector files (copied from /work/shared/vectors) and key maps.
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describeKey, keyRejection } from '../../src/jws/algorithms.js';
 import type { KeysFor, VerificationKey } from '../../src/jws/verify.js';
 
 const load = (name: string) => JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8'));
 
-export interface VectorRequest { method?: string; url?: string; headers: Record<string, string>; body?: unknown }
+export interface VectorRequest {
+  method?: string;
+  url?: string;
+  headers: Record<string, string>;
+  body?: unknown;
+}
 export const KEYS = load('keys.json') as Record<string, string>;
 export const VECTORS = load('jws-vectors.json') as {
-  positives: { name: string; alg: string; request: Required<VectorRequest>; fspiopSignature: { protectedHeader: string; signature: string }; protectedHeaderJson: string; jwsSigningInput: string }[];
+  positives: {
+    name: string;
+    alg: string;
+    request: Required<VectorRequest>;
+    fspiopSignature: { protectedHeader: string; signature: string };
+    protectedHeaderJson: string;
+    jwsSigningInput: string;
+  }[];
   specSignatureExample: { publicKeyPem: string; protectedHeaderJson: string; bodyExactBytes: string; correctedSignature: string };
   certificateAsVerificationKey: { ok: boolean };
 };
@@ -45,18 +57,27 @@ export const bodyBytes = (body: unknown): Buffer =>
 
 import { generateKeyPairSync } from 'node:crypto';
 import { ALGORITHMS } from '../../src/jws/algorithms.js';
-import { signRequest, type SigningKey } from '../../src/jws/sign.js';
+import { type SigningKey, signRequest } from '../../src/jws/sign.js';
 import { headerGetter, type VerifyInput } from '../../src/jws/verify.js';
 
 export const TRANSFER = {
-  transferId: '7c23e80c-d078-4077-8263-2c047876fcf6', payerFsp: 'payerfsp', payeeFsp: 'payeefsp',
-  amount: { currency: 'USD', amount: '100.50' }, expiration: '2029-01-01T10:05:00.000Z',
-  ilpPacket: 'AYIBgQAAAAAAAASwNGxldmVsb25lLmRmc3AxLm1lci45T2RTOF81MDdqUUZERmZlakgyOVc4bXFmNEpLMHlGTFGCAUBQU0svMS4wCk5vbmNlOiB1SXlweUYzY3pYSXBFdzVVc05TYWh3CkVuY3J5cHRpb246IG5vbmUKUGF5bWVudC1JZDogMTMyMzZhM2ItOGZhOC00MTYzLTg0NDctNGMzZWQzZGE5OGE3',
+  transferId: '7c23e80c-d078-4077-8263-2c047876fcf6',
+  payerFsp: 'payerfsp',
+  payeeFsp: 'payeefsp',
+  amount: { currency: 'USD', amount: '100.50' },
+  expiration: '2029-01-01T10:05:00.000Z',
+  ilpPacket:
+    'AYIBgQAAAAAAAASwNGxldmVsb25lLmRmc3AxLm1lci45T2RTOF81MDdqUUZERmZlakgyOVc4bXFmNEpLMHlGTFGCAUBQU0svMS4wCk5vbmNlOiB1SXlweUYzY3pYSXBFdzVVc05TYWh3CkVuY3J5cHRpb246IG5vbmUKUGF5bWVudC1JZDogMTMyMzZhM2ItOGZhOC00MTYzLTg0NDctNGMzZWQzZGE5OGE3',
   condition: 'f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA',
 };
 
 /** A signed POST /transfers as verifyRequest sees it. */
-export function signedTransfer(key: SigningKey, source: string, json: unknown = TRANSFER, extra: Record<string, string> = {}): VerifyInput & { headers: Record<string, string> } {
+export function signedTransfer(
+  key: SigningKey,
+  source: string,
+  json: unknown = TRANSFER,
+  extra: Record<string, string> = {},
+): VerifyInput & { headers: Record<string, string> } {
   const headers: Record<string, string> = { 'fspiop-source': source, 'fspiop-destination': 'payeefsp', date: new Date().toUTCString(), ...extra };
   const out = signRequest({ method: 'POST', url: '/transfers', headers, json }, key);
   const all = { ...headers, ...out.headers };

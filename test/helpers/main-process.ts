@@ -1,6 +1,6 @@
 // Runs the real entry point (src/main.ts) as a child process on port 0 and reads the ports it bound from
 // its start-up banner (src/main.ts banner()): no port is ever guessed.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 
 export interface MainProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -29,18 +29,33 @@ export function startMain(env: Record<string, string>, o: { readyLine?: string; 
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return new Promise<MainProcess>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no banner within ${o.timeoutMs ?? 60_000} ms:\n${out}`)); }, o.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no banner within ${o.timeoutMs ?? 60_000} ms:\n${out}`));
+    }, o.timeoutMs ?? 60_000);
     const check = () => {
       const m = { inbound: PORT.inbound.exec(out), outbound: PORT.outbound.exec(out), admin: PORT.admin.exec(out) };
       if (!m.inbound || !m.outbound || !m.admin || (o.readyLine && !out.includes(o.readyLine))) return;
       clearTimeout(timer);
-      child.stdout.off('data', onData); child.stderr.off('data', onData);
-      child.stdout.on('data', (d: Buffer) => { out += d; }); child.stderr.on('data', (d: Buffer) => { out += d; });
+      child.stdout.off('data', onData);
+      child.stderr.off('data', onData);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out += d;
+      });
       resolve({ child, ports: { inbound: Number(m.inbound[1]), outbound: Number(m.outbound[1]), admin: Number(m.admin[1]) }, output: () => out, exited });
     };
-    const onData = (d: Buffer) => { out += d; check(); };
+    const onData = (d: Buffer) => {
+      out += d;
+      check();
+    };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`exited early (${code}):\n${out}`)); });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited early (${code}):\n${out}`));
+    });
   });
 }

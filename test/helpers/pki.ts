@@ -11,7 +11,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCa, createCrl, issueCert, type CaMaterial, type IssueOptions, type Issued } from '../../src/pki/forge-pki.js';
+import { type CaMaterial, createCa, createCrl, type Issued, type IssueOptions, issueCert } from '../../src/pki/forge-pki.js';
 
 export interface TestPki {
   readonly dir: string;
@@ -37,7 +37,11 @@ export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'sg-pki-'));
   const ca = createCa({ cn: 'switchguard test CA' });
   const server = issueCert(ca, { cn: 'localhost', usage: 'server', dns: ['localhost'], ips: ['127.0.0.1', '::1'] });
-  const write = (name: string, content: string) => { const p = join(dir, name); writeFileSync(p, content); return p; };
+  const write = (name: string, content: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, content);
+    return p;
+  };
   const caPath = write('ca.pem', ca.certPem);
   const serverCertPath = write('server.pem', server.certPem);
   const serverKeyPath = write('server.key', server.keyPem);
@@ -45,13 +49,21 @@ export function makeTestPki(): TestPki {
   let foreignCa: CaMaterial | undefined;
   const revoked: string[] = [];
   return {
-    dir, ca, caPath, serverCertPath, serverKeyPath, crlPath, write,
+    dir,
+    ca,
+    caPath,
+    serverCertPath,
+    serverKeyPath,
+    crlPath,
+    write,
     client(cn, opts = {}) {
       return opts.expired
         ? issueCert(ca, { cn, usage: 'client', notBefore: new Date(Date.now() - 10 * 86400_000), notAfter: new Date(Date.now() - 86400_000) })
         : issueCert(ca, { cn, usage: 'client' });
     },
-    issue(o) { return issueCert(ca, { usage: 'client', ...o }); },
+    issue(o) {
+      return issueCert(ca, { usage: 'client', ...o });
+    },
     foreignClient(cn) {
       foreignCa ??= createCa({ cn: 'switchguard test CA' }); // same name, different key
       return issueCert(foreignCa, { cn, usage: 'client' });
@@ -60,7 +72,9 @@ export function makeTestPki(): TestPki {
       revoked.push(...issued.map((i) => i.serialHex));
       writeFileSync(crlPath, createCrl(ca, revoked));
     },
-    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -74,8 +88,27 @@ function issueEc(dir: string, name: string, cn: string, ext: string): void {
   openssl(['pkcs8', '-topk8', '-nocrypt', '-in', `${name}.sec1`, '-out', `${name}.key`], dir);
   openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`], dir);
   writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
-    '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    ],
+    dir,
+  );
 }
 
 /**

@@ -1,20 +1,21 @@
 // Test helper: runs Debian's `prometheus` binary on loopback with a temporary config and TSDB, and reads
 // series back through its HTTP API. The process is always killed and the directory removed by stop().
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait.js';
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
   });
-});
 
 export interface RunningPrometheus {
   readonly url: string;
@@ -37,14 +38,21 @@ export async function startPrometheus(o: { target: string; ruleFiles?: string[];
   ].join('\n');
   writeFileSync(join(dir, 'prometheus.yml'), config);
   let out = '';
-  const child: ChildProcess = spawn('prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const child: ChildProcess = spawn(
+    'prometheus',
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (e) => reject(new Error(`cannot start prometheus (run .ci/install-prometheus.sh): ${e.message}`))));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (e) => reject(new Error(`cannot start prometheus (run .ci/install-prometheus.sh): ${e.message}`))),
+  );
   const url = `http://127.0.0.1:${port}`;
 
   const stop = async () => {
@@ -66,7 +74,9 @@ export async function startPrometheus(o: { target: string; ruleFiles?: string[];
         if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${out}`);
         try {
           if ((await fetch(`${url}/-/ready`)).status === 200) return;
-        } catch { /* not listening yet */ }
+        } catch {
+          /* not listening yet */
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -76,9 +86,12 @@ export async function startPrometheus(o: { target: string; ruleFiles?: string[];
     throw e;
   }
   return {
-    url, get, stop, output: () => out,
+    url,
+    get,
+    stop,
+    output: () => out,
     async query(q) {
-      const body = await get(`/api/v1/query?query=${encodeURIComponent(q)}`) as { status: string; data: { result: [] } };
+      const body = (await get(`/api/v1/query?query=${encodeURIComponent(q)}`)) as { status: string; data: { result: [] } };
       if (body.status !== 'success') throw new Error(JSON.stringify(body));
       return body.data.result;
     },
@@ -87,6 +100,12 @@ export async function startPrometheus(o: { target: string; ruleFiles?: string[];
 
 /** Polls `fn` until it returns a defined value or `ms` passes. */
 export async function eventually<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const found = await waitFor(async () => { const v = await fn(); return v === undefined ? undefined : { v }; }, { timeoutMs: ms, intervalMs: 250, what });
+  const found = await waitFor(
+    async () => {
+      const v = await fn();
+      return v === undefined ? undefined : { v };
+    },
+    { timeoutMs: ms, intervalMs: 250, what },
+  );
   return found.v;
 }

@@ -1,6 +1,6 @@
 // Test-owned redis-server processes on free loopback ports (single nodes and a 3-master cluster).
 // Every process started here is killed by stop(); temp dirs are removed.
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -55,7 +55,9 @@ async function waitPing(port: number): Promise<void> {
 }
 
 function launch(port: number, dir: string, extra: string[]): ChildProcess {
-  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+  const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], {
+    stdio: 'ignore',
+  });
   p.on('error', () => {});
   return p;
 }
@@ -77,11 +79,25 @@ export async function startRedis(): Promise<RedisProc & { cleanup(): Promise<voi
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    async kill() { await stopProc(proc); proc = undefined; },
-    async restart() { proc = launch(port, dir, []); await waitPing(port); },
-    pause() { proc?.kill('SIGSTOP'); },
-    resume() { proc?.kill('SIGCONT'); },
-    async cleanup() { proc?.kill('SIGCONT'); await stopProc(proc); rmSync(dir, { recursive: true, force: true }); },
+    async kill() {
+      await stopProc(proc);
+      proc = undefined;
+    },
+    async restart() {
+      proc = launch(port, dir, []);
+      await waitPing(port);
+    },
+    pause() {
+      proc?.kill('SIGSTOP');
+    },
+    resume() {
+      proc?.kill('SIGCONT');
+    },
+    async cleanup() {
+      proc?.kill('SIGCONT');
+      await stopProc(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -91,7 +107,11 @@ export interface RedisCluster {
 }
 
 /** Slots split over three masters as redis-cli --cluster create would split them. */
-const SLOT_RANGES: ReadonlyArray<readonly [number, number]> = [[0, 5460], [5461, 10922], [10923, 16383]];
+const SLOT_RANGES: ReadonlyArray<readonly [number, number]> = [
+  [0, 5460],
+  [5461, 10922],
+  [10923, 16383],
+];
 
 /**
  * Three masters with cluster mode on, resolved at cluster_state:ok on every node.
@@ -107,9 +127,12 @@ export async function startCluster(deadlineMs = 30_000): Promise<RedisCluster> {
   while (ports.length < 3) {
     const [p, bus] = [await freePort(), await freePort()];
     if (p === bus || ports.includes(p) || ports.includes(bus) || busPorts.includes(p) || busPorts.includes(bus)) continue;
-    ports.push(p); busPorts.push(bus);
+    ports.push(p);
+    busPorts.push(bus);
   }
-  const procs = ports.map((p, i) => launch(p, dir, ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', join(dir, `nodes-${p}.conf`)]));
+  const procs = ports.map((p, i) =>
+    launch(p, dir, ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', join(dir, `nodes-${p}.conf`)]),
+  );
   const cleanup = async () => {
     await Promise.all(procs.map(stopProc));
     rmSync(dir, { recursive: true, force: true });

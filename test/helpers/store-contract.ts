@@ -1,6 +1,7 @@
 // The Store contract, run against every adapter (memory, Redis node, Redis Cluster).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import type { Store } from '../../src/store/types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -141,5 +142,4 @@ export function boundedStoreContract(make: (o: { maxEntries: number; maxBytes?: 
     assert.equal(await s.get('quarantine:peers'), '["dfsp1"]');
     await s.close();
   });
-
 }

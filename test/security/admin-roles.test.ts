@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { tokenFingerprint } from '../../src/admin/tokens.js';
 import type { AuditEvent, AuditLog } from '../../src/logging/audit.js';
 import { auditRecord } from '../../src/logging/audit.js';
-import { tokenFingerprint } from '../../src/admin/tokens.js';
 import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki } from '../helpers/pki.js';
 import { REDIS_URL } from '../helpers/redis-procs.js';
@@ -30,17 +30,31 @@ writeFileSync(tokensPath, `# admin tokens\nviewer:${FILE_VIEWER}\n`);
 const prefix = `sg-test-admin-${randomBytes(4).toString('hex')}:`;
 
 const records: Record<string, unknown>[] = [];
-const audit: AuditLog = { record(e: AuditEvent) { records.push(auditRecord(e)); }, flush: async () => {}, close: async () => {} };
+const audit: AuditLog = {
+  record(e: AuditEvent) {
+    records.push(auditRecord(e));
+  },
+  flush: async () => {},
+  close: async () => {},
+};
 
 let a: TestGateway;
 let b: TestGateway;
 before(async () => {
-  const env = { PEERS_PATH: peersPath, ADMIN_TOKENS: `viewer:${VIEWER},operator:${OPERATOR}`, ADMIN_TOKENS_PATH: tokensPath, REDIS_URL, REDIS_KEY_PREFIX: prefix, TLS_RELOAD_INTERVAL_MS: '100' };
+  const env = {
+    PEERS_PATH: peersPath,
+    ADMIN_TOKENS: `viewer:${VIEWER},operator:${OPERATOR}`,
+    ADMIN_TOKENS_PATH: tokensPath,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    TLS_RELOAD_INTERVAL_MS: '100',
+  };
   a = await startTestGateway({ pki, env, overrides: { audit } });
   b = await startTestGateway({ pki, env });
 });
 after(async () => {
-  await a.close(); await b.close();
+  await a.close();
+  await b.close();
   const raw = new Redis(REDIS_URL);
   const keys = await raw.keys(`${prefix}*`);
   if (keys.length) await raw.del(...keys);
@@ -49,14 +63,27 @@ after(async () => {
   pki.cleanup();
 });
 
-interface AdminReply { status: number; body: string; json(): any }
+interface AdminReply {
+  status: number;
+  body: string;
+  json(): any;
+}
 function admin(t: TestGateway, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<AdminReply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: t.gw.admin.port, method, path, headers: { ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      let s = '';
-      res.on('data', (c) => (s += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: s, json: () => JSON.parse(s) }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: t.gw.admin.port,
+        method,
+        path,
+        headers: { ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
+      (res) => {
+        let s = '';
+        res.on('data', (c) => (s += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: s, json: () => JSON.parse(s) }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -71,7 +98,12 @@ const OPERATOR_ROUTES: [string, string, string?][] = [
   ['PUT', '/admin/limits/dfsp2', LIMIT],
   ['DELETE', '/admin/limits/dfsp2'],
 ];
-const VIEWER_ROUTES: [string, string][] = [['GET', '/admin/keys'], ['GET', '/admin/peers'], ['GET', '/admin/quarantine'], ['GET', '/admin/limits']];
+const VIEWER_ROUTES: [string, string][] = [
+  ['GET', '/admin/keys'],
+  ['GET', '/admin/peers'],
+  ['GET', '/admin/quarantine'],
+  ['GET', '/admin/limits'],
+];
 
 describe('roles', () => {
   test('a viewer token on every operator route: 403 with an FSPIOP body, and nothing changes', async () => {
@@ -100,9 +132,7 @@ describe('roles', () => {
   });
 
   test('unknown tokens, tokens of another length, malformed headers: 401', async () => {
-    const wrong = [
-      'x'.repeat(OPERATOR.length), OPERATOR.slice(0, -1), `${OPERATOR}x`, OPERATOR.toUpperCase(), `${OPERATOR}${OPERATOR}`, 'a', '',
-    ];
+    const wrong = ['x'.repeat(OPERATOR.length), OPERATOR.slice(0, -1), `${OPERATOR}x`, OPERATOR.toUpperCase(), `${OPERATOR}${OPERATOR}`, 'a', ''];
     for (const w of wrong) {
       const r = await admin(a, 'GET', '/admin/peers', bearer(w));
       assert.equal(r.status, 401, `token of length ${w.length}`);
@@ -129,18 +159,24 @@ describe('roles', () => {
     await admin(a, 'POST', '/admin/reload', bearer(VIEWER));
     await admin(a, 'GET', '/admin/peers', bearer('nope-nope-nope-nope'));
     const calls = records.filter((r) => r.event === 'admin_call');
-    assert.deepEqual(calls.map((r) => [r.role, r.tokenFingerprint, r.status, r.outcome]), [
-      ['viewer', tokenFingerprint(VIEWER), 200, 'ok'],
-      ['viewer', tokenFingerprint(VIEWER), 403, 'denied'],
-      [undefined, undefined, 401, 'denied'],
-    ]);
+    assert.deepEqual(
+      calls.map((r) => [r.role, r.tokenFingerprint, r.status, r.outcome]),
+      [
+        ['viewer', tokenFingerprint(VIEWER), 200, 'ok'],
+        ['viewer', tokenFingerprint(VIEWER), 403, 'denied'],
+        [undefined, undefined, 401, 'denied'],
+      ],
+    );
     const text = JSON.stringify(records);
     for (const t of [VIEWER, OPERATOR, FILE_VIEWER]) assert.ok(!text.includes(t) && !text.includes(t.slice(2, 20)));
   });
 
   test('ADMIN_TOKENS_PATH is hot-reloaded; a bad file keeps the previous tokens', async () => {
     const NEW = `n-${randomBytes(16).toString('hex')}`;
-    const write = (s: string) => { writeFileSync(`${tokensPath}.tmp`, s); renameSync(`${tokensPath}.tmp`, tokensPath); };
+    const write = (s: string) => {
+      writeFileSync(`${tokensPath}.tmp`, s);
+      renameSync(`${tokensPath}.tmp`, tokensPath);
+    };
     write(`operator:${NEW}\n`);
     const deadline = Date.now() + 5000;
     while ((await admin(a, 'GET', '/admin/peers', bearer(NEW))).status !== 200) {
@@ -166,7 +202,9 @@ describe('ADMIN_TOKEN alone', () => {
       assert.equal((await admin(t, 'GET', '/admin/quarantine', bearer(token))).status, 200);
       assert.equal((await admin(t, 'POST', '/admin/reload', bearer(token))).status === 403, false);
       assert.equal((await admin(t, 'GET', '/admin/quarantine', bearer(`${token}!`))).status, 401);
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 });
 
@@ -174,8 +212,23 @@ describe('run-time limit changes', () => {
   test('an operator override on one replica applies on the other within a second, persists, and is released', async () => {
     const ag = new Agent({ keepAlive: true, ca: pki.ca.certPem, cert: b.cert('dfsp1').certPem, key: b.cert('dfsp1').keyPem, servername: 'localhost' });
     try {
-      const lookups = (count: number) => Promise.all(Array.from({ length: count }, () => send(b.gw.inbound.port, { method: 'GET', path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', 'dfsp1', { 'fspiop-destination': 'dfsp9' }), ca: pki.ca.certPem, agent: ag })));
-      assert.deepEqual((await lookups(6)).map((r) => r.status), Array(6).fill(202), 'no limit before the override');
+      const lookups = (count: number) =>
+        Promise.all(
+          Array.from({ length: count }, () =>
+            send(b.gw.inbound.port, {
+              method: 'GET',
+              path: '/parties/MSISDN/1',
+              headers: fspiopHeaders('parties', 'dfsp1', { 'fspiop-destination': 'dfsp9' }),
+              ca: pki.ca.certPem,
+              agent: ag,
+            }),
+          ),
+        );
+      assert.deepEqual(
+        (await lookups(6)).map((r) => r.status),
+        Array(6).fill(202),
+        'no limit before the override',
+      );
       records.length = 0;
       const set = await admin(a, 'PUT', '/admin/limits/dfsp1', bearer(OPERATOR), JSON.stringify({ rps: 3 }));
       assert.equal(set.status, 200, set.body);
@@ -186,7 +239,10 @@ describe('run-time limit changes', () => {
         await new Promise((r) => setTimeout(r, 1100)); // a fresh window
         admitted = (await lookups(6)).filter((r) => r.status === 202).length;
       }
-      assert.deepEqual(records.filter((r) => r.event === 'limits_changed').map((r) => [r.fspId, r.role, r.tokenFingerprint]), [['dfsp1', 'operator', tokenFingerprint(OPERATOR)]]);
+      assert.deepEqual(
+        records.filter((r) => r.event === 'limits_changed').map((r) => [r.fspId, r.role, r.tokenFingerprint]),
+        [['dfsp1', 'operator', tokenFingerprint(OPERATOR)]],
+      );
       assert.deepEqual((await admin(b, 'GET', '/admin/limits', bearer(VIEWER))).json().overrides, { dfsp1: { rps: 3 } });
       // Invalid overrides are refused and change nothing.
       for (const bad of ['{"rps":-1}', '{"rps":1,"burst":"x"}', 'not json', '{"rps":5,"extra":1}']) {
@@ -202,6 +258,8 @@ describe('run-time limit changes', () => {
         if ((await lookups(6)).every((r) => r.status === 202)) break;
         assert.ok(Date.now() - t1 < 5000, 'release not applied');
       }
-    } finally { ag.destroy(); }
+    } finally {
+      ag.destroy();
+    }
   });
 });

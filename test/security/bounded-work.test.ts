@@ -12,10 +12,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { MAX_JSON_DEPTH } from '../../src/fspiop/json-limits.js';
 import { formatSignatureHeader } from '../../src/jws/signature-header.js';
-import { fspiopHeaders, send, startTestGateway, type Reply, type TestGateway } from '../helpers/gateway.js';
-import { makeTestPki } from '../helpers/pki.js';
-import { startRemoteClient, type RemoteClient, type RemoteRequest } from '../helpers/remote-client.js';
+import { fspiopHeaders, type Reply, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { KEYS, PRIVATE_KEYS } from '../helpers/jws.js';
+import { makeTestPki } from '../helpers/pki.js';
+import { type RemoteClient, type RemoteRequest, startRemoteClient } from '../helpers/remote-client.js';
 
 const STALL_MS = 50;
 const pki = makeTestPki();
@@ -33,21 +33,42 @@ before(async () => {
   full = await startTestGateway({
     pki,
     env: {
-      VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keysDir, JWS_PAYLOAD_FORMS: 'raw,sorted,insertion',
-      ILP_CHECK: 'true', JWS_SIGN: 'true', JWS_SIGNING_KEY_PATH: signingKeyPath,
+      VALIDATE_INBOUND_JWS: 'true',
+      JWS_VERIFICATION_KEYS_DIRECTORY: keysDir,
+      JWS_PAYLOAD_FORMS: 'raw,sorted,insertion',
+      ILP_CHECK: 'true',
+      JWS_SIGN: 'true',
+      JWS_SIGNING_KEY_PATH: signingKeyPath,
     },
   });
   full.stub.behave({ status: 202 });
 });
-after(async () => { client?.close(); await plain?.close(); await full?.close(); pki.cleanup(); });
+after(async () => {
+  client?.close();
+  await plain?.close();
+  await full?.close();
+  pki.cleanup();
+});
 
 /** FSPIOP-Signature over the raw body bytes (no re-serialisation), as dfsp-a; `tamper` spoils it so the fallback forms run. */
 function signRaw(body: Buffer, headers: Record<string, string>, tamper = false): Record<string, string> {
-  const ph = { alg: 'RS256', 'FSPIOP-URI': '/transfers', 'FSPIOP-HTTP-Method': 'POST', 'FSPIOP-Source': headers['fspiop-source']!, 'FSPIOP-Destination': headers['fspiop-destination']!, Date: headers.date! };
+  const ph = {
+    alg: 'RS256',
+    'FSPIOP-URI': '/transfers',
+    'FSPIOP-HTTP-Method': 'POST',
+    'FSPIOP-Source': headers['fspiop-source']!,
+    'FSPIOP-Destination': headers['fspiop-destination']!,
+    Date: headers.date!,
+  };
   const protectedHeader = Buffer.from(JSON.stringify(ph)).toString('base64url');
   const sig = cryptoSign('sha256', Buffer.from(`${protectedHeader}.${body.toString('base64url')}`, 'latin1'), PRIVATE_KEYS.payerfsp!);
   if (tamper) sig[0] = sig[0]! ^ 1;
-  return { ...headers, 'fspiop-signature': formatSignatureHeader({ protectedHeader, signature: sig.toString('base64url') }), 'fspiop-uri': '/transfers', 'fspiop-http-method': 'POST' };
+  return {
+    ...headers,
+    'fspiop-signature': formatSignatureHeader({ protectedHeader, signature: sig.toString('base64url') }),
+    'fspiop-uri': '/transfers',
+    'fspiop-http-method': 'POST',
+  };
 }
 
 /**
@@ -86,7 +107,8 @@ function sized(size: number, head: string, nest: string, tail: string): Buffer {
   return Buffer.from(head + ' '.repeat(pad) + nest + tail);
 }
 
-const TX = '{"transferId":"7c23e80c-d078-4077-8263-2c047876fcf6","payerFsp":"dfsp-a","payeeFsp":"dfsp-b","amount":{"currency":"USD","amount":"1"},"ilpPacket":"AQ","condition":"f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA","expiration":"2099-01-01T00:00:00.000Z","extensionList":';
+const TX =
+  '{"transferId":"7c23e80c-d078-4077-8263-2c047876fcf6","payerFsp":"dfsp-a","payeeFsp":"dfsp-b","amount":{"currency":"USD","amount":"1"},"ilpPacket":"AQ","condition":"f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA","expiration":"2099-01-01T00:00:00.000Z","extensionList":';
 
 function hostileBodies(max: number): Record<string, Buffer> {
   const N = 100_000;
@@ -126,11 +148,18 @@ describe('deeply nested and over-wide bodies: 3101 in bounded time, nothing forw
       for (const [name, body] of Object.entries(bodies)) {
         const base = fspiopHeaders('transfers', 'dfsp-a', { 'fspiop-destination': 'dfsp-b' });
         const headers = how === 'plain' ? base : signRaw(body, base, how === 'badly signed');
-        const maxMs = await measured({ port: g.gw.inbound.port, method: 'POST', path: '/transfers', headers, body, cert: g.cert('dfsp-a'), ca: pki.ca.certPem }, (reply) => {
-          assert.equal(reply.status, 400, `${name}: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
-          assert.equal(reply.json().errorInformation.errorCode, '3101', `${name}: ${reply.body.toString()}`);
-          assert.match(reply.json().errorInformation.errorDescription, /^Malformed syntax - (JSON nested deeper than 32 levels|more than 50000 JSON values)$/, name);
-        });
+        const maxMs = await measured(
+          { port: g.gw.inbound.port, method: 'POST', path: '/transfers', headers, body, cert: g.cert('dfsp-a'), ca: pki.ca.certPem },
+          (reply) => {
+            assert.equal(reply.status, 400, `${name}: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
+            assert.equal(reply.json().errorInformation.errorCode, '3101', `${name}: ${reply.body.toString()}`);
+            assert.match(
+              reply.json().errorInformation.errorDescription,
+              /^Malformed syntax - (JSON nested deeper than 32 levels|more than 50000 JSON values)$/,
+              name,
+            );
+          },
+        );
         assert.ok(maxMs < STALL_MS, `${name}: event loop stalled ${maxMs.toFixed(1)} ms`);
       }
       assert.equal(g.stub.requests.length, before, 'the upstream received nothing');
@@ -154,7 +183,14 @@ describe('deeply nested and over-wide bodies: 3101 in bounded time, nothing forw
 describe('no false positives', () => {
   const forwarded = async (body: string) => {
     const before = plain.stub.requests.length;
-    const r = await send(plain.gw.inbound.port, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body, cert: plain.cert('dfsp-a'), ca: pki.ca.certPem });
+    const r = await send(plain.gw.inbound.port, {
+      method: 'POST',
+      path: '/quotes',
+      headers: fspiopHeaders('quotes', 'dfsp-a'),
+      body,
+      cert: plain.cert('dfsp-a'),
+      ca: pki.ca.certPem,
+    });
     assert.equal(r.status, 202, `${r.status} ${r.body.toString()}`);
     assert.equal(plain.stub.requests.length, before + 1);
     assert.equal(plain.stub.requests.at(-1)!.body.toString(), body, 'forwarded byte for byte');
@@ -170,10 +206,27 @@ describe('no false positives', () => {
 
   test('a realistic bulk body (1000 transfers with extension lists) is forwarded', async () => {
     const individualTransfers = Array.from({ length: 1000 }, (_, i) => ({
-      transferId: `id-${i}`, transferAmount: { currency: 'USD', amount: '1.00' }, ilpPacket: 'AQ'.repeat(200), condition: 'c'.repeat(43),
-      extensionList: { extension: [{ key: 'k1', value: 'v1' }, { key: 'k2', value: 'v2' }] },
+      transferId: `id-${i}`,
+      transferAmount: { currency: 'USD', amount: '1.00' },
+      ilpPacket: 'AQ'.repeat(200),
+      condition: 'c'.repeat(43),
+      extensionList: {
+        extension: [
+          { key: 'k1', value: 'v1' },
+          { key: 'k2', value: 'v2' },
+        ],
+      },
     }));
-    await forwarded(JSON.stringify({ bulkTransferId: 'b', bulkQuoteId: 'q', payerFsp: 'dfsp-a', payeeFsp: 'dfsp-b', expiration: '2099-01-01T00:00:00.000Z', individualTransfers }));
+    await forwarded(
+      JSON.stringify({
+        bulkTransferId: 'b',
+        bulkQuoteId: 'q',
+        payerFsp: 'dfsp-a',
+        payeeFsp: 'dfsp-b',
+        expiration: '2099-01-01T00:00:00.000Z',
+        individualTransfers,
+      }),
+    );
   });
 });
 
@@ -182,11 +235,16 @@ describe('large well-formed bodies within the limits: every stage works in turns
   before(async () => {
     signer = await startTestGateway({ pki, env: { JWS_SIGN: 'true', JWS_SIGNING_KEY_PATH: signingKeyPath, PEER_ENDPOINT: plain.stub.url } });
   });
-  after(async () => { await signer?.close(); });
+  after(async () => {
+    await signer?.close();
+  });
 
   /** Near MAX_BODY_BYTES, under MAX_JSON_VALUES: few long strings, or many short ones. */
   const bodies = (max: number): Record<string, Buffer> => {
-    const make = (n: number, len: number) => Buffer.from(JSON.stringify({ quoteId: 'q', transferId: `t${'x'.repeat(12)}`, items: Array.from({ length: n }, (_, i) => ({ k: 'v'.repeat(len) + i })) }, null, 1));
+    const make = (n: number, len: number) =>
+      Buffer.from(
+        JSON.stringify({ quoteId: 'q', transferId: `t${'x'.repeat(12)}`, items: Array.from({ length: n }, (_, i) => ({ k: 'v'.repeat(len) + i })) }, null, 1),
+      );
     const out = { '4000 strings of 1.2 kB': make(4000, 1150), '20 000 strings of 200 B': make(20_000, 200), '24 000 values of 150 B': make(24_000, 150) };
     for (const [name, b] of Object.entries(out)) assert.ok(b.length <= max && b.length > max * 0.75, `${name}: ${b.length}`);
     return out;
@@ -215,9 +273,12 @@ describe('large well-formed bodies within the limits: every stage works in turns
   test('outbound, signed by the gateway', async () => {
     for (const [name, body] of Object.entries(bodies(signer.config.maxBodyBytes))) {
       const headers = fspiopHeaders('quotes', 'hub', { 'fspiop-destination': 'dfsp-b' });
-      const maxMs = await measured({ port: signer.gw.outbound.port, method: 'POST', path: '/quotes', headers, body, ca: pki.ca.certPem, tls: false }, (reply) => {
-        assert.equal(reply.status, 202, `${name}: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
-      });
+      const maxMs = await measured(
+        { port: signer.gw.outbound.port, method: 'POST', path: '/quotes', headers, body, ca: pki.ca.certPem, tls: false },
+        (reply) => {
+          assert.equal(reply.status, 202, `${name}: ${reply.status} ${reply.body.toString().slice(0, 200)}`);
+        },
+      );
       assert.ok(maxMs < STALL_MS, `${name}: event loop stalled ${maxMs.toFixed(1)} ms`);
       assert.ok(plain.stub.requests.at(-1)!.headers['fspiop-signature']);
     }

@@ -2,15 +2,16 @@
 // the default configuration otherwise: the protected header must carry Date equal to the Date header
 // (JWS_REQUIRE_SIGNED_DATE=true), replay protection is on by default (memory store in one process, the
 // shared Redis across replicas), and body-less GETs get the Date window on the header only.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { signRequest } from '../../src/jws/sign.js';
-import { newRsa, TRANSFER } from '../helpers/jws.js';
 import { fspiopHeaders, httpDate, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { newRsa, TRANSFER } from '../helpers/jws.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -39,7 +40,11 @@ describe('freshness over mTLS (defaults: signed Date required, replay protection
     t = await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys } });
     legacy = await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, JWS_REQUIRE_SIGNED_DATE: 'false' } });
   });
-  after(async () => { await t.close(); await legacy.close(); pki.cleanup(); });
+  after(async () => {
+    await t.close();
+    await legacy.close();
+    pki.cleanup();
+  });
 
   test('a correctly signed request passes once; the same request again → 3105 (replay, on by default), not forwarded', async () => {
     const d = httpDate();
@@ -74,7 +79,13 @@ describe('freshness over mTLS (defaults: signed Date required, replay protection
   });
 
   test('a body-less GET is not signed: the window applies to its Date header alone, and repeating it is allowed', async () => {
-    const get = (date: string) => send(t.gw.inbound.port, { path: '/parties/MSISDN/123', headers: { ...fspiopHeaders('parties', 'payerfsp', { 'fspiop-destination': 'payeefsp' }), date }, cert: t.cert('payerfsp'), ca: pki.ca.certPem });
+    const get = (date: string) =>
+      send(t.gw.inbound.port, {
+        path: '/parties/MSISDN/123',
+        headers: { ...fspiopHeaders('parties', 'payerfsp', { 'fspiop-destination': 'payeefsp' }), date },
+        cert: t.cert('payerfsp'),
+        ca: pki.ca.certPem,
+      });
     const d = httpDate();
     assert.equal((await get(d)).status, 202);
     assert.equal((await get(d)).status, 202);
@@ -91,7 +102,10 @@ describe('replay protection across two replicas sharing the real Redis (default 
     const keys = join(pki.dir, 'jws');
     mkdirSync(keys);
     writeFileSync(join(keys, 'payerfsp.pem'), payer.publicPem);
-    for (let i = 0; i < 2; i++) gws.push(await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, REDIS_URL, REDIS_KEY_PREFIX: prefix } }));
+    for (let i = 0; i < 2; i++)
+      gws.push(
+        await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, REDIS_URL, REDIS_KEY_PREFIX: prefix } }),
+      );
   });
   after(async () => {
     for (const g of gws) await g.close();
@@ -105,7 +119,8 @@ describe('replay protection across two replicas sharing the real Redis (default 
   test('a request accepted by replica A is refused as a replay by replica B; the record lives about one window, not two', async () => {
     const d = httpDate();
     const r = signed({ signedDate: d, wireDate: d, transferId: 'b1' });
-    const go = (g: TestGateway) => send(g.gw.inbound.port, { method: 'POST', path: '/transfers', headers: r.headers, body: r.body, cert: g.cert('payerfsp'), ca: pki.ca.certPem });
+    const go = (g: TestGateway) =>
+      send(g.gw.inbound.port, { method: 'POST', path: '/transfers', headers: r.headers, body: r.body, cert: g.cert('payerfsp'), ca: pki.ca.certPem });
     assert.equal((await go(gws[0]!)).status, 202);
     const b = await go(gws[1]!);
     assert.equal(b.status, 400);
@@ -115,7 +130,9 @@ describe('replay protection across two replicas sharing the real Redis (default 
       const [key] = await raw.keys(`${prefix}jws-replay:*`);
       const ttl = await raw.pttl(key!);
       assert.ok(ttl > 0 && ttl <= 302_000, `pttl ${ttl}`);
-    } finally { await raw.quit(); }
+    } finally {
+      await raw.quit();
+    }
   });
 });
 
@@ -129,21 +146,52 @@ describe('replay records cost a verified signature: junk signatures never take s
     writeFileSync(join(keys, 'payerfsp.pem'), payer.publicPem);
     t = await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, MEMORY_STORE_MAX_ENTRIES: '100' } });
   });
-  after(async () => { await t.close(); pki.cleanup(); });
+  after(async () => {
+    await t.close();
+    pki.cleanup();
+  });
 
   test('150 requests with unverifiable signatures (known and unknown source, POST and GET) → 3105, then a signed request still passes', async () => {
-    const junk = () => JSON.stringify({ protectedHeader: Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url'), signature: randomBytes(256).toString('base64url') });
+    const junk = () =>
+      JSON.stringify({
+        protectedHeader: Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url'),
+        signature: randomBytes(256).toString('base64url'),
+      });
     for (let i = 0; i < 150; i++) {
       const source = i % 3 === 0 ? 'evilfsp' : 'payerfsp';
       const get = i % 5 === 0;
-      const headers = { ...fspiopHeaders('transfers', source, { 'fspiop-destination': 'payeefsp' }), 'fspiop-signature': junk(), 'fspiop-uri': '/transfers', 'fspiop-http-method': 'POST' };
+      const headers = {
+        ...fspiopHeaders('transfers', source, { 'fspiop-destination': 'payeefsp' }),
+        'fspiop-signature': junk(),
+        'fspiop-uri': '/transfers',
+        'fspiop-http-method': 'POST',
+      };
       const r = get
-        ? await send(t.gw.inbound.port, { method: 'GET', path: `/transfers/j${i}`, headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'content-type')), cert: t.cert(source), ca: pki.ca.certPem })
-        : await send(t.gw.inbound.port, { method: 'POST', path: '/transfers', headers, body: JSON.stringify({ ...TRANSFER, transferId: `j${i}` }), cert: t.cert(source), ca: pki.ca.certPem });
+        ? await send(t.gw.inbound.port, {
+            method: 'GET',
+            path: `/transfers/j${i}`,
+            headers: Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'content-type')),
+            cert: t.cert(source),
+            ca: pki.ca.certPem,
+          })
+        : await send(t.gw.inbound.port, {
+            method: 'POST',
+            path: '/transfers',
+            headers,
+            body: JSON.stringify({ ...TRANSFER, transferId: `j${i}` }),
+            cert: t.cert(source),
+            ca: pki.ca.certPem,
+          });
       if (!get) assert.equal(r.json().errorInformation.errorCode, '3105', `request ${i}`);
     }
     const d = httpDate();
-    const ok = await send(t.gw.inbound.port, { method: 'POST', path: '/transfers', ...signed({ signedDate: d, wireDate: d, transferId: 'after-junk' }), cert: t.cert('payerfsp'), ca: pki.ca.certPem });
+    const ok = await send(t.gw.inbound.port, {
+      method: 'POST',
+      path: '/transfers',
+      ...signed({ signedDate: d, wireDate: d, transferId: 'after-junk' }),
+      cert: t.cert('payerfsp'),
+      ca: pki.ca.certPem,
+    });
     assert.equal(ok.status, 202, ok.body.toString());
   });
 });

@@ -3,8 +3,8 @@
 // caller-sent forwarding headers are dropped and replaced. Real sockets, inbound (mTLS) and outbound.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fspiopHeaders, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
-import { rawRequest, type RawTarget } from './raw.js';
+import { fspiopHeaders, type Stub, startStub, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type RawTarget, rawRequest } from './raw.js';
 
 const QUOTE = JSON.stringify({ quoteId: 'q1', transactionId: 't1', amount: { currency: 'USD', amount: '1' } });
 
@@ -48,7 +48,10 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
 
     test('a body on a message that has none (GET, DELETE) is refused with 3101, nothing forwarded', async () => {
       const n = stub().requests.length;
-      for (const [method, path, resource] of [['GET', '/quotes/q1', 'quotes'], ['DELETE', '/participants/MSISDN/1', 'participants']] as const) {
+      for (const [method, path, resource] of [
+        ['GET', '/quotes/q1', 'quotes'],
+        ['DELETE', '/participants/MSISDN/1', 'participants'],
+      ] as const) {
         const r = await rawRequest(target(), `${method} ${path} HTTP/1.1`, Object.entries(fspiopHeaders(resource, source)), QUOTE);
         assert.equal(r.status, 400, r.body);
         assert.equal(r.json().errorInformation.errorCode, '3101');
@@ -58,7 +61,11 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
 
     test('a body that is not UTF-8, or starts with a byte-order mark, is refused with 3101, nothing forwarded', async () => {
       const n = stub().requests.length;
-      for (const body of [Buffer.concat([Buffer.from('{"quoteId":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(QUOTE)]), Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00])]) {
+      for (const body of [
+        Buffer.concat([Buffer.from('{"quoteId":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+        Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(QUOTE)]),
+        Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]),
+      ]) {
         const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', Object.entries(fspiopHeaders('quotes', source)), body);
         assert.equal(r.status, 400, r.body);
         assert.equal(r.json().errorInformation.errorCode, '3101');
@@ -73,7 +80,12 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
     });
 
     test('Connection naming an ordinary extension header still works (RFC 9110 §7.6.1): that header is dropped, FSPIOP headers kept', async () => {
-      const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', [...Object.entries(fspiopHeaders('quotes', source)), ['connection', 'x-trace-hop'], ['x-trace-hop', '1']], QUOTE);
+      const r = await rawRequest(
+        target(),
+        'POST /quotes HTTP/1.1',
+        [...Object.entries(fspiopHeaders('quotes', source)), ['connection', 'x-trace-hop'], ['x-trace-hop', '1']],
+        QUOTE,
+      );
       assert.equal(r.status, 202, r.body);
       const seen = stub().requests.at(-1)!;
       assert.equal(seen.headers['x-trace-hop'], undefined);
@@ -82,9 +94,22 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
     });
 
     test('caller-sent X-Forwarded-*, Forwarded, X-Real-IP and x-client-id are dropped and replaced', async () => {
-      const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', [...Object.entries(fspiopHeaders('quotes', source)),
-        ['x-forwarded-for', '203.0.113.7'], ['x-forwarded-host', 'evil.example'], ['x-forwarded-proto', 'gopher'], ['x-forwarded-port', '1'],
-        ['x-forwarded-prefix', '/admin'], ['forwarded', 'for=203.0.113.7;host=evil.example'], ['x-real-ip', '203.0.113.7'], ['x-client-id', 'hub']], QUOTE);
+      const r = await rawRequest(
+        target(),
+        'POST /quotes HTTP/1.1',
+        [
+          ...Object.entries(fspiopHeaders('quotes', source)),
+          ['x-forwarded-for', '203.0.113.7'],
+          ['x-forwarded-host', 'evil.example'],
+          ['x-forwarded-proto', 'gopher'],
+          ['x-forwarded-port', '1'],
+          ['x-forwarded-prefix', '/admin'],
+          ['forwarded', 'for=203.0.113.7;host=evil.example'],
+          ['x-real-ip', '203.0.113.7'],
+          ['x-client-id', 'hub'],
+        ],
+        QUOTE,
+      );
       assert.equal(r.status, 202, r.body);
       const h = stub().requests.at(-1)!.headers;
       assert.equal(h['x-forwarded-for'], '127.0.0.1');
@@ -100,11 +125,32 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
 }
 
 let inbound: TestGateway;
-suite('inbound (mTLS)', () => ({ port: inbound.gw.inbound.port, ca: inbound.pki.ca.certPem, cert: inbound.cert('payerfsp') }), () => inbound.stub, 'payerfsp',
-  async () => { inbound = await startTestGateway(); }, async () => { await inbound.close(); });
+suite(
+  'inbound (mTLS)',
+  () => ({ port: inbound.gw.inbound.port, ca: inbound.pki.ca.certPem, cert: inbound.cert('payerfsp') }),
+  () => inbound.stub,
+  'payerfsp',
+  async () => {
+    inbound = await startTestGateway();
+  },
+  async () => {
+    await inbound.close();
+  },
+);
 
 let outbound: TestGateway;
 let peer: Stub;
-suite('outbound', () => ({ port: outbound.gw.outbound.port, tls: false }), () => peer, 'payeefsp',
-  async () => { peer = await startStub(); outbound = await startTestGateway({ env: { PEER_ENDPOINT: peer.url } }); },
-  async () => { await outbound.close(); await peer.close(); });
+suite(
+  'outbound',
+  () => ({ port: outbound.gw.outbound.port, tls: false }),
+  () => peer,
+  'payeefsp',
+  async () => {
+    peer = await startStub();
+    outbound = await startTestGateway({ env: { PEER_ENDPOINT: peer.url } });
+  },
+  async () => {
+    await outbound.close();
+    await peer.close();
+  },
+);

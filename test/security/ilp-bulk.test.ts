@@ -11,33 +11,87 @@ import { issuedTransfer } from '../helpers/ilp.js';
 
 type Json = Record<string, unknown>;
 let t: TestGateway;
-before(async () => { t = await startTestGateway({ env: { GATEWAY_ROLE: 'hub', ILP_CHECK: 'true' } }); });
-after(async () => { await t.close(); });
-
-const call = (fsp: string, method: string, path: string, body: Json) => send(t.gw.inbound.port, {
-  method, path, body: JSON.stringify(body), cert: t.cert(fsp), ca: t.pki.ca.certPem,
-  headers: fspiopHeaders('bulkTransfers', fsp, { 'fspiop-destination': fsp === 'payerfsp' ? 'payeefsp' : 'payerfsp' }),
+before(async () => {
+  t = await startTestGateway({ env: { GATEWAY_ROLE: 'hub', ILP_CHECK: 'true' } });
 });
+after(async () => {
+  await t.close();
+});
+
+const call = (fsp: string, method: string, path: string, body: Json) =>
+  send(t.gw.inbound.port, {
+    method,
+    path,
+    body: JSON.stringify(body),
+    cert: t.cert(fsp),
+    ca: t.pki.ca.certPem,
+    headers: fspiopHeaders('bulkTransfers', fsp, { 'fspiop-destination': fsp === 'payerfsp' ? 'payeefsp' : 'payerfsp' }),
+  });
 const code = (r: { status: number; json(): any }) => (r.status >= 400 ? String(r.json().errorInformation.errorCode) : String(r.status));
 
 function bulk(n: number, over: (items: Json[]) => void = () => {}) {
   const xs = Array.from({ length: n }, () => issuedTransfer('1', Date.now()));
-  const items: Json[] = xs.map((x) => ({ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }));
+  const items: Json[] = xs.map((x) => ({
+    transferId: x.transferId,
+    transferAmount: x.prepare.amount,
+    ilpPacket: x.prepare.ilpPacket,
+    condition: x.prepare.condition,
+  }));
   over(items);
-  const body = { bulkTransferId: randomUUID(), bulkQuoteId: randomUUID(), payerFsp: 'payerfsp', payeeFsp: 'payeefsp', individualTransfers: items, expiration: new Date(Date.now() + 30_000).toISOString() };
+  const body = {
+    bulkTransferId: randomUUID(),
+    bulkQuoteId: randomUUID(),
+    payerFsp: 'payerfsp',
+    payeeFsp: 'payeefsp',
+    individualTransfers: items,
+    expiration: new Date(Date.now() + 30_000).toISOString(),
+  };
   return { body, xs, id: body.bulkTransferId };
 }
-const results = (xs: ReturnType<typeof issuedTransfer>[], f = (x: ReturnType<typeof issuedTransfer>) => x.ilp.fulfilment) =>
-  ({ bulkTransferState: 'COMPLETED', completedTimestamp: new Date().toISOString(), individualTransferResults: xs.map((x) => ({ transferId: x.transferId, fulfilment: f(x) })) });
+const results = (xs: ReturnType<typeof issuedTransfer>[], f = (x: ReturnType<typeof issuedTransfer>) => x.ilp.fulfilment) => ({
+  bulkTransferState: 'COMPLETED',
+  completedTimestamp: new Date().toISOString(),
+  individualTransferResults: xs.map((x) => ({ transferId: x.transferId, fulfilment: f(x) })),
+});
 
 test('a bulk prepare with a bad item (condition, packet, amount, past expiration, repeated id) is refused whole, nothing forwarded', async () => {
   const n = t.stub.requests.length;
   const cases: [string, (items: Json[]) => void, string][] = [
-    ['malformed condition', (i) => { i[1]!.condition = 'not-a-condition'; }, '3100'],
-    ['garbage packet', (i) => { i[2]!.ilpPacket = 'garbage'; }, '3100'],
-    ['amount differs from the packet', (i) => { i[0]!.transferAmount = { currency: 'USD', amount: '999' }; }, '3100'],
-    ['repeated transfer id', (i) => { i[1]!.transferId = i[0]!.transferId; }, '3101'],
-    ['percent-encoded id', (i) => { i[0]!.transferId = '%41bc'; }, '3101'],
+    [
+      'malformed condition',
+      (i) => {
+        i[1]!.condition = 'not-a-condition';
+      },
+      '3100',
+    ],
+    [
+      'garbage packet',
+      (i) => {
+        i[2]!.ilpPacket = 'garbage';
+      },
+      '3100',
+    ],
+    [
+      'amount differs from the packet',
+      (i) => {
+        i[0]!.transferAmount = { currency: 'USD', amount: '999' };
+      },
+      '3100',
+    ],
+    [
+      'repeated transfer id',
+      (i) => {
+        i[1]!.transferId = i[0]!.transferId;
+      },
+      '3101',
+    ],
+    [
+      'percent-encoded id',
+      (i) => {
+        i[0]!.transferId = '%41bc';
+      },
+      '3101',
+    ],
   ];
   for (const [name, over, want] of cases) assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', bulk(3, over).body)), want, name);
   const past = bulk(2);
@@ -55,13 +109,29 @@ test('only the payee answers a bulk; each transfer is fulfilled once; a bad item
   assert.equal(code(await call('otherfsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '3100');
   assert.equal(code(await call('otherfsp', 'PUT', `/bulkTransfers/${b.id}/error`, { errorInformation: { errorCode: '5100', errorDescription: 'x' } })), '3100');
   // one wrong fulfilment among right ones: refused whole, nothing consumed
-  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs, (x) => (x === b.xs[2] ? randomBytes(32).toString('base64url') : x.ilp.fulfilment)))), '3100');
+  assert.equal(
+    code(
+      await call(
+        'payeefsp',
+        'PUT',
+        `/bulkTransfers/${b.id}`,
+        results(b.xs, (x) => (x === b.xs[2] ? randomBytes(32).toString('base64url') : x.ilp.fulfilment)),
+      ),
+    ),
+    '3100',
+  );
   assert.equal(t.stub.requests.length, n, 'nothing forwarded');
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '202');
   // every transfer was consumed: neither the bulk answer nor a single-transfer fulfilment works again
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '3106');
-  const single = await send(t.gw.inbound.port, { method: 'PUT', path: `/transfers/${b.xs[0]!.transferId}`, cert: t.cert('payeefsp'), ca: t.pki.ca.certPem,
-    body: JSON.stringify({ fulfilment: b.xs[0]!.ilp.fulfilment, completedTimestamp: new Date().toISOString(), transferState: 'COMMITTED' }), headers: fspiopHeaders('transfers', 'payeefsp', { 'fspiop-destination': 'payerfsp' }) });
+  const single = await send(t.gw.inbound.port, {
+    method: 'PUT',
+    path: `/transfers/${b.xs[0]!.transferId}`,
+    cert: t.cert('payeefsp'),
+    ca: t.pki.ca.certPem,
+    body: JSON.stringify({ fulfilment: b.xs[0]!.ilp.fulfilment, completedTimestamp: new Date().toISOString(), transferState: 'COMMITTED' }),
+    headers: fspiopHeaders('transfers', 'payeefsp', { 'fspiop-destination': 'payerfsp' }),
+  });
   assert.equal(code(single), '3106');
 });
 

@@ -11,9 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { hasNonCanonicalNumber } from '../../src/fspiop/json-numbers.js';
 import { formatSignatureHeader } from '../../src/jws/signature-header.js';
-import { fspiopHeaders, send, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { fspiopHeaders, type Stub, send, startStub, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { KEYS, PRIVATE_KEYS } from '../helpers/jws.js';
+import { makeTestPki, type TestPki } from '../helpers/pki.js';
 
 let pki: TestPki;
 let verifier: TestGateway; // inbound JWS verification with every payload form
@@ -24,20 +24,49 @@ before(async () => {
   const keys = join(pki.dir, 'jws');
   mkdirSync(keys);
   writeFileSync(join(keys, 'payerfsp.pem'), KEYS.payerfspPublicKeyPem!);
-  verifier = await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, JWS_PAYLOAD_FORMS: 'raw,sorted,insertion' } });
+  verifier = await startTestGateway({
+    pki,
+    env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, JWS_PAYLOAD_FORMS: 'raw,sorted,insertion' },
+  });
   peer = await startStub();
-  signer = await startTestGateway({ pki, env: { JWS_SIGN: 'true', JWS_SIGNING_KEY_PATH: pki.write('sign.key', KEYS.payeefspPrivateKeyPem!), PEER_ENDPOINT: peer.url } });
+  signer = await startTestGateway({
+    pki,
+    env: { JWS_SIGN: 'true', JWS_SIGNING_KEY_PATH: pki.write('sign.key', KEYS.payeefspPrivateKeyPem!), PEER_ENDPOINT: peer.url },
+  });
 });
-after(async () => { await verifier.close(); await signer.close(); await peer.close(); pki.cleanup(); });
+after(async () => {
+  await verifier.close();
+  await signer.close();
+  await peer.close();
+  pki.cleanup();
+});
 
 /** Signs `signedText` (what the signer meant) and sends `wire` (what a relay turned it into). */
 function relayed(signedText: string, wire: string) {
   const headers = fspiopHeaders('quotes', 'payerfsp', { 'fspiop-destination': 'payeefsp' });
-  const ph = Buffer.from(JSON.stringify({ alg: 'RS256', 'FSPIOP-URI': '/quotes', 'FSPIOP-HTTP-Method': 'POST', 'FSPIOP-Source': 'payerfsp', 'FSPIOP-Destination': 'payeefsp', Date: headers.date })).toString('base64url');
+  const ph = Buffer.from(
+    JSON.stringify({
+      alg: 'RS256',
+      'FSPIOP-URI': '/quotes',
+      'FSPIOP-HTTP-Method': 'POST',
+      'FSPIOP-Source': 'payerfsp',
+      'FSPIOP-Destination': 'payeefsp',
+      Date: headers.date,
+    }),
+  ).toString('base64url');
   const sig = cryptoSign('sha256', Buffer.from(`${ph}.${Buffer.from(signedText).toString('base64url')}`), PRIVATE_KEYS.payerfsp!).toString('base64url');
   return send(verifier.gw.inbound.port, {
-    method: 'POST', path: '/quotes', body: wire, cert: verifier.cert('payerfsp'), ca: pki.ca.certPem,
-    headers: { ...headers, 'fspiop-signature': formatSignatureHeader({ protectedHeader: ph, signature: sig }), 'fspiop-uri': '/quotes', 'fspiop-http-method': 'POST' },
+    method: 'POST',
+    path: '/quotes',
+    body: wire,
+    cert: verifier.cert('payerfsp'),
+    ca: pki.ca.certPem,
+    headers: {
+      ...headers,
+      'fspiop-signature': formatSignatureHeader({ protectedHeader: ph, signature: sig }),
+      'fspiop-uri': '/quotes',
+      'fspiop-http-method': 'POST',
+    },
   });
 }
 
@@ -75,8 +104,25 @@ describe('inbound', () => {
 });
 
 describe('outbound signing refuses what it could only sign by changing it', () => {
-  const out = (body: string) => send(signer.gw.outbound.port, { tls: false, method: 'POST', path: '/quotes', body, ca: pki.ca.certPem, headers: fspiopHeaders('quotes', 'hub', { 'fspiop-destination': 'payeefsp' }) });
-  for (const body of ['null', '"s"', '1', '[]', '[{"quoteId":"q"}]', '{"quoteId":"q","n":12345678901234567890}', '{"quoteId":"q","n":1E2}', '{"quoteId":"q","amount":{"amount":"1"},"amount":{"amount":"1000"}}']) {
+  const out = (body: string) =>
+    send(signer.gw.outbound.port, {
+      tls: false,
+      method: 'POST',
+      path: '/quotes',
+      body,
+      ca: pki.ca.certPem,
+      headers: fspiopHeaders('quotes', 'hub', { 'fspiop-destination': 'payeefsp' }),
+    });
+  for (const body of [
+    'null',
+    '"s"',
+    '1',
+    '[]',
+    '[{"quoteId":"q"}]',
+    '{"quoteId":"q","n":12345678901234567890}',
+    '{"quoteId":"q","n":1E2}',
+    '{"quoteId":"q","amount":{"amount":"1"},"amount":{"amount":"1000"}}',
+  ]) {
     test(`${body} → 400/3101, nothing sent`, async () => {
       const n = peer.requests.length;
       const r = await out(body);
@@ -93,9 +139,12 @@ describe('outbound signing refuses what it could only sign by changing it', () =
 });
 
 test('property: hasNonCanonicalNumber is false exactly for JSON.stringify output of finite numbers', () => {
-  fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
-    assert.equal(hasNonCanonicalNumber(JSON.stringify({ x, y: [x, { z: x }] })), false);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => {
+      assert.equal(hasNonCanonicalNumber(JSON.stringify({ x, y: [x, { z: x }] })), false);
+    }),
+    { numRuns: 2000 },
+  );
   for (const lit of ['1.0', '01', '1e2', '1E+2', '100.00', '-0', '1e400', '9007199254740993']) assert.equal(hasNonCanonicalNumber(`[${lit}]`), true, lit);
   assert.equal(hasNonCanonicalNumber('{"s":"1.0 and 1e2 inside a string \\" 1.0"}'), false);
 });

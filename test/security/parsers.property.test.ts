@@ -47,18 +47,26 @@ const mutated = (sample: string, alphabet: fc.Arbitrary<string> = fc.string({ ma
   fc.tuple(fc.nat(sample.length), fc.nat(16), alphabet, fc.constantFrom('insert', 'delete', 'replace', 'duplicate', 'truncate')).map(([at, len, ins, op]) => {
     const end = Math.min(sample.length, at + len);
     switch (op) {
-      case 'insert': return sample.slice(0, at) + ins + sample.slice(at);
-      case 'delete': return sample.slice(0, at) + sample.slice(end);
-      case 'replace': return sample.slice(0, at) + ins + sample.slice(end);
-      case 'duplicate': return sample.slice(0, end) + sample.slice(at, end) + sample.slice(end);
-      default: return sample.slice(0, at);
+      case 'insert':
+        return sample.slice(0, at) + ins + sample.slice(at);
+      case 'delete':
+        return sample.slice(0, at) + sample.slice(end);
+      case 'replace':
+        return sample.slice(0, at) + ins + sample.slice(end);
+      case 'duplicate':
+        return sample.slice(0, end) + sample.slice(at, end) + sample.slice(end);
+      default:
+        return sample.slice(0, at);
     }
   });
 
 /** Text that looks like the input of a JSON/path/header parser: structural characters, escapes, unicode. */
 const hostileText = fc.oneof(
   fc.string({ maxLength: 200, unit: 'binary' }),
-  fc.string({ maxLength: 200, unit: fc.constantFrom('{', '}', '[', ']', '"', '\\', ',', ':', '/', '%', '.', '?', '=', ';', ' ', 'a', '0', '\u0000', '\ud800', 'é') }),
+  fc.string({
+    maxLength: 200,
+    unit: fc.constantFrom('{', '}', '[', ']', '"', '\\', ',', ':', '/', '%', '.', '?', '=', ';', ' ', 'a', '0', '\u0000', '\ud800', 'é'),
+  }),
   fc.json({ maxDepth: 4 }),
 );
 
@@ -78,43 +86,85 @@ describe('FSPIOP routes and headers', () => {
   );
 
   test('matchRoute: a route or a GatewayError (3002/3000) for any method and path', () => {
-    fc.assert(fc.property(fc.constantFrom(...METHODS), paths, (method, path) => {
-      const r = onlyGatewayErrors(() => matchRoute(method, path));
-      if (r) assert.equal(r.path + r.query, path, 'the route describes exactly the path it matched');
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...METHODS), paths, (method, path) => {
+        const r = onlyGatewayErrors(() => matchRoute(method, path));
+        if (r) assert.equal(r.path + r.query, path, 'the route describes exactly the path it matched');
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   test('parseHttpDate never throws; every RFC 1123 date round-trips', () => {
-    fc.assert(fc.property(fc.oneof(hostileText, fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toUTCString())).chain((s) => mutated(s))), (s) => {
-      const t = parseHttpDate(s);
-      if (t !== undefined) assert.equal(new Date(t).toUTCString(), s);
-    }), RUNS);
-    fc.assert(fc.property(fc.date({ min: new Date('1000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
-      assert.equal(parseHttpDate(d.toUTCString()), Math.floor(d.getTime() / 1000) * 1000);
-    }), RUNS);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          hostileText,
+          fc
+            .date()
+            .map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toUTCString()))
+            .chain((s) => mutated(s)),
+        ),
+        (s) => {
+          const t = parseHttpDate(s);
+          if (t !== undefined) assert.equal(new Date(t).toUTCString(), s);
+        },
+      ),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
+        assert.equal(parseHttpDate(d.toUTCString()), Math.floor(d.getTime() / 1000) * 1000);
+      }),
+      RUNS,
+    );
   });
 
   test('checkFspiopHeaders: the checked headers or a GatewayError for any header values', () => {
     const route = matchRoute('POST', '/quotes');
-    const value = fc.option(fc.oneof(hostileText, fc.constantFrom(
-      'application/vnd.interoperability.quotes+json;version=1.1', 'application/vnd.interoperability.quotes+json;version=9.9',
-      'application/vnd.interoperability.iso20022.quotes+json;version=2.0', new Date().toUTCString(), 'payerfsp', 'a'.repeat(33),
-    )), { nil: undefined });
-    fc.assert(fc.property(fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'), fc.record({ accept: value, 'content-type': value, date: value, 'fspiop-source': value, 'fspiop-destination': value }), fc.boolean(), (method, h, body) => {
-      onlyGatewayErrors(() => checkFspiopHeaders(method, (n) => (h as Record<string, string | undefined>)[n], route, body));
-    }), { numRuns: 1000 });
+    const value = fc.option(
+      fc.oneof(
+        hostileText,
+        fc.constantFrom(
+          'application/vnd.interoperability.quotes+json;version=1.1',
+          'application/vnd.interoperability.quotes+json;version=9.9',
+          'application/vnd.interoperability.iso20022.quotes+json;version=2.0',
+          new Date().toUTCString(),
+          'payerfsp',
+          'a'.repeat(33),
+        ),
+      ),
+      { nil: undefined },
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
+        fc.record({ accept: value, 'content-type': value, date: value, 'fspiop-source': value, 'fspiop-destination': value }),
+        fc.boolean(),
+        (method, h, body) => {
+          onlyGatewayErrors(() => checkFspiopHeaders(method, (n) => (h as Record<string, string | undefined>)[n], route, body));
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
 describe('FSPIOP-Signature and the protected header', () => {
   const valid = formatSignatureHeader(VECTORS.positives[0]!.fspiopSignature);
-  const legacy = JSON.stringify({ signature: VECTORS.positives[0]!.fspiopSignature.signature, protectedHeader: VECTORS.positives[0]!.fspiopSignature.protectedHeader });
+  const legacy = JSON.stringify({
+    signature: VECTORS.positives[0]!.fspiopSignature.signature,
+    protectedHeader: VECTORS.positives[0]!.fspiopSignature.protectedHeader,
+  });
 
   test('parseSignatureHeader: members or GW_JWS_MALFORMED; what it accepts formats back to the same members', () => {
-    fc.assert(fc.property(fc.oneof(hostileText, mutated(valid), mutated(legacy), fc.string({ minLength: 8000, maxLength: 9000 })), (s) => {
-      const h = onlyGatewayErrors(() => parseSignatureHeader(s));
-      if (h) assert.deepEqual(parseSignatureHeader(formatSignatureHeader(h)), h);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.oneof(hostileText, mutated(valid), mutated(legacy), fc.string({ minLength: 8000, maxLength: 9000 })), (s) => {
+        const h = onlyGatewayErrors(() => parseSignatureHeader(s));
+        if (h) assert.deepEqual(parseSignatureHeader(formatSignatureHeader(h)), h);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   test('decodeProtectedHeader and checkProtectedHeader: a value or a GatewayError', () => {
@@ -127,60 +177,101 @@ describe('FSPIOP-Signature and the protected header', () => {
       fc.oneof(fc.json(), deepJson).map((t) => Buffer.from(t).toString('base64url')),
     );
     const headers = VECTORS.positives[0]!.request.headers;
-    fc.assert(fc.property(b64, fc.dictionary(fc.constantFrom('fspiop-uri', 'fspiop-source', 'date', 'fspiop-destination', 'fspiop-http-method'), fc.string()), (s, extra) => {
-      const decoded = onlyGatewayErrors(() => decodeProtectedHeader(s));
-      if (decoded) onlyGatewayErrors(() => checkProtectedHeader(decoded, (n) => extra[n] ?? headers[n], { method: 'POST', uri: '/quotes' }));
-    }), { numRuns: 1000 });
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {
-      onlyGatewayErrors(() => checkProtectedHeader(obj as { alg: unknown }, (n) => headers[n], { method: 'POST', uri: '/quotes' }));
-    }), RUNS);
+    fc.assert(
+      fc.property(
+        b64,
+        fc.dictionary(fc.constantFrom('fspiop-uri', 'fspiop-source', 'date', 'fspiop-destination', 'fspiop-http-method'), fc.string()),
+        (s, extra) => {
+          const decoded = onlyGatewayErrors(() => decodeProtectedHeader(s));
+          if (decoded) onlyGatewayErrors(() => checkProtectedHeader(decoded, (n) => extra[n] ?? headers[n], { method: 'POST', uri: '/quotes' }));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {
+        onlyGatewayErrors(() => checkProtectedHeader(obj as { alg: unknown }, (n) => headers[n], { method: 'POST', uri: '/quotes' }));
+      }),
+      RUNS,
+    );
   });
 });
 
 describe('JSON: canonical form, payload forms, the depth/width scan', () => {
   test('canonical JSON: parse(canonical(x)) equals x as JSON sees it, and canonical is idempotent', () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), (x) => {
-      const c = canonicalJson(x);
-      assert.deepEqual(JSON.parse(c), JSON.parse(JSON.stringify(x)));
-      assert.equal(canonicalJson(JSON.parse(c)), c);
-    }), RUNS);
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (x) => {
+        const c = canonicalJson(x);
+        assert.deepEqual(JSON.parse(c), JSON.parse(JSON.stringify(x)));
+        assert.equal(canonicalJson(JSON.parse(c)), c);
+      }),
+      RUNS,
+    );
   });
 
   test('canonical JSON of any parsed body: text or GW_BODY_TOO_COMPLEX past the depth limit, never a stack overflow', () => {
-    fc.assert(fc.property(fc.oneof(deepJson, fc.json({ maxDepth: 8 })), (text) => {
-      const v: unknown = JSON.parse(text);
-      const deep = jsonLimitExceeded(text) === 'depth';
-      try {
-        canonicalJson(v);
-        assert.ok(!deep, 'a body past the depth limit must not canonicalise');
-      } catch (e) {
-        assert.ok(isGatewayError(e) && e.code === 'GW_BODY_TOO_COMPLEX' && deep, String(e));
-      }
-    }), RUNS);
+    fc.assert(
+      fc.property(fc.oneof(deepJson, fc.json({ maxDepth: 8 })), (text) => {
+        const v: unknown = JSON.parse(text);
+        const deep = jsonLimitExceeded(text) === 'depth';
+        try {
+          canonicalJson(v);
+          assert.ok(!deep, 'a body past the depth limit must not canonicalise');
+        } catch (e) {
+          assert.ok(isGatewayError(e) && e.code === 'GW_BODY_TOO_COMPLEX' && deep, String(e));
+        }
+      }),
+      RUNS,
+    );
   });
 
   test('parseBody never throws; hasDuplicateKeys never throws on JSON and finds an inserted duplicate', () => {
-    fc.assert(fc.property(fc.oneof(hostileText, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1'))), (s) => {
-      const p = parseBody(Buffer.from(s, 'latin1'));
-      if (p) { hasDuplicateKeys(p.text); payloadText('sorted', p.json); payloadText('insertion', p.json); }
-    }), RUNS);
-    fc.assert(fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1 }), (obj) => {
-      const text = JSON.stringify(obj);
-      assert.equal(hasDuplicateKeys(text), false, text);
-      const first = JSON.stringify(Object.keys(obj)[0]);
-      assert.equal(hasDuplicateKeys(`${text.slice(0, -1)},${first}:0}`), true);
-      assert.equal(hasDuplicateKeys(`{"wrap":[${text.slice(0, -1)},${first}:0}]}`), true);
-    }), RUNS);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          hostileText,
+          fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+        ),
+        (s) => {
+          const p = parseBody(Buffer.from(s, 'latin1'));
+          if (p) {
+            hasDuplicateKeys(p.text);
+            payloadText('sorted', p.json);
+            payloadText('insertion', p.json);
+          }
+        },
+      ),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1 }), (obj) => {
+        const text = JSON.stringify(obj);
+        assert.equal(hasDuplicateKeys(text), false, text);
+        const first = JSON.stringify(Object.keys(obj)[0]);
+        assert.equal(hasDuplicateKeys(`${text.slice(0, -1)},${first}:0}`), true);
+        assert.equal(hasDuplicateKeys(`{"wrap":[${text.slice(0, -1)},${first}:0}]}`), true);
+      }),
+      RUNS,
+    );
   });
 
   test('jsonLimitExceeded: never throws; the depth verdict agrees with the parsed value', () => {
     const depthOf = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v as object).map(depthOf)) : 0);
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 12 }), fc.integer({ min: 0, max: 12 }), (x, max) => {
-      const text = JSON.stringify(x);
-      assert.equal(jsonLimitExceeded(text, { maxDepth: max }) === 'depth', depthOf(x) > max, text);
-      assert.equal(jsonLimitExceeded(Buffer.from(text), { maxDepth: max }) === 'depth', depthOf(x) > max);
-    }), RUNS);
-    fc.assert(fc.property(fc.oneof(hostileText, deepJson), (s) => { jsonLimitExceeded(s); jsonLimitExceeded(Buffer.from(s, 'latin1')); }), RUNS);
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 12 }), fc.integer({ min: 0, max: 12 }), (x, max) => {
+        const text = JSON.stringify(x);
+        assert.equal(jsonLimitExceeded(text, { maxDepth: max }) === 'depth', depthOf(x) > max, text);
+        assert.equal(jsonLimitExceeded(Buffer.from(text), { maxDepth: max }) === 'depth', depthOf(x) > max);
+      }),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(fc.oneof(hostileText, deepJson), (s) => {
+        jsonLimitExceeded(s);
+        jsonLimitExceeded(Buffer.from(s, 'latin1'));
+      }),
+      RUNS,
+    );
     assert.equal(jsonLimitExceeded('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH)), undefined);
     assert.equal(jsonLimitExceeded('['.repeat(MAX_JSON_DEPTH + 1)), 'depth');
   });
@@ -191,47 +282,86 @@ describe('ILP packets v1 and v4', () => {
   const withType = (t: number) => fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.concat([Buffer.from([t]), b]).toString('base64url'));
   const v1Bytes = Buffer.from(V1.packet.base64url, 'base64url');
   const v4Bytes = Buffer.from(V4.packet.base64url, 'base64url');
-  const byteMutation = (bytes: Buffer) => fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(bytes.length)).map(([i, b, cut]) => {
-    const out = Buffer.from(bytes);
-    out[i] = b;
-    return out.subarray(0, Math.max(1, cut)).toString('base64url');
-  });
+  const byteMutation = (bytes: Buffer) =>
+    fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(bytes.length)).map(([i, b, cut]) => {
+      const out = Buffer.from(bytes);
+      out[i] = b;
+      return out.subarray(0, Math.max(1, cut)).toString('base64url');
+    });
 
   test('decodePacket: a packet or GW_ILP_PACKET_MALFORMED for any text, any bytes, any corruption of a valid packet', () => {
-    const inputs = fc.oneof(hostileText, b64url, withType(1), withType(12), byteMutation(v1Bytes), byteMutation(v4Bytes), mutated(V1.packet.base64url), mutated(V4.packet.base64url),
-      fc.oneof(fc.json(), deepJson).map((j) => `AQ${Buffer.from(j).toString('base64url')}`));
-    fc.assert(fc.property(inputs, fc.constantFrom(undefined, '1' as const, '4' as const), (s, expect) => {
-      onlyGatewayErrors(() => decodePacket(s, expect));
-    }), { numRuns: 1000 });
+    const inputs = fc.oneof(
+      hostileText,
+      b64url,
+      withType(1),
+      withType(12),
+      byteMutation(v1Bytes),
+      byteMutation(v4Bytes),
+      mutated(V1.packet.base64url),
+      mutated(V4.packet.base64url),
+      fc.oneof(fc.json(), deepJson).map((j) => `AQ${Buffer.from(j).toString('base64url')}`),
+    );
+    fc.assert(
+      fc.property(inputs, fc.constantFrom(undefined, '1' as const, '4' as const), (s, expect) => {
+        onlyGatewayErrors(() => decodePacket(s, expect));
+      }),
+      { numRuns: 1000 },
+    );
     assert.equal(decodePacket(V1.packet.base64url).version, '1');
     assert.equal(decodePacket(V4.packet.base64url).version, '4');
   });
 
   test('decodeTransaction never throws and refuses data nested past the depth limit', () => {
-    fc.assert(fc.property(fc.oneof(hostileText, b64url, deepJson.map((j) => Buffer.from(j).toString('base64url'))), (s) => {
-      const t = decodeTransaction(s);
-      if (t) assert.notEqual(jsonLimitExceeded(t.json), 'depth');
-    }), RUNS);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          hostileText,
+          b64url,
+          deepJson.map((j) => Buffer.from(j).toString('base64url')),
+        ),
+        (s) => {
+          const t = decodeTransaction(s);
+          if (t) assert.notEqual(jsonLimitExceeded(t.json), 'depth');
+        },
+      ),
+      RUNS,
+    );
   });
 
   test('encode/decode round trip: the packet built for a transaction decodes to that transaction', () => {
     const ring = createKeyring([V1.ilpSecret]);
     const tx = fc.record({
-      quoteId: fc.uuid(), transactionId: fc.uuid(),
-      payee: fc.record({ partyIdInfo: fc.record({ partyIdType: fc.constantFrom('MSISDN', 'IBAN'), partyIdentifier: fc.stringMatching(/^[0-9A-Za-z]{1,20}$/), fspId: fc.stringMatching(/^[a-z0-9-]{1,20}$/) }) }),
-      payer: fc.record({ partyIdInfo: fc.record({ partyIdType: fc.constant('MSISDN'), partyIdentifier: fc.stringMatching(/^[0-9]{1,15}$/), fspId: fc.stringMatching(/^[a-z0-9-]{1,20}$/) }) }),
+      quoteId: fc.uuid(),
+      transactionId: fc.uuid(),
+      payee: fc.record({
+        partyIdInfo: fc.record({
+          partyIdType: fc.constantFrom('MSISDN', 'IBAN'),
+          partyIdentifier: fc.stringMatching(/^[0-9A-Za-z]{1,20}$/),
+          fspId: fc.stringMatching(/^[a-z0-9-]{1,20}$/),
+        }),
+      }),
+      payer: fc.record({
+        partyIdInfo: fc.record({
+          partyIdType: fc.constant('MSISDN'),
+          partyIdentifier: fc.stringMatching(/^[0-9]{1,15}$/),
+          fspId: fc.stringMatching(/^[a-z0-9-]{1,20}$/),
+        }),
+      }),
       amount: fc.record({ currency: fc.constantFrom('USD', 'EUR', 'XOF', 'JPY'), amount: fc.integer({ min: 1, max: 1e9 }).map(String) }),
       expiration: fc.date({ min: new Date('2030-01-01T00:00:00Z'), max: new Date('2090-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
       note: fc.option(fc.string({ unit: 'binary', maxLength: 30 }), { nil: undefined }),
     });
-    fc.assert(fc.property(tx, fc.constantFrom('1' as const, '4' as const), (t, version) => {
-      const clean = JSON.parse(JSON.stringify(t)) as Record<string, unknown>;
-      const built = buildIlp(version, clean, ring);
-      const d = decodePacket(built.ilpPacket, version);
-      assert.deepEqual(d.transaction, clean);
-      assert.equal(d.json, encodeTransaction(clean).json);
-      assert.equal(d.condition === undefined ? built.condition : d.condition.toString('base64url'), built.condition);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(tx, fc.constantFrom('1' as const, '4' as const), (t, version) => {
+        const clean = JSON.parse(JSON.stringify(t)) as Record<string, unknown>;
+        const built = buildIlp(version, clean, ring);
+        const d = decodePacket(built.ilpPacket, version);
+        assert.deepEqual(d.transaction, clean);
+        assert.equal(d.json, encodeTransaction(clean).json);
+        assert.equal(d.condition === undefined ? built.condition : d.condition.toString('base64url'), built.condition);
+      }),
+      { numRuns: 100 },
+    );
     assert.deepEqual(decodePacket(V4.packet.base64url).transaction, V4.transactionObject);
   });
 });
@@ -245,19 +375,53 @@ describe('operator files: peer directory and identity map', () => {
   const sampleJson = JSON.stringify({ payeefsp: 'https://payee.example/', fxp1: { endpoint: 'http://[::1]:9/x', ilpVersion: '1' } });
 
   test('parsePeerDirectory: a directory, or one Error saying what is wrong with it', () => {
-    const texts = fc.oneof(hostileText, mutated(sampleDir), mutated(sampleJson),
-      fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.constantFrom('http://[', 'https://', 'http://a b', 'http://x:99999'), fc.record({ endpoint: fc.oneof(fc.string(), fc.constant('http://[')), ilpVersion: fc.jsonValue() }))).map((o) => JSON.stringify(o)));
-    fc.assert(fc.property(texts, (t) => {
-      try { parsePeerDirectory(t); } catch (e) { plainError(e, /^peer directory/); }
-    }), RUNS);
+    const texts = fc.oneof(
+      hostileText,
+      mutated(sampleDir),
+      mutated(sampleJson),
+      fc
+        .dictionary(
+          fc.string(),
+          fc.oneof(
+            fc.string(),
+            fc.constantFrom('http://[', 'https://', 'http://a b', 'http://x:99999'),
+            fc.record({ endpoint: fc.oneof(fc.string(), fc.constant('http://[')), ilpVersion: fc.jsonValue() }),
+          ),
+        )
+        .map((o) => JSON.stringify(o)),
+    );
+    fc.assert(
+      fc.property(texts, (t) => {
+        try {
+          parsePeerDirectory(t);
+        } catch (e) {
+          plainError(e, /^peer directory/);
+        }
+      }),
+      RUNS,
+    );
   });
 
   test('loadIdentityMap: a map, or one Error saying what is wrong with it', () => {
     const file = join(tmp, 'identity.json');
     const sample = JSON.stringify({ [`${'AB:'.repeat(31)}AB`]: 'payerfsp', 'payee CN': 'payeefsp' });
-    fc.assert(fc.property(fc.oneof(hostileText, mutated(sample), fc.dictionary(fc.string(), fc.jsonValue()).map((o) => JSON.stringify(o))), (t) => {
-      writeFileSync(file, t);
-      try { loadIdentityMap(file); } catch (e) { plainError(e, /^identity map/); }
-    }), RUNS);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          hostileText,
+          mutated(sample),
+          fc.dictionary(fc.string(), fc.jsonValue()).map((o) => JSON.stringify(o)),
+        ),
+        (t) => {
+          writeFileSync(file, t);
+          try {
+            loadIdentityMap(file);
+          } catch (e) {
+            plainError(e, /^identity map/);
+          }
+        },
+      ),
+      RUNS,
+    );
   });
 });

@@ -10,21 +10,63 @@ import { ilpStagesOf } from '../../src/stages.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
 
-const problems = (env: Record<string, string>) => { try { loadConfig(env, { cwd: '/tmp' }); return []; } catch (e) { return (e as ConfigError).problems; } };
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env, { cwd: '/tmp' });
+    return [];
+  } catch (e) {
+    return (e as ConfigError).problems;
+  }
+};
 const SECRET = 'p'.repeat(40);
-const prod = { SWITCHGUARD_PROFILE: 'production', IN_SERVER_CERT_PATH: 's.pem', IN_SERVER_KEY_PATH: 's.key', IN_CA_CERT_PATH: 'ca.pem', INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000', JWS_VERIFICATION_KEYS_DIRECTORY: 'k', JWS_SIGNING_KEY_PATH: 'sign.key', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', ILP_SECRET: SECRET };
+const prod = {
+  SWITCHGUARD_PROFILE: 'production',
+  IN_SERVER_CERT_PATH: 's.pem',
+  IN_SERVER_KEY_PATH: 's.key',
+  IN_CA_CERT_PATH: 'ca.pem',
+  INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000',
+  JWS_VERIFICATION_KEYS_DIRECTORY: 'k',
+  JWS_SIGNING_KEY_PATH: 'sign.key',
+  GATEWAY_ROLE: 'dfsp',
+  DFSP_ID: 'payeefsp',
+  ILP_SECRET: SECRET,
+};
 
 // Values that pass each field's own validation, so only the profile rule can refuse them.
 const SAMPLE: Record<string, string> = {
-  INBOUND_UPSTREAM_URL: 'https://switch.example:443', PEER_ENDPOINT: 'https://peer.example', REDIS_URL: 'redis://10.0.0.1:6379',
-  REDIS_CLUSTER_NODES: 'r1:6379', ILP_SECRET: SECRET, ADMIN_TOKEN: 'a'.repeat(32), STATE_HMAC_KEY: 's'.repeat(32),
+  INBOUND_UPSTREAM_URL: 'https://switch.example:443',
+  PEER_ENDPOINT: 'https://peer.example',
+  REDIS_URL: 'redis://10.0.0.1:6379',
+  REDIS_CLUSTER_NODES: 'r1:6379',
+  ILP_SECRET: SECRET,
+  ADMIN_TOKEN: 'a'.repeat(32),
+  STATE_HMAC_KEY: 's'.repeat(32),
 };
-const productionVars = Object.values(FIELDS).filter((f) => isProductionField(f)).map((f) => f.env);
+const productionVars = Object.values(FIELDS)
+  .filter((f) => isProductionField(f))
+  .map((f) => f.env);
 
 test('the production indicators come from the schema: every file, every secret, upstream, peers, keys, Redis', () => {
-  for (const v of ['IN_SERVER_CERT_PATH', 'IN_SERVER_KEY_PATH', 'IN_CA_CERT_PATH', 'IN_CRL_PATH', 'PEER_IDENTITY_MAP', 'INBOUND_UPSTREAM_URL',
-    'INBOUND_UPSTREAM_CA_CERT_PATH', 'PEERS_PATH', 'PEER_ENDPOINT', 'OUT_CLIENT_CERT_PATH', 'OUT_CLIENT_KEY_PATH', 'OUT_CA_CERT_PATH',
-    'ADMIN_TOKEN', 'JWS_SIGNING_KEY_PATH', 'JWS_VERIFICATION_KEYS_DIRECTORY', 'ILP_SECRET', 'REDIS_URL', 'REDIS_CLUSTER_NODES']) {
+  for (const v of [
+    'IN_SERVER_CERT_PATH',
+    'IN_SERVER_KEY_PATH',
+    'IN_CA_CERT_PATH',
+    'IN_CRL_PATH',
+    'PEER_IDENTITY_MAP',
+    'INBOUND_UPSTREAM_URL',
+    'INBOUND_UPSTREAM_CA_CERT_PATH',
+    'PEERS_PATH',
+    'PEER_ENDPOINT',
+    'OUT_CLIENT_CERT_PATH',
+    'OUT_CLIENT_KEY_PATH',
+    'OUT_CA_CERT_PATH',
+    'ADMIN_TOKEN',
+    'JWS_SIGNING_KEY_PATH',
+    'JWS_VERIFICATION_KEYS_DIRECTORY',
+    'ILP_SECRET',
+    'REDIS_URL',
+    'REDIS_CLUSTER_NODES',
+  ]) {
     assert.ok(productionVars.includes(v), `${v} should rule out the implicit development profile`);
   }
   for (const v of ['SWITCHGUARD_PROFILE', 'KEYS_DIR', 'LOG_LEVEL', 'INBOUND_LISTEN_PORT', 'GATEWAY_ROLE', 'STORE']) assert.ok(!productionVars.includes(v), v);
@@ -43,7 +85,12 @@ for (const v of productionVars) {
   test(`SWITCHGUARD_PROFILE unset with ${v} set: start-up stops with one line naming it`, () => {
     const p = problems({ [v]: SAMPLE[v] ?? '/etc/switchguard/x.pem' });
     assert.equal(p.length, 1, p.join('\n'));
-    assert.match(p[0]!, new RegExp(`^SWITCHGUARD_PROFILE: unset, but production settings are given \\(${v}\\); set SWITCHGUARD_PROFILE=production, or SWITCHGUARD_PROFILE=development`));
+    assert.match(
+      p[0]!,
+      new RegExp(
+        `^SWITCHGUARD_PROFILE: unset, but production settings are given \\(${v}\\); set SWITCHGUARD_PROFILE=production, or SWITCHGUARD_PROFILE=development`,
+      ),
+    );
   });
 }
 
@@ -51,12 +98,18 @@ test('the real-deployment case of the issue: certificates, upstream and keys wit
   const { SWITCHGUARD_PROFILE: _p, ILP_SECRET: _s, ...env } = prod;
   const p = problems(env);
   assert.equal(p.length, 1, p.join('\n'));
-  assert.match(p[0]!, /^SWITCHGUARD_PROFILE: unset, but production settings are given \(IN_SERVER_CERT_PATH, IN_SERVER_KEY_PATH, IN_CA_CERT_PATH, INBOUND_UPSTREAM_URL, JWS_SIGNING_KEY_PATH, JWS_VERIFICATION_KEYS_DIRECTORY\)/);
+  assert.match(
+    p[0]!,
+    /^SWITCHGUARD_PROFILE: unset, but production settings are given \(IN_SERVER_CERT_PATH, IN_SERVER_KEY_PATH, IN_CA_CERT_PATH, INBOUND_UPSTREAM_URL, JWS_SIGNING_KEY_PATH, JWS_VERIFICATION_KEYS_DIRECTORY\)/,
+  );
   assert.doesNotMatch(p[0]!, /s\.pem|sign\.key/, 'names the variables, not their values');
 });
 
 test('an explicit profile is honoured: development with real settings, production with all of them', () => {
-  const d = loadConfig({ SWITCHGUARD_PROFILE: 'development', INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000', ILP_SECRET: SECRET, GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' }, { cwd: '/tmp' });
+  const d = loadConfig(
+    { SWITCHGUARD_PROFILE: 'development', INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000', ILP_SECRET: SECRET, GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' },
+    { cwd: '/tmp' },
+  );
   assert.equal(d.profile, 'development');
   assert.equal(d.implicitProfile, false);
   assert.deepEqual(d.ilpSecrets, [SECRET], 'a given secret wins over the development one');

@@ -3,15 +3,16 @@
 // it on /ready; a full restart of every replica with the key gone restores it from QUARANTINE_PATH; a
 // flood of request records never pushes it out of the memory store; the outbound listener delivers
 // nothing to, or on behalf of, a quarantined peer; only the admin DELETE lifts it.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { QUARANTINE_KEY, Quarantine, parseState } from '../../src/admin/quarantine.js';
+import { parseState, QUARANTINE_KEY, Quarantine } from '../../src/admin/quarantine.js';
 import { createMemoryStore } from '../../src/store/memory.js';
-import { fspiopHeaders, send, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
+import { fspiopHeaders, type Stub, send, startStub, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -23,9 +24,13 @@ const until = async (what: string, cond: () => Promise<boolean> | boolean, ms = 
 };
 const admin = (t: TestGateway, method: string, path: string) =>
   fetch(`http://127.0.0.1:${t.gw.admin.port}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
-const party = (t: TestGateway, fsp: string) => send(t.gw.inbound.port, {
-  path: '/parties/MSISDN/123456', headers: { ...fspiopHeaders('parties', fsp), 'fspiop-destination': 'dfsp2' }, cert: t.cert(fsp), ca: t.pki.ca.certPem,
-});
+const party = (t: TestGateway, fsp: string) =>
+  send(t.gw.inbound.port, {
+    path: '/parties/MSISDN/123456',
+    headers: { ...fspiopHeaders('parties', fsp), 'fspiop-destination': 'dfsp2' },
+    cert: t.cert(fsp),
+    ca: t.pki.ca.certPem,
+  });
 const metric = async (t: TestGateway, name: string) => {
   const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${t.gw.admin.port}/metrics`)).text());
   return m ? Number(m[1]) : NaN;
@@ -60,7 +65,13 @@ describe('quarantine survives a store flush and a full restart (two replicas, re
     await until('replica B to enforce', async () => (await party(b, 'dfsp1')).status === 503);
     assert.equal((await party(a, 'dfsp1')).status, 503);
     assert.deepEqual(parseState(readFileSync(join(pki.dir, 'q-a.json'), 'utf8')).peers, ['dfsp1'], 'durable copy written on the change');
-    await until('replica B to persist what it applied', () => { try { return parseState(readFileSync(join(pki.dir, 'q-b.json'), 'utf8')).peers.length === 1; } catch { return false; } });
+    await until('replica B to persist what it applied', () => {
+      try {
+        return parseState(readFileSync(join(pki.dir, 'q-b.json'), 'utf8')).peers.length === 1;
+      } catch {
+        return false;
+      }
+    });
 
     // Flush: delete our prefix's quarantine key, as a Redis restart without persistence would.
     assert.equal(await raw.del(`${prefix}${QUARANTINE_KEY}`), 1);
@@ -71,10 +82,27 @@ describe('quarantine survives a store flush and a full restart (two replicas, re
     }
     await until('the list to be restored in the store', async () => (await raw.get(`${prefix}${QUARANTINE_KEY}`)) !== null);
     assert.deepEqual(parseState((await raw.get(`${prefix}${QUARANTINE_KEY}`))!).peers, ['dfsp1']);
-    await until('a loss to be counted', async () => (await metric(a, 'switchguard_quarantine_lost_total')) + (await metric(b, 'switchguard_quarantine_lost_total')) >= 1);
-    const readies = await Promise.all([a, b].map(async (g) => (await (await fetch(`http://127.0.0.1:${g.gw.admin.port}/ready`)).json()) as { checks: Record<string, boolean>; info: { quarantine: { losses: number; peers: number } } }));
-    assert.ok(readies.some((r) => r.info.quarantine.losses >= 1), JSON.stringify(readies));
-    for (const r of readies) { assert.equal(r.checks.quarantine, true, 'restored: ready again'); assert.equal(r.info.quarantine.peers, 1); }
+    await until(
+      'a loss to be counted',
+      async () => (await metric(a, 'switchguard_quarantine_lost_total')) + (await metric(b, 'switchguard_quarantine_lost_total')) >= 1,
+    );
+    const readies = await Promise.all(
+      [a, b].map(
+        async (g) =>
+          (await (await fetch(`http://127.0.0.1:${g.gw.admin.port}/ready`)).json()) as {
+            checks: Record<string, boolean>;
+            info: { quarantine: { losses: number; peers: number } };
+          },
+      ),
+    );
+    assert.ok(
+      readies.some((r) => r.info.quarantine.losses >= 1),
+      JSON.stringify(readies),
+    );
+    for (const r of readies) {
+      assert.equal(r.checks.quarantine, true, 'restored: ready again');
+      assert.equal(r.info.quarantine.peers, 1);
+    }
     for (const g of [a, b]) assert.equal((await party(g, 'dfsp1')).status, 503);
     assert.equal((await party(a, 'dfsp2')).status, 202, 'others unaffected');
 
@@ -98,7 +126,9 @@ describe('quarantine survives a store flush and a full restart (two replicas, re
 });
 
 describe('quarantine in the memory store is not evictable by traffic', () => {
-  test('101 000 request-state writes beside it (store bounded at 100 entries): still enforced over mTLS and still in the store', { timeout: 60_000 }, async (t) => {
+  test('101 000 request-state writes beside it (store bounded at 100 entries): still enforced over mTLS and still in the store', {
+    timeout: 60_000,
+  }, async (t) => {
     const pki = makeTestPki();
     t.after(() => pki.cleanup());
     const peersPath = pki.write('peers.json', JSON.stringify({ dfsp1: 'http://127.0.0.1:9/', dfsp2: 'http://127.0.0.1:9/' }));
@@ -130,7 +160,9 @@ describe('quarantine in the memory store is not evictable by traffic', () => {
       const path = join(pki.dir, 'q.json');
       writeFileSync(path, '{"g": "x"');
       assert.throws(() => new Quarantine({ store: createMemoryStore({ maxEntries: 100, sweepIntervalMs: 0 }), path }).loadDurable(), /QUARANTINE_PATH/);
-    } finally { pki.cleanup(); }
+    } finally {
+      pki.cleanup();
+    }
   });
 });
 
@@ -143,18 +175,29 @@ describe('the outbound listener delivers nothing to, or on behalf of, a quaranti
     const peersPath = pki.write('peers.json', JSON.stringify({ dfsp1: peer.url, dfsp2: peer.url }));
     t = await startTestGateway({ pki, env: { ADMIN_TOKEN: TOKEN, PEERS_PATH: peersPath } });
   });
-  after(async () => { await t.close(); await peer.close(); });
-
-  const out = (source: string, destination: string) => send(t.gw.outbound.port, {
-    tls: false, method: 'PUT', path: '/quotes/q1', ca: '', body: '{"quoteId":"q1"}',
-    headers: { ...fspiopHeaders('quotes', source), 'fspiop-destination': destination },
+  after(async () => {
+    await t.close();
+    await peer.close();
   });
+
+  const out = (source: string, destination: string) =>
+    send(t.gw.outbound.port, {
+      tls: false,
+      method: 'PUT',
+      path: '/quotes/q1',
+      ca: '',
+      body: '{"quoteId":"q1"}',
+      headers: { ...fspiopHeaders('quotes', source), 'fspiop-destination': destination },
+    });
 
   test('to a quarantined FSPIOP-Destination or from a quarantined FSPIOP-Source → 2003/503 and the peer receives nothing; release restores', async () => {
     assert.equal((await out('hub', 'dfsp2')).status, 202);
     assert.equal((await admin(t, 'POST', '/admin/quarantine/dfsp1')).status, 200);
     const n = peer.requests.length;
-    for (const [s, d] of [['hub', 'dfsp1'], ['dfsp1', 'dfsp2']] as const) {
+    for (const [s, d] of [
+      ['hub', 'dfsp1'],
+      ['dfsp1', 'dfsp2'],
+    ] as const) {
       const r = await out(s, d);
       assert.equal(r.status, 503, `${s} → ${d}`);
       assert.equal(r.json().errorInformation.errorCode, '2003');
@@ -171,7 +214,9 @@ describe('a store client cannot lift a quarantine (hostile review): sealed state
   const prefix = `sgtest:sealed:${randomBytes(5).toString('hex')}:`;
   const raw = new Redis(REDIS_URL);
   const gws: TestGateway[] = [];
-  before(() => { pki = makeTestPki(); });
+  before(() => {
+    pki = makeTestPki();
+  });
   after(async () => {
     for (const g of gws) await g.close();
     const keys = await raw.keys(`${prefix}*`);
@@ -180,13 +225,18 @@ describe('a store client cannot lift a quarantine (hostile review): sealed state
     pki.cleanup();
   });
   const start = async (name: string, extra: Record<string, string>) => {
-    const g = await startTestGateway({ pki, env: { ADMIN_TOKEN: TOKEN, REDIS_URL, REDIS_KEY_PREFIX: `${prefix}${name}:`, QUARANTINE_PATH: join(pki.dir, `${name}.json`), ...extra } });
+    const g = await startTestGateway({
+      pki,
+      env: { ADMIN_TOKEN: TOKEN, REDIS_URL, REDIS_KEY_PREFIX: `${prefix}${name}:`, QUARANTINE_PATH: join(pki.dir, `${name}.json`), ...extra },
+    });
     gws.push(g);
     return g;
   };
   const key = (name: string) => `${prefix}${name}:${QUARANTINE_KEY}`;
 
-  test('with STATE_HMAC_KEY: an unsealed empty list with a huge generation, and a garbled seal, lift nothing; the list is restored sealed and the durable copy untouched', { timeout: 30_000 }, async () => {
+  test('with STATE_HMAC_KEY: an unsealed empty list with a huge generation, and a garbled seal, lift nothing; the list is restored sealed and the durable copy untouched', {
+    timeout: 30_000,
+  }, async () => {
     const sealed = { STATE_HMAC_KEY: 'sealed-state-key-0123456789abcdef0123' };
     const a = await start('s', sealed);
     const b = await start('s', sealed); // same prefix: replicas of one deployment
@@ -194,10 +244,17 @@ describe('a store client cannot lift a quarantine (hostile review): sealed state
     await until('both replicas to enforce', async () => (await party(a, 'evilfsp')).status === 503 && (await party(b, 'evilfsp')).status === 503);
     const stored = (await raw.get(key('s')))!;
     assert.match(stored, /^hmac1\./, 'the shared value is sealed');
-    for (const forged of ['{"g":9007199254740991,"peers":[]}', `{"g":${Date.now() + 1000},"peers":[]}`, stored.replace(/"peers":\["evilfsp"\]/, '"peers":[]')]) {
+    for (const forged of [
+      '{"g":9007199254740991,"peers":[]}',
+      `{"g":${Date.now() + 1000},"peers":[]}`,
+      stored.replace(/"peers":\["evilfsp"\]/, '"peers":[]'),
+    ]) {
       await raw.set(key('s'), forged);
       for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503, `lifted by ${forged.slice(0, 60)}`);
-      await until('the sealed list to be restored', async () => (await raw.get(key('s'))) === stored || /^hmac1\..*evilfsp/.test((await raw.get(key('s'))) ?? ''));
+      await until(
+        'the sealed list to be restored',
+        async () => (await raw.get(key('s'))) === stored || /^hmac1\..*evilfsp/.test((await raw.get(key('s'))) ?? ''),
+      );
     }
     for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503);
     assert.deepEqual(parseState(readFileSync(join(pki.dir, 's.json'), 'utf8')).peers, ['evilfsp'], 'the durable copy never took a forged list');
@@ -206,7 +263,9 @@ describe('a store client cannot lift a quarantine (hostile review): sealed state
     await until('both replicas to release', async () => (await party(a, 'evilfsp')).status === 202 && (await party(b, 'evilfsp')).status === 202);
   });
 
-  test('without a key: a generation far in the future is refused as forged (never applied, never persisted); later quarantines keep working everywhere', { timeout: 30_000 }, async () => {
+  test('without a key: a generation far in the future is refused as forged (never applied, never persisted); later quarantines keep working everywhere', {
+    timeout: 30_000,
+  }, async () => {
     const a = await start('u', {});
     const b = await start('u', {});
     assert.equal((await admin(a, 'POST', '/admin/quarantine/evilfsp')).status, 200);

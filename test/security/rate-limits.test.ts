@@ -10,14 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { fspiopHeaders, send, startTestGateway, type Reply, type TestGateway } from '../helpers/gateway.js';
+import { fspiopHeaders, type Reply, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { REDIS_URL, startRedis } from '../helpers/redis-procs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-limits-'));
 const pki: TestPki = makeTestPki();
-after(() => { rmSync(dir, { recursive: true, force: true }); pki.cleanup(); });
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  pki.cleanup();
+});
 const peersPath = join(dir, 'peers.json');
 writeFileSync(peersPath, JSON.stringify({ dfsp1: 'http://127.0.0.1:9/', dfsp2: 'http://127.0.0.1:9/', dfsp3: 'http://127.0.0.1:9/' }));
 
@@ -42,7 +45,9 @@ const until = async (what: string, check: () => Promise<boolean> | boolean, dead
 };
 
 const agents: Agent[] = [];
-after(() => { for (const a of agents) a.destroy(); });
+after(() => {
+  for (const a of agents) a.destroy();
+});
 function agentFor(t: TestGateway, fspId: string): Agent {
   const c = t.cert(fspId);
   const a = new Agent({ keepAlive: true, maxSockets: 32, ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' });
@@ -52,7 +57,13 @@ function agentFor(t: TestGateway, fspId: string): Agent {
 
 /** GET /parties from `fspId` (a lookup), on a keep-alive agent. */
 const lookup = (t: TestGateway, fspId: string, agent: Agent): Promise<Reply> =>
-  send(t.gw.inbound.port, { method: 'GET', path: `/parties/MSISDN/${Math.floor(Math.random() * 1e9)}`, headers: fspiopHeaders('parties', fspId, { 'fspiop-destination': 'dfsp9' }), ca: t.pki.ca.certPem, agent });
+  send(t.gw.inbound.port, {
+    method: 'GET',
+    path: `/parties/MSISDN/${Math.floor(Math.random() * 1e9)}`,
+    headers: fspiopHeaders('parties', fspId, { 'fspiop-destination': 'dfsp9' }),
+    ca: t.pki.ca.certPem,
+    agent,
+  });
 
 const is2005 = (r: Reply) => r.status === 503 && r.json().errorInformation.errorCode === '2005';
 
@@ -62,7 +73,9 @@ async function metrics(t: TestGateway): Promise<string> {
       let b = '';
       res.on('data', (c) => (b += c));
       res.on('end', () => resolve(b));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 const metricValue = (text: string, series: string): number => {
@@ -70,7 +83,10 @@ const metricValue = (text: string, series: string): number => {
   return line ? Number(line.slice(series.length + 1)) : 0;
 };
 
-const p99 = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!; };
+const p99 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!;
+};
 
 async function gateway(env: Record<string, string>): Promise<TestGateway> {
   return startTestGateway({ pki, env: { PEERS_PATH: peersPath, PEER_ENDPOINT: 'http://127.0.0.1:9/', ...env } });
@@ -92,14 +108,16 @@ describe('two replicas on the shared Redis', () => {
       const other = async (durationMs: number): Promise<number[]> => {
         const lat: number[] = [];
         const jobs: Promise<void>[] = [];
-        for (let i = 0; i < (durationMs / 100); i++) {
-          jobs.push((async () => {
-            await sleep(i * 100);
-            const t0 = performance.now();
-            const r = await lookup(i % 2 ? b : a, 'dfsp2', quiet[i % 2]!);
-            lat.push(performance.now() - t0);
-            assert.equal(r.status, 202, 'the other DFSP is never limited');
-          })());
+        for (let i = 0; i < durationMs / 100; i++) {
+          jobs.push(
+            (async () => {
+              await sleep(i * 100);
+              const t0 = performance.now();
+              const r = await lookup(i % 2 ? b : a, 'dfsp2', quiet[i % 2]!);
+              lat.push(performance.now() - t0);
+              assert.equal(r.status, 202, 'the other DFSP is never limited');
+            })(),
+          );
         }
         await Promise.all(jobs);
         return lat;
@@ -123,9 +141,11 @@ describe('two replicas on the shared Redis', () => {
       const refused = results.filter(is2005).length;
       const windows = 3;
       const limit = rps * windows;
-      console.log(`# flood: ${total} sent over ${spanMs} ms (${(total / (spanMs / 1000)).toFixed(0)} req/s, 5x ${rps} rps) through 2 replicas; ` +
-        `admitted ${admitted} (limit ${limit} over ${windows} one-second windows: ${((admitted / limit - 1) * 100).toFixed(1)} %), refused ${refused} (2005/503); ` +
-        `other DFSP p99 ${p99(baseline).toFixed(1)} ms alone, ${p99(during).toFixed(1)} ms during the flood`);
+      console.log(
+        `# flood: ${total} sent over ${spanMs} ms (${(total / (spanMs / 1000)).toFixed(0)} req/s, 5x ${rps} rps) through 2 replicas; ` +
+          `admitted ${admitted} (limit ${limit} over ${windows} one-second windows: ${((admitted / limit - 1) * 100).toFixed(1)} %), refused ${refused} (2005/503); ` +
+          `other DFSP p99 ${p99(baseline).toFixed(1)} ms alone, ${p99(during).toFixed(1)} ms during the flood`,
+      );
       assert.equal(admitted + refused, total, 'every request is admitted or refused with 2005');
       assert.ok(Math.abs(admitted - limit) <= limit * 0.1, `admitted ${admitted} must be within 10 % of ${limit}`);
       const refusedReply = results.find(is2005)!;
@@ -135,14 +155,16 @@ describe('two replicas on the shared Redis', () => {
       const upstreamFlood = [...a.stub.requests, ...b.stub.requests].filter((r) => r.headers['fspiop-source'] === 'dfsp1').length;
       assert.equal(upstreamFlood, admitted);
       // Counted per DFSP and reason, on both replicas together.
-      const counted = metricValue(await metrics(a), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}')
-        + metricValue(await metrics(b), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}');
+      const counted =
+        metricValue(await metrics(a), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}') +
+        metricValue(await metrics(b), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}');
       assert.equal(counted, refused);
       // The other DFSP's latency is reported above, not asserted: speed is judged by benchmarks and the load
       // driver on a quiet machine, never by a timed test (a busy CI machine would make any bound noise).
       assert.ok((await raw.keys(`${prefix}rl:*`)).length > 0, 'the counters live in the shared Redis under the key prefix');
     } finally {
-      await a.close(); await b.close();
+      await a.close();
+      await b.close();
       const keys = await raw.keys(`${prefix}*`);
       if (keys.length) await raw.del(...keys);
       raw.disconnect();
@@ -167,17 +189,31 @@ describe('two replicas on the shared Redis', () => {
       // Shared: one replica alone gets the whole limit.
       assert.equal(await burst([a], 40), rps);
       await redis.kill();
-      const fallbacks = async () => metricValue(await metrics(a), 'switchguard_rate_limit_fallback_total{what="rate"}') + metricValue(await metrics(b), 'switchguard_rate_limit_fallback_total{what="rate"}');
-      await until('fallback in use', async () => { await Promise.all([lookup(a, 'dfsp1', ag[0]!), lookup(b, 'dfsp1', ag[1]!)]); return (await fallbacks()) >= 2; });
+      const fallbacks = async () =>
+        metricValue(await metrics(a), 'switchguard_rate_limit_fallback_total{what="rate"}') +
+        metricValue(await metrics(b), 'switchguard_rate_limit_fallback_total{what="rate"}');
+      await until('fallback in use', async () => {
+        await Promise.all([lookup(a, 'dfsp1', ag[0]!), lookup(b, 'dfsp1', ag[1]!)]);
+        return (await fallbacks()) >= 2;
+      });
       // Per-process fallback: rps x 1/2 on each replica, the two together the whole limit; one alone only its share.
       await fresh();
       assert.equal(await burst([a, b], 80), rps, 'both replicas together: the whole limit');
       await fresh();
       assert.equal(await burst([a], 40), rps / 2, 'one replica alone: its share');
       await redis.restart();
-      await until('shared limit after Redis returns', async () => { await fresh(); return (await burst([a], 40)) === rps; }, 15_000);
+      await until(
+        'shared limit after Redis returns',
+        async () => {
+          await fresh();
+          return (await burst([a], 40)) === rps;
+        },
+        15_000,
+      );
     } finally {
-      await a.close(); await b.close(); await redis.cleanup();
+      await a.close();
+      await b.close();
+      await redis.cleanup();
     }
   });
 });
@@ -188,44 +224,87 @@ describe('one replica, memory store', () => {
     try {
       const ag = agentFor(t, 'dfsp1');
       const first = await Promise.all(Array.from({ length: 8 }, () => lookup(t, 'dfsp1', ag)));
-      assert.deepEqual(first.map((r) => r.status), Array(8).fill(202));
+      assert.deepEqual(
+        first.map((r) => r.status),
+        Array(8).fill(202),
+      );
       const ninth = await lookup(t, 'dfsp1', ag);
       assert.ok(is2005(ninth));
       assert.equal(ninth.headers['retry-after'], '1');
       const ag2 = agentFor(t, 'dfsp2');
       const four = await Promise.all(Array.from({ length: 4 }, () => lookup(t, 'dfsp2', ag2)));
-      assert.deepEqual(four.map((r) => r.status), [202, 202, 202, 202]);
+      assert.deepEqual(
+        four.map((r) => r.status),
+        [202, 202, 202, 202],
+      );
       assert.ok(is2005(await lookup(t, 'dfsp2', ag2)), 'burst 0: the (rps+1)th in the window is refused');
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 
   test('a class limit bounds only its class; the outbound listener limits by FSPIOP-Destination', async () => {
-    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 100, classes: { quotes: { rps: 2 } } }, dfsp3: { rps: 2 } } }), PEER_ENDPOINT: '' });
+    const t = await gateway({
+      RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 100, classes: { quotes: { rps: 2 } } }, dfsp3: { rps: 2 } } }),
+      PEER_ENDPOINT: '',
+    });
     try {
       const ag = agentFor(t, 'dfsp1');
-      const quote = () => send(t.gw.inbound.port, { method: 'GET', path: '/quotes/b51ec534-ee48-4575-b6a9-ead2955b8069', headers: fspiopHeaders('quotes', 'dfsp1', { 'fspiop-destination': 'dfsp9' }), ca: t.pki.ca.certPem, agent: ag });
+      const quote = () =>
+        send(t.gw.inbound.port, {
+          method: 'GET',
+          path: '/quotes/b51ec534-ee48-4575-b6a9-ead2955b8069',
+          headers: fspiopHeaders('quotes', 'dfsp1', { 'fspiop-destination': 'dfsp9' }),
+          ca: t.pki.ca.certPem,
+          agent: ag,
+        });
       const q = await Promise.all([quote(), quote(), quote()]);
       assert.deepEqual(q.map((r) => r.status).sort(), [202, 202, 503]);
       assert.equal((await lookup(t, 'dfsp1', ag)).status, 202, 'lookups are another class');
       // Outbound: to dfsp3 (limit 2) the third request in the second is refused before anything is sent.
       // (dfsp3's endpoint in the peer directory is a closed port: admitted requests end in 1001, refused ones in 2005.)
-      const out = () => new Promise<string>((resolve, reject) => {
-        httpRequest({ host: '127.0.0.1', port: t.gw.outbound.port, method: 'GET', path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', 'dfsp1', { 'fspiop-destination': 'dfsp3' }) }, (res) => {
-          let b = '';
-          res.on('data', (c) => (b += c));
-          res.on('end', () => resolve(`${res.statusCode} ${JSON.parse(b).errorInformation.errorCode}`));
-        }).on('error', reject).end();
-      });
+      const out = () =>
+        new Promise<string>((resolve, reject) => {
+          httpRequest(
+            {
+              host: '127.0.0.1',
+              port: t.gw.outbound.port,
+              method: 'GET',
+              path: '/parties/MSISDN/1',
+              headers: fspiopHeaders('parties', 'dfsp1', { 'fspiop-destination': 'dfsp3' }),
+            },
+            (res) => {
+              let b = '';
+              res.on('data', (c) => (b += c));
+              res.on('end', () => resolve(`${res.statusCode} ${JSON.parse(b).errorInformation.errorCode}`));
+            },
+          )
+            .on('error', reject)
+            .end();
+        });
       const o = await Promise.all([out(), out(), out()]);
       assert.deepEqual(o.sort(), ['503 1001', '503 1001', '503 2005']);
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 
   test('a bad limits file (unknown FSP id, negative rate, garbage) keeps the old limits, logged and counted', async () => {
     const path = limitsFile({ fsps: { dfsp1: { rps: 3 } } });
     const errors: string[] = [];
-    const logger = { info() {}, warn() {}, debug() {}, error(o: unknown) { errors.push(JSON.stringify(o)); } };
-    const t = await startTestGateway({ pki, env: { PEERS_PATH: peersPath, RATE_LIMITS_PATH: path, TLS_RELOAD_INTERVAL_MS: '100' }, overrides: { logger: logger as never } });
+    const logger = {
+      info() {},
+      warn() {},
+      debug() {},
+      error(o: unknown) {
+        errors.push(JSON.stringify(o));
+      },
+    };
+    const t = await startTestGateway({
+      pki,
+      env: { PEERS_PATH: peersPath, RATE_LIMITS_PATH: path, TLS_RELOAD_INTERVAL_MS: '100' },
+      overrides: { logger: logger as never },
+    });
     try {
       const ag = agentFor(t, 'dfsp1');
       const failed = async () => metricValue(await metrics(t), 'switchguard_reload_total{what="rate_limits",outcome="failed"}');
@@ -251,7 +330,9 @@ describe('one replica, memory store', () => {
       await sleep(1000);
       const rs = await Promise.all(Array.from({ length: 6 }, () => lookup(t, 'dfsp1', ag)));
       assert.equal(rs.filter((r) => r.status === 202).length, 6);
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 
   test('in-flight bound with a slow upstream: the (N+1)th is refused; slots come back when requests end by timeout or error', async () => {
@@ -271,12 +352,21 @@ describe('one replica, memory store', () => {
       for (const r of await Promise.all(hung)) assert.equal(r.status, 500);
       t.stub.behave({ status: 500, body: 'boom' });
       const errs = await Promise.all([lookup(t, 'dfsp1', ag), lookup(t, 'dfsp1', ag)]);
-      assert.deepEqual(errs.map((r) => r.status), [500, 500], 'both admitted again after the timeouts');
+      assert.deepEqual(
+        errs.map((r) => r.status),
+        [500, 500],
+        'both admitted again after the timeouts',
+      );
       // Error answers released their slots too.
       t.stub.behave({ status: 202 });
       const ok = await Promise.all([lookup(t, 'dfsp1', ag), lookup(t, 'dfsp1', ag)]);
-      assert.deepEqual(ok.map((r) => r.status), [202, 202]);
+      assert.deepEqual(
+        ok.map((r) => r.status),
+        [202, 202],
+      );
       assert.match(await metrics(t), /switchguard_in_flight_requests\{listener="inbound",dfsp="dfsp1"\} 0/);
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -13,32 +13,54 @@ import { ROUTES, type RouteDef } from '../../src/fspiop/resources.js';
 import { matchRoute } from '../../src/fspiop/routes.js';
 import { ALGORITHMS } from '../../src/jws/algorithms.js';
 import { signRequest } from '../../src/jws/sign.js';
-import { headerGetter, verifyRequest, type VerifyPolicy } from '../../src/jws/verify.js';
+import { headerGetter, type VerifyPolicy, verifyRequest } from '../../src/jws/verify.js';
+import { fspiopHeaders, type Stub, startStub, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys } from '../helpers/jws.js';
-import { fspiopHeaders, startStub, startTestGateway, type Stub, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { rawRequest } from './raw.js';
 
 const require = createRequire(import.meta.url);
 interface SdkJws {
-  signer: new (c: { signingKey: string; logger: unknown }) => { sign(r: { method: string; url: string; headers: Record<string, string>; body: unknown }): void };
+  signer: new (c: {
+    signingKey: string;
+    logger: unknown;
+  }) => { sign(r: { method: string; url: string; headers: Record<string, string>; body: unknown }): void };
   validator: new (c: { validationKeys: Record<string, string>; logger: unknown }) => { validate(r: { headers: Record<string, string>; body: unknown }): true };
 }
 const SDKS: [string, SdkJws][] = [
   ['19.19.1', (require('@mojaloop/sdk-standard-components') as { Jws: SdkJws }).Jws],
   ['19.18.8', (require('sdk-19188') as { Jws: SdkJws }).Jws],
 ];
-const logger = { isDebugEnabled: false, child() { return logger; }, debug() {}, info() {}, warn() {}, error() {} };
+const logger = {
+  isDebugEnabled: false,
+  child() {
+    return logger;
+  },
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const keys = staticKeys({ payerfsp: [PUBLIC_KEYS.payerfsp!] });
 
-const PARAM: Record<string, string> = { ID: '7c23e80c-d078-4077-8263-2c047876fcf6', Type: 'MSISDN', SubId: 'sub1', SourceCurrency: 'USD', TargetCurrency: 'EUR' };
+const PARAM: Record<string, string> = {
+  ID: '7c23e80c-d078-4077-8263-2c047876fcf6',
+  Type: 'MSISDN',
+  SubId: 'sub1',
+  SourceCurrency: 'USD',
+  TargetCurrency: 'EUR',
+};
 /** A concrete path for a route, with a suffix on its first parameter to make variants. */
-const pathOf = (d: RouteDef, variant = '') => `/${d.segments.map((s, i) => (s.startsWith('{') ? PARAM[s.slice(1, -1)]! + (i === d.segments.findIndex((x) => x.startsWith('{')) ? variant : '') : s)).join('/')}`;
+const pathOf = (d: RouteDef, variant = '') =>
+  `/${d.segments.map((s, i) => (s.startsWith('{') ? PARAM[s.slice(1, -1)]! + (i === d.segments.findIndex((x) => x.startsWith('{')) ? variant : '') : s)).join('/')}`;
 
 const BODY_ROUTES = ROUTES.filter((d) => d.hasBody);
 /** Every concrete request: each body route, each with a variant of its first parameter. */
-const REQUESTS = BODY_ROUTES.flatMap((d) => [{ d, method: d.method, path: pathOf(d) }, ...(d.segments.some((s) => s.startsWith('{')) ? [{ d, method: d.method, path: pathOf(d, 'x') }] : [])]);
+const REQUESTS = BODY_ROUTES.flatMap((d) => [
+  { d, method: d.method, path: pathOf(d) },
+  ...(d.segments.some((s) => s.startsWith('{')) ? [{ d, method: d.method, path: pathOf(d, 'x') }] : []),
+]);
 const BODY = { note: 'resource table', amount: { currency: 'USD', amount: '1' } };
 
 const sign = (method: string, url: string) => {
@@ -75,8 +97,18 @@ describe('every body-carrying route: signed by the gateway, verified by the gate
       const signer = new Jws.signer({ signingKey: KEYS.payerfspPrivateKeyPem!, logger });
       const wrong = new Set<string>();
       for (const { d, method, path } of REQUESTS) {
-        const req = { method, url: `https://switch.example${path}`, headers: { 'fspiop-source': 'payerfsp', date: new Date().toUTCString() } as Record<string, string>, body: structuredClone(BODY) };
-        try { signer.sign(req); } catch { wrong.add(d.resource); continue; } // "URI not valid for protected header"
+        const req = {
+          method,
+          url: `https://switch.example${path}`,
+          headers: { 'fspiop-source': 'payerfsp', date: new Date().toUTCString() } as Record<string, string>,
+          body: structuredClone(BODY),
+        };
+        try {
+          signer.sign(req);
+        } catch {
+          wrong.add(d.resource);
+          continue;
+        } // "URI not valid for protected header"
         const check = verifyRequest({ method, path, header: headerGetter(req.headers), body: Buffer.from(req.body as unknown as string) }, keys, POLICY);
         if (req.headers['fspiop-uri'] !== path) {
           // The SDK regex's empty branch matches at '//switch.example/…' for resources it does not list.
@@ -97,8 +129,11 @@ test('a signature never verifies on any other route (every pair of concrete requ
   for (const a of signed) {
     for (const b of REQUESTS) {
       if (a.method === b.method && a.path === b.path) continue;
-      await assert.rejects(verifyRequest({ method: b.method, path: b.path, header: headerGetter(a.headers), body: a.body }, keys, POLICY),
-        (e: unknown) => isGatewayError(e) && e.fspiopCode === '3105', `${a.method} ${a.path} verified as ${b.method} ${b.path}`);
+      await assert.rejects(
+        verifyRequest({ method: b.method, path: b.path, header: headerGetter(a.headers), body: a.body }, keys, POLICY),
+        (e: unknown) => isGatewayError(e) && e.fspiopCode === '3105',
+        `${a.method} ${a.path} verified as ${b.method} ${b.path}`,
+      );
       pairs++;
     }
   }
@@ -106,7 +141,10 @@ test('a signature never verifies on any other route (every pair of concrete requ
   const q = signed.find((s) => s.d.template === 'PUT /quotes/{ID}')!;
   const confusable = `/services/FXP/quotes/${PARAM.ID}`;
   assert.equal(matchRoute('PUT', confusable).template, 'PUT /services/FXP/{SourceCurrency}/{TargetCurrency}');
-  await assert.rejects(verifyRequest({ method: 'PUT', path: confusable, header: headerGetter(q.headers), body: q.body }, keys, POLICY), (e: unknown) => isGatewayError(e) && e.code === 'GW_JWS_HEADER_MISMATCH');
+  await assert.rejects(
+    verifyRequest({ method: 'PUT', path: confusable, header: headerGetter(q.headers), body: q.body }, keys, POLICY),
+    (e: unknown) => isGatewayError(e) && e.code === 'GW_JWS_HEADER_MISMATCH',
+  );
   assert.equal(pairs, signed.length * (REQUESTS.length - 1));
 });
 
@@ -118,25 +156,54 @@ describe('over real sockets: the outbound gateway signs every route, the inbound
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     pki = makeTestPki();
     const keyPath = pki.write('sign.key', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    signer = await startTestGateway({ pki, env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', PEER_ENDPOINT: peer.url, JWS_SIGN: 'true', JWS_SIGN_PUT_PARTIES: 'true', JWS_SIGNING_KEY_PATH: keyPath } });
+    signer = await startTestGateway({
+      pki,
+      env: {
+        GATEWAY_ROLE: 'dfsp',
+        DFSP_ID: 'payeefsp',
+        PEER_ENDPOINT: peer.url,
+        JWS_SIGN: 'true',
+        JWS_SIGN_PUT_PARTIES: 'true',
+        JWS_SIGNING_KEY_PATH: keyPath,
+      },
+    });
     const dir = join(signer.pki.dir, 'verify-keys');
     mkdirSync(dir);
     writeFileSync(join(dir, 'payeefsp.pem'), publicKey.export({ type: 'spki', format: 'pem' }).toString());
-    verifier = await startTestGateway({ pki: signer.pki, env: { VALIDATE_INBOUND_JWS: 'true', VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: dir } });
+    verifier = await startTestGateway({
+      pki: signer.pki,
+      env: { VALIDATE_INBOUND_JWS: 'true', VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: dir },
+    });
   });
-  after(async () => { await verifier?.close(); await signer?.close(); await peer.close(); pki.cleanup(); });
+  after(async () => {
+    await verifier?.close();
+    await signer?.close();
+    await peer.close();
+    pki.cleanup();
+  });
 
   test('every body route is signed outbound (no 500) and verifies inbound (202)', async () => {
     for (const { d, method, path } of REQUESTS.filter((_, i) => i % 2 === 0)) {
-      const r = await rawRequest({ port: signer.gw.outbound.port, tls: false }, `${method} ${path} HTTP/1.1`, Object.entries(fspiopHeaders(d.resource, 'payeefsp', { 'fspiop-destination': 'payerfsp' })), JSON.stringify(BODY));
+      const r = await rawRequest(
+        { port: signer.gw.outbound.port, tls: false },
+        `${method} ${path} HTTP/1.1`,
+        Object.entries(fspiopHeaders(d.resource, 'payeefsp', { 'fspiop-destination': 'payerfsp' })),
+        JSON.stringify(BODY),
+      );
       assert.equal(r.status, 202, `${d.template}: ${r.body}`);
       const seen = peer.requests.at(-1)!;
       assert.equal(seen.url, path);
       assert.equal(seen.headers['fspiop-uri'], path);
       const headers: Record<string, string> = {};
-      for (const k of ['accept', 'content-type', 'date', 'fspiop-source', 'fspiop-destination', 'fspiop-signature', 'fspiop-uri', 'fspiop-http-method']) if (typeof seen.headers[k] === 'string') headers[k] = seen.headers[k] as string;
+      for (const k of ['accept', 'content-type', 'date', 'fspiop-source', 'fspiop-destination', 'fspiop-signature', 'fspiop-uri', 'fspiop-http-method'])
+        if (typeof seen.headers[k] === 'string') headers[k] = seen.headers[k] as string;
       captured.push({ method, path, headers, body: seen.body });
-      const v = await rawRequest({ port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('payeefsp') }, `${method} ${path} HTTP/1.1`, Object.entries(headers), seen.body);
+      const v = await rawRequest(
+        { port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('payeefsp') },
+        `${method} ${path} HTTP/1.1`,
+        Object.entries(headers),
+        seen.body,
+      );
       assert.equal(v.status, 202, `${d.template} inbound: ${v.body}`);
     }
   });
@@ -149,7 +216,12 @@ describe('over real sockets: the outbound gateway signs every route, the inbound
       for (const b of [captured[(i + 1) % captured.length]!, captured[(i + 7) % captured.length]!]) {
         if (a.path === b.path && a.method === b.method) continue;
         const headers = { ...a.headers, 'fspiop-uri': a.headers['fspiop-uri']!, accept: b.headers.accept!, 'content-type': b.headers['content-type']! };
-        const r = await rawRequest({ port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('payeefsp') }, `${b.method} ${b.path} HTTP/1.1`, Object.entries(headers), a.body);
+        const r = await rawRequest(
+          { port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('payeefsp') },
+          `${b.method} ${b.path} HTTP/1.1`,
+          Object.entries(headers),
+          a.body,
+        );
         assert.equal(r.status, 400, `${a.method} ${a.path} as ${b.method} ${b.path}: ${r.body}`);
         assert.equal(r.json().errorInformation.errorCode, '3105');
       }
@@ -165,6 +237,15 @@ test('a protected header that repeats a member is refused (3105), even when the 
   const body = Buffer.from(JSON.stringify(BODY));
   const ph = Buffer.from(phText).toString('base64url');
   const sig = cryptoSign('sha256', Buffer.from(`${ph}.${body.toString('base64url')}`), PRIVATE_KEYS.payerfsp!).toString('base64url');
-  const headers = { 'fspiop-source': 'payerfsp', date, 'fspiop-uri': '/quotes', 'fspiop-http-method': 'POST', 'fspiop-signature': JSON.stringify({ protectedHeader: ph, signature: sig }) };
-  await assert.rejects(verifyRequest({ method: 'POST', path: '/quotes', header: headerGetter(headers), body }, keys, POLICY), (e: unknown) => isGatewayError(e) && e.code === 'GW_JWS_MALFORMED' && e.fspiopCode === '3105');
+  const headers = {
+    'fspiop-source': 'payerfsp',
+    date,
+    'fspiop-uri': '/quotes',
+    'fspiop-http-method': 'POST',
+    'fspiop-signature': JSON.stringify({ protectedHeader: ph, signature: sig }),
+  };
+  await assert.rejects(
+    verifyRequest({ method: 'POST', path: '/quotes', header: headerGetter(headers), body }, keys, POLICY),
+    (e: unknown) => isGatewayError(e) && e.code === 'GW_JWS_MALFORMED' && e.fspiopCode === '3105',
+  );
 });

@@ -3,14 +3,14 @@
 // idle connection, headers or a body trickled byte by byte, and connections over the total and
 // per-address caps are all cut, and each enforcement is counted in metrics.
 import assert from 'node:assert/strict';
-import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { addressKey } from '../../src/http/listener-limits.js';
 import type { AuditEvent, AuditLog } from '../../src/logging/audit.js';
 import { createTelemetry, type MetricsTelemetry } from '../../src/metrics/registry.js';
-import { fspiopHeaders, startTestGateway, testEnv, type TestGateway } from '../helpers/gateway.js';
+import { fspiopHeaders, startTestGateway, type TestGateway, testEnv } from '../helpers/gateway.js';
 import { makeTestPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -26,27 +26,45 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 
 };
 
 /** A raw socket and what happened to it: bytes received, when it closed (ms after open). */
-interface Watched { socket: Socket; opened: number; received: Buffer[]; closedAfter: number | undefined }
+interface Watched {
+  socket: Socket;
+  opened: number;
+  received: Buffer[];
+  closedAfter: number | undefined;
+}
 function watch(socket: Socket): Watched {
   const w: Watched = { socket, opened: Date.now(), received: [], closedAfter: undefined };
   socket.on('data', (d: Buffer) => w.received.push(d));
   socket.on('error', () => {});
-  socket.on('close', () => { w.closedAfter = Date.now() - w.opened; });
+  socket.on('close', () => {
+    w.closedAfter = Date.now() - w.opened;
+  });
   return w;
 }
-const tcp = (port: number, localAddress = '127.0.0.1') => new Promise<Watched>((resolve, reject) => {
-  const s = tcpConnect({ port, host: '127.0.0.1', localAddress });
-  const w = watch(s);
-  s.once('connect', () => resolve(w));
-  s.once('error', reject);
-});
+const tcp = (port: number, localAddress = '127.0.0.1') =>
+  new Promise<Watched>((resolve, reject) => {
+    const s = tcpConnect({ port, host: '127.0.0.1', localAddress });
+    const w = watch(s);
+    s.once('connect', () => resolve(w));
+    s.once('error', reject);
+  });
 const closed = (w: Watched, ms = 4000) => until('the server to close the socket', () => w.closedAfter !== undefined, ms);
 
-interface Fixture { t: TestGateway; telemetry: MetricsTelemetry; audit: AuditEvent[] }
+interface Fixture {
+  t: TestGateway;
+  telemetry: MetricsTelemetry;
+  audit: AuditEvent[];
+}
 async function start(env: Record<string, string>): Promise<Fixture> {
   const telemetry = createTelemetry({ processMetrics: false });
   const events: AuditEvent[] = [];
-  const audit: AuditLog = { record: (e) => { events.push(e); }, flush: async () => {}, close: async () => {} };
+  const audit: AuditLog = {
+    record: (e) => {
+      events.push(e);
+    },
+    flush: async () => {},
+    close: async () => {},
+  };
   const t = await startTestGateway({ env, overrides: { telemetry, audit } });
   return { t, telemetry, audit: events };
 }
@@ -57,18 +75,24 @@ describe('timeouts', () => {
   let f: Fixture;
   before(async () => {
     f = await start({
-      TLS_HANDSHAKE_TIMEOUT_MS: '300', HTTP_HEADERS_TIMEOUT_MS: '400', HTTP_REQUEST_TIMEOUT_MS: '800', HTTP_KEEPALIVE_TIMEOUT_MS: '300',
+      TLS_HANDSHAKE_TIMEOUT_MS: '300',
+      HTTP_HEADERS_TIMEOUT_MS: '400',
+      HTTP_REQUEST_TIMEOUT_MS: '800',
+      HTTP_KEEPALIVE_TIMEOUT_MS: '300',
     });
   });
-  after(async () => { await f.t.close(); });
-
-  const tlsTo = (servername = 'localhost') => new Promise<Watched & { tls: TLSSocket }>((resolve, reject) => {
-    const c = f.t.cert('dfsp1');
-    const s = tlsConnect({ host: '127.0.0.1', port: portOf(f, 'inbound'), ca: f.t.pki.ca.certPem, servername, cert: c.certPem, key: c.keyPem });
-    const w = watch(s);
-    s.once('secureConnect', () => resolve(Object.assign(w, { tls: s })));
-    s.once('error', reject);
+  after(async () => {
+    await f.t.close();
   });
+
+  const tlsTo = (servername = 'localhost') =>
+    new Promise<Watched & { tls: TLSSocket }>((resolve, reject) => {
+      const c = f.t.cert('dfsp1');
+      const s = tlsConnect({ host: '127.0.0.1', port: portOf(f, 'inbound'), ca: f.t.pki.ca.certPem, servername, cert: c.certPem, key: c.keyPem });
+      const w = watch(s);
+      s.once('secureConnect', () => resolve(Object.assign(w, { tls: s })));
+      s.once('error', reject);
+    });
 
   test('inbound: a socket that never sends a ClientHello is closed at the handshake timeout, counted, neither a probe nor audited', LIMIT, async () => {
     const audited = f.audit.length;
@@ -99,7 +123,11 @@ describe('timeouts', () => {
     const before = await timeouts(f, 'inbound', 'idle');
     const w = await tlsTo();
     const h = fspiopHeaders('parties', 'dfsp1');
-    w.tls.write(`GET /parties/MSISDN/1 HTTP/1.1\r\nHost: localhost\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+    w.tls.write(
+      `GET /parties/MSISDN/1 HTTP/1.1\r\nHost: localhost\r\n${Object.entries(h)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`,
+    );
     await until('a response', () => Buffer.concat(w.received).includes('\r\n\r\n'));
     assert.match(Buffer.concat(w.received).toString(), /^HTTP\/1\.1 202/);
     await closed(w);
@@ -124,7 +152,11 @@ describe('timeouts', () => {
     const w = await tlsTo();
     const h = fspiopHeaders('quotes', 'dfsp1');
     const body = JSON.stringify({ quoteId: 'x', note: 'y'.repeat(200) });
-    w.tls.write(`POST /quotes HTTP/1.1\r\nHost: localhost\r\ncontent-length: ${body.length}\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+    w.tls.write(
+      `POST /quotes HTTP/1.1\r\nHost: localhost\r\ncontent-length: ${body.length}\r\n${Object.entries(h)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`,
+    );
     const timer = trickle(w.socket, body, 40);
     await closed(w);
     clearInterval(timer);
@@ -156,7 +188,11 @@ describe('timeouts', () => {
       const before = await timeouts(f, l, 'request');
       const w = await tcp(portOf(f, l));
       const h = fspiopHeaders('quotes', 'dfsp1', { 'fspiop-destination': 'dfsp2' });
-      w.socket.write(`POST ${l === 'admin' ? '/admin/quarantine' : '/quotes'} HTTP/1.1\r\nHost: x\r\ncontent-length: 300\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      w.socket.write(
+        `POST ${l === 'admin' ? '/admin/quarantine' : '/quotes'} HTTP/1.1\r\nHost: x\r\ncontent-length: 300\r\n${Object.entries(h)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n`,
+      );
       const timer = trickle(w.socket, 'x'.repeat(300), 40);
       await closed(w);
       clearInterval(timer);
@@ -182,7 +218,10 @@ describe('timeouts', () => {
 function trickle(socket: Socket, text: string, ms: number): NodeJS.Timeout {
   let i = 0;
   const timer = setInterval(() => {
-    if (i >= text.length || socket.destroyed) { clearInterval(timer); return; }
+    if (i >= text.length || socket.destroyed) {
+      clearInterval(timer);
+      return;
+    }
     socket.write(text[i++]!);
   }, ms);
   return timer;
@@ -190,8 +229,12 @@ function trickle(socket: Socket, text: string, ms: number): NodeJS.Timeout {
 
 describe('connection caps', () => {
   let f: Fixture;
-  before(async () => { f = await start({ MAX_CONNECTIONS: '3', MAX_CONNECTIONS_PER_ADDRESS: '2' }); });
-  after(async () => { await f.t.close(); });
+  before(async () => {
+    f = await start({ MAX_CONNECTIONS: '3', MAX_CONNECTIONS_PER_ADDRESS: '2' });
+  });
+  after(async () => {
+    await f.t.close();
+  });
 
   const rejected = (l: Listener, reason: string) => metric(f.telemetry, `switchguard_connections_rejected_total{listener="${l}",reason="${reason}"}`);
 
@@ -202,7 +245,11 @@ describe('connection caps', () => {
       const third = await tcp(portOf(f, l), '127.0.0.1');
       await closed(third, 2000);
       await until('per-address rejection counted', async () => (await rejected(l, 'max_per_address')) === 1);
-      assert.equal(held.some((w) => w.closedAfter !== undefined), false, 'the connections within the cap stay open');
+      assert.equal(
+        held.some((w) => w.closedAfter !== undefined),
+        false,
+        'the connections within the cap stay open',
+      );
 
       const other = await tcp(portOf(f, l), '127.0.0.2'); // the third connection in total: allowed
       const fourth = await tcp(portOf(f, l), '127.0.0.3'); // over the total cap
@@ -229,10 +276,18 @@ describe('configuration', () => {
     const pki = makeTestPki();
     try {
       const c = loadConfig(testEnv(pki, 'http://127.0.0.1:1'));
-      assert.deepEqual([c.tlsHandshakeTimeoutMs, c.httpHeadersTimeoutMs, c.httpRequestTimeoutMs, c.httpKeepAliveTimeoutMs, c.maxConnections, c.maxConnectionsPerAddress], [10000, 10000, 30000, 30000, 10000, 500]);
-      assert.throws(() => loadConfig(testEnv(pki, 'http://127.0.0.1:1', { HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' })), (e: unknown) => e instanceof ConfigError && /HTTP_HEADERS_TIMEOUT_MS/.test(e.message));
+      assert.deepEqual(
+        [c.tlsHandshakeTimeoutMs, c.httpHeadersTimeoutMs, c.httpRequestTimeoutMs, c.httpKeepAliveTimeoutMs, c.maxConnections, c.maxConnectionsPerAddress],
+        [10000, 10000, 30000, 30000, 10000, 500],
+      );
+      assert.throws(
+        () => loadConfig(testEnv(pki, 'http://127.0.0.1:1', { HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' })),
+        (e: unknown) => e instanceof ConfigError && /HTTP_HEADERS_TIMEOUT_MS/.test(e.message),
+      );
       assert.throws(() => loadConfig(testEnv(pki, 'http://127.0.0.1:1', { MAX_CONNECTIONS_PER_ADDRESS: '0' })), ConfigError);
-    } finally { pki.cleanup(); }
+    } finally {
+      pki.cleanup();
+    }
   });
 
   test('per-address keys: IPv4 and IPv4-mapped IPv6 alike, IPv6 by /64', () => {

@@ -19,7 +19,14 @@ import { waitFor } from '../helpers/wait.js';
 
 const recordingAudit = (): AuditLog & { events: AuditEvent[] } => {
   const events: AuditEvent[] = [];
-  return { events, record: (e) => { events.push(e); }, flush: async () => {}, close: async () => {} };
+  return {
+    events,
+    record: (e) => {
+      events.push(e);
+    },
+    flush: async () => {},
+    close: async () => {},
+  };
 };
 const metric = async (t: MetricsTelemetry, series: string): Promise<number> => {
   const line = (await t.metricsText()).split('\n').find((l) => l.startsWith(`${series} `));
@@ -29,7 +36,11 @@ const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 
   await waitFor(cond, { what, timeoutMs: ms, intervalMs: 10 });
 };
 
-interface Fixture { t: TestGateway; telemetry: MetricsTelemetry; audit: ReturnType<typeof recordingAudit> }
+interface Fixture {
+  t: TestGateway;
+  telemetry: MetricsTelemetry;
+  audit: ReturnType<typeof recordingAudit>;
+}
 async function start(pki: TestPki, env: Record<string, string>): Promise<Fixture> {
   const telemetry = createTelemetry({ processMetrics: false });
   const audit = recordingAudit();
@@ -52,14 +63,22 @@ after(() => pki.cleanup());
 
 describe('identity source cn (default)', () => {
   let f: Fixture;
-  before(async () => { f = await start(pki, {}); });
-  after(async () => { await f.t.close(); });
+  before(async () => {
+    f = await start(pki, {});
+  });
+  after(async () => {
+    await f.t.close();
+  });
 
   test('control: one CN that is an FSP id is bound and forwarded', async () => {
     assert.deepEqual(await tryCert(f, pki.issue({ cn: 'dfsp1' }), 'dfsp1'), { status: 202, code: '', forwarded: 1 });
   });
 
-  for (const [name, cns] of [['two different CNs, either claimed', ['dfsp1', 'dfsp2']], ['two different CNs, the second claimed', ['dfsp2', 'dfsp1']], ['the same CN twice', ['dfsp1', 'dfsp1']]] as const) {
+  for (const [name, cns] of [
+    ['two different CNs, either claimed', ['dfsp1', 'dfsp2']],
+    ['two different CNs, the second claimed', ['dfsp2', 'dfsp1']],
+    ['the same CN twice', ['dfsp1', 'dfsp1']],
+  ] as const) {
     test(`${name}: 3100, nothing forwarded, audited as peer_rejected`, async () => {
       const cert = pki.issue({ cn: [...cns] });
       for (const source of new Set(cns)) {
@@ -135,12 +154,20 @@ describe('identity source cn (default)', () => {
 
 describe('identity source san', () => {
   let f: Fixture;
-  before(async () => { f = await start(pki, { PEER_IDENTITY_FROM: 'san' }); });
-  after(async () => { await f.t.close(); });
+  before(async () => {
+    f = await start(pki, { PEER_IDENTITY_FROM: 'san' });
+  });
+  after(async () => {
+    await f.t.close();
+  });
 
   test('control: one SAN value (DNS and URI may repeat it), CN equal or absent: bound and forwarded', async () => {
     assert.deepEqual(await tryCert(f, pki.issue({ cn: 'dfsp1', dns: ['dfsp1'] }), 'dfsp1'), { status: 202, code: '', forwarded: 1 });
-    assert.deepEqual(await tryCert(f, pki.issue({ cn: [], dns: ['dfsp1'], uris: ['dfsp1'], ips: ['127.0.0.1'] }), 'dfsp1'), { status: 202, code: '', forwarded: 1 });
+    assert.deepEqual(await tryCert(f, pki.issue({ cn: [], dns: ['dfsp1'], uris: ['dfsp1'], ips: ['127.0.0.1'] }), 'dfsp1'), {
+      status: 202,
+      code: '',
+      forwarded: 1,
+    });
   });
 
   const refused: [string, Parameters<TestPki['issue']>[0], string[]][] = [
@@ -166,7 +193,9 @@ describe('identity map', () => {
     const map = pki.write('identity-map.json', JSON.stringify({ dfsp1: 'dfsp1' }));
     f = await start(pki, { PEER_IDENTITY_FROM: 'map', PEER_IDENTITY_MAP: map });
   });
-  after(async () => { await f.t.close(); });
+  after(async () => {
+    await f.t.close();
+  });
 
   test('a CN lookup needs exactly one CN', async () => {
     assert.deepEqual(await tryCert(f, pki.issue({ cn: 'dfsp1' }), 'dfsp1'), { status: 202, code: '', forwarded: 1 });
@@ -181,29 +210,44 @@ describe('pure rules (fast-check)', () => {
   const id = fc.stringMatching(/^[a-z0-9-]{1,12}$/);
 
   test('several distinct CNs never bind, whatever their order', () => {
-    fc.assert(fc.property(fc.uniqueArray(id, { minLength: 2, maxLength: 4 }), fc.constantFrom('cn' as const, 'san' as const), (cns, from) => {
-      assert.throws(() => peerFromCertificate({ fingerprint256: FP, subject: { CN: cns }, subjectaltname: `DNS:${cns[0]}` }, opts(from)), (e: unknown) => e instanceof GatewayError && e.fspiopCode === '3100');
-    }));
+    fc.assert(
+      fc.property(fc.uniqueArray(id, { minLength: 2, maxLength: 4 }), fc.constantFrom('cn' as const, 'san' as const), (cns, from) => {
+        assert.throws(
+          () => peerFromCertificate({ fingerprint256: FP, subject: { CN: cns }, subjectaltname: `DNS:${cns[0]}` }, opts(from)),
+          (e: unknown) => e instanceof GatewayError && e.fspiopCode === '3100',
+        );
+      }),
+    );
   });
 
   test('from=san binds only when every DNS/URI SAN carries the same value (and the CN, if any, equals it)', () => {
     const entry = fc.tuple(fc.constantFrom('DNS', 'URI', 'IP Address', 'email'), id);
-    fc.assert(fc.property(fc.array(entry, { maxLength: 5 }), fc.option(id, { nil: undefined }), (entries, cn) => {
-      const san = entries.map(([k, v]) => `${k}:${v}`).join(', ');
-      const ids = new Set(entries.filter(([k]) => k === 'DNS' || k === 'URI').map(([, v]) => v));
-      const ok = ids.size === 1 && (cn === undefined || ids.has(cn));
-      let bound: string | undefined;
-      try { bound = peerFromCertificate({ fingerprint256: FP, subject: cn === undefined ? {} : { CN: cn }, subjectaltname: san }, opts('san')).fspId; } catch (e) {
-        assert.ok(e instanceof GatewayError && e.fspiopCode === '3100');
-      }
-      assert.equal(bound, ok ? [...ids][0] : undefined);
-    }));
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 5 }), fc.option(id, { nil: undefined }), (entries, cn) => {
+        const san = entries.map(([k, v]) => `${k}:${v}`).join(', ');
+        const ids = new Set(entries.filter(([k]) => k === 'DNS' || k === 'URI').map(([, v]) => v));
+        const ok = ids.size === 1 && (cn === undefined || ids.has(cn));
+        let bound: string | undefined;
+        try {
+          bound = peerFromCertificate({ fingerprint256: FP, subject: cn === undefined ? {} : { CN: cn }, subjectaltname: san }, opts('san')).fspId;
+        } catch (e) {
+          assert.ok(e instanceof GatewayError && e.fspiopCode === '3100');
+        }
+        assert.equal(bound, ok ? [...ids][0] : undefined);
+      }),
+    );
   });
 
   test('the SAN reader throws nothing but GatewayError on any input', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 80 }), (s) => {
-      try { identitySans(s); } catch (e) { assert.ok(e instanceof GatewayError); }
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (s) => {
+        try {
+          identitySans(s);
+        } catch (e) {
+          assert.ok(e instanceof GatewayError);
+        }
+      }),
+    );
   });
 
   test('the client-certificate policy, by itself (OpenSSL refuses some of these earlier, at the handshake)', () => {
@@ -221,11 +265,15 @@ describe('pure rules (fast-check)', () => {
     const der = new X509Certificate(pki.issue({ cn: 'dfsp1' }).certPem).raw;
     assert.equal(clientCertificateProblem(der), undefined);
     assert.equal(clientCertificateProblem(undefined), 'malformed');
-    fc.assert(fc.property(fc.nat(der.length - 1), fc.integer({ min: 0, max: 255 }), (at, byte) => {
-      const copy = Buffer.from(der); copy[at] = byte;
-      const r = clientCertificateProblem(copy);
-      assert.ok(r === undefined || ['ca_certificate', 'key_usage', 'extended_key_usage', 'malformed'].includes(r));
-      assert.equal(clientCertificateProblem(der.subarray(0, at)), 'malformed');
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.nat(der.length - 1), fc.integer({ min: 0, max: 255 }), (at, byte) => {
+        const copy = Buffer.from(der);
+        copy[at] = byte;
+        const r = clientCertificateProblem(copy);
+        assert.ok(r === undefined || ['ca_certificate', 'key_usage', 'extended_key_usage', 'malformed'].includes(r));
+        assert.equal(clientCertificateProblem(der.subarray(0, at)), 'malformed');
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -17,7 +17,10 @@ test('a list option takes the words that follow it, up to the next option', () =
 
 test('positionals: only as many as the command takes; words after a non-list option are not list values', () => {
   assert.deepEqual(parseCommand(['PACKET'], {}, [], 1).positionals, ['PACKET']);
-  assert.throws(() => parseCommand(['A', 'B'], {}, [], 1), (e) => e instanceof UsageError && /unexpected argument 'B'/.test(e.message));
+  assert.throws(
+    () => parseCommand(['A', 'B'], {}, [], 1),
+    (e) => e instanceof UsageError && /unexpected argument 'B'/.test(e.message),
+  );
   assert.throws(() => parseCommand(['--dir', 'd', 'stray'], OPTIONS, ['dfsp']), UsageError);
   assert.throws(() => parseCommand(['--force', 'a'], OPTIONS, ['dfsp']), UsageError);
 });

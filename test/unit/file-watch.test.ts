@@ -61,7 +61,10 @@ test('a file rewritten in place with the same size and mtime is a change (inode/
 
 test('a Kubernetes ..data symlink swap is a change of every linked file', async () => {
   const dir = fresh();
-  for (const [v, text] of [['..v1', 'one'], ['..v2', 'two']] as const) {
+  for (const [v, text] of [
+    ['..v1', 'one'],
+    ['..v2', 'two'],
+  ] as const) {
     mkdirSync(join(dir, v));
     writeFileSync(join(dir, v, 'tls.crt'), text);
   }
@@ -113,17 +116,24 @@ test('errors reach onError: fs.watch unavailable (the rescan goes on), onChange 
   const g = join(fresh(), 'x');
   writeFileSync(g, '1');
   let calls = 0;
-  const w = watchFiles([g], () => {
-    calls++;
-    if (calls === 1) throw new Error('sync failure');
-    return Promise.reject(new Error('async failure'));
-  }, { intervalMs: 20, debounceMs: 5, fsWatch: false, onError: (e) => errors.push(e) });
+  const w = watchFiles(
+    [g],
+    () => {
+      calls++;
+      if (calls === 1) throw new Error('sync failure');
+      return Promise.reject(new Error('async failure'));
+    },
+    { intervalMs: 20, debounceMs: 5, fsWatch: false, onError: (e) => errors.push(e) },
+  );
   watches.push(w);
   writeFileSync(g, '22');
   assert.ok(await until(() => errors.length === 1));
   writeFileSync(g, '333');
   assert.ok(await until(() => errors.length === 2));
-  assert.deepEqual(errors.map((e) => (e as Error).message), ['sync failure', 'async failure']);
+  assert.deepEqual(
+    errors.map((e) => (e as Error).message),
+    ['sync failure', 'async failure'],
+  );
 });
 
 test('close() stops it', async () => {

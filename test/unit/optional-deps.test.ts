@@ -43,11 +43,14 @@ test('the startup modules do not load node-forge', () => {
 test('without node-forge the gateway modules load and pki init explains what is missing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sg-noforge-'));
   try {
-    const r = run(`
+    const r = run(
+      `
       await import('./src/gateway.ts');
       const { initDevPki } = await import('./src/pki/dev-pki.ts');
       try { initDevPki(${JSON.stringify(join(dir, 'keys'))}); console.log('created'); } catch (e) { console.log('error: ' + e.message); }
-    `, dir);
+    `,
+      dir,
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^error: the development PKI needs the optional dependency node-forge, which is not installed/);
   } finally {

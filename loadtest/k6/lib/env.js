@@ -21,7 +21,10 @@ function int(v, def) {
 /** @param {string | undefined} v */
 function fspList(v) {
   if (v === undefined || v === '') return ['perffsp-1', 'perffsp-2', 'perffsp-3', 'perffsp-4', 'perffsp-5', 'perffsp-6', 'perffsp-7', 'perffsp-8'];
-  return v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 export const ENV = Object.freeze({

@@ -1,11 +1,12 @@
 // Sends one prepared request with its DFSP's certificate, FSP tags, a fresh traceparent and a named check.
-import http from 'k6/http';
+
 import { check } from 'k6';
 import exec from 'k6/execution';
+import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import { ENV } from './env.js';
-import { fspBaseUrl } from './tls.js';
 import { traceparent } from './ids.js';
+import { fspBaseUrl } from './tls.js';
 
 const fspiopErrors = new Counter('fspiop_errors');
 export const exhausted = new Counter('prepared_requests_exhausted');
@@ -28,12 +29,17 @@ function errorCode(body) {
  * @param {string} checkName  stable id, e.g. TRANSFERS_FSPIOP_POST_TRANSFERS_RESPONSE_IS_202
  */
 export function send(req, checkName) {
-  const tags = { payerFspId: req.kind === 'postQuotes' || req.kind === 'postTransfers' ? req.fsp : req.destination,
+  const tags = {
+    payerFspId: req.kind === 'postQuotes' || req.kind === 'postTransfers' ? req.fsp : req.destination,
     payeeFspId: req.kind === 'postQuotes' || req.kind === 'postTransfers' ? req.destination : req.fsp,
-    request: req.kind, name: `${req.method} ${req.path.replace(/\/[0-9a-f-]{36}$/, '/{ID}')}` };
+    request: req.kind,
+    name: `${req.method} ${req.path.replace(/\/[0-9a-f-]{36}$/, '/{ID}')}`,
+  };
   const headers = Object.assign({}, req.headers, { traceparent: traceparent() });
   const res = http.request(req.method, fspBaseUrl(req.fsp) + req.path, req.body, {
-    headers, tags, responseCallback: req.expectStatus === 400 ? EXPECT_400 : EXPECT_202,
+    headers,
+    tags,
+    responseCallback: req.expectStatus === 400 ? EXPECT_400 : EXPECT_202,
   });
   const code = res.status >= 400 && typeof res.body === 'string' ? errorCode(res.body) : '';
   if (code) fspiopErrors.add(1, { errorCode: code, status: String(res.status) });

@@ -1,7 +1,7 @@
 // Request kind → request module.
 import { postQuotes } from './postQuotes.js';
-import { putQuotes } from './putQuotes.js';
 import { postTransfers } from './postTransfers.js';
+import { putQuotes } from './putQuotes.js';
 import { putTransfers } from './putTransfers.js';
 
 const REQUESTS = Object.freeze({ postQuotes, putQuotes, postTransfers, putTransfers });

@@ -1,8 +1,9 @@
 // The admin API as wired into the running gateway: quarantine through the admin listener stops a real
 // mTLS peer on the inbound listener with 2003/503, release lets it through again; metrics and readiness
 // are served next to it.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { fspiopHeaders, send, startTestGateway } from '../../helpers/gateway.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
@@ -16,10 +17,13 @@ test('quarantine through the gateway admin listener stops and releases a real pe
   t.after(() => tg.close());
   const admin = `http://127.0.0.1:${tg.gw.admin.port}`;
   const call = (method: string, path: string, token = TOKEN) => fetch(admin + path, { method, headers: { authorization: `Bearer ${token}` } });
-  const party = () => send(tg.gw.inbound.port, {
-    path: '/parties/MSISDN/123456', headers: { ...fspiopHeaders('parties', 'dfsp1'), 'fspiop-destination': 'dfsp2' },
-    cert: tg.cert('dfsp1'), ca: pki.ca.certPem,
-  });
+  const party = () =>
+    send(tg.gw.inbound.port, {
+      path: '/parties/MSISDN/123456',
+      headers: { ...fspiopHeaders('parties', 'dfsp1'), 'fspiop-destination': 'dfsp2' },
+      cert: tg.cert('dfsp1'),
+      ca: pki.ca.certPem,
+    });
 
   assert.equal((await party()).status, 202);
   assert.equal((await call('POST', '/admin/quarantine/dfsp1', 'wrong-token')).status, 401);

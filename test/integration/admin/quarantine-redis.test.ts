@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { QUARANTINE_KEY, Quarantine, parseState } from '../../../src/admin/quarantine.js';
+import { parseState, QUARANTINE_KEY, Quarantine } from '../../../src/admin/quarantine.js';
 import { createRedisStore } from '../../../src/store/redis.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -18,14 +18,25 @@ test('two replicas sharing the real Redis agree within the refresh period', asyn
   const storeB = storeOf();
   const counts: number[] = [];
   const a = new Quarantine({ store: storeA, refreshMs: 100 });
-  const b = new Quarantine({ store: storeB, refreshMs: 100, telemetry: { ...NOOP_TELEMETRY, quarantine: (e) => { counts.push(e.count); } } });
+  const b = new Quarantine({
+    store: storeB,
+    refreshMs: 100,
+    telemetry: {
+      ...NOOP_TELEMETRY,
+      quarantine: (e) => {
+        counts.push(e.count);
+      },
+    },
+  });
   t.after(async () => {
-    a.close(); b.close();
+    a.close();
+    b.close();
     const redis = new Redis(URL, { maxRetriesPerRequest: 1 });
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
-    await storeA.close(); await storeB.close();
+    await storeA.close();
+    await storeB.close();
   });
   await Promise.all([a.start(), b.start()]);
   assert.equal(b.isQuarantined('dfsp1'), false);

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
+import { isBroadcast, mergeReplies } from '../../../src/cluster/ipc.js';
 import { fspiopHeaders, send, startStub, testEnv } from '../../helpers/gateway.js';
 import { startMain } from '../../helpers/main-process.js';
 import { makeTestPki } from '../../helpers/pki.js';
-import { isBroadcast, mergeReplies } from '../../../src/cluster/ipc.js';
 
 const pki = makeTestPki();
 after(() => pki.cleanup());
@@ -26,15 +26,33 @@ test('admin calls that touch per-process state are broadcast; the worst status w
 test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { timeout: 90_000 }, async () => {
   const stub = await startStub();
   const prefix = `sgtest:${randomBytes(4).toString('hex')}:`;
-  const env = { ...testEnv(pki, stub.url), INBOUND_LISTEN_PORT: '0', ADMIN_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0', WORKERS: '2', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: prefix };
+  const env = {
+    ...testEnv(pki, stub.url),
+    INBOUND_LISTEN_PORT: '0',
+    ADMIN_LISTEN_PORT: '0',
+    OUTBOUND_LISTEN_PORT: '0',
+    WORKERS: '2',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: prefix,
+  };
   // Workers listening on port 0 share one port (node:cluster hands them the primary's handle); the banner says which.
-  const main = await startMain(env, { readyLine: 'worker processes share', timeoutMs: 80_000 }).catch(async (e: unknown) => { await stub.close(); throw e; });
+  const main = await startMain(env, { readyLine: 'worker processes share', timeoutMs: 80_000 }).catch(async (e: unknown) => {
+    await stub.close();
+    throw e;
+  });
   const { child, ports } = main;
   try {
     const cert = pki.client('dfsp-a');
     const n = 20;
     for (let i = 0; i < n; i++) {
-      const r = await send(ports.inbound, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert, ca: pki.ca.certPem });
+      const r = await send(ports.inbound, {
+        method: 'POST',
+        path: '/quotes',
+        headers: fspiopHeaders('quotes', 'dfsp-a'),
+        body: '{}',
+        cert,
+        ca: pki.ca.certPem,
+      });
       assert.equal(r.status, 202);
     }
     const ready = await fetch(`http://127.0.0.1:${ports.admin}/ready`);

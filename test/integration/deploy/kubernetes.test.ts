@@ -1,15 +1,16 @@
 // deploy/kubernetes: renders every overlay (and the key-rotation example) with `kubectl kustomize`,
 // validates every object against the Kubernetes API schemas (kubernetes-models; the prometheus-operator
 // CRDs are shape-checked here instead), and checks the deployment invariants the gateway relies on.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { FIELDS, type FieldName } from '../../../src/config/schema.js';
-import { loadConfig } from '../../../src/config/load.js';
 import { OUTPUTS, rendered } from '../../../scripts/render-k8s.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { FIELDS, type FieldName } from '../../../src/config/schema.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const OVERLAYS = ['development', 'production', 'redis-cluster'] as const;
@@ -23,7 +24,9 @@ function kustomize(dir: string): Obj[] {
     assert.fail('kubectl is not installed: the manifests cannot be rendered (`kubectl kustomize`); .ci/run installs it');
   }
   assert.equal(r.status, 0, `kubectl kustomize ${dir} failed:\n${r.stderr}`);
-  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o !== null);
 }
 
 const rendersCache = new Map<string, Obj[]>();
@@ -45,14 +48,26 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 const CRD_GROUPS = new Set(['monitoring.coreos.com']);
 
 async function validate(o: Obj): Promise<void> {
-  const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') as [string, string] : ['', o.apiVersion];
-  if (CRD_GROUPS.has(group)) { checkCrdShape(o); return; }
+  const [group, version] = o.apiVersion.includes('/') ? (o.apiVersion.split('/') as [string, string]) : ['', o.apiVersion];
+  if (CRD_GROUPS.has(group)) {
+    checkCrdShape(o);
+    return;
+  }
   const path = group === '' ? `kubernetes-models/${version}/${o.kind}` : `kubernetes-models/${group}/${version}/${o.kind}`;
   let mod: Record<string, new (x: unknown) => { validate(): void }>;
-  try { mod = await import(path); } catch { assert.fail(`${o.apiVersion} ${o.kind} ${o.metadata.name}: no Kubernetes schema for this apiVersion/kind`); }
+  try {
+    mod = await import(path);
+  } catch {
+    assert.fail(`${o.apiVersion} ${o.kind} ${o.metadata.name}: no Kubernetes schema for this apiVersion/kind`);
+  }
   const Model = mod[o.kind];
   assert.ok(Model, `${o.kind}: model class`);
-  assert.doesNotThrow(() => new Model(o).validate(), (e: unknown) => { assert.fail(`${o.kind} ${o.metadata.name}: ${(e as Error).message}`); });
+  assert.doesNotThrow(
+    () => new Model(o).validate(),
+    (e: unknown) => {
+      assert.fail(`${o.kind} ${o.metadata.name}: ${(e as Error).message}`);
+    },
+  );
 }
 
 /** The prometheus-operator CRDs have no schema in kubernetes-models: check the fields the operator reads. */
@@ -62,7 +77,11 @@ function checkCrdShape(o: Obj): void {
   if (o.kind === 'ServiceMonitor') {
     assert.equal(typeof o.spec?.selector?.matchLabels, 'object');
     assert.ok(Array.isArray(o.spec.endpoints) && o.spec.endpoints.length > 0);
-    for (const e of o.spec.endpoints) { assert.equal(typeof e.port, 'string'); assert.match(e.path, /^\//); assert.match(e.interval, /^\d+[smh]$/); }
+    for (const e of o.spec.endpoints) {
+      assert.equal(typeof e.port, 'string');
+      assert.match(e.path, /^\//);
+      assert.match(e.interval, /^\d+[smh]$/);
+    }
     assert.deepEqual(Object.keys(o).sort(), ['apiVersion', 'kind', 'metadata', 'spec']);
   } else if (o.kind === 'PrometheusRule') {
     assert.ok(Array.isArray(o.spec?.groups) && o.spec.groups.length > 0);
@@ -95,7 +114,8 @@ for (const name of OVERLAYS) {
   test(`kubernetes ${name}: every object validates against the Kubernetes API schemas`, async () => {
     const objs = overlay(name);
     for (const o of objs) await validate(o);
-    for (const kind of ['ServiceAccount', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor', 'PrometheusRule']) one(objs, kind);
+    for (const kind of ['ServiceAccount', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor', 'PrometheusRule'])
+      one(objs, kind);
     assert.equal(objs.filter((o) => o.kind === 'Service').length, 3, 'one Service per listener');
     for (const cm of ['switchguard-config', 'switchguard-peers', 'switchguard-grafana-dashboard']) one(objs, 'ConfigMap', cm);
     if (name !== 'redis-cluster') {
@@ -111,12 +131,19 @@ for (const name of OVERLAYS) {
     const adminPort = c.ports.find((p: Obj) => p.name === 'admin');
     assert.equal(String(adminPort.containerPort), cfg[fieldEnv('adminPort')]);
     assert.equal(cfg[fieldEnv('adminHost')], '0.0.0.0', 'probes and Prometheus come from outside the pod');
-    for (const [probe, path] of [['livenessProbe', '/health'], ['readinessProbe', '/ready'], ['startupProbe', '/health']] as const) {
+    for (const [probe, path] of [
+      ['livenessProbe', '/health'],
+      ['readinessProbe', '/ready'],
+      ['startupProbe', '/health'],
+    ] as const) {
       assert.equal(c[probe]?.httpGet?.path, path, probe);
       assert.ok(c[probe].httpGet.port === 'admin' || c[probe].httpGet.port === adminPort.containerPort, `${probe} on the admin port`);
       assert.ok(!c[probe].httpGet.scheme || c[probe].httpGet.scheme === 'HTTP');
     }
-    for (const [portName, field] of [['inbound', 'inboundPort'], ['outbound', 'outboundPort']] as const) {
+    for (const [portName, field] of [
+      ['inbound', 'inboundPort'],
+      ['outbound', 'outboundPort'],
+    ] as const) {
       assert.equal(String(c.ports.find((p: Obj) => p.name === portName).containerPort), cfg[fieldEnv(field)], portName);
     }
   });
@@ -144,8 +171,10 @@ for (const name of OVERLAYS) {
     const { pod, c } = gateway(objs);
     const shutdownS = Number(configOf(objs)[fieldEnv('shutdownTimeoutMs')] ?? 10000) / 1000;
     const preStopS = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
-    assert.ok(pod.terminationGracePeriodSeconds > shutdownS + preStopS,
-      `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} must exceed preStop ${preStopS}s + SHUTDOWN_TIMEOUT_MS ${shutdownS}s`);
+    assert.ok(
+      pod.terminationGracePeriodSeconds > shutdownS + preStopS,
+      `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} must exceed preStop ${preStopS}s + SHUTDOWN_TIMEOUT_MS ${shutdownS}s`,
+    );
   });
 
   test(`kubernetes ${name}: keys and certificates come from Secrets mounted as files (whole directories, reloadable)`, () => {
@@ -177,13 +206,16 @@ for (const name of OVERLAYS) {
     const jwsDir = cfg[fieldEnv('jwsKeysDir')];
     if (jwsDir) assert.ok(volumes.get(mounts.find((m) => m.mountPath === jwsDir)?.name)?.secret, 'JWS verification keys from a Secret');
     // No secret value in the ConfigMap; Secret-backed environment only for the secret settings without a file form.
-    const allowed = Object.values(FIELDS).filter((f) => 'secret' in f && f.secret && !('file' in f && f.file)).map((f) => f.env);
+    const allowed = Object.values(FIELDS)
+      .filter((f) => 'secret' in f && f.secret && !('file' in f && f.file))
+      .map((f) => f.env);
     for (const e of allowed) assert.ok(!cfg[e], `${e} must not be in a ConfigMap`);
     const envSecrets = (c.env ?? []).filter((e: Obj) => e.valueFrom?.secretKeyRef).map((e: Obj) => e.name);
     for (const e of envSecrets) assert.ok(allowed.includes(e), `${e}: a Secret as environment only where no file setting exists`);
     assert.ok(!(c.envFrom ?? []).some((e: Obj) => e.secretRef), 'no whole Secret as environment');
     if (cfg[fieldEnv('profile')] === 'production') {
-      for (const k of ['serverCertPath', 'serverKeyPath', 'caCertPath', 'jwsSigningKeyPath', 'outClientKeyPath'] as const) assert.ok(cfg[fieldEnv(k)], `${fieldEnv(k)} set`);
+      for (const k of ['serverCertPath', 'serverKeyPath', 'caCertPath', 'jwsSigningKeyPath', 'outClientKeyPath'] as const)
+        assert.ok(cfg[fieldEnv(k)], `${fieldEnv(k)} set`);
     }
   });
 
@@ -199,8 +231,15 @@ for (const name of OVERLAYS) {
     else assert.ok(hpa.spec.minReplicas >= 2, 'a shared store: at least two replicas');
     if (name === 'development') assert.equal(config.profile, 'development');
     else assert.equal(config.profile, 'production');
-    if (name === 'redis-cluster') { assert.equal(config.storeKind, 'redis'); assert.equal(config.redisUrl, undefined); assert.ok(config.redisClusterNodes.length >= 3); }
-    if (name === 'production') { assert.equal(config.storeKind, 'redis'); assert.match(config.redisUrl ?? '', /^redis/); }
+    if (name === 'redis-cluster') {
+      assert.equal(config.storeKind, 'redis');
+      assert.equal(config.redisUrl, undefined);
+      assert.ok(config.redisClusterNodes.length >= 3);
+    }
+    if (name === 'production') {
+      assert.equal(config.storeKind, 'redis');
+      assert.match(config.redisUrl ?? '', /^redis/);
+    }
   });
 
   test(`kubernetes ${name}: Services, PodDisruptionBudget, spread, NetworkPolicy and ServiceMonitor select the gateway`, () => {
@@ -236,13 +275,25 @@ for (const name of OVERLAYS) {
     const cfg = configOf(objs);
     const byPort = (p: string) => rules.filter((r) => rulePorts(r).some((x: unknown) => String(x) === p));
     const [inbound, out, adm] = [cfg[fieldEnv('inboundPort')]!, cfg[fieldEnv('outboundPort')]!, cfg[fieldEnv('adminPort')]!].map(byPort);
-    assert.ok(inbound!.length === 1 && inbound![0]!.from.every((f: Obj) => f.ipBlock && !f.podSelector && !f.namespaceSelector && f.ipBlock.cidr !== '0.0.0.0/0'), 'inbound: peers\' ranges only');
-    assert.ok(adm!.length === 1 && adm![0]!.from.every((f: Obj) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' && !f.ipBlock), 'admin: the monitoring namespace only');
-    assert.ok(out!.length === 1 && out![0]!.from.every((f: Obj) => f.podSelector && !f.ipBlock && !f.namespaceSelector), 'outbound: labelled pods of the namespace only');
+    assert.ok(
+      inbound!.length === 1 && inbound![0]!.from.every((f: Obj) => f.ipBlock && !f.podSelector && !f.namespaceSelector && f.ipBlock.cidr !== '0.0.0.0/0'),
+      "inbound: peers' ranges only",
+    );
+    assert.ok(
+      adm!.length === 1 && adm![0]!.from.every((f: Obj) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' && !f.ipBlock),
+      'admin: the monitoring namespace only',
+    );
+    assert.ok(
+      out!.length === 1 && out![0]!.from.every((f: Obj) => f.podSelector && !f.ipBlock && !f.namespaceSelector),
+      'outbound: labelled pods of the namespace only',
+    );
     const sm = one(objs, 'ServiceMonitor');
     assert.ok(matches(sm.spec.selector.matchLabels, admin.metadata.labels), 'ServiceMonitor selects the admin Service only');
     for (const s of services.filter((x) => x !== admin)) assert.ok(!matches(sm.spec.selector.matchLabels, s.metadata.labels), `not ${s.metadata.name}`);
-    assert.deepEqual(sm.spec.endpoints.map((e: Obj) => [e.port, e.path]), [['admin', '/metrics']]);
+    assert.deepEqual(
+      sm.spec.endpoints.map((e: Obj) => [e.port, e.path]),
+      [['admin', '/metrics']],
+    );
   });
 
   test(`kubernetes ${name}: the PrometheusRule equals alerts/ and the dashboard ConfigMap equals the dashboard JSON`, () => {

@@ -1,11 +1,11 @@
 // Outbound pipeline: local side → gateway → peer over mTLS, chosen by FSPIOP-Destination from a
 // hot-reloaded peer directory; unknown destination → 3201.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { issueCert } from '../../../src/pki/forge-pki.js';
 import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
@@ -23,7 +23,12 @@ before(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      seen.push({ path: req.url!, peerCn: (req.socket as TLSSocket).getPeerCertificate().subject?.CN as string | undefined, body: Buffer.concat(chunks), headers: req.headers });
+      seen.push({
+        path: req.url!,
+        peerCn: (req.socket as TLSSocket).getPeerCertificate().subject?.CN as string | undefined,
+        body: Buffer.concat(chunks),
+        headers: req.headers,
+      });
       res.writeHead(202, { 'x-peer': 'b' });
       res.end();
     });
@@ -33,9 +38,17 @@ before(async () => {
   const certPath = pki.write('out-client.pem', client.certPem);
   const keyPath = pki.write('out-client.key', client.keyPem);
   peersPath = pki.write('peers.yaml', `peer-b: https://localhost:${(peer.address() as AddressInfo).port}/fsp\n`);
-  t = await startTestGateway({ pki, env: { OUT_CLIENT_CERT_PATH: certPath, OUT_CLIENT_KEY_PATH: keyPath, OUT_CA_CERT_PATH: pki.caPath, PEERS_PATH: peersPath } });
+  t = await startTestGateway({
+    pki,
+    env: { OUT_CLIENT_CERT_PATH: certPath, OUT_CLIENT_KEY_PATH: keyPath, OUT_CA_CERT_PATH: pki.caPath, PEERS_PATH: peersPath },
+  });
 });
-after(async () => { await t.close(); peer.closeAllConnections(); peer.close(); pki.cleanup(); });
+after(async () => {
+  await t.close();
+  peer.closeAllConnections();
+  peer.close();
+  pki.cleanup();
+});
 
 const out = (headers: Record<string, string>, body = '{"quoteId":"q1"}') =>
   send(t.gw.outbound.port, { tls: false, method: 'PUT', path: '/quotes/q1', headers, body, ca: '' });

@@ -35,18 +35,32 @@ test('SIGTERM: stops accepting, finishes the in-flight request, exits 0', async 
   const stub = await startStub();
   // A slow upstream is the point here: the request is still in flight when SIGTERM arrives.
   stub.behave({ status: 202, body: 'late', delayMs: 800 });
-  const main = await startMain({ ...testEnv(pki, stub.url), INBOUND_LISTEN_PORT: '0', ADMIN_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0' }).catch(async (e: unknown) => { await stub.close(); throw e; });
+  const main = await startMain({ ...testEnv(pki, stub.url), INBOUND_LISTEN_PORT: '0', ADMIN_LISTEN_PORT: '0', OUTBOUND_LISTEN_PORT: '0' }).catch(
+    async (e: unknown) => {
+      await stub.close();
+      throw e;
+    },
+  );
   const { child } = main;
   try {
     const c = pki.client('dfsp-a');
-    const inflight = send(main.ports.inbound, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: c, ca: pki.ca.certPem });
+    const inflight = send(main.ports.inbound, {
+      method: 'POST',
+      path: '/quotes',
+      headers: fspiopHeaders('quotes', 'dfsp-a'),
+      body: '{}',
+      cert: c,
+      ca: pki.ca.certPem,
+    });
     await waitFor(() => stub.requests.length === 1, { what: 'the request to reach the upstream' });
     child.kill('SIGTERM');
     const r = await inflight;
     assert.equal(r.status, 202);
     assert.equal(r.body.toString(), 'late');
     assert.equal(await main.exited, 0);
-    await assert.rejects(send(main.ports.inbound, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: c, ca: pki.ca.certPem }));
+    await assert.rejects(
+      send(main.ports.inbound, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: c, ca: pki.ca.certPem }),
+    );
   } finally {
     child.kill('SIGKILL');
     await stub.close();

@@ -1,36 +1,50 @@
 // Live certificate reload: replaced under traffic with zero failures; garbage refused, old context kept.
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { connect } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { connect } from 'node:tls';
 import { issueCert } from '../../../src/pki/forge-pki.js';
 import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const logged: { level: string; obj: Record<string, unknown> }[] = [];
 const logger = {
-  info: (obj: object) => { logged.push({ level: 'info', obj: obj as Record<string, unknown> }); },
-  warn: (obj: object) => { logged.push({ level: 'warn', obj: obj as Record<string, unknown> }); },
-  error: (obj: object) => { logged.push({ level: 'error', obj: obj as Record<string, unknown> }); },
+  info: (obj: object) => {
+    logged.push({ level: 'info', obj: obj as Record<string, unknown> });
+  },
+  warn: (obj: object) => {
+    logged.push({ level: 'warn', obj: obj as Record<string, unknown> });
+  },
+  error: (obj: object) => {
+    logged.push({ level: 'error', obj: obj as Record<string, unknown> });
+  },
   debug: () => {},
 };
 
 let t: TestGateway;
-before(async () => { t = await startTestGateway({ overrides: { logger } }); });
-after(async () => { await t.close(); });
-
-const servedFingerprint = () => new Promise<string>((resolve, reject) => {
-  const c = t.cert('dfsp-a');
-  const s = connect({ host: '127.0.0.1', port: t.gw.inbound.port, ca: t.pki.ca.certPem, servername: 'localhost', cert: c.certPem, key: c.keyPem }, () => {
-    resolve(s.getPeerX509Certificate()!.fingerprint256);
-    s.destroy();
-  });
-  s.on('error', reject);
+before(async () => {
+  t = await startTestGateway({ overrides: { logger } });
+});
+after(async () => {
+  await t.close();
 });
 
-const replaceAtomically = (path: string, content: string) => { writeFileSync(`${path}.tmp`, content); renameSync(`${path}.tmp`, path); };
+const servedFingerprint = () =>
+  new Promise<string>((resolve, reject) => {
+    const c = t.cert('dfsp-a');
+    const s = connect({ host: '127.0.0.1', port: t.gw.inbound.port, ca: t.pki.ca.certPem, servername: 'localhost', cert: c.certPem, key: c.keyPem }, () => {
+      resolve(s.getPeerX509Certificate()!.fingerprint256);
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+
+const replaceAtomically = (path: string, content: string) => {
+  writeFileSync(`${path}.tmp`, content);
+  renameSync(`${path}.tmp`, path);
+};
 
 test('server certificate replaced while 200 requests/s flow: zero failed requests, new certificate served', async () => {
   const before = await servedFingerprint();
@@ -50,9 +64,25 @@ test('server certificate replaced while 200 requests/s flow: zero failed request
         return;
       }
       const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * 200)); // open model: 200/s on the clock, catching up after stalls
-      for (; i < due; ) { // every 10th request on a fresh connection (a new handshake against the current context)
-        const p = send(t.gw.inbound.port, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{"n":1}', cert: c, ca: t.pki.ca.certPem, ...(i++ % 10 ? { agent: keepAlive } : {}) })
-          .then((r) => { results.push(r.status); }, (e: unknown) => { errors.push(e); })
+      for (; i < due; ) {
+        // every 10th request on a fresh connection (a new handshake against the current context)
+        const p = send(t.gw.inbound.port, {
+          method: 'POST',
+          path: '/quotes',
+          headers: fspiopHeaders('quotes', 'dfsp-a'),
+          body: '{"n":1}',
+          cert: c,
+          ca: t.pki.ca.certPem,
+          ...(i++ % 10 ? { agent: keepAlive } : {}),
+        })
+          .then(
+            (r) => {
+              results.push(r.status);
+            },
+            (e: unknown) => {
+              errors.push(e);
+            },
+          )
           .finally(() => inflight.delete(p));
         inflight.add(p);
       }
@@ -66,15 +96,25 @@ test('server certificate replaced while 200 requests/s flow: zero failed request
     }, 800);
   });
   keepAlive.destroy();
-  assert.deepEqual(errors.map((e) => String((e as Error).message ?? e)), [], 'no request may fail');
+  assert.deepEqual(
+    errors.map((e) => String((e as Error).message ?? e)),
+    [],
+    'no request may fail',
+  );
   assert.equal(results.length, total);
-  assert.ok(results.every((s) => s === 202), `statuses: ${[...new Set(results)].join(',')}`);
+  assert.ok(
+    results.every((s) => s === 202),
+    `statuses: ${[...new Set(results)].join(',')}`,
+  );
   // The watcher picks the second file up on its own schedule: poll what a new handshake is served.
   let afterFp = before;
-  await waitFor(async () => {
-    afterFp = await servedFingerprint();
-    return afterFp !== before;
-  }, { timeoutMs: 5000, what: 'the new certificate to be served' }).catch(() => {}); // the assertion below says what failed
+  await waitFor(
+    async () => {
+      afterFp = await servedFingerprint();
+      return afterFp !== before;
+    },
+    { timeoutMs: 5000, what: 'the new certificate to be served' },
+  ).catch(() => {}); // the assertion below says what failed
   assert.notEqual(afterFp, before, 'the new certificate must be served without a restart');
   assert.equal(afterFp, new X509Certificate(t.gw.tls.current.serverCert.raw).fingerprint256);
 });
@@ -86,6 +126,13 @@ test('garbage written into the certificate file: old context kept, error logged'
   assert.equal(t.gw.tls.reload(), 'failed');
   assert.ok(logged.some((l) => l.level === 'error' && l.obj.event === 'certificate_reload_failed'));
   assert.equal(await servedFingerprint(), before);
-  const r = await send(t.gw.inbound.port, { method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}', cert: t.cert('dfsp-a'), ca: t.pki.ca.certPem });
+  const r = await send(t.gw.inbound.port, {
+    method: 'POST',
+    path: '/quotes',
+    headers: fspiopHeaders('quotes', 'dfsp-a'),
+    body: '{}',
+    cert: t.cert('dfsp-a'),
+    ca: t.pki.ca.certPem,
+  });
   assert.equal(r.status, 202);
 });

@@ -1,12 +1,13 @@
 // The hub and DFSP ILP flows on a three-master Redis Cluster started by this test.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createRedisStore } from '../../../src/store/redis.js';
 import type { Store } from '../../../src/store/types.js';
-import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
-import { startCluster, type RedisCluster } from '../../helpers/redis-procs.js';
 import { counting, fulfilBody, ilpApp, issuedTransfer, quoteRequest, quoteResponse, testConfig } from '../../helpers/ilp.js';
+import { type RedisCluster, startCluster } from '../../helpers/redis-procs.js';
 import { waitFor } from '../../helpers/wait.js';
 
 describe('ILP flows on a Redis Cluster', () => {
@@ -20,7 +21,11 @@ describe('ILP flows on a Redis Cluster', () => {
     b = mk();
     await waitFor(async () => (await a.ping()) && (await b.ping()), { timeoutMs: 10_000, intervalMs: 100, what: 'both cluster stores to answer' });
   });
-  after(async () => { await a?.close(); await b?.close(); await cluster?.cleanup(); });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await cluster?.cleanup();
+  });
 
   test('hub: 15 transfers prepared, raced by two replicas, each fulfilled exactly once; one round trip per check', async () => {
     const hub = testConfig({ GATEWAY_ROLE: 'hub' });
@@ -32,7 +37,9 @@ describe('ILP flows on a Redis Cluster', () => {
       ca.calls = 0;
       assert.equal((await A('POST', '/transfers', x.prepare)).status, 200);
       assert.equal(ca.calls, 1);
-      const codes = (await Promise.all([A, B].map((call) => call('PUT', `/transfers/${x.transferId}`, fulfilBody(x.ilp.fulfilment))))).map((r) => r.code ?? String(r.status));
+      const codes = (await Promise.all([A, B].map((call) => call('PUT', `/transfers/${x.transferId}`, fulfilBody(x.ilp.fulfilment))))).map(
+        (r) => r.code ?? String(r.status),
+      );
       assert.deepEqual(codes.sort(), ['200', '3106']);
     }
   });
@@ -47,8 +54,15 @@ describe('ILP flows on a Redis Cluster', () => {
     assert.equal((await inA('POST', '/quotes', qr)).status, 200);
     const q = (await outB('PUT', `/quotes/${qr.quoteId}`, resp)).json.rewritten as JsonObject;
     assert.match(String(q.condition), /^[A-Za-z0-9_-]{43}$/);
-    const prepare = { transferId: qr.transactionId, payerFsp: 'payerfsp', payeeFsp: 'payeefsp', amount: resp.transferAmount,
-      ilpPacket: q.ilpPacket, condition: q.condition, expiration: new Date(Date.now() + 30_000).toISOString() };
+    const prepare = {
+      transferId: qr.transactionId,
+      payerFsp: 'payerfsp',
+      payeeFsp: 'payeefsp',
+      amount: resp.transferAmount,
+      ilpPacket: q.ilpPacket,
+      condition: q.condition,
+      expiration: new Date(Date.now() + 30_000).toISOString(),
+    };
     assert.equal((await inB('POST', '/transfers', prepare)).status, 200);
     const c = await ilpApp({ config: dfsp, store: a, direction: 'outbound' }).call('PUT', `/transfers/${qr.transactionId}`, { transferState: 'COMMITTED' });
     const f = (c.json.rewritten as JsonObject).fulfilment;

@@ -1,17 +1,18 @@
 // A few seconds of the real tooling (pre-signed set → open-model driver → mTLS → stub) so it cannot rot.
 // The figures that matter are measured by the benchmark runs (docs/performance/), not here.
-import { test, describe, before, after } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeEcPkiDir } from '../../helpers/pki.js';
-import { startStub, type Stub } from '../../../loadtest/stub-upstream.js';
+import { after, before, describe, test } from 'node:test';
 import { loadTlsMaterial, type TlsMaterial } from '../../../loadtest/driver/clients.js';
+import type { PreparedSet } from '../../../loadtest/driver/dataset.js';
 import { buildPreparedSet, loadSigningKeys } from '../../../loadtest/driver/prepare-set.js';
 import { loadProfile, type Profile } from '../../../loadtest/driver/profile.js';
 import { runLoad } from '../../../loadtest/driver/run.js';
 import { formatSummary } from '../../../loadtest/driver/summary.js';
-import type { PreparedSet } from '../../../loadtest/driver/dataset.js';
+import { type Stub, startStub } from '../../../loadtest/stub-upstream.js';
+import { makeEcPkiDir } from '../../helpers/pki.js';
 
 const FSPS = ['perffsp-1', 'perffsp-2'];
 
@@ -24,7 +25,9 @@ describe('load driver smoke run through mTLS', () => {
   before(async () => {
     dir = makeEcPkiDir(FSPS);
     const t = join(dir, 'tls');
-    stub = await startStub({ tls: { cert: readFileSync(join(t, 'server.pem')), key: readFileSync(join(t, 'server.key')), ca: readFileSync(join(t, 'ca.pem')) } });
+    stub = await startStub({
+      tls: { cert: readFileSync(join(t, 'server.pem')), key: readFileSync(join(t, 'server.key')), ca: readFileSync(join(t, 'ca.pem')) },
+    });
     tls = loadTlsMaterial(dir, FSPS);
     set = await buildPreparedSet({ count: 200, keys: loadSigningKeys(dir, FSPS), block: 4 });
   });
@@ -61,7 +64,8 @@ describe('load driver smoke run through mTLS', () => {
 
   test('a failing threshold makes the run fail', async () => {
     const profile: Profile = {
-      name: 'strict', scenarios: { s: { executor: 'constant-arrival-rate', rate: 20, duration: '1s', maxVUs: 10 } },
+      name: 'strict',
+      scenarios: { s: { executor: 'constant-arrival-rate', rate: 20, duration: '1s', maxVUs: 10 } },
       thresholds: { http_req_duration: ['p(99)<0.001'] },
     };
     const r = await runLoad({ profile, target: stub.url, requests: set, tls });
@@ -74,7 +78,8 @@ describe('load driver smoke run through mTLS', () => {
     const slow = await startStub({ delayMs: 300 });
     try {
       const profile: Profile = {
-        name: 'drops', scenarios: { s: { executor: 'constant-arrival-rate', rate: 40, duration: '1s', maxVUs: 2 } },
+        name: 'drops',
+        scenarios: { s: { executor: 'constant-arrival-rate', rate: 40, duration: '1s', maxVUs: 2 } },
         thresholds: { dropped_iterations: ['count==0'] },
       };
       const r = await runLoad({ profile, target: slow.url, requests: set });
@@ -100,7 +105,11 @@ describe('load driver smoke run through mTLS', () => {
   test('unexpected answers are counted by status and FSPIOP code', async () => {
     const bad = await buildPreparedSet({ count: 20, keys: loadSigningKeys(dir, FSPS), badShare: 0.5, quotesOnly: true });
     assert.equal(bad.requests.filter((q) => q.expectStatus === 400 && q.expectCode === '3105').length, 10);
-    const profile: Profile = { name: 'bad', scenarios: { s: { executor: 'constant-arrival-rate', rate: 20, duration: '1s', maxVUs: 10 } }, thresholds: { http_req_failed: ['rate<0.01'] } };
+    const profile: Profile = {
+      name: 'bad',
+      scenarios: { s: { executor: 'constant-arrival-rate', rate: 20, duration: '1s', maxVUs: 10 } },
+      thresholds: { http_req_failed: ['rate<0.01'] },
+    };
     // The stub accepts everything, so the requests meant to be rejected with 3105 count as failures.
     const r = await runLoad({ profile, target: stub.url, requests: bad, tls });
     assert.equal(r.recorder.unexpected.get('202'), 10);

@@ -1,21 +1,26 @@
 // Live check through the real gateway: a real Prometheus (Debian package) scrapes the gateway's
 // admin listener on loopback every second while real requests with bad FSPIOP signatures go through the
 // mTLS inbound listener; the JWS failure series is read back through Prometheus's HTTP API.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { test } from 'node:test';
 import { ALGORITHMS } from '../../../src/jws/algorithms.js';
-import { signRequest, type SigningKey } from '../../../src/jws/sign.js';
-import { startTestGateway, send, fspiopHeaders } from '../../helpers/gateway.js';
+import { type SigningKey, signRequest } from '../../../src/jws/sign.js';
+import { fspiopHeaders, send, startTestGateway } from '../../helpers/gateway.js';
 import { makeTestPki } from '../../helpers/pki.js';
 import { eventually, startPrometheus } from '../../helpers/prometheus.js';
 
 const TRANSFER = {
-  transferId: '0b3f4b9e-5a4c-4c36-9a0e-2a8f7a3c1d10', payerFsp: 'dfsp1', payeeFsp: 'payeefsp',
-  amount: { currency: 'USD', amount: '10' }, expiration: '2030-01-01T00:00:00.000Z',
-  ilpPacket: 'AYIBgQAAAAAAAASw', condition: 'f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA',
+  transferId: '0b3f4b9e-5a4c-4c36-9a0e-2a8f7a3c1d10',
+  payerFsp: 'dfsp1',
+  payeeFsp: 'payeefsp',
+  amount: { currency: 'USD', amount: '10' },
+  expiration: '2030-01-01T00:00:00.000Z',
+  ilpPacket: 'AYIBgQAAAAAAAASw',
+  condition: 'f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA',
 };
 const newRsa = (): { signing: SigningKey; publicPem: string } => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -45,7 +50,14 @@ test('Prometheus reads back JWS failures of real bad signatures sent through the
     // A fresh transferId each time: replay protection is on by default (docs/security.md class 9), so five identical bad
     // requests would be four replays (refused before verification) and one bad signature.
     const signed = signRequest({ method: 'POST', url: '/transfers', headers, json: { ...TRANSFER, transferId: randomUUID() } }, key);
-    return send(tg.gw.inbound.port, { method: 'POST', path: '/transfers', headers: { ...headers, ...signed.headers }, body: signed.body, cert, ca: pki.ca.certPem });
+    return send(tg.gw.inbound.port, {
+      method: 'POST',
+      path: '/transfers',
+      headers: { ...headers, ...signed.headers },
+      body: signed.body,
+      cert,
+      ca: pki.ca.certPem,
+    });
   };
   const good = await transfer(dfsp1.signing);
   assert.equal(good.status, 202, good.body.toString());
@@ -55,22 +67,34 @@ test('Prometheus reads back JWS failures of real bad signatures sent through the
     assert.equal(bad.json().errorInformation.errorCode, '3105');
   }
 
-  const failed = await eventually(async () => {
-    const r = await prom.query('mojaloop_jws_verification_failed_total{dfsp="dfsp1"}');
-    return r[0]?.value[1] === '5' ? r : undefined;
-  }, 15_000, 'five JWS failures of dfsp1 in Prometheus');
+  const failed = await eventually(
+    async () => {
+      const r = await prom.query('mojaloop_jws_verification_failed_total{dfsp="dfsp1"}');
+      return r[0]?.value[1] === '5' ? r : undefined;
+    },
+    15_000,
+    'five JWS failures of dfsp1 in Prometheus',
+  );
   assert.equal(failed.length, 1);
   assert.equal(failed[0]!.metric.reason, 'GW_JWS_BAD_SIGNATURE');
-  const ratio = await prom.query('sum by (dfsp) (mojaloop_jws_verification_total{dfsp="dfsp1",outcome="failed"}) / sum by (dfsp) (mojaloop_jws_verification_total{dfsp="dfsp1",outcome!="skipped"})');
-  assert.deepEqual(ratio.map((s) => [s.metric.dfsp, Number(s.value[1]).toFixed(3)]), [['dfsp1', (5 / 6).toFixed(3)]]);
+  const ratio = await prom.query(
+    'sum by (dfsp) (mojaloop_jws_verification_total{dfsp="dfsp1",outcome="failed"}) / sum by (dfsp) (mojaloop_jws_verification_total{dfsp="dfsp1",outcome!="skipped"})',
+  );
+  assert.deepEqual(
+    ratio.map((s) => [s.metric.dfsp, Number(s.value[1]).toFixed(3)]),
+    [['dfsp1', (5 / 6).toFixed(3)]],
+  );
   const requests = await prom.query('sum by (fspiop_code) (switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers"})');
   assert.deepEqual(Object.fromEntries(requests.map((s) => [s.metric.fspiop_code ?? '', s.value[1]])), { '': '1', '3105': '5' });
 
   // the rule file loads in a real Prometheus, all nine alerts healthy (DFSPRateLimited is the ninth)
-  const rules = await prom.get('/api/v1/rules') as { data: { groups: { rules: { name: string; health: string }[] }[] } };
+  const rules = (await prom.get('/api/v1/rules')) as { data: { groups: { rules: { name: string; health: string }[] }[] } };
   const loaded = rules.data.groups.flatMap((g) => g.rules);
   assert.equal(loaded.length, 9);
-  assert.ok(loaded.every((r) => r.health !== 'err'), JSON.stringify(loaded));
+  assert.ok(
+    loaded.every((r) => r.health !== 'err'),
+    JSON.stringify(loaded),
+  );
 
   // every dashboard query parses and runs against the gateway's real series
   const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };

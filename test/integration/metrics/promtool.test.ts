@@ -1,9 +1,10 @@
 // Runs promtool over alerts/ (Debian's prometheus package; .ci/install-prometheus.sh installs it).
 // A missing promtool fails this test on purpose: CI must run the alert unit tests.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { createTelemetry } from '../../../src/metrics/registry.js';
 import { exportedNames, metricNames } from '../../helpers/promql.js';
@@ -16,9 +17,12 @@ const promtool = (...args: string[]) => {
   return r;
 };
 
-interface Rule { alert: string; expr: string; annotations: Record<string, string> }
-const rules: Rule[] = (parse(readFileSync(`${ALERTS}switchguard.rules.yml`, 'utf8')) as { groups: { rules: Rule[] }[] })
-  .groups.flatMap((g) => g.rules);
+interface Rule {
+  alert: string;
+  expr: string;
+  annotations: Record<string, string>;
+}
+const rules: Rule[] = (parse(readFileSync(`${ALERTS}switchguard.rules.yml`, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
 
 describe('alerts/ with promtool', () => {
   test('promtool check rules passes and finds every rule', () => {
@@ -36,8 +40,18 @@ describe('alerts/ with promtool', () => {
 
   test('the required alerts exist, with summary, description and a runbook section', () => {
     const names = rules.map((x) => x.alert);
-    for (const n of ['HighJWSFailureRate', 'JWSFailuresFromCleanDFSP', 'ILPValidationFailures', 'HighTLSHandshakeFailureRate',
-      'CertificateExpiringSoon', 'JWSKeyExpiringSoon', 'HighUpstreamErrorRatio', 'StoreDown', 'DFSPRateLimited']) assert.ok(names.includes(n), n);
+    for (const n of [
+      'HighJWSFailureRate',
+      'JWSFailuresFromCleanDFSP',
+      'ILPValidationFailures',
+      'HighTLSHandshakeFailureRate',
+      'CertificateExpiringSoon',
+      'JWSKeyExpiringSoon',
+      'HighUpstreamErrorRatio',
+      'StoreDown',
+      'DFSPRateLimited',
+    ])
+      assert.ok(names.includes(n), n);
     const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
     for (const r of rules) {
       assert.ok(r.annotations.summary && r.annotations.description, r.alert);
@@ -51,8 +65,14 @@ describe('alerts/ with promtool', () => {
     const doc = parse(readFileSync(`${ALERTS}switchguard.rules.test.yml`, 'utf8')) as { tests: { alert_rule_test?: Case[] }[] };
     const cases = doc.tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const r of rules) {
-      assert.ok(cases.some((c) => c.alertname === r.alert && (c.exp_alerts?.length ?? 0) > 0), `${r.alert} firing`);
-      assert.ok(cases.some((c) => c.alertname === r.alert && (c.exp_alerts?.length ?? 0) === 0), `${r.alert} not firing`);
+      assert.ok(
+        cases.some((c) => c.alertname === r.alert && (c.exp_alerts?.length ?? 0) > 0),
+        `${r.alert} firing`,
+      );
+      assert.ok(
+        cases.some((c) => c.alertname === r.alert && (c.exp_alerts?.length ?? 0) === 0),
+        `${r.alert} not firing`,
+      );
     }
   });
 

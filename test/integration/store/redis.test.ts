@@ -1,14 +1,15 @@
 // The Redis adapter against the machine's Redis (own key prefix, cleaned up), and against a
 // redis-server of the test's own that is stopped and restarted mid-run.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../../../src/store/redis.js';
 import type { Store } from '../../../src/store/types.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
-import { storeContract } from '../../helpers/store-contract.js';
 import { REDIS_URL, startRedis } from '../../helpers/redis-procs.js';
+import { storeContract } from '../../helpers/store-contract.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const prefix = `sgtest:${randomBytes(6).toString('hex')}:`;
@@ -16,7 +17,9 @@ const prefix = `sgtest:${randomBytes(6).toString('hex')}:`;
 describe('redis store (single node): contract', () => {
   let store: Store;
   const raw = new Redis(REDIS_URL, { lazyConnect: true });
-  before(async () => { store = createRedisStore({ url: REDIS_URL, keyPrefix: prefix, timeoutMs: 1000, telemetry: NOOP_TELEMETRY }); });
+  before(async () => {
+    store = createRedisStore({ url: REDIS_URL, keyPrefix: prefix, timeoutMs: 1000, telemetry: NOOP_TELEMETRY });
+  });
   after(async () => {
     await store.close();
     const keys = await raw.keys(`${prefix}*`);
@@ -40,7 +43,10 @@ describe('redis store: outage and recovery', () => {
     const events: string[] = [];
     const telemetry: Telemetry = { ...NOOP_TELEMETRY, store: (e) => events.push(`${e.op}:${e.outcome}`) };
     const store = createRedisStore({ url: server.url, keyPrefix: prefix, timeoutMs: 300, telemetry });
-    t.after(async () => { await store.close(); await server.cleanup(); });
+    t.after(async () => {
+      await store.close();
+      await server.cleanup();
+    });
     assert.equal(await store.save('k', 'v', 10_000), true);
     assert.equal(await store.ping(), true);
 
@@ -64,7 +70,11 @@ describe('redis store: hung server', () => {
   test('Redis paused (SIGSTOP): calls fail with GW_STORE_UNAVAILABLE after about STORE_TIMEOUT_MS; resumed: works again', async (t) => {
     const server = await startRedis();
     const store = createRedisStore({ url: server.url, keyPrefix: prefix, timeoutMs: 300, telemetry: NOOP_TELEMETRY });
-    t.after(async () => { server.resume(); await store.close(); await server.cleanup(); });
+    t.after(async () => {
+      server.resume();
+      await store.close();
+      await server.cleanup();
+    });
     assert.equal(await store.save('h', 'v', 10_000), true);
     server.pause();
     const started = performance.now();

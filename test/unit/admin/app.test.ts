@@ -1,10 +1,10 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { buildAdminApp, type AdminDeps } from '../../../src/admin/app.js';
+import { describe, test } from 'node:test';
+import { type AdminDeps, buildAdminApp } from '../../../src/admin/app.js';
 import { Quarantine } from '../../../src/admin/quarantine.js';
-import { createTelemetry } from '../../../src/metrics/registry.js';
 import type { AuditEvent, AuditLog } from '../../../src/logging/audit.js';
+import { createTelemetry } from '../../../src/metrics/registry.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 
 const TOKEN = 'admin-token-0123456789abcdef';
@@ -12,12 +12,21 @@ const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
 const setup = async (extra: Partial<AdminDeps> = {}) => {
   const events: AuditEvent[] = [];
-  const audit: AuditLog = { record: (e) => { events.push(e); }, flush: async () => {}, close: async () => {} };
+  const audit: AuditLog = {
+    record: (e) => {
+      events.push(e);
+    },
+    flush: async () => {},
+    close: async () => {},
+  };
   const telemetry = createTelemetry({ processMetrics: false });
   const quarantine = new Quarantine({ store: createMemoryStore({ maxEntries: 1000 }), telemetry });
   await quarantine.start();
   const app = buildAdminApp({
-    adminToken: TOKEN, metrics: telemetry, audit, quarantine,
+    adminToken: TOKEN,
+    metrics: telemetry,
+    audit,
+    quarantine,
     knownPeers: () => ['dfsp1', 'dfsp2'],
     listKeys: () => [{ fspId: 'dfsp1', fingerprint: 'AB:CD', expiry: null }],
     listPeers: () => ({ dfsp1: 'https://dfsp1.example:443' }),
@@ -60,7 +69,12 @@ describe('admin API authentication', () => {
 
   test('no ADMIN_TOKEN: every /admin path is 404 even with a token; health, ready and metrics still serve', async () => {
     using s = await setup({ adminToken: undefined });
-    for (const [method, path] of [['GET', '/admin/keys'], ['POST', '/admin/reload'], ['POST', '/admin/quarantine/dfsp1'], ['GET', '/admin/']] as const) {
+    for (const [method, path] of [
+      ['GET', '/admin/keys'],
+      ['POST', '/admin/reload'],
+      ['POST', '/admin/quarantine/dfsp1'],
+      ['GET', '/admin/'],
+    ] as const) {
       const res = await s.app.request(path, { method, headers: auth(TOKEN) });
       assert.equal(res.status, 404, `${method} ${path}`);
     }
@@ -91,7 +105,8 @@ describe('admin API endpoints', () => {
     res = await s.app.request('/admin/quarantine/dfsp~1', { method: 'POST', headers: auth(TOKEN) });
     assert.equal(res.status, 200);
     assert.equal(s.quarantine.isQuarantined('dfsp~1'), true);
-    for (const id of ['nosuchfsp', 'dfsp~1']) assert.equal((await s.app.request(`/admin/quarantine/${id}`, { method: 'DELETE', headers: auth(TOKEN) })).status, 200);
+    for (const id of ['nosuchfsp', 'dfsp~1'])
+      assert.equal((await s.app.request(`/admin/quarantine/${id}`, { method: 'DELETE', headers: auth(TOKEN) })).status, 200);
     res = await s.app.request(`/admin/quarantine/${'x'.repeat(40)}`, { method: 'DELETE', headers: auth(TOKEN) });
     assert.equal(res.status, 400);
 
@@ -99,11 +114,21 @@ describe('admin API endpoints', () => {
     assert.deepEqual(await res.json(), { fspId: 'dfsp1', quarantined: false, changed: true, known: true, all: [] });
     assert.equal(s.quarantine.isQuarantined('dfsp1'), false);
 
-    const calls = s.events.filter((e) => e.event === 'admin_call').map((e) => 'status' in e ? `${e.method} ${e.path} ${e.status}` : '');
-    assert.deepEqual(calls, ['POST /admin/quarantine/dfsp1 200', 'GET /admin/quarantine 200', 'POST /admin/quarantine/nosuchfsp 200', 'POST /admin/quarantine/dfsp~1 200',
-      'DELETE /admin/quarantine/nosuchfsp 200', 'DELETE /admin/quarantine/dfsp~1 200', `DELETE /admin/quarantine/${'x'.repeat(40)} 400`, 'DELETE /admin/quarantine/dfsp1 200']);
-    assert.deepEqual(s.events.filter((e) => e.event.startsWith('quarantine_')).map((e) => `${e.event} ${e.fspId}`),
-      ['quarantine_on dfsp1', 'quarantine_on nosuchfsp', 'quarantine_on dfsp~1', 'quarantine_off nosuchfsp', 'quarantine_off dfsp~1', 'quarantine_off dfsp1']);
+    const calls = s.events.filter((e) => e.event === 'admin_call').map((e) => ('status' in e ? `${e.method} ${e.path} ${e.status}` : ''));
+    assert.deepEqual(calls, [
+      'POST /admin/quarantine/dfsp1 200',
+      'GET /admin/quarantine 200',
+      'POST /admin/quarantine/nosuchfsp 200',
+      'POST /admin/quarantine/dfsp~1 200',
+      'DELETE /admin/quarantine/nosuchfsp 200',
+      'DELETE /admin/quarantine/dfsp~1 200',
+      `DELETE /admin/quarantine/${'x'.repeat(40)} 400`,
+      'DELETE /admin/quarantine/dfsp1 200',
+    ]);
+    assert.deepEqual(
+      s.events.filter((e) => e.event.startsWith('quarantine_')).map((e) => `${e.event} ${e.fspId}`),
+      ['quarantine_on dfsp1', 'quarantine_on nosuchfsp', 'quarantine_on dfsp~1', 'quarantine_off nosuchfsp', 'quarantine_off dfsp~1', 'quarantine_off dfsp1'],
+    );
   });
 
   test('reload reports each part; a failing part makes it 500 without leaking the error text', async () => {
@@ -114,12 +139,21 @@ describe('admin API endpoints', () => {
       assert.deepEqual(await res.json(), { keys: { outcome: 'ok', result: { loaded: 2 } }, certificates: { outcome: 'ok', result: { reloaded: ['server'] } } });
     }
     const seen: unknown[] = [];
-    using s = await setup({ reloadCertificates: () => { throw new Error('/secret/path/key.pem: bad decrypt'); }, reloadKeys: undefined, onError: (e) => seen.push(e) });
+    using s = await setup({
+      reloadCertificates: () => {
+        throw new Error('/secret/path/key.pem: bad decrypt');
+      },
+      reloadKeys: undefined,
+      onError: (e) => seen.push(e),
+    });
     const res = await s.app.request('/admin/reload', { method: 'POST', headers: auth(TOKEN) });
     assert.equal(res.status, 500);
     const text = await res.text();
     assert.ok(!text.includes('secret'));
-    assert.deepEqual(JSON.parse(text), { keys: { outcome: 'not_configured' }, certificates: { outcome: 'failed', error: 'reload failed, see the gateway log' } });
+    assert.deepEqual(JSON.parse(text), {
+      keys: { outcome: 'not_configured' },
+      certificates: { outcome: 'failed', error: 'reload failed, see the gateway log' },
+    });
     assert.equal(seen.length, 1);
   });
 
@@ -141,13 +175,23 @@ describe('health, readiness and metrics', () => {
         { name: 'certificates', check: () => true },
         { name: 'keys', check: async () => true },
         { name: 'store', check: async () => storeUp },
-        { name: 'upstream', check: () => { throw new Error('boom'); } },
+        {
+          name: 'upstream',
+          check: () => {
+            throw new Error('boom');
+          },
+        },
       ],
       onError: () => {},
     });
     let res = await s.app.request('/ready');
     assert.equal(res.status, 503);
-    assert.deepEqual(await res.json(), { ready: false, status: 'not_ready', checks: { certificates: true, keys: true, store: false, upstream: false }, failing: ['store', 'upstream'] });
+    assert.deepEqual(await res.json(), {
+      ready: false,
+      status: 'not_ready',
+      checks: { certificates: true, keys: true, store: false, upstream: false },
+      failing: ['store', 'upstream'],
+    });
     storeUp = true;
     using ok = await setup({ readiness: [{ name: 'store', check: async () => storeUp }] });
     res = await ok.app.request('/ready');

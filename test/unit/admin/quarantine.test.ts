@@ -1,13 +1,13 @@
-import { after, describe, test } from 'node:test';
-import { X509Certificate } from 'node:crypto';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, describe, test } from 'node:test';
 import { QUARANTINE_KEY, Quarantine } from '../../../src/admin/quarantine.js';
 import { GatewayError } from '../../../src/errors.js';
 import type { AuditEvent } from '../../../src/logging/audit.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
-import { waitFor } from '../../helpers/wait.js';
 import { makeApp } from '../../helpers/app.js';
 import { makeTestPki } from '../../helpers/pki.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // Two replicas over the real Redis store: test/integration/admin/quarantine-redis.test.ts.
 const memoryStore = () => createMemoryStore({ maxEntries: 1000 });
@@ -17,7 +17,10 @@ describe('Quarantine', () => {
     const store = createMemoryStore({ maxEntries: 1000 });
     const a = new Quarantine({ store, refreshMs: 50 });
     const b = new Quarantine({ store, refreshMs: 50 });
-    t.after(() => { a.close(); b.close(); });
+    t.after(() => {
+      a.close();
+      b.close();
+    });
     await Promise.all([a.start(), b.start()]);
     await Promise.all([a.add('dfsp1'), b.add('dfsp2')]);
     await waitFor(() => a.list().length === 2 && b.list().length === 2, { timeoutMs: 3000 });
@@ -33,7 +36,9 @@ describe('Quarantine', () => {
     await store.save(QUARANTINE_KEY, '{"not":"a list"}', 3_600_000);
     await q.refresh();
     assert.equal(q.isQuarantined('dfsp1'), true);
-    store.get = async () => { throw new GatewayError('GW_STORE_UNAVAILABLE'); };
+    store.get = async () => {
+      throw new GatewayError('GW_STORE_UNAVAILABLE');
+    };
     await q.refresh();
     assert.equal(q.isQuarantined('dfsp1'), true);
     assert.equal(errors.length, 2);
@@ -53,19 +58,39 @@ describe('quarantineGuard', () => {
   const pki = makeTestPki();
   after(() => pki.cleanup());
   const certs = new Map<string, string>();
-  const cert = (fspId: string) => { let c = certs.get(fspId); if (!c) { c = pki.client(fspId).certPem; certs.set(fspId, c); } return c; };
+  const cert = (fspId: string) => {
+    let c = certs.get(fspId);
+    if (!c) {
+      c = pki.client(fspId).certPem;
+      certs.set(fspId, c);
+    }
+    return c;
+  };
   const fingerprint = (fspId: string) => new X509Certificate(cert(fspId)).fingerprint256;
 
   test('a quarantined peer gets 2003/503 before any other stage; others pass', async () => {
     const q = new Quarantine({ store: memoryStore() });
     await q.add('dfsp1');
     const events: AuditEvent[] = [];
-    const app = await makeApp({ env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' }, quarantine: q, audit: { record: (e) => { events.push(e); }, flush: async () => {}, close: async () => {} } });
-    const post = (peer: string, source: string) => app.request('POST', '/transfers', { headers: { 'fspiop-source': source, 'x-request-id': 'r1' }, body: '{}', peerCertPem: cert(peer) });
+    const app = await makeApp({
+      env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' },
+      quarantine: q,
+      audit: {
+        record: (e) => {
+          events.push(e);
+        },
+        flush: async () => {},
+        close: async () => {},
+      },
+    });
+    const post = (peer: string, source: string) =>
+      app.request('POST', '/transfers', { headers: { 'fspiop-source': source, 'x-request-id': 'r1' }, body: '{}', peerCertPem: cert(peer) });
     let res = await post('dfsp1', 'dfsp1');
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { errorInformation: { errorCode: '2003', errorDescription: 'Service currently unavailable' } });
-    assert.deepEqual(events, [{ event: 'peer_rejected', actor: 'peer', fspId: 'dfsp1', peer: fingerprint('dfsp1'), reason: 'GW_PEER_QUARANTINED', requestId: 'r1' }]);
+    assert.deepEqual(events, [
+      { event: 'peer_rejected', actor: 'peer', fspId: 'dfsp1', peer: fingerprint('dfsp1'), reason: 'GW_PEER_QUARANTINED', requestId: 'r1' },
+    ]);
 
     res = await post('dfsp2', 'dfsp2');
     assert.equal(res.status, 202);

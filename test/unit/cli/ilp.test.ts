@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
 import { ilpCommand } from '../../../src/cli/ilp.js';
 
 const v1 = JSON.parse(readFileSync(new URL('../../vectors/ilp-v1-vectors.json', import.meta.url), 'utf8'));
@@ -34,7 +34,7 @@ for (const v of ['1', '4']) {
   });
 }
 
-test('ilp decode prints the v1 vector\'s account, amount and transaction object', async () => {
+test("ilp decode prints the v1 vector's account, amount and transaction object", async () => {
   const r = await run(['decode', v1.packet.base64url]);
   assert.equal(r.code, 0);
   const o = JSON.parse(r.out);
@@ -44,7 +44,7 @@ test('ilp decode prints the v1 vector\'s account, amount and transaction object'
   assert.deepEqual(o.transactionObject, v1.transactionObject);
 });
 
-test('ilp decode prints the v4 vector\'s expiresAt and condition', async () => {
+test("ilp decode prints the v4 vector's expiresAt and condition", async () => {
   const o = JSON.parse((await run(['decode', v4.packet.base64url])).out);
   assert.equal(o.type, 'ILPv4 Prepare');
   assert.equal(o.expiresAt, '2029-01-01T10:04:00.000Z');

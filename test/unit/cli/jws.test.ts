@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { keysGenerate, signCommand, verifyCommand } from '../../../src/cli/jws.js';
+import { after, test } from 'node:test';
 import type { CliIo } from '../../../src/cli/io.js';
+import { keysGenerate, signCommand, verifyCommand } from '../../../src/cli/jws.js';
 import { TRANSFER } from '../../helpers/jws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwscli-'));
@@ -16,8 +16,12 @@ function io(stdin = ''): CliIo & { out: () => string; err: () => string } {
   const stderr = new PassThrough();
   let o = '';
   let e = '';
-  stdout.on('data', (d: Buffer) => { o += d.toString(); });
-  stderr.on('data', (d: Buffer) => { e += d.toString(); });
+  stdout.on('data', (d: Buffer) => {
+    o += d.toString();
+  });
+  stderr.on('data', (d: Buffer) => {
+    e += d.toString();
+  });
   const input = new PassThrough();
   input.end(stdin);
   return { stdin: input, stdout, stderr, out: () => o, err: () => e };
@@ -33,7 +37,10 @@ test('keys generate → sign → verify round trip, and a tampered body is inval
   assert.equal(await keysGenerate(['--dfsp', 'dfspa', '--dir', pub, '--private-dir', priv], io()), 1, 'no silent overwrite');
   assert.equal(await keysGenerate(['--dfsp', 'dfspc', '--alg', 'ES256', '--dir', pub, '--private-dir', priv], io()), 0);
 
-  for (const [id, alg] of [['dfspa', 'RS256'], ['dfspc', 'ES256']] as const) {
+  for (const [id, alg] of [
+    ['dfspa', 'RS256'],
+    ['dfspc', 'ES256'],
+  ] as const) {
     const s = io(JSON.stringify({ method: 'post', url: 'https://peer.example/transfers', headers: { date: 'Mon, 01 Jan 2029 10:00:00 GMT' }, body: TRANSFER }));
     assert.equal(await signCommand(['--key', join(priv, `${id}.key`), '--source', id, '--destination', 'dfspb'], s), 0, s.err());
     const signed = JSON.parse(s.out()) as { headers: Record<string, string>; body: string };

@@ -24,11 +24,21 @@ test('every error code is in the README table, and every code in the table exist
 test('config/example.env names exactly the variables of the schema', () => {
   const env = readFileSync('config/example.env', 'utf8');
   const names = [...env.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!);
-  assert.deepEqual([...new Set(names)].sort(), Object.values(FIELDS).map((f) => f.env).sort());
+  assert.deepEqual(
+    [...new Set(names)].sort(),
+    Object.values(FIELDS)
+      .map((f) => f.env)
+      .sort(),
+  );
 });
 
 test('relative links in the README and docs/ point at files that exist', () => {
-  const pages = ['README.md', ...readdirSync('docs', { recursive: true, encoding: 'utf8' }).filter((p) => p.endsWith('.md')).map((p) => join('docs', p))];
+  const pages = [
+    'README.md',
+    ...readdirSync('docs', { recursive: true, encoding: 'utf8' })
+      .filter((p) => p.endsWith('.md'))
+      .map((p) => join('docs', p)),
+  ];
   const broken: string[] = [];
   for (const page of pages) {
     const text = readFileSync(page, 'utf8').replace(/```[\s\S]*?```/g, '');

@@ -2,8 +2,24 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type ConfigError, DEV_ILP_SECRET, loadConfig } from '../../../src/config/load.js';
 
-const prod = { SWITCHGUARD_PROFILE: 'production', IN_SERVER_CERT_PATH: 's.pem', IN_SERVER_KEY_PATH: 's.key', IN_CA_CERT_PATH: 'ca.pem', INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000', JWS_VERIFICATION_KEYS_DIRECTORY: 'k', JWS_SIGNING_KEY_PATH: 'sign.key', ILP_SECRET: 'x'.repeat(32) };
-const problems = (env: Record<string, string>) => { try { loadConfig(env, { cwd: '/tmp' }); return []; } catch (e) { return (e as ConfigError).problems; } };
+const prod = {
+  SWITCHGUARD_PROFILE: 'production',
+  IN_SERVER_CERT_PATH: 's.pem',
+  IN_SERVER_KEY_PATH: 's.key',
+  IN_CA_CERT_PATH: 'ca.pem',
+  INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000',
+  JWS_VERIFICATION_KEYS_DIRECTORY: 'k',
+  JWS_SIGNING_KEY_PATH: 'sign.key',
+  ILP_SECRET: 'x'.repeat(32),
+};
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env, { cwd: '/tmp' });
+    return [];
+  } catch (e) {
+    return (e as ConfigError).problems;
+  }
+};
 
 test('defaults: development profile runs with no configuration', () => {
   const c = loadConfig({}, { cwd: '/srv' });
@@ -21,8 +37,19 @@ test('defaults: development profile runs with no configuration', () => {
 
 test('production needs every path and secret, and says which', () => {
   const p = problems({ SWITCHGUARD_PROFILE: 'production', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' });
-  for (const v of ['IN_SERVER_CERT_PATH', 'IN_SERVER_KEY_PATH', 'IN_CA_CERT_PATH', 'INBOUND_UPSTREAM_URL', 'ILP_SECRET', 'JWS_VERIFICATION_KEYS_DIRECTORY', 'JWS_SIGNING_KEY_PATH']) {
-    assert.ok(p.some((l) => l.startsWith(`${v}:`)), `${v} missing from ${p.join(' / ')}`);
+  for (const v of [
+    'IN_SERVER_CERT_PATH',
+    'IN_SERVER_KEY_PATH',
+    'IN_CA_CERT_PATH',
+    'INBOUND_UPSTREAM_URL',
+    'ILP_SECRET',
+    'JWS_VERIFICATION_KEYS_DIRECTORY',
+    'JWS_SIGNING_KEY_PATH',
+  ]) {
+    assert.ok(
+      p.some((l) => l.startsWith(`${v}:`)),
+      `${v} missing from ${p.join(' / ')}`,
+    );
   }
   assert.deepEqual(problems(prod), []);
   assert.deepEqual(problems({ ...prod, ILP_SECRET: undefined as unknown as string }), [], 'the hub role needs no ILP secret');

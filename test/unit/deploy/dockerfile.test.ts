@@ -1,15 +1,23 @@
 // Dockerfile invariants, checked statically (no container engine runs in CI): pinned Node 24 LTS base in
 // every stage, a non-root numeric user, production dependencies only and no package manager or build tool
 // in the final stage, HEALTHCHECK on the admin /health, OCI labels, production profile by default.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 
 const root = new URL('../../../', import.meta.url);
 const text = readFileSync(new URL('Dockerfile', root), 'utf8');
 
-interface Instr { op: string; args: string }
-interface Stage { base: string; name: string | undefined; instrs: Instr[] }
+interface Instr {
+  op: string;
+  args: string;
+}
+interface Stage {
+  base: string;
+  name: string | undefined;
+  instrs: Instr[];
+}
 
 /** Joins continuation lines, drops comments, splits into stages. */
 function parseDockerfile(src: string): Stage[] {
@@ -67,7 +75,9 @@ test('dockerfile: the final stage runs as a numeric non-root user, the code root
 });
 
 test('dockerfile: no development dependencies, package manager or build tools in the final stage', () => {
-  const runs = ops(final, 'RUN').map((i) => i.args).join(' ; ');
+  const runs = ops(final, 'RUN')
+    .map((i) => i.args)
+    .join(' ; ');
   assert.doesNotMatch(runs, /\bnpm (ci|install|i)\b/, 'no install in the final stage');
   assert.doesNotMatch(runs, /apt-get install|apk add|build-essential|\bpython3?\b|\bmake\b|\bg\+\+|\bgcc\b/, 'no build tools');
   assert.match(runs, /rm -rf [^;]*\/usr\/local\/lib\/node_modules\/npm/, 'npm removed');
@@ -78,13 +88,17 @@ test('dockerfile: no development dependencies, package manager or build tools in
   const from = /--from=(\S+)/.exec(nm[0]!.args)?.[1];
   const depStage = stages.find((s) => s.name === from);
   assert.ok(depStage, `node_modules from a named stage (${from})`);
-  const depRuns = ops(depStage!, 'RUN').map((i) => i.args).join(' ; ');
+  const depRuns = ops(depStage!, 'RUN')
+    .map((i) => i.args)
+    .join(' ; ');
   assert.match(depRuns, /npm ci [^;]*--omit=dev/, 'that stage installs production dependencies only');
   assert.doesNotMatch(depRuns, /npm (install|i) /);
   for (const c of copies) {
     assert.doesNotMatch(c.args, /\b(src|test|keys|tsconfig[^ ]*)\b(?! \.\/dist)/, `no sources, tests or keys in the image: ${c.args}`);
   }
-  const ignore = readFileSync(new URL('.dockerignore', root), 'utf8').split('\n').map((l) => l.trim());
+  const ignore = readFileSync(new URL('.dockerignore', root), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   for (const p of ['keys', 'node_modules', '.git', 'test']) assert.ok(ignore.includes(p), `.dockerignore: ${p}`);
 });
 
@@ -92,10 +106,17 @@ test('dockerfile: entrypoint, production profile, ports, HEALTHCHECK on /health,
   const entry = ops(final, 'ENTRYPOINT')[0] ?? ops(final, 'CMD')[0];
   assert.ok(entry);
   assert.deepEqual(JSON.parse(entry!.args), ['node', 'dist/main.js'], 'exec form, node as PID 1 receives SIGTERM');
-  const env = ops(final, 'ENV').map((i) => i.args).join(' ');
+  const env = ops(final, 'ENV')
+    .map((i) => i.args)
+    .join(' ');
   assert.match(env, /\bSWITCHGUARD_PROFILE=production\b/);
   assert.match(env, /\bNODE_ENV=production\b/);
-  assert.deepEqual(ops(final, 'EXPOSE').flatMap((i) => i.args.split(' ')).sort(), ['8443', '8444', '9464']);
+  assert.deepEqual(
+    ops(final, 'EXPOSE')
+      .flatMap((i) => i.args.split(' '))
+      .sort(),
+    ['8443', '8444', '9464'],
+  );
   assert.equal(ops(final, 'STOPSIGNAL')[0]?.args, 'SIGTERM');
   const hc = ops(final, 'HEALTHCHECK');
   assert.equal(hc.length, 1);
@@ -103,7 +124,9 @@ test('dockerfile: entrypoint, production profile, ports, HEALTHCHECK on /health,
   assert.match(hc[0]!.args, /\/health/);
   assert.match(hc[0]!.args, /ADMIN_LISTEN_PORT/);
   assert.doesNotMatch(hc[0]!.args, /\b(curl|wget)\b/, 'slim images have neither');
-  const labels = ops(final, 'LABEL').map((i) => i.args).join(' ');
+  const labels = ops(final, 'LABEL')
+    .map((i) => i.args)
+    .join(' ');
   for (const l of ['title', 'version', 'licenses', 'description']) assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${l}=`));
   const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string; license: string };
   assert.match(labels, new RegExp(`image\\.version="${pkg.version.replace(/\./g, '\\.')}"`));

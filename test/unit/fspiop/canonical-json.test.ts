@@ -6,7 +6,11 @@ import { canonicalJson } from '../../../src/fspiop/canonical-json.js';
 const sortDeep = (v: unknown): unknown => {
   if (Array.isArray(v)) return v.map(sortDeep);
   if (v && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 };
@@ -16,9 +20,12 @@ test('sorted compact JSON equals the reference for FSPIOP-like and awkward value
   const cases: unknown[] = [
     { quoteId: 'q', amount: { currency: 'USD', amount: '1.5' }, extensionList: { extension: [{ value: 'b', key: 'a' }] } },
     { b: [3, 'x', null, true, false, { d: 1, c: [] }], a: -0, e: 1e21, f: 0.1 + 0.2, g: undefined, h: () => 1 },
-    { 'a"b': 'x\\y', '\u0001': '\ud800', '😀': 'é', '\u2028': '\t\n', 'Z': 'z', 'a': 'A' },
+    { 'a"b': 'x\\y', '\u0001': '\ud800', '😀': 'é', '\u2028': '\t\n', Z: 'z', a: 'A' },
     { d: new Date(0), n: null, nested: { deeper: { deepest: ['x'.repeat(6000)] } } },
-    [], {}, 'plain', 42,
+    [],
+    {},
+    'plain',
+    42,
   ];
   for (const c of cases) assert.equal(canonicalJson(c), reference(c));
 });

@@ -3,11 +3,25 @@ import { test } from 'node:test';
 import type { GatewayError } from '../../../src/errors.js';
 import { checkAccept, checkContentType, parseHttpDate } from '../../../src/fspiop/headers.js';
 
-const code = (f: () => unknown) => { try { f(); } catch (e) { return `${(e as GatewayError).fspiopCode}/${(e as GatewayError).httpStatus}`; } return 'ok'; };
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return `${(e as GatewayError).fspiopCode}/${(e as GatewayError).httpStatus}`;
+  }
+  return 'ok';
+};
 
 test('RFC 1123 dates: valid, wrong format, wrong weekday', () => {
   assert.equal(parseHttpDate('Mon, 01 Jan 2029 10:00:00 GMT'), Date.UTC(2029, 0, 1, 10));
-  for (const bad of ['Tue, 01 Jan 2029 10:00:00 GMT', 'Mon, 1 Jan 2029 10:00:00 GMT', 'Mon, 01 Jan 2029 10:00:00 UTC', '2029-01-01T10:00:00Z', 'Mon, 32 Jan 2029 10:00:00 GMT', '']) {
+  for (const bad of [
+    'Tue, 01 Jan 2029 10:00:00 GMT',
+    'Mon, 1 Jan 2029 10:00:00 GMT',
+    'Mon, 01 Jan 2029 10:00:00 UTC',
+    '2029-01-01T10:00:00Z',
+    'Mon, 32 Jan 2029 10:00:00 GMT',
+    '',
+  ]) {
     assert.equal(parseHttpDate(bad), undefined, bad);
   }
 });

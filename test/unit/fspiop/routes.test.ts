@@ -3,10 +3,33 @@ import { test } from 'node:test';
 import type { GatewayError } from '../../../src/errors.js';
 import { matchRoute, RESOURCES } from '../../../src/fspiop/routes.js';
 
-const code = (f: () => unknown) => { try { f(); } catch (e) { return (e as GatewayError).code; } return 'matched'; };
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return (e as GatewayError).code;
+  }
+  return 'matched';
+};
 
 test('every FSPIOP 1.1/2.0 resource is known', () => {
-  assert.deepEqual([...RESOURCES].sort(), ['authorizations', 'bulkQuotes', 'bulkTransfers', 'fxQuotes', 'fxTransfers', 'participants', 'parties', 'quotes', 'services', 'transactionRequests', 'transactions', 'transfers'].sort());
+  assert.deepEqual(
+    [...RESOURCES].sort(),
+    [
+      'authorizations',
+      'bulkQuotes',
+      'bulkTransfers',
+      'fxQuotes',
+      'fxTransfers',
+      'participants',
+      'parties',
+      'quotes',
+      'services',
+      'transactionRequests',
+      'transactions',
+      'transfers',
+    ].sort(),
+  );
 });
 
 test('requests, callbacks and error callbacks resolve with their kind and params', () => {
@@ -32,8 +55,16 @@ test('requests, callbacks and error callbacks resolve with their kind and params
 });
 
 test('unknown paths → 3002, wrong methods → 3000/405 with Allow', () => {
-  for (const p of ['/', '/nope', '/transfers/a/b/c', '/transfers/', '//transfers', 'transfers', '/transfers/a/error/x']) assert.equal(code(() => matchRoute('GET', p)), 'GW_ROUTE_UNKNOWN', p);
-  try { matchRoute('DELETE', '/transfers/x'); assert.fail(); } catch (e) {
+  for (const p of ['/', '/nope', '/transfers/a/b/c', '/transfers/', '//transfers', 'transfers', '/transfers/a/error/x'])
+    assert.equal(
+      code(() => matchRoute('GET', p)),
+      'GW_ROUTE_UNKNOWN',
+      p,
+    );
+  try {
+    matchRoute('DELETE', '/transfers/x');
+    assert.fail();
+  } catch (e) {
     assert.equal((e as GatewayError).code, 'GW_METHOD_NOT_ALLOWED');
     assert.equal((e as GatewayError).httpStatus, 405);
     assert.equal((e as GatewayError).headers?.allow, 'GET, PATCH, PUT');

@@ -1,12 +1,13 @@
 // DFSP (payee) role: store the quote request, attach ILP to the quote response, check the transfer's
 // condition and quote expiry, attach the fulfilment on commit. Cross-checked with the SDK.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createMemoryStore } from '../../../src/store/memory.js';
+import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import type { JsonObject } from '../../../src/ilp/transaction.js';
+import { createMemoryStore } from '../../../src/store/memory.js';
 import { counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
 
 const require = createRequire(import.meta.url);
@@ -24,7 +25,16 @@ function setup(env: Record<string, string> = {}) {
   const inbound = ilpApp(opts).call;
   const outbound = ilpApp({ ...opts, direction: 'outbound' }).call;
   const dest = { 'fspiop-destination': 'payerfsp' };
-  return { store, telemetry, inbound, outbound, dest, advance: (ms: number) => { now += ms; } };
+  return {
+    store,
+    telemetry,
+    inbound,
+    outbound,
+    dest,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 for (const v of ['1', '4'] as IlpVersion[]) {
@@ -47,18 +57,32 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       assert.equal(rewritten.fulfilment, undefined);
       assert.deepEqual(rewritten.transferAmount, resp.transferAmount);
 
-      const prepare = { transferId: qr.transactionId, payerFsp: 'payerfsp', payeeFsp: 'payeefsp', amount: resp.transferAmount,
-        ilpPacket: rewritten.ilpPacket, condition: rewritten.condition, expiration: new Date(T0 + 30_000).toISOString() };
+      const prepare = {
+        transferId: qr.transactionId,
+        payerFsp: 'payerfsp',
+        payeeFsp: 'payeefsp',
+        amount: resp.transferAmount,
+        ilpPacket: rewritten.ilpPacket,
+        condition: rewritten.condition,
+        expiration: new Date(T0 + 30_000).toISOString(),
+      };
       assert.equal((await h.inbound('POST', '/transfers', prepare)).status, 200);
       assert.equal(h.store.calls, 4);
 
-      const commit = await h.outbound('PUT', `/transfers/${qr.transactionId}`, { transferState: 'COMMITTED', completedTimestamp: new Date(T0).toISOString() }, h.dest);
+      const commit = await h.outbound(
+        'PUT',
+        `/transfers/${qr.transactionId}`,
+        { transferState: 'COMMITTED', completedTimestamp: new Date(T0).toISOString() },
+        h.dest,
+      );
       assert.equal(commit.status, 200);
       assert.equal(h.store.calls, 5);
       assert.equal((commit.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
       assert.equal(sdk.validateFulfil((commit.json.rewritten as JsonObject).fulfilment, rewritten.condition), true);
-      assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
-        ['quote_request:ok', 'quote_response:ok', 'transfer_condition:ok', 'fulfil_attach:ok']);
+      assert.deepEqual(
+        h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
+        ['quote_request:ok', 'quote_response:ok', 'transfer_condition:ok', 'fulfil_attach:ok'],
+      );
     });
 
     test('a condition issued under another secret → 3100 GW_ILP_PACKET_MISMATCH', async () => {
@@ -127,7 +151,12 @@ describe('DFSP role, edge cases', () => {
   test('messages that already carry ILP fields, and the hub role outbound, are left alone without store access', async () => {
     const h = setup();
     const t = issuedTransfer('1', T0);
-    const q = await h.outbound('PUT', `/quotes/${t.quoteRequest.quoteId}`, { ...t.quoteResponse, ilpPacket: t.ilp.ilpPacket, condition: t.ilp.condition }, h.dest);
+    const q = await h.outbound(
+      'PUT',
+      `/quotes/${t.quoteRequest.quoteId}`,
+      { ...t.quoteResponse, ilpPacket: t.ilp.ilpPacket, condition: t.ilp.condition },
+      h.dest,
+    );
     assert.equal(q.json.rewritten, null);
     const c = await h.outbound('PUT', `/transfers/${t.transferId}`, { transferState: 'COMMITTED', fulfilment: t.ilp.fulfilment }, h.dest);
     assert.equal(c.json.rewritten, null);
@@ -147,16 +176,27 @@ describe('DFSP role, edge cases', () => {
 function fxConversion(now: number) {
   const conversionRequestId = randomUUID();
   const terms = {
-    conversionId: randomUUID(), determiningTransferId: randomUUID(), initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp',
-    amountType: 'SEND', sourceAmount: { currency: 'USD', amount: '300' }, targetAmount: { currency: 'ZMW', amount: '7950.5' },
+    conversionId: randomUUID(),
+    determiningTransferId: randomUUID(),
+    initiatingFsp: 'payerfsp',
+    counterPartyFsp: 'payeefsp',
+    amountType: 'SEND',
+    sourceAmount: { currency: 'USD', amount: '300' },
+    targetAmount: { currency: 'ZMW', amount: '7950.5' },
     expiration: new Date(now + 60_000).toISOString(),
     charges: [{ chargeType: 'fee', sourceAmount: { currency: 'USD', amount: '1' }, targetAmount: { currency: 'ZMW', amount: '26.5' } }],
   };
   const request = { conversionRequestId, conversionTerms: { ...terms, targetAmount: { currency: 'ZMW' } } };
   const response = { conversionTerms: terms };
   const fxTransfer = (condition: unknown): JsonObject => ({
-    commitRequestId: terms.conversionId, determiningTransferId: terms.determiningTransferId, initiatingFsp: 'payerfsp', counterPartyFsp: 'payeefsp',
-    sourceAmount: terms.sourceAmount, targetAmount: terms.targetAmount, condition, expiration: new Date(now + 30_000).toISOString(),
+    commitRequestId: terms.conversionId,
+    determiningTransferId: terms.determiningTransferId,
+    initiatingFsp: 'payerfsp',
+    counterPartyFsp: 'payeefsp',
+    sourceAmount: terms.sourceAmount,
+    targetAmount: terms.targetAmount,
+    condition,
+    expiration: new Date(now + 30_000).toISOString(),
   });
   return { conversionRequestId, terms, request, response, fxTransfer };
 }
@@ -180,19 +220,29 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       assert.equal((await h.inbound('POST', '/fxTransfers', fx.fxTransfer(rewritten.condition))).status, 200);
       assert.equal(h.store.calls, 2);
 
-      const accept = await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED', completedTimestamp: new Date(T0).toISOString() }, h.dest);
+      const accept = await h.outbound(
+        'PUT',
+        `/fxTransfers/${fx.terms.conversionId}`,
+        { conversionState: 'RESERVED', completedTimestamp: new Date(T0).toISOString() },
+        h.dest,
+      );
       assert.equal(accept.status, 200);
       assert.equal(h.store.calls, 3);
       assert.equal((accept.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
       assert.equal(sdk.validateFulfil((accept.json.rewritten as JsonObject).fulfilment, expected.condition), true);
-      assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`), ['fx_quote_response:ok', 'fx_transfer_condition:ok', 'fx_fulfil_attach:ok']);
+      assert.deepEqual(
+        h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
+        ['fx_quote_response:ok', 'fx_transfer_condition:ok', 'fx_fulfil_attach:ok'],
+      );
     });
 
     test('POST /fxTransfers with a condition this gateway did not attach for that conversion → 3100; for no conversion at all → 3205', async () => {
       const h = setup({ ILP_VERSION: v });
       const fx = fxConversion(T0);
       await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest);
-      const other = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger }).getFxQuoteResponseIlp(fx.request, { conversionTerms: { ...fx.terms, targetAmount: { currency: 'ZMW', amount: '9999' } } });
+      const other = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger }).getFxQuoteResponseIlp(fx.request, {
+        conversionTerms: { ...fx.terms, targetAmount: { currency: 'ZMW', amount: '9999' } },
+      });
       const wrong = await h.inbound('POST', '/fxTransfers', fx.fxTransfer(other.condition));
       assert.equal(wrong.code, '3100');
       assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_PACKET_MISMATCH');
@@ -258,7 +308,12 @@ describe('DFSP role with an FXP behind it, edge cases', () => {
     const fx = fxConversion(T0);
     const bad = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { conversionTerms: { ...fx.terms, conversionId: undefined } }, h.dest);
     assert.equal(bad.code, '3101');
-    const given = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { ...fx.response, condition: 'f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA' }, h.dest);
+    const given = await h.outbound(
+      'PUT',
+      `/fxQuotes/${fx.conversionRequestId}`,
+      { ...fx.response, condition: 'f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA' },
+      h.dest,
+    );
     assert.equal(given.json.rewritten, null);
     assert.equal(h.store.calls, 0);
   });
@@ -267,7 +322,10 @@ describe('DFSP role with an FXP behind it, edge cases', () => {
     const h = setup();
     const fx = fxConversion(T0);
     assert.equal((await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'ABORTED' }, h.dest)).json.rewritten, null);
-    assert.equal((await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED', fulfilment: 'x' }, h.dest)).json.rewritten, null);
+    assert.equal(
+      (await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED', fulfilment: 'x' }, h.dest)).json.rewritten,
+      null,
+    );
     assert.equal(h.store.calls, 0);
     assert.equal((await h.outbound('PUT', `/fxTransfers/${randomUUID()}`, { conversionState: 'RESERVED' }, h.dest)).code, '3208');
   });

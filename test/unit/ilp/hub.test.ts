@@ -1,7 +1,8 @@
 // Hub role through the middleware: every bad input of the ILP checks, single use, expiry, round-trip count.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
@@ -17,7 +18,14 @@ function setup(env: Record<string, string> = {}) {
   // test says otherwise.
   const call: typeof raw = (method, path, body, headers = {}) =>
     raw(method, path, body, method === 'PUT' ? { 'fspiop-source': path.startsWith('/fxTransfers') ? 'fxpfsp' : 'payeefsp', ...headers } : headers);
-  return { store, telemetry, call, advance: (ms: number) => { now += ms; } };
+  return {
+    store,
+    telemetry,
+    call,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('hub: POST /transfers', () => {
@@ -51,7 +59,11 @@ describe('hub: POST /transfers', () => {
     });
   }
 
-  for (const [name, expiration] of [['in the past', new Date(T0 - 1000).toISOString()], ['unparsable', 'tomorrow'], ['missing', undefined]] as const) {
+  for (const [name, expiration] of [
+    ['in the past', new Date(T0 - 1000).toISOString()],
+    ['unparsable', 'tomorrow'],
+    ['missing', undefined],
+  ] as const) {
     test(`expiration ${name} → 3100 GW_ILP_EXPIRATION_INVALID`, async () => {
       const h = setup();
       const t = issuedTransfer('1', T0);
@@ -62,7 +74,11 @@ describe('hub: POST /transfers', () => {
     });
   }
 
-  for (const [name, packet] of [['not base64url', 'not a packet!'], ['random bytes', randomBytes(40).toString('base64url').replace(/^./, 'A')], ['truncated', undefined]] as const) {
+  for (const [name, packet] of [
+    ['not base64url', 'not a packet!'],
+    ['random bytes', randomBytes(40).toString('base64url').replace(/^./, 'A')],
+    ['truncated', undefined],
+  ] as const) {
     test(`packet ${name} → 3100 GW_ILP_PACKET_MALFORMED`, async () => {
       const h = setup();
       const t = issuedTransfer('1', T0);
@@ -132,7 +148,10 @@ describe('hub: PUT /transfers/{ID}', () => {
       const second = await put();
       assert.equal(second.code, '3106');
       assert.equal(h.store.calls, 2);
-      assert.deepEqual(h.telemetry.ilpEvents.map((e) => e.errorType ?? e.outcome), ['ok', 'GW_ILP_FULFILMENT_REUSED']);
+      assert.deepEqual(
+        h.telemetry.ilpEvents.map((e) => e.errorType ?? e.outcome),
+        ['ok', 'GW_ILP_FULFILMENT_REUSED'],
+      );
     });
   }
 
@@ -212,9 +231,14 @@ describe('hub: PUT /transfers/{ID}', () => {
 
 describe('hub: FX transfers (FSPIOP 2.0)', () => {
   const fxPrepare = (condition: string, expiration = new Date(T0 + 30_000).toISOString()) => ({
-    commitRequestId: 'b51ec534-ee48-4575-b6a9-ead2955b8069', determiningTransferId: '7c23e80c-d078-4077-8263-2c047876fcf6',
-    initiatingFsp: 'payerfsp', counterPartyFsp: 'fxpfsp', sourceAmount: { currency: 'USD', amount: '100' },
-    targetAmount: { currency: 'ZMW', amount: '2650' }, condition, expiration,
+    commitRequestId: 'b51ec534-ee48-4575-b6a9-ead2955b8069',
+    determiningTransferId: '7c23e80c-d078-4077-8263-2c047876fcf6',
+    initiatingFsp: 'payerfsp',
+    counterPartyFsp: 'fxpfsp',
+    sourceAmount: { currency: 'USD', amount: '100' },
+    targetAmount: { currency: 'ZMW', amount: '2650' },
+    condition,
+    expiration,
   });
 
   test('POST /fxTransfers stores the condition; PUT /fxTransfers/{ID} fulfils once, then 3106', async () => {
@@ -225,7 +249,10 @@ describe('hub: FX transfers (FSPIOP 2.0)', () => {
     assert.equal((await put()).status, 200);
     assert.equal((await put()).code, '3106');
     assert.equal(h.store.calls, 3);
-    assert.deepEqual(h.telemetry.ilpEvents.map((e) => `${e.check}:${e.errorType ?? e.outcome}`), ['fx_prepare:ok', 'fx_fulfil:ok', 'fx_fulfil:GW_ILP_FULFILMENT_REUSED']);
+    assert.deepEqual(
+      h.telemetry.ilpEvents.map((e) => `${e.check}:${e.errorType ?? e.outcome}`),
+      ['fx_prepare:ok', 'fx_fulfil:ok', 'fx_fulfil:GW_ILP_FULFILMENT_REUSED'],
+    );
   });
 
   test('FX: malformed condition and past expiration are refused; a wrong fulfilment → 3100', async () => {

@@ -1,11 +1,12 @@
 // Interop with @mojaloop/sdk-standard-components 19.19.1 for random quotes, both versions, both directions.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
+import { validateFulfilment } from '../../../src/ilp/crypto.js';
 import { createKeyring, type IlpVersion } from '../../../src/ilp/keyring.js';
 import { buildIlp, decodePacket, fulfilmentMessage } from '../../../src/ilp/packet.js';
-import { validateFulfilment } from '../../../src/ilp/crypto.js';
 import { transactionObjectOf } from '../../../src/ilp/transaction.js';
 import { quoteRequest, quoteResponse } from '../../helpers/ilp.js';
 
@@ -26,14 +27,17 @@ function randomQuote() {
   const frac = decimals > 0 && randomInt(2) ? `.${String(randomInt(10 ** decimals)).padStart(decimals, '0')}` : '';
   const amount = { amount: `${randomInt(1, 1_000_000)}${frac}`, currency };
   const note = randomInt(2) ? `note ${randomBytes(4).toString('hex')} – ☕ "q"` : undefined;
-  const qr = quoteRequest({ amount, payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: String(randomInt(1e9)), fspId: `payee${randomInt(9)}` } } });
+  const qr = quoteRequest({
+    amount,
+    payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: String(randomInt(1e9)), fspId: `payee${randomInt(9)}` } },
+  });
   const resp = quoteResponse(Date.now() + randomInt(1e9), { transferAmount: amount, ...(note ? { note } : {}) });
   return { qr, resp };
 }
 
 for (const v of ['1', '4'] as IlpVersion[]) {
   describe(`ILP v${v} interop with the SDK`, () => {
-    test('our packets, conditions and fulfilments are the SDK\'s and it accepts them (40 random quotes)', () => {
+    test("our packets, conditions and fulfilments are the SDK's and it accepts them (40 random quotes)", () => {
       for (let i = 0; i < 40; i++) {
         const secret = `${randomUUID()}-${randomUUID()}`;
         const sdk = Ilp.ilpFactory(`v${v}`, { secret, logger });
@@ -46,7 +50,7 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       }
     });
 
-    test('the SDK\'s packets decode here and its fulfilments validate here (40 random quotes)', () => {
+    test("the SDK's packets decode here and its fulfilments validate here (40 random quotes)", () => {
       for (let i = 0; i < 40; i++) {
         const secret = `${randomUUID()}-${randomUUID()}`;
         const sdk = Ilp.ilpFactory(`v${v}`, { secret, logger });
@@ -56,7 +60,10 @@ for (const v of ['1', '4'] as IlpVersion[]) {
         assert.deepEqual(d.transaction, sdk.getTransactionObject(theirs.ilpPacket));
         assert.equal(validateFulfilment(theirs.fulfilment, theirs.condition), true);
         assert.equal(validateFulfilment(theirs.fulfilment, buildIlp(v, transactionObjectOf(qr, resp), createKeyring(['x'.repeat(32)])).condition), false);
-        const f = createKeyring(['another-secret-that-is-long-enough!', secret]).find(fulfilmentMessage(theirs.ilpPacket, d), Buffer.from(theirs.condition, 'base64url'));
+        const f = createKeyring(['another-secret-that-is-long-enough!', secret]).find(
+          fulfilmentMessage(theirs.ilpPacket, d),
+          Buffer.from(theirs.condition, 'base64url'),
+        );
         assert.equal(f?.toString('base64url'), theirs.fulfilment);
       }
     });
@@ -81,9 +88,14 @@ test('FX (getFxQuoteResponseIlp) equals the SDK for random conversions, v1 and v
     const v = i % 2 ? '4' : '1';
     const sdk = Ilp.ilpFactory(`v${v}`, { secret, logger }) as SdkIlp & { getFxQuoteResponseIlp(a: object, b: object): object };
     const terms = {
-      conversionId: randomUUID(), determiningTransferId: randomUUID(), initiatingFsp: 'payerfsp', counterPartyFsp: `FXP${randomInt(9)}`,
-      amountType: 'SEND', sourceAmount: { currency: 'USD', amount: String(randomInt(1, 1e6)) },
-      targetAmount: { currency: 'ZMW', amount: String(randomInt(1, 1e6)) }, expiration: new Date(Date.now() + randomInt(1e9)).toISOString(),
+      conversionId: randomUUID(),
+      determiningTransferId: randomUUID(),
+      initiatingFsp: 'payerfsp',
+      counterPartyFsp: `FXP${randomInt(9)}`,
+      amountType: 'SEND',
+      sourceAmount: { currency: 'USD', amount: String(randomInt(1, 1e6)) },
+      targetAmount: { currency: 'ZMW', amount: String(randomInt(1, 1e6)) },
+      expiration: new Date(Date.now() + randomInt(1e9)).toISOString(),
       charges: [{ chargeType: 'fee', sourceAmount: { currency: 'USD', amount: '1' }, targetAmount: { currency: 'ZMW', amount: '26.5' } }],
     };
     const req = { conversionRequestId: randomUUID(), conversionTerms: { ...terms, targetAmount: { currency: 'ZMW' } } };

@@ -1,11 +1,12 @@
 // Known answers: both vector files reproduced byte for byte from input + secret (test/vectors/).
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { buildIlp, decodePacket, fulfilmentMessage, v4Message } from '../../../src/ilp/packet.js';
-import { createKeyring } from '../../../src/ilp/keyring.js';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import { hmacKeyOf, validateFulfilment } from '../../../src/ilp/crypto.js';
+import { createKeyring } from '../../../src/ilp/keyring.js';
+import { buildIlp, decodePacket, fulfilmentMessage, v4Message } from '../../../src/ilp/packet.js';
 import { encodeTransaction, fxTransactionObjectOf, transactionObjectOf } from '../../../src/ilp/transaction.js';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../vectors/${f}`, import.meta.url), 'utf8'));

@@ -1,14 +1,14 @@
 // Bad input: each case is its own test asserting the exact GatewayError code (all 3105/400
 // unless the catalogue says otherwise), and that the error text never echoes header values or keys.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { createHmac, createSign, sign as cryptoSign } from 'node:crypto';
+import { describe, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.js';
 import { ALGORITHMS } from '../../../src/jws/algorithms.js';
 import { checkDateWindow, createReplayGuard, signatureFingerprint } from '../../../src/jws/freshness.js';
 import { hasDuplicateKeys } from '../../../src/jws/payload-forms.js';
 import { parseSignatureHeader } from '../../../src/jws/signature-header.js';
-import { headerGetter, verifyRequest, type VerifyInput, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { headerGetter, type VerifyInput, type VerifyPolicy, verifyRequest } from '../../../src/jws/verify.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
 import { KEYS, newRsa, PRIVATE_KEYS, PUBLIC_KEYS, signedTransfer, staticKeys } from '../../helpers/jws.js';
@@ -22,12 +22,13 @@ const EC = { key: PRIVATE_KEYS.ecfsp!, alg: ALGORITHMS.ES256 };
 type Req = VerifyInput & { headers: Record<string, string> };
 const withHeaders = (r: Req, h: Record<string, string | undefined>): Req => {
   const headers = { ...r.headers } as Record<string, string>;
-  for (const [k, v] of Object.entries(h)) if (v === undefined) delete headers[k]; else headers[k] = v;
+  for (const [k, v] of Object.entries(h))
+    if (v === undefined) delete headers[k];
+    else headers[k] = v;
   return { ...r, headers, header: headerGetter(headers) };
 };
 const sigParts = (r: Req) => JSON.parse(r.headers['fspiop-signature']!) as { protectedHeader: string; signature: string };
-const withSig = (r: Req, protectedHeader: string, signature: string) =>
-  withHeaders(r, { 'fspiop-signature': JSON.stringify({ protectedHeader, signature }) });
+const withSig = (r: Req, protectedHeader: string, signature: string) => withHeaders(r, { 'fspiop-signature': JSON.stringify({ protectedHeader, signature }) });
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
 
 async function rejects(run: Promise<unknown>, code: string, secrets: string[] = []): Promise<void> {
@@ -49,7 +50,7 @@ describe('bad input is rejected with the exact code', () => {
 
   test('protected header swapped from another request (same route, other body)', async () => {
     const a = signedTransfer(RSA, 'payerfsp');
-    const b = signedTransfer(RSA, 'payerfsp', { ...((await import('../../helpers/jws.js')).TRANSFER), amount: { currency: 'USD', amount: '1' } });
+    const b = signedTransfer(RSA, 'payerfsp', { ...(await import('../../helpers/jws.js')).TRANSFER, amount: { currency: 'USD', amount: '1' } });
     await rejects(verifyRequest(withSig(a, sigParts(a).protectedHeader, sigParts(b).signature), keys, POLICY), 'GW_JWS_BAD_SIGNATURE');
   });
 
@@ -62,14 +63,37 @@ describe('bad input is rejected with the exact code', () => {
 
   test('alg none', async () => {
     const a = signedTransfer(RSA, 'payerfsp');
-    const ph = b64(JSON.stringify({ alg: 'none', 'FSPIOP-URI': '/transfers', 'FSPIOP-HTTP-Method': 'POST', 'FSPIOP-Source': 'payerfsp', 'FSPIOP-Destination': 'payeefsp', Date: a.headers.date }));
-    await rejects(verifyRequest(withHeaders(a, { 'fspiop-signature': JSON.stringify({ protectedHeader: ph, signature: 'AA' }) }), keys, POLICY), 'GW_JWS_ALG_NOT_ALLOWED');
+    const ph = b64(
+      JSON.stringify({
+        alg: 'none',
+        'FSPIOP-URI': '/transfers',
+        'FSPIOP-HTTP-Method': 'POST',
+        'FSPIOP-Source': 'payerfsp',
+        'FSPIOP-Destination': 'payeefsp',
+        Date: a.headers.date,
+      }),
+    );
+    await rejects(
+      verifyRequest(withHeaders(a, { 'fspiop-signature': JSON.stringify({ protectedHeader: ph, signature: 'AA' }) }), keys, POLICY),
+      'GW_JWS_ALG_NOT_ALLOWED',
+    );
   });
 
   test('HS256 with the RSA public key as the HMAC secret', async () => {
     const a = signedTransfer(RSA, 'payerfsp');
-    const ph = b64(JSON.stringify({ alg: 'HS256', 'FSPIOP-URI': '/transfers', 'FSPIOP-HTTP-Method': 'POST', 'FSPIOP-Source': 'payerfsp', 'FSPIOP-Destination': 'payeefsp', Date: a.headers.date }));
-    const mac = createHmac('sha256', KEYS.payerfspPublicKeyPem!).update(`${ph}.${a.body.toString('base64url')}`).digest('base64url');
+    const ph = b64(
+      JSON.stringify({
+        alg: 'HS256',
+        'FSPIOP-URI': '/transfers',
+        'FSPIOP-HTTP-Method': 'POST',
+        'FSPIOP-Source': 'payerfsp',
+        'FSPIOP-Destination': 'payeefsp',
+        Date: a.headers.date,
+      }),
+    );
+    const mac = createHmac('sha256', KEYS.payerfspPublicKeyPem!)
+      .update(`${ph}.${a.body.toString('base64url')}`)
+      .digest('base64url');
     await rejects(verifyRequest(withSig(a, ph, mac), keys, POLICY), 'GW_JWS_ALG_NOT_ALLOWED');
   });
 
@@ -107,9 +131,15 @@ describe('bad input is rejected with the exact code', () => {
     const huge = JSON.stringify({ protectedHeader: 'A'.repeat(100_000), signature: 'AA' });
     const parse = JSON.parse;
     let parsed = 0;
-    JSON.parse = ((...a: Parameters<typeof parse>) => { parsed++; return parse(...a); }) as typeof JSON.parse;
+    JSON.parse = ((...a: Parameters<typeof parse>) => {
+      parsed++;
+      return parse(...a);
+    }) as typeof JSON.parse;
     try {
-      assert.throws(() => parseSignatureHeader(huge), (e: unknown) => e instanceof GatewayError && e.code === 'GW_JWS_MALFORMED');
+      assert.throws(
+        () => parseSignatureHeader(huge),
+        (e: unknown) => e instanceof GatewayError && e.code === 'GW_JWS_MALFORMED',
+      );
     } finally {
       JSON.parse = parse;
     }
@@ -125,8 +155,21 @@ describe('bad input is rejected with the exact code', () => {
 
   test('protected header with an extra member the gateway cannot check', async () => {
     const r = signedTransfer(RSA, 'payerfsp');
-    const ph = b64(JSON.stringify({ alg: 'RS256', 'FSPIOP-URI': '/transfers', 'FSPIOP-HTTP-Method': 'POST', 'FSPIOP-Source': 'payerfsp', 'FSPIOP-Destination': 'payeefsp', Date: r.headers.date, 'X-Other': '1' }));
-    const sig = createSign('sha256').update(`${ph}.${r.body.toString('base64url')}`).sign(PRIVATE_KEYS.payerfsp!).toString('base64url');
+    const ph = b64(
+      JSON.stringify({
+        alg: 'RS256',
+        'FSPIOP-URI': '/transfers',
+        'FSPIOP-HTTP-Method': 'POST',
+        'FSPIOP-Source': 'payerfsp',
+        'FSPIOP-Destination': 'payeefsp',
+        Date: r.headers.date,
+        'X-Other': '1',
+      }),
+    );
+    const sig = createSign('sha256')
+      .update(`${ph}.${r.body.toString('base64url')}`)
+      .sign(PRIVATE_KEYS.payerfsp!)
+      .toString('base64url');
     await rejects(verifyRequest(withSig(r, ph, sig), keys, POLICY), 'GW_JWS_HEADER_MISMATCH');
   });
 
@@ -148,9 +191,18 @@ describe('bad input is rejected with the exact code', () => {
   test('Date outside the window', () => {
     const now = Date.parse('Mon, 01 Jan 2029 10:00:00 GMT');
     checkDateWindow('Mon, 01 Jan 2029 10:05:00 GMT', now, 300);
-    assert.throws(() => checkDateWindow('Mon, 01 Jan 2029 10:05:01 GMT', now, 300), (e: unknown) => e instanceof GatewayError && e.code === 'GW_CLOCK_SKEW');
-    assert.throws(() => checkDateWindow('Mon, 01 Jan 2029 09:54:59 GMT', now, 300), (e: unknown) => e instanceof GatewayError && e.code === 'GW_CLOCK_SKEW');
-    assert.throws(() => checkDateWindow('yesterday', now, 300), (e: unknown) => e instanceof GatewayError && e.code === 'GW_HEADER_MALFORMED');
+    assert.throws(
+      () => checkDateWindow('Mon, 01 Jan 2029 10:05:01 GMT', now, 300),
+      (e: unknown) => e instanceof GatewayError && e.code === 'GW_CLOCK_SKEW',
+    );
+    assert.throws(
+      () => checkDateWindow('Mon, 01 Jan 2029 09:54:59 GMT', now, 300),
+      (e: unknown) => e instanceof GatewayError && e.code === 'GW_CLOCK_SKEW',
+    );
+    assert.throws(
+      () => checkDateWindow('yesterday', now, 300),
+      (e: unknown) => e instanceof GatewayError && e.code === 'GW_HEADER_MALFORMED',
+    );
   });
 
   test('unknown source', async () => {
@@ -219,7 +271,10 @@ describe('payload forms', () => {
     const r = signedTransfer(RSA, 'payerfsp', { b: 1, a: 2 });
     const { protectedHeader } = sigParts(r);
     const insertion = '{"b":1,"a":2}';
-    const sig = createSign('sha256').update(`${protectedHeader}.${Buffer.from(insertion).toString('base64url')}`).sign(PRIVATE_KEYS.payerfsp!).toString('base64url');
+    const sig = createSign('sha256')
+      .update(`${protectedHeader}.${Buffer.from(insertion).toString('base64url')}`)
+      .sign(PRIVATE_KEYS.payerfsp!)
+      .toString('base64url');
     const wire = Buffer.from('{\n  "b": 1,\n  "a": 2\n}');
     const req = { ...withSig(r, protectedHeader, sig), body: wire };
     assert.equal((await verifyRequest(req, keys, POLICY)).form, 'insertion');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.js';
 import { KeyDirectory } from '../../../src/jws/key-directory.js';
 import { parseKeyFileName } from '../../../src/jws/key-file.js';
-import { verifyRequest, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { type VerifyPolicy, verifyRequest } from '../../../src/jws/verify.js';
 import { KEYS, newRsa, signedTransfer } from '../../helpers/jws.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -17,7 +17,11 @@ after(() => {
   for (const d of open) d.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'sg-jwskeys-')); dirs.push(d); return d; };
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'sg-jwskeys-'));
+  dirs.push(d);
+  return d;
+};
 const openDir = async (dir: string, extra: Partial<Parameters<typeof KeyDirectory.open>[0]> = {}) => {
   const d = await KeyDirectory.open({ dir, rescanIntervalSeconds: 3600, watch: false, ...extra });
   open.push(d);
@@ -63,9 +67,19 @@ describe('KeyDirectory', () => {
     const d = await openDir(dir);
     assert.equal((await verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY)).keyId, 'payerfsp');
     assert.equal((await verifyRequest(signedTransfer(B.signing, 'payerfsp'), (s) => d.get(s), POLICY)).keyId, 'payerfsp.next');
-    await assert.rejects(verifyRequest(signedTransfer(C.signing, 'payerfsp'), (s) => d.get(s), POLICY), code('GW_JWS_BAD_SIGNATURE'));
+    await assert.rejects(
+      verifyRequest(signedTransfer(C.signing, 'payerfsp'), (s) => d.get(s), POLICY),
+      code('GW_JWS_BAD_SIGNATURE'),
+    );
     const list = await d.list();
-    assert.deepEqual(list.map((l) => [l.fspId, l.label, l.family, l.bits]), [['payeefsp', '', 'rsa', 2048], ['payerfsp', '', 'rsa', 2048], ['payerfsp', 'next', 'rsa', 2048]]);
+    assert.deepEqual(
+      list.map((l) => [l.fspId, l.label, l.family, l.bits]),
+      [
+        ['payeefsp', '', 'rsa', 2048],
+        ['payerfsp', '', 'rsa', 2048],
+        ['payerfsp', 'next', 'rsa', 2048],
+      ],
+    );
     assert.match(list[1]!.fingerprint, /^[0-9a-f]{64}$/);
     assert.equal(typeof list[0]!.notAfter, 'number', 'certificate expiry recorded');
     assert.deepEqual(d.knownIds(), ['payeefsp', 'payerfsp']);
@@ -75,7 +89,9 @@ describe('KeyDirectory', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'payerfsp.pem'), A.publicPem);
     const reloads: string[] = [];
-    const d = await openDir(dir, { telemetry: { ...(await import('../../../src/telemetry/types.js')).NOOP_TELEMETRY, reload: (e) => reloads.push(e.outcome) } });
+    const d = await openDir(dir, {
+      telemetry: { ...(await import('../../../src/telemetry/types.js')).NOOP_TELEMETRY, reload: (e) => reloads.push(e.outcome) },
+    });
     assert.deepEqual(reloads, ['ok'], 'initial scan');
     writeFileSync(join(dir, 'payerfsp.pem'), '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n');
     assert.equal(await d.reload(), false);
@@ -94,7 +110,10 @@ describe('KeyDirectory', () => {
     await verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY);
     unlinkSync(join(dir, 'payerfsp.pem'));
     await d.reload();
-    await assert.rejects(verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY), code('GW_JWS_KEY_UNKNOWN'));
+    await assert.rejects(
+      verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY),
+      code('GW_JWS_KEY_UNKNOWN'),
+    );
   });
 
   test('a 1024-bit RSA key in the directory is rejected', async () => {
@@ -103,7 +122,10 @@ describe('KeyDirectory', () => {
     writeFileSync(join(dir, 'weakfsp.pem'), weak.publicPem);
     const d = await openDir(dir);
     assert.equal((await d.list())[0]!.rejected, 'RSA key under 2048 bits');
-    await assert.rejects(verifyRequest(signedTransfer(weak.signing, 'weakfsp'), (s) => d.get(s), POLICY), code('GW_JWS_KEY_REJECTED'));
+    await assert.rejects(
+      verifyRequest(signedTransfer(weak.signing, 'weakfsp'), (s) => d.get(s), POLICY),
+      code('GW_JWS_KEY_REJECTED'),
+    );
   });
 
   test('10 000 random unknown sources cause at most one scan per cooldown', async () => {
@@ -153,10 +175,19 @@ describe('KeyDirectory', () => {
     await verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY);
     symlinkSync('..2026_11_23_00_00_02.2', join(dir, '..data_tmp'));
     renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    const ok = await waitFor(() => verifyRequest(signedTransfer(B.signing, 'payerfsp'), (s) => d.get(s), POLICY).then(() => true, () => false),
-      { timeoutMs: 4000, intervalMs: 50 }).catch(() => false);
+    const ok = await waitFor(
+      () =>
+        verifyRequest(signedTransfer(B.signing, 'payerfsp'), (s) => d.get(s), POLICY).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 4000, intervalMs: 50 },
+    ).catch(() => false);
     assert.ok(ok, 'new key active after the swap');
-    await assert.rejects(verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY), code('GW_JWS_BAD_SIGNATURE'));
+    await assert.rejects(
+      verifyRequest(signedTransfer(A.signing, 'payerfsp'), (s) => d.get(s), POLICY),
+      code('GW_JWS_BAD_SIGNATURE'),
+    );
   });
 });
 
@@ -194,7 +225,9 @@ describe('KeyDirectory telemetry', () => {
         ...NOOP_TELEMETRY,
         keyCache: (e) => events.push(e.event),
         expiry: (e) => expiry.push([e.file.slice(dir.length + 1), e.notAfter]),
-        knownPeers: (ids) => { known = [...ids].sort(); },
+        knownPeers: (ids) => {
+          known = [...ids].sort();
+        },
       },
     });
     assert.deepEqual(known, ['payeefsp', 'payerfsp']);

@@ -1,31 +1,47 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Stages } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config/load.js';
+import { ALGORITHMS } from '../../../src/jws/algorithms.js';
 import { createReplayGuard } from '../../../src/jws/freshness.js';
 import { KeyDirectory } from '../../../src/jws/key-directory.js';
 import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from '../../../src/jws/middleware.js';
-import { replayGuardOf } from '../../../src/stages.js';
 import { SigningKeyHolder } from '../../../src/jws/signing-key.js';
+import { replayGuardOf } from '../../../src/stages.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
-import { KEYS, PRIVATE_KEYS, signedTransfer, TRANSFER } from '../../helpers/jws.js';
-import { ALGORITHMS } from '../../../src/jws/algorithms.js';
-import type { Stages } from '../../../src/app.js';
 import { makeApp } from '../../helpers/app.js';
+import { KEYS, PRIVATE_KEYS, signedTransfer, TRANSFER } from '../../helpers/jws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwsmw-'));
 writeFileSync(join(dir, 'payerfsp.pem'), KEYS.payerfspPublicKeyPem!);
 writeFileSync(join(dir, 'signing.key'), KEYS.payeefspPrivateKeyPem!);
 const closers: (() => void)[] = [];
-after(() => { for (const c of closers) c(); rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  for (const c of closers) c();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const config = (env: Record<string, string> = {}) =>
-  loadConfig({ SWITCHGUARD_PROFILE: 'development', GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', JWS_VERIFICATION_KEYS_DIRECTORY: dir, JWS_SIGNING_KEY_PATH: join(dir, 'signing.key'), REPLAY_PROTECTION: 'off', ...env });
+  loadConfig({
+    SWITCHGUARD_PROFILE: 'development',
+    GATEWAY_ROLE: 'dfsp',
+    DFSP_ID: 'payeefsp',
+    HUB_ID: 'hub',
+    JWS_VERIFICATION_KEYS_DIRECTORY: dir,
+    JWS_SIGNING_KEY_PATH: join(dir, 'signing.key'),
+    REPLAY_PROTECTION: 'off',
+    ...env,
+  });
 
-interface Seen { jwsForm?: string; body?: Buffer; extra?: Record<string, string> }
+interface Seen {
+  jwsForm?: string;
+  body?: Buffer;
+  extra?: Record<string, string>;
+}
 
 // Headers the gateway itself adds to every forwarded request (not a stage's doing).
 const GATEWAY_ADDED = new Set(['content-length', 'host', 'x-client-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port']);
@@ -37,7 +53,9 @@ const GATEWAY_ADDED = new Set(['content-length', 'host', 'x-client-id', 'x-forwa
  */
 async function app(slots: Partial<Stages>, listener: 'inbound' | 'outbound' = 'inbound') {
   const a = await makeApp({ env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', INBOUND_MUTUAL_TLS_ENABLED: 'false' }, listener, stages: slots });
-  closers.push(() => { void a.close(); });
+  closers.push(() => {
+    void a.close();
+  });
   a.upstream.answer = () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('forwarded') });
   let sentHeaders: Record<string, string> = {};
   const seen: Seen = {};
@@ -49,7 +67,10 @@ async function app(slots: Partial<Stages>, listener: 'inbound' | 'outbound' = 'i
     for (const [k, v] of Object.entries(init.headers ?? {})) if (k !== 'content-type' && k !== 'accept') headers[k] = v;
     if (listener === 'outbound') headers['fspiop-destination'] ??= 'peerfsp'; // outbound routing needs one
     sentHeaders = headers;
-    const res = await a.request(init.method ?? 'GET', new URL(url).pathname + new URL(url).search, { headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+    const res = await a.request(init.method ?? 'GET', new URL(url).pathname + new URL(url).search, {
+      headers,
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    });
     const log = a.logs.slice(logsBefore).at(-1);
     seen.jwsForm = log?.jwsForm as string | undefined;
     if (a.upstream.requests.length > before) {
@@ -73,11 +94,14 @@ describe('verifyInboundJws', async () => {
   const keys = await KeyDirectory.open({ dir, watch: false });
   closers.push(() => keys.close());
   const RSA = { key: PRIVATE_KEYS.payerfsp!, alg: ALGORITHMS.RS256 };
-  const send = (a: { request: (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string | Buffer }) => Promise<Response> }, r: ReturnType<typeof signedTransfer>, init: { method?: string; path?: string; body?: Buffer | string } = {}) =>
-    a.request(`http://gw${init.path ?? '/transfers'}`, { method: init.method ?? 'POST', headers: r.headers, body: init.body ?? r.body });
+  const send = (
+    a: { request: (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string | Buffer }) => Promise<Response> },
+    r: ReturnType<typeof signedTransfer>,
+    init: { method?: string; path?: string; body?: Buffer | string } = {},
+  ) => a.request(`http://gw${init.path ?? '/transfers'}`, { method: init.method ?? 'POST', headers: r.headers, body: init.body ?? r.body });
 
   test('a signed request passes and records the form; a tampered one gets 3105/400 without echo', async () => {
-    const { app: a, seen } = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) }));
+    const { app: a, seen } = await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) });
     const r = signedTransfer(RSA, 'payerfsp');
     const ok = await send(a, r);
     assert.equal(ok.status, 200);
@@ -93,12 +117,13 @@ describe('verifyInboundJws', async () => {
   });
 
   test('GET is skipped; PUT /parties skipped unless VALIDATE_INBOUND_PUT_PARTIES_JWS', async () => {
-    const { app: a, seen } = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) }));
+    const { app: a, seen } = await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) });
     assert.equal((await a.request('http://gw/parties/MSISDN/1', { headers: { 'fspiop-source': 'payerfsp' } })).status, 200);
     assert.equal(seen.jwsForm, 'skipped');
     const unsigned = { 'fspiop-source': 'payerfsp', 'content-type': 'application/json' };
     assert.equal((await a.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' })).status, 200);
-    const strict = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry }) })).app;
+    const strict = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry }) }))
+      .app;
     const res = await strict.request('http://gw/parties/MSISDN/1', { method: 'PUT', headers: unsigned, body: '{}' });
     assert.equal(res.status, 400);
     assert.equal(events.at(-1)!.reason, 'GW_JWS_MISSING');
@@ -108,7 +133,7 @@ describe('verifyInboundJws', async () => {
     const headers = { 'fspiop-source': 'hub', 'content-type': 'application/json' };
     const strict = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) })).app;
     assert.equal((await strict.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 400);
-    const lax = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry }) }));
+    const lax = await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry }) });
     assert.equal((await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 200);
     assert.equal(lax.seen.jwsForm, 'unsigned');
     const other = await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers: { ...headers, 'fspiop-source': 'payerfsp' }, body: '{}' });
@@ -121,12 +146,18 @@ describe('verifyInboundJws', async () => {
     assert.notEqual(replayGuardOf(cfg, createMemoryStore({ maxEntries: 100 })), undefined);
     assert.equal(replayGuardOf(config({ REPLAY_PROTECTION: 'off' }), createMemoryStore({ maxEntries: 100 })), undefined);
     const replay = createReplayGuard(createMemoryStore({ maxEntries: 100 }), 60);
-    const { app: a } = (await app({ freshness: checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }), verifyJws: verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay }) }));
+    const { app: a } = await app({
+      freshness: checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }),
+      verifyJws: verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay }),
+    });
     const r = signedTransfer(RSA, 'payerfsp');
     assert.equal((await send(a, r)).status, 200);
     const again = await send(a, r);
     assert.equal(again.status, 400);
-    assert.equal(((await again.json()) as { errorInformation: { errorDescription: string } }).errorInformation.errorDescription, 'Invalid signature - signature already seen');
+    assert.equal(
+      ((await again.json()) as { errorInformation: { errorDescription: string } }).errorInformation.errorDescription,
+      'Invalid signature - signature already seen',
+    );
     const old = signedTransfer(RSA, 'payerfsp', TRANSFER, { date: new Date(Date.now() - 120_000).toUTCString() });
     const res = await send(a, old);
     assert.equal(res.status, 400);
@@ -139,19 +170,30 @@ describe('signOutbound', async () => {
   closers.push(() => signer.close());
 
   test('signs our own unsigned messages with canonical bytes and the new headers', async () => {
-    const { app: a, seen } = (await app({ signJws: signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties }) }, 'outbound'));
+    const { app: a, seen } = await app({ signJws: signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties }) }, 'outbound');
     const body = '{"transferState":"COMMITTED","completedTimestamp":"2029-01-01T10:00:05.123Z"}';
-    const res = await a.request('http://gw/transfers/7c23', { method: 'PUT', headers: { 'fspiop-source': 'payeefsp', 'fspiop-destination': 'payerfsp', date: 'Mon, 01 Jan 2029 10:00:00 GMT' }, body });
+    const res = await a.request('http://gw/transfers/7c23', {
+      method: 'PUT',
+      headers: { 'fspiop-source': 'payeefsp', 'fspiop-destination': 'payerfsp', date: 'Mon, 01 Jan 2029 10:00:00 GMT' },
+      body,
+    });
     assert.equal(res.status, 200);
     assert.equal(seen.body!.toString(), '{"completedTimestamp":"2029-01-01T10:00:05.123Z","transferState":"COMMITTED"}');
     assert.deepEqual(Object.keys(seen.extra!).sort(), ['fspiop-http-method', 'fspiop-signature', 'fspiop-uri']);
     assert.equal(seen.extra!['fspiop-uri'], '/transfers/7c23');
     const ph = JSON.parse(Buffer.from((JSON.parse(seen.extra!['fspiop-signature']!) as { protectedHeader: string }).protectedHeader, 'base64url').toString());
-    assert.deepEqual(ph, { alg: 'RS256', 'FSPIOP-URI': '/transfers/7c23', 'FSPIOP-HTTP-Method': 'PUT', 'FSPIOP-Source': 'payeefsp', 'FSPIOP-Destination': 'payerfsp', Date: 'Mon, 01 Jan 2029 10:00:00 GMT' });
+    assert.deepEqual(ph, {
+      alg: 'RS256',
+      'FSPIOP-URI': '/transfers/7c23',
+      'FSPIOP-HTTP-Method': 'PUT',
+      'FSPIOP-Source': 'payeefsp',
+      'FSPIOP-Destination': 'payerfsp',
+      Date: 'Mon, 01 Jan 2029 10:00:00 GMT',
+    });
   });
 
   test('already-signed, foreign and PUT /parties messages pass byte for byte', async () => {
-    const { app: a, seen } = (await app({ signJws: signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties }) }, 'outbound'));
+    const { app: a, seen } = await app({ signJws: signOutbound({ signer, selfId: config().selfId, signPutParties: config().jwsSignPutParties }) }, 'outbound');
     const body = '{ "b": 1, "a": 2 }';
     for (const [path, headers] of [
       ['/transfers', { 'fspiop-source': 'payeefsp', 'fspiop-signature': '{"x":1}' }],

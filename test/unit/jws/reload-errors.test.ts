@@ -20,7 +20,10 @@ test('a verification key file that does not parse is reported with its path and 
   const errors: Error[] = [];
   const d = await KeyDirectory.open({ dir: keys, watch: false, rescanIntervalSeconds: 3600, onError: (e) => errors.push(e as Error) });
   try {
-    assert.deepEqual(errors.map((e) => e.message), [`JWS key file ${join(keys, 'payeefsp.pem')} does not parse`]);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [`JWS key file ${join(keys, 'payeefsp.pem')} does not parse`],
+    );
     assert.ok(errors[0]!.cause instanceof Error);
   } finally {
     d.close();
@@ -35,7 +38,10 @@ test('a signing key file replaced by garbage is reported; the previous key stays
   try {
     writeFileSync(path, 'garbage');
     assert.equal(await h.reload(), false);
-    assert.deepEqual(errors.map((e) => e.message), [`JWS signing key file ${path} does not parse`]);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [`JWS signing key file ${path} does not parse`],
+    );
     assert.equal(h.current().alg.name, 'RS256');
   } finally {
     h.close();

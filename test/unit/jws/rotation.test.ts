@@ -1,18 +1,21 @@
 // Fault test: key files replaced, added and deleted while ~500 signed requests/s flow.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
 import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyDirectory } from '../../../src/jws/key-directory.js';
-import { verifyRequest, type VerifyInput, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { type VerifyInput, type VerifyPolicy, verifyRequest } from '../../../src/jws/verify.js';
 import { newRsa, signedTransfer } from '../../helpers/jws.js';
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256']), forms: ['raw', 'sorted', 'insertion'] };
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwsrot-'));
 let d: KeyDirectory | undefined;
-after(() => { d?.close(); rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  d?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 test('rotation under 500 req/s: no failures for valid keys, new keys used within 5 s', async () => {
   const stable = newRsa();
@@ -27,7 +30,11 @@ test('rotation under 500 req/s: no failures for valid keys, new keys used within
   const dirRef = d;
   const pool = (k: ReturnType<typeof newRsa>, src: string): VerifyInput[] => Array.from({ length: 4 }, () => signedTransfer(k.signing, src));
   const reqs = { stable: pool(stable, 'stable'), oldRot: pool(oldRot, 'rot'), newRot: pool(newRot, 'rot'), newRepl: pool(newRepl, 'repl') };
-  const ok = (r: VerifyInput) => verifyRequest(r, (s) => dirRef.get(s), POLICY).then(() => true, () => false);
+  const ok = (r: VerifyInput) =>
+    verifyRequest(r, (s) => dirRef.get(s), POLICY).then(
+      () => true,
+      () => false,
+    );
 
   const failures = { stable: 0, oldRotBeforeDelete: 0, newRotAfterUse: 0, newReplAfterUse: 0 };
   let firstNewRot = -1;
@@ -40,17 +47,31 @@ test('rotation under 500 req/s: no failures for valid keys, new keys used within
   // Paced by schedule, not by sleep length, so a busy machine still sees ~500 verifications/s.
   for (let tick = 0; Date.now() - t0 < 3000 && tick < 2000; tick++) {
     const t = Date.now() - t0;
-    if (addedAt < 0 && t >= 300) { writeFileSync(join(dir, 'rot.next.pem'), newRot.publicPem); addedAt = t; }
+    if (addedAt < 0 && t >= 300) {
+      writeFileSync(join(dir, 'rot.next.pem'), newRot.publicPem);
+      addedAt = t;
+    }
     if (replacedAt < 0 && t >= 600) {
       writeFileSync(join(dir, '.repl.tmp'), newRepl.publicPem);
       renameSync(join(dir, '.repl.tmp'), join(dir, 'repl.pem'));
       replacedAt = t;
     }
-    if (deletedAt < 0 && firstNewRot >= 0 && t >= 2000) { unlinkSync(join(dir, 'rot.pem')); deletedAt = t; }
-    if (sent >= (Date.now() - t0) / 2) { await sleep(5); continue; }
+    if (deletedAt < 0 && firstNewRot >= 0 && t >= 2000) {
+      unlinkSync(join(dir, 'rot.pem'));
+      deletedAt = t;
+    }
+    if (sent >= (Date.now() - t0) / 2) {
+      await sleep(5);
+      continue;
+    }
     const i = tick % 4;
     const [s1, s2, s3, oldRotOk, newRotOk, newReplOk] = await Promise.all([
-      ok(reqs.stable[i]!), ok(reqs.stable[(i + 1) % 4]!), ok(reqs.stable[(i + 2) % 4]!), ok(reqs.oldRot[i]!), ok(reqs.newRot[i]!), ok(reqs.newRepl[i]!),
+      ok(reqs.stable[i]!),
+      ok(reqs.stable[(i + 1) % 4]!),
+      ok(reqs.stable[(i + 2) % 4]!),
+      ok(reqs.oldRot[i]!),
+      ok(reqs.newRot[i]!),
+      ok(reqs.newRepl[i]!),
     ]);
     sent += 6;
     if (!s1 || !s2 || !s3) failures.stable++;

@@ -1,15 +1,20 @@
 // Interoperability in both directions with Mojaloop's SDK: 19.19.1 (sorted-key canonical form) and
 // 19.18.8 (insertion-order form), loaded from node_modules (devDependencies).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
 import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
 import { ALGORITHMS } from '../../../src/jws/algorithms.js';
 import { signRequest } from '../../../src/jws/sign.js';
-import { headerGetter, verifyRequest, type VerifyPolicy } from '../../../src/jws/verify.js';
+import { headerGetter, type VerifyPolicy, verifyRequest } from '../../../src/jws/verify.js';
 import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys, TRANSFER } from '../../helpers/jws.js';
 
 const require = createRequire(import.meta.url);
-interface SdkRequest { method: string; url: string; headers: Record<string, string>; body: unknown }
+interface SdkRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
 interface SdkJws {
   signer: new (c: { signingKey: string; logger: unknown }) => { sign(r: SdkRequest): void };
   validator: new (c: { validationKeys: Record<string, string>; logger: unknown }) => { validate(r: { headers: Record<string, string>; body: unknown }): true };
@@ -19,23 +24,44 @@ const RELEASES: [string, SdkJws][] = [
   ['19.18.8', (require('sdk-19188') as { Jws: SdkJws }).Jws],
 ];
 // The SDK asks its logger for child(), debug(), error() and the isDebugEnabled flag.
-const logger = { isDebugEnabled: false, child() { return logger; }, debug() {}, info() {}, warn() {}, error() {} };
+const logger = {
+  isDebugEnabled: false,
+  child() {
+    return logger;
+  },
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const keys = staticKeys({ payerfsp: [PUBLIC_KEYS.payerfsp!], ecfsp: [PUBLIC_KEYS.ecfsp!] });
 const MESSAGES: [string, string, unknown][] = [
   ['POST', 'https://switch.example.net/transfers', TRANSFER],
-  ['PUT', 'https://switch.example.net/base/transfers/7c23e80c-d078-4077-8263-2c047876fcf6', { transferState: 'COMMITTED', fulfilment: 'x', completedTimestamp: '2029-01-01T10:00:05.123Z' }],
+  [
+    'PUT',
+    'https://switch.example.net/base/transfers/7c23e80c-d078-4077-8263-2c047876fcf6',
+    { transferState: 'COMMITTED', fulfilment: 'x', completedTimestamp: '2029-01-01T10:00:05.123Z' },
+  ],
   ['POST', '/quotes', { quoteId: 'q', note: 'café – 42', amount: { currency: 'USD', amount: '1' }, extensionList: { extension: [{ value: 'v', key: 'k' }] } }],
 ];
 
 for (const [release, Jws] of RELEASES) {
   describe(`sdk-standard-components ${release}`, () => {
-    for (const [src, pem] of [['payerfsp', KEYS.payerfspPrivateKeyPem!], ['ecfsp', KEYS.ecfspPrivateKeyPem!]] as const) {
+    for (const [src, pem] of [
+      ['payerfsp', KEYS.payerfspPrivateKeyPem!],
+      ['ecfsp', KEYS.ecfspPrivateKeyPem!],
+    ] as const) {
       test(`requests signed by its JwsSigner (${src}) verify with the gateway`, async () => {
         const signer = new Jws.signer({ signingKey: pem, logger });
         for (const [method, url, body] of MESSAGES) {
-          const req: SdkRequest = { method, url, headers: { 'fspiop-source': src, 'fspiop-destination': 'payeefsp', date: new Date().toUTCString() }, body: structuredClone(body) };
+          const req: SdkRequest = {
+            method,
+            url,
+            headers: { 'fspiop-source': src, 'fspiop-destination': 'payeefsp', date: new Date().toUTCString() },
+            body: structuredClone(body),
+          };
           signer.sign(req);
           const wire = Buffer.from(req.body as string, 'utf8');
           const r = await verifyRequest({ method, path: url, header: headerGetter(req.headers), body: wire }, keys, POLICY);
@@ -49,9 +75,17 @@ for (const [release, Jws] of RELEASES) {
 
     test('requests the gateway signs pass its JwsValidator (RS256 and ES256)', () => {
       const validator = new Jws.validator({ validationKeys: { payerfsp: KEYS.payerfspPublicKeyPem!, ecfsp: KEYS.ecfspPublicKeyPem! }, logger });
-      for (const [src, alg] of [['payerfsp', ALGORITHMS.RS256], ['ecfsp', ALGORITHMS.ES256]] as const) {
+      for (const [src, alg] of [
+        ['payerfsp', ALGORITHMS.RS256],
+        ['ecfsp', ALGORITHMS.ES256],
+      ] as const) {
         for (const [method, url, body] of MESSAGES) {
-          const headers: Record<string, string> = { 'content-type': 'application/json', 'fspiop-source': src, 'fspiop-destination': 'payeefsp', date: new Date().toUTCString() };
+          const headers: Record<string, string> = {
+            'content-type': 'application/json',
+            'fspiop-source': src,
+            'fspiop-destination': 'payeefsp',
+            date: new Date().toUTCString(),
+          };
           const out = signRequest({ method, url, headers, json: body }, { key: PRIVATE_KEYS[src]!, alg });
           const all = { ...headers, ...out.headers };
           assert.equal(validator.validate({ headers: all, body: JSON.parse(out.body.toString('utf8')) }), true);
@@ -63,7 +97,10 @@ for (const [release, Jws] of RELEASES) {
       const validator = new Jws.validator({ validationKeys: { payerfsp: KEYS.payerfspPublicKeyPem! }, logger });
       const headers = { 'fspiop-source': 'payerfsp', date: new Date().toUTCString() };
       const out = signRequest({ method: 'POST', url: '/transfers', headers, json: TRANSFER }, { key: PRIVATE_KEYS.payerfsp!, alg: ALGORITHMS.RS256 });
-      assert.throws(() => validator.validate({ headers: { ...headers, ...out.headers }, body: { ...TRANSFER, amount: { currency: 'USD', amount: '1' } } }), /invalid signature/);
+      assert.throws(
+        () => validator.validate({ headers: { ...headers, ...out.headers }, body: { ...TRANSFER, amount: { currency: 'USD', amount: '1' } } }),
+        /invalid signature/,
+      );
     });
   });
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.js';
 import { parseSigningKey, SigningKeyHolder } from '../../../src/jws/signing-key.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
@@ -12,7 +12,10 @@ import { waitFor } from '../../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwssign-'));
 const holders: SigningKeyHolder[] = [];
-after(() => { for (const h of holders) h.close(); rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  for (const h of holders) h.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 const input = { method: 'PUT', url: '/transfers/1', headers: { 'fspiop-source': 'payeefsp' }, json: { b: 1, a: 2 } };
 
 test('the algorithm comes from the parsed key, not the PEM text', () => {
@@ -22,9 +25,15 @@ test('the algorithm comes from the parsed key, not the PEM text', () => {
   assert.doesNotMatch(ecPkcs8, /BEGIN EC /);
   assert.equal(parseSigningKey(ecPkcs8).alg.name, 'ES256', 'the SDK would mislabel this key RS256 (fspiop.md §2.5)');
   const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  assert.throws(() => parseSigningKey(small), (e: unknown) => e instanceof GatewayError && e.code === 'GW_JWS_SIGN_FAILED');
+  assert.throws(
+    () => parseSigningKey(small),
+    (e: unknown) => e instanceof GatewayError && e.code === 'GW_JWS_SIGN_FAILED',
+  );
   const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  assert.throws(() => parseSigningKey(p384), (e: unknown) => e instanceof GatewayError && e.code === 'GW_JWS_SIGN_FAILED');
+  assert.throws(
+    () => parseSigningKey(p384),
+    (e: unknown) => e instanceof GatewayError && e.code === 'GW_JWS_SIGN_FAILED',
+  );
 });
 
 test('signs in pool and sync mode with identical RS256 output; reloads on change; a broken file keeps the old key', async () => {
@@ -32,7 +41,11 @@ test('signs in pool and sync mode with identical RS256 output; reloads on change
   writeFileSync(path, KEYS.payerfspPrivateKeyPem!);
   const reloads: string[] = [];
   const signs: string[] = [];
-  const telemetry = { ...NOOP_TELEMETRY, reload: (e: { outcome: string }) => reloads.push(e.outcome), jwsSign: (e: { outcome: string }) => signs.push(e.outcome) };
+  const telemetry = {
+    ...NOOP_TELEMETRY,
+    reload: (e: { outcome: string }) => reloads.push(e.outcome),
+    jwsSign: (e: { outcome: string }) => signs.push(e.outcome),
+  };
   const pool = await SigningKeyHolder.open({ path, telemetry, rescanIntervalSeconds: 1 });
   const sync = await SigningKeyHolder.open({ path, mode: 'sync', watch: false, rescanIntervalSeconds: 3600 });
   holders.push(pool, sync);

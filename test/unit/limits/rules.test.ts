@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { RESOURCES } from '../../../src/fspiop/resources.js';
-import { CLASS_OF, LIMIT_CLASSES, RESOURCES_OF, parseFspLimits, parseLimits } from '../../../src/limits/rules.js';
+import { CLASS_OF, LIMIT_CLASSES, parseFspLimits, parseLimits, RESOURCES_OF } from '../../../src/limits/rules.js';
 
 test('every FSPIOP resource has exactly one class, and the classes cover the table', () => {
   assert.deepEqual(Object.keys(CLASS_OF).sort(), [...RESOURCES].sort());
@@ -14,7 +14,8 @@ test('every FSPIOP resource has exactly one class, and the classes cover the tab
 });
 
 test('the documented example parses; an fsps entry replaces the default', () => {
-  const t = parseLimits(`default: { rps: 50, burst: 20, concurrency: 20 }
+  const t = parseLimits(
+    `default: { rps: 50, burst: 20, concurrency: 20 }
 fsps:
   dfsp1:
     rps: 200
@@ -22,7 +23,9 @@ fsps:
     concurrency: 100
     classes:
       transfers: { rps: 80, burst: 10, concurrency: 40 }
-`, (id) => id === 'dfsp1');
+`,
+    (id) => id === 'dfsp1',
+  );
   assert.deepEqual(t.default, { rps: 50, burst: 20, concurrency: 20, classes: {} });
   assert.deepEqual(t.fsps.get('dfsp1')?.classes.transfers, { rps: 80, burst: 10, concurrency: 40 });
   assert.equal(t.fsps.get('dfsp1')?.classes.quotes, undefined);
@@ -43,12 +46,20 @@ test('refusals: unknown or invalid FSP id, negative/fractional/zero rate, unknow
     ['{"defaults":{"rps":1}}', /limits file/],
     ['[1,2]', /limits file/],
     ['fsps: [this is: {not valid', /limits file/],
-  ] as const) assert.throws(() => parseLimits(text, known), why, text);
+  ] as const)
+    assert.throws(() => parseLimits(text, known), why, text);
   assert.throws(() => parseFspLimits({ rps: '5' }), /limits/);
 });
 
 test('property: any JSON either parses or throws a plain limits Error', () => {
-  fc.assert(fc.property(fc.jsonValue(), (v) => {
-    try { parseLimits(JSON.stringify(v) ?? 'null'); } catch (e) { assert.ok(e instanceof Error && /^limits/.test(e.message), String(e)); }
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.jsonValue(), (v) => {
+      try {
+        parseLimits(JSON.stringify(v) ?? 'null');
+      } catch (e) {
+        assert.ok(e instanceof Error && /^limits/.test(e.message), String(e));
+      }
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -1,11 +1,11 @@
-import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSchedules, parseDuration, type Profile } from '../../../loadtest/driver/profile.js';
-import { evaluateThresholds, parseThreshold } from '../../../loadtest/driver/thresholds.js';
-import { fspiopErrorCode } from '../../../loadtest/driver/stats.js';
-import { assertLoopback, requestAt, type PreparedSet } from '../../../loadtest/driver/dataset.js';
+import { describe, test } from 'node:test';
 import { parseDriverArgs } from '../../../loadtest/driver/args.js';
+import { assertLoopback, type PreparedSet, requestAt } from '../../../loadtest/driver/dataset.js';
 import { readCpuMs, readRssBytes } from '../../../loadtest/driver/proc.js';
+import { buildSchedules, type Profile, parseDuration } from '../../../loadtest/driver/profile.js';
+import { fspiopErrorCode } from '../../../loadtest/driver/stats.js';
+import { evaluateThresholds, parseThreshold } from '../../../loadtest/driver/thresholds.js';
 
 describe('profiles', () => {
   test('parses k6 durations', () => {
@@ -17,7 +17,11 @@ describe('profiles', () => {
   });
 
   test('constant-arrival-rate honours timeUnit and overrides', () => {
-    const p: Profile = { name: 't', thresholds: {}, scenarios: { a: { executor: 'constant-arrival-rate', rate: 30, timeUnit: '1m', duration: '2m', maxVUs: 7 } } };
+    const p: Profile = {
+      name: 't',
+      thresholds: {},
+      scenarios: { a: { executor: 'constant-arrival-rate', rate: 30, timeUnit: '1m', duration: '2m', maxVUs: 7 } },
+    };
     const [s] = buildSchedules(p);
     assert.equal(s?.rateAt(0), 0.5);
     assert.equal(s?.startsBy(120_000), 60);
@@ -27,7 +31,20 @@ describe('profiles', () => {
   });
 
   test('ramping-arrival-rate integrates the ramp (k6 linear interpolation)', () => {
-    const p: Profile = { name: 't', thresholds: {}, scenarios: { r: { executor: 'ramping-arrival-rate', startRate: 0, stages: [{ duration: '10s', target: 100 }, { duration: '10s', target: 100 }] } } };
+    const p: Profile = {
+      name: 't',
+      thresholds: {},
+      scenarios: {
+        r: {
+          executor: 'ramping-arrival-rate',
+          startRate: 0,
+          stages: [
+            { duration: '10s', target: 100 },
+            { duration: '10s', target: 100 },
+          ],
+        },
+      },
+    };
     const [s] = buildSchedules(p);
     assert.equal(s?.durationMs, 20_000);
     assert.equal(s?.rateAt(5_000), 50);
@@ -48,12 +65,18 @@ describe('thresholds', () => {
     assert.deepEqual(parseThreshold('p(99.9)<=12.5'), { aggregation: 'p(99.9)', op: '<=', bound: 12.5 });
     assert.throws(() => parseThreshold('p95 < 10'), /unsupported threshold/);
     const values: Record<string, number> = { 'http_req_duration p(95)': 40, 'http_req_failed rate': 0.02 };
-    const res = evaluateThresholds({
-      'http_req_duration{expected_response:true}': ['p(95)<50'],
-      http_req_failed: [{ threshold: 'rate<0.01', abortOnFail: true }],
-      custom_metric: ['count>0'],
-    }, { value: (m, a) => values[`${m} ${a}`] });
-    assert.deepEqual(res.map((r) => r.ok), [true, false, undefined]);
+    const res = evaluateThresholds(
+      {
+        'http_req_duration{expected_response:true}': ['p(95)<50'],
+        http_req_failed: [{ threshold: 'rate<0.01', abortOnFail: true }],
+        custom_metric: ['count>0'],
+      },
+      { value: (m, a) => values[`${m} ${a}`] },
+    );
+    assert.deepEqual(
+      res.map((r) => r.ok),
+      [true, false, undefined],
+    );
   });
 });
 
@@ -75,7 +98,17 @@ describe('helpers', () => {
 
   test('a non-reusable set is exhausted, a reusable one wraps', () => {
     const r = { kind: 'postQuotes', method: 'POST', path: '/quotes', fsp: 'a', destination: 'b', headers: {}, body: '{}', expectStatus: 202 } as const;
-    const set: PreparedSet = { version: 1, createdAt: '', validUntil: '', skewSeconds: 300, reusable: false, fsps: ['a'], ilpVersion: '1', badShare: 0, requests: [r] };
+    const set: PreparedSet = {
+      version: 1,
+      createdAt: '',
+      validUntil: '',
+      skewSeconds: 300,
+      reusable: false,
+      fsps: ['a'],
+      ilpVersion: '1',
+      badShare: 0,
+      requests: [r],
+    };
     assert.equal(requestAt(set, 0), r);
     assert.equal(requestAt(set, 1), undefined);
     assert.equal(requestAt({ ...set, reusable: true }, 5), r);
@@ -117,6 +150,9 @@ describe('breakpoint', () => {
     assert.equal(b.brokeAt?.second, 5);
     assert.equal(b.rate, 500);
     assert.equal(b.windows[3]?.p99Ms, 1);
-    assert.deepEqual(b.tolerated.map((w) => w.second), [2]);
+    assert.deepEqual(
+      b.tolerated.map((w) => w.second),
+      [2],
+    );
   });
 });

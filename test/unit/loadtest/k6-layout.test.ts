@@ -1,16 +1,18 @@
 // k6 cannot run here: these checks keep the scripts inside what k6 v0.48 offers and keep the profiles
 // and the entry point consistent (the type-check is `npx tsc -p tsconfig.k6.json`).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROFILES_DIR, loadProfile, buildSchedules } from '../../../loadtest/driver/profile.js';
+import { test } from 'node:test';
+import { buildSchedules, loadProfile, PROFILES_DIR } from '../../../loadtest/driver/profile.js';
 
 const K6 = join(PROFILES_DIR, '..');
-const files = (dir: string): string[] => readdirSync(dir).flatMap((e) => {
-  const p = join(dir, e);
-  return statSync(p).isDirectory() ? files(p) : p.endsWith('.js') ? [p] : [];
-});
+const files = (dir: string): string[] =>
+  readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.js') ? [p] : [];
+  });
 const ALLOWED = /^(k6|k6\/http|k6\/crypto|k6\/encoding|k6\/metrics|k6\/data|k6\/execution|k6\/experimental\/[a-z-]+|\.{1,2}\/.+\.js)$/;
 
 test('k6 scripts import only modules present in k6 v0.48', () => {

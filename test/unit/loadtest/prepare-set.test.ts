@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, verify } from 'node:crypto';
-import { signingAlgorithmFor } from '../../../src/jws/algorithms.js';
+import { test } from 'node:test';
 import { breakSignature, buildPreparedSet } from '../../../loadtest/driver/prepare-set.js';
+import { signingAlgorithmFor } from '../../../src/jws/algorithms.js';
 import type { SigningKey } from '../../../src/jws/sign.js';
 
 const FSPS = ['perffsp-1', 'perffsp-2', 'perffsp-3'];
@@ -19,10 +19,23 @@ const verifies = (r: { fsp: string; body: string; headers: Readonly<Record<strin
 test('journeys are pipelined in blocks: each step follows the previous step of its journey by `block` requests', async () => {
   const set = await buildPreparedSet({ count: 48, keys, block: 3, now: new Date('2026-11-22T23:00:00Z') });
   assert.equal(set.requests.length, 48);
-  assert.deepEqual(set.requests.slice(0, 12).map((r) => r.kind), [
-    'postQuotes', 'postQuotes', 'postQuotes', 'putQuotes', 'putQuotes', 'putQuotes',
-    'postTransfers', 'postTransfers', 'postTransfers', 'putTransfers', 'putTransfers', 'putTransfers',
-  ]);
+  assert.deepEqual(
+    set.requests.slice(0, 12).map((r) => r.kind),
+    [
+      'postQuotes',
+      'postQuotes',
+      'postQuotes',
+      'putQuotes',
+      'putQuotes',
+      'putQuotes',
+      'postTransfers',
+      'postTransfers',
+      'postTransfers',
+      'putTransfers',
+      'putTransfers',
+      'putTransfers',
+    ],
+  );
   const post = JSON.parse(set.requests[6]!.body) as { transferId: string; condition: string; payerFsp: string; payeeFsp: string };
   const fulfil = set.requests[9]!;
   assert.equal(fulfil.path, `/transfers/${post.transferId}`);

@@ -16,7 +16,15 @@ test('an audit file that cannot be written: every dropped record reported and co
   const telemetry = createTelemetry({ processMetrics: false });
   const errors: unknown[] = [];
   // The path is a directory: the open fails, and so does every write.
-  const audit = createAuditLog({ auditLog: dir }, { onWriteError: (err) => { errors.push(err); telemetry.auditWriteFailed(); } });
+  const audit = createAuditLog(
+    { auditLog: dir },
+    {
+      onWriteError: (err) => {
+        errors.push(err);
+        telemetry.auditWriteFailed();
+      },
+    },
+  );
   audit.record({ event: 'quarantine_on', actor: 'admin', fspId: 'dfsp1' });
   audit.record({ event: 'quarantine_off', actor: 'admin', fspId: 'dfsp1' });
   await audit.flush();
@@ -36,19 +44,45 @@ test('a stream destination that fails a write is reported too; a working one rep
   const audit = createAuditLog({ auditLog: 'stdout' }, { destination: broken, onWriteError: (err) => errors.push(err) });
   audit.record({ event: 'key_loaded', fspId: 'dfsp1' });
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(errors.map((e) => (e as Error).message), ['disk full']);
+  assert.deepEqual(
+    errors.map((e) => (e as Error).message),
+    ['disk full'],
+  );
 
   const lines: string[] = [];
-  const ok = createAuditLog({ auditLog: 'stdout' }, { destination: new Writable({ write: (c, _e, cb) => { lines.push(String(c)); cb(); } }), onWriteError: (err) => errors.push(err) });
+  const ok = createAuditLog(
+    { auditLog: 'stdout' },
+    {
+      destination: new Writable({
+        write: (c, _e, cb) => {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+      onWriteError: (err) => errors.push(err),
+    },
+  );
   ok.record({ event: 'key_loaded', fspId: 'dfsp1' });
   await ok.flush();
   assert.equal(lines.filter((l) => l !== '').length, 1, 'flush() writes an empty chunk');
-  assert.deepEqual(errors.map((e) => (e as Error).message), ['disk full']);
+  assert.deepEqual(
+    errors.map((e) => (e as Error).message),
+    ['disk full'],
+  );
 });
 
 test('the logger serializes errors passed as err (type, message, stack), not as a string', () => {
   const lines: string[] = [];
-  const log = createLogger({ logLevel: 'info' }, { destination: { write: (l: string) => { lines.push(l); } } });
+  const log = createLogger(
+    { logLevel: 'info' },
+    {
+      destination: {
+        write: (l: string) => {
+          lines.push(l);
+        },
+      },
+    },
+  );
   log.error({ err: new TypeError('boom', { cause: new Error('root') }) }, 'failed');
   const rec = JSON.parse(lines[0]!) as { err: { type: string; message: string; stack: string } };
   assert.equal(rec.err.type, 'TypeError');

@@ -1,17 +1,32 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { createTelemetry } from '../../../src/metrics/registry.js';
 import { exportedNames, metricNames } from '../../helpers/promql.js';
 
-interface Panel { id: number; type: string; title: string; description?: string; targets?: { expr: string }[]; panels?: Panel[] }
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  description?: string;
+  targets?: { expr: string }[];
+  panels?: Panel[];
+}
 const dashboard = JSON.parse(readFileSync(new URL('../../../alerts/grafana-dashboard.json', import.meta.url), 'utf8')) as { uid: string; panels: Panel[] };
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 
 test('dashboard: required panels, unique ids, every panel described and queried', () => {
   assert.equal(dashboard.uid, 'switchguard');
   const titles = panels.map((p) => p.title);
-  for (const t of ['Request rate', 'Error ratio by FSPIOP code', 'JWS failure ratio by DFSP', 'Latency percentiles', 'TLS handshake failures', 'Certificate expiry', 'Store up']) {
+  for (const t of [
+    'Request rate',
+    'Error ratio by FSPIOP code',
+    'JWS failure ratio by DFSP',
+    'Latency percentiles',
+    'TLS handshake failures',
+    'Certificate expiry',
+    'Store up',
+  ]) {
     assert.ok(titles.includes(t), t);
   }
   assert.equal(new Set(panels.map((p) => p.id)).size, panels.length);
@@ -35,7 +50,12 @@ test('dashboard: every metric in every panel query is declared in the registry',
     }
   }
   // the extractor really sees histogram suffixes and the JWS pair
-  for (const n of ['switchguard_http_request_duration_seconds_bucket', 'switchguard_http_request_duration_seconds_count', 'mojaloop_jws_verification_failed_total', 'mojaloop_jws_verification_total']) {
+  for (const n of [
+    'switchguard_http_request_duration_seconds_bucket',
+    'switchguard_http_request_duration_seconds_count',
+    'mojaloop_jws_verification_failed_total',
+    'mojaloop_jws_verification_total',
+  ]) {
     assert.ok(used.has(n), n);
   }
   assert.equal(exported.has('switchguard_http_request_duration_seconds_total'), false);

@@ -1,7 +1,7 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createTelemetry, declareMetrics } from '../../../src/metrics/registry.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
@@ -15,7 +15,9 @@ const seriesValue = (text: string, series: string) => {
 describe('metrics registry', () => {
   test('NOOP_TELEMETRY implements every member createTelemetry implements', () => {
     const t = createTelemetry({ processMetrics: false });
-    const members = Object.keys(t).filter((k) => !['registry', 'contentType', 'metricsText'].includes(k)).sort();
+    const members = Object.keys(t)
+      .filter((k) => !['registry', 'contentType', 'metricsText'].includes(k))
+      .sort();
     assert.deepEqual(Object.keys(NOOP_TELEMETRY).sort(), members);
   });
 
@@ -82,9 +84,18 @@ describe('metrics registry', () => {
     t.quarantine({ count: 2 });
     t.storeUp(false);
     const text = await t.metricsText();
-    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'), 1);
-    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code="3105"}'), 1);
-    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="outbound",route="PUT /quotes/{ID}",method="OTHER",fspiop_code="other"}'), 1);
+    assert.equal(
+      seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'),
+      1,
+    );
+    assert.equal(
+      seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="inbound",route="POST /transfers",method="POST",fspiop_code="3105"}'),
+      1,
+    );
+    assert.equal(
+      seriesValue(text, 'switchguard_http_request_duration_seconds_count{listener="outbound",route="PUT /quotes/{ID}",method="OTHER",fspiop_code="other"}'),
+      1,
+    );
     assert.equal(seriesValue(text, 'mojaloop_ilp_validation_failed_total{error_type="GW_ILP_FULFILMENT_INVALID"}'), 1);
     assert.equal(seriesValue(text, 'mojaloop_ilp_validation_total{check="fulfilment",outcome="ok"}'), 1);
     assert.equal(seriesValue(text, 'switchguard_tls_handshake_failures_total{reason="ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"}'), 1);
@@ -116,7 +127,10 @@ describe('metrics registry', () => {
       t.quarantine({ count: Number.NaN });
     });
     const text = await t.metricsText();
-    assert.equal(seriesValue(text, 'switchguard_http_request_duration_seconds_sum{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'), 0);
+    assert.equal(
+      seriesValue(text, 'switchguard_http_request_duration_seconds_sum{listener="inbound",route="POST /transfers",method="POST",fspiop_code=""}'),
+      0,
+    );
     assert.equal(seriesValue(text, 'switchguard_certificate_expiry_timestamp_seconds{kind="tls_server",file="/k/s.pem"}'), undefined);
   });
 
@@ -170,7 +184,13 @@ describe('metrics across cluster workers', () => {
     });
     const merged = AggregatorRegistry.aggregate(await Promise.all(workers.map((w) => w.registry.getMetricsAsJSON())));
     const text = await merged.metrics();
-    const v = (s: string) => Number(text.split('\n').find((l) => l.startsWith(`${s} `))?.slice(s.length + 1));
+    const v = (s: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${s} `))
+          ?.slice(s.length + 1),
+      );
     assert.equal(v('mojaloop_jws_verification_failed_total{dfsp="dfsp1",reason="GW_JWS_BAD_SIGNATURE"}'), 2);
     assert.equal(v('switchguard_certificate_expiry_timestamp_seconds{kind="tls_server",file="/k/server.pem"}'), 1_900_000_000);
     assert.equal(v('switchguard_quarantined_peers'), 2);

@@ -1,5 +1,5 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
@@ -8,7 +8,9 @@ import { waitFor } from '../../helpers/wait.js';
 
 describe('memory store: contract', () => {
   let store: Store;
-  before(() => { store = createMemoryStore({ maxEntries: 1000 }); });
+  before(() => {
+    store = createMemoryStore({ maxEntries: 1000 });
+  });
   after(() => store.close());
   storeContract(() => store);
 });
@@ -21,7 +23,10 @@ describe('memory store: bounds', () => {
   test('holds at most MEMORY_STORE_MAX_ENTRIES and refuses beyond it, never evicting the oldest written', async () => {
     const store = createMemoryStore({ maxEntries: 100 });
     let refused = 0;
-    for (let i = 0; i < 150; i++) await store.save(`k${i}`, String(i), 60_000).catch(() => { refused++; });
+    for (let i = 0; i < 150; i++)
+      await store.save(`k${i}`, String(i), 60_000).catch(() => {
+        refused++;
+      });
     assert.equal(refused, 50);
     assert.equal(await store.get('k0'), '0');
     assert.equal(await store.get('k99'), '99');
@@ -32,7 +37,17 @@ describe('memory store: bounds', () => {
   test('the periodic sweep frees expired entries nobody reads; refusals are counted', async () => {
     let now = 1000;
     let full = 0;
-    const store = createMemoryStore({ maxEntries: 100, now: () => now, sweepIntervalMs: 10, telemetry: { ...NOOP_TELEMETRY, storeFull: () => { full++; } } });
+    const store = createMemoryStore({
+      maxEntries: 100,
+      now: () => now,
+      sweepIntervalMs: 10,
+      telemetry: {
+        ...NOOP_TELEMETRY,
+        storeFull: () => {
+          full++;
+        },
+      },
+    });
     for (let i = 0; i < 100; i++) await store.save(`k${i}`, 'v', 500);
     await assert.rejects(store.save('x', 'v', 500));
     assert.equal(full, 1);
@@ -50,7 +65,7 @@ describe('memory store: bounds', () => {
     const hub = JSON.stringify({ p: 'payeefsp-with-a-long-name', c: 'x'.repeat(43), e: Date.now() });
     for (let i = 0; i < 150_000; i++) await store.save(`ilp:hub:{${i.toString(16).padStart(36, '0')}}`, hub, 600_000, 'nx');
     assert.ok(store.stats().entries === 450_000);
-    assert.ok(store.stats().bytes < 512 * 1024 * 1024 / 4, `bytes ${store.stats().bytes}`);
+    assert.ok(store.stats().bytes < (512 * 1024 * 1024) / 4, `bytes ${store.stats().bytes}`);
     await store.close();
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,12 +7,30 @@ import type { GatewayError } from '../../../src/errors.js';
 import { loadIdentityMap, peerFromCertificate } from '../../../src/tls/peer.js';
 
 const FP = `${'AB:CD:'.repeat(15)}AB:CD`;
-const cert = { subject: { CN: 'dfsp-cn', O: 'x' }, subjectaltname: 'IP Address:127.0.0.1, DNS:dfsp-san, URI:spiffe://x', fingerprint256: FP, valid_to: 'Jan  1 00:00:00 2030 GMT' };
-const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as GatewayError).code; } };
+const cert = {
+  subject: { CN: 'dfsp-cn', O: 'x' },
+  subjectaltname: 'IP Address:127.0.0.1, DNS:dfsp-san, URI:spiffe://x',
+  fingerprint256: FP,
+  valid_to: 'Jan  1 00:00:00 2030 GMT',
+};
+const code = (f: () => unknown) => {
+  try {
+    f();
+    return 'ok';
+  } catch (e) {
+    return (e as GatewayError).code;
+  }
+};
 
 test('CN by default, the DNS/URI SAN when asked', () => {
   assert.equal(peerFromCertificate(cert, { from: 'cn', map: () => undefined }).fspId, 'dfsp-cn');
-  assert.equal(peerFromCertificate({ ...cert, subject: { CN: 'dfsp-san' }, subjectaltname: 'IP Address:127.0.0.1, DNS:dfsp-san, URI:dfsp-san' }, { from: 'san', map: () => undefined }).fspId, 'dfsp-san');
+  assert.equal(
+    peerFromCertificate(
+      { ...cert, subject: { CN: 'dfsp-san' }, subjectaltname: 'IP Address:127.0.0.1, DNS:dfsp-san, URI:dfsp-san' },
+      { from: 'san', map: () => undefined },
+    ).fspId,
+    'dfsp-san',
+  );
   assert.equal(peerFromCertificate(cert, { from: 'cn', map: () => undefined }).validTo.getUTCFullYear(), 2030);
 });
 
@@ -23,15 +41,32 @@ test('identity map: by fingerprint (any case, colons optional) or CN, consulted 
     writeFileSync(path, JSON.stringify({ [FP.replace(/:/g, '').toLowerCase()]: 'mapped-fsp', 'other-cn': 'other-fsp' }));
     const map = loadIdentityMap(path);
     assert.equal(peerFromCertificate(cert, { from: 'cn', map: () => map }).fspId, 'mapped-fsp');
-    assert.equal(peerFromCertificate({ ...cert, fingerprint256: `${'EE:'.repeat(31)}EE`, subject: { CN: 'other-cn' } }, { from: 'map', map: () => map }).fspId, 'other-fsp');
-    assert.equal(code(() => peerFromCertificate({ ...cert, fingerprint256: `${'EE:'.repeat(31)}EE` }, { from: 'map', map: () => map })), 'GW_PEER_IDENTITY_UNKNOWN');
+    assert.equal(
+      peerFromCertificate({ ...cert, fingerprint256: `${'EE:'.repeat(31)}EE`, subject: { CN: 'other-cn' } }, { from: 'map', map: () => map }).fspId,
+      'other-fsp',
+    );
+    assert.equal(
+      code(() => peerFromCertificate({ ...cert, fingerprint256: `${'EE:'.repeat(31)}EE` }, { from: 'map', map: () => map })),
+      'GW_PEER_IDENTITY_UNKNOWN',
+    );
     writeFileSync(path, JSON.stringify({ x: 'not a valid id with spaces' }));
     assert.throws(() => loadIdentityMap(path));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('no certificate, or a CN that is not an FSP id, is refused', () => {
-  assert.equal(code(() => peerFromCertificate({}, { from: 'cn', map: () => undefined })), 'GW_PEER_IDENTITY_UNKNOWN');
-  assert.equal(code(() => peerFromCertificate({ ...cert, subject: { CN: 'has space' } }, { from: 'cn', map: () => undefined })), 'GW_PEER_IDENTITY_UNKNOWN');
-  assert.equal(code(() => peerFromCertificate({ ...cert, subjectaltname: 'IP Address:127.0.0.1' }, { from: 'san', map: () => undefined })), 'GW_PEER_IDENTITY_UNKNOWN');
+  assert.equal(
+    code(() => peerFromCertificate({}, { from: 'cn', map: () => undefined })),
+    'GW_PEER_IDENTITY_UNKNOWN',
+  );
+  assert.equal(
+    code(() => peerFromCertificate({ ...cert, subject: { CN: 'has space' } }, { from: 'cn', map: () => undefined })),
+    'GW_PEER_IDENTITY_UNKNOWN',
+  );
+  assert.equal(
+    code(() => peerFromCertificate({ ...cert, subjectaltname: 'IP Address:127.0.0.1' }, { from: 'san', map: () => undefined })),
+    'GW_PEER_IDENTITY_UNKNOWN',
+  );
 });
