@@ -1,6 +1,8 @@
 // Shared fixtures for the JWS tests: the vector files (copied from /work/shared/vectors) and key maps.
+
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describeKey, keyRejection } from '../../src/jws/algorithms.js';
 import type { KeysFor, VerificationKey } from '../../src/jws/verify.js';
 
@@ -88,3 +90,33 @@ export function newRsa(bits = 2048): { signing: SigningKey; publicPem: string } 
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
   return { signing: { key: privateKey, alg: ALGORITHMS.RS256 }, publicPem: publicKey.export({ type: 'spki', format: 'pem' }) as string };
 }
+
+/** A request as Mojaloop's SDK signer takes it (axios/request options). */
+export interface SdkRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+/** The JWS signer and validator of sdk-standard-components. */
+export interface SdkJws {
+  signer: new (c: { signingKey: string; logger: unknown }) => { sign(r: SdkRequest): void };
+  validator: new (c: { validationKeys: Record<string, string>; logger: unknown }) => { validate(r: { headers: Record<string, string>; body: unknown }): true };
+}
+const require = createRequire(import.meta.url);
+/** Both SDK generations from node_modules (devDependencies): 19.19.1 signs sorted keys, 19.18.8 insertion order. */
+export const SDK_RELEASES: readonly [string, SdkJws][] = [
+  ['19.19.1', (require('@mojaloop/sdk-standard-components') as { Jws: SdkJws }).Jws],
+  ['19.18.8', (require('sdk-19188') as { Jws: SdkJws }).Jws],
+];
+/** The logger the SDK asks for: child(), debug(), error() and the isDebugEnabled flag. */
+export const sdkLogger = {
+  isDebugEnabled: false,
+  child(): unknown {
+    return sdkLogger;
+  },
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

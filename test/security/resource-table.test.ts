@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isGatewayError } from '../../src/errors.js';
@@ -15,32 +14,12 @@ import { ALGORITHMS } from '../../src/jws/algorithms.js';
 import { signRequest } from '../../src/jws/sign.js';
 import { headerGetter, type VerifyPolicy, verifyRequest } from '../../src/jws/verify.js';
 import { fspiopHeaders, type Stub, startStub, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys } from '../helpers/jws.js';
+import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, SDK_RELEASES, sdkLogger, staticKeys } from '../helpers/jws.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { rawRequest } from './raw.js';
 
-const require = createRequire(import.meta.url);
-interface SdkJws {
-  signer: new (c: {
-    signingKey: string;
-    logger: unknown;
-  }) => { sign(r: { method: string; url: string; headers: Record<string, string>; body: unknown }): void };
-  validator: new (c: { validationKeys: Record<string, string>; logger: unknown }) => { validate(r: { headers: Record<string, string>; body: unknown }): true };
-}
-const SDKS: [string, SdkJws][] = [
-  ['19.19.1', (require('@mojaloop/sdk-standard-components') as { Jws: SdkJws }).Jws],
-  ['19.18.8', (require('sdk-19188') as { Jws: SdkJws }).Jws],
-];
-const logger = {
-  isDebugEnabled: false,
-  child() {
-    return logger;
-  },
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
+const SDKS = SDK_RELEASES;
+const logger = sdkLogger;
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const keys = staticKeys({ payerfsp: [PUBLIC_KEYS.payerfsp!] });
 

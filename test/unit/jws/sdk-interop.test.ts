@@ -1,39 +1,14 @@
 // Interoperability in both directions with Mojaloop's SDK: 19.19.1 (sorted-key canonical form) and
 // 19.18.8 (insertion-order form), loaded from node_modules (devDependencies).
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { ALGORITHMS } from '../../../src/jws/algorithms.js';
 import { signRequest } from '../../../src/jws/sign.js';
 import { headerGetter, type VerifyPolicy, verifyRequest } from '../../../src/jws/verify.js';
-import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, staticKeys, TRANSFER } from '../../helpers/jws.js';
+import { KEYS, PRIVATE_KEYS, PUBLIC_KEYS, SDK_RELEASES, type SdkRequest, sdkLogger, staticKeys, TRANSFER } from '../../helpers/jws.js';
 
-const require = createRequire(import.meta.url);
-interface SdkRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
-interface SdkJws {
-  signer: new (c: { signingKey: string; logger: unknown }) => { sign(r: SdkRequest): void };
-  validator: new (c: { validationKeys: Record<string, string>; logger: unknown }) => { validate(r: { headers: Record<string, string>; body: unknown }): true };
-}
-const RELEASES: [string, SdkJws][] = [
-  ['19.19.1', (require('@mojaloop/sdk-standard-components') as { Jws: SdkJws }).Jws],
-  ['19.18.8', (require('sdk-19188') as { Jws: SdkJws }).Jws],
-];
-// The SDK asks its logger for child(), debug(), error() and the isDebugEnabled flag.
-const logger = {
-  isDebugEnabled: false,
-  child() {
-    return logger;
-  },
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-};
+const RELEASES = SDK_RELEASES;
+const logger = sdkLogger;
 
 const POLICY: VerifyPolicy = { algorithms: new Set(['RS256', 'ES256']), forms: ['raw', 'sorted', 'insertion'] };
 const keys = staticKeys({ payerfsp: [PUBLIC_KEYS.payerfsp!], ecfsp: [PUBLIC_KEYS.ecfsp!] });
