@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type FileWatch, type FileWatchOptions, watchDirectory, watchFiles } from '../../src/util/file-watch.js';
+import { type FileWatch, type FileWatchOptions, watchDirectory, watchFiles } from '../../../src/util/file-watch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sg-watch-'));
 const watches: FileWatch[] = [];

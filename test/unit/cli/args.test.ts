@@ -2,7 +2,7 @@
 // word up to the next option (`--dfsp a b c`, the documented form).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCommand, UsageError } from '../../src/cli/args.js';
+import { parseCommand, UsageError } from '../../../src/cli/args.js';
 
 const OPTIONS = { dfsp: { type: 'string', multiple: true }, dir: { type: 'string' }, force: { type: 'boolean' } } as const;
 
