@@ -20,7 +20,7 @@ import type { PeerDirectory } from './peers/directory.js';
 import { openPeers } from './peers/open.js';
 import { openPools } from './proxy/pools.js';
 import { startSimulator } from './simulator/server.js';
-import { openStages } from './stages.js';
+import { buildStages, openKeyMaterial } from './stages.js';
 import { createStore, type Store } from './store/index.js';
 import { probeStore } from './store/probe.js';
 import type { Telemetry } from './telemetry/types.js';
@@ -85,8 +85,10 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const store = closers.add(overrides.store ?? createStore(config, telemetry), (s) => s.close());
     const quarantine = closers.add(await openQuarantine(config, { ...base, store }), (q) => q.close());
     closers.push(probeStore(store, telemetry));
+    // Keys first: traffic control checks the limits file's FSP ids against the key and peer directories.
+    const { keys, signer } = await openKeyMaterial(config, { ...base, keyTelemetry: peers.keyTelemetry });
     const traffic = await openTrafficControl(config, { ...base, store, isKnown: peers.isKnown });
-    const { stages, keys, signer } = await openStages(config, { ...base, store, quarantine, keyTelemetry: peers.keyTelemetry, traffic });
+    const stages = buildStages(config, { ...base, store, quarantine, keyTelemetry: peers.keyTelemetry, traffic, keys, signer });
     const all = { ...stages, ...(overrides.stages ?? {}) };
     const appDeps = { config, telemetry, logger, audit, stages: all };
     const apps = {

@@ -74,8 +74,11 @@ export interface OpenedStages {
   readonly signer: SigningKeyHolder | undefined;
 }
 
-/** Opens the key material the configured stages need and builds every stage. */
-export async function openStages(config: Config, d: StageDeps): Promise<OpenedStages> {
+/** The key material the configured stages need: opened first, so that every FSP id with a key is known from the start. */
+export async function openKeyMaterial(
+  config: Config,
+  d: Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'>,
+): Promise<{ keys: KeyDirectory | undefined; signer: SigningKeyHolder | undefined }> {
   const v = config.jwsVerify;
   const keys =
     v === undefined
@@ -105,6 +108,12 @@ export async function openStages(config: Config, d: StageDeps): Promise<OpenedSt
           }),
           (k) => k.close(),
         );
+  return { keys, signer };
+}
+
+/** Builds every stage from the configuration, the opened key material and traffic control. */
+export function buildStages(config: Config, d: StageDeps & { keys: KeyDirectory | undefined; signer: SigningKeyHolder | undefined }): Stages {
+  const { keys, signer } = d;
   const ilp = ilpStagesOf(config, d);
   const replay = replayGuardOf(config, d.store);
   const stages: Stages = {
@@ -118,5 +127,11 @@ export async function openStages(config: Config, d: StageDeps): Promise<OpenedSt
     limits: d.traffic.inbound,
     limitsOutbound: d.traffic.outbound,
   };
-  return { stages, keys, signer };
+  return stages;
+}
+
+/** Both steps, for a pipeline whose traffic control does not depend on the known ids (tests). */
+export async function openStages(config: Config, d: StageDeps): Promise<OpenedStages> {
+  const { keys, signer } = await openKeyMaterial(config, d);
+  return { stages: buildStages(config, { ...d, keys, signer }), keys, signer };
 }

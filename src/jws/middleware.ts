@@ -86,7 +86,9 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
       report('skipped');
       return next();
     }
-    if (!header(c, 'fspiop-signature') && unsignedFrom !== undefined && source === unsignedFrom) {
+    // The allowance is the hub's, proven by its certificate: a relay (TRUSTED_PROXY_PEERS) or a listener
+    // without mTLS can claim FSPIOP-Source: hub, so the bound peer must be the hub too.
+    if (!header(c, 'fspiop-signature') && unsignedFrom !== undefined && source === unsignedFrom && c.get('peer')?.fspId === unsignedFrom) {
       c.get('message').signature = 'unsigned';
       report('skipped', { reason: 'unsigned_hub' });
       return next();

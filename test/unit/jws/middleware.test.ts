@@ -14,6 +14,7 @@ import { replayGuardOf } from '../../../src/stages.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
 import { makeApp } from '../../helpers/app.js';
+import { makeTestPki } from '../../helpers/pki.js';
 import { KEYS, PRIVATE_KEYS, signedTransfer, TRANSFER } from '../../helpers/jws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwsmw-'));
@@ -51,15 +52,15 @@ const GATEWAY_ADDED = new Set(['content-length', 'host', 'x-client-id', 'x-forwa
  * ILP and the configuration's own JWS stages off). `seen` is what reached the upstream last: the body, the
  * headers a stage added, and the signature state the request log recorded.
  */
-async function app(slots: Partial<Stages>, listener: 'inbound' | 'outbound' = 'inbound') {
-  const a = await makeApp({ env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', INBOUND_MUTUAL_TLS_ENABLED: 'false' }, listener, stages: slots });
+async function app(slots: Partial<Stages>, listener: 'inbound' | 'outbound' = 'inbound', o: { mtls?: boolean } = {}) {
+  const a = await makeApp({ env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', INBOUND_MUTUAL_TLS_ENABLED: o.mtls ? 'true' : 'false' }, listener, stages: slots });
   closers.push(() => {
     void a.close();
   });
   a.upstream.answer = () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('forwarded') });
   let sentHeaders: Record<string, string> = {};
   const seen: Seen = {};
-  const request = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}) => {
+  const request = async (url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; peerCertPem?: string } = {}) => {
     const before = a.upstream.requests.length;
     const logsBefore = a.logs.length;
     const headers: Record<string, string> = {};
@@ -70,6 +71,7 @@ async function app(slots: Partial<Stages>, listener: 'inbound' | 'outbound' = 'i
     const res = await a.request(init.method ?? 'GET', new URL(url).pathname + new URL(url).search, {
       headers,
       ...(init.body !== undefined ? { body: init.body } : {}),
+      ...(init.peerCertPem !== undefined ? { peerCertPem: init.peerCertPem } : {}),
     });
     const log = a.logs.slice(logsBefore).at(-1);
     seen.jwsForm = log?.jwsForm as string | undefined;
@@ -129,15 +131,22 @@ describe('verifyInboundJws', async () => {
     assert.equal(events.at(-1)!.reason, 'GW_JWS_MISSING');
   });
 
-  test('unsigned hub callbacks: rejected by default, accepted with JWS_ALLOW_UNSIGNED_HUB_CALLBACKS', async () => {
+  test("unsigned hub callbacks: rejected by default, accepted with JWS_ALLOW_UNSIGNED_HUB_CALLBACKS from the hub's own certificate", async () => {
+    const pki = makeTestPki();
+    closers.push(() => pki.cleanup());
+    const hubCert = pki.client('hub').certPem;
     const headers = { 'fspiop-source': 'hub', 'content-type': 'application/json' };
-    const strict = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) })).app;
-    assert.equal((await strict.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 400);
-    const lax = await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry }) });
-    assert.equal((await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 200);
+    const strict = (await app({ verifyJws: verifyInboundJws({ ...verifyOptionsOf(config()), keys, telemetry }) }, 'inbound', { mtls: true })).app;
+    assert.equal((await strict.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}', peerCertPem: hubCert })).status, 400);
+    const laxOptions = { ...verifyOptionsOf(config({ JWS_ALLOW_UNSIGNED_HUB_CALLBACKS: 'true' })), keys, telemetry };
+    const lax = await app({ verifyJws: verifyInboundJws(laxOptions) }, 'inbound', { mtls: true });
+    assert.equal((await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}', peerCertPem: hubCert })).status, 200);
     assert.equal(lax.seen.jwsForm, 'unsigned');
-    const other = await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers: { ...headers, 'fspiop-source': 'payerfsp' }, body: '{}' });
+    const other = await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers: { ...headers, 'fspiop-source': 'payerfsp' }, body: '{}', peerCertPem: hubCert });
     assert.equal(other.status, 400, 'only the hub may send unsigned');
+    // Claiming to be the hub is not enough: without a bound certificate of the hub there is no allowance.
+    const open = await app({ verifyJws: verifyInboundJws(laxOptions) });
+    assert.equal((await open.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}' })).status, 400, 'no bound peer: no allowance');
   });
 
   test('checkFreshness: Date window and replay', async () => {
