@@ -5,6 +5,7 @@
 // and then the bytes are re-emitted as canonical JSON, by the signer or, unsigned, at forwarding.
 import { GatewayError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
+import { hasNonCanonicalNumber } from './json-numbers.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -19,8 +20,12 @@ export class Message {
   readonly headers: Record<string, string> = {};
   signature: SignatureState = 'unchecked';
 
-  constructor(bytes: Buffer) {
+  readonly #arrivedSigned: boolean;
+
+  /** `arrivedSigned`: the request carried an FSPIOP-Signature (its bytes must then reach the peer as they are). */
+  constructor(bytes: Buffer, options: { arrivedSigned?: boolean } = {}) {
     this.#bytes = bytes;
+    this.#arrivedSigned = options.arrivedSigned ?? false;
   }
 
   /** The body as received, or as signed. */
@@ -53,8 +58,18 @@ export class Message {
     if (!this.#rewritten) this.#json = json;
   }
 
-  /** Outbound: replaces the message object; the bytes are re-emitted before signing or sending. */
+  /**
+   * Outbound: replaces the message object; the bytes are re-emitted before signing or sending. What is sent
+   * must still mean what the local side sent and be what is signed, so a message that arrived signed cannot
+   * be changed (its signature would no longer cover it), and one whose numbers the canonical re-emission
+   * would spell otherwise is refused.
+   * @throws GatewayError GW_HEADER_FORBIDDEN, GW_BODY_MALFORMED
+   */
   rewrite(json: JsonObject): void {
+    if (this.#arrivedSigned) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'the message is signed; completing it would change what was signed' });
+    if (!this.#rewritten && hasNonCanonicalNumber(this.#bytes.toString('utf8'))) {
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a number is not in canonical form; re-emitting the message would change it' });
+    }
     this.#json = json;
     this.#rewritten = true;
   }

@@ -144,7 +144,7 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
       if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
       if (hasDuplicateKeys(body.toString('utf8'))) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
     }
-    c.set('message', new Message(body));
+    c.set('message', new Message(body, { arrivedSigned: header(c, 'fspiop-signature') !== undefined }));
     await next();
   };
 }

@@ -179,7 +179,11 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
     const source = header(c, 'fspiop-source');
     checkHubAbort(await store.get(hubBulkKey(c.get('route').params[0]!)), source);
     if (msg.individualTransferResults === undefined || msg.individualTransferResults === null) return; // a bulk-level answer only
-    const items = bulkItems(msg, 'individualTransferResults').filter((r) => has(r, 'fulfilment'));
+    const results = bulkItems(msg, 'individualTransferResults');
+    // A repeated id would pass the read-only checks twice and then burn the first take: refused up front.
+    if (new Set(results.map((r) => r.transferId)).size !== results.length)
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the results' });
+    const items = results.filter((r) => has(r, 'fulfilment'));
     const checked = await Promise.all(
       items.map(async (r) => {
         if (typeof r.transferId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransferResults[].transferId is missing' });

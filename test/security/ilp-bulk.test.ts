@@ -143,3 +143,11 @@ test('a bulk answer for an unknown bulk id → 3208; a resent bulk prepare passe
   const other = bulk(2);
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', { ...other.body, bulkTransferId: b.id })), '3106');
 });
+
+test('a bulk answer repeating a transfer id is refused whole and burns nothing (second review)', async () => {
+  const b = bulk(2);
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
+  const dup = results([b.xs[0]!, b.xs[1]!, b.xs[0]!]);
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, dup)), '3101');
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '202', 'nothing was consumed');
+});

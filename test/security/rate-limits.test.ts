@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { fspiopHeaders, type Reply, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { KEYS } from '../helpers/jws.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { REDIS_URL, startRedis } from '../helpers/redis-procs.js';
 import { waitFor } from '../helpers/wait.js';
-import { KEYS } from '../helpers/jws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-limits-'));
 const pki: TestPki = makeTestPki();
@@ -375,7 +375,10 @@ describe('one replica, memory store', () => {
 test('a limits file may name a DFSP known only by its verification key: the gateway starts and limits it (review of the restructure)', async () => {
   const keys = mkdtempSync(join(tmpdir(), 'sg-limit-keys-'));
   writeFileSync(join(keys, 'dfspk.pem'), KEYS.payerfspPublicKeyPem!);
-  const t = await startTestGateway({ pki, env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, RATE_LIMITS_PATH: limitsFile({ fsps: { dfspk: { rps: 1, burst: 0 } } }) } });
+  const t = await startTestGateway({
+    pki,
+    env: { VALIDATE_INBOUND_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: keys, RATE_LIMITS_PATH: limitsFile({ fsps: { dfspk: { rps: 1, burst: 0 } } }) },
+  });
   try {
     const ag = new Agent({ keepAlive: true, cert: t.cert('dfspk').certPem, key: t.cert('dfspk').keyPem, ca: t.pki.ca.certPem, servername: 'localhost' });
     const rs = [];

@@ -330,3 +330,27 @@ describe('DFSP role with an FXP behind it, edge cases', () => {
     assert.equal((await h.outbound('PUT', `/fxTransfers/${randomUUID()}`, { conversionState: 'RESERVED' }, h.dest)).code, '3208');
   });
 });
+
+describe('DFSP role: what the gateway completes is what is sent and signed (second review)', () => {
+  test('a message that arrived signed is not completed (3101, nothing sent): its signature would no longer cover it', async () => {
+    const h = setup();
+    const qr = quoteRequest();
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    const r = await h.outbound('PUT', `/quotes/${qr.quoteId}`, quoteResponse(T0), { ...h.dest, 'fspiop-signature': '{"signature":"x","protectedHeader":"y"}' });
+    assert.equal(r.status, 400);
+    assert.equal(r.code, '3101');
+  });
+
+  test('numbers the canonical re-emission would change are refused before completing (3101), as on the signing path', async () => {
+    const h = setup();
+    const qr = quoteRequest();
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    for (const n of ['12345678901234567890', '1.0', '1e2', '-0']) {
+      const body = JSON.stringify(quoteResponse(T0)).replace(/}$/, `,"n":${n}}`);
+      const r = await h.outbound('PUT', `/quotes/${qr.quoteId}`, body, h.dest);
+      assert.equal(r.code, '3101', n);
+    }
+    const ok = await h.outbound('PUT', `/quotes/${qr.quoteId}`, JSON.stringify(quoteResponse(T0)).replace(/}$/, ',"n":100}'), h.dest);
+    assert.equal(ok.status, 200);
+  });
+});

@@ -14,8 +14,8 @@ import { replayGuardOf } from '../../../src/stages.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
 import { makeApp } from '../../helpers/app.js';
-import { makeTestPki } from '../../helpers/pki.js';
 import { KEYS, PRIVATE_KEYS, signedTransfer, TRANSFER } from '../../helpers/jws.js';
+import { makeTestPki } from '../../helpers/pki.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwsmw-'));
 writeFileSync(join(dir, 'payerfsp.pem'), KEYS.payerfspPublicKeyPem!);
@@ -53,7 +53,11 @@ const GATEWAY_ADDED = new Set(['content-length', 'host', 'x-client-id', 'x-forwa
  * headers a stage added, and the signature state the request log recorded.
  */
 async function app(slots: Partial<Stages>, listener: 'inbound' | 'outbound' = 'inbound', o: { mtls?: boolean } = {}) {
-  const a = await makeApp({ env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', INBOUND_MUTUAL_TLS_ENABLED: o.mtls ? 'true' : 'false' }, listener, stages: slots });
+  const a = await makeApp({
+    env: { GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', HUB_ID: 'hub', INBOUND_MUTUAL_TLS_ENABLED: o.mtls ? 'true' : 'false' },
+    listener,
+    stages: slots,
+  });
   closers.push(() => {
     void a.close();
   });
@@ -142,7 +146,12 @@ describe('verifyInboundJws', async () => {
     const lax = await app({ verifyJws: verifyInboundJws(laxOptions) }, 'inbound', { mtls: true });
     assert.equal((await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers, body: '{}', peerCertPem: hubCert })).status, 200);
     assert.equal(lax.seen.jwsForm, 'unsigned');
-    const other = await lax.app.request('http://gw/transfers/1', { method: 'PUT', headers: { ...headers, 'fspiop-source': 'payerfsp' }, body: '{}', peerCertPem: hubCert });
+    const other = await lax.app.request('http://gw/transfers/1', {
+      method: 'PUT',
+      headers: { ...headers, 'fspiop-source': 'payerfsp' },
+      body: '{}',
+      peerCertPem: hubCert,
+    });
     assert.equal(other.status, 400, 'only the hub may send unsigned');
     // Claiming to be the hub is not enough: without a bound certificate of the hub there is no allowance.
     const open = await app({ verifyJws: verifyInboundJws(laxOptions) });
