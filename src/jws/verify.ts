@@ -74,7 +74,7 @@ export function verifyRequest(input: VerifyInput, keysFor: KeysFor, policy: Veri
   try {
     const p = prepare(input, policy);
     const keys = keysFor(p.source);
-    if (!isPromise(keys)) return Promise.resolve(verifyWithKeys(p, keys, input.body, policy));
+    if (!isPromise(keys)) return verifyWithKeys(p, keys, input.body, policy);
     return keys.then((k) => verifyWithKeys(p, k, input.body, policy));
   } catch (e) {
     return Promise.reject(e);
@@ -113,7 +113,7 @@ function prepare(input: VerifyInput, policy: VerifyPolicy): Prepared {
   return { source, alg, protectedHeader: sh.protectedHeader, signature };
 }
 
-function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buffer, policy: VerifyPolicy): VerifyResult | Promise<VerifyResult> {
+function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buffer, policy: VerifyPolicy): Promise<VerifyResult> {
   const { alg } = p;
   if (keys.length === 0) throw fail('GW_JWS_KEY_UNKNOWN', 'no verification key for this FSPIOP-Source');
   let usable = 0;
@@ -127,57 +127,42 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
       ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
       : fail('GW_JWS_ALG_NOT_ALLOWED', 'algorithm does not fit the verification key');
   }
-  // Every form hashes the whole body; a large body is worked on one step per event-loop turn so that
-  // no request stalls the loop for long (bounded work per request, docs/security.md class 10).
-  if (body.length > YIELD_ABOVE_BYTES) return verifyFormsAsync(p, keys, body, policy.forms);
-  const prefix = `${p.protectedHeader}.`;
-  let parsed: ReturnType<typeof parseBody> | null = null;
-  for (const form of policy.forms) {
-    if (form === 'raw') {
-      const hit = firstVerifying(alg, signingInput(prefix, body.toString('base64url')), keys, p.signature);
-      if (hit !== undefined) return resultOf(p, 'raw', hit);
-      continue;
-    }
-    parsed ??= parseBody(body);
-    if (parsed === undefined) continue;
-    const text = payloadText(form, parsed.json);
-    if (text === parsed.text) continue; // identical to the raw bytes, already tried
-    const hit = firstVerifying(alg, signingInput(prefix, Buffer.from(text, 'utf8').toString('base64url')), keys, p.signature);
-    if (hit === undefined) continue;
-    if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
-    if (hasNonCanonicalNumber(parsed.text)) throw fail('GW_JWS_NUMBER_AMBIGUOUS', 'a number is spelled otherwise than in the signed form');
-    return resultOf(p, form, hit);
-  }
-  throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
+  return tryForms(p, keys, body, policy.forms);
 }
 
-/** The same trial of `forms` as verifyWithKeys, one expensive step per event-loop turn. */
-async function verifyFormsAsync(p: Prepared, keys: readonly VerificationKey[], body: Buffer, forms: readonly PayloadForm[]): Promise<VerifyResult> {
+/**
+ * Tries the payload forms in order. Every form hashes the whole body and a fallback form also parses and
+ * re-serialises it: for a body over YIELD_ABOVE_BYTES each of those steps runs in a turn of its own, so that
+ * no request stalls the event loop for long (bounded work per request, docs/security.md class 10). A small
+ * body, the hot path, never awaits: the function runs to its end synchronously.
+ */
+async function tryForms(p: Prepared, keys: readonly VerificationKey[], body: Buffer, forms: readonly PayloadForm[]): Promise<VerifyResult> {
+  const turn = body.length > YIELD_ABOVE_BYTES ? nextTurn : undefined;
   const prefix = `${p.protectedHeader}.`;
   let parsed: ReturnType<typeof parseBody> | null = null;
   for (const form of forms) {
-    await nextTurn();
+    if (turn) await turn();
+    let payloadB64: string;
     if (form === 'raw') {
-      const payloadB64 = body.toString('base64url');
-      await nextTurn();
-      // signingInput may hand out the shared scratch buffer: build and use it within one turn.
-      const hit = firstVerifying(p.alg, signingInput(prefix, payloadB64), keys, p.signature);
-      if (hit !== undefined) return resultOf(p, 'raw', hit);
-      continue;
+      payloadB64 = body.toString('base64url');
+    } else {
+      parsed ??= parseBody(body);
+      if (parsed === undefined) continue;
+      if (turn) await turn();
+      const text = payloadText(form, parsed.json);
+      if (text === parsed.text) continue; // identical to the raw bytes, already tried
+      if (turn) await turn();
+      payloadB64 = Buffer.from(text, 'utf8').toString('base64url');
     }
-    parsed ??= parseBody(body);
-    if (parsed === undefined) continue;
-    await nextTurn();
-    const text = payloadText(form, parsed.json);
-    if (text === parsed.text) continue;
-    await nextTurn();
-    const payloadB64 = Buffer.from(text, 'utf8').toString('base64url');
-    await nextTurn();
+    if (turn) await turn();
+    // signingInput may hand out the shared scratch buffer: build and use it within one turn.
     const hit = firstVerifying(p.alg, signingInput(prefix, payloadB64), keys, p.signature);
     if (hit === undefined) continue;
-    await nextTurn();
-    if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
-    if (hasNonCanonicalNumber(parsed.text)) throw fail('GW_JWS_NUMBER_AMBIGUOUS', 'a number is spelled otherwise than in the signed form');
+    if (form !== 'raw' && parsed) {
+      if (turn) await turn();
+      if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
+      if (hasNonCanonicalNumber(parsed.text)) throw fail('GW_JWS_NUMBER_AMBIGUOUS', 'a number is spelled otherwise than in the signed form');
+    }
     return resultOf(p, form, hit);
   }
   throw fail('GW_JWS_BAD_SIGNATURE', 'signature does not verify');
