@@ -21,6 +21,7 @@ export class Message {
   signature: SignatureState = 'unchecked';
 
   readonly #arrivedSigned: boolean;
+  #text: string | undefined;
 
   /** `arrivedSigned`: the request carried an FSPIOP-Signature (its bytes must then reach the peer as they are). */
   constructor(bytes: Buffer, options: { arrivedSigned?: boolean } = {}) {
@@ -31,6 +32,12 @@ export class Message {
   /** The body as received, or as signed. */
   get bytes(): Buffer {
     return this.#bytes;
+  }
+
+  /** The bytes decoded as UTF-8, once: every scan and parse of the body reads this one string. */
+  text(): string {
+    this.#text ??= this.#bytes.toString('utf8');
+    return this.#text;
   }
 
   /** True when a stage replaced the message object and the bytes are still to be re-emitted. */
@@ -44,7 +51,7 @@ export class Message {
    * @throws GatewayError GW_BODY_MALFORMED when the body is not a JSON object.
    */
   json(): JsonObject {
-    if (this.#json === undefined) this.#json = parseObject(this.#bytes.toString('utf8'));
+    if (this.#json === undefined) this.#json = parseObject(this.text());
     return this.#json;
   }
 
@@ -67,7 +74,7 @@ export class Message {
    */
   rewrite(json: JsonObject): void {
     if (this.#arrivedSigned) throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'the message is signed; completing it would change what was signed' });
-    if (!this.#rewritten && hasNonCanonicalNumber(this.#bytes.toString('utf8'))) {
+    if (!this.#rewritten && hasNonCanonicalNumber(this.text())) {
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a number is not in canonical form; re-emitting the message would change it' });
     }
     this.#json = json;
@@ -77,6 +84,7 @@ export class Message {
   /** Outbound: the signer's canonical bytes and headers are final. */
   signed(bytes: Buffer, headers: Readonly<Record<string, string>>): void {
     this.#bytes = bytes;
+    this.#text = undefined;
     this.#json = undefined;
     this.#rewritten = false;
     Object.assign(this.headers, headers);

@@ -138,13 +138,14 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
         detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values`,
       });
     }
+    const message = new Message(body, { arrivedSigned: header(c, 'fspiop-signature') !== undefined });
     if (body.length > 0) {
       // Parsers disagree on which of two equal member names wins (RFC 8259 §4): no stage may read one
       // value while the upstream reads the other, so such a body is refused on both listeners.
       if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
-      if (hasDuplicateKeys(body.toString('utf8'))) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
+      if (hasDuplicateKeys(message.text())) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
     }
-    c.set('message', new Message(body, { arrivedSigned: header(c, 'fspiop-signature') !== undefined }));
+    c.set('message', message);
     await next();
   };
 }

@@ -77,7 +77,7 @@ const MAX_QUOTE_RECORD_CHARS = 16 * 1024;
 async function parsedInTurns(c: GatewayContext): Promise<void> {
   await nextTurn();
   const m = c.get('message');
-  m.adoptParsed(parseObject(m.bytes.toString('utf8')));
+  m.adoptParsed(parseObject(m.text()));
 }
 
 function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {

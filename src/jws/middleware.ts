@@ -145,7 +145,7 @@ export function signOutbound(options: SignOutboundOptions): GatewayMiddleware {
     )
       return next();
     if (!message.rewritten) {
-      const text = message.bytes.toString('utf8');
+      const text = message.text();
       message.json(); // a JSON object, or GW_BODY_MALFORMED
       if (message.bytes.length > YIELD_ABOVE_BYTES) await nextTurn(); // the parse, the checks and the signing in turns of their own
       // What is signed is the canonical re-emission: it must mean what the local side sent. Duplicate
