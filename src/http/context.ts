@@ -18,7 +18,7 @@ export interface GatewayVariables {
   readonly peer?: Peer;
   readonly route: RouteMatch;
   /** The Date header in epoch ms, parsed strictly once by checkRequest (RFC 1123, fspiop/headers.ts). */
-  readonly date?: number;
+  readonly date: number;
   /** The message the stages check and change (fspiop/message.ts), set by checkRequest once the body is read. */
   readonly message: Message;
 }

@@ -3,7 +3,6 @@
 
 import type { Config } from '../config/schema.js';
 import { GatewayError, isGatewayError } from '../errors.js';
-import { parseHttpDate } from '../fspiop/headers.js';
 import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import { header } from '../http/context.js';
@@ -14,17 +13,6 @@ import type { KeyDirectory } from './key-directory.js';
 import { parseSignatureHeader } from './signature-header.js';
 import type { SigningKeyHolder } from './signing-key.js';
 import { type VerifyPolicy, verifyRequest } from './verify.js';
-
-/** The request's Date: parsed once by checkRequest; where a pipeline runs without it, parsed strictly here. */
-function dateOf(c: GatewayContext): number | undefined {
-  const parsed = c.get('date');
-  if (parsed !== undefined) return parsed;
-  const text = header(c, 'date');
-  if (text === undefined) return undefined;
-  const t = parseHttpDate(text);
-  if (t === undefined) throw new GatewayError('GW_HEADER_MALFORMED', { detail: 'Invalid date header' });
-  return t;
-}
 
 // Which messages are signed comes from the FSPIOP resource table: those that carry a body (RouteMatch.hasBody).
 const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('route')?.resource === 'parties';
@@ -38,8 +26,7 @@ export function checkFreshness(options: { readonly skewSeconds: number; readonly
   const now = options.now ?? Date.now;
   const { skewSeconds } = options;
   return async function checkFreshness(c, next) {
-    const date = dateOf(c);
-    if (date !== undefined) checkDateWindowAt(date, now(), skewSeconds);
+    checkDateWindowAt(c.get('date'), now(), skewSeconds);
     await next();
   };
 }
@@ -104,7 +91,7 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
       form = r.form;
       // Only a verified signature is recorded: its record lives while its (signed) Date is in the window.
       if (replay) {
-        await replay.check(parseSignatureHeader(header(c, 'fspiop-signature')!).signature, dateOf(c));
+        await replay.check(parseSignatureHeader(header(c, 'fspiop-signature')!).signature, c.get('date'));
       }
     } catch (e) {
       report('failed', { reason: isGatewayError(e) ? e.code : 'GW_INTERNAL' });
