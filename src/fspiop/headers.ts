@@ -2,7 +2,12 @@
 // throws GatewayError 3102 (missing), 3101 (malformed) or 3001/406 (unsupported version). The order
 // follows the switch's header plugin: Accept, Date, Content-Type; FSPIOP-Source last.
 import { GatewayError } from '../errors.js';
-import type { RouteMatch } from './resources.js';
+import { hasIso20022Form, type Resource, type RouteMatch } from './resources.js';
+
+/** How a body is written: FSPIOP JSON, or ISO 20022 JSON (`…interoperability.iso20022.<resource>+json`). */
+export type ApiType = 'fspiop' | 'iso20022';
+/** The one version Mojaloop defines ISO 20022 bodies for. */
+const ISO20022_VERSION = '2.0';
 
 export type HeaderGetter = (name: string) => string | undefined;
 
@@ -58,7 +63,7 @@ function acceptItemRe(resource: string): RegExp {
 }
 
 /** Accept: required on GET/POST/DELETE; malformed → 3101; no supported version → 3001/406. */
-export function checkAccept(method: string, value: string | undefined, resource: string): void {
+export function checkAccept(method: string, value: string | undefined, resource: Resource): void {
   if (value === undefined) {
     if (method === 'GET' || method === 'POST' || method === 'DELETE') throw new GatewayError('GW_HEADER_MISSING', { detail: 'Accept is required' });
     return;
@@ -73,15 +78,24 @@ export function checkAccept(method: string, value: string | undefined, resource:
   if (!anySupported) throw unsupported('The Client requested an unsupported version, see extension list for supported version(s).');
 }
 
-/** Content-Type: required when the request has a body (checked when present otherwise). */
-export function checkContentType(value: string | undefined, resource: string, hasBody: boolean): void {
+/**
+ * Content-Type: required when the request has a body (checked when present otherwise). Returns the API type
+ * of the body. An ISO 20022 body exists only in version 2.0 and only for the resources Mojaloop maps
+ * (resources.ts hasIso20022Form): anything else is refused, so no check can be skipped by naming a body
+ * type the gateway does not read.
+ */
+export function checkContentType(value: string | undefined, resource: Resource, hasBody: boolean): ApiType {
   if (value === undefined) {
     if (hasBody) throw new GatewayError('GW_HEADER_MISSING', { detail: 'Content-type is required' });
-    return;
+    return 'fspiop';
   }
   const m = contentTypeRe(resource).exec(value);
   if (!m) throw new GatewayError('GW_HEADER_MALFORMED', { detail: 'Invalid content-type header' });
   if (!SUPPORTED_FULL.has(m[2]!)) throw unsupported('Client supplied a protocol version which is not supported by the server');
+  if (m[1] === undefined) return 'fspiop';
+  if (!hasIso20022Form(resource)) throw new GatewayError('GW_HEADER_MALFORMED', { detail: `${resource} has no ISO 20022 form` });
+  if (m[2] !== ISO20022_VERSION) throw unsupported(`ISO 20022 bodies are defined for version ${ISO20022_VERSION} only`);
+  return 'iso20022';
 }
 
 export interface CheckedHeaders {
@@ -89,6 +103,8 @@ export interface CheckedHeaders {
   readonly destination: string | undefined;
   /** Date header as epoch milliseconds. */
   readonly date: number;
+  /** The body's API type, from Content-Type ('fspiop' when there is none). */
+  readonly apiType: ApiType;
 }
 
 /**
@@ -101,11 +117,11 @@ export function checkFspiopHeaders(method: string, get: HeaderGetter, route: Rou
   if (dateText === undefined) throw new GatewayError('GW_HEADER_MISSING', { detail: 'Missing required date header' });
   const date = parseHttpDate(dateText);
   if (date === undefined) throw new GatewayError('GW_HEADER_MALFORMED', { detail: 'Invalid date header' });
-  checkContentType(get('content-type'), route.resource, hasBody);
+  const apiType = checkContentType(get('content-type'), route.resource, hasBody);
   const source = get('fspiop-source');
   if (source === undefined) throw new GatewayError('GW_HEADER_MISSING', { detail: 'FSPIOP-Source is required' });
   if (!isValidFspId(source)) throw new GatewayError('GW_HEADER_MALFORMED', { detail: 'Invalid FSPIOP-Source header' });
   const destination = get('fspiop-destination');
   if (destination !== undefined && !isValidFspId(destination)) throw new GatewayError('GW_HEADER_MALFORMED', { detail: 'Invalid FSPIOP-Destination header' });
-  return { source, destination, date };
+  return { source, destination, date, apiType };
 }

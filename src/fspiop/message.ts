@@ -5,7 +5,10 @@
 // and then the bytes are re-emitted as canonical JSON, by the signer or, unsigned, at forwarding.
 import { GatewayError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
+import type { ApiType } from './headers.js';
+import { fspiopView, withMembers } from './iso20022.js';
 import { hasNonCanonicalNumber } from './json-numbers.js';
+import type { RouteTemplate } from './resources.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -22,11 +25,40 @@ export class Message {
 
   readonly #arrivedSigned: boolean;
   #text: string | undefined;
+  #view: JsonObject | undefined;
+  /** How the body is written (Content-Type): FSPIOP or ISO 20022 JSON. */
+  readonly apiType: ApiType;
+  /** The route the message travels on; with apiType it says which ISO 20022 message the body is. */
+  readonly template: RouteTemplate | undefined;
 
   /** `arrivedSigned`: the request carried an FSPIOP-Signature (its bytes must then reach the peer as they are). */
-  constructor(bytes: Buffer, options: { arrivedSigned?: boolean } = {}) {
+  constructor(bytes: Buffer, options: { arrivedSigned?: boolean; apiType?: ApiType; template?: RouteTemplate } = {}) {
     this.#bytes = bytes;
     this.#arrivedSigned = options.arrivedSigned ?? false;
+    this.apiType = options.apiType ?? 'fspiop';
+    this.template = options.template;
+  }
+
+  /**
+   * The message as the checks read it: FSPIOP member names whatever the API type (iso20022.ts maps an ISO
+   * 20022 body's members to them). Computed once per body.
+   * @throws GatewayError GW_BODY_MALFORMED when the body is not a JSON object.
+   */
+  view(): JsonObject {
+    if (this.#view === undefined) {
+      const json = this.json();
+      this.#view = this.apiType === 'fspiop' || this.template === undefined ? json : fspiopView(this.apiType, this.template, json);
+    }
+    return this.#view;
+  }
+
+  /**
+   * Outbound: sets FSPIOP-named members (ILP packet, condition, fulfilment, expiration) where the body's API
+   * type keeps them, then rewrites as `rewrite` does.
+   */
+  complete(members: JsonObject): void {
+    const json = this.json();
+    this.rewrite(this.template === undefined ? { ...json, ...members } : withMembers(this.apiType, this.template, json, members));
   }
 
   /** The body as received, or as signed. */
@@ -62,7 +94,10 @@ export class Message {
 
   /** Sets the parsed object computed elsewhere from these very bytes (see `parsed`). */
   adoptParsed(json: JsonObject): void {
-    if (!this.#rewritten) this.#json = json;
+    if (!this.#rewritten) {
+      this.#json = json;
+      this.#view = undefined;
+    }
   }
 
   /**
@@ -78,6 +113,7 @@ export class Message {
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a number is not in canonical form; re-emitting the message would change it' });
     }
     this.#json = json;
+    this.#view = undefined;
     this.#rewritten = true;
   }
 
@@ -86,6 +122,7 @@ export class Message {
     this.#bytes = bytes;
     this.#text = undefined;
     this.#json = undefined;
+    this.#view = undefined;
     this.#rewritten = false;
     Object.assign(this.headers, headers);
     this.signature = 'signed';

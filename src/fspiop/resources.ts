@@ -107,4 +107,13 @@ export const RESOURCES: readonly Resource[] = Object.freeze(Object.keys(TABLE) a
 export const ROUTE_TEMPLATES: readonly RouteTemplate[] = Object.freeze(ROUTES.map((d) => d.template));
 
 const RESOURCE_SET: ReadonlySet<string> = new Set(RESOURCES);
+
+/**
+ * The resources whose bodies Mojaloop defines in ISO 20022 mode (FSPIOP API 2.0, content type
+ * `application/vnd.interoperability.iso20022.<resource>+json;version=2.0`): parties (acmt.024), quotes (pacs.081/082),
+ * fxQuotes (pacs.091/092), transfers (pacs.008/002) and fxTransfers (pacs.009/002), as mapped by
+ * `@mojaloop/ml-schema-transformer-lib` 2.10 (src/mappings/fspiopiso20022). Every other resource stays FSPIOP-only.
+ */
+const ISO20022_RESOURCES: ReadonlySet<Resource> = new Set<Resource>(['parties', 'quotes', 'fxQuotes', 'transfers', 'fxTransfers']);
+export const hasIso20022Form = (resource: Resource): boolean => ISO20022_RESOURCES.has(resource);
 export const isResource = (name: string): name is Resource => RESOURCE_SET.has(name);

@@ -124,7 +124,8 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     // forwarded unchecked: refused.
     if (withBody && !route.hasBody)
       throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
-    c.set('date', checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody).date);
+    const checked = checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody);
+    c.set('date', checked.date);
     const body = await readBody(incoming, deps.maxBodyBytes);
     // Every stage and the upstream must read the same text: bytes that are not UTF-8 would be replaced
     // by U+FFFD here and handled otherwise elsewhere, and a byte-order mark is dropped by some parsers and
@@ -138,7 +139,7 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
         detail: exceeded === 'depth' ? `JSON nested deeper than ${MAX_JSON_DEPTH} levels` : `more than ${deps.maxJsonValues} JSON values`,
       });
     }
-    const message = new Message(body, { arrivedSigned: header(c, 'fspiop-signature') !== undefined });
+    const message = new Message(body, { arrivedSigned: header(c, 'fspiop-signature') !== undefined, apiType: checked.apiType, template: route.template });
     if (body.length > 0) {
       // Parsers disagree on which of two equal member names wins (RFC 8259 §4): no stage may read one
       // value while the upstream reads the other, so such a body is refused on both listeners.

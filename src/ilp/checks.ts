@@ -54,6 +54,18 @@ function checkAmount(decoded: DecodedPacket, amount: unknown): void {
   if (decoded.amount !== expected) throw mismatch('packet amount differs from amount');
 }
 
+/**
+ * The transaction object inside the packet carries the amount the quote agreed (the SDK's transactionObjectDto:
+ * `amount` = the quote's transferAmount); the body must transfer that currency and amount. The packet's
+ * binary amount alone cannot tell currencies of the same scale apart (19.99 USD and 19.99 EUR are both 1999).
+ */
+function checkTransactionAmount(decoded: DecodedPacket, amount: unknown): void {
+  const agreed = decoded.transaction.amount;
+  if (pick(agreed, ['currency']) !== pick(amount, ['currency'])) throw mismatch('currency differs from the packet');
+  const a = normaliseAmount(pick(amount, ['amount']));
+  if (a === undefined || a !== normaliseAmount(pick(agreed, ['amount']))) throw mismatch('amount differs from the packet');
+}
+
 function checkPacketCondition(decoded: DecodedPacket, condition: Buffer): void {
   if (decoded.condition !== undefined && !timingSafeEqual(decoded.condition, condition)) {
     throw mismatch('packet condition differs from condition');
@@ -98,6 +110,7 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: numb
   const expiresAt = futureExpiration(body.expiration, now);
   const decoded = decodePacket(body.ilpPacket, version);
   checkPacketCondition(decoded, cond);
+  checkTransactionAmount(decoded, body.amount);
   checkAmount(decoded, body.amount);
   return { transferId, payee, condition: cond.toString('base64url'), expiresAt, decoded };
 }
@@ -222,9 +235,7 @@ export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring
   if (quoteExpiry === undefined || quoteExpiry <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
   if (body.payeeFsp !== pick(tx, ['payee', 'partyIdInfo', 'fspId'])) throw mismatch('payeeFsp differs from the packet');
   if (body.payerFsp !== pick(tx, ['payer', 'partyIdInfo', 'fspId'])) throw mismatch('payerFsp differs from the packet');
-  if (pick(body, ['amount', 'currency']) !== pick(tx, ['amount', 'currency'])) throw mismatch('currency differs from the packet');
-  const a = normaliseAmount(pick(body, ['amount', 'amount']));
-  if (a === undefined || a !== normaliseAmount(pick(tx, ['amount', 'amount']))) throw mismatch('amount differs from the packet');
+  checkTransactionAmount(decoded, body.amount);
   checkAmount(decoded, body.amount);
   return { transferId, payee: body.payeeFsp as string, condition: cond.toString('base64url'), expiresAt, quoteExpiresAt: quoteExpiry, decoded };
 }

@@ -3,7 +3,8 @@
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
 import { createHash } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';
-import { parseObject } from '../fspiop/message.js';
+import { CONDITION_IN_PACKET } from '../fspiop/iso20022.js';
+import { type Message, parseObject } from '../fspiop/message.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import { header } from '../http/context.js';
 import type { Store } from '../store/types.js';
@@ -26,7 +27,7 @@ import {
 } from './checks.js';
 import { conditionOf } from './crypto.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
-import { buildIlp, fxQuoteResponseIlp } from './packet.js';
+import { buildIlp, decodePacket, fxQuoteResponseIlp } from './packet.js';
 import {
   conditionUseKey,
   dfspTransferKey,
@@ -80,12 +81,32 @@ async function parsedInTurns(c: GatewayContext): Promise<void> {
   m.adoptParsed(parseObject(m.text()));
 }
 
+/**
+ * What the ILP checks read of a message: its FSPIOP-named members whatever the API type (Message.view), and
+ * for an ISO 20022 message whose condition lives only in its ILP v4 packet (pacs.008, pacs.082), that
+ * condition, so that every check is the FSPIOP one (docs/ilp.md "ISO 20022 mode").
+ * @throws GatewayError GW_ILP_PACKET_MALFORMED when such a packet is not an ILPv4 Prepare.
+ */
+function ilpView(m: Message): JsonObject {
+  const v = m.view();
+  if (m.apiType !== 'iso20022' || m.template === undefined || !CONDITION_IN_PACKET.has(m.template) || !has(v, 'ilpPacket')) return v;
+  return { ...v, condition: decodePacket(v.ilpPacket, '4').condition?.toString('base64url') };
+}
+
+/** ILP v4 is the only version ISO 20022 mode carries (the Prepare packet is `IlpV4PrepPacket`). */
+const versionFor = (o: IlpOptions, m: Message, fspId: unknown): IlpVersion =>
+  m.apiType === 'iso20022' ? '4' : o.versionFor(typeof fspId === 'string' ? fspId : undefined);
+
 function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {
   const named = {
     async [name](c: GatewayContext, next: () => Promise<void>) {
       const m = c.get('message');
       if (!m.parsed && m.bytes.length > YIELD_ABOVE_BYTES) await parsedInTurns(c);
-      const msg = () => m.json();
+      let view: JsonObject | undefined;
+      const msg = () => {
+        view ??= ilpView(m);
+        return view;
+      };
       const chosen = select(c, msg);
       if (chosen) {
         const [name, check] = chosen;
@@ -122,7 +143,7 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
   const { store } = o;
   const now = o.now ?? Date.now;
   const grace = o.graceSeconds;
-  const versionOf = (msg: JsonObject) => o.versionFor(typeof msg.payerFsp === 'string' ? msg.payerFsp : undefined);
+  const versionOf = (c: GatewayContext, msg: JsonObject) => versionFor(o, c.get('message'), msg.payerFsp);
 
   // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
   // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
@@ -132,7 +153,7 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
   };
   const hubPrepare: Check = async (c, msg) => {
     const t = now();
-    const p = checkHubPrepare(msg, versionOf(msg), t, header(c, 'fspiop-destination'));
+    const p = checkHubPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
     await saveHubRecord(hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   const hubFxPrepare: Check = async (c, msg) => {
@@ -166,7 +187,7 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
   // checked and consumed exactly as a single transfer's.
   const hubBulkPrepare: Check = async (c, msg) => {
     const t = now();
-    const b = checkHubBulkPrepare(msg, versionOf(msg), t, header(c, 'fspiop-destination'));
+    const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
@@ -228,7 +249,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   const { store, keyring } = o;
   const now = o.now ?? Date.now;
   const grace = o.graceSeconds;
-  const versionOf = (msg: JsonObject) => o.versionFor(typeof msg.payerFsp === 'string' ? msg.payerFsp : undefined);
+  const versionOf = (c: GatewayContext, msg: JsonObject) => versionFor(o, c.get('message'), msg.payerFsp);
 
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
   // longer than ILP_QUOTE_MAX_TTL_SECONDS (+ grace) whatever expiration the payer asks for.
@@ -246,9 +267,9 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
-  const dfspTransfer: Check = async (_c, msg) => {
+  const dfspTransfer: Check = async (c, msg) => {
     const t = now();
-    const p = checkDfspTransfer(msg, versionOf(msg), keyring, t);
+    const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t);
     const useKey = conditionUseKey(p.condition);
     const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, grace);
     if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
@@ -287,21 +308,21 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     const stored = await store.get(quoteKey(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
     const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + o.quoteExpirySeconds * 1000).toISOString();
-    const version = o.versionFor(header(c, 'fspiop-destination'));
+    const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
     let ilp: ReturnType<typeof buildIlp>;
     try {
       ilp = buildIlp(version, transactionObjectOf(JSON.parse(stored) as JsonObject, { ...msg, expiration }), keyring);
     } catch (cause) {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'quote cannot be carried in an ILP packet', cause });
     }
-    c.get('message').rewrite({ ...msg, expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
+    c.get('message').complete({ expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
   };
   const attachFulfilment =
     (key: (id: string) => string): Check =>
-    async (c, msg) => {
+    async (c) => {
       const stored = await store.get(key(c.get('route').params[0]!));
       if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
-      c.get('message').rewrite({ ...msg, fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
+      c.get('message').complete({ fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
     };
   const commit = attachFulfilment(dfspTransferKey);
   const fxCommit = attachFulfilment(fxpTransferKey);
@@ -316,13 +337,18 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     const t = now();
     let ilp: ReturnType<typeof fxQuoteResponseIlp>;
     try {
-      ilp = fxQuoteResponseIlp(o.versionFor(header(c, 'fspiop-destination')), { conversionRequestId: c.get('route').params[0]! }, msg, keyring);
+      ilp = fxQuoteResponseIlp(
+        versionFor(o, c.get('message'), header(c, 'fspiop-destination')),
+        { conversionRequestId: c.get('route').params[0]! },
+        msg,
+        keyring,
+      );
     } catch (cause) {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'conversion terms cannot be carried in an ILP packet', cause });
     }
     const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + o.quoteExpirySeconds * 1000;
     await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, o.graceSeconds));
-    c.get('message').rewrite({ ...msg, condition: ilp.condition });
+    c.get('message').complete({ condition: ilp.condition });
   };
 
   return stage('dfspIlpOutbound', o.telemetry, (c, msg) => {

@@ -1,0 +1,175 @@
+// ISO 20022 bodies read and written through the FSPIOP member names the gateway's checks use, so that every
+// check is written once, against FSPIOP names, and runs on either API type (docs/ilp.md "ISO 20022 mode").
+// The paths are Mojaloop's own mapping: @mojaloop/ml-schema-transformer-lib 2.10,
+// src/mappings/fspiopiso20022/{discovery,quotes,fxQuotes,transfers,fxTransfers}.ts (ISO → FSPIOP direction).
+// Only the members some check reads are mapped; the rest of the body is forwarded as received.
+import type { ApiType } from './headers.js';
+import type { JsonObject } from './message.js';
+import type { RouteTemplate } from './resources.js';
+
+/** FSPIOP member path (dotted) → ISO 20022 path (dotted), per message. */
+type Paths = Readonly<Record<string, string>>;
+
+const AMOUNT = (fspiop: string, iso: string, isoAmount: string): Record<string, string> => ({
+  [`${fspiop}.currency`]: `${iso}.Ccy`,
+  [`${fspiop}.amount`]: `${iso}.${isoAmount}`,
+});
+
+/** pacs.008 (POST /transfers). The condition is not a member: it is the packet's executionCondition. */
+const PACS_008: Paths = {
+  transferId: 'CdtTrfTxInf.PmtId.TxId',
+  payeeFsp: 'CdtTrfTxInf.CdtrAgt.FinInstnId.Othr.Id',
+  payerFsp: 'CdtTrfTxInf.DbtrAgt.FinInstnId.Othr.Id',
+  ...AMOUNT('amount', 'CdtTrfTxInf.IntrBkSttlmAmt', 'ActiveCurrencyAndAmount'),
+  ilpPacket: 'CdtTrfTxInf.VrfctnOfTerms.IlpV4PrepPacket',
+  expiration: 'GrpHdr.PmtInstrXpryDtTm',
+};
+
+/** pacs.002 answering a transfer (PUT, PATCH); `state` is transferState or conversionState. */
+const pacs002 = (state: string): Paths => ({
+  fulfilment: 'TxInfAndSts.ExctnConf',
+  completedTimestamp: 'TxInfAndSts.PrcgDt.DtTm',
+  [state]: 'TxInfAndSts.TxSts',
+});
+
+/** Both sides of a conversion (pacs.091/092/009): the FXP is the creditor agent of the conversion. */
+const CONVERSION = (prefix: string): Record<string, string> => ({
+  [`${prefix}initiatingFsp`]: 'CdtTrfTxInf.Dbtr.FinInstnId.Othr.Id',
+  [`${prefix}counterPartyFsp`]: 'CdtTrfTxInf.Cdtr.FinInstnId.Othr.Id',
+  [`${prefix}determiningTransferId`]: 'CdtTrfTxInf.PmtId.EndToEndId',
+  ...AMOUNT(`${prefix}sourceAmount`, 'CdtTrfTxInf.UndrlygCstmrCdtTrf.InstdAmt', 'ActiveOrHistoricCurrencyAndAmount'),
+  ...AMOUNT(`${prefix}targetAmount`, 'CdtTrfTxInf.IntrBkSttlmAmt', 'ActiveCurrencyAndAmount'),
+});
+
+const PARTY = (fspiop: string, party: string, agent: string): Record<string, string> => ({
+  [`${fspiop}.partyIdInfo.partyIdType`]: `CdtTrfTxInf.${party}.Id.OrgId.Othr.SchmeNm.Prtry|CdtTrfTxInf.${party}.Id.PrvtId.Othr.SchmeNm.Prtry`,
+  [`${fspiop}.partyIdInfo.partyIdentifier`]: `CdtTrfTxInf.${party}.Id.OrgId.Othr.Id|CdtTrfTxInf.${party}.Id.PrvtId.Othr.Id`,
+  [`${fspiop}.partyIdInfo.partySubIdOrType`]: `CdtTrfTxInf.${agent}.FinInstnId.ClrSysMmbId.MmbId`,
+  [`${fspiop}.partyIdInfo.fspId`]: `CdtTrfTxInf.${agent}.FinInstnId.Othr.Id`,
+});
+
+/**
+ * Per message: FSPIOP member → ISO path. `a|b` reads the first path present (the transformer's `$alt`:
+ * a party is identified as a person or as an organisation).
+ */
+const MESSAGES: Partial<Record<RouteTemplate, Paths>> = {
+  // acmt.024
+  'PUT /parties/{Type}/{ID}': { 'party.partyIdInfo.fspId': 'Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id' },
+  'PUT /parties/{Type}/{ID}/{SubId}': { 'party.partyIdInfo.fspId': 'Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id' },
+  // pacs.081
+  'POST /quotes': {
+    quoteId: 'CdtTrfTxInf.PmtId.TxId',
+    transactionId: 'CdtTrfTxInf.PmtId.EndToEndId',
+    transactionRequestId: 'CdtTrfTxInf.PmtId.InstrId',
+    expiration: 'GrpHdr.PmtInstrXpryDtTm',
+    ...PARTY('payee', 'Cdtr', 'CdtrAgt'),
+    ...PARTY('payer', 'Dbtr', 'DbtrAgt'),
+    ...AMOUNT('amount', 'CdtTrfTxInf.IntrBkSttlmAmt', 'ActiveCurrencyAndAmount'),
+    'transactionType.scenario': 'CdtTrfTxInf.Purp.Prtry',
+  },
+  // pacs.082: like pacs.008, the condition is the packet's.
+  'PUT /quotes/{ID}': {
+    expiration: 'GrpHdr.PmtInstrXpryDtTm',
+    ...AMOUNT('transferAmount', 'CdtTrfTxInf.IntrBkSttlmAmt', 'ActiveCurrencyAndAmount'),
+    ...AMOUNT('payeeReceiveAmount', 'CdtTrfTxInf.InstdAmt', 'ActiveOrHistoricCurrencyAndAmount'),
+    ...AMOUNT('payeeFspFee', 'CdtTrfTxInf.ChrgsInf.Amt', 'ActiveOrHistoricCurrencyAndAmount'),
+    ilpPacket: 'CdtTrfTxInf.VrfctnOfTerms.IlpV4PrepPacket',
+    'payee.partyIdInfo.fspId': 'CdtTrfTxInf.CdtrAgt.FinInstnId.Othr.Id',
+    'payer.partyIdInfo.fspId': 'CdtTrfTxInf.DbtrAgt.FinInstnId.Othr.Id',
+  },
+  // pacs.091
+  'POST /fxQuotes': {
+    conversionRequestId: 'CdtTrfTxInf.PmtId.TxId',
+    'conversionTerms.conversionId': 'CdtTrfTxInf.PmtId.InstrId',
+    'conversionTerms.expiration': 'GrpHdr.PmtInstrXpryDtTm',
+    ...CONVERSION('conversionTerms.'),
+  },
+  // pacs.092
+  'PUT /fxQuotes/{ID}': {
+    condition: 'CdtTrfTxInf.VrfctnOfTerms.Sh256Sgntr',
+    'conversionTerms.conversionId': 'CdtTrfTxInf.PmtId.InstrId',
+    'conversionTerms.expiration': 'GrpHdr.PmtInstrXpryDtTm',
+    'conversionTerms.amountType': 'CdtTrfTxInf.InstrForCdtrAgt.InstrInf',
+    ...CONVERSION('conversionTerms.'),
+  },
+  'POST /transfers': PACS_008,
+  'PUT /transfers/{ID}': pacs002('transferState'),
+  'PATCH /transfers/{ID}': pacs002('transferState'),
+  // pacs.009
+  'POST /fxTransfers': {
+    commitRequestId: 'CdtTrfTxInf.PmtId.TxId',
+    expiration: 'GrpHdr.PmtInstrXpryDtTm',
+    condition: 'CdtTrfTxInf.VrfctnOfTerms.Sh256Sgntr',
+    ...CONVERSION(''),
+  },
+  'PUT /fxTransfers/{ID}': pacs002('conversionState'),
+  'PATCH /fxTransfers/{ID}': pacs002('conversionState'),
+};
+
+/** The messages whose condition is carried only inside the ILP v4 packet (no member of its own). */
+export const CONDITION_IN_PACKET: ReadonlySet<RouteTemplate> = new Set<RouteTemplate>(['POST /transfers', 'PUT /quotes/{ID}']);
+
+/** FSPIOP transferState ↔ ISO TxSts (the transformer's fspiopToIsoTransferStateMap). */
+const STATES: Readonly<Record<string, string>> = { RECV: 'RECEIVED', RESV: 'RESERVED', COMM: 'COMMITTED', ABOR: 'ABORTED' };
+const ISO_STATES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(STATES).map(([k, v]) => [v, k]));
+const STATE_MEMBERS: ReadonlySet<string> = new Set(['transferState', 'conversionState']);
+
+function get(o: unknown, path: string): unknown {
+  let v: unknown = o;
+  for (const p of path.split('.')) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    v = Object.hasOwn(v, p) ? (v as JsonObject)[p] : undefined;
+  }
+  return v;
+}
+
+/** Sets a dotted path on a copy-on-write tree: the objects along the path are copied, never mutated. */
+function set(o: JsonObject, path: readonly string[], value: unknown): JsonObject {
+  const [head, ...rest] = path as [string, ...string[]];
+  if (rest.length === 0) return { ...o, [head]: value };
+  const child = o[head];
+  const next = child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as JsonObject) : {};
+  return { ...o, [head]: set(next, rest, value) };
+}
+
+/**
+ * The FSPIOP-named members the gateway reads of an ISO 20022 body (absent ISO fields stay absent; a TxSts
+ * outside the four known states reads as itself, which no check accepts). For FSPIOP bodies, the body itself.
+ */
+export function fspiopView(apiType: ApiType, template: RouteTemplate, body: JsonObject): JsonObject {
+  if (apiType === 'fspiop') return body;
+  const paths = MESSAGES[template];
+  let view: JsonObject = {};
+  if (paths === undefined) return view;
+  for (const [member, isoPaths] of Object.entries(paths)) {
+    let v: unknown;
+    for (const p of isoPaths.split('|')) {
+      v = get(body, p);
+      if (v !== undefined) break;
+    }
+    if (v === undefined) continue;
+    if (STATE_MEMBERS.has(member) && typeof v === 'string') v = STATES[v] ?? `ISO:${v}`;
+    view = set(view, member.split('.'), v);
+  }
+  return view;
+}
+
+/**
+ * The body with FSPIOP-named members set, written where the body's API type keeps them (an ISO 20022
+ * message through the same paths the view reads). Members `skip` lists are not written (an ISO message
+ * whose condition is inside the packet has none of its own).
+ * @throws Error when an ISO 20022 message has no place for a member: a programming error, never input.
+ */
+export function withMembers(apiType: ApiType, template: RouteTemplate, body: JsonObject, members: JsonObject): JsonObject {
+  if (apiType === 'fspiop') return { ...body, ...members };
+  const paths = MESSAGES[template] ?? {};
+  let out = body;
+  for (const [member, value] of Object.entries(members)) {
+    if (member === 'condition' && CONDITION_IN_PACKET.has(template)) continue;
+    const iso = paths[member];
+    if (iso === undefined) throw new Error(`${template} has no ISO 20022 place for ${member}`);
+    const v = STATE_MEMBERS.has(member) && typeof value === 'string' ? (ISO_STATES[value] ?? value) : value;
+    out = set(out, iso.split('|')[0]!.split('.'), v);
+  }
+  return out;
+}
