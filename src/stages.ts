@@ -41,7 +41,7 @@ export function ilpStagesOf(
     versionFor: (fspId) => ilpVersionFor(config, fspId),
     ...(deps.now ? { now: deps.now } : {}),
   };
-  if (ilp.role === 'hub') return { inbound: hubIlp(common) };
+  if (ilp.role === 'hub') return { inbound: hubIlp({ ...common, quoteBinding: ilp.quoteBinding, quoteMaxTtlSeconds: config.ilpQuoteMaxTtlSeconds }) };
   const dfsp = {
     ...common,
     keyring: createKeyring(ilp.secrets, { development: ilp.development }),

@@ -176,7 +176,7 @@ function groupsOf(c: RawConfig, d: DerivedConfig): ConfigGroups {
     ilp: !c.ilpCheck
       ? undefined
       : c.role === 'hub'
-        ? { role: 'hub' }
+        ? { role: 'hub', quoteBinding: c.ilpQuoteBinding === 'enforce' }
         : { role: 'dfsp', secrets: [required(first, 'ILP_SECRET'), ...rest], development: c.profile === 'development' },
   };
 }

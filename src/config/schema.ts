@@ -263,8 +263,13 @@ export const FIELDS = {
   quoteExpirySeconds: field('QUOTE_EXPIRY_SECONDS', 'Quote validity the DFSP role sets when the backend gives none.', int(60, 1, 86400)),
   ilpQuoteMaxTtlSeconds: field(
     'ILP_QUOTE_MAX_TTL_SECONDS',
-    'DFSP role: the longest a received quote request is kept, whatever expiration the payer asks for.',
+    'The longest a quote record is kept (DFSP role: the received quote request; hub role: the payee-issued packet and condition), whatever expiration the quote asks for.',
     int(3600, 1, 7 * 86400),
+  ),
+  ilpQuoteBinding: field(
+    'ILP_QUOTE_BINDING',
+    "Hub role: enforce = a POST /transfers (/fxTransfers) must carry the packet and condition its payee (FXP) issued in the PUT /quotes (/fxQuotes) that passed this gateway for the packet's quoteId (3205 when none did, 3100 when they differ); off for schemes whose quotes do not pass this gateway.",
+    oneOf(['enforce', 'off'], 'enforce'),
   ),
 
   // --- store ---
@@ -365,7 +370,7 @@ export interface ConfigGroups {
   readonly jwsSigning: { readonly keyPath: string; readonly rescanIntervalSeconds: number } | undefined;
   /** Present when ILP_CHECK=true: the role's checks, with the keyring only where the role generates conditions. */
   readonly ilp:
-    | { readonly role: 'hub' }
+    | { readonly role: 'hub'; readonly quoteBinding: boolean }
     | { readonly role: 'dfsp'; readonly secrets: readonly [string, ...string[]]; readonly development: boolean }
     | undefined;
 }

@@ -1,6 +1,6 @@
 // The ILP checks of both roles as pure functions over parsed message bodies (docs/ilp.md).
 // No Hono, no Store: middleware.ts reads the store once and passes what it read.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import { decode32, fulfils } from './crypto.js';
 import { normaliseAmount, scaleAmount } from './currency.js';
@@ -113,6 +113,65 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: numb
   checkTransactionAmount(decoded, body.amount);
   checkAmount(decoded, body.amount);
   return { transferId, payee, condition: cond.toString('base64url'), expiresAt, decoded };
+}
+
+/** What the hub keeps of a payee's PUT /quotes/{ID}: the condition it issued and a digest of its packet. */
+export interface IssuedQuote {
+  readonly c: string;
+  readonly h: string;
+}
+const packetDigest = (packet: string): string => createHash('sha256').update(packet, 'utf8').digest('base64url');
+
+/**
+ * Hub role, PUT /quotes/{ID} from the payee (quote binding): the packet decodes and names this quote, and a
+ * v4 packet's condition is the body's. Returns what to keep and when the quote expires (undefined: unknown).
+ */
+export function checkHubQuoteResponse(body: JsonObject, quoteId: string): { issued: IssuedQuote; expiresAt: number | undefined } {
+  const decoded = decodePacket(body.ilpPacket);
+  const cond = conditionBytes(body.condition);
+  checkPacketCondition(decoded, cond);
+  if (decoded.transaction.quoteId !== quoteId) throw mismatch('the packet names another quote');
+  const expiresAt = parseDateTime(body.expiration) ?? parseDateTime(decoded.transaction.expiration);
+  return { issued: { c: cond.toString('base64url'), h: packetDigest(body.ilpPacket as string) }, expiresAt };
+}
+
+/** The quote a prepared transfer's packet names (the only link from a transfer to its quote). */
+export function quoteIdOf(p: PreparedTransfer): string {
+  const q = p.decoded.transaction.quoteId;
+  if (typeof q !== 'string' || q === '') throw mismatch('the packet names no quote');
+  return q;
+}
+
+/**
+ * Hub role, POST /transfers with quote binding: the condition and packet are the ones the payee issued for the
+ * quote the packet names (`stored`, read under that quote id and the transfer's payee).
+ */
+export function checkIssuedByPayee(p: PreparedTransfer, packet: string, stored: string | undefined): void {
+  if (stored === undefined)
+    throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: "the payee answered no quote with this packet's quoteId through this gateway" });
+  let issued: IssuedQuote;
+  try {
+    issued = JSON.parse(stored) as IssuedQuote;
+  } catch (cause) {
+    throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'quote record unreadable', cause });
+  }
+  if (issued.c !== p.condition || issued.h !== packetDigest(packet)) throw mismatch('condition and packet are not the ones the payee issued for this quote');
+}
+
+/** Hub role, PUT /fxQuotes/{ID} from the FXP (quote binding): the conversion it answers and the condition it issued. */
+export function checkHubFxQuoteResponse(body: JsonObject): { conversionId: string; condition: string; expiresAt: number | undefined } {
+  const conversionId = pick(body, ['conversionTerms', 'conversionId']);
+  if (typeof conversionId !== 'string' || conversionId === '')
+    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
+  const condition = conditionBytes(body.condition).toString('base64url');
+  return { conversionId, condition, expiresAt: parseDateTime(pick(body, ['conversionTerms', 'expiration'])) };
+}
+
+/** Hub role, POST /fxTransfers with quote binding: the condition is the one the FXP issued for this conversion. */
+export function checkFxIssuedByFxp(condition: string, stored: string | undefined): void {
+  if (stored === undefined)
+    throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the FXP answered no FX quote for this commitRequestId through this gateway' });
+  if (stored !== condition) throw mismatch('condition is not the one the FXP issued for this conversion');
 }
 
 /** FSPIOP API Definition 1.1 §7.4 (BulkTransfer): individualTransfers and individualTransferResults hold 1..1000 items. */

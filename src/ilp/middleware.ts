@@ -13,17 +13,22 @@ import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import {
   bulkItems,
   checkDfspTransfer,
+  checkFxIssuedByFxp,
   checkFxpTransfer,
   checkFxpTransferForm,
   checkHubAbort,
   checkHubBulkPrepare,
   checkHubFulfil,
   checkHubFxPrepare,
+  checkHubFxQuoteResponse,
   checkHubPrepare,
+  checkHubQuoteResponse,
   checkHubResend,
+  checkIssuedByPayee,
   deriveFulfilment,
   fulfilmentBytes,
   parseDateTime,
+  quoteIdOf,
 } from './checks.js';
 import { conditionOf } from './crypto.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
@@ -34,7 +39,9 @@ import {
   fxpTransferKey,
   type HubTransferRecord,
   hubBulkKey,
+  hubFxQuoteKey,
   hubFxTransferKey,
+  hubQuoteKey,
   hubRecordText,
   hubTransferKey,
   parseDfspRecord,
@@ -54,6 +61,14 @@ export interface IlpOptions {
   readonly versionFor: (fspId: string | undefined) => IlpVersion;
   /** Clock in epoch ms (tests). */
   readonly now?: () => number;
+}
+
+/** The hub keeps what payees issue for their quotes and refuses transfers that carry anything else. */
+export interface HubIlpOptions extends IlpOptions {
+  /** ILP_QUOTE_BINDING=enforce. */
+  readonly quoteBinding: boolean;
+  /** ILP_QUOTE_MAX_TTL_SECONDS: the longest a quote record is kept. */
+  readonly quoteMaxTtlSeconds: number;
 }
 
 /** The DFSP (payee) role generates and recognises conditions: it has the keyring. */
@@ -139,7 +154,7 @@ const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
  * callback is accepted from the payee only. The hub does nothing outbound.
  * @throws GatewayError GW_ILP_* for a failed check, GW_BODY_MALFORMED, GW_STORE_UNAVAILABLE.
  */
-export function hubIlp(o: IlpOptions): GatewayMiddleware {
+export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const { store } = o;
   const now = o.now ?? Date.now;
   const grace = o.graceSeconds;
@@ -151,14 +166,32 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
     if (await store.save(key, hubRecordText(r), ttlUntil(r.e, t, grace), 'nx')) return;
     checkHubResend(await store.get(key), r);
   };
+  // Quote binding (ILP_QUOTE_BINDING): a payee's (FXP's) answer to a quote is kept under the quote id and its
+  // own FSP id, until the quote expires (at most ILP_QUOTE_MAX_TTL_SECONDS); a prepare must carry exactly that.
+  const quoteTtl = (expiresAt: number | undefined, t: number) =>
+    Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : ttlUntil(expiresAt, t, grace), o.quoteMaxTtlSeconds * 1000);
+  const quoteIssued: Check = async (c, msg) => {
+    const source = header(c, 'fspiop-source')!;
+    const t = now();
+    const q = checkHubQuoteResponse(msg, c.get('route').params[0]!);
+    await store.save(hubQuoteKey(c.get('route').params[0]!, source), JSON.stringify(q.issued), quoteTtl(q.expiresAt, t));
+  };
+  const fxQuoteIssued: Check = async (c, msg) => {
+    const source = header(c, 'fspiop-source')!;
+    const t = now();
+    const q = checkHubFxQuoteResponse(msg);
+    await store.save(hubFxQuoteKey(q.conversionId, source), q.condition, quoteTtl(q.expiresAt, t));
+  };
   const hubPrepare: Check = async (c, msg) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
+    if (o.quoteBinding) checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteIdOf(p), p.payee)));
     await saveHubRecord(hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   const hubFxPrepare: Check = async (c, msg) => {
     const t = now();
     const p = checkHubFxPrepare(msg, t, header(c, 'fspiop-destination'));
+    if (o.quoteBinding) checkFxIssuedByFxp(p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
     await saveHubRecord(hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   // One atomic step consumes the record only when it belongs to the sender (payee prefix): a fulfilment
@@ -223,6 +256,8 @@ export function hubIlp(o: IlpOptions): GatewayMiddleware {
   return stage('hubIlp', o.telemetry, (c, msg) => {
     const tpl = c.get('route').template;
     if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
+    if (tpl === 'PUT /quotes/{ID}' && o.quoteBinding) return ['quote_issued', quoteIssued];
+    if (tpl === 'PUT /fxQuotes/{ID}' && o.quoteBinding) return ['fx_quote_issued', fxQuoteIssued];
     // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
     if (tpl === 'PUT /transfers/{ID}')
       return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];

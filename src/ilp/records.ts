@@ -14,12 +14,22 @@ function id(value: string): string {
   return value;
 }
 
+/** An FSP id in a key: base64url, so that none of the characters an FspId allows can act as a separator. */
+const fsp = (fspId: string): string => Buffer.from(fspId, 'utf8').toString('base64url');
+
 /** Hub role: the condition and expiration of a prepared transfer, until expiration + grace. */
 export const hubTransferKey = (transferId: string): string => `ilp:hub:{${id(transferId)}}`;
 /** Hub role: the payee and expiration of a prepared bulk transfer (its transfers have records of their own). */
 export const hubBulkKey = (bulkTransferId: string): string => `ilp:hubbulk:{${id(bulkTransferId)}}`;
 /** Hub role: the condition and expiration of a prepared FX transfer (FSPIOP 2.0 POST /fxTransfers). */
 export const hubFxTransferKey = (commitRequestId: string): string => `ilp:hubfx:{${id(commitRequestId)}}`;
+/**
+ * Hub role: what a payee issued for one of its quotes (PUT /quotes/{ID}): the condition and a digest of the
+ * packet, under the quote id and the payee's FSP id, so no other FSP can write or replace it.
+ */
+export const hubQuoteKey = (quoteId: string, payee: string): string => `ilp:hubquote:{${id(quoteId)}}:${fsp(payee)}`;
+/** Hub role: the condition an FXP issued for a conversion (PUT /fxQuotes/{ID}), under conversionId and FXP. */
+export const hubFxQuoteKey = (conversionId: string, fxp: string): string => `ilp:hubfxquote:{${id(conversionId)}}:${fsp(fxp)}`;
 /** DFSP role: the POST /quotes request the payee received, until the quote expires + grace. */
 export const quoteKey = (quoteId: string): string => `ilp:quote:{${id(quoteId)}}`;
 /** DFSP role: packet and condition of a received POST /transfers, to derive the fulfilment on commit. */

@@ -12,8 +12,12 @@ import { makeApp } from './app.js';
 
 export const SECRET = 'test-ilp-secret-0123456789-abcdefghij';
 
+/**
+ * Most ILP tests prepare transfers without sending their quote through the hub first, so quote binding is off
+ * here unless a test turns it on (test/unit/ilp/quote-binding.test.ts, iso20022.test.ts).
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SWITCHGUARD_PROFILE: 'development', HUB_ID: 'hub', DFSP_ID: 'payeefsp', ILP_SECRET: SECRET, ...env });
+  return loadConfig({ SWITCHGUARD_PROFILE: 'development', HUB_ID: 'hub', DFSP_ID: 'payeefsp', ILP_SECRET: SECRET, ILP_QUOTE_BINDING: 'off', ...env });
 }
 
 export interface Recorder extends Telemetry {

@@ -37,6 +37,7 @@ before(async () => {
       JWS_VERIFICATION_KEYS_DIRECTORY: keysDir,
       JWS_PAYLOAD_FORMS: 'raw,sorted,insertion',
       ILP_CHECK: 'true',
+      ILP_QUOTE_BINDING: 'off',
       JWS_SIGN: 'true',
       JWS_SIGNING_KEY_PATH: signingKeyPath,
     },

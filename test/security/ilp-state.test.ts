@@ -32,7 +32,12 @@ for (const kind of ['memory', 'redis'] as const) {
     const prefix = `sgtest:b-state:${randomBytes(5).toString('hex')}:`;
     before(async () => {
       t = await startTestGateway({
-        env: { GATEWAY_ROLE: 'hub', ILP_CHECK: 'true', ...(kind === 'redis' ? { REDIS_URL, REDIS_KEY_PREFIX: prefix } : { STORE: 'memory' }) },
+        env: {
+          GATEWAY_ROLE: 'hub',
+          ILP_CHECK: 'true',
+          ILP_QUOTE_BINDING: 'off',
+          ...(kind === 'redis' ? { REDIS_URL, REDIS_KEY_PREFIX: prefix } : { STORE: 'memory' }),
+        },
       });
     });
     after(async () => {
@@ -225,7 +230,7 @@ for (const kind of ['memory', 'redis'] as const) {
 describe('hub, memory store full (MEMORY_STORE_MAX_ENTRIES=100)', () => {
   let t: TestGateway;
   before(async () => {
-    t = await startTestGateway({ env: { GATEWAY_ROLE: 'hub', ILP_CHECK: 'true', STORE: 'memory', MEMORY_STORE_MAX_ENTRIES: '100' } });
+    t = await startTestGateway({ env: { GATEWAY_ROLE: 'hub', ILP_CHECK: 'true', ILP_QUOTE_BINDING: 'off', STORE: 'memory', MEMORY_STORE_MAX_ENTRIES: '100' } });
   });
   after(() => t.close());
 

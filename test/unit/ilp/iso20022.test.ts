@@ -61,10 +61,18 @@ async function isoPrepare(q: Awaited<ReturnType<typeof isoQuote>>, now = Date.no
 function hub(env: Record<string, string> = {}) {
   const store = createMemoryStore({ maxEntries: 1000 });
   const telemetry = recorder();
-  const { call, close } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ...env }), store, telemetry });
+  const { call, close } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ILP_QUOTE_BINDING: 'enforce', ...env }), store, telemetry });
   const iso = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
     call(method, path, body, { ...isoHeaders(path.split('/')[1]!), ...(method === 'PUT' ? { 'fspiop-source': 'payeefsp' } : {}), ...headers });
-  return { call, iso, telemetry, store, close };
+  /** A quote whose pacs.082 the payee sent through this hub (quote binding is on). */
+  const quoted = async (amount?: string) => {
+    const q = await isoQuote(amount);
+    const r = await iso('PUT', `/quotes/${q.qr.quoteId}`, q.isoPut);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    telemetry.ilpEvents.length = 0;
+    return q;
+  };
+  return { call, iso, quoted, telemetry, store, close };
 }
 
 const set = (o: JsonObject, path: string, v: unknown): JsonObject => {
@@ -124,7 +132,7 @@ describe('ISO 20022: the gateway reads a body as Mojaloop does', () => {
 describe('ISO 20022, hub role: every FSPIOP check applies', () => {
   test('a pacs.008 prepared from an SDK quote passes; the pacs.002 fulfilment passes once; a second one is 3106', async () => {
     const h = hub();
-    const q = await isoQuote();
+    const q = await h.quoted();
     const p = await isoPrepare(q);
     const r = await h.iso('POST', '/transfers', p.body);
     assert.equal(r.status, 200, JSON.stringify(r.json));
@@ -147,12 +155,12 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
   test('both API types side by side: an ISO prepare is fulfilled by an FSPIOP PUT and vice versa', async () => {
     // FSPIOP peers here speak ILP v4 too (ISO 20022 is v4 whatever ILP_VERSION says).
     const h = hub({ ILP_VERSION: '4' });
-    const q = await isoQuote('4.35');
+    const q = await h.quoted('4.35');
     const p = await isoPrepare(q);
     assert.equal((await h.iso('POST', '/transfers', p.body)).status, 200);
     assert.equal((await h.call('PUT', `/transfers/${p.transferId}`, fulfilBody(q.ilp.fulfilment), { 'fspiop-source': 'payeefsp' })).status, 200);
 
-    const q2 = await isoQuote('2.55');
+    const q2 = await h.quoted('2.55');
     const fspiop = { ...(await fromIso.postTransfers((await isoPrepare(q2)).body)) };
     delete fspiop.condition;
     fspiop.condition = q2.ilp.condition;
@@ -176,7 +184,7 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
   for (const [name, mutate, code, gw] of tampered) {
     test(`pacs.008 ${name} → ${code} ${gw}, nothing stored`, async () => {
       const h = hub();
-      const q = await isoQuote();
+      const q = await h.quoted();
       const p = await isoPrepare(q);
       const r = await h.iso('POST', '/transfers', mutate(p.body), { 'fspiop-destination': 'payeefsp' });
       assert.equal(r.code, code, JSON.stringify(r.json));
@@ -189,7 +197,7 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
 
   test('a pacs.008 carrying an ILP v1 packet is refused (ISO 20022 mode is ILP v4)', async () => {
     const h = hub();
-    const q = await isoQuote();
+    const q = await h.quoted();
     const v1 = buildIlp('1', transactionObjectOf(q.qr, q.resp), createKeyring([SECRET]));
     const p = await isoPrepare(q);
     const r = await h.iso('POST', '/transfers', set(p.body, 'CdtTrfTxInf.VrfctnOfTerms.IlpV4PrepPacket', v1.ilpPacket));
@@ -246,7 +254,7 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
 
   test('pacs.002 ABOR without a fulfilment is an abort: from the payee only; an error pacs.002 likewise', async () => {
     const h = hub();
-    const q = await isoQuote();
+    const q = await h.quoted();
     const p = await isoPrepare(q);
     assert.equal((await h.iso('POST', '/transfers', p.body)).status, 200);
     const abort = await toIso.putTransfers(p.transferId, { transferState: 'ABORTED', completedTimestamp: new Date().toISOString() });
@@ -277,7 +285,30 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
       condition,
       expiration: new Date(Date.now() + 30_000).toISOString(),
     };
+    const conversionRequestId = ulid();
+    const pacs092 = await toIso.putFxQuotes(conversionRequestId, {
+      condition,
+      conversionTerms: {
+        conversionId: commitRequestId,
+        determiningTransferId: fx.determiningTransferId,
+        initiatingFsp: 'payerfsp',
+        counterPartyFsp: 'fxpfsp',
+        amountType: 'SEND',
+        sourceAmount: fx.sourceAmount,
+        targetAmount: fx.targetAmount,
+        expiration: fx.expiration,
+      },
+    });
+    // Binding: before the FXP answered the FX quote through this hub, the pacs.009 is refused (3205).
     const pacs009 = await toIso.postFxTransfers(fx);
+    assert.equal((await h.iso('POST', '/fxTransfers', pacs009, { 'fspiop-destination': 'fxpfsp' })).code, '3205');
+    assert.equal((await h.iso('PUT', `/fxQuotes/${conversionRequestId}`, pacs092, { 'fspiop-source': 'fxpfsp' })).status, 200);
+    // Another condition than the FXP issued → 3100.
+    const other = createHash('sha256').update(randomBytes(32)).digest('base64url');
+    assert.equal(
+      (await h.iso('POST', '/fxTransfers', set(pacs009, 'CdtTrfTxInf.VrfctnOfTerms.Sh256Sgntr', other), { 'fspiop-destination': 'fxpfsp' })).code,
+      '3100',
+    );
     const bad = await h.iso('POST', '/fxTransfers', set(pacs009, 'CdtTrfTxInf.VrfctnOfTerms.Sh256Sgntr', 'short'), { 'fspiop-destination': 'fxpfsp' });
     assert.equal(bad.code, '3100');
     assert.equal((await h.iso('POST', '/fxTransfers', pacs009, { 'fspiop-destination': 'fxpfsp' })).status, 200);
