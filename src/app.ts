@@ -103,7 +103,8 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
       stages.quarantineOutbound,
       matchFspiopRoute(),
       stages.limitsOutbound, // by FSPIOP-Destination, before the body is read or signed
-      checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
+      // The local side may leave Date out: the gateway adds it, before anything signs or reads it.
+      checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues, addMissingDate: { now: Date.now } }),
       async function resolveDestination(c, next) {
         targetFor(c);
         await next();
