@@ -5,6 +5,7 @@ import { startPrimary } from './cluster/primary.js';
 import { startWorker } from './cluster/worker.js';
 import { assertFilesExist, ConfigError, devPaths, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { sdkNameWarnings } from './config/sdk-names.js';
 import { DEFAULT_UPSTREAM_NAME } from './config/upstream-routes.js';
 import { startGateway } from './gateway.js';
 import { initDevPki } from './pki/dev-pki.js';
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
+    // sdk-scheme-adapter names copied across that the gateway would ignore (src/config/sdk-names.ts).
+    if (cluster.isPrimary) for (const w of sdkNameWarnings(process.env)) console.error(`switchguard: configuration warning: ${w}`);
     if (cluster.isPrimary && config.profile === 'development') console.error(developmentWarning(config));
     if (cluster.isPrimary && config.devPki) {
       const r = initDevPki(config.keysDir);

@@ -219,7 +219,10 @@ export function assertFilesExist(config: Config): void {
   const problems: string[] = [];
   for (const [name, f] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
     const v = config[name];
-    if ('file' in f && f.file && typeof v === 'string' && !isFile(v)) problems.push(`${f.env}: file not found: ${v}`);
+    if ('file' in f && f.file && typeof v === 'string' && !isFile(v))
+      problems.push(
+        `${f.env}: file not found: ${v}${v.includes(',') ? ' (one file is expected: the sdk-scheme-adapter takes a comma-separated list of CA files, the gateway one PEM bundle of them concatenated)' : ''}`,
+      );
   }
   if (config.jwsKeysDir && config.validateInboundJws && !isDir(config.jwsKeysDir))
     problems.push(`JWS_VERIFICATION_KEYS_DIRECTORY: directory not found: ${config.jwsKeysDir}`);
