@@ -3,6 +3,7 @@
 // Development tooling only: it lives in scripts/, outside the build (tsconfig.build.json compiles src/).
 
 import { FIELDS } from '../src/config/schema.js';
+import { gatewayReads, SDK_SETTINGS } from '../src/config/sdk-names.js';
 import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../src/errors.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -52,7 +53,20 @@ export function errorTableMarkdown(): string {
   return ['| gateway code | FSPIOP error | HTTP | what to check |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-export const BLOCKS = { 'config-table': configTableMarkdown, 'error-table': errorTableMarkdown } as const;
+/** docs/sdk-scheme-adapter.md: the SDK's environment names beside the gateway's (src/config/sdk-names.ts). */
+export function sdkEnvTableMarkdown(): string {
+  const rows = SDK_SETTINGS.map((s) => {
+    const gateway = gatewayReads(s) ? 'same name' : s.gateway.length ? s.gateway.map((g) => `\`${g}\``).join(', ') : '—';
+    const warns = !gatewayReads(s) && s.gateway.length > 0 ? ' Start-up warns when only the SDK name is set.' : '';
+    return `| \`${s.sdk}\` | ${gateway} | ${cell(s.note)}${warns} |`;
+  });
+  return ['| sdk-scheme-adapter 18.0.2 | gateway | notes |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+export const BLOCKS = { 'config-table': configTableMarkdown, 'error-table': errorTableMarkdown, 'sdk-env-table': sdkEnvTableMarkdown } as const;
+
+/** The files whose generated blocks `npm run docs` rewrites. */
+export const GENERATED_DOCS = ['README.md', 'docs/sdk-scheme-adapter.md'] as const;
 
 /** Replaces each `<!-- name:start -->…<!-- name:end -->` block with the generated table. */
 export function renderBlocks(readme: string): string {

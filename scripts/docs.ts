@@ -1,10 +1,13 @@
-// npm run docs: regenerates the README's configuration and error-code tables from the code.
+// npm run docs: regenerates the generated tables of the README (configuration, error codes) and of
+// docs/sdk-scheme-adapter.md (SDK environment names) from the code.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderBlocks } from './docs-tables.js';
+import { GENERATED_DOCS, renderBlocks } from './docs-tables.js';
 
-const readme = readFileSync('README.md', 'utf8');
-const next = renderBlocks(readme);
-if (next !== readme) {
-  writeFileSync('README.md', next);
-  console.log('README.md tables updated');
-} else console.log('README.md tables are up to date');
+for (const file of GENERATED_DOCS) {
+  const text = readFileSync(file, 'utf8');
+  const next = renderBlocks(text);
+  if (next !== text) {
+    writeFileSync(file, next);
+    console.log(`${file} tables updated`);
+  } else console.log(`${file} tables are up to date`);
+}

@@ -6,7 +6,7 @@ import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
 import type { GatewayEnv, GatewayMiddleware } from './http/context.js';
 import { header } from './http/context.js';
-import { forward, type Target, targetOf } from './http/forward.js';
+import { forward, type InboundUpstream, type Target, targetOf, targetsByResource } from './http/forward.js';
 import { bindPeer, checkRequest, matchFspiopRoute, type RequestLogger, renderError, requestScope, requireSourceMatchesPeer } from './http/stages.js';
 import type { AuditLog } from './logging/audit.js';
 import type { PeerDirectory } from './peers/directory.js';
@@ -58,11 +58,13 @@ function base(): Hono<GatewayEnv> {
   return app;
 }
 
-/** Peer → gateway → upstream (INBOUND_UPSTREAM_URL or the built-in simulator). */
-export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerResolverOptions; readonly upstreamUrl: URL }): Hono<GatewayEnv> {
+/** Peer → gateway → the upstream of the route's resource (INBOUND_UPSTREAM_ROUTES, else INBOUND_UPSTREAM_URL or the built-in simulator). */
+export function buildInboundApp(
+  deps: AppDeps & { readonly peerIdentity: PeerResolverOptions; readonly inboundUpstreams: readonly InboundUpstream[] },
+): Hono<GatewayEnv> {
   const { config, stages } = deps;
   const trusted = [...config.trustedProxyPeers, ...(config.role === 'dfsp' ? [config.hubId] : [])];
-  const upstream = targetOf(deps.upstreamUrl, 'upstream');
+  const upstreamOf = targetsByResource(deps.inboundUpstreams);
   const app = base();
   mount(
     app,
@@ -77,7 +79,7 @@ export function buildInboundApp(deps: AppDeps & { readonly peerIdentity: PeerRes
       stages.freshness,
       stages.verifyJws,
       stages.ilpInbound,
-      forward({ upstreams: deps.upstreams, target: () => upstream, proto: 'https' }),
+      forward({ upstreams: deps.upstreams, target: (c) => upstreamOf(c.get('route').resource), proto: 'https' }),
     ),
   );
   return app;
@@ -103,7 +105,8 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
       stages.quarantineOutbound,
       matchFspiopRoute(),
       stages.limitsOutbound, // by FSPIOP-Destination, before the body is read or signed
-      checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
+      // The local side may leave Date out: the gateway adds it, before anything signs or reads it.
+      checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues, addMissingDate: { now: Date.now } }),
       async function resolveDestination(c, next) {
         targetFor(c);
         await next();

@@ -8,6 +8,7 @@ import type { Quarantine } from './admin/quarantine.js';
 import { wireAdmin } from './admin/wiring.js';
 import { buildInboundApp, buildOutboundApp, type Stages } from './app.js';
 import type { Config } from './config/schema.js';
+import type { InboundUpstream } from './http/forward.js';
 import { startListeners } from './http/listeners.js';
 import type { RequestLogger } from './http/stages.js';
 import type { KeyDirectory } from './jws/key-directory.js';
@@ -19,6 +20,7 @@ import { createTelemetry } from './metrics/registry.js';
 import type { PeerDirectory } from './peers/directory.js';
 import { openPeers } from './peers/open.js';
 import { openPools } from './proxy/pools.js';
+import { probeUpstreams } from './proxy/probe.js';
 import { startSimulator } from './simulator/server.js';
 import { buildStages, openKeyMaterial } from './stages.js';
 import { createStore, type Store } from './store/index.js';
@@ -46,7 +48,10 @@ export interface RunningGateway {
   readonly admin: AddressInfo;
   readonly tls: TlsReloader;
   readonly peers: PeerDirectory;
+  /** The default upstream (INBOUND_UPSTREAM_URL or the built-in simulator), or the first route's when the routes cover every resource. */
   readonly upstreamUrl: string;
+  /** Every inbound upstream with the resources it serves (config.upstream.targets, the simulator's URL filled in). */
+  readonly upstreams: readonly InboundUpstream[];
   readonly store: Store;
   readonly keys: KeyDirectory | undefined;
   readonly signer: SigningKeyHolder | undefined;
@@ -80,7 +85,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       (m) => m.close(),
     );
     const pools = closers.add(openPools(config, telemetry), (p) => p.close());
-    const upstreamUrl = config.upstream.kind === 'url' ? config.upstream.url : closers.add(await startSimulator(), (s) => s.close()).url;
+    const simulator = config.upstream.targets.some((t) => t.kind === 'simulator') ? closers.add(await startSimulator(), (s) => s.close()) : undefined;
+    const urlOf = (t: (typeof config.upstream.targets)[number]) => (t.kind === 'url' ? t.url : (simulator?.url ?? ''));
+    const upstreams = config.upstream.targets.map((t): InboundUpstream => ({ name: t.name, resources: t.resources, url: new URL(urlOf(t)) }));
+    const first = config.upstream.targets[0];
+    const upstreamUrl = first ? urlOf(first) : '';
+    const upstreamProbe = probeUpstreams(upstreams, { telemetry, timeoutMs: config.upstreamConnectTimeoutMs });
+    closers.push(() => upstreamProbe.stop());
     const peers = openPeers(config, base);
     const store = closers.add(overrides.store ?? createStore(config, telemetry), (s) => s.close());
     const quarantine = closers.add(await openQuarantine(config, { ...base, store }), (q) => q.close());
@@ -95,7 +106,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       inbound: buildInboundApp({
         ...appDeps,
         upstreams: pools.inbound,
-        upstreamUrl: new URL(upstreamUrl),
+        inboundUpstreams: upstreams,
         peerIdentity: { from: config.peerIdentityFrom, map: identity.current },
       }),
       outbound: buildOutboundApp({ ...appDeps, upstreams: pools.outbound, peers: peers.directory }),
@@ -104,7 +115,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         onError: onError('admin call failed'),
         config,
         tls,
-        upstreamUrl,
+        upstreams: upstreamProbe.checks,
         store,
         quarantine,
         peers: peers.directory,
@@ -120,6 +131,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       tls,
       peers: peers.directory,
       upstreamUrl,
+      upstreams,
       store,
       keys,
       signer,

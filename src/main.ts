@@ -5,6 +5,8 @@ import { startPrimary } from './cluster/primary.js';
 import { startWorker } from './cluster/worker.js';
 import { assertFilesExist, ConfigError, devPaths, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { sdkNameWarnings } from './config/sdk-names.js';
+import { DEFAULT_UPSTREAM_NAME } from './config/upstream-routes.js';
 import { startGateway } from './gateway.js';
 import { initDevPki } from './pki/dev-pki.js';
 
@@ -16,9 +18,16 @@ function fail(e: unknown): never {
 
 function banner(config: Config, ports: { inbound: number; outbound: number; admin: number }, upstream: string): string {
   const host = config.inboundHost === '0.0.0.0' || config.inboundHost === '::' ? 'localhost' : config.inboundHost;
+  // The default upstream on the inbound line, then one line per INBOUND_UPSTREAM_ROUTES item.
+  const [first, ...more] = config.upstream.targets.map((t) => ({
+    where: t.kind === 'simulator' ? `built-in FSPIOP simulator (${upstream})` : t.url,
+    what: t.name !== DEFAULT_UPSTREAM_NAME ? `${t.resources.join(', ')}: ` : config.upstream.targets.length > 1 ? 'the other resources: ' : '',
+  }));
+  const inbound = `  inbound  (mTLS) https://${host}:${ports.inbound}  `;
   const lines = [
     `switchguard ${config.profile} profile, ${config.role} role (self: ${config.selfId}), store: ${config.storeKind}`,
-    `  inbound  (mTLS) https://${host}:${ports.inbound}  → ${config.useSimulator ? `built-in FSPIOP simulator (${upstream})` : upstream}`,
+    `${inbound}→ ${first ? `${first.what}${first.where}` : ''}`,
+    ...more.map((m) => `${' '.repeat(inbound.length)}→ ${m.what}${m.where}`),
     `  outbound (local) http://${config.outboundHost}:${ports.outbound}`,
     `  admin            http://${config.adminHost}:${ports.admin}/health  /ready  /metrics`,
   ];
@@ -64,6 +73,8 @@ async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
+    // sdk-scheme-adapter names copied across that the gateway would ignore (src/config/sdk-names.ts).
+    if (cluster.isPrimary) for (const w of sdkNameWarnings(process.env)) console.error(`switchguard: configuration warning: ${w}`);
     if (cluster.isPrimary && config.profile === 'development') console.error(developmentWarning(config));
     if (cluster.isPrimary && config.devPki) {
       const r = initDevPki(config.keysDir);

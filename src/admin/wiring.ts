@@ -23,7 +23,8 @@ export interface AdminWiring {
   readonly audit: AuditLog;
   readonly onError: (err: unknown) => void;
   readonly tls: TlsReloader;
-  readonly upstreamUrl: string;
+  /** One reachability check per inbound upstream (src/proxy/probe.ts), named 'upstream' or 'upstream:<resource>'. */
+  readonly upstreams: readonly ReadinessCheck[];
   readonly store: Store;
   readonly quarantine: Quarantine;
   readonly peers: PeerDirectory;
@@ -41,7 +42,7 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
       name: 'certificates',
       check: () => Date.parse(tls.current.serverCert.validTo) > Date.now() && Date.parse(tls.current.serverCert.validFrom) <= Date.now(),
     },
-    { name: 'upstream', check: () => w.upstreamUrl.length > 0 },
+    ...w.upstreams,
     ...(keys ? [{ name: 'keys', check: () => keys.knownIds().length > 0 }] : []),
     ...(signer ? [{ name: 'signing_key', check: () => signer.current() !== undefined }] : []),
     { name: 'quarantine', check: () => quarantine.readiness().ok, info: () => quarantine.readiness().info },

@@ -2,8 +2,19 @@
 // returns a deep-frozen Config. Errors name the variable, one line each.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { RESOURCES } from '../fspiop/resources.js';
 import { DEV_ILP_SECRET } from './development.js';
-import { type Config, type ConfigGroups, type DerivedConfig, FIELDS, type FieldName, isProductionField, type RawConfig } from './schema.js';
+import {
+  type Config,
+  type ConfigGroups,
+  type DerivedConfig,
+  FIELDS,
+  type FieldName,
+  isProductionField,
+  type RawConfig,
+  type UpstreamTarget,
+} from './schema.js';
+import { DEFAULT_UPSTREAM_NAME, parseUpstreamRoutes } from './upstream-routes.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -109,8 +120,30 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (c.jwsSign) need('jwsSigningKeyPath', 'when JWS_SIGN=true');
   if ((c.outClientCertPath === undefined) !== (c.outClientKeyPath === undefined))
     problems.push('OUT_CLIENT_KEY_PATH: OUT_CLIENT_CERT_PATH and OUT_CLIENT_KEY_PATH go together');
-  const useSimulator = c.upstreamUrl === undefined && dev;
-  if (c.upstreamUrl === undefined && !dev) problems.push('INBOUND_UPSTREAM_URL: required in the production profile');
+  // Upstreams per resource: the routes' items, then INBOUND_UPSTREAM_URL (or, in development, the built-in
+  // simulator) for every resource they leave. A resource without any upstream stops start-up.
+  const routes = c.upstreamRoutes === undefined ? { routes: [], problems: [] } : parseUpstreamRoutes(c.upstreamRoutes);
+  for (const p of routes.problems) problems.push(`${FIELDS.upstreamRoutes.env}: ${p}`);
+  const routed = new Set(routes.routes.flatMap((r) => r.resources));
+  const rest = RESOURCES.filter((r) => !routed.has(r));
+  const useSimulator = rest.length > 0 && c.upstreamUrl === undefined && dev;
+  if (rest.length > 0 && c.upstreamUrl === undefined && !dev && routes.problems.length === 0) {
+    problems.push(
+      routed.size === 0
+        ? `${FIELDS.upstreamUrl.env}: required in the production profile`
+        : `${FIELDS.upstreamUrl.env}: required in the production profile, no upstream for ${rest.join(', ')} (set ${FIELDS.upstreamUrl.env} or list them in ${FIELDS.upstreamRoutes.env})`,
+    );
+  }
+  const defaultTarget: UpstreamTarget | undefined =
+    rest.length === 0
+      ? undefined
+      : c.upstreamUrl !== undefined
+        ? { name: DEFAULT_UPSTREAM_NAME, resources: rest, kind: 'url', url: c.upstreamUrl }
+        : { name: DEFAULT_UPSTREAM_NAME, resources: rest, kind: 'simulator' };
+  const targets: UpstreamTarget[] = [
+    ...(defaultTarget ? [defaultTarget] : []),
+    ...routes.routes.map((r): UpstreamTarget => ({ name: r.name, resources: r.resources, kind: 'url', url: r.url })),
+  ];
 
   if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
 
@@ -144,11 +177,11 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
 
   if (problems.length) throw new ConfigError(problems);
   const derived: DerivedConfig = { selfId: id, storeKind, ilpSecrets, ilpVersionByPeer: byPeer, devPki, useSimulator, implicitProfile };
-  return deepFreeze({ ...(c as RawConfig), ...derived, ...groupsOf(c as RawConfig, derived) });
+  return deepFreeze({ ...(c as RawConfig), ...derived, ...groupsOf(c as RawConfig, derived, targets) });
 }
 
 /** The typed groups (schema.ts ConfigGroups); called once the rules above hold, so every `required` is met. */
-function groupsOf(c: RawConfig, d: DerivedConfig): ConfigGroups {
+function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarget[]): ConfigGroups {
   const required = <T>(v: T | undefined, name: string): T => {
     if (v === undefined) throw new ConfigError([`${name}: required`]); // unreachable after the checks above
     return v;
@@ -162,7 +195,7 @@ function groupsOf(c: RawConfig, d: DerivedConfig): ConfigGroups {
       minVersion: c.tlsMinVersion,
       reloadIntervalMs: c.tlsReloadIntervalMs,
     },
-    upstream: c.upstreamUrl !== undefined ? { kind: 'url', url: c.upstreamUrl } : { kind: 'simulator' },
+    upstream: { targets, caCertPath: c.upstreamCaCertPath },
     jwsVerify: c.validateInboundJws
       ? {
           keysDir: required(c.jwsKeysDir, 'JWS_VERIFICATION_KEYS_DIRECTORY'),
@@ -186,7 +219,10 @@ export function assertFilesExist(config: Config): void {
   const problems: string[] = [];
   for (const [name, f] of Object.entries(FIELDS) as [FieldName, (typeof FIELDS)[FieldName]][]) {
     const v = config[name];
-    if ('file' in f && f.file && typeof v === 'string' && !isFile(v)) problems.push(`${f.env}: file not found: ${v}`);
+    if ('file' in f && f.file && typeof v === 'string' && !isFile(v))
+      problems.push(
+        `${f.env}: file not found: ${v}${v.includes(',') ? ' (one file is expected: the sdk-scheme-adapter takes a comma-separated list of CA files, the gateway one PEM bundle of them concatenated)' : ''}`,
+      );
   }
   if (config.jwsKeysDir && config.validateInboundJws && !isDir(config.jwsKeysDir))
     problems.push(`JWS_VERIFICATION_KEYS_DIRECTORY: directory not found: ${config.jwsKeysDir}`);

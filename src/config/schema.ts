@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { ALGORITHM_NAMES as JWS_ALGORITHM_NAMES } from '../jws/algorithms.js'; // issue 10: one source per fact
 import { PAYLOAD_FORMS } from '../jws/payload-forms.js';
+import { BARE_HOST_PORT, isBareHostPort, type UpstreamRoute } from './upstream-routes.js';
 
 export interface Field<S extends z.ZodType = z.ZodType> {
   readonly env: string;
@@ -66,7 +67,8 @@ const url = () =>
   z
     .string()
     .optional()
-    .refine((v) => v === undefined || /^https?:\/\/[^\s/]+/.test(v), { message: 'expected an http:// or https:// URL' });
+    .refine((v) => v === undefined || !isBareHostPort(v), { message: `expected an http:// or https:// URL; this one ${BARE_HOST_PORT}` })
+    .refine((v) => v === undefined || isBareHostPort(v) || /^https?:\/\/[^\s/]+/.test(v), { message: 'expected an http:// or https:// URL' });
 
 export const FIELDS = {
   // --- general ---
@@ -122,11 +124,24 @@ export const FIELDS = {
   // --- upstream (inbound forwarding) ---
   upstreamUrl: field(
     'INBOUND_UPSTREAM_URL',
-    'Where inbound requests are forwarded (switch service or DFSP backend). Unset in development: the built-in simulator.',
+    'Where inbound requests are forwarded (switch service or DFSP backend); with INBOUND_UPSTREAM_ROUTES, the resources it does not list. Unset in development: the built-in simulator.',
     url(),
     { production: true },
   ),
-  upstreamCaCertPath: field('INBOUND_UPSTREAM_CA_CERT_PATH', 'CA bundle to trust when INBOUND_UPSTREAM_URL is https.', str(), { file: true }),
+  upstreamRoutes: field(
+    'INBOUND_UPSTREAM_ROUTES',
+    'Upstreams per FSPIOP resource (the services of a split switch): comma-separated resource[|resource…]=URL items, e.g. parties|participants=http://account-lookup:4002,quotes|fxQuotes|bulkQuotes=http://quoting:3002; resources not listed go to INBOUND_UPSTREAM_URL. Each upstream gets its own pool, /ready check and metric label (upstream:<first resource>).',
+    z.string().optional(),
+    { production: true },
+  ),
+  upstreamCaCertPath: field(
+    'INBOUND_UPSTREAM_CA_CERT_PATH',
+    'CA bundle to trust for every https upstream (INBOUND_UPSTREAM_URL and INBOUND_UPSTREAM_ROUTES).',
+    str(),
+    {
+      file: true,
+    },
+  ),
   upstreamConnections: field('UPSTREAM_CONNECTIONS', 'Keep-alive connections per upstream origin.', int(64, 1, 4096)),
   upstreamConnectTimeoutMs: field('UPSTREAM_CONNECT_TIMEOUT_MS', 'Connect timeout to an upstream (1001 when exceeded).', int(2000, 1, 120000)),
   upstreamHeadersTimeoutMs: field('UPSTREAM_HEADERS_TIMEOUT_MS', 'Time for the upstream to send response headers (2004 when exceeded).', int(10000, 1, 600000)),
@@ -333,7 +348,7 @@ export interface DerivedConfig {
   readonly ilpVersionByPeer: Readonly<Record<string, '1' | '4'>>;
   /** True when TLS/JWS paths were left unset in the development profile and point into KEYS_DIR. */
   readonly devPki: boolean;
-  /** True when no upstream is configured and the built-in simulator serves (development only). */
+  /** True when the built-in simulator serves the resources no upstream is configured for (development only). */
   readonly useSimulator: boolean;
   /** True when the development profile applies because SWITCHGUARD_PROFILE was unset (and nothing of production is configured). */
   readonly implicitProfile: boolean;
@@ -354,8 +369,16 @@ export interface ConfigGroups {
     readonly minVersion: RawConfig['tlsMinVersion'];
     readonly reloadIntervalMs: number;
   };
-  /** Where inbound requests go: INBOUND_UPSTREAM_URL, or the built-in simulator (development only). */
-  readonly upstream: { readonly kind: 'url'; readonly url: string } | { readonly kind: 'simulator' };
+  /**
+   * Where inbound requests go, per FSPIOP resource: the INBOUND_UPSTREAM_ROUTES items, then the default
+   * (INBOUND_UPSTREAM_URL, or the built-in simulator in development) for the resources they leave; every
+   * resource of the table has exactly one upstream, and an upstream that serves no resource is left out.
+   */
+  readonly upstream: {
+    readonly targets: readonly UpstreamTarget[];
+    /** INBOUND_UPSTREAM_CA_CERT_PATH: trusted for every https upstream. */
+    readonly caCertPath: string | undefined;
+  };
   /** Present when VALIDATE_INBOUND_JWS=true. */
   readonly jwsVerify:
     | {
@@ -374,5 +397,8 @@ export interface ConfigGroups {
     | { readonly role: 'dfsp'; readonly secrets: readonly [string, ...string[]]; readonly development: boolean }
     | undefined;
 }
+
+/** One inbound upstream: its name in metrics and /ready, the resources it serves and where it is. */
+export type UpstreamTarget = Pick<UpstreamRoute, 'name' | 'resources'> & ({ readonly kind: 'url'; readonly url: string } | { readonly kind: 'simulator' });
 
 export type Config = RawConfig & DerivedConfig & ConfigGroups;

@@ -1,6 +1,7 @@
 // The last stage of both pipelines: sends the (possibly rewritten) body bytes with the caller's
 // end-to-end headers to the upstream and relays its answer (status, headers, body) unchanged.
 import type { TLSSocket } from 'node:tls';
+import { RESOURCES, type Resource } from '../fspiop/resources.js';
 import { forwardRequestHeaders, relayResponseHeaders } from '../proxy/headers.js';
 import type { Upstreams } from '../proxy/upstream.js';
 import type { GatewayContext, GatewayMiddleware } from './context.js';
@@ -44,4 +45,30 @@ export function forward(deps: { upstreams: Pick<Upstreams, 'send'>; target: (c: 
 /** Splits a base URL into the pool origin and the path prefix requests are appended to. */
 export function targetOf(url: URL, label: string): Target {
   return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, ''), label };
+}
+
+/** An inbound upstream: its bounded name (metric label, /ready check), its base URL and the FSPIOP resources it serves. */
+export interface InboundUpstream {
+  readonly name: string;
+  readonly url: URL;
+  readonly resources: readonly Resource[];
+}
+
+/**
+ * The inbound target of each FSPIOP resource (INBOUND_UPSTREAM_ROUTES, the rest to INBOUND_UPSTREAM_URL),
+ * looked up by the matched route's resource.
+ * @throws Error when a resource of the table has no upstream or two (the configuration rules out both)
+ */
+export function targetsByResource(upstreams: readonly InboundUpstream[]): (resource: Resource) => Target {
+  const byResource = new Map<Resource, Target>();
+  for (const u of upstreams) {
+    const target = targetOf(u.url, u.name);
+    for (const r of u.resources) {
+      if (byResource.has(r)) throw new Error(`resource ${r} has two upstreams`);
+      byResource.set(r, target);
+    }
+  }
+  const missing = RESOURCES.filter((r) => !byResource.has(r));
+  if (missing.length > 0) throw new Error(`no upstream for ${missing.join(', ')}`);
+  return (r) => byResource.get(r) as Target;
 }

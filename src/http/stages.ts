@@ -111,9 +111,15 @@ export function matchFspiopRoute(): GatewayMiddleware {
  * Body limit (declared length first), FSPIOP headers (src/fspiop/headers.ts), then the body read within the
  * limit and its JSON shape (depth ≤ MAX_JSON_DEPTH, at most maxJsonValues values: 3101 GW_BODY_TOO_COMPLEX),
  * so no later stage parses or walks an unbounded structure. All before any crypto.
+ *
+ * `addMissingDate` (the outbound listener only): a request from the local side without a Date gets one, an
+ * IMF-fixdate of now (RFC 9110 §5.6.7, formerly RFC 7231 §7.1.1.1), which every later stage reads (freshness, the signer's protected
+ * header) and which is forwarded (Message.headers). A Date that is present is checked as it is, and the
+ * inbound listener keeps requiring one (3102): a peer's Date is what its signature and the replay window rest on.
  */
-export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number }): GatewayMiddleware {
+export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number; addMissingDate?: { now: () => number } }): GatewayMiddleware {
   const limits = { maxDepth: MAX_JSON_DEPTH, maxValues: deps.maxJsonValues };
+  const addDate = deps.addMissingDate;
   return async function checkRequest(c, next) {
     const incoming = c.env.incoming;
     checkDeclaredLength(incoming, deps.maxBodyBytes);
@@ -124,7 +130,10 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     // forwarded unchecked: refused.
     if (withBody && !route.hasBody)
       throw new GatewayError('GW_BODY_MALFORMED', { detail: `${route.kind === 'request' ? c.req.method : 'this'} message carries no body` });
-    const checked = checkFspiopHeaders(c.req.method, (n) => header(c, n), route, route.hasBody);
+    // toUTCString() is the IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT"; ECMA-262 Date.prototype.toUTCString).
+    const addedDate = addDate && header(c, 'date') === undefined ? new Date(addDate.now()).toUTCString() : undefined;
+    const get = addedDate === undefined ? (n: string) => header(c, n) : (n: string) => (n === 'date' ? addedDate : header(c, n));
+    const checked = checkFspiopHeaders(c.req.method, get, route, route.hasBody);
     c.set('date', checked.date);
     const body = await readBody(incoming, deps.maxBodyBytes);
     // Every stage and the upstream must read the same text: bytes that are not UTF-8 would be replaced
@@ -140,6 +149,7 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
       });
     }
     const message = new Message(body, { arrivedSigned: header(c, 'fspiop-signature') !== undefined, apiType: checked.apiType, template: route.template });
+    if (addedDate !== undefined) message.headers.date = addedDate;
     if (body.length > 0) {
       // Parsers disagree on which of two equal member names wins (RFC 8259 §4): no stage may read one
       // value while the upstream reads the other, so such a body is refused on both listeners.

@@ -88,6 +88,13 @@ export function declareMetrics(registry: Registry) {
       buckets: REQUEST_BUCKETS,
       registers: r,
     }),
+    upstreamUp: new Gauge({
+      name: 'switchguard_upstream_up',
+      help: 'Inbound upstreams by name (upstream = INBOUND_UPSTREAM_URL, upstream:<resource> = an INBOUND_UPSTREAM_ROUTES item): 1 when the latest probe connected, else 0.',
+      labelNames: ['target'] as const,
+      aggregator: 'min',
+      registers: r,
+    }),
     storeSeconds: new Histogram({
       name: 'switchguard_store_operation_duration_seconds',
       help: 'Store (memory or Redis) operation time by operation and outcome.',
@@ -294,6 +301,9 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
       const target = peer ? e.target : targets.value(e.target);
       upstreamCount.get2(target, e.outcome).inc();
       upstreamTime.get2(peer ? 'peer' : target, e.outcome).observe(secs(e.seconds));
+    },
+    upstreamUp(e) {
+      m.upstreamUp.labels(targets.value(e.target)).set(e.up ? 1 : 0);
     },
     store(e) {
       const op = ops.value(e.op);

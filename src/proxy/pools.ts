@@ -1,5 +1,6 @@
-// The two upstream pool sets: inbound traffic goes to the switch service or DFSP backend (optionally with
-// a private CA), outbound traffic to peers over mTLS with the gateway's client certificate. A new client
+// The two upstream pool sets: inbound traffic goes to the switch services or DFSP backend (one pool per
+// distinct origin: INBOUND_UPSTREAM_URL and each INBOUND_UPSTREAM_ROUTES upstream, every https one trusting
+// INBOUND_UPSTREAM_CA_CERT_PATH), outbound traffic to peers over mTLS with the gateway's client certificate. A new client
 // certificate takes effect on new connections: the outbound pools are dropped when its files change.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';

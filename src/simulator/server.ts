@@ -1,6 +1,9 @@
 // The built-in FSPIOP simulator: the inbound upstream of the development profile when no
 // INBOUND_UPSTREAM_URL is set, so a request through the gateway gets a real answer. It answers every
-// FSPIOP request the way a switch service does synchronously, 202 Accepted, with a small JSON receipt.
+// FSPIOP request the way a switch service does synchronously: 202 Accepted with an empty body (content
+// comes back only in the asynchronous callback). Mojaloop's SDKs refuse anything else:
+// sdk-standard-components src/lib/requests/common.js throws "Expected empty response body" on a non-zero
+// content-length or any body bytes.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,20 +14,10 @@ export interface Simulator {
 
 export async function startSimulator(host = '127.0.0.1'): Promise<Simulator> {
   const server: Server = createServer((req, res) => {
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-    });
+    req.resume(); // the body is read and dropped
     req.on('end', () => {
-      const receipt = JSON.stringify({
-        simulator: 'switchguard',
-        received: `${req.method} ${req.url}`,
-        fspiopSource: req.headers['fspiop-source'] ?? null,
-        verifiedPeer: req.headers['x-client-id'] ?? null,
-        bodyBytes: size,
-      });
-      res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(receipt) });
-      res.end(receipt);
+      res.writeHead(202, { 'content-length': '0' });
+      res.end();
     });
   });
   server.keepAliveTimeout = 65_000;

@@ -18,6 +18,8 @@ export interface Telemetry {
   ilp(e: { check: string; outcome: 'ok' | 'failed'; errorType?: string; seconds: number }): void;
   tlsHandshakeFailed(reason: string): void;
   upstream(e: { target: string; outcome: 'ok' | 'error' | 'timeout'; seconds: number }): void;
+  /** Result of the latest reachability probe of an inbound upstream (its name: 'upstream' or 'upstream:<resource>'). */
+  upstreamUp(e: { target: string; up: boolean }): void;
   store(e: { op: string; outcome: 'ok' | 'error'; seconds: number }): void;
   keyCache(e: { event: 'hit' | 'miss' | 'negative_hit' | 'load' | 'load_failed'; size: number }): void;
   /** Expiry (unix seconds) of a certificate or JWS key file; notAfter undefined removes the series. */
@@ -58,6 +60,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   ilp: noop,
   tlsHandshakeFailed: noop,
   upstream: noop,
+  upstreamUp: noop,
   store: noop,
   keyCache: noop,
   expiry: noop,

@@ -166,7 +166,16 @@ export async function makeApp(o: MakeAppOptions = {}): Promise<InProcessApp> {
   const app =
     o.listener === 'outbound'
       ? buildOutboundApp({ ...deps, peers: { resolve: () => ({ endpoint: new URL('http://peer.test') }), has: () => false } as never })
-      : buildInboundApp({ ...deps, upstreamUrl: new URL('http://upstream.test'), peerIdentity: { from: config.peerIdentityFrom, map: () => undefined } });
+      : buildInboundApp({
+          ...deps,
+          // The configured upstreams (INBOUND_UPSTREAM_ROUTES and INBOUND_UPSTREAM_URL); the simulator's place is taken by http://upstream.test.
+          inboundUpstreams: config.upstream.targets.map((t) => ({
+            name: t.name,
+            resources: t.resources,
+            url: new URL(t.kind === 'url' ? t.url : 'http://upstream.test'),
+          })),
+          peerIdentity: { from: config.peerIdentityFrom, map: () => undefined },
+        });
   return {
     config,
     store,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { renderBlocks } from '../../../scripts/docs-tables.js';
+import { GENERATED_DOCS, renderBlocks } from '../../../scripts/docs-tables.js';
 import { FIELDS } from '../../../src/config/schema.js';
 import { CATALOGUE } from '../../../src/errors.js';
 
@@ -13,6 +13,13 @@ test('README configuration and error tables are generated from the code (run `np
   assert.match(readme, /<!-- config-table:start -->/);
   assert.match(readme, /<!-- error-table:start -->/);
   assert.equal(renderBlocks(readme), readme);
+});
+
+test('docs/sdk-scheme-adapter.md: the SDK environment-name table is generated from src/config/sdk-names.ts (run `npm run docs`)', () => {
+  assert.deepEqual(GENERATED_DOCS, ['README.md', 'docs/sdk-scheme-adapter.md']);
+  const page = readFileSync('docs/sdk-scheme-adapter.md', 'utf8');
+  assert.match(page, /<!-- sdk-env-table:start -->\n\| sdk-scheme-adapter 18\.0\.2 \| gateway \| notes \|/);
+  assert.equal(renderBlocks(page), page);
 });
 
 test('every error code is in the README table, and every code in the table exists', () => {
