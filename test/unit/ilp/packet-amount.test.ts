@@ -191,6 +191,11 @@ describe('packet amounts of the SDK generations in the field pass the prepare ch
       assert.deepEqual(misses, []);
       // v4 refuses a fractional scaled text: the Number product of 19.99 (1998.9999999999998) makes no v4 packet
       assert.equal(made.length, w.emulated ? 9999 - 1146 : 9999);
+      // and every packet these make for an everyday amount carries the exact amount
+      assert.deepEqual(
+        made.filter((p) => p.packetAmount !== scaleAmount(p.amount.amount, 'USD')),
+        [],
+      );
     });
   }
 
