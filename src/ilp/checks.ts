@@ -3,9 +3,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import { decode32, fulfils } from './crypto.js';
-import { normaliseAmount, scaleAmount } from './currency.js';
+import { normaliseAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { type DecodedPacket, decodePacket, fulfilmentMessage } from './packet.js';
+import { moneyOf, packetAmountMatches } from './packet-amount.js';
 import { type DfspTransferRecord, type HubTransferRecord, isUsedTombstone, parseDfspRecord, parseHubRecord, usedTombstone } from './records.js';
 import { type JsonObject, pick } from './transaction.js';
 
@@ -42,16 +43,16 @@ export function fulfilmentBytes(v: unknown): Buffer {
 
 const mismatch = (detail: string) => new GatewayError('GW_ILP_PACKET_MISMATCH', { detail });
 
-/** Packet amount (minor units) equals the body amount scaled by the currency; v1 truncates a fraction as its encoder does. */
+/** Packet amount against the body amount and the packet's own transaction amount (packet-amount.ts, docs/ilp.md "Packet amounts"). */
 function checkAmount(decoded: DecodedPacket, amount: unknown): void {
-  let scaled: string;
+  let matches: boolean;
   try {
-    scaled = scaleAmount(String(pick(amount, ['amount'])), String(pick(amount, ['currency'])));
+    const body = { amount: String(pick(amount, ['amount'])), currency: String(pick(amount, ['currency'])) };
+    matches = packetAmountMatches(decoded.amount, decoded.version, body, moneyOf(decoded.transaction.amount));
   } catch {
     throw mismatch('amount cannot be carried in an ILP packet');
   }
-  const expected = decoded.version === '1' ? scaled.split('.')[0]! : scaled;
-  if (decoded.amount !== expected) throw mismatch('packet amount differs from amount');
+  if (!matches) throw mismatch('packet amount differs from amount');
 }
 
 /**

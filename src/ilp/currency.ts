@@ -20,7 +20,7 @@ const DECIMALS: ReadonlyMap<string, number> = new Map(
 );
 
 /** Minor-unit exponent of `currency`, or undefined when the SDK's table does not list it. */
-function currencyDecimals(currency: string): number | undefined {
+export function currencyDecimals(currency: string): number | undefined {
   return DECIMALS.get(currency);
 }
 
