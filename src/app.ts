@@ -12,6 +12,7 @@ import type { AuditLog } from './logging/audit.js';
 import type { PeerDirectory } from './peers/directory.js';
 import type { Upstreams } from './proxy/upstream.js';
 import type { Telemetry } from './telemetry/types.js';
+import type { ClientRevocationGate } from './tls/ocsp/client-gate.js';
 import type { PeerResolverOptions } from './tls/peer.js';
 
 /** Capability stages, slotted into the pipelines in the order docs/security.md describes. */
@@ -60,7 +61,12 @@ function base(): Hono<GatewayEnv> {
 
 /** Peer → gateway → the upstream of the route's resource (INBOUND_UPSTREAM_ROUTES, else INBOUND_UPSTREAM_URL or the built-in simulator). */
 export function buildInboundApp(
-  deps: AppDeps & { readonly peerIdentity: PeerResolverOptions; readonly inboundUpstreams: readonly InboundUpstream[] },
+  deps: AppDeps & {
+    readonly peerIdentity: PeerResolverOptions;
+    readonly inboundUpstreams: readonly InboundUpstream[];
+    /** OCSP_POLICY soft or hard: the client certificate status gate (src/tls/ocsp/client-gate.ts). */
+    readonly revocation?: Pick<ClientRevocationGate, 'admit'> | undefined;
+  },
 ): Hono<GatewayEnv> {
   const { config, stages } = deps;
   const trusted = [...config.trustedProxyPeers, ...(config.role === 'dfsp' ? [config.hubId] : [])];
@@ -71,7 +77,7 @@ export function buildInboundApp(
     present(
       requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
       matchFspiopRoute(), // the strict request-target check comes before anything else
-      config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
+      config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation) : undefined,
       stages.quarantine,
       stages.limits, // after peer binding and quarantine, before any body read or crypto
       checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),

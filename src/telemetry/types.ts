@@ -50,6 +50,13 @@ export interface Telemetry {
   // issue 10: no error swallowed
   /** An audit record that could not be written (src/logging/audit.ts onWriteError). */
   auditWriteFailed(): void;
+  // OCSP (src/tls/ocsp/)
+  /** One OCSP decision about an inbound client certificate: the status found and whether the connection was admitted. */
+  ocspCheck(e: { outcome: 'good' | 'revoked' | 'unknown' | 'error'; decision: 'allow' | 'refuse' }): void;
+  /** One query to an OCSP responder: what it gave (reason: why there was no usable answer) and how long it took. */
+  ocspResponder(e: { purpose: 'client' | 'staple'; outcome: 'good' | 'revoked' | 'unknown' | 'error'; reason: string | undefined; seconds: number }): void;
+  /** One TLS client that asked for the server certificate's OCSP status: whether an answer was stapled. */
+  ocspStaple(e: { stapled: boolean }): void;
 }
 
 const noop = () => {};
@@ -77,4 +84,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   inFlight: noop,
   rateLimitFallback: noop,
   auditWriteFailed: noop,
+  ocspCheck: noop,
+  ocspResponder: noop,
+  ocspStaple: noop,
 };
