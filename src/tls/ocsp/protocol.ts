@@ -82,7 +82,7 @@ export interface OcspQuery {
 }
 
 /** How far thisUpdate (and a responder certificate's notBefore) may be ahead of our clock. */
-export const CLOCK_SKEW_MS = 5 * 60_000;
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 const SHA1 = '1.3.14.3.2.26';
 /** CertID hash algorithms accepted in answers (RFC 6960 §4.1.1; SHA-1 is what RFC 5019 §2.1.1 has clients send). */

@@ -5,7 +5,7 @@
 import { OcspError } from './protocol.js';
 
 /** Largest response read; a basic response with a responder chain is a few KiB. */
-export const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** POSTs `der` to `url`; resolves with the response body, or throws OcspError (unreachable, timeout, http_status, too_large). */
 export async function postOcsp(url: string, der: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
