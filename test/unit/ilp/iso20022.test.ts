@@ -324,7 +324,7 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
 });
 
 describe('ISO 20022: content types', () => {
-  test('ISO 20022 on a resource Mojaloop keeps FSPIOP-only → 3101; ISO 20022 in version 1.1 → 3001/406', async () => {
+  test('ISO 20022 on a resource Mojaloop keeps FSPIOP-only → 3101; ISO 20022 under version 1.0 (the SDK default) is read as ISO 20022; an unsupported version → 3001/406', async () => {
     const h = hub();
     const q = await isoQuote();
     const p = await isoPrepare(q);
@@ -332,11 +332,15 @@ describe('ISO 20022: content types', () => {
     assert.equal(bulk.code, '3101');
     const tr = await h.call('POST', '/transactionRequests', {}, isoHeaders('transactionRequests'));
     assert.equal(tr.code, '3101');
-    const v11 = 'application/vnd.interoperability.iso20022.transfers+json;version=1.1';
-    const old = await h.call('POST', '/transfers', p.body, { 'content-type': v11, accept: v11 });
-    assert.equal(old.status, 406);
-    assert.equal(old.code, '3001');
+    const v3 = 'application/vnd.interoperability.iso20022.transfers+json;version=3.0';
+    const unsupported = await h.call('POST', '/transfers', p.body, { 'content-type': v3, accept: v3 });
+    assert.equal(unsupported.status, 406);
+    assert.equal(unsupported.code, '3001');
     assert.deepEqual(h.telemetry.ilpEvents, []);
+    const v10 = 'application/vnd.interoperability.iso20022.transfers+json;version=1.0';
+    const sdkDefault = await h.call('POST', '/transfers', p.body, { 'content-type': v10, accept: v10 });
+    assert.equal(sdkDefault.status, 200, JSON.stringify(sdkDefault.json));
+    assert.deepEqual(h.telemetry.ilpEvents, [{ check: 'prepare', outcome: 'ok' }]);
     await h.close();
   });
 
