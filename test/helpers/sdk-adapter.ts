@@ -60,7 +60,7 @@ export interface SdkAdapter {
 }
 
 /** The SDK's environment for these options: every variable it reads from src/config.js that a test sets. */
-export function sdkEnv(o: SdkAdapterOptions): Record<string, string> {
+function sdkEnv(o: SdkAdapterOptions): Record<string, string> {
   const env: Record<string, string> = {
     DFSP_ID: o.dfspId,
     PEER_ENDPOINT: o.peerEndpoint,

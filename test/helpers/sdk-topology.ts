@@ -33,9 +33,9 @@ import { deleteSdkKeys, type SdkAdapter, type SdkBackend, sdkCacheUrl, startSdkA
 import { startTestSwitch, type TestSwitch } from './test-switch.js';
 import { waitFor } from './wait.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The logical Redis database of the SDKs in these tests (the gateways and the other tests use prefixes in DB 0). */
-export const SDK_CACHE_DB = 13;
+const SDK_CACHE_DB = 13;
 
 export type Dfsp = 'payerfsp' | 'payeefsp' | 'edgefsp';
 const DFSPS: readonly Dfsp[] = ['payerfsp', 'payeefsp', 'edgefsp'];
@@ -47,7 +47,7 @@ export interface JsonReply {
 }
 
 /** One JSON request to a plain-HTTP loopback URL (an SDK's outbound API). */
-export function postJson(url: string, path: string, body: unknown, timeoutMs = 30_000): Promise<JsonReply> {
+function postJson(url: string, path: string, body: unknown, timeoutMs = 30_000): Promise<JsonReply> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const data = Buffer.from(JSON.stringify(body));
@@ -210,6 +210,7 @@ export async function startInteropTopology(o: InteropOptions = {}): Promise<Inte
 
   const gatewayCommon = (id: string) => ({
     VALIDATE_INBOUND_JWS: 'true',
+    VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true', // SDK 18.0.2 signs its PUT /parties callbacks (the test asserts it)
     JWS_VERIFICATION_KEYS_DIRECTORY: m.keyDir(`${id}-gateway-keys`, id === 'hub' ? DFSPS : others(id)),
     JWS_SIGN: 'true',
     JWS_SIGNING_KEY_PATH: m.path(`${id}.jws.key`),
