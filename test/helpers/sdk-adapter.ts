@@ -6,11 +6,13 @@
 // "simple" backend API, GET /parties, POST /quoterequests, POST /transfers) and the clean-up of the SDK's Redis
 // keys (the SDK has no key prefix: it gets a logical database of its own, and only the keys of the ids a test
 // saw are deleted there, never a FLUSHALL/FLUSHDB).
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
@@ -18,6 +20,33 @@ const require = createRequire(import.meta.url);
 /** src/index.js of the SDK (its package "main"). */
 const SDK_ENTRY = require.resolve('@mojaloop/sdk-scheme-adapter');
 const PRELOAD = fileURLToPath(new URL('./sdk-loopback.cjs', import.meta.url));
+/** The native grpc 1.24 module the SDK loads at start-up (sdk-scheme-adapter → central-services-shared → event-sdk). */
+const GRPC = createRequire(require.resolve('@mojaloop/event-sdk', { paths: [dirname(SDK_ENTRY)] })).resolve('grpc');
+
+let sdkNode: string | undefined;
+/**
+ * The Node binary the SDK runs on: one that can load its grpc binary, which `npm ci` built for the Node it ran
+ * under (Node 20 ABI here; grpc 1.24 does not build for Node 24, and the SDK declares node 16). Tried in order:
+ * SDK_NODE, the Node running the tests, every `node` on PATH. The SDK is a separate program, as in a deployment.
+ */
+function nodeForSdk(): string {
+  if (sdkNode) return sdkNode;
+  const onPath = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'node'));
+  const candidates = [process.env.SDK_NODE, process.execPath, ...onPath].filter((c): c is string => Boolean(c));
+  const tried = new Set<string>();
+  for (const c of candidates) {
+    let real: string;
+    try {
+      real = realpathSync(c);
+    } catch {
+      continue;
+    }
+    if (tried.has(real)) continue;
+    tried.add(real);
+    if (spawnSync(real, ['-e', 'require(process.argv[1])', GRPC], { stdio: 'ignore', timeout: 20_000 }).status === 0) return (sdkNode = real);
+  }
+  throw new Error(`no Node binary here loads ${GRPC} (tried ${[...tried].join(', ')}): run npm ci with install scripts, or set SDK_NODE`);
+}
 
 /** Port placeholders that sdk-loopback.cjs replaces by free loopback ports (never bound by a test: below 1024). */
 const ROLE_PORTS = { inbound: 1, outbound: 2, metrics: 3 } as const;
@@ -95,6 +124,7 @@ export function startSdkAdapter(o: SdkAdapterOptions): Promise<SdkAdapter> {
     .map(([role, port]) => `${port}=${role}`)
     .join(',');
   const child = fork(SDK_ENTRY, [], {
+    execPath: nodeForSdk(),
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', ...sdkEnv(o), SG_LISTEN_ROLES: roles, SG_MAX_LIFETIME_MS: String(o.maxLifetimeMs ?? 120_000) },
     execArgv: ['--require', PRELOAD],

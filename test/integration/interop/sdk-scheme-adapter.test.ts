@@ -138,7 +138,9 @@ test('hub: lookup, quote and transfer between two SDKs commit, with the hub ILP 
   for (const m of j.messages.filter((x) => x.method !== 'GET')) assert.ok(m.headers['fspiop-signature'], `${route(m)} is signed`);
 });
 
-test('hub: 19.99 USD commits (an everyday amount; SDK 17.4 computes its v1 packet amount as 19.99 * 100 in floating point)', async () => {
+// SDK 17.4 writes `${Number(amount) * 100}` into its v1 packet: 19.99 * 100 = 1998.9999999999998, which its
+// ilp-packet 2.2 encodes as 19989999999998 (1.1 → 1100000000001, 2.55 → 2549999999997, 4.35 → 4349999999994).
+test('hub: 19.99 USD commits', async () => {
   const j = await pay('payerfsp', 'payeefsp', '19.99');
   assertCommitted(j, 'payerfsp', 'payeefsp', '19.99');
 });
