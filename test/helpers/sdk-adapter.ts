@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 
@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url);
 const SDK_ENTRY = require.resolve('@mojaloop/sdk-scheme-adapter');
 const PRELOAD = fileURLToPath(new URL('./sdk-loopback.cjs', import.meta.url));
 /** The native grpc 1.24 module the SDK loads at start-up (sdk-scheme-adapter → central-services-shared → event-sdk). */
-const GRPC = createRequire(require.resolve('@mojaloop/event-sdk', { paths: [dirname(SDK_ENTRY)] })).resolve('grpc');
+const GRPC = createRequire(createRequire(SDK_ENTRY).resolve('@mojaloop/event-sdk')).resolve('grpc');
 
 let sdkNode: string | undefined;
 /**
@@ -43,7 +43,10 @@ function nodeForSdk(): string {
     }
     if (tried.has(real)) continue;
     tried.add(real);
-    if (spawnSync(real, ['-e', 'require(process.argv[1])', GRPC], { stdio: 'ignore', timeout: 20_000 }).status === 0) return (sdkNode = real);
+    if (spawnSync(real, ['-e', 'require(process.argv[1])', GRPC], { stdio: 'ignore', timeout: 20_000 }).status === 0) {
+      sdkNode = real;
+      return real;
+    }
   }
   throw new Error(`no Node binary here loads ${GRPC} (tried ${[...tried].join(', ')}): run npm ci with install scripts, or set SDK_NODE`);
 }
