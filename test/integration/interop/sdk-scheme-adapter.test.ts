@@ -2,8 +2,13 @@
 // 1.0 content types) paying each other through the gateway, in both directions (test/helpers/sdk-topology.ts):
 // payerfsp and payeefsp straight on a hub-role gateway in front of a test switch, edgefsp behind a DFSP-role
 // gateway. Every journey starts at an SDK's outbound "simple" API (POST /transfers with AUTO_ACCEPT_PARTY and
-// AUTO_ACCEPT_QUOTES): party lookup, quote, transfer, fulfilment, all over mTLS with JWS on every signed message and
-// the ILP checks of each role on. Issue 11, "Interop tests".
+// AUTO_ACCEPT_QUOTES): party lookup, quote, transfer, fulfilment; mTLS between SDKs and gateways (plain HTTP on
+// loopback only between edgefsp's SDK and its own gateway), JWS signed by the SDKs and verified by every gateway and
+// SDK (PUT /parties included), and the ILP checks of each role on. Issue 11, "Interop tests".
+//
+// Known to fail until the gateway changes (issue 11 §3 and the DFSP-role quote expiry): the amounts whose SDK 17.4
+// packet amount is a floating-point product (GW_ILP_PACKET_MISMATCH at the hub), and every transfer into edgefsp
+// (SDK 17.4 transaction objects carry no quote `expiration`, which the DFSP-role check requires: 3302).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
