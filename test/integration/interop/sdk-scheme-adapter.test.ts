@@ -19,9 +19,9 @@ import type { SwitchMessage } from '../../helpers/test-switch.js';
 
 /**
  * MSISDN prefixes of each FSP's customers. Every journey pays a payee of its own (registered with the switch's
- * lookup service as it starts): two lookups of one party by one payer in the same second give byte-identical
- * signed PUT /parties callbacks (no id in the path or body, a Date of 1 s resolution, deterministic RS256), which
- * the gateways' replay protection refuses as GW_JWS_REPLAY once VALIDATE_INBOUND_PUT_PARTIES_JWS is on.
+ * lookup service as it starts). Two lookups of one party by one payer in the same second give byte-identical
+ * signed PUT /parties callbacks (no id in the path or body, a Date of 1 s resolution, deterministic RS256): the
+ * gateways exempt lookup answers from the replay check for that reason (src/jws/middleware.ts REPLAY_EXEMPT).
  */
 const MSISDN: Record<Dfsp, string> = { payerfsp: '2771', payeefsp: '2772', edgefsp: '2773' };
 let parties = 0;
