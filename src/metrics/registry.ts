@@ -203,6 +203,12 @@ export function declareMetrics(registry: Registry) {
       labelNames: ['what'] as const,
       registers: r,
     }),
+    identityMismatches: new Counter({
+      name: 'switchguard_identity_mismatch_total',
+      help: 'Body FSP ids that differ from FSPIOP-Source or FSPIOP-Destination (IDENTITY_CHECK), by listener, route template, FSPIOP member and policy (log: forwarded, enforce: refused with 3100).',
+      labelNames: ['listener', 'template', 'member', 'policy'] as const,
+      registers: r,
+    }),
     auditWriteFailed: new Counter({
       name: 'switchguard_audit_write_failed_total',
       help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.',
@@ -256,6 +262,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const checks = new CappedLabel(50);
   const ops = new CappedLabel(50);
   const files = new CappedLabel(5000);
+  const members = new CappedLabel(50);
 
   const verifyCount = children(m.jwsVerifications);
   const verifyFail = children(m.jwsFailures);
@@ -268,6 +275,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const ilpCount = children(m.ilpValidations);
   const ilpFail = children(m.ilpFailures);
   const ilpTime = children(m.ilpSeconds);
+  const identityCount = children(m.identityMismatches);
 
   return {
     registry,
@@ -349,6 +357,10 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     quarantineLost() {
       m.quarantineLost.inc();
+    },
+    identityMismatch(e) {
+      // template and member come from one fixed table (src/fspiop/identity.ts); the caps only guard the series count.
+      identityCount.get4(e.listener, routes.value(e.template), members.value(e.member), e.policy).inc();
     },
     auditWriteFailed() {
       m.auditWriteFailed.inc();
