@@ -1,12 +1,16 @@
-// `npm run loadtest:prepare -- --count N --out FILE`: writes a pre-signed request set for k6
-// (SharedArray) or the Node driver (--data). Signed with the perffsp keys of `switchguard pki init`.
+// `npm run loadtest:prepare -- --count N --out FILE`: writes a pre-signed request set for the Node driver
+// (--data) or k6 (SharedArray); `--split-dir DIR` also cuts it into one file per sending DFSP, one for each
+// k6 process (`npm run loadtest:k6 -- --data DIR`). Signed with the perffsp keys of `switchguard pki init`.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { blockFor, buildPreparedSet, loadSigningKeys } from './driver/prepare-set.js';
+import { writeSplitSets } from './k6-runner/sets.js';
 
-const USAGE = `usage: npm run loadtest:prepare -- --count N --out FILE [options]
+const USAGE = `usage: npm run loadtest:prepare -- --count N (--out FILE | --split-dir DIR) [options]
   --count N           requests in the set (a journey is 4 requests; 2 with --quotes-only)   [required]
-  --out FILE          where to write the JSON set                                          [required]
+  --out FILE          where to write the JSON set
+  --split-dir DIR     one file per sending DFSP (DIR/<fsp>.json) and DIR/manifest.json, for k6:
+                      one k6 process per DFSP (npm run loadtest:k6 -- --data DIR)
   --keys DIR          PKI from \`switchguard pki init\` (reads jws-private/<fsp>.key)         [keys]
   --fsps A,B,...      simulated DFSPs                                   [perffsp-1..perffsp-8]
   --bad-share X       share of requests with a broken signature (expect 400/3105)            [0]
@@ -20,6 +24,7 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string' },
     out: { type: 'string' },
+    'split-dir': { type: 'string' },
     keys: { type: 'string' },
     fsps: { type: 'string' },
     'bad-share': { type: 'string' },
@@ -31,7 +36,8 @@ const { values } = parseArgs({
   },
 });
 const count = Number(values.count);
-if (values.help || !values.out || !(count > 0)) {
+const splitDir = values['split-dir'];
+if (values.help || !(values.out || splitDir) || !(count > 0)) {
   console.error(USAGE);
   process.exit(values.help ? 0 : 2);
 }
@@ -49,5 +55,7 @@ const set = await buildPreparedSet({
   ilpVersion: ilp,
   skewSeconds: Number(values.skew ?? 300),
 });
-writeFileSync(values.out, JSON.stringify(set));
-console.error(`${set.requests.length} requests signed in ${((performance.now() - t) / 1000).toFixed(1)} s → ${values.out}; valid until ${set.validUntil}`);
+if (values.out) writeFileSync(values.out, JSON.stringify(set));
+const split = splitDir ? writeSplitSets(set, splitDir) : undefined;
+const where = [values.out, split && `${Object.keys(split.senders).length} per-DFSP files in ${splitDir}`].filter(Boolean).join(' and ');
+console.error(`${set.requests.length} requests signed in ${((performance.now() - t) / 1000).toFixed(1)} s → ${where}; valid until ${set.validUntil}`);
