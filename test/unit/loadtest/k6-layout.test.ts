@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildSchedules, loadProfile, PROFILES_DIR } from '../../../loadtest/driver/profile.js';
+import { buildPlan } from '../../../loadtest/k6-runner/plan.js';
 
 const K6 = join(PROFILES_DIR, '..');
 const files = (dir: string): string[] =>
@@ -72,4 +73,24 @@ test('one process presents one client certificate: a single tlsAuth entry, and F
   assert.doesNotMatch(tls, /\bfor\s*\(|\.push\(|domains/);
   assert.match(readFileSync(join(K6, 'lib', 'env.js'), 'utf8'), /if \(FSP_ID === ''\) \{\s*throw new Error/);
   assert.match(readFileSync(join(K6, 'lib', 'data.js'), 'utf8'), /if \(r\.fsp !== ENV\.FSP_ID\) continue;/);
+});
+
+test('the runner passes only variables the scripts read, and docs/performance/k6.md documents every one', () => {
+  const read = new Set<string>();
+  for (const f of files(K6)) for (const m of readFileSync(f, 'utf8').matchAll(/__ENV\.([A-Z0-9_]+)/g)) read.add(m[1] as string);
+  const [plan] = buildPlan({
+    profilePath: '/p.json',
+    identities: [{ fspId: 'a', cert: '/a.pem', key: '/a.key', jwsKey: '/a.jws' }],
+    manifest: { version: 1, createdAt: '', validUntil: '', reusable: false, total: 1, senders: { a: { file: '/a.json', requests: 1, peers: ['b'] } } },
+    totalRate: 10,
+    durationSeconds: 30,
+    target: { host: 'h', port: 1 },
+    serverName: 'gw.example',
+    verifyServer: true,
+    outDir: '/o',
+    script: '/s.js',
+  });
+  for (const name of Object.keys(plan?.env ?? {})) assert.ok(read.has(name), `the runner sets ${name}, which no script reads`);
+  const doc = readFileSync(join(K6, '..', '..', 'docs', 'performance', 'k6.md'), 'utf8');
+  for (const name of read) assert.match(doc, new RegExp(`\\| \`${name}\` \\|`), `docs/performance/k6.md: ${name} is not in the variables table`);
 });
