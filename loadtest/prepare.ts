@@ -16,6 +16,8 @@ const USAGE = `usage: npm run loadtest:prepare -- --count N (--out FILE | --spli
   --bad-share X       share of requests with a broken signature (expect 400/3105)            [0]
   --quotes-only       only POST/PUT /quotes: no ILP state, the set may be replayed (breakpoint, soak)
   --rate R            planned arrival rate; journey steps are pipelined 1 s apart at that rate [1000]
+  --step-gap S        seconds between the steps of a journey at that rate (raise it when the
+                      gateway's latency approaches it: a transfer must follow its quote's answer)   [1]
   --ilp-version 1|4   ILP packet version                                                     [1]
   --skew S            the gateway's JWS_MAX_CLOCK_SKEW_SECONDS (recorded validity)         [300]
 The Date headers are the time of preparation: the gateway accepts the set for --skew seconds.`;
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     'bad-share': { type: 'string' },
     'quotes-only': { type: 'boolean' },
     rate: { type: 'string' },
+    'step-gap': { type: 'string' },
     'ilp-version': { type: 'string' },
     skew: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -51,7 +54,7 @@ const set = await buildPreparedSet({
   keys: loadSigningKeys(values.keys ?? 'keys', fsps),
   badShare: Number(values['bad-share'] ?? 0),
   quotesOnly: values['quotes-only'] === true,
-  block: blockFor(rate),
+  block: blockFor(rate, Number(values['step-gap'] ?? 1) * 1000),
   ilpVersion: ilp,
   skewSeconds: Number(values.skew ?? 300),
 });

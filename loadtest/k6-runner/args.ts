@@ -15,6 +15,7 @@ export interface RunnerArgs {
   readonly serverName: string | undefined;
   readonly verifyServer: boolean;
   readonly skewSeconds: number;
+  readonly stepGapSeconds: number;
   readonly ilpVersion: '1' | '4';
   readonly env: Readonly<Record<string, string>>;
   readonly k6Args: readonly string[];
@@ -40,6 +41,8 @@ between them, their results merged and the profile's thresholds judged on the me
   --verify-server        verify the gateway's certificate (k6 uses the system store and SSL_CERT_FILE)    [off]
   --skew S               the gateway's JWS_MAX_CLOCK_SKEW_SECONDS (validity of sets signed now)          [300]
   --ilp-version 1|4      ILP packet version of sets signed now                                            [1]
+  --step-gap S           seconds between the steps of a journey in sets signed now (a journey's steps
+                         come from different processes; raise it when latency approaches it)             [1]
   --env K=V              an extra -e K=V for every k6 process (repeatable), e.g. ABORT_ON_ERROR=true
   --k6-arg=ARG           an extra argument for every \`k6 run\` (repeatable; with = when ARG starts with -)
   --merge-only DIR       start nothing: merge <fsp>.summary.json and <fsp>.points.json[.gz] in DIR
@@ -83,6 +86,7 @@ export function parseRunnerArgs(argv: readonly string[], env: Readonly<Record<st
       'server-name': { type: 'string' },
       'verify-server': { type: 'boolean' },
       skew: { type: 'string' },
+      'step-gap': { type: 'string' },
       'ilp-version': { type: 'string' },
       env: { type: 'string', multiple: true },
       'k6-arg': { type: 'string', multiple: true },
@@ -123,6 +127,7 @@ export function parseRunnerArgs(argv: readonly string[], env: Readonly<Record<st
     serverName: values['server-name'],
     verifyServer: values['verify-server'] === true,
     skewSeconds: positive(values.skew, '--skew', true) ?? 300,
+    stepGapSeconds: positive(values['step-gap'], '--step-gap') ?? 1,
     ilpVersion: ilp,
     env: Object.freeze(extraEnv),
     k6Args: Object.freeze([...(values['k6-arg'] ?? [])]),

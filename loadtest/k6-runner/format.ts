@@ -40,7 +40,7 @@ export function humanBytes(bytes: number): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[e]}`;
 }
 
-export function humanValue(v: number, m: Pick<MergedMetric, 'type' | 'contains'>): string {
+function humanValue(v: number, m: Pick<MergedMetric, 'type' | 'contains'>): string {
   if (m.type === 'rate') return `${(Math.trunc(v * 10_000) / 100).toFixed(2)}%`;
   if (m.contains === 'data') return humanBytes(v);
   if (m.contains === 'time') return humanDuration(v);

@@ -6,9 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessPlan } from './plan.js';
 
 /** Oldest k6 the scripts are written for (the generation Mojaloop's performance lab pins). */
-export const MIN_K6 = [0, 48, 0] as const;
+const MIN_K6 = [0, 48, 0] as const;
 
-export const K6_HELP = `k6 is not installed (or not where --k6 / K6_BINARY points). Get k6 v0.48 or later:
+const K6_HELP = `k6 is not installed (or not where --k6 / K6_BINARY points). Get k6 v0.48 or later:
   - Debian/Ubuntu: Grafana's apt repository, then \`apt-get install k6\` (https://grafana.com/docs/k6/latest/set-up/install-k6/)
   - a release binary: https://github.com/grafana/k6/releases/tag/v0.48.0 (k6-v0.48.0-linux-amd64.tar.gz), put it on PATH
   - Docker: grafana/k6:0.48.0 (mount this repository and the keys, and pass --k6 with a wrapper script)
@@ -61,7 +61,7 @@ export function freePort(): Promise<number> {
 }
 
 /** k6's ExecutionStatus once its VUs are initialised and it waits for a resume (lib/execution.go, k6 v0.48). */
-export const K6_PAUSED_BEFORE_RUN = 4;
+const K6_PAUSED_BEFORE_RUN = 4;
 
 async function apiStatus(address: string): Promise<{ status: number; paused: boolean } | undefined> {
   try {
@@ -80,7 +80,7 @@ async function apiStatus(address: string): Promise<{ status: number; paused: boo
  * then resumes them all at once (PATCH /v1/status {paused: false}), as the k6 operator's starter does for
  * the instances of one TestRun. Returns false when `abandon()` says a process is gone or time ran out.
  */
-export async function startTogether(plans: readonly ProcessPlan[], abandon: () => boolean, log: (line: string) => void, timeoutMs = 600_000): Promise<boolean> {
+async function startTogether(plans: readonly ProcessPlan[], abandon: () => boolean, log: (line: string) => void, timeoutMs = 600_000): Promise<boolean> {
   const t0 = performance.now();
   const ready = new Set<string>();
   while (ready.size < plans.length) {

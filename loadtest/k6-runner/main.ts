@@ -58,7 +58,7 @@ async function prepareSplit(profile: Profile, args: RunnerArgs, identities: read
     keys,
     badShare: Number(env.BAD_SIGNATURE_SHARE ?? '0'),
     quotesOnly,
-    block: blockFor(Math.max(...schedules.map((s) => s.rateAt(0)), 1)),
+    block: blockFor(Math.max(...schedules.map((s) => s.rateAt(0)), 1), args.stepGapSeconds * 1000),
     skewSeconds: args.skewSeconds,
     ilpVersion: args.ilpVersion,
   });
@@ -230,7 +230,12 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   if (ids.length === 0) return 3;
   const r = await mergeAndJudge(outDir, ids, profile, results, out);
   if (failed.length || lost.length || !r.complete) {
-    out(`incomplete run: ${failed.length} of ${plans.length} k6 processes did not finish normally`);
+    const why = [
+      failed.length ? `${failed.length} of ${plans.length} k6 processes did not finish normally` : '',
+      lost.length ? `no summary from ${lost.join(', ')}` : '',
+      r.complete ? '' : 'raw samples missing',
+    ].filter(Boolean);
+    out(`incomplete run (${why.join('; ')}): the figures above are not the whole run`);
     return 3;
   }
   return r.passed ? 0 : 1;

@@ -67,7 +67,7 @@ function readGroup(raw: unknown): GroupSummary {
 }
 
 /** Reads one `--summary-export` file. */
-export function readSummaryExport(path: string, id: string): ProcessSummary {
+function readSummaryExport(path: string, id: string): ProcessSummary {
   let raw: { root_group?: unknown; metrics?: Record<string, Record<string, unknown>> };
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -87,7 +87,7 @@ export function readSummaryExport(path: string, id: string): ProcessSummary {
 }
 
 /** The type of a metric in a summary export, from the shape of its values. */
-export function inferType(values: Readonly<Record<string, unknown>>): MetricType {
+function inferType(values: Readonly<Record<string, unknown>>): MetricType {
   if ('passes' in values && 'fails' in values) return 'rate';
   if ('count' in values && 'rate' in values) return 'counter';
   if ('value' in values && 'min' in values && 'max' in values && !('avg' in values)) return 'gauge';
@@ -121,7 +121,7 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
  * Merges the processes' summaries with the trend samples of their raw outputs. `trendColumns` are the
  * statistics to compute for trends (index.js's summaryTrendStats).
  */
-export function mergeSummaries(summaries: readonly ProcessSummary[], points: PointsResult, trendColumns: readonly string[]): MergedRun {
+function mergeSummaries(summaries: readonly ProcessSummary[], points: PointsResult, trendColumns: readonly string[]): MergedRun {
   const keys = new Set<string>();
   for (const s of summaries) for (const k of Object.keys(s.metrics)) keys.add(k);
   for (const k of points.trends.keys()) keys.add(k);
@@ -171,7 +171,7 @@ export function resultIds(dir: string): string[] {
 }
 
 /** The raw-output file of a process, `<id>.points.json.gz` or `<id>.points.json`, if there is one. */
-export function pointsFileOf(dir: string, id: string): string | undefined {
+function pointsFileOf(dir: string, id: string): string | undefined {
   for (const f of [`${id}.points.json.gz`, `${id}.points.json`]) if (existsSync(join(dir, f))) return join(dir, f);
   return undefined;
 }

@@ -55,7 +55,7 @@ function checkIdentities(ids: Identity[], source: string): Identity[] {
 }
 
 /** Rates are split in thousandths of a request per second: fine enough that no process drifts from its share. */
-export const RATE_RESOLUTION = 1000;
+const RATE_RESOLUTION = 1000;
 
 /**
  * Splits a total rate (requests/s) over weights by largest remainder (Hamilton) in thousandths of a request
@@ -128,7 +128,7 @@ export interface PlanOptions {
 }
 
 /** File names inside the results directory; --merge-only and Kubernetes copies use the same. */
-export const resultFiles = (dir: string, fspId: string) => ({
+const resultFiles = (dir: string, fspId: string) => ({
   summaryFile: join(dir, `${fspId}.summary.json`),
   pointsFile: join(dir, `${fspId}.points.json.gz`),
   logFile: join(dir, `${fspId}.log`),

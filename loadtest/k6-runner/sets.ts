@@ -23,7 +23,7 @@ export interface SplitManifest {
   readonly senders: Readonly<Record<string, SenderFile>>;
 }
 
-export const MANIFEST = 'manifest.json';
+const MANIFEST = 'manifest.json';
 
 /** The set's requests grouped by sender, each group in the set's order (the pipelining survives the cut). */
 export function splitBySender(set: PreparedSet): Map<string, PreparedSet & { readonly sender: string }> {

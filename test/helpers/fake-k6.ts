@@ -26,7 +26,7 @@ export interface Sample {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-export const METRICS: Readonly<Record<string, { type: 'counter' | 'gauge' | 'rate' | 'trend'; contains: 'default' | 'time' | 'data' }>> = {
+const METRICS: Readonly<Record<string, { type: 'counter' | 'gauge' | 'rate' | 'trend'; contains: 'default' | 'time' | 'data' }>> = {
   http_reqs: { type: 'counter', contains: 'default' },
   http_req_duration: { type: 'trend', contains: 'time' },
   http_req_waiting: { type: 'trend', contains: 'time' },

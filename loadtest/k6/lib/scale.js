@@ -24,7 +24,7 @@ function gcd(a, b) {
  * Milliseconds of a k6 duration ('60s', '1m30s', '250ms', '1h').
  * @param {string} text
  */
-export function durationMs(text) {
+function durationMs(text) {
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
   /** @type {{ [unit: string]: number }} */
   const unit = { ms: 1, s: 1000, m: 60000, h: 3600000 };
@@ -42,6 +42,7 @@ export function durationMs(text) {
 
 /**
  * The highest arrival rate of a scenario, per second.
+ * @public exported for test/unit/loadtest/k6-runner.test.ts (loaded at run time, as k6 would)
  * @param {any} s
  */
 export function peakPerSecond(s) {
@@ -62,7 +63,7 @@ export function peakPerSecond(s) {
  * @param {number} rate
  * @param {number} durationSeconds
  */
-export function scaleScenario(s, rate, durationSeconds) {
+function scaleScenario(s, rate, durationSeconds) {
   const out = Object.assign({}, s);
   if (rate > 0) {
     const m = Math.round(rate * 1000);

@@ -42,6 +42,8 @@ describe('arguments', () => {
     assert.equal(d.k6, 'k6');
     assert.equal(d.rate, undefined);
     assert.equal(d.verifyServer, false);
+    assert.equal(d.stepGapSeconds, 1);
+    assert.equal(parseRunnerArgs(['--step-gap', '2.5']).stepGapSeconds, 2.5);
     const a = parseRunnerArgs(
       [
         '--profile=target-1000',
