@@ -17,6 +17,11 @@ export interface Telemetry {
   /** One ILP check. errorType is a GatewayError code for failures. */
   ilp(e: { check: string; outcome: 'ok' | 'failed'; errorType?: string; seconds: number }): void;
   tlsHandshakeFailed(reason: string): void;
+  /**
+   * One finished TLS handshake and its key-exchange group (src/tls/negotiated-group.ts): endpoint inbound (the
+   * listener), outbound (the mTLS client to peers) or upstream (the client to https upstreams).
+   */
+  tlsHandshake(e: { endpoint: 'inbound' | 'outbound' | 'upstream'; group: string }): void;
   upstream(e: { target: string; outcome: 'ok' | 'error' | 'timeout'; seconds: number }): void;
   /** Result of the latest reachability probe of an inbound upstream (its name: 'upstream' or 'upstream:<resource>'). */
   upstreamUp(e: { target: string; up: boolean }): void;
@@ -61,6 +66,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   jwsSign: noop,
   ilp: noop,
   tlsHandshakeFailed: noop,
+  tlsHandshake: noop,
   upstream: noop,
   upstreamUp: noop,
   store: noop,
