@@ -82,7 +82,10 @@ export function runtimeSupportsGroups(names: string): boolean {
 export interface TlsGroups {
   /** The groups in preference order, as written (the default's: those the runtime has). Never empty. */
   readonly names: readonly string[];
-  /** `names` joined with ':': Node's `ecdhCurve` option on every TLS endpoint. */
+  /**
+   * Node's `ecdhCurve` option on every TLS endpoint: `names` joined with ':', with OpenSSL 3.5's key-share marks
+   * where the runtime takes them (keyShareList).
+   */
   readonly ecdhCurve: string;
   /** TLS_GROUPS was set (else the default applies). */
   readonly configured: boolean;
@@ -119,7 +122,8 @@ export function resolveTlsGroups(
   if (value === undefined) {
     const names = DEFAULT_TLS_GROUPS.filter((g) => runtime.supports(g));
     if (names.length === 0) return { problem: `${where} supports none of the default groups ${DEFAULT_TLS_GROUPS.join(':')}; set TLS_GROUPS` };
-    return { groups: { names, ecdhCurve: names.join(':'), configured: false, unavailable: DEFAULT_TLS_GROUPS.filter((g) => !names.includes(g)), ...facts() } };
+    const unavailable = DEFAULT_TLS_GROUPS.filter((g) => !names.includes(g));
+    return { groups: { names, ecdhCurve: keyShareList(names, runtime.supports), configured: false, unavailable, ...facts() } };
   }
   const names = value
     .split(/[:,]/)
@@ -149,9 +153,24 @@ export function resolveTlsGroups(
       problem: `${where} cannot use ${missing.map(why).join(', ')}; remove it, or unset TLS_GROUPS for the default, which leaves out what the runtime lacks`,
     };
   }
-  const ecdhCurve = names.join(':');
-  if (!runtime.supports(ecdhCurve)) return { problem: `${where} refuses the list ${ecdhCurve}, though it takes each group alone` };
-  return { groups: { names, ecdhCurve, configured: true, unavailable: [], ...facts() } };
+  if (!runtime.supports(names.join(':'))) return { problem: `${where} refuses the list ${names.join(':')}, though it takes each group alone` };
+  return { groups: { names, ecdhCurve: keyShareList(names, runtime.supports), configured: true, unavailable: [], ...facts() } };
+}
+
+/**
+ * The list as Node's `ecdhCurve`. A TLS 1.3 client sends a key share for the first group of a plain list only, so a
+ * list that starts with a post-quantum group costs a server that lacks it (any OpenSSL 3.0 peer: Node 20, 22) a
+ * HelloRetryRequest, one more round trip per new connection. OpenSSL 3.5 marks the groups to send key shares for
+ * with '*' (SSL_CTX_set1_groups_list(3); its own default sends X25519MLKEM768 and X25519): such a list gets a share
+ * for its first group and for its first classic group. Servers ignore the marks. A runtime that does not take the
+ * marks (OpenSSL 3.0, which has no post-quantum group anyway) gets the plain list.
+ */
+function keyShareList(names: readonly string[], supports: (names: string) => boolean): string {
+  const plain = names.join(':');
+  const classic = names.findIndex((n) => !groupNamed(n)?.postQuantum);
+  if (!groupNamed(names[0]!)?.postQuantum || classic < 0) return plain;
+  const marked = names.map((n, i) => (i === 0 || i === classic ? `*${n}` : n)).join(':');
+  return supports(marked) ? marked : plain;
 }
 
 /**
@@ -168,5 +187,5 @@ export function describeTlsGroups(g: TlsGroups): string {
       : lacking.length > 0
         ? `post-quantum ${lacking.join(', ')} unavailable in this runtime, left out`
         : `no post-quantum group in the list, ${HYBRID} ${g.hybridAvailable ? 'available' : 'unavailable'} in this runtime`;
-  return `TLS groups ${g.ecdhCurve} (${g.configured ? 'TLS_GROUPS' : 'default'}; ${state}; Node ${g.runtime.node}, OpenSSL ${g.runtime.openssl})`;
+  return `TLS groups ${g.names.join(':')} (${g.configured ? 'TLS_GROUPS' : 'default'}; ${state}; Node ${g.runtime.node}, OpenSSL ${g.runtime.openssl})`;
 }

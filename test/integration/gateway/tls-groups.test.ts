@@ -136,7 +136,7 @@ describe('default TLS_GROUPS on every endpoint', () => {
   });
 
   test('inbound: a hybrid-capable client negotiates X25519MLKEM768 where the runtime has it (X25519 where not); classic-only clients connect', async () => {
-    assert.equal(t.config.tlsGroups.ecdhCurve, hybrid ? 'X25519MLKEM768:X25519:P-256:P-384' : 'X25519:P-256:P-384');
+    assert.equal(t.config.tlsGroups.ecdhCurve, hybrid ? '*X25519MLKEM768:*X25519:P-256:P-384' : 'X25519:P-256:P-384');
     const before = await handshakes(telemetry);
     const best = await inboundRequest(t, hybrid ? `${HYBRID}:X25519` : undefined);
     assert.equal(best.status, 202);

@@ -18,7 +18,8 @@ const problems = (env: Record<string, string>) => {
 test('unset: the default, the hybrid first where the runtime has it; the inbound listener gets the same list', () => {
   const c = loadConfig({}, { cwd: '/srv' });
   assert.equal(c.tlsGroups.configured, false);
-  assert.equal(c.tlsGroups.ecdhCurve, hybrid ? 'X25519MLKEM768:X25519:P-256:P-384' : 'X25519:P-256:P-384');
+  assert.deepEqual(c.tlsGroups.names, hybrid ? ['X25519MLKEM768', 'X25519', 'P-256', 'P-384'] : ['X25519', 'P-256', 'P-384']);
+  assert.equal(c.tlsGroups.ecdhCurve, hybrid ? '*X25519MLKEM768:*X25519:P-256:P-384' : 'X25519:P-256:P-384');
   assert.deepEqual(c.tlsGroups.unavailable, hybrid ? [] : [HYBRID]);
   assert.equal(c.inboundTls.ecdhCurve, c.tlsGroups.ecdhCurve);
   assert.ok(Object.isFrozen(c.tlsGroups.names));
@@ -47,7 +48,9 @@ test('the hybrid named explicitly: used where the runtime has it, one clear line
   const p = problems({ TLS_GROUPS: `${HYBRID}:X25519` });
   if (hybrid) {
     assert.deepEqual(p, []);
-    assert.deepEqual(loadConfig({ TLS_GROUPS: `${HYBRID}:X25519` }, { cwd: '/srv' }).tlsGroups.names, [HYBRID, 'X25519']);
+    const c = loadConfig({ TLS_GROUPS: `${HYBRID}:X25519` }, { cwd: '/srv' });
+    assert.deepEqual(c.tlsGroups.names, [HYBRID, 'X25519']);
+    assert.equal(c.inboundTls.ecdhCurve, '*X25519MLKEM768:*X25519');
   } else {
     assert.deepEqual(p, [
       `TLS_GROUPS: this runtime (Node ${process.version}, OpenSSL ${process.versions.openssl}) cannot use X25519MLKEM768 (ML-KEM needs OpenSSL 3.5 or later, as in Node 24); remove it, or unset TLS_GROUPS for the default, which leaves out what the runtime lacks`,

@@ -3,6 +3,7 @@
 // with the hybrid (Node 24, OpenSSL 3.5) they check it is used, on one without (Node 20, OpenSSL 3.0) the fallback.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer as createNetServer, connect as netConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import {
@@ -41,7 +42,8 @@ describe('TLS_GROUPS resolution', () => {
     assert.equal(g.runtime.openssl, process.versions.openssl);
     if (hybrid) {
       assert.deepEqual(g.names, DEFAULT_TLS_GROUPS);
-      assert.equal(g.ecdhCurve, 'X25519MLKEM768:X25519:P-256:P-384');
+      // key shares for the hybrid and for X25519 (keyShareList): a classic-only server answers without a retry
+      assert.equal(g.ecdhCurve, '*X25519MLKEM768:*X25519:P-256:P-384');
       assert.deepEqual(g.unavailable, []);
       assert.match(
         describeTlsGroups(g),
@@ -89,6 +91,23 @@ describe('TLS_GROUPS resolution', () => {
     );
   });
 
+  test("key shares: a list led by a post-quantum group marks it and the first classic group, where OpenSSL takes '*'", () => {
+    const marks = {
+      versions,
+      supports: (names: string) => names.split(':').every((n) => ['X25519MLKEM768', 'MLKEM768', 'X25519', 'P-256', 'P-384'].includes(n.replace(/^\*/, ''))),
+    };
+    const list = (v: string | undefined) => resolved(resolveTlsGroups(v, marks)).ecdhCurve;
+    assert.equal(list(undefined), '*X25519MLKEM768:*X25519:P-256:P-384');
+    assert.equal(list('X25519MLKEM768:MLKEM768:P-384:X25519'), '*X25519MLKEM768:MLKEM768:*P-384:X25519');
+    assert.equal(list('X25519:X25519MLKEM768'), 'X25519:X25519MLKEM768', 'led by a classic group: as written');
+    assert.equal(list('X25519MLKEM768:MLKEM768'), 'X25519MLKEM768:MLKEM768', 'no classic group: as written');
+    assert.equal(list('P-256:P-384'), 'P-256:P-384');
+    // a runtime without the marks (OpenSSL 3.0) gets the plain list
+    assert.equal(resolved(resolveTlsGroups('X25519MLKEM768:X25519', runtimeWith('X25519MLKEM768', 'X25519'))).ecdhCurve, 'X25519MLKEM768:X25519');
+    const g = resolved(resolveTlsGroups(undefined, marks));
+    assert.match(describeTlsGroups(g), /^TLS groups X25519MLKEM768:X25519:P-256:P-384 \(default;/, 'the banner names the groups, not the marks');
+  });
+
   test('configured: a group the runtime lacks, or a misspelt one, is one problem line naming it', () => {
     assert.equal(
       problem(resolveTlsGroups('X25519MLKEM768:X25519:P-256', runtimeWith('X25519', 'P-256'))),
@@ -129,7 +148,7 @@ describe('TLS_GROUPS resolution', () => {
 
   test('configured on this runtime: the hybrid is used where OpenSSL has it, and stops start-up where it does not', () => {
     const r = resolveTlsGroups('X25519MLKEM768:P-256');
-    if (hybrid) assert.equal(resolved(r).ecdhCurve, 'X25519MLKEM768:P-256');
+    if (hybrid) assert.equal(resolved(r).ecdhCurve, '*X25519MLKEM768:*P-256');
     else assert.match(problem(r), /^this runtime \(Node v\S+, OpenSSL \S+\) cannot use X25519MLKEM768 \(ML-KEM needs OpenSSL 3\.5 or later, as in Node 24\);/);
     assert.match(problem(resolveTlsGroups('X25519:P-265')), /cannot use P-265 \(not a group name .* misspelt\?\)/);
   });
@@ -212,6 +231,61 @@ describe('negotiated group, both sides of a real handshake', () => {
       assert.deepEqual({ type: r.info.type, name: r.info.name }, { type: 'ECDH', name: 'X25519' });
       assert.deepEqual([r.client, r.server], ['X25519', 'X25519']);
     }
+  });
+
+  // SHA-256("HelloRetryRequest"): the random of a HelloRetryRequest, a ServerHello asking for another key share (RFC 8446 4.1.3)
+  const HRR_RANDOM = Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex');
+  /** A handshake through a TCP relay that reads the server's plaintext records: the HelloRetryRequests it sent, and the group. */
+  const retries = async (serverCurve: string, clientCurve: string) => {
+    const srv: Server = createServer({ cert: readFileSync(pki.serverCertPath), key: readFileSync(pki.serverKeyPath), ecdhCurve: serverCurve }, (s) => s.end());
+    let fromServer = Buffer.alloc(0);
+    const relay = createNetServer((down) => {
+      const up = netConnect((srv.address() as AddressInfo).port, '127.0.0.1');
+      up.on('data', (d: Buffer) => {
+        fromServer = Buffer.concat([fromServer, d]);
+      });
+      for (const [a, b] of [
+        [down, up],
+        [up, down],
+      ] as const) {
+        a.pipe(b);
+        a.on('error', () => b.destroy());
+      }
+    });
+    for (const s of [srv, relay]) await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      const group = await new Promise<string>((resolve, reject) => {
+        const c = connect(
+          { host: '127.0.0.1', port: (relay.address() as AddressInfo).port, ca: pki.ca.certPem, servername: 'localhost', ecdhCurve: clientCurve },
+          () => {
+            resolve(clientNegotiatedGroup(c));
+            c.destroy();
+          },
+        );
+        c.on('error', reject);
+      });
+      let count = 0;
+      // TLS records: type, version (2), length (2); a ServerHello handshake message: type 2, length (3), version (2), random (32)
+      for (let at = 0; at + 5 <= fromServer.length; at += 5 + fromServer.readUInt16BE(at + 3)) {
+        const body = fromServer.subarray(at + 5, at + 5 + fromServer.readUInt16BE(at + 3));
+        if (fromServer[at] === 22 && body[0] === 2 && body.subarray(6, 38).equals(HRR_RANDOM)) count++;
+      }
+      return { count, group };
+    } finally {
+      relay.close();
+      srv.close();
+    }
+  };
+
+  test('key shares: the default reaches an X25519-only server (an OpenSSL 3.0 peer) without a HelloRetryRequest', async () => {
+    const g = resolved(resolveTlsGroups(undefined));
+    assert.deepEqual(await retries('X25519', g.ecdhCurve), { count: 0, group: 'X25519' });
+    // what the marks save: a plain list led by a group the server lacks costs a retry (the relay sees it)
+    const plain = hybrid ? 'X25519MLKEM768:X25519:P-256:P-384' : 'P-384:X25519';
+    assert.deepEqual(await retries('X25519', plain), { count: 1, group: 'X25519' });
+    // a server with neither shared key share (P-384 only) asks once, then agrees
+    assert.deepEqual(await retries('P-384', g.ecdhCurve), { count: 1, group: 'P-384' });
+    if (hybrid) assert.deepEqual(await retries(g.ecdhCurve, g.ecdhCurve), { count: 0, group: HYBRID });
   });
 
   test('classic-only clients still connect to the default list: X25519, P-256, and TLS 1.2', async () => {
