@@ -146,11 +146,11 @@ export function resolveTlsGroups(
   if (missing.length > 0) {
     const why = (n: string) => {
       const g = groupNamed(n);
-      if (!g) return `${n} (not a group name ${where} knows: misspelt?)`;
+      if (!g) return `${n} (not a group name this OpenSSL knows: misspelt?)`;
       return `${n} (${g.postQuantum ? 'ML-KEM needs OpenSSL 3.5 or later, as in Node 24' : 'not offered by this OpenSSL'})`;
     };
     return {
-      problem: `${where} cannot use ${missing.map(why).join(', ')}; remove it, or unset TLS_GROUPS for the default, which leaves out what the runtime lacks`,
+      problem: `${where} cannot use ${missing.map(why).join(', ')}; remove ${missing.length > 1 ? 'them' : 'it'}, or unset TLS_GROUPS for the default, which leaves out what the runtime lacks`,
     };
   }
   if (!runtime.supports(names.join(':'))) return { problem: `${where} refuses the list ${names.join(':')}, though it takes each group alone` };
@@ -159,11 +159,12 @@ export function resolveTlsGroups(
 
 /**
  * The list as Node's `ecdhCurve`. A TLS 1.3 client sends a key share for the first group of a plain list only, so a
- * list that starts with a post-quantum group costs a server that lacks it (any OpenSSL 3.0 peer: Node 20, 22) a
+ * list that starts with a post-quantum group costs a server that lacks it (an OpenSSL 3.0 peer, as in Node 20) a
  * HelloRetryRequest, one more round trip per new connection. OpenSSL 3.5 marks the groups to send key shares for
  * with '*' (SSL_CTX_set1_groups_list(3); its own default sends X25519MLKEM768 and X25519): such a list gets a share
- * for its first group and for its first classic group. Servers ignore the marks. A runtime that does not take the
- * marks (OpenSSL 3.0, which has no post-quantum group anyway) gets the plain list.
+ * for its first group and for its first classic group. A server chooses the same with or without the marks
+ * (measured: docs/runtime.md). A runtime that does not take the marks (OpenSSL 3.0, which has no post-quantum group
+ * anyway) gets the plain list.
  */
 function keyShareList(names: readonly string[], supports: (names: string) => boolean): string {
   const plain = names.join(':');
