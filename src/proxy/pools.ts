@@ -1,7 +1,8 @@
 // The two upstream pool sets: inbound traffic goes to the switch services or DFSP backend (one pool per
 // distinct origin: INBOUND_UPSTREAM_URL and each INBOUND_UPSTREAM_ROUTES upstream, every https one trusting
 // INBOUND_UPSTREAM_CA_CERT_PATH), outbound traffic to peers over mTLS with the gateway's client certificate. A new client
-// certificate takes effect on new connections: the outbound pools are dropped when its files change.
+// certificate takes effect on new connections: the outbound pools are dropped when its files change. Both offer the
+// TLS_GROUPS key-exchange groups and count each handshake's group (endpoint upstream and outbound).
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Telemetry } from '../telemetry/types.js';
@@ -20,6 +21,7 @@ export type PoolConfig = Pick<
   | 'outClientCertPath'
   | 'outClientKeyPath'
   | 'tlsReloadIntervalMs'
+  | 'tlsGroups'
 >;
 
 export interface Pools {
@@ -37,15 +39,20 @@ export function openPools(c: PoolConfig, telemetry: Telemetry): Pools {
     maxResponseBytes: c.maxBodyBytes,
   };
   const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
-  const inbound = new Upstreams({ ...common, tls: () => (c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }, telemetry);
+  const ecdhCurve = c.tlsGroups.ecdhCurve; // TLS_GROUPS, the same on every TLS endpoint
+  const inbound = new Upstreams(
+    { ...common, endpoint: 'upstream', tls: () => ({ ecdhCurve, ...(c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }) },
+    telemetry,
+  );
   const outbound = new Upstreams(
     {
       ...common,
+      endpoint: 'outbound',
       tls: () => {
         const ca = file(c.outCaCertPath),
           cert = file(c.outClientCertPath),
           key = file(c.outClientKeyPath);
-        return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+        return { ecdhCurve, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
       },
     },
     telemetry,
