@@ -113,6 +113,11 @@ export class KeyDirectory {
     return this.rescan().then(() => (this.index.has(fspId) ? this.load(fspId) : EMPTY));
   }
 
+  /** Whether the last scan found a key file for `fspId` (no scan, no load). */
+  has(fspId: string): boolean {
+    return this.index.has(fspId);
+  }
+
   /** FSP ids with at least one key file. */
   knownIds(): string[] {
     return [...this.index.keys()].sort();

@@ -62,7 +62,8 @@ export function parseKeyFile(pem: string, name: KeyFileName, file: string): Pars
   const fingerprint = createHash('sha256')
     .update(key.export({ type: 'spki', format: 'der' }))
     .digest('hex');
-  const verificationKey: VerificationKey = rejected === undefined ? { label: name.label, key, info } : { label: name.label, key: undefined, info, rejected };
+  const verificationKey: VerificationKey =
+    rejected === undefined ? { label: name.label, key, info, fingerprint } : { label: name.label, key: undefined, info, rejected, fingerprint };
   return {
     verificationKey,
     listing: { fspId: name.fspId, label: name.label, file, fingerprint, family: info.family, bits: info.bits, curve: info.curve, notAfter, rejected },
