@@ -40,6 +40,8 @@ export interface KeyListing {
 export interface ParsedKeyFile {
   readonly verificationKey: VerificationKey;
   readonly listing: KeyListing;
+  /** The public key, also when the key rules refuse it (for its RFC 7638 thumbprint in listings). */
+  readonly publicKey: KeyObject;
 }
 
 /**
@@ -66,6 +68,7 @@ export function parseKeyFile(pem: string, name: KeyFileName, file: string): Pars
     rejected === undefined ? { label: name.label, key, info, fingerprint } : { label: name.label, key: undefined, info, rejected, fingerprint };
   return {
     verificationKey,
+    publicKey: key,
     listing: { fspId: name.fspId, label: name.label, file, fingerprint, family: info.family, bits: info.bits, curve: info.curve, notAfter, rejected },
   };
 }

@@ -130,6 +130,11 @@ export class KeyRevocations {
     return this.#state.value.get(fingerprint);
   }
 
+  /** Revocations in force. */
+  get size(): number {
+    return this.#state.value.size;
+  }
+
   list(): Revocation[] {
     return REVOCATION_CODEC.toJson(this.#state.value) as Revocation[];
   }
@@ -144,7 +149,7 @@ export class KeyRevocations {
   }> {
     if (!HEX64.test(r.fingerprint) || !isValidReason(r.reason))
       return Promise.reject(new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'fingerprint and reason required' }));
-    return this.#state.update((v) => {
+    return this.#state.update<{ revocation: Revocation; changed: boolean }>((v) => {
       const had = v.get(r.fingerprint);
       if (had) return { next: undefined, result: { revocation: had, changed: false } };
       const revocation: Revocation = {
