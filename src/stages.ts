@@ -8,6 +8,8 @@ import type { Quarantine } from './admin/quarantine.js';
 import type { Stages } from './app.js';
 import type { Config } from './config/schema.js';
 import type { GatewayMiddleware } from './http/context.js';
+import { checkIdentity } from './http/identity.js';
+import type { RequestLogger } from './http/stages.js';
 import { createKeyring, ilpVersionFor } from './ilp/keyring.js';
 import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/middleware.js';
 import { createReplayGuard, type ReplayGuard } from './jws/freshness.js';
@@ -71,6 +73,21 @@ export interface StageDeps {
   readonly now?: () => number;
   /** Reports a key file that does not parse, or a watch that failed (the keys in force stay). */
   readonly onError?: (what: string) => (err: unknown) => void;
+  /** Where IDENTITY_CHECK=log writes its warnings (none written without it). */
+  readonly logger?: Pick<RequestLogger, 'warn'>;
+}
+
+const NO_LOG: Pick<RequestLogger, 'warn'> = { warn() {} };
+
+/** IDENTITY_CHECK: the stage of each listener, when the check is on. */
+function identityStagesOf(
+  config: Pick<Config, 'identity'>,
+  deps: { telemetry: Telemetry; logger?: Pick<RequestLogger, 'warn'> },
+): { inbound?: GatewayMiddleware; outbound?: GatewayMiddleware } {
+  const id = config.identity;
+  if (id === undefined) return {};
+  const common = { enforce: id.enforce, relays: id.relays, telemetry: deps.telemetry, logger: deps.logger ?? NO_LOG };
+  return { inbound: checkIdentity({ ...common, listener: 'inbound' }), outbound: checkIdentity({ ...common, listener: 'outbound' }) };
 }
 
 export interface OpenedStages {
@@ -187,12 +204,15 @@ export async function openKeyMaterial(config: Config, d: KeyMaterialDeps): Promi
 export function buildStages(config: Config, d: StageDeps & { keys: PeerKeys | undefined; signer: SigningKeyHolder | undefined }): Stages {
   const { keys, signer } = d;
   const ilp = ilpStagesOf(config, d);
+  const identity = identityStagesOf(config, d);
   const replay = replayGuardOf(config, d.store);
   const stages: Stages = {
     quarantine: quarantineGuard(d.quarantine, { audit: d.audit }),
     quarantineOutbound: quarantineOutboundGuard(d.quarantine, { audit: d.audit }),
     freshness: checkFreshness({ skewSeconds: config.jwsMaxClockSkewSeconds }),
     ...(keys ? { verifyJws: verifyInboundJws({ ...verifyOptionsOf(config), keys, telemetry: d.telemetry, replay }) } : {}),
+    ...(identity.inbound ? { identity: identity.inbound } : {}),
+    ...(identity.outbound ? { identityOutbound: identity.outbound } : {}),
     ...(ilp.inbound ? { ilpInbound: ilp.inbound } : {}),
     ...(ilp.outbound ? { ilpOutbound: ilp.outbound } : {}),
     ...(signer ? { signJws: signOutbound({ signer, selfId: config.selfId, signPutParties: config.jwsSignPutParties }) } : {}),

@@ -238,6 +238,7 @@ function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarg
         }
       : undefined,
     jwsSigning: c.jwsSign ? { keyPath: required(c.jwsSigningKeyPath, 'JWS_SIGNING_KEY_PATH'), rescanIntervalSeconds: c.jwsRescanIntervalSeconds } : undefined,
+    identity: c.identityCheck === 'off' ? undefined : { enforce: c.identityCheck === 'enforce', relays: [c.hubId, ...c.trustedProxyPeers] },
     ilp: !c.ilpCheck
       ? undefined
       : c.role === 'hub'

@@ -120,6 +120,11 @@ export const FIELDS = {
     'Most JSON values (members and elements) a body may hold (3101 above it, as is nesting deeper than 32); bounds the parse and canonicalisation work per request.',
     int(50000, 100, 10000000),
   ),
+  identityCheck: field(
+    'IDENTITY_CHECK',
+    'Whether the FSP ids a body names agree with FSPIOP-Source and FSPIOP-Destination where the API ties them (payerFsp/payeeFsp, payer/payee partyIdInfo.fspId, initiatingFsp/counterPartyFsp, a registered fspId; ISO 20022 DbtrAgt/CdtrAgt), inbound after the signature and outbound before signing: off; log = one warning and switchguard_identity_mismatch_total per mismatch, then forwarded; enforce = refused with 3100. A header naming HUB_ID or a TRUSTED_PROXY_PEERS id is not compared.',
+    oneOf(['off', 'log', 'enforce'], 'log'),
+  ),
 
   // --- upstream (inbound forwarding) ---
   upstreamUrl: field(
@@ -450,6 +455,11 @@ export interface ConfigGroups {
     | undefined;
   /** Present when JWS_SIGN=true. */
   readonly jwsSigning: { readonly keyPath: string; readonly rescanIntervalSeconds: number } | undefined;
+  /**
+   * Present when IDENTITY_CHECK is log or enforce: the policy, and the ids whose appearance in a header means
+   * the message is addressed to, or sent by, an intermediary (HUB_ID and TRUSTED_PROXY_PEERS).
+   */
+  readonly identity: { readonly enforce: boolean; readonly relays: readonly string[] } | undefined;
   /** Present when ILP_CHECK=true: the role's checks, with the keyring only where the role generates conditions. */
   readonly ilp:
     | { readonly role: 'hub'; readonly quoteBinding: boolean }

@@ -203,6 +203,12 @@ export function declareMetrics(registry: Registry) {
       labelNames: ['what'] as const,
       registers: r,
     }),
+    identityMismatches: new Counter({
+      name: 'switchguard_identity_mismatch_total',
+      help: 'Body FSP ids that differ from FSPIOP-Source or FSPIOP-Destination (IDENTITY_CHECK), by listener, route template, FSPIOP member and policy (log: forwarded, enforce: refused with 3100).',
+      labelNames: ['listener', 'template', 'member', 'policy'] as const,
+      registers: r,
+    }),
     auditWriteFailed: new Counter({
       name: 'switchguard_audit_write_failed_total',
       help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.',
@@ -298,6 +304,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const keySources = new CappedLabel(1000);
   const refusals = new CappedLabel(50); // Refusal reasons (src/jws/sources/remote-key.ts REFUSALS), set by code
   const staleSet = new Set<string>(); // sources whose stale-after series exists
+  const members = new CappedLabel(50);
 
   const verifyCount = children(m.jwsVerifications);
   const verifyFail = children(m.jwsFailures);
@@ -310,6 +317,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const ilpCount = children(m.ilpValidations);
   const ilpFail = children(m.ilpFailures);
   const ilpTime = children(m.ilpSeconds);
+  const identityCount = children(m.identityMismatches);
 
   return {
     registry,
@@ -391,6 +399,10 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     quarantineLost() {
       m.quarantineLost.inc();
+    },
+    identityMismatch(e) {
+      // template and member come from one fixed table (src/fspiop/identity.ts); the caps only guard the series count.
+      identityCount.get4(e.listener, routes.value(e.template), members.value(e.member), e.policy).inc();
     },
     auditWriteFailed() {
       m.auditWriteFailed.inc();

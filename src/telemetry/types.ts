@@ -47,6 +47,8 @@ export interface Telemetry {
   inFlight(e: { listener: 'inbound' | 'outbound'; fspId: string; count: number }): void;
   /** A limit decision taken by the per-process fallback because the shared store did not answer. */
   rateLimitFallback(e: { what: 'rate' | 'concurrency' }): void;
+  /** A body FSP id that differs from its header (IDENTITY_CHECK): template and member come from src/fspiop/identity.ts RELATIONS. */
+  identityMismatch(e: { listener: 'inbound' | 'outbound'; template: string; member: string; policy: 'log' | 'enforce' }): void;
   // issue 10: no error swallowed
   /** An audit record that could not be written (src/logging/audit.ts onWriteError). */
   auditWriteFailed(): void;
@@ -95,6 +97,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   rateLimited: noop,
   inFlight: noop,
   rateLimitFallback: noop,
+  identityMismatch: noop,
   auditWriteFailed: noop,
   keySource: noop,
   keyRevocations: noop,
