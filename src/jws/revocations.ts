@@ -68,7 +68,7 @@ function parseRevocation(x: unknown): Revocation {
 const same = (a: Revocation, b: Revocation) =>
   a.fingerprint === b.fingerprint && a.reason === b.reason && a.revokedAt === b.revokedAt && a.fspIds.join() === b.fspIds.join();
 
-export const REVOCATION_CODEC: StateCodec<RevocationMap> = {
+const REVOCATION_CODEC: StateCodec<RevocationMap> = {
   empty: new Map(),
   isEmpty: (v) => v.size === 0,
   parse(json) {

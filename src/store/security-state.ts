@@ -77,7 +77,7 @@ interface Stamped<V> {
 }
 
 /** Atomic replace of a small file: write a temp file beside it, fsync, rename over the target. */
-export function writeFileAtomic(path: string, text: string): void {
+function writeFileAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);

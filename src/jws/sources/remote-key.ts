@@ -76,9 +76,6 @@ const spkiSha256 = (key: KeyObject) =>
 /** The RFC 7638 thumbprint of a public key. */
 export const jwkThumbprint = (key: KeyObject): Promise<string> => calculateJwkThumbprint(key.export({ format: 'jwk' }) as JWK, 'sha256');
 
-/** SPKI SHA-256 (hex) of a public key: the fingerprint every key listing shows and revocations name. */
-export const spkiFingerprint = spkiSha256;
-
 /** The subject CNs of a certificate (node's multi-line subject). */
 function subjectCns(cert: X509Certificate): string[] {
   return cert.subject
