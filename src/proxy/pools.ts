@@ -30,6 +30,24 @@ export interface Pools {
   close(): Promise<void>;
 }
 
+/**
+ * The outbound mTLS client's TLS material, read from the files at each call: OUT_CA_CERT_PATH trust,
+ * OUT_CLIENT_CERT_PATH/OUT_CLIENT_KEY_PATH presented (`ca` overrides the trust, e.g. MCM_CA_CERT_PATH).
+ * The peer pools use it, and so do the remote key sources (src/jws/sources/fetch.ts).
+ */
+export function outboundTlsMaterial(
+  c: Pick<PoolConfig, 'outCaCertPath' | 'outClientCertPath' | 'outClientKeyPath'>,
+  caPath: string | undefined = c.outCaCertPath,
+): () => { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
+  return () => {
+    const ca = file(caPath),
+      cert = file(c.outClientCertPath),
+      key = file(c.outClientKeyPath);
+    return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  };
+}
+
 export function openPools(c: PoolConfig, telemetry: Telemetry): Pools {
   const common = {
     connections: c.upstreamConnections,
@@ -38,25 +56,13 @@ export function openPools(c: PoolConfig, telemetry: Telemetry): Pools {
     bodyTimeoutMs: c.upstreamBodyTimeoutMs,
     maxResponseBytes: c.maxBodyBytes,
   };
-  const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
   const ecdhCurve = c.tlsGroups.ecdhCurve; // TLS_GROUPS, the same on every TLS endpoint
   const inbound = new Upstreams(
     { ...common, endpoint: 'upstream', tls: () => ({ ecdhCurve, ...(c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }) },
     telemetry,
   );
-  const outbound = new Upstreams(
-    {
-      ...common,
-      endpoint: 'outbound',
-      tls: () => {
-        const ca = file(c.outCaCertPath),
-          cert = file(c.outClientCertPath),
-          key = file(c.outClientKeyPath);
-        return { ecdhCurve, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
-      },
-    },
-    telemetry,
-  );
+  const material = outboundTlsMaterial(c);
+  const outbound = new Upstreams({ ...common, endpoint: 'outbound', tls: () => ({ ecdhCurve, ...material() }) }, telemetry);
   const clientFiles = [c.outClientCertPath, c.outClientKeyPath, c.outCaCertPath].filter((p): p is string => p !== undefined);
   const watch = clientFiles.length
     ? watchFiles(
