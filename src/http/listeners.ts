@@ -1,6 +1,13 @@
 // The three listeners (docs/architecture.md): inbound HTTPS with client certificates, outbound and admin HTTP, each
 // hardened by the same limits (listener-limits.ts), and a drain-then-close shutdown.
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+//
+// Draining with keep-alive clients: server.close() stops accepting and closes the idle connections, but a
+// connection busy at that moment would stay open (and keep taking requests) until SHUTDOWN_TIMEOUT_MS, when
+// closeAllConnections() cuts whatever is in flight on it. So every response whose head is written after the
+// drain began says `Connection: close` (RFC 9112 §9.6: the server closes after it, the client opens its next
+// connection elsewhere), and connections that went idle are closed as they do: the drain ends when the
+// last in-flight request does.
+import { createServer as createHttpServer, type Server as HttpServer, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -46,6 +53,19 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       timeout: (kind) => telemetry.connectionTimeout({ listener, kind }),
     });
   const listener = (app: { fetch: Fetch }) => getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], { errorHandler: requestErrorResponse });
+  let draining = false;
+  // Every response head goes through writeHead (node calls it for implicit heads too), so one check there
+  // covers the requests in flight when the drain begins as well as those arriving on busy connections.
+  class Response extends ServerResponse {
+    override writeHead(
+      statusCode: number,
+      message?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+      headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+    ): this {
+      if (draining && !this.headersSent) this.setHeader('connection', 'close');
+      return typeof message === 'object' ? super.writeHead(statusCode, message) : super.writeHead(statusCode, message, headers);
+    }
+  }
 
   const inbound: HttpsServer = createHttpsServer(
     {
@@ -53,6 +73,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       requestCert: config.inboundMtls,
       rejectUnauthorized: config.inboundMtls,
       maxHeaderSize: MAX_HEADER_BYTES,
+      ServerResponse: Response,
       ...limitServerOptions(limits),
     },
     listener(o.apps.inbound),
@@ -77,9 +98,15 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     logger.warn({ event: 'peer_rejected', reason, remote: socket?.remoteAddress }, 'TLS handshake refused');
     audit.record({ event: 'peer_rejected', actor: 'peer', peer: socket?.remoteAddress ?? 'unknown', reason: `tls_${reason}` });
   });
-  const outbound: HttpServer = createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES, ...limitServerOptions(limits) }, listener(o.apps.outbound));
+  const outbound: HttpServer = createHttpServer(
+    { maxHeaderSize: MAX_HEADER_BYTES, ServerResponse: Response, ...limitServerOptions(limits) },
+    listener(o.apps.outbound),
+  );
   limit(outbound, 'outbound');
-  const admin: HttpServer = createHttpServer(limitServerOptions(limits), getRequestListener(o.apps.admin.fetch as Parameters<typeof getRequestListener>[0]));
+  const admin: HttpServer = createHttpServer(
+    { ServerResponse: Response, ...limitServerOptions(limits) },
+    getRequestListener(o.apps.admin.fetch as Parameters<typeof getRequestListener>[0]),
+  );
   limit(admin, 'admin');
   const servers = [inbound, outbound, admin];
 
@@ -97,8 +124,14 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       outbound: await listen(outbound, config.outboundPort, config.outboundHost),
       admin: o.adminListen ? await listen(admin, config.adminPort, config.adminHost) : { address: '', family: '', port: 0 },
       async close(timeoutMs) {
+        draining = true;
         const drained = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
         for (const s of servers) s.closeIdleConnections();
+        // A response whose head left before the drain began leaves a kept-alive connection behind it.
+        const sweep = setInterval(() => {
+          for (const s of servers) s.closeIdleConnections();
+        }, 100);
+        void drained.then(() => clearInterval(sweep));
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((r) => {
           timer = setTimeout(() => r('timeout'), timeoutMs);
