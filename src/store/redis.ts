@@ -23,6 +23,16 @@
 // Failure: no offline queue, a command timeout of STORE_TIMEOUT_MS and a single retry, so a call fails
 // within about that time when Redis is down and the caller answers 2003/503. The client keeps
 // reconnecting in the background (capped back-off) and the same Store recovers when Redis returns.
+//
+// A failed call must not run later: the caller has answered 2003, and the peer retries. ioredis' cluster
+// client re-sends a command whose connection closed, and one answered CLUSTERDOWN, after a delay
+// (retryDelayOnFailover, retryDelayOnClusterDown) and a slot refresh, even when its commandTimeout has
+// already rejected it: during a failover (master lost, replica promoted) such a command lands on the new
+// master seconds after the gateway said it failed. A take that lands so leaves the tombstone and the
+// fulfilment that was refused 2003 is refused 3106 ever after: the transfer can no longer be fulfilled
+// (test/integration/store/cluster-failover.test.ts). Both delays are 0 here: the command fails at once and
+// is never re-sent. MOVED and ASK redirections (the command did not run) are still followed at once, and
+// the slot map is refreshed on every MOVED, so the client finds the promoted replica by itself.
 import { Cluster, Redis } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
@@ -65,6 +75,8 @@ export function connect(o: RedisStoreOptions): Redis | Cluster {
     return new Cluster(nodes, {
       enableOfflineQueue: false,
       clusterRetryStrategy: backoff,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
       slotsRefreshTimeout: Math.max(1000, o.timeoutMs),
       redisOptions: common,
     });
