@@ -1,15 +1,18 @@
 // The three listeners (docs/architecture.md): inbound HTTPS with client certificates, outbound and admin HTTP, each
 // hardened by the same limits (listener-limits.ts), and a drain-then-close shutdown.
 //
-// Draining with keep-alive clients: server.close() stops accepting and closes the idle connections, but a
-// connection busy at that moment would stay open (and keep taking requests) until SHUTDOWN_TIMEOUT_MS, when
-// closeAllConnections() cuts whatever is in flight on it. So every response whose head is written after the
-// drain began says `Connection: close` (RFC 9112 §9.6: the server closes after it, the client opens its next
-// connection elsewhere), and connections that went idle are closed as they do: the drain ends when the
-// last in-flight request does.
+// Draining with keep-alive clients. node's server.close() stops accepting and at once destroys every
+// connection without a request in progress, including one whose request is still on its way or unread (a
+// load balancer sent it just before the SIGTERM): that request is lost. A connection busy at that moment
+// stays open, and keeps taking requests, until SHUTDOWN_TIMEOUT_MS, when closeAllConnections() cuts
+// whatever is in flight on it. Instead the drain stops accepting only (net.Server close), every response
+// whose head is written after it began says `Connection: close` (RFC 9112 §9.6: the server closes after it,
+// the client opens its next connection elsewhere), and a connection is closed once it has had no request
+// in progress for IDLE_GRACE_MS: the drain ends soon after the last in-flight request, and no request that
+// reached the gateway before the drain is cut.
 import { createServer as createHttpServer, type Server as HttpServer, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../config/schema.js';
@@ -43,6 +46,8 @@ export interface Listeners {
 }
 
 const MAX_HEADER_BYTES = 64 * 1024;
+/** While draining, a peer connection without a request in progress for this long is closed (admin ones at once: probes). */
+const IDLE_GRACE_MS = 1000;
 
 export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   const { config, telemetry, logger, audit } = o;
@@ -54,6 +59,22 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     });
   const listener = (app: { fetch: Fetch }) => getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], { errorHandler: requestErrorResponse });
   let draining = false;
+  // Every open connection (TLS ones once their handshake is done), with its requests in progress.
+  const conns = new Map<Socket, { busy: number; idleSince: number; graceMs: number }>();
+  const tracker = (graceMs: number) => (socket: Socket) => {
+    conns.set(socket, { busy: 0, idleSince: performance.now(), graceMs });
+    socket.once('close', () => conns.delete(socket));
+  };
+  const track = tracker(IDLE_GRACE_MS);
+  const busy = (req: { socket: Socket }, res: ServerResponse) => {
+    const c = conns.get(req.socket);
+    if (!c) return;
+    c.busy++;
+    res.once('close', () => {
+      c.busy--;
+      c.idleSince = performance.now();
+    });
+  };
   // Every response head goes through writeHead (node calls it for implicit heads too), so one check there
   // covers the requests in flight when the drain begins as well as those arriving on busy connections.
   class Response extends ServerResponse {
@@ -83,6 +104,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   // renegotiation could present another certificate on the same socket, so it is refused.
   inbound.on('secureConnection', (socket: TLSSocket) => {
     socket.disableRenegotiation();
+    track(socket);
   });
   const inboundLimits = limit(inbound, 'inbound');
   inbound.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
@@ -109,6 +131,9 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   );
   limit(admin, 'admin');
   const servers = [inbound, outbound, admin];
+  outbound.on('connection', track);
+  admin.on('connection', tracker(0));
+  for (const s of servers) s.prependListener('request', busy);
 
   const listen = (s: HttpServer | HttpsServer, port: number, host: string) =>
     new Promise<AddressInfo>((resolve, reject) => {
@@ -125,13 +150,18 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       admin: o.adminListen ? await listen(admin, config.adminPort, config.adminHost) : { address: '', family: '', port: 0 },
       async close(timeoutMs) {
         draining = true;
-        const drained = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-        for (const s of servers) s.closeIdleConnections();
-        // A response whose head left before the drain began leaves a kept-alive connection behind it.
-        const sweep = setInterval(() => {
-          for (const s of servers) s.closeIdleConnections();
-        }, 100);
-        void drained.then(() => clearInterval(sweep));
+        // Stop accepting, keep the connections (not http.Server close: see the head of this file).
+        const drained = Promise.all(servers.map((s) => new Promise<void>((r) => NetServer.prototype.close.call(s, () => r()))));
+        const sweep = () => {
+          const now = performance.now();
+          for (const [socket, c] of conns) if (c.busy === 0 && now - c.idleSince >= c.graceMs) socket.destroy();
+        };
+        sweep();
+        const sweeper = setInterval(sweep, 100);
+        void drained.then(() => {
+          clearInterval(sweeper);
+          for (const s of servers) s.close(); // already closed: stops node's connection-checking timer
+        });
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((r) => {
           timer = setTimeout(() => r('timeout'), timeoutMs);
