@@ -72,7 +72,7 @@ export function connect(o: RedisStoreOptions): Redis | Cluster {
       const i = n.lastIndexOf(':');
       return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
     });
-    return new Cluster(nodes, {
+    const cluster = new Cluster(nodes, {
       enableOfflineQueue: false,
       clusterRetryStrategy: backoff,
       retryDelayOnFailover: 0,
@@ -80,6 +80,22 @@ export function connect(o: RedisStoreOptions): Redis | Cluster {
       slotsRefreshTimeout: Math.max(1000, o.timeoutMs),
       redisOptions: common,
     });
+    // ioredis opens a node's connection on the node's first command, and without the offline queue every
+    // other command for that node fails at once ("Connection is closed.") until the connection is up: a
+    // replica just started, or one meeting the promoted master after a failover, would answer its first
+    // requests to each master 2003. So once the cluster is ready every node it knows is connected, and so
+    // is each node it learns of later. Not before: the cluster's own ready check (CLUSTER INFO) relies on
+    // the lazy connection and fails on a node still connecting.
+    const open = (node: Redis) => {
+      if (node.status === 'wait') node.connect().catch(() => {}); // a failure surfaces through the calls
+    };
+    cluster.on('ready', () => {
+      for (const node of cluster.nodes('all')) open(node);
+    });
+    cluster.on('+node', (node: Redis) => {
+      if (cluster.status === 'ready') queueMicrotask(() => open(node));
+    });
+    return cluster;
   }
   if (!o.url) throw new TypeError('redis store needs a URL or cluster nodes');
   return new Redis(o.url, { ...common, enableOfflineQueue: false, retryStrategy: backoff });
