@@ -224,7 +224,7 @@ export interface Counts {
   rate: number;
 }
 
-export function countAnswers(answers: readonly Answer[], elapsedMs: number): Counts {
+function countAnswers(answers: readonly Answer[], elapsedMs: number): Counts {
   const c: Counts = { requests: answers.length, answered: 0, accepted: 0, status5xx: 0, refused2003: 0, other4xx: 0, connectionFailures: 0, rate: 0 };
   for (const a of answers) {
     if (a.status === 0) c.connectionFailures++;
