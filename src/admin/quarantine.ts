@@ -7,6 +7,9 @@
 //   above everything seen before (max(now ms, last + 1)). A replica therefore tells a release (a higher
 //   generation) from a store flush, restart or eviction (the key ABSENT, or a LOWER generation than the list
 //   it enforces, e.g. Redis restarted from an old snapshot).
+// - Not ready before it knows: a replica whose first read of the shared list failed (the store slow or
+//   unreachable at start-up) enforces only what QUARANTINE_PATH gave it, so /ready stays red until one read
+//   succeeds; a load balancer sends it nothing a quarantine would have refused (test/integration/replicas/).
 // - Never lifted by loss: on such a loss the replica keeps enforcing its list, logs (onLoss), counts
 //   (switchguard_quarantine_lost_total) and writes its list back into the store (under the edit lock, only
 //   if the store still holds nothing newer). /ready shows the losses (readiness()).
@@ -109,6 +112,8 @@ export class Quarantine {
   /** False while the store is known to lack the list in force (until it is restored). */
   private inStore = true;
   private persistFailed = false;
+  /** True once the shared list has been read (or written) successfully: the replica knows what is in force. */
+  private synced = false;
   private readonly sealer: Sealer;
 
   constructor(options: QuarantineOptions) {
@@ -176,11 +181,12 @@ export class Quarantine {
     return [...this.peers].sort();
   }
 
-  /** For /ready: healthy while the store holds the enforced list and the durable copy is written. */
+  /** For /ready: healthy once the shared list was read, while the store holds the enforced list and the durable copy is written. */
   readiness(): { ok: boolean; info: Record<string, unknown> } {
     return {
-      ok: this.inStore && !this.persistFailed,
+      ok: this.synced && this.inStore && !this.persistFailed,
       info: {
+        synced: this.synced,
         peers: this.peers.size,
         generation: this.generation,
         durable: this.path !== undefined && !this.persistFailed,
@@ -200,21 +206,18 @@ export class Quarantine {
     try {
       const s = await this.readShared();
       if (s === undefined) {
-        if (this.generation === 0 && this.peers.size === 0) return; // nothing was ever set
-        await this.restore({ reason: 'absent', storeGeneration: undefined });
-        return;
-      }
-      if (s === 'tampered') {
+        // Nothing was ever set, or a loss: restored from the list in force.
+        if (this.generation !== 0 || this.peers.size !== 0) await this.restore({ reason: 'absent', storeGeneration: undefined });
+      } else if (s === 'tampered') {
         this.onError(new Error('shared quarantine list is corrupt, unsealed or from the future; keeping the list in force and restoring it'));
         await this.restore({ reason: 'tampered', storeGeneration: undefined });
-        return;
-      }
-      if (s.g < this.generation) {
+      } else if (s.g < this.generation) {
         await this.restore({ reason: 'older', storeGeneration: s.g });
-        return;
+      } else {
+        if (s.g > this.generation || !this.same(s.peers)) this.apply(s, true);
+        this.inStore = true;
       }
-      if (s.g > this.generation || !this.same(s.peers)) this.apply(s, true);
-      this.inStore = true;
+      this.synced = true;
     } catch (err) {
       this.onError(err);
     }
@@ -308,6 +311,7 @@ export class Quarantine {
         this.apply(base, true);
       }
       this.inStore = true;
+      this.synced = true;
       return changed;
     });
   }

@@ -1,8 +1,18 @@
 // The three listeners (docs/architecture.md): inbound HTTPS with client certificates, outbound and admin HTTP, each
 // hardened by the same limits (listener-limits.ts), and a drain-then-close shutdown.
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+//
+// Draining with keep-alive clients. node's server.close() stops accepting and at once destroys every
+// connection without a request in progress, including one whose request is still on its way or unread (a
+// load balancer sent it just before the SIGTERM): that request is lost. A connection busy at that moment
+// stays open, and keeps taking requests, until SHUTDOWN_TIMEOUT_MS, when closeAllConnections() cuts
+// whatever is in flight on it. Instead the drain stops accepting only (net.Server close), every response
+// whose head is written after it began says `Connection: close` (RFC 9112 §9.6: the server closes after it,
+// the client opens its next connection elsewhere), and a connection is closed once it has had no request
+// in progress for IDLE_GRACE_MS: the drain ends soon after the last in-flight request, and no request that
+// reached the gateway before the drain is cut.
+import { createServer as createHttpServer, type Server as HttpServer, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../config/schema.js';
@@ -40,6 +50,8 @@ export interface Listeners {
 }
 
 const MAX_HEADER_BYTES = 64 * 1024;
+/** While draining, a peer connection without a request in progress for this long is closed (admin ones at once: probes). */
+const IDLE_GRACE_MS = 1000;
 
 export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   const { config, telemetry, logger, audit } = o;
@@ -50,6 +62,35 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       timeout: (kind) => telemetry.connectionTimeout({ listener, kind }),
     });
   const listener = (app: { fetch: Fetch }) => getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], { errorHandler: requestErrorResponse });
+  let draining = false;
+  // Every open connection (TLS ones once their handshake is done), with its requests in progress.
+  const conns = new Map<Socket, { busy: number; idleSince: number; graceMs: number }>();
+  const tracker = (graceMs: number) => (socket: Socket) => {
+    conns.set(socket, { busy: 0, idleSince: performance.now(), graceMs });
+    socket.once('close', () => conns.delete(socket));
+  };
+  const track = tracker(IDLE_GRACE_MS);
+  const busy = (req: { socket: Socket }, res: ServerResponse) => {
+    const c = conns.get(req.socket);
+    if (!c) return;
+    c.busy++;
+    res.once('close', () => {
+      c.busy--;
+      c.idleSince = performance.now();
+    });
+  };
+  // Every response head goes through writeHead (node calls it for implicit heads too), so one check there
+  // covers the requests in flight when the drain begins as well as those arriving on busy connections.
+  class Response extends ServerResponse {
+    override writeHead(
+      statusCode: number,
+      message?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+      headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+    ): this {
+      if (draining && !this.headersSent) this.setHeader('connection', 'close');
+      return typeof message === 'object' ? super.writeHead(statusCode, message) : super.writeHead(statusCode, message, headers);
+    }
+  }
 
   const inbound: HttpsServer = createHttpsServer(
     {
@@ -57,6 +98,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       requestCert: config.inboundMtls,
       rejectUnauthorized: config.inboundMtls,
       maxHeaderSize: MAX_HEADER_BYTES,
+      ServerResponse: Response,
       ...limitServerOptions(limits),
     },
     listener(o.apps.inbound),
@@ -68,6 +110,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     socket.disableRenegotiation();
     telemetry.tlsHandshake({ endpoint: 'inbound', group: serverNegotiatedGroup(socket) });
     o.ocsp?.gate?.begin(socket); // the peer-binding stage awaits its verdict (src/tls/ocsp/client-gate.ts)
+    track(socket);
   });
   if (o.ocsp?.stapler) inbound.on('OCSPRequest', o.ocsp.stapler);
   const inboundLimits = limit(inbound, 'inbound');
@@ -84,11 +127,20 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     logger.warn({ event: 'peer_rejected', reason, remote: socket?.remoteAddress }, 'TLS handshake refused');
     audit.record({ event: 'peer_rejected', actor: 'peer', peer: socket?.remoteAddress ?? 'unknown', reason: `tls_${reason}` });
   });
-  const outbound: HttpServer = createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES, ...limitServerOptions(limits) }, listener(o.apps.outbound));
+  const outbound: HttpServer = createHttpServer(
+    { maxHeaderSize: MAX_HEADER_BYTES, ServerResponse: Response, ...limitServerOptions(limits) },
+    listener(o.apps.outbound),
+  );
   limit(outbound, 'outbound');
-  const admin: HttpServer = createHttpServer(limitServerOptions(limits), getRequestListener(o.apps.admin.fetch as Parameters<typeof getRequestListener>[0]));
+  const admin: HttpServer = createHttpServer(
+    { ServerResponse: Response, ...limitServerOptions(limits) },
+    getRequestListener(o.apps.admin.fetch as Parameters<typeof getRequestListener>[0]),
+  );
   limit(admin, 'admin');
   const servers = [inbound, outbound, admin];
+  outbound.on('connection', track);
+  admin.on('connection', tracker(0));
+  for (const s of servers) s.prependListener('request', busy);
 
   const listen = (s: HttpServer | HttpsServer, port: number, host: string) =>
     new Promise<AddressInfo>((resolve, reject) => {
@@ -104,8 +156,19 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       outbound: await listen(outbound, config.outboundPort, config.outboundHost),
       admin: o.adminListen ? await listen(admin, config.adminPort, config.adminHost) : { address: '', family: '', port: 0 },
       async close(timeoutMs) {
-        const drained = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-        for (const s of servers) s.closeIdleConnections();
+        draining = true;
+        // Stop accepting, keep the connections (not http.Server close: see the head of this file).
+        const drained = Promise.all(servers.map((s) => new Promise<void>((r) => NetServer.prototype.close.call(s, () => r()))));
+        const sweep = () => {
+          const now = performance.now();
+          for (const [socket, c] of conns) if (c.busy === 0 && now - c.idleSince >= c.graceMs) socket.destroy();
+        };
+        sweep();
+        const sweeper = setInterval(sweep, 100);
+        void drained.then(() => {
+          clearInterval(sweeper);
+          for (const s of servers) s.close(); // already closed: stops node's connection-checking timer
+        });
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((r) => {
           timer = setTimeout(() => r('timeout'), timeoutMs);

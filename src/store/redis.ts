@@ -23,6 +23,16 @@
 // Failure: no offline queue, a command timeout of STORE_TIMEOUT_MS and a single retry, so a call fails
 // within about that time when Redis is down and the caller answers 2003/503. The client keeps
 // reconnecting in the background (capped back-off) and the same Store recovers when Redis returns.
+//
+// A failed call must not run later: the caller has answered 2003, and the peer retries. ioredis' cluster
+// client re-sends a command whose connection closed, and one answered CLUSTERDOWN, after a delay
+// (retryDelayOnFailover, retryDelayOnClusterDown) and a slot refresh, even when its commandTimeout has
+// already rejected it: during a failover (master lost, replica promoted) such a command lands on the new
+// master seconds after the gateway said it failed. A take that lands so leaves the tombstone and the
+// fulfilment that was refused 2003 is refused 3106 ever after: the transfer can no longer be fulfilled
+// (test/integration/store/cluster-failover.test.ts). Both delays are 0 here: the command fails at once and
+// is never re-sent. MOVED and ASK redirections (the command did not run) are still followed at once, and
+// the slot map is refreshed on every MOVED, so the client finds the promoted replica by itself.
 import { Cluster, Redis } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
@@ -62,12 +72,30 @@ export function connect(o: RedisStoreOptions): Redis | Cluster {
       const i = n.lastIndexOf(':');
       return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
     });
-    return new Cluster(nodes, {
+    const cluster = new Cluster(nodes, {
       enableOfflineQueue: false,
       clusterRetryStrategy: backoff,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
       slotsRefreshTimeout: Math.max(1000, o.timeoutMs),
       redisOptions: common,
     });
+    // ioredis opens a node's connection on the node's first command, and without the offline queue every
+    // other command for that node fails at once ("Connection is closed.") until the connection is up: a
+    // replica just started, or one meeting the promoted master after a failover, would answer its first
+    // requests to each master 2003. So once the cluster is ready every node it knows is connected, and so
+    // is each node it learns of later. Not before: the cluster's own ready check (CLUSTER INFO) relies on
+    // the lazy connection and fails on a node still connecting.
+    const open = (node: Redis) => {
+      if (node.status === 'wait') node.connect().catch(() => {}); // a failure surfaces through the calls
+    };
+    cluster.on('ready', () => {
+      for (const node of cluster.nodes('all')) open(node);
+    });
+    cluster.on('+node', (node: Redis) => {
+      if (cluster.status === 'ready') queueMicrotask(() => open(node));
+    });
+    return cluster;
   }
   if (!o.url) throw new TypeError('redis store needs a URL or cluster nodes');
   return new Redis(o.url, { ...common, enableOfflineQueue: false, retryStrategy: backoff });

@@ -1,4 +1,5 @@
-// Test-owned redis-server processes on free loopback ports (single nodes and a 3-master cluster).
+// Test-owned redis-server processes on free loopback ports (single nodes and a 3-master cluster, optionally
+// with one replica per master).
 // Every process started here is killed by stop(); temp dirs are removed.
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -101,9 +102,33 @@ export async function startRedis(): Promise<RedisProc & { cleanup(): Promise<voi
   };
 }
 
+export interface ClusterNode {
+  readonly port: number;
+  /** Cluster bus port (cluster-port). */
+  readonly busPort: number;
+  /** For a replica: the port of the master it was attached to at start-up. */
+  readonly replicaOf?: number;
+}
+
 export interface RedisCluster {
+  /** host:port of every node (the masters first, then their replicas): the seeds a client is given. */
   readonly nodes: string[];
+  /** The three masters at start-up, then one replica per master when `replicas` was asked for. */
+  readonly topology: readonly ClusterNode[];
+  /** redis-cli against one node, without blocking the event loop. */
+  cli(port: number, ...args: string[]): Promise<string>;
+  /** SIGKILL one node (a crashed server). */
+  kill(port: number): Promise<void>;
   cleanup(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** Give up joining after this long (default 30 s). */
+  readonly deadlineMs?: number;
+  /** Replicas per master (0 or 1; default 0). */
+  readonly replicas?: 0 | 1;
+  /** cluster-node-timeout: how long a master may be unreachable before its replica is promoted (Redis default 15000). */
+  readonly nodeTimeoutMs?: number;
 }
 
 /** Slots split over three masters as redis-cli --cluster create would split them. */
@@ -114,32 +139,42 @@ const SLOT_RANGES: ReadonlyArray<readonly [number, number]> = [
 ];
 
 /**
- * Three masters with cluster mode on, resolved at cluster_state:ok on every node.
- * The cluster is joined by hand (ADDSLOTSRANGE + MEET) rather than by `redis-cli --cluster create`,
+ * Three masters with cluster mode on (and, with `replicas: 1`, one replica attached to each), resolved at
+ * cluster_state:ok on every node with every replica's link up. A number is the deadline (older callers).
+ * The cluster is joined by hand (ADDSLOTSRANGE + MEET + REPLICATE) rather than by `redis-cli --cluster create`,
  * whose join wait is fixed and gave up on a loaded CI machine; here the wait is bounded by a deadline.
  */
-export async function startCluster(deadlineMs = 30_000): Promise<RedisCluster> {
+export async function startCluster(options: number | ClusterOptions = {}): Promise<RedisCluster> {
+  const o: ClusterOptions = typeof options === 'number' ? { deadlineMs: options } : options;
+  const deadlineMs = o.deadlineMs ?? 30_000;
+  const count = 3 * (1 + (o.replicas ?? 0));
   const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-'));
   // Client and cluster bus ports both come from the kernel (port 0): the bus port is set explicitly
   // (cluster-port, Redis >= 7) instead of the default client port + 10000, which may not exist.
   const ports: number[] = [];
   const busPorts: number[] = [];
-  while (ports.length < 3) {
+  while (ports.length < count) {
     const [p, bus] = [await freePort(), await freePort()];
     if (p === bus || ports.includes(p) || ports.includes(bus) || busPorts.includes(p) || busPorts.includes(bus)) continue;
     ports.push(p);
     busPorts.push(bus);
   }
-  const procs = ports.map((p, i) =>
-    launch(p, dir, ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', join(dir, `nodes-${p}.conf`)]),
+  // No 5 s wait before the first (diskless) full sync of a replica: the data set is empty.
+  const timeout = [...(o.nodeTimeoutMs === undefined ? [] : ['--cluster-node-timeout', String(o.nodeTimeoutMs)]), '--repl-diskless-sync-delay', '0'];
+  const procs = new Map(
+    ports.map((p, i) => [
+      p,
+      launch(p, dir, ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', join(dir, `nodes-${p}.conf`), ...timeout]),
+    ]),
   );
   const cleanup = async () => {
-    await Promise.all(procs.map(stopProc));
+    await Promise.all([...procs.values()].map(stopProc));
     rmSync(dir, { recursive: true, force: true });
   };
+  const topology: ClusterNode[] = ports.map((port, i) => ({ port, busPort: busPorts[i]!, ...(i >= 3 ? { replicaOf: ports[i - 3]! } : {}) }));
   try {
     for (const p of ports) await waitPing(p);
-    for (let i = 0; i < ports.length; i++) {
+    for (let i = 0; i < 3; i++) {
       const [lo, hi] = SLOT_RANGES[i]!;
       const out = await cliAsync(ports[i]!, 'cluster', 'addslotsrange', String(lo), String(hi));
       if (!out.includes('OK')) throw new Error(`cluster addslotsrange on ${ports[i]} failed: ${out.trim()}`);
@@ -150,13 +185,34 @@ export async function startCluster(deadlineMs = 30_000): Promise<RedisCluster> {
       if (!out.includes('OK')) throw new Error(`cluster meet ${p} failed: ${out.trim()}`);
     }
     const until = Date.now() + deadlineMs;
+    const ids = new Map<number, string>();
+    for (const p of ports.slice(0, 3)) ids.set(p, (await cliAsync(p, 'cluster', 'myid')).trim());
     let last = '';
+    // A replica can be attached once it knows its master (MEET spreads by gossip).
+    for (const n of topology.filter((t) => t.replicaOf !== undefined)) {
+      for (;;) {
+        const out = await cliAsync(n.port, 'cluster', 'replicate', ids.get(n.replicaOf!)!);
+        if (out.includes('OK')) break;
+        if (Date.now() > until) throw new Error(`cluster replicate on ${n.port} failed: ${out.trim()}`);
+        await sleep(100);
+      }
+    }
     while (Date.now() < until) {
       const infos = await Promise.all(ports.map((p) => cliAsync(p, 'cluster', 'info')));
-      if (infos.every((i) => i.includes('cluster_state:ok') && i.includes('cluster_known_nodes:3') && i.includes('cluster_slots_ok:16384'))) {
-        return { nodes: ports.map((p) => `127.0.0.1:${p}`), cleanup };
+      const links = await Promise.all(topology.filter((t) => t.replicaOf !== undefined).map((t) => cliAsync(t.port, 'info', 'replication')));
+      if (
+        infos.every((i) => i.includes('cluster_state:ok') && i.includes(`cluster_known_nodes:${count}`) && i.includes('cluster_slots_ok:16384')) &&
+        links.every((l) => l.includes('master_link_status:up'))
+      ) {
+        return {
+          nodes: ports.map((p) => `127.0.0.1:${p}`),
+          topology,
+          cli: cliAsync,
+          kill: (port) => stopProc(procs.get(port)),
+          cleanup,
+        };
       }
-      last = infos.join(' | ').replace(/\s+/g, ' ').slice(0, 300);
+      last = [...infos, ...links].join(' | ').replace(/\s+/g, ' ').slice(0, 300);
       await sleep(100);
     }
     throw new Error(`cluster did not reach cluster_state:ok within ${deadlineMs} ms: ${last}`);

@@ -44,6 +44,32 @@ describe('Quarantine', () => {
     assert.equal(errors.length, 2);
   });
 
+  test('not ready until the shared list has been read once: a replica started while the store fails does not serve an empty list as ready', async () => {
+    const store = memoryStore();
+    const other = new Quarantine({ store });
+    await other.add('dfsp1');
+    const get = store.get;
+    store.get = async () => {
+      throw new GatewayError('GW_STORE_UNAVAILABLE');
+    };
+    const errors: unknown[] = [];
+    const q = new Quarantine({ store, onError: (e) => errors.push(e) });
+    await q.start().finally(() => q.close());
+    assert.equal(errors.length, 1);
+    assert.equal(q.isQuarantined('dfsp1'), false, 'the list could not be read');
+    assert.equal(q.readiness().ok, false);
+    assert.equal(q.readiness().info.synced, false);
+    store.get = get;
+    await q.refresh();
+    assert.equal(q.isQuarantined('dfsp1'), true);
+    assert.equal(q.readiness().ok, true);
+    // Nothing ever quarantined anywhere: one successful read of the absent key is enough.
+    const empty = new Quarantine({ store: memoryStore() });
+    assert.equal(empty.readiness().ok, false);
+    await empty.refresh();
+    assert.equal(empty.readiness().ok, true);
+  });
+
   test('a held lock makes writes fail with GW_STORE_UNAVAILABLE instead of hanging', async () => {
     const store = memoryStore();
     await store.save('quarantine:lock', 'someone-else', 3_600_000);

@@ -1,0 +1,74 @@
+// Graceful shutdown with keep-alive clients (src/http/listeners.ts close()): a response written while the
+// gateway drains carries `Connection: close` and its connection is closed after it, so the drain ends soon
+// after the last in-flight request (not at SHUTDOWN_TIMEOUT_MS) and a client that keeps its connections open
+// (a load balancer's pool, an SDK's agent) moves to another replica instead of being cut off at the deadline;
+// a request still on its way on an idle kept-alive connection when the drain begins is answered, not cut.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Pool } from 'undici';
+import { fspiopHeaders, startTestGateway } from '../../helpers/gateway.js';
+import { waitFor } from '../../helpers/wait.js';
+
+test('drain: the in-flight response says Connection: close, the kept-alive connection is closed, close() ends long before its timeout', async () => {
+  const t = await startTestGateway();
+  const c = t.cert('dfsp-a');
+  const pool = new Pool(`https://127.0.0.1:${t.gw.inbound.port}`, {
+    connections: 2,
+    keepAliveTimeout: 60_000,
+    connect: { ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' },
+  });
+  try {
+    const post = () => pool.request({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}' });
+    // A first exchange leaves both a busy and an idle kept-alive connection behind.
+    const warm = await Promise.all([post(), post()]);
+    for (const r of warm) {
+      assert.equal(r.statusCode, 202);
+      assert.equal(r.headers.connection, 'keep-alive');
+      await r.body.dump();
+    }
+    t.stub.behave({ status: 202, body: 'late', delayMs: 600 });
+    const inflight = post();
+    await waitFor(() => t.stub.requests.length === 3, { what: 'the request to reach the upstream' });
+    const started = performance.now();
+    const closed = t.gw.close(8000);
+    const r = await inflight;
+    assert.equal(r.statusCode, 202);
+    assert.equal(await r.body.text(), 'late');
+    assert.equal(r.headers.connection, 'close', 'a response written while draining tells the client to go');
+    await closed;
+    const ms = performance.now() - started;
+    assert.ok(ms < 3000, `drained when the in-flight request ended (${Math.round(ms)} ms), not at the 8000 ms deadline`);
+  } finally {
+    await pool.destroy();
+    await t.stub.close();
+    t.pki.cleanup();
+  }
+});
+
+test('drain: a request arriving on an idle kept-alive connection just after the drain began is answered (Connection: close), not cut', async () => {
+  const t = await startTestGateway();
+  const c = t.cert('dfsp-a');
+  const pool = new Pool(`https://127.0.0.1:${t.gw.inbound.port}`, {
+    connections: 1,
+    keepAliveTimeout: 60_000,
+    connect: { ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' },
+  });
+  try {
+    const post = () => pool.request({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}' });
+    const warm = await post();
+    assert.equal(warm.headers.connection, 'keep-alive');
+    await warm.body.dump();
+    // The connection is idle now; the drain begins while the next request is on its way on it.
+    const closed = t.gw.close(8000);
+    const r = await post();
+    assert.equal(r.statusCode, 202);
+    assert.equal(r.headers.connection, 'close');
+    await r.body.dump();
+    await closed;
+    assert.equal(t.stub.requests.length, 2, 'both requests reached the upstream');
+  } finally {
+    await pool.destroy();
+    await t.stub.close();
+    t.pki.cleanup();
+  }
+});
