@@ -12,7 +12,7 @@ import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/
 import { createReplayGuard, type ReplayGuard } from './jws/freshness.js';
 import { KeyDirectory } from './jws/key-directory.js';
 import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from './jws/middleware.js';
-import { SigningKeyHolder } from './jws/signing-key.js';
+import { type SigningKeyEvent, SigningKeyHolder } from './jws/signing-key.js';
 import type { TrafficControl } from './limits/index.js';
 import type { AuditLog } from './logging/audit.js';
 import type { Store } from './store/types.js';
@@ -74,10 +74,22 @@ export interface OpenedStages {
   readonly signer: SigningKeyHolder | undefined;
 }
 
+/** The signing keyring's changes go to the audit stream and the gateway log (docs/operations.md, "Audit events"). */
+function signingKeyEvents(audit: AuditLog | undefined, logger: { info(o: object, msg: string): void } | undefined): (e: SigningKeyEvent) => void {
+  return (e) => {
+    if (e.type === 'revoked') audit?.record({ event: 'signing_key_revoked', actor: 'gateway', kid: e.kid, reason: e.reason });
+    else audit?.record({ event: e.type === 'published' ? 'signing_key_published' : 'signing_key_activated', actor: 'gateway', kid: e.kid, file: e.file });
+    logger?.info(
+      { event: `signing_key_${e.type}`, kid: e.kid, ...(e.type === 'revoked' ? { reason: e.reason } : { alg: e.alg, file: e.file }) },
+      `JWS signing key ${e.type}`,
+    );
+  };
+}
+
 /** The key material the configured stages need: opened first, so that every FSP id with a key is known from the start. */
 export async function openKeyMaterial(
   config: Config,
-  d: Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'>,
+  d: Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'> & { audit?: AuditLog; logger?: { info(o: object, msg: string): void } },
 ): Promise<{ keys: KeyDirectory | undefined; signer: SigningKeyHolder | undefined }> {
   const v = config.jwsVerify;
   const keys =
@@ -104,6 +116,7 @@ export async function openKeyMaterial(
             path: s.keyPath,
             telemetry: d.telemetry,
             rescanIntervalSeconds: s.rescanIntervalSeconds,
+            onEvent: signingKeyEvents(d.audit, d.logger),
             ...(d.onError ? { onError: d.onError('signing key') } : {}),
           }),
           (k) => k.close(),

@@ -44,6 +44,13 @@ export type AuditEvent = Common &
     | { readonly event: 'rate_limited'; readonly listener: string; readonly count: number }
     | { readonly event: 'limits_changed' | 'limits_released'; readonly role?: string; readonly tokenFingerprint?: string }
     | { readonly event: 'limits_reload_failed' | 'admin_tokens_reload_failed' }
+    // own signing keys (src/jws/signing-key.ts, src/cli/keys.ts): kid = RFC 7638 thumbprint
+    | {
+        readonly event: 'signing_key_staged' | 'signing_key_published' | 'signing_key_activated' | 'signing_key_revoked';
+        readonly kid: string;
+        readonly file?: string;
+        readonly activateAt?: string;
+      }
   );
 
 export type AuditEventName = AuditEvent['event'];
@@ -63,6 +70,10 @@ const OUTCOME: Record<AuditEventName, AuditOutcome> = {
   limits_released: 'ok',
   limits_reload_failed: 'failed',
   admin_tokens_reload_failed: 'failed',
+  signing_key_staged: 'ok',
+  signing_key_published: 'ok',
+  signing_key_activated: 'ok',
+  signing_key_revoked: 'ok',
 };
 
 export interface AuditLog {
@@ -98,6 +109,8 @@ export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<strin
     if (e.role !== undefined) r.role = clean(e.role);
     if (e.tokenFingerprint !== undefined) r.tokenFingerprint = clean(e.tokenFingerprint).slice(0, 12);
   }
+  if ('kid' in e) r.kid = clean(e.kid);
+  if ('activateAt' in e && e.activateAt !== undefined) r.activateAt = clean(e.activateAt);
   if (e.event === 'rate_limited') {
     r.listener = clean(e.listener);
     r.count = e.count;

@@ -208,6 +208,27 @@ export function declareMetrics(registry: Registry) {
       help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.',
       registers: r,
     }),
+    signingKeyActivation: new Gauge({
+      name: 'switchguard_jws_signing_key_activation_timestamp_seconds',
+      help: 'Activation time (unix seconds) of each key of the signing keyring, by kid (RFC 7638 thumbprint) and state (next, current, previous, expired, revoked).',
+      labelNames: ['kid', 'state'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    signingKeyRetire: new Gauge({
+      name: 'switchguard_jws_signing_key_retire_timestamp_seconds',
+      help: 'Time (unix seconds) after which a signing key is no longer published, by kid and state; only keys with a successor have one.',
+      labelNames: ['kid', 'state'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    signingKeyPublished: new Gauge({
+      name: 'switchguard_jws_signing_key_published_timestamp_seconds',
+      help: 'Time (unix seconds) a signing key was added to the keyring and so published in /.well-known/jwks.json, by kid and state.',
+      labelNames: ['kid', 'state'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
     knownPeers: new Gauge({
       name: 'switchguard_known_peers',
       help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".',
@@ -374,6 +395,17 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     rateLimitFallback(e) {
       m.rateLimitFallback.labels(e.what).inc();
+    },
+    signingKeys(keys) {
+      // A key's state label changes over time: the report replaces every series (a keyring holds a few keys).
+      m.signingKeyActivation.reset();
+      m.signingKeyRetire.reset();
+      m.signingKeyPublished.reset();
+      for (const k of keys.slice(0, 50)) {
+        if (Number.isFinite(k.activation)) m.signingKeyActivation.labels(k.kid, k.state).set(k.activation);
+        if (k.retire !== undefined && Number.isFinite(k.retire)) m.signingKeyRetire.labels(k.kid, k.state).set(k.retire);
+        if (Number.isFinite(k.published)) m.signingKeyPublished.labels(k.kid, k.state).set(k.published);
+      }
     },
   };
 }

@@ -50,6 +50,9 @@ export interface Telemetry {
   // issue 10: no error swallowed
   /** An audit record that could not be written (src/logging/audit.ts onWriteError). */
   auditWriteFailed(): void;
+  // issue 12: own signing keys (src/jws/signing-key.ts)
+  /** Every key of the signing keyring with its state and times (unix seconds); replaces the previous report. */
+  signingKeys(keys: readonly { kid: string; state: string; activation: number; retire: number | undefined; published: number }[]): void;
 }
 
 const noop = () => {};
@@ -77,4 +80,5 @@ export const NOOP_TELEMETRY: Telemetry = {
   inFlight: noop,
   rateLimitFallback: noop,
   auditWriteFailed: noop,
+  signingKeys: noop,
 };
