@@ -108,6 +108,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         upstreams: pools.inbound,
         inboundUpstreams: upstreams,
         peerIdentity: { from: config.peerIdentityFrom, map: identity.current },
+        ...(signer ? { publishedKeys: signer } : {}),
       }),
       outbound: buildOutboundApp({ ...appDeps, upstreams: pools.outbound, peers: peers.directory }),
       admin: wireAdmin({

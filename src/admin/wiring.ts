@@ -100,6 +100,7 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
     },
     reloadCertificates: () => ({ tls: tls.reload() }),
     listKeys,
+    ...(signer ? { signingKeys: signer } : {}),
     listPeers: () => peers.list(),
     knownPeers: () => new Set([...(keys?.knownIds() ?? []), ...peers.ids()]),
   });
