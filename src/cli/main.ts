@@ -10,6 +10,12 @@ const HELP = `usage: switchguard <command> [options]
                                  development CA, server certificate and client certificates (+ JWS keys)
   keys generate --dfsp ID… [--dir DIR] [--private-dir DIR] [--alg RS256|ES256]
                                  JWS key pairs in the verification-directory layout
+  keys rotate --key PATH [--publish-ahead 2d | --activate-at TIME] [--retain 2d] [--emergency [--reason R]]
+              [--kubernetes-secret NAME]
+                                 stage the next signing key (published now, signing from its activation);
+                                 --emergency: a new key signs now, the others are revoked
+  keys status --key PATH [--json] [--kubernetes-secret NAME]
+                                 each signing key's state (next, current, previous, expired, revoked)
   sign  --key PEM --source ID [--file F]   sign a request (JSON description on stdin or --file)
   verify --keys DIR [--file F]             verify a signed request, print the verdict
   ilp generate [--version 1|4] [--secret S] [--amount A --currency C]
@@ -37,6 +43,10 @@ async function run(argv: string[]): Promise<number> {
     case 'keys':
     case 'sign':
     case 'verify': {
+      if (cmd === 'keys' && (sub === 'rotate' || sub === 'status')) {
+        const k = await import('./keys.js');
+        return sub === 'rotate' ? k.keysRotate(rest, io) : k.keysStatus(rest, io);
+      }
       const m = await import('./jws.js');
       if (cmd === 'keys' && sub === 'generate') return m.keysGenerate(rest, io);
       if (cmd === 'sign') return m.signCommand([sub ?? '', ...rest].filter(Boolean), io);
