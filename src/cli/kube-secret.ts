@@ -62,7 +62,7 @@ export async function secretKeyStore(api: KubeApi, name: string): Promise<KeySto
     throw new Error(`GET secret ${api.namespace}/${name}: HTTP ${res.statusCode} ${statusMessage(text)}`);
   }
   const secret = JSON.parse(text) as SecretObject;
-  const data = new Map(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  const data = new Map<string, Buffer>(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
   return {
     async get(file) {
       return data.get(file);

@@ -9,10 +9,10 @@
 // <stem> is JWS_SIGNING_KEY_PATH's file name without its extension; <activation> is the basic ISO 8601 form
 // (20261201T030000Z). Every name is a valid Kubernetes Secret key ([-._a-zA-Z0-9]+), so the whole keyring can
 // live in one Secret mounted as a directory. Without a manifest the file at JWS_SIGNING_KEY_PATH is the one key.
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { ALGORITHM_NAMES, type AlgName } from './algorithms.js';
 
-export const KEYRING_VERSION = 1;
+const KEYRING_VERSION = 1;
 
 export interface KeyringEntry {
   /** File name in the signing key's directory (no path separators). */
@@ -65,11 +65,6 @@ export function basicIso(ms: number): string {
 
 /** The file name of a key staged by a rotation. Kids are base64url, so the name stays in [-._a-zA-Z0-9]. */
 export const stagedKeyFile = (stem: string, activateAt: number, kid: string): string => `${stem}.${basicIso(activateAt)}.${kid.slice(0, 12)}.key`;
-
-export const keyringFilePath = (keyPath: string): string => {
-  const p = keyringPaths(keyPath);
-  return join(p.dir, p.manifest);
-};
 
 const FILE_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}$/;
 const KID_RE = /^[A-Za-z0-9_-]{43}$/;

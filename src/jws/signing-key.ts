@@ -61,7 +61,7 @@ interface LoadedKey {
 }
 
 /** The keyring as read from disk: the manifest (absent in single-file mode) and the keys that can still be used. */
-export interface LoadedKeyring {
+interface LoadedKeyring {
   readonly ring: Keyring;
   readonly keys: ReadonlyMap<string, LoadedKey>;
   /** True when the keyring comes from a manifest; false when JWS_SIGNING_KEY_PATH is the one key. */
@@ -98,7 +98,7 @@ function loadKey(entry: KeyringEntry, pem: Buffer): LoadedKey {
  * @throws Error naming the manifest or the key file when something does not parse or does not match the
  * manifest (nothing is half-loaded); the bare ENOENT error when the single key file is missing.
  */
-export async function loadKeyring(path: string, now: number): Promise<LoadedKeyring> {
+async function loadKeyring(path: string, now: number): Promise<LoadedKeyring> {
   const p = keyringPaths(path);
   const manifest = join(p.dir, p.manifest);
   const text = await readFile(manifest, 'utf8').catch((err: NodeJS.ErrnoException) => {
