@@ -229,6 +229,13 @@ export function declareMetrics(registry: Registry) {
       aggregator: 'max',
       registers: r,
     }),
+    certActivation: new Gauge({
+      name: 'switchguard_certificate_activation_timestamp_seconds',
+      help: 'Activation time (unix seconds) of each staged TLS certificate waiting for it, by kind (tls_server, tls_client) and file.',
+      labelNames: ['kind', 'file'] as const,
+      aggregator: 'min',
+      registers: r,
+    }),
     knownPeers: new Gauge({
       name: 'switchguard_known_peers',
       help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".',
@@ -395,6 +402,11 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     rateLimitFallback(e) {
       m.rateLimitFallback.labels(e.what).inc();
+    },
+    certificateActivation(e) {
+      const file = files.value(e.file);
+      if (e.activateAt === undefined || !Number.isFinite(e.activateAt)) m.certActivation.remove(e.kind, file);
+      else m.certActivation.labels(e.kind, file).set(e.activateAt);
     },
     signingKeys(keys) {
       // A key's state label changes over time: the report replaces every series (a keyring holds a few keys).

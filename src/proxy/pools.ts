@@ -1,10 +1,13 @@
 // The two upstream pool sets: inbound traffic goes to the switch services or DFSP backend (one pool per
 // distinct origin: INBOUND_UPSTREAM_URL and each INBOUND_UPSTREAM_ROUTES upstream, every https one trusting
 // INBOUND_UPSTREAM_CA_CERT_PATH), outbound traffic to peers over mTLS with the gateway's client certificate. A new client
-// certificate takes effect on new connections: the outbound pools are dropped when its files change.
+// certificate takes effect on new connections: the outbound pools are dropped when its files change, and at the
+// activation time of a staged client certificate (src/tls/staged.ts), so every replica presents it from then on.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { Telemetry } from '../telemetry/types.js';
+import { at, type PairInForce, pairInForce, stagedPaths } from '../tls/staged.js';
 import { watchFiles } from '../util/file-watch.js';
 import { Upstreams } from './upstream.js';
 
@@ -28,7 +31,7 @@ export interface Pools {
   close(): Promise<void>;
 }
 
-export function openPools(c: PoolConfig, telemetry: Telemetry): Pools {
+export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (err: Error) => void = () => {}): Pools {
   const common = {
     connections: c.upstreamConnections,
     connectTimeoutMs: c.upstreamConnectTimeoutMs,
@@ -38,24 +41,57 @@ export function openPools(c: PoolConfig, telemetry: Telemetry): Pools {
   };
   const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
   const inbound = new Upstreams({ ...common, tls: () => (c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }, telemetry);
+  const certPath = c.outClientCertPath;
+  const keyPath = c.outClientKeyPath;
+  const clientPair = (): PairInForce | undefined => (certPath && keyPath ? pairInForce(certPath, keyPath, Date.now()) : undefined);
   const outbound = new Upstreams(
     {
       ...common,
       tls: () => {
-        const ca = file(c.outCaCertPath),
-          cert = file(c.outClientCertPath),
-          key = file(c.outClientKeyPath);
-        return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+        const ca = file(c.outCaCertPath);
+        const pair = clientPair();
+        return { ...(ca ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
       },
     },
     telemetry,
   );
-  const clientFiles = [c.outClientCertPath, c.outClientKeyPath, c.outCaCertPath].filter((p): p is string => p !== undefined);
+  // The client certificate in force and a staged one waiting: metrics, and the switch at its time.
+  let cancelSwitch = () => {};
+  let reported: string | undefined;
+  const follow = () => {
+    cancelSwitch();
+    let pair: PairInForce | undefined;
+    try {
+      pair = clientPair();
+    } catch {
+      return; // unreadable files: the pools keep their connections; the next change calls again
+    }
+    if (pair === undefined || certPath === undefined) return;
+    if (pair.stagedError) onStagedError(pair.stagedError);
+    telemetry.expiry({ kind: 'tls_client', file: certPath, notAfter: Date.parse(new X509Certificate(pair.cert).validTo) / 1000 });
+    if (reported !== undefined && reported !== pair.pending?.certPath) {
+      telemetry.expiry({ kind: 'tls_client', file: reported, notAfter: undefined });
+      telemetry.certificateActivation({ kind: 'tls_client', file: reported, activateAt: undefined });
+    }
+    reported = pair.pending?.certPath;
+    if (pair.pending) {
+      telemetry.expiry({ kind: 'tls_client', file: pair.pending.certPath, notAfter: Date.parse(pair.pending.certificate.validTo) / 1000 });
+      telemetry.certificateActivation({ kind: 'tls_client', file: pair.pending.certPath, activateAt: pair.pending.activateAt / 1000 });
+    }
+    cancelSwitch = at(pair.pending?.activateAt, () => {
+      void outbound.reset();
+      follow();
+    });
+  };
+  follow();
+  const staged = certPath && keyPath ? stagedPaths(certPath, keyPath) : undefined;
+  const clientFiles = [certPath, keyPath, c.outCaCertPath, staged?.cert, staged?.key, staged?.activateAt].filter((p): p is string => p !== undefined);
   const watch = clientFiles.length
     ? watchFiles(
         clientFiles,
         () => {
           void outbound.reset();
+          follow();
         },
         { intervalMs: c.tlsReloadIntervalMs },
       )
@@ -65,6 +101,7 @@ export function openPools(c: PoolConfig, telemetry: Telemetry): Pools {
     outbound,
     async close() {
       watch?.close();
+      cancelSwitch();
       await inbound.close();
       await outbound.close();
     },

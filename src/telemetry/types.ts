@@ -53,6 +53,8 @@ export interface Telemetry {
   // issue 12: own signing keys (src/jws/signing-key.ts)
   /** Every key of the signing keyring with its state and times (unix seconds); replaces the previous report. */
   signingKeys(keys: readonly { kid: string; state: string; activation: number; retire: number | undefined; published: number }[]): void;
+  /** Activation time (unix seconds) of a staged certificate (src/tls/staged.ts); undefined removes the series. */
+  certificateActivation(e: { kind: 'tls_server' | 'tls_client'; file: string; activateAt: number | undefined }): void;
 }
 
 const noop = () => {};
@@ -81,4 +83,5 @@ export const NOOP_TELEMETRY: Telemetry = {
   rateLimitFallback: noop,
   auditWriteFailed: noop,
   signingKeys: noop,
+  certificateActivation: noop,
 };
