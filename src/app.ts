@@ -24,6 +24,10 @@ export interface Stages {
   /** Date window and replay protection (docs/security.md class 9). */
   readonly freshness?: GatewayMiddleware;
   readonly verifyJws?: GatewayMiddleware;
+  /** Body FSP ids agree with FSPIOP-Source/-Destination (IDENTITY_CHECK, docs/security.md class 11): after JWS inbound, before ILP. */
+  readonly identity?: GatewayMiddleware;
+  /** The same outbound, before ILP completion and signing. */
+  readonly identityOutbound?: GatewayMiddleware;
   readonly ilpInbound?: GatewayMiddleware;
   readonly ilpOutbound?: GatewayMiddleware;
   readonly signJws?: GatewayMiddleware;
@@ -93,6 +97,7 @@ export function buildInboundApp(
       config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
       stages.freshness,
       stages.verifyJws,
+      stages.identity, // a body whose signature failed is reported as that, never as a mismatch
       stages.ilpInbound,
       forward({ upstreams: deps.upstreams, target: (c) => upstreamOf(c.get('route').resource), proto: 'https' }),
     ),
@@ -126,6 +131,7 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
         targetFor(c);
         await next();
       }, // 3201/3102 before any signing
+      stages.identityOutbound, // the gateway never completes or signs a body that speaks for another FSP than its headers
       stages.ilpOutbound,
       stages.signJws,
       forward({ upstreams: deps.upstreams, target: targetFor, proto: 'http' }),

@@ -93,6 +93,11 @@ export const CATALOGUE = {
   GW_ROUTE_UNKNOWN: entry('3002', 404, "The path is not an FSPIOP 1.1/2.0 resource; check the caller's base URL."),
   GW_METHOD_NOT_ALLOWED: entry('3000', 405, 'The path exists but not with this method (see the Allow header).'),
   GW_CLOCK_SKEW: entry('3105', 400, "Date header outside JWS_MAX_CLOCK_SKEW_SECONDS; check the sender's clock (NTP)."),
+  GW_IDENTITY_MISMATCH: entry(
+    '3100',
+    400,
+    'IDENTITY_CHECK=enforce: an FSP id in the body (the member the message names, e.g. payerFsp, payee.partyIdInfo.fspId, DbtrAgt) differs from FSPIOP-Source or FSPIOP-Destination where the API ties them; the sender builds inconsistent messages or speaks for another FSP. switchguard_identity_mismatch_total shows which member.',
+  ),
   // --- JWS (jws/) ---
   GW_JWS_MISSING: entry('3105', 400, 'The request needs an FSPIOP-Signature and has none (or lacks FSPIOP-URI/FSPIOP-HTTP-Method).'),
   GW_JWS_MALFORMED: entry('3105', 400, 'FSPIOP-Signature is not the JSON {protectedHeader, signature} form with base64url members.'),

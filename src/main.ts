@@ -9,6 +9,7 @@ import { sdkNameWarnings } from './config/sdk-names.js';
 import { DEFAULT_UPSTREAM_NAME } from './config/upstream-routes.js';
 import { startGateway } from './gateway.js';
 import { initDevPki } from './pki/dev-pki.js';
+import { describeTlsGroups } from './tls/groups.js';
 
 function fail(e: unknown): never {
   if (e instanceof ConfigError) for (const p of e.problems) console.error(`switchguard: configuration error: ${p}`);
@@ -30,6 +31,8 @@ function banner(config: Config, ports: { inbound: number; outbound: number; admi
     ...more.map((m) => `${' '.repeat(inbound.length)}→ ${m.what}${m.where}`),
     `  outbound (local) http://${config.outboundHost}:${ports.outbound}`,
     `  admin            http://${config.adminHost}:${ports.admin}/health  /ready  /metrics`,
+    // TLS_GROUPS as resolved: the groups every TLS endpoint offers, and whether the post-quantum hybrid is among them.
+    `  ${describeTlsGroups(config.tlsGroups)}`,
   ];
   if (config.devPki) {
     const d = devPaths(config.keysDir, 'perffsp-1');

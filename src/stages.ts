@@ -7,6 +7,8 @@ import type { Quarantine } from './admin/quarantine.js';
 import type { Stages } from './app.js';
 import type { Config } from './config/schema.js';
 import type { GatewayMiddleware } from './http/context.js';
+import { checkIdentity } from './http/identity.js';
+import type { RequestLogger } from './http/stages.js';
 import { createKeyring, ilpVersionFor } from './ilp/keyring.js';
 import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/middleware.js';
 import { createReplayGuard, type ReplayGuard } from './jws/freshness.js';
@@ -64,6 +66,21 @@ export interface StageDeps {
   readonly now?: () => number;
   /** Reports a key file that does not parse, or a watch that failed (the keys in force stay). */
   readonly onError?: (what: string) => (err: unknown) => void;
+  /** Where IDENTITY_CHECK=log writes its warnings (none written without it). */
+  readonly logger?: Pick<RequestLogger, 'warn'>;
+}
+
+const NO_LOG: Pick<RequestLogger, 'warn'> = { warn() {} };
+
+/** IDENTITY_CHECK: the stage of each listener, when the check is on. */
+function identityStagesOf(
+  config: Pick<Config, 'identity'>,
+  deps: { telemetry: Telemetry; logger?: Pick<RequestLogger, 'warn'> },
+): { inbound?: GatewayMiddleware; outbound?: GatewayMiddleware } {
+  const id = config.identity;
+  if (id === undefined) return {};
+  const common = { enforce: id.enforce, relays: id.relays, telemetry: deps.telemetry, logger: deps.logger ?? NO_LOG };
+  return { inbound: checkIdentity({ ...common, listener: 'inbound' }), outbound: checkIdentity({ ...common, listener: 'outbound' }) };
 }
 
 export interface OpenedStages {
@@ -75,11 +92,11 @@ export interface OpenedStages {
 }
 
 /** The signing keyring's changes go to the audit stream and the gateway log (docs/operations.md, "Audit events"). */
-function signingKeyEvents(audit: AuditLog | undefined, logger: { info(o: object, msg: string): void } | undefined): (e: SigningKeyEvent) => void {
+function signingKeyEvents(audit: AuditLog | undefined, logger: Partial<Pick<RequestLogger, 'info' | 'warn'>> | undefined): (e: SigningKeyEvent) => void {
   return (e) => {
     if (e.type === 'revoked') audit?.record({ event: 'signing_key_revoked', actor: 'gateway', kid: e.kid, reason: e.reason });
     else audit?.record({ event: e.type === 'published' ? 'signing_key_published' : 'signing_key_activated', actor: 'gateway', kid: e.kid, file: e.file });
-    logger?.info(
+    logger?.info?.(
       { event: `signing_key_${e.type}`, kid: e.kid, ...(e.type === 'revoked' ? { reason: e.reason } : { alg: e.alg, file: e.file }) },
       `JWS signing key ${e.type}`,
     );
@@ -89,7 +106,7 @@ function signingKeyEvents(audit: AuditLog | undefined, logger: { info(o: object,
 /** The key material the configured stages need: opened first, so that every FSP id with a key is known from the start. */
 export async function openKeyMaterial(
   config: Config,
-  d: Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'> & { audit?: AuditLog; logger?: { info(o: object, msg: string): void } },
+  d: Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'> & { audit?: AuditLog; logger?: Partial<Pick<RequestLogger, 'info' | 'warn'>> },
 ): Promise<{ keys: KeyDirectory | undefined; signer: SigningKeyHolder | undefined }> {
   const v = config.jwsVerify;
   const keys =
@@ -128,12 +145,15 @@ export async function openKeyMaterial(
 export function buildStages(config: Config, d: StageDeps & { keys: KeyDirectory | undefined; signer: SigningKeyHolder | undefined }): Stages {
   const { keys, signer } = d;
   const ilp = ilpStagesOf(config, d);
+  const identity = identityStagesOf(config, d);
   const replay = replayGuardOf(config, d.store);
   const stages: Stages = {
     quarantine: quarantineGuard(d.quarantine, { audit: d.audit }),
     quarantineOutbound: quarantineOutboundGuard(d.quarantine, { audit: d.audit }),
     freshness: checkFreshness({ skewSeconds: config.jwsMaxClockSkewSeconds }),
     ...(keys ? { verifyJws: verifyInboundJws({ ...verifyOptionsOf(config), keys, telemetry: d.telemetry, replay }) } : {}),
+    ...(identity.inbound ? { identity: identity.inbound } : {}),
+    ...(identity.outbound ? { identityOutbound: identity.outbound } : {}),
     ...(ilp.inbound ? { ilpInbound: ilp.inbound } : {}),
     ...(ilp.outbound ? { ilpOutbound: ilp.outbound } : {}),
     ...(signer ? { signJws: signOutbound({ signer, selfId: config.selfId, signPutParties: config.jwsSignPutParties }) } : {}),

@@ -3,8 +3,11 @@ import type { ThresholdSpec } from './profile.js';
 
 /** Metric values the driver can provide, by k6 metric name and aggregation. */
 export interface MetricSource {
-  /** Aggregations of a metric ('rate', 'count', 'p(99)', 'avg', 'max', …); undefined if not measured. */
-  value(metric: string, aggregation: string): number | undefined;
+  /**
+   * Aggregations of a metric ('rate', 'count', 'p(99)', 'avg', 'max', …); undefined if not measured.
+   * `key` is the threshold's metric as written, with its tag filter (`http_req_duration{status:200}`).
+   */
+  value(metric: string, aggregation: string, key: string): number | undefined;
 }
 
 export interface ThresholdResult {
@@ -34,7 +37,7 @@ export function parseThreshold(expr: string): { aggregation: string; op: string;
   return { aggregation: m[1] as string, op: m[2] as string, bound: Number(m[3]) };
 }
 
-/** Evaluates every threshold of a profile. A metric name with a tag filter (`name{tag:x}`) uses the bare metric. */
+/** Evaluates every threshold of a profile. `metric` is the bare name (the driver reads it for `name{tag:x}` too); `key` keeps the filter. */
 export function evaluateThresholds(thresholds: Readonly<Record<string, readonly ThresholdSpec[]>>, src: MetricSource): ThresholdResult[] {
   const out: ThresholdResult[] = [];
   for (const [key, specs] of Object.entries(thresholds)) {
@@ -42,7 +45,7 @@ export function evaluateThresholds(thresholds: Readonly<Record<string, readonly 
     for (const spec of specs) {
       const expression = typeof spec === 'string' ? spec : spec.threshold;
       const { aggregation, op, bound } = parseThreshold(expression);
-      const actual = src.value(metric, aggregation);
+      const actual = src.value(metric, aggregation, key);
       const cmp = CMP[op] as (a: number, b: number) => boolean;
       out.push({ metric: key, expression, actual, ok: actual === undefined ? undefined : cmp(actual, bound) });
     }

@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RESOURCES } from '../fspiop/resources.js';
+import { resolveTlsGroups, type TlsGroups } from '../tls/groups.js';
 import { DEV_ILP_SECRET } from './development.js';
 import {
   type Config,
@@ -145,6 +146,10 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
     ...routes.routes.map((r): UpstreamTarget => ({ name: r.name, resources: r.resources, kind: 'url', url: r.url })),
   ];
 
+  // TLS groups: the default keeps what this runtime's OpenSSL has; a configured list must be usable in full.
+  const tls = resolveTlsGroups(c.tlsGroupsList);
+  if ('problem' in tls) problems.push(`${FIELDS.tlsGroupsList.env}: ${tls.problem}`);
+
   if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
 
   // ILP keyring.
@@ -175,13 +180,13 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (c.workers > 1 && storeKind === 'memory')
     problems.push('WORKERS: more than one worker needs the Redis store (set REDIS_URL); the in-memory store is per process');
 
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length || 'problem' in tls) throw new ConfigError(problems);
   const derived: DerivedConfig = { selfId: id, storeKind, ilpSecrets, ilpVersionByPeer: byPeer, devPki, useSimulator, implicitProfile };
-  return deepFreeze({ ...(c as RawConfig), ...derived, ...groupsOf(c as RawConfig, derived, targets) });
+  return deepFreeze({ ...(c as RawConfig), ...derived, ...groupsOf(c as RawConfig, derived, targets, tls.groups) });
 }
 
 /** The typed groups (schema.ts ConfigGroups); called once the rules above hold, so every `required` is met. */
-function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarget[]): ConfigGroups {
+function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarget[], tlsGroups: TlsGroups): ConfigGroups {
   const required = <T>(v: T | undefined, name: string): T => {
     if (v === undefined) throw new ConfigError([`${name}: required`]); // unreachable after the checks above
     return v;
@@ -193,8 +198,10 @@ function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarg
       keyPath: required(c.serverKeyPath, 'IN_SERVER_KEY_PATH'),
       clientCa: c.inboundMtls ? { caPath: required(c.caCertPath, 'IN_CA_CERT_PATH'), crlPath: c.crlPath } : undefined,
       minVersion: c.tlsMinVersion,
+      ecdhCurve: tlsGroups.ecdhCurve,
       reloadIntervalMs: c.tlsReloadIntervalMs,
     },
+    tlsGroups,
     upstream: { targets, caCertPath: c.upstreamCaCertPath },
     jwsVerify: c.validateInboundJws
       ? {
@@ -206,6 +213,7 @@ function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarg
         }
       : undefined,
     jwsSigning: c.jwsSign ? { keyPath: required(c.jwsSigningKeyPath, 'JWS_SIGNING_KEY_PATH'), rescanIntervalSeconds: c.jwsRescanIntervalSeconds } : undefined,
+    identity: c.identityCheck === 'off' ? undefined : { enforce: c.identityCheck === 'enforce', relays: [c.hubId, ...c.trustedProxyPeers] },
     ilp: !c.ilpCheck
       ? undefined
       : c.role === 'hub'

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { ALGORITHM_NAMES as JWS_ALGORITHM_NAMES } from '../jws/algorithms.js'; // issue 10: one source per fact
 import { PAYLOAD_FORMS } from '../jws/payload-forms.js';
+import type { TlsGroups } from '../tls/groups.js';
 import { BARE_HOST_PORT, isBareHostPort, type UpstreamRoute } from './upstream-routes.js';
 
 export interface Field<S extends z.ZodType = z.ZodType> {
@@ -95,6 +96,11 @@ export const FIELDS = {
   caCertPath: field('IN_CA_CERT_PATH', 'CA bundle that client certificates must chain to; watched and reloaded.', str(), { file: true }),
   crlPath: field('IN_CRL_PATH', 'Optional CRL (PEM) of revoked client certificates; watched and reloaded.', str(), { file: true }),
   tlsMinVersion: field('TLS_MIN_VERSION', 'Lowest TLS version accepted on the inbound listener.', oneOf(['TLSv1.3', 'TLSv1.2'], 'TLSv1.3')),
+  tlsGroupsList: field(
+    'TLS_GROUPS',
+    "Key-exchange groups every TLS endpoint offers (inbound listener, mTLS client to peers, https upstreams), in preference order, separated by ':'. Unset: X25519MLKEM768:X25519:P-256:P-384 less what the runtime's OpenSSL lacks (the post-quantum hybrid X25519MLKEM768 needs OpenSSL 3.5, as in Node 24); a group given here that the runtime lacks stops start-up.",
+    z.string().optional(),
+  ),
   tlsReloadIntervalMs: field('TLS_RELOAD_INTERVAL_MS', 'Period of the certificate-file rescan that backs up fs.watch.', int(5000, 100, 3600000)),
   peerIdentityFrom: field(
     'PEER_IDENTITY_FROM',
@@ -119,6 +125,11 @@ export const FIELDS = {
     'MAX_JSON_VALUES',
     'Most JSON values (members and elements) a body may hold (3101 above it, as is nesting deeper than 32); bounds the parse and canonicalisation work per request.',
     int(50000, 100, 10000000),
+  ),
+  identityCheck: field(
+    'IDENTITY_CHECK',
+    'Whether the FSP ids a body names agree with FSPIOP-Source and FSPIOP-Destination where the API ties them (payerFsp/payeeFsp, payer/payee partyIdInfo.fspId, initiatingFsp/counterPartyFsp, a registered fspId; ISO 20022 DbtrAgt/CdtrAgt), inbound after the signature and outbound before signing: off; log = one warning and switchguard_identity_mismatch_total per mismatch, then forwarded; enforce = refused with 3100. A header naming HUB_ID or a TRUSTED_PROXY_PEERS id is not compared.',
+    oneOf(['off', 'log', 'enforce'], 'log'),
   ),
 
   // --- upstream (inbound forwarding) ---
@@ -367,8 +378,12 @@ export interface ConfigGroups {
     /** Client CA (and CRL) when INBOUND_MUTUAL_TLS_ENABLED. */
     readonly clientCa: { readonly caPath: string; readonly crlPath: string | undefined } | undefined;
     readonly minVersion: RawConfig['tlsMinVersion'];
+    /** TLS_GROUPS as resolved (tlsGroups.ecdhCurve). */
+    readonly ecdhCurve: string;
     readonly reloadIntervalMs: number;
   };
+  /** TLS_GROUPS resolved against the runtime's OpenSSL (src/tls/groups.ts): the groups of every TLS endpoint. */
+  readonly tlsGroups: TlsGroups;
   /**
    * Where inbound requests go, per FSPIOP resource: the INBOUND_UPSTREAM_ROUTES items, then the default
    * (INBOUND_UPSTREAM_URL, or the built-in simulator in development) for the resources they leave; every
@@ -391,6 +406,11 @@ export interface ConfigGroups {
     | undefined;
   /** Present when JWS_SIGN=true. */
   readonly jwsSigning: { readonly keyPath: string; readonly rescanIntervalSeconds: number } | undefined;
+  /**
+   * Present when IDENTITY_CHECK is log or enforce: the policy, and the ids whose appearance in a header means
+   * the message is addressed to, or sent by, an intermediary (HUB_ID and TRUSTED_PROXY_PEERS).
+   */
+  readonly identity: { readonly enforce: boolean; readonly relays: readonly string[] } | undefined;
   /** Present when ILP_CHECK=true: the role's checks, with the keyring only where the role generates conditions. */
   readonly ilp:
     | { readonly role: 'hub'; readonly quoteBinding: boolean }

@@ -6,8 +6,6 @@ import { hasIso20022Form, type Resource, type RouteMatch } from './resources.js'
 
 /** How a body is written: FSPIOP JSON, or ISO 20022 JSON (`…interoperability.iso20022.<resource>+json`). */
 export type ApiType = 'fspiop' | 'iso20022';
-/** The one version Mojaloop defines ISO 20022 bodies for. */
-const ISO20022_VERSION = '2.0';
 
 export type HeaderGetter = (name: string) => string | undefined;
 
@@ -80,9 +78,10 @@ export function checkAccept(method: string, value: string | undefined, resource:
 
 /**
  * Content-Type: required when the request has a body (checked when present otherwise). Returns the API type
- * of the body. An ISO 20022 body exists only in version 2.0 and only for the resources Mojaloop maps
- * (resources.ts hasIso20022Form): anything else is refused, so no check can be skipped by naming a body
- * type the gateway does not read.
+ * of the body. An ISO 20022 body exists only for the resources Mojaloop maps (resources.ts hasIso20022Form):
+ * anything else is refused, so no check can be skipped by naming a body type the gateway does not read. The
+ * version is not tied to the API type: the SDK (sdk-standard-components 19.19, baseRequests.js _buildHeaders)
+ * sends ISO bodies under whatever contentVersion its resourceVersions give (1.0 unless configured).
  */
 export function checkContentType(value: string | undefined, resource: Resource, hasBody: boolean): ApiType {
   if (value === undefined) {
@@ -94,7 +93,6 @@ export function checkContentType(value: string | undefined, resource: Resource, 
   if (!SUPPORTED_FULL.has(m[2]!)) throw unsupported('Client supplied a protocol version which is not supported by the server');
   if (m[1] === undefined) return 'fspiop';
   if (!hasIso20022Form(resource)) throw new GatewayError('GW_HEADER_MALFORMED', { detail: `${resource} has no ISO 20022 form` });
-  if (m[2] !== ISO20022_VERSION) throw unsupported(`ISO 20022 bodies are defined for version ${ISO20022_VERSION} only`);
   return 'iso20022';
 }
 

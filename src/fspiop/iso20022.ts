@@ -106,6 +106,11 @@ const MESSAGES: Partial<Record<RouteTemplate, Paths>> = {
   'PATCH /fxTransfers/{ID}': pacs002('conversionState'),
 };
 
+/** The ISO 20022 path Mojaloop reads an FSPIOP member from in this message (the first of `a|b`), when it maps one. */
+export function isoPathOf(template: RouteTemplate, member: string): string | undefined {
+  return MESSAGES[template]?.[member]?.split('|')[0];
+}
+
 /** The messages whose condition is carried only inside the ILP v4 packet (no member of its own). */
 export const CONDITION_IN_PACKET: ReadonlySet<RouteTemplate> = new Set<RouteTemplate>(['POST /transfers', 'PUT /quotes/{ID}']);
 

@@ -10,6 +10,7 @@ import type { AuditLog } from '../logging/audit.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { handshakeReason } from '../tls/handshake-reason.js';
 import type { TlsReloader } from '../tls/material.js';
+import { serverNegotiatedGroup } from '../tls/negotiated-group.js';
 import { requestErrorResponse } from './client-error.js';
 import { applyListenerLimits, type ListenerName, limitServerOptions, listenerLimitsOf } from './listener-limits.js';
 
@@ -62,6 +63,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   // renegotiation could present another certificate on the same socket, so it is refused.
   inbound.on('secureConnection', (socket: TLSSocket) => {
     socket.disableRenegotiation();
+    telemetry.tlsHandshake({ endpoint: 'inbound', group: serverNegotiatedGroup(socket) });
   });
   const inboundLimits = limit(inbound, 'inbound');
   inbound.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {

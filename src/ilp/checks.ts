@@ -291,8 +291,11 @@ export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring
     throw mismatch('condition was not issued by this DFSP');
   }
   const tx = decoded.transaction;
-  const quoteExpiry = parseDateTime(tx.expiration);
-  if (quoteExpiry === undefined || quoteExpiry <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
+  // sdk-standard-components 17.x leaves `expiration` out of the transaction object (src/lib/ilp/index.js
+  // getQuoteResponseIlp): then the quote's life is the stored quote record's (see dfspIlpInbound).
+  const quoteExpiry = tx.expiration === undefined ? undefined : parseDateTime(tx.expiration);
+  if (tx.expiration !== undefined && (quoteExpiry === undefined || quoteExpiry <= now))
+    throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
   if (body.payeeFsp !== pick(tx, ['payee', 'partyIdInfo', 'fspId'])) throw mismatch('payeeFsp differs from the packet');
   if (body.payerFsp !== pick(tx, ['payer', 'partyIdInfo', 'fspId'])) throw mismatch('payerFsp differs from the packet');
   checkTransactionAmount(decoded, body.amount);

@@ -305,6 +305,13 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   const dfspTransfer: Check = async (c, msg) => {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t);
+    // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
+    if (p.quoteExpiresAt === undefined) {
+      const quoteId = p.decoded.transaction.quoteId;
+      if (typeof quoteId !== 'string' || (await store.get(quoteKey(quoteId))) === undefined) {
+        throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired (the packet carries no expiration and its quote record has ended)' });
+      }
+    }
     const useKey = conditionUseKey(p.condition);
     const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, grace);
     if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {

@@ -36,6 +36,14 @@ export function checkFreshness(options: { readonly skewSeconds: number; readonly
  * the payload form that verified, or 'skipped' / 'unsigned'. Reports every decision to telemetry.jwsVerify.
  * @throws GatewayError GW_JWS_* (3105/400), GW_HEADER_MISSING when FSPIOP-Source is absent.
  */
+/**
+ * Lookup answers (PUT /parties…, PUT /participants…, and their errors) are exempt from the replay check: they
+ * change no state, carry no id of their own, and legitimately repeat byte for byte (two lookups of one party
+ * within a second give the same body, Date and, RS256 being deterministic, signature: sdk-scheme-adapter
+ * 18.0.2 does exactly that, test/integration/interop/sdk-scheme-adapter.test.ts). Everything else is checked.
+ */
+const REPLAY_EXEMPT: ReadonlySet<string> = new Set(['parties', 'participants']);
+
 export interface VerifyInboundOptions {
   readonly keys: Pick<KeyDirectory, 'get'>;
   readonly telemetry: Telemetry;
@@ -90,7 +98,7 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
       );
       form = r.form;
       // Only a verified signature is recorded: its record lives while its (signed) Date is in the window.
-      if (replay) {
+      if (replay && !(route.kind !== 'request' && REPLAY_EXEMPT.has(route.resource))) {
         await replay.check(parseSignatureHeader(header(c, 'fspiop-signature')!).signature, c.get('date'));
       }
     } catch (e) {

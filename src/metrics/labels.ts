@@ -3,6 +3,7 @@ import type { Counter, Histogram } from 'prom-client';
 // exports comes from a bounded set, so a peer sending random FSPIOP-Source values (or an attacker
 // probing random paths) cannot grow the number of series: values outside the set fold into one value.
 import { CATALOGUE, FSPIOP_DESCRIPTIONS } from '../errors.js';
+import { TLS_GROUP_NAMES } from '../tls/groups.js';
 
 export const UNKNOWN = 'unknown';
 const OTHER = 'other';
@@ -18,6 +19,11 @@ export const errorCodeLabel = (code: string | undefined): string => (code !== un
 export const fspiopCodeLabel = (code: string): string => (code === '' || FSPIOP_CODES.has(code) ? code : OTHER);
 
 export const methodLabel = (m: string): string => (METHODS.has(m) ? m : 'OTHER');
+
+// The groups of src/tls/groups.ts, plus src/tls/negotiated-group.ts's answers when there is no group to name.
+const TLS_GROUPS: ReadonlySet<string> = new Set([...TLS_GROUP_NAMES, 'none', UNKNOWN, OTHER]);
+/** A key-exchange group name of the table (or none, unknown), else 'other'. */
+export const tlsGroupLabel = (g: string): string => (TLS_GROUPS.has(g) ? g : OTHER);
 
 /**
  * A label whose values are operator-controlled but not enumerable up front (route templates, upstream

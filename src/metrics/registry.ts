@@ -4,7 +4,7 @@
 // Metric names are a public contract (dashboards, alerts/): docs/operations.md lists them.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Telemetry } from '../telemetry/types.js';
-import { CappedLabel, children, errorCodeLabel, fspiopCodeLabel, methodLabel, UNKNOWN } from './labels.js';
+import { CappedLabel, children, errorCodeLabel, fspiopCodeLabel, methodLabel, tlsGroupLabel, UNKNOWN } from './labels.js';
 
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const CRYPTO_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
@@ -66,6 +66,12 @@ export function declareMetrics(registry: Registry) {
       name: 'switchguard_tls_handshake_failures_total',
       help: 'Inbound TLS handshakes that failed (tlsClientError), by reason.',
       labelNames: ['reason'] as const,
+      registers: r,
+    }),
+    tlsHandshakes: new Counter({
+      name: 'switchguard_tls_handshakes_total',
+      help: 'Finished TLS handshakes by endpoint (inbound listener, outbound = mTLS client to peers, upstream = https upstream client) and negotiated key-exchange group (X25519MLKEM768 = post-quantum hybrid).',
+      labelNames: ['endpoint', 'group'] as const,
       registers: r,
     }),
     requestSeconds: new Histogram({
@@ -203,6 +209,12 @@ export function declareMetrics(registry: Registry) {
       labelNames: ['what'] as const,
       registers: r,
     }),
+    identityMismatches: new Counter({
+      name: 'switchguard_identity_mismatch_total',
+      help: 'Body FSP ids that differ from FSPIOP-Source or FSPIOP-Destination (IDENTITY_CHECK), by listener, route template, FSPIOP member and policy (log: forwarded, enforce: refused with 3100).',
+      labelNames: ['listener', 'template', 'member', 'policy'] as const,
+      registers: r,
+    }),
     auditWriteFailed: new Counter({
       name: 'switchguard_audit_write_failed_total',
       help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.',
@@ -284,6 +296,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const checks = new CappedLabel(50);
   const ops = new CappedLabel(50);
   const files = new CappedLabel(5000);
+  const members = new CappedLabel(50);
 
   const verifyCount = children(m.jwsVerifications);
   const verifyFail = children(m.jwsFailures);
@@ -296,6 +309,8 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const ilpCount = children(m.ilpValidations);
   const ilpFail = children(m.ilpFailures);
   const ilpTime = children(m.ilpSeconds);
+  const identityCount = children(m.identityMismatches);
+  const handshakes = children(m.tlsHandshakes);
 
   return {
     registry,
@@ -322,6 +337,9 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     tlsHandshakeFailed(reason) {
       m.tlsFailures.labels(tlsReasons.value(reason)).inc();
+    },
+    tlsHandshake(e) {
+      handshakes.get2(e.endpoint, tlsGroupLabel(e.group)).inc();
     },
     upstream(e) {
       // Per-peer latency histograms would cost 16 series per DFSP; the per-peer error ratio is in the counter.
@@ -377,6 +395,10 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     quarantineLost() {
       m.quarantineLost.inc();
+    },
+    identityMismatch(e) {
+      // template and member come from one fixed table (src/fspiop/identity.ts); the caps only guard the series count.
+      identityCount.get4(e.listener, routes.value(e.template), members.value(e.member), e.policy).inc();
     },
     auditWriteFailed() {
       m.auditWriteFailed.inc();

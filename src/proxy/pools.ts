@@ -3,6 +3,7 @@
 // INBOUND_UPSTREAM_CA_CERT_PATH), outbound traffic to peers over mTLS with the gateway's client certificate. A new client
 // certificate takes effect on new connections: the outbound pools are dropped when its files change, and at the
 // activation time of a staged client certificate (src/tls/staged.ts), so every replica presents it from then on.
+// Both offer the TLS_GROUPS key-exchange groups and count each handshake's group (endpoint upstream and outbound).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
@@ -23,6 +24,7 @@ export type PoolConfig = Pick<
   | 'outClientCertPath'
   | 'outClientKeyPath'
   | 'tlsReloadIntervalMs'
+  | 'tlsGroups'
 >;
 
 export interface Pools {
@@ -40,17 +42,22 @@ export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (e
     maxResponseBytes: c.maxBodyBytes,
   };
   const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
-  const inbound = new Upstreams({ ...common, tls: () => (c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }, telemetry);
+  const ecdhCurve = c.tlsGroups.ecdhCurve; // TLS_GROUPS, the same on every TLS endpoint
+  const inbound = new Upstreams(
+    { ...common, endpoint: 'upstream', tls: () => ({ ecdhCurve, ...(c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }) },
+    telemetry,
+  );
   const certPath = c.outClientCertPath;
   const keyPath = c.outClientKeyPath;
   const clientPair = (): PairInForce | undefined => (certPath && keyPath ? pairInForce(certPath, keyPath, Date.now()) : undefined);
   const outbound = new Upstreams(
     {
       ...common,
+      endpoint: 'outbound',
       tls: () => {
         const ca = file(c.outCaCertPath);
         const pair = clientPair();
-        return { ...(ca ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
+        return { ecdhCurve, ...(ca ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
       },
     },
     telemetry,

@@ -2,10 +2,12 @@
 // side), with connect/headers/body timeouts, optional TLS client certificates, and undici's failures
 // mapped onto the gateway's errors: refused/reset/unreachable → 1001/503, slow → 2004.
 
+import { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
+import { clientNegotiatedGroup } from '../tls/negotiated-group.js';
 import { collect } from './body.js';
 
 export interface UpstreamOptions {
@@ -14,8 +16,10 @@ export interface UpstreamOptions {
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly maxResponseBytes: number;
-  /** TLS settings for https origins: trust anchors and the client certificate presented. */
-  readonly tls?: () => { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** TLS settings for https origins: trust anchors, the client certificate presented, the groups offered (TLS_GROUPS). */
+  readonly tls?: () => { ca?: Buffer; cert?: Buffer; key?: Buffer; ecdhCurve?: string };
+  /** The endpoint label of this client's TLS handshakes in metrics (Telemetry.tlsHandshake). */
+  readonly endpoint: 'outbound' | 'upstream';
 }
 
 export interface UpstreamRequest {
@@ -69,17 +73,28 @@ export class Upstreams {
     let p = this.#pools.get(origin);
     if (!p) {
       const tls = origin.startsWith('https:') ? (this.options.tls?.() ?? {}) : undefined;
+      const connect = buildConnector({ timeout: this.options.connectTimeoutMs, ...(tls ?? {}) });
       p = new Pool(origin, {
         connections: this.options.connections,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         headersTimeout: this.options.headersTimeoutMs,
         bodyTimeout: this.options.bodyTimeoutMs,
-        connect: { timeout: this.options.connectTimeoutMs, ...(tls ?? {}) },
+        connect: tls ? this.#counted(connect) : connect,
       });
       this.#pools.set(origin, p);
     }
     return p;
+  }
+
+  /** undici's connector, reporting each new TLS connection's key-exchange group (it calls back after 'secureConnect'). */
+  #counted(connect: buildConnector.connector): buildConnector.connector {
+    const endpoint = this.options.endpoint;
+    return (opts, callback) =>
+      connect(opts, (...result) => {
+        if (result[1] instanceof TLSSocket) this.telemetry.tlsHandshake({ endpoint, group: clientNegotiatedGroup(result[1]) });
+        callback(...result);
+      });
   }
 
   /** Drops pools (e.g. after a client-certificate reload) so new connections use new settings. */

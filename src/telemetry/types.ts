@@ -17,6 +17,11 @@ export interface Telemetry {
   /** One ILP check. errorType is a GatewayError code for failures. */
   ilp(e: { check: string; outcome: 'ok' | 'failed'; errorType?: string; seconds: number }): void;
   tlsHandshakeFailed(reason: string): void;
+  /**
+   * One finished TLS handshake and its key-exchange group (src/tls/negotiated-group.ts): endpoint inbound (the
+   * listener), outbound (the mTLS client to peers) or upstream (the client to https upstreams).
+   */
+  tlsHandshake(e: { endpoint: 'inbound' | 'outbound' | 'upstream'; group: string }): void;
   upstream(e: { target: string; outcome: 'ok' | 'error' | 'timeout'; seconds: number }): void;
   /** Result of the latest reachability probe of an inbound upstream (its name: 'upstream' or 'upstream:<resource>'). */
   upstreamUp(e: { target: string; up: boolean }): void;
@@ -47,6 +52,8 @@ export interface Telemetry {
   inFlight(e: { listener: 'inbound' | 'outbound'; fspId: string; count: number }): void;
   /** A limit decision taken by the per-process fallback because the shared store did not answer. */
   rateLimitFallback(e: { what: 'rate' | 'concurrency' }): void;
+  /** A body FSP id that differs from its header (IDENTITY_CHECK): template and member come from src/fspiop/identity.ts RELATIONS. */
+  identityMismatch(e: { listener: 'inbound' | 'outbound'; template: string; member: string; policy: 'log' | 'enforce' }): void;
   // issue 10: no error swallowed
   /** An audit record that could not be written (src/logging/audit.ts onWriteError). */
   auditWriteFailed(): void;
@@ -64,6 +71,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   jwsSign: noop,
   ilp: noop,
   tlsHandshakeFailed: noop,
+  tlsHandshake: noop,
   upstream: noop,
   upstreamUp: noop,
   store: noop,
@@ -81,6 +89,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   rateLimited: noop,
   inFlight: noop,
   rateLimitFallback: noop,
+  identityMismatch: noop,
   auditWriteFailed: noop,
   signingKeys: noop,
   certificateActivation: noop,

@@ -40,7 +40,7 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
   };
   const tls: TlsReloader = new TlsReloader(
     { certPath: o.certPath, keyPath: o.keyPath, caPath: o.clientCa?.caPath, crlPath: o.clientCa?.crlPath },
-    o.minVersion,
+    { minVersion: o.minVersion, ecdhCurve: o.ecdhCurve },
     (e) => {
       if (e.outcome === 'unchanged') return;
       telemetry.reload({ what: 'tls', outcome: e.outcome });

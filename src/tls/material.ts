@@ -1,7 +1,8 @@
 // The inbound listener's TLS material (server key/cert, client CA bundle, optional CRL), loaded from
 // files and swapped into the running server with setSecureContext() when the files change. A new set
 // is validated by building a SecureContext first; if that fails the old context stays in force.
-// In-flight connections keep the context they were accepted with.
+// In-flight connections keep the context they were accepted with. setSecureContext() builds the whole context
+// from the options it is given, so each set carries the settings too (TLS version floor, groups).
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
@@ -35,13 +36,20 @@ export type ReloadEvent =
   | { readonly outcome: 'unchanged' };
 export type ReloadListener = (e: ReloadEvent) => void;
 
+/** What every context of the server gets besides the files: kept across reloads (setSecureContext replaces it all). */
+export interface TlsContextSettings {
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** TLS_GROUPS as resolved (src/tls/groups.ts), Node's `ecdhCurve`. */
+  readonly ecdhCurve: string;
+}
+
 /** Reads and validates the TLS files. Throws when any file is missing or the set does not form a usable context. */
-function loadTlsFiles(files: TlsFiles, minVersion: 'TLSv1.2' | 'TLSv1.3', now: number): LoadedTls {
+function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number): LoadedTls {
   const pair = pairInForce(files.certPath, files.keyPath, now);
   const { cert, key } = pair;
   const ca = files.caPath ? readFileSync(files.caPath) : undefined;
   const crl = files.crlPath ? readFileSync(files.crlPath) : undefined;
-  const options: SecureContextOptions = { cert, key, minVersion, ...(ca ? { ca } : {}), ...(crl ? { crl } : {}) };
+  const options: SecureContextOptions = { cert, key, ...settings, ...(ca ? { ca } : {}), ...(crl ? { crl } : {}) };
   createSecureContext(options); // throws on garbage, key/cert mismatch, bad CRL
   const serverCert = new X509Certificate(cert);
   const caCerts = ca ? splitPem(ca.toString('utf8')).map((p) => new X509Certificate(p)) : [];
@@ -65,10 +73,10 @@ export class TlsReloader {
 
   constructor(
     private readonly files: TlsFiles,
-    private readonly minVersion: 'TLSv1.2' | 'TLSv1.3',
+    private readonly settings: TlsContextSettings,
     private readonly listener: ReloadListener = () => {},
   ) {
-    this.#current = loadTlsFiles(files, minVersion, Date.now());
+    this.#current = loadTlsFiles(files, settings, Date.now());
     this.#schedule();
   }
 
@@ -90,7 +98,7 @@ export class TlsReloader {
   reload(): 'ok' | 'failed' | 'unchanged' {
     let next: LoadedTls;
     try {
-      next = loadTlsFiles(this.files, this.minVersion, Date.now());
+      next = loadTlsFiles(this.files, this.settings, Date.now());
     } catch (error) {
       this.listener({ outcome: 'failed', error });
       return 'failed';

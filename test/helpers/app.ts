@@ -144,7 +144,10 @@ export async function makeApp(o: MakeAppOptions = {}): Promise<InProcessApp> {
   const pass: GatewayMiddleware = async (_c, next) => {
     await next();
   };
+  const logs: Record<string, unknown>[] = [];
+  const logger = silentLogger(logs);
   const { stages } = await openStages(config, {
+    logger,
     store,
     telemetry,
     keyTelemetry: telemetry,
@@ -161,8 +164,7 @@ export async function makeApp(o: MakeAppOptions = {}): Promise<InProcessApp> {
       return upstream.answer(r);
     },
   };
-  const logs: Record<string, unknown>[] = [];
-  const deps = { config, telemetry, logger: silentLogger(logs), audit, stages: { ...stages, ...o.stages }, upstreams };
+  const deps = { config, telemetry, logger, audit, stages: { ...stages, ...o.stages }, upstreams };
   const app =
     o.listener === 'outbound'
       ? buildOutboundApp({ ...deps, peers: { resolve: () => ({ endpoint: new URL('http://peer.test') }), has: () => false } as never })

@@ -11,7 +11,7 @@ type Headers = Record<string, string>;
 const hdr = (source: string, destination: string): Headers => ({ 'fspiop-source': source, 'fspiop-destination': destination });
 const bodyOf = (r: unknown): JsonObject => (r as { body: JsonObject }).body;
 
-export const isoMedia = (resource: string) => `application/vnd.interoperability.iso20022.${resource}+json;version=2.0`;
+const isoMedia = (resource: string) => `application/vnd.interoperability.iso20022.${resource}+json;version=2.0`;
 /** Headers of an ISO 20022 request on `resource`. */
 export const isoHeaders = (resource: string, extra: Headers = {}): Headers => ({ 'content-type': isoMedia(resource), accept: isoMedia(resource), ...extra });
 

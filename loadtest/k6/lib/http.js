@@ -1,4 +1,5 @@
-// Sends one prepared request with its DFSP's certificate, FSP tags, a fresh traceparent and a named check.
+// Sends one prepared request (sent by this process's DFSP, over its certificate) with FSP tags, a fresh
+// traceparent and a named check.
 
 import { check } from 'k6';
 import exec from 'k6/execution';
@@ -6,7 +7,7 @@ import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import { ENV } from './env.js';
 import { traceparent } from './ids.js';
-import { fspBaseUrl } from './tls.js';
+import { BASE_URL } from './tls.js';
 
 const fspiopErrors = new Counter('fspiop_errors');
 export const exhausted = new Counter('prepared_requests_exhausted');
@@ -36,7 +37,7 @@ export function send(req, checkName) {
     name: `${req.method} ${req.path.replace(/\/[0-9a-f-]{36}$/, '/{ID}')}`,
   };
   const headers = Object.assign({}, req.headers, { traceparent: traceparent() });
-  const res = http.request(req.method, fspBaseUrl(req.fsp) + req.path, req.body, {
+  const res = http.request(req.method, BASE_URL + req.path, req.body, {
     headers,
     tags,
     responseCallback: req.expectStatus === 400 ? EXPECT_400 : EXPECT_202,

@@ -1,33 +1,19 @@
-// One client certificate per simulated DFSP. k6 picks a tlsAuth certificate by host name, so each DFSP
-// talks to the gateway through its own alias <fspId>.<HOST_SUFFIX>, all mapped to the same address.
+// The one client certificate of this process's DFSP (see env.js for why a process has exactly one).
 import { ENV } from './env.js';
 
-/** @param {string} fsp */
-function fspHost(fsp) {
-  return `${fsp}.${ENV.HOST_SUFFIX}`;
-}
+const HOST = ENV.SERVER_NAME || ENV.TARGET_HOST;
+const HOST_IN_URL = HOST.indexOf(':') >= 0 ? `[${HOST}]` : HOST;
 
-/** @param {string} fsp */
-export function fspBaseUrl(fsp) {
-  return `https://${fspHost(fsp)}:${ENV.TARGET_PORT}`;
-}
+/** The gateway's base URL; every request of this process goes there with FSP_ID's certificate. */
+export const BASE_URL = `https://${HOST_IN_URL}:${ENV.TARGET_PORT}`;
 
 /** The `tlsAuth`, `hosts` and TLS options; called from the init context (open() is init-only). */
 export function tlsOptions() {
-  /** @type {import('k6/options').Certificate[]} */
-  const tlsAuth = [];
   /** @type {{ [name: string]: string }} */
   const hosts = {};
-  for (const fsp of ENV.FSPS) {
-    tlsAuth.push({
-      domains: [fspHost(fsp)],
-      cert: open(`${ENV.KEYS_DIR}/clients/${fsp}.pem`),
-      key: open(`${ENV.KEYS_DIR}/clients/${fsp}.key`),
-    });
-    hosts[fspHost(fsp)] = ENV.TARGET_HOST;
-  }
+  if (ENV.SERVER_NAME) hosts[ENV.SERVER_NAME] = ENV.TARGET_HOST;
   return {
-    tlsAuth,
+    tlsAuth: [{ cert: open(ENV.CERT_FILE), key: open(ENV.KEY_FILE) }],
     hosts,
     insecureSkipTLSVerify: ENV.INSECURE_SKIP_TLS_VERIFY,
     tlsVersion: { min: 'tls1.2', max: 'tls1.3' },

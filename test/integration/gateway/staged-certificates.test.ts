@@ -28,10 +28,13 @@ test('a staged server certificate takes over at its activation time; a mismatche
   const presented = () =>
     new Promise<string>((resolve, reject) => {
       const cert = tg.cert('dfsp1');
-      const s = connect({ host: '127.0.0.1', port: tg.gw.inbound.port, servername: 'localhost', ca: pki.ca.certPem, cert: cert.certPem, key: cert.keyPem }, () => {
-        resolve(s.getPeerX509Certificate()!.fingerprint256);
-        s.destroy();
-      });
+      const s = connect(
+        { host: '127.0.0.1', port: tg.gw.inbound.port, servername: 'localhost', ca: pki.ca.certPem, cert: cert.certPem, key: cert.keyPem },
+        () => {
+          resolve(s.getPeerX509Certificate()!.fingerprint256);
+          s.destroy();
+        },
+      );
       s.on('error', reject);
     });
   const metrics = async () => (await fetch(`http://127.0.0.1:${tg.gw.admin.port}/metrics`)).text();
@@ -57,7 +60,12 @@ test('a staged server certificate takes over at its activation time; a mismatche
     { what: 'the staged certificate in metrics' },
   );
   assert.match(waiting, new RegExp(`switchguard_certificate_activation_timestamp_seconds\\{kind="tls_server",file="${p.cert}"\\} ${activateAt / 1000}`));
-  assert.match(waiting, new RegExp(`switchguard_certificate_expiry_timestamp_seconds\\{kind="tls_server",file="${p.cert}"\\} ${Date.parse(new X509Certificate(next.certPem).validTo) / 1000}`));
+  assert.match(
+    waiting,
+    new RegExp(
+      `switchguard_certificate_expiry_timestamp_seconds\\{kind="tls_server",file="${p.cert}"\\} ${Date.parse(new X509Certificate(next.certPem).validTo) / 1000}`,
+    ),
+  );
   assert.equal(await presented(), fp(first.certPem), 'not before its time');
   await waitFor(async () => (await presented()) === fp(next.certPem), { timeoutMs: 8000, intervalMs: 100, what: 'the staged certificate to be presented' });
   assert.ok(Date.now() >= activateAt);

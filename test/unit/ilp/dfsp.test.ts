@@ -6,9 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
+import { decodePacket } from '../../../src/ilp/packet.js';
 import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
+import { SDK_ILP_WRITERS } from '../../helpers/sdk.js';
 
 const require = createRequire(import.meta.url);
 const { Ilp } = require('@mojaloop/sdk-standard-components');
@@ -352,5 +354,35 @@ describe('DFSP role: what the gateway completes is what is sent and signed (seco
     }
     const ok = await h.outbound('PUT', `/quotes/${qr.quoteId}`, JSON.stringify(quoteResponse(T0)).replace(/}$/, ',"n":100}'), h.dest);
     assert.equal(ok.status, 200);
+  });
+});
+
+describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction object)', () => {
+  // sdk-standard-components 17.4 getQuoteResponseIlp leaves `expiration` out of the transaction object: the quote
+  // then lives as long as its stored request record (QUOTE_EXPIRY_SECONDS or the request's expiration, + grace).
+  const sdk174 = SDK_ILP_WRITERS.find((w) => w.release === '17.4.0')!;
+
+  test('accepted while the quote record lives, 3302 once it has ended', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '60' });
+    const qr = quoteRequest();
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    const resp = quoteResponse(T0);
+    const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
+    assert.equal(decodePacket(ilp.ilpPacket).transaction.expiration, undefined, 'SDK 17.4 packets carry no quote expiration');
+    const prepare = (id: string) => ({
+      transferId: id,
+      payerFsp: 'payerfsp',
+      payeeFsp: 'payeefsp',
+      amount: resp.transferAmount,
+      ilpPacket: ilp.ilpPacket,
+      condition: ilp.condition,
+      expiration: new Date(T0 + 120_000).toISOString(),
+    });
+    const first = randomUUID();
+    assert.equal((await h.inbound('POST', '/transfers', prepare(first))).status, 200);
+    h.advance(61_000);
+    const late = await h.inbound('POST', '/transfers', prepare(first));
+    assert.equal(late.code, '3302');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'transfer_condition', outcome: 'failed', errorType: 'GW_ILP_QUOTE_EXPIRED' });
   });
 });

@@ -324,25 +324,29 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
 });
 
 describe('ISO 20022: content types', () => {
-  test('ISO 20022 on a resource Mojaloop keeps FSPIOP-only → 3101; ISO 20022 in version 1.1 → 3001/406', async () => {
+  test('ISO 20022 on a resource Mojaloop keeps FSPIOP-only → 3101; ISO 20022 under version 1.0 (the SDK default) is read as ISO 20022; an unsupported version → 3001/406', async () => {
     const h = hub();
-    const q = await isoQuote();
+    const q = await h.quoted();
     const p = await isoPrepare(q);
     const bulk = await h.call('POST', '/bulkTransfers', p.body, isoHeaders('bulkTransfers'));
     assert.equal(bulk.code, '3101');
     const tr = await h.call('POST', '/transactionRequests', {}, isoHeaders('transactionRequests'));
     assert.equal(tr.code, '3101');
-    const v11 = 'application/vnd.interoperability.iso20022.transfers+json;version=1.1';
-    const old = await h.call('POST', '/transfers', p.body, { 'content-type': v11, accept: v11 });
-    assert.equal(old.status, 406);
-    assert.equal(old.code, '3001');
+    const v3 = 'application/vnd.interoperability.iso20022.transfers+json;version=3.0';
+    const unsupported = await h.call('POST', '/transfers', p.body, { 'content-type': v3, accept: v3 });
+    assert.equal(unsupported.status, 406);
+    assert.equal(unsupported.code, '3001');
     assert.deepEqual(h.telemetry.ilpEvents, []);
+    const v10 = 'application/vnd.interoperability.iso20022.transfers+json;version=1.0';
+    const sdkDefault = await h.call('POST', '/transfers', p.body, { 'content-type': v10, accept: v10 });
+    assert.equal(sdkDefault.status, 200, JSON.stringify(sdkDefault.json));
+    assert.deepEqual(h.telemetry.ilpEvents, [{ check: 'prepare', outcome: 'ok' }]);
     await h.close();
   });
 
   test('an ISO body sent as FSPIOP (or the reverse) is refused by the checks, never passed unchecked', async () => {
     const h = hub();
-    const q = await isoQuote();
+    const q = await h.quoted();
     const p = await isoPrepare(q);
     assert.equal((await h.call('POST', '/transfers', p.body)).code, '3100');
     const fspiop = await fromIso.postTransfers(p.body);
@@ -414,6 +418,67 @@ describe('ISO 20022, DFSP (payee) role', () => {
     const fulfilment = ((commit.json.rewritten as JsonObject).TxInfAndSts as JsonObject).ExctnConf as string;
     assert.equal(sdk.validateFulfil(fulfilment, asMojaloop.condition as string), true);
     assert.equal(((commit.json.rewritten as JsonObject).TxInfAndSts as JsonObject).TxSts, 'COMM');
+    await inbound.close();
+    await outbound.close();
+  });
+});
+
+describe('ISO 20022, DFSP role with an FXP behind it', () => {
+  test('pacs.092 out completed with Sh256Sgntr, pacs.009 in checked against the issued terms, pacs.002 out completed with ExctnConf', async () => {
+    const store = createMemoryStore({ maxEntries: 1000 });
+    const config = testConfig({ GATEWAY_ROLE: 'dfsp' });
+    const inbound = ilpApp({ config, store });
+    const outbound = ilpApp({ config, store, direction: 'outbound' });
+    const conversionRequestId = ulid();
+    const terms = {
+      conversionId: ulid(),
+      determiningTransferId: ulid(),
+      initiatingFsp: 'payerfsp',
+      counterPartyFsp: 'fxpfsp',
+      amountType: 'SEND',
+      sourceAmount: { currency: 'USD', amount: '300' },
+      targetAmount: { currency: 'ZMW', amount: '7950.5' },
+      expiration: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const headers = isoHeaders('fxQuotes', { 'fspiop-source': 'fxpfsp', 'fspiop-destination': 'payerfsp' });
+    const pacs092 = await toIso.putFxQuotes(conversionRequestId, { conversionTerms: terms, condition: 'x'.repeat(43) });
+    delete ((pacs092.CdtTrfTxInf as JsonObject).VrfctnOfTerms as JsonObject).Sh256Sgntr;
+    const q = await outbound.call('PUT', `/fxQuotes/${conversionRequestId}`, pacs092, headers);
+    assert.equal(q.status, 200, JSON.stringify(q.json));
+    const completed = q.json.rewritten as JsonObject;
+    const condition = ((completed.CdtTrfTxInf as JsonObject).VrfctnOfTerms as JsonObject).Sh256Sgntr as string;
+    assert.match(condition, /^[A-Za-z0-9_-]{43}$/);
+    // Mojaloop reads the completed pacs.092 with the condition the gateway issued.
+    assert.equal((await fromIso.putFxQuotes(conversionRequestId, completed)).condition, condition);
+
+    const fxTransfer = {
+      commitRequestId: terms.conversionId,
+      determiningTransferId: terms.determiningTransferId,
+      initiatingFsp: 'payerfsp',
+      counterPartyFsp: 'fxpfsp',
+      sourceAmount: terms.sourceAmount,
+      targetAmount: terms.targetAmount,
+      condition,
+      expiration: new Date(Date.now() + 30_000).toISOString(),
+    };
+    const inHeaders = isoHeaders('fxTransfers', { 'fspiop-source': 'payerfsp', 'fspiop-destination': 'fxpfsp' });
+    // Terms changed on the way (a higher target amount) → 3100; another condition → 3100; the issued one passes.
+    const richer = await toIso.postFxTransfers({ ...fxTransfer, targetAmount: { currency: 'ZMW', amount: '9000' } });
+    assert.equal((await inbound.call('POST', '/fxTransfers', richer, inHeaders)).code, '3100');
+    const forged = await toIso.postFxTransfers({ ...fxTransfer, condition: createHash('sha256').update(randomBytes(32)).digest('base64url') });
+    assert.equal((await inbound.call('POST', '/fxTransfers', forged, inHeaders)).code, '3100');
+    assert.equal((await inbound.call('POST', '/fxTransfers', await toIso.postFxTransfers(fxTransfer), inHeaders)).status, 200);
+
+    const pacs002 = await toIso.putFxTransfers(terms.conversionId, { conversionState: 'RESERVED', completedTimestamp: new Date().toISOString() });
+    const accept = await outbound.call(
+      'PUT',
+      `/fxTransfers/${terms.conversionId}`,
+      pacs002,
+      isoHeaders('fxTransfers', { 'fspiop-source': 'fxpfsp', 'fspiop-destination': 'payerfsp' }),
+    );
+    assert.equal(accept.status, 200, JSON.stringify(accept.json));
+    const fulfilment = ((accept.json.rewritten as JsonObject).TxInfAndSts as JsonObject).ExctnConf as string;
+    assert.equal(createHash('sha256').update(Buffer.from(fulfilment, 'base64url')).digest('base64url'), condition);
     await inbound.close();
     await outbound.close();
   });

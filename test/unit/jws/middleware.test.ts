@@ -9,6 +9,7 @@ import { ALGORITHMS } from '../../../src/jws/algorithms.js';
 import { createReplayGuard } from '../../../src/jws/freshness.js';
 import { KeyDirectory } from '../../../src/jws/key-directory.js';
 import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from '../../../src/jws/middleware.js';
+import { signRequest } from '../../../src/jws/sign.js';
 import { SigningKeyHolder } from '../../../src/jws/signing-key.js';
 import { replayGuardOf } from '../../../src/stages.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
@@ -176,6 +177,25 @@ describe('verifyInboundJws', async () => {
       ((await again.json()) as { errorInformation: { errorDescription: string } }).errorInformation.errorDescription,
       'Invalid signature - signature already seen',
     );
+    // Lookup answers repeat byte for byte (two lookups of one party in one second; RS256 is deterministic):
+    // PUT /parties and PUT /participants callbacks are exempt, every other message is not.
+    const party = { party: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: 'payerfsp' }, name: 'Jane' } };
+    const headers = { 'fspiop-source': 'payerfsp', 'fspiop-destination': 'payeefsp', date: new Date().toUTCString() };
+    const put = signRequest({ method: 'PUT', url: '/parties/MSISDN/27713803912', headers, json: party }, RSA);
+    const verifyParties = await app({
+      freshness: checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }),
+      verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry, replay }),
+    });
+    const b = verifyParties.app;
+    const putPartyTo = (x: typeof b) =>
+      x.request('http://gw/parties/MSISDN/27713803912', {
+        method: 'PUT',
+        headers: { ...headers, ...put.headers, 'content-type': 'application/vnd.interoperability.parties+json;version=1.1' },
+        body: put.body,
+      });
+    assert.equal((await putPartyTo(b)).status, 200);
+    assert.equal((await putPartyTo(b)).status, 200, 'an identical lookup answer is not a replay');
+    assert.equal(verifyParties.seen.jwsForm, 'raw', 'and it was verified');
     const old = signedTransfer(RSA, 'payerfsp', TRANSFER, { date: new Date(Date.now() - 120_000).toUTCString() });
     const res = await send(a, old);
     assert.equal(res.status, 400);

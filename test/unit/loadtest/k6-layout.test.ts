@@ -1,11 +1,14 @@
 // k6 cannot run here: these checks keep the scripts inside what k6 v0.48 offers and keep the profiles
-// and the entry point consistent (the type-check is `npx tsc -p tsconfig.k6.json`).
+// and the entry point consistent (the type-check is `npx tsc -p tsconfig.k6.json`), one DFSP identity per
+// process, and the variables the runner (loadtest/k6-runner/) passes in step with what the scripts read
+// and docs/performance/k6.md documents.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildSchedules, loadProfile, PROFILES_DIR } from '../../../loadtest/driver/profile.js';
+import { buildPlan } from '../../../loadtest/k6-runner/plan.js';
 
 const K6 = join(PROFILES_DIR, '..');
 const files = (dir: string): string[] =>
@@ -43,4 +46,51 @@ test('every profile is an open-model profile whose exec is exported by index.js,
     assert.ok(p.thresholds.http_req_failed, `${n}: http_req_failed threshold`);
     assert.ok(p.thresholds.http_req_duration, `${n}: http_req_duration threshold`);
   }
+});
+
+/** Members of k6/execution in k6 v0.48 (js/modules/k6/execution/execution.go at v0.48.0). */
+const EXECUTION_V048: Readonly<Record<string, readonly string[]>> = {
+  scenario: ['name', 'executor', 'startTime', 'progress', 'iterationInInstance', 'iterationInTest'],
+  instance: ['currentTestRunDuration', 'iterationsCompleted', 'iterationsInterrupted', 'vusActive', 'vusInitialized'],
+  test: ['abort', 'options'],
+  vu: ['idInInstance', 'idInTest', 'iterationInInstance', 'iterationInScenario', 'tags', 'metadata', 'metrics'],
+};
+
+test('k6/execution members used exist in k6 v0.48', () => {
+  for (const f of files(K6)) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/\bexec\.(\w+)\.(\w+)/g)) {
+      assert.ok(EXECUTION_V048[m[1] as string]?.includes(m[2] as string), `${f}: exec.${m[1]}.${m[2]} is not in k6 v0.48`);
+    }
+  }
+});
+
+test('one process presents one client certificate: a single tlsAuth entry, and FSP_ID is required', () => {
+  // Go's crypto/tls client presents the first acceptable certificate of tlsAuth; `domains` does not choose
+  // between several (issue 14): a process must not be given more than one.
+  const tls = readFileSync(join(K6, 'lib', 'tls.js'), 'utf8');
+  assert.equal([...tls.matchAll(/tlsAuth\s*:/g)].length, 1);
+  assert.match(tls, /tlsAuth: \[\{ cert: open\(ENV\.CERT_FILE\), key: open\(ENV\.KEY_FILE\) \}\]/);
+  assert.doesNotMatch(tls, /\bfor\s*\(|\.push\(|domains/);
+  assert.match(readFileSync(join(K6, 'lib', 'env.js'), 'utf8'), /if \(FSP_ID === ''\) \{\s*throw new Error/);
+  assert.match(readFileSync(join(K6, 'lib', 'data.js'), 'utf8'), /if \(r\.fsp !== ENV\.FSP_ID\) continue;/);
+});
+
+test('the runner passes only variables the scripts read, and docs/performance/k6.md documents every one', () => {
+  const read = new Set<string>();
+  for (const f of files(K6)) for (const m of readFileSync(f, 'utf8').matchAll(/__ENV\.([A-Z0-9_]+)/g)) read.add(m[1] as string);
+  const [plan] = buildPlan({
+    profilePath: '/p.json',
+    identities: [{ fspId: 'a', cert: '/a.pem', key: '/a.key', jwsKey: '/a.jws' }],
+    manifest: { version: 1, createdAt: '', validUntil: '', reusable: false, total: 1, senders: { a: { file: '/a.json', requests: 1, peers: ['b'] } } },
+    totalRate: 10,
+    durationSeconds: 30,
+    target: { host: 'h', port: 1 },
+    serverName: 'gw.example',
+    verifyServer: true,
+    outDir: '/o',
+    script: '/s.js',
+  });
+  for (const name of Object.keys(plan?.env ?? {})) assert.ok(read.has(name), `the runner sets ${name}, which no script reads`);
+  const doc = readFileSync(join(K6, '..', '..', 'docs', 'performance', 'k6.md'), 'utf8');
+  for (const name of read) assert.match(doc, new RegExp(`\\| \`${name}\` \\|`), `docs/performance/k6.md: ${name} is not in the variables table`);
 });

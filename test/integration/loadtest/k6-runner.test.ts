@@ -1,0 +1,201 @@
+// `npm run loadtest:k6` end to end with a fake k6 first on PATH (test/helpers/fake-k6.ts: k6's CLI flags
+// and output formats, no network): the runner signs a set for three DFSP identities, starts one k6 per
+// identity with its own certificate, data and share of the rate, waits, merges and judges.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { makeEcPkiDir } from '../../helpers/pki.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+const FSPS = ['perffsp-1', 'perffsp-2', 'perffsp-3'];
+
+interface Recorded {
+  argv: string[];
+  env: Record<string, string>;
+  startedAt: number;
+}
+
+function runRunner(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'loadtest/k6-runner/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('k6 runner with a fake k6', () => {
+  let dir: string;
+  let keys: string;
+  let bin: string;
+  let profile: string;
+  let strict: string;
+  let env: Record<string, string>;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-k6run-'));
+    keys = makeEcPkiDir(FSPS);
+    bin = join(dir, 'bin');
+    // The fake k6 is a script named k6, first on PATH, as a real k6 would be.
+    const fake = join(ROOT, 'test/helpers/fake-k6.ts');
+    const tsx = join(ROOT, 'node_modules/tsx/dist/loader.mjs');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'k6'), `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${fake}" "$@"\n`, { mode: 0o755 });
+    const scenarios = {
+      quoteTransfer: { executor: 'constant-arrival-rate', exec: 'quoteTransfer', rate: 30, timeUnit: '1s', duration: '2s', preAllocatedVUs: 3, maxVUs: 9 },
+    };
+    profile = join(dir, 'profile.json');
+    writeFileSync(
+      profile,
+      JSON.stringify({ scenarios, thresholds: { http_req_failed: ['rate<0.05'], http_req_duration: ['p(95)<100'], dropped_iterations: ['count==0'] } }),
+    );
+    strict = join(dir, 'strict.json');
+    writeFileSync(strict, JSON.stringify({ scenarios, thresholds: { http_req_failed: ['rate<0.05'], http_req_duration: ['p(95)<25'] } }));
+    env = { PATH: `${bin}:${process.env.PATH}`, K6_BINARY: '', FAKE_K6_SECONDS: '2' };
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (keys) rmSync(keys, { recursive: true, force: true });
+  });
+
+  const common = () => ['--keys', keys, '--fsps', FSPS.join(','), '--target', '10.9.8.7:9443'];
+
+  test('one k6 process per identity, each with its own identity env, merged and judged: PASS, exit 0', async () => {
+    const out = join(dir, 'pass');
+    const record = join(dir, 'record-pass');
+    // One in 8 of perffsp-2's requests takes 200 ms: its own p(95) crosses 100 ms (k6 exit 99), the
+    // merged p(95) over all three does not (2 slow of 62). perffsp-3 takes 1.5 s longer to initialise.
+    const behaviour = { 'perffsp-2': { slowEvery: 8 }, 'perffsp-3': { initMs: 1500 } };
+    const r = await runRunner(['--profile', profile, ...common(), '--rate', '31', '--out', out], {
+      ...env,
+      K6_BINARY: 'k6',
+      FAKE_K6_RECORD: record,
+      FAKE_K6_BEHAVIOUR: JSON.stringify(behaviour),
+    });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const rec = FSPS.map((f) => JSON.parse(readFileSync(join(record, `${f}.json`), 'utf8')) as Recorded);
+    // Each process speaks for exactly one DFSP, with that DFSP's certificate, key and requests.
+    assert.deepEqual(
+      rec.map((x) => x.env.FSP_ID),
+      FSPS,
+    );
+    for (const [i, x] of rec.entries()) {
+      const fsp = FSPS[i] as string;
+      assert.equal(x.env.CERT_FILE, join(keys, 'clients', `${fsp}.pem`));
+      assert.equal(x.env.KEY_FILE, join(keys, 'clients', `${fsp}.key`));
+      assert.equal(x.env.DATA_FILE, join(out, 'data', `${fsp}.json`));
+      assert.equal(x.env.TARGET_HOST, '10.9.8.7');
+      assert.equal(x.env.TARGET_PORT, '9443');
+      assert.equal(x.env.INSECURE_SKIP_TLS_VERIFY, 'true');
+      assert.equal(x.env.K6_PROFILE, profile);
+      assert.deepEqual(
+        x.env.PEERS?.split(','),
+        FSPS.filter((f) => f !== fsp),
+      );
+      const data = JSON.parse(readFileSync(x.env.DATA_FILE as string, 'utf8')) as { requests: { fsp: string; headers: Record<string, string> }[] };
+      assert.ok(data.requests.length > 0);
+      for (const q of data.requests) {
+        assert.equal(q.fsp, fsp);
+        assert.equal(q.headers['fspiop-source'], fsp);
+      }
+      assert.deepEqual(x.argv.slice(0, 3), ['--quiet', '--paused', '--address']);
+      assert.match(x.argv[3] as string, /^127\.0\.0\.1:\d+$/);
+      assert.deepEqual(x.argv.slice(4, 9), ['--summary-export', join(out, `${fsp}.summary.json`), '--out', `json=${join(out, `${fsp}.points.json.gz`)}`, '-e']);
+      assert.equal(x.argv.at(-1), join(ROOT, 'loadtest/k6/index.js'));
+    }
+    // Every process has its own REST API; all were resumed together, after the slowest was ready.
+    assert.equal(new Set(rec.map((x) => x.argv[3])).size, 3);
+    const starts = rec.map((x) => x.startedAt);
+    assert.ok(Math.max(...starts) - Math.min(...starts) < 500, `started ${starts.map((t) => t - Math.min(...starts)).join(', ')} ms apart`);
+    assert.match(r.stderr, /all 3 k6 processes initialised in \d+\.\d s; started together/);
+    // 31/s over three identities in proportion to the requests each sends in the set, in thousandths.
+    const rates = rec.map((x) => Number(x.env.RATE));
+    assert.equal(
+      rates.reduce((a, b) => a + Math.round(b * 1000), 0),
+      31_000,
+    );
+    const counts = rec.map((x) => (JSON.parse(readFileSync(x.env.DATA_FILE as string, 'utf8')) as { requests: unknown[] }).requests.length);
+    const total = counts.reduce((a, b) => a + b, 0);
+    for (const [i, r] of rates.entries()) assert.ok(Math.abs(r - (31 * (counts[i] as number)) / total) <= 0.001, `${rates} for ${counts}`);
+    // The merged totals: every process's requests, in k6's summary layout, judged once.
+    const sent = rates.reduce((a, x) => a + Math.floor(x * 2), 0);
+    assert.match(r.stdout, /merged summary of 3 k6 processes \(perffsp-1, perffsp-2, perffsp-3\)/);
+    assert.match(r.stdout, new RegExp(`\\n {5}http_reqs\\.+: ${sent} `));
+    assert.match(r.stdout, /\n {3}✓ http_req_duration\.+: avg=/);
+    assert.match(r.stdout, /✓ http_req_duration p\(95\)<100 \(\d+(\.\d+)?\)/);
+    assert.match(r.stdout, /✓ dropped_iterations count==0 \(0\)/);
+    assert.match(r.stdout, /perffsp-2: its own share crossed a threshold \(k6 exit 99; the merged totals decide\)/);
+    assert.match(r.stdout, /result: PASS/);
+    const merged = JSON.parse(readFileSync(join(out, 'merged.json'), 'utf8'));
+    assert.equal(merged.passed, true);
+    assert.equal(merged.metrics.http_reqs.values.count, sent);
+    assert.deepEqual(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.summary.json'))
+        .sort(),
+      FSPS.map((f) => `${f}.summary.json`),
+    );
+
+    // The same results merged again without starting anything (the Kubernetes path).
+    const again = await runRunner(['--profile', profile, '--merge-only', out], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, new RegExp(`http_reqs\\.+: ${sent} `));
+  });
+
+  test('a threshold that fails on the merged totals fails the run: exit 1', async () => {
+    const r = await runRunner(['--profile', strict, ...common(), '--rate', '30', '--out', join(dir, 'fail')], {
+      ...env,
+      FAKE_K6_BEHAVIOUR: JSON.stringify({ 'perffsp-3': { latencyMs: 60, failEvery: 4 } }),
+    });
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /\n {3}✗ http_req_duration\.+: /);
+    assert.match(r.stdout, /✗ http_req_duration p\(95\)<25 \(\d/);
+    assert.match(r.stdout, /✗ http_req_failed rate<0\.05 \(0\.08/);
+    assert.match(r.stdout, /result: FAIL/);
+  });
+
+  test('a k6 process that fails stops the others and the run: exit 3', async () => {
+    const r = await runRunner(['--profile', profile, ...common(), '--rate', '30', '--out', join(dir, 'broken')], {
+      ...env,
+      FAKE_K6_BEHAVIOUR: JSON.stringify({ 'perffsp-1': { sleepMs: 60_000 }, 'perffsp-2': { exit: 107 }, 'perffsp-3': { sleepMs: 60_000 } }),
+    });
+    assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /stopping the other k6 processes: perffsp-2 failed \(exit 107/);
+    assert.match(r.stdout, /perffsp-2: FAILED \(exit 107\)/);
+    // k6 ends with 105 after a SIGINT; one still starting up dies of it.
+    assert.match(r.stdout, /perffsp-1: interrupted \(exit (105|SIGINT)\)/);
+    assert.match(r.stdout, /incomplete run/);
+  });
+
+  test('without k6 the runner says how to get it: exit 2', async () => {
+    const r = await runRunner(['--profile', profile, ...common()], { ...env, PATH: '/usr/bin:/bin', K6_BINARY: join(dir, 'nowhere', 'k6') });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not found\nk6 is not installed[\s\S]*github\.com\/grafana\/k6\/releases[\s\S]*npm run loadtest/);
+  });
+
+  test('--dry-run prints each process command without k6', async () => {
+    const r = await runRunner(['--profile', profile, ...common(), '--rate', '30', '--out', join(dir, 'dry'), '--dry-run'], { ...env, PATH: '/usr/bin:/bin' });
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of FSPS)
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `\\nk6 run --quiet --paused --address 127\\.0\\.0\\.1:\\d+ --summary-export \\S+${f}\\.summary\\.json .*-e FSP_ID=${f} .*-e RATE=\\d+(\\.\\d+)? `,
+        ),
+      );
+  });
+});
