@@ -22,6 +22,7 @@ function defaultOf(schema: { safeParse(v: unknown): { success: boolean; data?: u
 const CONFIG_GROUPS: Readonly<Record<string, string>> = {
   SWITCHGUARD_PROFILE: 'Profile, role and process',
   INBOUND_LISTEN_HOST: 'Inbound listener (mTLS) and peer identity',
+  OCSP_POLICY: 'Client certificate revocation (OCSP) and stapling',
   MAX_BODY_BYTES: 'FSPIOP request checks',
   INBOUND_UPSTREAM_URL: 'Upstream (where inbound requests go)',
   OUTBOUND_LISTEN_HOST: 'Outbound listener and peers',

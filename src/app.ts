@@ -13,6 +13,7 @@ import type { AuditLog } from './logging/audit.js';
 import type { PeerDirectory } from './peers/directory.js';
 import type { Upstreams } from './proxy/upstream.js';
 import type { Telemetry } from './telemetry/types.js';
+import type { ClientRevocationGate } from './tls/ocsp/client-gate.js';
 import type { PeerResolverOptions } from './tls/peer.js';
 
 /** Capability stages, slotted into the pipelines in the order docs/security.md describes. */
@@ -70,6 +71,8 @@ export function buildInboundApp(
     readonly inboundUpstreams: readonly InboundUpstream[];
     /** This side's signing keyring (JWS_SIGN=true): GET /.well-known/jwks.json publishes its keys. */
     readonly publishedKeys?: PublishedKeySource;
+    /** OCSP_POLICY soft or hard: the client certificate status gate (src/tls/ocsp/client-gate.ts). */
+    readonly revocation?: Pick<ClientRevocationGate, 'admit'> | undefined;
   },
 ): Hono<GatewayEnv> {
   const { config, stages } = deps;
@@ -82,7 +85,8 @@ export function buildInboundApp(
     // quarantine, the peer's limits). Other methods on the path fall through to the pipeline (3002/404).
     const served = `GET ${JWKS_PATH}`;
     const scope = requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, served, ...(deps.audit ? { audit: deps.audit } : {}) });
-    for (const h of present(scope, config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined, stages.quarantine, stages.limits)) app.get(JWKS_PATH, h);
+    for (const h of present(scope, config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation) : undefined, stages.quarantine, stages.limits))
+      app.get(JWKS_PATH, h);
     app.get(JWKS_PATH, servePublishedKeys(deps.publishedKeys));
   }
   mount(
@@ -90,7 +94,7 @@ export function buildInboundApp(
     present(
       requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
       matchFspiopRoute(), // the strict request-target check comes before anything else
-      config.inboundMtls ? bindPeer(deps.peerIdentity) : undefined,
+      config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation) : undefined,
       stages.quarantine,
       stages.limits, // after peer binding and quarantine, before any body read or crypto
       checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),

@@ -60,6 +60,16 @@ export const CATALOGUE = {
     400,
     'The client certificate is not an end-entity client certificate (basicConstraints CA:TRUE, keyUsage without digitalSignature, or extendedKeyUsage without clientAuth).',
   ),
+  GW_PEER_CERT_REVOKED: entry(
+    '3100',
+    400,
+    "The client certificate's OCSP responder says it is revoked (OCSP_POLICY soft or hard); the connection is closed. The DFSP needs a new certificate.",
+  ),
+  GW_PEER_CERT_STATUS_UNKNOWN: entry(
+    '2003',
+    503,
+    "OCSP_POLICY=hard and the client certificate's status could not be established (responder unreachable, slow, or its answer unknown or not trusted); the connection is closed. See the OCSPResponderFailing runbook.",
+  ),
   GW_PEER_QUARANTINED: entry(
     '2003',
     503,

@@ -29,6 +29,7 @@ import type { Telemetry } from './telemetry/types.js';
 import { openIdentityMap } from './tls/identity-source.js';
 import { openInboundTls } from './tls/inbound-tls.js';
 import type { TlsReloader } from './tls/material.js';
+import { openOcsp } from './tls/ocsp/open.js';
 import { Closers } from './util/closers.js';
 
 export interface GatewayOverrides {
@@ -84,6 +85,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       openIdentityMap(config.peerIdentityMap, { telemetry, intervalMs: config.tlsReloadIntervalMs, onReloadFailed: onError('identity map reload refused') }),
       (m) => m.close(),
     );
+    const ocsp = openOcsp(config.ocsp, { telemetry, logger, audit, caCerts: () => tls.current.caCerts });
     const pools = closers.add(openPools(config, telemetry, onError('staged client certificate refused; keeping the configured one')), (p) => p.close());
     const simulator = config.upstream.targets.some((t) => t.kind === 'simulator') ? closers.add(await startSimulator(), (s) => s.close()) : undefined;
     const urlOf = (t: (typeof config.upstream.targets)[number]) => (t.kind === 'url' ? t.url : (simulator?.url ?? ''));
@@ -109,6 +111,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         inboundUpstreams: upstreams,
         peerIdentity: { from: config.peerIdentityFrom, map: identity.current },
         ...(signer ? { publishedKeys: signer } : {}),
+        revocation: ocsp.gate,
       }),
       outbound: buildOutboundApp({ ...appDeps, upstreams: pools.outbound, peers: peers.directory }),
       admin: wireAdmin({
@@ -126,7 +129,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         metrics: metricsOf(telemetry, overrides),
       }),
     };
-    const listeners = await startListeners({ config, tls, apps, telemetry, logger, audit, adminListen: overrides.adminListen !== false });
+    const listeners = await startListeners({ config, tls, apps, telemetry, logger, audit, ocsp, adminListen: overrides.adminListen !== false });
     return {
       ...listeners,
       tls,

@@ -150,6 +150,8 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   const tls = resolveTlsGroups(c.tlsGroupsList);
   if ('problem' in tls) problems.push(`${FIELDS.tlsGroupsList.env}: ${tls.problem}`);
 
+  if (c.ocspPolicy !== 'off' && !c.inboundMtls)
+    problems.push('OCSP_POLICY: soft and hard check client certificates, so they need INBOUND_MUTUAL_TLS_ENABLED=true');
   if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
 
   // ILP keyring.
@@ -203,6 +205,18 @@ function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarg
     },
     tlsGroups,
     upstream: { targets, caCertPath: c.upstreamCaCertPath },
+    ocsp:
+      c.ocspPolicy === 'off' && !c.ocspStapling
+        ? undefined
+        : {
+            client: c.ocspPolicy === 'off' ? undefined : { policy: c.ocspPolicy, responderUrl: c.ocspResponderUrl },
+            stapling: c.ocspStapling,
+            timeoutMs: c.ocspTimeoutMs,
+            cacheMaxSeconds: c.ocspCacheMaxSeconds,
+            errorCacheSeconds: c.ocspErrorCacheSeconds,
+            nonce: c.ocspNonce,
+          },
+
     jwsVerify: c.validateInboundJws
       ? {
           keysDir: required(c.jwsKeysDir, 'JWS_VERIFICATION_KEYS_DIRECTORY'),

@@ -119,6 +119,44 @@ export const FIELDS = {
     list([]),
   ),
 
+  // --- OCSP (src/tls/ocsp/): inbound client certificate status, stapling of the server certificate's status ---
+  ocspPolicy: field(
+    'OCSP_POLICY',
+    "OCSP for inbound client certificates, checked after the handshake and before the connection's first request is served: off; soft (revoked is refused, no usable answer is admitted and counted); hard (only a verified good answer is admitted). A refused connection is closed. Needs INBOUND_MUTUAL_TLS_ENABLED.",
+    oneOf(['off', 'soft', 'hard'], 'off'),
+  ),
+  ocspResponderUrl: field(
+    'OCSP_RESPONDER_URL',
+    "OCSP responder asked about every client certificate, instead of the one named in the certificate's Authority Information Access.",
+    url(),
+    { production: true },
+  ),
+  ocspTimeoutMs: field(
+    'OCSP_TIMEOUT_MS',
+    'Longest wait for an OCSP responder (client check, staple fetch); past it the status is unknown and OCSP_POLICY decides.',
+    int(2000, 50, 30000),
+  ),
+  ocspCacheMaxSeconds: field(
+    'OCSP_CACHE_MAX_SECONDS',
+    'An OCSP answer is used until its nextUpdate, and never longer than this; an answer without nextUpdate is also refused once older than this.',
+    int(3600, 1, 7 * 86400),
+  ),
+  ocspErrorCacheSeconds: field(
+    'OCSP_ERROR_CACHE_SECONDS',
+    'After a lookup that gave no usable answer, the same certificate is not asked about again for this long (its status stays unknown); 0 asks every time.',
+    int(30, 0, 3600),
+  ),
+  ocspNonce: field(
+    'OCSP_NONCE',
+    'Send a nonce with each OCSP request; an answer carrying another nonce is refused (one without a nonce is accepted).',
+    bool(true),
+  ),
+  ocspStapling: field(
+    'OCSP_STAPLING',
+    "Staple the inbound server certificate's OCSP answer (from the responder in its AIA; the issuer must be in IN_SERVER_CERT_PATH or IN_CA_CERT_PATH) for TLS clients that ask.",
+    bool(false),
+  ),
+
   // --- FSPIOP request checks ---
   maxBodyBytes: field('MAX_BODY_BYTES', 'Largest request body accepted (3104 above it).', int(5 * 1024 * 1024, 1, 64 * 1024 * 1024)),
   maxJsonValues: field(
@@ -384,6 +422,18 @@ export interface ConfigGroups {
   };
   /** TLS_GROUPS resolved against the runtime's OpenSSL (src/tls/groups.ts): the groups of every TLS endpoint. */
   readonly tlsGroups: TlsGroups;
+  /** OCSP (OCSP_*): present when OCSP_POLICY is soft or hard, or OCSP_STAPLING is on. */
+  readonly ocsp:
+    | {
+        /** The client certificate check; present when OCSP_POLICY is soft or hard. */
+        readonly client: { readonly policy: 'soft' | 'hard'; readonly responderUrl: string | undefined } | undefined;
+        readonly stapling: boolean;
+        readonly timeoutMs: number;
+        readonly cacheMaxSeconds: number;
+        readonly errorCacheSeconds: number;
+        readonly nonce: boolean;
+      }
+    | undefined;
   /**
    * Where inbound requests go, per FSPIOP resource: the INBOUND_UPSTREAM_ROUTES items, then the default
    * (INBOUND_UPSTREAM_URL, or the built-in simulator in development) for the resources they leave; every

@@ -11,6 +11,7 @@ import type { Telemetry } from '../telemetry/types.js';
 import { handshakeReason } from '../tls/handshake-reason.js';
 import type { TlsReloader } from '../tls/material.js';
 import { serverNegotiatedGroup } from '../tls/negotiated-group.js';
+import type { OcspWiring } from '../tls/ocsp/open.js';
 import { requestErrorResponse } from './client-error.js';
 import { applyListenerLimits, type ListenerName, limitServerOptions, listenerLimitsOf } from './listener-limits.js';
 
@@ -26,6 +27,8 @@ export interface ListenerOptions {
   readonly audit: AuditLog;
   /** False in a cluster worker: the primary serves the admin API. */
   readonly adminListen: boolean;
+  /** OCSP: the client certificate check starts when a connection is established; stapling answers 'OCSPRequest'. */
+  readonly ocsp?: OcspWiring;
 }
 
 export interface Listeners {
@@ -64,7 +67,9 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
   inbound.on('secureConnection', (socket: TLSSocket) => {
     socket.disableRenegotiation();
     telemetry.tlsHandshake({ endpoint: 'inbound', group: serverNegotiatedGroup(socket) });
+    o.ocsp?.gate?.begin(socket); // the peer-binding stage awaits its verdict (src/tls/ocsp/client-gate.ts)
   });
+  if (o.ocsp?.stapler) inbound.on('OCSPRequest', o.ocsp.stapler);
   const inboundLimits = limit(inbound, 'inbound');
   inbound.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     if (inboundLimits.refused(socket)) return; // counted by the listener limits

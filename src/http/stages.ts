@@ -15,6 +15,7 @@ import type { AuditLog } from '../logging/audit.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
 import { checkForwardable } from '../proxy/headers.js';
 import type { Telemetry } from '../telemetry/types.js';
+import type { ClientRevocationGate } from '../tls/ocsp/client-gate.js';
 import { type PeerResolverOptions, peerOf } from '../tls/peer.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import type { GatewayContext, GatewayMiddleware } from './context.js';
@@ -93,13 +94,17 @@ export function renderError(e: Error, c: GatewayContext): Response {
   return res;
 }
 
-/** Inbound: binds the TLS client certificate to a Peer (docs/security.md class 4). */
-export function bindPeer(options: PeerResolverOptions): GatewayMiddleware {
+/**
+ * Inbound: binds the TLS client certificate to a Peer (docs/security.md class 4). With OCSP (OCSP_POLICY soft or
+ * hard) the certificate's status must first be settled and admitted: nothing of the request is looked at before.
+ */
+export function bindPeer(options: PeerResolverOptions, revocation?: Pick<ClientRevocationGate, 'admit'>): GatewayMiddleware {
   return async function bindPeer(c, next) {
     const socket = c.env.incoming.socket as TLSSocket;
     if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) {
       throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No verified client certificate' });
     }
+    if (revocation) await revocation.admit(socket);
     c.set('peer', peerOf(socket, options));
     await next();
   };

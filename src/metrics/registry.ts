@@ -9,6 +9,7 @@ import { CappedLabel, children, errorCodeLabel, fspiopCodeLabel, methodLabel, tl
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const CRYPTO_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 const STORE_BUCKETS = [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const OCSP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 // Gauges carry an aggregator for WORKERS > 1, where prom-client's AggregatorRegistry merges the workers'
 // registries: counters and histograms add up, but a timestamp or an up/down flag must not be summed.
@@ -248,6 +249,32 @@ export function declareMetrics(registry: Registry) {
       aggregator: 'min',
       registers: r,
     }),
+    // OCSP (src/tls/ocsp/)
+    ocspChecks: new Counter({
+      name: 'switchguard_ocsp_checks_total',
+      help: 'OCSP decisions about inbound client certificates, by outcome (good, revoked, unknown, error: no usable answer) and decision (allow, refuse) under OCSP_POLICY.',
+      labelNames: ['outcome', 'decision'] as const,
+      registers: r,
+    }),
+    ocspResponderSeconds: new Histogram({
+      name: 'switchguard_ocsp_responder_duration_seconds',
+      help: 'Queries to OCSP responders and their latency, by purpose (client, staple) and outcome (good, revoked, unknown, error).',
+      labelNames: ['purpose', 'outcome'] as const,
+      buckets: OCSP_BUCKETS,
+      registers: r,
+    }),
+    ocspResponderFailures: new Counter({
+      name: 'switchguard_ocsp_responder_failures_total',
+      help: 'OCSP queries that gave no usable answer, by purpose and reason (unreachable, timeout, http_status, malformed, response_status, signature, responder_untrusted, cert_id, stale, not_yet_valid, nonce, no_responder, no_issuer, too_large).',
+      labelNames: ['purpose', 'reason'] as const,
+      registers: r,
+    }),
+    ocspStaples: new Counter({
+      name: 'switchguard_ocsp_staples_total',
+      help: "TLS clients that asked for the server certificate's OCSP status, by outcome (stapled, none).",
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
     knownPeers: new Gauge({
       name: 'switchguard_known_peers',
       help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".',
@@ -297,6 +324,7 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const ops = new CappedLabel(50);
   const files = new CappedLabel(5000);
   const members = new CappedLabel(50);
+  const ocspReasons = new CappedLabel(20);
 
   const verifyCount = children(m.jwsVerifications);
   const verifyFail = children(m.jwsFailures);
@@ -440,6 +468,16 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
         if (k.retire !== undefined && Number.isFinite(k.retire)) m.signingKeyRetire.labels(k.kid, k.state).set(k.retire);
         if (Number.isFinite(k.published)) m.signingKeyPublished.labels(k.kid, k.state).set(k.published);
       }
+    },
+    ocspCheck(e) {
+      m.ocspChecks.labels(e.outcome, e.decision).inc();
+    },
+    ocspResponder(e) {
+      m.ocspResponderSeconds.labels(e.purpose, e.outcome).observe(secs(e.seconds));
+      if (e.outcome === 'error') m.ocspResponderFailures.labels(e.purpose, ocspReasons.value(e.reason ?? 'other')).inc();
+    },
+    ocspStaple(e) {
+      m.ocspStaples.labels(e.stapled ? 'stapled' : 'none').inc();
     },
   };
 }

@@ -62,6 +62,13 @@ export interface Telemetry {
   signingKeys(keys: readonly { kid: string; state: string; activation: number; retire: number | undefined; published: number }[]): void;
   /** Activation time (unix seconds) of a staged certificate (src/tls/staged.ts); undefined removes the series. */
   certificateActivation(e: { kind: 'tls_server' | 'tls_client'; file: string; activateAt: number | undefined }): void;
+  // OCSP (src/tls/ocsp/)
+  /** One OCSP decision about an inbound client certificate: the status found and whether the connection was admitted. */
+  ocspCheck(e: { outcome: 'good' | 'revoked' | 'unknown' | 'error'; decision: 'allow' | 'refuse' }): void;
+  /** One query to an OCSP responder: what it gave (reason: why there was no usable answer) and how long it took. */
+  ocspResponder(e: { purpose: 'client' | 'staple'; outcome: 'good' | 'revoked' | 'unknown' | 'error'; reason: string | undefined; seconds: number }): void;
+  /** One TLS client that asked for the server certificate's OCSP status: whether an answer was stapled. */
+  ocspStaple(e: { stapled: boolean }): void;
 }
 
 const noop = () => {};
@@ -93,4 +100,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   auditWriteFailed: noop,
   signingKeys: noop,
   certificateActivation: noop,
+  ocspCheck: noop,
+  ocspResponder: noop,
+  ocspStaple: noop,
 };

@@ -52,6 +52,7 @@ describe('alerts/ with promtool', () => {
       'HighUpstreamErrorRatio',
       'StoreDown',
       'DFSPRateLimited',
+      'OCSPResponderFailing',
     ])
       assert.ok(names.includes(n), n);
     const doc = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');

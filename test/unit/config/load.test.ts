@@ -77,3 +77,26 @@ test('store selection and WORKERS', () => {
   assert.equal(loadConfig({ ...prod, WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }, { cwd: '/tmp' }).workers, 2);
   assert.match(problems({ ...prod, DFSP_ID: undefined as unknown as string, GATEWAY_ROLE: 'dfsp' })[0]!, /^DFSP_ID: /);
 });
+
+test('OCSP: off by default (no group); soft/hard make the client check, stapling alone makes the group; policy needs mTLS', () => {
+  assert.equal(loadConfig(prod, { cwd: '/tmp' }).ocsp, undefined);
+  const soft = loadConfig({ ...prod, OCSP_POLICY: 'soft', OCSP_RESPONDER_URL: 'http://ocsp.example:8080', OCSP_TIMEOUT_MS: '500' }, { cwd: '/tmp' });
+  assert.deepEqual(soft.ocsp, {
+    client: { policy: 'soft', responderUrl: 'http://ocsp.example:8080' },
+    stapling: false,
+    timeoutMs: 500,
+    cacheMaxSeconds: 3600,
+    errorCacheSeconds: 30,
+    nonce: true,
+  });
+  const staple = loadConfig({ ...prod, OCSP_STAPLING: 'true', OCSP_NONCE: 'false' }, { cwd: '/tmp' });
+  assert.equal(staple.ocsp?.client, undefined);
+  assert.equal(staple.ocsp?.stapling, true);
+  assert.equal(staple.ocsp?.nonce, false);
+  assert.deepEqual(problems({ ...prod, OCSP_POLICY: 'hard', INBOUND_MUTUAL_TLS_ENABLED: 'false' }), [
+    'OCSP_POLICY: soft and hard check client certificates, so they need INBOUND_MUTUAL_TLS_ENABLED=true',
+  ]);
+  assert.match(problems({ ...prod, OCSP_POLICY: 'strict' })[0] ?? '', /^OCSP_POLICY: /);
+  assert.match(problems({ ...prod, OCSP_RESPONDER_URL: 'ocsp.example:8080' })[0] ?? '', /^OCSP_RESPONDER_URL: /);
+  assert.match(problems({ ...prod, OCSP_TIMEOUT_MS: '10' })[0] ?? '', /^OCSP_TIMEOUT_MS: expected an integer from 50/);
+});

@@ -171,6 +171,29 @@ describe('metrics registry', () => {
   });
 });
 
+describe('OCSP metrics', () => {
+  test('decisions by outcome and decision; responder latency by purpose and outcome; failure reasons bounded; staples', async () => {
+    const t = createTelemetry({ processMetrics: false });
+    t.ocspCheck({ outcome: 'good', decision: 'allow' });
+    t.ocspCheck({ outcome: 'error', decision: 'allow' });
+    t.ocspCheck({ outcome: 'revoked', decision: 'refuse' });
+    t.ocspResponder({ purpose: 'client', outcome: 'good', reason: undefined, seconds: 0.02 });
+    t.ocspResponder({ purpose: 'client', outcome: 'error', reason: 'timeout', seconds: 2 });
+    for (let i = 0; i < 30; i++) t.ocspResponder({ purpose: 'staple', outcome: 'error', reason: `r${i}`, seconds: Number.NaN });
+    t.ocspStaple({ stapled: true });
+    t.ocspStaple({ stapled: false });
+    const text = await t.metricsText();
+    assert.equal(seriesValue(text, 'switchguard_ocsp_checks_total{outcome="error",decision="allow"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_ocsp_checks_total{outcome="revoked",decision="refuse"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_ocsp_responder_duration_seconds_count{purpose="client",outcome="error"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_ocsp_responder_duration_seconds_bucket{le="0.025",purpose="client",outcome="good"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_ocsp_responder_failures_total{purpose="client",reason="timeout"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_ocsp_responder_failures_total{purpose="staple",reason="other"}'), 11); // 20 distinct kept (timeout + 19)
+    assert.equal(seriesValue(text, 'switchguard_ocsp_staples_total{outcome="stapled"}'), 1);
+    assert.equal(seriesValue(text, 'switchguard_ocsp_staples_total{outcome="none"}'), 1);
+  });
+});
+
 describe('metrics across cluster workers', () => {
   test('AggregatorRegistry adds counters but not timestamps, up flags or list sizes', async () => {
     const { AggregatorRegistry } = await import('prom-client');
