@@ -11,7 +11,9 @@ import type { Config } from './config/schema.js';
 import type { InboundUpstream } from './http/forward.js';
 import { startListeners } from './http/listeners.js';
 import type { RequestLogger } from './http/stages.js';
-import type { KeyDirectory } from './jws/key-directory.js';
+import { openKeyRevocations } from './jws/open-revocations.js';
+import type { PeerKeys } from './jws/peer-keys.js';
+import type { KeyRevocations } from './jws/revocations.js';
 import type { SigningKeyHolder } from './jws/signing-key.js';
 import { openTrafficControl } from './limits/open.js';
 import { type AuditLog, createAuditLog } from './logging/audit.js';
@@ -54,7 +56,9 @@ export interface RunningGateway {
   /** Every inbound upstream with the resources it serves (config.upstream.targets, the simulator's URL filled in). */
   readonly upstreams: readonly InboundUpstream[];
   readonly store: Store;
-  readonly keys: KeyDirectory | undefined;
+  /** Every peer's verification keys (files, JWKS, Connection Manager; revocations applied), when VALIDATE_INBOUND_JWS. */
+  readonly keys: PeerKeys | undefined;
+  readonly revocations: KeyRevocations | undefined;
   readonly signer: SigningKeyHolder | undefined;
   readonly quarantine: Quarantine;
   /** The admin app (the cluster primary relays admin calls to it). */
@@ -99,7 +103,13 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
     const quarantine = closers.add(await openQuarantine(config, { ...base, store }), (q) => q.close());
     closers.push(probeStore(store, telemetry));
     // Keys first: traffic control checks the limits file's FSP ids against the key and peer directories.
-    const { keys, signer } = await openKeyMaterial(config, { ...base, keyTelemetry: peers.keyTelemetry });
+    const revocations = config.jwsVerify ? closers.add(await openKeyRevocations(config, { ...base, store }), (r) => r.close()) : undefined;
+    const { keys, signer } = await openKeyMaterial(config, {
+      ...base,
+      keyTelemetry: peers.keyTelemetry,
+      peers: peers.directory,
+      ...(revocations ? { revocations } : {}),
+    });
     const traffic = await openTrafficControl(config, { ...base, store, isKnown: peers.isKnown });
     const stages = buildStages(config, { ...base, store, quarantine, keyTelemetry: peers.keyTelemetry, traffic, keys, signer });
     const all = { ...stages, ...(overrides.stages ?? {}) };
@@ -124,6 +134,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         quarantine,
         peers: peers.directory,
         keys,
+        revocations,
         signer,
         limits: traffic,
         metrics: metricsOf(telemetry, overrides),
@@ -138,6 +149,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       upstreams,
       store,
       keys,
+      revocations,
       signer,
       quarantine,
       adminFetch: (req) => apps.admin.fetch(req),

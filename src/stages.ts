@@ -2,6 +2,7 @@
 // stage exists when its config group does (config/schema.ts ConfigGroups), and it gets exactly the options
 // it needs. app.ts slots the stages into the two pipelines; gateway.ts only wires.
 
+import { readFileSync } from 'node:fs';
 import { quarantineGuard, quarantineOutboundGuard } from './admin/middleware.js';
 import type { Quarantine } from './admin/quarantine.js';
 import type { Stages } from './app.js';
@@ -14,9 +15,15 @@ import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/
 import { createReplayGuard, type ReplayGuard } from './jws/freshness.js';
 import { KeyDirectory } from './jws/key-directory.js';
 import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from './jws/middleware.js';
+import { PeerKeys } from './jws/peer-keys.js';
+import type { KeyRevocations } from './jws/revocations.js';
 import { type SigningKeyEvent, SigningKeyHolder } from './jws/signing-key.js';
+import { createKeyFetch, type KeyFetch } from './jws/sources/fetch.js';
+import { RemoteKeySources } from './jws/sources/remote-keys.js';
 import type { TrafficControl } from './limits/index.js';
 import type { AuditLog } from './logging/audit.js';
+import type { PeerDirectory } from './peers/directory.js';
+import { outboundTlsMaterial } from './proxy/pools.js';
 import type { Store } from './store/types.js';
 import type { Telemetry } from './telemetry/types.js';
 import type { Closers } from './util/closers.js';
@@ -86,13 +93,13 @@ function identityStagesOf(
 export interface OpenedStages {
   readonly stages: Stages;
   /** Present when VALIDATE_INBOUND_JWS=true. */
-  readonly keys: KeyDirectory | undefined;
+  readonly keys: PeerKeys | undefined;
   /** Present when JWS_SIGN=true. */
   readonly signer: SigningKeyHolder | undefined;
 }
 
 /** The signing keyring's changes go to the audit stream and the gateway log (docs/operations.md, "Audit events"). */
-function signingKeyEvents(audit: AuditLog | undefined, logger: Partial<Pick<RequestLogger, 'info' | 'warn'>> | undefined): (e: SigningKeyEvent) => void {
+function signingKeyEvents(audit: AuditLog | undefined, logger: { info?(o: object, msg: string): void } | undefined): (e: SigningKeyEvent) => void {
   return (e) => {
     if (e.type === 'revoked') audit?.record({ event: 'signing_key_revoked', actor: 'gateway', kid: e.kid, reason: e.reason });
     else audit?.record({ event: e.type === 'published' ? 'signing_key_published' : 'signing_key_activated', actor: 'gateway', kid: e.kid, file: e.file });
@@ -103,27 +110,92 @@ function signingKeyEvents(audit: AuditLog | undefined, logger: Partial<Pick<Requ
   };
 }
 
-/** The key material the configured stages need: opened first, so that every FSP id with a key is known from the start. */
-export async function openKeyMaterial(
-  config: Config,
-  d: Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'> & { audit?: AuditLog; logger?: Partial<Pick<RequestLogger, 'info' | 'warn'>> },
-): Promise<{ keys: KeyDirectory | undefined; signer: SigningKeyHolder | undefined }> {
+/** What the remote key sources and revocations need beyond the stage dependencies (all optional: tests). */
+export interface KeyMaterialDeps extends Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'> {
+  /** The peer directory: its jwksUrls are key sources, followed as it reloads. */
+  readonly peers?: Pick<PeerDirectory, 'jwksUrls' | 'subscribe'>;
+  readonly revocations?: KeyRevocations;
+  readonly logger?: { warn(o: object, msg: string): void; info?(o: object, msg: string): void };
+  readonly audit?: AuditLog;
+  /** The key sources' HTTP client (default: over the outbound TLS material). */
+  readonly fetch?: KeyFetch;
+}
+
+/** The remote key sources the configuration asks for: the peers' jwksUrls (when a peer directory is given) and MCM_URL. */
+function remoteSourcesOf(config: Config, d: KeyMaterialDeps, fileBindings: () => Promise<Map<string, Set<string>>>): RemoteKeySources | undefined {
   const v = config.jwsVerify;
-  const keys =
-    v === undefined
-      ? undefined
-      : d.closers.add(
-          await KeyDirectory.open({
-            dir: v.keysDir,
-            cacheSize: v.cacheSize,
-            cacheTtlSeconds: v.cacheTtlSeconds,
-            unknownSourceCooldownSeconds: v.unknownSourceCooldownSeconds,
-            rescanIntervalSeconds: v.rescanIntervalSeconds,
-            telemetry: d.keyTelemetry,
-            ...(d.onError ? { onError: d.onError('verification key directory') } : {}),
-          }),
-          (k) => k.close(),
-        );
+  if (v === undefined || (d.peers === undefined && v.mcm === undefined)) return undefined;
+  const mcm = v.mcm;
+  const secret = mcm?.oidc?.secret;
+  return new RemoteKeySources({
+    fetch: d.fetch ?? createKeyFetch(outboundTlsMaterial(config)),
+    allowed: new Set(config.jwsAlgorithms),
+    bounds: { minMs: v.remote.refreshMinSeconds * 1000, maxMs: v.remote.refreshMaxSeconds * 1000 },
+    timeoutMs: v.remote.fetchTimeoutMs,
+    fileBindings,
+    telemetry: d.telemetry,
+    ...(d.logger ? { logger: d.logger } : {}),
+    ...(d.audit ? { audit: d.audit } : {}),
+    ...(mcm
+      ? {
+          mcm: {
+            fetch: d.fetch ?? createKeyFetch(outboundTlsMaterial(config, mcm.caCertPath ?? config.outCaCertPath)),
+            url: new URL(mcm.url),
+            // The hub's own key is not needed by the hub; a DFSP verifies the hub's callbacks with it.
+            hubId: config.role === 'dfsp' ? config.hubId : undefined,
+            credentials:
+              mcm.oidc && secret
+                ? {
+                    tokenUrl: new URL(mcm.oidc.tokenUrl),
+                    clientId: mcm.oidc.clientId,
+                    clientSecret: 'path' in secret ? () => readFileSync(secret.path, 'utf8').trim() : () => secret.value,
+                  }
+                : undefined,
+          },
+        }
+      : {}),
+  });
+}
+
+/** The key material the configured stages need: opened first, so that every FSP id with a key is known from the start. */
+export async function openKeyMaterial(config: Config, d: KeyMaterialDeps): Promise<{ keys: PeerKeys | undefined; signer: SigningKeyHolder | undefined }> {
+  const v = config.jwsVerify;
+  let keys: PeerKeys | undefined;
+  if (v !== undefined) {
+    // The FSP ids with a key: the key files' (reported by the directory on every scan) and the remote sources'.
+    let fileIds: readonly string[] = [];
+    let remote: RemoteKeySources | undefined;
+    const report = () => d.keyTelemetry.knownPeers(new Set([...fileIds, ...(remote?.ids() ?? [])]));
+    const files = await KeyDirectory.open({
+      dir: v.keysDir,
+      cacheSize: v.cacheSize,
+      cacheTtlSeconds: v.cacheTtlSeconds,
+      unknownSourceCooldownSeconds: v.unknownSourceCooldownSeconds,
+      rescanIntervalSeconds: v.rescanIntervalSeconds,
+      telemetry: {
+        ...d.keyTelemetry,
+        knownPeers(ids: Iterable<string>) {
+          fileIds = [...ids];
+          report();
+        },
+      },
+      ...(d.onError ? { onError: d.onError('verification key directory') } : {}),
+    });
+    remote = remoteSourcesOf(config, d, () => peerKeys.fileBindings());
+    const peerKeys = d.closers.add(new PeerKeys(files, remote, d.revocations), (k) => k.close());
+    keys = peerKeys;
+    if (remote) {
+      const r = remote;
+      r.onChange(report);
+      const first = r.refreshAll(); // the Connection Manager, if configured
+      const peers = d.peers;
+      if (peers) {
+        peers.subscribe(() => void r.setJwksUrls(peers.jwksUrls()));
+        await r.setJwksUrls(peers.jwksUrls());
+      }
+      await first;
+    }
+  }
   const s = config.jwsSigning;
   const signer =
     s === undefined
@@ -142,7 +214,7 @@ export async function openKeyMaterial(
 }
 
 /** Builds every stage from the configuration, the opened key material and traffic control. */
-export function buildStages(config: Config, d: StageDeps & { keys: KeyDirectory | undefined; signer: SigningKeyHolder | undefined }): Stages {
+export function buildStages(config: Config, d: StageDeps & { keys: PeerKeys | undefined; signer: SigningKeyHolder | undefined }): Stages {
   const { keys, signer } = d;
   const ilp = ilpStagesOf(config, d);
   const identity = identityStagesOf(config, d);

@@ -6,7 +6,9 @@ import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { GatewayError, toGatewayError, toResponse } from '../errors.js';
 import { isValidFspId } from '../fspiop/headers.js';
+import type { PeerKeyListing } from '../jws/peer-keys.js';
 import { JWKS_PATH, type PublishedKeySource, servePublishedKeys } from '../jws/published.js';
+import { isValidReason, type KeyRevocations, MAX_REASON_LENGTH, parseFingerprint } from '../jws/revocations.js';
 import type { SigningKeyStatus } from '../jws/signing-key.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { Quarantine } from './quarantine.js';
@@ -15,10 +17,19 @@ import { AdminTokens, allows, type Principal, requiredRole } from './tokens.js';
 
 export interface KeyInfo {
   readonly fspId: string;
+  /** SHA-256 of the SPKI DER, lower-case hex (what revocations name). */
   readonly fingerprint: string;
-  /** ISO-8601 notAfter when the key file is a certificate, else null. */
+  /** ISO-8601 notAfter when the key came with a certificate, else null. */
   readonly expiry: string | null;
   readonly file?: string;
+  /** file, jwks or mcm. */
+  readonly source?: string;
+  /** RFC 7638 JWK thumbprint (also accepted by revocations). */
+  readonly thumbprint?: string | null;
+  readonly kid?: string;
+  readonly url?: string;
+  readonly rejected?: string;
+  readonly revoked?: { readonly reason: string; readonly revokedAt: string };
 }
 
 export interface AdminDeps {
@@ -41,6 +52,10 @@ export interface AdminDeps {
   readonly quarantine?: Quarantine;
   /** Scoped tokens (ADMIN_TOKENS, ADMIN_TOKENS_PATH, ADMIN_TOKEN); when absent, built from adminToken. */
   readonly tokens?: AdminTokens;
+  /** Peer verification keys of every source: lookup by fingerprint and the remote sources' state. */
+  readonly peerKeys?: { find(ref: { kind: 'spki' | 'jwk'; value: string }): Promise<readonly PeerKeyListing[]>; sources(): unknown[] };
+  /** Operator revocations of peer keys (src/jws/revocations.ts). */
+  readonly revocations?: Pick<KeyRevocations, 'list' | 'get' | 'add' | 'lift'>;
   /** Per-FSP limits (src/limits/): the file and overrides in force, and run-time changes (entry undefined = release). */
   readonly limits?: { list(): unknown; change(fspId: string, entry: unknown | undefined): Promise<unknown> };
 }
@@ -154,7 +169,89 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
   app.get('/admin/keys', async (c) => {
     if (!deps.listKeys && !deps.signingKeys) throw notFound('key listing is not available');
     const keys = (await deps.listKeys?.()) ?? [];
-    return c.json(deps.signingKeys ? { keys, signing: deps.signingKeys.status() } : { keys });
+    return c.json({
+      keys,
+      ...(deps.peerKeys ? { sources: deps.peerKeys.sources() } : {}),
+      ...(deps.signingKeys ? { signing: deps.signingKeys.status() } : {}),
+    });
+  });
+
+  // --- revocation of peer keys (src/jws/revocations.ts) ---
+  const revocations = () => {
+    if (!deps.revocations || !deps.peerKeys) throw notFound('key revocation is not available (VALIDATE_INBOUND_JWS=false)');
+    return { list: deps.revocations, keys: deps.peerKeys };
+  };
+  const body = async (c: { req: { json(): Promise<unknown> } }, shape: string): Promise<Record<string, unknown>> => {
+    let b: unknown;
+    try {
+      b = await c.req.json();
+    } catch {
+      throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: `body must be JSON ${shape}` });
+    }
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: `body must be JSON ${shape}` });
+    return b as Record<string, unknown>;
+  };
+  const fingerprintOf = (v: unknown) => {
+    const ref = parseFingerprint(v);
+    if (!ref) throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'fingerprint must be a SPKI SHA-256 (64 hex digits) or an RFC 7638 thumbprint' });
+    return ref;
+  };
+  const reasonOf = (v: unknown) => {
+    if (!isValidReason(v)) throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: `reason required: 1 to ${MAX_REASON_LENGTH} printable characters` });
+    return v.trim();
+  };
+
+  app.get('/admin/keys/revocations', (c) => c.json({ revocations: revocations().list.list() }));
+
+  app.post('/admin/keys/revocations', async (c) => {
+    const r = revocations();
+    const b = await body(c, '{fingerprint, reason}');
+    const ref = fingerprintOf(b.fingerprint);
+    const reason = reasonOf(b.reason);
+    const keys = await r.keys.find(ref);
+    // A key already revoked stays nameable after its file or source is gone.
+    const already = ref.kind === 'spki' ? r.list.get(ref.value) : r.list.list().find((x) => x.thumbprint === ref.value);
+    const first = keys[0];
+    if (first === undefined && already === undefined) throw notFound('no key of any source (file, JWKS, Connection Manager) has this fingerprint');
+    const who = principal(c);
+    const fspIds = [...new Set(keys.map((k) => k.fspId))];
+    const { revocation, changed } = await r.list.add({
+      fingerprint: first?.fingerprint ?? already!.fingerprint,
+      thumbprint: first?.thumbprint ?? already?.thumbprint ?? undefined,
+      fspIds,
+      reason,
+      by: who?.fingerprint,
+    });
+    deps.audit?.record({
+      event: 'key_revocation_on',
+      actor: 'admin',
+      fspId: revocation.fspIds.join(','),
+      fingerprint: revocation.fingerprint,
+      reason,
+      peer: c.env?.incoming?.socket.remoteAddress,
+      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+    });
+    return c.json({ revocation, changed, keys }, changed ? 201 : 200);
+  });
+
+  app.delete('/admin/keys/revocations/:fingerprint', async (c) => {
+    const r = revocations();
+    const ref = fingerprintOf(c.req.param('fingerprint'));
+    const reason = reasonOf((await body(c, '{reason}')).reason);
+    const fingerprint = ref.kind === 'spki' ? ref.value : r.list.list().find((x) => x.thumbprint === ref.value)?.fingerprint;
+    const lifted = fingerprint === undefined ? undefined : await r.list.lift(fingerprint);
+    if (lifted === undefined) throw notFound('no revocation names this fingerprint');
+    const who = principal(c);
+    deps.audit?.record({
+      event: 'key_revocation_off',
+      actor: 'admin',
+      fspId: lifted.fspIds.join(','),
+      fingerprint: lifted.fingerprint,
+      reason,
+      peer: c.env?.incoming?.socket.remoteAddress,
+      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+    });
+    return c.json({ lifted, reason });
   });
 
   app.get('/admin/peers', async (c) => {

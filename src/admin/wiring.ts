@@ -1,7 +1,8 @@
 // The admin listener's app with everything it reports on and acts upon (docs/operations.md): readiness checks,
 // scoped tokens (hot-reloaded), key and certificate reloads, key and peer listings, quarantine and limits.
 import type { Config } from '../config/schema.js';
-import type { KeyDirectory } from '../jws/key-directory.js';
+import type { PeerKeys } from '../jws/peer-keys.js';
+import type { KeyRevocations } from '../jws/revocations.js';
 import type { SigningKeyHolder } from '../jws/signing-key.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { PeerDirectory } from '../peers/directory.js';
@@ -28,7 +29,8 @@ export interface AdminWiring {
   readonly store: Store;
   readonly quarantine: Quarantine;
   readonly peers: PeerDirectory;
-  readonly keys: KeyDirectory | undefined;
+  readonly keys: PeerKeys | undefined;
+  readonly revocations: KeyRevocations | undefined;
   readonly signer: SigningKeyHolder | undefined;
   readonly limits: { list(): unknown; change(fspId: string, entry: unknown | undefined): Promise<unknown> };
   readonly closers: Closers;
@@ -36,7 +38,7 @@ export interface AdminWiring {
 
 /** The admin app; its token file watch is closed with the gateway. */
 export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
-  const { keys, signer, telemetry, store, quarantine, tls, peers } = w;
+  const { keys, revocations, signer, telemetry, store, quarantine, tls, peers } = w;
   const readiness: ReadinessCheck[] = [
     {
       name: 'certificates',
@@ -46,6 +48,7 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
     ...(keys ? [{ name: 'keys', check: () => keys.knownIds().length > 0 }] : []),
     ...(signer ? [{ name: 'signing_key', check: () => signer.current() !== undefined }] : []),
     { name: 'quarantine', check: () => quarantine.readiness().ok, info: () => quarantine.readiness().info },
+    ...(revocations ? [{ name: 'key_revocations', check: () => revocations.readiness().ok, info: () => revocations.readiness().info }] : []),
     {
       name: 'store',
       check: async () => {
@@ -76,9 +79,15 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
     keys
       ? (await keys.list()).map((k) => ({
           fspId: k.fspId,
+          source: k.source,
           fingerprint: k.fingerprint,
+          thumbprint: k.thumbprint,
           expiry: k.notAfter === undefined ? null : new Date(k.notAfter * 1000).toISOString(),
-          file: k.file,
+          ...(k.file !== undefined ? { file: k.file } : {}),
+          ...(k.kid !== undefined ? { kid: k.kid } : {}),
+          ...(k.url !== undefined ? { url: k.url } : {}),
+          ...(k.rejected !== undefined ? { rejected: k.rejected } : {}),
+          ...(k.revoked !== undefined ? { revoked: k.revoked } : {}),
         }))
       : [];
   return buildAdminApp({
@@ -101,6 +110,8 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
     reloadCertificates: () => ({ tls: tls.reload() }),
     listKeys,
     ...(signer ? { signingKeys: signer } : {}),
+    ...(keys ? { peerKeys: keys } : {}),
+    ...(revocations ? { revocations } : {}),
     listPeers: () => peers.list(),
     knownPeers: () => new Set([...(keys?.knownIds() ?? []), ...peers.ids()]),
   });

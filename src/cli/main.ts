@@ -16,6 +16,10 @@ const HELP = `usage: switchguard <command> [options]
                                  --emergency: a new key signs now, the others are revoked
   keys status --key PATH [--json] [--kubernetes-secret NAME]
                                  each signing key's state (next, current, previous, expired, revoked)
+  keys revoke FINGERPRINT --reason TEXT [--admin-url URL] [--token-file F]
+  keys unrevoke FINGERPRINT --reason TEXT [--admin-url URL] [--token-file F]
+  keys revocations [--admin-url URL] [--token-file F]
+                                 revoke a peer's key (any source) through the admin API (token: --token-file or ADMIN_TOKEN)
   sign  --key PEM --source ID [--file F]   sign a request (JSON description on stdin or --file)
   verify --keys DIR [--file F]             verify a signed request, print the verdict
   ilp generate [--version 1|4] [--secret S] [--amount A --currency C]
@@ -47,6 +51,8 @@ async function run(argv: string[]): Promise<number> {
         const k = await import('./keys.js');
         return sub === 'rotate' ? k.keysRotate(rest, io) : k.keysStatus(rest, io);
       }
+      if (cmd === 'keys' && (sub === 'revoke' || sub === 'unrevoke' || sub === 'revocations'))
+        return (await import('./keys-admin.js')).keysAdminCommand(sub, rest, io, process.env);
       const m = await import('./jws.js');
       if (cmd === 'keys' && sub === 'generate') return m.keysGenerate(rest, io);
       if (cmd === 'sign') return m.signCommand([sub ?? '', ...rest].filter(Boolean), io);

@@ -109,6 +109,8 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   // Quarantine durability: a file the gateway itself writes, so it need not exist at start-up.
   if (c.quarantinePath === undefined && dev) c.quarantinePath = join(kd, 'quarantine.json');
   if (c.quarantinePath !== undefined && !isAbsolute(c.quarantinePath)) c.quarantinePath = resolve(cwd, c.quarantinePath);
+  if (c.keyRevocationsPath === undefined && dev) c.keyRevocationsPath = join(kd, 'key-revocations.json');
+  if (c.keyRevocationsPath !== undefined && !isAbsolute(c.keyRevocationsPath)) c.keyRevocationsPath = resolve(cwd, c.keyRevocationsPath);
 
   // Required in production.
   const need = (k: FieldName, why: string) => {
@@ -153,6 +155,18 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (c.ocspPolicy !== 'off' && !c.inboundMtls)
     problems.push('OCSP_POLICY: soft and hard check client certificates, so they need INBOUND_MUTUAL_TLS_ENABLED=true');
   if (c.httpHeadersTimeoutMs > c.httpRequestTimeoutMs) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+
+  // Remote key sources (issue 12).
+  if (c.peerKeysRefreshMinSeconds > c.peerKeysRefreshMaxSeconds) problems.push('PEER_KEYS_REFRESH_MIN_SECONDS: must not exceed PEER_KEYS_REFRESH_MAX_SECONDS');
+  if (c.mcmUrl !== undefined && !dev && !c.mcmUrl.startsWith('https://')) problems.push('MCM_URL: must be https outside the development profile');
+  if (c.mcmUrl === undefined && (c.mcmTokenUrl ?? c.mcmClientId ?? c.mcmClientSecret ?? c.mcmClientSecretPath ?? c.mcmCaCertPath) !== undefined)
+    problems.push('MCM_URL: required when MCM_TOKEN_URL, MCM_CLIENT_ID, MCM_CLIENT_SECRET(_PATH) or MCM_CA_CERT_PATH is set');
+  if (c.mcmTokenUrl !== undefined) {
+    if (c.mcmClientId === undefined) problems.push('MCM_CLIENT_ID: required with MCM_TOKEN_URL');
+    if ((c.mcmClientSecret === undefined) === (c.mcmClientSecretPath === undefined))
+      problems.push('MCM_CLIENT_SECRET: give exactly one of MCM_CLIENT_SECRET and MCM_CLIENT_SECRET_PATH with MCM_TOKEN_URL');
+  } else if (c.mcmClientId !== undefined || c.mcmClientSecret !== undefined || c.mcmClientSecretPath !== undefined)
+    problems.push('MCM_TOKEN_URL: required when MCM_CLIENT_ID or a client secret is set');
 
   // ILP keyring.
   let ilpSecrets: string[] = [];
@@ -224,6 +238,24 @@ function groupsOf(c: RawConfig, d: DerivedConfig, targets: readonly UpstreamTarg
           cacheTtlSeconds: c.jwsCacheTtlSeconds,
           unknownSourceCooldownSeconds: c.jwsUnknownSourceCooldownSeconds,
           rescanIntervalSeconds: c.jwsRescanIntervalSeconds,
+          revocationsPath: c.keyRevocationsPath,
+          remote: { refreshMinSeconds: c.peerKeysRefreshMinSeconds, refreshMaxSeconds: c.peerKeysRefreshMaxSeconds, fetchTimeoutMs: c.peerKeysFetchTimeoutMs },
+          mcm:
+            c.mcmUrl === undefined
+              ? undefined
+              : {
+                  url: c.mcmUrl,
+                  caCertPath: c.mcmCaCertPath,
+                  oidc:
+                    c.mcmTokenUrl === undefined
+                      ? undefined
+                      : {
+                          tokenUrl: c.mcmTokenUrl,
+                          clientId: required(c.mcmClientId, 'MCM_CLIENT_ID'),
+                          secret:
+                            c.mcmClientSecretPath !== undefined ? { path: c.mcmClientSecretPath } : { value: required(c.mcmClientSecret, 'MCM_CLIENT_SECRET') },
+                        },
+                },
         }
       : undefined,
     jwsSigning: c.jwsSign ? { keyPath: required(c.jwsSigningKeyPath, 'JWS_SIGNING_KEY_PATH'), rescanIntervalSeconds: c.jwsRescanIntervalSeconds } : undefined,

@@ -312,6 +312,50 @@ export const FIELDS = {
     int(5, 1, 3600),
   ),
   jwsRescanIntervalSeconds: field('JWS_KEYS_RESCAN_INTERVAL_SECONDS', 'Period of the key-directory rescan that backs up fs.watch.', int(2, 1, 3600)),
+  // issue 12: peer keys from remote sources (a jwksUrl in PEERS_PATH, a Mojaloop Connection Manager) and revocations
+  peerKeysRefreshMinSeconds: field(
+    'PEER_KEYS_REFRESH_MIN_SECONDS',
+    "Remote key sources (a peer's jwksUrl, the Connection Manager) are fetched again at 80 % of their Cache-Control max-age, never sooner than this; also the first retry after a failure (then doubling).",
+    int(30, 1, 86400),
+  ),
+  peerKeysRefreshMaxSeconds: field(
+    'PEER_KEYS_REFRESH_MAX_SECONDS',
+    'Longest time between two fetches of a remote key source (and its refresh period when it sends no max-age); its keys count as stale past their max-age, or this without one.',
+    int(900, 1, 7 * 86400),
+  ),
+  peerKeysFetchTimeoutMs: field(
+    'PEER_KEYS_FETCH_TIMEOUT_MS',
+    'A fetch of a remote key source (connect, headers and body) must finish within this; otherwise it fails (reason timeout) and the last good keys stay.',
+    int(5000, 100, 120000),
+  ),
+  mcmUrl: field(
+    'MCM_URL',
+    "Mojaloop Connection Manager API base (e.g. https://mcm.example/api): DFSPs' JWS keys from GET /dfsps/jwscerts and, in the dfsp role, the hub's from GET /hub/jwscerts. https outside the development profile.",
+    url(),
+    { production: true },
+  ),
+  mcmTokenUrl: field(
+    'MCM_TOKEN_URL',
+    'OIDC token endpoint for the Connection Manager (client-credentials grant with MCM_CLIENT_ID and the secret); unset: the Connection Manager is called without a token.',
+    url(),
+  ),
+  mcmClientId: field('MCM_CLIENT_ID', 'OIDC client id for MCM_TOKEN_URL.', str()),
+  mcmClientSecret: field('MCM_CLIENT_SECRET', 'OIDC client secret for MCM_TOKEN_URL (or MCM_CLIENT_SECRET_PATH).', str(), { secret: true }),
+  mcmClientSecretPath: field('MCM_CLIENT_SECRET_PATH', 'File holding the OIDC client secret; read at each token request, so it can be rotated.', str(), {
+    file: true,
+    secret: true,
+  }),
+  mcmCaCertPath: field(
+    'MCM_CA_CERT_PATH',
+    "CA bundle the Connection Manager's and token endpoint's server certificates must chain to; unset: OUT_CA_CERT_PATH (the outbound client's trust, whose client certificate is presented either way).",
+    str(),
+    { file: true },
+  ),
+  keyRevocationsPath: field(
+    'KEY_REVOCATIONS_PATH',
+    "Durable copy of the peer key revocations (POST /admin/keys/revocations): written on every change, read at start-up, used to restore the shared list after a store loss. Development default: KEYS_DIR/key-revocations.json; unset in production keeps it only in the replicas' memory and the store.",
+    str(),
+  ),
 
   // --- ILP ---
   ilpVersion: field('ILP_VERSION', 'ILP packet version: 1 (ILP Payment) or 4 (Prepare).', oneOf(['1', '4'], '1')),
@@ -452,6 +496,21 @@ export interface ConfigGroups {
         readonly cacheTtlSeconds: number;
         readonly unknownSourceCooldownSeconds: number;
         readonly rescanIntervalSeconds: number;
+        /** KEY_REVOCATIONS_PATH. */
+        readonly revocationsPath: string | undefined;
+        /** The remote key sources' schedule (PEER_KEYS_*). */
+        readonly remote: { readonly refreshMinSeconds: number; readonly refreshMaxSeconds: number; readonly fetchTimeoutMs: number };
+        /** Present when MCM_URL is set. */
+        readonly mcm:
+          | {
+              readonly url: string;
+              readonly caCertPath: string | undefined;
+              /** Present when MCM_TOKEN_URL is set. */
+              readonly oidc:
+                | { readonly tokenUrl: string; readonly clientId: string; readonly secret: { readonly value: string } | { readonly path: string } }
+                | undefined;
+            }
+          | undefined;
       }
     | undefined;
   /** Present when JWS_SIGN=true. */

@@ -3,6 +3,7 @@
 // single-flight loads, a cooldown that bounds directory scans caused by unknown sources, and the gateway's
 // file watcher on the directory (src/util/file-watch.ts: fs.watch plus a periodic rescan, Kubernetes `..data`
 // swaps seen).
+import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
 import { NOOP_TELEMETRY, type Telemetry } from '../telemetry/types.js';
@@ -113,6 +114,11 @@ export class KeyDirectory {
     return this.rescan().then(() => (this.index.has(fspId) ? this.load(fspId) : EMPTY));
   }
 
+  /** Whether the last scan found a key file for `fspId` (no scan, no load). */
+  has(fspId: string): boolean {
+    return this.index.has(fspId);
+  }
+
   /** FSP ids with at least one key file. */
   knownIds(): string[] {
     return [...this.index.keys()].sort();
@@ -120,12 +126,17 @@ export class KeyDirectory {
 
   /** Every key file with its fingerprint, type and expiry (parses files not parsed yet). */
   async list(): Promise<KeyListing[]> {
-    const out: KeyListing[] = [];
+    return (await this.listWithKeys()).map((e) => e.listing);
+  }
+
+  /** list(), each listing with its public key. */
+  async listWithKeys(): Promise<{ listing: KeyListing; publicKey: KeyObject }[]> {
+    const out: { listing: KeyListing; publicKey: KeyObject }[] = [];
     for (const id of this.knownIds()) {
       for (const ref of this.index.get(id) ?? []) {
         // A file that does not parse is left out here; loading it reports why (onError, load_failed).
         const p = this.parsed.get(ref.file) ?? (await this.parseRef(ref).catch(() => undefined));
-        if (p) out.push(p.parsed.listing);
+        if (p) out.push({ listing: p.parsed.listing, publicKey: p.parsed.publicKey });
       }
     }
     return out;

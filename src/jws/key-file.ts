@@ -40,6 +40,8 @@ export interface KeyListing {
 export interface ParsedKeyFile {
   readonly verificationKey: VerificationKey;
   readonly listing: KeyListing;
+  /** The public key, also when the key rules refuse it (for its RFC 7638 thumbprint in listings). */
+  readonly publicKey: KeyObject;
 }
 
 /**
@@ -62,9 +64,11 @@ export function parseKeyFile(pem: string, name: KeyFileName, file: string): Pars
   const fingerprint = createHash('sha256')
     .update(key.export({ type: 'spki', format: 'der' }))
     .digest('hex');
-  const verificationKey: VerificationKey = rejected === undefined ? { label: name.label, key, info } : { label: name.label, key: undefined, info, rejected };
+  const verificationKey: VerificationKey =
+    rejected === undefined ? { label: name.label, key, info, fingerprint } : { label: name.label, key: undefined, info, rejected, fingerprint };
   return {
     verificationKey,
+    publicKey: key,
     listing: { fspId: name.fspId, label: name.label, file, fingerprint, family: info.family, bits: info.bits, curve: info.curve, notAfter, rejected },
   };
 }

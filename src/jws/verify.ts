@@ -20,6 +20,13 @@ export interface VerificationKey {
   readonly info: KeyInfo;
   /** Set when the key fails the key rules (e.g. RSA < 2048): it never verifies anything. */
   readonly rejected?: string;
+  /** SHA-256 of the SPKI DER, lower-case hex: what a revocation names (src/jws/revocations.ts). */
+  readonly fingerprint?: string;
+  /**
+   * Set (to the operator's reason) when the key is revoked: it never verifies anything; a signature it
+   * would verify is refused as GW_JWS_KEY_REVOKED rather than GW_JWS_BAD_SIGNATURE.
+   */
+  readonly revoked?: string;
 }
 
 export type KeysFor = (source: string) => readonly VerificationKey[] | Promise<readonly VerificationKey[]>;
@@ -118,11 +125,13 @@ function verifyWithKeys(p: Prepared, keys: readonly VerificationKey[], body: Buf
   if (keys.length === 0) throw fail('GW_JWS_KEY_UNKNOWN', 'no verification key for this FSPIOP-Source');
   let usable = 0;
   let rejected = false;
+  let revoked = false; // with only revoked keys the forms are still tried: GW_JWS_KEY_REVOKED or GW_JWS_BAD_SIGNATURE says which
   for (const k of keys) {
     if (k.rejected !== undefined || k.key === undefined) rejected = true;
+    else if (k.revoked !== undefined) revoked = true;
     else if (keyFits(alg, k.info)) usable++;
   }
-  if (usable === 0) {
+  if (usable === 0 && !revoked) {
     throw rejected
       ? fail('GW_JWS_KEY_REJECTED', 'the verification key fails the key rules')
       : fail('GW_JWS_ALG_NOT_ALLOWED', 'algorithm does not fit the verification key');
@@ -156,8 +165,13 @@ async function tryForms(p: Prepared, keys: readonly VerificationKey[], body: Buf
     }
     if (turn) await turn();
     // signingInput may hand out the shared scratch buffer: build and use it within one turn.
-    const hit = firstVerifying(p.alg, signingInput(prefix, payloadB64), keys, p.signature);
-    if (hit === undefined) continue;
+    const data = signingInput(prefix, payloadB64);
+    const hit = firstVerifying(p.alg, data, keys, p.signature, false);
+    if (hit === undefined) {
+      // Only on the failure path: would a revoked key have verified? Then say so (it is still refused).
+      if (firstVerifying(p.alg, data, keys, p.signature, true) !== undefined) throw fail('GW_JWS_KEY_REVOKED', 'signed with a revoked key');
+      continue;
+    }
     if (form !== 'raw' && parsed) {
       if (turn) await turn();
       if (hasDuplicateKeys(parsed.text)) throw fail('GW_JWS_DUPLICATE_KEYS', 'duplicate JSON member names');
@@ -183,10 +197,11 @@ function signingInput(prefix: string, payloadB64: string): Buffer {
   return buf.subarray(0, len);
 }
 
-function firstVerifying(alg: Algorithm, data: Buffer, keys: readonly VerificationKey[], signature: Buffer): VerificationKey | undefined {
+/** The first key that verifies: among the keys in force, or (`revoked` true) among the revoked ones only. */
+function firstVerifying(alg: Algorithm, data: Buffer, keys: readonly VerificationKey[], signature: Buffer, revoked: boolean): VerificationKey | undefined {
   for (const k of keys) {
     const key = k.key;
-    if (key === undefined || k.rejected !== undefined || !keyFits(alg, k.info)) continue;
+    if (key === undefined || k.rejected !== undefined || (k.revoked !== undefined) !== revoked || !keyFits(alg, k.info)) continue;
     try {
       if (cryptoVerify(alg.digest, data, alg.hasOptions ? { key, ...alg.options } : key, signature)) return k;
     } catch {

@@ -51,6 +51,14 @@ export type AuditEvent = Common &
         readonly file?: string;
         readonly activateAt?: string;
       }
+    // issue 12: peer keys. reason = the operator's reason (revocations) or the refusal reason (key_source_refused).
+    | {
+        readonly event: 'key_revocation_on' | 'key_revocation_off';
+        readonly fingerprint: string;
+        readonly role?: string;
+        readonly tokenFingerprint?: string;
+      }
+    | { readonly event: 'key_source_refused'; readonly source: string }
   );
 
 export type AuditEventName = AuditEvent['event'];
@@ -74,6 +82,9 @@ const OUTCOME: Record<AuditEventName, AuditOutcome> = {
   signing_key_published: 'ok',
   signing_key_activated: 'ok',
   signing_key_revoked: 'ok',
+  key_revocation_on: 'ok',
+  key_revocation_off: 'ok',
+  key_source_refused: 'failed',
 };
 
 export interface AuditLog {
@@ -105,7 +116,14 @@ export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<strin
     r.path = clean(e.path);
     r.status = e.status;
   }
-  if (e.event === 'admin_call' || e.event === 'limits_changed' || e.event === 'limits_released') {
+  if (e.event === 'key_source_refused') r.source = clean(e.source);
+  if (
+    e.event === 'admin_call' ||
+    e.event === 'limits_changed' ||
+    e.event === 'limits_released' ||
+    e.event === 'key_revocation_on' ||
+    e.event === 'key_revocation_off'
+  ) {
     if (e.role !== undefined) r.role = clean(e.role);
     if (e.tokenFingerprint !== undefined) r.tokenFingerprint = clean(e.tokenFingerprint).slice(0, 12);
   }

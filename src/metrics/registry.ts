@@ -275,6 +275,45 @@ export function declareMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: r,
     }),
+    // peer verification keys from remote sources (src/jws/sources/) and their revocation (src/jws/revocations.ts)
+    keySourceLastSuccess: new Gauge({
+      name: 'switchguard_peer_key_source_last_success_timestamp_seconds',
+      help: 'Unix time of the last good answer of each remote key source, by kind (jwks: source = the peer; mcm: source = dfsps or hub).',
+      labelNames: ['kind', 'source'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    keySourceStaleAfter: new Gauge({
+      name: 'switchguard_peer_key_source_stale_after_timestamp_seconds',
+      help: "Unix time after which a remote key source's last good set is stale (last success + max-age, or PEER_KEYS_REFRESH_MAX_SECONDS without one); PeerKeySourceStale fires past it.",
+      labelNames: ['kind', 'source'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    keySourceKeys: new Gauge({
+      name: 'switchguard_peer_key_source_keys',
+      help: 'Keys in force from each remote key source (its last good set).',
+      labelNames: ['kind', 'source'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    keySourceFailures: new Counter({
+      name: 'switchguard_peer_key_source_failures_total',
+      help: 'Remote key source fetches that failed or answers refused (the last good set stays), by kind, source and reason (unreachable, timeout, http_status, too_large, not_json, bad_document, no_keys, token, invalid_key, private_key, key_rejected, alg_not_allowed, duplicate_kid, other_fsp, invalid_in_mcm).',
+      labelNames: ['kind', 'source', 'reason'] as const,
+      registers: r,
+    }),
+    keyRevocations: new Gauge({
+      name: 'switchguard_jws_key_revocations',
+      help: 'Peer verification keys revoked by an operator (POST /admin/keys/revocations) and in force.',
+      aggregator: 'max',
+      registers: r,
+    }),
+    keyRevocationsLost: new Counter({
+      name: 'switchguard_jws_key_revocations_lost_total',
+      help: 'Times a replica found the shared key revocation list missing, older or forged, and restored it.',
+      registers: r,
+    }),
     knownPeers: new Gauge({
       name: 'switchguard_known_peers',
       help: 'FSP ids the gateway knows (keys, peer directory); other sources are labelled "unknown".',
@@ -323,6 +362,9 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
   const checks = new CappedLabel(50);
   const ops = new CappedLabel(50);
   const files = new CappedLabel(5000);
+  const keySources = new CappedLabel(1000);
+  const refusals = new CappedLabel(50); // Refusal reasons (src/jws/sources/remote-key.ts REFUSALS), set by code
+  const staleSet = new Set<string>(); // sources whose stale-after series exists
   const members = new CappedLabel(50);
   const ocspReasons = new CappedLabel(20);
 
@@ -478,6 +520,34 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     ocspStaple(e) {
       m.ocspStaples.labels(e.stapled ? 'stapled' : 'none').inc();
+    },
+    keySource(e) {
+      const source = keySources.value(e.source);
+      const k = `${e.kind}/${source}`;
+      if (e.outcome === 'removed') {
+        staleSet.delete(k);
+        m.keySourceLastSuccess.remove(e.kind, source);
+        m.keySourceStaleAfter.remove(e.kind, source);
+        m.keySourceKeys.remove(e.kind, source);
+        return;
+      }
+      if (e.outcome === 'failed') {
+        m.keySourceFailures.labels(e.kind, source, refusals.value(e.reason ?? 'unknown')).inc();
+        // A source that never answered is stale from the start: PeerKeySourceStale sees it.
+        if (!staleSet.has(k)) m.keySourceStaleAfter.labels(e.kind, source).set(0);
+        staleSet.add(k);
+        return;
+      }
+      staleSet.add(k);
+      if (e.lastSuccess !== undefined && Number.isFinite(e.lastSuccess)) m.keySourceLastSuccess.labels(e.kind, source).set(e.lastSuccess);
+      if (e.staleAfter !== undefined && Number.isFinite(e.staleAfter)) m.keySourceStaleAfter.labels(e.kind, source).set(e.staleAfter);
+      if (e.keys !== undefined && Number.isFinite(e.keys)) m.keySourceKeys.labels(e.kind, source).set(e.keys);
+    },
+    keyRevocations(e) {
+      if (Number.isFinite(e.count)) m.keyRevocations.set(e.count);
+    },
+    keyRevocationsLost() {
+      m.keyRevocationsLost.inc();
     },
   };
 }

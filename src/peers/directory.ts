@@ -1,6 +1,7 @@
 // The outbound peer directory: PEERS_PATH is a JSON or YAML object mapping an FSP id to an
-// endpoint URL, or to { endpoint, ilpVersion }. It is hot-reloaded; a file that does not parse keeps
-// the previous directory. PEER_ENDPOINT is the default for ids absent from the file.
+// endpoint URL, or to { endpoint, ilpVersion, jwksUrl }. It is hot-reloaded; a file that does not parse keeps
+// the previous directory. PEER_ENDPOINT is the default for ids absent from the file (and for entries that
+// only give a jwksUrl: the https URL of the peer's JWK Set, a source of its verification keys, src/jws/sources/).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { GatewayError } from '../errors.js';
@@ -9,10 +10,15 @@ import { type FileWatch, watchFiles } from '../util/file-watch.js';
 
 export interface PeerEntry {
   readonly fspId: string;
-  /** Base URL; the FSPIOP path is appended to its path. */
-  readonly endpoint: URL;
+  /** Base URL; the FSPIOP path is appended to its path. Undefined for an entry that only names keys. */
+  readonly endpoint: URL | undefined;
   readonly ilpVersion: '1' | '4' | undefined;
+  /** The peer's JWK Set (https), a source of its verification keys. */
+  readonly jwksUrl?: URL | undefined;
 }
+
+/** A peer entry that routes: its endpoint is known. */
+export type PeerRoute = PeerEntry & { readonly endpoint: URL };
 
 /**
  * Parses a peer directory text (JSON is YAML, so one parser serves both).
@@ -29,12 +35,22 @@ export function parsePeerDirectory(text: string): Map<string, PeerEntry> {
   const out = new Map<string, PeerEntry>();
   for (const [fspId, v] of Object.entries(raw as Record<string, unknown>)) {
     if (!isValidFspId(fspId)) throw new Error(`peer directory: invalid FSP id ${JSON.stringify(fspId)}`);
-    const spec = typeof v === 'string' ? { endpoint: v } : (v as { endpoint?: unknown; ilpVersion?: unknown });
-    if (!spec || typeof spec.endpoint !== 'string' || !/^https?:\/\//.test(spec.endpoint))
+    const spec = typeof v === 'string' ? { endpoint: v } : (v as { endpoint?: unknown; ilpVersion?: unknown; jwksUrl?: unknown });
+    if (!spec || typeof spec !== 'object') throw new Error(`peer directory: ${fspId} needs an http(s) endpoint`);
+    const keysOnly = spec.endpoint === undefined && spec.jwksUrl !== undefined;
+    if (!keysOnly && (typeof spec.endpoint !== 'string' || !/^https?:\/\//.test(spec.endpoint)))
       throw new Error(`peer directory: ${fspId} needs an http(s) endpoint`);
     const ilp = spec.ilpVersion === undefined ? undefined : String(spec.ilpVersion);
     if (ilp !== undefined && ilp !== '1' && ilp !== '4') throw new Error(`peer directory: ${fspId} ilpVersion must be 1 or 4`);
-    out.set(fspId, { fspId, endpoint: endpointUrl(fspId, spec.endpoint), ilpVersion: ilp });
+    // Keys are trusted only over TLS: a JWK Set fetched in the clear could be replaced on the way.
+    if (spec.jwksUrl !== undefined && (typeof spec.jwksUrl !== 'string' || !/^https:\/\/[^\s/]/.test(spec.jwksUrl)))
+      throw new Error(`peer directory: ${fspId} jwksUrl must be an https URL`);
+    out.set(fspId, {
+      fspId,
+      endpoint: keysOnly ? undefined : endpointUrl(fspId, spec.endpoint as string),
+      ilpVersion: ilp,
+      ...(spec.jwksUrl !== undefined ? { jwksUrl: endpointUrl(fspId, spec.jwksUrl as string) } : {}),
+    });
   }
   return out;
 }
@@ -43,7 +59,7 @@ function endpointUrl(fspId: string, endpoint: string): URL {
   try {
     return new URL(endpoint);
   } catch {
-    throw new Error(`peer directory: ${fspId} has an invalid endpoint URL`);
+    throw new Error(`peer directory: ${fspId} has an invalid URL`);
   }
 }
 
@@ -53,6 +69,7 @@ export class PeerDirectory {
   #peers = new Map<string, PeerEntry>();
   #watch: FileWatch | undefined;
   readonly #fallback: URL | undefined;
+  readonly #subscribers: (() => void)[] = [];
 
   constructor(
     private readonly path: string | undefined,
@@ -70,7 +87,21 @@ export class PeerDirectory {
       this.listener({ outcome: 'ok', size: this.#peers.size });
     } catch (error) {
       this.listener({ outcome: 'failed', error });
+      return;
     }
+    for (const fn of this.#subscribers) fn();
+  }
+
+  /** Calls `fn` after every successful reload (the key sources follow the jwksUrls). */
+  subscribe(fn: () => void): void {
+    this.#subscribers.push(fn);
+  }
+
+  /** The peers' JWK Set URLs (entries with a jwksUrl). */
+  jwksUrls(): Map<string, URL> {
+    const out = new Map<string, URL>();
+    for (const p of this.#peers.values()) if (p.jwksUrl) out.set(p.fspId, p.jwksUrl);
+    return out;
   }
 
   /** Reloads when the file changes (src/util/file-watch.ts); `onError`: the watch is degraded. */
@@ -79,10 +110,10 @@ export class PeerDirectory {
   }
 
   /** The endpoint for a destination, or GW_DESTINATION_UNKNOWN (3201). */
-  resolve(fspId: string): PeerEntry {
+  resolve(fspId: string): PeerRoute {
     const p = this.#peers.get(fspId);
-    if (p) return p;
-    if (this.#fallback) return { fspId, endpoint: this.#fallback, ilpVersion: undefined };
+    if (p?.endpoint) return p as PeerRoute;
+    if (this.#fallback) return { fspId, endpoint: this.#fallback, ilpVersion: p?.ilpVersion };
     throw new GatewayError('GW_DESTINATION_UNKNOWN', { detail: 'No route to FSPIOP-Destination' });
   }
 
@@ -90,8 +121,13 @@ export class PeerDirectory {
     return this.#peers.has(fspId);
   }
 
-  list(): { fspId: string; endpoint: string; ilpVersion?: string }[] {
-    return [...this.#peers.values()].map((p) => ({ fspId: p.fspId, endpoint: p.endpoint.href, ...(p.ilpVersion ? { ilpVersion: p.ilpVersion } : {}) }));
+  list(): { fspId: string; endpoint: string | null; ilpVersion?: string; jwksUrl?: string }[] {
+    return [...this.#peers.values()].map((p) => ({
+      fspId: p.fspId,
+      endpoint: p.endpoint?.href ?? null,
+      ...(p.ilpVersion ? { ilpVersion: p.ilpVersion } : {}),
+      ...(p.jwksUrl ? { jwksUrl: p.jwksUrl.href } : {}),
+    }));
   }
 
   ids(): string[] {

@@ -33,6 +33,29 @@ export interface Pools {
   close(): Promise<void>;
 }
 
+/** The client certificate and key in force: OUT_CLIENT_CERT_PATH/OUT_CLIENT_KEY_PATH, or their staged pair once active (src/tls/staged.ts). */
+function clientPairOf(c: Pick<PoolConfig, 'outClientCertPath' | 'outClientKeyPath'>): PairInForce | undefined {
+  return c.outClientCertPath && c.outClientKeyPath ? pairInForce(c.outClientCertPath, c.outClientKeyPath, Date.now()) : undefined;
+}
+
+/**
+ * The outbound mTLS client's TLS material, read from the files at each call: OUT_CA_CERT_PATH trust,
+ * OUT_CLIENT_CERT_PATH/OUT_CLIENT_KEY_PATH presented, or their staged pair from its activation time
+ * (`ca` overrides the trust, e.g. MCM_CA_CERT_PATH). The peer pools use it, and so do the remote key sources
+ * (src/jws/sources/fetch.ts).
+ */
+export function outboundTlsMaterial(
+  c: Pick<PoolConfig, 'outCaCertPath' | 'outClientCertPath' | 'outClientKeyPath'>,
+  caPath: string | undefined = c.outCaCertPath,
+): () => { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
+  return () => {
+    const ca = file(caPath);
+    const pair = clientPairOf(c);
+    return { ...(ca ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
+  };
+}
+
 export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (err: Error) => void = () => {}): Pools {
   const common = {
     connections: c.upstreamConnections,
@@ -41,7 +64,6 @@ export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (e
     bodyTimeoutMs: c.upstreamBodyTimeoutMs,
     maxResponseBytes: c.maxBodyBytes,
   };
-  const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
   const ecdhCurve = c.tlsGroups.ecdhCurve; // TLS_GROUPS, the same on every TLS endpoint
   const inbound = new Upstreams(
     { ...common, endpoint: 'upstream', tls: () => ({ ecdhCurve, ...(c.upstreamCaCertPath ? { ca: readFileSync(c.upstreamCaCertPath) } : {}) }) },
@@ -49,19 +71,9 @@ export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (e
   );
   const certPath = c.outClientCertPath;
   const keyPath = c.outClientKeyPath;
-  const clientPair = (): PairInForce | undefined => (certPath && keyPath ? pairInForce(certPath, keyPath, Date.now()) : undefined);
-  const outbound = new Upstreams(
-    {
-      ...common,
-      endpoint: 'outbound',
-      tls: () => {
-        const ca = file(c.outCaCertPath);
-        const pair = clientPair();
-        return { ecdhCurve, ...(ca ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
-      },
-    },
-    telemetry,
-  );
+  const clientPair = () => clientPairOf(c);
+  const material = outboundTlsMaterial(c);
+  const outbound = new Upstreams({ ...common, endpoint: 'outbound', tls: () => ({ ecdhCurve, ...material() }) }, telemetry);
   // The client certificate in force and a staged one waiting: metrics, and the switch at its time.
   let cancelSwitch = () => {};
   let reported: string | undefined;

@@ -69,6 +69,25 @@ export interface Telemetry {
   ocspResponder(e: { purpose: 'client' | 'staple'; outcome: 'good' | 'revoked' | 'unknown' | 'error'; reason: string | undefined; seconds: number }): void;
   /** One TLS client that asked for the server certificate's OCSP status: whether an answer was stapled. */
   ocspStaple(e: { stapled: boolean }): void;
+  // issue 12: peer verification keys from remote sources, and their revocation
+  /**
+   * One fetch of a remote key source (src/jws/sources/): kind jwks (source = the peer) or mcm (source = dfsps
+   * or hub). ok: keys in force, last success and stale-after (unix seconds); failed: reason (a Refusal
+   * reason); removed: the source left the peer directory (its series go).
+   */
+  keySource(e: {
+    kind: 'jwks' | 'mcm';
+    source: string;
+    outcome: 'ok' | 'failed' | 'removed';
+    reason?: string;
+    keys?: number;
+    lastSuccess?: number;
+    staleAfter?: number;
+  }): void;
+  /** Key revocations in force (src/jws/revocations.ts). */
+  keyRevocations(e: { count: number }): void;
+  /** A replica found the shared revocation list missing, older or forged, and restored it. */
+  keyRevocationsLost(): void;
 }
 
 const noop = () => {};
@@ -103,4 +122,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   ocspCheck: noop,
   ocspResponder: noop,
   ocspStaple: noop,
+  keySource: noop,
+  keyRevocations: noop,
+  keyRevocationsLost: noop,
 };

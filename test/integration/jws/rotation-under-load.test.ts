@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, type JsonWebKey, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import { Agent, Pool, request } from 'undici';
@@ -42,8 +42,8 @@ const TAIL_RATE = 50;
 const SERVER_CERT_AFTER_MS = 2000;
 const CLIENT_CERT_AFTER_MS = 3000;
 
-/** The verifier's side of published keys: fetch, check, mirror into <fspId>.<kid>.pem files. */
-function startKeyMirror(o: { url: string; fspId: string; dir: string; tls: { cert: string; key: string; ca: string } }) {
+/** The verifier's side of published keys: fetch, check, mirror into <fspId>.<kid>.pem files (or only observe, without `dir`). */
+function startKeyMirror(o: { url: string; fspId: string; dir: string | undefined; tls: { cert: string; key: string; ca: string } }) {
   const agent = new Agent({ connect: { cert: o.tls.cert, key: o.tls.key, ca: o.tls.ca, servername: 'localhost' } });
   const log: { at: number; kids: string[]; maxAge: number }[] = [];
   let stopped = false;
@@ -59,14 +59,17 @@ function startKeyMirror(o: { url: string; fspId: string; dir: string; tls: { cer
       assert.equal(jwk.use, 'sig');
       wanted.set(`${o.fspId}.${jwk.kid}.pem`, key.export({ type: 'spki', format: 'pem' }) as string);
     }
-    const present = new Set(readdirSync(o.dir));
-    for (const [name, pem] of wanted) {
-      if (present.has(name)) continue;
-      const tmp = join(o.dir, `.${name}.tmp`); // dot files are not key files (src/jws/key-file.ts)
-      writeFileSync(tmp, pem);
-      renameSync(tmp, join(o.dir, name));
+    const dir = o.dir;
+    if (dir !== undefined) {
+      const present = new Set(readdirSync(dir));
+      for (const [name, pem] of wanted) {
+        if (present.has(name)) continue;
+        const tmp = join(dir, `.${name}.tmp`); // dot files are not key files (src/jws/key-file.ts)
+        writeFileSync(tmp, pem);
+        renameSync(tmp, join(dir, name));
+      }
+      for (const name of present) if (name.endsWith('.pem') && !wanted.has(name)) unlinkSync(join(dir, name));
     }
-    for (const name of present) if (name.endsWith('.pem') && !wanted.has(name)) unlinkSync(join(o.dir, name));
     log.push({ at: Date.now(), kids: [...set.keys.map((k) => k.kid)], maxAge });
     return maxAge;
   };
@@ -90,9 +93,14 @@ function startKeyMirror(o: { url: string; fspId: string; dir: string; tls: { cer
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-test('rotation of the DFSP gateway signing key, the hub server certificate and the DFSP client certificate under a 250 req/s stream, the hub knowing the DFSP keys only from /.well-known/jwks.json: 0 failures', {
-  timeout: 150_000,
-}, async (t) => {
+/**
+ * How the hub gets the DFSP's keys, only ever from its published set: 'directory', a test loop writes them into
+ * the hub's verification directory as <fspId>.<kid>.pem; 'jwksUrl', the hub's own remote key source follows a
+ * jwksUrl in its peer directory (src/jws/sources/), refreshing every second.
+ */
+type Verifier = 'directory' | 'jwksUrl';
+
+async function rotationUnderLoad(t: TestContext, verifier: Verifier): Promise<void> {
   const pki = makeTestPki();
   t.after(() => pki.cleanup());
   const switchStub = await startStub();
@@ -119,6 +127,9 @@ test('rotation of the DFSP gateway signing key, the hub server certificate and t
     await next();
   };
 
+  // jwksUrl: the hub's peer directory names the DFSP gateway's published keys once its port is known (the
+  // directory is hot-reloaded); the hub fetches them with its own outbound client certificate.
+  const peersPath = pki.write('hub-peers.json', '{}');
   const hub = await startGateway(
     loadConfig(
       testEnv(pki, switchStub.url, {
@@ -128,6 +139,16 @@ test('rotation of the DFSP gateway signing key, the hub server certificate and t
         JWS_KEYS_RESCAN_INTERVAL_SECONDS: '1',
         IN_SERVER_CERT_PATH: hubServerPaths.cert,
         IN_SERVER_KEY_PATH: hubServerPaths.key,
+        ...(verifier === 'jwksUrl'
+          ? {
+              PEERS_PATH: peersPath,
+              OUT_CLIENT_CERT_PATH: pki.write('hub-out.pem', hubCert.certPem),
+              OUT_CLIENT_KEY_PATH: pki.write('hub-out.key', hubCert.keyPem),
+              OUT_CA_CERT_PATH: pki.caPath,
+              PEER_KEYS_REFRESH_MIN_SECONDS: '1',
+              PEER_KEYS_REFRESH_MAX_SECONDS: '1',
+            }
+          : {}),
       }),
     ),
     { stages: { ilpInbound: recordPeer } },
@@ -155,14 +176,24 @@ test('rotation of the DFSP gateway signing key, the hub server certificate and t
   );
   t.after(() => dfsp.close(1000));
 
+  const jwksUrl = `https://localhost:${dfsp.inbound.port}/.well-known/jwks.json`;
+  // The hub's DFSP keys, by kid (RFC 7638 thumbprint), whichever way it gets them.
+  const hubKids = async () =>
+    verifier === 'directory'
+      ? readdirSync(hubKeys).map((n) => n.slice('payerfsp.'.length, -'.pem'.length))
+      : (await hub.keys!.list()).filter((k) => k.fspId === 'payerfsp' && k.source === 'jwks').map((k) => k.thumbprint ?? '');
+  // 'directory': the loop writes the hub's key files; 'jwksUrl': it only observes what is published, as a timeline.
   const mirror = startKeyMirror({
-    url: `https://localhost:${dfsp.inbound.port}/.well-known/jwks.json`,
+    url: jwksUrl,
     fspId: 'payerfsp',
-    dir: hubKeys,
+    dir: verifier === 'directory' ? hubKeys : undefined,
     tls: { cert: hubCert.certPem, key: hubCert.keyPem, ca: pki.ca.certPem },
   });
-  await mirror.syncOnce(); // the hub knows the DFSP's current key before traffic starts
+  await mirror.syncOnce();
   const firstKid = mirror.log[0]!.kids[0]!;
+  if (verifier === 'jwksUrl') writeFileSync(peersPath, JSON.stringify({ payerfsp: { jwksUrl } }));
+  // The hub knows the DFSP's current key before traffic starts.
+  await waitFor(async () => (await hubKids()).join() === firstKid, { timeoutMs: 15_000, intervalMs: 100, what: 'the hub to have the first key' });
 
   const local = new Pool(`http://127.0.0.1:${dfsp.outbound.port}`, { connections: 64, pipelining: 1 });
   /** One request; its latency counts from when it was due (a late start is part of it: no coordinated omission). */
@@ -241,7 +272,7 @@ test('rotation of the DFSP gateway signing key, the hub server certificate and t
   const rotated = await rotation!;
   // The retention ends after the stream (it must outlast the slowest message signed with the old key); once the
   // old key has left the published set and the hub's directory, a tail of traffic verifies with the new key alone.
-  await waitFor(() => mirror.log.at(-1)!.kids.join(',') === rotated.kid && readdirSync(hubKeys).length === 1, {
+  await waitFor(async () => mirror.log.at(-1)!.kids.join(',') === rotated.kid && (await hubKids()).join() === rotated.kid, {
     timeoutMs: 60_000,
     intervalMs: 200,
     what: 'the old key to retire',
@@ -263,7 +294,7 @@ test('rotation of the DFSP gateway signing key, the hub server certificate and t
     p99ms: Math.round(percentile(ms, 99) * 10) / 10,
     maxMs: Math.round(ms.at(-1)! * 10) / 10,
   };
-  t.diagnostic(`rotation under load: ${JSON.stringify(summary)}`);
+  t.diagnostic(`rotation under load (${verifier}): ${JSON.stringify(summary)}`);
   assert.equal(failures.length, 0, `failed: ${JSON.stringify(failures.slice(0, 3))}`);
   assert.equal(switchStub.requests.length, total + TAIL, 'every request reached the switch, verified');
 
@@ -271,12 +302,12 @@ test('rotation of the DFSP gateway signing key, the hub server certificate and t
   const phases = mirror.log.map((l) => l.kids.join(',')).filter((k, i, a) => i === 0 || a[i - 1] !== k);
   assert.deepEqual(phases, [firstKid, `${firstKid},${rotated.kid}`, `${rotated.kid},${firstKid}`, rotated.kid]);
   const published = mirror.log.find((l) => l.kids.includes(rotated.kid))!;
-  assert.ok(published.at < rotated.activateAt, 'the next key reached the verifier before it signed');
+  assert.ok(published.at < rotated.activateAt, 'the next key was published before it signed');
   assert.ok(
     mirror.log.filter((l) => l.kids.includes(rotated.kid) && l.at < rotated.activateAt).every((l) => l.maxAge <= Math.ceil((rotated.activateAt - l.at) / 1000)),
     'Cache-Control never reaches past the activation',
   );
-  assert.deepEqual(readdirSync(hubKeys), [`payerfsp.${rotated.kid}.pem`], 'the old key left the verifier after its retention');
+  assert.deepEqual(await hubKids(), [rotated.kid], 'the old key left the verifier after its retention');
 
   // Signatures switched algorithm at the activation: RS256 first, ES256 at the end (the stream's last second and the tail).
   const algs = switchStub.requests.map(
@@ -304,4 +335,14 @@ test('rotation of the DFSP gateway signing key, the hub server certificate and t
     s.on('error', reject);
   });
   assert.equal(presented, fp(hubServerNext.certPem));
-});
+}
+
+test(
+  'rotation of the DFSP gateway signing key, the hub server certificate and the DFSP client certificate under a 250 req/s stream; the hub has the DFSP keys only from its published set, written into its key directory: 0 failures',
+  { timeout: 150_000 },
+  (t) => rotationUnderLoad(t, 'directory'),
+);
+
+test('the same with the hub following the DFSP gateway jwksUrl (its own remote key source): 0 failures', { timeout: 150_000 }, (t) =>
+  rotationUnderLoad(t, 'jwksUrl'),
+);
