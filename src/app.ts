@@ -8,6 +8,7 @@ import type { GatewayEnv, GatewayMiddleware } from './http/context.js';
 import { header } from './http/context.js';
 import { forward, type InboundUpstream, type Target, targetOf, targetsByResource } from './http/forward.js';
 import { bindPeer, checkRequest, matchFspiopRoute, type RequestLogger, renderError, requestScope, requireSourceMatchesPeer } from './http/stages.js';
+import { JWKS_PATH, type PublishedKeySource, servePublishedKeys } from './jws/published.js';
 import type { AuditLog } from './logging/audit.js';
 import type { PeerDirectory } from './peers/directory.js';
 import type { Upstreams } from './proxy/upstream.js';
@@ -68,6 +69,8 @@ export function buildInboundApp(
   deps: AppDeps & {
     readonly peerIdentity: PeerResolverOptions;
     readonly inboundUpstreams: readonly InboundUpstream[];
+    /** This side's signing keyring (JWS_SIGN=true): GET /.well-known/jwks.json publishes its keys. */
+    readonly publishedKeys?: PublishedKeySource;
     /** OCSP_POLICY soft or hard: the client certificate status gate (src/tls/ocsp/client-gate.ts). */
     readonly revocation?: Pick<ClientRevocationGate, 'admit'> | undefined;
   },
@@ -76,6 +79,16 @@ export function buildInboundApp(
   const trusted = [...config.trustedProxyPeers, ...(config.role === 'dfsp' ? [config.hubId] : [])];
   const upstreamOf = targetsByResource(deps.inboundUpstreams);
   const app = base();
+  if (deps.publishedKeys) {
+    // Registered before the FSPIOP pipeline and answered without calling it: not an FSPIOP route, so no FSPIOP
+    // header, JWS or ILP stage applies, but the transport checks do (client certificate bound to a peer,
+    // quarantine, the peer's limits). Other methods on the path fall through to the pipeline (3002/404).
+    const served = `GET ${JWKS_PATH}`;
+    const scope = requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, served, ...(deps.audit ? { audit: deps.audit } : {}) });
+    for (const h of present(scope, config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation) : undefined, stages.quarantine, stages.limits))
+      app.get(JWKS_PATH, h);
+    app.get(JWKS_PATH, servePublishedKeys(deps.publishedKeys));
+  }
   mount(
     app,
     present(

@@ -90,7 +90,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       (m) => m.close(),
     );
     const ocsp = openOcsp(config.ocsp, { telemetry, logger, audit, caCerts: () => tls.current.caCerts });
-    const pools = closers.add(openPools(config, telemetry), (p) => p.close());
+    const pools = closers.add(openPools(config, telemetry, onError('staged client certificate refused; keeping the configured one')), (p) => p.close());
     const simulator = config.upstream.targets.some((t) => t.kind === 'simulator') ? closers.add(await startSimulator(), (s) => s.close()) : undefined;
     const urlOf = (t: (typeof config.upstream.targets)[number]) => (t.kind === 'url' ? t.url : (simulator?.url ?? ''));
     const upstreams = config.upstream.targets.map((t): InboundUpstream => ({ name: t.name, resources: t.resources, url: new URL(urlOf(t)) }));
@@ -120,6 +120,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         upstreams: pools.inbound,
         inboundUpstreams: upstreams,
         peerIdentity: { from: config.peerIdentityFrom, map: identity.current },
+        ...(signer ? { publishedKeys: signer } : {}),
         revocation: ocsp.gate,
       }),
       outbound: buildOutboundApp({ ...appDeps, upstreams: pools.outbound, peers: peers.directory }),

@@ -17,7 +17,7 @@ import { KeyDirectory } from './jws/key-directory.js';
 import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from './jws/middleware.js';
 import { PeerKeys } from './jws/peer-keys.js';
 import type { KeyRevocations } from './jws/revocations.js';
-import { SigningKeyHolder } from './jws/signing-key.js';
+import { type SigningKeyEvent, SigningKeyHolder } from './jws/signing-key.js';
 import { createKeyFetch, type KeyFetch } from './jws/sources/fetch.js';
 import { RemoteKeySources } from './jws/sources/remote-keys.js';
 import type { TrafficControl } from './limits/index.js';
@@ -98,12 +98,24 @@ export interface OpenedStages {
   readonly signer: SigningKeyHolder | undefined;
 }
 
+/** The signing keyring's changes go to the audit stream and the gateway log (docs/operations.md, "Audit events"). */
+function signingKeyEvents(audit: AuditLog | undefined, logger: { info?(o: object, msg: string): void } | undefined): (e: SigningKeyEvent) => void {
+  return (e) => {
+    if (e.type === 'revoked') audit?.record({ event: 'signing_key_revoked', actor: 'gateway', kid: e.kid, reason: e.reason });
+    else audit?.record({ event: e.type === 'published' ? 'signing_key_published' : 'signing_key_activated', actor: 'gateway', kid: e.kid, file: e.file });
+    logger?.info?.(
+      { event: `signing_key_${e.type}`, kid: e.kid, ...(e.type === 'revoked' ? { reason: e.reason } : { alg: e.alg, file: e.file }) },
+      `JWS signing key ${e.type}`,
+    );
+  };
+}
+
 /** What the remote key sources and revocations need beyond the stage dependencies (all optional: tests). */
 export interface KeyMaterialDeps extends Pick<StageDeps, 'telemetry' | 'keyTelemetry' | 'closers' | 'onError'> {
   /** The peer directory: its jwksUrls are key sources, followed as it reloads. */
   readonly peers?: Pick<PeerDirectory, 'jwksUrls' | 'subscribe'>;
   readonly revocations?: KeyRevocations;
-  readonly logger?: { warn(o: object, msg: string): void };
+  readonly logger?: { warn(o: object, msg: string): void; info?(o: object, msg: string): void };
   readonly audit?: AuditLog;
   /** The key sources' HTTP client (default: over the outbound TLS material). */
   readonly fetch?: KeyFetch;
@@ -193,6 +205,7 @@ export async function openKeyMaterial(config: Config, d: KeyMaterialDeps): Promi
             path: s.keyPath,
             telemetry: d.telemetry,
             rescanIntervalSeconds: s.rescanIntervalSeconds,
+            onEvent: signingKeyEvents(d.audit, d.logger),
             ...(d.onError ? { onError: d.onError('signing key') } : {}),
           }),
           (k) => k.close(),

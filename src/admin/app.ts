@@ -7,7 +7,9 @@ import { Hono } from 'hono';
 import { GatewayError, toGatewayError, toResponse } from '../errors.js';
 import { isValidFspId } from '../fspiop/headers.js';
 import type { PeerKeyListing } from '../jws/peer-keys.js';
+import { JWKS_PATH, type PublishedKeySource, servePublishedKeys } from '../jws/published.js';
 import { isValidReason, type KeyRevocations, MAX_REASON_LENGTH, parseFingerprint } from '../jws/revocations.js';
+import type { SigningKeyStatus } from '../jws/signing-key.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { Quarantine } from './quarantine.js';
 import { type ReadinessCheck, runChecks } from './readiness.js';
@@ -42,6 +44,8 @@ export interface AdminDeps {
   readonly reloadKeys?: () => Promise<unknown> | unknown;
   readonly reloadCertificates?: () => Promise<unknown> | unknown;
   readonly listKeys?: () => Promise<readonly KeyInfo[]> | readonly KeyInfo[];
+  /** This side's signing keyring (JWS_SIGN=true): GET /admin/keys lists it under `signing`, and /.well-known/jwks.json publishes it. */
+  readonly signingKeys?: PublishedKeySource & { status(): readonly SigningKeyStatus[] };
   readonly listPeers?: () => Promise<unknown> | unknown;
   /** FSP ids that may be quarantined (key directory ∪ peer directory). */
   readonly knownPeers?: () => Iterable<string>;
@@ -94,6 +98,11 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     if (!deps.metrics) throw notFound('metrics are not enabled');
     return c.body(await deps.metrics.metricsText(), 200, { 'content-type': deps.metrics.contentType });
   });
+
+  // Published keys are public by definition (RFC 7517 JWK Set): served without a token, like /metrics, and
+  // whether or not the admin API is on.
+  const published = deps.signingKeys;
+  if (published) app.get(JWKS_PATH, servePublishedKeys(published));
 
   const tokens = deps.tokens ?? (deps.adminToken !== undefined ? new AdminTokens({ adminToken: deps.adminToken }) : undefined);
   if (tokens === undefined || !tokens.enabled) return app; // admin API off: everything under /admin is 404
@@ -158,8 +167,13 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
   });
 
   app.get('/admin/keys', async (c) => {
-    if (!deps.listKeys) throw notFound('key listing is not available');
-    return c.json({ keys: await deps.listKeys(), ...(deps.peerKeys ? { sources: deps.peerKeys.sources() } : {}) });
+    if (!deps.listKeys && !deps.signingKeys) throw notFound('key listing is not available');
+    const keys = (await deps.listKeys?.()) ?? [];
+    return c.json({
+      keys,
+      ...(deps.peerKeys ? { sources: deps.peerKeys.sources() } : {}),
+      ...(deps.signingKeys ? { signing: deps.signingKeys.status() } : {}),
+    });
   });
 
   // --- revocation of peer keys (src/jws/revocations.ts) ---

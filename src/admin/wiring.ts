@@ -109,6 +109,7 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
     },
     reloadCertificates: () => ({ tls: tls.reload() }),
     listKeys,
+    ...(signer ? { signingKeys: signer } : {}),
     ...(keys ? { peerKeys: keys } : {}),
     ...(revocations ? { revocations } : {}),
     listPeers: () => peers.list(),

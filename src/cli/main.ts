@@ -10,6 +10,12 @@ const HELP = `usage: switchguard <command> [options]
                                  development CA, server certificate and client certificates (+ JWS keys)
   keys generate --dfsp ID… [--dir DIR] [--private-dir DIR] [--alg RS256|ES256]
                                  JWS key pairs in the verification-directory layout
+  keys rotate --key PATH [--publish-ahead 2d | --activate-at TIME] [--retain 2d] [--emergency [--reason R]]
+              [--kubernetes-secret NAME]
+                                 stage the next signing key (published now, signing from its activation);
+                                 --emergency: a new key signs now, the others are revoked
+  keys status --key PATH [--json] [--kubernetes-secret NAME]
+                                 each signing key's state (next, current, previous, expired, revoked)
   keys revoke FINGERPRINT --reason TEXT [--admin-url URL] [--token-file F]
   keys unrevoke FINGERPRINT --reason TEXT [--admin-url URL] [--token-file F]
   keys revocations [--admin-url URL] [--token-file F]
@@ -41,6 +47,10 @@ async function run(argv: string[]): Promise<number> {
     case 'keys':
     case 'sign':
     case 'verify': {
+      if (cmd === 'keys' && (sub === 'rotate' || sub === 'status')) {
+        const k = await import('./keys.js');
+        return sub === 'rotate' ? k.keysRotate(rest, io) : k.keysStatus(rest, io);
+      }
       if (cmd === 'keys' && (sub === 'revoke' || sub === 'unrevoke' || sub === 'revocations'))
         return (await import('./keys-admin.js')).keysAdminCommand(sub, rest, io, process.env);
       const m = await import('./jws.js');

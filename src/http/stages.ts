@@ -35,9 +35,16 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 /**
  * Outermost stage: request id, timing, the one log line per request decision, request metrics.
  * Errors thrown by later stages are rendered by renderError (app.onError) before this sees them.
+ * `served`: the route label of a non-FSPIOP resource the gateway answers itself (GET /.well-known/jwks.json).
  */
-export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry: Telemetry; logger: RequestLogger; audit?: AuditLog }): GatewayMiddleware {
-  const { listener, telemetry, logger, audit } = deps;
+export function requestScope(deps: {
+  listener: 'inbound' | 'outbound';
+  telemetry: Telemetry;
+  logger: RequestLogger;
+  audit?: AuditLog;
+  served?: string;
+}): GatewayMiddleware {
+  const { listener, telemetry, logger, audit, served } = deps;
   return async function requestScope(c, next) {
     const startedAt = performance.now();
     const given = header(c, 'x-request-id');
@@ -46,7 +53,7 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
     await next();
     const seconds = (performance.now() - startedAt) / 1000;
     const err = c.error ? toGatewayError(c.error) : undefined;
-    const route = c.get('route')?.template ?? 'unmatched';
+    const route = c.get('route')?.template ?? served ?? 'unmatched';
     const status = c.res.status;
     telemetry.request({ listener, route, method: c.req.method, status, fspiopCode: err?.fspiopCode ?? '', seconds });
     const record = {
@@ -58,7 +65,7 @@ export function requestScope(deps: { listener: 'inbound' | 'outbound'; telemetry
       peer: c.get('peer')?.fspId,
       source: header(c, 'fspiop-source'),
       destination: header(c, 'fspiop-destination'),
-      outcome: err ? 'rejected' : 'forwarded',
+      outcome: err ? 'rejected' : served ? 'served' : 'forwarded',
       ms: Math.round(seconds * 1e4) / 10,
       ...(c.get('message') && c.get('message').signature !== 'unchecked' ? { jwsForm: c.get('message').signature } : {}),
       ...(err ? toLogRecord(err) : {}),

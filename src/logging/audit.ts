@@ -44,6 +44,13 @@ export type AuditEvent = Common &
     | { readonly event: 'rate_limited'; readonly listener: string; readonly count: number }
     | { readonly event: 'limits_changed' | 'limits_released'; readonly role?: string; readonly tokenFingerprint?: string }
     | { readonly event: 'limits_reload_failed' | 'admin_tokens_reload_failed' }
+    // own signing keys (src/jws/signing-key.ts, src/cli/keys.ts): kid = RFC 7638 thumbprint
+    | {
+        readonly event: 'signing_key_staged' | 'signing_key_published' | 'signing_key_activated' | 'signing_key_revoked';
+        readonly kid: string;
+        readonly file?: string;
+        readonly activateAt?: string;
+      }
     // issue 12: peer keys. reason = the operator's reason (revocations) or the refusal reason (key_source_refused).
     | {
         readonly event: 'key_revocation_on' | 'key_revocation_off';
@@ -71,6 +78,10 @@ const OUTCOME: Record<AuditEventName, AuditOutcome> = {
   limits_released: 'ok',
   limits_reload_failed: 'failed',
   admin_tokens_reload_failed: 'failed',
+  signing_key_staged: 'ok',
+  signing_key_published: 'ok',
+  signing_key_activated: 'ok',
+  signing_key_revoked: 'ok',
   key_revocation_on: 'ok',
   key_revocation_off: 'ok',
   key_source_refused: 'failed',
@@ -116,6 +127,8 @@ export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<strin
     if (e.role !== undefined) r.role = clean(e.role);
     if (e.tokenFingerprint !== undefined) r.tokenFingerprint = clean(e.tokenFingerprint).slice(0, 12);
   }
+  if ('kid' in e) r.kid = clean(e.kid);
+  if ('activateAt' in e && e.activateAt !== undefined) r.activateAt = clean(e.activateAt);
   if (e.event === 'rate_limited') {
     r.listener = clean(e.listener);
     r.count = e.count;

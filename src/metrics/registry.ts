@@ -221,6 +221,34 @@ export function declareMetrics(registry: Registry) {
       help: 'Audit records that could not be written (AUDIT_LOG file or stream failing); the events are lost from the audit trail.',
       registers: r,
     }),
+    signingKeyActivation: new Gauge({
+      name: 'switchguard_jws_signing_key_activation_timestamp_seconds',
+      help: 'Activation time (unix seconds) of each key of the signing keyring, by kid (RFC 7638 thumbprint) and state (next, current, previous, expired, revoked).',
+      labelNames: ['kid', 'state'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    signingKeyRetire: new Gauge({
+      name: 'switchguard_jws_signing_key_retire_timestamp_seconds',
+      help: 'Time (unix seconds) after which a signing key is no longer published, by kid and state; only keys with a successor have one.',
+      labelNames: ['kid', 'state'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    signingKeyPublished: new Gauge({
+      name: 'switchguard_jws_signing_key_published_timestamp_seconds',
+      help: 'Time (unix seconds) a signing key was added to the keyring and so published in /.well-known/jwks.json, by kid and state.',
+      labelNames: ['kid', 'state'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    certActivation: new Gauge({
+      name: 'switchguard_certificate_activation_timestamp_seconds',
+      help: 'Activation time (unix seconds) of each staged TLS certificate waiting for it, by kind (tls_server, tls_client) and file.',
+      labelNames: ['kind', 'file'] as const,
+      aggregator: 'min',
+      registers: r,
+    }),
     // OCSP (src/tls/ocsp/)
     ocspChecks: new Counter({
       name: 'switchguard_ocsp_checks_total',
@@ -466,6 +494,22 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     rateLimitFallback(e) {
       m.rateLimitFallback.labels(e.what).inc();
+    },
+    certificateActivation(e) {
+      const file = files.value(e.file);
+      if (e.activateAt === undefined || !Number.isFinite(e.activateAt)) m.certActivation.remove(e.kind, file);
+      else m.certActivation.labels(e.kind, file).set(e.activateAt);
+    },
+    signingKeys(keys) {
+      // A key's state label changes over time: the report replaces every series (a keyring holds a few keys).
+      m.signingKeyActivation.reset();
+      m.signingKeyRetire.reset();
+      m.signingKeyPublished.reset();
+      for (const k of keys.slice(0, 50)) {
+        if (Number.isFinite(k.activation)) m.signingKeyActivation.labels(k.kid, k.state).set(k.activation);
+        if (k.retire !== undefined && Number.isFinite(k.retire)) m.signingKeyRetire.labels(k.kid, k.state).set(k.retire);
+        if (Number.isFinite(k.published)) m.signingKeyPublished.labels(k.kid, k.state).set(k.published);
+      }
     },
     ocspCheck(e) {
       m.ocspChecks.labels(e.outcome, e.decision).inc();

@@ -57,6 +57,11 @@ export interface Telemetry {
   // issue 10: no error swallowed
   /** An audit record that could not be written (src/logging/audit.ts onWriteError). */
   auditWriteFailed(): void;
+  // issue 12: own signing keys (src/jws/signing-key.ts)
+  /** Every key of the signing keyring with its state and times (unix seconds); replaces the previous report. */
+  signingKeys(keys: readonly { kid: string; state: string; activation: number; retire: number | undefined; published: number }[]): void;
+  /** Activation time (unix seconds) of a staged certificate (src/tls/staged.ts); undefined removes the series. */
+  certificateActivation(e: { kind: 'tls_server' | 'tls_client'; file: string; activateAt: number | undefined }): void;
   // OCSP (src/tls/ocsp/)
   /** One OCSP decision about an inbound client certificate: the status found and whether the connection was admitted. */
   ocspCheck(e: { outcome: 'good' | 'revoked' | 'unknown' | 'error'; decision: 'allow' | 'refuse' }): void;
@@ -112,6 +117,8 @@ export const NOOP_TELEMETRY: Telemetry = {
   rateLimitFallback: noop,
   identityMismatch: noop,
   auditWriteFailed: noop,
+  signingKeys: noop,
+  certificateActivation: noop,
   ocspCheck: noop,
   ocspResponder: noop,
   ocspStaple: noop,

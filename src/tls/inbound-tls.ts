@@ -15,8 +15,24 @@ export interface InboundTlsDeps {
 /** Loads the inbound TLS files (throws when they do not parse) and starts watching them. Close the result. */
 export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDeps): TlsReloader {
   const { telemetry, logger, audit } = deps;
+  let stagedFile: string | undefined;
   const reportExpiry = (t: TlsReloader) => {
     telemetry.expiry({ kind: 'tls_server', file: o.certPath, notAfter: Date.parse(t.current.serverCert.validTo) / 1000 });
+    // A staged server certificate (src/tls/staged.ts): its notAfter and activation while it waits.
+    const pending = t.current.pending;
+    if (stagedFile !== undefined && stagedFile !== pending?.certPath) {
+      telemetry.expiry({ kind: 'tls_server', file: stagedFile, notAfter: undefined });
+      telemetry.certificateActivation({ kind: 'tls_server', file: stagedFile, activateAt: undefined });
+    }
+    stagedFile = pending?.certPath;
+    if (pending) {
+      telemetry.expiry({ kind: 'tls_server', file: pending.certPath, notAfter: Date.parse(pending.certificate.validTo) / 1000 });
+      telemetry.certificateActivation({ kind: 'tls_server', file: pending.certPath, activateAt: pending.activateAt / 1000 });
+    }
+    if (t.current.stagedError) {
+      logger.error({ event: 'certificate_reload_failed', err: t.current.stagedError }, 'staged server certificate refused; keeping the configured one');
+      audit.record({ event: 'certificate_reload_failed', actor: 'gateway', file: o.certPath, reason: 'staged_certificate_refused' });
+    }
     if (o.clientCa) {
       const caPath = o.clientCa.caPath;
       for (const [i, ca] of t.current.caCerts.entries()) telemetry.expiry({ kind: 'tls_ca', file: `${caPath}#${i}`, notAfter: Date.parse(ca.validTo) / 1000 });
@@ -29,11 +45,11 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
       if (e.outcome === 'unchanged') return;
       telemetry.reload({ what: 'tls', outcome: e.outcome });
       if (e.outcome === 'ok') {
-        logger.info({ event: 'certificate_reloaded' }, 'TLS material reloaded');
+        logger.info({ event: 'certificate_reloaded', file: e.loaded.certPath }, 'TLS material reloaded');
         audit.record({
           event: 'certificate_reloaded',
           actor: 'gateway',
-          file: o.certPath,
+          file: e.loaded.certPath,
           fingerprint: e.loaded.serverCert.fingerprint256,
           notAfter: new Date(e.loaded.serverCert.validTo).toISOString(),
         });

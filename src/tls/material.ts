@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
+import { at, type PairInForce, pairInForce, stagedPaths } from './staged.js';
 
 export interface TlsFiles {
   readonly certPath: string;
@@ -22,6 +23,11 @@ export interface LoadedTls {
   readonly caCerts: readonly X509Certificate[];
   /** Hash of all file contents, to skip no-op reloads. */
   readonly digest: string;
+  /** The server certificate's file in force (IN_SERVER_CERT_PATH, or its staged pair once active: src/tls/staged.ts). */
+  readonly certPath: string;
+  /** A staged pair waiting for its activation time, or why a staged pair is ignored. */
+  readonly pending: PairInForce['pending'];
+  readonly stagedError: Error | undefined;
 }
 
 export type ReloadEvent =
@@ -38,9 +44,9 @@ export interface TlsContextSettings {
 }
 
 /** Reads and validates the TLS files. Throws when any file is missing or the set does not form a usable context. */
-function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings): LoadedTls {
-  const cert = readFileSync(files.certPath);
-  const key = readFileSync(files.keyPath);
+function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number): LoadedTls {
+  const pair = pairInForce(files.certPath, files.keyPath, now);
+  const { cert, key } = pair;
   const ca = files.caPath ? readFileSync(files.caPath) : undefined;
   const crl = files.crlPath ? readFileSync(files.crlPath) : undefined;
   const options: SecureContextOptions = { cert, key, ...settings, ...(ca ? { ca } : {}), ...(crl ? { crl } : {}) };
@@ -49,7 +55,9 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings): LoadedTls 
   const caCerts = ca ? splitPem(ca.toString('utf8')).map((p) => new X509Certificate(p)) : [];
   const h = createHash('sha256');
   for (const b of [cert, key, ca, crl]) h.update(b ?? '-');
-  return { options, serverCert, caCerts, digest: h.digest('hex') };
+  // A staged pair appearing, changing or refused is news too (metrics, log), though the context is the same.
+  h.update(`${pair.pending?.activateAt}|${pair.pending?.certificate.fingerprint256}|${pair.stagedError?.message}`);
+  return { options, serverCert, caCerts, digest: h.digest('hex'), certPath: pair.certPath, pending: pair.pending, stagedError: pair.stagedError };
 }
 
 function splitPem(text: string): string[] {
@@ -61,13 +69,21 @@ export class TlsReloader {
   #current: LoadedTls;
   #servers: Server[] = [];
   #watch: FileWatch | undefined;
+  #cancelSwitch: () => void = () => {};
 
   constructor(
     private readonly files: TlsFiles,
     private readonly settings: TlsContextSettings,
     private readonly listener: ReloadListener = () => {},
   ) {
-    this.#current = loadTlsFiles(files, settings);
+    this.#current = loadTlsFiles(files, settings, Date.now());
+    this.#schedule();
+  }
+
+  /** A staged certificate takes over at its activation time on every replica, without waiting for a file event. */
+  #schedule(): void {
+    this.#cancelSwitch();
+    this.#cancelSwitch = at(this.#current.pending?.activateAt, () => this.reload());
   }
 
   get current(): LoadedTls {
@@ -82,7 +98,7 @@ export class TlsReloader {
   reload(): 'ok' | 'failed' | 'unchanged' {
     let next: LoadedTls;
     try {
-      next = loadTlsFiles(this.files, this.settings);
+      next = loadTlsFiles(this.files, this.settings, Date.now());
     } catch (error) {
       this.listener({ outcome: 'failed', error });
       return 'failed';
@@ -90,17 +106,22 @@ export class TlsReloader {
     if (next.digest === this.#current.digest) return 'unchanged';
     for (const s of this.#servers) s.setSecureContext(next.options);
     this.#current = next;
+    this.#schedule();
     this.listener({ outcome: 'ok', loaded: next });
     return 'ok';
   }
 
   /** Reloads when a file changes (src/util/file-watch.ts); `onError`: the watch is degraded. */
   watch(intervalMs: number, onError?: (err: unknown) => void): void {
-    const paths = [this.files.certPath, this.files.keyPath, this.files.caPath, this.files.crlPath].filter((p): p is string => p !== undefined);
+    const staged = stagedPaths(this.files.certPath, this.files.keyPath);
+    const paths = [this.files.certPath, this.files.keyPath, this.files.caPath, this.files.crlPath, staged.cert, staged.key, staged.activateAt].filter(
+      (p): p is string => p !== undefined,
+    );
     this.#watch = watchFiles(paths, () => this.reload(), { intervalMs, debounceMs: 100, ...(onError ? { onError } : {}) });
   }
 
   close(): void {
     this.#watch?.close();
+    this.#cancelSwitch();
   }
 }

@@ -47,6 +47,8 @@ describe('alerts/ with promtool', () => {
       'HighTLSHandshakeFailureRate',
       'CertificateExpiringSoon',
       'JWSKeyExpiringSoon',
+      'JWSNextSigningKeyPublishedLate',
+      'JWSSigningKeyRotationOverdue',
       'HighUpstreamErrorRatio',
       'StoreDown',
       'DFSPRateLimited',

@@ -167,6 +167,30 @@ describe('admin API endpoints', () => {
   });
 });
 
+describe('own signing keys', () => {
+  const signingKeys = {
+    jwks: () => ({ body: '{"keys":[{"kty":"EC","kid":"k1"}]}', maxAgeSeconds: 42 }),
+    status: () => [{ kid: 'k1', alg: 'ES256', state: 'current' as const, file: 'hub.key', activateAt: null, retireAt: null, publishedAt: null }],
+  };
+
+  test('/.well-known/jwks.json is public (no token, even with the admin API off); GET /admin/keys lists the keyring under `signing`', async () => {
+    for (const adminToken of [TOKEN, undefined]) {
+      using s = await setup({ adminToken, signingKeys });
+      const res = await s.app.request('/.well-known/jwks.json');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/jwk-set+json');
+      assert.equal(res.headers.get('cache-control'), 'public, max-age=42');
+      assert.equal(await res.text(), '{"keys":[{"kty":"EC","kid":"k1"}]}');
+      assert.equal(s.events.length, 0, 'not an admin call');
+    }
+    using s = await setup({ signingKeys });
+    const keys = (await (await s.app.request('/admin/keys', { headers: auth(TOKEN) })).json()) as { signing: unknown };
+    assert.deepEqual(keys.signing, signingKeys.status());
+    using none = await setup();
+    assert.equal((await none.app.request('/.well-known/jwks.json')).status, 404, 'nothing is published without a signing key');
+  });
+});
+
 describe('health, readiness and metrics', () => {
   test('/ready is 503 naming the failing checks (false, throwing, hanging), 200 when all pass', async () => {
     let storeUp = false;

@@ -1,0 +1,52 @@
+// A public JWS key as an RFC 7517 JWK, with its RFC 7638 thumbprint as `kid`. The key members come from node's
+// own JWK export (KeyObject.export({ format: 'jwk' })); the thumbprint hashes the required members in
+// lexicographic order without whitespace (RFC 7638 §3.2: RSA e, kty, n; EC crv, kty, x, y), which is what
+// jose's calculateJwkThumbprint computes (test/unit/jws/jwk.test.ts checks the two agree).
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import type { AlgName } from './algorithms.js';
+
+/** The members of a published verification key: key material, `kid`, `use` and `alg` (RFC 7517 §4), nothing else. */
+export interface PublicJwk {
+  readonly kty: 'RSA' | 'EC';
+  readonly kid: string;
+  readonly use: 'sig';
+  readonly alg: AlgName;
+  readonly n?: string;
+  readonly e?: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly y?: string;
+}
+
+type Members = { kty?: unknown; n?: unknown; e?: unknown; crv?: unknown; x?: unknown; y?: unknown };
+
+const text = (v: unknown, what: string): string => {
+  if (typeof v !== 'string' || v.length === 0) throw new Error(`JWK export has no ${what}`);
+  return v;
+};
+
+/** The RFC 7638 required members of an RSA or EC public JWK, in lexicographic order. */
+function requiredMembers(m: Members): Record<string, string> {
+  if (m.kty === 'RSA') return { e: text(m.e, 'e'), kty: 'RSA', n: text(m.n, 'n') };
+  if (m.kty === 'EC') return { crv: text(m.crv, 'crv'), kty: 'EC', x: text(m.x, 'x'), y: text(m.y, 'y') };
+  throw new Error(`no RFC 7638 thumbprint for key type ${String(m.kty)}`);
+}
+
+/** RFC 7638 SHA-256 thumbprint of a key (public or private: the public half is hashed), base64url. */
+export function jwkThumbprint(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const json = JSON.stringify(requiredMembers(pub.export({ format: 'jwk' }) as Members));
+  return createHash('sha256').update(json, 'utf8').digest('base64url');
+}
+
+/**
+ * The public JWK of a signing or verification key, `kid` = its RFC 7638 thumbprint, `use: "sig"`.
+ * @throws Error for key types without a JWK form here (only RSA and EC keys sign FSPIOP messages).
+ */
+export function publicJwk(key: KeyObject, alg: AlgName): PublicJwk {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const required = requiredMembers(pub.export({ format: 'jwk' }) as Members);
+  const kid = createHash('sha256').update(JSON.stringify(required), 'utf8').digest('base64url');
+  const { kty, ...material } = required;
+  return { kty: kty as PublicJwk['kty'], kid, use: 'sig', alg, ...material };
+}
