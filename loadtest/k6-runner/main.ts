@@ -89,9 +89,16 @@ export function formatReport(run: MergedRun, judgement: Judgement, results: read
     const actual = v.actual === undefined ? (v.note ?? 'no data') : String(Number(v.actual.toFixed(4)));
     lines.push(`  ${v.ok ? '✓' : '✗'} ${v.metric} ${v.expression} (${actual})`);
   }
-  if (results.length) {
-    lines.push('k6 processes:');
-    for (const r of results) {
+  lines.push(...processLines(results));
+  return lines.join('\n');
+}
+
+/** How each k6 process ended, one line each (after a 'k6 processes:' heading); none when there were none. */
+function processLines(results: readonly ProcessResult[]): string[] {
+  if (!results.length) return [];
+  return [
+    'k6 processes:',
+    ...results.map((r) => {
       const what =
         r.code === 0
           ? 'ok'
@@ -100,10 +107,9 @@ export function formatReport(run: MergedRun, judgement: Judgement, results: read
             : r.interrupted
               ? `interrupted (exit ${r.code ?? r.signal})`
               : `FAILED (exit ${r.code ?? r.signal})`;
-      lines.push(`  ${r.fspId}: ${what}, ${r.seconds.toFixed(1)} s`);
-    }
-  }
-  return lines.join('\n');
+      return `  ${r.fspId}: ${what}, ${r.seconds.toFixed(1)} s`;
+    }),
+  ];
 }
 
 async function mergeAndJudge(
@@ -227,7 +233,11 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   const ids = plans.map((p) => p.fspId).filter((id) => resultIds(outDir).includes(id));
   const lost = plans.filter((p) => !ids.includes(p.fspId)).map((p) => p.fspId);
   if (lost.length) err(`no summary from ${lost.join(', ')}: see their logs in ${outDir}`);
-  if (ids.length === 0) return 3;
+  if (ids.length === 0) {
+    // Nothing to merge (every process was stopped before writing its summary): still say how each ended.
+    for (const line of processLines(results)) out(line);
+    return 3;
+  }
   const r = await mergeAndJudge(outDir, ids, profile, results, out);
   if (failed.length || lost.length || !r.complete) {
     const why = [

@@ -41,6 +41,8 @@ const SAMPLE: Record<string, string> = {
   ILP_SECRET: SECRET,
   ADMIN_TOKEN: 'a'.repeat(32),
   STATE_HMAC_KEY: 's'.repeat(32),
+  OCSP_RESPONDER_URL: 'http://ocsp.example',
+  MCM_URL: 'https://mcm.example',
 };
 const productionVars = Object.values(FIELDS)
   .filter((f) => isProductionField(f))

@@ -48,6 +48,8 @@ function startKeyMirror(o: { url: string; fspId: string; dir: string | undefined
   const log: { at: number; kids: string[]; maxAge: number }[] = [];
   let stopped = false;
   const syncOnce = async (): Promise<number> => {
+    // The answer's max-age was computed at some moment after this one: the bound below is judged from here.
+    const asked = Date.now();
     const res = await request(o.url, { dispatcher: agent });
     assert.equal(res.statusCode, 200);
     const maxAge = Number(/max-age=(\d+)/.exec(String(res.headers['cache-control']))?.[1] ?? 0);
@@ -70,7 +72,7 @@ function startKeyMirror(o: { url: string; fspId: string; dir: string | undefined
       }
       for (const name of present) if (name.endsWith('.pem') && !wanted.has(name)) unlinkSync(join(dir, name));
     }
-    log.push({ at: Date.now(), kids: [...set.keys.map((k) => k.kid)], maxAge });
+    log.push({ at: asked, kids: [...set.keys.map((k) => k.kid)], maxAge });
     return maxAge;
   };
   const loop = (async () => {
