@@ -88,12 +88,13 @@ async function measuredOnce(r: RemoteRequest): Promise<{ reply: Reply; maxMs: nu
 
 /**
  * The machine is shared: a delay can also come from this process being descheduled. Work the gateway does
- * per request shows in every attempt, so the request is repeated (up to 3 times) until one attempt stays
- * under the bound; every attempt's reply is checked by `check`.
+ * per request shows in every attempt, so the request is repeated (up to 5 times) until one attempt stays
+ * under the bound; every attempt's reply is checked by `check`. (3 attempts left the slowest case, measured
+ * alone in CI after the machine-loading files, 0.9 ms over the bound once in a run.)
  */
 async function measured(r: RemoteRequest | ((attempt: number) => RemoteRequest), check: (reply: Reply) => void): Promise<number> {
   let best = Number.POSITIVE_INFINITY;
-  for (let attempt = 0; attempt < 3 && best >= STALL_MS; attempt++) {
+  for (let attempt = 0; attempt < 5 && best >= STALL_MS; attempt++) {
     const { reply, maxMs } = await measuredOnce(typeof r === 'function' ? r(attempt) : r);
     check(reply);
     best = Math.min(best, maxMs);
