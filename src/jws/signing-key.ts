@@ -208,7 +208,8 @@ export class SigningKeyHolder {
   jwks(): PublishedKeys {
     const now = this.now();
     if (now >= this.switchAt) this.refresh(now);
-    const untilChange = Math.ceil((this.switchAt - now) / 1000);
+    // Whole seconds rounded down, so that a cache never holds the set past the change (RFC 9111 §5.2.2.1).
+    const untilChange = Math.floor((this.switchAt - now) / 1000);
     return { body: this.jwksBody, maxAgeSeconds: Math.max(0, Math.min(JWKS_MAX_AGE_SECONDS, untilChange)) };
   }
 
