@@ -45,14 +45,15 @@ function clientPairOf(c: Pick<PoolConfig, 'outClientCertPath' | 'outClientKeyPat
  * (src/jws/sources/fetch.ts).
  */
 export function outboundTlsMaterial(
-  c: Pick<PoolConfig, 'outCaCertPath' | 'outClientCertPath' | 'outClientKeyPath'>,
+  c: Pick<PoolConfig, 'outCaCertPath' | 'outClientCertPath' | 'outClientKeyPath'> & Partial<Pick<PoolConfig, 'tlsGroups'>>,
   caPath: string | undefined = c.outCaCertPath,
-): () => { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+): () => { ecdhCurve?: string; ca?: Buffer; cert?: Buffer; key?: Buffer } {
   const file = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path));
+  const ecdhCurve = c.tlsGroups?.ecdhCurve; // TLS_GROUPS, the same on every TLS endpoint (peers and key sources alike)
   return () => {
     const ca = file(caPath);
     const pair = clientPairOf(c);
-    return { ...(ca ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
+    return { ...(ecdhCurve ? { ecdhCurve } : {}), ...(ca ? { ca } : {}), ...(pair ? { cert: pair.cert, key: pair.key } : {}) };
   };
 }
 
@@ -72,8 +73,7 @@ export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (e
   const certPath = c.outClientCertPath;
   const keyPath = c.outClientKeyPath;
   const clientPair = () => clientPairOf(c);
-  const material = outboundTlsMaterial(c);
-  const outbound = new Upstreams({ ...common, endpoint: 'outbound', tls: () => ({ ecdhCurve, ...material() }) }, telemetry);
+  const outbound = new Upstreams({ ...common, endpoint: 'outbound', tls: outboundTlsMaterial(c) }, telemetry);
   // The client certificate in force and a staged one waiting: metrics, and the switch at its time.
   let cancelSwitch = () => {};
   let reported: string | undefined;
