@@ -236,6 +236,7 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   if (ids.length === 0) {
     // Nothing to merge (every process was stopped before writing its summary): still say how each ended.
     for (const line of processLines(results)) out(line);
+    out(`incomplete run (no summary from any of the ${plans.length} k6 processes): nothing to merge`);
     return 3;
   }
   const r = await mergeAndJudge(outDir, ids, profile, results, out);
