@@ -106,12 +106,23 @@ export class KeyDirectory {
     }
     const now = this.now();
     if (now - this.lastUnknownScan < this.cooldownMs) {
+      // A scan still running may be the one that finds this source's new file (a peer's first key, written
+      // just before its first request): wait for it rather than refuse. It costs no further scan.
+      if (this.scanning !== undefined) {
+        this.telemetry.keyCache({ event: 'miss', size: this.cache.size });
+        return this.scanning.then(() => this.afterScan(fspId));
+      }
       this.telemetry.keyCache({ event: 'negative_hit', size: this.cache.size });
       return EMPTY;
     }
     this.lastUnknownScan = now;
     this.telemetry.keyCache({ event: 'miss', size: this.cache.size });
-    return this.rescan().then(() => (this.index.has(fspId) ? this.load(fspId) : EMPTY));
+    return this.rescan().then(() => this.afterScan(fspId));
+  }
+
+  /** What a lookup waiting on a scan gets: the keys the scan found (cached by now, or loaded), or none. */
+  private afterScan(fspId: string): readonly VerificationKey[] | Promise<readonly VerificationKey[]> {
+    return this.cache.get(fspId) ?? (this.index.has(fspId) ? this.load(fspId) : EMPTY);
   }
 
   /** Whether the last scan found a key file for `fspId` (no scan, no load). */

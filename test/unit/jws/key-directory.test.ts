@@ -149,6 +149,25 @@ describe('KeyDirectory', () => {
     assert.equal(d.stats.pemParses, 1, 'no key re-read for unknown sources');
   });
 
+  test("a peer's first key written just before its first requests: the lookups during the scan it causes wait for it", async () => {
+    // The race the key-directory rotation test met (test/integration/jws/rotation-under-load.test.ts): the
+    // second request arrived while the first one's scan was running, inside the cooldown, and was refused.
+    const dir = tmp();
+    writeFileSync(join(dir, 'payerfsp.pem'), A.publicPem);
+    let now = 1_000_000;
+    const d = await openDir(dir, { unknownSourceCooldownSeconds: 5, now: () => now });
+    writeFileSync(join(dir, 'payeefsp.pem'), B.publicPem);
+    const scans = d.stats.scans;
+    const results = await Promise.all(Array.from({ length: 50 }, () => d.get('payeefsp')));
+    assert.equal(d.stats.scans - scans, 1, 'one scan for all of them');
+    assert.ok(results.every((r) => r.length === 1 && r[0]!.key !== undefined));
+    await Promise.all(results.map(() => verifyRequest(signedTransfer(B.signing, 'payeefsp'), (s) => d.get(s), POLICY)));
+    // Once the scan is over, an unknown source inside the cooldown is refused at once (no scan, no wait).
+    now += 1000;
+    assert.deepEqual(d.get('nobody'), []);
+    assert.equal(d.stats.scans - scans, 1);
+  });
+
   test('concurrent misses share one load', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'payerfsp.pem'), A.publicPem);
@@ -237,7 +256,7 @@ describe('KeyDirectory telemetry', () => {
     assert.ok(expiry[0]![1]! > 1_700_000_000);
     events.length = 0;
     d.get('payerfsp');
-    d.get('nobody');
+    await d.get('nobody');
     await Promise.resolve(d.get('nobody2'));
     assert.deepEqual(events, ['hit', 'miss', 'negative_hit']);
     unlinkSync(join(dir, 'payeefsp.pem'));
