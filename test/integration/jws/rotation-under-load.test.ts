@@ -2,6 +2,7 @@
 // what it checks are described in test/helpers/rotation-under-load.ts, which also runs it as a script at other rates.
 import { test } from 'node:test';
 import { rotationUnderLoad } from '../../helpers/rotation-under-load.js';
+
 test(
   'rotation of the DFSP gateway signing key, the hub server certificate and the DFSP client certificate under a 250 req/s stream; the hub has the DFSP keys only from its published set, written into its key directory: 0 failures',
   // Its former race: the first requests reached the hub while the scan that found the first key file was running,
