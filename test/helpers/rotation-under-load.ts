@@ -32,7 +32,7 @@ import { makeTestPki } from './pki.js';
 import { waitFor } from './wait.js';
 
 /** The stream's rate in the suite (beside the rest of it on 2 cores); the script form below takes --rate. */
-export const DEFAULT_RATE = 250;
+const DEFAULT_RATE = 250;
 const SECONDS = 10;
 /** The open model's bound: a start that would exceed it waits (counted as late), so a starved machine cannot queue without limit. */
 const MAX_IN_FLIGHT = 128;
