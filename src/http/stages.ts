@@ -33,6 +33,13 @@ export interface RequestLogger {
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
+ * Refusals a flood produces by the thousand, logged at debug as `request limited`: they are counted per DFSP
+ * and reason (switchguard_rate_limited_total) and audited once per window (src/limits/middleware.ts), so a
+ * flood does not also flood the log (an error line each cost about as much as the refusal itself).
+ */
+const LIMIT_REFUSALS: ReadonlySet<string> = new Set(['GW_RATE_LIMITED', 'GW_CONCURRENCY_LIMITED']);
+
+/**
  * Outermost stage: request id, timing, the one log line per request decision, request metrics.
  * Errors thrown by later stages are rendered by renderError (app.onError) before this sees them.
  * `served`: the route label of a non-FSPIOP resource the gateway answers itself (GET /.well-known/jwks.json).
@@ -72,6 +79,7 @@ export function requestScope(deps: {
     };
     if (err && audit) auditRejection(audit, err.code, c);
     if (!err) logger.info(record, 'request');
+    else if (LIMIT_REFUSALS.has(err.code)) logger.debug(record, 'request limited');
     else if (err.httpStatus >= 500) logger.error(record, 'request failed');
     else logger.warn(record, 'request rejected');
   };

@@ -221,7 +221,17 @@ describe('two replicas on the shared Redis', () => {
 
 describe('one replica, memory store', () => {
   test('burst exactly at the boundary: rps + burst admitted at once, the next one refused with Retry-After', async () => {
-    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 5, burst: 3 }, dfsp2: { rps: 4 } } }) });
+    const lines: { level: string; msg: string | undefined; code: unknown }[] = [];
+    const log = (level: string) => (obj: object, msg?: string) => lines.push({ level, msg, code: (obj as { errorCode?: unknown }).errorCode });
+    const t = await startTestGateway({
+      pki,
+      env: {
+        PEERS_PATH: peersPath,
+        PEER_ENDPOINT: 'http://127.0.0.1:9/',
+        RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 5, burst: 3 }, dfsp2: { rps: 4 } } }),
+      },
+      overrides: { logger: { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } },
+    });
     try {
       const ag = agentFor(t, 'dfsp1');
       const first = await Promise.all(Array.from({ length: 8 }, () => lookup(t, 'dfsp1', ag)));
@@ -239,6 +249,11 @@ describe('one replica, memory store', () => {
         [202, 202, 202, 202],
       );
       assert.ok(is2005(await lookup(t, 'dfsp2', ag2)), 'burst 0: the (rps+1)th in the window is refused');
+      // A refusal by a limit is one debug line, never an error line (a flood must not flood the log).
+      const limited = lines.filter((l) => l.code === 'GW_RATE_LIMITED');
+      assert.equal(limited.length, 2);
+      assert.ok(limited.every((l) => l.level === 'debug' && l.msg === 'request limited'));
+      assert.equal(lines.filter((l) => l.level === 'error').length, 0);
     } finally {
       await t.close();
     }
