@@ -5,6 +5,7 @@
 //   node --import tsx loadtest/flood-pairs.ts --target https://127.0.0.1:PORT --keys DIR [--rounds 5]
 //     [--others perffsp-2,perffsp-3] [--rate 150] [--duration 20] [--warmup 3]
 //     [--flooder perffsp-1] [--limit 50] [--factor 5] [--variants absent,limit,flood] [--gateway-pid P] [--json FILE]
+//     [--quiet-wait S]   (before each run, wait up to S seconds for the machine to be under 15 % busy [180])
 //
 // Every run uses the Node driver (loadtest/driver/main.ts) on sets signed before any clock starts
 // (prepare-set.ts): the others send quote→transfer journeys as in the earlier runs; the flooder sends
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     variants: { type: 'string' },
     'gateway-pid': { type: 'string' },
     json: { type: 'string' },
+    'quiet-wait': { type: 'string' },
   },
   strict: true,
 });
@@ -66,9 +68,9 @@ function cpuTimes(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 const busyBetween = (a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>) => (b.busy - a.busy) / Math.max(1, b.total - a.total);
-/** Waits (up to 3 min) until the machine is quiet: under 15 % busy over 2 s. Returns the last reading. */
+/** Waits (up to --quiet-wait seconds) until the machine is quiet: under 15 % busy over 2 s. Returns the last reading. */
 async function waitQuiet(): Promise<number> {
-  const deadline = performance.now() + 180_000;
+  const deadline = performance.now() + Number(values['quiet-wait'] ?? 180) * 1000;
   for (;;) {
     const a = cpuTimes();
     await sleep(2000);
