@@ -15,6 +15,8 @@ const USAGE = `usage: npm run loadtest:prepare -- --count N (--out FILE | --spli
   --fsps A,B,...      simulated DFSPs                                   [perffsp-1..perffsp-8]
   --bad-share X       share of requests with a broken signature (expect 400/3105)            [0]
   --quotes-only       only POST/PUT /quotes: no ILP state, the set may be replayed (breakpoint, soak)
+  --from FSP          only POST /quotes sent by FSP (to the other --fsps in turn): a lean flood, one
+                      signature per request, every request unique (not replayable)
   --rate R            planned arrival rate; journey steps are pipelined 1 s apart at that rate [1000]
   --step-gap S        seconds between the steps of a journey at that rate (raise it when the
                       gateway's latency approaches it: a transfer must follow its quote's answer)   [1]
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     fsps: { type: 'string' },
     'bad-share': { type: 'string' },
     'quotes-only': { type: 'boolean' },
+    from: { type: 'string' },
     rate: { type: 'string' },
     'step-gap': { type: 'string' },
     'ilp-version': { type: 'string' },
@@ -54,6 +57,7 @@ const set = await buildPreparedSet({
   keys: loadSigningKeys(values.keys ?? 'keys', fsps),
   badShare: Number(values['bad-share'] ?? 0),
   quotesOnly: values['quotes-only'] === true,
+  ...(values.from ? { from: values.from } : {}),
   block: blockFor(rate, Number(values['step-gap'] ?? 1) * 1000),
   ilpVersion: ilp,
   skewSeconds: Number(values.skew ?? 300),

@@ -27,6 +27,12 @@ export interface PrepareOptions {
   readonly skewSeconds?: number;
   readonly now?: Date;
   readonly fspiopVersion?: string;
+  /**
+   * Only requests sent by this FSP: POST /quotes from it to the other FSPs in turn, one signature each and no
+   * ILP (a lean flood for the rate-limit measurement, docs/performance/2026-11-29-traffic-control.md). Every
+   * request is unique (the gateway's replay guard would refuse a repeat), so the set is not reusable.
+   */
+  readonly from?: string;
 }
 
 /** Block size that sends the steps of a journey about `lagMs` apart at `rate` requests/s. */
@@ -102,6 +108,7 @@ function journey(
   ilp: { version: IlpVersion; keyring: ReturnType<typeof createKeyring> },
   expiration: string,
   quotesOnly: boolean,
+  postOnly = false,
 ): Promise<PreparedRequest[]> {
   const quoteId = randomUUID();
   const transferId = randomUUID();
@@ -115,6 +122,7 @@ function journey(
     payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: `2772${Math.floor(Math.random() * 1e7)}`, fspId: payer } },
     transactionType: { scenario: 'TRANSFER', initiator: 'PAYER', initiatorType: 'CONSUMER' },
   };
+  if (postOnly) return Promise.all([signed(ctx, 'postQuotes', 'POST', '/quotes', payer, payee, quoteRequest)]);
   const quoteBase: JsonObject = { transferAmount: amount, expiration };
   const { ilpPacket, condition, fulfilment } = buildIlp(ilp.version, transactionObjectOf(quoteRequest, quoteBase), ilp.keyring);
   const steps = [
@@ -154,7 +162,10 @@ export async function buildPreparedSet(o: PrepareOptions): Promise<PreparedSet> 
   const ilp = { version: ilpVersion, keyring: createKeyring([randomBytes(32).toString('base64url')]) };
   // Transfers must not expire before the set's last possible use (Date validity) plus margin.
   const expiration = new Date(now.getTime() + (skewSeconds + 600) * 1000).toISOString();
-  const perJourney = o.quotesOnly ? 2 : 4;
+  const from = o.from;
+  if (from !== undefined && (!o.keys.has(from) || badShare > 0)) throw new Error(`from: needs ${from}'s signing key and no bad share`);
+  const others = fsps.filter((f) => f !== from);
+  const perJourney = from !== undefined ? 1 : o.quotesOnly ? 2 : 4;
   const block = Math.max(1, o.block ?? 64);
   const validCount = Math.ceil(o.count * (1 - badShare));
   const journeys = Math.ceil(validCount / perJourney);
@@ -162,6 +173,10 @@ export async function buildPreparedSet(o: PrepareOptions): Promise<PreparedSet> 
   for (let b = 0; b < journeys; b += block) {
     const pending: Promise<PreparedRequest[]>[] = [];
     for (let j = b; j < Math.min(journeys, b + block); j++) {
+      if (from !== undefined) {
+        pending.push(journey(ctx, from, others[j % others.length] as string, ilp, expiration, true, true));
+        continue;
+      }
       const payer = fsps[j % fsps.length] as string;
       // Offset 1..n-1 from the payer, varying per round, so every ordered pair of FSPs occurs.
       const payee = fsps[(j + 1 + (Math.floor(j / fsps.length) % (fsps.length - 1))) % fsps.length] as string;
@@ -193,8 +208,8 @@ export async function buildPreparedSet(o: PrepareOptions): Promise<PreparedSet> 
     createdAt: now.toISOString(),
     validUntil: new Date(now.getTime() + skewSeconds * 1000).toISOString(),
     skewSeconds,
-    reusable: o.quotesOnly === true,
-    fsps,
+    reusable: o.quotesOnly === true && from === undefined,
+    fsps: from !== undefined ? [from] : fsps,
     ilpVersion,
     badShare,
     requests: requests.slice(0, Math.max(o.count, 1)),

@@ -11,6 +11,21 @@
 // leases, count, add if below the limit); release is ZREM. A lease expires after `leaseMs` (longer than
 // any request can live), so a replica that dies holding leases cannot leak slots.
 //
+// A refusal costs no store round trip while its window lasts: each Redis limiter is built with
+// inMemoryBlockOnConsumed = points + 1 and no inMemoryBlockDuration, so the first refusal the store returns
+// (consumed > points) blocks the key in this process's memory for that refusal's msBeforeNext (the key's PTTL),
+// and every later request of the scope in that window is refused there (rate-limiter-flexible,
+// RateLimiterStoreAbstract._afterConsume and _consume; its wiki page "Options", inMemoryBlockOnConsumed). A
+// fixed window's count only grows until it expires, so the store would have refused them too; the block ends
+// at most one round trip after the key expires (the PTTL is read before the reply travels back). The blocks
+// live in each limiter, i.e. per rule (rps/burst) and per key prefix (rl, rlb): a bursty rule refuses locally
+// only when both its second and its burst allowance are known spent, and a run-time change of a DFSP's rule
+// builds a limiter with no blocks. Size: an entry exists only for a key refused by the store in the last
+// window (1 s, or BURST_WINDOW_SECONDS for rlb), which takes points + 1 requests of that key in the window,
+// and expired entries are dropped whenever there are more than 999 (BlockedKeys.addMs). Refusals taken by the
+// insurance limiter (store down) do not pass through _afterConsume, so they are never cached: the fallback
+// below decides every request as before.
+//
 // Store down: neither fails open nor closed. Each process enforces its share (1/(replicas × workers))
 // of every limit in memory: rate-limiter-flexible's insuranceLimiter for the rate, a local counter for
 // in-flight. The shared counters resume by themselves when the store answers again.
@@ -149,6 +164,7 @@ export class Limiter {
       points,
       duration,
       rejectIfRedisNotReady: true,
+      inMemoryBlockOnConsumed: points + 1, // see the header: refusals in a window known spent stay local
       insuranceLimiter: new Insurance(Math.max(1, Math.floor(points * this.#o.share)), duration, () => this.#o.onFallback?.('rate')),
     });
   }

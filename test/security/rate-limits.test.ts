@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { Agent } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -254,6 +254,54 @@ describe('one replica, memory store', () => {
       assert.equal(limited.length, 2);
       assert.ok(limited.every((l) => l.level === 'debug' && l.msg === 'request limited'));
       assert.equal(lines.filter((l) => l.level === 'error').length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('a refused request is answered before its body is read: no body check, no signature check, no upstream', async () => {
+    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1 } } }) });
+    try {
+      const ag = agentFor(t, 'dfsp1');
+      await lookup(t, 'dfsp1', ag); // spends dfsp1's second (whether it is admitted is not the point here)
+      // A POST /quotes whose head declares 64 KiB of body, of which not one byte is ever sent: a stage reading
+      // the body would wait for it (until the request timeout); the limiter answers at once.
+      const c = t.cert('dfsp1');
+      const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest({
+          host: '127.0.0.1',
+          port: t.gw.inbound.port,
+          method: 'POST',
+          path: '/quotes',
+          headers: { ...fspiopHeaders('quotes', 'dfsp1', { 'fspiop-destination': 'dfsp2' }), 'content-length': String(64 * 1024) },
+          ca: t.pki.ca.certPem,
+          cert: c.certPem,
+          key: c.keyPem,
+          servername: 'localhost',
+          agent: false,
+        });
+        req.on('response', (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+        });
+        req.on('error', reject);
+        req.flushHeaders(); // the head only; the request is never ended
+        setTimeout(() => reject(new Error('no answer within 3 s: the refused path waited for the body')), 3000).unref();
+      });
+      assert.equal(reply.status, 503);
+      assert.equal(JSON.parse(reply.body).errorInformation.errorCode, '2005');
+      // And a garbage body is never parsed (it would be 3101) nor its missing signature judged.
+      const garbage = await send(t.gw.inbound.port, {
+        method: 'POST',
+        path: '/quotes',
+        headers: fspiopHeaders('quotes', 'dfsp1', { 'fspiop-destination': 'dfsp2' }),
+        body: '{"not json',
+        ca: t.pki.ca.certPem,
+        agent: ag,
+      });
+      assert.ok(is2005(garbage), `refused as rate limited, not judged on its body: ${garbage.status} ${garbage.body}`);
+      assert.equal(t.stub.requests.filter((r) => r.method === 'POST').length, 0, 'no refused request reached the upstream');
     } finally {
       await t.close();
     }

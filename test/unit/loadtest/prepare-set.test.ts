@@ -73,3 +73,15 @@ test('refuses a set without two signing FSPs or without requests', async () => {
   await assert.rejects(buildPreparedSet({ count: 4, keys: new Map([...keys].slice(0, 1)) }), /two FSPs/);
   await assert.rejects(buildPreparedSet({ count: 0, keys }), /count/);
 });
+
+test('a flood set (from): only POST /quotes sent by that FSP, to the others in turn, each unique and verifiable, not reusable', async () => {
+  const set = await buildPreparedSet({ count: 30, keys, from: 'perffsp-2', block: 4 });
+  assert.equal(set.requests.length, 30);
+  assert.deepEqual(set.fsps, ['perffsp-2']);
+  assert.equal(set.reusable, false, 'the replay guard refuses a repeated signature');
+  assert.ok(set.requests.every((r) => r.kind === 'postQuotes' && r.method === 'POST' && r.fsp === 'perffsp-2' && r.headers['fspiop-source'] === 'perffsp-2'));
+  assert.deepEqual(new Set(set.requests.map((r) => r.destination)), new Set(['perffsp-1', 'perffsp-3']));
+  assert.equal(new Set(set.requests.map((r) => r.headers['fspiop-signature'])).size, 30);
+  for (const r of set.requests) assert.ok(verifies(r));
+  await assert.rejects(buildPreparedSet({ count: 4, keys, from: 'perffsp-9' }));
+});
