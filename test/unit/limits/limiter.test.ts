@@ -18,6 +18,7 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
   const prefix = `sg-test-limiter-${randomBytes(4).toString('hex')}:`;
   let client: Redis;
   let raw: Redis;
+  let monitorBase: Redis;
   let monitor: Awaited<ReturnType<Redis['monitor']>>;
   /** Commands sent by clients (not the ones a Lua script runs) that name a key under the test prefix. */
   const seen: string[][] = [];
@@ -26,7 +27,9 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
   before(async () => {
     client = new Redis(REDIS_URL);
     raw = new Redis(REDIS_URL);
-    monitor = await new Redis(REDIS_URL).monitor();
+    // monitor() opens a connection of its own: both it and the instance it came from are closed after.
+    monitorBase = new Redis(REDIS_URL);
+    monitor = await monitorBase.monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (!source.includes('lua') && args.some((a) => a.startsWith(prefix))) seen.push(args);
     });
@@ -36,6 +39,7 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     const keys = await raw.keys(`${prefix}*`);
     if (keys.length) await raw.del(...keys);
     monitor.disconnect();
+    monitorBase.disconnect();
     raw.disconnect();
     client.disconnect();
   });
