@@ -14,11 +14,12 @@
 // Bounded: 250 requests/s for 10 s (at most 128 in flight; ROTATION_TEST_RATE=1000 for the issue's rate), then 100 at 50/s. The summary line reports requests,
 // failures, the stream's achieved rate, late starts and latency percentiles.
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, type JsonWebKey, randomUUID, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type JsonWebKey, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
+import { Redis } from 'ioredis';
 import { Agent, Pool, request } from 'undici';
 import { loadConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
@@ -29,6 +30,7 @@ import { stagedPaths } from '../../src/tls/staged.js';
 import { fspiopHeaders, startStub, testEnv } from './gateway.js';
 import { startMain } from './main-process.js';
 import { makeTestPki } from './pki.js';
+import { REDIS_URL } from './redis-procs.js';
 import { waitFor } from './wait.js';
 
 /** The stream's rate in the suite (beside the rest of it on 2 cores); the script form below takes --rate. */
@@ -112,7 +114,16 @@ export interface RunContext {
 }
 
 /** One rotation run; throws (node:assert) on the first expectation not met. */
-export async function rotationUnderLoad(t: RunContext, verifier: Verifier, RATE = DEFAULT_RATE): Promise<void> {
+export async function rotationUnderLoad(t: RunContext, verifier: Verifier, o: { rate?: number; dfspWorkers?: number } = {}): Promise<void> {
+  const RATE = o.rate ?? DEFAULT_RATE;
+  const redisPrefix = (o.dfspWorkers ?? 1) > 1 ? `sg-test-rotation-${randomBytes(4).toString('hex')}:` : undefined;
+  if (redisPrefix)
+    t.after(async () => {
+      const r = new Redis(REDIS_URL);
+      const keys = await r.keys(`${redisPrefix}*`);
+      if (keys.length) await r.del(...keys);
+      r.disconnect();
+    });
   const pki = makeTestPki();
   t.after(() => pki.cleanup());
   const switchStub = await startStub();
@@ -172,6 +183,10 @@ export async function rotationUnderLoad(t: RunContext, verifier: Verifier, RATE 
     testEnv(pki, dfspBackend.url, {
       GATEWAY_ROLE: 'dfsp',
       DFSP_ID: 'payerfsp',
+      // Its RS256 signing costs about 1 ms of CPU per message: one process signs at most about 700/s here.
+      // More workers need the Redis store (a key prefix of this run's own, deleted after).
+      WORKERS: String(o.dfspWorkers ?? 1),
+      ...(redisPrefix ? { REDIS_URL, REDIS_KEY_PREFIX: redisPrefix } : {}),
       JWS_SIGN: 'true',
       JWS_SIGNING_KEY_PATH: keyPath,
       JWS_KEYS_RESCAN_INTERVAL_SECONDS: '1',
@@ -356,15 +371,16 @@ export async function rotationUnderLoad(t: RunContext, verifier: Verifier, RATE 
 }
 
 // As a script, outside node:test (whose async-resource tracking taxes every promise of an in-process gateway):
-//   node --import tsx test/helpers/rotation-under-load.ts [--rate 1000] [--verifier directory|jwksUrl]
+//   node --import tsx test/helpers/rotation-under-load.ts [--rate 1000] [--dfsp-workers 2] [--verifier directory|jwksUrl]
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
   const rate = Number(arg('--rate') ?? DEFAULT_RATE);
+  const dfspWorkers = Number(arg('--dfsp-workers') ?? 1);
   const verifiers = (arg('--verifier') ? [arg('--verifier')] : ['directory', 'jwksUrl']) as Verifier[];
   for (const v of verifiers) {
     const cleanups: (() => unknown)[] = [];
     try {
-      await rotationUnderLoad({ after: (fn) => cleanups.push(fn), diagnostic: (line) => console.log(line) }, v, rate);
+      await rotationUnderLoad({ after: (fn) => cleanups.push(fn), diagnostic: (line) => console.log(line) }, v, { rate, dfspWorkers });
       console.log(`${v}: passed`);
     } finally {
       for (const fn of cleanups.reverse()) await fn();
