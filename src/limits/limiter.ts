@@ -11,20 +11,16 @@
 // leases, count, add if below the limit); release is ZREM. A lease expires after `leaseMs` (longer than
 // any request can live), so a replica that dies holding leases cannot leak slots.
 //
-// A refusal costs no store round trip while its window lasts: each Redis limiter is built with
-// inMemoryBlockOnConsumed = points + 1 and no inMemoryBlockDuration, so the first refusal the store returns
-// (consumed > points) blocks the key in this process's memory for that refusal's msBeforeNext (the key's PTTL),
-// and every later request of the scope in that window is refused there (rate-limiter-flexible,
-// RateLimiterStoreAbstract._afterConsume and _consume; its wiki page "Options", inMemoryBlockOnConsumed). A
-// fixed window's count only grows until it expires, so the store would have refused them too; the block ends
-// at most one round trip after the key expires (the PTTL is read before the reply travels back). The blocks
-// live in each limiter, i.e. per rule (rps/burst) and per key prefix (rl, rlb): a bursty rule refuses locally
-// only when both its second and its burst allowance are known spent, and a run-time change of a DFSP's rule
-// builds a limiter with no blocks. Size: an entry exists only for a key refused by the store in the last
-// window (1 s, or BURST_WINDOW_SECONDS for rlb), which takes points + 1 requests of that key in the window,
-// and expired entries are dropped whenever there are more than 999 (BlockedKeys.addMs). Refusals taken by the
-// insurance limiter (store down) do not pass through _afterConsume, so they are never cached: the fallback
-// below decides every request as before.
+// A refusal costs no store round trip while its window lasts: the first refusal of a scope under a rule is kept
+// in this process as "refused until t0 + msBeforeNext", t0 read on the monotonic clock (performance.now) before
+// the call went out, and every later request of that scope and rule before then is refused here. A fixed
+// window's count only grows until it expires, so whichever limiter decided (the store, or the fallback while
+// the store is down) would refuse them too; since the store read its TTL after t0, the block ends at or before
+// the window does (never later: no event-loop delay or wall-clock step can stretch it; review of 2026-11-29).
+// A bursty rule's refusal carries the sooner of its second's and its burst's ends (BurstyRateLimiter
+// _combineRes). Blocks are per rule, so a run-time change of a DFSP's rule starts with none. Size: one entry per
+// scope refused in its current window, expired ones swept above BLOCKS_MAX; above that nothing more is cached
+// (the store decides).
 //
 // Store down: neither fails open nor closed. Each process enforces its share (1/(replicas × workers))
 // of every limit in memory: rate-limiter-flexible's insuranceLimiter for the rate, a local counter for
@@ -71,6 +67,9 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
+/** Bound of the in-process refusal blocks (entries live at most one window each). */
+const BLOCKS_MAX = 10_000;
+
 type AcquireClient = { sgInflightAcquire(key: string, limit: number, leaseMs: number, id: string): Promise<number> };
 
 export interface Lease {
@@ -81,6 +80,8 @@ export class Limiter {
   readonly #o: LimiterOptions;
   readonly #rate = new Map<string, { consume(key: string): Promise<RateLimiterRes> }>();
   readonly #local = new Map<string, number>();
+  /** `<rps>/<burst>\n<scope>` → refused until (performance.now() time); see the header. */
+  readonly #blocked = new Map<string, number>();
 
   constructor(options: LimiterOptions) {
     if (!(options.share > 0 && options.share <= 1)) throw new TypeError('limiter share must be in (0, 1]');
@@ -90,11 +91,22 @@ export class Limiter {
 
   /** Takes one request from the rate of `scope` under `rule`. Never throws. */
   async consume(scope: string, rule: Rule): Promise<Decision> {
+    const block = `${rule.rps}/${rule.burst}\n${scope}`;
+    const until = this.#blocked.get(block);
+    if (until !== undefined) {
+      const left = until - performance.now();
+      if (left > 0) return { ok: false, retryAfterMs: Math.max(1, Math.ceil(left)) };
+      this.#blocked.delete(block);
+    }
+    const t0 = performance.now();
     try {
       await this.#rateLimiter(rule).consume(scope);
       return { ok: true };
     } catch (e) {
-      if (e instanceof RateLimiterRes) return { ok: false, retryAfterMs: Math.max(1, e.msBeforeNext) };
+      if (e instanceof RateLimiterRes) {
+        this.#block(block, t0 + e.msBeforeNext);
+        return { ok: false, retryAfterMs: Math.max(1, e.msBeforeNext) };
+      }
       // Both the store and the fallback failed (should not happen: the fallback is memory). Admit rather than
       // refuse every DFSP: the in-flight bound and the listener caps still hold.
       return { ok: true };
@@ -144,6 +156,15 @@ export class Limiter {
     };
   }
 
+  #block(key: string, until: number): void {
+    if (this.#blocked.size >= BLOCKS_MAX) {
+      const now = performance.now();
+      for (const [k, t] of this.#blocked) if (t <= now) this.#blocked.delete(k);
+      if (this.#blocked.size >= BLOCKS_MAX) return;
+    }
+    this.#blocked.set(key, until);
+  }
+
   #rateLimiter(rule: Rule) {
     const id = `${rule.rps}/${rule.burst}`;
     let l = this.#rate.get(id);
@@ -164,7 +185,6 @@ export class Limiter {
       points,
       duration,
       rejectIfRedisNotReady: true,
-      inMemoryBlockOnConsumed: points + 1, // see the header: refusals in a window known spent stay local
       insuranceLimiter: new Insurance(Math.max(1, Math.floor(points * this.#o.share)), duration, () => this.#o.onFallback?.('rate')),
     });
   }

@@ -1,7 +1,7 @@
 // The shared rate limiter (src/limits/limiter.ts) on the real Redis: a refusal in a window the store has
 // already reported spent costs no store command (counted with a real MONITOR connection), the scope is
-// admitted again once the window ends, blocks are kept per rule, and the store-down fallback still decides
-// every request.
+// admitted again once the window ends, blocks are kept per rule and timed on the monotonic clock, and the
+// store-down fallback decides while the store is down.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -29,6 +29,7 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     raw = new Redis(REDIS_URL);
     // monitor() opens a connection of its own: both it and the instance it came from are closed after.
     monitorBase = new Redis(REDIS_URL);
+    await client.ping(); // ready before the first consume (rejectIfRedisNotReady would send it to the fallback)
     monitor = await monitorBase.monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (!source.includes('lua') && args.some((a) => a.startsWith(prefix))) seen.push(args);
@@ -95,6 +96,22 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     assert.equal(next.length, 1, 'and the decision is the store’s again');
   });
 
+  test('a block is timed on the monotonic clock: a wall clock stepped back an hour does not stretch it', async () => {
+    const scope = 'inbound:dfsp5';
+    assert.equal((await many(2, scope, rule(1))).at(-1)!.ok, false);
+    const realNow = Date.now;
+    Date.now = () => realNow() - 3_600_000;
+    try {
+      const d = await limiter.consume(scope, rule(1));
+      assert.equal(d.ok, false);
+      if (!d.ok) assert.ok(d.retryAfterMs <= 1000, `retryAfterMs ${d.retryAfterMs}`);
+      await sleep(1100);
+    } finally {
+      Date.now = realNow;
+    }
+    assert.equal((await limiter.consume(scope, rule(1))).ok, true, 'admitted once the window has ended');
+  });
+
   test('a block holds for its rule and scope only: another rule or another scope still asks the store', async () => {
     const scope = 'inbound:dfsp2';
     await storeCommands(async () => {
@@ -120,9 +137,9 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
       first.map((d) => d.ok),
       [true, true, true, true, false],
     );
-    // 2 on the second; then the second refuses once in the store and the burst admits 2 (its own key); the 5th
-    // asks the burst key only (the second is blocked locally), which refuses.
-    assert.equal(spend.length, 2 + 1 + 2 + 1, JSON.stringify(spend));
+    // 2 on the second; the 3rd and 4th are refused by the second's key and admitted by the burst's (2 each);
+    // the 5th is refused by both (2), and from then on the rule and scope are blocked in process.
+    assert.equal(spend.length, 2 + 2 + 2 + 2, JSON.stringify(spend));
     let refused: Decision[] = [];
     const local = await storeCommands(async () => {
       refused = await many(20, scope, r);
@@ -135,7 +152,7 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
   });
 });
 
-test('store down: the per-process fallback decides every request, and its refusals are not cached', async () => {
+test('store down: the per-process fallback decides, its first refusal blocks the rest of its window in process', async () => {
   // A client that never connects (port 1 on loopback refuses): every command fails, the insurance limiter decides.
   const client = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   let fallbacks = 0;
@@ -153,7 +170,7 @@ test('store down: the per-process fallback decides every request, and its refusa
       [true, true, true, false, false, false, false, false, false, false, false, false],
       'the share (half of 6) is admitted',
     );
-    assert.equal(fallbacks, 12, 'every decision, refusals included, was taken by the fallback');
+    assert.equal(fallbacks, 4, 'the fallback decided until its first refusal; its window only grows, so the block is exact');
   } finally {
     client.disconnect();
   }
