@@ -36,6 +36,8 @@ interface Parsed {
 }
 
 const EMPTY: readonly VerificationKey[] = Object.freeze([]);
+/** Longest a lookup waits for a scan another lookup started (and never longer than the cooldown). */
+const SCAN_WAIT_MAX_MS = 2000;
 
 export class KeyDirectory {
   /** Counters for tests and the admin API. */
@@ -108,16 +110,30 @@ export class KeyDirectory {
     if (now - this.lastUnknownScan < this.cooldownMs) {
       // A scan still running may be the one that finds this source's new file (a peer's first key, written
       // just before its first request): wait for it rather than refuse. It costs no further scan.
+      // The wait is bounded (bounded(): a scan stuck on a hung mount must not hold requests); past it, the answer
+      // is what the index has then, usually none (refused: fail closed).
       if (this.scanning !== undefined) {
         this.telemetry.keyCache({ event: 'miss', size: this.cache.size });
-        return this.scanning.then(() => this.afterScan(fspId));
+        return this.bounded(this.scanning).then(() => this.afterScan(fspId));
       }
       this.telemetry.keyCache({ event: 'negative_hit', size: this.cache.size });
       return EMPTY;
     }
     this.lastUnknownScan = now;
     this.telemetry.keyCache({ event: 'miss', size: this.cache.size });
-    return this.rescan().then(() => this.afterScan(fspId));
+    return this.bounded(this.rescan()).then(() => this.afterScan(fspId));
+  }
+
+  /** Resolves when `scan` settles or after min(cooldown, SCAN_WAIT_MAX_MS), whichever comes first; never rejects. */
+  private bounded(scan: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(this.cooldownMs, SCAN_WAIT_MAX_MS));
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      scan.then(done, done);
+    });
   }
 
   /** What a lookup waiting on a scan gets: the keys the scan found (cached by now, or loaded), or none. */

@@ -168,6 +168,19 @@ describe('KeyDirectory', () => {
     assert.equal(d.stats.scans - scans, 1);
   });
 
+  test('a lookup waiting on a scan that hangs gives up after its bound and gets no keys (fail closed)', { timeout: 10_000 }, async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'payerfsp.pem'), A.publicPem);
+    const d = await openDir(dir, { unknownSourceCooldownSeconds: 1 });
+    // A scan stuck on a hung mount: the directory scan never finishes.
+    (d as unknown as { scanOnce: () => Promise<void> }).scanOnce = () => new Promise<void>(() => {});
+    void d.reload();
+    // The first unknown source joins the running scan; the second, inside the cooldown, waits on it too.
+    const [a, b] = await Promise.all([d.get('nobody'), d.get('nobody2')]);
+    assert.deepEqual(a, []);
+    assert.deepEqual(b, []);
+  });
+
   test('concurrent misses share one load', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'payerfsp.pem'), A.publicPem);
