@@ -67,7 +67,7 @@ export function sdkEnvTableMarkdown(): string {
 export const BLOCKS = { 'config-table': configTableMarkdown, 'error-table': errorTableMarkdown, 'sdk-env-table': sdkEnvTableMarkdown } as const;
 
 /** The files whose generated blocks `npm run docs` rewrites. */
-export const GENERATED_DOCS = ['README.md', 'docs/sdk-scheme-adapter.md'] as const;
+export const GENERATED_DOCS = ['docs/configuration.md', 'docs/errors.md', 'docs/sdk-scheme-adapter.md'] as const;
 
 /** Replaces each `<!-- name:start -->…<!-- name:end -->` block with the generated table. */
 export function renderBlocks(readme: string): string {

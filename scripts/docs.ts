@@ -1,4 +1,4 @@
-// npm run docs: regenerates the generated tables of the README (configuration, error codes) and of
+// npm run docs: regenerates the generated tables of docs/configuration.md, docs/errors.md and
 // docs/sdk-scheme-adapter.md (SDK environment names) from the code.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GENERATED_DOCS, renderBlocks } from './docs-tables.js';

@@ -32,7 +32,7 @@ export type FspiopCode = keyof typeof FSPIOP_DESCRIPTIONS;
 interface CatalogueEntry {
   readonly fspiopCode: FspiopCode;
   readonly httpStatus: number;
-  /** What an operator should check when this error shows up (README error table). */
+  /** What an operator should check when this error shows up (docs/errors.md). */
   readonly operatorHint: string;
 }
 

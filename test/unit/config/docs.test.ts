@@ -1,4 +1,4 @@
-// The README, config/example.env and the code must agree: the README's tables are generated (npm run docs).
+// The docs, config/example.env and the code must agree: the configuration and error tables are generated (npm run docs).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,23 +7,25 @@ import { GENERATED_DOCS, renderBlocks } from '../../../scripts/docs-tables.js';
 import { FIELDS } from '../../../src/config/schema.js';
 import { CATALOGUE } from '../../../src/errors.js';
 
-const readme = readFileSync('README.md', 'utf8');
+const configPage = readFileSync('docs/configuration.md', 'utf8');
+const errorPage = readFileSync('docs/errors.md', 'utf8');
 
-test('README configuration and error tables are generated from the code (run `npm run docs`)', () => {
-  assert.match(readme, /<!-- config-table:start -->/);
-  assert.match(readme, /<!-- error-table:start -->/);
-  assert.equal(renderBlocks(readme), readme);
+test('docs/configuration.md and docs/errors.md tables are generated from the code (run `npm run docs`)', () => {
+  assert.match(configPage, /<!-- config-table:start -->/);
+  assert.match(errorPage, /<!-- error-table:start -->/);
+  assert.equal(renderBlocks(configPage), configPage);
+  assert.equal(renderBlocks(errorPage), errorPage);
 });
 
 test('docs/sdk-scheme-adapter.md: the SDK environment-name table is generated from src/config/sdk-names.ts (run `npm run docs`)', () => {
-  assert.deepEqual(GENERATED_DOCS, ['README.md', 'docs/sdk-scheme-adapter.md']);
+  assert.deepEqual(GENERATED_DOCS, ['docs/configuration.md', 'docs/errors.md', 'docs/sdk-scheme-adapter.md']);
   const page = readFileSync('docs/sdk-scheme-adapter.md', 'utf8');
   assert.match(page, /<!-- sdk-env-table:start -->\n\| sdk-scheme-adapter 18\.0\.2 \| gateway \| notes \|/);
   assert.equal(renderBlocks(page), page);
 });
 
-test('every error code is in the README table, and every code in the table exists', () => {
-  const block = /<!-- error-table:start -->([\s\S]*?)<!-- error-table:end -->/.exec(readme)![1]!;
+test('every error code is in the docs/errors.md table, and every code in the table exists', () => {
+  const block = /<!-- error-table:start -->([\s\S]*?)<!-- error-table:end -->/.exec(errorPage)![1]!;
   const inTable = [...block.matchAll(/^\| `(GW_[A-Z_]+)` \|/gm)].map((m) => m[1]);
   assert.deepEqual([...inTable].sort(), Object.keys(CATALOGUE).sort());
 });
