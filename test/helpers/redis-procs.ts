@@ -6,8 +6,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Deletes a test's own keys (every key under each prefix) on the shared Redis, on a connection of its own. */
+export async function deleteKeysUnder(...prefixes: string[]): Promise<void> {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    for (const prefix of prefixes) {
+      const keys = await r.keys(`${prefix}*`);
+      if (keys.length) await r.del(...keys);
+    }
+  } finally {
+    r.disconnect();
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -19,7 +19,6 @@ import { mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
-import { Redis } from 'ioredis';
 import { Agent, Pool, request } from 'undici';
 import { loadConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
@@ -30,7 +29,7 @@ import { stagedPaths } from '../../src/tls/staged.js';
 import { fspiopHeaders, startStub, testEnv } from './gateway.js';
 import { startMain } from './main-process.js';
 import { makeTestPki } from './pki.js';
-import { REDIS_URL } from './redis-procs.js';
+import { deleteKeysUnder, REDIS_URL } from './redis-procs.js';
 import { waitFor } from './wait.js';
 
 /** The stream's rate in the suite (beside the rest of it on 2 cores); the script form below takes --rate. */
@@ -117,13 +116,7 @@ export interface RunContext {
 export async function rotationUnderLoad(t: RunContext, verifier: Verifier, o: { rate?: number; dfspWorkers?: number } = {}): Promise<void> {
   const RATE = o.rate ?? DEFAULT_RATE;
   const redisPrefix = (o.dfspWorkers ?? 1) > 1 ? `sg-test-rotation-${randomBytes(4).toString('hex')}:` : undefined;
-  if (redisPrefix)
-    t.after(async () => {
-      const r = new Redis(REDIS_URL);
-      const keys = await r.keys(`${redisPrefix}*`);
-      if (keys.length) await r.del(...keys);
-      r.disconnect();
-    });
+  if (redisPrefix) t.after(() => deleteKeysUnder(redisPrefix));
   const pki = makeTestPki();
   t.after(() => pki.cleanup());
   const switchStub = await startStub();

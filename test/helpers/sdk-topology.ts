@@ -22,18 +22,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/load.js';
 import { type RunningGateway, startGateway } from '../../src/gateway.js';
 import type { AuditEvent, AuditLog } from '../../src/logging/audit.js';
 import type { Issued } from '../../src/pki/forge-pki.js';
 import { testEnv } from './gateway.js';
 import { makeTestPki, type TestPki } from './pki.js';
+import { deleteKeysUnder, REDIS_URL } from './redis-procs.js';
 import { deleteSdkKeys, type SdkAdapter, type SdkBackend, sdkCacheUrl, startSdkAdapter, startSdkBackend } from './sdk-adapter.js';
 import { startTestSwitch, type TestSwitch } from './test-switch.js';
 import { waitFor } from './wait.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The logical Redis database of the SDKs in these tests (the gateways and the other tests use prefixes in DB 0). */
 const SDK_CACHE_DB = 13;
 
@@ -195,16 +194,7 @@ export async function startInteropTopology(o: InteropOptions = {}): Promise<Inte
     await Promise.allSettled([opened.edge?.close(500), opened.hub?.close(500)]);
     await Promise.all([sw.close(), pipe.close(), ...Object.values(backends).map((b) => b.close())]);
     await deleteSdkKeys(cacheUrl, [...sw.ids(), ...extraIds]);
-    const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await r.connect();
-      for (const prefix of Object.values(prefixes)) {
-        const keys = await r.keys(`${prefix}*`);
-        if (keys.length) await r.del(...keys);
-      }
-    } finally {
-      r.disconnect();
-    }
+    await deleteKeysUnder(...Object.values(prefixes));
     pki.cleanup();
   };
 
