@@ -2,30 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
-import type { CliIo } from '../../../src/cli/io.js';
 import { keysGenerate, signCommand, verifyCommand } from '../../../src/cli/jws.js';
+import { cliIo } from '../../helpers/cli-io.js';
 import { TRANSFER } from '../../helpers/jws.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-jwscli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function io(stdin = ''): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (d: Buffer) => {
-    o += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    e += d.toString();
-  });
-  const input = new PassThrough();
-  input.end(stdin);
-  return { stdin: input, stdout, stderr, out: () => o, err: () => e };
-}
+const io = (stdin = '') => cliIo(stdin);
 
 test('keys generate → sign → verify round trip, and a tampered body is invalid', async () => {
   const pub = join(dir, 'jws');

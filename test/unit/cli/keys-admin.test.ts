@@ -4,15 +4,14 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import { buildAdminApp } from '../../../src/admin/app.js';
-import type { CliIo } from '../../../src/cli/io.js';
 import { keysAdminCommand } from '../../../src/cli/keys-admin.js';
 import type { PeerKeyListing } from '../../../src/jws/peer-keys.js';
 import { KeyRevocations } from '../../../src/jws/revocations.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
+import { cliIo } from '../../helpers/cli-io.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
 const OPERATOR = 'cli-operator-token-0123456789';
@@ -42,19 +41,7 @@ after(() => {
   pki.cleanup();
 });
 
-function io(): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (d: Buffer) => {
-    o += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    e += d.toString();
-  });
-  return { stdin: new PassThrough(), stdout, stderr, out: () => o, err: () => e };
-}
+const io = () => cliIo();
 
 test('revoke, list and unrevoke through the admin API; refusals are clear and exit 1; bad usage exits 2', async () => {
   const env = { ADMIN_TOKEN: OPERATOR };

@@ -7,30 +7,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
-import type { CliIo } from '../../../src/cli/io.js';
 import { keysRotate, keysStatus, parseDuration } from '../../../src/cli/keys.js';
 import { inClusterApi, secretKeyStore } from '../../../src/cli/kube-secret.js';
 import { parseKeyring, statesAt } from '../../../src/jws/keyring.js';
 import { rotateSigningKey } from '../../../src/jws/rotate.js';
+import { cliIo } from '../../helpers/cli-io.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sg-keyscli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function io(): CliIo & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (d: Buffer) => {
-    o += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    e += d.toString();
-  });
-  return { stdin: new PassThrough(), stdout, stderr, out: () => o, err: () => e };
-}
+const io = () => cliIo();
 
 const pkcs8 = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const T0 = Date.parse('2027-05-01T03:00:00Z');
