@@ -22,12 +22,12 @@
 //   that does not open, or whose generation lies further ahead of this replica's clock than MAX_AHEAD_MS, is
 //   'tampered': handled as a loss (still enforced, restored), never applied, never persisted.
 // Writes take a short store lock (save nx) so two admins editing at once do not lose an update.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { GatewayError } from '../errors.js';
 import { createSealer, type Sealer } from '../store/sealed.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export const QUARANTINE_KEY = 'quarantine:peers';
 const LOCK_KEY = 'quarantine:lock';
@@ -81,20 +81,6 @@ export function parseState(raw: string): QuarantineState {
 }
 
 const stateText = (s: QuarantineState): string => JSON.stringify({ g: s.g, peers: [...s.peers].sort() });
-
-/** Atomic replace of a small file: write a temp file beside it, fsync, rename over the target. */
-function writeAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 export class Quarantine {
   private peers: ReadonlySet<string> = new Set();
@@ -252,7 +238,7 @@ export class Quarantine {
   private persist(): void {
     if (this.path === undefined) return;
     try {
-      writeAtomic(this.path, stateText({ g: this.generation, peers: [...this.peers] }));
+      writeFileAtomic(this.path, stateText({ g: this.generation, peers: [...this.peers] }));
       this.persistFailed = false;
     } catch (err) {
       this.persistFailed = true;

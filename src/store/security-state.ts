@@ -17,9 +17,9 @@
 //   'tampered': handled as a loss, never applied, never persisted.
 // - Not evictable by traffic: callers use a key under a security prefix (store/types.ts isSecurityKey).
 // Writes take a short store lock (save nx) so two admins editing at once do not lose an update.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { GatewayError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { createSealer, type Sealer } from './sealed.js';
 import type { Store } from './types.js';
 
@@ -74,20 +74,6 @@ export interface SecurityStateOptions<V> {
 interface Stamped<V> {
   readonly g: number;
   readonly v: V;
-}
-
-/** Atomic replace of a small file: write a temp file beside it, fsync, rename over the target. */
-function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 export class SecurityState<V> {
