@@ -3,21 +3,15 @@
 // keyring outside it. Config decisions here; the process-level failure and banner in profile-process.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ConfigError, DEV_ILP_SECRET, loadConfig } from '../../src/config/load.js';
+import { DEV_ILP_SECRET, loadConfig } from '../../src/config/load.js';
 import { FIELDS, isProductionField } from '../../src/config/schema.js';
 import { createKeyring } from '../../src/ilp/keyring.js';
 import { ilpStagesOf } from '../../src/stages.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
+import { configProblems } from '../helpers/config.js';
 
-const problems = (env: Record<string, string>) => {
-  try {
-    loadConfig(env, { cwd: '/tmp' });
-    return [];
-  } catch (e) {
-    return (e as ConfigError).problems;
-  }
-};
+const problems = (env: Record<string, string>) => configProblems(env);
 const SECRET = 'p'.repeat(40);
 const prod = {
   SWITCHGUARD_PROFILE: 'production',

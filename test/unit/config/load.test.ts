@@ -1,25 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ConfigError, DEV_ILP_SECRET, loadConfig } from '../../../src/config/load.js';
+import { DEV_ILP_SECRET, loadConfig } from '../../../src/config/load.js';
+import { configProblems, PROD_ENV } from '../../helpers/config.js';
 
-const prod = {
-  SWITCHGUARD_PROFILE: 'production',
-  IN_SERVER_CERT_PATH: 's.pem',
-  IN_SERVER_KEY_PATH: 's.key',
-  IN_CA_CERT_PATH: 'ca.pem',
-  INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000',
-  JWS_VERIFICATION_KEYS_DIRECTORY: 'k',
-  JWS_SIGNING_KEY_PATH: 'sign.key',
-  ILP_SECRET: 'x'.repeat(32),
-};
-const problems = (env: Record<string, string>) => {
-  try {
-    loadConfig(env, { cwd: '/tmp' });
-    return [];
-  } catch (e) {
-    return (e as ConfigError).problems;
-  }
-};
+const prod = PROD_ENV;
+const problems = (env: Record<string, string>) => configProblems(env);
 
 test('defaults: development profile runs with no configuration', () => {
   const c = loadConfig({}, { cwd: '/srv' });

@@ -2,18 +2,12 @@
 // OpenSSL has (feature detection), so it asserts the hybrid on Node 24 and the fallback on Node 20.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ConfigError, loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/config/load.js';
 import { HYBRID, runtimeSupportsGroups } from '../../../src/tls/groups.js';
+import { configProblems } from '../../helpers/config.js';
 
 const hybrid = runtimeSupportsGroups(HYBRID);
-const problems = (env: Record<string, string>) => {
-  try {
-    loadConfig(env, { cwd: '/tmp' });
-    return [];
-  } catch (e) {
-    return (e as ConfigError).problems;
-  }
-};
+const problems = (env: Record<string, string>) => configProblems(env);
 
 test('unset: the default, the hybrid first where the runtime has it; the inbound listener gets the same list', () => {
   const c = loadConfig({}, { cwd: '/srv' });
