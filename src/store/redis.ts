@@ -7,18 +7,18 @@
 //   <prefix>ilp:quote:{<quoteId>}       DFSP role  JSON of the POST /quotes body            TTL quote expiry − now (or QUOTE_EXPIRY_SECONDS) + grace
 //   <prefix>ilp:xfer:{<transferId>}     DFSP role  JSON {p: ilpPacket, c: condition}       TTL expiration − now + grace
 //   <prefix>ilp:fxp:{<conversionId>}   DFSP role  JSON {p: ilpPacket, c: condition}       TTL conversionTerms.expiration − now + grace (FXP behind)
-// Every ILP check touches exactly one key, so no two keys ever need to share a slot; the id is still
-// wrapped in a {hash tag} so that future per-id keys (e.g. a tombstone beside a record) land together.
+// Every ILP check touches one record; the id is wrapped in a {hash tag} so that the undo note a fulfilment's
+// take leaves beside its record (<key>~undo, src/store/redis-take.ts) lands in the same cluster slot.
 //
 // After a fulfilment the hub record is replaced by the tombstone 'used' (same remaining TTL).
 //
-// Atomicity: save = `SET key value PX ttl [NX]`; take = `GETDEL key` (Redis ≥ 6.2), or, when the caller
-// asks for a tombstone, `SET key tombstone XX KEEPTTL GET`: one command that returns the old value and
-// leaves a marker with the same remaining TTL (XX: an absent key is never created). Both are single
-// commands on a single key: atomic on a node and in a cluster, one round trip, no read-then-delete race.
-// A take with `requirePrefix` (hub fulfilment: only the recorded payee may consume) is one Lua script on
-// one key (TAKE_IF below, EVALSHA through ioredis' defineCommand): GET, compare the prefix, replace or
-// delete only on a match; atomic on a node and in a cluster, still one round trip.
+// Atomicity: save = `SET key value PX ttl [NX]`; take = `GETDEL key` (Redis ≥ 6.2). A take with a tombstone
+// (the hub fulfilment) is one Lua script (src/store/redis-take.ts, EVALSHA through ioredis' defineCommand):
+// GET, compare the prefix (`requirePrefix`: only the recorded payee may consume), replace the value by the
+// tombstone with the same remaining TTL and leave an undo note in the same slot; atomic on a node and in a
+// cluster, one round trip, no read-then-delete race. When its reply is lost the take is undone in the
+// background (redis-take.ts says why and how). A take with `requirePrefix` and no tombstone deletes on a
+// match (TAKE_IF below).
 //
 // Failure: no offline queue, a command timeout of STORE_TIMEOUT_MS and a single retry, so a call fails
 // within about that time when Redis is down and the caller answers 2003/503. The client keeps
@@ -36,6 +36,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
+import { newTakeToken, TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, undoKeyOf, undoScheduler } from './redis-take.js';
 import type { Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -48,11 +49,11 @@ export interface RedisStoreOptions {
   readonly telemetry: Telemetry;
 }
 
-// KEYS[1] key; ARGV[1] tombstone ('' = delete); ARGV[2] required prefix. Returns the old value or nil.
+// KEYS[1] key; ARGV[1] required prefix. Deletes on a match; returns the old value or nil.
 const TAKE_IF = `local v = redis.call('GET', KEYS[1])
 if not v then return false end
-if string.sub(v, 1, string.len(ARGV[2])) ~= ARGV[2] then return v end
-if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1], 'XX', 'KEEPTTL') end
+if string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return v end
+redis.call('DEL', KEYS[1])
 return v`;
 
 /** Reconnect delay: 50 ms doubling up to 2 s, forever. */
@@ -107,8 +108,29 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   // ioredis emits 'error' on every failed reconnect; the failures surface through the calls instead.
   client.on('error', () => {});
   client.defineCommand('sgTakeIf', { numberOfKeys: 1, lua: TAKE_IF });
-  const takeIf = (client as unknown as { sgTakeIf(key: string, tombstone: string, prefix: string): Promise<unknown> }).sgTakeIf.bind(client);
+  client.defineCommand('sgTake', { numberOfKeys: 2, lua: TAKE_SCRIPT });
+  client.defineCommand('sgUndo', { numberOfKeys: 2, lua: UNDO_SCRIPT });
+  const scripts = client as unknown as {
+    sgTakeIf(key: string, prefix: string): Promise<unknown>;
+    sgTake(key: string, note: string, tombstone: string, prefix: string, token: string, ttlMs: number): Promise<unknown>;
+    sgUndo(key: string, note: string, tombstone: string, token: string): Promise<unknown>;
+  };
   const k = (key: string) => o.keyPrefix + key;
+  const undos = undoScheduler(
+    (key, tombstone, token) => run('take_undo', () => scripts.sgUndo(key, undoKeyOf(key) ?? key, tombstone, token)),
+    () => o.telemetry.store({ op: 'take_undo_abandoned', outcome: 'error', seconds: 0 }),
+  );
+  // A tombstone take whose call failed may have run (its reply lost): undone in the background, by its token.
+  const takeNoted = async (key: string, tombstone: string, prefix: string) => {
+    const note = undoKeyOf(key);
+    const token = note === undefined ? '' : newTakeToken();
+    try {
+      return await scripts.sgTake(key, note ?? key, tombstone, prefix, token, UNDO_WINDOW_MS);
+    } catch (e) {
+      if (token) undos.schedule(key, tombstone, token);
+      throw e;
+    }
+  };
   // Before the first connection, a call waits (at most timeoutMs) for it instead of failing: start-up
   // traffic should not see 2003. Once connected, a lost connection fails calls at once (no queue).
   let everReady = false;
@@ -152,11 +174,11 @@ export function createRedisStore(o: RedisStoreOptions): Store {
     take: (key, tombstone, requirePrefix) =>
       run('take', async () =>
         str(
-          requirePrefix !== undefined
-            ? await takeIf(k(key), tombstone ?? '', requirePrefix)
-            : tombstone === undefined
-              ? await client.getdel(k(key))
-              : await client.call('SET', k(key), tombstone, 'XX', 'KEEPTTL', 'GET'),
+          tombstone !== undefined
+            ? await takeNoted(k(key), tombstone, requirePrefix ?? '')
+            : requirePrefix !== undefined
+              ? await scripts.sgTakeIf(k(key), requirePrefix)
+              : await client.getdel(k(key)),
         ),
       ),
     get: (key) => run('get', async () => str(await client.get(k(key)))),
@@ -172,6 +194,7 @@ export function createRedisStore(o: RedisStoreOptions): Store {
       }
     },
     async close() {
+      undos.close();
       try {
         await client.quit();
       } catch {

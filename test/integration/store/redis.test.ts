@@ -85,9 +85,9 @@ describe('redis store: hung server', () => {
     server.resume();
     const up = await waitFor(() => store.ping(), { timeoutMs: 10_000, intervalMs: 100 }).catch(() => false);
     assert.equal(up, true);
-    // The timed-out take was already on the wire: Redis runs it on resume. The caller saw 2003, and a retry
-    // of that fulfilment will see 'used' (3106) — documented in docs/ilp.md (failure behaviour).
-    assert.equal(await store.get('h'), 'used');
+    // The timed-out take was already on the wire: Redis runs it on resume, and then its undo (the caller saw
+    // 2003 and forwarded nothing), so a retry of that fulfilment finds the record (src/store/redis-take.ts).
+    assert.equal(await waitFor(async () => ((await store.get('h')) === 'v' ? 'v' : undefined), { timeoutMs: 5000 }), 'v');
     assert.equal(await store.save('h2', 'fresh', 10_000), true);
     assert.equal(await store.take('h2'), 'fresh');
   });
