@@ -4,7 +4,7 @@
 // the hub trusts perffsp-1 as a relay (TRUSTED_PROXY_PEERS) because it carries every DFSP's traffic.
 //   node --import tsx loadtest/topologies/chained.ts [--skew S] [--run -- --profile target-1000]
 import { join } from 'node:path';
-import { ensurePki, freePort, gatewayCommand, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
 import { gatewayEnv } from './gateway-env.js';
 
 const args = parseLauncherArgs(process.argv.slice(2));
@@ -20,7 +20,7 @@ const stub = spawnChild('stub', process.execPath, [
   String(args.delayMs),
 ]);
 await waitForPort(stubPort);
-const gw = gatewayCommand();
+const gw = gatewayCommand(nodeBinary(args.node).path);
 const hubPorts = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
 const hub = spawnChild('hub', gw.cmd, gw.args, {
   ...gatewayEnv({ keysDir: args.keysDir, ports: hubPorts, upstream: `http://127.0.0.1:${stubPort}`, skew: args.skew, workers: args.workers, redis: true }),

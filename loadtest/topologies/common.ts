@@ -2,8 +2,9 @@
 // readiness polling, teardown on exit/SIGINT, and the optional `--run -- <driver args>` mode that runs
 // the driver against the topology and then tears it down (one command per benchmark figure).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -96,8 +97,26 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => void teardown().then(() => process.exit(130)));
 }
 
+/**
+ * The Node binary a launcher runs its measured process with (`--node`): this one by default; `24` the Node 24
+ * that .ci/run installs from the npm registry (the Dockerfile's pin, under ~/.cache/switchguard/); or a path.
+ */
+export function nodeBinary(spec: string | undefined): { path: string; version: string } {
+  let path = process.execPath;
+  if (spec === '24') {
+    const pin = /^FROM node:(24\.\d+\.\d+)-/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1];
+    const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+    path = join(cache, 'switchguard', `node-${pin ?? '?'}`, 'node_modules', 'node', 'bin', 'node');
+    if (!pin || !existsSync(path))
+      throw new Error(`Node 24 not found at ${path}: install it as .ci/run does (npm install --prefix <that dir> node@${pin ?? '24'})`);
+  } else if (spec) path = resolve(spec);
+  const version = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  if (!version) throw new Error(`${path} --version printed nothing`);
+  return { path, version: `Node ${version}` };
+}
+
 /** The command that runs the gateway: dist/main.js when built (no tsx in the measured process), else tsx. */
-export function gatewayCommand(): { cmd: string; args: string[]; how: string } {
+export function gatewayCommand(node: string = process.execPath): { cmd: string; args: string[]; how: string } {
   const candidates: Array<readonly [string, string]> = [
     [join(ROOT, 'dist'), 'node dist/main.js'],
     [PRIVATE_DIST, 'node loadtest/.data/dist/main.js'],
@@ -115,11 +134,10 @@ export function gatewayCommand(): { cmd: string; args: string[]; how: string } {
   const profAt = process.argv.indexOf('--cpu-prof');
   const prof = profAt >= 0 && process.argv[profAt + 1] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.argv[profAt + 1]!)] : [];
   for (const [dir, how] of candidates) {
-    if (existsSync(join(dir, 'main.js')))
-      return { cmd: process.execPath, args: [...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
+    if (existsSync(join(dir, 'main.js'))) return { cmd: node, args: [...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
   }
   return {
-    cmd: process.execPath,
+    cmd: node,
     args: ['--import', 'tsx', join(ROOT, 'src', 'main.ts')],
     how: 'node --import tsx src/main.ts (run npm run build to measure the compiled build)',
   };
@@ -138,11 +156,13 @@ export interface LauncherArgs {
   readonly workers: number;
   readonly delayMs: number;
   readonly plain: boolean;
+  /** `--node`: the runtime of the measured process (nodeBinary). */
+  readonly node: string | undefined;
   /** Driver arguments after `--run --`, or undefined to keep the topology up until SIGINT. */
   readonly run: string[] | undefined;
 }
 
-/** Parses `[--keys DIR] [--skew S] [--workers N] [--delay-ms D] [--plain] [--build] [--run -- <driver args>]`. */
+/** Parses `[--keys DIR] [--skew S] [--workers N] [--delay-ms D] [--plain] [--node 24|PATH] [--build] [--run -- <driver args>]`. */
 export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
   const runAt = argv.indexOf('--run');
   const own = runAt >= 0 ? argv.slice(0, runAt) : [...argv];
@@ -157,6 +177,7 @@ export function parseLauncherArgs(argv: readonly string[]): LauncherArgs {
     workers: Number(opt('workers') ?? 1),
     delayMs: Number(opt('delay-ms') ?? 0),
     plain: own.includes('--plain'),
+    node: opt('node'),
     run,
   };
 }

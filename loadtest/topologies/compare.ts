@@ -2,6 +2,7 @@
 // the comparison (target 1: p99 added by the hub over the direct baseline; target 2: gateway/nginx).
 //   node --import tsx loadtest/topologies/compare.ts --profile target-1000 [--topologies direct,hub] [--warmup 5]
 //        [--duration S] [--rate R] [--keys DIR] [--skew S] [--out DIR] [--workers N (gateway WORKERS, nginx worker_processes)]
+// Topologies: direct, nginx, bare (a bare Node mTLS proxy), hub, chained; NAME@24 runs it on Node 24.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,7 +27,7 @@ const { values } = parseArgs({
   },
 });
 if (!values.profile) {
-  console.error('usage: compare.ts --profile NAME [--topologies direct,hub,nginx,chained] [--warmup S] [--duration S] [--rate R] [--count N]');
+  console.error('usage: compare.ts --profile NAME [--topologies direct,nginx,bare,hub,hub@24,chained] [--warmup S] [--duration S] [--rate R] [--count N]');
   process.exit(2);
 }
 const keys = resolve(ROOT, values.keys ?? 'keys');
@@ -69,15 +70,18 @@ if (!data) {
   ]);
 }
 const rows: Array<{ topology: string; r: Record<string, unknown> | undefined; code: number }> = [];
+// A topology may name the runtime of its measured process: `hub@24`, `bare@24` (nodeBinary in common.ts).
 for (const t of (values.topologies ?? 'direct,hub').split(',')) {
-  const json = join(out, `compare-${values.profile}-${t}.json`);
+  const [name, node] = t.split('@') as [string, string | undefined];
+  const json = join(out, `compare-${values.profile}-${t.replace('@', '-node')}.json`);
   rmSync(json, { force: true });
-  const code = await run(join(ROOT, 'loadtest', 'topologies', `${t}.ts`), [
+  const code = await run(join(ROOT, 'loadtest', 'topologies', `${name}.ts`), [
     '--keys',
     keys,
     '--skew',
     skew,
     ...(values.workers ? ['--workers', values.workers] : []),
+    ...(node ? ['--node', node] : []),
     '--run',
     '--',
     '--profile',
@@ -101,18 +105,34 @@ for (const t of (values.topologies ?? 'direct,hub').split(',')) {
 const f = (v: unknown, d = 2): string => (typeof v === 'number' ? v.toFixed(d) : '-');
 console.log(`\ncomparison, profile ${values.profile} (${new Date().toISOString()})`);
 console.log(
-  '| topology | achieved/s | p50 ms | p95 ms | p99 ms | max ms | failed | dropped | measured CPU % | RSS max MB | driver CPU % | breakpoint/s | thresholds |',
+  '| topology | achieved/s | p50 ms | p95 ms | p99 ms | max ms | failed | dropped | measured CPU % | CPU µs/request | RSS max MB | driver CPU % | breakpoint/s | thresholds |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+/** CPU of the measured processes per achieved request, µs (a core-second is 10⁶ µs). */
+const cpuPerRequest = (r: Record<string, unknown> | undefined): number | undefined => {
+  const cpu = (r?.gateway as { cpuPercent?: number } | undefined)?.cpuPercent;
+  const rate = r?.achievedRate as number | undefined;
+  return cpu !== undefined && rate ? ((cpu / 100) * 1e6) / rate : undefined;
+};
 for (const { topology, r, code } of rows) {
   const g = r?.gateway as { cpuPercent?: number; rssMaxBytes?: number } | undefined;
   console.log(
-    `| ${topology} | ${f(r?.achievedRate, 1)} | ${f(r?.p50)} | ${f(r?.p95)} | ${f(r?.p99)} | ${f(r?.max)} | ${String(r?.failed ?? '-')} | ${String(r?.dropped ?? '-')} | ${f(g?.cpuPercent, 1)} | ${g?.rssMaxBytes ? f(g.rssMaxBytes / 1048576, 1) : '-'} | ${f(r?.driverCpuPercent, 1)} | ${(r?.breakpoint as { rate?: number } | undefined)?.rate ?? '-'} | ${code === 0 ? 'pass' : 'FAIL'} |`,
+    `| ${topology} | ${f(r?.achievedRate, 1)} | ${f(r?.p50)} | ${f(r?.p95)} | ${f(r?.p99)} | ${f(r?.max)} | ${String(r?.failed ?? '-')} | ${String(r?.dropped ?? '-')} | ${f(g?.cpuPercent, 1)} | ${f(cpuPerRequest(r), 0)} | ${g?.rssMaxBytes ? f(g.rssMaxBytes / 1048576, 1) : '-'} | ${f(r?.driverCpuPercent, 1)} | ${(r?.breakpoint as { rate?: number } | undefined)?.rate ?? '-'} | ${code === 0 ? 'pass' : 'FAIL'} |`,
+  );
+}
+// CPU against nginx's mTLS-only proxying at the same rate in this run (issue 14: gateway ≤ 3×), and the
+// requests one core would serve at that cost.
+const nginxCpu = cpuPerRequest(rows.find((x) => x.topology === 'nginx')?.r);
+for (const { topology, r } of rows) {
+  const us = cpuPerRequest(r);
+  if (us === undefined || topology === 'direct' || topology === 'nginx') continue;
+  console.log(
+    `${topology}: ${f(us, 0)} µs CPU/request = ${f(1e6 / us, 0)} requests/s per core${nginxCpu ? `, ${f(us / nginxCpu, 2)}× nginx (${f(nginxCpu, 0)} µs)` : ''}`,
   );
 }
 const bp = (t: string): number | undefined => (rows.find((x) => x.topology === t)?.r?.breakpoint as { rate?: number } | undefined)?.rate;
 const nginxBp = bp('nginx');
-for (const t of ['hub', 'chained']) {
+for (const t of rows.map((x) => x.topology).filter((x) => x !== 'nginx' && x !== 'direct')) {
   const g = bp(t);
   if (g !== undefined && nginxBp) console.log(`${t}/nginx breakpoint ratio = ${(g / nginxBp).toFixed(2)} (${g}/s vs ${nginxBp}/s)`);
 }

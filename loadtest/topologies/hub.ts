@@ -1,12 +1,12 @@
 // Topology `hub`: driver → gateway in the hub role (mTLS, FSPIOP checks, JWS verify, ILP with the Redis
 // store, forward) → stub upstream (plain HTTP, like a switch service inside the cluster).
-//   node --import tsx loadtest/topologies/hub.ts [--workers N] [--memory] [--skew S] [--rotate-at S[,S…]]
+//   node --import tsx loadtest/topologies/hub.ts [--workers N] [--node 24|PATH] [--memory] [--skew S] [--rotate-at S[,S…]]
 //        [--run -- --profile target-1000 --data FILE]
 // --rotate-at: seconds after the driver starts at which the server certificate and the JWS keys are
 // rotated (on a copy of the keys directory); use a pre-signed --data set so the clock starts at once.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensurePki, freePort, gatewayCommand, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
 import { gatewayEnv } from './gateway-env.js';
 import { copyKeys, rotateOnce } from './rotate.js';
 
@@ -35,7 +35,8 @@ const stub = spawnChild('stub', process.execPath, [
 ]);
 await waitForPort(stubPort);
 const ports = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
-const gw = gatewayCommand();
+const node = nodeBinary(args.node);
+const gw = gatewayCommand(node.path);
 const gateway = spawnChild('hub', gw.cmd, gw.args, {
   ...gatewayEnv({ keysDir: gatewayKeys, ports, upstream: `http://127.0.0.1:${stubPort}`, skew: args.skew, workers: args.workers, redis: !memory }),
   GATEWAY_ROLE: 'hub',
@@ -43,7 +44,7 @@ const gateway = spawnChild('hub', gw.cmd, gw.args, {
 // The admin listener opens last, after the inbound one (gateway.ts).
 await waitForPort(ports.admin, 60_000);
 await serveOrRun(args, {
-  name: `hub (${gw.how}, WORKERS=${args.workers}, store ${memory ? 'memory' : 'redis'})`,
+  name: `hub (${gw.how}, ${node.version}, WORKERS=${args.workers}, store ${memory ? 'memory' : 'redis'})`,
   target: `https://127.0.0.1:${ports.inbound}`,
   pids: gateway.pid ? [gateway.pid] : [],
   notes: [

@@ -1,0 +1,40 @@
+// Topology `bare`: driver → a bare Node HTTPS proxy (mTLS and keep-alive forwarding only,
+// bench/floor-proxy.ts, one process) → the same stub. The floor under any Node gateway on this machine,
+// beside nginx doing the same in C. --node 24 runs the proxy on Node 24 (nodeBinary in common.ts).
+//   node --import tsx loadtest/topologies/bare.ts [--node 24|PATH] [--run -- --profile target-1000]
+import { join } from 'node:path';
+import { ensurePki, freePort, nodeBinary, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
+
+const args = parseLauncherArgs(process.argv.slice(2));
+ensurePki(args.keysDir);
+const stubPort = await freePort();
+const stub = spawnChild('stub', process.execPath, [
+  '--import',
+  'tsx',
+  join(ROOT, 'loadtest', 'stub-upstream.ts'),
+  '--port',
+  String(stubPort),
+  '--delay-ms',
+  String(args.delayMs),
+]);
+await waitForPort(stubPort);
+const port = await freePort();
+const tls = join(args.keysDir, 'tls');
+const node = nodeBinary(args.node);
+const proxy = spawnChild('bare', node.path, [
+  '--import',
+  'tsx',
+  join(ROOT, 'bench', 'floor-proxy.ts'),
+  join(tls, 'server.pem'),
+  join(tls, 'server.key'),
+  join(tls, 'ca.pem'),
+  `http://127.0.0.1:${stubPort}`,
+  String(port),
+]);
+await waitForPort(port);
+await serveOrRun(args, {
+  name: `bare Node proxy (mTLS + keep-alive forward only, ${node.version})`,
+  target: `https://127.0.0.1:${port}`,
+  pids: proxy.pid ? [proxy.pid] : [],
+  notes: [`stub pid ${stub.pid ?? '?'} at http://127.0.0.1:${stubPort}`],
+});
