@@ -102,6 +102,34 @@ export function declareMetrics(registry: Registry) {
       aggregator: 'min',
       registers: r,
     }),
+    upstreamInFlight: new Gauge({
+      name: 'switchguard_upstream_in_flight',
+      help: 'Requests sent to an upstream (inbound upstream name or peer id) and not yet answered, sampled every second.',
+      labelNames: ['target'] as const,
+      aggregator: 'sum',
+      registers: r,
+    }),
+    upstreamInFlightPeak: new Gauge({
+      name: 'switchguard_upstream_in_flight_peak',
+      help: 'The most requests in flight to an upstream at once during the last second; at UPSTREAM_CONNECTIONS the pool is saturated and requests wait for a connection.',
+      labelNames: ['target'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
+    upstreamConnections: new Gauge({
+      name: 'switchguard_upstream_connections',
+      help: 'Open keep-alive connections of an upstream pool, sampled every second.',
+      labelNames: ['target'] as const,
+      aggregator: 'sum',
+      registers: r,
+    }),
+    upstreamConnectionsLimit: new Gauge({
+      name: 'switchguard_upstream_connections_limit',
+      help: 'The bound of an upstream pool (UPSTREAM_CONNECTIONS per origin and process).',
+      labelNames: ['target'] as const,
+      aggregator: 'max',
+      registers: r,
+    }),
     storeSeconds: new Histogram({
       name: 'switchguard_store_operation_duration_seconds',
       help: 'Store (memory or Redis) operation time by operation and outcome.',
@@ -420,6 +448,13 @@ export function createTelemetry(options: TelemetryOptions = {}): MetricsTelemetr
     },
     upstreamUp(e) {
       m.upstreamUp.labels(targets.value(e.target)).set(e.up ? 1 : 0);
+    },
+    upstreamPool(e) {
+      const target = known.has(e.target) ? e.target : targets.value(e.target);
+      m.upstreamInFlight.labels(target).set(e.inFlight);
+      m.upstreamInFlightPeak.labels(target).set(e.peak);
+      m.upstreamConnections.labels(target).set(e.connections);
+      m.upstreamConnectionsLimit.labels(target).set(e.limit);
     },
     store(e) {
       const op = ops.value(e.op);

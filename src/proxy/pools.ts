@@ -57,6 +57,8 @@ export function outboundTlsMaterial(
   };
 }
 
+const POOL_SAMPLE_MS = 1000;
+
 export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (err: Error) => void = () => {}): Pools {
   const common = {
     connections: c.upstreamConnections,
@@ -103,6 +105,11 @@ export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (e
     });
   };
   follow();
+  // Pool load for metrics (switchguard_upstream_pool_*), once a second: a sample, nothing on the request path.
+  const sampler = setInterval(() => {
+    for (const u of [inbound, outbound]) for (const l of u.sample()) telemetry.upstreamPool(l);
+  }, POOL_SAMPLE_MS);
+  sampler.unref();
   const staged = certPath && keyPath ? stagedPaths(certPath, keyPath) : undefined;
   const clientFiles = [certPath, keyPath, c.outCaCertPath, staged?.cert, staged?.key, staged?.activateAt].filter((p): p is string => p !== undefined);
   const watch = clientFiles.length
@@ -119,6 +126,7 @@ export function openPools(c: PoolConfig, telemetry: Telemetry, onStagedError: (e
     inbound,
     outbound,
     async close() {
+      clearInterval(sampler);
       watch?.close();
       cancelSwitch();
       await inbound.close();

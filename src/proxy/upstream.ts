@@ -61,8 +61,24 @@ function upstreamError(e: unknown): GatewayError {
   return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e, context: { upstreamErrorCode: code || undefined } });
 }
 
+/** One origin's load as sampled for metrics (Upstreams.sample). */
+export interface PoolLoad {
+  /** The metric label of the origin: the target its first request named ('upstream', 'upstream:<resource>', a peer id). */
+  readonly target: string;
+  /** Requests sent and not yet answered, now. */
+  readonly inFlight: number;
+  /** The most in flight at once since the previous sample. */
+  readonly peak: number;
+  /** Open connections of the pool. */
+  readonly connections: number;
+  /** The pool's bound (UPSTREAM_CONNECTIONS): beyond it requests wait in the gateway for a free connection. */
+  readonly limit: number;
+}
+
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
+  /** Requests in flight per origin, and their peak since the last sample: two integer updates per request. */
+  readonly #load = new Map<string, { target: string; n: number; peak: number }>();
 
   constructor(
     private readonly options: UpstreamOptions,
@@ -110,6 +126,9 @@ export class Upstreams {
    */
   async send(origin: string, req: UpstreamRequest, target: string): Promise<UpstreamResponse> {
     const t0 = performance.now();
+    let load = this.#load.get(origin);
+    if (!load) this.#load.set(origin, (load = { target, n: 0, peak: 0 }));
+    if (++load.n > load.peak) load.peak = load.n;
     try {
       const res = await this.#pool(origin).request({
         method: req.method as Dispatcher.HttpMethod,
@@ -124,7 +143,19 @@ export class Upstreams {
       const err = upstreamError(e);
       this.telemetry.upstream({ target, outcome: err.code === 'GW_UPSTREAM_TIMEOUT' ? 'timeout' : 'error', seconds: (performance.now() - t0) / 1000 });
       throw err;
+    } finally {
+      load.n--;
     }
+  }
+
+  /** Every origin's load now (and its peak since the previous call, which this call resets). */
+  sample(): PoolLoad[] {
+    const out: PoolLoad[] = [];
+    for (const [origin, l] of this.#load) {
+      out.push({ target: l.target, inFlight: l.n, peak: l.peak, connections: this.#pools.get(origin)?.stats.connected ?? 0, limit: this.options.connections });
+      l.peak = l.n;
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,8 @@ export interface Telemetry {
    */
   tlsHandshake(e: { endpoint: 'inbound' | 'outbound' | 'upstream'; group: string }): void;
   upstream(e: { target: string; outcome: 'ok' | 'error' | 'timeout'; seconds: number }): void;
+  /** One upstream pool's load, sampled every second (src/proxy/upstream.ts PoolLoad). */
+  upstreamPool(e: { target: string; inFlight: number; peak: number; connections: number; limit: number }): void;
   /** Result of the latest reachability probe of an inbound upstream (its name: 'upstream' or 'upstream:<resource>'). */
   upstreamUp(e: { target: string; up: boolean }): void;
   store(e: { op: string; outcome: 'ok' | 'error'; seconds: number }): void;
@@ -100,6 +102,7 @@ export const NOOP_TELEMETRY: Telemetry = {
   tlsHandshake: noop,
   upstream: noop,
   upstreamUp: noop,
+  upstreamPool: noop,
   store: noop,
   keyCache: noop,
   expiry: noop,
