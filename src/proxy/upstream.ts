@@ -127,8 +127,12 @@ export class Upstreams {
   async send(origin: string, req: UpstreamRequest, target: string): Promise<UpstreamResponse> {
     const t0 = performance.now();
     let load = this.#load.get(origin);
-    if (!load) this.#load.set(origin, (load = { target, n: 0, peak: 0 }));
-    if (++load.n > load.peak) load.peak = load.n;
+    if (!load) {
+      load = { target, n: 0, peak: 0 };
+      this.#load.set(origin, load);
+    }
+    load.n++;
+    if (load.n > load.peak) load.peak = load.n;
     try {
       const res = await this.#pool(origin).request({
         method: req.method as Dispatcher.HttpMethod,
