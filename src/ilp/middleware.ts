@@ -80,7 +80,16 @@ export interface DfspIlpOptions extends IlpOptions {
   readonly quoteMaxTtlSeconds: number;
 }
 
-type Check = (c: GatewayContext, msg: JsonObject) => Promise<void>;
+/**
+ * One ILP check. A check that consumed state for the message (a fulfilment's hub record) returns its give-back,
+ * which the stage runs when the message then certainly never reached the upstream (upstream error with
+ * `context.notSent`, src/proxy/upstream.ts): the payee's resend can then be checked again instead of 3106.
+ */
+type Check = (c: GatewayContext, msg: JsonObject) => Promise<GiveBack | undefined> | Promise<void>;
+type GiveBack = () => Promise<unknown>;
+
+/** The upstream certainly did not get the message (connection refused, unknown host, connect timeout, certificate). */
+const notSent = (e: unknown): boolean => isGatewayError(e) && e.context?.notSent === true;
 
 /**
  * Most characters of a stored quote record (ids, transaction type, payer and payee). An FSPIOP Party with
@@ -123,11 +132,12 @@ function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, m
         return view;
       };
       const chosen = select(c, msg);
+      let giveBack: GiveBack | undefined;
       if (chosen) {
         const [name, check] = chosen;
         const t = performance.now();
         try {
-          await check(c, msg());
+          giveBack = (await check(c, msg())) ?? undefined;
           telemetry.ilp({ check: name, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
         } catch (e) {
           const errorType = isGatewayError(e) ? e.code : 'GW_INTERNAL';
@@ -136,6 +146,9 @@ function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, m
         }
       }
       await next();
+      // A later stage's error is rendered by app.onError and left in c.error (src/http/stages.ts requestScope).
+      // A failed give-back (store down) leaves the record spent, as before: counted by the store metrics.
+      if (giveBack && notSent(c.error)) await giveBack().catch(() => {});
     },
   };
   return named[name] as GatewayMiddleware;
@@ -205,8 +218,11 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       const f = fulfilmentBytes(msg.fulfilment);
       const source = header(c, 'fspiop-source');
       if (source === undefined || source === '') throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'fulfilment without FSPIOP-Source' });
-      const taken = await store.take(key(c.get('route').params[0]!), usedTombstone(conditionOf(f)), payeePrefix(source));
+      const k = key(c.get('route').params[0]!);
+      const tombstone = usedTombstone(conditionOf(f));
+      const taken = await store.take(k, tombstone, payeePrefix(source));
       checkHubFulfil(taken, f, now(), source);
+      return () => store.untake(k, tombstone, taken as string);
     };
   const hubAbort =
     (key: (id: string) => string): Check =>
@@ -247,7 +263,23 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
         return { key, f };
       }),
     );
-    for (const { key, f } of checked) checkHubFulfil(await store.take(key, usedTombstone(conditionOf(f)), payeePrefix(source!)), f, now(), source);
+    // Taken one after the other; when one fails (consumed meanwhile by a racing answer, the store down) the
+    // answer is refused whole, so the ones already taken are given back.
+    const taken: { key: string; tombstone: string; value: string }[] = [];
+    const giveBack = () => Promise.all(taken.map((t) => store.untake(t.key, t.tombstone, t.value)));
+    try {
+      const prefix = payeePrefix(source!);
+      for (const { key, f } of checked) {
+        const tombstone = usedTombstone(conditionOf(f));
+        const value = await store.take(key, tombstone, prefix);
+        if (value?.startsWith(prefix)) taken.push({ key, tombstone, value }); // consumed (a tombstone never starts so)
+        checkHubFulfil(value, f, now(), source);
+      }
+    } catch (e) {
+      await giveBack().catch(() => {});
+      throw e;
+    }
+    return giveBack;
   };
   const hubBulkAbort = hubAbort(hubBulkKey);
   const hubTransferFulfil = hubFulfil(hubTransferKey, 'transferState');

@@ -49,16 +49,30 @@ const UNREACHABLE = new Set([
   'UND_ERR_DESTROYED',
 ]);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/**
+ * Failures that can only happen before a request's first byte is written: no connection (refused, no such
+ * host, connect timeout) or a TLS handshake that failed on the certificate. A reset, a timeout or an
+ * unreachable route on an open connection leave it unknown whether the upstream got the request.
+ */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+const notSent = (code: string) => NOT_SENT.has(code) || code.includes('CERT') || code.includes('HANDSHAKE');
 
-/** Maps a transport failure to the gateway error family. */
+/**
+ * Maps a transport failure to the gateway error family. An error whose request certainly never reached the
+ * upstream carries `context.notSent: true`, so that what a stage consumed for it can be given back
+ * (src/ilp/middleware.ts, a fulfilment's hub record).
+ */
 function upstreamError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
   const code = (e as { code?: string }).code ?? '';
   if (TIMEOUT.has(code)) return new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: e });
   if (UNREACHABLE.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.startsWith('CERT_') || code.includes('CERT')) {
-    return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e });
+    return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e, ...(notSent(code) ? { context: { notSent: true } } : {}) });
   }
-  return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e, context: { upstreamErrorCode: code || undefined } });
+  return new GatewayError('GW_UPSTREAM_UNREACHABLE', {
+    cause: e,
+    context: { upstreamErrorCode: code || undefined, ...(notSent(code) ? { notSent: true } : {}) },
+  });
 }
 
 /** One origin's load as sampled for metrics (Upstreams.sample). */

@@ -158,6 +158,21 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
       report('take', t);
       return value;
     },
+    async untake(key, tombstone, value) {
+      const t = performance.now();
+      const e = live(key);
+      const back = e !== undefined && e.value === tombstone;
+      if (back) {
+        if (mapOf(key) === cache) {
+          const size = key.length + value.length;
+          bytes += size - e.size;
+          e.size = size;
+        }
+        e.value = value;
+      }
+      report('untake', t);
+      return back;
+    },
     async get(key) {
       const t = performance.now();
       const e = live(key);

@@ -37,6 +37,13 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], string.sub(u, string.len(p) + 1), 'XX', 'KEEPTTL')
 return 1`;
 
+// KEYS[1] record, KEYS[2] undo note; ARGV[1] tombstone, ARGV[2] the value to put back. The caller's own give-back
+// of a take it got the answer of (Store.untake): 1 when the record held the tombstone and holds the value again.
+export const UNTAKE_SCRIPT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'XX', 'KEEPTTL')
+redis.call('DEL', KEYS[2])
+return 1`;
+
 /**
  * The undo note's key, in the record's cluster slot (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/,
  * "Hash tags"): a key with a non-empty `{tag}` keeps it when suffixed; a key without '}' becomes the tag of

@@ -36,7 +36,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { newTakeToken, TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, undoKeyOf, undoScheduler } from './redis-take.js';
+import { newTakeToken, TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, UNTAKE_SCRIPT, undoKeyOf, undoScheduler } from './redis-take.js';
 import type { Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -110,10 +110,12 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   client.defineCommand('sgTakeIf', { numberOfKeys: 1, lua: TAKE_IF });
   client.defineCommand('sgTake', { numberOfKeys: 2, lua: TAKE_SCRIPT });
   client.defineCommand('sgUndo', { numberOfKeys: 2, lua: UNDO_SCRIPT });
+  client.defineCommand('sgUntake', { numberOfKeys: 2, lua: UNTAKE_SCRIPT });
   const scripts = client as unknown as {
     sgTakeIf(key: string, prefix: string): Promise<unknown>;
     sgTake(key: string, note: string, tombstone: string, prefix: string, token: string, ttlMs: number): Promise<unknown>;
     sgUndo(key: string, note: string, tombstone: string, token: string): Promise<unknown>;
+    sgUntake(key: string, note: string, tombstone: string, value: string): Promise<unknown>;
   };
   const k = (key: string) => o.keyPrefix + key;
   const undos = undoScheduler(
@@ -181,6 +183,7 @@ export function createRedisStore(o: RedisStoreOptions): Store {
               : await client.getdel(k(key)),
         ),
       ),
+    untake: (key, tombstone, value) => run('untake', async () => Number(await scripts.sgUntake(k(key), undoKeyOf(k(key)) ?? k(key), tombstone, value)) === 1),
     get: (key) => run('get', async () => str(await client.get(k(key)))),
     delete: (key) =>
       run('delete', async () => {

@@ -21,6 +21,13 @@ export interface Store {
    * way, so the caller can tell "not yours, untouched" from "taken".
    */
   take(key: string, tombstone?: string, requirePrefix?: string): Promise<string | undefined>;
+  /**
+   * Gives back what a take with `tombstone` consumed and the caller did not use (its message was refused, or
+   * certainly never reached the upstream): `value` is put back only while the key still holds `tombstone`,
+   * with the remaining TTL; an absent or changed key is left alone. Resolves whether it was put back. Nobody
+   * else can have replaced the tombstone (a take never consumes it), so the caller that took it alone gives back.
+   */
+  untake(key: string, tombstone: string, value: string): Promise<boolean>;
   get(key: string): Promise<string | undefined>;
   delete(key: string): Promise<void>;
   /** Health probe for /ready: true when the backing store answers. Never throws. */

@@ -19,8 +19,12 @@ export interface Recorded {
 export interface Stub {
   readonly url: string;
   readonly requests: Recorded[];
-  /** Replace the handler's behaviour: status/body, or 'hang' (never answer). */
-  behave(b: { status?: number; body?: string; headers?: Record<string, string>; delayMs?: number } | 'hang'): void;
+  /** Replace the handler's behaviour: status/body, 'hang' (never answer) or 'reset' (read the request, then drop the connection). */
+  behave(b: { status?: number; body?: string; headers?: Record<string, string>; delayMs?: number } | 'hang' | 'reset'): void;
+  /** Stops listening and drops every connection: new connections are refused until `listen()`. */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  listen(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +38,10 @@ export async function startStub(): Promise<Stub> {
       requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
       const b = behaviour;
       if (b === 'hang') return;
+      if (b === 'reset') {
+        req.socket.destroy();
+        return;
+      }
       const send = () => {
         res.writeHead(b.status ?? 202, b.headers ?? {});
         res.end(b.body ?? '');
@@ -43,17 +51,21 @@ export async function startStub(): Promise<Stub> {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const stop = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     requests,
     behave(b) {
       behaviour = b;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
+    stop,
+    listen: () => new Promise<void>((r) => server.listen(port, '127.0.0.1', r)),
+    close: () => (server.listening ? stop() : Promise.resolve()),
   };
 }
 

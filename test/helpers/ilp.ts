@@ -47,6 +47,10 @@ export function counting(inner: Store): Store & { calls: number } {
       w.calls++;
       return inner.take(...a);
     },
+    untake: (...a: Parameters<Store['untake']>) => {
+      w.calls++;
+      return inner.untake(...a);
+    },
     get: (...a: Parameters<Store['get']>) => {
       w.calls++;
       return inner.get(...a);

@@ -77,6 +77,24 @@ export function storeContract(store: () => Store): void {
     assert.equal(await s.take(id(), 'used', 'x'), undefined);
   });
 
+  test('untake gives back a taken value only over its own tombstone, with the remaining TTL', async () => {
+    const s = store();
+    const k = id();
+    await s.save(k, '{"p":"payee","c":1}', 1500);
+    assert.equal(await s.take(k, 'used:a', '{"p":"payee",'), '{"p":"payee","c":1}');
+    assert.equal(await s.untake(k, 'used:b', '{"p":"payee","c":1}'), false, 'another tombstone: left alone');
+    assert.equal(await s.get(k), 'used:a');
+    assert.equal(await s.untake(k, 'used:a', '{"p":"payee","c":1}'), true);
+    assert.equal(await s.get(k), '{"p":"payee","c":1}');
+    assert.equal(await s.untake(k, 'used:a', 'anything'), false, 'given back once');
+    assert.equal(await s.take(k, 'used:c', '{"p":"payee",'), '{"p":"payee","c":1}', 'the payee can take it again');
+    const absent = id();
+    assert.equal(await s.untake(absent, 'used', 'v'), false);
+    assert.equal(await s.get(absent), undefined, 'an absent key is never created');
+    await sleep(1600);
+    assert.equal(await s.get(k), undefined, 'the record expires on its first TTL, give-back or not');
+  });
+
   test('20 concurrent tombstone takes: exactly one gets the value', async () => {
     const k = id();
     await store().save(k, 'prize', 5000);

@@ -151,3 +151,17 @@ test('a bulk answer repeating a transfer id is refused whole and burns nothing (
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, dup)), '3101');
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '202', 'nothing was consumed');
 });
+
+test('a bulk answer the upstream never got (connection refused) gives every transfer back: resent, it passes once', async () => {
+  const b = bulk(3);
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
+  await t.stub.stop();
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '1001');
+  } finally {
+    await t.stub.listen();
+  }
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '202');
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '3106');
+});

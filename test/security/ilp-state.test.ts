@@ -73,6 +73,46 @@ for (const kind of ['memory', 'redis'] as const) {
       assert.equal(code(await fulfil('otherfsp', x.transferId, committed(x.ilp.fulfilment))), '3106');
     });
 
+    test('a fulfilment the upstream never got (connection refused) is given back: the payee resends it, it passes once', async () => {
+      const x = await prepare();
+      await t.stub.stop();
+      try {
+        await new Promise((r) => setTimeout(r, 50)); // the gateway's pooled connections see the close
+        assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '1001');
+      } finally {
+        await t.stub.listen();
+      }
+      const before = t.stub.requests.length;
+      assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '202');
+      assert.equal(t.stub.requests.length, before + 1);
+      assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '3106');
+    });
+
+    test('a fulfilment the upstream read before the connection dropped stays consumed (it may have it): the resend is 3106', async () => {
+      const x = await prepare();
+      const before = t.stub.requests.length;
+      t.stub.behave('reset');
+      try {
+        assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '1001');
+      } finally {
+        t.stub.behave({ status: 202 });
+      }
+      assert.equal(t.stub.requests.length, before + 1, 'the upstream got it');
+      assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '3106');
+    });
+
+    test('a fulfilment refused as invalid by the gateway is not given back whatever follows (the switch aborts it too)', async () => {
+      const x = await prepare();
+      await t.stub.stop();
+      try {
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(code(await fulfil('payeefsp', x.transferId, committed(randomBytes(32).toString('base64url')))), '3100');
+      } finally {
+        await t.stub.listen();
+      }
+      assert.equal(code(await fulfil('payeefsp', x.transferId, committed(x.ilp.fulfilment))), '3106');
+    });
+
     test('a fulfilment body with duplicate member names is refused with 3101 and consumes nothing (parsers disagree on which wins)', async () => {
       const x = await prepare();
       const before = t.stub.requests.length;

@@ -1,8 +1,9 @@
 // Hub role through the middleware: every bad input of the ILP checks, single use, expiry, round-trip count.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { GatewayError } from '../../../src/errors.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
@@ -271,5 +272,50 @@ describe('hub: FX transfers (FSPIOP 2.0)', () => {
     const t = issuedTransfer('1', T0);
     assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
     assert.equal((await h.call('PUT', `/fxTransfers/${t.transferId}`, { fulfilment: t.ilp.fulfilment })).code, '3208');
+  });
+});
+
+describe('hub: a bulk answer refused part-way through its takes', () => {
+  test('the store failing on the second take: 2003, and the first transfer is given back (its resend passes)', async () => {
+    const inner = createMemoryStore({ maxEntries: 1000, now: () => T0 });
+    let takes = 0;
+    let failTake = 0;
+    const store: typeof inner = {
+      ...inner,
+      take: async (...a) => {
+        if (++takes === failTake) throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'injected' });
+        return inner.take(...a);
+      },
+    };
+    const { call } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub' }), store, now: () => T0 });
+    const xs = [issuedTransfer('1', T0), issuedTransfer('1', T0)];
+    const bulkTransferId = randomUUID();
+    const prepare = {
+      bulkTransferId,
+      bulkQuoteId: randomUUID(),
+      payerFsp: 'payerfsp',
+      payeeFsp: 'payeefsp',
+      individualTransfers: xs.map((x) => ({
+        transferId: x.transferId,
+        transferAmount: x.prepare.amount,
+        ilpPacket: x.prepare.ilpPacket,
+        condition: x.prepare.condition,
+      })),
+      expiration: new Date(T0 + 30_000).toISOString(),
+    };
+    assert.equal((await call('POST', '/bulkTransfers', prepare)).status, 200);
+    const answer = {
+      bulkTransferState: 'COMPLETED',
+      completedTimestamp: new Date(T0).toISOString(),
+      individualTransferResults: xs.map((x) => ({ transferId: x.transferId, fulfilment: x.ilp.fulfilment })),
+    };
+    failTake = takes + 2;
+    const refused = await call('PUT', `/bulkTransfers/${bulkTransferId}`, answer, { 'fspiop-source': 'payeefsp' });
+    assert.deepEqual([refused.status, refused.code], [503, '2003']);
+    assert.equal(takes, failTake, 'the first transfer was taken before the second failed');
+    const passed = await call('PUT', `/bulkTransfers/${bulkTransferId}`, answer, { 'fspiop-source': 'payeefsp' });
+    assert.equal(passed.status, 200, 'every transfer is there to take again');
+    const again = await call('PUT', `/bulkTransfers/${bulkTransferId}`, answer, { 'fspiop-source': 'payeefsp' });
+    assert.equal(again.code, '3106');
   });
 });
