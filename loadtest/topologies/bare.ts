@@ -4,23 +4,14 @@
 // serves the same proxy through Hono and @hono/node-server, the gateway's framework and adapter.
 //   node --import tsx loadtest/topologies/bare.ts [--node 24|PATH] [--hono] [--run -- --profile target-1000]
 import { join } from 'node:path';
-import { ensurePki, freePort, nodeBinary, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, nodeBinary, parseLauncherArgs, ROOT, serveOrRun, spawnChild, startStubUpstream, waitForPort } from './common.js';
 
 const args = parseLauncherArgs(process.argv.slice(2));
 const argv = process.argv.slice(2);
 const hono = argv.slice(0, argv.includes('--run') ? argv.indexOf('--run') : argv.length).includes('--hono');
 ensurePki(args.keysDir);
-const stubPort = await freePort();
-const stub = spawnChild('stub', process.execPath, [
-  '--import',
-  'tsx',
-  join(ROOT, 'loadtest', 'stub-upstream.ts'),
-  '--port',
-  String(stubPort),
-  '--delay-ms',
-  String(args.delayMs),
-]);
-await waitForPort(stubPort);
+const stub = await startStubUpstream(args);
+const stubPort = stub.port;
 const port = await freePort();
 const tls = join(args.keysDir, 'tls');
 const node = nodeBinary(args.node);

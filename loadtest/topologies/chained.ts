@@ -4,22 +4,13 @@
 // the hub trusts perffsp-1 as a relay (TRUSTED_PROXY_PEERS) because it carries every DFSP's traffic.
 //   node --import tsx loadtest/topologies/chained.ts [--skew S] [--run -- --profile target-1000]
 import { join } from 'node:path';
-import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, serveOrRun, spawnChild, startStubUpstream, waitForPort } from './common.js';
 import { gatewayEnv } from './gateway-env.js';
 
 const args = parseLauncherArgs(process.argv.slice(2));
 ensurePki(args.keysDir);
-const stubPort = await freePort();
-const stub = spawnChild('stub', process.execPath, [
-  '--import',
-  'tsx',
-  join(ROOT, 'loadtest', 'stub-upstream.ts'),
-  '--port',
-  String(stubPort),
-  '--delay-ms',
-  String(args.delayMs),
-]);
-await waitForPort(stubPort);
+const stub = await startStubUpstream(args);
+const stubPort = stub.port;
 const gw = gatewayCommand(nodeBinary(args.node).path);
 const hubPorts = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
 const hub = spawnChild('hub', gw.cmd, gw.args, {

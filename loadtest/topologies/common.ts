@@ -143,6 +143,29 @@ export function gatewayCommand(node: string = process.execPath): { cmd: string; 
   };
 }
 
+/**
+ * Starts the stub upstream (loadtest/stub-upstream.ts) on a free port with the launcher's --delay-ms and waits
+ * for it; with `tls`, it serves HTTPS and requires client certificates (the direct baseline).
+ */
+export async function startStubUpstream(
+  args: Pick<LauncherArgs, 'delayMs'>,
+  tls?: { cert: string; key: string; ca: string },
+): Promise<{ port: number; pid: number | undefined }> {
+  const port = await freePort();
+  const stub = spawnChild('stub', process.execPath, [
+    '--import',
+    'tsx',
+    join(ROOT, 'loadtest', 'stub-upstream.ts'),
+    '--port',
+    String(port),
+    '--delay-ms',
+    String(args.delayMs),
+    ...(tls ? ['--cert', tls.cert, '--key', tls.key, '--ca', tls.ca] : []),
+  ]);
+  await waitForPort(port);
+  return { port, pid: stub.pid };
+}
+
 /** Makes sure the development PKI exists (`switchguard pki init --dir DIR`). */
 export function ensurePki(keysDir: string): void {
   if (existsSync(join(keysDir, 'tls', 'ca.pem')) && existsSync(join(keysDir, 'jws-private', 'perffsp-8.key'))) return;

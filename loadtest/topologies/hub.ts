@@ -5,8 +5,7 @@
 // --rotate-at: seconds after the driver starts at which the server certificate and the JWS keys are
 // rotated (on a copy of the keys directory); use a pre-signed --data set so the clock starts at once.
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, serveOrRun, spawnChild, startStubUpstream, waitForPort } from './common.js';
 import { gatewayEnv } from './gateway-env.js';
 import { copyKeys, rotateOnce } from './rotate.js';
 
@@ -23,17 +22,8 @@ const rotateAt = own.includes('--rotate-at')
 ensurePki(args.keysDir);
 const gatewayKeys = rotateAt.length ? copyKeys(args.keysDir) : args.keysDir;
 if (gatewayKeys !== args.keysDir) process.on('exit', () => rmSync(gatewayKeys, { recursive: true, force: true }));
-const stubPort = await freePort();
-const stub = spawnChild('stub', process.execPath, [
-  '--import',
-  'tsx',
-  join(ROOT, 'loadtest', 'stub-upstream.ts'),
-  '--port',
-  String(stubPort),
-  '--delay-ms',
-  String(args.delayMs),
-]);
-await waitForPort(stubPort);
+const stub = await startStubUpstream(args);
+const stubPort = stub.port;
 const ports = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
 const node = nodeBinary(args.node);
 const gw = gatewayCommand(node.path);

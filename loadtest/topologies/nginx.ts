@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensurePki, freePort, parseLauncherArgs, ROOT, serveOrRun, spawnChild, waitForPort } from './common.js';
+import { ensurePki, freePort, parseLauncherArgs, ROOT, serveOrRun, spawnChild, startStubUpstream, waitForPort } from './common.js';
 
 function nginxBinary(): string {
   const which = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' });
@@ -28,17 +28,8 @@ const workersAt = own.indexOf('--workers');
 const workers = workersAt >= 0 ? (own[workersAt + 1] ?? '1') : '1';
 ensurePki(args.keysDir);
 const bin = nginxBinary();
-const stubPort = await freePort();
-const stub = spawnChild('stub', process.execPath, [
-  '--import',
-  'tsx',
-  join(ROOT, 'loadtest', 'stub-upstream.ts'),
-  '--port',
-  String(stubPort),
-  '--delay-ms',
-  String(args.delayMs),
-]);
-await waitForPort(stubPort);
+const stub = await startStubUpstream(args);
+const stubPort = stub.port;
 const port = await freePort();
 const prefix = mkdtempSync(join(tmpdir(), 'sg-nginx-'));
 for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, d));

@@ -7,7 +7,7 @@ import { normaliseAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { type DecodedPacket, decodePacket, fulfilmentMessage } from './packet.js';
 import { moneyOf, packetAmountMatches } from './packet-amount.js';
-import { type DfspTransferRecord, type HubTransferRecord, isUsedTombstone, parseDfspRecord, parseHubRecord, usedTombstone } from './records.js';
+import { type DfspTransferRecord, type HubTransferRecord, isTombstoneOf, isUsedTombstone, parseDfspRecord, parseHubRecord } from './records.js';
 import { type JsonObject, pick } from './transaction.js';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
@@ -241,7 +241,7 @@ export function checkHubResend(existing: string | undefined, prepared: HubTransf
   const dup = () => new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer id already prepared with other terms' });
   if (existing === undefined) throw dup(); // expired between the two calls: fail closed, the sender may retry
   if (isUsedTombstone(existing)) {
-    if (existing !== usedTombstone(prepared.c)) throw dup();
+    if (!isTombstoneOf(existing, prepared.c)) throw dup();
     return;
   }
   const r = parseHubRecord(existing);

@@ -1,7 +1,7 @@
 // The ILP stage of both pipelines (docs/ilp.md). Runs after JWS verification (inbound) / before signing
 // (outbound) with `route`, `body` and `peer` set. Each ILP check makes exactly one store round trip;
 // routes without ILP work never touch the store. The checks themselves live in checks.ts.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { CONDITION_IN_PACKET } from '../fspiop/iso20022.js';
 import { type Message, parseObject } from '../fspiop/message.js';
@@ -219,7 +219,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       const source = header(c, 'fspiop-source');
       if (source === undefined || source === '') throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'fulfilment without FSPIOP-Source' });
       const k = key(c.get('route').params[0]!);
-      const tombstone = usedTombstone(conditionOf(f));
+      const tombstone = usedTombstone(conditionOf(f), randomUUID());
       const taken = await store.take(k, tombstone, payeePrefix(source));
       checkHubFulfil(taken, f, now(), source);
       return () => store.untake(k, tombstone, taken as string);
@@ -270,7 +270,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     try {
       const prefix = payeePrefix(source!);
       for (const { key, f } of checked) {
-        const tombstone = usedTombstone(conditionOf(f));
+        const tombstone = usedTombstone(conditionOf(f), randomUUID());
         const value = await store.take(key, tombstone, prefix);
         if (value?.startsWith(prefix)) taken.push({ key, tombstone, value }); // consumed (a tombstone never starts so)
         checkHubFulfil(value, f, now(), source);

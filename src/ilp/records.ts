@@ -46,11 +46,17 @@ export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${id(c
 /**
  * What an atomic take leaves behind: the fulfilment was used (until the record's TTL ends). It carries
  * SHA-256 of the fulfilment presented (= the condition when it was valid), so a resent prepare can still
- * be told from a prepare with another condition. A bare 'used' (older gateways) is recognised too.
+ * be told from a prepare with another condition, and an id of that one take, so that giving the record back
+ * (Store.untake) applies only over the tombstone this take wrote, never over one another request wrote
+ * after the record expired and was prepared again. `used` and `used:<condition>` (older gateways) are
+ * recognised too.
  */
 const USED_TOMBSTONE = 'used';
-export const usedTombstone = (condition: string): string => `${USED_TOMBSTONE}:${condition}`;
+export const usedTombstone = (condition: string, takeId: string): string => `${USED_TOMBSTONE}:${condition}:${takeId}`;
 export const isUsedTombstone = (v: string): boolean => v === USED_TOMBSTONE || v.startsWith(`${USED_TOMBSTONE}:`);
+/** Whether `v` is the tombstone of a fulfilment whose SHA-256 is `condition` (by any take). */
+export const isTombstoneOf = (v: string, condition: string): boolean =>
+  v === `${USED_TOMBSTONE}:${condition}` || v.startsWith(`${USED_TOMBSTONE}:${condition}:`);
 
 export interface HubTransferRecord {
   /** Payee FSP id (body payeeFsp / counterPartyFsp, equal to FSPIOP-Destination when sent): the only FSP whose fulfilment is accepted. */

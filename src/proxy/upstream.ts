@@ -50,29 +50,28 @@ const UNREACHABLE = new Set([
 ]);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 /**
- * Failures that can only happen before a request's first byte is written: no connection (refused, no such
- * host, connect timeout) or a TLS handshake that failed on the certificate. A reset, a timeout or an
- * unreachable route on an open connection leave it unknown whether the upstream got the request.
+ * Errors of a connection attempt (refused, unknown host, connect timeout, a TLS handshake that failed), as the
+ * pools' connector reported them (Upstreams.#connector). undici hands that same error to the requests queued
+ * for the connection, none of which was written (undici/lib/dispatcher/client.js handleConnectError: only
+ * with no request running). A reset, a timeout or any error of an open connection leave it unknown whether
+ * the upstream got the request, and are never in this set.
  */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
-const notSent = (code: string) => NOT_SENT.has(code) || code.includes('CERT') || code.includes('HANDSHAKE');
+const CONNECT_FAILED = new WeakSet<object>();
 
 /**
  * Maps a transport failure to the gateway error family. An error whose request certainly never reached the
- * upstream carries `context.notSent: true`, so that what a stage consumed for it can be given back
- * (src/ilp/middleware.ts, a fulfilment's hub record).
+ * upstream (CONNECT_FAILED) carries `context.notSent: true`, so that what a stage consumed for it can be given
+ * back (src/ilp/middleware.ts, a fulfilment's hub record).
  */
 function upstreamError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
   const code = (e as { code?: string }).code ?? '';
   if (TIMEOUT.has(code)) return new GatewayError('GW_UPSTREAM_TIMEOUT', { cause: e });
+  const notSent = typeof e === 'object' && e !== null && CONNECT_FAILED.has(e) ? { notSent: true } : undefined;
   if (UNREACHABLE.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.startsWith('CERT_') || code.includes('CERT')) {
-    return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e, ...(notSent(code) ? { context: { notSent: true } } : {}) });
+    return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e, ...(notSent ? { context: notSent } : {}) });
   }
-  return new GatewayError('GW_UPSTREAM_UNREACHABLE', {
-    cause: e,
-    context: { upstreamErrorCode: code || undefined, ...(notSent(code) ? { notSent: true } : {}) },
-  });
+  return new GatewayError('GW_UPSTREAM_UNREACHABLE', { cause: e, context: { upstreamErrorCode: code || undefined, ...notSent } });
 }
 
 /** One origin's load as sampled for metrics (Upstreams.sample). */
@@ -110,19 +109,24 @@ export class Upstreams {
         keepAliveTimeout: 30_000,
         headersTimeout: this.options.headersTimeoutMs,
         bodyTimeout: this.options.bodyTimeoutMs,
-        connect: tls ? this.#counted(connect) : connect,
+        connect: this.#connector(connect, tls !== undefined),
       });
       this.#pools.set(origin, p);
     }
     return p;
   }
 
-  /** undici's connector, reporting each new TLS connection's key-exchange group (it calls back after 'secureConnect'). */
-  #counted(connect: buildConnector.connector): buildConnector.connector {
+  /**
+   * undici's connector, marking each failed connection attempt's error (CONNECT_FAILED) and reporting each new
+   * TLS connection's key-exchange group (it calls back after 'secureConnect').
+   */
+  #connector(connect: buildConnector.connector, tls: boolean): buildConnector.connector {
     const endpoint = this.options.endpoint;
     return (opts, callback) =>
       connect(opts, (...result) => {
-        if (result[1] instanceof TLSSocket) this.telemetry.tlsHandshake({ endpoint, group: clientNegotiatedGroup(result[1]) });
+        const [err, socket] = result;
+        if (err) CONNECT_FAILED.add(err);
+        else if (tls && socket instanceof TLSSocket) this.telemetry.tlsHandshake({ endpoint, group: clientNegotiatedGroup(socket) });
         callback(...result);
       });
   }

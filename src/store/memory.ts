@@ -116,6 +116,16 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
   };
   const report = (op: string, started: number) => options.telemetry?.store({ op, outcome: 'ok', seconds: (performance.now() - started) / 1000 });
 
+  /** Replaces a live entry's value in place (same expiry), accounting the size difference in the request partition. */
+  const replaceValue = (key: string, e: Entry, value: string) => {
+    if (mapOf(key) === cache) {
+      const size = key.length + value.length;
+      bytes += size - e.size;
+      e.size = size;
+    }
+    e.value = value;
+  };
+
   const live = (key: string): Entry | undefined => {
     const e = mapOf(key).get(key);
     if (e === undefined) return undefined;
@@ -145,15 +155,7 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
       const value = e?.value;
       if (e !== undefined && (requirePrefix === undefined || e.value.startsWith(requirePrefix))) {
         if (tombstone === undefined) remove(key);
-        else {
-          // A tombstone is never larger than what it replaces in practice; account the difference.
-          if (mapOf(key) === cache) {
-            const size = key.length + tombstone.length;
-            bytes += size - e.size;
-            e.size = size;
-          }
-          e.value = tombstone;
-        }
+        else replaceValue(key, e, tombstone);
       }
       report('take', t);
       return value;
@@ -162,14 +164,7 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
       const t = performance.now();
       const e = live(key);
       const back = e !== undefined && e.value === tombstone;
-      if (back) {
-        if (mapOf(key) === cache) {
-          const size = key.length + value.length;
-          bytes += size - e.size;
-          e.size = size;
-        }
-        e.value = value;
-      }
+      if (back) replaceValue(key, e, value);
       report('untake', t);
       return back;
     },

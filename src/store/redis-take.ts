@@ -5,11 +5,14 @@
 // answered 2003 and forwarded nothing, yet the record may be spent: the payee's resend would be refused 3106
 // for good (docs/ilp.md, "Store"). So every take that consumes also writes an undo note beside the record,
 // `<key>~undo` in the key's own slot, holding a token of this call and the value it replaced; the note lives
-// UNDO_WINDOW_MS. A take whose call failed is undone in the background: the undo restores the value only
-// while the record still holds the tombstone and the note still holds this call's token, so it never revives
-// a record another replica consumed (and forwarded) in the meantime. The undo is retried with back-off until
-// Redis answers or the window ends; after that the record stays spent (fail closed).
-// test/integration/store/redis-take.test.ts; test/integration/replicas/survive.test.ts (3b).
+// UNDO_WINDOW_MS. A take whose call failed after it may have been sent is undone in the background: the undo
+// restores the value only while the record still holds the tombstone and the note still holds this call's
+// token, so it never revives a record another replica consumed (and forwarded) in the meantime. An undo first
+// leaves a cancel mark of its call (`<note>:<token>`, same slot), and a take that meets its own cancel mark
+// does nothing: a take that reaches Redis only after its undo (a late write on a broken connection, a slot that
+// moved) can no longer spend the record. The undo is retried with back-off until Redis answers or the window
+// ends; after that the record stays spent (fail closed). A give-back (Store.untake) that fails is retried the
+// same way. test/integration/store/redis-take.test.ts; test/integration/replicas/survive.test.ts (3b).
 import { randomUUID } from 'node:crypto';
 
 /** How long an undo note lives, and so how long an undo is retried. */
@@ -17,19 +20,23 @@ export const UNDO_WINDOW_MS = 60_000;
 /** Most undos pending at once (each a timer); beyond, a failed take stays spent and is counted as such. */
 const UNDO_PENDING_MAX = 10_000;
 
-// KEYS[1] record, KEYS[2] undo note; ARGV[1] tombstone, ARGV[2] required prefix ('' = any), ARGV[3] token,
-// ARGV[4] note TTL ms ('' token: no note). Returns the old value, or nil when the key is absent. A value without the prefix is
-// returned untouched; a consumed one is replaced by the tombstone (remaining TTL kept) and noted.
-export const TAKE_SCRIPT = `local v = redis.call('GET', KEYS[1])
+// KEYS[1] record, KEYS[2] undo note, KEYS[3] this call's cancel mark; ARGV[1] tombstone, ARGV[2] required prefix
+// ('' = any), ARGV[3] token, ARGV[4] note TTL ms ('' token: no note, KEYS[2] and KEYS[3] unused). Returns the old
+// value, or nil when the key is absent (or when this call's undo already ran: its cancel mark). A value without
+// the prefix is returned untouched; a consumed one is replaced by the tombstone (remaining TTL kept) and noted.
+export const TAKE_SCRIPT = `if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then return false end
+local v = redis.call('GET', KEYS[1])
 if not v then return false end
 if string.sub(v, 1, string.len(ARGV[2])) ~= ARGV[2] then return v end
 redis.call('SET', KEYS[1], ARGV[1], 'XX', 'KEEPTTL')
 if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3] .. '\\n' .. v, 'PX', ARGV[4]) end
 return v`;
 
-// KEYS[1] record, KEYS[2] undo note; ARGV[1] tombstone, ARGV[2] token. 1: restored; 0: nothing to undo (the
-// take never ran, or the note belongs to another call, or the record no longer holds the tombstone).
-export const UNDO_SCRIPT = `local u = redis.call('GET', KEYS[2])
+// KEYS[1] record, KEYS[2] undo note, KEYS[3] the take's cancel mark; ARGV[1] tombstone, ARGV[2] token, ARGV[3] TTL
+// ms. First marks the take cancelled (should it reach Redis after this, it does nothing); then restores the
+// value when the note holds this token and the record the tombstone. 1: restored; 0: nothing to undo.
+export const UNDO_SCRIPT = `redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+local u = redis.call('GET', KEYS[2])
 local p = ARGV[2] .. '\\n'
 if not u or string.sub(u, 1, string.len(p)) ~= p then return 0 end
 redis.call('DEL', KEYS[2])
@@ -37,11 +44,12 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], string.sub(u, string.len(p) + 1), 'XX', 'KEEPTTL')
 return 1`;
 
-// KEYS[1] record, KEYS[2] undo note; ARGV[1] tombstone, ARGV[2] the value to put back. The caller's own give-back
-// of a take it got the answer of (Store.untake): 1 when the record held the tombstone and holds the value again.
+// KEYS[1] record, KEYS[2] undo note (KEYS[1] again when the key has none); ARGV[1] tombstone, ARGV[2] the value to
+// put back. The caller's own give-back of a take it got the answer of (Store.untake): 1 when the record held the
+// tombstone (unique to that take, src/ilp/records.ts) and holds the value again.
 export const UNTAKE_SCRIPT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'XX', 'KEEPTTL')
-redis.call('DEL', KEYS[2])
+if KEYS[2] ~= KEYS[1] then redis.call('DEL', KEYS[2]) end
 return 1`;
 
 /**
@@ -57,23 +65,27 @@ export function undoKeyOf(key: string): string | undefined {
 }
 
 export const newTakeToken = (): string => randomUUID();
+/** The cancel mark of one take, beside its note (the note's hash tag keeps it in the same slot). */
+export const cancelKeyOf = (note: string, token: string): string => `${note}:${token}`;
+
+/**
+ * ioredis' own refusals of a command it never wrote (no connection, no offline queue): nothing to undo. Any
+ * other failure (timeout, connection closed with the command in flight, a cluster error) may follow a write.
+ */
+export const neverSent = (e: unknown): boolean => e instanceof Error && /enableOfflineQueue/.test(e.message);
 
 export interface UndoScheduler {
-  /** Undoes the take of `key` by `token` in the background; false when too many are pending (not scheduled). */
-  schedule(key: string, tombstone: string, token: string): boolean;
+  /** Runs `attempt` in the background until it resolves (Redis answered) or the window ends; false when too many are pending. */
+  schedule(attempt: () => Promise<unknown>): boolean;
   /** Stops every pending undo (the process is closing). */
   close(): void;
 }
 
 /**
- * Retries `undo` (resolves when Redis answered, whatever the answer; rejects when it did not) with back-off
- * within the window; `abandoned` is told of every undo given up (the record may stay spent).
+ * Retries each scheduled attempt (resolves when Redis answered, whatever the answer; rejects when it did not)
+ * with back-off within UNDO_WINDOW_MS; `abandoned` is told of every one given up (the record may stay spent).
  */
-export function undoScheduler(
-  undo: (key: string, tombstone: string, token: string) => Promise<unknown>,
-  abandoned: () => void,
-  now: () => number = Date.now,
-): UndoScheduler {
+export function undoScheduler(abandoned: () => void, now: () => number = Date.now): UndoScheduler {
   const timers = new Set<NodeJS.Timeout>();
   let pending = 0;
   let closed = false;
@@ -86,7 +98,7 @@ export function undoScheduler(
     timers.add(t);
   };
   return {
-    schedule(key, tombstone, token) {
+    schedule(undo) {
       if (closed || pending >= UNDO_PENDING_MAX) {
         abandoned();
         return false;
@@ -95,7 +107,7 @@ export function undoScheduler(
       const until = now() + UNDO_WINDOW_MS;
       const attempt = (n: number) => {
         if (closed) return;
-        undo(key, tombstone, token).then(
+        undo().then(
           () => pending--,
           () => {
             const wait = Math.min(50 * 2 ** Math.min(n, 5), 1000);

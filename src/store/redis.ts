@@ -2,7 +2,7 @@
 // Several gateway replicas share it (docs/ilp.md, "Store").
 //
 // Keys: every key is REDIS_KEY_PREFIX + the logical key the caller passes. The ILP keys (src/ilp/records.ts):
-//   <prefix>ilp:hub:{<transferId>}      hub role   JSON {c: condition, e: expiration ms}   TTL expiration − now + ILP_EXPIRY_GRACE_SECONDS
+//   <prefix>ilp:hub:{<transferId>}      hub role   JSON {p: payee, c: condition, e: expiration ms}   TTL expiration − now + ILP_EXPIRY_GRACE_SECONDS
 //   <prefix>ilp:hubfx:{<commitRequestId>} hub role  as ilp:hub, for POST /fxTransfers      same TTL rule
 //   <prefix>ilp:quote:{<quoteId>}       DFSP role  JSON of the POST /quotes body            TTL quote expiry − now (or QUOTE_EXPIRY_SECONDS) + grace
 //   <prefix>ilp:xfer:{<transferId>}     DFSP role  JSON {p: ilpPacket, c: condition}       TTL expiration − now + grace
@@ -10,7 +10,8 @@
 // Every ILP check touches one record; the id is wrapped in a {hash tag} so that the undo note a fulfilment's
 // take leaves beside its record (<key>~undo, src/store/redis-take.ts) lands in the same cluster slot.
 //
-// After a fulfilment the hub record is replaced by the tombstone 'used' (same remaining TTL).
+// After a fulfilment the hub record is replaced by the tombstone 'used:<condition>:<take id>' (same remaining
+// TTL; src/ilp/records.ts), with an undo note beside it (src/store/redis-take.ts).
 //
 // Atomicity: save = `SET key value PX ttl [NX]`; take = `GETDEL key` (Redis ≥ 6.2). A take with a tombstone
 // (the hub fulfilment) is one Lua script (src/store/redis-take.ts, EVALSHA through ioredis' defineCommand):
@@ -36,7 +37,7 @@
 import { Cluster, Redis } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { newTakeToken, TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, UNTAKE_SCRIPT, undoKeyOf, undoScheduler } from './redis-take.js';
+import { cancelKeyOf, neverSent, newTakeToken, TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, UNTAKE_SCRIPT, undoKeyOf, undoScheduler } from './redis-take.js';
 import type { Store } from './types.js';
 
 export interface RedisStoreOptions {
@@ -108,28 +109,37 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   // ioredis emits 'error' on every failed reconnect; the failures surface through the calls instead.
   client.on('error', () => {});
   client.defineCommand('sgTakeIf', { numberOfKeys: 1, lua: TAKE_IF });
-  client.defineCommand('sgTake', { numberOfKeys: 2, lua: TAKE_SCRIPT });
-  client.defineCommand('sgUndo', { numberOfKeys: 2, lua: UNDO_SCRIPT });
+  client.defineCommand('sgTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
+  client.defineCommand('sgUndo', { numberOfKeys: 3, lua: UNDO_SCRIPT });
   client.defineCommand('sgUntake', { numberOfKeys: 2, lua: UNTAKE_SCRIPT });
   const scripts = client as unknown as {
     sgTakeIf(key: string, prefix: string): Promise<unknown>;
-    sgTake(key: string, note: string, tombstone: string, prefix: string, token: string, ttlMs: number): Promise<unknown>;
-    sgUndo(key: string, note: string, tombstone: string, token: string): Promise<unknown>;
+    sgTake(key: string, note: string, cancel: string, tombstone: string, prefix: string, token: string, ttlMs: number): Promise<unknown>;
+    sgUndo(key: string, note: string, cancel: string, tombstone: string, token: string, ttlMs: number): Promise<unknown>;
     sgUntake(key: string, note: string, tombstone: string, value: string): Promise<unknown>;
   };
   const k = (key: string) => o.keyPrefix + key;
-  const undos = undoScheduler(
-    (key, tombstone, token) => run('take_undo', () => scripts.sgUndo(key, undoKeyOf(key) ?? key, tombstone, token)),
-    () => o.telemetry.store({ op: 'take_undo_abandoned', outcome: 'error', seconds: 0 }),
-  );
+  const undos = undoScheduler(() => o.telemetry.store({ op: 'take_undo_abandoned', outcome: 'error', seconds: 0 }));
   // A tombstone take whose call failed may have run (its reply lost): undone in the background, by its token.
   const takeNoted = async (key: string, tombstone: string, prefix: string) => {
     const note = undoKeyOf(key);
     const token = note === undefined ? '' : newTakeToken();
+    const cancel = note === undefined ? key : cancelKeyOf(note, token);
     try {
-      return await scripts.sgTake(key, note ?? key, tombstone, prefix, token, UNDO_WINDOW_MS);
+      return await scripts.sgTake(key, note ?? key, cancel, tombstone, prefix, token, UNDO_WINDOW_MS);
     } catch (e) {
-      if (token) undos.schedule(key, tombstone, token);
+      if (note !== undefined && !neverSent(e))
+        undos.schedule(() => run('take_undo', () => scripts.sgUndo(key, note, cancel, tombstone, token, UNDO_WINDOW_MS)));
+      throw e;
+    }
+  };
+  // A give-back that failed is retried in the background: the caller has answered and moved on.
+  const untake = async (key: string, tombstone: string, value: string) => {
+    const once = async () => Number(await scripts.sgUntake(key, undoKeyOf(key) ?? key, tombstone, value)) === 1;
+    try {
+      return await once();
+    } catch (e) {
+      undos.schedule(() => run('untake', once)); // not given back, whether or not it was sent: try again
       throw e;
     }
   };
@@ -183,7 +193,7 @@ export function createRedisStore(o: RedisStoreOptions): Store {
               : await client.getdel(k(key)),
         ),
       ),
-    untake: (key, tombstone, value) => run('untake', async () => Number(await scripts.sgUntake(k(key), undoKeyOf(k(key)) ?? k(key), tombstone, value)) === 1),
+    untake: (key, tombstone, value) => run('untake', () => untake(k(key), tombstone, value)),
     get: (key) => run('get', async () => str(await client.get(k(key)))),
     delete: (key) =>
       run('delete', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../../../src/store/redis.js';
-import { TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, undoKeyOf } from '../../../src/store/redis-take.js';
+import { cancelKeyOf, TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, undoKeyOf } from '../../../src/store/redis-take.js';
 import type { Store } from '../../../src/store/types.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../../src/telemetry/types.js';
 import { type RedisProc, startRedis } from '../../helpers/redis-procs.js';
@@ -100,8 +100,8 @@ describe('redis store: a take whose reply is lost', () => {
   test('an undo never revives a record another call consumed: the note carries the consuming call token', async () => {
     const key = 'c:ilp:hub:{t3}';
     const note = undoKeyOf(key) as string;
-    const take = (token: string) => raw.eval(TAKE_SCRIPT, 2, key, note, TOMBSTONE, '{"p":"payeefsp",', token, String(UNDO_WINDOW_MS));
-    const undo = (token: string) => raw.eval(UNDO_SCRIPT, 2, key, note, TOMBSTONE, token);
+    const take = (token: string) => raw.eval(TAKE_SCRIPT, 3, key, note, cancelKeyOf(note, token), TOMBSTONE, '{"p":"payeefsp",', token, String(UNDO_WINDOW_MS));
+    const undo = (token: string) => raw.eval(UNDO_SCRIPT, 3, key, note, cancelKeyOf(note, token), TOMBSTONE, token, String(UNDO_WINDOW_MS));
     await raw.set(key, RECORD, 'PX', 60_000);
 
     // Replica A's take never ran (its connection died first); replica B took and forwarded. A's undo: nothing.
@@ -110,18 +110,19 @@ describe('redis store: a take whose reply is lost', () => {
     assert.equal(await raw.get(key), TOMBSTONE);
 
     // A's take ran and was undone; B then took; A's late retry finds B's note: nothing.
+    // (Tokens are unique per call: an undo cancels its own token's take for good, so each scenario has its own.)
     await raw.set(key, RECORD, 'PX', 60_000);
-    assert.equal(await take('tokA'), RECORD);
-    assert.equal(await undo('tokA'), 1);
+    assert.equal(await take('tokG'), RECORD);
+    assert.equal(await undo('tokG'), 1);
     assert.equal(await raw.get(key), RECORD);
-    assert.equal(await take('tokB'), RECORD);
-    assert.equal(await undo('tokA'), 0);
+    assert.equal(await take('tokH'), RECORD);
+    assert.equal(await undo('tokG'), 0);
     assert.equal(await raw.get(key), TOMBSTONE);
 
     // Not the payee's: nothing consumed, no note, nothing to undo.
     await raw.set(key, RECORD, 'PX', 60_000);
     await raw.del(note);
-    assert.equal(await raw.eval(TAKE_SCRIPT, 2, key, note, TOMBSTONE, '{"p":"otherfsp",', 'tokC', '60000'), RECORD);
+    assert.equal(await raw.eval(TAKE_SCRIPT, 3, key, note, cancelKeyOf(note, 'tokC'), TOMBSTONE, '{"p":"otherfsp",', 'tokC', '60000'), RECORD);
     assert.equal(await raw.exists(note), 0);
     assert.equal(await undo('tokC'), 0);
     assert.equal(await raw.get(key), RECORD);
@@ -134,5 +135,41 @@ describe('redis store: a take whose reply is lost', () => {
     await raw.del(key);
     assert.equal(await undo('tokD'), 0);
     assert.equal(await raw.exists(key), 0, 'an absent record is never created');
+
+    // An undo that runs before its take (the take late on a broken connection, or on a moved slot) leaves a
+    // cancel mark: the late take then does nothing, and a later take by another call is not hindered.
+    await raw.set(key, RECORD, 'PX', 60_000);
+    assert.equal(await undo('tokE'), 0);
+    assert.equal(await take('tokE'), null);
+    assert.equal(await raw.get(key), RECORD, 'the late take did not spend the record');
+    assert.equal(await take('tokF'), RECORD);
+    assert.equal(await raw.get(key), TOMBSTONE);
+  });
+
+  test('a key prefix with an empty hash tag: no undo note, and a give-back keeps the record', async (t) => {
+    const store = createRedisStore({ url: server.url, keyPrefix: 'sg{}:', timeoutMs: 1000, telemetry: NOOP_TELEMETRY });
+    t.after(() => store.close());
+    await store.save('ilp:hub:{t5}', RECORD, 60_000);
+    assert.equal(await store.take('ilp:hub:{t5}', TOMBSTONE, '{"p":"payeefsp",'), RECORD);
+    assert.deepEqual(await raw.keys('sg{}:*'), ['sg{}:ilp:hub:{t5}'], 'no note');
+    assert.equal(await store.untake('ilp:hub:{t5}', TOMBSTONE, RECORD), true);
+    assert.equal(await raw.get('sg{}:ilp:hub:{t5}'), RECORD);
+  });
+
+  test('a take ioredis never sent (no connection, no offline queue) schedules no undo', async (t) => {
+    const own = await startRedis();
+    t.after(() => own.cleanup());
+    const events: string[] = [];
+    const telemetry: Telemetry = { ...NOOP_TELEMETRY, store: (e) => events.push(`${e.op}:${e.outcome}`) };
+    const store = createRedisStore({ url: own.url, keyPrefix: 'd:', timeoutMs: 300, telemetry });
+    t.after(() => store.close());
+    await store.save('ilp:hub:{t6}', RECORD, 60_000);
+    await own.kill();
+    await assert.rejects(store.take('ilp:hub:{t6}', TOMBSTONE, '{"p":"payeefsp",'), { code: 'GW_STORE_UNAVAILABLE' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('take')),
+      ['take:error'],
+    );
   });
 });
