@@ -1,8 +1,10 @@
 // The traffic-control stage (docs/operations.md): per-FSP request rate and in-flight bound, mounted after peer
 // binding and quarantine and before any body read or crypto, so a flood costs no signature checks.
 // Inbound it keys on the verified peer (client certificate), outbound on FSPIOP-Destination (protecting
-// peers). A refusal is 2005/503 with Retry-After, counted per DFSP and reason, audited once per
-// AUDIT_WINDOW_MS per DFSP and reason (with the number refused), and never reaches the upstream.
+// peers). A refusal is 2005/503 with Retry-After, counted per DFSP and reason, and never reaches the upstream.
+// Audit: the first refusal of a DFSP and reason opens a window of AUDIT_WINDOW_MS and is recorded at once
+// (count 1); at the window's end one more record gives the number refused after it, if any (so the last
+// window of a flood is recorded too, not only on a later refusal).
 import { GatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
@@ -11,6 +13,8 @@ import type { Lease, Limiter } from './limiter.js';
 import { CLASS_OF, type FspLimits, type LimitsTable, limitsFor } from './rules.js';
 
 const AUDIT_WINDOW_MS = 60_000;
+/** Most audit windows open at once (one per DFSP and reason); refusals beyond are counted in metrics only. */
+const AUDIT_WINDOWS_MAX = 10_000;
 type Listener = 'inbound' | 'outbound';
 type Reason = 'rate' | 'concurrency';
 
@@ -23,7 +27,8 @@ export interface TrafficLimitOptions {
   readonly limiter: Limiter;
   readonly telemetry: Pick<Telemetry, 'rateLimited' | 'inFlight'>;
   readonly audit?: AuditLog;
-  readonly now?: () => number;
+  /** Tests: the audit window (default AUDIT_WINDOW_MS). */
+  readonly auditWindowMs?: number;
 }
 
 /**
@@ -31,28 +36,35 @@ export interface TrafficLimitOptions {
  * app.use('*', bindPeer(...), quarantineGuard(...), limitTraffic({ listener: 'inbound', keyOf: (c) => c.get('peer')?.fspId, limits, limiter, telemetry, audit }));
  */
 export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
-  const now = o.now ?? Date.now;
   const inFlight = new Map<string, number>();
-  const audited = new Map<string, { until: number; count: number }>();
+  const windowMs = o.auditWindowMs ?? AUDIT_WINDOW_MS;
+  // Open audit windows by DFSP and reason: refusals after the first, recorded when the window ends.
+  const audited = new Map<string, { count: number }>();
+  const auditRecord = (fspId: string, reason: Reason, count: number, requestId?: string) =>
+    o.audit?.record({
+      event: 'rate_limited',
+      actor: 'peer',
+      fspId,
+      listener: o.listener,
+      reason: reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED',
+      count,
+      ...(requestId === undefined ? {} : { requestId }),
+    });
 
   const refuse = (c: GatewayContext, fspId: string, reason: Reason, retryAfterMs: number): never => {
     o.telemetry.rateLimited({ listener: o.listener, fspId, reason });
     const key = `${fspId}\n${reason}`;
-    const t = now();
     const a = audited.get(key);
-    if (a === undefined || t >= a.until) {
-      if (audited.size > 10_000) for (const [k, v] of audited) if (t >= v.until) audited.delete(k);
-      o.audit?.record({
-        event: 'rate_limited',
-        actor: 'peer',
-        fspId,
-        listener: o.listener,
-        reason: reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED',
-        count: (a?.count ?? 0) + 1,
-        requestId: c.get('requestId'),
-      });
-      audited.set(key, { until: t + AUDIT_WINDOW_MS, count: 0 });
-    } else a.count++;
+    if (a !== undefined) a.count++;
+    else if (audited.size < AUDIT_WINDOWS_MAX) {
+      auditRecord(fspId, reason, 1, c.get('requestId'));
+      const w = { count: 0 };
+      audited.set(key, w);
+      setTimeout(() => {
+        audited.delete(key);
+        if (w.count > 0) auditRecord(fspId, reason, w.count);
+      }, windowMs).unref();
+    }
     throw new GatewayError(reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', {
       detail: reason === 'rate' ? 'request rate limit of the FSP reached' : 'in-flight limit of the FSP reached',
       headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },

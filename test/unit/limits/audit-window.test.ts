@@ -1,0 +1,59 @@
+// The traffic-control stage's audit (src/limits/middleware.ts): the first refusal of a DFSP and reason is
+// recorded at once; the refusals after it in the window are recorded once when the window ends, so the last
+// window of a flood is in the audit log even when no refusal follows it.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Hono } from 'hono';
+import type { GatewayEnv } from '../../../src/http/context.js';
+import { Limiter } from '../../../src/limits/limiter.js';
+import { limitTraffic } from '../../../src/limits/middleware.js';
+import type { FspLimits, LimitsTable } from '../../../src/limits/rules.js';
+import type { AuditEvent } from '../../../src/logging/audit.js';
+import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
+import { waitFor } from '../../helpers/wait.js';
+
+test('audit: the first refusal at once, the rest of the window in one record at its end, per DFSP and reason', async () => {
+  const records: AuditEvent[] = [];
+  const one: FspLimits = { rps: 1, burst: 0, concurrency: undefined, classes: {} };
+  const table: LimitsTable = { default: undefined, fsps: new Map([['dfsp1', one]]) };
+  const app = new Hono<GatewayEnv>();
+  app.use('*', async (c, next) => {
+    c.set('requestId', `r-${c.req.query('n')}`);
+    c.set('route', { resource: 'quotes' } as never);
+    await next();
+  });
+  app.use(
+    '*',
+    limitTraffic({
+      listener: 'inbound',
+      keyOf: () => 'dfsp1',
+      limits: () => ({ table, overrides: new Map() }),
+      limiter: new Limiter({ backend: { kind: 'memory' }, share: 1, leaseMs: 60_000 }),
+      telemetry: NOOP_TELEMETRY,
+      audit: { record: (e) => records.push(e), flush: async () => {}, close: async () => {} },
+      auditWindowMs: 200,
+    }),
+  );
+  app.get('*', (c) => c.text('ok'));
+  app.onError((_e, c) => c.text('limited', 503));
+  const statuses: number[] = [];
+  for (let n = 0; n < 6; n++) statuses.push((await app.request(`/quotes?n=${n}`)).status);
+  assert.deepEqual(statuses, [200, 503, 503, 503, 503, 503]);
+  const summary = (e: AuditEvent) => {
+    const r = e as AuditEvent & { count?: number; reason?: string };
+    return { event: r.event, fspId: r.fspId, reason: r.reason, count: r.count, requestId: r.requestId };
+  };
+  assert.deepEqual(records.map(summary), [{ event: 'rate_limited', fspId: 'dfsp1', reason: 'GW_RATE_LIMITED', count: 1, requestId: 'r-1' }]);
+  // No further refusal: the window's end records the four after the first.
+  await waitFor(() => records.length === 2, { timeoutMs: 2000, what: 'the window-end record' });
+  assert.deepEqual(summary(records[1] as AuditEvent), { event: 'rate_limited', fspId: 'dfsp1', reason: 'GW_RATE_LIMITED', count: 4, requestId: undefined });
+  // A later refusal opens a new window, recorded at once; a quiet window records nothing at its end.
+  await new Promise((r) => setTimeout(r, 1100)); // the limiter's one-second window passes
+  assert.equal((await app.request('/quotes?n=10')).status, 200);
+  assert.equal((await app.request('/quotes?n=11')).status, 503);
+  assert.equal(records.length, 3);
+  assert.equal(summary(records[2] as AuditEvent).count, 1);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(records.length, 3, 'a window with one refusal has nothing more to record');
+});
