@@ -398,6 +398,11 @@ export const FIELDS = {
   redisClusterNodes: field('REDIS_CLUSTER_NODES', 'Comma-separated host:port seeds of a Redis Cluster.', list([]), { production: true }),
   redisKeyPrefix: field('REDIS_KEY_PREFIX', 'Prefix of every key the gateway writes.', strDef('switchguard:')),
   storeTimeoutMs: field('STORE_TIMEOUT_MS', 'A store call slower than this fails closed (2003).', int(500, 10, 60000)),
+  redisWaitReplicas: field(
+    'REDIS_WAIT_REPLICAS',
+    "Replicas that must hold a fulfilment's take (Redis WAIT) before the fulfilment is forwarded; 0 = do not wait. With 1 on a replicated Redis, a master that crashes cannot lose a take the gateway acted on; a take not confirmed within STORE_TIMEOUT_MS/2 is given back and the fulfilment refused 2003 (so set it only where the replicas exist).",
+    int(0, 0, 5),
+  ),
   memoryStoreMaxEntries: field(
     'MEMORY_STORE_MAX_ENTRIES',
     'Most live records the in-memory store holds; when full it refuses writes (2003), never evicts. Sized for 1000 TPS: ~300000 replay records beside the ILP records.',

@@ -15,6 +15,7 @@ export function createStore(config: Config, telemetry: Telemetry): Store {
       clusterNodes: config.redisClusterNodes,
       keyPrefix: config.redisKeyPrefix,
       timeoutMs: config.storeTimeoutMs,
+      waitReplicas: config.redisWaitReplicas,
       telemetry,
     });
   }

@@ -47,6 +47,8 @@ export interface RedisStoreOptions {
   readonly clusterNodes?: readonly string[];
   readonly keyPrefix: string;
   readonly timeoutMs: number;
+  /** REDIS_WAIT_REPLICAS: replicas that must confirm a tombstone take (WAIT) before it counts; 0 = none. */
+  readonly waitReplicas?: number;
   readonly telemetry: Telemetry;
 }
 
@@ -126,13 +128,37 @@ export function createRedisStore(o: RedisStoreOptions): Store {
     const token = note === undefined ? '' : newTakeToken();
     const cancel = note === undefined ? key : cancelKeyOf(note, token);
     try {
-      return await scripts.sgTake(key, note ?? key, cancel, tombstone, prefix, token, UNDO_WINDOW_MS);
+      if (waitReplicas === 0) return await scripts.sgTake(key, note ?? key, cancel, tombstone, prefix, token, UNDO_WINDOW_MS);
+      return await takeReplicated(key, note ?? key, cancel, tombstone, prefix, token);
     } catch (e) {
       if (note !== undefined && !neverSent(e))
         undos.schedule(() => run('take_undo', () => scripts.sgUndo(key, note, cancel, tombstone, token, UNDO_WINDOW_MS)));
       throw e;
     }
   };
+  // REDIS_WAIT_REPLICAS (https://redis.io/docs/latest/commands/wait/): after a take that consumed, WAIT on the
+  // connection that ran it (one per node; in a cluster, reached through the record's slot with a keyed EXISTS
+  // in front). A take not confirmed by enough replicas within half the store timeout could be lost with its
+  // master: it is given back and refused. Not one pipeline with the take: ioredis re-sends a script that met
+  // NOSCRIPT after the rest of its pipeline, so the WAIT could run before the take it should cover.
+  const waitReplicas = o.waitReplicas ?? 0;
+  const waitMs = Math.max(1, Math.floor(o.timeoutMs / 2));
+  const confirmations = async (key: string): Promise<number> => {
+    if (!(client instanceof Cluster)) return Number(await client.wait(waitReplicas, waitMs));
+    const r = await client.pipeline().exists(key).wait(waitReplicas, waitMs).exec();
+    const [err, n] = r?.[1] ?? [new Error('no answer to WAIT'), 0];
+    if (err) throw err;
+    return Number(n);
+  };
+  const takeReplicated = async (key: string, note: string, cancel: string, tombstone: string, prefix: string, token: string) => {
+    const value = str(await scripts.sgTake(key, note, cancel, tombstone, prefix, token, UNDO_WINDOW_MS));
+    if (value === undefined || !value.startsWith(prefix)) return value; // nothing consumed: nothing to confirm
+    const acks = await confirmations(key).catch(() => -1);
+    if (acks >= waitReplicas) return value;
+    await untake(key, tombstone, value).catch(() => {}); // retried in the background when it fails
+    throw new Error(`take confirmed by ${acks < 0 ? 'no' : acks} of ${waitReplicas} replicas within ${waitMs} ms`);
+  };
+
   // A give-back that failed is retried in the background: the caller has answered and moved on.
   const untake = async (key: string, tombstone: string, value: string) => {
     const once = async () => Number(await scripts.sgUntake(key, undoKeyOf(key) ?? key, tombstone, value)) === 1;
