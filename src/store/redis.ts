@@ -127,14 +127,16 @@ export function createRedisStore(o: RedisStoreOptions): Store {
     const note = undoKeyOf(key);
     const token = note === undefined ? '' : newTakeToken();
     const cancel = note === undefined ? key : cancelKeyOf(note, token);
+    let value: unknown;
     try {
-      if (waitReplicas === 0) return await scripts.sgTake(key, note ?? key, cancel, tombstone, prefix, token, UNDO_WINDOW_MS);
-      return await takeReplicated(key, note ?? key, cancel, tombstone, prefix, token);
+      value = await scripts.sgTake(key, note ?? key, cancel, tombstone, prefix, token, UNDO_WINDOW_MS);
     } catch (e) {
       if (note !== undefined && !neverSent(e))
         undos.schedule(() => run('take_undo', () => scripts.sgUndo(key, note, cancel, tombstone, token, UNDO_WINDOW_MS)));
       throw e;
     }
+    if (waitReplicas > 0) await confirmed(key, tombstone, prefix, str(value));
+    return value;
   };
   // REDIS_WAIT_REPLICAS (https://redis.io/docs/latest/commands/wait/): after a take that consumed, WAIT on the
   // connection that ran it (one per node; in a cluster, reached through the record's slot with a keyed EXISTS
@@ -150,11 +152,10 @@ export function createRedisStore(o: RedisStoreOptions): Store {
     if (err) throw err;
     return Number(n);
   };
-  const takeReplicated = async (key: string, note: string, cancel: string, tombstone: string, prefix: string, token: string) => {
-    const value = str(await scripts.sgTake(key, note, cancel, tombstone, prefix, token, UNDO_WINDOW_MS));
-    if (value === undefined || !value.startsWith(prefix)) return value; // nothing consumed: nothing to confirm
+  const confirmed = async (key: string, tombstone: string, prefix: string, value: string | undefined) => {
+    if (value === undefined || !value.startsWith(prefix)) return; // nothing consumed: nothing to confirm
     const acks = await confirmations(key).catch(() => -1);
-    if (acks >= waitReplicas) return value;
+    if (acks >= waitReplicas) return;
     await untake(key, tombstone, value).catch(() => {}); // retried in the background when it fails
     throw new Error(`take confirmed by ${acks < 0 ? 'no' : acks} of ${waitReplicas} replicas within ${waitMs} ms`);
   };

@@ -9,22 +9,10 @@ import { createKeyring } from '../../src/ilp/keyring.js';
 import { ilpStagesOf } from '../../src/stages.js';
 import { createMemoryStore } from '../../src/store/memory.js';
 import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
-import { configProblems } from '../helpers/config.js';
+import { PROD_ENV, configProblems as problems } from '../helpers/config.js';
 
-const problems = (env: Record<string, string>) => configProblems(env);
 const SECRET = 'p'.repeat(40);
-const prod = {
-  SWITCHGUARD_PROFILE: 'production',
-  IN_SERVER_CERT_PATH: 's.pem',
-  IN_SERVER_KEY_PATH: 's.key',
-  IN_CA_CERT_PATH: 'ca.pem',
-  INBOUND_UPSTREAM_URL: 'http://127.0.0.1:3000',
-  JWS_VERIFICATION_KEYS_DIRECTORY: 'k',
-  JWS_SIGNING_KEY_PATH: 'sign.key',
-  GATEWAY_ROLE: 'dfsp',
-  DFSP_ID: 'payeefsp',
-  ILP_SECRET: SECRET,
-};
+const prod: Record<string, string> = { ...PROD_ENV, GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp', ILP_SECRET: SECRET };
 
 // Values that pass each field's own validation, so only the profile rule can refuse them.
 const SAMPLE: Record<string, string> = {
