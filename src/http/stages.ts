@@ -28,6 +28,8 @@ export interface RequestLogger {
   warn: LogFn;
   error: LogFn;
   debug: LogFn;
+  /** pino's: lets a stage skip building a record no one will write. Absent: every level is written. */
+  isLevelEnabled?: (level: string) => boolean;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -63,6 +65,9 @@ export function requestScope(deps: {
     const route = c.get('route')?.template ?? served ?? 'unmatched';
     const status = c.res.status;
     telemetry.request({ listener, route, method: c.req.method, status, fspiopCode: err?.fspiopCode ?? '', seconds });
+    if (err && audit) auditRejection(audit, err.code, c);
+    const level = !err ? 'info' : LIMIT_REFUSALS.has(err.code) ? 'debug' : err.httpStatus >= 500 ? 'error' : 'warn';
+    if (logger.isLevelEnabled?.(level) === false) return;
     const record = {
       requestId: c.get('requestId'),
       listener,
@@ -77,10 +82,9 @@ export function requestScope(deps: {
       ...(c.get('message') && c.get('message').signature !== 'unchecked' ? { jwsForm: c.get('message').signature } : {}),
       ...(err ? toLogRecord(err) : {}),
     };
-    if (err && audit) auditRejection(audit, err.code, c);
-    if (!err) logger.info(record, 'request');
-    else if (LIMIT_REFUSALS.has(err.code)) logger.debug(record, 'request limited');
-    else if (err.httpStatus >= 500) logger.error(record, 'request failed');
+    if (level === 'info') logger.info(record, 'request');
+    else if (level === 'debug') logger.debug(record, 'request limited');
+    else if (level === 'error') logger.error(record, 'request failed');
     else logger.warn(record, 'request rejected');
   };
 }

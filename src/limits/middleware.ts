@@ -69,6 +69,7 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
       detail: reason === 'rate' ? 'request rate limit of the FSP reached' : 'in-flight limit of the FSP reached',
       headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
       context: { fspId, listener: o.listener },
+      noStack: true,
     });
   };
 
