@@ -14,6 +14,8 @@ export interface DriverArgs {
   readonly skewSeconds: number;
   readonly ilpVersion: '1' | '4';
   readonly json: string | undefined;
+  /** With --json: also each measured second's latencies (for runs whose conditions change over time). */
+  readonly windows: boolean;
   readonly warmupSeconds: number;
   readonly preconnect: boolean;
   readonly help: boolean;
@@ -34,6 +36,7 @@ export const USAGE = `usage: npm run loadtest -- --profile <name|path> [options]
   --warmup S            run S seconds at the starting rate first, not recorded (JIT, pools)  [0]
   --no-preconnect       open client connections lazily during the run (default: all opened before the clock)
   --json FILE           also write the results as JSON
+  --windows             with --json: add the clock's origin and every measured second's latencies (µs)
 Exit code: 0 all thresholds passed, 1 a threshold failed, 2 usage or setup error.`;
 
 const num = (v: string | undefined, what: string): number | undefined => {
@@ -62,6 +65,7 @@ export function parseDriverArgs(argv: readonly string[]): DriverArgs {
       json: { type: 'string' },
       warmup: { type: 'string' },
       'no-preconnect': { type: 'boolean' },
+      windows: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -84,6 +88,7 @@ export function parseDriverArgs(argv: readonly string[]): DriverArgs {
     skewSeconds: num(values.skew, '--skew') ?? 300,
     ilpVersion: ilp,
     json: values.json,
+    windows: values.windows === true,
     warmupSeconds: values.warmup === undefined ? 0 : (num(values.warmup, '--warmup') as number),
     preconnect: values['no-preconnect'] !== true,
     help: values.help === true,

@@ -89,7 +89,16 @@ async function main(): Promise<number> {
     log: (line) => console.error(line),
   });
   console.log(formatSummary(result, `${args.profile} → ${args.target}${args.warmupSeconds ? ` (after ${args.warmupSeconds} s warm-up)` : ''}`));
-  if (args.json) writeFileSync(args.json, JSON.stringify(resultDigest(result), null, 2));
+  if (args.json) {
+    const digest = resultDigest(result);
+    // Per-second latencies on the wall clock, for a run whose conditions alternate (loadtest/flood-pairs.ts --alternate).
+    if (args.windows)
+      Object.assign(digest, {
+        measuredEpochMs: result.clockEpochMs + result.warmupMs,
+        windows: result.recorder.windows.map((w) => ({ second: w.second, latencies: w.latencies })),
+      });
+    writeFileSync(args.json, JSON.stringify(digest, null, 2));
+  }
   return result.passed ? 0 : 1;
 }
 

@@ -48,6 +48,9 @@ export interface RunResult {
   readonly breakpoint: Breakpoint | undefined;
   /** Client connections opened (and requests sent) before the clock started; 0 without preconnect. */
   readonly preconnected: number;
+  /** Wall-clock time (ms since the epoch) of the schedule's origin; the measured run starts `warmupMs` later. */
+  readonly clockEpochMs: number;
+  readonly warmupMs: number;
   /** True when no threshold failed. */
   readonly passed: boolean;
 }
@@ -206,6 +209,8 @@ export async function runLoad(opts: RunOptions): Promise<RunResult> {
     thresholds,
     breakpoint,
     preconnected,
+    clockEpochMs: performance.timeOrigin + t0,
+    warmupMs: W,
     passed: thresholds.every((t) => t.ok !== false),
   };
 }
