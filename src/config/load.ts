@@ -109,6 +109,8 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   // Quarantine durability: a file the gateway itself writes, so it need not exist at start-up.
   if (c.quarantinePath === undefined && dev) c.quarantinePath = join(kd, 'quarantine.json');
   if (c.quarantinePath !== undefined && !isAbsolute(c.quarantinePath)) c.quarantinePath = resolve(cwd, c.quarantinePath);
+  if (c.limitOverridesPath === undefined && dev) c.limitOverridesPath = join(kd, 'limit-overrides.json');
+  if (c.limitOverridesPath !== undefined && !isAbsolute(c.limitOverridesPath)) c.limitOverridesPath = resolve(cwd, c.limitOverridesPath);
   if (c.keyRevocationsPath === undefined && dev) c.keyRevocationsPath = join(kd, 'key-revocations.json');
   if (c.keyRevocationsPath !== undefined && !isAbsolute(c.keyRevocationsPath)) c.keyRevocationsPath = resolve(cwd, c.keyRevocationsPath);
 

@@ -419,6 +419,11 @@ export const FIELDS = {
     z.string().min(32, 'must be at least 32 characters').optional(),
     { secret: true },
   ),
+  limitOverridesPath: field(
+    'LIMIT_OVERRIDES_PATH',
+    "Durable copy of the run-time limit overrides (PUT/DELETE /admin/limits/{fspId}): written (temp file + rename) on every change, read at start-up and used to restore the shared overrides after a store flush or a restart on the memory store. Development default: KEYS_DIR/limit-overrides.json; unset in production keeps them only in the store and the replicas' memory.",
+    str(),
+  ),
   quarantinePath: field(
     'QUARANTINE_PATH',
     "Durable copy of the quarantine list: written (temp file + rename) on every change, read at start-up and used to restore the shared list after a store flush. Development default: KEYS_DIR/quarantine.json; unset in production keeps it only in the replicas' memory.",

@@ -35,6 +35,10 @@ export interface TrafficControlOptions {
   readonly onOverridesError?: (err: unknown) => void;
   /** STATE_HMAC_KEY (store/sealed.ts). */
   readonly hmacKey?: string | undefined;
+  /** LIMIT_OVERRIDES_PATH: the overrides' durable copy (limits/overrides.ts). */
+  readonly overridesPath?: string | undefined;
+  /** The store had lost the overrides; this replica wrote back the generation it enforces. */
+  readonly onOverridesRestored?: (e: { generation: number; fsps: number }) => void;
 }
 
 export interface TrafficControl {
@@ -61,7 +65,13 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
   client?.on('error', () => {}); // reconnects in the background; failures surface as fallback decisions
   const backend: Backend = client ? { kind: 'redis', client, keyPrefix: o.redis!.keyPrefix } : { kind: 'memory' };
   const limiter = new Limiter({ backend, share: o.share, leaseMs: o.leaseMs, onFallback: (what) => o.telemetry.rateLimitFallback({ what }) });
-  const overrides = new LimitOverrides(o.store, { hmacKey: o.hmacKey, ...(o.onOverridesError ? { onError: o.onOverridesError } : {}) });
+  const overrides = new LimitOverrides(o.store, {
+    hmacKey: o.hmacKey,
+    path: o.overridesPath,
+    ...(o.onOverridesError ? { onError: o.onOverridesError } : {}),
+    ...(o.onOverridesRestored ? { onRestore: o.onOverridesRestored } : {}),
+  });
+  overrides.loadDurable(); // a corrupt durable copy stops start-up (throws), as QUARANTINE_PATH's does
   await overrides.start();
   const limits = () => ({ table: file.current, overrides: overrides.current });
   const common = { limits, limiter, telemetry: o.telemetry, ...(o.audit ? { audit: o.audit } : {}) };

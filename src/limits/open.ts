@@ -23,6 +23,7 @@ export type TrafficConfig = Pick<
   | 'redisKeyPrefix'
   | 'storeTimeoutMs'
   | 'stateHmacKey'
+  | 'limitOverridesPath'
 >;
 
 export async function openTrafficControl(
@@ -63,6 +64,12 @@ export async function openTrafficControl(
       ),
     onOverridesError: d.onError('limit overrides refresh failed; keeping the overrides in force'),
     hmacKey: config.stateHmacKey,
+    overridesPath: config.limitOverridesPath,
+    onOverridesRestored: (e) =>
+      d.logger.error(
+        { event: 'limit_overrides_lost', ...e },
+        'shared limit overrides lost (store flush, restart or eviction); still enforced, restored into the store',
+      ),
   });
   return d.closers.add(traffic, (t) => t.close());
 }

@@ -263,3 +263,23 @@ describe('run-time limit changes', () => {
     }
   });
 });
+
+describe('run-time overrides are kept until released (LIMIT_OVERRIDES_PATH)', () => {
+  test('a single gateway on the memory store: an override survives its restart, and its release too', async () => {
+    const durable = join(dir, 'limit-overrides.json');
+    const env = { PEERS_PATH: peersPath, ADMIN_TOKENS: `operator:${OPERATOR}`, LIMIT_OVERRIDES_PATH: durable, STORE: 'memory' };
+    let g = await startTestGateway({ pki, env });
+    try {
+      assert.equal((await admin(g, 'PUT', '/admin/limits/dfsp2', bearer(OPERATOR), JSON.stringify({ rps: 2 }))).status, 200);
+      await g.close();
+      g = await startTestGateway({ pki, env });
+      assert.deepEqual((await admin(g, 'GET', '/admin/limits', bearer(OPERATOR))).json().overrides, { dfsp2: { rps: 2 } }, 'lost with the restart');
+      assert.equal((await admin(g, 'DELETE', '/admin/limits/dfsp2', bearer(OPERATOR))).status, 200);
+      await g.close();
+      g = await startTestGateway({ pki, env });
+      assert.deepEqual((await admin(g, 'GET', '/admin/limits', bearer(OPERATOR))).json().overrides, {}, 'a release is durable too');
+    } finally {
+      await g.close();
+    }
+  });
+});
