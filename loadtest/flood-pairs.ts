@@ -421,7 +421,7 @@ if (values.alternate) {
       ['stealFree', clean],
     ] as const) {
       for (const v of variants) pooled[which].get(v)!.push(...m.get(v)!);
-      if (m.has('flood') && m.has('limit'))
+      if (m.get('flood')?.length && m.get('limit')?.length)
         ratios[which].push(
           pct(
             m.get('flood')!.sort((a, b) => a - b),

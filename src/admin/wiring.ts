@@ -32,7 +32,11 @@ export interface AdminWiring {
   readonly keys: PeerKeys | undefined;
   readonly revocations: KeyRevocations | undefined;
   readonly signer: SigningKeyHolder | undefined;
-  readonly limits: { list(): unknown; change(fspId: string, entry: unknown | undefined): Promise<unknown> };
+  readonly limits: {
+    list(): unknown;
+    change(fspId: string, entry: unknown | undefined): Promise<unknown>;
+    readonly overrides: { readiness(): { ok: boolean; info: Record<string, unknown> } };
+  };
   readonly closers: Closers;
 }
 
@@ -49,6 +53,7 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
     ...(signer ? [{ name: 'signing_key', check: () => signer.current() !== undefined }] : []),
     { name: 'quarantine', check: () => quarantine.readiness().ok, info: () => quarantine.readiness().info },
     ...(revocations ? [{ name: 'key_revocations', check: () => revocations.readiness().ok, info: () => revocations.readiness().info }] : []),
+    { name: 'limit_overrides', check: () => w.limits.overrides.readiness().ok, info: () => w.limits.overrides.readiness().info },
     {
       name: 'store',
       check: async () => {

@@ -6,6 +6,7 @@ import type { GatewayMiddleware } from '../http/context.js';
 import { header } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
 import { connect } from '../store/redis.js';
+import type { StateLoss } from '../store/security-state.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { LimitsFile } from './file.js';
@@ -37,8 +38,8 @@ export interface TrafficControlOptions {
   readonly hmacKey?: string | undefined;
   /** LIMIT_OVERRIDES_PATH: the overrides' durable copy (limits/overrides.ts). */
   readonly overridesPath?: string | undefined;
-  /** The store had lost the overrides; this replica wrote back the generation it enforces. */
-  readonly onOverridesRestored?: (e: { generation: number; fsps: number }) => void;
+  /** The shared overrides were lost (absent, older or tampered) while some were in force; they are written back. */
+  readonly onOverridesLost?: (e: StateLoss & { readonly fsps: readonly string[] }) => void;
 }
 
 export interface TrafficControl {
@@ -69,7 +70,7 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
     hmacKey: o.hmacKey,
     path: o.overridesPath,
     ...(o.onOverridesError ? { onError: o.onOverridesError } : {}),
-    ...(o.onOverridesRestored ? { onRestore: o.onOverridesRestored } : {}),
+    ...(o.onOverridesLost ? { onLoss: o.onOverridesLost } : {}),
   });
   overrides.loadDurable(); // a corrupt durable copy stops start-up (throws), as QUARANTINE_PATH's does
   await overrides.start();

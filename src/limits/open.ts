@@ -65,7 +65,7 @@ export async function openTrafficControl(
     onOverridesError: d.onError('limit overrides refresh failed; keeping the overrides in force'),
     hmacKey: config.stateHmacKey,
     overridesPath: config.limitOverridesPath,
-    onOverridesRestored: (e) =>
+    onOverridesLost: (e) =>
       d.logger.error(
         { event: 'limit_overrides_lost', ...e },
         'shared limit overrides lost (store flush, restart or eviction); still enforced, restored into the store',

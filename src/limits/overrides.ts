@@ -1,83 +1,99 @@
 // Run-time limit overrides (docs/operations.md, "Traffic control"): an operator raises or lowers one DFSP's limits for
-// an incident through the admin API. The overrides live in the Store under one key, {"g": generation,
-// "fsps": {fspId: entry}}, so every replica agrees; each replica re-reads it every `refreshMs` (default
-// 250 ms: applied everywhere within a second) and answers from a local Map (the request path never waits
-// on the store). They stay until released (no expiry short of ten years). Writes take a short store lock
-// (save nx) so two operators editing at once do not lose an update.
-// Durability (LIMIT_OVERRIDES_PATH, as QUARANTINE_PATH for the quarantine list): every generation this
-// replica applies is also written to a file (temp file + rename), read at start-up before the store; when the
-// store has lost the value (a flush, the memory store of a restarted process), the replica that still knows a
-// generation writes it back (only if the key is still absent), so an incident's override stays until released.
-import { existsSync, readFileSync } from 'node:fs';
-import { GatewayError } from '../errors.js';
-import { createSealer, type Sealer } from '../store/sealed.js';
+// an incident through the admin API, on every replica within a second, until released. They are security state
+// with the rules of the quarantine list and the key revocations (src/store/security-state.ts): shared under one
+// store key and re-read every `refreshMs` (default 250 ms; the request path answers from a local Map), stamped
+// with a generation so a replica tells a change from a loss (a flush, an eviction, an old snapshot, the memory
+// store of a restarted process) and writes the overrides in force back, sealed with STATE_HMAC_KEY, and
+// written to the durable copy LIMIT_OVERRIDES_PATH on every change (read at start-up before the store).
+//
+// The value is {fspId: entry}, each entry as in the limits file (rules.ts), kept as the operator gave it for
+// GET /admin/limits and parsed once into FspLimits whenever a new value comes into force.
+import { createSealer } from '../store/sealed.js';
+import { SecurityState, type StateCodec, type StateLoss } from '../store/security-state.js';
 import type { Store } from '../store/types.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
 import { type FspLimits, parseFspLimits } from './rules.js';
 
-const OVERRIDES_KEY = 'limits:overrides';
+/** Under a security prefix (store/types.ts): never evicted or refused for request state. */
+export const OVERRIDES_KEY = 'limits:overrides:v2';
 const LOCK_KEY = 'limits:lock';
-const LOCK_TTL_MS = 2000;
-const TTL_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Where overrides lived before they were security state ({"g", "fsps"}); read once, migrated, never written. */
+const LEGACY_KEY = 'limits:overrides';
 
-interface Stored {
-  g: number;
-  fsps: Record<string, unknown>;
-}
+type Entries = Readonly<Record<string, unknown>>;
 
-function parseStored(text: string | undefined): Stored {
-  if (text === undefined) return { g: 0, fsps: {} };
-  const v = JSON.parse(text) as Partial<Stored>;
-  if (typeof v?.g !== 'number' || v.fsps === null || typeof v.fsps !== 'object' || Array.isArray(v.fsps))
-    throw new Error('limit overrides are not {"g", "fsps"}');
-  return { g: v.g, fsps: v.fsps };
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+const CODEC: StateCodec<Entries> = {
+  empty: Object.freeze({}),
+  isEmpty: (v) => Object.keys(v).length === 0,
+  parse(json) {
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('limit overrides must be an object of fspId: entry');
+    for (const [id, entry] of Object.entries(json)) {
+      try {
+        parseFspLimits(entry);
+      } catch (err) {
+        throw new Error(`limit override for ${id}: ${(err as Error).message}`);
+      }
+    }
+    return Object.freeze({ ...(json as Record<string, unknown>) });
+  },
+  toJson: (v) =>
+    Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, v[k]]),
+    ),
+  equal: (a, b) => sameJson(CODEC.toJson(a), CODEC.toJson(b)),
+};
+
+export interface LimitOverridesOptions {
+  readonly refreshMs?: number;
+  readonly onError?: (err: unknown) => void;
+  /** STATE_HMAC_KEY: seals the shared value (store/sealed.ts). */
+  readonly hmacKey?: string | undefined;
+  /** LIMIT_OVERRIDES_PATH: the durable copy. */
+  readonly path?: string | undefined;
+  /** The shared overrides were found missing, older or tampered while some were in force; they are written back. */
+  readonly onLoss?: (e: StateLoss & { readonly fsps: readonly string[] }) => void;
+  readonly now?: () => number;
 }
 
 export class LimitOverrides {
   #map: ReadonlyMap<string, FspLimits> = new Map();
-  #raw: Record<string, unknown> = {};
-  #g = -1;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #state: SecurityState<Entries>;
+  readonly #store: Store;
+  readonly #hmacKey: string | undefined;
 
-  readonly #sealer: Sealer;
-
-  /** `hmacKey` (STATE_HMAC_KEY) seals the shared value: one no replica wrote is never applied (store/sealed.ts). */
-  constructor(
-    private readonly store: Store,
-    private readonly options: {
-      refreshMs?: number;
-      onError?: (err: unknown) => void;
-      hmacKey?: string | undefined;
-      /** LIMIT_OVERRIDES_PATH: the durable copy. */
-      path?: string | undefined;
-      /** The store had lost the overrides and this replica wrote back the generation it enforces. */
-      onRestore?: (e: { generation: number; fsps: number }) => void;
-    } = {},
-  ) {
-    this.#sealer = createSealer(options.hmacKey, 'limit-overrides');
+  constructor(store: Store, o: LimitOverridesOptions = {}) {
+    this.#store = store;
+    this.#hmacKey = o.hmacKey;
+    this.#state = new SecurityState<Entries>({
+      store,
+      key: OVERRIDES_KEY,
+      lockKey: LOCK_KEY,
+      what: 'limit overrides',
+      codec: CODEC,
+      hmacKey: o.hmacKey,
+      purpose: 'limit-overrides',
+      path: o.path,
+      refreshMs: o.refreshMs ?? 250,
+      ...(o.onError ? { onError: o.onError } : {}),
+      onLoss: (e) => o.onLoss?.({ ...e, fsps: Object.keys(this.#state.value).sort() }),
+      onApply: (v) => {
+        this.#map = new Map(Object.entries(v).map(([id, entry]) => [id, parseFspLimits(entry)]));
+      },
+      ...(o.now ? { now: o.now } : {}),
+    });
   }
 
-  /**
-   * Reads the durable copy into the overrides in force (before start()); a missing file is no history. A file
-   * that is not an overrides file throws: start-up stops rather than silently dropping an incident's limit.
-   */
+  /** Reads the durable copy before start(); a corrupt one throws (start-up stops: an incident's limit is never silently dropped). */
   loadDurable(): void {
-    const path = this.options.path;
-    if (path === undefined || !existsSync(path)) return;
-    try {
-      this.#apply(parseStored(readFileSync(path, 'utf8')), false);
-    } catch (err) {
-      throw new Error(`LIMIT_OVERRIDES_PATH: ${path} is not a limit-overrides file (${(err as Error).message}); fix or remove it`);
-    }
+    this.#state.loadDurable();
   }
 
-  /** The stored overrides (undefined: none stored); a value no replica sealed throws (the overrides in force stay). */
-  async #readStored(): Promise<Stored | undefined> {
-    const raw = await this.store.get(OVERRIDES_KEY);
-    if (raw === undefined) return undefined;
-    const text = this.#sealer.open(raw);
-    if (text === undefined) throw new Error('limit overrides in the store were not written by a replica (STATE_HMAC_KEY); keeping the overrides in force');
-    return parseStored(text);
+  async start(): Promise<void> {
+    await this.#state.start();
+    await this.#migrateLegacy();
   }
 
   /** The overrides in force on this replica. */
@@ -86,77 +102,53 @@ export class LimitOverrides {
   }
 
   list(): Record<string, unknown> {
-    return { ...this.#raw };
+    return { ...this.#state.value };
   }
 
-  async start(): Promise<void> {
-    await this.refresh().catch((e) => this.options.onError?.(e));
-    this.#timer = setInterval(() => {
-      void this.refresh().catch((e) => this.options.onError?.(e));
-    }, this.options.refreshMs ?? 250);
-    this.#timer.unref();
+  refresh(): Promise<void> {
+    return this.#state.refresh();
   }
 
-  async refresh(): Promise<void> {
-    const s = await this.#readStored();
-    if (s === undefined) {
-      // Nothing stored. A replica that knows a generation (a change, an earlier read, the durable copy) puts it
-      // back, unless another replica has meanwhile written one (nx); a fresh deployment has nothing to restore.
-      if (this.#g <= 0) return this.#apply({ g: 0, fsps: {} });
-      const known: Stored = { g: this.#g, fsps: { ...this.#raw } };
-      if (await this.store.save(OVERRIDES_KEY, this.#sealer.seal(JSON.stringify(known)), TTL_MS, 'nx'))
-        this.options.onRestore?.({ generation: known.g, fsps: Object.keys(known.fsps).length });
-      return;
-    }
-    if (s.g === this.#g) return;
-    this.#apply(s);
+  /** For /ready: the shared value holds what this replica enforces and the durable copy is written. */
+  readiness(): { ok: boolean; info: Record<string, unknown> } {
+    return this.#state.readiness();
   }
 
-  /** Sets (entry) or releases (undefined) one FSP's override; resolves the stored overrides. */
+  /** Sets (entry) or releases (undefined) one FSP's override; resolves the overrides now in force. */
   async change(fspId: string, entry: unknown | undefined): Promise<Record<string, unknown>> {
     if (entry !== undefined) parseFspLimits(entry); // validated before anything is written
-    const token = `${process.pid}:${Math.random()}`;
-    const deadline = Date.now() + LOCK_TTL_MS;
-    while (!(await this.store.save(LOCK_KEY, token, LOCK_TTL_MS, 'nx'))) {
-      if (Date.now() > deadline) throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'limits are being changed by another call' });
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    try {
-      // Unreadable or tampered shared state: build on what this replica enforces; the save below fails
-      // (and the caller sees it) if the store is down.
-      // Nothing stored (lost): build on what this replica enforces, too.
-      const own = (): Stored => ({ g: Math.max(0, this.#g), fsps: { ...this.#raw } });
-      const s = (await this.#readStored().catch(() => undefined)) ?? own();
-      const fsps = { ...s.fsps };
-      if (entry === undefined) delete fsps[fspId];
-      else fsps[fspId] = entry;
-      const next = { g: Math.max(Date.now(), s.g + 1), fsps };
-      await this.store.save(OVERRIDES_KEY, this.#sealer.seal(JSON.stringify(next)), TTL_MS);
-      this.#apply(next);
-      return { ...fsps };
-    } finally {
-      // A lock not released expires after its TTL; the change itself has already succeeded or failed.
-      if ((await this.store.get(LOCK_KEY).catch(() => undefined)) === token) await this.store.delete(LOCK_KEY).catch(() => {});
-    }
+    return this.#state.update((v) => {
+      if (entry === undefined && !(fspId in v)) return { next: undefined, result: { ...v } };
+      const next: Record<string, unknown> = { ...v };
+      if (entry === undefined) delete next[fspId];
+      else next[fspId] = entry;
+      return { next: Object.freeze(next), result: { ...next } };
+    });
   }
 
-  #apply(s: Stored, persist = true): void {
-    const map = new Map<string, FspLimits>();
-    for (const [id, v] of Object.entries(s.fsps)) map.set(id, parseFspLimits(v)); // a bad entry keeps the previous map (throws)
-    const changed = s.g !== this.#g;
-    this.#map = map;
-    this.#raw = s.fsps;
-    this.#g = s.g;
-    if (persist && changed && this.options.path !== undefined && s.g > 0) {
-      try {
-        writeFileAtomic(this.options.path, `${JSON.stringify({ g: s.g, fsps: s.fsps })}\n`);
-      } catch (err) {
-        this.options.onError?.(new Error(`LIMIT_OVERRIDES_PATH ${this.options.path} not written: ${(err as Error).message}`));
-      }
+  /**
+   * Overrides stored by an earlier version ({"g", "fsps"} under LEGACY_KEY, sealed for the same purpose) are
+   * taken over once when nothing newer is in force, so an upgrade does not lift an incident's limit.
+   */
+  async #migrateLegacy(): Promise<void> {
+    if (this.#state.generation !== 0 || !CODEC.isEmpty(this.#state.value)) return;
+    const raw = await this.#store.get(LEGACY_KEY).catch(() => undefined);
+    if (raw === undefined) return;
+    const text = createSealer(this.#hmacKey, 'limit-overrides').open(raw);
+    if (text === undefined) return;
+    let fsps: unknown;
+    try {
+      fsps = (JSON.parse(text) as { fsps?: unknown }).fsps;
+      CODEC.parse(fsps);
+    } catch {
+      return;
     }
+    const legacy = fsps as Record<string, unknown>;
+    if (Object.keys(legacy).length === 0) return;
+    await this.#state.update((v) => ({ next: CODEC.isEmpty(v) ? Object.freeze({ ...legacy }) : undefined, result: undefined }));
   }
 
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#state.close();
   }
 }

@@ -5,8 +5,8 @@
 // (no unbounded queueing), so callers fail closed with 2003/503. A full memory store refuses a write with
 // GatewayError('GW_STORE_FULL') (also 2003/503): no adapter ever drops a live record to make room.
 
-/** Logical key prefixes of security state (quarantine list, key revocations, their locks): never competes with request state. */
-const SECURITY_KEY_PREFIXES: readonly string[] = ['quarantine:', 'revocations:'];
+/** Logical key prefixes of security state (quarantine list, key revocations, limit overrides, their locks): never competes with request state. */
+const SECURITY_KEY_PREFIXES: readonly string[] = ['quarantine:', 'revocations:', 'limits:'];
 export const isSecurityKey = (key: string): boolean => SECURITY_KEY_PREFIXES.some((p) => key.startsWith(p));
 
 export interface Store {

@@ -1,16 +1,18 @@
-// Run-time limit overrides survive a lost store (src/limits/overrides.ts, LIMIT_OVERRIDES_PATH): every applied
-// generation is written to the durable copy, start-up reads it before the store, and a replica that knows a
-// generation writes it back when the store has none, unless another replica wrote one meanwhile.
+// Run-time limit overrides are security state (src/limits/overrides.ts on src/store/security-state.ts,
+// LIMIT_OVERRIDES_PATH): every applied generation is written to the durable copy, start-up reads it before the
+// store, a replica that enforces a generation the store has lost (absent, older, tampered) writes it back under
+// the edit lock, never over a newer one, and overrides stored by the earlier version are taken over.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LimitOverrides } from '../../../src/limits/overrides.js';
+import { LimitOverrides, OVERRIDES_KEY } from '../../../src/limits/overrides.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
+import { createSealer } from '../../../src/store/sealed.js';
 
-const KEY = 'limits:overrides';
+const KEY = OVERRIDES_KEY;
 const HMAC = 'k'.repeat(40);
 
 function fixture() {
@@ -18,8 +20,13 @@ function fixture() {
   const path = join(dir, 'limit-overrides.json');
   const cleanups: Array<() => void> = [() => rmSync(dir, { recursive: true, force: true })];
   const open = (store = createMemoryStore({ maxEntries: 1000 }), withPath = true) => {
-    const restored: Array<{ generation: number; fsps: number }> = [];
-    const o = new LimitOverrides(store, { hmacKey: HMAC, refreshMs: 60_000, ...(withPath ? { path } : {}), onRestore: (e) => restored.push(e) });
+    const restored: Array<{ reason: string; fsps: readonly string[] }> = [];
+    const o = new LimitOverrides(store, {
+      hmacKey: HMAC,
+      refreshMs: 60_000,
+      ...(withPath ? { path } : {}),
+      onLoss: (e) => restored.push({ reason: e.reason, fsps: e.fsps }),
+    });
     cleanups.push(() => o.close());
     return { o, store, restored };
   };
@@ -39,8 +46,8 @@ test('a change is written to the durable copy; a restart on an empty store enfor
     await a.o.start();
     await a.o.change('dfsp1', { rps: 5 });
     await a.o.change('dfsp2', { rps: 7, burst: 1 });
-    const onDisk = JSON.parse(readFileSync(f.path, 'utf8')) as { g: number; fsps: Record<string, unknown> };
-    assert.deepEqual(Object.keys(onDisk.fsps).sort(), ['dfsp1', 'dfsp2']);
+    const onDisk = JSON.parse(readFileSync(f.path, 'utf8')) as { g: number; v: Record<string, unknown> };
+    assert.deepEqual(onDisk.v, { dfsp1: { rps: 5 }, dfsp2: { rps: 7, burst: 1 } });
     assert.ok(onDisk.g > 0);
 
     // A restart on the memory store: the store is new and empty.
@@ -49,7 +56,7 @@ test('a change is written to the durable copy; a restart on an empty store enfor
     assert.equal(b.o.current.get('dfsp1')?.rps, 5, 'enforced before the store is read');
     await b.o.start();
     assert.equal(b.o.current.get('dfsp2')?.rps, 7, 'an empty store does not lift them');
-    assert.deepEqual(b.restored, [{ generation: onDisk.g, fsps: 2 }]);
+    assert.deepEqual(b.restored, [{ reason: 'absent', fsps: ['dfsp1', 'dfsp2'] }]);
     assert.ok((await b.store.get(KEY)) !== undefined, 'written back into the store');
     // Another replica without a durable copy now reads them from the store.
     const c = f.open(b.store, false);
@@ -79,7 +86,7 @@ test('a store flush while running: the replica that knows the generation restore
   }
 });
 
-test('a restore never overwrites a value another replica wrote meanwhile (nx), and a fresh deployment restores nothing', async () => {
+test('a restore never overwrites a value another replica wrote meanwhile, and a fresh deployment restores nothing', async () => {
   const f = fixture();
   try {
     const fresh = f.open();
@@ -95,8 +102,102 @@ test('a restore never overwrites a value another replica wrote meanwhile (nx), a
     await a.store.delete(KEY);
     await b.o.change('dfsp2', { rps: 1 }); // b writes first after the loss
     await a.o.refresh();
-    assert.equal(a.restored.length, 0, 'the key was present again: no write-back');
+    assert.equal(a.restored.length, 0, 'a newer stored generation is a change, not a loss: no write-back');
     assert.deepEqual(Object.keys(a.o.list()).sort(), ['dfsp1', 'dfsp2'], 'a applies what b wrote');
+  } finally {
+    f.done();
+  }
+});
+
+test('generations only grow: a store rolled back to an older one gets the newer one back; a newer stored one beats a stale durable copy', async () => {
+  const f = fixture();
+  try {
+    const a = f.open();
+    await a.o.start();
+    await a.o.change('dfsp1', { rps: 5 });
+    const old = await a.store.get(KEY);
+    await a.o.change('dfsp1', { rps: 1 }); // tightened during the incident
+    await a.store.save(KEY, old!, 60_000); // the store comes back from a snapshot taken before
+    await a.o.refresh();
+    assert.equal(a.o.current.get('dfsp1')?.rps, 1, 'the older generation does not loosen the limit');
+    assert.equal(a.restored.length, 1);
+    const b = f.open(a.store, false);
+    await b.o.start();
+    assert.equal(b.o.current.get('dfsp1')?.rps, 1, 'the store holds the newer generation again');
+
+    // A release made elsewhere while a's durable copy still holds the override: a restart of a reads the
+    // copy, then the store's newer generation, and the release stands.
+    await b.o.change('dfsp1', undefined);
+    const restarted = f.open(a.store);
+    restarted.o.loadDurable();
+    assert.equal(restarted.o.current.get('dfsp1')?.rps, 1, 'the durable copy first');
+    await restarted.o.start();
+    assert.equal(restarted.o.current.get('dfsp1'), undefined, 'then the newer release');
+    assert.equal(restarted.restored.length, 0, 'a newer stored generation is a change, not a loss');
+  } finally {
+    f.done();
+  }
+});
+
+test('a restore waits for the edit lock: while another call holds it the loss is reported and nothing is written', async () => {
+  const f = fixture();
+  try {
+    const errors: unknown[] = [];
+    const store = createMemoryStore({ maxEntries: 1000 });
+    const a = new LimitOverrides(store, { hmacKey: HMAC, refreshMs: 60_000, onError: (e) => errors.push(e) });
+    try {
+      await a.start();
+      await a.change('dfsp1', { rps: 5 });
+      await store.delete(KEY);
+      await store.save('limits:lock', 'someone-else', 60_000);
+      await a.refresh(); // waits for the lock, gives up
+      assert.equal(await store.get(KEY), undefined, 'not written while another call holds the lock');
+      assert.equal(errors.length, 1);
+      assert.equal(a.current.get('dfsp1')?.rps, 5, 'still enforced');
+      await store.delete('limits:lock');
+      await a.refresh();
+      assert.ok((await store.get(KEY)) !== undefined, 'written back once the lock is free');
+    } finally {
+      a.close();
+    }
+  } finally {
+    f.done();
+  }
+});
+
+test('overrides stored by the earlier version ({"g","fsps"}) are taken over at start-up, sealed ones only with the key', async () => {
+  const f = fixture();
+  try {
+    const store = createMemoryStore({ maxEntries: 1000 });
+    await store.save('limits:overrides', createSealer(HMAC, 'limit-overrides').seal(JSON.stringify({ g: 5, fsps: { dfsp1: { rps: 2 } } })), 60_000);
+    const a = f.open(store, false);
+    await a.o.start();
+    assert.equal(a.o.current.get('dfsp1')?.rps, 2);
+    assert.ok((await store.get(KEY)) !== undefined, 'now kept as security state');
+    const other = createMemoryStore({ maxEntries: 1000 });
+    await other.save('limits:overrides', createSealer('x'.repeat(40), 'limit-overrides').seal(JSON.stringify({ g: 5, fsps: { dfsp1: { rps: 2 } } })), 60_000);
+    const b = f.open(other, false);
+    await b.o.start();
+    assert.equal(b.o.current.size, 0, 'a legacy value sealed with another key is not taken over');
+  } finally {
+    f.done();
+  }
+});
+
+test('a shared value no replica sealed is never applied: the overrides in force stay and are written back', async () => {
+  const f = fixture();
+  try {
+    const a = f.open();
+    await a.o.start();
+    await a.o.change('dfsp1', { rps: 1 });
+    // A store client without STATE_HMAC_KEY tries to lift the limit.
+    await a.store.save(KEY, JSON.stringify({ g: Date.now() + 1000, v: {} }), 60_000);
+    await a.o.refresh();
+    assert.equal(a.o.current.get('dfsp1')?.rps, 1);
+    assert.deepEqual(a.restored, [{ reason: 'tampered', fsps: ['dfsp1'] }]);
+    const b = f.open(a.store, false);
+    await b.o.start();
+    assert.equal(b.o.current.get('dfsp1')?.rps, 1, 'the sealed value is back in the store');
   } finally {
     f.done();
   }
@@ -108,7 +209,7 @@ test('a durable copy that is not an overrides file stops start-up with its path 
     for (const bad of ['{not json', '[]', '{"g":1,"fsps":{"dfsp1":{"rps":-1}}}']) {
       writeFileSync(f.path, bad);
       const a = f.open();
-      assert.throws(() => a.o.loadDurable(), /LIMIT_OVERRIDES_PATH: .*limit-overrides\.json is not a limit-overrides file/);
+      assert.throws(() => a.o.loadDurable(), /limit-overrides\.json is not a limit overrides/);
     }
   } finally {
     f.done();
