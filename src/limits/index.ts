@@ -54,6 +54,15 @@ export interface TrafficControl {
 }
 
 export async function createTrafficControl(o: TrafficControlOptions): Promise<TrafficControl> {
+  // First, before anything is opened: a corrupt durable copy stops start-up (throws), as QUARANTINE_PATH's does.
+  const overrides = new LimitOverrides(o.store, {
+    hmacKey: o.hmacKey,
+    path: o.overridesPath,
+    ...(o.onOverridesError ? { onError: o.onOverridesError } : {}),
+    ...(o.onOverridesLost ? { onLoss: o.onOverridesLost } : {}),
+  });
+  overrides.loadDurable();
+  await overrides.start(); // a store that does not answer is reported (onError), never thrown
   const file = new LimitsFile(o.path, o.isKnown, (e) => {
     o.telemetry.reload({ what: 'rate_limits', outcome: e.outcome });
     if (e.outcome === 'failed') {
@@ -66,14 +75,6 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
   client?.on('error', () => {}); // reconnects in the background; failures surface as fallback decisions
   const backend: Backend = client ? { kind: 'redis', client, keyPrefix: o.redis!.keyPrefix } : { kind: 'memory' };
   const limiter = new Limiter({ backend, share: o.share, leaseMs: o.leaseMs, onFallback: (what) => o.telemetry.rateLimitFallback({ what }) });
-  const overrides = new LimitOverrides(o.store, {
-    hmacKey: o.hmacKey,
-    path: o.overridesPath,
-    ...(o.onOverridesError ? { onError: o.onOverridesError } : {}),
-    ...(o.onOverridesLost ? { onLoss: o.onOverridesLost } : {}),
-  });
-  overrides.loadDurable(); // a corrupt durable copy stops start-up (throws), as QUARANTINE_PATH's does
-  await overrides.start();
   const limits = () => ({ table: file.current, overrides: overrides.current });
   const common = { limits, limiter, telemetry: o.telemetry, ...(o.audit ? { audit: o.audit } : {}) };
   return {

@@ -63,10 +63,12 @@ export class LimitOverrides {
   readonly #state: SecurityState<Entries>;
   readonly #store: Store;
   readonly #hmacKey: string | undefined;
+  readonly #onError: ((err: unknown) => void) | undefined;
 
   constructor(store: Store, o: LimitOverridesOptions = {}) {
     this.#store = store;
     this.#hmacKey = o.hmacKey;
+    this.#onError = o.onError;
     this.#state = new SecurityState<Entries>({
       store,
       key: OVERRIDES_KEY,
@@ -127,25 +129,34 @@ export class LimitOverrides {
   }
 
   /**
-   * Overrides stored by an earlier version ({"g", "fsps"} under LEGACY_KEY, sealed for the same purpose) are
-   * taken over once when nothing newer is in force, so an upgrade does not lift an incident's limit.
+   * Overrides stored by the previous release ({"g", "fsps"} under LEGACY_KEY, sealed for the same purpose) are
+   * taken over once, under the edit lock and only while no value was ever stored under OVERRIDES_KEY
+   * (generation 0), so neither a later release nor a later change can be undone by them; the legacy key is then
+   * deleted. A legacy value that does not open or parse is reported (onError), never silently dropped. While
+   * replicas of the previous release still run they read and write only the legacy key: change no override
+   * during a rolling upgrade (docs/operations.md).
    */
   async #migrateLegacy(): Promise<void> {
-    if (this.#state.generation !== 0 || !CODEC.isEmpty(this.#state.value)) return;
+    if (this.#state.generation !== 0) return;
     const raw = await this.#store.get(LEGACY_KEY).catch(() => undefined);
     if (raw === undefined) return;
     const text = createSealer(this.#hmacKey, 'limit-overrides').open(raw);
-    if (text === undefined) return;
-    let fsps: unknown;
+    let legacy: Entries;
     try {
-      fsps = (JSON.parse(text) as { fsps?: unknown }).fsps;
-      CODEC.parse(fsps);
-    } catch {
+      if (text === undefined) throw new Error('it does not open with STATE_HMAC_KEY');
+      legacy = CODEC.parse((JSON.parse(text) as { fsps?: unknown }).fsps);
+    } catch (err) {
+      this.#onError?.(
+        new Error(`limit overrides of the previous release (${LEGACY_KEY}) not taken over: ${(err as Error).message}; re-apply them with PUT /admin/limits`),
+      );
       return;
     }
-    const legacy = fsps as Record<string, unknown>;
-    if (Object.keys(legacy).length === 0) return;
-    await this.#state.update((v) => ({ next: CODEC.isEmpty(v) ? Object.freeze({ ...legacy }) : undefined, result: undefined }));
+    try {
+      const took = await this.#state.update((_v, g) => ({ next: g === 0 && !CODEC.isEmpty(legacy) ? legacy : undefined, result: g === 0 }));
+      if (took) await this.#store.delete(LEGACY_KEY);
+    } catch (err) {
+      this.#onError?.(err); // the store is down: the next start-up tries again (the legacy key is still there)
+    }
   }
 
   close(): void {

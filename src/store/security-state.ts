@@ -205,17 +205,18 @@ export class SecurityState<V> {
   }
 
   /**
-   * Changes the value on every replica: `change` gets the newest known value and returns the next one (or
-   * undefined for no change) and a result, which update() resolves with.
+   * Changes the value on every replica: `change` gets the newest known value (and its generation: 0 when
+   * none was ever stored) and returns the next one (or undefined for no change) and a result, which update()
+   * resolves with.
    * @throws GatewayError GW_STORE_UNAVAILABLE when the store is down or the edit lock stays held.
    */
-  update<R>(change: (v: V) => { next: V | undefined; result: R }): Promise<R> {
+  update<R>(change: (v: V, generation: number) => { next: V | undefined; result: R }): Promise<R> {
     return this.#locked(async () => {
       const read = await this.#readShared();
       const cur = read === 'tampered' ? undefined : read;
       // The base is the newest known value: a flushed store must not make an edit drop what it held.
       const base: Stamped<V> = cur !== undefined && cur.g >= this.#generation ? cur : { g: this.#generation, v: this.#value };
-      const { next, result } = change(base.v);
+      const { next, result } = change(base.v, base.g);
       if (next !== undefined || cur === undefined || cur.g < base.g) {
         const s: Stamped<V> = next !== undefined ? { g: Math.max(this.#now(), base.g + 1, this.#generation + 1), v: next } : base;
         await this.#writeShared(s);
@@ -276,8 +277,9 @@ export class SecurityState<V> {
     try {
       return await fn();
     } finally {
-      // A lock not released expires after LOCK_TTL_MS; the change itself has already succeeded or failed.
-      await this.o.store.delete(this.o.lockKey).catch(() => {});
+      // A lock not released expires after LOCK_TTL_MS; the change itself has already succeeded or failed. Only
+      // our own lock is released: a call that outlived the TTL must not free the lock of the call after it.
+      if ((await this.o.store.get(this.o.lockKey).catch(() => undefined)) === token) await this.o.store.delete(this.o.lockKey).catch(() => {});
     }
   }
 }

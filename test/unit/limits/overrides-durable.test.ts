@@ -165,20 +165,40 @@ test('a restore waits for the edit lock: while another call holds it the loss is
   }
 });
 
-test('overrides stored by the earlier version ({"g","fsps"}) are taken over at start-up, sealed ones only with the key', async () => {
+test('overrides of the previous release ({"g","fsps"}) are taken over once, never over a stored value, and reported when unreadable', async () => {
   const f = fixture();
+  const legacy = (key: string, fsps: unknown) => createSealer(key, 'limit-overrides').seal(JSON.stringify({ g: 5, fsps }));
   try {
     const store = createMemoryStore({ maxEntries: 1000 });
-    await store.save('limits:overrides', createSealer(HMAC, 'limit-overrides').seal(JSON.stringify({ g: 5, fsps: { dfsp1: { rps: 2 } } })), 60_000);
+    await store.save('limits:overrides', legacy(HMAC, { dfsp1: { rps: 2 } }), 60_000);
     const a = f.open(store, false);
     await a.o.start();
     assert.equal(a.o.current.get('dfsp1')?.rps, 2);
     assert.ok((await store.get(KEY)) !== undefined, 'now kept as security state');
-    const other = createMemoryStore({ maxEntries: 1000 });
-    await other.save('limits:overrides', createSealer('x'.repeat(40), 'limit-overrides').seal(JSON.stringify({ g: 5, fsps: { dfsp1: { rps: 2 } } })), 60_000);
-    const b = f.open(other, false);
+    assert.equal(await store.get('limits:overrides'), undefined, 'the legacy key is gone: taken over once');
+
+    // A release of everything since (generation > 0, empty value): a legacy value that reappears is not taken over.
+    await a.o.change('dfsp1', undefined);
+    await store.save('limits:overrides', legacy(HMAC, { dfsp1: { rps: 2 } }), 60_000);
+    const b = f.open(store, false);
     await b.o.start();
-    assert.equal(b.o.current.size, 0, 'a legacy value sealed with another key is not taken over');
+    assert.equal(b.o.current.size, 0, 'the release stands');
+
+    // Sealed with another key, or not an overrides value: reported, not taken over.
+    for (const bad of [legacy('x'.repeat(40), { dfsp1: { rps: 2 } }), legacy(HMAC, { dfsp1: { rps: -2 } })]) {
+      const other = createMemoryStore({ maxEntries: 1000 });
+      await other.save('limits:overrides', bad, 60_000);
+      const errors: unknown[] = [];
+      const c = new LimitOverrides(other, { hmacKey: HMAC, refreshMs: 60_000, onError: (e) => errors.push(e) });
+      try {
+        await c.start();
+        assert.equal(c.current.size, 0);
+        assert.equal(errors.length, 1);
+        assert.match(String(errors[0]), /previous release .*not taken over.*re-apply them/);
+      } finally {
+        c.close();
+      }
+    }
   } finally {
     f.done();
   }
@@ -206,7 +226,7 @@ test('a shared value no replica sealed is never applied: the overrides in force 
 test('a durable copy that is not an overrides file stops start-up with its path in the message', () => {
   const f = fixture();
   try {
-    for (const bad of ['{not json', '[]', '{"g":1,"fsps":{"dfsp1":{"rps":-1}}}']) {
+    for (const bad of ['{not json', '[]', '{"g":1,"v":{"dfsp1":{"rps":-1}}}', '{"g":-1,"v":{}}']) {
       writeFileSync(f.path, bad);
       const a = f.open();
       assert.throws(() => a.o.loadDurable(), /limit-overrides\.json is not a limit overrides/);
