@@ -274,6 +274,8 @@ describe('run-time overrides are kept until released (LIMIT_OVERRIDES_PATH)', ()
       await g.close();
       g = await startTestGateway({ pki, env });
       assert.deepEqual((await admin(g, 'GET', '/admin/limits', bearer(OPERATOR))).json().overrides, { dfsp2: { rps: 2 } }, 'lost with the restart');
+      const ready = (await admin(g, 'GET', '/ready')).json();
+      assert.equal(ready.checks.limit_overrides, true, 'restored into the store: /ready says so');
       assert.equal((await admin(g, 'DELETE', '/admin/limits/dfsp2', bearer(OPERATOR))).status, 200);
       await g.close();
       g = await startTestGateway({ pki, env });
