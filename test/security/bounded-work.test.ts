@@ -6,7 +6,7 @@
 // counted (no false positives), and a body exactly at the limits is forwarded.
 import assert from 'node:assert/strict';
 import { sign as cryptoSign } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
@@ -86,20 +86,37 @@ async function measuredOnce(r: RemoteRequest): Promise<{ reply: Reply; maxMs: nu
   }
 }
 
+/** Ticks (1/100 s, all cores) the VM's host has given to other guests so far (/proc/stat "steal"; 0 elsewhere). */
+function stealTicks(): number {
+  try {
+    return Number(readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)[8] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The machine is shared: a delay can also come from this process being descheduled. Work the gateway does
  * per request shows in every attempt, so the request is repeated (up to 5 times) until one attempt stays
  * under the bound; every attempt's reply is checked by `check`. (3 attempts left the slowest case, measured
- * alone in CI after the machine-loading files, 0.9 ms over the bound once in a run.)
+ * alone in CI after the machine-loading files, 0.9 ms over the bound once in a run.) On a VM whose host takes
+ * the CPU away (steal), an attempt during which more than 2 ticks were stolen is not counted and is repeated
+ * (up to 10 attempts in all); when none was free of steal, the best of them is judged.
  */
 async function measured(r: RemoteRequest | ((attempt: number) => RemoteRequest), check: (reply: Reply) => void): Promise<number> {
   let best = Number.POSITIVE_INFINITY;
-  for (let attempt = 0; attempt < 5 && best >= STALL_MS; attempt++) {
+  let bestAny = Number.POSITIVE_INFINITY;
+  let counted = 0;
+  for (let attempt = 0; attempt < 10 && counted < 5 && best >= STALL_MS; attempt++) {
+    const s0 = stealTicks();
     const { reply, maxMs } = await measuredOnce(typeof r === 'function' ? r(attempt) : r);
     check(reply);
+    bestAny = Math.min(bestAny, maxMs);
+    if (stealTicks() - s0 > 2) continue;
+    counted++;
     best = Math.min(best, maxMs);
   }
-  return best;
+  return counted > 0 ? best : bestAny;
 }
 
 /** `prefix` + `padding` spaces sized so the whole body is exactly `size` bytes + the nesting + `suffix`. */
