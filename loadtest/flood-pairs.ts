@@ -6,6 +6,7 @@
 //     [--others perffsp-2,perffsp-3] [--rate 150] [--duration 20] [--warmup 3]
 //     [--flooder perffsp-1] [--limit 50] [--factor 5] [--variants absent,limit,flood] [--gateway-pid P] [--json FILE]
 //     [--quiet-wait S]   (before each run, wait up to S seconds for the machine to be under 15 % busy [180])
+//     [--flood-connections N]   the flooder's keep-alive connections [8]
 //     [--alternate S]    one long run per round instead: the flooder cycles through the variants every S seconds
 //                        while the others run; each of their seconds counts for the variant it fell in
 //
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'quiet-wait': { type: 'string' },
     alternate: { type: 'string' },
+    'flood-connections': { type: 'string' },
   },
   strict: true,
 });
@@ -64,6 +66,8 @@ const warmup = Number(values.warmup ?? 3);
 const flooder = values.flooder ?? 'perffsp-1';
 const limit = Number(values.limit ?? 50);
 const factor = Number(values.factor ?? 5);
+/** The flooder's keep-alive connections (its client's pool). */
+const floodConnections = values['flood-connections'] ?? '8';
 type Variant = 'absent' | 'limit' | 'flood';
 const variants = (values.variants ?? 'absent,limit,flood').split(',') as Variant[];
 /** The flooder's driver starts this long before the others' and lasts their preparation, warm-up and run out. */
@@ -169,7 +173,7 @@ async function runOne(round: number, variant: Variant): Promise<Record<string, u
         '--duration',
         String(floodSeconds),
         '--connections',
-        '8',
+        floodConnections,
         '--json',
         join(dir, `flood-${tag}.out.json`),
       ],
@@ -319,7 +323,7 @@ async function runAlternating(
     started = r;
   });
   const floodOut = join(dir, `alt-${round}-flood.out.json`);
-  const flood = driver(['--profile', profile, '--data', floodSet, '--connections', '8', '--json', floodOut, '--windows'], (line) => {
+  const flood = driver(['--profile', profile, '--data', floodSet, '--connections', floodConnections, '--json', floodOut, '--windows'], (line) => {
     if (line.includes('before the clock started')) started();
   });
   void flood.done.then(() => started());

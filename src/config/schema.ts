@@ -244,6 +244,11 @@ export const FIELDS = {
     'Gateway replicas sharing the limits; while the store is down each process enforces 1/(RATE_LIMITS_REPLICAS x WORKERS) of every limit.',
     int(1, 1, 1000),
   ),
+  rateLimitHoldMs: field(
+    'RATE_LIMIT_HOLD_MS',
+    "Inbound: a request refused for rate is answered when the DFSP's window reopens, at most this many ms later, so a flooding peer's connection carries no more refused work meanwhile; 0 answers at once.",
+    int(1000, 0, 10000),
+  ),
 
   // --- connection limits (every listener: inbound, outbound, admin; per listener and process) ---
   tlsHandshakeTimeoutMs: field(

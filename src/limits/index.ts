@@ -23,6 +23,8 @@ export interface TrafficControlOptions {
   readonly reloadIntervalMs: number;
   /** 1/(RATE_LIMITS_REPLICAS × WORKERS). */
   readonly share: number;
+  /** RATE_LIMIT_HOLD_MS (inbound only; middleware.ts). */
+  readonly holdMs?: number;
   readonly leaseMs: number;
   /** Where the shared counters live: the Redis of the store, or this process (memory store). */
   readonly redis: { readonly url?: string; readonly clusterNodes: readonly string[]; readonly keyPrefix: string; readonly timeoutMs: number } | undefined;
@@ -78,7 +80,7 @@ export async function createTrafficControl(o: TrafficControlOptions): Promise<Tr
   const limits = () => ({ table: file.current, overrides: overrides.current });
   const common = { limits, limiter, telemetry: o.telemetry, ...(o.audit ? { audit: o.audit } : {}) };
   return {
-    inbound: limitTraffic({ ...common, listener: 'inbound', keyOf: (c) => c.get('peer')?.fspId }),
+    inbound: limitTraffic({ ...common, listener: 'inbound', holdMs: o.holdMs ?? 0, keyOf: (c) => c.get('peer')?.fspId }),
     outbound: limitTraffic({
       ...common,
       listener: 'outbound',

@@ -5,6 +5,15 @@
 // Audit: the first refusal of a DFSP and reason opens a window of AUDIT_WINDOW_MS and is recorded at once
 // (count 1); at the window's end one more record gives the number refused after it, if any (so the last
 // window of a flood is recorded too, not only on a later refusal).
+// Hold (inbound, `holdMs` > 0): a request refused for rate is answered when the DFSP's window reopens (at most
+// holdMs later), not at once. HTTP/1.1 answers in order, so the refused peer's connection carries nothing more
+// meanwhile: a flooding DFSP's excess waits in its own client and socket buffers instead of costing the gateway
+// a parse, a limiter look-up and a reply each (measured in docs/performance/2026-11-29-traffic-control.md). Its
+// other connections are held the same way on their first refusal. A connection holds one refusal at a time: a
+// request pipelined behind a held one is refused at once and the connection is closed after it (RFC 9112
+// §9.6), so pipelining cannot pile up held requests. Not outbound: there the key is the destination, and one
+// connection of a DFSP adapter carries requests to many destinations.
+import type { HttpBindings } from '@hono/node-server';
 import { GatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
@@ -27,6 +36,8 @@ export interface TrafficLimitOptions {
   readonly limiter: Limiter;
   readonly telemetry: Pick<Telemetry, 'rateLimited' | 'inFlight'>;
   readonly audit?: AuditLog;
+  /** RATE_LIMIT_HOLD_MS: a rate refusal is answered when the window reopens, at most this late (0: at once). */
+  readonly holdMs?: number;
   /** Tests: the audit window (default AUDIT_WINDOW_MS). */
   readonly auditWindowMs?: number;
 }
@@ -51,7 +62,7 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
       ...(requestId === undefined ? {} : { requestId }),
     });
 
-  const refuse = (c: GatewayContext, fspId: string, reason: Reason, retryAfterMs: number): never => {
+  const refusal = (c: GatewayContext, fspId: string, reason: Reason, retryAfterMs: number, close = false): GatewayError => {
     o.telemetry.rateLimited({ listener: o.listener, fspId, reason });
     const key = `${fspId}\n${reason}`;
     const a = audited.get(key);
@@ -65,12 +76,32 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
         if (w.count > 0) auditRecord(fspId, reason, w.count);
       }, windowMs).unref();
     }
-    throw new GatewayError(reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', {
+    const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    return new GatewayError(reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', {
       detail: reason === 'rate' ? 'request rate limit of the FSP reached' : 'in-flight limit of the FSP reached',
-      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+      headers: close ? { 'retry-after': retryAfter, connection: 'close' } : { 'retry-after': retryAfter },
       context: { fspId, listener: o.listener },
       noStack: true,
     });
+  };
+  const refuse = (c: GatewayContext, fspId: string, reason: Reason, retryAfterMs: number): never => {
+    throw refusal(c, fspId, reason, retryAfterMs);
+  };
+  // Connections answering a held refusal now (see the header).
+  const holding = new WeakSet<object>();
+  const holdMs = o.holdMs ?? 0;
+  const refuseRate = async (c: GatewayContext, fspId: string, retryAfterMs: number): Promise<never> => {
+    const socket = holdMs > 0 ? (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket : undefined;
+    if (socket === undefined) throw refusal(c, fspId, 'rate', retryAfterMs);
+    if (holding.has(socket)) throw refusal(c, fspId, 'rate', retryAfterMs, true);
+    const err = refusal(c, fspId, 'rate', retryAfterMs);
+    holding.add(socket);
+    try {
+      await new Promise((r) => setTimeout(r, Math.min(holdMs, retryAfterMs)));
+    } finally {
+      holding.delete(socket);
+    }
+    throw err;
   };
 
   const gauge = (fspId: string, delta: number) => {
@@ -91,10 +122,10 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     const base = `${o.listener}:${fspId}`;
 
     const r1 = await o.limiter.consume(base, lim);
-    if (!r1.ok) refuse(c, fspId, 'rate', r1.retryAfterMs);
+    if (!r1.ok) return refuseRate(c, fspId, r1.retryAfterMs);
     if (classRule) {
       const r2 = await o.limiter.consume(`${base}:${cls}`, classRule);
-      if (!r2.ok) refuse(c, fspId, 'rate', r2.retryAfterMs);
+      if (!r2.ok) return refuseRate(c, fspId, r2.retryAfterMs);
     }
 
     const leases: Lease[] = [];

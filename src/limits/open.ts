@@ -12,6 +12,7 @@ export type TrafficConfig = Pick<
   | 'rateLimitsPath'
   | 'tlsReloadIntervalMs'
   | 'rateLimitsReplicas'
+  | 'rateLimitHoldMs'
   | 'workers'
   | 'httpRequestTimeoutMs'
   | 'upstreamConnectTimeoutMs'
@@ -42,6 +43,7 @@ export async function openTrafficControl(
     path: config.rateLimitsPath,
     reloadIntervalMs: config.tlsReloadIntervalMs,
     share: 1 / (config.rateLimitsReplicas * config.workers),
+    holdMs: config.rateLimitHoldMs,
     // A slot is held at most as long as a request can last: the request timeout plus the upstream's.
     leaseMs: config.httpRequestTimeoutMs + config.upstreamConnectTimeoutMs + config.upstreamHeadersTimeoutMs + config.upstreamBodyTimeoutMs,
     redis:

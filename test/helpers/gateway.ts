@@ -14,6 +14,8 @@ export interface Recorded {
   url: string;
   headers: IncomingMessage['headers'];
   body: Buffer;
+  /** performance.now() when the request had been read whole. */
+  at: number;
 }
 
 export interface Stub {
@@ -35,7 +37,7 @@ export async function startStub(): Promise<Stub> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+      requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks), at: performance.now() });
       const b = behaviour;
       if (b === 'hang') return;
       if (b === 'reset') {

@@ -9,6 +9,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { Redis } from 'ioredis';
 import { fspiopHeaders, type Reply, send, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { KEYS } from '../helpers/jws.js';
@@ -94,83 +95,100 @@ async function gateway(env: Record<string, string>): Promise<TestGateway> {
 }
 
 describe('two replicas on the shared Redis', () => {
-  test('a DFSP at 5x its limit through both replicas is admitted at the limit (within 10 %), other DFSPs unaffected', async () => {
-    const prefix = `sg-test-limits-${randomBytes(4).toString('hex')}:`;
-    const rps = 20;
-    const path = limitsFile({ default: { rps: 1000 }, fsps: { dfsp1: { rps, burst: 0 } } });
-    const env = { RATE_LIMITS_PATH: path, REDIS_URL, REDIS_KEY_PREFIX: prefix, RATE_LIMITS_REPLICAS: '2' };
-    const a = await gateway(env);
-    const b = await gateway(env);
-    const raw = new Redis(REDIS_URL);
-    try {
-      const flooders = [agentFor(a, 'dfsp1'), agentFor(b, 'dfsp1')];
-      const quiet = [agentFor(a, 'dfsp2'), agentFor(b, 'dfsp2')];
-      // Baseline: the other DFSP alone, 10 requests per second for 1.5 s.
-      const other = async (durationMs: number): Promise<number[]> => {
-        const lat: number[] = [];
-        const jobs: Promise<void>[] = [];
-        for (let i = 0; i < durationMs / 100; i++) {
-          jobs.push(
-            (async () => {
-              await sleep(i * 100);
-              const t0 = performance.now();
-              const r = await lookup(i % 2 ? b : a, 'dfsp2', quiet[i % 2]!);
-              lat.push(performance.now() - t0);
-              assert.equal(r.status, 202, 'the other DFSP is never limited');
-            })(),
-          );
-        }
-        await Promise.all(jobs);
-        return lat;
+  // Run twice: with refusals answered at once (RATE_LIMIT_HOLD_MS=0: the admitted count over the three windows is
+  // exact) and with the default hold (refused connections wait for their window to reopen, so the flood drains
+  // later: the admitted count is judged against the one-second windows its admissions spanned).
+  for (const hold of ['0', undefined] as const)
+    test(`a DFSP at 5x its limit through both replicas is admitted at the limit (within 10 %), other DFSPs unaffected (${hold === undefined ? 'default hold' : 'RATE_LIMIT_HOLD_MS=0'})`, async () => {
+      const prefix = `sg-test-limits-${randomBytes(4).toString('hex')}:`;
+      const rps = 20;
+      const path = limitsFile({ default: { rps: 1000 }, fsps: { dfsp1: { rps, burst: 0 } } });
+      const env = {
+        RATE_LIMITS_PATH: path,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+        RATE_LIMITS_REPLICAS: '2',
+        ...(hold === undefined ? {} : { RATE_LIMIT_HOLD_MS: hold }),
       };
-      for (const x of quiet) await Promise.all([lookup(a, 'dfsp2', x), lookup(b, 'dfsp2', x)]); // warm connections
-      const baseline = await other(1500);
+      const a = await gateway(env);
+      const b = await gateway(env);
+      const raw = new Redis(REDIS_URL);
+      try {
+        const flooders = [agentFor(a, 'dfsp1'), agentFor(b, 'dfsp1')];
+        const quiet = [agentFor(a, 'dfsp2'), agentFor(b, 'dfsp2')];
+        // Baseline: the other DFSP alone, 10 requests per second for 1.5 s.
+        const other = async (durationMs: number): Promise<number[]> => {
+          const lat: number[] = [];
+          const jobs: Promise<void>[] = [];
+          for (let i = 0; i < durationMs / 100; i++) {
+            jobs.push(
+              (async () => {
+                await sleep(i * 100);
+                const t0 = performance.now();
+                const r = await lookup(i % 2 ? b : a, 'dfsp2', quiet[i % 2]!);
+                lat.push(performance.now() - t0);
+                assert.equal(r.status, 202, 'the other DFSP is never limited');
+              })(),
+            );
+          }
+          await Promise.all(jobs);
+          return lat;
+        };
+        for (const x of quiet) await Promise.all([lookup(a, 'dfsp2', x), lookup(b, 'dfsp2', x)]); // warm connections
+        const baseline = await other(1500);
 
-      // Flood: 5 x rps for 3 windows, paced evenly, alternating replicas.
-      const total = 5 * rps * 3;
-      const spanMs = 2900;
-      const results: Reply[] = [];
-      const t0 = performance.now();
-      const flood = Array.from({ length: total }, async (_, i) => {
-        const wait = t0 + (i * spanMs) / total - performance.now();
-        if (wait > 0) await sleep(wait);
-        results.push(await lookup(i % 2 ? b : a, 'dfsp1', flooders[i % 2]!));
-      });
-      const during = await other(2800);
-      await Promise.all(flood);
-      const admitted = results.filter((r) => r.status === 202).length;
-      const refused = results.filter(is2005).length;
-      const windows = 3;
-      const limit = rps * windows;
-      console.log(
-        `# flood: ${total} sent over ${spanMs} ms (${(total / (spanMs / 1000)).toFixed(0)} req/s, 5x ${rps} rps) through 2 replicas; ` +
-          `admitted ${admitted} (limit ${limit} over ${windows} one-second windows: ${((admitted / limit - 1) * 100).toFixed(1)} %), refused ${refused} (2005/503); ` +
-          `other DFSP p99 ${p99(baseline).toFixed(1)} ms alone, ${p99(during).toFixed(1)} ms during the flood`,
-      );
-      assert.equal(admitted + refused, total, 'every request is admitted or refused with 2005');
-      assert.ok(Math.abs(admitted - limit) <= limit * 0.1, `admitted ${admitted} must be within 10 % of ${limit}`);
-      const refusedReply = results.find(is2005)!;
-      assert.match(String(refusedReply.headers['retry-after']), /^[1-9]\d*$/);
-      assert.equal(refusedReply.json().errorInformation.errorDescription.startsWith('Server busy'), true);
-      // Refused requests never reach the upstream: the stub saw exactly the admitted ones (plus dfsp2's).
-      const upstreamFlood = [...a.stub.requests, ...b.stub.requests].filter((r) => r.headers['fspiop-source'] === 'dfsp1').length;
-      assert.equal(upstreamFlood, admitted);
-      // Counted per DFSP and reason, on both replicas together.
-      const counted =
-        metricValue(await metrics(a), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}') +
-        metricValue(await metrics(b), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}');
-      assert.equal(counted, refused);
-      // The other DFSP's latency is reported above, not asserted: speed is judged by benchmarks and the load
-      // driver on a quiet machine, never by a timed test (a busy CI machine would make any bound noise).
-      assert.ok((await raw.keys(`${prefix}rl:*`)).length > 0, 'the counters live in the shared Redis under the key prefix');
-    } finally {
-      await a.close();
-      await b.close();
-      const keys = await raw.keys(`${prefix}*`);
-      if (keys.length) await raw.del(...keys);
-      raw.disconnect();
-    }
-  });
+        // Flood: 5 x rps for 3 windows, paced evenly, alternating replicas.
+        const total = 5 * rps * 3;
+        const sendMs = 2900;
+        const results: Reply[] = [];
+        const t0 = performance.now();
+        const flood = Array.from({ length: total }, async (_, i) => {
+          const wait = t0 + (i * sendMs) / total - performance.now();
+          if (wait > 0) await sleep(wait);
+          results.push(await lookup(i % 2 ? b : a, 'dfsp1', flooders[i % 2]!));
+        });
+        const during = await other(2800);
+        await Promise.all(flood);
+        const admitted = results.filter((r) => r.status === 202).length;
+        const refused = results.filter(is2005).length;
+        // Each window of the shared counter opens with its first admitted request and lasts at least a second, so
+        // admissions spanning S ms fall in at most floor(S / 1000) + 1 windows (arrival at the upstream stands in
+        // for the moment of admission). Without the hold the flood's three seconds are exactly three windows.
+        const admittedAt = [...a.stub.requests, ...b.stub.requests].filter((r) => r.headers['fspiop-source'] === 'dfsp1').map((r) => r.at);
+        const spanMs = Math.max(...admittedAt) - Math.min(...admittedAt);
+        const windows = hold === '0' ? 3 : Math.floor(spanMs / 1000) + 1;
+        if (hold === undefined) assert.ok(windows >= 3, `the held flood spans at least its three seconds: ${spanMs.toFixed(0)} ms`);
+        const limit = rps * windows;
+        console.log(
+          `# flood (${hold === undefined ? 'default hold' : 'no hold'}): ${total} sent over ${sendMs} ms (${(total / (sendMs / 1000)).toFixed(0)} req/s, 5x ${rps} rps) through 2 replicas; ` +
+            `admitted ${admitted} (limit ${limit} over ${windows} one-second windows: ${((admitted / limit - 1) * 100).toFixed(1)} %), refused ${refused} (2005/503); ` +
+            `other DFSP p99 ${p99(baseline).toFixed(1)} ms alone, ${p99(during).toFixed(1)} ms during the flood`,
+        );
+        assert.equal(admitted + refused, total, 'every request is admitted or refused with 2005');
+        assert.ok(Math.abs(admitted - limit) <= limit * 0.1, `admitted ${admitted} must be within 10 % of ${limit}`);
+        const refusedReply = results.find(is2005)!;
+        assert.match(String(refusedReply.headers['retry-after']), /^[1-9]\d*$/);
+        assert.equal(refusedReply.json().errorInformation.errorDescription.startsWith('Server busy'), true);
+        // Refused requests never reach the upstream: the stub saw exactly the admitted ones (plus dfsp2's).
+        const upstreamFlood = [...a.stub.requests, ...b.stub.requests].filter((r) => r.headers['fspiop-source'] === 'dfsp1').length;
+        assert.equal(upstreamFlood, admitted);
+        // Counted per DFSP and reason, on both replicas together.
+        const counted =
+          metricValue(await metrics(a), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}') +
+          metricValue(await metrics(b), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}');
+        assert.equal(counted, refused);
+        // The other DFSP's latency is reported above, not asserted: speed is judged by benchmarks and the load
+        // driver on a quiet machine, never by a timed test (a busy CI machine would make any bound noise).
+        // (Held, the last refusals end when their window does, and the counters with it.)
+        if (hold === '0') assert.ok((await raw.keys(`${prefix}rl:*`)).length > 0, 'the counters live in the shared Redis under the key prefix');
+      } finally {
+        await a.close();
+        await b.close();
+        const keys = await raw.keys(`${prefix}*`);
+        if (keys.length) await raw.del(...keys);
+        raw.disconnect();
+      }
+    });
 
   test('Redis down mid-flood: each replica enforces its share, nothing crashes, and the shared limit returns with Redis', async () => {
     const redis = await startRedis();
@@ -260,7 +278,8 @@ describe('one replica, memory store', () => {
   });
 
   test('a refused request is answered before its body is read: no body check, no signature check, no upstream', async () => {
-    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1 } } }) });
+    // Answered at once (no hold), so both refused requests fall in the one window the first lookup spends.
+    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1 } } }), RATE_LIMIT_HOLD_MS: '0' });
     try {
       const ag = agentFor(t, 'dfsp1');
       await lookup(t, 'dfsp1', ag); // spends dfsp1's second (whether it is admitted is not the point here)
@@ -396,6 +415,79 @@ describe('one replica, memory store', () => {
       assert.equal(rs.filter((r) => r.status === 202).length, 6);
     } finally {
       await t.close();
+    }
+  });
+
+  test('a rate refusal is held until the window reopens (RATE_LIMIT_HOLD_MS); a request pipelined behind it is refused at once and closes the connection', async () => {
+    const held = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1 } } }) }); // the default hold, 1000 ms
+    const direct = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1 } } }), RATE_LIMIT_HOLD_MS: '0' });
+    try {
+      // Time to a refusal answered on a kept-alive connection, right after the one request of the window.
+      const refusedAfter = async (t: TestGateway): Promise<number> => {
+        const ag = agentFor(t, 'dfsp1');
+        await until('a fresh window admits dfsp1', async () => (await lookup(t, 'dfsp1', ag)).status === 202, 5000);
+        const t0 = performance.now();
+        const r = await lookup(t, 'dfsp1', ag);
+        assert.ok(is2005(r), `refused: ${r.status} ${r.body}`);
+        assert.match(String(r.headers['retry-after']), /^[1-9]\d*$/);
+        return performance.now() - t0;
+      };
+      // Held: answered when the one-second window that admitted the first request ends (a timer never fires
+      // early, so this lower bound cannot flake); at once without the hold (generous bound for a busy machine).
+      const heldMs = await refusedAfter(held);
+      assert.ok(heldMs >= 400, `held until the window reopens: answered after ${heldMs.toFixed(0)} ms`);
+      const directMs = await refusedAfter(direct);
+      assert.ok(directMs < 400, `RATE_LIMIT_HOLD_MS=0 answers at once: ${directMs.toFixed(0)} ms`);
+
+      // Pipelining: three requests in one write while the window is spent. The first is held; the second, behind
+      // a held refusal, is refused at once with Connection: close, and the third is never answered (the
+      // connection ends after the second): pipelining cannot pile up held requests.
+      const ag = agentFor(held, 'dfsp1');
+      await until('a fresh window admits dfsp1', async () => (await lookup(held, 'dfsp1', ag)).status === 202, 5000);
+      const c = held.cert('dfsp1');
+      const head = (i: number) =>
+        [
+          `GET /parties/MSISDN/${1000 + i} HTTP/1.1`,
+          'host: localhost',
+          ...Object.entries(fspiopHeaders('parties', 'dfsp1', { 'fspiop-destination': 'dfsp9' })).map(([k, v]) => `${k}: ${v}`),
+          '',
+          '',
+        ].join('\r\n');
+      const t0 = performance.now();
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({
+          host: '127.0.0.1',
+          port: held.gw.inbound.port,
+          servername: 'localhost',
+          ca: held.pki.ca.certPem,
+          cert: c.certPem,
+          key: c.keyPem,
+        });
+        const chunks: Buffer[] = [];
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`the connection was not closed: ${Buffer.concat(chunks).toString()}`));
+        }, 8000);
+        socket.once('secureConnect', () => socket.write(head(1) + head(2) + head(3)));
+        socket.on('data', (d: Buffer) => chunks.push(d));
+        socket.on('error', () => {}); // a reset after the close is as good as a FIN here
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(Buffer.concat(chunks).toString('utf8'));
+        });
+      });
+      const elapsed = performance.now() - t0;
+      const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+      assert.deepEqual(statuses, ['503', '503'], `two answers, then the connection ends: ${text}`);
+      assert.equal([...text.matchAll(/"errorCode":"2005"/g)].length, 2);
+      const second = text.slice(text.lastIndexOf('HTTP/1.1 '));
+      assert.match(second, /\r\nconnection: close\r\n/i);
+      assert.ok(elapsed >= 400, `the first refusal was held: the answers came after ${elapsed.toFixed(0)} ms`);
+      // None of the refused requests reached the upstream.
+      assert.equal(held.stub.requests.filter((r) => /^\/parties\/MSISDN\/100[123]$/.test(r.url)).length, 0);
+    } finally {
+      await held.close();
+      await direct.close();
     }
   });
 
