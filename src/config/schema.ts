@@ -246,8 +246,8 @@ export const FIELDS = {
   ),
   rateLimitHoldMs: field(
     'RATE_LIMIT_HOLD_MS',
-    "Inbound: a request refused for rate is answered when the DFSP's window reopens, at most this many ms later, so a flooding peer's connection carries no more refused work meanwhile; 0 answers at once.",
-    int(1000, 0, 10000),
+    "Inbound: a request refused by the DFSP's overall rate is answered when its bucket admits the next request, at most this many ms later (one interval apart per DFSP, at most 64 held per DFSP and process, and at most half of HTTP_REQUEST_TIMEOUT_MS), so a flooding peer's connection carries no more refused work meanwhile; 0 answers at once.",
+    int(1000, 0, 1000),
   ),
 
   // --- connection limits (every listener: inbound, outbound, admin; per listener and process) ---

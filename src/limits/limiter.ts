@@ -1,33 +1,37 @@
-// The two counters behind traffic control: a request-rate limiter (rate-limiter-flexible) and an
-// in-flight tracker. Both are shared across replicas through Redis (single node or Cluster) when the
-// store is Redis, and local to the process with the memory store.
+// The two counters behind traffic control: a request-rate limiter and an in-flight tracker. Both are shared
+// across replicas through Redis (single node or Cluster) when the store is Redis, and local to the process
+// with the memory store.
 //
-// Rate: fixed one-second windows of `rps` points (RateLimiterRedis, one Lua INCR+PEXPIRE on one key), plus
-// a burst allowance of `burst` points per BURST_WINDOW_SECONDS consumed only when the second is spent
-// (BurstyRateLimiter). Keys: <REDIS_KEY_PREFIX>rl:<listener>:<fspId>[:<class>] and …rlb:… for the burst.
+// Rate: GCRA (gcra.ts): per scope a main bucket of `rps` per second holding a second's worth, and, when the
+// rule has a `burst`, a burst bucket of `burst` per BURST_WINDOW_SECONDS consulted only when the main one
+// refuses. Shared: one Lua script on one hash per scope, <REDIS_KEY_PREFIX>gcra:<listener>:<fspId>[:<class>]
+// (fields m and b, the two theoretical arrival times on Redis' own clock, TIME), expiring when both are past.
+// The key is new with GCRA (the fixed windows before it used …rl:… strings): during a rolling upgrade old and
+// new replicas count apart. (rate-limiter-flexible, used before, has fixed windows only; they let a flood take
+// a second's worth at the start of every window, measured in docs/performance/2026-11-29-traffic-control.md.)
 //
 // In flight: a sorted set per scope, <REDIS_KEY_PREFIX>inflight:<listener>:<fspId>[:<class>], member = a
 // random lease id, score = lease expiry on Redis' own clock. Acquire is one Lua script (drop expired
 // leases, count, add if below the limit); release is ZREM. A lease expires after `leaseMs` (longer than
 // any request can live), so a replica that dies holding leases cannot leak slots.
 //
-// A refusal costs no store round trip while its window lasts: the first refusal of a scope under a rule is kept
-// in this process as "refused until t0 + msBeforeNext", t0 read on the monotonic clock (performance.now) before
-// the call went out, and every later request of that scope and rule before then is refused here. A fixed
-// window's count only grows until it expires, so whichever limiter decided (the store, or the fallback while
-// the store is down) would refuse them too; since the store read its TTL after t0, the block ends at or before
-// the window does (never later: no event-loop delay or wall-clock step can stretch it; review of 2026-11-29).
-// A bursty rule's refusal carries the sooner of its second's and its burst's ends (BurstyRateLimiter
-// _combineRes). Blocks are per rule, so a run-time change of a DFSP's rule starts with none. Size: one entry per
-// scope refused in its current window, expired ones swept above BLOCKS_MAX; above that nothing more is cached
-// (the store decides).
+// A refusal costs no store round trip while it lasts: the first refusal of a scope under a rule is kept in this
+// process as "refused until t0 + wait", t0 read on the monotonic clock (performance.now) before the call went
+// out, and every later request of that scope and rule before then is refused here. A refusal changes no state
+// and admissions only move a scope's next conforming time later, so whichever limiter decided (the store, or the
+// fallback while the store is down) would refuse them too; since the store read its clock after t0 and reports
+// the wait rounded down to the microsecond, the block ends at or before the scope conforms again (never later:
+// no event-loop delay or wall-clock step can stretch it; review of 2026-11-29). Blocks are per rule, so a
+// run-time change of a DFSP's rule starts with none. Size: one entry per scope refused, expired ones swept above
+// BLOCKS_MAX; above that nothing more is cached (the store decides).
 //
-// Store down: neither fails open nor closed. Each process enforces its share (1/(replicas × workers))
-// of every limit in memory: rate-limiter-flexible's insuranceLimiter for the rate, a local counter for
-// in-flight. The shared counters resume by themselves when the store answers again.
+// Store down (no answer within the store timeout, or not connected): neither fails open nor closed. Each process
+// enforces its share (1/(replicas × workers)) of every limit in memory: a bucket of rps × share per second
+// holding as much (at least one), and a local counter for in-flight. The shared counters resume by themselves
+// when the store answers again.
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { BurstyRateLimiter, type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { bucketOf, bucketsOf, decide, expiresAt, type RuleBuckets, type Tats } from './gcra.js';
 import { BURST_WINDOW_SECONDS, type Rule } from './rules.js';
 
 export type Backend = { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly client: Redis | Cluster; readonly keyPrefix: string };
@@ -44,21 +48,6 @@ export interface LimiterOptions {
 
 export type Decision = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };
 
-/** A memory limiter that reports when it stands in for the store (the insurance limiter). */
-class Insurance extends RateLimiterMemory {
-  constructor(
-    points: number,
-    duration: number,
-    private readonly onUse: () => void,
-  ) {
-    super({ points, duration });
-  }
-  override consume(key: string | number, points?: number, options?: { [key: string]: unknown }): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.consume(key, points, options);
-  }
-}
-
 const ACQUIRE = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -67,10 +56,59 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
+// GCRA (gcra.ts) on one hash: ARGV = main interval and tolerance, burst interval and tolerance (0: no burst
+// bucket), all in ms. Returns 0 when admitted, else the wait in whole microseconds (rounded down, at least 1).
+const RATE = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local s = redis.call('HMGET', KEYS[1], 'm', 'b')
+local function conform(tat, T, tau)
+  if tat == nil or tat < now then tat = now end
+  if tat - tau <= now + 1e-6 then return true, tat + T end
+  return false, tat - tau - now
+end
+local field, other = 'm', tonumber(s[2])
+local ok, v = conform(tonumber(s[1]), tonumber(ARGV[1]), tonumber(ARGV[2]))
+if not ok and tonumber(ARGV[3]) > 0 then
+  local okb, vb = conform(tonumber(s[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+  if okb then ok, v, field, other = true, vb, 'b', tonumber(s[1]) else v = math.min(v, vb) end
+end
+if not ok then return math.max(1, math.floor(v * 1000)) end
+redis.call('HSET', KEYS[1], field, string.format('%.6f', v))
+redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(v, other or 0) - now) + 1)
+return 0`;
+
 /** Bound of the in-process refusal blocks (entries live at most one window each). */
 const BLOCKS_MAX = 10_000;
+/** In-process GCRA states (memory store, or the fallback): swept of expired ones above SWEEP_AT, capped at STATES_MAX. */
+const SWEEP_AT = 10_000;
+const STATES_MAX = 100_000;
 
 type AcquireClient = { sgInflightAcquire(key: string, limit: number, leaseMs: number, id: string): Promise<number> };
+type RateClient = { sgRate(key: string, t: number, tau: number, tb: number, taub: number): Promise<number> };
+
+/** GCRA states of this process, by scope. */
+class LocalStates {
+  readonly #s = new Map<string, Tats>();
+  decide(scope: string, r: RuleBuckets): number {
+    const now = performance.now();
+    let st = this.#s.get(scope);
+    if (st === undefined) {
+      if (this.#s.size >= SWEEP_AT) this.#sweep(now);
+      st = {};
+      this.#s.set(scope, st);
+    }
+    const d = decide(st, now, r);
+    return d.ok ? 0 : d.waitMs;
+  }
+  #sweep(now: number): void {
+    for (const [k, st] of this.#s) if (expiresAt(st) < now) this.#s.delete(k);
+    // Still full of live scopes (an id flood): forget the oldest; a forgotten scope starts with a full bucket.
+    for (const k of this.#s.keys()) {
+      if (this.#s.size < STATES_MAX) break;
+      this.#s.delete(k);
+    }
+  }
+}
 
 export interface Lease {
   release(): void;
@@ -78,7 +116,11 @@ export interface Lease {
 
 export class Limiter {
   readonly #o: LimiterOptions;
-  readonly #rate = new Map<string, { consume(key: string): Promise<RateLimiterRes> }>();
+  /** Buckets by rule (`<rps>/<burst>`), and the same scaled to this process's share (store down). */
+  readonly #buckets = new Map<string, RuleBuckets>();
+  readonly #shared = new Map<string, RuleBuckets>();
+  readonly #states = new LocalStates();
+  readonly #fallbackStates = new LocalStates();
   readonly #local = new Map<string, number>();
   /** `<rps>/<burst>\n<scope>` → refused until (performance.now() time); see the header. */
   readonly #blocked = new Map<string, number>();
@@ -86,7 +128,10 @@ export class Limiter {
   constructor(options: LimiterOptions) {
     if (!(options.share > 0 && options.share <= 1)) throw new TypeError('limiter share must be in (0, 1]');
     this.#o = options;
-    if (options.backend.kind === 'redis') options.backend.client.defineCommand('sgInflightAcquire', { numberOfKeys: 1, lua: ACQUIRE });
+    if (options.backend.kind === 'redis') {
+      options.backend.client.defineCommand('sgInflightAcquire', { numberOfKeys: 1, lua: ACQUIRE });
+      options.backend.client.defineCommand('sgRate', { numberOfKeys: 1, lua: RATE });
+    }
   }
 
   /** Takes one request from the rate of `scope` under `rule`. Never throws. */
@@ -99,18 +144,51 @@ export class Limiter {
       this.#blocked.delete(block);
     }
     const t0 = performance.now();
-    try {
-      await this.#rateLimiter(rule).consume(scope);
-      return { ok: true };
-    } catch (e) {
-      if (e instanceof RateLimiterRes) {
-        this.#block(block, t0 + e.msBeforeNext);
-        return { ok: false, retryAfterMs: Math.max(1, e.msBeforeNext) };
-      }
-      // Both the store and the fallback failed (should not happen: the fallback is memory). Admit rather than
-      // refuse every DFSP: the in-flight bound and the listener caps still hold.
-      return { ok: true };
+    const waitMs = await this.#decide(scope, rule);
+    if (waitMs === 0) return { ok: true };
+    this.#block(block, t0 + waitMs);
+    return { ok: false, retryAfterMs: Math.max(1, Math.ceil(waitMs)) };
+  }
+
+  /** 0 when admitted, else the wait in ms. */
+  async #decide(scope: string, rule: Rule): Promise<number> {
+    const id = `${rule.rps}/${rule.burst}`;
+    let r = this.#buckets.get(id);
+    if (r === undefined) {
+      r = bucketsOf(rule.rps, rule.burst, BURST_WINDOW_SECONDS);
+      this.#buckets.set(id, r);
     }
+    const b = this.#o.backend;
+    if (b.kind === 'memory') return this.#states.decide(scope, r);
+    if (b.client.status === 'ready') {
+      try {
+        const burst = r.burst ?? { intervalMs: 0, toleranceMs: 0 };
+        const us = await (b.client as unknown as RateClient).sgRate(
+          `${b.keyPrefix}gcra:${scope}`,
+          r.main.intervalMs,
+          r.main.toleranceMs,
+          burst.intervalMs,
+          burst.toleranceMs,
+        );
+        return Number(us) / 1000;
+      } catch {
+        // no answer in time: decided below
+      }
+    }
+    // The store did not answer: counted (switchguard_rate_limit_fallback_total) and decided locally on this
+    // process's share of the rule.
+    this.#o.onFallback?.('rate');
+    let shared = this.#shared.get(id);
+    if (shared === undefined) {
+      const share = this.#o.share;
+      const burst = Math.floor(rule.burst * share);
+      shared = {
+        main: bucketOf(rule.rps * share, Math.max(1, Math.floor(rule.rps * share))),
+        burst: burst >= 1 ? bucketOf(burst / BURST_WINDOW_SECONDS, burst) : undefined,
+      };
+      this.#shared.set(id, shared);
+    }
+    return this.#fallbackStates.decide(scope, shared);
   }
 
   /** Takes an in-flight slot of `scope` if fewer than `limit` are held; the lease must be released. */
@@ -163,29 +241,5 @@ export class Limiter {
       if (this.#blocked.size >= BLOCKS_MAX) return;
     }
     this.#blocked.set(key, until);
-  }
-
-  #rateLimiter(rule: Rule) {
-    const id = `${rule.rps}/${rule.burst}`;
-    let l = this.#rate.get(id);
-    if (l === undefined) {
-      const main = this.#one('rl', rule.rps, 1);
-      l = rule.burst > 0 ? new BurstyRateLimiter(main, this.#one('rlb', rule.burst, BURST_WINDOW_SECONDS)) : main;
-      this.#rate.set(id, l);
-    }
-    return l;
-  }
-
-  #one(prefix: string, points: number, duration: number): RateLimiterAbstract {
-    const b = this.#o.backend;
-    if (b.kind === 'memory') return new RateLimiterMemory({ points, duration, keyPrefix: prefix });
-    return new RateLimiterRedis({
-      storeClient: b.client,
-      keyPrefix: `${b.keyPrefix}${prefix}`,
-      points,
-      duration,
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new Insurance(Math.max(1, Math.floor(points * this.#o.share)), duration, () => this.#o.onFallback?.('rate')),
-    });
   }
 }

@@ -5,14 +5,20 @@
 // Audit: the first refusal of a DFSP and reason opens a window of AUDIT_WINDOW_MS and is recorded at once
 // (count 1); at the window's end one more record gives the number refused after it, if any (so the last
 // window of a flood is recorded too, not only on a later refusal).
-// Hold (inbound, `holdMs` > 0): a request refused for rate is answered when the DFSP's window reopens (at most
-// holdMs later), not at once. HTTP/1.1 answers in order, so the refused peer's connection carries nothing more
-// meanwhile: a flooding DFSP's excess waits in its own client and socket buffers instead of costing the gateway
-// a parse, a limiter look-up and a reply each (measured in docs/performance/2026-11-29-traffic-control.md). Its
-// other connections are held the same way on their first refusal. A connection holds one refusal at a time: a
-// request pipelined behind a held one is refused at once and the connection is closed after it (RFC 9112
-// §9.6), so pipelining cannot pile up held requests. Not outbound: there the key is the destination, and one
-// connection of a DFSP adapter carries requests to many destinations.
+// Hold (inbound, `holdMs` > 0): a request refused by the DFSP's overall rate is answered when the DFSP's
+// bucket admits its next request (limiter.ts, GCRA), at most holdMs later, not at once. HTTP/1.1 answers in
+// order, so the refused peer's connection carries nothing more meanwhile: a flooding DFSP's excess waits in its
+// own client instead of costing the gateway a read, a parse, a limiter look-up and a reply each. Held refusals
+// of one DFSP are answered one rule interval (1/rps) apart, so its held connections come back one at a time,
+// each to an admission (docs/performance/2026-11-29-traffic-control.md, 2026-11-30).
+// The reply's Retry-After is what is left of the wait after the hold (0 when it has passed). Bounds (review
+// of 2026-11-30): a connection holds one refusal at a time, and a request pipelined behind a held one is refused
+// at once with Connection: close (RFC 9112 §9.6), so pipelining cannot pile up held requests; at most
+// HOLDS_PER_FSP refusals of one DFSP are held per process, beyond that they are answered at once, so a client that
+// opens more connections instead of waiting cannot turn the hold into a connection flood against the listener
+// caps other DFSPs share; a hold ends early when its connection closes. Class refusals are answered at once
+// (holding them would stall the DFSP's other classes queued on that connection), and so is the outbound
+// listener (keyed by the destination: one adapter connection carries requests to many destinations).
 import type { HttpBindings } from '@hono/node-server';
 import { GatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
@@ -22,6 +28,8 @@ import type { Lease, Limiter } from './limiter.js';
 import { CLASS_OF, type FspLimits, type LimitsTable, limitsFor } from './rules.js';
 
 const AUDIT_WINDOW_MS = 60_000;
+/** Most refusals of one DFSP held at once in this process (see the header). */
+const HOLDS_PER_FSP = 64;
 /** Most audit windows open at once (one per DFSP and reason); refusals beyond are counted in metrics only. */
 const AUDIT_WINDOWS_MAX = 10_000;
 type Listener = 'inbound' | 'outbound';
@@ -76,7 +84,7 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
         if (w.count > 0) auditRecord(fspId, reason, w.count);
       }, windowMs).unref();
     }
-    const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    const retryAfter = String(Math.max(0, Math.ceil(retryAfterMs / 1000)));
     return new GatewayError(reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', {
       detail: reason === 'rate' ? 'request rate limit of the FSP reached' : 'in-flight limit of the FSP reached',
       headers: close ? { 'retry-after': retryAfter, connection: 'close' } : { 'retry-after': retryAfter },
@@ -87,21 +95,46 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
   const refuse = (c: GatewayContext, fspId: string, reason: Reason, retryAfterMs: number): never => {
     throw refusal(c, fspId, reason, retryAfterMs);
   };
-  // Connections answering a held refusal now (see the header).
+  // Connections answering a held refusal now, and held refusals per DFSP (see the header).
   const holding = new WeakSet<object>();
+  const heldOf = new Map<string, number>();
   const holdMs = o.holdMs ?? 0;
-  const refuseRate = async (c: GatewayContext, fspId: string, retryAfterMs: number): Promise<never> => {
+  // Held refusals are answered one rule interval apart per DFSP (nextRelease), each as its DFSP's bucket admits
+  // the next request: a flood's held connections come back one at a time, each to an admission, instead of all
+  // at once to one admission and as many new refusals.
+  const nextRelease = new Map<string, number>();
+  const refuseRate = async (c: GatewayContext, fspId: string, retryAfterMs: number, intervalMs: number): Promise<never> => {
     const socket = holdMs > 0 ? (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket : undefined;
-    if (socket === undefined) throw refusal(c, fspId, 'rate', retryAfterMs);
+    const held = heldOf.get(fspId) ?? 0;
+    if (socket === undefined || socket.destroyed || held >= HOLDS_PER_FSP) throw refusal(c, fspId, 'rate', retryAfterMs);
     if (holding.has(socket)) throw refusal(c, fspId, 'rate', retryAfterMs, true);
-    const err = refusal(c, fspId, 'rate', retryAfterMs);
+    const t0 = performance.now();
+    const queued = nextRelease.get(fspId) ?? 0;
+    // +1 ms: the store's clock and this one differ by the round trip; released a little late, the request conforms.
+    const slot = Math.max(t0 + retryAfterMs, queued) + 1;
+    if (queued > t0 + retryAfterMs && slot - t0 > holdMs) throw refusal(c, fspId, 'rate', retryAfterMs); // the queue is full
+    const waitMs = Math.min(holdMs, slot - t0);
+    if (nextRelease.size >= 10_000) for (const [k, t] of nextRelease) if (t < t0) nextRelease.delete(k);
+    nextRelease.set(fspId, t0 + waitMs + intervalMs);
     holding.add(socket);
+    heldOf.set(fspId, held + 1);
     try {
-      await new Promise((r) => setTimeout(r, Math.min(holdMs, retryAfterMs)));
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          socket.off('close', done);
+          resolve();
+        };
+        const timer = setTimeout(done, waitMs);
+        socket.once('close', done);
+      });
     } finally {
       holding.delete(socket);
+      const left = (heldOf.get(fspId) ?? 1) - 1;
+      if (left <= 0) heldOf.delete(fspId);
+      else heldOf.set(fspId, left);
     }
-    throw err;
+    throw refusal(c, fspId, 'rate', Math.max(0, retryAfterMs - (performance.now() - t0)));
   };
 
   const gauge = (fspId: string, delta: number) => {
@@ -122,10 +155,10 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     const base = `${o.listener}:${fspId}`;
 
     const r1 = await o.limiter.consume(base, lim);
-    if (!r1.ok) return refuseRate(c, fspId, r1.retryAfterMs);
+    if (!r1.ok) return refuseRate(c, fspId, r1.retryAfterMs, 1000 / lim.rps);
     if (classRule) {
       const r2 = await o.limiter.consume(`${base}:${cls}`, classRule);
-      if (!r2.ok) return refuseRate(c, fspId, r2.retryAfterMs);
+      if (!r2.ok) refuse(c, fspId, 'rate', r2.retryAfterMs);
     }
 
     const leases: Lease[] = [];

@@ -43,7 +43,8 @@ export async function openTrafficControl(
     path: config.rateLimitsPath,
     reloadIntervalMs: config.tlsReloadIntervalMs,
     share: 1 / (config.rateLimitsReplicas * config.workers),
-    holdMs: config.rateLimitHoldMs,
+    // A held refusal's unread body must not outlast the request timeout (review of 2026-11-30).
+    holdMs: Math.min(config.rateLimitHoldMs, Math.floor(config.httpRequestTimeoutMs / 2)),
     // A slot is held at most as long as a request can last: the request timeout plus the upstream's.
     leaseMs: config.httpRequestTimeoutMs + config.upstreamConnectTimeoutMs + config.upstreamHeadersTimeoutMs + config.upstreamBodyTimeoutMs,
     redis:

@@ -40,7 +40,7 @@ export const RESOURCES_OF: Readonly<Record<LimitClass, readonly Resource[]>> = O
   Object.fromEntries(LIMIT_CLASSES.map((k) => [k, RESOURCES.filter((r) => CLASS_OF[r] === k)])) as Record<LimitClass, Resource[]>,
 );
 
-/** One bound: `rps` requests per second sustained, `burst` more once per BURST_WINDOW_SECONDS, `concurrency` in flight. */
+/** One bound: `rps` requests per second sustained (a second's worth at once), `burst` more per BURST_WINDOW_SECONDS (gcra.ts), `concurrency` in flight. */
 export interface Rule {
   readonly rps: number;
   readonly burst: number;
@@ -57,7 +57,7 @@ export interface LimitsTable {
   readonly fsps: ReadonlyMap<string, FspLimits>;
 }
 
-/** The burst allowance refills once per this window, so a sustained flood gets at most rps + burst/60 per second. */
+/** The burst bucket refills over this many seconds, so a sustained flood gets at most rps + burst/60 per second. */
 export const BURST_WINDOW_SECONDS = 60;
 const MAX_RPS = 1_000_000;
 

@@ -95,9 +95,8 @@ async function gateway(env: Record<string, string>): Promise<TestGateway> {
 }
 
 describe('two replicas on the shared Redis', () => {
-  // Run twice: with refusals answered at once (RATE_LIMIT_HOLD_MS=0: the admitted count over the three windows is
-  // exact) and with the default hold (refused connections wait for their window to reopen, so the flood drains
-  // later: the admitted count is judged against the one-second windows its admissions spanned).
+  // Run twice: with refusals answered at once (RATE_LIMIT_HOLD_MS=0) and with the default hold (refused
+  // connections wait until the DFSP's bucket admits again, so the flood drains later).
   for (const hold of ['0', undefined] as const)
     test(`a DFSP at 5x its limit through both replicas is admitted at the limit (within 10 %), other DFSPs unaffected (${hold === undefined ? 'default hold' : 'RATE_LIMIT_HOLD_MS=0'})`, async () => {
       const prefix = `sg-test-limits-${randomBytes(4).toString('hex')}:`;
@@ -137,7 +136,7 @@ describe('two replicas on the shared Redis', () => {
         for (const x of quiet) await Promise.all([lookup(a, 'dfsp2', x), lookup(b, 'dfsp2', x)]); // warm connections
         const baseline = await other(1500);
 
-        // Flood: 5 x rps for 3 windows, paced evenly, alternating replicas.
+        // Flood: 5 x rps for 3 seconds, paced evenly, alternating replicas.
         const total = 5 * rps * 3;
         const sendMs = 2900;
         const results: Reply[] = [];
@@ -148,26 +147,27 @@ describe('two replicas on the shared Redis', () => {
           results.push(await lookup(i % 2 ? b : a, 'dfsp1', flooders[i % 2]!));
         });
         const during = await other(2800);
+        assert.ok((await raw.keys(`${prefix}gcra:*`)).length > 0, 'the state lives in the shared Redis under the key prefix');
         await Promise.all(flood);
         const admitted = results.filter((r) => r.status === 202).length;
         const refused = results.filter(is2005).length;
-        // Each window of the shared counter opens with its first admitted request and lasts at least a second, so
-        // admissions spanning S ms fall in at most floor(S / 1000) + 1 windows (arrival at the upstream stands in
-        // for the moment of admission). Without the hold the flood's three seconds are exactly three windows.
+        // GCRA (src/limits/gcra.ts): a bucket holding a second's worth, refilled at rps. Over the span S of the
+        // admissions (arrival at the upstream stands in for the moment of admission) a saturated bucket admits its
+        // capacity plus rps x S: the limit the admitted count is judged against, with and without the hold.
         const admittedAt = [...a.stub.requests, ...b.stub.requests].filter((r) => r.headers['fspiop-source'] === 'dfsp1').map((r) => r.at);
         const spanMs = Math.max(...admittedAt) - Math.min(...admittedAt);
-        const windows = hold === '0' ? 3 : Math.floor(spanMs / 1000) + 1;
-        if (hold === undefined) assert.ok(windows >= 3, `the held flood spans at least its three seconds: ${spanMs.toFixed(0)} ms`);
-        const limit = rps * windows;
+        const limit = Math.round(rps + (rps * spanMs) / 1000);
+        assert.ok(spanMs >= 2000, `the flood's admissions span its seconds: ${spanMs.toFixed(0)} ms`);
         console.log(
           `# flood (${hold === undefined ? 'default hold' : 'no hold'}): ${total} sent over ${sendMs} ms (${(total / (sendMs / 1000)).toFixed(0)} req/s, 5x ${rps} rps) through 2 replicas; ` +
-            `admitted ${admitted} (limit ${limit} over ${windows} one-second windows: ${((admitted / limit - 1) * 100).toFixed(1)} %), refused ${refused} (2005/503); ` +
+            `admitted ${admitted} (limit ${limit}: ${rps} at once + ${rps}/s over ${(spanMs / 1000).toFixed(2)} s: ${((admitted / limit - 1) * 100).toFixed(1)} %), refused ${refused} (2005/503); ` +
             `other DFSP p99 ${p99(baseline).toFixed(1)} ms alone, ${p99(during).toFixed(1)} ms during the flood`,
         );
         assert.equal(admitted + refused, total, 'every request is admitted or refused with 2005');
         assert.ok(Math.abs(admitted - limit) <= limit * 0.1, `admitted ${admitted} must be within 10 % of ${limit}`);
         const refusedReply = results.find(is2005)!;
-        assert.match(String(refusedReply.headers['retry-after']), /^[1-9]\d*$/);
+        // Held refusals come back when the bucket admits again (Retry-After 0); the others say when it will.
+        assert.match(String(refusedReply.headers['retry-after']), hold === '0' ? /^[1-9]\d*$/ : /^\d+$/);
         assert.equal(refusedReply.json().errorInformation.errorDescription.startsWith('Server busy'), true);
         // Refused requests never reach the upstream: the stub saw exactly the admitted ones (plus dfsp2's).
         const upstreamFlood = [...a.stub.requests, ...b.stub.requests].filter((r) => r.headers['fspiop-source'] === 'dfsp1').length;
@@ -179,8 +179,6 @@ describe('two replicas on the shared Redis', () => {
         assert.equal(counted, refused);
         // The other DFSP's latency is reported above, not asserted: speed is judged by benchmarks and the load
         // driver on a quiet machine, never by a timed test (a busy CI machine would make any bound noise).
-        // (Held, the last refusals end when their window does, and the counters with it.)
-        if (hold === '0') assert.ok((await raw.keys(`${prefix}rl:*`)).length > 0, 'the counters live in the shared Redis under the key prefix');
       } finally {
         await a.close();
         await b.close();
@@ -193,20 +191,35 @@ describe('two replicas on the shared Redis', () => {
   test('Redis down mid-flood: each replica enforces its share, nothing crashes, and the shared limit returns with Redis', async () => {
     const redis = await startRedis();
     const rps = 20;
-    const env = { RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps } } }), REDIS_URL: redis.url, RATE_LIMITS_REPLICAS: '2', STORE_TIMEOUT_MS: '200' };
+    // Refusals answered at once (the hold is tested below): each burst is over in a few tens of milliseconds.
+    const env = {
+      RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps } } }),
+      REDIS_URL: redis.url,
+      RATE_LIMITS_REPLICAS: '2',
+      STORE_TIMEOUT_MS: '200',
+      RATE_LIMIT_HOLD_MS: '0',
+    };
     const a = await gateway(env);
     const b = await gateway(env);
     try {
       const ag = [agentFor(a, 'dfsp1'), agentFor(b, 'dfsp1')];
+      // A burst from full buckets admits their capacity plus what they refill while it lasts (GCRA: rate x time).
       const burst = async (gws: TestGateway[], count: number) => {
+        const t0 = performance.now();
         const rs = await Promise.all(Array.from({ length: count }, (_, i) => lookup(gws[i % gws.length]!, 'dfsp1', ag[gws.length === 1 ? 0 : i % 2]!)));
+        const refill = Math.ceil((rps * (performance.now() - t0)) / 1000);
         for (const r of rs) assert.ok(r.status === 202 || is2005(r), `unexpected ${r.status}`);
-        return rs.filter((r) => r.status === 202).length;
+        return { admitted: rs.filter((r) => r.status === 202).length, refill };
       };
-      // Each burst starts in a fresh one-second window (the limiter's windows are fixed, keyed from their first request).
+      const admitsAbout = async (gws: TestGateway[], count: number, capacity: number, what: string) => {
+        const { admitted, refill } = await burst(gws, count);
+        assert.ok(admitted >= capacity && admitted <= capacity + refill + 1, `${what}: ${admitted} admitted, capacity ${capacity} (+${refill} refilled)`);
+        return admitted;
+      };
+      // Each burst starts with full buckets (a second's worth refills in a second).
       const fresh = () => sleep(1100);
       // Shared: one replica alone gets the whole limit.
-      assert.equal(await burst([a], 40), rps);
+      await admitsAbout([a], 40, rps, 'shared, one replica');
       await redis.kill();
       const fallbacks = async () =>
         metricValue(await metrics(a), 'switchguard_rate_limit_fallback_total{what="rate"}') +
@@ -217,15 +230,16 @@ describe('two replicas on the shared Redis', () => {
       });
       // Per-process fallback: rps x 1/2 on each replica, the two together the whole limit; one alone only its share.
       await fresh();
-      assert.equal(await burst([a, b], 80), rps, 'both replicas together: the whole limit');
+      await admitsAbout([a, b], 80, rps, 'store down, both replicas together: the whole limit');
       await fresh();
-      assert.equal(await burst([a], 40), rps / 2, 'one replica alone: its share');
+      await admitsAbout([a], 40, rps / 2, 'store down, one replica alone: its share');
       await redis.restart();
       await until(
         'shared limit after Redis returns',
         async () => {
           await fresh();
-          return (await burst([a], 40)) === rps;
+          const { admitted, refill } = await burst([a], 40);
+          return admitted >= rps && admitted <= rps + refill + 1;
         },
         15_000,
       );
@@ -238,7 +252,7 @@ describe('two replicas on the shared Redis', () => {
 });
 
 describe('one replica, memory store', () => {
-  test('burst exactly at the boundary: rps + burst admitted at once, the next one refused with Retry-After', async () => {
+  test("burst exactly at the boundary: rps + burst admitted at once (a second's worth plus the burst), the next one refused with Retry-After", async () => {
     const lines: { level: string; msg: string | undefined; code: unknown }[] = [];
     const log = (level: string) => (obj: object, msg?: string) => lines.push({ level, msg, code: (obj as { errorCode?: unknown }).errorCode });
     const t = await startTestGateway({
@@ -246,27 +260,29 @@ describe('one replica, memory store', () => {
       env: {
         PEERS_PATH: peersPath,
         PEER_ENDPOINT: 'http://127.0.0.1:9/',
-        RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 5, burst: 3 }, dfsp2: { rps: 4 } } }),
+        // rps 2: the next request conforms half a second later, far more than the burst takes here.
+        RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 2, burst: 3 }, dfsp2: { rps: 2 } } }),
+        RATE_LIMIT_HOLD_MS: '0', // answered at once (the hold is tested below)
       },
       overrides: { logger: { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } },
     });
     try {
       const ag = agentFor(t, 'dfsp1');
-      const first = await Promise.all(Array.from({ length: 8 }, () => lookup(t, 'dfsp1', ag)));
+      const first = await Promise.all(Array.from({ length: 5 }, () => lookup(t, 'dfsp1', ag)));
       assert.deepEqual(
         first.map((r) => r.status),
-        Array(8).fill(202),
+        Array(5).fill(202),
       );
-      const ninth = await lookup(t, 'dfsp1', ag);
-      assert.ok(is2005(ninth));
-      assert.equal(ninth.headers['retry-after'], '1');
+      const sixth = await lookup(t, 'dfsp1', ag);
+      assert.ok(is2005(sixth));
+      assert.equal(sixth.headers['retry-after'], '1');
       const ag2 = agentFor(t, 'dfsp2');
-      const four = await Promise.all(Array.from({ length: 4 }, () => lookup(t, 'dfsp2', ag2)));
+      const two = await Promise.all(Array.from({ length: 2 }, () => lookup(t, 'dfsp2', ag2)));
       assert.deepEqual(
-        four.map((r) => r.status),
-        [202, 202, 202, 202],
+        two.map((r) => r.status),
+        [202, 202],
       );
-      assert.ok(is2005(await lookup(t, 'dfsp2', ag2)), 'burst 0: the (rps+1)th in the window is refused');
+      assert.ok(is2005(await lookup(t, 'dfsp2', ag2)), 'burst 0: the (rps+1)th at once is refused');
       // A refusal by a limit is one debug line, never an error line (a flood must not flood the log).
       const limited = lines.filter((l) => l.code === 'GW_RATE_LIMITED');
       assert.equal(limited.length, 2);
@@ -343,6 +359,9 @@ describe('one replica, memory store', () => {
         });
       const q = await Promise.all([quote(), quote(), quote()]);
       assert.deepEqual(q.map((r) => r.status).sort(), [202, 202, 503]);
+      // A class refusal is answered at once, not held (holding it would stall the DFSP's other classes queued on
+      // that connection): a held one would come back as its window reopens, with Retry-After 0.
+      assert.equal(q.find((r) => r.status === 503)!.headers['retry-after'], '1');
       assert.equal((await lookup(t, 'dfsp1', ag)).status, 202, 'lookups are another class');
       // Outbound: to dfsp3 (limit 2) the third request in the second is refused before anything is sent.
       // (dfsp3's endpoint in the peer directory is a closed port: admitted requests end in 1001, refused ones in 2005.)
@@ -359,14 +378,19 @@ describe('one replica, memory store', () => {
             (res) => {
               let b = '';
               res.on('data', (c) => (b += c));
-              res.on('end', () => resolve(`${res.statusCode} ${JSON.parse(b).errorInformation.errorCode}`));
+              res.on('end', () =>
+                resolve(
+                  `${res.statusCode} ${JSON.parse(b).errorInformation.errorCode}${res.statusCode === 503 && res.headers['retry-after'] ? ` ${res.headers['retry-after']}` : ''}`,
+                ),
+              );
             },
           )
             .on('error', reject)
             .end();
         });
       const o = await Promise.all([out(), out(), out()]);
-      assert.deepEqual(o.sort(), ['503 1001', '503 1001', '503 2005']);
+      // Outbound refusals are never held (Retry-After 1, not 0).
+      assert.deepEqual(o.sort(), ['503 1001', '503 1001', '503 2005 1']);
     } finally {
       await t.close();
     }
@@ -423,21 +447,39 @@ describe('one replica, memory store', () => {
     const direct = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1 } } }), RATE_LIMIT_HOLD_MS: '0' });
     try {
       // Time to a refusal answered on a kept-alive connection, right after the one request of the window.
-      const refusedAfter = async (t: TestGateway): Promise<number> => {
+      const refusedAfter = async (t: TestGateway): Promise<{ ms: number; retryAfter: string }> => {
         const ag = agentFor(t, 'dfsp1');
         await until('a fresh window admits dfsp1', async () => (await lookup(t, 'dfsp1', ag)).status === 202, 5000);
         const t0 = performance.now();
         const r = await lookup(t, 'dfsp1', ag);
         assert.ok(is2005(r), `refused: ${r.status} ${r.body}`);
-        assert.match(String(r.headers['retry-after']), /^[1-9]\d*$/);
-        return performance.now() - t0;
+        return { ms: performance.now() - t0, retryAfter: String(r.headers['retry-after']) };
       };
       // Held: answered when the one-second window that admitted the first request ends (a timer never fires
-      // early, so this lower bound cannot flake); at once without the hold (generous bound for a busy machine).
-      const heldMs = await refusedAfter(held);
-      assert.ok(heldMs >= 400, `held until the window reopens: answered after ${heldMs.toFixed(0)} ms`);
-      const directMs = await refusedAfter(direct);
-      assert.ok(directMs < 400, `RATE_LIMIT_HOLD_MS=0 answers at once: ${directMs.toFixed(0)} ms`);
+      // early, so this lower bound cannot flake), with Retry-After 0: the window has reopened. Without the hold:
+      // at once (generous bound for a busy machine), Retry-After 1.
+      const h = await refusedAfter(held);
+      assert.ok(h.ms >= 400, `held until the window reopens: answered after ${h.ms.toFixed(0)} ms`);
+      assert.equal(h.retryAfter, '0', 'after the hold the window has reopened');
+      const d = await refusedAfter(direct);
+      assert.ok(d.ms < 400, `RATE_LIMIT_HOLD_MS=0 answers at once: ${d.ms.toFixed(0)} ms`);
+      assert.equal(d.retryAfter, '1');
+      // Held refusals of one DFSP are answered one interval (here 1 s) apart; one whose turn would come after the
+      // hold is answered at once: of two refusals at the same moment on two connections, one is held, one is not.
+      const two = [agentFor(held, 'dfsp1'), agentFor(held, 'dfsp1')];
+      await until('a fresh window admits dfsp1', async () => (await lookup(held, 'dfsp1', two[0]!)).status === 202, 5000);
+      const pair = await Promise.all(two.map((x) => lookup(held, 'dfsp1', x)));
+      assert.ok(pair.every(is2005));
+      assert.deepEqual(pair.map((r) => r.headers['retry-after']).sort(), ['0', '1'], 'one held to its turn, one answered at once');
+      // A hold shorter than the window: answered after the hold, before the window reopens (Retry-After still 1).
+      const short = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 1 } } }), RATE_LIMIT_HOLD_MS: '200' });
+      try {
+        const s = await refusedAfter(short);
+        assert.ok(s.ms >= 180, `held for RATE_LIMIT_HOLD_MS: ${s.ms.toFixed(0)} ms`);
+        assert.equal(s.retryAfter, '1', 'the hold ended before the window: RATE_LIMIT_HOLD_MS bounds it');
+      } finally {
+        await short.close();
+      }
 
       // Pipelining: three requests in one write while the window is spent. The first is held; the second, behind
       // a held refusal, is refused at once with Connection: close, and the third is never answered (the
@@ -488,6 +530,35 @@ describe('one replica, memory store', () => {
     } finally {
       await held.close();
       await direct.close();
+    }
+  });
+
+  test('held refusals are bounded per DFSP (64 per process): beyond that a client opening more connections is answered at once', async () => {
+    // rps 100: held refusals are answered 10 ms apart, so 64 of them fit in the hold (1000 ms).
+    const t = await gateway({ RATE_LIMITS_PATH: limitsFile({ fsps: { dfsp1: { rps: 100 } } }) });
+    const wide = new Agent({
+      keepAlive: true,
+      maxSockets: 180,
+      ca: t.pki.ca.certPem,
+      cert: t.cert('dfsp1').certPem,
+      key: t.cert('dfsp1').keyPem,
+      servername: 'localhost',
+    });
+    agents.push(wide);
+    try {
+      const burst = () => Promise.all(Array.from({ length: 180 }, () => lookup(t, 'dfsp1', wide)));
+      await burst(); // opens the 180 connections (TLS handshakes), whatever the answers
+      await sleep(1100); // the bucket refills
+      const rs = await burst(); // on warm connections: the bucket's 100 (and what it refills meanwhile) admitted
+      const refused = rs.filter(is2005);
+      assert.ok(refused.length >= 65 && refused.length + rs.filter((r) => r.status === 202).length === 180, `refused ${refused.length}`);
+      // Held ones come back after their wait (Retry-After 0); the ones beyond the bound at once (1).
+      const heldCount = refused.filter((r) => r.headers['retry-after'] === '0').length;
+      const atOnce = refused.filter((r) => r.headers['retry-after'] === '1').length;
+      assert.equal(heldCount, 64, `held: ${heldCount}, answered at once: ${atOnce}`);
+      assert.equal(atOnce, refused.length - 64);
+    } finally {
+      await t.close();
     }
   });
 

@@ -1,7 +1,7 @@
-// The shared rate limiter (src/limits/limiter.ts) on the real Redis: a refusal in a window the store has
-// already reported spent costs no store command (counted with a real MONITOR connection), the scope is
-// admitted again once the window ends, blocks are kept per rule and timed on the monotonic clock, and the
-// store-down fallback decides while the store is down.
+// The shared rate limiter (src/limits/limiter.ts, GCRA) on the real Redis: once the store has refused a scope,
+// its later requests before the reported wait cost no store command (counted with a real MONITOR connection),
+// the scope is admitted again when the wait is over, blocks are kept per rule and timed on the monotonic clock,
+// and the store-down fallback decides while the store is down.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -14,7 +14,7 @@ import { waitFor } from '../../helpers/wait.js';
 const rule = (rps: number, burst = 0): Rule => ({ rps, burst, concurrency: undefined });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('rate limiter on the shared Redis: refusals in a spent window stay local', () => {
+describe('rate limiter on the shared Redis: refusals while a scope must wait stay local', () => {
   const prefix = `sg-test-limiter-${randomBytes(4).toString('hex')}:`;
   let client: Redis;
   let raw: Redis;
@@ -29,7 +29,7 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     raw = new Redis(REDIS_URL);
     // monitor() opens a connection of its own: both it and the instance it came from are closed after.
     monitorBase = new Redis(REDIS_URL);
-    await client.ping(); // ready before the first consume (rejectIfRedisNotReady would send it to the fallback)
+    await client.ping(); // ready before the first consume (a client not ready sends it to the fallback)
     monitor = await monitorBase.monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       if (!source.includes('lua') && args.some((a) => a.startsWith(prefix))) seen.push(args);
@@ -62,7 +62,7 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     return out;
   }
 
-  test('after the store refuses once, the rest of the window is refused without a store command; the next window admits', async () => {
+  test('after the store refuses once, the rest of the wait is refused without a store command; then the store admits', async () => {
     const scope = 'inbound:dfsp1';
     const r = rule(5);
     let first: Decision[] = [];
@@ -82,9 +82,9 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     assert.equal(local.length, 0, `refusals in the spent window send nothing to the store: ${JSON.stringify(local)}`);
     for (const d of refused) {
       assert.equal(d.ok, false);
-      if (!d.ok) assert.ok(d.retryAfterMs >= 1 && d.retryAfterMs <= 1000, `retryAfterMs ${d.retryAfterMs}`);
+      // rps 5 holding a second's worth: after 5 at once the next conforms one interval (200 ms) later.
+      if (!d.ok) assert.ok(d.retryAfterMs >= 1 && d.retryAfterMs <= 200, `retryAfterMs ${d.retryAfterMs}`);
     }
-    assert.equal(await raw.get(`${prefix}rl:${scope}`), '6', 'the shared counter saw the 5 admitted and the first refused only');
 
     const last = refused.at(-1)!;
     await sleep((last.ok ? 0 : last.retryAfterMs) + 30);
@@ -92,8 +92,16 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     const next = await storeCommands(async () => {
       again = await limiter.consume(scope, r);
     });
-    assert.equal(again.ok, true, 'the scope is admitted once the window has ended');
+    assert.equal(again.ok, true, 'the scope is admitted once the wait is over');
     assert.equal(next.length, 1, 'and the decision is the store’s again');
+    // The shared state (read after the counted intervals: MONITOR may show these reads late): one hash, the main
+    // bucket's theoretical arrival time about a second ahead of Redis' clock (5 intervals, less the wait, plus 1).
+    const [sec, usec] = await raw.time();
+    const m = Number(await raw.hget(`${prefix}gcra:${scope}`, 'm'));
+    const ahead = m - (Number(sec) * 1000 + Number(usec) / 1000);
+    assert.ok(ahead > 500 && ahead <= 1000, `TAT ${ahead.toFixed(1)} ms ahead`);
+    assert.equal(await raw.hget(`${prefix}gcra:${scope}`, 'b'), null, 'no burst bucket without a burst');
+    assert.ok((await raw.pttl(`${prefix}gcra:${scope}`)) <= 1001, 'the key lives no longer than its state matters');
   });
 
   test('a block is timed on the monotonic clock: a wall clock stepped back an hour does not stretch it', async () => {
@@ -109,7 +117,7 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     } finally {
       Date.now = realNow;
     }
-    assert.equal((await limiter.consume(scope, rule(1))).ok, true, 'admitted once the window has ended');
+    assert.equal((await limiter.consume(scope, rule(1))).ok, true, 'admitted once the wait is over');
   });
 
   test('a block holds for its rule and scope only: another rule or another scope still asks the store', async () => {
@@ -117,9 +125,12 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     await storeCommands(async () => {
       assert.equal((await many(3, scope, rule(2))).at(-1)!.ok, false);
     });
+    // Two admitted under rps 2 put the scope's TAT 1 s ahead: it conforms to rps 2 after 500 ms, to rps 10
+    // (tolerance 900 ms) after 100 ms.
+    await sleep(150);
     const cmds = await storeCommands(async () => {
       assert.equal((await limiter.consume(scope, rule(2))).ok, false, 'blocked under rps 2');
-      // A run-time override raising the DFSP's rate: the same shared counter (3) is below the new limit.
+      // A run-time override raising the DFSP's rate: the same shared state conforms to the new rule.
       assert.equal((await limiter.consume(scope, rule(10))).ok, true, 'admitted under rps 10');
       assert.equal((await limiter.consume('inbound:dfsp3', rule(2))).ok, true, 'another DFSP under the same rule');
     });
@@ -137,9 +148,9 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
       first.map((d) => d.ok),
       [true, true, true, true, false],
     );
-    // 2 on the second; the 3rd and 4th are refused by the second's key and admitted by the burst's (2 each);
-    // the 5th is refused by both (2), and from then on the rule and scope are blocked in process.
-    assert.equal(spend.length, 2 + 2 + 2 + 2, JSON.stringify(spend));
+    // 2 by the main bucket, the 3rd and 4th by the burst bucket, the 5th refused by both: one script each,
+    // and from then on the rule and scope are blocked in process.
+    assert.equal(spend.length, 5, JSON.stringify(spend));
     let refused: Decision[] = [];
     const local = await storeCommands(async () => {
       refused = await many(20, scope, r);
@@ -147,13 +158,14 @@ describe('rate limiter on the shared Redis: refusals in a spent window stay loca
     assert.equal(local.length, 0, JSON.stringify(local));
     assert.ok(
       refused.every((d) => !d.ok && d.retryAfterMs <= 1000),
-      'Retry-After is the second’s end (the sooner of the two)',
+      'the wait is the main bucket’s (the sooner of the two: 500 ms against 30 s)',
     );
+    assert.notEqual(await raw.hget(`${prefix}gcra:${scope}`, 'b'), null, 'the burst bucket is in the same hash');
   });
 });
 
-test('store down: the per-process fallback decides, its first refusal blocks the rest of its window in process', async () => {
-  // A client that never connects (port 1 on loopback refuses): every command fails, the insurance limiter decides.
+test('store down: the per-process fallback decides, its first refusal blocks the rest of its wait in process', async () => {
+  // A client that never connects (port 1 on loopback refuses): it is never ready, the fallback decides.
   const client = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
   let fallbacks = 0;
   const limiter = new Limiter({
@@ -170,7 +182,7 @@ test('store down: the per-process fallback decides, its first refusal blocks the
       [true, true, true, false, false, false, false, false, false, false, false, false],
       'the share (half of 6) is admitted',
     );
-    assert.equal(fallbacks, 4, 'the fallback decided until its first refusal; its window only grows, so the block is exact');
+    assert.equal(fallbacks, 4, 'the fallback decided until its first refusal; a refusal changes no state, so the block is exact');
   } finally {
     client.disconnect();
   }
