@@ -4,13 +4,13 @@
 //
 // Rate: GCRA (gcra.ts): per scope a main bucket of `rps` per second holding a second's worth, and, when the
 // rule has a `burst`, a burst bucket of `burst` per BURST_WINDOW_SECONDS consulted only when the main one
-// refuses. Shared: one Lua script on one hash per scope, <REDIS_KEY_PREFIX>gcra:<listener>:<fspId>[:<class>]
+// refuses. Shared: one Lua script on one hash per scope, <REDIS_KEY_PREFIX>gcra:<listener>:<fspId>[/<class>]
 // (fields m and b, the two theoretical arrival times on Redis' own clock, TIME), expiring when both are past.
 // The key is new with GCRA (the fixed windows before it used …rl:… strings): during a rolling upgrade old and
 // new replicas count apart. (rate-limiter-flexible, used before, has fixed windows only; they let a flood take
 // a second's worth at the start of every window, measured in docs/performance/2026-11-29-traffic-control.md.)
 //
-// In flight: a sorted set per scope, <REDIS_KEY_PREFIX>inflight:<listener>:<fspId>[:<class>], member = a
+// In flight: a sorted set per scope, <REDIS_KEY_PREFIX>inflight:<listener>:<fspId>[/<class>], member = a
 // random lease id, score = lease expiry on Redis' own clock. Acquire is one Lua script (drop expired
 // leases, count, add if below the limit); release is ZREM. A lease expires after `leaseMs` (longer than
 // any request can live), so a replica that dies holding leases cannot leak slots.
@@ -58,6 +58,8 @@ return 1`;
 
 // GCRA (gcra.ts) on one hash: ARGV = main interval and tolerance, burst interval and tolerance (0: no burst
 // bucket), all in ms. Returns 0 when admitted, else the wait in whole microseconds (rounded down, at least 1).
+// (The 1e-6 slack is below a double's step at today's epoch in ms, 2.4e-4: there it changes nothing, and the
+// worst a rounding can do is a 1 µs wait, seen by the client as a refusal with Retry-After 1.)
 const RATE = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local s = redis.call('HMGET', KEYS[1], 'm', 'b')
@@ -86,23 +88,27 @@ const STATES_MAX = 100_000;
 type AcquireClient = { sgInflightAcquire(key: string, limit: number, leaseMs: number, id: string): Promise<number> };
 type RateClient = { sgRate(key: string, t: number, tau: number, tb: number, taub: number): Promise<number> };
 
-/** GCRA states of this process, by scope. */
+/** GCRA states of this process, by scope, in order of last use (a used scope moves to the end). */
 class LocalStates {
   readonly #s = new Map<string, Tats>();
+  /** New scopes since the last sweep: a sweep runs at most once per SWEEP_AT / 10 of them (review of 2026-11-30). */
+  #added = 0;
   decide(scope: string, r: RuleBuckets): number {
     const now = performance.now();
     let st = this.#s.get(scope);
     if (st === undefined) {
-      if (this.#s.size >= SWEEP_AT) this.#sweep(now);
+      if (this.#s.size >= SWEEP_AT && ++this.#added >= SWEEP_AT / 10) this.#sweep(now);
       st = {};
-      this.#s.set(scope, st);
-    }
+    } else this.#s.delete(scope);
+    this.#s.set(scope, st);
     const d = decide(st, now, r);
     return d.ok ? 0 : d.waitMs;
   }
   #sweep(now: number): void {
+    this.#added = 0;
     for (const [k, st] of this.#s) if (expiresAt(st) < now) this.#s.delete(k);
-    // Still full of live scopes (an id flood): forget the oldest; a forgotten scope starts with a full bucket.
+    // Still full of live scopes (an id flood): forget the least recently used; a forgotten scope starts with a
+    // full bucket.
     for (const k of this.#s.keys()) {
       if (this.#s.size < STATES_MAX) break;
       this.#s.delete(k);
@@ -144,14 +150,18 @@ export class Limiter {
       this.#blocked.delete(block);
     }
     const t0 = performance.now();
-    const waitMs = await this.#decide(scope, rule);
-    if (waitMs === 0) return { ok: true };
+    const d = await this.#decide(scope, rule);
+    if (d.waitMs === 0) return { ok: true };
+    // A fallback refusal waits on this process's share of the rule (up to 1/(rps × share) s): neither its block
+    // nor its Retry-After outlasts one interval of the shared rule, so the store decides again soon after it
+    // returns (shortening a block only asks again; review of 2026-11-30).
+    const waitMs = d.fallback ? Math.min(d.waitMs, 1000 / rule.rps) : d.waitMs;
     this.#block(block, t0 + waitMs);
     return { ok: false, retryAfterMs: Math.max(1, Math.ceil(waitMs)) };
   }
 
-  /** 0 when admitted, else the wait in ms. */
-  async #decide(scope: string, rule: Rule): Promise<number> {
+  /** waitMs 0 when admitted, else the wait in ms; fallback: decided by this process's share (store down). */
+  async #decide(scope: string, rule: Rule): Promise<{ waitMs: number; fallback: boolean }> {
     const id = `${rule.rps}/${rule.burst}`;
     let r = this.#buckets.get(id);
     if (r === undefined) {
@@ -159,7 +169,7 @@ export class Limiter {
       this.#buckets.set(id, r);
     }
     const b = this.#o.backend;
-    if (b.kind === 'memory') return this.#states.decide(scope, r);
+    if (b.kind === 'memory') return { waitMs: this.#states.decide(scope, r), fallback: false };
     if (b.client.status === 'ready') {
       try {
         const burst = r.burst ?? { intervalMs: 0, toleranceMs: 0 };
@@ -170,7 +180,7 @@ export class Limiter {
           burst.intervalMs,
           burst.toleranceMs,
         );
-        return Number(us) / 1000;
+        return { waitMs: Number(us) / 1000, fallback: false };
       } catch {
         // no answer in time: decided below
       }
@@ -188,7 +198,7 @@ export class Limiter {
       };
       this.#shared.set(id, shared);
     }
-    return this.#fallbackStates.decide(scope, shared);
+    return { waitMs: this.#fallbackStates.decide(scope, shared), fallback: true };
   }
 
   /** Takes an in-flight slot of `scope` if fewer than `limit` are held; the lease must be released. */

@@ -105,13 +105,14 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
   const nextRelease = new Map<string, number>();
   const refuseRate = async (c: GatewayContext, fspId: string, retryAfterMs: number, intervalMs: number): Promise<never> => {
     const socket = holdMs > 0 ? (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket : undefined;
-    const held = heldOf.get(fspId) ?? 0;
-    if (socket === undefined || socket.destroyed || held >= HOLDS_PER_FSP) throw refusal(c, fspId, 'rate', retryAfterMs);
+    if (socket === undefined || socket.destroyed) throw refusal(c, fspId, 'rate', retryAfterMs);
     if (holding.has(socket)) throw refusal(c, fspId, 'rate', retryAfterMs, true);
+    const held = heldOf.get(fspId) ?? 0;
+    if (held >= HOLDS_PER_FSP) throw refusal(c, fspId, 'rate', retryAfterMs);
     const t0 = performance.now();
     const queued = nextRelease.get(fspId) ?? 0;
     // +1 ms: the store's clock and this one differ by the round trip; released a little late, the request conforms.
-    const slot = Math.max(t0 + retryAfterMs, queued) + 1;
+    const slot = Math.max(t0 + retryAfterMs + 1, queued);
     if (queued > t0 + retryAfterMs && slot - t0 > holdMs) throw refusal(c, fspId, 'rate', retryAfterMs); // the queue is full
     const waitMs = Math.min(holdMs, slot - t0);
     if (nextRelease.size >= 10_000) for (const [k, t] of nextRelease) if (t < t0) nextRelease.delete(k);
@@ -152,12 +153,14 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     const resource = c.get('route')?.resource;
     const cls = resource === undefined ? 'other' : CLASS_OF[resource];
     const classRule = lim.classes[cls];
+    // "/" before the class: FSP ids may hold ":" but never "/" (fspiop/headers.ts), so no id can name another's
+    // class scope (review of 2026-11-30).
     const base = `${o.listener}:${fspId}`;
 
     const r1 = await o.limiter.consume(base, lim);
     if (!r1.ok) return refuseRate(c, fspId, r1.retryAfterMs, 1000 / lim.rps);
     if (classRule) {
-      const r2 = await o.limiter.consume(`${base}:${cls}`, classRule);
+      const r2 = await o.limiter.consume(`${base}/${cls}`, classRule);
       if (!r2.ok) refuse(c, fspId, 'rate', r2.retryAfterMs);
     }
 
@@ -165,7 +168,7 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     try {
       for (const [scope, limit] of [
         [base, lim.concurrency],
-        [`${base}:${cls}`, classRule?.concurrency],
+        [`${base}/${cls}`, classRule?.concurrency],
       ] as const) {
         if (limit === undefined) continue;
         const lease = await o.limiter.acquire(scope, limit);

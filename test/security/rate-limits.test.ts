@@ -177,6 +177,12 @@ describe('two replicas on the shared Redis', () => {
           metricValue(await metrics(a), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}') +
           metricValue(await metrics(b), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}');
         assert.equal(counted, refused);
+        // Every decision was the shared store's: none by a replica's fallback share hides inside the 10 %.
+        assert.equal(
+          metricValue(await metrics(a), 'switchguard_rate_limit_fallback_total{what="rate"}') +
+            metricValue(await metrics(b), 'switchguard_rate_limit_fallback_total{what="rate"}'),
+          0,
+        );
         // The other DFSP's latency is reported above, not asserted: speed is judged by benchmarks and the load
         // driver on a quiet machine, never by a timed test (a busy CI machine would make any bound noise).
       } finally {

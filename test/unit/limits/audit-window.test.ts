@@ -57,3 +57,35 @@ test('audit: the first refusal at once, the rest of the window in one record at 
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(records.length, 3, 'a window with one refusal has nothing more to record');
 });
+
+test('scopes: an FSP id holding ":" never names another DFSP\'s class scope (outbound, keyed by FSPIOP-Destination)', async () => {
+  // FSP ids may contain ":" (fspiop/headers.ts); class scopes are "<listener>:<fspId>/<class>".
+  const scopes: string[] = [];
+  const limiter = new Limiter({ backend: { kind: 'memory' }, share: 1, leaseMs: 60_000 });
+  const consume = limiter.consume.bind(limiter);
+  limiter.consume = (scope, rule) => {
+    scopes.push(scope);
+    return consume(scope, rule);
+  };
+  const rule: FspLimits = { rps: 1000, burst: 0, concurrency: undefined, classes: { transfers: { rps: 1000, burst: 0, concurrency: undefined } } };
+  const app = new Hono<GatewayEnv>();
+  app.use('*', async (c, next) => {
+    c.set('route', { resource: 'transfers' } as never);
+    await next();
+  });
+  app.use(
+    '*',
+    limitTraffic({
+      listener: 'outbound',
+      keyOf: (c) => c.req.query('dest'),
+      limits: () => ({ table: { default: rule, fsps: new Map() }, overrides: new Map() }),
+      limiter,
+      telemetry: NOOP_TELEMETRY,
+    }),
+  );
+  app.get('*', (c) => c.text('ok'));
+  await app.request('/transfers?dest=dfsp1');
+  await app.request('/transfers?dest=dfsp1:transfers');
+  assert.deepEqual(scopes, ['outbound:dfsp1', 'outbound:dfsp1/transfers', 'outbound:dfsp1:transfers', 'outbound:dfsp1:transfers/transfers']);
+  assert.equal(new Set(scopes).size, 4, 'four different scopes');
+});

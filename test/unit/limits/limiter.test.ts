@@ -183,6 +183,13 @@ test('store down: the per-process fallback decides, its first refusal blocks the
       'the share (half of 6) is admitted',
     );
     assert.equal(fallbacks, 4, 'the fallback decided until its first refusal; a refusal changes no state, so the block is exact');
+    // A small share makes a long fallback wait (rps 1 over 64 processes: 64 s); neither the block nor Retry-After
+    // outlasts one interval of the shared rule, so the store decides again soon after it returns.
+    const small = new Limiter({ backend: { kind: 'redis', client, keyPrefix: 'sg-test-limiter-down:' }, share: 1 / 64, leaseMs: 60_000 });
+    assert.equal((await small.consume('inbound:dfsp2', rule(1))).ok, true, 'a bucket of at least one');
+    const d = await small.consume('inbound:dfsp2', rule(1));
+    assert.equal(d.ok, false);
+    if (!d.ok) assert.ok(d.retryAfterMs <= 1000, `retryAfterMs ${d.retryAfterMs}`);
   } finally {
     client.disconnect();
   }
