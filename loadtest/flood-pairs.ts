@@ -23,6 +23,8 @@
 // host gives to other guests (steal, /proc/stat) stalls every process alike for tens of milliseconds and
 // dominates any p99; the alternating mode samples it every 100 ms and reports the figures twice: over every
 // counted second, and over the seconds with at most STEAL_TICKS ticks stolen (the same filter for every variant).
+// With held refusals (RATE_LIMIT_HOLD_MS, the default) the flooder's client keeps a backlog while it is held;
+// it drains into the span after a flood, at no more than the DFSP's rate (docs/performance/2026-11-29-traffic-control.md).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
