@@ -180,13 +180,15 @@ export class Limiter {
           burst.intervalMs,
           burst.toleranceMs,
         );
-        return { waitMs: Number(us) / 1000, fallback: false };
+        // The script answers a whole number of microseconds; anything else (a proxy or server misbehaving) is no
+        // decision at all, never an admission (review of 2026-11-30).
+        if (typeof us === 'number' && Number.isInteger(us) && us >= 0) return { waitMs: us / 1000, fallback: false };
       } catch {
         // no answer in time: decided below
       }
     }
-    // The store did not answer: counted (switchguard_rate_limit_fallback_total) and decided locally on this
-    // process's share of the rule.
+    // The store did not answer (or not with a decision): counted (switchguard_rate_limit_fallback_total) and
+    // decided locally on this process's share of the rule.
     this.#o.onFallback?.('rate');
     let shared = this.#shared.get(id);
     if (shared === undefined) {

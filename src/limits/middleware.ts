@@ -12,8 +12,11 @@
 // of one DFSP are answered one rule interval (1/rps) apart, so its held connections come back one at a time,
 // each to an admission (docs/performance/2026-11-29-traffic-control.md, 2026-11-30).
 // The reply's Retry-After is what is left of the wait after the hold (0 when it has passed). Bounds (review
-// of 2026-11-30): a connection holds one refusal at a time, and a request pipelined behind a held one is refused
-// at once with Connection: close (RFC 9112 §9.6), so pipelining cannot pile up held requests; at most
+// of 2026-11-30): a connection holds one refusal at a time, and a request pipelined behind a held one that is
+// refused too is answered at once with Connection: close (RFC 9112 §9.6), so pipelining cannot pile up held
+// requests (one admitted meanwhile is forwarded, its reply queued behind the held one); a refusal whose turn in
+// the release queue would come later than holdMs is answered at once (one whose own wait is longer is held
+// holdMs); at most
 // HOLDS_PER_FSP refusals of one DFSP are held per process, beyond that they are answered at once, so a client that
 // opens more connections instead of waiting cannot turn the hold into a connection flood against the listener
 // caps other DFSPs share; a hold ends early when its connection closes. Class refusals are answered at once
@@ -44,8 +47,10 @@ export interface TrafficLimitOptions {
   readonly limiter: Limiter;
   readonly telemetry: Pick<Telemetry, 'rateLimited' | 'inFlight'>;
   readonly audit?: AuditLog;
-  /** RATE_LIMIT_HOLD_MS: a rate refusal is answered when the window reopens, at most this late (0: at once). */
+  /** RATE_LIMIT_HOLD_MS: a rate refusal is answered when the DFSP may send again, at most this late (0: at once). */
   readonly holdMs?: number;
+  /** Tests: refusals of one DFSP held at once per process (default HOLDS_PER_FSP). */
+  readonly holdsPerFsp?: number;
   /** Tests: the audit window (default AUDIT_WINDOW_MS). */
   readonly auditWindowMs?: number;
 }
@@ -99,16 +104,17 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
   const holding = new WeakSet<object>();
   const heldOf = new Map<string, number>();
   const holdMs = o.holdMs ?? 0;
+  const holdsPerFsp = o.holdsPerFsp ?? HOLDS_PER_FSP;
   // Held refusals are answered one rule interval apart per DFSP (nextRelease), each as its DFSP's bucket admits
   // the next request: a flood's held connections come back one at a time, each to an admission, instead of all
   // at once to one admission and as many new refusals.
   const nextRelease = new Map<string, number>();
   const refuseRate = async (c: GatewayContext, fspId: string, retryAfterMs: number, intervalMs: number): Promise<never> => {
     const socket = holdMs > 0 ? (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket : undefined;
-    if (socket === undefined || socket.destroyed) throw refusal(c, fspId, 'rate', retryAfterMs);
+    if (socket === undefined || socket.destroyed || !Number.isFinite(retryAfterMs)) throw refusal(c, fspId, 'rate', retryAfterMs);
     if (holding.has(socket)) throw refusal(c, fspId, 'rate', retryAfterMs, true);
     const held = heldOf.get(fspId) ?? 0;
-    if (held >= HOLDS_PER_FSP) throw refusal(c, fspId, 'rate', retryAfterMs);
+    if (held >= holdsPerFsp) throw refusal(c, fspId, 'rate', retryAfterMs);
     const t0 = performance.now();
     const queued = nextRelease.get(fspId) ?? 0;
     // +1 ms: the store's clock and this one differ by the round trip; released a little late, the request conforms.

@@ -3,8 +3,10 @@
 // window of a flood is in the audit log even when no refusal follows it.
 
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import { Hono } from 'hono';
+import type { GatewayError } from '../../../src/errors.js';
 import type { GatewayEnv } from '../../../src/http/context.js';
 import { Limiter } from '../../../src/limits/limiter.js';
 import { limitTraffic } from '../../../src/limits/middleware.js';
@@ -88,4 +90,60 @@ test('scopes: an FSP id holding ":" never names another DFSP\'s class scope (out
   await app.request('/transfers?dest=dfsp1:transfers');
   assert.deepEqual(scopes, ['outbound:dfsp1', 'outbound:dfsp1/transfers', 'outbound:dfsp1:transfers', 'outbound:dfsp1:transfers/transfers']);
   assert.equal(new Set(scopes).size, 4, 'four different scopes');
+});
+
+test('held refusals: at most holdsPerFsp at once, released one interval apart with Retry-After 0; the rest at once; a closed connection ends its hold', async () => {
+  const ten: FspLimits = { rps: 10, burst: 0, concurrency: undefined, classes: {} };
+  const one: FspLimits = { rps: 1, burst: 0, concurrency: undefined, classes: {} };
+  const table: LimitsTable = {
+    default: undefined,
+    fsps: new Map([
+      ['dfsp1', ten],
+      ['dfsp2', one],
+    ]),
+  };
+  const app = new Hono<GatewayEnv>();
+  app.use(
+    '*',
+    limitTraffic({
+      listener: 'inbound',
+      keyOf: (c) => c.req.query('fsp'),
+      limits: () => ({ table, overrides: new Map() }),
+      limiter: new Limiter({ backend: { kind: 'memory' }, share: 1, leaseMs: 60_000 }),
+      telemetry: NOOP_TELEMETRY,
+      holdMs: 1000,
+      holdsPerFsp: 3,
+    }),
+  );
+  app.get('*', (c) => c.text('ok'));
+  app.onError((e, c) => c.text(String((e as GatewayError).headers?.['retry-after']), 503));
+  // A connection as the Node adapter gives it (c.env.incoming.socket).
+  const socket = () => Object.assign(new EventEmitter(), { destroyed: false });
+  const call = async (s = socket(), fsp = 'dfsp1') => {
+    const t0 = performance.now();
+    const r = await app.request(`/parties/MSISDN/1?fsp=${fsp}`, {}, { incoming: { socket: s } });
+    return { status: r.status, retryAfter: await r.text(), ms: performance.now() - t0 };
+  };
+  for (let i = 0; i < 10; i++) assert.equal((await call()).status, 200, 'the bucket holds a second’s worth');
+  const five = await Promise.all(Array.from({ length: 5 }, () => call()));
+  assert.ok(
+    five.every((r) => r.status === 503),
+    JSON.stringify(five.map((r) => r.status)),
+  );
+  const held = five.filter((r) => r.retryAfter === '0').sort((x, y) => x.ms - y.ms);
+  const atOnce = five.filter((r) => r.retryAfter === '1');
+  assert.equal(held.length, 3, `held ${held.length}: ${JSON.stringify(five)}`);
+  assert.equal(atOnce.length, 2);
+  // Released one interval (100 ms) apart, from when the bucket admits again (timers never fire early).
+  assert.ok(held[0]!.ms >= 50 && held[1]!.ms - held[0]!.ms >= 90 && held[2]!.ms - held[1]!.ms >= 90, JSON.stringify(held));
+
+  // A hold ends when its connection closes (the reply goes nowhere; nothing waits for the timer): dfsp2 (rps 1)
+  // would be held about a second.
+  assert.equal((await call(socket(), 'dfsp2')).status, 200);
+  const s = socket();
+  const pending = call(s, 'dfsp2');
+  setTimeout(() => s.emit('close'), 20);
+  const closed = await pending;
+  assert.equal(closed.status, 503);
+  assert.ok(closed.ms < 600, `answered when the connection closed, not at its turn: ${closed.ms.toFixed(0)} ms`);
 });
