@@ -107,6 +107,7 @@ describe('two replicas on the shared Redis', () => {
         REDIS_URL,
         REDIS_KEY_PREFIX: prefix,
         RATE_LIMITS_REPLICAS: '2',
+        STORE_TIMEOUT_MS: '2000', // a loaded CI machine must not turn a slow answer into a fallback decision
         ...(hold === undefined ? {} : { RATE_LIMIT_HOLD_MS: hold }),
       };
       const a = await gateway(env);
@@ -135,6 +136,12 @@ describe('two replicas on the shared Redis', () => {
         };
         for (const x of quiet) await Promise.all([lookup(a, 'dfsp2', x), lookup(b, 'dfsp2', x)]); // warm connections
         const baseline = await other(1500);
+        // Decisions taken by a replica's fallback share so far (a replica's first requests may come before its
+        // limiter's connection is ready).
+        const fallbacks = async () =>
+          metricValue(await metrics(a), 'switchguard_rate_limit_fallback_total{what="rate"}') +
+          metricValue(await metrics(b), 'switchguard_rate_limit_fallback_total{what="rate"}');
+        const fallbacksBefore = await fallbacks();
 
         // Flood: 5 x rps for 3 seconds, paced evenly, alternating replicas.
         const total = 5 * rps * 3;
@@ -177,12 +184,8 @@ describe('two replicas on the shared Redis', () => {
           metricValue(await metrics(a), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}') +
           metricValue(await metrics(b), 'switchguard_rate_limited_total{listener="inbound",dfsp="dfsp1",reason="rate"}');
         assert.equal(counted, refused);
-        // Every decision was the shared store's: none by a replica's fallback share hides inside the 10 %.
-        assert.equal(
-          metricValue(await metrics(a), 'switchguard_rate_limit_fallback_total{what="rate"}') +
-            metricValue(await metrics(b), 'switchguard_rate_limit_fallback_total{what="rate"}'),
-          0,
-        );
+        // Every decision of the flood was the shared store's: none by a replica's fallback share hides inside the 10 %.
+        assert.equal((await fallbacks()) - fallbacksBefore, 0);
         // The other DFSP's latency is reported above, not asserted: speed is judged by benchmarks and the load
         // driver on a quiet machine, never by a timed test (a busy CI machine would make any bound noise).
       } finally {
