@@ -34,14 +34,17 @@ export function conform(tat: number | undefined, now: number, b: Bucket): Confor
   return { ok: false, waitMs: allowAt - now };
 }
 
-/** The two buckets of a rule: `rps` sustained with a second's worth at once, and `burst` more per burstWindowSeconds. */
+/**
+ * The two buckets of a rule: `rps` sustained with `capacity` (default a second's worth) at once, and `burst`
+ * more per burstWindowSeconds.
+ */
 export interface RuleBuckets {
   readonly main: Bucket;
   readonly burst: Bucket | undefined;
 }
 
-export function bucketsOf(rps: number, burst: number, burstWindowSeconds: number): RuleBuckets {
-  return { main: bucketOf(rps, rps), burst: burst > 0 ? bucketOf(burst / burstWindowSeconds, burst) : undefined };
+export function bucketsOf(rps: number, burst: number, burstWindowSeconds: number, capacity = rps): RuleBuckets {
+  return { main: bucketOf(rps, capacity), burst: burst > 0 ? bucketOf(burst / burstWindowSeconds, burst) : undefined };
 }
 
 /** A scope's state: the TATs of its main and burst buckets. */

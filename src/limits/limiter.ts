@@ -31,7 +31,7 @@
 // when the store answers again.
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { bucketOf, bucketsOf, decide, expiresAt, type RuleBuckets, type Tats } from './gcra.js';
+import { bucketsOf, decide, expiresAt, type RuleBuckets, type Tats } from './gcra.js';
 import { BURST_WINDOW_SECONDS, type Rule } from './rules.js';
 
 export type Backend = { readonly kind: 'memory' } | { readonly kind: 'redis'; readonly client: Redis | Cluster; readonly keyPrefix: string };
@@ -193,11 +193,7 @@ export class Limiter {
     let shared = this.#shared.get(id);
     if (shared === undefined) {
       const share = this.#o.share;
-      const burst = Math.floor(rule.burst * share);
-      shared = {
-        main: bucketOf(rule.rps * share, Math.max(1, Math.floor(rule.rps * share))),
-        burst: burst >= 1 ? bucketOf(burst / BURST_WINDOW_SECONDS, burst) : undefined,
-      };
+      shared = bucketsOf(rule.rps * share, Math.floor(rule.burst * share), BURST_WINDOW_SECONDS, Math.max(1, Math.floor(rule.rps * share)));
       this.#shared.set(id, shared);
     }
     return { waitMs: this.#fallbackStates.decide(scope, shared), fallback: true };

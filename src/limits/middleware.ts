@@ -55,6 +55,14 @@ export interface TrafficLimitOptions {
   readonly auditWindowMs?: number;
 }
 
+/** Adds `delta` to a per-DFSP count, dropping the entry at zero; returns the new count. */
+function adjust(counts: Map<string, number>, fspId: string, delta: number): number {
+  const n = (counts.get(fspId) ?? 0) + delta;
+  if (n <= 0) counts.delete(fspId);
+  else counts.set(fspId, n);
+  return n;
+}
+
 /**
  * @example
  * app.use('*', bindPeer(...), quarantineGuard(...), limitTraffic({ listener: 'inbound', keyOf: (c) => c.get('peer')?.fspId, limits, limiter, telemetry, audit }));
@@ -124,7 +132,7 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     if (nextRelease.size >= 10_000) for (const [k, t] of nextRelease) if (t < t0) nextRelease.delete(k);
     nextRelease.set(fspId, t0 + waitMs + intervalMs);
     holding.add(socket);
-    heldOf.set(fspId, held + 1);
+    adjust(heldOf, fspId, 1);
     try {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -137,17 +145,13 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
       });
     } finally {
       holding.delete(socket);
-      const left = (heldOf.get(fspId) ?? 1) - 1;
-      if (left <= 0) heldOf.delete(fspId);
-      else heldOf.set(fspId, left);
+      adjust(heldOf, fspId, -1);
     }
     throw refusal(c, fspId, 'rate', Math.max(0, retryAfterMs - (performance.now() - t0)));
   };
 
   const gauge = (fspId: string, delta: number) => {
-    const n = (inFlight.get(fspId) ?? 0) + delta;
-    if (n <= 0) inFlight.delete(fspId);
-    else inFlight.set(fspId, n);
+    const n = adjust(inFlight, fspId, delta);
     o.telemetry.inFlight({ listener: o.listener, fspId, count: Math.max(0, n) });
   };
 

@@ -9,11 +9,21 @@ import { Hono } from 'hono';
 import type { GatewayError } from '../../../src/errors.js';
 import type { GatewayEnv } from '../../../src/http/context.js';
 import { Limiter } from '../../../src/limits/limiter.js';
-import { limitTraffic } from '../../../src/limits/middleware.js';
+import { limitTraffic, type TrafficLimitOptions } from '../../../src/limits/middleware.js';
 import type { FspLimits, LimitsTable } from '../../../src/limits/rules.js';
 import type { AuditEvent } from '../../../src/logging/audit.js';
 import { NOOP_TELEMETRY } from '../../../src/telemetry/types.js';
 import { waitFor } from '../../helpers/wait.js';
+
+/** The stage under `table` on a memory limiter, inbound unless `o` says otherwise. */
+const stage = (table: LimitsTable, o: Partial<TrafficLimitOptions> & Pick<TrafficLimitOptions, 'keyOf'>) =>
+  limitTraffic({
+    listener: 'inbound',
+    limits: () => ({ table, overrides: new Map() }),
+    limiter: new Limiter({ backend: { kind: 'memory' }, share: 1, leaseMs: 60_000 }),
+    telemetry: NOOP_TELEMETRY,
+    ...o,
+  });
 
 test('audit: the first refusal at once, the rest of the window in one record at its end, per DFSP and reason', async () => {
   const records: AuditEvent[] = [];
@@ -27,12 +37,8 @@ test('audit: the first refusal at once, the rest of the window in one record at 
   });
   app.use(
     '*',
-    limitTraffic({
-      listener: 'inbound',
+    stage(table, {
       keyOf: () => 'dfsp1',
-      limits: () => ({ table, overrides: new Map() }),
-      limiter: new Limiter({ backend: { kind: 'memory' }, share: 1, leaseMs: 60_000 }),
-      telemetry: NOOP_TELEMETRY,
       audit: { record: (e) => records.push(e), flush: async () => {}, close: async () => {} },
       auditWindowMs: 200,
     }),
@@ -75,16 +81,7 @@ test('scopes: an FSP id holding ":" never names another DFSP\'s class scope (out
     c.set('route', { resource: 'transfers' } as never);
     await next();
   });
-  app.use(
-    '*',
-    limitTraffic({
-      listener: 'outbound',
-      keyOf: (c) => c.req.query('dest'),
-      limits: () => ({ table: { default: rule, fsps: new Map() }, overrides: new Map() }),
-      limiter,
-      telemetry: NOOP_TELEMETRY,
-    }),
-  );
+  app.use('*', stage({ default: rule, fsps: new Map() }, { listener: 'outbound', keyOf: (c) => c.req.query('dest'), limiter }));
   app.get('*', (c) => c.text('ok'));
   await app.request('/transfers?dest=dfsp1');
   await app.request('/transfers?dest=dfsp1:transfers');
@@ -103,18 +100,7 @@ test('held refusals: at most holdsPerFsp at once, released one interval apart wi
     ]),
   };
   const app = new Hono<GatewayEnv>();
-  app.use(
-    '*',
-    limitTraffic({
-      listener: 'inbound',
-      keyOf: (c) => c.req.query('fsp'),
-      limits: () => ({ table, overrides: new Map() }),
-      limiter: new Limiter({ backend: { kind: 'memory' }, share: 1, leaseMs: 60_000 }),
-      telemetry: NOOP_TELEMETRY,
-      holdMs: 1000,
-      holdsPerFsp: 3,
-    }),
-  );
+  app.use('*', stage(table, { keyOf: (c) => c.req.query('fsp'), holdMs: 1000, holdsPerFsp: 3 }));
   app.get('*', (c) => c.text('ok'));
   app.onError((e, c) => c.text(String((e as GatewayError).headers?.['retry-after']), 503));
   // A connection as the Node adapter gives it (c.env.incoming.socket).
