@@ -194,3 +194,22 @@ test('store down: the per-process fallback decides, its first refusal blocks the
     client.disconnect();
   }
 });
+
+test('a store reply that is not a whole number of microseconds is no decision: the fallback decides, never an admission by default', async () => {
+  // A protocol fault no real Redis produces (a misbehaving proxy in between): this unit test stands in a client
+  // whose script answers garbage; the real store is exercised above.
+  for (const reply of [null, 'x', -5, 1.5, Number.NaN]) {
+    let fallbacks = 0;
+    const client = { status: 'ready', defineCommand() {}, sgRate: async () => reply };
+    const limiter = new Limiter({
+      backend: { kind: 'redis', client: client as never, keyPrefix: 'sg-test-limiter-garbage:' },
+      share: 1,
+      leaseMs: 60_000,
+      onFallback: () => fallbacks++,
+    });
+    const out: boolean[] = [];
+    for (let i = 0; i < 3; i++) out.push((await limiter.consume('inbound:dfsp1', rule(2))).ok);
+    assert.deepEqual(out, [true, true, false], `reply ${String(reply)}: the fallback's bucket of 2 decided`);
+    assert.equal(fallbacks, 3, `reply ${String(reply)}: every decision counted as the fallback's`);
+  }
+});
