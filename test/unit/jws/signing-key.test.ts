@@ -17,7 +17,9 @@ after(() => {
   for (const h of holders) h.close();
   rmSync(dir, { recursive: true, force: true });
 });
-const input = { method: 'PUT', url: '/transfers/1', headers: { 'fspiop-source': 'payeefsp' }, json: { b: 1, a: 2 } };
+// A fixed Date: two signatures of the same input compare equal even when a second boundary passes between them
+// (the quick start of 2026-11-30 saw 06:00:34 against 06:00:35).
+const input = { method: 'PUT', url: '/transfers/1', headers: { 'fspiop-source': 'payeefsp', date: 'Mon, 30 Nov 2026 06:00:34 GMT' }, json: { b: 1, a: 2 } };
 
 test('the algorithm comes from the parsed key, not the PEM text', () => {
   assert.equal(parseSigningKey(KEYS.payerfspPrivateKeyPem!).alg.name, 'RS256'); // PKCS#1
