@@ -16,6 +16,10 @@ export interface RunnerArgs {
   readonly verifyServer: boolean;
   readonly skewSeconds: number;
   readonly stepGapSeconds: number;
+  /** CONNECT_SECONDS of every process: the connection phase before the measured scenarios (0: none). */
+  readonly connectSeconds: number;
+  /** WARMUP_SECONDS of every process: the ramp before each constant-rate scenario holds its rate (0: none). */
+  readonly warmupSeconds: number;
   readonly ilpVersion: '1' | '4';
   readonly env: Readonly<Record<string, string>>;
   readonly k6Args: readonly string[];
@@ -43,6 +47,10 @@ between them, their results merged and the profile's thresholds judged on the me
   --ilp-version 1|4      ILP packet version of sets signed now                                            [1]
   --step-gap S           seconds between the steps of a journey in sets signed now (a journey's steps
                          come from different processes; raise it when latency approaches it)             [1]
+  --connect S            seconds in which every VU opens its connection (one GET /) before the measured
+                         scenarios; their samples are left out of the thresholds (0: none)             [5]
+  --warmup S             seconds over which each constant-rate scenario ramps up to its rate before the
+                         profile's duration at that rate; left out of the thresholds (0: none)          [15]
   --env K=V              an extra -e K=V for every k6 process (repeatable), e.g. ABORT_ON_ERROR=true
   --k6-arg=ARG           an extra argument for every \`k6 run\` (repeatable; with = when ARG starts with -)
   --merge-only DIR       start nothing: merge <fsp>.summary.json and <fsp>.points.json[.gz] in DIR
@@ -87,6 +95,8 @@ export function parseRunnerArgs(argv: readonly string[], env: Readonly<Record<st
       'verify-server': { type: 'boolean' },
       skew: { type: 'string' },
       'step-gap': { type: 'string' },
+      connect: { type: 'string' },
+      warmup: { type: 'string' },
       'ilp-version': { type: 'string' },
       env: { type: 'string', multiple: true },
       'k6-arg': { type: 'string', multiple: true },
@@ -128,6 +138,8 @@ export function parseRunnerArgs(argv: readonly string[], env: Readonly<Record<st
     verifyServer: values['verify-server'] === true,
     skewSeconds: positive(values.skew, '--skew', true) ?? 300,
     stepGapSeconds: positive(values['step-gap'], '--step-gap') ?? 1,
+    connectSeconds: values.connect === '0' ? 0 : (positive(values.connect, '--connect', true) ?? 5),
+    warmupSeconds: values.warmup === '0' ? 0 : (positive(values.warmup, '--warmup', true) ?? 15),
     ilpVersion: ilp,
     env: Object.freeze(extraEnv),
     k6Args: Object.freeze([...(values['k6-arg'] ?? [])]),

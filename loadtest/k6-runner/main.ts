@@ -4,6 +4,7 @@
 // summaries (trends from their raw samples) and judges the profile's thresholds on the merged totals.
 import { createPrivateKey } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
@@ -15,6 +16,7 @@ import { formatK6Summary } from './format.js';
 import { hasAbortOnFail, type Judgement, judge, thresholdPercentiles } from './judge.js';
 import { checkK6, freePort, K6_THRESHOLDS_FAILED, K6Missing, launchAll, type ProcessResult } from './k6.js';
 import { type MergedRun, mergeResults, resultIds } from './merge.js';
+import { judgedThresholds, loadScaleModule } from './phases.js';
 import { buildPlan, type Identity, identitiesFromFile, identitiesFromKeys, type ProcessPlan } from './plan.js';
 import { readSplitManifest, type SplitManifest, writeSplitSets } from './sets.js';
 
@@ -42,7 +44,20 @@ export function profilePeakRate(profile: Profile): number {
 /** Signs the set the run needs (all identities' keys) and cuts it into per-DFSP files in `dir`. */
 async function prepareSplit(profile: Profile, args: RunnerArgs, identities: readonly Identity[], totalRate: number, dir: string): Promise<SplitManifest> {
   const schedules = buildSchedules(profile, { rate: totalRate, durationSeconds: args.durationSeconds });
-  const starts = schedules.reduce((a, s) => a + Math.ceil(s.startsBy(s.durationMs)), 0);
+  // The warm-up's ramp (index.js withWarmup) comes on top of each constant-rate scenario.
+  const scale = await loadScaleModule();
+  const warmup = Object.values(profile.scenarios)
+    .filter((s) => s.executor === 'constant-arrival-rate')
+    .reduce(
+      (a, s) =>
+        a +
+        scale.warmupRequests(
+          (totalRate * (s.rate ?? 0) * 1000) / (profilePeakRate(profile) * (s.timeUnit ? parseDuration(s.timeUnit) : 1000)),
+          args.warmupSeconds,
+        ),
+      0,
+    );
+  const starts = schedules.reduce((a, s) => a + Math.ceil(s.startsBy(s.durationMs)), 0) + warmup;
   const env = schedules[0]?.env ?? {};
   const quotesOnly = env.QUOTES_ONLY === 'true';
   // A little to spare: each process stops at the end of its own part of the set.
@@ -112,6 +127,16 @@ function processLines(results: readonly ProcessResult[]): string[] {
   ];
 }
 
+/**
+ * The k6 processes' environment: GOMAXPROCS shared out between them unless the operator set it. Each Go
+ * runtime otherwise runs one scheduler thread per core; with more processes than cores their idle threads
+ * spin and wake one another (on 2 cores, 8 processes at 1000 requests/s spent about 10 % more CPU; docs/performance/k6.md).
+ */
+function k6Environment(processes: number): NodeJS.ProcessEnv {
+  if (process.env.GOMAXPROCS) return process.env;
+  return { ...process.env, GOMAXPROCS: String(Math.max(1, Math.floor(availableParallelism() / processes))) };
+}
+
 async function mergeAndJudge(
   dir: string,
   ids: readonly string[],
@@ -158,7 +183,8 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   }
   let profile: Profile;
   try {
-    profile = loadProfile(args.profile);
+    // Judged as each k6 process judges them: without the connection phase's samples (lib/scale.js).
+    profile = await judgedThresholds(loadProfile(args.profile), args);
   } catch (e) {
     err((e as Error).message);
     return 2;
@@ -205,6 +231,8 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
       manifest,
       totalRate,
       durationSeconds: args.durationSeconds,
+      connectSeconds: args.connectSeconds,
+      warmupSeconds: args.warmupSeconds,
       target: args.target,
       serverName: args.serverName,
       verifyServer: args.verifyServer,
@@ -226,6 +254,7 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
     bin,
     plans,
     stopAllOnThresholdAbort: hasAbortOnFail(profile.thresholds),
+    env: k6Environment(plans.length),
     log: (line) => err(line),
     heartbeatSeconds: 15,
   });

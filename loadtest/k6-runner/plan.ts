@@ -111,6 +111,10 @@ export interface PlanOptions {
   readonly manifest: SplitManifest;
   readonly totalRate: number;
   readonly durationSeconds?: number | undefined;
+  /** CONNECT_SECONDS (index.js): the connection phase before the measured scenarios. */
+  readonly connectSeconds: number;
+  /** WARMUP_SECONDS (index.js): the ramp before each constant-rate scenario. */
+  readonly warmupSeconds: number;
   readonly target: { readonly host: string; readonly port: number };
   readonly serverName?: string | undefined;
   readonly verifyServer: boolean;
@@ -160,6 +164,8 @@ export function buildPlan(o: PlanOptions): ProcessPlan[] {
       TARGET_HOST: o.target.host,
       TARGET_PORT: String(o.target.port),
       INSECURE_SKIP_TLS_VERIFY: String(!o.verifyServer),
+      CONNECT_SECONDS: String(o.connectSeconds),
+      WARMUP_SECONDS: String(o.warmupSeconds),
     };
     if (o.durationSeconds) env.DURATION = String(o.durationSeconds);
     if (o.serverName) env.SERVER_NAME = o.serverName;

@@ -17,6 +17,14 @@ function bool(v, def) {
 }
 
 /** @param {string} name @param {string | undefined} v @param {number} def */
+function count(name, v, def) {
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: expected a whole number of seconds (0 or more), got ${v}`);
+  return n;
+}
+
+/** @param {string} name @param {string | undefined} v @param {number} def */
 function int(name, v, def) {
   if (v === undefined || v === '') return def;
   const n = Number(v);
@@ -76,6 +84,16 @@ export const ENV = Object.freeze({
    * operator TestRun per identity) begin together when they share it; the runner resumes paused processes instead.
    */
   START_AT: instant(__ENV.START_AT),
+  /**
+   * Seconds before the measured scenarios in which every VU opens its connection with one request (GET /,
+   * answered 404 by the gateway); its samples are tagged phase=connect and left out of the thresholds. 0: none.
+   */
+  CONNECT_SECONDS: count('CONNECT_SECONDS', __ENV.CONNECT_SECONDS, 5),
+  /**
+   * Seconds over which each constant-rate scenario ramps from 0 to its rate before holding it for its
+   * duration (lib/scale.js withWarmup); the ramp's samples are tagged phase=warmup and left out of the thresholds. 0: none.
+   */
+  WARMUP_SECONDS: count('WARMUP_SECONDS', __ENV.WARMUP_SECONDS, 15),
   /** Override of the scenario duration in seconds (a ramp is stretched); 0 = the profile's. */
   DURATION: int('DURATION', __ENV.DURATION, 0),
   /** The gateway's inbound (mTLS) listener. */

@@ -30,6 +30,9 @@ function errorCode(body) {
  * @param {string} checkName  stable id, e.g. TRANSFERS_FSPIOP_POST_TRANSFERS_RESPONSE_IS_202
  */
 export function send(req, checkName) {
+  // A warmed scenario (lib/scale.js withWarmup) carries WARMUP_MS: its ramp is phase=warmup, then phase=run.
+  const warmupMs = Number(__ENV.WARMUP_MS || 0);
+  exec.vu.tags.phase = warmupMs > 0 && Date.now() - exec.scenario.startTime < warmupMs ? 'warmup' : 'run';
   const tags = {
     payerFspId: req.kind === 'postQuotes' || req.kind === 'postTransfers' ? req.fsp : req.destination,
     payeeFspId: req.kind === 'postQuotes' || req.kind === 'postTransfers' ? req.destination : req.fsp,

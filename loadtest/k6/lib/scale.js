@@ -121,3 +121,126 @@ export function scaleScenarios(scenarios, rate, durationSeconds) {
   }
   return out;
 }
+
+/**
+ * The scenario that opens every VU's connection before the measured scenarios start (CONNECT_SECONDS).
+ * @public exported for test/unit/loadtest/k6-runner.test.ts
+ */
+export const CONNECT_SCENARIO = 'connect';
+
+/**
+ * Prepends the connection phase: for `seconds`, every VU the measured scenarios start with sends one
+ * request (`connect` in index.js), so each opens its TLS connection (a full handshake with a client
+ * certificate) before the clock, as the Node driver does; the measured scenarios start `seconds` later on
+ * the same VUs (k6 hands VUs of finished scenarios to later ones, with their connections). Samples are
+ * tagged phase=connect or phase=run, and runThresholds() judges phase=run only. 0 seconds: unchanged.
+ * @public exported for test/unit/loadtest/k6-runner.test.ts
+ * @param {{ [name: string]: any }} scenarios  already scaled to this process's share
+ * @param {number} seconds
+ */
+export function withConnectPhase(scenarios, seconds) {
+  if (!(seconds > 0)) return scenarios;
+  if (scenarios[CONNECT_SCENARIO] !== undefined) throw new Error(`a profile scenario is named ${CONNECT_SCENARIO}: rename it, or set CONNECT_SECONDS=0`);
+  /** @type {{ [name: string]: any }} */
+  const out = {};
+  let vus = 0;
+  const names = Object.keys(scenarios);
+  for (let i = 0; i < names.length; i++) {
+    const s = scenarios[names[i]];
+    vus += s.preAllocatedVUs || s.vus || 1;
+    const start = (s.startTime ? durationMs(s.startTime) : 0) + seconds * 1000;
+    out[names[i]] = Object.assign({}, s, { startTime: `${start}ms`, tags: Object.assign({}, s.tags, { phase: 'run' }) });
+  }
+  out[CONNECT_SCENARIO] = {
+    executor: 'per-vu-iterations',
+    exec: 'connect',
+    vus,
+    iterations: 1,
+    maxDuration: `${seconds}s`,
+    gracefulStop: '0s',
+    tags: { phase: 'connect' },
+  };
+  return out;
+}
+
+/**
+ * Metrics whose samples the connection phase and the warm-up emit too (inside iterations): their
+ * thresholds are judged on phase=run. Every other metric keeps its key, above all dropped_iterations,
+ * which k6's executors emit without the scenario's tags (a phase filter would never match and a
+ * `count==0` would pass on nothing), and checks and custom metrics, which the connection phase never emits.
+ */
+const PHASED = /^(http_reqs|http_req_[a-z_]+|iterations|iteration_duration|data_sent|data_received)$/;
+
+/**
+ * The profile's thresholds with the connection phase and the warm-up left out (see PHASED) when either
+ * runs; unchanged otherwise. The runner judges the merged totals with the same keys.
+ * @public exported for test/unit/loadtest/k6-runner.test.ts and loadtest/k6-runner/main.ts
+ * @param {{ [key: string]: any }} thresholds
+ * @param {number} seconds  CONNECT_SECONDS + WARMUP_SECONDS: 0 when neither runs
+ */
+export function runThresholds(thresholds, seconds) {
+  if (!(seconds > 0)) return thresholds;
+  /** @type {{ [key: string]: any }} */
+  const out = {};
+  const keys = Object.keys(thresholds);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const open = key.indexOf('{');
+    const name = (open < 0 ? key : key.slice(0, open)).trim();
+    let k = key;
+    if (PHASED.test(name)) {
+      const inner = open < 0 ? '' : key.slice(open + 1, key.lastIndexOf('}')).trim();
+      if (!/(^|,)\s*phase\s*:/.test(inner)) k = `${name}{${inner === '' ? '' : `${inner},`}phase:run}`;
+    }
+    out[k] = thresholds[key];
+  }
+  return out;
+}
+
+/**
+ * The warm-up (WARMUP_SECONDS): each constant-arrival-rate scenario becomes a ramping one that rises from 0
+ * to its rate over `seconds`, then holds the rate for the scenario's duration. A gateway that has just
+ * started, or sat idle (V8 recompiles its hot code and grows its young generation again), is not hit with
+ * its full rate at once, and the arrival-rate executors are not pushed into starting VUs mid-run. The
+ * ramp's samples are tagged phase=warmup by lib/http.js (from the scenario's WARMUP_MS) and left out of
+ * the thresholds like the connection phase. Ramping scenarios are left as they are. 0 seconds: unchanged.
+ * @public exported for test/unit/loadtest/k6-runner.test.ts
+ * @param {{ [name: string]: any }} scenarios  already scaled
+ * @param {number} seconds
+ */
+export function withWarmup(scenarios, seconds) {
+  if (!(seconds > 0)) return scenarios;
+  /** @type {{ [name: string]: any }} */
+  const out = {};
+  const names = Object.keys(scenarios);
+  for (let i = 0; i < names.length; i++) {
+    const s = scenarios[names[i]];
+    if (s.executor !== 'constant-arrival-rate') {
+      out[names[i]] = s;
+      continue;
+    }
+    const w = Object.assign({}, s, {
+      executor: 'ramping-arrival-rate',
+      startRate: 0,
+      stages: [
+        { duration: `${seconds}s`, target: s.rate },
+        { duration: s.duration, target: s.rate },
+      ],
+      env: Object.assign({}, s.env, { WARMUP_MS: String(seconds * 1000) }),
+    });
+    delete w.rate;
+    delete w.duration;
+    out[names[i]] = w;
+  }
+  return out;
+}
+
+/**
+ * Requests the warm-up adds to a constant scenario of `ratePerSecond`: the ramp's area, rate × seconds / 2.
+ * @public exported for loadtest/k6-runner/main.ts (the set it signs must cover them)
+ * @param {number} ratePerSecond
+ * @param {number} seconds
+ */
+export function warmupRequests(ratePerSecond, seconds) {
+  return seconds > 0 ? Math.ceil((ratePerSecond * seconds) / 2) : 0;
+}

@@ -89,6 +89,8 @@ test('the runner passes only variables the scripts read, and docs/performance/k6
     verifyServer: true,
     outDir: '/o',
     script: '/s.js',
+    connectSeconds: 5,
+    warmupSeconds: 15,
   });
   for (const name of Object.keys(plan?.env ?? {})) assert.ok(read.has(name), `the runner sets ${name}, which no script reads`);
   const doc = readFileSync(join(K6, '..', '..', 'docs', 'performance', 'k6.md'), 'utf8');

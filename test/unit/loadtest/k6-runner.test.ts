@@ -6,16 +6,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { PreparedRequest, PreparedSet } from '../../../loadtest/driver/dataset.js';
-import { loadProfile, PROFILES_DIR } from '../../../loadtest/driver/profile.js';
+import { loadProfile } from '../../../loadtest/driver/profile.js';
 import { parseRunnerArgs, parseTarget } from '../../../loadtest/k6-runner/args.js';
 import { formatK6Summary, humanBytes, humanDuration } from '../../../loadtest/k6-runner/format.js';
 import { judge } from '../../../loadtest/k6-runner/judge.js';
 import { checkK6, K6Missing, parseK6Version } from '../../../loadtest/k6-runner/k6.js';
 import { profilePeakRate, scriptTrendStats } from '../../../loadtest/k6-runner/main.js';
 import { type MergedRun, mergeResults } from '../../../loadtest/k6-runner/merge.js';
+import { judgedThresholds, loadScaleModule } from '../../../loadtest/k6-runner/phases.js';
 import { buildPlan, identitiesFromKeys, rateText, splitRate } from '../../../loadtest/k6-runner/plan.js';
 import { percentile, Samples } from '../../../loadtest/k6-runner/points.js';
 import { readSplitManifest, splitBySender, writeSplitSets } from '../../../loadtest/k6-runner/sets.js';
@@ -25,12 +25,8 @@ import { makeEcPkiDir } from '../../helpers/pki.js';
 const tmp = mkdtempSync(join(tmpdir(), 'sg-k6runner-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface ScaleModule {
-  scaleScenarios(s: Record<string, unknown>, rate: number, duration: number): Record<string, Record<string, any>>;
-  peakPerSecond(s: unknown): number;
-}
 // The k6 module itself (no k6 imports): the same code k6 runs in each process.
-const scale = (await import(pathToFileURL(join(PROFILES_DIR, '..', 'lib', 'scale.js')).href)) as ScaleModule;
+const scale = await loadScaleModule();
 
 describe('arguments', () => {
   test('defaults, and every option parsed once', () => {
@@ -44,6 +40,11 @@ describe('arguments', () => {
     assert.equal(d.verifyServer, false);
     assert.equal(d.stepGapSeconds, 1);
     assert.equal(parseRunnerArgs(['--step-gap', '2.5']).stepGapSeconds, 2.5);
+    assert.equal(d.connectSeconds, 5);
+    assert.equal(d.warmupSeconds, 15);
+    assert.equal(parseRunnerArgs(['--warmup', '0']).warmupSeconds, 0);
+    assert.equal(parseRunnerArgs(['--connect', '0']).connectSeconds, 0);
+    assert.equal(parseRunnerArgs(['--connect', '12']).connectSeconds, 12);
     const a = parseRunnerArgs(
       [
         '--profile=target-1000',
@@ -93,6 +94,8 @@ describe('arguments', () => {
     assert.throws(() => parseRunnerArgs(['--fsps', 'a,a']), /twice/);
     assert.throws(() => parseRunnerArgs(['--env', 'NOVALUE']), /K=V/);
     assert.throws(() => parseRunnerArgs(['--ilp-version', '3']), /1 or 4/);
+    assert.throws(() => parseRunnerArgs(['--connect=-1']), /--connect must be a positive integer/);
+    assert.throws(() => parseRunnerArgs(['--connect', '2.5']), /--connect must be a positive integer/);
     assert.throws(() => parseRunnerArgs(['--bogus']), /Unknown option/);
   });
 });
@@ -142,7 +145,7 @@ describe('rate split', () => {
     const s = scale.scaleScenarios(p.scenarios as Record<string, unknown>, 142.857, 0).quoteTransfer as Record<string, unknown>;
     assert.equal((s.rate as number) / Number.parseFloat(s.timeUnit as string), 142.857);
     assert.equal(s.duration, '60s');
-    assert.equal(s.preAllocatedVUs, Math.ceil(100 * 0.142857));
+    assert.equal(s.preAllocatedVUs, Math.ceil(400 * 0.142857));
     assert.equal(s.maxVUs, Math.ceil(400 * 0.142857));
     assert.equal(s.exec, 'quoteTransfer');
     const same = scale.scaleScenarios(p.scenarios as Record<string, unknown>, 0, 0);
@@ -237,6 +240,8 @@ describe('per-DFSP sets and the plan', () => {
         script: '/repo/loadtest/k6/index.js',
         extraEnv: { ABORT_ON_ERROR: 'true' },
         extraArgs: ['--no-connection-reuse'],
+        connectSeconds: 7,
+        warmupSeconds: 9,
       });
       assert.deepEqual(
         plans.map((p) => p.rate),
@@ -250,6 +255,8 @@ describe('per-DFSP sets and the plan', () => {
       assert.equal(a.env.PEERS, 'b,c');
       assert.equal(a.env.RATE, '60');
       assert.equal(a.env.ABORT_ON_ERROR, 'true');
+      assert.equal(a.env.CONNECT_SECONDS, '7');
+      assert.equal(a.env.WARMUP_SECONDS, '9');
       assert.deepEqual(a.args.slice(0, 6), ['run', '--quiet', '--summary-export', '/out/a.summary.json', '--out', 'json=/out/a.points.json.gz']);
       assert.ok(a.args.includes('FSP_ID=a'));
       assert.equal(a.args.at(-2), '--no-connection-reuse');
@@ -265,6 +272,8 @@ describe('per-DFSP sets and the plan', () => {
             verifyServer: false,
             outDir: '/o',
             script: 's',
+            connectSeconds: 0,
+            warmupSeconds: 0,
           }),
         /sent by c, which no identity speaks for/,
       );
@@ -298,6 +307,95 @@ function writeProcess(dir: string, id: string, durations: readonly number[], opt
   writeFileSync(join(dir, `${id}.summary.json`), JSON.stringify(summaryExport(samples, opts.seconds ?? 10, checks, { http_req_duration: ['p(95)<1'] })));
   writeFileSync(join(dir, `${id}.points.json.gz`), gzipSync(jsonOutputLines(samples)));
 }
+
+describe('the connection phase (CONNECT_SECONDS)', () => {
+  test('every VU the measured scenarios start with connects first; the measured scenarios start after it', () => {
+    const p = loadProfile('target-1000');
+    const scaled = scale.scaleScenarios(p.scenarios as Record<string, unknown>, 125, 0);
+    const s = scale.withConnectPhase(scaled, 5);
+    const c = s[scale.CONNECT_SCENARIO]!;
+    assert.deepEqual(
+      { executor: c.executor, exec: c.exec, vus: c.vus, iterations: c.iterations, maxDuration: c.maxDuration, tags: c.tags },
+      { executor: 'per-vu-iterations', exec: 'connect', vus: 50, iterations: 1, maxDuration: '5s', tags: { phase: 'connect' } },
+    );
+    assert.equal(s.quoteTransfer!.startTime, '5000ms');
+    assert.deepEqual(s.quoteTransfer!.tags, { phase: 'run' });
+    assert.equal(s.quoteTransfer!.rate, scaled.quoteTransfer!.rate);
+    // Two scenarios starting together: the phase connects both pools; a later start is shifted, not replaced.
+    const two = scale.withConnectPhase({ a: { preAllocatedVUs: 3, startTime: '10s', tags: { x: 'y' } }, b: { vus: 4 } }, 2);
+    assert.equal(two[scale.CONNECT_SCENARIO]!.vus, 7);
+    assert.equal(two.a!.startTime, '12000ms');
+    assert.deepEqual(two.a!.tags, { x: 'y', phase: 'run' });
+    assert.deepEqual(scale.withConnectPhase(scaled, 0), scaled);
+    assert.throws(() => scale.withConnectPhase({ connect: { vus: 1 } }, 5), /named connect/);
+  });
+
+  test('thresholds leave the phase out of HTTP and iteration metrics only; dropped_iterations keeps its key', () => {
+    const t = {
+      http_req_duration: ['p(95)<50'],
+      'http_req_duration{request:postQuotes}': ['p(99)<80'],
+      'http_req_failed{phase:connect}': ['rate<1'],
+      http_reqs: ['count>0'],
+      iterations: ['count>0'],
+      dropped_iterations: ['count==0'],
+      checks: ['rate>0.99'],
+      fspiop_errors: ['count<1'],
+    };
+    assert.deepEqual(Object.keys(scale.runThresholds(t, 5)), [
+      'http_req_duration{phase:run}',
+      'http_req_duration{request:postQuotes,phase:run}',
+      'http_req_failed{phase:connect}',
+      'http_reqs{phase:run}',
+      'iterations{phase:run}',
+      // Executors emit dropped_iterations without the scenario's tags: {phase:run} would never match and
+      // count==0 would pass on nothing.
+      'dropped_iterations',
+      'checks',
+      'fspiop_errors',
+    ]);
+    assert.deepEqual(scale.runThresholds(t, 5)['http_req_duration{phase:run}'], ['p(95)<50']);
+    assert.equal(scale.runThresholds(t, 0), t);
+  });
+
+  test('the runner judges the keys each k6 process judges', async () => {
+    const judged = await judgedThresholds(loadProfile('target-1000'), { connectSeconds: 5, warmupSeconds: 0 });
+    assert.deepEqual(Object.keys(judged.thresholds), ['http_req_failed{phase:run}', 'http_req_duration{phase:run}', 'dropped_iterations']);
+    assert.deepEqual(Object.keys((await judgedThresholds(loadProfile('target-1000'), { connectSeconds: 0, warmupSeconds: 15 })).thresholds), [
+      'http_req_failed{phase:run}',
+      'http_req_duration{phase:run}',
+      'dropped_iterations',
+    ]);
+    assert.deepEqual(Object.keys((await judgedThresholds(loadProfile('target-1000'), { connectSeconds: 0, warmupSeconds: 0 })).thresholds), [
+      'http_req_failed',
+      'http_req_duration',
+      'dropped_iterations',
+    ]);
+  });
+
+  test('the warm-up ramps a constant scenario up to its rate, then holds it for the whole duration', () => {
+    const scaled = scale.scaleScenarios(loadProfile('target-1000').scenarios as Record<string, unknown>, 125, 0);
+    const w = scale.withWarmup(scaled, 15).quoteTransfer!;
+    assert.equal(w.executor, 'ramping-arrival-rate');
+    assert.equal(w.startRate, 0);
+    assert.deepEqual(w.stages, [
+      { duration: '15s', target: scaled.quoteTransfer!.rate },
+      { duration: '60s', target: scaled.quoteTransfer!.rate },
+    ]);
+    assert.equal(w.timeUnit, scaled.quoteTransfer!.timeUnit);
+    assert.equal(w.rate, undefined);
+    assert.equal(w.duration, undefined);
+    assert.deepEqual(w.env, { WARMUP_MS: '15000' });
+    assert.equal(w.exec, 'quoteTransfer');
+    // A ramp is already gentle: left alone; no warm-up leaves everything as it was.
+    const ramp = { executor: 'ramping-arrival-rate', stages: [{ duration: '10s', target: 5 }] };
+    assert.equal(scale.withWarmup({ r: ramp }, 15).r, ramp);
+    assert.deepEqual(scale.withWarmup(scaled, 0), scaled);
+    // The set the runner signs covers the ramp: its area, rate × seconds / 2.
+    assert.equal(scale.warmupRequests(1000, 15), 7500);
+    assert.equal(scale.warmupRequests(125.5, 3), 189);
+    assert.equal(scale.warmupRequests(1000, 0), 0);
+  });
+});
 
 describe('merging the processes', () => {
   const COLUMNS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'];
