@@ -44,7 +44,4 @@ EXPOSE 8443 8444 9464
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ADMIN_LISTEN_PORT||9464)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# --max-semi-space-size: the same V8 flags as `npm start` (package.json; test/unit/deploy/dockerfile.test.ts
-# keeps them equal): a 32 MiB young-generation semi-space instead of 16 MiB halves the scavenges; about 10 %
-# less CPU per request at 1000 requests/s (docs/performance/2026-11-30-k6-and-young-generation.md).
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/main.js"]
+ENTRYPOINT ["node", "dist/main.js"]

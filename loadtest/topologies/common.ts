@@ -115,27 +115,6 @@ export function nodeBinary(spec: string | undefined): { path: string; version: s
   return { path, version: `Node ${version}` };
 }
 
-/**
- * The V8 flags the gateway runs with in production: those between `node` and `dist/main.js` in
- * package.json's start script (the Dockerfile's ENTRYPOINT carries the same), so every measured gateway runs
- * as `npm start` does.
- */
-export function productionNodeFlags(): string[] {
-  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const m = /^node((?:\s+--[\w-]+(?:=\S+)?)*)\s+dist\/main\.js$/.exec(start.trim());
-  if (!m) throw new Error(`package.json start script is not "node [--flag…] dist/main.js": ${start}`);
-  return (m[1] ?? '').split(/\s+/).filter(Boolean);
-}
-
-/**
- * The measured gateway's V8 flags: the production ones, or GATEWAY_NODE_FLAGS when set (space-separated, ""
- * for none: the A/B of docs/performance/2026-11-30-k6-and-young-generation.md).
- */
-function gatewayNodeFlags(): string[] {
-  const given = process.env.GATEWAY_NODE_FLAGS;
-  return given === undefined ? productionNodeFlags() : given.split(/\s+/).filter(Boolean);
-}
-
 /** The command that runs the gateway: dist/main.js when built (no tsx in the measured process), else tsx. */
 export function gatewayCommand(node: string = process.execPath): { cmd: string; args: string[]; how: string } {
   const candidates: Array<readonly [string, string]> = [
@@ -155,12 +134,11 @@ export function gatewayCommand(node: string = process.execPath): { cmd: string; 
   const profAt = process.argv.indexOf('--cpu-prof');
   const prof = profAt >= 0 && process.argv[profAt + 1] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.argv[profAt + 1]!)] : [];
   for (const [dir, how] of candidates) {
-    if (existsSync(join(dir, 'main.js')))
-      return { cmd: node, args: [...gatewayNodeFlags(), ...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
+    if (existsSync(join(dir, 'main.js'))) return { cmd: node, args: [...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
   }
   return {
     cmd: node,
-    args: [...gatewayNodeFlags(), '--import', 'tsx', join(ROOT, 'src', 'main.ts')],
+    args: ['--import', 'tsx', join(ROOT, 'src', 'main.ts')],
     how: 'node --import tsx src/main.ts (run npm run build to measure the compiled build)',
   };
 }
