@@ -67,6 +67,16 @@ const positive = (v: string | undefined, what: string, integer = false): number 
   return n;
 };
 
+const PHASE_VARIABLES = new Set(['CONNECT_SECONDS', 'WARMUP_SECONDS', 'WARMUP_MS']);
+
+/** A whole number of seconds, 0 or more. */
+const seconds = (v: string | undefined, what: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || v.trim() === '') throw new Error(`${what} must be a whole number of seconds (0 or more), got ${v}`);
+  return n;
+};
+
 /** `host:port`, `[v6]:port` or `https://host:port` → host and port. */
 export function parseTarget(text: string): { host: string; port: number } {
   const url = new URL(text.includes('://') ? text : `https://${text}`);
@@ -114,6 +124,8 @@ export function parseRunnerArgs(argv: readonly string[], env: Readonly<Record<st
   for (const kv of values.env ?? []) {
     const i = kv.indexOf('=');
     if (i <= 0) throw new Error(`--env expects K=V, got ${kv}`);
+    // The runner judges and signs for its own phases: they are options, never per-process overrides.
+    if (PHASE_VARIABLES.has(kv.slice(0, i))) throw new Error(`--env ${kv.slice(0, i)}: use --connect or --warmup`);
     extraEnv[kv.slice(0, i)] = kv.slice(i + 1);
   }
   const fsps = values.fsps
@@ -138,8 +150,8 @@ export function parseRunnerArgs(argv: readonly string[], env: Readonly<Record<st
     verifyServer: values['verify-server'] === true,
     skewSeconds: positive(values.skew, '--skew', true) ?? 300,
     stepGapSeconds: positive(values['step-gap'], '--step-gap') ?? 1,
-    connectSeconds: values.connect === '0' ? 0 : (positive(values.connect, '--connect', true) ?? 5),
-    warmupSeconds: values.warmup === '0' ? 0 : (positive(values.warmup, '--warmup', true) ?? 15),
+    connectSeconds: seconds(values.connect, '--connect') ?? 5,
+    warmupSeconds: seconds(values.warmup, '--warmup') ?? 15,
     ilpVersion: ilp,
     env: Object.freeze(extraEnv),
     k6Args: Object.freeze([...(values['k6-arg'] ?? [])]),

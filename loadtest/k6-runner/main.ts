@@ -41,23 +41,30 @@ export function profilePeakRate(profile: Profile): number {
   return total;
 }
 
-/** Signs the set the run needs (all identities' keys) and cuts it into per-DFSP files in `dir`. */
-async function prepareSplit(profile: Profile, args: RunnerArgs, identities: readonly Identity[], totalRate: number, dir: string): Promise<SplitManifest> {
-  const schedules = buildSchedules(profile, { rate: totalRate, durationSeconds: args.durationSeconds });
-  // The warm-up's ramp (index.js withWarmup) comes on top of each constant-rate scenario.
+/**
+ * The requests the k6 processes start in all: the profile's schedules at the run's rate and duration, plus
+ * the warm-up's ramp on each constant-rate scenario (index.js withWarmup).
+ */
+export async function requestsStarted(
+  profile: Profile,
+  o: { totalRate: number; durationSeconds?: number | undefined; warmupSeconds: number },
+): Promise<number> {
+  const schedules = buildSchedules(profile, { rate: o.totalRate, durationSeconds: o.durationSeconds });
   const scale = await loadScaleModule();
+  const peak = profilePeakRate(profile);
   const warmup = Object.values(profile.scenarios)
     .filter((s) => s.executor === 'constant-arrival-rate')
     .reduce(
-      (a, s) =>
-        a +
-        scale.warmupRequests(
-          (totalRate * (s.rate ?? 0) * 1000) / (profilePeakRate(profile) * (s.timeUnit ? parseDuration(s.timeUnit) : 1000)),
-          args.warmupSeconds,
-        ),
+      (a, s) => a + scale.warmupRequests((o.totalRate * (s.rate ?? 0) * 1000) / (peak * (s.timeUnit ? parseDuration(s.timeUnit) : 1000)), o.warmupSeconds),
       0,
     );
-  const starts = schedules.reduce((a, s) => a + Math.ceil(s.startsBy(s.durationMs)), 0) + warmup;
+  return schedules.reduce((a, s) => a + Math.ceil(s.startsBy(s.durationMs)), 0) + warmup;
+}
+
+/** Signs the set the run needs (all identities' keys) and cuts it into per-DFSP files in `dir`. */
+async function prepareSplit(profile: Profile, args: RunnerArgs, identities: readonly Identity[], totalRate: number, dir: string): Promise<SplitManifest> {
+  const schedules = buildSchedules(profile, { rate: totalRate, durationSeconds: args.durationSeconds });
+  const starts = await requestsStarted(profile, { totalRate, durationSeconds: args.durationSeconds, warmupSeconds: args.warmupSeconds });
   const env = schedules[0]?.env ?? {};
   const quotesOnly = env.QUOTES_ONLY === 'true';
   // A little to spare: each process stops at the end of its own part of the set.
@@ -127,6 +134,18 @@ function processLines(results: readonly ProcessResult[]): string[] {
   ];
 }
 
+/** CONNECT_SECONDS and WARMUP_SECONDS of a results directory's plan.json, when it records them. */
+export function readPlanPhases(dir: string): { connectSeconds: number; warmupSeconds: number } | undefined {
+  let plan: { connectSeconds?: unknown; warmupSeconds?: unknown };
+  try {
+    plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  return ok(plan.connectSeconds) && ok(plan.warmupSeconds) ? { connectSeconds: plan.connectSeconds, warmupSeconds: plan.warmupSeconds } : undefined;
+}
+
 /**
  * The k6 processes' environment: GOMAXPROCS shared out between them unless the operator set it. Each Go
  * runtime otherwise runs one scheduler thread per core; with more processes than cores their idle threads
@@ -190,6 +209,9 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
     return 2;
   }
   if (args.mergeOnly) {
+    // The phases the processes ran with decide which samples the thresholds judge: read them from the run's plan.
+    const phases = readPlanPhases(args.mergeOnly);
+    if (phases) profile = await judgedThresholds(loadProfile(args.profile), phases);
     const ids = resultIds(args.mergeOnly);
     if (ids.length === 0) {
       err(`${args.mergeOnly}: no <id>.summary.json files`);
@@ -213,8 +235,15 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
       `k6 run of profile ${name} → ${args.target.host}:${args.target.port}: ${totalRate}/s over ${identities.length} DFSP identities, one k6 process each [${version}]`,
     );
     let manifest: SplitManifest;
-    if (args.data) manifest = readSplitManifest(args.data);
-    else {
+    if (args.data) {
+      manifest = readSplitManifest(args.data);
+      // A set that runs out leaves the end of the run at a lower rate (prepared_requests_exhausted): refuse it.
+      const started = await requestsStarted(profile, { totalRate, durationSeconds: args.durationSeconds, warmupSeconds: args.warmupSeconds });
+      if (!manifest.reusable && manifest.total < started)
+        throw new Error(
+          `${args.data} holds ${manifest.total} requests; this run starts ${started} (${args.warmupSeconds} s warm-up included): prepare at least that many (docs/performance/README.md §3)`,
+        );
+    } else {
       const t = performance.now();
       manifest = await prepareSplit(profile, args, identities, totalRate, join(outDir, 'data'));
       out(`signed ${manifest.total} requests in ${((performance.now() - t) / 1000).toFixed(1)} s; Date headers valid until ${manifest.validUntil}`);
@@ -242,7 +271,10 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
       extraArgs: args.k6Args,
       apiAddresses,
     });
-    writeFileSync(join(outDir, 'plan.json'), JSON.stringify({ k6: version, totalRate, processes: plans }, null, 2));
+    writeFileSync(
+      join(outDir, 'plan.json'),
+      JSON.stringify({ k6: version, totalRate, connectSeconds: args.connectSeconds, warmupSeconds: args.warmupSeconds, processes: plans }, null, 2),
+    );
   } catch (e) {
     err(e instanceof K6Missing ? e.message : `setup: ${(e as Error).message}`);
     return 2;

@@ -142,7 +142,8 @@ function mergeSummaries(summaries: readonly ProcessSummary[], points: PointsResu
     } else if (type === 'rate') {
       const passes = present.reduce((a, v) => a + num(v.passes), 0);
       const fails = present.reduce((a, v) => a + num(v.fails), 0);
-      values = { rate: passes + fails > 0 ? passes / (passes + fails) : 0, passes, fails };
+      // No sample is no rate (k6 exports a threshold's sub-metric even when nothing matched it): judged as no data.
+      values = passes + fails > 0 ? { rate: passes / (passes + fails), passes, fails } : { passes, fails };
     } else if (type === 'gauge') {
       values = {
         value: present.reduce((a, v) => a + num(v.value), 0),

@@ -11,13 +11,15 @@ export interface ScaleModule {
   withWarmup(s: Record<string, unknown>, seconds: number): Record<string, Record<string, any>>;
   warmupRequests(ratePerSecond: number, seconds: number): number;
   runThresholds<T>(thresholds: Readonly<Record<string, T>>, seconds: number): Record<string, T>;
+  judgedThresholds<T>(thresholds: Readonly<Record<string, T>>, phaseSeconds: number): Record<string, T | string[]>;
+  readonly EXHAUSTED: string;
   readonly CONNECT_SCENARIO: string;
 }
 
 export const loadScaleModule = async (): Promise<ScaleModule> => (await import(pathToFileURL(join(PROFILES_DIR, '..', 'lib', 'scale.js')).href)) as ScaleModule;
 
-/** The profile's thresholds as every k6 process judges them with CONNECT_SECONDS and WARMUP_SECONDS. */
+/** The profile's thresholds as every k6 process judges them (index.js): phases left out, running out of requests failed. */
 export async function judgedThresholds(profile: Profile, phases: { connectSeconds: number; warmupSeconds: number }): Promise<Profile> {
   const scale = await loadScaleModule();
-  return { ...profile, thresholds: scale.runThresholds(profile.thresholds, phases.connectSeconds + phases.warmupSeconds) };
+  return { ...profile, thresholds: scale.judgedThresholds(profile.thresholds, phases.connectSeconds + phases.warmupSeconds) as Profile['thresholds'] };
 }

@@ -8,7 +8,7 @@
 import { sleep } from 'k6';
 import { loadPrepared } from './lib/data.js';
 import { ENV } from './lib/env.js';
-import { runThresholds, scaleScenarios, withConnectPhase, withWarmup } from './lib/scale.js';
+import { judgedThresholds, scaleScenarios, withConnectPhase, withWarmup } from './lib/scale.js';
 import { tlsOptions } from './lib/tls.js';
 
 const profile = JSON.parse(open(/\.json$/.test(ENV.PROFILE) ? ENV.PROFILE : `./profiles/${ENV.PROFILE}.json`));
@@ -24,9 +24,9 @@ const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'ma
 export const options = Object.assign(
   {
     // Connections first (CONNECT_SECONDS), then the profile's scenarios after a ramp (WARMUP_SECONDS),
-    // judged on their own samples (phase=run).
+    // judged on their own samples (phase=run), and failed when the prepared set ran out.
     scenarios: withConnectPhase(withWarmup(scaleScenarios(profile.scenarios, ENV.RATE, ENV.DURATION), ENV.WARMUP_SECONDS), ENV.CONNECT_SECONDS),
-    thresholds: runThresholds(profile.thresholds, ENV.CONNECT_SECONDS + ENV.WARMUP_SECONDS),
+    thresholds: judgedThresholds(profile.thresholds, ENV.CONNECT_SECONDS + ENV.WARMUP_SECONDS),
     summaryTrendStats: SUMMARY_TREND_STATS,
     // Every sample carries the DFSP it was sent as, so merged raw outputs can still be told apart.
     tags: { fspId: ENV.FSP_ID },

@@ -7,10 +7,11 @@ import http from 'k6/http';
 import { Counter } from 'k6/metrics';
 import { ENV } from './env.js';
 import { traceparent } from './ids.js';
+import { EXHAUSTED } from './scale.js';
 import { BASE_URL } from './tls.js';
 
 const fspiopErrors = new Counter('fspiop_errors');
-export const exhausted = new Counter('prepared_requests_exhausted');
+export const exhausted = new Counter(EXHAUSTED);
 
 const EXPECT_202 = http.expectedStatuses(202);
 const EXPECT_400 = http.expectedStatuses(400);

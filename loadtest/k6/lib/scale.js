@@ -244,3 +244,23 @@ export function withWarmup(scenarios, seconds) {
 export function warmupRequests(ratePerSecond, seconds) {
   return seconds > 0 ? Math.ceil((ratePerSecond * seconds) / 2) : 0;
 }
+
+/**
+ * The counter of iterations that found no prepared request left (lib/http.js): a set that runs out leaves the
+ * rest of the run at a lower rate and would otherwise pass unnoticed.
+ * @public exported for lib/http.js and the runner's tests
+ */
+export const EXHAUSTED = 'prepared_requests_exhausted';
+
+/**
+ * The thresholds every run is judged on: the profile's (phases left out, runThresholds) and, unless the
+ * profile says otherwise, `prepared_requests_exhausted count==0`. Used by index.js and the runner alike.
+ * @public exported for loadtest/k6-runner/phases.ts
+ * @param {{ [key: string]: any }} thresholds
+ * @param {number} phaseSeconds  CONNECT_SECONDS + WARMUP_SECONDS
+ */
+export function judgedThresholds(thresholds, phaseSeconds) {
+  const out = Object.assign({}, runThresholds(thresholds, phaseSeconds));
+  if (out[EXHAUSTED] === undefined) out[EXHAUSTED] = ['count==0'];
+  return out;
+}

@@ -2,7 +2,7 @@
 // scaling of index.js (loadtest/k6/lib/scale.js, loaded as k6 would run it), merging summaries and raw
 // samples, the judgement on merged totals and the k6-style summary text.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,7 +13,7 @@ import { parseRunnerArgs, parseTarget } from '../../../loadtest/k6-runner/args.j
 import { formatK6Summary, humanBytes, humanDuration } from '../../../loadtest/k6-runner/format.js';
 import { judge } from '../../../loadtest/k6-runner/judge.js';
 import { checkK6, K6Missing, parseK6Version } from '../../../loadtest/k6-runner/k6.js';
-import { profilePeakRate, scriptTrendStats } from '../../../loadtest/k6-runner/main.js';
+import { profilePeakRate, readPlanPhases, requestsStarted, runK6Suite, scriptTrendStats } from '../../../loadtest/k6-runner/main.js';
 import { type MergedRun, mergeResults } from '../../../loadtest/k6-runner/merge.js';
 import { judgedThresholds, loadScaleModule } from '../../../loadtest/k6-runner/phases.js';
 import { buildPlan, identitiesFromKeys, rateText, splitRate } from '../../../loadtest/k6-runner/plan.js';
@@ -94,8 +94,11 @@ describe('arguments', () => {
     assert.throws(() => parseRunnerArgs(['--fsps', 'a,a']), /twice/);
     assert.throws(() => parseRunnerArgs(['--env', 'NOVALUE']), /K=V/);
     assert.throws(() => parseRunnerArgs(['--ilp-version', '3']), /1 or 4/);
-    assert.throws(() => parseRunnerArgs(['--connect=-1']), /--connect must be a positive integer/);
-    assert.throws(() => parseRunnerArgs(['--connect', '2.5']), /--connect must be a positive integer/);
+    assert.throws(() => parseRunnerArgs(['--connect=-1']), /--connect must be a whole number of seconds/);
+    assert.throws(() => parseRunnerArgs(['--warmup', '2.5']), /--warmup must be a whole number of seconds/);
+    // The runner signs and judges for its own phases: a per-process override would desynchronise them.
+    assert.throws(() => parseRunnerArgs(['--env', 'WARMUP_SECONDS=60']), /use --connect or --warmup/);
+    assert.throws(() => parseRunnerArgs(['--env', 'CONNECT_SECONDS=0']), /use --connect or --warmup/);
     assert.throws(() => parseRunnerArgs(['--bogus']), /Unknown option/);
   });
 });
@@ -222,6 +225,29 @@ describe('per-DFSP sets and the plan', () => {
     assert.equal(read.senders.c?.file, join(dir, 'c.json'));
     assert.equal(read.total, 5);
     assert.throws(() => readSplitManifest(join(tmp, 'nowhere')), /--split-dir/);
+  });
+
+  test('a set made beforehand that this run would use up is refused before k6 starts', async () => {
+    const keys = makeEcPkiDir(['a', 'b', 'c']);
+    const errors: string[] = [];
+    try {
+      const code = await runK6Suite(
+        ['--profile', 'smoke', '--fsps', 'a,b,c', '--keys', keys, '--data', join(tmp, 'split'), '--dry-run', '--out', join(tmp, 'small')],
+        () => {},
+        (e) => errors.push(e),
+      );
+      assert.equal(code, 2);
+      // smoke: 50/s for 3 s and a 15-s ramp to 50/s = 150 + 375 requests.
+      assert.match(errors.join('\n'), /holds 5 requests; this run starts 525 \(15 s warm-up included\)/);
+    } finally {
+      rmSync(keys, { recursive: true, force: true });
+    }
+  });
+
+  test('the requests a run starts: the held rate for the duration, plus the ramp', async () => {
+    const p = loadProfile('target-1000');
+    assert.equal(await requestsStarted(p, { totalRate: 1000, warmupSeconds: 15 }), 60_000 + 7_500);
+    assert.equal(await requestsStarted(p, { totalRate: 700, durationSeconds: 30, warmupSeconds: 0 }), 21_000);
   });
 
   test('one process per identity: its own certificate, data, peers and rate share in -e, results per id', () => {
@@ -359,17 +385,34 @@ describe('the connection phase (CONNECT_SECONDS)', () => {
 
   test('the runner judges the keys each k6 process judges', async () => {
     const judged = await judgedThresholds(loadProfile('target-1000'), { connectSeconds: 5, warmupSeconds: 0 });
-    assert.deepEqual(Object.keys(judged.thresholds), ['http_req_failed{phase:run}', 'http_req_duration{phase:run}', 'dropped_iterations']);
+    assert.deepEqual(Object.keys(judged.thresholds), [
+      'http_req_failed{phase:run}',
+      'http_req_duration{phase:run}',
+      'dropped_iterations',
+      // Every run also fails when a process ran out of prepared requests (lib/scale.js judgedThresholds).
+      'prepared_requests_exhausted',
+    ]);
+    assert.deepEqual(judged.thresholds.prepared_requests_exhausted, ['count==0']);
     assert.deepEqual(Object.keys((await judgedThresholds(loadProfile('target-1000'), { connectSeconds: 0, warmupSeconds: 15 })).thresholds), [
       'http_req_failed{phase:run}',
       'http_req_duration{phase:run}',
       'dropped_iterations',
+      'prepared_requests_exhausted',
     ]);
     assert.deepEqual(Object.keys((await judgedThresholds(loadProfile('target-1000'), { connectSeconds: 0, warmupSeconds: 0 })).thresholds), [
       'http_req_failed',
       'http_req_duration',
       'dropped_iterations',
+      'prepared_requests_exhausted',
     ]);
+    // --merge-only judges with the phases the run recorded in its plan.
+    const dir = join(tmp, 'planned');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'plan.json'), JSON.stringify({ connectSeconds: 5, warmupSeconds: 15, processes: [] }));
+    assert.deepEqual(readPlanPhases(dir), { connectSeconds: 5, warmupSeconds: 15 });
+    writeFileSync(join(dir, 'plan.json'), JSON.stringify({ processes: [] }));
+    assert.equal(readPlanPhases(dir), undefined);
+    assert.equal(readPlanPhases(join(tmp, 'no-such-dir')), undefined);
   });
 
   test('the warm-up ramps a constant scenario up to its rate, then holds it for the whole duration', () => {
@@ -481,6 +524,23 @@ describe('merging the processes', () => {
         [false, 'no data'],
       ],
     );
+  });
+
+  test('a rate sub-metric that matched no sample is no data, never a passing 0 %', async () => {
+    // k6 exports a threshold's sub-metric even when no sample matched it (all of them were warm-up, say).
+    const dir = join(tmp, 'empty-rate');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'x.summary.json'),
+      JSON.stringify({
+        root_group: { name: '', checks: {}, groups: {} },
+        metrics: { 'http_req_failed{phase:run}': { value: 0, passes: 0, fails: 0 }, http_reqs: { count: 10, rate: 1 } },
+      }),
+    );
+    const { run: merged } = await mergeResults(dir, ['x'], ['p(95)']);
+    const verdict = judge({ 'http_req_failed{phase:run}': ['rate<0.01'] }, merged);
+    assert.equal(verdict.passed, false);
+    assert.equal(verdict.verdicts[0]?.actual, undefined);
   });
 
   test('the merged figures are printed in the layout of k6 end-of-test summary', () => {
