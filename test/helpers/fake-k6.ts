@@ -19,6 +19,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { loadScaleModule } from '../../loadtest/k6-runner/phases.js';
+import { parseMetricKey } from '../../loadtest/k6-runner/points.js';
 
 export interface Sample {
   readonly metric: string;
@@ -68,6 +70,9 @@ function kPercentile(sorted: readonly number[], p: number): number {
 
 const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'];
 
+/** The duration of the fake's connection-phase requests: slow, so that a threshold that counted them would fail. */
+export const CONNECT_MS = 5000;
+
 /** A legacy `--summary-export` document for one process's samples (durationSeconds = its test run). */
 export function summaryExport(
   samples: readonly Sample[],
@@ -77,9 +82,14 @@ export function summaryExport(
 ): Record<string, unknown> {
   const by = new Map<string, Sample[]>();
   const add = (key: string, s: Sample) => by.set(key, [...(by.get(key) ?? []), s]);
+  // Sub-metrics: k6's own expected_response one, and every one a threshold names, from the samples' tags.
+  const subs = ['http_req_duration{expected_response:true}', ...Object.keys(thresholds).filter((k) => k.includes('{'))].map((key) => ({
+    key,
+    ...parseMetricKey(key),
+  }));
   for (const s of samples) {
     add(s.metric, s);
-    if (s.metric === 'http_req_duration' && s.tags.expected_response === 'true') add('http_req_duration{expected_response:true}', s);
+    for (const sub of subs) if (sub.name === s.metric && Object.entries(sub.tags).every(([k, v]) => s.tags[k] === v)) add(sub.key, s);
   }
   const metrics: Record<string, Record<string, unknown>> = {};
   for (const [key, list] of by) {
@@ -108,7 +118,7 @@ export function summaryExport(
   }
   for (const [key, specs] of Object.entries(thresholds)) {
     // k6 reports a metric that has thresholds even without samples (metrics/engine/engine.go, markObserved).
-    if (!metrics[key]) metrics[key] = METRICS[key]?.type === 'counter' ? { count: 0, rate: 0 } : {};
+    if (!metrics[key]) metrics[key] = METRICS[parseMetricKey(key).name]?.type === 'counter' ? { count: 0, rate: 0 } : {};
     const values = metrics[key];
     const verdicts: Record<string, boolean> = {};
     for (const spec of specs) {
@@ -255,17 +265,37 @@ async function run(argv: string[]): Promise<number> {
   }
   const profile = JSON.parse(readFileSync(env.K6_PROFILE as string, 'utf8')) as { thresholds?: Record<string, (string | { threshold: string })[]> };
   const seconds = Number(env.DURATION ?? process.env.FAKE_K6_SECONDS ?? '1');
-  const n = Math.min(own.length, Math.floor(interrupted ? (rate * seconds) / 2 : rate * seconds));
+  // The phases of index.js (defaults 5 and 15): a slow GET / per VU (two here) tagged phase=connect, then the
+  // ramp's requests tagged phase=warmup, then the held rate tagged phase=run; thresholds as index.js judges them.
+  const connectSeconds = Number(env.CONNECT_SECONDS ?? '5');
+  const warmupSeconds = Number(env.WARMUP_SECONDS ?? '15');
+  const phased = connectSeconds + warmupSeconds > 0;
+  const scale = await loadScaleModule();
+  const thresholds = scale.judgedThresholds(profile.thresholds ?? {}, connectSeconds + warmupSeconds);
+  const ramp = scale.warmupRequests(rate, warmupSeconds);
+  const n = Math.min(own.length, ramp + Math.floor(interrupted ? (rate * seconds) / 2 : rate * seconds));
   const rnd = random(fsp);
   const samples: Sample[] = [];
   const checks = new Map<string, { passes: number; fails: number }>();
+  if (connectSeconds > 0) {
+    for (let v = 0; v < 2; v++) {
+      const tags = { expected_response: 'true', status: '404', method: 'GET', name: 'connect', scenario: 'connect', phase: 'connect', fspId: fsp };
+      samples.push(
+        { metric: 'http_reqs', value: 1, tags },
+        { metric: 'http_req_duration', value: CONNECT_MS, tags },
+        { metric: 'http_req_failed', value: 0, tags },
+        { metric: 'iterations', value: 1, tags: { scenario: 'connect', phase: 'connect', fspId: fsp } },
+      );
+    }
+  }
   for (let i = 0; i < n; i++) {
     const r = own[i] as (typeof own)[number];
     const failed = behaviour.failEvery !== undefined && i % behaviour.failEvery === behaviour.failEvery - 1;
     const status = failed ? 500 : r.expectStatus;
     const slow = behaviour.slowEvery !== undefined && i % behaviour.slowEvery === behaviour.slowEvery - 1;
     const ms = slow ? 200 : (behaviour.latencyMs ?? 10) * (0.5 + rnd());
-    const tags = { expected_response: String(!failed), status: String(status), method: 'POST', name: r.kind, scenario: 'quoteTransfer', fspId: fsp };
+    const phase: Record<string, string> = phased ? { phase: i < ramp ? 'warmup' : 'run' } : {};
+    const tags = { expected_response: String(!failed), status: String(status), method: 'POST', name: r.kind, scenario: 'quoteTransfer', fspId: fsp, ...phase };
     samples.push(
       { metric: 'http_reqs', value: 1, tags },
       { metric: 'http_req_duration', value: ms, tags },
@@ -274,8 +304,8 @@ async function run(argv: string[]): Promise<number> {
       { metric: 'data_sent', value: r.body.length + 300, tags },
       { metric: 'data_received', value: 120, tags },
       { metric: 'checks', value: failed ? 0 : 1, tags: { ...tags, check: `${r.kind}_OK` } },
-      { metric: 'iterations', value: 1, tags: { scenario: 'quoteTransfer', fspId: fsp } },
-      { metric: 'iteration_duration', value: ms + 0.2, tags: { scenario: 'quoteTransfer', fspId: fsp } },
+      { metric: 'iterations', value: 1, tags: { scenario: 'quoteTransfer', fspId: fsp, ...phase } },
+      { metric: 'iteration_duration', value: ms + 0.2, tags: { scenario: 'quoteTransfer', fspId: fsp, ...phase } },
       { metric: 'vus', value: 1 + (i % 3), tags: { fspId: fsp } },
     );
     const c = checks.get(`${r.kind}_OK`) ?? { passes: 0, fails: 0 };
@@ -288,7 +318,7 @@ async function run(argv: string[]): Promise<number> {
     const text = jsonOutputLines(samples);
     writeFileSync(file, file.endsWith('.gz') ? gzipSync(text) : text);
   }
-  const doc = summaryExport(samples, n / rate, checks, profile.thresholds ?? {});
+  const doc = summaryExport(samples, n / rate, checks, thresholds);
   if (summary) writeFileSync(summary, JSON.stringify(doc, null, 4));
   console.log(`fake k6: ${fsp} sent ${n} requests at ${rate}/s`);
   api?.close();

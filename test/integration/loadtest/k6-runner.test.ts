@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CONNECT_MS } from '../../helpers/fake-k6.js';
 import { makeEcPkiDir } from '../../helpers/pki.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -131,18 +132,26 @@ describe('k6 runner with a fake k6', () => {
     const counts = rec.map((x) => (JSON.parse(readFileSync(x.env.DATA_FILE as string, 'utf8')) as { requests: unknown[] }).requests.length);
     const total = counts.reduce((a, b) => a + b, 0);
     for (const [i, r] of rates.entries()) assert.ok(Math.abs(r - (31 * (counts[i] as number)) / total) <= 0.001, `${rates} for ${counts}`);
-    // The merged totals: every process's requests, in k6's summary layout, judged once.
-    const sent = rates.reduce((a, x) => a + Math.floor(x * 2), 0);
+    // The merged totals: every process's requests (two connection-phase GET / each, the 15-s ramp's
+    // requests and 2 s at the rate), in k6's summary layout, judged once on the held rate only.
+    const held = rates.reduce((a, x) => a + Math.floor(x * 2), 0);
+    const sent = rates.reduce((a, x) => a + 2 + Math.ceil((x * 15) / 2) + Math.floor(x * 2), 0);
+    for (const x of rec) assert.deepEqual([x.env.CONNECT_SECONDS, x.env.WARMUP_SECONDS], ['5', '15']);
     assert.match(r.stdout, /merged summary of 3 k6 processes \(perffsp-1, perffsp-2, perffsp-3\)/);
     assert.match(r.stdout, new RegExp(`\\n {5}http_reqs\\.+: ${sent} `));
-    assert.match(r.stdout, /\n {3}✓ http_req_duration\.+: avg=/);
-    assert.match(r.stdout, /✓ http_req_duration p\(95\)<100 \(\d+(\.\d+)?\)/);
+    assert.match(r.stdout, /\n {5}✓ \{ phase:run \}\.+: avg=/);
+    assert.match(r.stdout, /✓ http_req_duration\{phase:run\} p\(95\)<100 \(\d+(\.\d+)?\)/);
     assert.match(r.stdout, /✓ dropped_iterations count==0 \(0\)/);
+    assert.match(r.stdout, /✓ prepared_requests_exhausted count==0 \(0\)/);
     assert.match(r.stdout, /perffsp-2: its own share crossed a threshold \(k6 exit 99; the merged totals decide\)/);
     assert.match(r.stdout, /result: PASS/);
     const merged = JSON.parse(readFileSync(join(out, 'merged.json'), 'utf8'));
     assert.equal(merged.passed, true);
     assert.equal(merged.metrics.http_reqs.values.count, sent);
+    // The connection phase's slow answers are in the totals but not in what the thresholds judged.
+    assert.equal(merged.metrics.http_req_duration.values.max, CONNECT_MS);
+    assert.ok(merged.metrics['http_req_duration{phase:run}'].values.max < CONNECT_MS);
+    assert.equal(merged.metrics['http_req_duration{phase:run}'].values.count, held);
     assert.deepEqual(
       readdirSync(out)
         .filter((f) => f.endsWith('.summary.json'))
@@ -162,9 +171,10 @@ describe('k6 runner with a fake k6', () => {
       FAKE_K6_BEHAVIOUR: JSON.stringify({ 'perffsp-3': { latencyMs: 60, failEvery: 4 } }),
     });
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /\n {3}✗ http_req_duration\.+: /);
-    assert.match(r.stdout, /✗ http_req_duration p\(95\)<25 \(\d/);
-    assert.match(r.stdout, /✗ http_req_failed rate<0\.05 \(0\.08/);
+    assert.match(r.stdout, /\n {5}✗ \{ phase:run \}\.+: avg=/);
+    assert.match(r.stdout, /✗ http_req_duration\{phase:run\} p\(95\)<25 \(\d/);
+    // One in four of perffsp-3's requests fails: about 1/12 of all held-rate requests.
+    assert.match(r.stdout, /✗ http_req_failed\{phase:run\} rate<0\.05 \(0\.0[6-9]/);
     assert.match(r.stdout, /result: FAIL/);
   });
 
