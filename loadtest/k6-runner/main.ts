@@ -55,7 +55,8 @@ export async function requestsStarted(
   const warmup = Object.values(profile.scenarios)
     .filter((s) => s.executor === 'constant-arrival-rate')
     .reduce(
-      (a, s) => a + scale.warmupRequests((o.totalRate * (s.rate ?? 0) * 1000) / (peak * (s.timeUnit ? parseDuration(s.timeUnit) : 1000)), o.warmupSeconds),
+      // Each constant scenario's share of the run's rate, as index.js scales it (lib/scale.js peakPerSecond).
+      (a, s) => a + scale.warmupRequests((o.totalRate * scale.peakPerSecond(s)) / peak, o.warmupSeconds),
       0,
     );
   return schedules.reduce((a, s) => a + Math.ceil(s.startsBy(s.durationMs)), 0) + warmup;

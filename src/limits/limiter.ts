@@ -31,6 +31,7 @@
 // when the store answers again.
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { pruneDeadlines } from '../util/deadlines.js';
 import { bucketsOf, decide, expiresAt, type RuleBuckets, type Tats } from './gcra.js';
 import { BURST_WINDOW_SECONDS, type Rule } from './rules.js';
 
@@ -243,11 +244,6 @@ export class Limiter {
   }
 
   #block(key: string, until: number): void {
-    if (this.#blocked.size >= BLOCKS_MAX) {
-      const now = performance.now();
-      for (const [k, t] of this.#blocked) if (t <= now) this.#blocked.delete(k);
-      if (this.#blocked.size >= BLOCKS_MAX) return;
-    }
-    this.#blocked.set(key, until);
+    if (pruneDeadlines(this.#blocked, BLOCKS_MAX, performance.now())) this.#blocked.set(key, until);
   }
 }

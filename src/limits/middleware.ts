@@ -27,6 +27,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { Telemetry } from '../telemetry/types.js';
+import { pruneDeadlines } from '../util/deadlines.js';
 import type { Lease, Limiter } from './limiter.js';
 import { CLASS_OF, type FspLimits, type LimitsTable, limitsFor } from './rules.js';
 
@@ -129,7 +130,8 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     const slot = Math.max(t0 + retryAfterMs + 1, queued);
     if (queued > t0 + retryAfterMs && slot - t0 > holdMs) throw refusal(c, fspId, 'rate', retryAfterMs); // the queue is full
     const waitMs = Math.min(holdMs, slot - t0);
-    if (nextRelease.size >= 10_000) for (const [k, t] of nextRelease) if (t < t0) nextRelease.delete(k);
+    // Swept like the Limiter's blocks, but always recorded: one entry per DFSP holding refusals.
+    pruneDeadlines(nextRelease, 10_000, t0);
     nextRelease.set(fspId, t0 + waitMs + intervalMs);
     holding.add(socket);
     adjust(heldOf, fspId, 1);
@@ -167,10 +169,12 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     // class scope (review of 2026-11-30).
     const base = `${o.listener}:${fspId}`;
 
+    const classScope = `${base}/${cls}`;
+
     const r1 = await o.limiter.consume(base, lim);
     if (!r1.ok) return refuseRate(c, fspId, r1.retryAfterMs, 1000 / lim.rps);
     if (classRule) {
-      const r2 = await o.limiter.consume(`${base}/${cls}`, classRule);
+      const r2 = await o.limiter.consume(classScope, classRule);
       if (!r2.ok) refuse(c, fspId, 'rate', r2.retryAfterMs);
     }
 
@@ -178,7 +182,7 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
     try {
       for (const [scope, limit] of [
         [base, lim.concurrency],
-        [`${base}/${cls}`, classRule?.concurrency],
+        [classScope, classRule?.concurrency],
       ] as const) {
         if (limit === undefined) continue;
         const lease = await o.limiter.acquire(scope, limit);
