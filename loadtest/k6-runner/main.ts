@@ -166,7 +166,16 @@ async function mergeAndJudge(
 ): Promise<{ passed: boolean; complete: boolean }> {
   const columns = scriptTrendStats();
   const wanted = [...new Set([...columns, ...thresholdPercentiles(profile.thresholds)])];
-  const { run, missingPoints } = await mergeResults(dir, ids, wanted, Object.keys(profile.thresholds));
+  const { run, missingPoints, phases } = await mergeResults(dir, ids, wanted, Object.keys(profile.thresholds));
+  // Samples of a connection phase or warm-up judged without their phases (--merge-only with --connect 0
+  // --warmup 0, or a plan.json saying so) would let the fast 404s and the lightly loaded ramp into the verdict.
+  const phasedKeys = Object.keys(profile.thresholds).some((k) => /[{,]\s*phase\s*:/.test(k));
+  if (!phasedKeys && (phases.has('connect') || phases.has('warmup'))) {
+    out(
+      'these results hold connection-phase or warm-up samples (phase tags), but the thresholds would be judged without phases: give the --connect and --warmup the run had (or its plan.json)',
+    );
+    return { passed: false, complete: true };
+  }
   const judgement = judge(profile.thresholds, run);
   out(formatReport(run, judgement, results, columns));
   if (missingPoints.length) out(`no raw samples (<id>.points.json[.gz]) for ${missingPoints.join(', ')}: their trends are missing from the merge`);

@@ -187,7 +187,7 @@ export async function mergeResults(
   ids: readonly string[],
   trendColumns: readonly string[],
   extraKeys: readonly string[] = [],
-): Promise<{ run: MergedRun; missingPoints: string[] }> {
+): Promise<{ run: MergedRun; missingPoints: string[]; phases: ReadonlySet<string> }> {
   const summaries = ids.map((id) => readSummaryExport(join(dir, `${id}.summary.json`), id));
   const subKeys = new Set<string>(extraKeys.filter((k) => k.includes('{')));
   for (const s of summaries) for (const k of Object.keys(s.metrics)) if (k.includes('{')) subKeys.add(k);
@@ -200,5 +200,5 @@ export async function mergeResults(
   }
   // A sub-metric of a counter or rate that only a threshold names is not in the summaries: leave it to the
   // judgement (reported as not measured) rather than inventing a value.
-  return { run: mergeSummaries(summaries, points, trendColumns), missingPoints };
+  return { run: mergeSummaries(summaries, points, trendColumns), missingPoints, phases: points.phases };
 }

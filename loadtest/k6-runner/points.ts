@@ -60,10 +60,12 @@ export interface PointsResult {
   readonly trends: Map<string, Samples>;
   /** Point lines read (all metrics). */
   points: number;
+  /** The `phase` tags seen on trend samples (connect, warmup, run: k6/lib/scale.js). */
+  readonly phases: Set<string>;
 }
 
 export function emptyPoints(): PointsResult {
-  return { metrics: new Map(), trends: new Map(), points: 0 };
+  return { metrics: new Map(), trends: new Map(), points: 0, phases: new Set() };
 }
 
 const POINT_PREFIX = /^\{"metric":"([^"]+)","type":"Point"/;
@@ -114,9 +116,10 @@ export async function readPoints(path: string, wantedSubMetrics: readonly string
     into.points++;
     if (into.metrics.get(o.metric)?.type !== 'trend') continue;
     samplesOf(o.metric).push(o.data.value);
+    const tags = o.data.tags ?? {};
+    if (tags.phase !== undefined) into.phases.add(tags.phase);
     const subs = filters.get(o.metric);
     if (subs) {
-      const tags = o.data.tags ?? {};
       for (const f of subs) if (f.tags.every(([k, v]) => tags[k] === v)) samplesOf(f.key).push(o.data.value);
     }
   }

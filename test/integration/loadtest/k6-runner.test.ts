@@ -3,7 +3,7 @@
 // identity with its own certificate, data and share of the rate, waits, merges and judges.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -163,6 +163,15 @@ describe('k6 runner with a fake k6', () => {
     const again = await runRunner(['--profile', profile, '--merge-only', out], env);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, new RegExp(`http_reqs\\.+: ${sent} `));
+    // Judged without the phases the run had, the fast 404s and the ramp would join the verdict: refused.
+    const bare = join(dir, 'no-plan');
+    mkdirSync(bare, { recursive: true });
+    for (const f of readdirSync(out).filter((f) => /\.(summary|points)\.json(\.gz)?$/.test(f))) copyFileSync(join(out, f), join(bare, f));
+    const unphased = await runRunner(['--profile', profile, '--merge-only', bare, '--connect', '0', '--warmup', '0'], env);
+    assert.equal(unphased.code, 1, unphased.stdout);
+    assert.match(unphased.stdout, /hold connection-phase or warm-up samples/);
+    const phasedAgain = await runRunner(['--profile', profile, '--merge-only', bare], env);
+    assert.equal(phasedAgain.code, 0, phasedAgain.stdout);
   });
 
   test('a threshold that fails on the merged totals fails the run: exit 1', async () => {
