@@ -149,7 +149,10 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
       holding.delete(socket);
       adjust(heldOf, fspId, -1);
     }
-    throw refusal(c, fspId, 'rate', Math.max(0, retryAfterMs - (performance.now() - t0)));
+    // Node's timers run on a millisecond loop clock and may fire up to 1 ms before performance.now() says the
+    // wait is over; the slot already waits 1 ms more than the store asked, so that millisecond is not a wait left
+    // (CI of 2026-11-30 saw Retry-After 1 after a full hold).
+    throw refusal(c, fspId, 'rate', Math.max(0, retryAfterMs - (performance.now() - t0) - 1));
   };
 
   const gauge = (fspId: string, delta: number) => {
