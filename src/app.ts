@@ -30,6 +30,8 @@ export interface Stages {
   /** The same outbound, before ILP completion and signing. */
   readonly identityOutbound?: GatewayMiddleware;
   readonly ilpInbound?: GatewayMiddleware;
+  /** Writes a verified signature's replay record that no store operation carried, before forwarding (class 9). */
+  readonly replayRecord?: GatewayMiddleware;
   readonly ilpOutbound?: GatewayMiddleware;
   readonly signJws?: GatewayMiddleware;
   /** Per-FSP rate and in-flight limits (src/limits/): inbound by verified peer, outbound by destination. */
@@ -102,7 +104,8 @@ export function buildInboundApp(
       stages.freshness,
       stages.verifyJws,
       stages.identity, // a body whose signature failed is reported as that, never as a mismatch
-      stages.ilpInbound,
+      stages.ilpInbound, // its first store operation also writes the replay record (src/store/first-use.ts)
+      stages.replayRecord,
       forward({ upstreams: deps.upstreams, target: (c) => upstreamOf(c.get('route').resource), proto: 'https' }),
     ),
   );

@@ -14,7 +14,7 @@ import { createKeyring, ilpVersionFor } from './ilp/keyring.js';
 import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/middleware.js';
 import { createReplayGuard, type ReplayGuard } from './jws/freshness.js';
 import { KeyDirectory } from './jws/key-directory.js';
-import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from './jws/middleware.js';
+import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf, writeReplayRecord } from './jws/middleware.js';
 import { PeerKeys } from './jws/peer-keys.js';
 import type { KeyRevocations } from './jws/revocations.js';
 import { type SigningKeyEvent, SigningKeyHolder } from './jws/signing-key.js';
@@ -224,6 +224,7 @@ export function buildStages(config: Config, d: StageDeps & { keys: PeerKeys | un
     quarantineOutbound: quarantineOutboundGuard(d.quarantine, { audit: d.audit }),
     freshness: checkFreshness({ skewSeconds: config.jwsMaxClockSkewSeconds }),
     ...(keys ? { verifyJws: verifyInboundJws({ ...verifyOptionsOf(config), keys, telemetry: d.telemetry, replay }) } : {}),
+    ...(keys && replay ? { replayRecord: writeReplayRecord({ store: d.store }) } : {}),
     ...(identity.inbound ? { identity: identity.inbound } : {}),
     ...(identity.outbound ? { identityOutbound: identity.outbound } : {}),
     ...(ilp.inbound ? { ilpInbound: ilp.inbound } : {}),

@@ -3,6 +3,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Message } from '../fspiop/message.js';
+import type { PendingMark } from '../store/first-use.js';
 import type { Peer } from '../tls/peer.js';
 
 export type { RouteMatch } from '../fspiop/resources.js';
@@ -21,6 +22,11 @@ export interface GatewayVariables {
   readonly date: number;
   /** The message the stages check and change (fspiop/message.ts), set by checkRequest once the body is read. */
   readonly message: Message;
+  /**
+   * The verified signature's replay record, owed to the store (src/jws/middleware.ts): written with the
+   * request's first store operation (src/store/first-use.ts), else just before forwarding.
+   */
+  readonly storeMark?: PendingMark;
 }
 
 export type GatewayEnv = { Bindings: HttpBindings; Variables: GatewayVariables };

@@ -1,6 +1,7 @@
 // The last stage of both pipelines: sends the (possibly rewritten) body bytes with the caller's
 // end-to-end headers to the upstream and relays its answer (status, headers, body) unchanged.
 import type { TLSSocket } from 'node:tls';
+import { GatewayError } from '../errors.js';
 import { RESOURCES, type Resource } from '../fspiop/resources.js';
 import { forwardRequestHeaders, relayResponseHeaders } from '../proxy/headers.js';
 import type { Upstreams } from '../proxy/upstream.js';
@@ -17,6 +18,8 @@ const NULL_BODY = new Set([101, 204, 205, 304]);
 
 export function forward(deps: { upstreams: Pick<Upstreams, 'send'>; target: (c: GatewayContext) => Target; proto: 'http' | 'https' }): GatewayMiddleware {
   return async function forward(c) {
+    // Fail closed: a replay record still owed here means no stage wrote it (a pipeline without replayRecord).
+    if (c.get('storeMark')?.claimed === false) throw new GatewayError('GW_INTERNAL', { detail: 'replay record not written' });
     const t = deps.target(c);
     const incoming = c.env.incoming;
     const socket = incoming.socket as TLSSocket;

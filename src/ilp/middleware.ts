@@ -1,12 +1,14 @@
 // The ILP stage of both pipelines (docs/ilp.md). Runs after JWS verification (inbound) / before signing
-// (outbound) with `route`, `body` and `peer` set. Each ILP check makes exactly one store round trip;
-// routes without ILP work never touch the store. The checks themselves live in checks.ts.
+// (outbound) with `route`, `body` and `peer` set. Each ILP check makes exactly one store round trip, and the
+// first also writes the message's replay record (src/store/first-use.ts); routes without ILP work never touch
+// the store. The checks themselves live in checks.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { CONDITION_IN_PACKET } from '../fspiop/iso20022.js';
 import { type Message, parseObject } from '../fspiop/message.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import { header } from '../http/context.js';
+import { firstUse } from '../store/first-use.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
@@ -85,7 +87,7 @@ export interface DfspIlpOptions extends IlpOptions {
  * which the stage runs when the message then certainly never reached the upstream (upstream error with
  * `context.notSent`, src/proxy/upstream.ts): the payee's resend can then be checked again instead of 3106.
  */
-type Check = (c: GatewayContext, msg: JsonObject) => Promise<GiveBack | undefined> | Promise<void>;
+type Check = (c: GatewayContext, msg: JsonObject, store: Store) => Promise<GiveBack | undefined> | Promise<void>;
 type GiveBack = () => Promise<unknown>;
 
 /** The upstream certainly did not get the message (connection refused, unknown host, connect timeout, certificate). */
@@ -121,7 +123,21 @@ function ilpView(m: Message): JsonObject {
 const versionFor = (o: IlpOptions, m: Message, fspId: unknown): IlpVersion =>
   m.apiType === 'iso20022' ? '4' : o.versionFor(typeof fspId === 'string' ? fspId : undefined);
 
-function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined): GatewayMiddleware {
+/**
+ * A check's store: the one given, or, while the request still owes its replay record (src/jws/middleware.ts),
+ * a view whose first operation writes that record in the same round trip (src/store/first-use.ts).
+ */
+function storeOf(c: GatewayContext, store: Store): Store {
+  const pending = c.get('storeMark');
+  return pending && !pending.claimed ? firstUse(store, pending) : store;
+}
+
+function stage(
+  name: string,
+  deps: { readonly store: Store; readonly telemetry: Telemetry },
+  select: (c: GatewayContext, msg: () => JsonObject) => [string, Check] | undefined,
+): GatewayMiddleware {
+  const { telemetry } = deps;
   const named = {
     async [name](c: GatewayContext, next: () => Promise<void>) {
       const m = c.get('message');
@@ -137,9 +153,11 @@ function stage(name: string, telemetry: Telemetry, select: (c: GatewayContext, m
         const [name, check] = chosen;
         const t = performance.now();
         try {
-          giveBack = (await check(c, msg())) ?? undefined;
+          giveBack = (await check(c, msg(), storeOf(c, deps.store))) ?? undefined;
           telemetry.ilp({ check: name, outcome: 'ok', seconds: (performance.now() - t) / 1000 });
         } catch (e) {
+          // A replay, or the store failing on the replay record: reported by the JWS stage, not as this check's.
+          if (c.get('storeMark')?.refusedWith(e)) throw e;
           const errorType = isGatewayError(e) ? e.code : 'GW_INTERNAL';
           telemetry.ilp({ check: name, outcome: 'failed', errorType, seconds: (performance.now() - t) / 1000 });
           throw e;
@@ -168,14 +186,13 @@ const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
  * @throws GatewayError GW_ILP_* for a failed check, GW_BODY_MALFORMED, GW_STORE_UNAVAILABLE.
  */
 export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
-  const { store } = o;
   const now = o.now ?? Date.now;
   const grace = o.graceSeconds;
   const versionOf = (c: GatewayContext, msg: JsonObject) => versionFor(o, c.get('message'), msg.payerFsp);
 
   // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
   // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
-  const saveHubRecord = async (key: string, r: HubTransferRecord, t: number) => {
+  const saveHubRecord = async (store: Store, key: string, r: HubTransferRecord, t: number) => {
     if (await store.save(key, hubRecordText(r), ttlUntil(r.e, t, grace), 'nx')) return;
     checkHubResend(await store.get(key), r);
   };
@@ -183,35 +200,35 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // own FSP id, until the quote expires (at most ILP_QUOTE_MAX_TTL_SECONDS); a prepare must carry exactly that.
   const quoteTtl = (expiresAt: number | undefined, t: number) =>
     Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : ttlUntil(expiresAt, t, grace), o.quoteMaxTtlSeconds * 1000);
-  const quoteIssued: Check = async (c, msg) => {
+  const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const t = now();
     const q = checkHubQuoteResponse(msg, c.get('route').params[0]!);
     await store.save(hubQuoteKey(c.get('route').params[0]!, source), JSON.stringify(q.issued), quoteTtl(q.expiresAt, t));
   };
-  const fxQuoteIssued: Check = async (c, msg) => {
+  const fxQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const t = now();
     const q = checkHubFxQuoteResponse(msg);
     await store.save(hubFxQuoteKey(q.conversionId, source), q.condition, quoteTtl(q.expiresAt, t));
   };
-  const hubPrepare: Check = async (c, msg) => {
+  const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
     if (o.quoteBinding) checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteIdOf(p), p.payee)));
-    await saveHubRecord(hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+    await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
-  const hubFxPrepare: Check = async (c, msg) => {
+  const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubFxPrepare(msg, t, header(c, 'fspiop-destination'));
     if (o.quoteBinding) checkFxIssuedByFxp(p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
-    await saveHubRecord(hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+    await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   // One atomic step consumes the record only when it belongs to the sender (payee prefix): a fulfilment
   // from any other FSP reads it but leaves it in place, so nobody but the payee can burn a transfer.
   const hubFulfil =
     (key: (id: string) => string, stateField: 'transferState' | 'conversionState'): Check =>
-    async (c, msg) => {
+    async (c, msg, store) => {
       if (!has(msg, 'fulfilment')) {
         throw new GatewayError('GW_ILP_FULFILMENT_MISSING', { detail: `fulfilment is required unless ${stateField} is ABORTED` });
       }
@@ -226,7 +243,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     };
   const hubAbort =
     (key: (id: string) => string): Check =>
-    async (c) => {
+    async (c, _msg, store) => {
       checkHubAbort(await store.get(key(c.get('route').params[0]!)), header(c, 'fspiop-source'));
     };
   const hubTransferAbort = hubAbort(hubTransferKey);
@@ -234,18 +251,18 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // Bulk: the bulk record names the payee (who alone may answer the bulk) and a digest of its transfers'
   // terms (a resend with other terms is refused); each transfer has its own record under its transfer id,
   // checked and consumed exactly as a single transfer's.
-  const hubBulkPrepare: Check = async (c, msg) => {
+  const hubBulkPrepare: Check = async (c, msg, store) => {
     const t = now();
     const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
-    await saveHubRecord(hubBulkKey(b.bulkId), { p: b.payee, c: digest, e: b.expiresAt }, t);
-    await Promise.all(b.transfers.map((x) => saveHubRecord(hubTransferKey(x.transferId), { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
+    await saveHubRecord(store, hubBulkKey(b.bulkId), { p: b.payee, c: digest, e: b.expiresAt }, t);
+    await Promise.all(b.transfers.map((x) => saveHubRecord(store, hubTransferKey(x.transferId), { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
   };
   // Every fulfilment is checked first without consuming anything (read, payee, expiry, hash); only then are
   // they taken, each atomically for the payee: a bad item refuses the whole answer and burns nothing.
-  const hubBulkFulfil: Check = async (c, msg) => {
+  const hubBulkFulfil: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source');
     checkHubAbort(await store.get(hubBulkKey(c.get('route').params[0]!)), source);
     if (msg.individualTransferResults === undefined || msg.individualTransferResults === null) return; // a bulk-level answer only
@@ -285,7 +302,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const hubTransferFulfil = hubFulfil(hubTransferKey, 'transferState');
   const hubFxFulfil = hubFulfil(hubFxTransferKey, 'conversionState');
 
-  return stage('hubIlp', o.telemetry, (c, msg) => {
+  return stage('hubIlp', o, (c, msg) => {
     const tpl = c.get('route').template;
     if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
     if (tpl === 'PUT /quotes/{ID}' && o.quoteBinding) return ['quote_issued', quoteIssued];
@@ -313,14 +330,14 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
  * @throws GatewayError GW_ILP_* for a failed check, GW_BODY_MALFORMED, GW_STORE_UNAVAILABLE.
  */
 export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
-  const { store, keyring } = o;
+  const { keyring } = o;
   const now = o.now ?? Date.now;
   const grace = o.graceSeconds;
   const versionOf = (c: GatewayContext, msg: JsonObject) => versionFor(o, c.get('message'), msg.payerFsp);
 
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
   // longer than ILP_QUOTE_MAX_TTL_SECONDS (+ grace) whatever expiration the payer asks for.
-  const dfspQuote: Check = async (_c, msg) => {
+  const dfspQuote: Check = async (_c, msg, store) => {
     if (typeof msg.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'quoteId is missing' });
     const t = now();
     const asked = parseDateTime(msg.expiration) ?? t + o.quoteExpirySeconds * 1000;
@@ -334,7 +351,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
-  const dfspTransfer: Check = async (c, msg) => {
+  const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t);
     // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
@@ -352,12 +369,12 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, grace));
   };
 
-  const fxpTransfer: Check = async (_c, msg) => {
+  const fxpTransfer: Check = async (_c, msg, store) => {
     const form = checkFxpTransferForm(msg, now());
     checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), now());
   };
 
-  return stage('dfspIlpInbound', o.telemetry, (c) => {
+  return stage('dfspIlpInbound', o, (c) => {
     const tpl = c.get('route').template;
     if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];
     if (tpl === 'POST /transfers') return ['transfer_condition', dfspTransfer];
@@ -375,10 +392,10 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
  * @throws GatewayError GW_ILP_QUOTE_UNKNOWN, GW_ILP_TRANSFER_UNKNOWN, GW_ILP_PACKET_MALFORMED, GW_STORE_UNAVAILABLE.
  */
 export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
-  const { store, keyring } = o;
+  const { keyring } = o;
   const now = o.now ?? Date.now;
 
-  const quoteResponse: Check = async (c, msg) => {
+  const quoteResponse: Check = async (c, msg, store) => {
     const stored = await store.get(quoteKey(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
     const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + o.quoteExpirySeconds * 1000).toISOString();
@@ -393,7 +410,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   };
   const attachFulfilment =
     (key: (id: string) => string): Check =>
-    async (c) => {
+    async (c, _msg, store) => {
       const stored = await store.get(key(c.get('route').params[0]!));
       if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
       c.get('message').complete({ fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
@@ -402,7 +419,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   const fxCommit = attachFulfilment(fxpTransferKey);
   // The SDK's getFxQuoteResponseIlp: {conversionRequestId, conversionTerms} with the id of the PUT's path and
   // the terms of the response itself, so no stored request is needed; the packet is kept for the fxTransfer.
-  const fxQuoteResponse: Check = async (c, msg) => {
+  const fxQuoteResponse: Check = async (c, msg, store) => {
     const terms = msg.conversionTerms;
     if (terms === null || typeof terms !== 'object' || Array.isArray(terms) || typeof (terms as JsonObject).conversionId !== 'string') {
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
@@ -425,7 +442,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     c.get('message').complete({ condition: ilp.condition });
   };
 
-  return stage('dfspIlpOutbound', o.telemetry, (c, msg) => {
+  return stage('dfspIlpOutbound', o, (c, msg) => {
     const tpl = c.get('route').template;
     if (tpl === 'PUT /quotes/{ID}' && !has(msg(), 'ilpPacket') && !has(msg(), 'condition')) return ['quote_response', quoteResponse];
     if (tpl === 'PUT /transfers/{ID}' && FX_ACCEPTED.has(msg().transferState as string) && !has(msg(), 'fulfilment')) return ['fulfil_attach', commit];

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { parseHttpDate } from '../fspiop/headers.js';
-import type { Store } from '../store/types.js';
+import type { Store, StoreMark } from '../store/types.js';
 
 /**
  * Rejects a Date header further than `skewSeconds` from `nowMs`.
@@ -34,28 +34,46 @@ export function signatureFingerprint(signatureB64: string): string {
 }
 
 export interface ReplayGuard {
-  /** Records a signature; rejects when it was seen within the window. `dateMs`: the request's (signed) Date. */
+  /** The signature's replay record: its key and how long it lives. `dateMs`: the request's (signed) Date. */
+  markOf(signatureB64: string, dateMs?: number): StoreMark;
+  /** Records a signature on its own; rejects when it was seen within the window. */
   check(signatureB64: string, dateMs?: number): Promise<void>;
 }
 
 /**
- * Replay guard through the store: `save('jws-replay:<sha256>', '1', ttl, 'nx')`. A request is acceptable
+ * The refusal of a request whose replay record could not be written as new: GW_JWS_REPLAY when it existed
+ * (`false`), GW_STORE_UNAVAILABLE when the store failed (fail closed).
+ */
+export function replayRefusal(outcome: false | Error): GatewayError {
+  if (outcome === false) return new GatewayError('GW_JWS_REPLAY', { detail: 'signature already seen' });
+  return isGatewayError(outcome) && outcome.code === 'GW_STORE_UNAVAILABLE' ? outcome : new GatewayError('GW_STORE_UNAVAILABLE', { cause: outcome });
+}
+
+/**
+ * Replay guard through the store: the record `jws-replay:<sha256>` = '1', written NX. A request is acceptable
  * while its Date lies within `skewSeconds` of now, i.e. until Date + skew: that (plus one second) is the
  * TTL, about one skew for a fresh request, so 1000 TPS with a 300 s window keeps ~300 000 records. Without
- * a usable Date the TTL is the worst case, 2 × skew. Store failures fail closed (GW_STORE_UNAVAILABLE).
+ * a usable Date the TTL is the worst case, 2 × skew. The inbound pipeline writes the record with the
+ * message's first store operation (src/store/first-use.ts, src/jws/middleware.ts); `check` writes it alone.
+ * Store failures fail closed (GW_STORE_UNAVAILABLE).
  */
-export function createReplayGuard(store: Store, skewSeconds: number, now: () => number = Date.now): ReplayGuard {
+export function createReplayGuard(store: Pick<Store, 'save'>, skewSeconds: number, now: () => number = Date.now): ReplayGuard {
   const maxTtlMs = 2 * skewSeconds * 1000;
+  const markOf = (signatureB64: string, dateMs?: number): StoreMark => ({
+    key: `jws-replay:${signatureFingerprint(signatureB64)}`,
+    ttlMs: dateMs === undefined || Number.isNaN(dateMs) ? maxTtlMs : Math.min(maxTtlMs, Math.max(1000, dateMs + skewSeconds * 1000 - now() + 1000)),
+  });
   return {
+    markOf,
     async check(signatureB64, dateMs) {
-      const ttlMs = dateMs === undefined || Number.isNaN(dateMs) ? maxTtlMs : Math.min(maxTtlMs, Math.max(1000, dateMs + skewSeconds * 1000 - now() + 1000));
+      const { key, ttlMs } = markOf(signatureB64, dateMs);
       let fresh: boolean;
       try {
-        fresh = await store.save(`jws-replay:${signatureFingerprint(signatureB64)}`, '1', ttlMs, 'nx');
+        fresh = await store.save(key, '1', ttlMs, 'nx');
       } catch (e) {
-        throw isGatewayError(e) && e.code === 'GW_STORE_UNAVAILABLE' ? e : new GatewayError('GW_STORE_UNAVAILABLE', { cause: e });
+        throw replayRefusal(e instanceof Error ? e : new Error(String(e)));
       }
-      if (!fresh) throw new GatewayError('GW_JWS_REPLAY', { detail: 'signature already seen' });
+      if (!fresh) throw replayRefusal(false);
     },
   };
 }

@@ -6,9 +6,11 @@ import { GatewayError, isGatewayError } from '../errors.js';
 import { hasNonCanonicalNumber } from '../fspiop/json-numbers.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import { header } from '../http/context.js';
+import { PendingMark, writeMark } from '../store/first-use.js';
+import type { Store } from '../store/types.js';
 import type { PayloadForm, Telemetry } from '../telemetry/types.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
-import { checkDateWindowAt, type ReplayGuard } from './freshness.js';
+import { checkDateWindowAt, type ReplayGuard, replayRefusal } from './freshness.js';
 import type { KeyDirectory } from './key-directory.js';
 import { parseSignatureHeader } from './signature-header.js';
 import type { SigningKeyHolder } from './signing-key.js';
@@ -19,7 +21,7 @@ const isPutParties = (c: GatewayContext) => c.req.method === 'PUT' && c.get('rou
 
 /**
  * Freshness (docs/security.md class 9): a Date header must lie within JWS_MAX_CLOCK_SKEW_SECONDS of now
- * (GW_CLOCK_SKEW). Costs no store access: replay protection runs in verifyInboundJws, after the signature
+ * (GW_CLOCK_SKEW). Costs no store access: the replay record is owed from verifyInboundJws, once the signature
  * verified, so a signature nobody can verify never takes store capacity (docs/security.md class 9).
  */
 export function checkFreshness(options: { readonly skewSeconds: number; readonly now?: () => number }): GatewayMiddleware {
@@ -74,8 +76,11 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
   return async function verifyInboundJws(c, next) {
     const started = performance.now();
     const source = header(c, 'fspiop-source') ?? '';
-    const report = (outcome: 'ok' | 'failed' | 'skipped', extra: { reason?: string; form?: PayloadForm } = {}) =>
-      telemetry.jwsVerify({ source, outcome, ...extra, seconds: (performance.now() - started) / 1000 });
+    const report = (
+      outcome: 'ok' | 'failed' | 'skipped',
+      extra: { reason?: string; form?: PayloadForm } = {},
+      seconds = (performance.now() - started) / 1000,
+    ) => telemetry.jwsVerify({ source, outcome, ...extra, seconds });
     if (!c.get('route').hasBody || (isPutParties(c) && !verifyPutParties)) {
       c.get('message').signature = 'skipped';
       report('skipped');
@@ -97,16 +102,46 @@ export function verifyInboundJws(options: VerifyInboundOptions): GatewayMiddlewa
         policy,
       );
       form = r.form;
-      // Only a verified signature is recorded: its record lives while its (signed) Date is in the window.
-      if (replay && !(route.kind !== 'request' && REPLAY_EXEMPT.has(route.resource))) {
-        await replay.check(parseSignatureHeader(header(c, 'fspiop-signature')!).signature, c.get('date'));
-      }
     } catch (e) {
       report('failed', { reason: isGatewayError(e) ? e.code : 'GW_INTERNAL' });
       throw e;
     }
     c.get('message').signature = form;
-    report('ok', { form });
+    if (!replay || (route.kind !== 'request' && REPLAY_EXEMPT.has(route.resource))) {
+      report('ok', { form });
+      return next();
+    }
+    // Only a verified signature is recorded: its record lives while its (signed) Date is in the window. It is
+    // written with the message's first store operation (the ILP stage's), or alone just before forwarding
+    // (writeReplayRecord), never after: one round trip where there used to be two (src/store/first-use.ts).
+    // The verdict is reported when the record is written: a replay (or a store failure) as this stage's failure.
+    const seconds = (performance.now() - started) / 1000;
+    const pending = new PendingMark(replay.markOf(parseSignatureHeader(header(c, 'fspiop-signature')!).signature, c.get('date')), (outcome) => {
+      if (outcome === true) return report('ok', { form }, seconds);
+      const refusal = replayRefusal(outcome);
+      report('failed', { reason: refusal.code }, seconds);
+      throw refusal;
+    });
+    c.set('storeMark', pending);
+    try {
+      await next();
+    } finally {
+      // Refused before any store access (identity, an ILP form check): the signature verified, no record owed.
+      if (!pending.claimed) report('ok', { form }, seconds);
+    }
+  };
+}
+
+/**
+ * The latest point at which a verified signature's replay record is written (docs/security.md class 9): just
+ * before forwarding, when no stage wrote it with a store operation of its own. A replay gets GW_JWS_REPLAY
+ * (3105/400), a store failure GW_STORE_UNAVAILABLE (2003/503); nothing is forwarded either way.
+ */
+export function writeReplayRecord(options: { readonly store: Pick<Store, 'save'> }): GatewayMiddleware {
+  const { store } = options;
+  return async function writeReplayRecord(c, next) {
+    const pending = c.get('storeMark');
+    if (pending) await writeMark(store, pending);
     await next();
   };
 }

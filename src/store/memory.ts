@@ -15,7 +15,7 @@
 // without locks. Replicas cannot share it: WORKERS > 1 needs the Redis adapter.
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { isSecurityKey, type Store } from './types.js';
+import { isSecurityKey, type Store, type StoreOp, type StoreOpResult } from './types.js';
 
 export interface MemoryStoreOptions {
   readonly maxEntries: number;
@@ -136,27 +136,47 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
     return e;
   };
 
+  // Each operation is synchronous inside: read-and-replace, and a mark with the operation after it, are atomic.
+  const saveNow = (key: string, value: string, ttlMs: number, mode?: 'nx'): boolean => {
+    if (mode === 'nx' && live(key) !== undefined) return false;
+    put(key, value, now() + Math.max(1, Math.ceil(ttlMs)));
+    return true;
+  };
+  const takeNow = (key: string, tombstone?: string, requirePrefix?: string): string | undefined => {
+    const e = live(key);
+    const value = e?.value;
+    if (e !== undefined && (requirePrefix === undefined || e.value.startsWith(requirePrefix))) {
+      if (tombstone === undefined) remove(key);
+      else replaceValue(key, e, tombstone);
+    }
+    return value;
+  };
+  const runNow = <O extends StoreOp>(op: O): StoreOpResult<O> =>
+    (op.op === 'save'
+      ? saveNow(op.key, op.value, op.ttlMs, op.mode)
+      : op.op === 'get'
+        ? live(op.key)?.value
+        : takeNow(op.key, op.tombstone, op.requirePrefix)) as StoreOpResult<O>;
+
   return {
     kind: 'memory',
     stats: () => ({ entries: cache.size, bytes }),
+    async marked(mark, op) {
+      const t = performance.now();
+      const fresh = saveNow(mark.key, '1', mark.ttlMs, 'nx');
+      const r = fresh ? { fresh, result: runNow(op) } : { fresh };
+      report('marked', t);
+      return r;
+    },
     async save(key, value, ttlMs, mode) {
       const t = performance.now();
-      if (mode === 'nx' && live(key) !== undefined) {
-        report('save', t);
-        return false;
-      }
-      put(key, value, now() + Math.max(1, Math.ceil(ttlMs)));
+      const saved = saveNow(key, value, ttlMs, mode);
       report('save', t);
-      return true;
+      return saved;
     },
     async take(key, tombstone, requirePrefix) {
       const t = performance.now();
-      const e = live(key);
-      const value = e?.value;
-      if (e !== undefined && (requirePrefix === undefined || e.value.startsWith(requirePrefix))) {
-        if (tombstone === undefined) remove(key);
-        else replaceValue(key, e, tombstone);
-      }
+      const value = takeNow(key, tombstone, requirePrefix);
       report('take', t);
       return value;
     },

@@ -38,7 +38,7 @@ import { Cluster, Redis } from 'ioredis';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { cancelKeyOf, neverSent, newTakeToken, TAKE_SCRIPT, UNDO_SCRIPT, UNDO_WINDOW_MS, UNTAKE_SCRIPT, undoKeyOf, undoScheduler } from './redis-take.js';
-import type { Store } from './types.js';
+import type { MarkedResult, Store, StoreMark, StoreOp, StoreOpResult } from './types.js';
 
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL of a single node. */
@@ -58,6 +58,32 @@ if not v then return false end
 if string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return v end
 redis.call('DEL', KEYS[1])
 return v`;
+
+// Store.marked on a single node: the operation's script, run only after its mark was new, in one script and so
+// one round trip. The mark is the last key and its TTL the last argument, so the operation's own KEYS and ARGV
+// keep their numbers. Answers {0} when the mark existed (nothing ran), else {1, the operation's answer}.
+const markedScript = (op: string) => `local function op()
+${op}
+end
+if not redis.call('SET', KEYS[#KEYS], '1', 'PX', ARGV[#ARGV], 'NX') then return {0} end
+return {1, op()}`;
+// KEYS[1] key; ARGV[1] value, ARGV[2] TTL ms, ARGV[3] 'nx' or ''. 1 when saved, 0 when NX found the key.
+const SAVE_OP = `if ARGV[3] == 'nx' then
+  if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+const GET_OP = `return redis.call('GET', KEYS[1])`;
+const GETDEL_OP = `return redis.call('GETDEL', KEYS[1])`;
+
+/** A TTL in whole milliseconds, at least 1 (PX refuses 0). */
+const px = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs));
+/** A marked script's answer: undefined when the mark existed (nothing ran), else the operation's answer. */
+const markedReply = (reply: unknown): { value: unknown } | undefined => {
+  const a = reply as [unknown, unknown?];
+  return Number(a[0]) === 1 ? { value: a[1] } : undefined;
+};
 
 /** Reconnect delay: 50 ms doubling up to 2 s, forever. */
 const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
@@ -114,7 +140,27 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   client.defineCommand('sgTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
   client.defineCommand('sgUndo', { numberOfKeys: 3, lua: UNDO_SCRIPT });
   client.defineCommand('sgUntake', { numberOfKeys: 2, lua: UNTAKE_SCRIPT });
+  client.defineCommand('sgMarkedSave', { numberOfKeys: 2, lua: markedScript(SAVE_OP) });
+  client.defineCommand('sgMarkedGet', { numberOfKeys: 2, lua: markedScript(GET_OP) });
+  client.defineCommand('sgMarkedGetdel', { numberOfKeys: 2, lua: markedScript(GETDEL_OP) });
+  client.defineCommand('sgMarkedTakeIf', { numberOfKeys: 2, lua: markedScript(TAKE_IF) });
+  client.defineCommand('sgMarkedTake', { numberOfKeys: 4, lua: markedScript(TAKE_SCRIPT) });
   const scripts = client as unknown as {
+    sgMarkedSave(key: string, mark: string, value: string, ttlMs: number, mode: string, markTtlMs: number): Promise<unknown>;
+    sgMarkedGet(key: string, mark: string, markTtlMs: number): Promise<unknown>;
+    sgMarkedGetdel(key: string, mark: string, markTtlMs: number): Promise<unknown>;
+    sgMarkedTakeIf(key: string, mark: string, prefix: string, markTtlMs: number): Promise<unknown>;
+    sgMarkedTake(
+      key: string,
+      note: string,
+      cancel: string,
+      mark: string,
+      tombstone: string,
+      prefix: string,
+      token: string,
+      ttlMs: number,
+      markTtlMs: number,
+    ): Promise<unknown>;
     sgTakeIf(key: string, prefix: string): Promise<unknown>;
     sgTake(key: string, note: string, cancel: string, tombstone: string, prefix: string, token: string, ttlMs: number): Promise<unknown>;
     sgUndo(key: string, note: string, cancel: string, tombstone: string, token: string, ttlMs: number): Promise<unknown>;
@@ -123,20 +169,27 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   const k = (key: string) => o.keyPrefix + key;
   const undos = undoScheduler(() => o.telemetry.store({ op: 'take_undo_abandoned', outcome: 'error', seconds: 0 }));
   // A tombstone take whose call failed may have run (its reply lost): undone in the background, by its token.
-  const takeNoted = async (key: string, tombstone: string, prefix: string) => {
+  // With `mark` (Store.marked on a single node) the take runs in the same script, after the mark: `undefined`
+  // when the mark existed and nothing ran.
+  const takeNoted = async (key: string, tombstone: string, prefix: string, mark?: StoreMark): Promise<{ value: unknown } | undefined> => {
     const note = undoKeyOf(key);
     const token = note === undefined ? '' : newTakeToken();
     const cancel = note === undefined ? key : cancelKeyOf(note, token);
     let value: unknown;
     try {
-      value = await scripts.sgTake(key, note ?? key, cancel, tombstone, prefix, token, UNDO_WINDOW_MS);
+      if (mark === undefined) value = await scripts.sgTake(key, note ?? key, cancel, tombstone, prefix, token, UNDO_WINDOW_MS);
+      else {
+        const r = markedReply(await scripts.sgMarkedTake(key, note ?? key, cancel, k(mark.key), tombstone, prefix, token, UNDO_WINDOW_MS, px(mark.ttlMs)));
+        if (r === undefined) return undefined;
+        value = r.value;
+      }
     } catch (e) {
       if (note !== undefined && !neverSent(e))
         undos.schedule(() => run('take_undo', () => scripts.sgUndo(key, note, cancel, tombstone, token, UNDO_WINDOW_MS)));
       throw e;
     }
     if (waitReplicas > 0) await confirmed(key, tombstone, prefix, str(value));
-    return value;
+    return { value };
   };
   // REDIS_WAIT_REPLICAS (https://redis.io/docs/latest/commands/wait/): after a take that consumed, WAIT on the
   // connection that ran it (one per node; in a cluster, reached through the record's slot with a keyed EXISTS
@@ -202,24 +255,46 @@ export function createRedisStore(o: RedisStoreOptions): Store {
   }
   const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 
+  const saveNow = async (key: string, value: string, ttlMs: number, mode?: 'nx') =>
+    (mode === 'nx' ? await client.set(key, value, 'PX', px(ttlMs), 'NX') : await client.set(key, value, 'PX', px(ttlMs))) === 'OK';
+  const takeNow = async (key: string, tombstone?: string, requirePrefix?: string) =>
+    str(
+      tombstone !== undefined
+        ? (await takeNoted(key, tombstone, requirePrefix ?? ''))?.value
+        : requirePrefix !== undefined
+          ? await scripts.sgTakeIf(key, requirePrefix)
+          : await client.getdel(key),
+    );
+  const runNow = async <O extends StoreOp>(op: O): Promise<StoreOpResult<O>> =>
+    (op.op === 'save'
+      ? await saveNow(k(op.key), op.value, op.ttlMs, op.mode)
+      : op.op === 'get'
+        ? str(await client.get(k(op.key)))
+        : await takeNow(k(op.key), op.tombstone, op.requirePrefix)) as StoreOpResult<O>;
+  // One script on a node. A cluster keeps the mark and the record in other slots: the mark first, then the
+  // operation, each its own round trip (a crash between them leaves the mark, as two calls always did).
+  const markedNow = async <O extends StoreOp>(mark: StoreMark, op: O): Promise<MarkedResult<O>> => {
+    if (client instanceof Cluster) {
+      if ((await client.set(k(mark.key), '1', 'PX', px(mark.ttlMs), 'NX')) !== 'OK') return { fresh: false };
+      return { fresh: true, result: await runNow(op) };
+    }
+    const m = k(mark.key);
+    const mttl = px(mark.ttlMs);
+    let r: { value: unknown } | undefined;
+    if (op.op === 'save') r = markedReply(await scripts.sgMarkedSave(k(op.key), m, op.value, px(op.ttlMs), op.mode ?? '', mttl));
+    else if (op.op === 'get') r = markedReply(await scripts.sgMarkedGet(k(op.key), m, mttl));
+    else if (op.tombstone !== undefined) r = await takeNoted(k(op.key), op.tombstone, op.requirePrefix ?? '', mark);
+    else if (op.requirePrefix !== undefined) r = markedReply(await scripts.sgMarkedTakeIf(k(op.key), m, op.requirePrefix, mttl));
+    else r = markedReply(await scripts.sgMarkedGetdel(k(op.key), m, mttl));
+    if (r === undefined) return { fresh: false };
+    return { fresh: true, result: (op.op === 'save' ? Number(r.value) === 1 : str(r.value)) as StoreOpResult<O> };
+  };
+
   return {
     kind: 'redis',
-    save: (key, value, ttlMs, mode) =>
-      run('save', async () => {
-        const px = Math.max(1, Math.ceil(ttlMs));
-        const r = mode === 'nx' ? await client.set(k(key), value, 'PX', px, 'NX') : await client.set(k(key), value, 'PX', px);
-        return r === 'OK';
-      }),
-    take: (key, tombstone, requirePrefix) =>
-      run('take', async () =>
-        str(
-          tombstone !== undefined
-            ? await takeNoted(k(key), tombstone, requirePrefix ?? '')
-            : requirePrefix !== undefined
-              ? await scripts.sgTakeIf(k(key), requirePrefix)
-              : await client.getdel(k(key)),
-        ),
-      ),
+    marked: (mark, op) => run('marked', () => markedNow(mark, op)),
+    save: (key, value, ttlMs, mode) => run('save', () => saveNow(k(key), value, ttlMs, mode)),
+    take: (key, tombstone, requirePrefix) => run('take', () => takeNow(k(key), tombstone, requirePrefix)),
     untake: (key, tombstone, value) => run('untake', () => untake(k(key), tombstone, value)),
     get: (key) => run('get', async () => str(await client.get(k(key)))),
     delete: (key) =>

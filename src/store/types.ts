@@ -9,8 +9,32 @@
 const SECURITY_KEY_PREFIXES: readonly string[] = ['quarantine:', 'revocations:', 'limits:'];
 export const isSecurityKey = (key: string): boolean => SECURITY_KEY_PREFIXES.some((p) => key.startsWith(p));
 
+/** A key a message writes once, before its first state access: its replay record (src/jws/freshness.ts). */
+export interface StoreMark {
+  readonly key: string;
+  readonly ttlMs: number;
+}
+
+/** One operation of the port, as data: what Store.marked runs once its mark is written. */
+export type StoreOp =
+  | { readonly op: 'save'; readonly key: string; readonly value: string; readonly ttlMs: number; readonly mode?: 'nx' }
+  | { readonly op: 'get'; readonly key: string }
+  | { readonly op: 'take'; readonly key: string; readonly tombstone?: string; readonly requirePrefix?: string };
+
+/** What an operation resolves to: whether a save saved; the value a get read or a take took. */
+export type StoreOpResult<O extends StoreOp> = O extends { op: 'save' } ? boolean : string | undefined;
+
+/** Store.marked's answer: the operation's result, or `fresh: false` when the mark existed and nothing ran. */
+export type MarkedResult<O extends StoreOp> = { readonly fresh: false } | { readonly fresh: true; readonly result: StoreOpResult<O> };
+
 export interface Store {
   readonly kind: 'memory' | 'redis';
+  /**
+   * Writes `mark` when it is absent (NX, `mark.ttlMs`) and then, only then, runs `op`; when the mark
+   * existed nothing runs and it resolves `{ fresh: false }`. On a single Redis node (and in memory) the two
+   * are one atomic step and one round trip; a cluster keeps them in other slots, so it makes two (mark first).
+   */
+  marked<O extends StoreOp>(mark: StoreMark, op: O): Promise<MarkedResult<O>>;
   /** Saves `value` under `key` for `ttlMs`. With mode 'nx' only if the key is absent; resolves whether it was saved. */
   save(key: string, value: string, ttlMs: number, mode?: 'nx'): Promise<boolean>;
   /**

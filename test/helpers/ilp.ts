@@ -6,7 +6,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
 import { buildIlp, type IlpResult } from '../../src/ilp/packet.js';
 import { type JsonObject, transactionObjectOf } from '../../src/ilp/transaction.js';
-import type { Store } from '../../src/store/types.js';
+import type { Store, StoreMark, StoreOp } from '../../src/store/types.js';
 import { NOOP_TELEMETRY, type Telemetry } from '../../src/telemetry/types.js';
 import { makeApp } from './app.js';
 
@@ -39,6 +39,10 @@ export function counting(inner: Store): Store & { calls: number } {
   const w = {
     calls: 0,
     kind: inner.kind,
+    marked: <O extends StoreOp>(mark: StoreMark, op: O) => {
+      w.calls++;
+      return inner.marked(mark, op);
+    },
     save: (...a: Parameters<Store['save']>) => {
       w.calls++;
       return inner.save(...a);

@@ -95,6 +95,68 @@ export function storeContract(store: () => Store): void {
     assert.equal(await s.get(k), undefined, 'the record expires on its first TTL, give-back or not');
   });
 
+  test('marked: the operation runs only when its mark was new, and the mark stays for its TTL', async () => {
+    const s = store();
+    const mark = { key: id(), ttlMs: 5000 };
+    const k = id();
+    assert.deepEqual(await s.marked(mark, { op: 'save', key: k, value: 'first', ttlMs: 5000 }), { fresh: true, result: true });
+    assert.equal(await s.get(mark.key), '1', 'the mark is written');
+    assert.equal(await s.get(k), 'first');
+    assert.deepEqual(await s.marked(mark, { op: 'save', key: k, value: 'second', ttlMs: 5000 }), { fresh: false });
+    assert.equal(await s.get(k), 'first', 'nothing ran under an existing mark');
+    const short = { key: id(), ttlMs: 150 };
+    assert.deepEqual(await s.marked(short, { op: 'get', key: k }), { fresh: true, result: 'first' });
+    await sleep(300); // the mark's own TTL is what this checks
+    assert.equal(await s.get(short.key), undefined);
+    assert.deepEqual(await s.marked(short, { op: 'get', key: id() }), { fresh: true, result: undefined }, 'new again once expired');
+  });
+
+  test('marked: each operation answers as its plain form does (save nx, get, take, take with prefix and tombstone)', async () => {
+    const s = store();
+    const m = () => ({ key: id(), ttlMs: 5000 });
+    const k = id();
+    await s.save(k, '{"p":"payee","c":1}', 5000);
+    assert.deepEqual(await s.marked(m(), { op: 'save', key: k, value: 'x', ttlMs: 5000, mode: 'nx' }), { fresh: true, result: false });
+    assert.deepEqual(await s.marked(m(), { op: 'get', key: k }), { fresh: true, result: '{"p":"payee","c":1}' });
+    assert.deepEqual(await s.marked(m(), { op: 'take', key: k, tombstone: 'used:1', requirePrefix: '{"p":"other",' }), {
+      fresh: true,
+      result: '{"p":"payee","c":1}',
+    });
+    assert.equal(await s.get(k), '{"p":"payee","c":1}', 'another prefix leaves it');
+    const replayed = m();
+    await s.save(replayed.key, '1', 5000);
+    assert.deepEqual(await s.marked(replayed, { op: 'take', key: k, tombstone: 'used:1', requirePrefix: '{"p":"payee",' }), { fresh: false });
+    assert.equal(await s.get(k), '{"p":"payee","c":1}', 'a replayed take consumes nothing');
+    assert.deepEqual(await s.marked(m(), { op: 'take', key: k, tombstone: 'used:1', requirePrefix: '{"p":"payee",' }), {
+      fresh: true,
+      result: '{"p":"payee","c":1}',
+    });
+    assert.equal(await s.get(k), 'used:1');
+    assert.equal(await s.untake(k, 'used:1', '{"p":"payee","c":1}'), true, 'a marked take gives back like a plain one');
+    const plain = id();
+    await s.save(plain, 'v', 5000);
+    assert.deepEqual(await s.marked(m(), { op: 'take', key: plain, requirePrefix: 'w' }), { fresh: true, result: 'v' });
+    assert.equal(await s.get(plain), 'v');
+    assert.deepEqual(await s.marked(m(), { op: 'take', key: plain, requirePrefix: 'v' }), { fresh: true, result: 'v' });
+    assert.equal(await s.get(plain), undefined);
+    await s.save(plain, 'w', 5000);
+    assert.deepEqual(await s.marked(m(), { op: 'take', key: plain }), { fresh: true, result: 'w' });
+    assert.equal(await s.get(plain), undefined);
+  });
+
+  test('marked: of 20 concurrent calls with one mark, one runs', async () => {
+    const s = store();
+    const mark = { key: id(), ttlMs: 5000 };
+    const k = id();
+    await s.save(k, 'prize', 5000);
+    const results = await Promise.all(Array.from({ length: 20 }, () => s.marked(mark, { op: 'take', key: k, tombstone: 'used' })));
+    assert.deepEqual(
+      results.filter((r) => r.fresh),
+      [{ fresh: true, result: 'prize' }],
+    );
+    assert.equal(await s.get(k), 'used');
+  });
+
   test('20 concurrent tombstone takes: exactly one gets the value', async () => {
     const k = id();
     await store().save(k, 'prize', 5000);

@@ -8,7 +8,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { ALGORITHMS } from '../../../src/jws/algorithms.js';
 import { createReplayGuard } from '../../../src/jws/freshness.js';
 import { KeyDirectory } from '../../../src/jws/key-directory.js';
-import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf } from '../../../src/jws/middleware.js';
+import { checkFreshness, signOutbound, verifyInboundJws, verifyOptionsOf, writeReplayRecord } from '../../../src/jws/middleware.js';
 import { signRequest } from '../../../src/jws/sign.js';
 import { SigningKeyHolder } from '../../../src/jws/signing-key.js';
 import { replayGuardOf } from '../../../src/stages.js';
@@ -164,10 +164,12 @@ describe('verifyInboundJws', async () => {
     // REPLAY_PROTECTION=on: the one place that decides the stages (src/stages.ts) gives verification a guard.
     assert.notEqual(replayGuardOf(cfg, createMemoryStore({ maxEntries: 100 })), undefined);
     assert.equal(replayGuardOf(config({ REPLAY_PROTECTION: 'off' }), createMemoryStore({ maxEntries: 100 })), undefined);
-    const replay = createReplayGuard(createMemoryStore({ maxEntries: 100 }), 60);
+    const store = createMemoryStore({ maxEntries: 100 });
+    const replay = createReplayGuard(store, 60);
     const { app: a } = await app({
       freshness: checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }),
       verifyJws: verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay }),
+      replayRecord: writeReplayRecord({ store }),
     });
     const r = signedTransfer(RSA, 'payerfsp');
     assert.equal((await send(a, r)).status, 200);
@@ -185,6 +187,7 @@ describe('verifyInboundJws', async () => {
     const verifyParties = await app({
       freshness: checkFreshness({ skewSeconds: cfg.jwsMaxClockSkewSeconds }),
       verifyJws: verifyInboundJws({ ...verifyOptionsOf(config({ VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true' })), keys, telemetry, replay }),
+      replayRecord: writeReplayRecord({ store }),
     });
     const b = verifyParties.app;
     const putPartyTo = (x: typeof b) =>
@@ -200,6 +203,32 @@ describe('verifyInboundJws', async () => {
     const res = await send(a, old);
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { errorInformation: { errorDescription: string } }).errorInformation.errorDescription, /clock skew/);
+  });
+
+  test('replay record: one verdict per request, reported when the record is written; no writer in the pipeline fails closed', async () => {
+    const cfg = config({ REPLAY_PROTECTION: 'on', JWS_MAX_CLOCK_SKEW_SECONDS: '60' });
+    const store = createMemoryStore({ maxEntries: 100 });
+    const replay = createReplayGuard(store, 60);
+    const verifyJws = verifyInboundJws({ ...verifyOptionsOf(cfg), keys, telemetry, replay });
+    const { app: a } = await app({ verifyJws, replayRecord: writeReplayRecord({ store }) });
+    const r = signedTransfer(RSA, 'payerfsp', { ...TRANSFER, transferId: 'b51ec534-ee48-4575-b6a9-ead2955b8069' });
+    events.length = 0;
+    assert.equal((await send(a, r)).status, 200);
+    assert.equal((await send(a, r)).status, 400);
+    assert.deepEqual(
+      events.map((e) => [e.outcome, e.reason]),
+      [
+        ['ok', undefined],
+        ['failed', 'GW_JWS_REPLAY'],
+      ],
+    );
+    // A pipeline that verifies with replay protection but has no stage to write the record forwards nothing.
+    const { app: bare, seen } = await app({ verifyJws });
+    delete seen.body;
+    const fresh = signedTransfer(RSA, 'payerfsp', { ...TRANSFER, transferId: '0f8d6a56-5d1b-4a3f-9c55-1d0b2f3e4a5b' });
+    const res = await send(bare, fresh);
+    assert.equal(res.status, 500);
+    assert.equal(seen.body, undefined, 'nothing forwarded');
   });
 });
 
