@@ -88,6 +88,7 @@ export function firstUse(store: Store, pending: PendingMark): Store {
         const refusal = refusalOf(r.fresh);
         if (refusal !== undefined) throw refusal;
         if (!r.fresh) throw new Error('store mark existed'); // settle(false) always throws; never reached
+        // A new mark and a failed operation: the operation's own failure, below; later operations may run.
       },
       (e: unknown) => {
         const err = e instanceof Error ? e : new Error(String(e));
@@ -95,7 +96,9 @@ export function firstUse(store: Store, pending: PendingMark): Store {
       },
     );
     await first;
-    return ((await marked) as Extract<MarkedResult<O>, { fresh: true }>).result;
+    const r = (await marked) as Exclude<MarkedResult<O>, { fresh: false }>;
+    if ('error' in r) throw r.error;
+    return r.result;
   };
   return {
     kind: store.kind,

@@ -163,10 +163,17 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
     stats: () => ({ entries: cache.size, bytes }),
     async marked(mark, op) {
       const t = performance.now();
-      const fresh = saveNow(mark.key, '1', mark.ttlMs, 'nx');
-      const r = fresh ? { fresh, result: runNow(op) } : { fresh };
-      report('marked', t);
-      return r;
+      if (!saveNow(mark.key, '1', mark.ttlMs, 'nx')) {
+        report('marked', t);
+        return { fresh: false };
+      }
+      try {
+        const result = runNow(op);
+        report('marked', t);
+        return { fresh: true, result };
+      } catch (error) {
+        return { fresh: true, error }; // the record is written; the operation's own failure (GW_STORE_FULL)
+      }
     },
     async save(key, value, ttlMs, mode) {
       const t = performance.now();

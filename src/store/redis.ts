@@ -85,6 +85,11 @@ const markedReply = (reply: unknown): { value: unknown } | undefined => {
   return Number(a[0]) === 1 ? { value: a[1] } : undefined;
 };
 
+const unavailable = (cause: unknown) => new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'store unavailable', cause });
+
+/** A take that ran (and was given back) but that too few replicas confirmed (REDIS_WAIT_REPLICAS). */
+class TakeNotConfirmed extends Error {}
+
 /** Reconnect delay: 50 ms doubling up to 2 s, forever. */
 const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
@@ -210,7 +215,7 @@ export function createRedisStore(o: RedisStoreOptions): Store {
     const acks = await confirmations(key).catch(() => -1);
     if (acks >= waitReplicas) return;
     await untake(key, tombstone, value).catch(() => {}); // retried in the background when it fails
-    throw new Error(`take confirmed by ${acks < 0 ? 'no' : acks} of ${waitReplicas} replicas within ${waitMs} ms`);
+    throw new TakeNotConfirmed(`take confirmed by ${acks < 0 ? 'no' : acks} of ${waitReplicas} replicas within ${waitMs} ms`);
   };
 
   // A give-back that failed is retried in the background: the caller has answered and moved on.
@@ -250,7 +255,7 @@ export function createRedisStore(o: RedisStoreOptions): Store {
       return r;
     } catch (cause) {
       o.telemetry.store({ op, outcome: 'error', seconds: (performance.now() - t) / 1000 });
-      throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'store unavailable', cause });
+      throw unavailable(cause);
     }
   }
   const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
@@ -273,26 +278,46 @@ export function createRedisStore(o: RedisStoreOptions): Store {
         : await takeNow(k(op.key), op.tombstone, op.requirePrefix)) as StoreOpResult<O>;
   // One script on a node. A cluster keeps the mark and the record in other slots: the mark first, then the
   // operation, each its own round trip (a crash between them leaves the mark, as two calls always did).
-  const markedNow = async <O extends StoreOp>(mark: StoreMark, op: O): Promise<MarkedResult<O>> => {
-    if (client instanceof Cluster) {
-      if ((await client.set(k(mark.key), '1', 'PX', px(mark.ttlMs), 'NX')) !== 'OK') return { fresh: false };
+  // A node in cluster mode behind REDIS_URL (a one-shard managed cluster, a cluster-aware proxy) refuses a
+  // script whose keys hash to other slots (CROSSSLOT) before running any of it: from then on, two steps.
+  let twoSteps = client instanceof Cluster;
+  const markedInTwoSteps = async <O extends StoreOp>(mark: StoreMark, op: O): Promise<MarkedResult<O>> => {
+    if ((await client.set(k(mark.key), '1', 'PX', px(mark.ttlMs), 'NX')) !== 'OK') return { fresh: false };
+    try {
       return { fresh: true, result: await runNow(op) };
+    } catch (cause) {
+      return { fresh: true, error: unavailable(cause) };
     }
+  };
+  const markedNow = async <O extends StoreOp>(mark: StoreMark, op: O): Promise<MarkedResult<O>> => {
+    if (twoSteps) return markedInTwoSteps(mark, op);
     const m = k(mark.key);
     const mttl = px(mark.ttlMs);
     let r: { value: unknown } | undefined;
-    if (op.op === 'save') r = markedReply(await scripts.sgMarkedSave(k(op.key), m, op.value, px(op.ttlMs), op.mode ?? '', mttl));
-    else if (op.op === 'get') r = markedReply(await scripts.sgMarkedGet(k(op.key), m, mttl));
-    else if (op.tombstone !== undefined) r = await takeNoted(k(op.key), op.tombstone, op.requirePrefix ?? '', mark);
-    else if (op.requirePrefix !== undefined) r = markedReply(await scripts.sgMarkedTakeIf(k(op.key), m, op.requirePrefix, mttl));
-    else r = markedReply(await scripts.sgMarkedGetdel(k(op.key), m, mttl));
+    try {
+      if (op.op === 'save') r = markedReply(await scripts.sgMarkedSave(k(op.key), m, op.value, px(op.ttlMs), op.mode ?? '', mttl));
+      else if (op.op === 'get') r = markedReply(await scripts.sgMarkedGet(k(op.key), m, mttl));
+      else if (op.tombstone !== undefined) r = await takeNoted(k(op.key), op.tombstone, op.requirePrefix ?? '', mark);
+      else if (op.requirePrefix !== undefined) r = markedReply(await scripts.sgMarkedTakeIf(k(op.key), m, op.requirePrefix, mttl));
+      else r = markedReply(await scripts.sgMarkedGetdel(k(op.key), m, mttl));
+    } catch (e) {
+      if (e instanceof TakeNotConfirmed) return { fresh: true, error: unavailable(e) }; // the record was written with the take
+      if (!(e instanceof Error && e.message.startsWith('CROSSSLOT'))) throw e;
+      twoSteps = true;
+      return markedInTwoSteps(mark, op);
+    }
     if (r === undefined) return { fresh: false };
     return { fresh: true, result: (op.op === 'save' ? Number(r.value) === 1 : str(r.value)) as StoreOpResult<O> };
   };
 
   return {
     kind: 'redis',
-    marked: (mark, op) => run('marked', () => markedNow(mark, op)),
+    marked: async (mark, op) => {
+      const r = await run('marked', () => markedNow(mark, op));
+      // The record was written, the operation after it failed: a store failure of its own.
+      if ('error' in r) o.telemetry.store({ op: 'marked_operation', outcome: 'error', seconds: 0 });
+      return r;
+    },
     save: (key, value, ttlMs, mode) => run('save', () => saveNow(k(key), value, ttlMs, mode)),
     take: (key, tombstone, requirePrefix) => run('take', () => takeNow(k(key), tombstone, requirePrefix)),
     untake: (key, tombstone, value) => run('untake', () => untake(k(key), tombstone, value)),

@@ -24,8 +24,15 @@ export type StoreOp =
 /** What an operation resolves to: whether a save saved; the value a get read or a take took. */
 export type StoreOpResult<O extends StoreOp> = O extends { op: 'save' } ? boolean : string | undefined;
 
-/** Store.marked's answer: the operation's result, or `fresh: false` when the mark existed and nothing ran. */
-export type MarkedResult<O extends StoreOp> = { readonly fresh: false } | { readonly fresh: true; readonly result: StoreOpResult<O> };
+/**
+ * Store.marked's answer: the operation's result; `fresh: false` when the mark existed and nothing ran; or, when
+ * the mark was written and the operation then failed (a cluster's second round trip, a full memory store, a
+ * take replicas did not confirm), the operation's own error. A call that rejects may or may not have written it.
+ */
+export type MarkedResult<O extends StoreOp> =
+  | { readonly fresh: false }
+  | { readonly fresh: true; readonly result: StoreOpResult<O> }
+  | { readonly fresh: true; readonly error: unknown };
 
 export interface Store {
   readonly kind: 'memory' | 'redis';

@@ -86,12 +86,24 @@ function stopProc(p: ChildProcess | undefined): Promise<void> {
   });
 }
 
-/** A standalone redis-server of the test's own. */
-export async function startRedis(): Promise<RedisProc & { cleanup(): Promise<void> }> {
+/**
+ * A standalone redis-server of the test's own. `clusterMode`: cluster mode on, one node owning every slot (a
+ * one-shard cluster reached through REDIS_URL, as managed services offer).
+ */
+export async function startRedis(o: { clusterMode?: boolean } = {}): Promise<RedisProc & { cleanup(): Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sg-redis-'));
-  let proc: ChildProcess | undefined = launch(port, dir, []);
+  const extra = o.clusterMode ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')] : [];
+  let proc: ChildProcess | undefined = launch(port, dir, extra);
   await waitPing(port);
+  if (o.clusterMode) {
+    const out = await cliAsync(port, 'cluster', 'addslotsrange', '0', '16383');
+    if (!out.includes('OK')) throw new Error(`cluster addslotsrange on ${port} failed: ${out.trim()}`);
+    for (let i = 0; !(await cliAsync(port, 'cluster', 'info')).includes('cluster_state:ok'); i++) {
+      if (i >= 200) throw new Error(`redis on ${port}: cluster_state not ok after its slots were added`);
+      await sleep(50);
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -100,7 +112,7 @@ export async function startRedis(): Promise<RedisProc & { cleanup(): Promise<voi
       proc = undefined;
     },
     async restart() {
-      proc = launch(port, dir, []);
+      proc = launch(port, dir, extra);
       await waitPing(port);
     },
     pause() {

@@ -126,7 +126,8 @@ for (const kind of ['memory', 'redis'] as const) {
         assert.equal(code(await go(warm.fulfil)), '202');
         const j = journey();
         assert.equal(code(await go(j.prepare)), '202');
-        const monitor = await new Redis(REDIS_URL).monitor();
+        const client = new Redis(REDIS_URL);
+        const monitor = await client.monitor();
         const seen: string[][] = [];
         monitor.on('monitor', (_time: string, args: string[]) => {
           if (args.some((a) => a.startsWith(prefix))) seen.push(args);
@@ -137,6 +138,7 @@ for (const kind of ['memory', 'redis'] as const) {
           await new Promise((r) => setTimeout(r, 100));
         } finally {
           monitor.disconnect();
+          client.disconnect();
         }
         // MONITOR shows a script's own commands too (after the script): the script is the only call from outside.
         const calls = seen.filter((a) => !['set', 'get', 'exists', 'del'].includes(a[0]!.toLowerCase()));

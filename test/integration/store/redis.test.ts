@@ -37,6 +37,34 @@ describe('redis store (single node): contract', () => {
   });
 });
 
+describe('redis store (REDIS_URL at a node in cluster mode owning every slot): contract', () => {
+  // A one-shard cluster behind one URL refuses a script whose keys hash to other slots (CROSSSLOT): a replay
+  // record and an ILP record always do, so Store.marked falls back to two steps there (and stays on them).
+  let server: Awaited<ReturnType<typeof startRedis>>;
+  let store: Store;
+  const events: string[] = [];
+  before(async () => {
+    server = await startRedis({ clusterMode: true });
+    const telemetry: Telemetry = { ...NOOP_TELEMETRY, store: (e) => events.push(`${e.op}:${e.outcome}`) };
+    store = createRedisStore({ url: server.url, keyPrefix: prefix, timeoutMs: 1000, telemetry });
+    await waitFor(() => store.ping(), { timeoutMs: 10_000, intervalMs: 50, what: 'the cluster-mode node to answer' });
+  });
+  after(async () => {
+    await store?.close();
+    await server?.cleanup();
+  });
+  storeContract(() => store);
+
+  test('a replay record and an ILP record in other slots: written in two steps, never refused for it', async () => {
+    const mark = { key: 'jws-replay:0a1b', ttlMs: 5000 };
+    events.length = 0;
+    assert.deepEqual(await store.marked(mark, { op: 'save', key: 'ilp:hub:{t-cs}', value: 'v', ttlMs: 5000, mode: 'nx' }), { fresh: true, result: true });
+    assert.deepEqual(await store.marked(mark, { op: 'take', key: 'ilp:hub:{t-cs}', tombstone: 'used', requirePrefix: 'v' }), { fresh: false });
+    assert.equal(await store.get('ilp:hub:{t-cs}'), 'v', 'a replayed take consumed nothing');
+    assert.deepEqual(events, ['marked:ok', 'marked:ok', 'get:ok']);
+  });
+});
+
 describe('redis store: outage and recovery', () => {
   test('Redis stopped: calls fail fast with GW_STORE_UNAVAILABLE, ping false; restarted: the same store recovers', async (t) => {
     const server = await startRedis();

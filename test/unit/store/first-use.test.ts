@@ -95,6 +95,18 @@ describe('firstUse', () => {
   });
 });
 
+describe('firstUse: the mark written, the operation failed', () => {
+  test("a full memory store: the record counts as new (the JWS verdict is 'ok'), the operation's own GW_STORE_FULL is thrown", async () => {
+    const inner = createMemoryStore({ maxEntries: 1 });
+    const { pending, outcomes } = pendingOf();
+    const s = firstUse(inner, pending);
+    await assert.rejects(s.save('ilp:hub:{t1}', 'record', 60_000), (e: unknown) => code('GW_STORE_FULL')(e) && !pending.refusedWith(e));
+    assert.deepEqual(outcomes, [true]);
+    assert.equal(await inner.get('jws-replay:abc'), '1');
+    assert.equal(await s.get('jws-replay:abc'), '1', 'later operations run');
+  });
+});
+
 describe('writeMark', () => {
   test('writes an unclaimed mark once; a second request with the same mark is refused', async () => {
     const store = counting(createMemoryStore({ maxEntries: 100 }));
