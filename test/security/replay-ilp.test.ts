@@ -17,8 +17,8 @@ import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../help
 import { fulfilBody, issuedTransfer } from '../helpers/ilp.js';
 import { newRsa } from '../helpers/jws.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { deleteKeysUnder, REDIS_URL } from '../helpers/redis-procs.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEYS = { payerfsp: newRsa(), payeefsp: newRsa() };
 
 type Json = Record<string, unknown>;
@@ -55,12 +55,7 @@ for (const kind of ['memory', 'redis'] as const) {
     });
     after(async () => {
       await t.close();
-      if (kind === 'redis') {
-        const raw = new Redis(REDIS_URL);
-        const keys = await raw.keys(`${prefix}*`);
-        if (keys.length) await raw.del(...keys);
-        await raw.quit();
-      }
+      if (kind === 'redis') await deleteKeysUnder(prefix);
       pki.cleanup();
     });
     const go = (m: ReturnType<typeof signed>) =>
