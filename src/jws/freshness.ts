@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { GatewayError, isGatewayError } from '../errors.js';
 import { parseHttpDate } from '../fspiop/headers.js';
+import { PendingMark, writeMark } from '../store/first-use.js';
 import type { Store, StoreMark } from '../store/types.js';
 
 /**
@@ -65,15 +66,13 @@ export function createReplayGuard(store: Pick<Store, 'save'>, skewSeconds: numbe
   });
   return {
     markOf,
-    async check(signatureB64, dateMs) {
-      const { key, ttlMs } = markOf(signatureB64, dateMs);
-      let fresh: boolean;
-      try {
-        fresh = await store.save(key, '1', ttlMs, 'nx');
-      } catch (e) {
-        throw replayRefusal(e instanceof Error ? e : new Error(String(e)));
-      }
-      if (!fresh) throw replayRefusal(false);
-    },
+    // The record alone, as the pipeline's last writer does it (src/store/first-use.ts writeMark).
+    check: (signatureB64, dateMs) =>
+      writeMark(
+        store,
+        new PendingMark(markOf(signatureB64, dateMs), (outcome) => {
+          if (outcome !== true) throw replayRefusal(outcome);
+        }),
+      ),
   };
 }
