@@ -2,7 +2,7 @@
 // pipeline: mTLS, FSPIOP checks, forward; JWS and ILP off) to a stub upstream, beside the same client
 // sending straight to the stub over mTLS and beside a bare node https+undici proxy (the floor), in the same run. Closed loop, fixed concurrency, each phase
 // DURATION seconds after a warm-up. Gateway and stubs are child processes; the client is this process.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { Pool } from 'undici';
 import { readCpuMs } from '../loadtest/driver/proc.js';
 import { devPaths } from '../src/config/load.js';
 import { initDevPki } from '../src/pki/dev-pki.js';
+import { child } from './child.js';
 
 const DURATION_S = Number(process.env.BENCH_CORE_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CORE_CONCURRENCY ?? 32);
@@ -23,23 +24,6 @@ const BODY = JSON.stringify({
   payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: 'perffsp-2' } },
   payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '44123456789', fspId: 'perffsp-1' } },
 });
-
-function child(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ proc: ChildProcess; line: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const on = (d: Buffer) => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) resolve({ proc, line: m[0] });
-    };
-    proc.stdout!.on('data', on);
-    proc.stderr!.on('data', (d: Buffer) => {
-      out += d;
-    });
-    proc.on('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}: ${out}`)));
-  });
-}
 
 interface Phase {
   name: string;

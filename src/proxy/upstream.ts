@@ -8,7 +8,6 @@ import { buildConnector, Pool } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { clientNegotiatedGroup } from '../tls/negotiated-group.js';
-import { collect } from './body.js';
 
 export interface UpstreamOptions {
   readonly connections: number;
@@ -152,15 +151,9 @@ export class Upstreams {
     load.n++;
     if (load.n > load.peak) load.peak = load.n;
     try {
-      const res = await this.#pool(origin).request({
-        method: req.method as Dispatcher.HttpMethod,
-        path: req.path,
-        headers: req.headers,
-        body: req.body.length > 0 ? req.body : null,
-      });
-      const body = await readLimited(res.body, this.options.maxResponseBytes);
+      const res = await this.#dispatch(origin, req);
       this.telemetry.upstream({ target, outcome: 'ok', seconds: (performance.now() - t0) / 1000 });
-      return { status: res.statusCode, headers: res.headers, body };
+      return res;
     } catch (e) {
       const err = upstreamError(e);
       this.telemetry.upstream({ target, outcome: err.code === 'GW_UPSTREAM_TIMEOUT' ? 'timeout' : 'error', seconds: (performance.now() - t0) / 1000 });
@@ -168,6 +161,22 @@ export class Upstreams {
     } finally {
       load.n--;
     }
+  }
+
+  /**
+   * One request through undici's dispatch API, its answer buffered by a BufferedAnswer: undici's request()
+   * wraps each answer in a Readable stream and an async resource, which cost more than reading an FSPIOP
+   * answer of a few hundred bytes (docs/performance/2026-11-30-dispatch-and-per-request-work.md).
+   */
+  #dispatch(origin: string, req: UpstreamRequest): Promise<UpstreamResponse> {
+    const pool = this.#pool(origin);
+    const limit = this.options.maxResponseBytes;
+    return new Promise((resolve, reject) => {
+      pool.dispatch(
+        { method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body.length > 0 ? req.body : null },
+        new BufferedAnswer(limit, resolve, reject),
+      );
+    });
   }
 
   /** Every origin's load now (and its peak since the previous call, which this call resets). */
@@ -186,9 +195,54 @@ export class Upstreams {
   }
 }
 
-function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
-  return collect(body, limit, () => {
-    body.destroy();
-    return new GatewayError('GW_UPSTREAM_RESPONSE_TOO_LARGE');
-  });
+/**
+ * undici dispatch handler (undici/types/dispatcher.d.ts DispatchHandler) that keeps the final answer's status
+ * and headers and its body up to `limit` bytes. Past the limit it aborts the request (the connection is
+ * closed, nothing more is buffered) with GW_UPSTREAM_RESPONSE_TOO_LARGE. Settles exactly once.
+ */
+class BufferedAnswer implements Dispatcher.DispatchHandler {
+  #status = 0;
+  #headers: UpstreamResponse['headers'] = {};
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #settled = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly resolve: (r: UpstreamResponse) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+
+  onRequestStart(): void {}
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: UpstreamResponse['headers']): void {
+    if (statusCode < 200) return; // 1xx (RFC 9110 §15.2): informational, the final answer follows
+    this.#status = statusCode;
+    this.#headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
+    this.#bytes += chunk.length;
+    if (this.#bytes > this.limit) {
+      this.#chunks = [];
+      controller.abort(new GatewayError('GW_UPSTREAM_RESPONSE_TOO_LARGE'));
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const chunks = this.#chunks;
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#bytes);
+    this.resolve({ status: this.#status, headers: this.#headers, body });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.reject(err);
+  }
 }

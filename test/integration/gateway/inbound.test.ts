@@ -294,6 +294,21 @@ describe('upstream faults', () => {
     expectFspiopError(r, 500, '2004');
     t.stub.behave({ status: 202 });
   });
+  // Until 2026-11-30 the body stream's abort past the limit was an 'error' event with no listener left: an
+  // uncaught exception that ended the gateway process (src/proxy/upstream.ts BufferedAnswer).
+  test('an answer over MAX_BODY_BYTES → 1000/503, and the gateway keeps serving', async () => {
+    t.stub.behave({ status: 200, body: `{"pad":"${'x'.repeat(200_000)}"}` });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await call({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{"a":1}', cert: t.cert('dfsp-a') });
+        expectFspiopError(r, 503, '1000');
+      }
+    } finally {
+      t.stub.behave({ status: 202 });
+    }
+    const ok = await call({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{"a":1}', cert: t.cert('dfsp-a') });
+    assert.equal(ok.status, 202);
+  });
 });
 
 describe('upstream refusing connections', () => {

@@ -63,3 +63,82 @@ test('a saturated pool: never more connections than its bound, the excess waits,
   assert.equal(after?.peak, 8);
   assert.equal(pools.sample()[0]?.peak, 0, 'an idle interval has peak 0');
 });
+
+// The answer is buffered by undici's dispatch handler (src/proxy/upstream.ts BufferedAnswer): each way an
+// upstream can answer badly, against a real node:http server on loopback.
+test('the buffered answer: final status after 1xx, chunks joined, oversize cut, reset and slow body mapped, the pool still usable', async (t) => {
+  const big = Buffer.alloc(5000, 0x61);
+  const server = createServer((req, res) => {
+    req.resume();
+    const url = req.url ?? '';
+    if (url === '/informational') {
+      res.writeEarlyHints({ link: '</a>; rel=preload' });
+      res.writeHead(202, { 'x-final': 'yes', 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    } else if (url === '/chunked') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"parts":[');
+      setTimeout(() => {
+        res.write('1,2,');
+        setTimeout(() => res.end('3]}'), 5);
+      }, 5);
+    } else if (url === '/big') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(big); // maxResponseBytes is 1024
+    } else if (url === '/big-streamed') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < 5; i++) res.write(big.subarray(0, 1000));
+      res.end();
+    } else if (url === '/reset') {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+      setTimeout(() => res.socket?.destroy(), 5);
+    } else if (url === '/slow-body') {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial'); // the rest never comes: bodyTimeoutMs
+    } else if (url === '/head') {
+      res.writeHead(200, { 'content-length': '42' });
+      res.end();
+    } else {
+      res.writeHead(204);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pools = new Upstreams(
+    { connections: 2, connectTimeoutMs: 1000, headersTimeoutMs: 2000, bodyTimeoutMs: 300, maxResponseBytes: 1024, endpoint: 'upstream' },
+    NOOP_TELEMETRY,
+  );
+  t.after(async () => {
+    await pools.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  const send = (path: string, method = 'POST') =>
+    pools.send(origin, { method, path, headers: {}, body: method === 'POST' ? Buffer.from('{}') : Buffer.alloc(0) }, 'upstream');
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'answered',
+      (e: { code?: string }) => e.code,
+    );
+
+  const info = await send('/informational');
+  assert.equal(info.status, 202, 'the final status, not 103');
+  assert.equal(info.headers['x-final'], 'yes');
+  assert.equal(info.headers.link, undefined, "the 103's headers are not the answer's");
+  assert.equal(info.body.toString(), '{"ok":true}');
+
+  assert.equal((await send('/chunked')).body.toString(), '{"parts":[1,2,3]}');
+  assert.equal(await code(send('/big')), 'GW_UPSTREAM_RESPONSE_TOO_LARGE');
+  assert.equal(await code(send('/big-streamed')), 'GW_UPSTREAM_RESPONSE_TOO_LARGE');
+  assert.equal(await code(send('/reset')), 'GW_UPSTREAM_UNREACHABLE');
+  assert.equal(await code(send('/slow-body')), 'GW_UPSTREAM_TIMEOUT');
+  const head = await send('/head', 'HEAD');
+  assert.deepEqual([head.status, head.body.length], [200, 0]);
+
+  // None of the failures above left the pool stuck: ten more requests all answer, none in flight afterwards.
+  const after = await Promise.all(Array.from({ length: 10 }, () => send('/informational')));
+  assert.deepEqual(new Set(after.map((r) => r.status)), new Set([202]));
+  assert.equal(pools.sample()[0]?.inFlight, 0);
+});
