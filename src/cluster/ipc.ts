@@ -27,6 +27,18 @@ export const isAdminCall = (m: unknown): m is AdminCall => (m as AdminCall)?.typ
 export const isAdminReply = (m: unknown): m is AdminReply => (m as AdminReply)?.type === 'sg:admin-reply';
 export const isWorkerReady = (m: unknown): m is WorkerReady => (m as WorkerReady)?.type === 'sg:ready';
 
+/**
+ * The methods the admin API answers (src/admin/app.ts; HEAD with GET's routes). The primary answers any other
+ * 405 itself: a worker builds a fetch Request from the call, and fetch refuses TRACE, TRACK and CONNECT.
+ */
+export const ADMIN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE']);
+
+/**
+ * The largest admin request body the primary reads before relaying it (413 past it, connection closed). Admin
+ * bodies are small JSON documents (limits, revocations); the body is read before the worker's token check.
+ */
+export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
+
 /** Admin calls every worker must see (state that is per process); the rest go to one worker. */
 export function isBroadcast(method: string, path: string): boolean {
   return path === '/ready' || (method === 'POST' && path === '/admin/reload');

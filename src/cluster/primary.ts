@@ -6,8 +6,20 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
+import { isGatewayError } from '../errors.js';
 import { applyListenerLimits, limitServerOptions, listenerLimitsOf } from '../http/listener-limits.js';
-import { type AdminCall, type AdminReply, isAdminReply, isBroadcast, isWorkerReady, mergeReplies, type WorkerReady } from './ipc.js';
+import { readBody } from '../proxy/body.js';
+import {
+  ADMIN_METHODS,
+  type AdminCall,
+  type AdminReply,
+  isAdminReply,
+  isBroadcast,
+  isWorkerReady,
+  MAX_ADMIN_BODY_BYTES,
+  mergeReplies,
+  type WorkerReady,
+} from './ipc.js';
 
 export interface Primary {
   readonly admin: AddressInfo;
@@ -67,43 +79,63 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
   // exported: /metrics here aggregates the workers' registries).
   const limits = listenerLimitsOf(config);
   const server = createServer(limitServerOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('end', () => {
-      void (async () => {
-        const path = (req.url ?? '/').split('?')[0]!;
-        const live = workers.filter((w) => w?.isConnected());
-        if (path === '/health') {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length }));
-          return;
-        }
-        if (path === '/metrics' && req.method === 'GET') {
-          const text = await aggregator.clusterMetrics().catch((err: unknown) => {
-            // A worker did not answer in time: the scrape gets 503 and the reason goes to the log.
-            console.error(`switchguard: cluster metrics unavailable: ${(err as Error)?.message ?? String(err)}`);
-            return '';
-          });
-          res.writeHead(text ? 200 : 503, { 'content-type': aggregator.contentType }).end(text);
-          return;
-        }
-        if (live.length === 0) {
-          res.writeHead(503).end();
-          return;
-        }
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-        const c = { method: req.method ?? 'GET', url: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') };
-        if (isBroadcast(c.method, path)) {
-          const replies = await Promise.all(live.map((w) => call(w, c)));
-          const merged = mergeReplies(replies);
-          res.writeHead(merged.status, { 'content-type': 'application/json' }).end(merged.body);
-        } else {
-          const r = await call(live[0]!, c);
-          res.writeHead(r.status, r.headers).end(r.body);
-        }
-      })();
-    });
+    const json = { 'content-type': 'application/json' };
+    if (!ADMIN_METHODS.has(req.method ?? '')) {
+      req.resume();
+      res.writeHead(405, { ...json, allow: [...ADMIN_METHODS].join(', ') }).end('{"status":"method not allowed"}');
+      return;
+    }
+    // Read within a bound before relaying: the worker's admin app checks the token, after the whole body is here.
+    // readBody throws at once for a declared length over the bound: inside the chain, like a streamed one.
+    Promise.resolve()
+      .then(() => readBody(req, MAX_ADMIN_BODY_BYTES))
+      .then(
+        (body) => relay(req, res, body),
+        (e: unknown) => {
+          if (isGatewayError(e) && e.code === 'GW_BODY_TOO_LARGE')
+            res.writeHead(413, { ...json, connection: 'close' }).end('{"status":"admin request body too large"}');
+          else res.destroy(); // the client went away mid-body
+        },
+      )
+      // Nothing an admin caller or a worker's reply does may end the primary (and with it every worker).
+      .catch((err: unknown) => {
+        console.error(`switchguard: admin call failed: ${(err as Error)?.message ?? String(err)}`);
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, json).end('{"status":"admin call failed"}');
+      });
   });
+  const relay = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const live = workers.filter((w) => w?.isConnected());
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length }));
+      return;
+    }
+    if (path === '/metrics' && req.method === 'GET') {
+      const text = await aggregator.clusterMetrics().catch((err: unknown) => {
+        // A worker did not answer in time: the scrape gets 503 and the reason goes to the log.
+        console.error(`switchguard: cluster metrics unavailable: ${(err as Error)?.message ?? String(err)}`);
+        return '';
+      });
+      res.writeHead(text ? 200 : 503, { 'content-type': aggregator.contentType }).end(text);
+      return;
+    }
+    if (live.length === 0) {
+      res.writeHead(503).end();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+    const c = { method: req.method ?? 'GET', url: req.url ?? '/', headers, body: body.toString('utf8') };
+    if (isBroadcast(c.method, path)) {
+      const replies = await Promise.all(live.map((w) => call(w, c)));
+      const merged = mergeReplies(replies);
+      res.writeHead(merged.status, { 'content-type': 'application/json' }).end(merged.body);
+    } else {
+      const r = await call(live[0]!, c);
+      res.writeHead(r.status, r.headers).end(r.body);
+    }
+  };
   applyListenerLimits(server, limits, { rejected: () => {}, timeout: () => {} });
   await new Promise<void>((resolve) => server.listen(config.adminPort, config.adminHost, resolve));
   return {

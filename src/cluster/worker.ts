@@ -3,7 +3,39 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { type RunningGateway, startGateway } from '../gateway.js';
-import { type AdminReply, isAdminCall, type WorkerReady } from './ipc.js';
+import { type AdminCall, type AdminReply, isAdminCall, type WorkerReady } from './ipc.js';
+
+/**
+ * The worker's admin app's answer to a relayed call; never rejects. A call the worker cannot even turn into a
+ * request (a method fetch refuses, a header or URL it rejects) is the caller's fault and gets 400: an
+ * unhandled rejection here would end the worker, and a broadcast call every worker at once.
+ */
+export async function answerAdminCall(adminFetch: RunningGateway['adminFetch'], m: AdminCall): Promise<AdminReply> {
+  const failed = (status: number, what: string): AdminReply => ({
+    type: 'sg:admin-reply',
+    id: m.id,
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ status: what }),
+  });
+  let req: Request;
+  try {
+    const init: RequestInit = { method: m.method, headers: m.headers, ...(m.method === 'GET' || m.method === 'HEAD' ? {} : { body: m.body }) };
+    req = new Request(`http://admin${m.url}`, init);
+  } catch {
+    return failed(400, 'bad admin request');
+  }
+  try {
+    const res = await adminFetch(req);
+    const headers: Record<string, string> = {};
+    res.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
+    return { type: 'sg:admin-reply', id: m.id, status: res.status, headers, body: await res.text() };
+  } catch {
+    return failed(500, 'admin call failed');
+  }
+}
 
 export async function startWorker(config: Config): Promise<RunningGateway> {
   const gw = await startGateway(config, { adminListen: false });
@@ -13,15 +45,7 @@ export async function startWorker(config: Config): Promise<RunningGateway> {
   }
   process.on('message', (m: unknown) => {
     if (!isAdminCall(m)) return;
-    void (async () => {
-      const init: RequestInit = { method: m.method, headers: m.headers, ...(m.method === 'GET' || m.method === 'HEAD' ? {} : { body: m.body }) };
-      const res = await gw.adminFetch(new Request(`http://admin${m.url}`, init));
-      const headers: Record<string, string> = {};
-      res.headers.forEach((v, k) => {
-        headers[k] = v;
-      });
-      process.send?.({ type: 'sg:admin-reply', id: m.id, status: res.status, headers, body: await res.text() } satisfies AdminReply);
-    })();
+    void answerAdminCall(gw.adminFetch, m).then((reply) => process.send?.(reply));
   });
   process.send?.({ type: 'sg:ready', inbound: gw.inbound.port, outbound: gw.outbound.port, upstream: gw.upstreamUrl } satisfies WorkerReady);
   return gw;

@@ -2,14 +2,30 @@
 // aggregates /metrics across workers and broadcasts /ready; SIGTERM stops all of them.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { after, test } from 'node:test';
-import { isBroadcast, mergeReplies } from '../../../src/cluster/ipc.js';
+import { ADMIN_METHODS, isBroadcast, MAX_ADMIN_BODY_BYTES, mergeReplies } from '../../../src/cluster/ipc.js';
+import { answerAdminCall } from '../../../src/cluster/worker.js';
 import { fspiopHeaders, send, startStub, testEnv } from '../../helpers/gateway.js';
 import { startMain } from '../../helpers/main-process.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
 const pki = makeTestPki();
 after(() => pki.cleanup());
+
+/** One raw HTTP/1.1 exchange (fetch refuses TRACE): the whole answer as text. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.write(text));
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(got));
+    s.setTimeout(5000, () => s.destroy());
+  });
+}
 
 test('admin calls that touch per-process state are broadcast; the worst status wins', () => {
   assert.equal(isBroadcast('GET', '/ready'), true);
@@ -21,6 +37,26 @@ test('admin calls that touch per-process state are broadcast; the worst status w
   ]);
   assert.equal(m.status, 503);
   assert.deepEqual(JSON.parse(m.body), { workers: [{ ok: 1 }, { ok: 0 }] });
+});
+
+test('a worker answers every relayed admin call, even one fetch cannot represent, and never rejects', async () => {
+  const seen: string[] = [];
+  const adminFetch = async (req: Request) => {
+    seen.push(`${req.method} ${new URL(req.url).pathname}`);
+    if (req.url.endsWith('/boom')) throw new Error('admin app failed');
+    return new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  const call = (method: string, url: string, headers: Record<string, string> = {}) =>
+    answerAdminCall(adminFetch, { type: 'sg:admin', id: 7, method, url, headers, body: '' });
+  for (const method of ['TRACE', 'TRACK', 'CONNECT', 'GET\r\n']) {
+    const r = await call(method, '/ready');
+    assert.deepEqual([r.id, r.status, JSON.parse(r.body)], [7, 400, { status: 'bad admin request' }], method);
+  }
+  assert.equal((await call('GET', '/ready', { 'bad header\u0000': 'x' })).status, 400);
+  assert.equal((await call('GET', '/boom')).status, 500);
+  const ok = await call('GET', '/ready');
+  assert.deepEqual([ok.status, ok.body, ok.headers['content-type']], [200, '{"ok":true}', 'application/json']);
+  assert.deepEqual(seen, ['GET /boom', 'GET /ready'], 'only representable calls reach the admin app');
 });
 
 test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { timeout: 90_000 }, async () => {
@@ -55,9 +91,19 @@ test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { ti
       });
       assert.equal(r.status, 202);
     }
+    // Methods the admin API does not serve are answered by the primary; a body past the bound is refused.
+    // Until 2026-11-30 a relayed TRACE ended the worker it reached, and TRACE /ready every worker at once.
+    for (const path of ['/ready', '/admin/peers']) {
+      const r = await rawRequest(ports.admin, `TRACE ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      assert.match(r, /^HTTP\/1\.1 405 /);
+      assert.match(r, new RegExp(`allow: ${[...ADMIN_METHODS].join(', ')}`, 'i'));
+    }
+    const big = await rawRequest(ports.admin, `POST /admin/quarantine/dfsp-a HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_ADMIN_BODY_BYTES + 1}\r\n\r\n{`);
+    assert.match(big, /^HTTP\/1\.1 413 /);
     const ready = await fetch(`http://127.0.0.1:${ports.admin}/ready`);
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { workers: unknown[] }).workers.length, 2);
+    assert.doesNotMatch(main.output(), /worker \d+ exited/, 'no worker died');
     const metrics = await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text();
     const m = /switchguard_http_request_duration_seconds_count\{listener="inbound",route="POST \/quotes",method="POST",fspiop_code=""\} (\d+)/.exec(metrics);
     assert.ok(m, 'aggregated request metric present');
