@@ -47,6 +47,7 @@ export function ilpStagesOf(
     store: deps.store,
     telemetry: deps.telemetry,
     graceSeconds: config.ilpGraceSeconds,
+    transferMaxTtlSeconds: config.ilpTransferMaxTtlSeconds,
     versionFor: (fspId) => ilpVersionFor(config, fspId),
     ...(deps.now ? { now: deps.now } : {}),
   };

@@ -27,6 +27,17 @@ function futureExpiration(v: unknown, now: number): number {
   return t;
 }
 
+/**
+ * A prepare's expiration lies at most `maxAheadSeconds` ahead (ILP_TRANSFER_MAX_TTL_SECONDS): what is kept for a
+ * transfer lives as long as the operator allows, not as long as its sender asks (a year-9999 expiration
+ * otherwise pinned a record per message for ever, and filled a memory store for every DFSP).
+ */
+export function checkExpirationHorizon(expiresAt: number, now: number, maxAheadSeconds: number): void {
+  if (expiresAt - now > maxAheadSeconds * 1000) {
+    throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: `expiration is more than ${maxAheadSeconds} s ahead (ILP_TRANSFER_MAX_TTL_SECONDS)` });
+  }
+}
+
 /** The 32 condition bytes of a body, strictly decoded. */
 function conditionBytes(v: unknown): Buffer {
   const c = decode32(v);
@@ -325,12 +336,11 @@ const sameAmount = (a: unknown, b: unknown): boolean => {
  * DFSP role with an FXP behind it, inbound POST /fxTransfers (FSPIOP 2.0), first half, before any store
  * access: commitRequestId present, condition form, expiration in the future. Returns the id and the condition bytes.
  */
-export function checkFxpTransferForm(body: JsonObject, now: number): { id: string; condition: Buffer } {
+export function checkFxpTransferForm(body: JsonObject, now: number): { id: string; condition: Buffer; expiresAt: number } {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
   const condition = conditionBytes(body.condition);
-  futureExpiration(body.expiration, now);
-  return { id: body.commitRequestId, condition };
+  return { id: body.commitRequestId, condition, expiresAt: futureExpiration(body.expiration, now) };
 }
 
 /**

@@ -15,6 +15,7 @@ import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import {
   bulkItems,
   checkDfspTransfer,
+  checkExpirationHorizon,
   checkFxIssuedByFxp,
   checkFxpTransfer,
   checkFxpTransferForm,
@@ -59,6 +60,8 @@ export interface IlpOptions {
   readonly telemetry: Telemetry;
   /** ILP_EXPIRY_GRACE_SECONDS: how long a record outlives its expiration. */
   readonly graceSeconds: number;
+  /** ILP_TRANSFER_MAX_TTL_SECONDS: the furthest ahead a transfer may expire, and the longest a record lives (plus the grace). */
+  readonly transferMaxTtlSeconds: number;
   /** The ILP version a peer speaks (ILP_VERSION, ILP_VERSION_BY_PEER). */
   readonly versionFor: (fspId: string | undefined) => IlpVersion;
   /** Clock in epoch ms (tests). */
@@ -176,7 +179,12 @@ function stage(
 const FX_ACCEPTED: ReadonlySet<string> = new Set(['RESERVED', 'COMMITTED']);
 /** The one state in which a PUT /transfers/{ID} or /fxTransfers/{ID} needs no fulfilment (the payee declines). */
 const ABORTED = 'ABORTED';
-const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.max(1000, expiresAt - now + graceSeconds * 1000);
+/**
+ * A record's TTL: until `expiresAt` plus the grace, never longer than ILP_TRANSFER_MAX_TTL_SECONDS plus the grace
+ * however far ahead the sender's (or the local side's) expiration lies, so no message pins state for years.
+ */
+const ttlUntil = (expiresAt: number, now: number, o: Pick<IlpOptions, 'graceSeconds' | 'transferMaxTtlSeconds'>) =>
+  Math.max(1000, Math.min(expiresAt - now, o.transferMaxTtlSeconds * 1000) + o.graceSeconds * 1000);
 const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
 
 /**
@@ -187,19 +195,18 @@ const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
  */
 export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const now = o.now ?? Date.now;
-  const grace = o.graceSeconds;
   const versionOf = (c: GatewayContext, msg: JsonObject) => versionFor(o, c.get('message'), msg.payerFsp);
 
   // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
   // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
   const saveHubRecord = async (store: Store, key: string, r: HubTransferRecord, t: number) => {
-    if (await store.save(key, hubRecordText(r), ttlUntil(r.e, t, grace), 'nx')) return;
+    if (await store.save(key, hubRecordText(r), ttlUntil(r.e, t, o), 'nx')) return;
     checkHubResend(await store.get(key), r);
   };
   // Quote binding (ILP_QUOTE_BINDING): a payee's (FXP's) answer to a quote is kept under the quote id and its
   // own FSP id, until the quote expires (at most ILP_QUOTE_MAX_TTL_SECONDS); a prepare must carry exactly that.
   const quoteTtl = (expiresAt: number | undefined, t: number) =>
-    Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : ttlUntil(expiresAt, t, grace), o.quoteMaxTtlSeconds * 1000);
+    Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : ttlUntil(expiresAt, t, o), o.quoteMaxTtlSeconds * 1000);
   const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const t = now();
@@ -215,12 +222,14 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
+    checkExpirationHorizon(p.expiresAt, t, o.transferMaxTtlSeconds);
     if (o.quoteBinding) checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteIdOf(p), p.payee)));
     await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubFxPrepare(msg, t, header(c, 'fspiop-destination'));
+    checkExpirationHorizon(p.expiresAt, t, o.transferMaxTtlSeconds);
     if (o.quoteBinding) checkFxIssuedByFxp(p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
     await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
@@ -254,6 +263,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const hubBulkPrepare: Check = async (c, msg, store) => {
     const t = now();
     const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
+    checkExpirationHorizon(b.expiresAt, t, o.transferMaxTtlSeconds); // every item carries the bulk's expiration
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
@@ -332,7 +342,6 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
 export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   const { keyring } = o;
   const now = o.now ?? Date.now;
-  const grace = o.graceSeconds;
   const versionOf = (c: GatewayContext, msg: JsonObject) => versionFor(o, c.get('message'), msg.payerFsp);
 
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
@@ -347,13 +356,14 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
     if (record.length > MAX_QUOTE_RECORD_CHARS)
       throw new GatewayError('GW_BODY_TOO_LARGE', { detail: `the quote's parties exceed ${MAX_QUOTE_RECORD_CHARS} characters` });
-    await store.save(quoteKey(msg.quoteId), record, ttlUntil(exp, t, grace));
+    await store.save(quoteKey(msg.quoteId), record, ttlUntil(exp, t, o));
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t);
+    checkExpirationHorizon(p.expiresAt, t, o.transferMaxTtlSeconds);
     // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
     if (p.quoteExpiresAt === undefined) {
       const quoteId = p.decoded.transaction.quoteId;
@@ -362,15 +372,17 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
       }
     }
     const useKey = conditionUseKey(p.condition);
-    const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, grace);
+    const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, o);
     if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
       throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
     }
-    await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, grace));
+    await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, o));
   };
 
   const fxpTransfer: Check = async (_c, msg, store) => {
-    const form = checkFxpTransferForm(msg, now());
+    const t = now();
+    const form = checkFxpTransferForm(msg, t);
+    checkExpirationHorizon(form.expiresAt, t, o.transferMaxTtlSeconds);
     checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), now());
   };
 
@@ -438,7 +450,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'conversion terms cannot be carried in an ILP packet', cause });
     }
     const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + o.quoteExpirySeconds * 1000;
-    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, o.graceSeconds));
+    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, o));
     c.get('message').complete({ condition: ilp.condition });
   };
 

@@ -203,6 +203,18 @@ function fxConversion(now: number) {
   return { conversionRequestId, terms, request, response, fxTransfer };
 }
 
+test('conversion terms expiring in year 9999: the FXP record lives ILP_TRANSFER_MAX_TTL_SECONDS plus the grace, no longer', async () => {
+  const h = setup({ ILP_TRANSFER_MAX_TTL_SECONDS: '3600', ILP_EXPIRY_GRACE_SECONDS: '60' });
+  const fx = fxConversion(T0);
+  const far = { conversionTerms: { ...fx.terms, expiration: '9999-12-31T23:59:59.999Z' } };
+  assert.equal((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, far, h.dest)).status, 200);
+  const key = `ilp:fxp:{${fx.terms.conversionId}}`;
+  h.advance(3_600_000 + 59_000);
+  assert.notEqual(await h.store.get(key), undefined);
+  h.advance(2000);
+  assert.equal(await h.store.get(key), undefined, 'gone, whatever the terms asked for');
+});
+
 for (const v of ['1', '4'] as IlpVersion[]) {
   describe(`DFSP role with an FXP behind it, ILP v${v}`, () => {
     test('PUT /fxQuotes gets the SDK getFxQuoteResponseIlp condition → POST /fxTransfers accepted → PUT /fxTransfers RESERVED gets the fulfilment; one round trip each', async () => {

@@ -230,6 +230,68 @@ describe('hub: PUT /transfers/{ID}', () => {
   });
 });
 
+describe('hub: an expiration further ahead than ILP_TRANSFER_MAX_TTL_SECONDS', () => {
+  // Until 2026-11-30 any future expiration was accepted and kept the record that long: a year-9999 prepare
+  // pinned one record per message for ever (docs/ilp.md, "How long records live").
+  const day = 86_400_000;
+  for (const [name, ahead] of [
+    ['year 9999', Date.parse('9999-12-31T23:59:59.999Z') - T0],
+    ['one day and a millisecond (the default bound)', day + 1],
+  ] as const) {
+    test(`POST /transfers expiring ${name} ahead → 3100 GW_ILP_EXPIRATION_INVALID, store untouched`, async () => {
+      const h = setup();
+      const t = issuedTransfer('1', T0);
+      const r = await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + ahead).toISOString() });
+      assert.deepEqual([r.status, r.code], [400, '3100']);
+      assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_EXPIRATION_INVALID');
+      assert.equal(h.store.calls, 0);
+    });
+  }
+
+  test('the bound itself passes; the record lives until the expiration plus the grace, then is gone', async () => {
+    const h = setup({ ILP_TRANSFER_MAX_TTL_SECONDS: '3600', ILP_EXPIRY_GRACE_SECONDS: '60' });
+    const t = issuedTransfer('1', T0);
+    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 3_600_001).toISOString() })).code, '3100');
+    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 3_600_000).toISOString() })).status, 200);
+    h.advance(3_600_000 + 59_000);
+    assert.notEqual(await h.store.get(`ilp:hub:{${t.transferId}}`), undefined, 'kept through the grace');
+    h.advance(2000);
+    assert.equal(await h.store.get(`ilp:hub:{${t.transferId}}`), undefined);
+  });
+
+  test('POST /fxTransfers and POST /bulkTransfers are bounded the same way', async () => {
+    const h = setup();
+    const t = issuedTransfer('4', T0);
+    const far = new Date(T0 + 2 * day).toISOString();
+    const fx = await h.call('POST', '/fxTransfers', {
+      commitRequestId: randomUUID(),
+      determiningTransferId: randomUUID(),
+      initiatingFsp: 'payerfsp',
+      counterPartyFsp: 'fxpfsp',
+      sourceAmount: { currency: 'USD', amount: '100' },
+      targetAmount: { currency: 'ZMW', amount: '2650' },
+      condition: t.ilp.condition,
+      expiration: far,
+    });
+    assert.equal(fx.code, '3100');
+    const x = issuedTransfer('1', T0);
+    const bulk = await h.call('POST', '/bulkTransfers', {
+      bulkTransferId: randomUUID(),
+      bulkQuoteId: randomUUID(),
+      payerFsp: 'payerfsp',
+      payeeFsp: 'payeefsp',
+      individualTransfers: [{ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }],
+      expiration: far,
+    });
+    assert.equal(bulk.code, '3100');
+    assert.deepEqual(
+      h.telemetry.ilpEvents.map((e) => e.errorType),
+      ['GW_ILP_EXPIRATION_INVALID', 'GW_ILP_EXPIRATION_INVALID'],
+    );
+    assert.equal(h.store.calls, 0);
+  });
+});
+
 describe('hub: FX transfers (FSPIOP 2.0)', () => {
   const fxPrepare = (condition: string, expiration = new Date(T0 + 30_000).toISOString()) => ({
     commitRequestId: 'b51ec534-ee48-4575-b6a9-ead2955b8069',
