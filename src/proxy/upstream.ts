@@ -195,6 +195,9 @@ export class Upstreams {
   }
 }
 
+/** Informational (1xx) answers accepted before the final one: 100 Continue and 103 Early Hints need two at most. */
+const MAX_INFORMATIONAL = 4;
+
 /**
  * undici dispatch handler (undici/types/dispatcher.d.ts DispatchHandler) that keeps the final answer's status
  * and headers and its body up to `limit` bytes. Past the limit it aborts the request (the connection is
@@ -202,6 +205,7 @@ export class Upstreams {
  */
 class BufferedAnswer implements Dispatcher.DispatchHandler {
   #status = 0;
+  #informational = 0;
   #headers: UpstreamResponse['headers'] = {};
   #chunks: Buffer[] = [];
   #bytes = 0;
@@ -215,10 +219,23 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
 
   onRequestStart(): void {}
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: UpstreamResponse['headers']): void {
-    if (statusCode < 200) return; // 1xx (RFC 9110 §15.2): informational, the final answer follows
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamResponse['headers']): void {
+    if (statusCode < 200) {
+      // 1xx (RFC 9110 §15.2): informational, the final answer follows. undici restarts the headers timeout at
+      // each one, so an upstream sending them for ever would hold the request and its connection for ever.
+      if (++this.#informational > MAX_INFORMATIONAL) {
+        controller.abort(new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'the upstream sent informational answers and no final one' }));
+      }
+      return;
+    }
     this.#status = statusCode;
     this.#headers = headers;
+  }
+
+  /** A 101 or a CONNECT tunnel: never asked for (FSPIOP routes are plain requests); the socket is closed. */
+  onRequestUpgrade(_c: Dispatcher.DispatchController, _status: number, _headers: unknown, socket: { destroy(): void }): void {
+    socket.destroy();
+    this.onResponseError(_c, new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'the upstream switched protocols' }));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

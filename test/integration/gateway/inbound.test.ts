@@ -294,6 +294,15 @@ describe('upstream faults', () => {
     expectFspiopError(r, 500, '2004');
     t.stub.behave({ status: 202 });
   });
+  test('an upstream status outside 100–599 → 1001/503, not relayed', async () => {
+    t.stub.behave({ status: 600 });
+    try {
+      const r = await call({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{"a":1}', cert: t.cert('dfsp-a') });
+      expectFspiopError(r, 503, '1001');
+    } finally {
+      t.stub.behave({ status: 202 });
+    }
+  });
   // Until 2026-11-30 the body stream's abort past the limit was an 'error' event with no listener left: an
   // uncaught exception that ended the gateway process (src/proxy/upstream.ts BufferedAnswer).
   test('an answer over MAX_BODY_BYTES → 1000/503, and the gateway keeps serving', async () => {

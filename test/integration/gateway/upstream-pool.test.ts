@@ -96,6 +96,12 @@ test('the buffered answer: final status after 1xx, chunks joined, oversize cut, 
     } else if (url === '/slow-body') {
       res.writeHead(200, { 'content-length': '100' });
       res.write('partial'); // the rest never comes: bodyTimeoutMs
+    } else if (url === '/informational-forever') {
+      const tick = setInterval(() => {
+        if (res.socket?.destroyed) clearInterval(tick);
+        else res.writeProcessing(); // 102, again and again, and never a final answer
+      }, 30);
+      res.on('close', () => clearInterval(tick));
     } else if (url === '/head') {
       res.writeHead(200, { 'content-length': '42' });
       res.end();
@@ -104,6 +110,8 @@ test('the buffered answer: final status after 1xx, chunks joined, oversize cut, 
       res.end();
     }
   });
+  // A tunnel granted: the gateway never asks for one, and must not hang or keep the socket when it gets one.
+  server.on('connect', (_req, socket) => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const pools = new Upstreams(
@@ -134,6 +142,11 @@ test('the buffered answer: final status after 1xx, chunks joined, oversize cut, 
   assert.equal(await code(send('/big-streamed')), 'GW_UPSTREAM_RESPONSE_TOO_LARGE');
   assert.equal(await code(send('/reset')), 'GW_UPSTREAM_UNREACHABLE');
   assert.equal(await code(send('/slow-body')), 'GW_UPSTREAM_TIMEOUT');
+  // Each 1xx restarts undici's headers timeout (2 s here): without a bound this request never ended.
+  const t0 = performance.now();
+  assert.equal(await code(send('/informational-forever')), 'GW_UPSTREAM_UNREACHABLE');
+  assert.ok(performance.now() - t0 < 2000, 'refused after a few informational answers, not after a timeout');
+  assert.equal(await code(send('127.0.0.1:1', 'CONNECT')), 'GW_UPSTREAM_UNREACHABLE');
   const head = await send('/head', 'HEAD');
   assert.deepEqual([head.status, head.body.length], [200, 0]);
 
