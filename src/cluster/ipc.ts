@@ -37,7 +37,32 @@ export const ADMIN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST'
  * The largest admin request body the primary reads before relaying it (413 past it, connection closed). Admin
  * bodies are small JSON documents (limits, revocations); the body is read before the worker's token check.
  */
-export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+
+/**
+ * Admin request bodies the primary holds at once, each counted at MAX_ADMIN_BODY_BYTES: past this, 503. Bounds
+ * what clients without a token can make it buffer (64 bodies, 4 MiB) whatever the connection caps allow.
+ */
+export const MAX_ADMIN_BODIES_IN_FLIGHT = 64;
+
+/**
+ * The path the worker's admin app routes a request target to: parsed as the worker parses it (`http://admin` +
+ * target, so `.` and `..` segments are resolved) and percent-decoded as Hono decodes it (decodeURI, the raw
+ * text when that fails). The primary decides broadcast and its own answers on this, never on the raw target.
+ */
+export function adminPathOf(target: string): string {
+  let path: string;
+  try {
+    path = new URL(`http://admin${target}`).pathname;
+  } catch {
+    return target;
+  }
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
+}
 
 /** Admin calls every worker must see (state that is per process); the rest go to one worker. */
 export function isBroadcast(method: string, path: string): boolean {

@@ -8,14 +8,16 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { isGatewayError } from '../errors.js';
 import { applyListenerLimits, limitServerOptions, listenerLimitsOf } from '../http/listener-limits.js';
-import { readBody } from '../proxy/body.js';
+import { hasBody, readBody } from '../proxy/body.js';
 import {
   ADMIN_METHODS,
   type AdminCall,
   type AdminReply,
+  adminPathOf,
   isAdminReply,
   isBroadcast,
   isWorkerReady,
+  MAX_ADMIN_BODIES_IN_FLIGHT,
   MAX_ADMIN_BODY_BYTES,
   mergeReplies,
   type WorkerReady,
@@ -43,6 +45,8 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
         pending.delete(m.id);
       }
     });
+    // Sending to a worker whose channel just closed emits 'error' on it: logged, never the primary's end.
+    w.on('error', (err: Error) => console.error(`switchguard: worker ${index}: ${err.message}`));
     w.on('exit', (code) => {
       if (stopping) return;
       console.error(`switchguard: worker ${index} exited (${code}); starting a new one`);
@@ -78,6 +82,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
   // The primary's admin listener gets the same limits as every gateway listener (its own counts are not
   // exported: /metrics here aggregates the workers' registries).
   const limits = listenerLimitsOf(config);
+  let bodiesInFlight = 0;
   const server = createServer(limitServerOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
     const json = { 'content-type': 'application/json' };
     if (!ADMIN_METHODS.has(req.method ?? '')) {
@@ -87,8 +92,18 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
     }
     // Read within a bound before relaying: the worker's admin app checks the token, after the whole body is here.
     // readBody throws at once for a declared length over the bound: inside the chain, like a streamed one.
+    const withBody = hasBody(req);
+    if (withBody && bodiesInFlight >= MAX_ADMIN_BODIES_IN_FLIGHT) {
+      req.resume();
+      res.writeHead(503, { ...json, connection: 'close' }).end('{"status":"too many admin requests in progress"}');
+      return;
+    }
+    if (withBody) bodiesInFlight++;
     Promise.resolve()
       .then(() => readBody(req, MAX_ADMIN_BODY_BYTES))
+      .finally(() => {
+        if (withBody) bodiesInFlight--;
+      })
       .then(
         (body) => relay(req, res, body),
         (e: unknown) => {
@@ -105,7 +120,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
       });
   });
   const relay = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = adminPathOf(req.url ?? '/');
     const live = workers.filter((w) => w?.isConnected());
     if (path === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length }));

@@ -2,9 +2,9 @@
 // aggregates /metrics across workers and broadcasts /ready; SIGTERM stops all of them.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, test } from 'node:test';
-import { ADMIN_METHODS, isBroadcast, MAX_ADMIN_BODY_BYTES, mergeReplies } from '../../../src/cluster/ipc.js';
+import { ADMIN_METHODS, adminPathOf, isBroadcast, MAX_ADMIN_BODIES_IN_FLIGHT, MAX_ADMIN_BODY_BYTES, mergeReplies } from '../../../src/cluster/ipc.js';
 import { answerAdminCall } from '../../../src/cluster/worker.js';
 import { fspiopHeaders, send, startStub, testEnv } from '../../helpers/gateway.js';
 import { startMain } from '../../helpers/main-process.js';
@@ -12,6 +12,17 @@ import { makeTestPki } from '../../helpers/pki.js';
 
 const pki = makeTestPki();
 after(() => pki.cleanup());
+
+/** A connection that sent `text` and then nothing more (a body that never completes). */
+function openStalled(port: number, text: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.write(text);
+      resolve(s);
+    });
+    s.on('error', reject);
+  });
+}
 
 /** One raw HTTP/1.1 exchange (fetch refuses TRACE): the whole answer as text. */
 function rawRequest(port: number, text: string): Promise<string> {
@@ -37,6 +48,22 @@ test('admin calls that touch per-process state are broadcast; the worst status w
   ]);
   assert.equal(m.status, 503);
   assert.deepEqual(JSON.parse(m.body), { workers: [{ ok: 1 }, { ok: 0 }] });
+});
+
+test('the primary reads a request target as the worker will route it', () => {
+  for (const [target, path] of [
+    ['/ready', '/ready'],
+    ['/ready?x=1', '/ready'],
+    ['/ready#x', '/ready'],
+    ['/admin/./reload', '/admin/reload'],
+    ['/x/../admin/reload', '/admin/reload'],
+    ['/admin/%72eload', '/admin/reload'],
+    ['/admin/%2Freload', '/admin/%2Freload'], // decodeURI keeps reserved characters encoded, as Hono does
+    ['/admin/%E0%A4%A', '/admin/%E0%A4%A'], // malformed: left as it is
+    ['//metrics', '//metrics'],
+  ] as const)
+    assert.equal(adminPathOf(target), path, target);
+  assert.equal(isBroadcast('POST', adminPathOf('/admin/%72eload')), true);
 });
 
 test('a worker answers every relayed admin call, even one fetch cannot represent, and never rejects', async () => {
@@ -98,6 +125,28 @@ test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { ti
       assert.match(r, /^HTTP\/1\.1 405 /);
       assert.match(r, new RegExp(`allow: ${[...ADMIN_METHODS].join(', ')}`, 'i'));
     }
+    // A rewritten target is still broadcast (each worker answers 404 here: the admin API is off; the shape tells).
+    for (const target of ['/admin/./reload', '/admin/%72eload', '/x/../admin/reload']) {
+      const r = await fetch(`http://127.0.0.1:${ports.admin}${target}`, { method: 'POST' });
+      assert.equal(((await r.json()) as { workers?: unknown[] }).workers?.length, 2, target);
+    }
+    // At most MAX_ADMIN_BODIES_IN_FLIGHT bodies are held at once; a stalled one is released when its client goes.
+    const stalled = await Promise.all(
+      Array.from({ length: MAX_ADMIN_BODIES_IN_FLIGHT }, () =>
+        openStalled(ports.admin, 'POST /admin/limits/dfsp-a HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{'),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(
+      await rawRequest(ports.admin, 'POST /admin/reload HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'),
+      /^HTTP\/1\.1 503 /,
+    );
+    for (const s of stalled) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.match(
+      await rawRequest(ports.admin, 'POST /admin/reload HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'),
+      /^HTTP\/1\.1 (?!503)\d{3} [^]*"workers"/,
+    );
     const big = await rawRequest(ports.admin, `POST /admin/quarantine/dfsp-a HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_ADMIN_BODY_BYTES + 1}\r\n\r\n{`);
     assert.match(big, /^HTTP\/1\.1 413 /);
     const ready = await fetch(`http://127.0.0.1:${ports.admin}/ready`);
