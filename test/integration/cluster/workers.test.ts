@@ -145,7 +145,7 @@ test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { ti
     await new Promise((r) => setTimeout(r, 200));
     assert.match(
       await rawRequest(ports.admin, 'POST /admin/reload HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'),
-      /^HTTP\/1\.1 (?!503)\d{3} [^]*"workers"/,
+      /^HTTP\/1\.1 (?!503)\d{3} [\s\S]*"workers"/,
     );
     const big = await rawRequest(ports.admin, `POST /admin/quarantine/dfsp-a HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_ADMIN_BODY_BYTES + 1}\r\n\r\n{`);
     assert.match(big, /^HTTP\/1\.1 413 /);
