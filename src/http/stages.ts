@@ -41,6 +41,12 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
  */
 const LIMIT_REFUSALS: ReadonlySet<string> = new Set(['GW_RATE_LIMITED', 'GW_CONCURRENCY_LIMITED']);
 
+/** FSP ids are 1–32 characters (FSPIOP API 1.1 §7.3.12 FspId); a header longer than this is logged cut. */
+const MAX_LOGGED_HEADER_CHARS = 64;
+/** A header value as the request log keeps it: the client chooses it, so its length is bounded here. */
+const logged = (v: string | undefined): string | undefined =>
+  v === undefined || v.length <= MAX_LOGGED_HEADER_CHARS ? v : `${v.slice(0, MAX_LOGGED_HEADER_CHARS)}…(${v.length} characters)`;
+
 /**
  * Outermost stage: request id, timing, the one log line per request decision, request metrics.
  * Errors thrown by later stages are rendered by renderError (app.onError) before this sees them.
@@ -75,8 +81,8 @@ export function requestScope(deps: {
       method: c.req.method,
       status,
       peer: c.get('peer')?.fspId,
-      source: header(c, 'fspiop-source'),
-      destination: header(c, 'fspiop-destination'),
+      source: logged(header(c, 'fspiop-source')),
+      destination: logged(header(c, 'fspiop-destination')),
       outcome: err ? 'rejected' : served ? 'served' : 'forwarded',
       ms: Math.round(seconds * 1e4) / 10,
       ...(c.get('message') && c.get('message').signature !== 'unchecked' ? { jwsForm: c.get('message').signature } : {}),

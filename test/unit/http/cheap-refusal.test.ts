@@ -73,3 +73,17 @@ test('requestScope: a logger without isLevelEnabled gets every record', async ()
   await app.request('/limited');
   assert.deepEqual(calls, ['info', 'warn']);
 });
+
+test('requestScope: FSPIOP-Source and -Destination are logged cut to 64 characters, an FSP id whole', async () => {
+  const calls: object[] = [];
+  const log = (obj: object) => calls.push(obj);
+  const app = appWith({ info: log, warn: log, error: log, debug: log }, () => {
+    throw new GatewayError('GW_HEADER_MALFORMED');
+  });
+  const huge = 'x'.repeat(30_000);
+  await app.request('/limited', { headers: { 'fspiop-source': huge, 'fspiop-destination': 'payeefsp' } });
+  const line = calls.at(-1) as { source?: string; destination?: string };
+  assert.equal(line.source, `${'x'.repeat(64)}…(30000 characters)`);
+  assert.equal(line.destination, 'payeefsp');
+  assert.ok(JSON.stringify(line).length < 1000, 'the record stays small whatever the client sent');
+});
