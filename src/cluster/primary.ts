@@ -83,8 +83,8 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
   // exported: /metrics here aggregates the workers' registries).
   const limits = listenerLimitsOf(config);
   let bodiesInFlight = 0;
+  const json = { 'content-type': 'application/json' };
   const server = createServer(limitServerOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
-    const json = { 'content-type': 'application/json' };
     if (!ADMIN_METHODS.has(req.method ?? '')) {
       req.resume();
       res.writeHead(405, { ...json, allow: [...ADMIN_METHODS].join(', ') }).end('{"status":"method not allowed"}');
@@ -123,7 +123,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
     const path = adminPathOf(req.url ?? '/');
     const live = workers.filter((w) => w?.isConnected());
     if (path === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', workers: live.length }));
+      res.writeHead(200, json).end(JSON.stringify({ status: 'ok', workers: live.length }));
       return;
     }
     if (path === '/metrics' && req.method === 'GET') {
@@ -145,7 +145,7 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
     if (isBroadcast(c.method, path)) {
       const replies = await Promise.all(live.map((w) => call(w, c)));
       const merged = mergeReplies(replies);
-      res.writeHead(merged.status, { 'content-type': 'application/json' }).end(merged.body);
+      res.writeHead(merged.status, json).end(merged.body);
     } else {
       const r = await call(live[0]!, c);
       res.writeHead(r.status, r.headers).end(r.body);

@@ -19,23 +19,20 @@ export function parseDateTime(v: unknown): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-/** A transfer expiration that parses and lies in the future (central-ledger's prepare validation). */
-function futureExpiration(v: unknown, now: number): number {
+/**
+ * A transfer expiration that parses, lies in the future (central-ledger's prepare validation) and at most
+ * `maxAheadSeconds` ahead (ILP_TRANSFER_MAX_TTL_SECONDS): what is kept for a transfer lives as long as the
+ * operator allows, not as long as its sender asks (a year-9999 expiration otherwise pinned a record per message
+ * for ever, and filled a memory store for every DFSP).
+ */
+function futureExpiration(v: unknown, now: number, maxAheadSeconds: number): number {
   const t = parseDateTime(v);
   if (t === undefined) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is not a DateTime' });
   if (t <= now) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is in the past' });
-  return t;
-}
-
-/**
- * A prepare's expiration lies at most `maxAheadSeconds` ahead (ILP_TRANSFER_MAX_TTL_SECONDS): what is kept for a
- * transfer lives as long as the operator allows, not as long as its sender asks (a year-9999 expiration
- * otherwise pinned a record per message for ever, and filled a memory store for every DFSP).
- */
-export function checkExpirationHorizon(expiresAt: number, now: number, maxAheadSeconds: number): void {
-  if (expiresAt - now > maxAheadSeconds * 1000) {
+  if (t - now > maxAheadSeconds * 1000) {
     throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: `expiration is more than ${maxAheadSeconds} s ahead (ILP_TRANSFER_MAX_TTL_SECONDS)` });
   }
+  return t;
 }
 
 /** The 32 condition bytes of a body, strictly decoded. */
@@ -112,14 +109,14 @@ function transferIdOf(body: JsonObject): string {
 }
 
 /**
- * Hub role, POST /transfers: condition form, expiration in the future, packet of the peer's version,
+ * Hub role, POST /transfers: condition form, expiration in the future (and within the bound), packet of the peer's version,
  * for v4 the packet condition equals the body condition, and the packet amount equals the body amount.
  */
-export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: number, destination?: string): PreparedTransfer {
+export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: number, maxAheadSeconds: number, destination?: string): PreparedTransfer {
   const transferId = transferIdOf(body);
   const payee = payeeOf(body, 'payeeFsp', destination);
   const cond = conditionBytes(body.condition);
-  const expiresAt = futureExpiration(body.expiration, now);
+  const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
   const decoded = decodePacket(body.ilpPacket, version);
   checkPacketCondition(decoded, cond);
   checkTransactionAmount(decoded, body.amount);
@@ -206,6 +203,7 @@ export function checkHubBulkPrepare(
   body: JsonObject,
   version: IlpVersion,
   now: number,
+  maxAheadSeconds: number,
   destination?: string,
 ): { bulkId: string; payee: string; expiresAt: number; transfers: PreparedTransfer[] } {
   if (typeof body.bulkTransferId !== 'string' || body.bulkTransferId === '')
@@ -223,6 +221,7 @@ export function checkHubBulkPrepare(
       },
       version,
       now,
+      maxAheadSeconds,
       destination,
     ),
   );
@@ -235,12 +234,17 @@ export function checkHubBulkPrepare(
  * Hub role, POST /fxTransfers (FSPIOP 2.0): the body carries no packet, so condition form and expiration
  * are all there is to check.
  */
-export function checkHubFxPrepare(body: JsonObject, now: number, destination?: string): { id: string; payee: string; condition: string; expiresAt: number } {
+export function checkHubFxPrepare(
+  body: JsonObject,
+  now: number,
+  maxAheadSeconds: number,
+  destination?: string,
+): { id: string; payee: string; condition: string; expiresAt: number } {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
   const payee = payeeOf(body, 'counterPartyFsp', destination);
   const cond = conditionBytes(body.condition);
-  return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now) };
+  return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now, maxAheadSeconds) };
 }
 
 /**
@@ -292,10 +296,10 @@ export function checkHubAbort(stored: string | undefined, source: string | undef
  * under one of the keyring's secrets), the quote inside it unexpired (3302), and the packet must agree
  * with the body (payer, payee, amount, currency). Returns the record to keep for the commit.
  */
-export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring: IlpKeyring, now: number): PreparedTransfer {
+export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring: IlpKeyring, now: number, maxAheadSeconds: number): PreparedTransfer {
   const transferId = transferIdOf(body);
   const cond = conditionBytes(body.condition);
-  const expiresAt = futureExpiration(body.expiration, now);
+  const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
   const decoded = decodePacket(body.ilpPacket, version);
   checkPacketCondition(decoded, cond);
   if (keyring.find(fulfilmentMessage(body.ilpPacket as string, decoded), cond) === undefined) {
@@ -334,13 +338,14 @@ const sameAmount = (a: unknown, b: unknown): boolean => {
 
 /**
  * DFSP role with an FXP behind it, inbound POST /fxTransfers (FSPIOP 2.0), first half, before any store
- * access: commitRequestId present, condition form, expiration in the future. Returns the id and the condition bytes.
+ * access: commitRequestId present, condition form, expiration in the future (and within the bound). Returns the id and the condition bytes.
  */
-export function checkFxpTransferForm(body: JsonObject, now: number): { id: string; condition: Buffer; expiresAt: number } {
+export function checkFxpTransferForm(body: JsonObject, now: number, maxAheadSeconds: number): { id: string; condition: Buffer } {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
   const condition = conditionBytes(body.condition);
-  return { id: body.commitRequestId, condition, expiresAt: futureExpiration(body.expiration, now) };
+  futureExpiration(body.expiration, now, maxAheadSeconds);
+  return { id: body.commitRequestId, condition };
 }
 
 /**

@@ -15,7 +15,6 @@ import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import {
   bulkItems,
   checkDfspTransfer,
-  checkExpirationHorizon,
   checkFxIssuedByFxp,
   checkFxpTransfer,
   checkFxpTransferForm,
@@ -221,15 +220,13 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   };
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const p = checkHubPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
-    checkExpirationHorizon(p.expiresAt, t, o.transferMaxTtlSeconds);
+    const p = checkHubPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'));
     if (o.quoteBinding) checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteIdOf(p), p.payee)));
     await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const p = checkHubFxPrepare(msg, t, header(c, 'fspiop-destination'));
-    checkExpirationHorizon(p.expiresAt, t, o.transferMaxTtlSeconds);
+    const p = checkHubFxPrepare(msg, t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'));
     if (o.quoteBinding) checkFxIssuedByFxp(p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
     await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
@@ -262,8 +259,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // checked and consumed exactly as a single transfer's.
   const hubBulkPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, header(c, 'fspiop-destination'));
-    checkExpirationHorizon(b.expiresAt, t, o.transferMaxTtlSeconds); // every item carries the bulk's expiration
+    const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'));
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
@@ -362,8 +358,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
-    const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t);
-    checkExpirationHorizon(p.expiresAt, t, o.transferMaxTtlSeconds);
+    const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t, o.transferMaxTtlSeconds);
     // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
     if (p.quoteExpiresAt === undefined) {
       const quoteId = p.decoded.transaction.quoteId;
@@ -381,9 +376,8 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
 
   const fxpTransfer: Check = async (_c, msg, store) => {
     const t = now();
-    const form = checkFxpTransferForm(msg, t);
-    checkExpirationHorizon(form.expiresAt, t, o.transferMaxTtlSeconds);
-    checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), now());
+    const form = checkFxpTransferForm(msg, t, o.transferMaxTtlSeconds);
+    checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), t);
   };
 
   return stage('dfspIlpInbound', o, (c) => {

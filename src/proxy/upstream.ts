@@ -233,9 +233,9 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
   }
 
   /** A 101 or a CONNECT tunnel: never asked for (FSPIOP routes are plain requests); the socket is closed. */
-  onRequestUpgrade(_c: Dispatcher.DispatchController, _status: number, _headers: unknown, socket: { destroy(): void }): void {
+  onRequestUpgrade(controller: Dispatcher.DispatchController, _status: number, _headers: unknown, socket: { destroy(): void }): void {
     socket.destroy();
-    this.onResponseError(_c, new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'the upstream switched protocols' }));
+    this.onResponseError(controller, new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'the upstream switched protocols' }));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

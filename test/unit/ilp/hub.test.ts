@@ -230,6 +230,18 @@ describe('hub: PUT /transfers/{ID}', () => {
   });
 });
 
+/** A POST /fxTransfers body (FSPIOP 2.0) carrying `condition`. */
+const fxPrepare = (condition: string, expiration = new Date(T0 + 30_000).toISOString()) => ({
+  commitRequestId: 'b51ec534-ee48-4575-b6a9-ead2955b8069',
+  determiningTransferId: '7c23e80c-d078-4077-8263-2c047876fcf6',
+  initiatingFsp: 'payerfsp',
+  counterPartyFsp: 'fxpfsp',
+  sourceAmount: { currency: 'USD', amount: '100' },
+  targetAmount: { currency: 'ZMW', amount: '2650' },
+  condition,
+  expiration,
+});
+
 describe('hub: an expiration further ahead than ILP_TRANSFER_MAX_TTL_SECONDS', () => {
   // Until 2026-11-30 any future expiration was accepted and kept the record that long: a year-9999 prepare
   // pinned one record per message for ever (docs/ilp.md, "How long records live").
@@ -263,16 +275,7 @@ describe('hub: an expiration further ahead than ILP_TRANSFER_MAX_TTL_SECONDS', (
     const h = setup();
     const t = issuedTransfer('4', T0);
     const far = new Date(T0 + 2 * day).toISOString();
-    const fx = await h.call('POST', '/fxTransfers', {
-      commitRequestId: randomUUID(),
-      determiningTransferId: randomUUID(),
-      initiatingFsp: 'payerfsp',
-      counterPartyFsp: 'fxpfsp',
-      sourceAmount: { currency: 'USD', amount: '100' },
-      targetAmount: { currency: 'ZMW', amount: '2650' },
-      condition: t.ilp.condition,
-      expiration: far,
-    });
+    const fx = await h.call('POST', '/fxTransfers', fxPrepare(t.ilp.condition, far));
     assert.equal(fx.code, '3100');
     const x = issuedTransfer('1', T0);
     const bulk = await h.call('POST', '/bulkTransfers', {
@@ -293,17 +296,6 @@ describe('hub: an expiration further ahead than ILP_TRANSFER_MAX_TTL_SECONDS', (
 });
 
 describe('hub: FX transfers (FSPIOP 2.0)', () => {
-  const fxPrepare = (condition: string, expiration = new Date(T0 + 30_000).toISOString()) => ({
-    commitRequestId: 'b51ec534-ee48-4575-b6a9-ead2955b8069',
-    determiningTransferId: '7c23e80c-d078-4077-8263-2c047876fcf6',
-    initiatingFsp: 'payerfsp',
-    counterPartyFsp: 'fxpfsp',
-    sourceAmount: { currency: 'USD', amount: '100' },
-    targetAmount: { currency: 'ZMW', amount: '2650' },
-    condition,
-    expiration,
-  });
-
   test('POST /fxTransfers stores the condition; PUT /fxTransfers/{ID} fulfils once, then 3106', async () => {
     const h = setup();
     const t = issuedTransfer('4', T0);

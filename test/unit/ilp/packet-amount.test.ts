@@ -79,8 +79,8 @@ function outcome(check: () => unknown): string {
     throw e;
   }
 }
-const hub = (body: JsonObject, v: IlpVersion) => outcome(() => checkHubPrepare(body, v, T0, 'payeefsp'));
-const payee = (body: JsonObject, v: IlpVersion) => outcome(() => checkDfspTransfer(body, v, KEYRING, T0));
+const hub = (body: JsonObject, v: IlpVersion) => outcome(() => checkHubPrepare(body, v, T0, 86_400, 'payeefsp'));
+const payee = (body: JsonObject, v: IlpVersion) => outcome(() => checkDfspTransfer(body, v, KEYRING, T0, 86_400));
 
 /** `units` × 10^-4 as an FSPIOP Amount (no trailing zeros). */
 function fromUnits(units: bigint): string {
