@@ -56,6 +56,8 @@ between them, their results merged and the profile's thresholds judged on the me
   --merge-only DIR       start nothing: merge <fsp>.summary.json and <fsp>.points.json[.gz] in DIR
                          (e.g. copied from Kubernetes TestRuns) and judge --profile's thresholds
   --dry-run              print the plan (each process's k6 command) and exit
+The k6 processes run on this runner's CPUs, with GOMAXPROCS shared out unless set: on a machine shared with
+the gateway, give k6 cores of its own, e.g. \`taskset -c 1 npm run loadtest:k6 -- …\` (docs/performance/k6.md §2).
 Exit code: 0 every merged threshold passed, 1 a merged threshold failed, 2 usage or setup error
 (k6 missing, bad identities or data), 3 a k6 process failed or the run was interrupted.`;
 

@@ -4,7 +4,6 @@
 // summaries (trends from their raw samples) and judges the profile's thresholds on the merged totals.
 import { createPrivateKey } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
@@ -12,6 +11,7 @@ import type { SigningKey } from '../../src/jws/sign.js';
 import { blockFor, buildPreparedSet } from '../driver/prepare-set.js';
 import { buildSchedules, loadProfile, PROFILES_DIR, type Profile, parseDuration } from '../driver/profile.js';
 import { parseRunnerArgs, type RunnerArgs, USAGE } from './args.js';
+import { describePlacement, k6Environment, type Placement, placement } from './cpus.js';
 import { formatK6Summary } from './format.js';
 import { hasAbortOnFail, type Judgement, judge, thresholdPercentiles } from './judge.js';
 import { checkK6, freePort, K6_THRESHOLDS_FAILED, K6Missing, launchAll, type ProcessResult } from './k6.js';
@@ -147,16 +147,6 @@ export function readPlanPhases(dir: string): { connectSeconds: number; warmupSec
   return ok(plan.connectSeconds) && ok(plan.warmupSeconds) ? { connectSeconds: plan.connectSeconds, warmupSeconds: plan.warmupSeconds } : undefined;
 }
 
-/**
- * The k6 processes' environment: GOMAXPROCS shared out between them unless the operator set it. Each Go
- * runtime otherwise runs one scheduler thread per core; with more processes than cores their idle threads
- * spin and wake one another (on 2 cores, 8 processes at 1000 requests/s spent about 10 % more CPU; docs/performance/k6.md).
- */
-function k6Environment(processes: number): NodeJS.ProcessEnv {
-  if (process.env.GOMAXPROCS) return process.env;
-  return { ...process.env, GOMAXPROCS: String(Math.max(1, Math.floor(availableParallelism() / processes))) };
-}
-
 async function mergeAndJudge(
   dir: string,
   ids: readonly string[],
@@ -234,6 +224,7 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   let version = '(not checked: --dry-run)';
   let plans: ProcessPlan[];
   let outDir: string;
+  let where: Placement;
   try {
     if (!args.dryRun) version = await checkK6(bin);
     const identities = args.identities ? identitiesFromFile(args.identities) : identitiesFromKeys(args.keysDir, args.fsps);
@@ -281,22 +272,36 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
       extraArgs: args.k6Args,
       apiAddresses,
     });
+    where = placement(plans.length);
     writeFileSync(
       join(outDir, 'plan.json'),
-      JSON.stringify({ k6: version, totalRate, connectSeconds: args.connectSeconds, warmupSeconds: args.warmupSeconds, processes: plans }, null, 2),
+      JSON.stringify(
+        {
+          k6: version,
+          totalRate,
+          connectSeconds: args.connectSeconds,
+          warmupSeconds: args.warmupSeconds,
+          cpus: where.cpus,
+          goMaxProcs: where.goMaxProcs,
+          processes: plans,
+        },
+        null,
+        2,
+      ),
     );
   } catch (e) {
     err(e instanceof K6Missing ? e.message : `setup: ${(e as Error).message}`);
     return 2;
   }
   printPlan(out, plans, args, bin);
+  out(describePlacement(where, plans.length));
   if (args.dryRun) return 0;
   out(`results and k6 logs in ${outDir}`);
   const results = await launchAll({
     bin,
     plans,
     stopAllOnThresholdAbort: hasAbortOnFail(profile.thresholds),
-    env: k6Environment(plans.length),
+    env: k6Environment(where),
     log: (line) => err(line),
     heartbeatSeconds: 15,
   });

@@ -13,7 +13,7 @@
 // once "initialised", PATCH {paused:false} resumes) and starts only when resumed, like k6.
 // Behaviour per DFSP comes from FAKE_K6_BEHAVIOUR (JSON {fspId: {initMs, latencyMs, slowEvery, failEvery,
 // exit, sleepMs}}) and each process records its argv, -e variables and the time it started sending in
-// $FAKE_K6_RECORD/<fspId>.json.
+// $FAKE_K6_RECORD/<fspId>.json, with the GOMAXPROCS it was given and the CPUs it may run on.
 //   node --import tsx test/helpers/fake-k6.ts run --summary-export s.json --out json=p.json.gz -e FSP_ID=x index.js
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -21,6 +21,15 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadScaleModule } from '../../loadtest/k6-runner/phases.js';
 import { parseMetricKey } from '../../loadtest/k6-runner/points.js';
+
+/** This process's `Cpus_allowed_list` (/proc/self/status), or null off Linux. */
+function allowedCpus(): string | null {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
 
 export interface Sample {
   readonly metric: string;
@@ -192,7 +201,9 @@ async function run(argv: string[]): Promise<number> {
   const record = (extra: Record<string, unknown>) => {
     if (!process.env.FAKE_K6_RECORD) return;
     mkdirSync(process.env.FAKE_K6_RECORD, { recursive: true });
-    writeFileSync(join(process.env.FAKE_K6_RECORD, `${fsp || 'unknown'}.json`), JSON.stringify({ argv, env, pid: process.pid, ...extra }));
+    // Where it ran, as a real k6 would: the process's GOMAXPROCS and the CPUs it may use (Linux).
+    const placement = { goMaxProcs: process.env.GOMAXPROCS ?? null, cpus: allowedCpus() };
+    writeFileSync(join(process.env.FAKE_K6_RECORD, `${fsp || 'unknown'}.json`), JSON.stringify({ argv, env, pid: process.pid, ...placement, ...extra }));
   };
   record({});
   const behaviour = ((JSON.parse(process.env.FAKE_K6_BEHAVIOUR ?? '{}') as Record<string, Behaviour>)[fsp] ?? {}) as Behaviour;

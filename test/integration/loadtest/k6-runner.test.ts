@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { allowedCpusFromStatus, formatCpuList } from '../../../loadtest/k6-runner/cpus.js';
 import { CONNECT_MS } from '../../helpers/fake-k6.js';
 import { makeEcPkiDir } from '../../helpers/pki.js';
 
@@ -18,11 +19,18 @@ interface Recorded {
   argv: string[];
   env: Record<string, string>;
   startedAt: number;
+  goMaxProcs: string | null;
+  cpus: string | null;
 }
 
-function runRunner(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runRunner(
+  args: readonly string[],
+  env: Record<string, string>,
+  wrap: readonly string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'loadtest/k6-runner/main.ts'), ...args], {
+    const command = [...wrap, process.execPath, '--import', 'tsx', join(ROOT, 'loadtest/k6-runner/main.ts'), ...args];
+    const child = spawn(command[0] as string, command.slice(1), {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -204,6 +212,40 @@ describe('k6 runner with a fake k6', () => {
     const r = await runRunner(['--profile', profile, ...common()], { ...env, PATH: '/usr/bin:/bin', K6_BINARY: join(dir, 'nowhere', 'k6') });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not found\nk6 is not installed[\s\S]*github\.com\/grafana\/k6\/releases[\s\S]*npm run loadtest/);
+  });
+
+  test("confined with taskset, every k6 process runs on the runner's CPUs with GOMAXPROCS shared out; an operator's GOMAXPROCS is kept", async () => {
+    // This test's own CPUs (the runner inherits them), and the last of them alone for the pinned run.
+    const mine = allowedCpusFromStatus(readFileSync('/proc/self/status', 'utf8')) ?? [];
+    const last = String(mine.at(-1));
+    const runs: { name: string; wrap: string[]; extra: Record<string, string>; cpus: string; gmp: string; line: string }[] = [
+      {
+        name: 'pinned',
+        wrap: ['taskset', '-c', last],
+        extra: {},
+        cpus: last,
+        gmp: '1',
+        line: `on CPUs ${last} of 0-${cpus().length - 1}, GOMAXPROCS=1 each\n`,
+      },
+      { name: 'operator', wrap: [], extra: { GOMAXPROCS: '3' }, cpus: formatCpuList(mine), gmp: '3', line: 'GOMAXPROCS=3 each (set by you)' },
+    ];
+    for (const run of runs) {
+      const out = join(dir, `cpus-${run.name}`);
+      const record = join(dir, `record-cpus-${run.name}`);
+      const r = await runRunner(
+        ['--profile', profile, ...common(), '--rate', '31', '--connect', '0', '--warmup', '0', '--out', out],
+        { ...env, K6_BINARY: 'k6', FAKE_K6_RECORD: record, ...run.extra },
+        run.wrap,
+      );
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.ok(r.stdout.includes(`3 k6 processes `) && r.stdout.includes(run.line), r.stdout);
+      const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as { cpus: string; goMaxProcs: string };
+      assert.deepEqual({ cpus: plan.cpus, goMaxProcs: plan.goMaxProcs }, { cpus: run.cpus, goMaxProcs: run.gmp });
+      for (const f of FSPS) {
+        const x = JSON.parse(readFileSync(join(record, `${f}.json`), 'utf8')) as Recorded;
+        assert.deepEqual({ cpus: x.cpus, goMaxProcs: x.goMaxProcs }, { cpus: run.cpus, goMaxProcs: run.gmp }, f);
+      }
+    }
   });
 
   test('--dry-run prints each process command without k6', async () => {

@@ -10,6 +10,15 @@ import { gzipSync } from 'node:zlib';
 import type { PreparedRequest, PreparedSet } from '../../../loadtest/driver/dataset.js';
 import { loadProfile } from '../../../loadtest/driver/profile.js';
 import { parseRunnerArgs, parseTarget } from '../../../loadtest/k6-runner/args.js';
+import {
+  allowedCpusFromStatus,
+  describePlacement,
+  formatCpuList,
+  goMaxProcs,
+  k6Environment,
+  parseCpuList,
+  placement,
+} from '../../../loadtest/k6-runner/cpus.js';
 import { formatK6Summary, humanBytes, humanDuration } from '../../../loadtest/k6-runner/format.js';
 import { judge } from '../../../loadtest/k6-runner/judge.js';
 import { checkK6, K6Missing, parseK6Version } from '../../../loadtest/k6-runner/k6.js';
@@ -604,5 +613,46 @@ describe('finding k6', () => {
 
   test("the summary columns are index.js's summaryTrendStats", () => {
     assert.deepEqual(scriptTrendStats(), ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max']);
+  });
+});
+
+describe('where the k6 processes run', () => {
+  test('CPU lists as Linux writes them: ranges, singles, round trip', () => {
+    assert.deepEqual(parseCpuList('0-3,8,10-11'), [0, 1, 2, 3, 8, 10, 11]);
+    assert.deepEqual(parseCpuList(' 1 '), [1]);
+    assert.deepEqual(parseCpuList('3,1,1-2'), [1, 2, 3]);
+    assert.equal(formatCpuList([0, 1, 2, 3, 8, 10, 11]), '0-3,8,10-11');
+    assert.equal(formatCpuList([5]), '5');
+    for (const bad of ['', '1-', 'a', '3-1', '1,,2', '-1']) assert.throws(() => parseCpuList(bad), /not a CPU list/, bad);
+  });
+
+  test('the allowed CPUs come from Cpus_allowed_list, not the hexadecimal mask beside it', () => {
+    const status = 'Name:\tnode\nCpus_allowed:\tf\nCpus_allowed_list:\t0-1,3\nMems_allowed_list:\t0\n';
+    assert.deepEqual(allowedCpusFromStatus(status), [0, 1, 3]);
+    assert.equal(allowedCpusFromStatus('Name:\tnode\n'), undefined);
+  });
+
+  test("GOMAXPROCS: an equal share of the usable CPUs, at least 1; an operator's own value is passed on untouched", () => {
+    assert.equal(goMaxProcs(2, 8), 1);
+    assert.equal(goMaxProcs(16, 8), 2);
+    assert.equal(goMaxProcs(17, 8), 2);
+    assert.equal(goMaxProcs(1, 1), 1);
+    const set = placement(8, { GOMAXPROCS: '4' });
+    assert.equal(set.goMaxProcs, '4');
+    assert.equal(k6Environment(set, { GOMAXPROCS: '4', A: 'b' }).GOMAXPROCS, '4');
+    const ours = placement(8, {});
+    assert.equal(ours.fromOperator, false);
+    assert.deepEqual(k6Environment(ours, { A: 'b' }), { A: 'b', GOMAXPROCS: ours.goMaxProcs });
+  });
+
+  test('the line the operator reads: which CPUs of how many, and a hint when k6 may use them all', () => {
+    const pinned = describePlacement({ cpus: '1', machineCpus: 2, goMaxProcs: '1', fromOperator: false }, 8);
+    assert.equal(pinned, '8 k6 processes on CPUs 1 of 0-1, GOMAXPROCS=1 each');
+    const all = describePlacement({ cpus: '0-1', machineCpus: 2, goMaxProcs: '1', fromOperator: false }, 8);
+    assert.match(all, /^8 k6 processes on CPUs 0-1 of 0-1, GOMAXPROCS=1 each; if the gateway runs on this machine too, give k6 CPUs of its own with taskset/);
+    assert.equal(
+      describePlacement({ cpus: undefined, machineCpus: 4, goMaxProcs: '2', fromOperator: true }, 2),
+      '2 k6 processes on any CPU, GOMAXPROCS=2 each (set by you)',
+    );
   });
 });
