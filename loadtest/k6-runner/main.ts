@@ -15,7 +15,7 @@ import { describePlacement, k6Environment, type Placement, placement } from './c
 import { formatK6Summary } from './format.js';
 import { hasAbortOnFail, type Judgement, judge, thresholdPercentiles } from './judge.js';
 import { checkK6, freePort, K6_THRESHOLDS_FAILED, K6Missing, launchAll, type ProcessResult } from './k6.js';
-import { type MergedRun, mergeResults, resultIds } from './merge.js';
+import { heldResults, type MergedRun, mergeResults, resultIds } from './merge.js';
 import { judgedThresholds, loadScaleModule } from './phases.js';
 import { buildPlan, type Identity, identitiesFromFile, identitiesFromKeys, type ProcessPlan } from './plan.js';
 import { readSplitManifest, type SplitManifest, writeSplitSets } from './sets.js';
@@ -217,8 +217,13 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
       err(`${args.mergeOnly}: no <id>.summary.json files`);
       return 2;
     }
-    const r = await mergeAndJudge(args.mergeOnly, ids, profile, [], out);
-    return r.passed ? 0 : 1;
+    try {
+      const r = await mergeAndJudge(args.mergeOnly, ids, profile, [], out);
+      return r.passed ? 0 : 1;
+    } catch (e) {
+      err(`merge: ${(e as Error).message}`);
+      return 2;
+    }
   }
   const bin = args.k6;
   let version = '(not checked: --dry-run)';
@@ -231,6 +236,10 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
     const totalRate = args.rate ?? profilePeakRate(profile);
     const name = basename(args.profile).replace(/\.json$/, '');
     outDir = resolve(args.out ?? join(ROOT, 'loadtest', '.results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+    // Two runs in one directory would interleave their k6 outputs, and old results would be merged as new.
+    const held = heldResults(outDir);
+    if (held.length)
+      throw new Error(`--out ${outDir} already holds a run's results (${held.slice(0, 3).join(', ')}${held.length > 3 ? ', …' : ''}): give another directory`);
     mkdirSync(outDir, { recursive: true });
     out(
       `k6 run of profile ${name} → ${args.target.host}:${args.target.port}: ${totalRate}/s over ${identities.length} DFSP identities, one k6 process each [${version}]`,
@@ -315,7 +324,14 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
     out(`incomplete run (no summary from any of the ${plans.length} k6 processes): nothing to merge`);
     return 3;
   }
-  const r = await mergeAndJudge(outDir, ids, profile, results, out);
+  let r: { passed: boolean; complete: boolean };
+  try {
+    r = await mergeAndJudge(outDir, ids, profile, results, out);
+  } catch (e) {
+    for (const line of processLines(results)) out(line);
+    out(`incomplete run (the k6 outputs in ${outDir} could not be merged: ${(e as Error).message})`);
+    return 3;
+  }
   if (failed.length || lost.length || !r.complete) {
     const why = [
       failed.length ? `${failed.length} of ${plans.length} k6 processes did not finish normally` : '',

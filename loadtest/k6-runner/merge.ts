@@ -171,6 +171,14 @@ export function resultIds(dir: string): string[] {
     .sort();
 }
 
+/** Files a k6 process of a run leaves in its results directory (summary, raw samples, log). */
+export function heldResults(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.(summary\.json|points\.json(\.gz)?|log)$/.test(f))
+    .sort();
+}
+
 /** The raw-output file of a process, `<id>.points.json.gz` or `<id>.points.json`, if there is one. */
 function pointsFileOf(dir: string, id: string): string | undefined {
   for (const f of [`${id}.points.json.gz`, `${id}.points.json`]) if (existsSync(join(dir, f))) return join(dir, f);

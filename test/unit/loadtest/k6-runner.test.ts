@@ -2,7 +2,7 @@
 // scaling of index.js (loadtest/k6/lib/scale.js, loaded as k6 would run it), merging summaries and raw
 // samples, the judgement on merged totals and the k6-style summary text.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -654,5 +654,43 @@ describe('where the k6 processes run', () => {
       describePlacement({ cpus: undefined, machineCpus: 4, goMaxProcs: '2', fromOperator: true }, 2),
       '2 k6 processes on any CPU, GOMAXPROCS=2 each (set by you)',
     );
+  });
+});
+
+describe('results directories', () => {
+  test("a directory that already holds a run's k6 outputs is refused before anything is signed or started", async () => {
+    const keys = makeEcPkiDir(['a', 'b']);
+    const out = mkdtempSync(join(tmp, 'held-'));
+    writeFileSync(join(out, 'a.log'), 'an earlier run\n');
+    const errors: string[] = [];
+    try {
+      const code = await runK6Suite(
+        ['--profile', 'smoke', '--fsps', 'a,b', '--keys', keys, '--dry-run', '--out', out],
+        () => {},
+        (e) => errors.push(e),
+      );
+      assert.equal(code, 2);
+      assert.match(errors.join('\n'), /already holds a run's results \(a\.log\): give another directory/);
+      assert.deepEqual(readdirSync(out), ['a.log']);
+    } finally {
+      rmSync(keys, { recursive: true, force: true });
+    }
+  });
+
+  test('outputs that cannot be merged (interleaved raw samples) end in one clear line, not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmp, 'bad-points-'));
+    writeProcess(dir, 'a', [1, 2, 3]);
+    // What two k6 processes writing one file leave: a trend sample cut short by the other's next line.
+    const good = jsonOutputLines([{ metric: 'http_req_duration', value: 1, tags: {} }]);
+    const cut = '{"metric":"http_req_duration","type":"Point","data":{"time":"2026-11-30T16:5{"type":"Metric"}\n';
+    writeFileSync(join(dir, 'a.points.json.gz'), gzipSync(good + cut));
+    const errors: string[] = [];
+    const code = await runK6Suite(
+      ['--profile', 'smoke', '--merge-only', dir],
+      () => {},
+      (e) => errors.push(e),
+    );
+    assert.equal(code, 2);
+    assert.match(errors.join('\n'), /^merge: .*a\.points\.json\.gz: not k6 JSON output/);
   });
 });
