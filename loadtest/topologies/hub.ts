@@ -40,6 +40,9 @@ await serveOrRun(args, {
   notes: [
     `stub pid ${stub.pid ?? '?'} at http://127.0.0.1:${stubPort}`,
     `admin http://127.0.0.1:${ports.admin}/metrics`,
+    // The multi-DFSP k6 run against this gateway; on a shared machine, k6 on a core the gateway does not use (docs/performance/k6.md §2).
+    `k6: npm run loadtest:k6 -- --profile target-1000 --target 127.0.0.1:${ports.inbound} --keys ${args.keysDir}`,
+    '    (on this machine, prefix taskset -c with cores this gateway does not use, e.g. taskset -c 1 when it was started with taskset -c 0)',
     ...(rotateAt.length ? [`rotating server certificate and JWS keys in ${gatewayKeys} at ${rotateAt.join(', ')} s`] : []),
   ],
   onRun: () => {
