@@ -50,11 +50,18 @@ export function goMaxProcs(usable: number, processes: number): number {
 export interface Placement {
   /** The CPUs this runner may use (Linux), which its k6 processes inherit; undefined elsewhere. */
   readonly cpus: string | undefined;
+  /** How many CPUs that is (the affinity mask's size; every CPU where there is no mask). */
+  readonly usable: number;
   readonly machineCpus: number;
-  /** GOMAXPROCS of every k6 process: the operator's when set, otherwise {@link goMaxProcs}. */
+  /** GOMAXPROCS of every k6 process: the operator's when valid, otherwise {@link goMaxProcs}. */
   readonly goMaxProcs: string;
   readonly fromOperator: boolean;
+  /** An operator's GOMAXPROCS that Go would ignore (not a positive integer), replaced by the share. */
+  readonly ignored: string | undefined;
 }
+
+/** Go's runtime takes GOMAXPROCS only as a positive decimal integer and otherwise ignores it (one thread per CPU). */
+const VALID_GOMAXPROCS = /^[1-9]\d*$/;
 
 export function placement(processes: number, env: NodeJS.ProcessEnv = process.env): Placement {
   let allowed: number[] | undefined;
@@ -63,18 +70,27 @@ export function placement(processes: number, env: NodeJS.ProcessEnv = process.en
   } catch {
     allowed = undefined;
   }
-  const fromOperator = Boolean(env.GOMAXPROCS);
+  const given = env.GOMAXPROCS;
+  const fromOperator = given !== undefined && VALID_GOMAXPROCS.test(given);
   // availableParallelism() honours the affinity mask (libuv reads sched_getaffinity), like Go's own default.
-  const gmp = fromOperator ? String(env.GOMAXPROCS) : String(goMaxProcs(availableParallelism(), processes));
-  return { cpus: allowed ? formatCpuList(allowed) : undefined, machineCpus: cpus().length, goMaxProcs: gmp, fromOperator };
+  const usable = availableParallelism();
+  return {
+    cpus: allowed ? formatCpuList(allowed) : undefined,
+    usable,
+    machineCpus: cpus().length,
+    goMaxProcs: fromOperator ? given : String(goMaxProcs(usable, processes)),
+    fromOperator,
+    ignored: given !== undefined && given !== '' && !fromOperator ? given : undefined,
+  };
 }
 
 /** One line for the operator: which CPUs k6 gets, out of how many, and its GOMAXPROCS. */
 export function describePlacement(p: Placement, processes: number): string {
-  const where = p.cpus === undefined ? 'on any CPU' : `on CPUs ${p.cpus} of 0-${p.machineCpus - 1}`;
-  const all = p.cpus !== undefined && p.machineCpus > 1 && parseCpuList(p.cpus).length === p.machineCpus;
-  const hint = all ? '; if the gateway runs on this machine too, give k6 CPUs of its own with taskset (docs/performance/k6.md §2)' : '';
-  return `${processes} k6 processes ${where}, GOMAXPROCS=${p.goMaxProcs} each${p.fromOperator ? ' (set by you)' : ''}${hint}`;
+  const where = p.cpus === undefined ? 'on any CPU' : `on CPUs ${p.cpus} (${p.usable} of ${p.machineCpus})`;
+  const gmp = `GOMAXPROCS=${p.goMaxProcs} each${p.fromOperator ? ' (set by you)' : ''}`;
+  const ignored = p.ignored === undefined ? '' : `; your GOMAXPROCS=${JSON.stringify(p.ignored)} is not a positive integer, which Go ignores: replaced`;
+  const hint = p.usable > 1 ? '; if the gateway runs on these CPUs too, give k6 CPUs of its own with taskset (docs/performance/k6.md §2)' : '';
+  return `${processes} k6 processes ${where}, ${gmp}${ignored}${hint}`;
 }
 
 /** The k6 processes' environment: the runner's own, with GOMAXPROCS set to the placement's. */

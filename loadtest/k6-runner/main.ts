@@ -3,7 +3,7 @@
 // starts one `k6 run` per DFSP identity with its share of the rate, waits for all of them, merges their
 // summaries (trends from their raw samples) and judges the profile's thresholds on the merged totals.
 import { createPrivateKey } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
@@ -212,6 +212,10 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
     // The phases the processes ran with decide which samples the thresholds judge: read them from the run's plan.
     const phases = readPlanPhases(args.mergeOnly);
     if (phases) profile = await judgedThresholds(loadProfile(args.profile), phases);
+    if (!existsSync(args.mergeOnly) || !statSync(args.mergeOnly).isDirectory()) {
+      err(`--merge-only ${args.mergeOnly}: no such directory`);
+      return 2;
+    }
     const ids = resultIds(args.mergeOnly);
     if (ids.length === 0) {
       err(`${args.mergeOnly}: no <id>.summary.json files`);
@@ -236,8 +240,12 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
     const totalRate = args.rate ?? profilePeakRate(profile);
     const name = basename(args.profile).replace(/\.json$/, '');
     outDir = resolve(args.out ?? join(ROOT, 'loadtest', '.results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+    if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new Error(`--out ${outDir} is not a directory`);
     // Two runs in one directory would interleave their k6 outputs, and old results would be merged as new.
-    const held = heldResults(outDir);
+    const held = heldResults(
+      outDir,
+      identities.map((i) => i.fspId),
+    );
     if (held.length)
       throw new Error(`--out ${outDir} already holds a run's results (${held.slice(0, 3).join(', ')}${held.length > 3 ? ', …' : ''}): give another directory`);
     mkdirSync(outDir, { recursive: true });

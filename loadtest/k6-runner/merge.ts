@@ -171,11 +171,12 @@ export function resultIds(dir: string): string[] {
     .sort();
 }
 
-/** Files a k6 process of a run leaves in its results directory (summary, raw samples, log). */
-export function heldResults(dir: string): string[] {
+/** The files the k6 processes of these identities leave in a results directory (summary, raw samples, log). */
+export function heldResults(dir: string, ids: readonly string[]): string[] {
   if (!existsSync(dir)) return [];
+  const own = new Set(ids.flatMap((id) => [`${id}.summary.json`, `${id}.points.json`, `${id}.points.json.gz`, `${id}.log`]));
   return readdirSync(dir)
-    .filter((f) => /\.(summary\.json|points\.json(\.gz)?|log)$/.test(f))
+    .filter((f) => own.has(f))
     .sort();
 }
 

@@ -4,7 +4,9 @@
 //        [--run -- --profile target-1000 --data FILE]
 // --rotate-at: seconds after the driver starts at which the server certificate and the JWS keys are
 // rotated (on a copy of the keys directory); use a pre-signed --data set so the clock starts at once.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { allowedCpusFromStatus, formatCpuList } from '../k6-runner/cpus.js';
 import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, serveOrRun, spawnChild, startStubUpstream, waitForPort } from './common.js';
 import { gatewayEnv } from './gateway-env.js';
 import { copyKeys, rotateOnce } from './rotate.js';
@@ -22,6 +24,25 @@ const rotateAt = own.includes('--rotate-at')
 ensurePki(args.keysDir);
 const gatewayKeys = rotateAt.length ? copyKeys(args.keysDir) : args.keysDir;
 if (gatewayKeys !== args.keysDir) process.on('exit', () => rmSync(gatewayKeys, { recursive: true, force: true }));
+/**
+ * The multi-DFSP k6 run against this gateway. On this machine k6 belongs on CPUs the gateway does not use
+ * (docs/performance/k6.md §2): prefixed with `taskset` for the CPUs this launcher (and so the gateway) was not
+ * given, or, when it may use them all, with how to start it so.
+ */
+function k6Command(command: string): string[] {
+  let mine: number[] | undefined;
+  try {
+    mine = allowedCpusFromStatus(readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    mine = undefined;
+  }
+  const all = cpus().length;
+  if (!mine || all < 2) return [`k6: ${command}`];
+  const others = Array.from({ length: all }, (_, c) => c).filter((c) => !mine.includes(c));
+  if (others.length > 0) return [`k6: taskset -c ${formatCpuList(others)} ${command}`];
+  return [`k6: ${command}`, `    (to run k6 on this machine, start this launcher under taskset -c 0 and k6 under taskset -c 1${all > 2 ? `-${all - 1}` : ''})`];
+}
+
 const stub = await startStubUpstream(args);
 const stubPort = stub.port;
 const ports = { inbound: await freePort(), outbound: await freePort(), admin: await freePort() };
@@ -40,9 +61,7 @@ await serveOrRun(args, {
   notes: [
     `stub pid ${stub.pid ?? '?'} at http://127.0.0.1:${stubPort}`,
     `admin http://127.0.0.1:${ports.admin}/metrics`,
-    // The multi-DFSP k6 run against this gateway; on a shared machine, k6 on a core the gateway does not use (docs/performance/k6.md §2).
-    `k6: npm run loadtest:k6 -- --profile target-1000 --target 127.0.0.1:${ports.inbound} --keys ${args.keysDir}`,
-    '    (on this machine, prefix taskset -c with cores this gateway does not use, e.g. taskset -c 1 when it was started with taskset -c 0)',
+    ...k6Command(`npm run loadtest:k6 -- --profile target-1000 --target 127.0.0.1:${ports.inbound} --keys ${args.keysDir} --skew ${args.skew}`),
     ...(rotateAt.length ? [`rotating server certificate and JWS keys in ${gatewayKeys} at ${rotateAt.join(', ')} s`] : []),
   ],
   onRun: () => {

@@ -12,7 +12,7 @@
 // With --paused and --address it serves k6's REST API status (GET /v1/status: status 4 PausedBeforeRun
 // once "initialised", PATCH {paused:false} resumes) and starts only when resumed, like k6.
 // Behaviour per DFSP comes from FAKE_K6_BEHAVIOUR (JSON {fspId: {initMs, latencyMs, slowEvery, failEvery,
-// exit, sleepMs}}) and each process records its argv, -e variables and the time it started sending in
+// exit, sleepMs, cutLastPoint}}) and each process records its argv, -e variables and the time it started sending in
 // $FAKE_K6_RECORD/<fspId>.json, with the GOMAXPROCS it was given and the CPUs it may run on.
 //   node --import tsx test/helpers/fake-k6.ts run --summary-export s.json --out json=p.json.gz -e FSP_ID=x index.js
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -168,6 +168,8 @@ interface Behaviour {
   failEvery?: number;
   exit?: number;
   sleepMs?: number;
+  /** Ends its raw output with a trend sample cut short, as two processes writing one file leave it. */
+  cutLastPoint?: boolean;
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -326,7 +328,8 @@ async function run(argv: string[]): Promise<number> {
   }
   const file = out.replace(/^json=/, '');
   if (file) {
-    const text = jsonOutputLines(samples);
+    const cut = behaviour.cutLastPoint ? '{"metric":"http_req_duration","type":"Point","data":{"time":"20{"type":"Metric"}\n' : '';
+    const text = jsonOutputLines(samples) + cut;
     writeFileSync(file, file.endsWith('.gz') ? gzipSync(text) : text);
   }
   const doc = summaryExport(samples, n / rate, checks, thresholds);

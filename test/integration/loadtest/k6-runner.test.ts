@@ -2,7 +2,7 @@
 // and output formats, no network): the runner signs a set for three DFSP identities, starts one k6 per
 // identity with its own certificate, data and share of the rate, waits, merges and judges.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -208,13 +208,30 @@ describe('k6 runner with a fake k6', () => {
     assert.match(r.stdout, /incomplete run/);
   });
 
+  test('raw outputs that cannot be merged make an incomplete run (exit 3) that names the file, not a stack trace', async () => {
+    const out = join(dir, 'cut');
+    const r = await runRunner(['--profile', profile, ...common(), '--rate', '31', '--connect', '0', '--warmup', '0', '--out', out], {
+      ...env,
+      K6_BINARY: 'k6',
+      FAKE_K6_BEHAVIOUR: JSON.stringify({ 'perffsp-2': { cutLastPoint: true } }),
+    });
+    assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /k6 processes:\n {2}perffsp-1: ok/);
+    assert.match(r.stdout, /incomplete run \(the k6 outputs in \S+ could not be merged: \S+perffsp-2\.points\.json\.gz: not k6 JSON output/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
   test('without k6 the runner says how to get it: exit 2', async () => {
     const r = await runRunner(['--profile', profile, ...common()], { ...env, PATH: '/usr/bin:/bin', K6_BINARY: join(dir, 'nowhere', 'k6') });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not found\nk6 is not installed[\s\S]*github\.com\/grafana\/k6\/releases[\s\S]*npm run loadtest/);
   });
 
-  test("confined with taskset, every k6 process runs on the runner's CPUs with GOMAXPROCS shared out; an operator's GOMAXPROCS is kept", async () => {
+  // taskset (util-linux) and /proc/self/status are Linux's; elsewhere there is nothing to confine with.
+  const canPin = process.platform === 'linux' && spawnSync('taskset', ['-V']).status === 0;
+  test("confined with taskset, every k6 process runs on the runner's CPUs with GOMAXPROCS shared out; an operator's GOMAXPROCS is kept", {
+    skip: canPin ? false : 'needs Linux and taskset',
+  }, async () => {
     // This test's own CPUs (the runner inherits them), and the last of them alone for the pinned run.
     const mine = allowedCpusFromStatus(readFileSync('/proc/self/status', 'utf8')) ?? [];
     const last = String(mine.at(-1));
@@ -222,10 +239,11 @@ describe('k6 runner with a fake k6', () => {
       {
         name: 'pinned',
         wrap: ['taskset', '-c', last],
-        extra: {},
+        // An empty GOMAXPROCS is unset for Go and for the runner, whatever this test's environment holds.
+        extra: { GOMAXPROCS: '' },
         cpus: last,
         gmp: '1',
-        line: `on CPUs ${last} of 0-${cpus().length - 1}, GOMAXPROCS=1 each\n`,
+        line: `on CPUs ${last} (1 of ${cpus().length}), GOMAXPROCS=1 each\n`,
       },
       { name: 'operator', wrap: [], extra: { GOMAXPROCS: '3' }, cpus: formatCpuList(mine), gmp: '3', line: 'GOMAXPROCS=3 each (set by you)' },
     ];

@@ -632,26 +632,45 @@ describe('where the k6 processes run', () => {
     assert.equal(allowedCpusFromStatus('Name:\tnode\n'), undefined);
   });
 
-  test("GOMAXPROCS: an equal share of the usable CPUs, at least 1; an operator's own value is passed on untouched", () => {
+  test("GOMAXPROCS: an equal share of the usable CPUs, at least 1; an operator's valid value is passed on untouched, one Go would ignore is replaced", () => {
     assert.equal(goMaxProcs(2, 8), 1);
     assert.equal(goMaxProcs(16, 8), 2);
     assert.equal(goMaxProcs(17, 8), 2);
     assert.equal(goMaxProcs(1, 1), 1);
     const set = placement(8, { GOMAXPROCS: '4' });
-    assert.equal(set.goMaxProcs, '4');
+    assert.deepEqual([set.goMaxProcs, set.fromOperator, set.ignored], ['4', true, undefined]);
     assert.equal(k6Environment(set, { GOMAXPROCS: '4', A: 'b' }).GOMAXPROCS, '4');
     const ours = placement(8, {});
-    assert.equal(ours.fromOperator, false);
+    assert.deepEqual([ours.fromOperator, ours.ignored], [false, undefined]);
     assert.deepEqual(k6Environment(ours, { A: 'b' }), { A: 'b', GOMAXPROCS: ours.goMaxProcs });
+    // Go takes only a positive decimal integer; anything else means one thread per CPU, what the share avoids.
+    for (const bad of ['0', '-2', 'two', '1.5', ' 2', '0x4']) {
+      const p = placement(8, { GOMAXPROCS: bad });
+      assert.deepEqual([p.fromOperator, p.ignored, p.goMaxProcs], [false, bad, ours.goMaxProcs], bad);
+      assert.equal(k6Environment(p, { GOMAXPROCS: bad }).GOMAXPROCS, ours.goMaxProcs, bad);
+      assert.match(
+        describePlacement(p, 8),
+        new RegExp(`your GOMAXPROCS=${JSON.stringify(bad).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a positive integer, which Go ignores: replaced`),
+        bad,
+      );
+    }
+    assert.equal(placement(8, { GOMAXPROCS: '' }).ignored, undefined);
   });
 
-  test('the line the operator reads: which CPUs of how many, and a hint when k6 may use them all', () => {
-    const pinned = describePlacement({ cpus: '1', machineCpus: 2, goMaxProcs: '1', fromOperator: false }, 8);
-    assert.equal(pinned, '8 k6 processes on CPUs 1 of 0-1, GOMAXPROCS=1 each');
-    const all = describePlacement({ cpus: '0-1', machineCpus: 2, goMaxProcs: '1', fromOperator: false }, 8);
-    assert.match(all, /^8 k6 processes on CPUs 0-1 of 0-1, GOMAXPROCS=1 each; if the gateway runs on this machine too, give k6 CPUs of its own with taskset/);
+  test('the line the operator reads: which CPUs of how many, and a hint whenever k6 may use more than one', () => {
+    const base = { machineCpus: 2, goMaxProcs: '1', fromOperator: false, ignored: undefined };
+    assert.equal(describePlacement({ ...base, cpus: '1', usable: 1 }, 8), '8 k6 processes on CPUs 1 (1 of 2), GOMAXPROCS=1 each');
+    assert.match(
+      describePlacement({ ...base, cpus: '0-1', usable: 2 }, 8),
+      /^8 k6 processes on CPUs 0-1 \(2 of 2\), GOMAXPROCS=1 each; if the gateway runs on these CPUs too, give k6 CPUs of its own with taskset/,
+    );
+    // A container given 2 of a host's 64 CPUs shares them with whatever else runs in it: the hint too.
+    assert.match(
+      describePlacement({ ...base, machineCpus: 64, cpus: '10-11', usable: 2 }, 8),
+      /on CPUs 10-11 \(2 of 64\).*if the gateway runs on these CPUs too/,
+    );
     assert.equal(
-      describePlacement({ cpus: undefined, machineCpus: 4, goMaxProcs: '2', fromOperator: true }, 2),
+      describePlacement({ cpus: undefined, usable: 1, machineCpus: 4, goMaxProcs: '2', fromOperator: true, ignored: undefined }, 2),
       '2 k6 processes on any CPU, GOMAXPROCS=2 each (set by you)',
     );
   });
@@ -672,6 +691,40 @@ describe('results directories', () => {
       assert.equal(code, 2);
       assert.match(errors.join('\n'), /already holds a run's results \(a\.log\): give another directory/);
       assert.deepEqual(readdirSync(out), ['a.log']);
+      // Files that are not these identities' k6 outputs (an operator's tee of the runner, an earlier plan) do not count.
+      const own = mkdtempSync(join(tmp, 'own-'));
+      writeFileSync(join(own, 'runner.log'), '');
+      writeFileSync(join(own, 'plan.json'), '{}');
+      writeFileSync(join(own, 'c.summary.json'), '{}');
+      const lines: string[] = [];
+      const ok = await runK6Suite(
+        ['--profile', 'smoke', '--fsps', 'a,b', '--keys', keys, '--dry-run', '--out', own],
+        (l) => lines.push(l),
+        (e) => lines.push(e),
+      );
+      assert.equal(ok, 0, lines.join('\n'));
+      // An --out that is a file, and a --merge-only directory that does not exist, are named as such.
+      const file = join(own, 'runner.log');
+      errors.length = 0;
+      assert.equal(
+        await runK6Suite(
+          ['--profile', 'smoke', '--fsps', 'a,b', '--keys', keys, '--dry-run', '--out', file],
+          () => {},
+          (e) => errors.push(e),
+        ),
+        2,
+      );
+      assert.match(errors.join('\n'), /--out \S+runner\.log is not a directory/);
+      errors.length = 0;
+      assert.equal(
+        await runK6Suite(
+          ['--profile', 'smoke', '--merge-only', join(tmp, 'nowhere-at-all')],
+          () => {},
+          (e) => errors.push(e),
+        ),
+        2,
+      );
+      assert.match(errors.join('\n'), /^--merge-only \S+nowhere-at-all: no such directory$/);
     } finally {
       rmSync(keys, { recursive: true, force: true });
     }
