@@ -178,12 +178,16 @@ function stage(
 const FX_ACCEPTED: ReadonlySet<string> = new Set(['RESERVED', 'COMMITTED']);
 /** The one state in which a PUT /transfers/{ID} or /fxTransfers/{ID} needs no fulfilment (the payee declines). */
 const ABORTED = 'ABORTED';
+/** A record's TTL: until `expiresAt` plus the grace (at least 1 s). */
+const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.max(1000, expiresAt - now + graceSeconds * 1000);
 /**
- * A record's TTL: until `expiresAt` plus the grace, never longer than ILP_TRANSFER_MAX_TTL_SECONDS plus the grace
- * however far ahead the sender's (or the local side's) expiration lies, so no message pins state for years.
+ * The TTL of a record whose early end only makes a later step fail (a prepare, commit or fulfilment finds
+ * nothing and is refused): never longer than ILP_TRANSFER_MAX_TTL_SECONDS plus the grace, however far ahead
+ * the expiration it was written for lies, so no message pins state for years. Not for a one-use mark, whose
+ * early end would let a second use through (the condition-use mark of dfspIlpInbound).
  */
-const ttlUntil = (expiresAt: number, now: number, o: Pick<IlpOptions, 'graceSeconds' | 'transferMaxTtlSeconds'>) =>
-  Math.max(1000, Math.min(expiresAt - now, o.transferMaxTtlSeconds * 1000) + o.graceSeconds * 1000);
+const boundedTtl = (expiresAt: number, now: number, o: Pick<IlpOptions, 'graceSeconds' | 'transferMaxTtlSeconds'>) =>
+  ttlUntil(Math.min(expiresAt, now + o.transferMaxTtlSeconds * 1000), now, o.graceSeconds);
 const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
 
 /**
@@ -199,13 +203,13 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
   // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
   const saveHubRecord = async (store: Store, key: string, r: HubTransferRecord, t: number) => {
-    if (await store.save(key, hubRecordText(r), ttlUntil(r.e, t, o), 'nx')) return;
+    if (await store.save(key, hubRecordText(r), boundedTtl(r.e, t, o), 'nx')) return;
     checkHubResend(await store.get(key), r);
   };
   // Quote binding (ILP_QUOTE_BINDING): a payee's (FXP's) answer to a quote is kept under the quote id and its
   // own FSP id, until the quote expires (at most ILP_QUOTE_MAX_TTL_SECONDS); a prepare must carry exactly that.
   const quoteTtl = (expiresAt: number | undefined, t: number) =>
-    Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : ttlUntil(expiresAt, t, o), o.quoteMaxTtlSeconds * 1000);
+    Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : boundedTtl(expiresAt, t, o), o.quoteMaxTtlSeconds * 1000);
   const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const t = now();
@@ -352,7 +356,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
     if (record.length > MAX_QUOTE_RECORD_CHARS)
       throw new GatewayError('GW_BODY_TOO_LARGE', { detail: `the quote's parties exceed ${MAX_QUOTE_RECORD_CHARS} characters` });
-    await store.save(quoteKey(msg.quoteId), record, ttlUntil(exp, t, o));
+    await store.save(quoteKey(msg.quoteId), record, boundedTtl(exp, t, o));
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
@@ -367,11 +371,15 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
       }
     }
     const useKey = conditionUseKey(p.condition);
-    const useTtl = ttlUntil(Math.max(p.quoteExpiresAt ?? t, p.expiresAt), t, o);
+    // The one-use mark lives as long as the quote can still be used, never less: until the packet's quote
+    // expiration (issued by this DFSP), or, without one, as long as the quote record can live; and past the
+    // transfer's own expiration. Not bounded like the records: ending it early would let a second transfer in.
+    const quoteUsableUntil = p.quoteExpiresAt ?? t + o.quoteMaxTtlSeconds * 1000;
+    const useTtl = ttlUntil(Math.max(quoteUsableUntil, p.expiresAt), t, o.graceSeconds);
     if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
       throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
     }
-    await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), ttlUntil(p.expiresAt, t, o));
+    await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), boundedTtl(p.expiresAt, t, o));
   };
 
   const fxpTransfer: Check = async (_c, msg, store) => {
@@ -444,7 +452,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'conversion terms cannot be carried in an ILP packet', cause });
     }
     const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + o.quoteExpirySeconds * 1000;
-    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), ttlUntil(expiresAt, t, o));
+    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), boundedTtl(expiresAt, t, o));
     c.get('message').complete({ condition: ilp.condition });
   };
 

@@ -397,4 +397,43 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
     assert.equal(late.code, '3302');
     assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'transfer_condition', outcome: 'failed', errorType: 'GW_ILP_QUOTE_EXPIRED' });
   });
+
+  test('the condition stays used while the quote record lives, even after the first transfer has expired', async () => {
+    // The quote's life is its record's here, which can outlast the first transfer: the one-use mark must too
+    // (before 2026-11-30 it lived only until the first transfer's expiration + grace).
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const qr = quoteRequest({ expiration: new Date(T0 + 3_600_000).toISOString() });
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    const resp = quoteResponse(T0);
+    const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
+    const prepare = (id: string, expiresAt: number) => ({
+      transferId: id,
+      payerFsp: 'payerfsp',
+      payeeFsp: 'payeefsp',
+      amount: resp.transferAmount,
+      ilpPacket: ilp.ilpPacket,
+      condition: ilp.condition,
+      expiration: new Date(expiresAt).toISOString(),
+    });
+    assert.equal((await h.inbound('POST', '/transfers', prepare(randomUUID(), T0 + 10_000))).status, 200);
+    h.advance(20_000);
+    const second = await h.inbound('POST', '/transfers', prepare(randomUUID(), T0 + 30_000));
+    assert.equal(second.code, '3106');
+    assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_CONDITION_USED');
+  });
+});
+
+test('a quote valid for longer than ILP_TRANSFER_MAX_TTL_SECONDS: its condition stays used by the first transfer for as long as the quote is valid', async () => {
+  // The one-use mark must outlive the quote: capped at the transfer bound, a second transfer id could reuse
+  // the same issued condition once the mark expired and before the quote did (found in review, 2026-11-30).
+  const h = setup({ ILP_VERSION: '4', ILP_TRANSFER_MAX_TTL_SECONDS: '3600', ILP_EXPIRY_GRACE_SECONDS: '60' });
+  const t = issuedTransfer('4', T0, SECRET, { response: { expiration: new Date(T0 + 3 * 3_600_000).toISOString() } });
+  assert.equal((await h.inbound('POST', '/transfers', t.prepare)).status, 200);
+  h.advance(2 * 3_600_000);
+  const again = { ...t.prepare, transferId: randomUUID(), expiration: new Date(T0 + 2 * 3_600_000 + 30_000).toISOString() };
+  const r = await h.inbound('POST', '/transfers', again);
+  assert.equal(r.status, 400);
+  assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_CONDITION_USED');
+  // The first transfer's own resend still passes.
+  assert.equal((await h.inbound('POST', '/transfers', { ...t.prepare, expiration: again.expiration })).status, 200);
 });
