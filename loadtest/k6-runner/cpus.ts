@@ -25,6 +25,15 @@ export function allowedCpusFromStatus(status: string): number[] | undefined {
   return m ? parseCpuList(m[1] as string) : undefined;
 }
 
+/** The CPUs this process may run on (its own `Cpus_allowed_list`), or undefined off Linux. */
+export function ownCpus(): number[] | undefined {
+  try {
+    return allowedCpusFromStatus(readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A CPU list written back compactly: [0,1,2,5] → "0-2,5". */
 export function formatCpuList(list: readonly number[]): string {
   const parts: string[] = [];
@@ -64,12 +73,7 @@ export interface Placement {
 const VALID_GOMAXPROCS = /^[1-9]\d*$/;
 
 export function placement(processes: number, env: NodeJS.ProcessEnv = process.env): Placement {
-  let allowed: number[] | undefined;
-  try {
-    allowed = allowedCpusFromStatus(readFileSync('/proc/self/status', 'utf8'));
-  } catch {
-    allowed = undefined;
-  }
+  const allowed = ownCpus();
   const given = env.GOMAXPROCS;
   const fromOperator = given !== undefined && VALID_GOMAXPROCS.test(given);
   // availableParallelism() honours the affinity mask (libuv reads sched_getaffinity), like Go's own default.

@@ -4,9 +4,9 @@
 //        [--run -- --profile target-1000 --data FILE]
 // --rotate-at: seconds after the driver starts at which the server certificate and the JWS keys are
 // rotated (on a copy of the keys directory); use a pre-signed --data set so the clock starts at once.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { allowedCpusFromStatus, formatCpuList } from '../k6-runner/cpus.js';
+import { formatCpuList, ownCpus } from '../k6-runner/cpus.js';
 import { ensurePki, freePort, gatewayCommand, nodeBinary, parseLauncherArgs, serveOrRun, spawnChild, startStubUpstream, waitForPort } from './common.js';
 import { gatewayEnv } from './gateway-env.js';
 import { copyKeys, rotateOnce } from './rotate.js';
@@ -30,12 +30,7 @@ if (gatewayKeys !== args.keysDir) process.on('exit', () => rmSync(gatewayKeys, {
  * given, or, when it may use them all, with how to start it so.
  */
 function k6Command(command: string): string[] {
-  let mine: number[] | undefined;
-  try {
-    mine = allowedCpusFromStatus(readFileSync('/proc/self/status', 'utf8'));
-  } catch {
-    mine = undefined;
-  }
+  const mine = ownCpus();
   const all = cpus().length;
   if (!mine || all < 2) return [`k6: ${command}`];
   const others = Array.from({ length: all }, (_, c) => c).filter((c) => !mine.includes(c));

@@ -39,8 +39,6 @@ export function forward(deps: { upstreams: Pick<Upstreams, 'send'>; target: (c: 
     );
     const route = c.get('route');
     const res = await deps.upstreams.send(t.origin, { method: c.req.method, path: t.basePath + route.path + route.query, headers, body }, t.label);
-    // HTTP status codes are 100–599 (RFC 9110 §15); node's parser accepts up to 999, and a 1xx is never final here.
-    if (res.status > 599) throw new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'the upstream answered with an invalid status code' });
     const nullBody = NULL_BODY.has(res.status) || c.req.method === 'HEAD';
     // node-server accepts a plain header object (string[] values for repeated headers) and skips Headers.
     return new Response(nullBody ? null : res.body, { status: res.status, headers: relayResponseHeaders(res.headers) as unknown as Record<string, string> });

@@ -228,6 +228,11 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
       }
       return;
     }
+    // HTTP status codes are 100–599 (RFC 9110 §15); node's parser accepts up to 999: not relayed, connection closed.
+    if (statusCode > 599) {
+      controller.abort(new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'the upstream answered with an invalid status code' }));
+      return;
+    }
     this.#status = statusCode;
     this.#headers = headers;
   }

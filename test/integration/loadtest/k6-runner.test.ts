@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { allowedCpusFromStatus, formatCpuList } from '../../../loadtest/k6-runner/cpus.js';
+import { formatCpuList, ownCpus } from '../../../loadtest/k6-runner/cpus.js';
 import { CONNECT_MS } from '../../helpers/fake-k6.js';
 import { makeEcPkiDir } from '../../helpers/pki.js';
 
@@ -233,7 +233,7 @@ describe('k6 runner with a fake k6', () => {
     skip: canPin ? false : 'needs Linux and taskset',
   }, async () => {
     // This test's own CPUs (the runner inherits them), and the last of them alone for the pinned run.
-    const mine = allowedCpusFromStatus(readFileSync('/proc/self/status', 'utf8')) ?? [];
+    const mine = ownCpus() ?? [];
     const last = String(mine.at(-1));
     const runs: { name: string; wrap: string[]; extra: Record<string, string>; cpus: string; gmp: string; line: string }[] = [
       {
