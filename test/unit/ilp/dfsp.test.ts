@@ -373,6 +373,16 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
   // sdk-standard-components 17.4 getQuoteResponseIlp leaves `expiration` out of the transaction object: the quote
   // then lives as long as its stored request record (QUOTE_EXPIRY_SECONDS or the request's expiration, + grace).
   const sdk174 = SDK_ILP_WRITERS.find((w) => w.release === '17.4.0')!;
+  /** A POST /transfers of the quote's packet under transfer id `id`, expiring at `expiresAt`. */
+  const prepareOf = (resp: JsonObject, ilp: { ilpPacket: string; condition: string }) => (id: string, expiresAt: number) => ({
+    transferId: id,
+    payerFsp: 'payerfsp',
+    payeeFsp: 'payeefsp',
+    amount: resp.transferAmount,
+    ilpPacket: ilp.ilpPacket,
+    condition: ilp.condition,
+    expiration: new Date(expiresAt).toISOString(),
+  });
 
   test('accepted while the quote record lives, 3302 once it has ended', async () => {
     const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '60' });
@@ -381,19 +391,11 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
     const resp = quoteResponse(T0);
     const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
     assert.equal(decodePacket(ilp.ilpPacket).transaction.expiration, undefined, 'SDK 17.4 packets carry no quote expiration');
-    const prepare = (id: string) => ({
-      transferId: id,
-      payerFsp: 'payerfsp',
-      payeeFsp: 'payeefsp',
-      amount: resp.transferAmount,
-      ilpPacket: ilp.ilpPacket,
-      condition: ilp.condition,
-      expiration: new Date(T0 + 120_000).toISOString(),
-    });
+    const prepare = prepareOf(resp, ilp);
     const first = randomUUID();
-    assert.equal((await h.inbound('POST', '/transfers', prepare(first))).status, 200);
+    assert.equal((await h.inbound('POST', '/transfers', prepare(first, T0 + 120_000))).status, 200);
     h.advance(61_000);
-    const late = await h.inbound('POST', '/transfers', prepare(first));
+    const late = await h.inbound('POST', '/transfers', prepare(first, T0 + 120_000));
     assert.equal(late.code, '3302');
     assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'transfer_condition', outcome: 'failed', errorType: 'GW_ILP_QUOTE_EXPIRED' });
   });
@@ -406,15 +408,7 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
     assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
     const resp = quoteResponse(T0);
     const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
-    const prepare = (id: string, expiresAt: number) => ({
-      transferId: id,
-      payerFsp: 'payerfsp',
-      payeeFsp: 'payeefsp',
-      amount: resp.transferAmount,
-      ilpPacket: ilp.ilpPacket,
-      condition: ilp.condition,
-      expiration: new Date(expiresAt).toISOString(),
-    });
+    const prepare = prepareOf(resp, ilp);
     assert.equal((await h.inbound('POST', '/transfers', prepare(randomUUID(), T0 + 10_000))).status, 200);
     h.advance(20_000);
     const second = await h.inbound('POST', '/transfers', prepare(randomUUID(), T0 + 30_000));
