@@ -10,6 +10,7 @@ import { DEFAULT_UPSTREAM_NAME } from './config/upstream-routes.js';
 import { startGateway } from './gateway.js';
 import { initDevPki } from './pki/dev-pki.js';
 import { describeTlsGroups } from './tls/groups.js';
+import { tuneHeap } from './util/heap-tuning.js';
 
 function fail(e: unknown): never {
   if (e instanceof ConfigError) for (const p of e.problems) console.error(`switchguard: configuration error: ${p}`);
@@ -73,6 +74,8 @@ function onSignals(stop: (signal: string) => void): void {
 }
 
 async function main(): Promise<void> {
+  // Before any traffic, in the primary and in every worker (each runs this entry point).
+  tuneHeap(process.execArgv);
   let config: Config;
   try {
     config = loadConfig(process.env);
