@@ -139,7 +139,7 @@ export function declareMetrics(registry: Registry) {
     }),
     storeErrors: new Counter({
       name: 'switchguard_store_errors_total',
-      help: 'Store operations that failed (store unreachable or timed out), by operation.',
+      help: 'Store operations that failed (store unreachable or timed out; op marked_operation: the ILP operation after a written replay record, a full memory store included), by operation.',
       labelNames: ['op'] as const,
       registers: r,
     }),

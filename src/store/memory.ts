@@ -172,7 +172,11 @@ export function createMemoryStore(options: MemoryStoreOptions): Store & { readon
         report('marked', t);
         return { fresh: true, result };
       } catch (error) {
-        return { fresh: true, error }; // the record is written; the operation's own failure (GW_STORE_FULL)
+        // The record is written; the operation failed on its own (GW_STORE_FULL): counted as the Redis
+        // adapter counts it (src/store/redis.ts), the mark ok and `marked_operation` an error.
+        report('marked', t);
+        options.telemetry?.store({ op: 'marked_operation', outcome: 'error', seconds: 0 });
+        return { fresh: true, error };
       }
     },
     async save(key, value, ttlMs, mode) {

@@ -58,6 +58,22 @@ describe('memory store: bounds', () => {
     await store.close();
   });
 
+  test('marked: an operation refused after its record was written is counted as the Redis adapter counts it', async () => {
+    const ops: string[] = [];
+    const store = createMemoryStore({
+      maxEntries: 1,
+      sweepIntervalMs: 0,
+      telemetry: { ...NOOP_TELEMETRY, store: (e) => ops.push(`${e.op}:${e.outcome}`) },
+    });
+    const r = await store.marked({ key: 'jws-replay:a', ttlMs: 60_000 }, { op: 'save', key: 'ilp:x', value: 'v', ttlMs: 60_000 });
+    assert.equal(r.fresh, true);
+    assert.equal('error' in r && (r.error as { code?: string }).code, 'GW_STORE_FULL', 'the operation found the store full');
+    assert.deepEqual(ops, ['marked:ok', 'marked_operation:error']);
+    assert.deepEqual(await store.marked({ key: 'jws-replay:a', ttlMs: 60_000 }, { op: 'get', key: 'ilp:x' }), { fresh: false }, 'the record stays written');
+    assert.deepEqual(ops, ['marked:ok', 'marked_operation:error', 'marked:ok']);
+    await store.close();
+  });
+
   test('the default capacity holds the class 9 sizing: 300 000 replay records beside ILP records', async () => {
     const store = createMemoryStore({ maxEntries: 1_000_000, maxBytes: 512 * 1024 * 1024, sweepIntervalMs: 0 });
     const replayValue = '1';
