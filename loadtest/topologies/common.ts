@@ -115,6 +115,20 @@ export function nodeBinary(spec: string | undefined): { path: string; version: s
   return { path, version: `Node ${version}` };
 }
 
+/**
+ * `--node-flags=<flags>` (or `--node-flags <flags>`) among a launcher's own arguments (before `--run`): node
+ * options for the measured gateway process, space-separated, e.g. `--node-flags=--allocation-site-pretenuring`
+ * (the A/B of docs/performance/2026-11-30-pretenuring-and-http2.md) or `--node-flags=--trace-gc`.
+ */
+export function nodeFlagsOf(argv: readonly string[]): string[] {
+  const runAt = argv.indexOf('--run');
+  const own = runAt >= 0 ? argv.slice(0, runAt) : argv;
+  const at = own.findIndex((a) => a === '--node-flags' || a.startsWith('--node-flags='));
+  if (at < 0) return [];
+  const value = own[at] === '--node-flags' ? own[at + 1] : own[at]!.slice('--node-flags='.length);
+  return (value ?? '').split(/\s+/).filter((f) => f.length > 0);
+}
+
 /** The command that runs the gateway: dist/main.js when built (no tsx in the measured process), else tsx. */
 export function gatewayCommand(node: string = process.execPath): { cmd: string; args: string[]; how: string } {
   const candidates: Array<readonly [string, string]> = [
@@ -133,8 +147,14 @@ export function gatewayCommand(node: string = process.execPath): { cmd: string; 
   // --cpu-prof DIR: the gateway writes a V8 CPU profile (.cpuprofile, one per process) into DIR on exit.
   const profAt = process.argv.indexOf('--cpu-prof');
   const prof = profAt >= 0 && process.argv[profAt + 1] ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.argv[profAt + 1]!)] : [];
+  const flags = nodeFlagsOf(process.argv.slice(2));
   for (const [dir, how] of candidates) {
-    if (existsSync(join(dir, 'main.js'))) return { cmd: node, args: [...prof, join(dir, 'main.js')], how: prof.length ? `${how}, CPU-profiled` : how };
+    if (existsSync(join(dir, 'main.js')))
+      return {
+        cmd: node,
+        args: [...flags, ...prof, join(dir, 'main.js')],
+        how: `${flags.length ? how.replace(/^node /, `node ${flags.join(' ')} `) : how}${prof.length ? ', CPU-profiled' : ''}`,
+      };
   }
   return {
     cmd: node,

@@ -2,6 +2,7 @@
 // the comparison (target 1: p99 added by the hub over the direct baseline; target 2: gateway/nginx).
 //   node --import tsx loadtest/topologies/compare.ts --profile target-1000 [--topologies direct,hub] [--warmup 5]
 //        [--duration S] [--rate R] [--keys DIR] [--skew S] [--out DIR] [--workers N (gateway WORKERS, nginx worker_processes)]
+//        [--node-flags=FLAGS (node options of the measured gateway, e.g. --node-flags=--allocation-site-pretenuring)]
 // Topologies: direct, nginx, bare (a bare Node mTLS proxy), hub, chained; NAME@24 runs it on Node 24.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     'quotes-only': { type: 'boolean' },
     count: { type: 'string' },
     workers: { type: 'string' },
+    'node-flags': { type: 'string' },
   },
 });
 if (!values.profile) {
@@ -82,6 +84,7 @@ for (const t of (values.topologies ?? 'direct,hub').split(',')) {
     skew,
     ...(values.workers ? ['--workers', values.workers] : []),
     ...(node ? ['--node', node] : []),
+    ...(values['node-flags'] ? [`--node-flags=${values['node-flags']}`] : []),
     '--run',
     '--',
     '--profile',
