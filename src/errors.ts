@@ -173,7 +173,11 @@ export const CATALOGUE = {
     'DFSP role: the condition (quote) this transfer carries already served another transfer id; one quote serves one transfer.',
   ),
   GW_ILP_PACKET_MALFORMED: entry('3100', 400, 'ilpPacket does not decode as the expected ILP packet type/version.'),
-  GW_ILP_PACKET_MISMATCH: entry('3100', 400, 'The decoded ILP packet disagrees with the message body (condition, amount, payee or quote).'),
+  GW_ILP_PACKET_MISMATCH: entry(
+    '3100',
+    400,
+    'The decoded ILP packet disagrees with the message body (condition, amount, payee or quote), or a prepare names a payer (payee) other than its FSPIOP-Source (FSPIOP-Destination).',
+  ),
   GW_ILP_EXPIRATION_INVALID: entry('3100', 400, 'expiration is missing, unparsable or already in the past.'),
   GW_ILP_TRANSFER_EXPIRED: entry('3303', 400, "The fulfilment arrived after the transfer's expiration."),
   GW_ILP_TRANSFER_UNKNOWN: entry('3208', 400, 'No condition is stored for this transfer id (never prepared through this gateway, or long expired).'),

@@ -103,6 +103,20 @@ function payeeOf(body: JsonObject, field: 'payeeFsp' | 'counterPartyFsp', destin
   return p;
 }
 
+/**
+ * The payer FSP of a prepare: the body member `field` (payerFsp, initiatingFsp), which must equal FSPIOP-Source
+ * when that header is sent (it always is: src/fspiop/headers.ts requires it, and src/http/stages.ts binds it to
+ * the certificate unless a TRUSTED_PROXY_PEERS relay forwards it unchanged). The ledger debits this member, and
+ * central-ledger's own Source = payer check does not run for every route (transfers through a proxy), so the
+ * hub's ILP stage binds it whatever IDENTITY_CHECK says: a DFSP holding a payee's packet and condition cannot
+ * prepare the transfer in another payer's name (docs/security.md class 11).
+ */
+function checkPayer(body: JsonObject, field: 'payerFsp' | 'initiatingFsp', source: string | undefined): void {
+  const p = body[field];
+  if (typeof p !== 'string' || p === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: `${field} is missing` });
+  if (source !== undefined && source !== '' && source !== p) throw mismatch(`${field} differs from FSPIOP-Source`);
+}
+
 function transferIdOf(body: JsonObject): string {
   if (typeof body.transferId !== 'string' || body.transferId === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: 'transferId is missing' });
   return body.transferId;
@@ -112,9 +126,17 @@ function transferIdOf(body: JsonObject): string {
  * Hub role, POST /transfers: condition form, expiration in the future (and within the bound), packet of the peer's version,
  * for v4 the packet condition equals the body condition, and the packet amount equals the body amount.
  */
-export function checkHubPrepare(body: JsonObject, version: IlpVersion, now: number, maxAheadSeconds: number, destination?: string): PreparedTransfer {
+export function checkHubPrepare(
+  body: JsonObject,
+  version: IlpVersion,
+  now: number,
+  maxAheadSeconds: number,
+  destination?: string,
+  source?: string,
+): PreparedTransfer {
   const transferId = transferIdOf(body);
   const payee = payeeOf(body, 'payeeFsp', destination);
+  checkPayer(body, 'payerFsp', source);
   const cond = conditionBytes(body.condition);
   const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
   const decoded = decodePacket(body.ilpPacket, version);
@@ -205,6 +227,7 @@ export function checkHubBulkPrepare(
   now: number,
   maxAheadSeconds: number,
   destination?: string,
+  source?: string,
 ): { bulkId: string; payee: string; expiresAt: number; transfers: PreparedTransfer[] } {
   if (typeof body.bulkTransferId !== 'string' || body.bulkTransferId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkTransferId is missing' });
@@ -223,6 +246,7 @@ export function checkHubBulkPrepare(
       now,
       maxAheadSeconds,
       destination,
+      source,
     ),
   );
   if (new Set(transfers.map((t) => t.transferId)).size !== transfers.length)
@@ -239,10 +263,12 @@ export function checkHubFxPrepare(
   now: number,
   maxAheadSeconds: number,
   destination?: string,
+  source?: string,
 ): { id: string; payee: string; condition: string; expiresAt: number } {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
   const payee = payeeOf(body, 'counterPartyFsp', destination);
+  checkPayer(body, 'initiatingFsp', source);
   const cond = conditionBytes(body.condition);
   return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now, maxAheadSeconds) };
 }

@@ -224,13 +224,13 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   };
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const p = checkHubPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'));
+    const p = checkHubPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'), header(c, 'fspiop-source'));
     if (o.quoteBinding) checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteIdOf(p), p.payee)));
     await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const p = checkHubFxPrepare(msg, t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'));
+    const p = checkHubFxPrepare(msg, t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'), header(c, 'fspiop-source'));
     if (o.quoteBinding) checkFxIssuedByFxp(p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
     await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
@@ -263,7 +263,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // checked and consumed exactly as a single transfer's.
   const hubBulkPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'));
+    const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'), header(c, 'fspiop-source'));
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');

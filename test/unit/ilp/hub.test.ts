@@ -242,6 +242,57 @@ const fxPrepare = (condition: string, expiration = new Date(T0 + 30_000).toISOSt
   expiration,
 });
 
+describe('hub: the payer a prepare debits is its sender (docs/security.md class 11)', () => {
+  // A DFSP holding a payee's packet and condition must not prepare the transfer in another payer's name,
+  // whatever IDENTITY_CHECK says: central-ledger's own Source = payer check does not run on every route.
+  test('POST /transfers with payerFsp other than FSPIOP-Source → 3100, not forwarded, nothing stored (IDENTITY_CHECK=log)', async () => {
+    const h = setup({ IDENTITY_CHECK: 'log' });
+    const t = issuedTransfer('1', T0);
+    const r = await h.call('POST', '/transfers', { ...t.prepare, payerFsp: 'victimfsp' }, { 'fspiop-source': 'payerfsp' });
+    assert.equal(r.status, 400);
+    assert.equal(r.code, '3100');
+    assert.match(String((r.json.errorInformation as { errorDescription?: string } | undefined)?.errorDescription), /payerFsp differs from FSPIOP-Source/);
+    assert.equal(r.json.upstream, undefined, 'not forwarded');
+    assert.equal(h.store.calls, 0);
+    assert.deepEqual(h.telemetry.ilpEvents, [{ check: 'prepare', outcome: 'failed', errorType: 'GW_ILP_PACKET_MISMATCH' }]);
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200, 'the honest prepare under the same id still passes');
+  });
+
+  test('payerFsp missing → 3100 GW_ILP_PACKET_MISMATCH', async () => {
+    const h = setup();
+    const { payerFsp: _, ...body } = issuedTransfer('1', T0).prepare;
+    const r = await h.call('POST', '/transfers', body);
+    assert.equal(r.code, '3100');
+    assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
+  });
+
+  test('POST /bulkTransfers with payerFsp other than FSPIOP-Source → 3100, nothing stored', async () => {
+    const h = setup();
+    const x = issuedTransfer('1', T0);
+    const bulk = (payerFsp: string) => ({
+      bulkTransferId: 'c2f1a7a4-8a57-4c2b-9e0a-3e0c9a1d2b11',
+      bulkQuoteId: randomUUID(),
+      payerFsp,
+      payeeFsp: 'payeefsp',
+      individualTransfers: [{ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }],
+      expiration: new Date(T0 + 30_000).toISOString(),
+    });
+    const r = await h.call('POST', '/bulkTransfers', bulk('victimfsp'));
+    assert.equal(r.code, '3100');
+    assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
+    assert.equal((await h.call('POST', '/bulkTransfers', bulk('payerfsp'))).status, 200);
+  });
+
+  test('POST /fxTransfers with initiatingFsp other than FSPIOP-Source → 3100, nothing stored', async () => {
+    const h = setup();
+    const t = issuedTransfer('4', T0);
+    const r = await h.call('POST', '/fxTransfers', { ...fxPrepare(t.ilp.condition), initiatingFsp: 'victimfsp' });
+    assert.equal(r.code, '3100');
+    assert.match(String((r.json.errorInformation as { errorDescription?: string } | undefined)?.errorDescription), /initiatingFsp differs from FSPIOP-Source/);
+    assert.equal((await h.call('POST', '/fxTransfers', fxPrepare(t.ilp.condition))).status, 200);
+  });
+});
+
 describe('hub: an expiration further ahead than ILP_TRANSFER_MAX_TTL_SECONDS', () => {
   // Until 2026-11-30 any future expiration was accepted and kept the record that long: a year-9999 prepare
   // pinned one record per message for ever (docs/ilp.md, "How long records live").

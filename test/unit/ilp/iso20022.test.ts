@@ -174,6 +174,7 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
     ['amount raised', (b) => set(b, 'CdtTrfTxInf.IntrBkSttlmAmt.ActiveCurrencyAndAmount', '20.99'), '3100', 'GW_ILP_PACKET_MISMATCH'],
     ['currency changed', (b) => set(b, 'CdtTrfTxInf.IntrBkSttlmAmt.Ccy', 'EUR'), '3100', 'GW_ILP_PACKET_MISMATCH'],
     ['payee agent differs from FSPIOP-Destination', (b) => set(b, 'CdtTrfTxInf.CdtrAgt.FinInstnId.Othr.Id', 'otherfsp'), '3100', 'GW_ILP_PACKET_MISMATCH'],
+    ['payer agent differs from FSPIOP-Source', (b) => set(b, 'CdtTrfTxInf.DbtrAgt.FinInstnId.Othr.Id', 'victimfsp'), '3100', 'GW_ILP_PACKET_MISMATCH'],
     ['expiry in the past', (b) => set(b, 'GrpHdr.PmtInstrXpryDtTm', new Date(Date.now() - 1000).toISOString()), '3100', 'GW_ILP_EXPIRATION_INVALID'],
     ['expiry missing', (b) => set(b, 'GrpHdr.PmtInstrXpryDtTm', undefined), '3100', 'GW_ILP_EXPIRATION_INVALID'],
     ['transfer id missing', (b) => set(b, 'CdtTrfTxInf.PmtId.TxId', undefined), '3100', 'GW_ILP_PACKET_MISMATCH'],

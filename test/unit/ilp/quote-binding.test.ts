@@ -50,6 +50,17 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       await h.close();
     });
 
+    test('the payee’s packet and condition prepared in another payer’s name → 3100 (the binding alone would pass it)', async () => {
+      const h = setup({ ...env, IDENTITY_CHECK: 'log' });
+      const t = issuedTransfer(v, T0);
+      assert.equal((await putQuote(h, t)).status, 200);
+      const r = await h.call('POST', '/transfers', { ...t.prepare, payerFsp: 'victimfsp' }, { 'fspiop-source': 'payerfsp' });
+      assert.equal(r.code, '3100');
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'prepare', outcome: 'failed', errorType: 'GW_ILP_PACKET_MISMATCH' });
+      assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200, 'the payer’s own transfer still passes');
+      await h.close();
+    });
+
     test('a transfer whose quote never passed this hub → 3205, nothing stored', async () => {
       const h = setup(env);
       const t = issuedTransfer(v, T0);
