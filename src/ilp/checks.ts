@@ -189,20 +189,74 @@ export function checkIssuedByPayee(p: PreparedTransfer, packet: string, stored: 
   if (issued.c !== p.condition || issued.h !== packetDigest(packet)) throw mismatch('condition and packet are not the ones the payee issued for this quote');
 }
 
-/** Hub role, PUT /fxQuotes/{ID} from the FXP (quote binding): the conversion it answers and the condition it issued. */
-export function checkHubFxQuoteResponse(body: JsonObject): { conversionId: string; condition: string; expiresAt: number | undefined } {
+/**
+ * The conversion terms an fxTransfer must repeat (FSPIOP API 2.0 FxTransfer against the FxQuote's ConversionTerms):
+ * the two FSPs, both amounts and, when the terms name one, the determining transfer. The same members in ISO 20022
+ * mode through Message.view (pacs.092 and pacs.009 map them alike: src/fspiop/iso20022.ts CONVERSION).
+ */
+export interface ConversionTerms {
+  readonly initiatingFsp?: unknown;
+  readonly counterPartyFsp?: unknown;
+  readonly sourceAmount?: unknown;
+  readonly targetAmount?: unknown;
+  readonly determiningTransferId?: unknown;
+}
+
+/** The members of ConversionTerms an fxTransfer is compared with, and nothing else of them. */
+const termsOf = (t: JsonObject | undefined): ConversionTerms => ({
+  initiatingFsp: t?.initiatingFsp,
+  counterPartyFsp: t?.counterPartyFsp,
+  sourceAmount: t?.sourceAmount,
+  targetAmount: t?.targetAmount,
+  determiningTransferId: t?.determiningTransferId,
+});
+
+/** An fxTransfer body against the conversion terms it executes: FSPs exactly, amounts numerically. */
+function checkConversionTerms(body: JsonObject, terms: ConversionTerms | undefined): void {
+  if (body.initiatingFsp !== terms?.initiatingFsp) throw mismatch('initiatingFsp differs from the conversion terms');
+  if (body.counterPartyFsp !== terms?.counterPartyFsp) throw mismatch('counterPartyFsp differs from the conversion terms');
+  if (!sameAmount(body.sourceAmount, terms?.sourceAmount)) throw mismatch('sourceAmount differs from the conversion terms');
+  if (!sameAmount(body.targetAmount, terms?.targetAmount)) throw mismatch('targetAmount differs from the conversion terms');
+  if (typeof terms?.determiningTransferId === 'string' && body.determiningTransferId !== terms.determiningTransferId) {
+    throw mismatch('determiningTransferId differs from the conversion terms');
+  }
+}
+
+/** What the hub keeps of an FXP's PUT /fxQuotes/{ID}: the condition it issued and the terms it issued it for. */
+export interface IssuedFxQuote {
+  readonly c: string;
+  readonly t: ConversionTerms;
+}
+
+/** Hub role, PUT /fxQuotes/{ID} from the FXP (quote binding): the conversion it answers, the condition and the terms it issued. */
+export function checkHubFxQuoteResponse(body: JsonObject): { conversionId: string; issued: IssuedFxQuote; expiresAt: number | undefined } {
   const conversionId = pick(body, ['conversionTerms', 'conversionId']);
   if (typeof conversionId !== 'string' || conversionId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
   const condition = conditionBytes(body.condition).toString('base64url');
-  return { conversionId, condition, expiresAt: parseDateTime(pick(body, ['conversionTerms', 'expiration'])) };
+  const terms = body.conversionTerms as JsonObject;
+  return { conversionId, issued: { c: condition, t: termsOf(terms) }, expiresAt: parseDateTime(terms.expiration) };
 }
 
-/** Hub role, POST /fxTransfers with quote binding: the condition is the one the FXP issued for this conversion. */
-export function checkFxIssuedByFxp(condition: string, stored: string | undefined): void {
+/**
+ * Hub role, POST /fxTransfers with quote binding: the condition is the one the FXP issued for this conversion,
+ * and the transfer repeats the terms it was issued for, so that the payer cannot execute the FXP's condition at
+ * a rate or for amounts of its own making. A record of an earlier version holds the condition alone (a bare
+ * string): checked as such until it expires (at most ILP_QUOTE_MAX_TTL_SECONDS after an upgrade).
+ */
+export function checkFxIssuedByFxp(body: JsonObject, condition: string, stored: string | undefined): void {
   if (stored === undefined)
     throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the FXP answered no FX quote for this commitRequestId through this gateway' });
-  if (stored !== condition) throw mismatch('condition is not the one the FXP issued for this conversion');
+  let issued: IssuedFxQuote | undefined;
+  if (stored.startsWith('{')) {
+    try {
+      issued = JSON.parse(stored) as IssuedFxQuote;
+    } catch (cause) {
+      throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'FX quote record unreadable', cause });
+    }
+  }
+  if ((issued?.c ?? stored) !== condition) throw mismatch('condition is not the one the FXP issued for this conversion');
+  if (issued !== undefined) checkConversionTerms(body, issued.t);
 }
 
 /** FSPIOP API Definition 1.1 §7.4 (BulkTransfer): individualTransfers and individualTransferResults hold 1..1000 items. */
@@ -390,11 +444,5 @@ export function checkFxpTransfer(body: JsonObject, condition: Buffer, stored: st
   const terms = pick(decodePacket(record.p).transaction, ['conversionTerms']) as JsonObject | undefined;
   const termsExpiry = parseDateTime(terms?.expiration);
   if (termsExpiry === undefined || termsExpiry <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'FX quote expired' });
-  if (body.initiatingFsp !== terms?.initiatingFsp) throw mismatch('initiatingFsp differs from the conversion terms');
-  if (body.counterPartyFsp !== terms?.counterPartyFsp) throw mismatch('counterPartyFsp differs from the conversion terms');
-  if (!sameAmount(body.sourceAmount, terms?.sourceAmount)) throw mismatch('sourceAmount differs from the conversion terms');
-  if (!sameAmount(body.targetAmount, terms?.targetAmount)) throw mismatch('targetAmount differs from the conversion terms');
-  if (typeof terms?.determiningTransferId === 'string' && body.determiningTransferId !== terms.determiningTransferId) {
-    throw mismatch('determiningTransferId differs from the conversion terms');
-  }
+  checkConversionTerms(body, termsOf(terms));
 }

@@ -220,7 +220,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const source = header(c, 'fspiop-source')!;
     const t = now();
     const q = checkHubFxQuoteResponse(msg);
-    await store.save(hubFxQuoteKey(q.conversionId, source), q.condition, quoteTtl(q.expiresAt, t));
+    await store.save(hubFxQuoteKey(q.conversionId, source), JSON.stringify(q.issued), quoteTtl(q.expiresAt, t));
   };
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
@@ -231,7 +231,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubFxPrepare(msg, t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'), header(c, 'fspiop-source'));
-    if (o.quoteBinding) checkFxIssuedByFxp(p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
+    if (o.quoteBinding) checkFxIssuedByFxp(msg, p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
     await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   // One atomic step consumes the record only when it belongs to the sender (payee prefix): a fulfilment

@@ -312,6 +312,12 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
     );
     const bad = await h.iso('POST', '/fxTransfers', set(pacs009, 'CdtTrfTxInf.VrfctnOfTerms.Sh256Sgntr', 'short'), { 'fspiop-destination': 'fxpfsp' });
     assert.equal(bad.code, '3100');
+    // The FXP's condition at a target amount of the payer's making → 3100 (the terms are bound, not only the condition).
+    const raised = await h.iso('POST', '/fxTransfers', set(pacs009, 'CdtTrfTxInf.IntrBkSttlmAmt.ActiveCurrencyAndAmount', '9999999'), {
+      'fspiop-destination': 'fxpfsp',
+    });
+    assert.equal(raised.code, '3100');
+    assert.match(String((raised.json.errorInformation as { errorDescription?: string } | undefined)?.errorDescription), /targetAmount/);
     assert.equal((await h.iso('POST', '/fxTransfers', pacs009, { 'fspiop-destination': 'fxpfsp' })).status, 200);
     const put = await toIso.putFxTransfers(commitRequestId, {
       fulfilment: fulfilment.toString('base64url'),

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
+import { hubFxQuoteKey } from '../../../src/ilp/records.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
@@ -162,8 +163,66 @@ describe('quote binding: bounds and policy', () => {
     };
     const dest = { 'fspiop-destination': 'fxpfsp' };
     assert.equal((await h.call('POST', '/fxTransfers', fxTransfer, dest)).code, '3205');
-    const answer = { condition, conversionTerms: { conversionId, initiatingFsp: 'payerfsp', counterPartyFsp: 'fxpfsp', amountType: 'SEND', expiration } };
+    const { commitRequestId: _, condition: __, expiration: ___, ...terms } = fxTransfer;
+    const answer = { condition, conversionTerms: { conversionId, amountType: 'SEND', ...terms, expiration, charges: [] } };
     assert.equal((await h.call('PUT', `/fxQuotes/${conversionId}`, answer, { 'fspiop-source': 'fxpfsp' })).status, 200);
+    const other = createHash('sha256').update(randomBytes(32)).digest('base64url');
+    assert.equal((await h.call('POST', '/fxTransfers', { ...fxTransfer, condition: other }, dest)).code, '3100');
+    assert.equal((await h.call('POST', '/fxTransfers', fxTransfer, dest)).status, 200);
+    await h.close();
+  });
+
+  test('FX: the fxTransfer must repeat the terms the FXP issued its condition for (amounts, FSPs, determining transfer) → 3100, nothing stored', async () => {
+    const h = setup();
+    const condition = createHash('sha256').update(randomBytes(32)).digest('base64url');
+    const conversionId = '0f3b8a8e-3b1a-4c7e-9f55-8d1f6f0f0a02';
+    const expiration = new Date(T0 + 30_000).toISOString();
+    const terms = {
+      determiningTransferId: 'b51ec534-ee48-4575-b6a9-ead2955b8069',
+      initiatingFsp: 'payerfsp',
+      counterPartyFsp: 'fxpfsp',
+      sourceAmount: { currency: 'USD', amount: '100' },
+      targetAmount: { currency: 'XOF', amount: '60000' },
+    };
+    const answer = { condition, conversionTerms: { conversionId, amountType: 'SEND', ...terms, expiration, charges: [] } };
+    assert.equal((await h.call('PUT', `/fxQuotes/${conversionId}`, answer, { 'fspiop-source': 'fxpfsp' })).status, 200);
+    const fxTransfer = { commitRequestId: conversionId, ...terms, condition, expiration };
+    const dest = { 'fspiop-destination': 'fxpfsp' };
+    const changed: [string, object][] = [
+      ['sourceAmount', { sourceAmount: { currency: 'USD', amount: '1' } }],
+      ['targetAmount', { targetAmount: { currency: 'XOF', amount: '9999999' } }],
+      ['target currency', { targetAmount: { currency: 'EUR', amount: '60000' } }],
+      ['determiningTransferId', { determiningTransferId: '7c23e80c-d078-4077-8263-2c047876fcf6' }],
+    ];
+    for (const [member, over] of changed) {
+      const r = await h.call('POST', '/fxTransfers', { ...fxTransfer, ...over }, dest);
+      assert.equal(r.code, '3100', member);
+      assert.match(
+        String((r.json.errorInformation as { errorDescription?: string } | undefined)?.errorDescription),
+        new RegExp(`${member.split(' ')[0]}`),
+        member,
+      );
+    }
+    // Amounts compare numerically, as the FXP role's check does: 100.00 is the 100 the FXP quoted.
+    assert.equal((await h.call('POST', '/fxTransfers', { ...fxTransfer, sourceAmount: { currency: 'USD', amount: '100.00' } }, dest)).status, 200);
+    await h.close();
+  });
+
+  test('FX: a record written before the terms were kept (the condition alone) is still checked by its condition', async () => {
+    const h = setup();
+    const condition = createHash('sha256').update(randomBytes(32)).digest('base64url');
+    const conversionId = '0f3b8a8e-3b1a-4c7e-9f55-8d1f6f0f0a03';
+    await h.store.save(hubFxQuoteKey(conversionId, 'fxpfsp'), condition, 60_000);
+    const fxTransfer = {
+      commitRequestId: conversionId,
+      initiatingFsp: 'payerfsp',
+      counterPartyFsp: 'fxpfsp',
+      sourceAmount: { currency: 'USD', amount: '100' },
+      targetAmount: { currency: 'XOF', amount: '60000' },
+      condition,
+      expiration: new Date(T0 + 30_000).toISOString(),
+    };
+    const dest = { 'fspiop-destination': 'fxpfsp' };
     const other = createHash('sha256').update(randomBytes(32)).digest('base64url');
     assert.equal((await h.call('POST', '/fxTransfers', { ...fxTransfer, condition: other }, dest)).code, '3100');
     assert.equal((await h.call('POST', '/fxTransfers', fxTransfer, dest)).status, 200);
