@@ -167,6 +167,11 @@ export const CATALOGUE = {
     400,
     'POST /transfers (or /fxTransfers) reuses a prepared id with a different condition, payee or expiration; an identical resend passes.',
   ),
+  GW_ILP_QUOTE_DUPLICATE: entry(
+    '3106',
+    400,
+    'DFSP role: POST /quotes reuses a quote id already requested with other parties or transaction; the first request stands, an identical resend passes.',
+  ),
   GW_ILP_CONDITION_USED: entry(
     '3106',
     400,

@@ -356,7 +356,16 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
     if (record.length > MAX_QUOTE_RECORD_CHARS)
       throw new GatewayError('GW_BODY_TOO_LARGE', { detail: `the quote's parties exceed ${MAX_QUOTE_RECORD_CHARS} characters` });
-    await store.save(quoteKey(msg.quoteId), record, boundedTtl(exp, t, o));
+    // First writer wins (NX): a second POST /quotes under the same id, from whoever knows it, must not replace
+    // the parties the payee's quote response (and so its packet) is built from. Mojaloop treats a resend with
+    // the same content as a duplicate to answer again: an identical record passes; other terms are refused.
+    const key = quoteKey(msg.quoteId);
+    const write = () => store.save(key, record, boundedTtl(exp, t, o), 'nx');
+    if (await write()) return;
+    const existing = await store.get(key);
+    // Expired between the two calls: written as a first request would be, unless another got there first.
+    if (existing === record || (existing === undefined && (await write()))) return;
+    throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'quoteId already requested with other parties or transaction' });
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.

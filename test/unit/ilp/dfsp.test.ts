@@ -135,6 +135,35 @@ describe('DFSP role, edge cases', () => {
     assert.equal((await h.inbound('POST', '/transfers', { ...t.prepare, amount: { amount: '100.5', currency: 'USD' } })).status, 200);
   });
 
+  test('a second POST /quotes under the same id with other parties → 3106, and the quote response is built from the first', async () => {
+    const h = setup();
+    const qr = quoteRequest();
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    // Whoever knows the id (a hub position, a relay) tries to replace the payee and the transaction.
+    const other = { ...qr, transactionId: randomUUID(), payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '99999999', fspId: 'payeefsp' } } };
+    const r = await h.inbound('POST', '/quotes', other, { 'fspiop-source': 'evilfsp' });
+    assert.equal(r.status, 400);
+    assert.equal(r.code, '3106');
+    assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_QUOTE_DUPLICATE');
+    assert.equal(r.json.upstream, undefined, 'not forwarded');
+    // An identical resend of the first request passes (Mojaloop answers a duplicate again).
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    // The payee's quote response carries the first request's transaction and payee.
+    const q = await h.outbound('PUT', `/quotes/${qr.quoteId}`, quoteResponse(T0), h.dest);
+    assert.equal(q.status, 200);
+    const tx = decodePacket(String((q.json.rewritten as JsonObject).ilpPacket), '1').transaction;
+    assert.equal(tx.transactionId, qr.transactionId);
+    assert.equal((tx.payee as { partyIdInfo: { partyIdentifier: string } }).partyIdInfo.partyIdentifier, '27713803912');
+  });
+
+  test('a POST /quotes after the first request’s record has ended is a first request again', async () => {
+    const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '60', ILP_EXPIRY_GRACE_SECONDS: '1' });
+    const qr = quoteRequest({ expiration: new Date(T0 + 10_000).toISOString() });
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    h.advance(20_000);
+    assert.equal((await h.inbound('POST', '/quotes', { ...qr, transactionId: randomUUID() })).status, 200);
+  });
+
   test('PUT /quotes for a quote never received → 3205 GW_ILP_QUOTE_UNKNOWN', async () => {
     const h = setup();
     const r = await h.outbound('PUT', '/quotes/00000000-0000-4000-8000-000000000000', quoteResponse(T0), h.dest);
