@@ -398,6 +398,44 @@ export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring
   return { transferId, payee: body.payeeFsp as string, condition: cond.toString('base64url'), expiresAt, quoteExpiresAt: quoteExpiry, decoded };
 }
 
+/** A bulk transfer's item that carries a condition this DFSP issued (for a single quote: it issues no other). */
+export interface IssuedBulkItem {
+  readonly transferId: string;
+  readonly condition: string;
+  /** When the quote inside the packet expires (epoch ms); undefined for SDK 17.x packets without one. */
+  readonly quoteExpiresAt?: number;
+}
+
+/**
+ * DFSP role, inbound POST /bulkTransfers: the items whose packet and condition this DFSP issued (HMAC under a
+ * keyring secret), so that "one quote serves one transfer" holds for them as for POST /transfers. Bulk quotes
+ * are not this gateway's to answer, so any other item (a backend's own bulk quote, a packet of another version
+ * or form) is left to the backend as before. An issued quote that has expired → 3302, as for a single transfer.
+ */
+export function issuedBulkItems(body: JsonObject, version: IlpVersion, keyring: IlpKeyring, now: number): IssuedBulkItem[] {
+  const out: IssuedBulkItem[] = [];
+  for (const it of bulkItems(body, 'individualTransfers')) {
+    if (typeof it.ilpPacket !== 'string' || typeof it.condition !== 'string') continue;
+    const cond = decode32(it.condition);
+    if (cond === undefined) continue;
+    let decoded: DecodedPacket;
+    try {
+      decoded = decodePacket(it.ilpPacket, version);
+    } catch {
+      continue; // not a packet this DFSP could have issued
+    }
+    if (keyring.find(fulfilmentMessage(it.ilpPacket, decoded), cond) === undefined) continue;
+    if (typeof it.transferId !== 'string' || it.transferId === '')
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransfers[].transferId is missing' });
+    const tx = decoded.transaction;
+    const quoteExpiresAt = tx.expiration === undefined ? undefined : parseDateTime(tx.expiration);
+    if (tx.expiration !== undefined && (quoteExpiresAt === undefined || quoteExpiresAt <= now))
+      throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
+    out.push({ transferId: it.transferId, condition: cond.toString('base64url'), ...(quoteExpiresAt === undefined ? {} : { quoteExpiresAt }) });
+  }
+  return out;
+}
+
 /**
  * DFSP role, outbound PUT /transfers/{ID} committing without a fulfilment: the fulfilment of the stored
  * packet under whichever secret issued its condition.

@@ -29,6 +29,7 @@ import {
   checkIssuedByPayee,
   deriveFulfilment,
   fulfilmentBytes,
+  issuedBulkItems,
   parseDateTime,
   quoteIdOf,
 } from './checks.js';
@@ -369,6 +370,20 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
+  // The mark lives as long as the quote can still be used, never less: until the packet's quote expiration
+  // (issued by this DFSP), or, without one, as long as the quote record can live; and past the transfer's own
+  // expiration. Not bounded like the records: ending it early would let a second transfer in.
+  // Returns whether this call wrote the mark (false: this transfer id already held it).
+  const claimCondition = async (store: Store, p: { transferId: string; condition: string; quoteExpiresAt?: number }, expiresAt: number, t: number) => {
+    const useKey = conditionUseKey(p.condition);
+    const quoteUsableUntil = p.quoteExpiresAt ?? t + o.quoteMaxTtlSeconds * 1000;
+    const useTtl = ttlUntil(Math.max(quoteUsableUntil, expiresAt), t, o.graceSeconds);
+    if (await store.save(useKey, p.transferId, useTtl, 'nx')) return true;
+    if ((await store.get(useKey)) !== p.transferId) {
+      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
+    }
+    return false;
+  };
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t, o.transferMaxTtlSeconds);
@@ -379,16 +394,29 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
         throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired (the packet carries no expiration and its quote record has ended)' });
       }
     }
-    const useKey = conditionUseKey(p.condition);
-    // The one-use mark lives as long as the quote can still be used, never less: until the packet's quote
-    // expiration (issued by this DFSP), or, without one, as long as the quote record can live; and past the
-    // transfer's own expiration. Not bounded like the records: ending it early would let a second transfer in.
-    const quoteUsableUntil = p.quoteExpiresAt ?? t + o.quoteMaxTtlSeconds * 1000;
-    const useTtl = ttlUntil(Math.max(quoteUsableUntil, p.expiresAt), t, o.graceSeconds);
-    if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
-      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
-    }
+    await claimCondition(store, p, p.expiresAt, t);
     await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), boundedTtl(p.expiresAt, t, o));
+  };
+
+  // A condition issued for a single quote inside a bulk is claimed the same way, item by item, so that a bulk
+  // cannot be the second transfer of a quote (nor two items of one bulk share one). Other items are the
+  // backend's (bulk quotes are not answered here) and are left alone.
+  const dfspBulkTransfer: Check = async (c, msg, store) => {
+    const t = now();
+    const items = issuedBulkItems(msg, versionOf(c, msg), keyring, t);
+    if (items.length === 0) return;
+    if (new Set(items.map((x) => x.condition)).size !== items.length)
+      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "two items carry one quote's condition" });
+    const expiresAt = parseDateTime(msg.expiration) ?? t;
+    // Claimed one after the other; when one is refused (or the store fails) the bulk is refused whole and the
+    // marks this request wrote are removed again, so a refused bulk uses up none of its quotes.
+    const claimed: string[] = [];
+    try {
+      for (const it of items) if (await claimCondition(store, it, expiresAt, t)) claimed.push(conditionUseKey(it.condition));
+    } catch (e) {
+      await Promise.all(claimed.map((k) => store.delete(k))).catch(() => {});
+      throw e;
+    }
   };
 
   const fxpTransfer: Check = async (_c, msg, store) => {
@@ -401,6 +429,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     const tpl = c.get('route').template;
     if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];
     if (tpl === 'POST /transfers') return ['transfer_condition', dfspTransfer];
+    if (tpl === 'POST /bulkTransfers') return ['bulk_transfer_condition', dfspBulkTransfer];
     if (tpl === 'POST /fxTransfers') return ['fx_transfer_condition', fxpTransfer];
     return undefined;
   });

@@ -164,6 +164,91 @@ describe('DFSP role, edge cases', () => {
     assert.equal((await h.inbound('POST', '/quotes', { ...qr, transactionId: randomUUID() })).status, 200);
   });
 
+  /** A POST /bulkTransfers body carrying `items` (each an issuedTransfer's prepare, under its own or a given transfer id). */
+  const bulkOf = (items: { transferId: string; prepare: JsonObject }[]) => ({
+    bulkTransferId: randomUUID(),
+    bulkQuoteId: randomUUID(),
+    payerFsp: 'payerfsp',
+    payeeFsp: 'payeefsp',
+    individualTransfers: items.map((x) => ({
+      transferId: x.transferId,
+      transferAmount: x.prepare.amount,
+      ilpPacket: x.prepare.ilpPacket,
+      condition: x.prepare.condition,
+    })),
+    expiration: new Date(T0 + 30_000).toISOString(),
+  });
+
+  test('a condition this DFSP issued serves one transfer, single or inside a bulk: the second use → 3106, not forwarded', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    assert.equal((await h.inbound('POST', '/transfers', t.prepare)).status, 200);
+    const r = await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: randomUUID(), prepare: t.prepare }]));
+    assert.equal(r.code, '3106');
+    assert.equal(r.json.upstream, undefined, 'not forwarded');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_transfer_condition', outcome: 'failed', errorType: 'GW_ILP_CONDITION_USED' });
+
+    // The other way round: the bulk claims the quote first, and a single transfer under another id is refused.
+    const u = issuedTransfer('1', T0);
+    const inBulk = randomUUID();
+    assert.equal((await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: inBulk, prepare: u.prepare }]))).status, 200);
+    assert.equal((await h.inbound('POST', '/transfers', u.prepare)).code, '3106');
+    // A resend of the bulk (the same transfer id claims it) passes.
+    assert.equal((await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: inBulk, prepare: u.prepare }]))).status, 200);
+  });
+
+  test('a bulk whose two items carry one issued condition → 3106, nothing claimed', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    const r = await h.inbound(
+      'POST',
+      '/bulkTransfers',
+      bulkOf([
+        { transferId: randomUUID(), prepare: t.prepare },
+        { transferId: randomUUID(), prepare: t.prepare },
+      ]),
+    );
+    assert.equal(r.code, '3106');
+    assert.equal((await h.inbound('POST', '/transfers', t.prepare)).status, 200, 'the quote is still unused');
+  });
+
+  test('a bulk refused on one used item leaves its other items’ quotes unused', async () => {
+    const h = setup();
+    const used = issuedTransfer('1', T0);
+    const fresh = issuedTransfer('1', T0);
+    assert.equal((await h.inbound('POST', '/transfers', used.prepare)).status, 200);
+    const r = await h.inbound(
+      'POST',
+      '/bulkTransfers',
+      bulkOf([
+        { transferId: randomUUID(), prepare: fresh.prepare },
+        { transferId: randomUUID(), prepare: used.prepare },
+      ]),
+    );
+    assert.equal(r.code, '3106');
+    assert.equal((await h.inbound('POST', '/transfers', fresh.prepare)).status, 200, 'the first item’s quote was given back');
+  });
+
+  test('bulk items this DFSP did not issue (a backend’s own bulk quote) are left alone, without a store round trip', async () => {
+    const h = setup();
+    const foreign = issuedTransfer('1', T0, 'a-backend-secret-not-in-this-keyring-0123456789');
+    h.store.calls = 0;
+    const r = await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: randomUUID(), prepare: foreign.prepare }]));
+    assert.equal(r.status, 200);
+    assert.equal(h.store.calls, 0);
+  });
+
+  test('an issued quote that has expired inside a bulk → 3302, as for a single transfer', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    h.advance(120_000);
+    const r = await h.inbound('POST', '/bulkTransfers', {
+      ...bulkOf([{ transferId: randomUUID(), prepare: t.prepare }]),
+      expiration: new Date(T0 + 150_000).toISOString(),
+    });
+    assert.equal(r.code, '3302');
+  });
+
   test('PUT /quotes for a quote never received → 3205 GW_ILP_QUOTE_UNKNOWN', async () => {
     const h = setup();
     const r = await h.outbound('PUT', '/quotes/00000000-0000-4000-8000-000000000000', quoteResponse(T0), h.dest);
