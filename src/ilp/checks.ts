@@ -103,6 +103,17 @@ function payeeOf(body: JsonObject, field: 'payeeFsp' | 'counterPartyFsp', destin
   return p;
 }
 
+/** What a hub prepare is checked against besides its body: the clock, the expiration bound and its headers. */
+export interface PrepareContext {
+  readonly now: number;
+  /** ILP_TRANSFER_MAX_TTL_SECONDS: how far ahead an expiration may lie. */
+  readonly maxAheadSeconds: number;
+  /** FSPIOP-Destination, when sent: the payee (counter-party FXP) must be it. */
+  readonly destination?: string;
+  /** FSPIOP-Source: the payer (initiating FSP) must be it. */
+  readonly source?: string;
+}
+
 /**
  * The payer FSP of a prepare: the body member `field` (payerFsp, initiatingFsp), which must equal FSPIOP-Source
  * when that header is sent (it always is: src/fspiop/headers.ts requires it, and src/http/stages.ts binds it to
@@ -126,19 +137,12 @@ function transferIdOf(body: JsonObject): string {
  * Hub role, POST /transfers: condition form, expiration in the future (and within the bound), packet of the peer's version,
  * for v4 the packet condition equals the body condition, and the packet amount equals the body amount.
  */
-export function checkHubPrepare(
-  body: JsonObject,
-  version: IlpVersion,
-  now: number,
-  maxAheadSeconds: number,
-  destination?: string,
-  source?: string,
-): PreparedTransfer {
+export function checkHubPrepare(body: JsonObject, version: IlpVersion, at: PrepareContext): PreparedTransfer {
   const transferId = transferIdOf(body);
-  const payee = payeeOf(body, 'payeeFsp', destination);
-  checkPayer(body, 'payerFsp', source);
+  const payee = payeeOf(body, 'payeeFsp', at.destination);
+  checkPayer(body, 'payerFsp', at.source);
   const cond = conditionBytes(body.condition);
-  const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
+  const expiresAt = futureExpiration(body.expiration, at.now, at.maxAheadSeconds);
   const decoded = decodePacket(body.ilpPacket, version);
   checkPacketCondition(decoded, cond);
   checkTransactionAmount(decoded, body.amount);
@@ -278,10 +282,7 @@ export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'ind
 export function checkHubBulkPrepare(
   body: JsonObject,
   version: IlpVersion,
-  now: number,
-  maxAheadSeconds: number,
-  destination?: string,
-  source?: string,
+  at: PrepareContext,
 ): { bulkId: string; payee: string; expiresAt: number; transfers: PreparedTransfer[] } {
   if (typeof body.bulkTransferId !== 'string' || body.bulkTransferId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkTransferId is missing' });
@@ -297,10 +298,7 @@ export function checkHubBulkPrepare(
         expiration: body.expiration,
       },
       version,
-      now,
-      maxAheadSeconds,
-      destination,
-      source,
+      at,
     ),
   );
   if (new Set(transfers.map((t) => t.transferId)).size !== transfers.length)
@@ -312,19 +310,13 @@ export function checkHubBulkPrepare(
  * Hub role, POST /fxTransfers (FSPIOP 2.0): the body carries no packet, so condition form and expiration
  * are all there is to check.
  */
-export function checkHubFxPrepare(
-  body: JsonObject,
-  now: number,
-  maxAheadSeconds: number,
-  destination?: string,
-  source?: string,
-): { id: string; payee: string; condition: string; expiresAt: number } {
+export function checkHubFxPrepare(body: JsonObject, at: PrepareContext): { id: string; payee: string; condition: string; expiresAt: number } {
   if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
-  const payee = payeeOf(body, 'counterPartyFsp', destination);
-  checkPayer(body, 'initiatingFsp', source);
+  const payee = payeeOf(body, 'counterPartyFsp', at.destination);
+  checkPayer(body, 'initiatingFsp', at.source);
   const cond = conditionBytes(body.condition);
-  return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, now, maxAheadSeconds) };
+  return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, at.now, at.maxAheadSeconds) };
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   deriveFulfilment,
   fulfilmentBytes,
   issuedBulkItems,
+  type PrepareContext,
   parseDateTime,
   quoteIdOf,
 } from './checks.js';
@@ -200,6 +201,12 @@ const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
 export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const now = o.now ?? Date.now;
   const versionOf = (c: GatewayContext, msg: JsonObject) => versionFor(o, c.get('message'), msg.payerFsp);
+  const prepareContext = (c: GatewayContext, t: number): PrepareContext => ({
+    now: t,
+    maxAheadSeconds: o.transferMaxTtlSeconds,
+    destination: header(c, 'fspiop-destination'),
+    source: header(c, 'fspiop-source'),
+  });
 
   // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
   // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
@@ -225,13 +232,13 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   };
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const p = checkHubPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'), header(c, 'fspiop-source'));
+    const p = checkHubPrepare(msg, versionOf(c, msg), prepareContext(c, t));
     if (o.quoteBinding) checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteIdOf(p), p.payee)));
     await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const p = checkHubFxPrepare(msg, t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'), header(c, 'fspiop-source'));
+    const p = checkHubFxPrepare(msg, prepareContext(c, t));
     if (o.quoteBinding) checkFxIssuedByFxp(msg, p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
     await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
@@ -264,7 +271,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // checked and consumed exactly as a single transfer's.
   const hubBulkPrepare: Check = async (c, msg, store) => {
     const t = now();
-    const b = checkHubBulkPrepare(msg, versionOf(c, msg), t, o.transferMaxTtlSeconds, header(c, 'fspiop-destination'), header(c, 'fspiop-source'));
+    const b = checkHubBulkPrepare(msg, versionOf(c, msg), prepareContext(c, t));
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');

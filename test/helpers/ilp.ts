@@ -161,4 +161,25 @@ export function issuedTransfer(version: IlpVersion, now: number, secret = SECRET
   return { quoteRequest: qr, quoteResponse: resp, ilp, prepare, transferId: qr.transactionId as string };
 }
 
+/**
+ * A POST /bulkTransfers body from payerfsp to payeefsp whose items are issued transfers' prepares (`transferId`
+ * each item's own, or one given), expiring at `expiration`; `over` replaces top-level members.
+ */
+export function bulkTransferOf(items: readonly { transferId: string; prepare: JsonObject }[], expiration: string, over: JsonObject = {}): JsonObject {
+  return {
+    bulkTransferId: randomUUID(),
+    bulkQuoteId: randomUUID(),
+    payerFsp: 'payerfsp',
+    payeeFsp: 'payeefsp',
+    individualTransfers: items.map((x) => ({
+      transferId: x.transferId,
+      transferAmount: x.prepare.amount,
+      ilpPacket: x.prepare.ilpPacket,
+      condition: x.prepare.condition,
+    })),
+    expiration,
+    ...over,
+  };
+}
+
 export const fulfilBody = (fulfilment: string) => ({ fulfilment, completedTimestamp: new Date().toISOString(), transferState: 'COMMITTED' });

@@ -9,7 +9,7 @@ import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { decodePacket } from '../../../src/ilp/packet.js';
 import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
-import { counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
+import { bulkTransferOf, counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
 import { SDK_ILP_WRITERS } from '../../helpers/sdk.js';
 
 const require = createRequire(import.meta.url);
@@ -164,20 +164,7 @@ describe('DFSP role, edge cases', () => {
     assert.equal((await h.inbound('POST', '/quotes', { ...qr, transactionId: randomUUID() })).status, 200);
   });
 
-  /** A POST /bulkTransfers body carrying `items` (each an issuedTransfer's prepare, under its own or a given transfer id). */
-  const bulkOf = (items: { transferId: string; prepare: JsonObject }[]) => ({
-    bulkTransferId: randomUUID(),
-    bulkQuoteId: randomUUID(),
-    payerFsp: 'payerfsp',
-    payeeFsp: 'payeefsp',
-    individualTransfers: items.map((x) => ({
-      transferId: x.transferId,
-      transferAmount: x.prepare.amount,
-      ilpPacket: x.prepare.ilpPacket,
-      condition: x.prepare.condition,
-    })),
-    expiration: new Date(T0 + 30_000).toISOString(),
-  });
+  const bulkOf = (items: { transferId: string; prepare: JsonObject }[]) => bulkTransferOf(items, new Date(T0 + 30_000).toISOString());
 
   test('a condition this DFSP issued serves one transfer, single or inside a bulk: the second use → 3106, not forwarded', async () => {
     const h = setup();

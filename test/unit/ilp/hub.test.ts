@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
-import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
+import { bulkTransferOf, counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -269,14 +269,8 @@ describe('hub: the payer a prepare debits is its sender (docs/security.md class 
   test('POST /bulkTransfers with payerFsp other than FSPIOP-Source → 3100, nothing stored', async () => {
     const h = setup();
     const x = issuedTransfer('1', T0);
-    const bulk = (payerFsp: string) => ({
-      bulkTransferId: 'c2f1a7a4-8a57-4c2b-9e0a-3e0c9a1d2b11',
-      bulkQuoteId: randomUUID(),
-      payerFsp,
-      payeeFsp: 'payeefsp',
-      individualTransfers: [{ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }],
-      expiration: new Date(T0 + 30_000).toISOString(),
-    });
+    const bulk = (payerFsp: string) =>
+      bulkTransferOf([x], new Date(T0 + 30_000).toISOString(), { bulkTransferId: 'c2f1a7a4-8a57-4c2b-9e0a-3e0c9a1d2b11', payerFsp });
     const r = await h.call('POST', '/bulkTransfers', bulk('victimfsp'));
     assert.equal(r.code, '3100');
     assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
@@ -329,14 +323,7 @@ describe('hub: an expiration further ahead than ILP_TRANSFER_MAX_TTL_SECONDS', (
     const fx = await h.call('POST', '/fxTransfers', fxPrepare(t.ilp.condition, far));
     assert.equal(fx.code, '3100');
     const x = issuedTransfer('1', T0);
-    const bulk = await h.call('POST', '/bulkTransfers', {
-      bulkTransferId: randomUUID(),
-      bulkQuoteId: randomUUID(),
-      payerFsp: 'payerfsp',
-      payeeFsp: 'payeefsp',
-      individualTransfers: [{ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }],
-      expiration: far,
-    });
+    const bulk = await h.call('POST', '/bulkTransfers', bulkTransferOf([x], far));
     assert.equal(bulk.code, '3100');
     assert.deepEqual(
       h.telemetry.ilpEvents.map((e) => e.errorType),
@@ -395,19 +382,7 @@ describe('hub: a bulk answer refused part-way through its takes', () => {
     const { call } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub' }), store, now: () => T0 });
     const xs = [issuedTransfer('1', T0), issuedTransfer('1', T0)];
     const bulkTransferId = randomUUID();
-    const prepare = {
-      bulkTransferId,
-      bulkQuoteId: randomUUID(),
-      payerFsp: 'payerfsp',
-      payeeFsp: 'payeefsp',
-      individualTransfers: xs.map((x) => ({
-        transferId: x.transferId,
-        transferAmount: x.prepare.amount,
-        ilpPacket: x.prepare.ilpPacket,
-        condition: x.prepare.condition,
-      })),
-      expiration: new Date(T0 + 30_000).toISOString(),
-    };
+    const prepare = bulkTransferOf(xs, new Date(T0 + 30_000).toISOString(), { bulkTransferId });
     assert.equal((await call('POST', '/bulkTransfers', prepare)).status, 200);
     const answer = {
       bulkTransferState: 'COMPLETED',

@@ -79,7 +79,7 @@ function outcome(check: () => unknown): string {
     throw e;
   }
 }
-const hub = (body: JsonObject, v: IlpVersion) => outcome(() => checkHubPrepare(body, v, T0, 86_400, 'payeefsp'));
+const hub = (body: JsonObject, v: IlpVersion) => outcome(() => checkHubPrepare(body, v, { now: T0, maxAheadSeconds: 86_400, destination: 'payeefsp' }));
 const payee = (body: JsonObject, v: IlpVersion) => outcome(() => checkDfspTransfer(body, v, KEYRING, T0, 86_400));
 
 /** `units` × 10^-4 as an FSPIOP Amount (no trailing zeros). */
