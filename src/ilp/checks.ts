@@ -396,6 +396,8 @@ export interface IssuedBulkItem {
   readonly condition: string;
   /** When the quote inside the packet expires (epoch ms); undefined for SDK 17.x packets without one. */
   readonly quoteExpiresAt?: number;
+  /** The quote the packet names (its transaction's quoteId). */
+  readonly quoteId: unknown;
 }
 
 /**
@@ -423,7 +425,12 @@ export function issuedBulkItems(body: JsonObject, version: IlpVersion, keyring: 
     const quoteExpiresAt = tx.expiration === undefined ? undefined : parseDateTime(tx.expiration);
     if (tx.expiration !== undefined && (quoteExpiresAt === undefined || quoteExpiresAt <= now))
       throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
-    out.push({ transferId: it.transferId, condition: cond.toString('base64url'), ...(quoteExpiresAt === undefined ? {} : { quoteExpiresAt }) });
+    out.push({
+      transferId: it.transferId,
+      condition: cond.toString('base64url'),
+      quoteId: tx.quoteId,
+      ...(quoteExpiresAt === undefined ? {} : { quoteExpiresAt }),
+    });
   }
   return out;
 }

@@ -380,50 +380,52 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   // The mark lives as long as the quote can still be used, never less: until the packet's quote expiration
   // (issued by this DFSP), or, without one, as long as the quote record can live; and past the transfer's own
   // expiration. Not bounded like the records: ending it early would let a second transfer in.
-  // Returns whether this call wrote the mark (false: this transfer id already held it).
+  // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
+  // (With one, checkDfspTransfer and issuedBulkItems have already refused an expired quote.)
+  const quoteStillUsable = async (store: Store, q: { quoteExpiresAt?: number | undefined; quoteId: unknown }) => {
+    if (q.quoteExpiresAt !== undefined) return;
+    if (typeof q.quoteId !== 'string' || (await store.get(quoteKey(q.quoteId))) === undefined) {
+      throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired (the packet carries no expiration and its quote record has ended)' });
+    }
+  };
   const claimCondition = async (store: Store, p: { transferId: string; condition: string; quoteExpiresAt?: number }, expiresAt: number, t: number) => {
     const useKey = conditionUseKey(p.condition);
     const quoteUsableUntil = p.quoteExpiresAt ?? t + o.quoteMaxTtlSeconds * 1000;
     const useTtl = ttlUntil(Math.max(quoteUsableUntil, expiresAt), t, o.graceSeconds);
-    if (await store.save(useKey, p.transferId, useTtl, 'nx')) return true;
-    if ((await store.get(useKey)) !== p.transferId) {
+    if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
       throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
     }
-    return false;
   };
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t, o.transferMaxTtlSeconds);
-    // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
-    if (p.quoteExpiresAt === undefined) {
-      const quoteId = p.decoded.transaction.quoteId;
-      if (typeof quoteId !== 'string' || (await store.get(quoteKey(quoteId))) === undefined) {
-        throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired (the packet carries no expiration and its quote record has ended)' });
-      }
-    }
+    await quoteStillUsable(store, { quoteExpiresAt: p.quoteExpiresAt, quoteId: p.decoded.transaction.quoteId });
     await claimCondition(store, p, p.expiresAt, t);
     await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), boundedTtl(p.expiresAt, t, o));
   };
 
-  // A condition issued for a single quote inside a bulk is claimed the same way, item by item, so that a bulk
-  // cannot be the second transfer of a quote (nor two items of one bulk share one). Other items are the
-  // backend's (bulk quotes are not answered here) and are left alone.
+  // A condition this DFSP issued inside a bulk is claimed the same way, item by item, so that a bulk cannot be
+  // the second transfer of a quote (nor two items of one bulk share one). Other items are the backend's (bulk
+  // quotes are not answered here) and are left alone. Every item is checked read-only first (its quote still
+  // usable, its mark free or already this transfer's), so a bulk refused for one item writes nothing; only a
+  // concurrent claim landing between the reads and the writes can refuse a bulk part-way, and then the marks
+  // it wrote stay (fail closed: a mark, once written, may already be what another request relied on).
   const dfspBulkTransfer: Check = async (c, msg, store) => {
     const t = now();
     const items = issuedBulkItems(msg, versionOf(c, msg), keyring, t);
     if (items.length === 0) return;
     if (new Set(items.map((x) => x.condition)).size !== items.length)
       throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "two items carry one quote's condition" });
+    await Promise.all(
+      items.map(async (it) => {
+        await quoteStillUsable(store, it);
+        const holder = await store.get(conditionUseKey(it.condition));
+        if (holder !== undefined && holder !== it.transferId)
+          throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
+      }),
+    );
     const expiresAt = parseDateTime(msg.expiration) ?? t;
-    // Claimed one after the other; when one is refused (or the store fails) the bulk is refused whole and the
-    // marks this request wrote are removed again, so a refused bulk uses up none of its quotes.
-    const claimed: string[] = [];
-    try {
-      for (const it of items) if (await claimCondition(store, it, expiresAt, t)) claimed.push(conditionUseKey(it.condition));
-    } catch (e) {
-      await Promise.all(claimed.map((k) => store.delete(k))).catch(() => {});
-      throw e;
-    }
+    for (const it of items) await claimCondition(store, it, expiresAt, t);
   };
 
   const fxpTransfer: Check = async (_c, msg, store) => {

@@ -7,8 +7,10 @@ import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { decodePacket } from '../../../src/ilp/packet.js';
+import { conditionUseKey } from '../../../src/ilp/records.js';
 import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
+import type { Store } from '../../../src/store/types.js';
 import { bulkTransferOf, counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
 import { SDK_ILP_WRITERS } from '../../helpers/sdk.js';
 
@@ -214,6 +216,41 @@ describe('DFSP role, edge cases', () => {
     );
     assert.equal(r.code, '3106');
     assert.equal((await h.inbound('POST', '/transfers', fresh.prepare)).status, 200, 'the first item’s quote was given back');
+  });
+
+  test('a mark a bulk wrote is never taken back: refused part-way by a concurrent claim, its quotes stay used', async () => {
+    // Review finding: deleting a refused bulk's marks could remove one that a resend of the same transfer id had
+    // already passed on, letting the quote serve a second transfer. Here a concurrent transfer claims the second
+    // item's quote between the bulk's read-only checks and its writes.
+    let now = T0;
+    const inner = createMemoryStore({ maxEntries: 1000, now: () => now });
+    const x = issuedTransfer('1', T0);
+    const y = issuedTransfer('1', T0);
+    const t1 = randomUUID();
+    let raced = false;
+    const store: Store = {
+      ...inner,
+      save: async (key, value, ttlMs, mode) => {
+        if (!raced && key === conditionUseKey(String(x.prepare.condition))) {
+          raced = true; // the bulk's first write: another transfer takes y's quote just before it
+          await inner.save(conditionUseKey(String(y.prepare.condition)), randomUUID(), 60_000, 'nx');
+        }
+        return inner.save(key, value, ttlMs, mode);
+      },
+    };
+    const { call } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'dfsp' }), store, telemetry: recorder(), now: () => now });
+    const r = await call(
+      'POST',
+      '/bulkTransfers',
+      bulkOf([
+        { transferId: t1, prepare: x.prepare },
+        { transferId: randomUUID(), prepare: y.prepare },
+      ]),
+    );
+    assert.equal(r.code, '3106');
+    assert.equal(await inner.get(conditionUseKey(String(x.prepare.condition))), t1, 'the mark the bulk wrote stays');
+    now += 1000;
+    assert.equal((await call('POST', '/transfers', { ...x.prepare, transferId: randomUUID() })).code, '3106', 'x’s quote serves no other transfer');
   });
 
   test('bulk items this DFSP did not issue (a backend’s own bulk quote) are left alone, without a store round trip', async () => {
@@ -483,6 +520,20 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
     ilpPacket: ilp.ilpPacket,
     condition: ilp.condition,
     expiration: new Date(expiresAt).toISOString(),
+  });
+
+  test('inside a bulk too: 3302 once the quote record has ended', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '60' });
+    const qr = quoteRequest();
+    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
+    const resp = quoteResponse(T0);
+    const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
+    const item = { transferId: randomUUID(), prepare: prepareOf(resp, ilp)(randomUUID(), T0 + 120_000) };
+    const bulk = bulkTransferOf([item], new Date(T0 + 120_000).toISOString());
+    h.advance(61_000);
+    const late = await h.inbound('POST', '/bulkTransfers', bulk);
+    assert.equal(late.code, '3302');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_transfer_condition', outcome: 'failed', errorType: 'GW_ILP_QUOTE_EXPIRED' });
   });
 
   test('accepted while the quote record lives, 3302 once it has ended', async () => {
