@@ -378,16 +378,24 @@ export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring
     throw mismatch('condition was not issued by this DFSP');
   }
   const tx = decoded.transaction;
-  // sdk-standard-components 17.x leaves `expiration` out of the transaction object (src/lib/ilp/index.js
-  // getQuoteResponseIlp): then the quote's life is the stored quote record's (see dfspIlpInbound).
-  const quoteExpiry = tx.expiration === undefined ? undefined : parseDateTime(tx.expiration);
-  if (tx.expiration !== undefined && (quoteExpiry === undefined || quoteExpiry <= now))
-    throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
+  const quoteExpiry = unexpiredQuote(tx, now);
   if (body.payeeFsp !== pick(tx, ['payee', 'partyIdInfo', 'fspId'])) throw mismatch('payeeFsp differs from the packet');
   if (body.payerFsp !== pick(tx, ['payer', 'partyIdInfo', 'fspId'])) throw mismatch('payerFsp differs from the packet');
   checkTransactionAmount(decoded, body.amount);
   checkAmount(decoded, body.amount);
   return { transferId, payee: body.payeeFsp as string, condition: cond.toString('base64url'), expiresAt, quoteExpiresAt: quoteExpiry, decoded };
+}
+
+/**
+ * The expiration of the quote inside a packet this DFSP issued, refused (3302) when it has passed or does not
+ * parse. sdk-standard-components 17.x leaves `expiration` out of the transaction object (src/lib/ilp/index.js
+ * getQuoteResponseIlp): undefined then, and the quote's life is the stored quote record's (see dfspIlpInbound).
+ */
+function unexpiredQuote(tx: JsonObject, now: number): number | undefined {
+  if (tx.expiration === undefined) return undefined;
+  const at = parseDateTime(tx.expiration);
+  if (at === undefined || at <= now) throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
+  return at;
 }
 
 /** A bulk transfer's item that carries a condition this DFSP issued (for a single quote: it issues no other). */
@@ -422,9 +430,7 @@ export function issuedBulkItems(body: JsonObject, version: IlpVersion, keyring: 
     if (typeof it.transferId !== 'string' || it.transferId === '')
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransfers[].transferId is missing' });
     const tx = decoded.transaction;
-    const quoteExpiresAt = tx.expiration === undefined ? undefined : parseDateTime(tx.expiration);
-    if (tx.expiration !== undefined && (quoteExpiresAt === undefined || quoteExpiresAt <= now))
-      throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired' });
+    const quoteExpiresAt = unexpiredQuote(tx, now);
     out.push({
       transferId: it.transferId,
       condition: cond.toString('base64url'),

@@ -375,11 +375,6 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     if (existing === record || (existing === undefined && (await write()))) return;
     throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'quoteId already requested with other parties or transaction' });
   };
-  // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
-  // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
-  // The mark lives as long as the quote can still be used, never less: until the packet's quote expiration
-  // (issued by this DFSP), or, without one, as long as the quote record can live; and past the transfer's own
-  // expiration. Not bounded like the records: ending it early would let a second transfer in.
   // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
   // (With one, checkDfspTransfer and issuedBulkItems have already refused an expired quote.)
   const quoteStillUsable = async (store: Store, q: { quoteExpiresAt?: number | undefined; quoteId: unknown }) => {
@@ -388,13 +383,21 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
       throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired (the packet carries no expiration and its quote record has ended)' });
     }
   };
+  // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
+  // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
+  // The mark lives as long as the quote can still be used, never less: until the packet's quote expiration
+  // (issued by this DFSP), or, without one, as long as the quote record can live; and past the transfer's own
+  // expiration. Not bounded like the records: ending it early would let a second transfer in.
+  const refuseIfHeldByOther = (holder: string | undefined, transferId: string) => {
+    if (holder !== undefined && holder !== transferId)
+      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
+  };
   const claimCondition = async (store: Store, p: { transferId: string; condition: string; quoteExpiresAt?: number }, expiresAt: number, t: number) => {
     const useKey = conditionUseKey(p.condition);
     const quoteUsableUntil = p.quoteExpiresAt ?? t + o.quoteMaxTtlSeconds * 1000;
     const useTtl = ttlUntil(Math.max(quoteUsableUntil, expiresAt), t, o.graceSeconds);
-    if (!(await store.save(useKey, p.transferId, useTtl, 'nx')) && (await store.get(useKey)) !== p.transferId) {
-      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
-    }
+    // A mark that ended between the failed write and the read reads as undefined: refused, never taken as free.
+    if (!(await store.save(useKey, p.transferId, useTtl, 'nx'))) refuseIfHeldByOther((await store.get(useKey)) ?? '', p.transferId);
   };
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
@@ -419,9 +422,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     await Promise.all(
       items.map(async (it) => {
         await quoteStillUsable(store, it);
-        const holder = await store.get(conditionUseKey(it.condition));
-        if (holder !== undefined && holder !== it.transferId)
-          throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
+        refuseIfHeldByOther(await store.get(conditionUseKey(it.condition)), it.transferId);
       }),
     );
     const expiresAt = parseDateTime(msg.expiration) ?? t;
