@@ -151,6 +151,8 @@ export interface LaunchOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Seconds between "still running" lines; 0 = none. */
   readonly heartbeatSeconds?: number;
+  /** Called once every process runs: after they were resumed together, or once all are spawned when none is paused. */
+  readonly onStarted?: (pids: readonly number[]) => void;
 }
 
 /**
@@ -218,11 +220,13 @@ export async function launchAll(o: LaunchOptions): Promise<ProcessResult[]> {
           }),
       ),
     );
+    const pids = (): number[] => [...children.values()].map((c) => c.pid).filter((pid): pid is number => pid !== undefined);
     if (o.plans.every((p) => p.apiAddress)) {
       const exited = (): boolean => [...children.values()].some((c) => c.exitCode !== null || c.signalCode !== null);
       const started = await startTogether(o.plans, () => stopping || exited(), log);
       if (!started) stopOthers('the processes could not be started together');
-    }
+      else o.onStarted?.(pids());
+    } else o.onStarted?.(pids());
     return await running;
   } finally {
     if (heartbeat) clearInterval(heartbeat);

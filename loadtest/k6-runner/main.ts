@@ -13,6 +13,7 @@ import { buildSchedules, loadProfile, PROFILES_DIR, type Profile, parseDuration 
 import { parseRunnerArgs, type RunnerArgs, USAGE } from './args.js';
 import { describePlacement, k6Environment, type Placement, placement } from './cpus.js';
 import { formatK6Summary } from './format.js';
+import { describeHost, HostMonitor, type HostSummary, type MeasuredWindow, measuredWindow, summarise } from './host.js';
 import { hasAbortOnFail, type Judgement, judge, thresholdPercentiles } from './judge.js';
 import { checkK6, freePort, K6_THRESHOLDS_FAILED, K6Missing, launchAll, type ProcessResult } from './k6.js';
 import { heldResults, type MergedRun, mergeResults, resultIds } from './merge.js';
@@ -153,6 +154,7 @@ async function mergeAndJudge(
   profile: Profile,
   results: readonly ProcessResult[],
   out: (s: string) => void,
+  host?: HostSummary,
 ): Promise<{ passed: boolean; complete: boolean }> {
   const columns = scriptTrendStats();
   const wanted = [...new Set([...columns, ...thresholdPercentiles(profile.thresholds)])];
@@ -169,6 +171,7 @@ async function mergeAndJudge(
   const judgement = judge(profile.thresholds, run);
   out(formatReport(run, judgement, results, columns));
   if (missingPoints.length) out(`no raw samples (<id>.points.json[.gz]) for ${missingPoints.join(', ')}: their trends are missing from the merge`);
+  if (host) for (const line of describeHost(host)) out(line);
   writeFileSync(
     join(dir, 'merged.json'),
     JSON.stringify(
@@ -178,6 +181,7 @@ async function mergeAndJudge(
         metrics: Object.fromEntries(run.metrics),
         verdicts: judgement.verdicts,
         passed: judgement.passed,
+        ...(host ? { loadGenerator: host } : {}),
       },
       null,
       2,
@@ -234,6 +238,7 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   let plans: ProcessPlan[];
   let outDir: string;
   let where: Placement;
+  let window: MeasuredWindow;
   try {
     if (!args.dryRun) version = await checkK6(bin);
     const identities = args.identities ? identitiesFromFile(args.identities) : identitiesFromKeys(args.keysDir, args.fsps);
@@ -290,6 +295,7 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
       apiAddresses,
     });
     where = placement(plans.length);
+    window = measuredWindow(buildSchedules(profile, { rate: totalRate, durationSeconds: args.durationSeconds }), args);
     writeFileSync(
       join(outDir, 'plan.json'),
       JSON.stringify(
@@ -314,6 +320,7 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   out(describePlacement(where, plans.length));
   if (args.dryRun) return 0;
   out(`results and k6 logs in ${outDir}`);
+  const monitor = new HostMonitor(where.usable);
   const results = await launchAll({
     bin,
     plans,
@@ -321,7 +328,9 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
     env: k6Environment(where),
     log: (line) => err(line),
     heartbeatSeconds: 15,
+    onStarted: (pids) => monitor.start(pids),
   });
+  const host = summarise(monitor.stop(), window, where.usable, window.ratePerSecond);
   const failed = results.filter((r) => r.code !== 0 && r.code !== K6_THRESHOLDS_FAILED);
   const ids = plans.map((p) => p.fspId).filter((id) => resultIds(outDir).includes(id));
   const lost = plans.filter((p) => !ids.includes(p.fspId)).map((p) => p.fspId);
@@ -334,7 +343,7 @@ export async function runK6Suite(argv: readonly string[], out: (s: string) => vo
   }
   let r: { passed: boolean; complete: boolean };
   try {
-    r = await mergeAndJudge(outDir, ids, profile, results, out);
+    r = await mergeAndJudge(outDir, ids, profile, results, out, host);
   } catch (e) {
     for (const line of processLines(results)) out(line);
     out(`incomplete run (the k6 outputs in ${outDir} could not be merged: ${(e as Error).message})`);
