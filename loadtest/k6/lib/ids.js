@@ -1,5 +1,7 @@
-// Identifiers: W3C trace context for every request (a fresh trace per request).
+// Identifiers: W3C trace context for every request (a fresh trace per request): a random 64-bit prefix drawn
+// once per VU and the VU's request counter (lib/trace.js).
 import { randomBytes } from 'k6/crypto';
+import { traceparentOf } from './trace.js';
 
 /** @param {number} n */
 function hex(n) {
@@ -9,7 +11,12 @@ function hex(n) {
   return s;
 }
 
-/** A W3C `traceparent` (version 00, sampled). */
+let PREFIX = '';
+let SENT = 0;
+
+/** A W3C `traceparent` (version 00, sampled), new for every request of this VU. */
 export function traceparent() {
-  return `00-${hex(16)}-${hex(8)}-01`;
+  if (PREFIX === '') PREFIX = hex(8);
+  SENT++;
+  return traceparentOf(PREFIX, SENT);
 }
