@@ -1,13 +1,12 @@
 // The load generator's own health during a run: how much CPU the k6 processes took of the CPUs they may use,
-// how much the hypervisor took from the machine (steal), and how late this runner's own timers fired. The
-// runner shares k6's CPUs (its children inherit its affinity), so a timer that fires late means k6's CPUs
-// were short: busy with k6 (high k6 CPU), or not running at all (a stalled virtual machine: lag with no
+// how much the hypervisor took from the machine (steal), and how late the timers of a probe process fired. The
+// probe shares k6's CPUs (the runner's children inherit its affinity), so a timer that fires late means k6's
+// CPUs were short: busy with k6 (high k6 CPU), or not running at all (a stalled virtual machine: lag with no
 // CPU used, or steal). k6 measures a request from its own clock, so a request it could not schedule is
 // counted as a slow gateway answer; these figures say when a latency verdict is the load generator's
 // (docs/performance/k6.md §2, "Sharing a machine"). Linux /proc only; elsewhere nothing is measured.
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Schedule } from '../driver/profile.js';
 
 /** utime + stime of a /proc/<pid>/stat line, in clock ticks (proc(5): fields 14 and 15). */
@@ -44,7 +43,7 @@ export interface HostSecond {
   readonly lagMs: number;
 }
 
-/** When a second counts as short of CPU for the load generator. */
+/** When a second counts as one in which the load generator's CPUs were busy or held up. */
 export const SHORT = { k6Cpu: 0.9, steal: 0.1, lagMs: 50 } as const;
 
 export interface HostSummary {
@@ -125,7 +124,7 @@ export function describeHost(h: HostSummary): string[] {
       .map((s) => `${Math.round(s.at)} s: k6 ${pct(s.k6Cpu)}, steal ${pct(s.steal)}, timers ${Math.round(s.lagMs)} ms late`)
       .join('; ');
     lines.push(
-      `warning: the load generator was short of CPU in ${h.shortSeconds.length} of ${h.seconds} measured seconds (${shown}${h.shortSeconds.length > 5 ? '; …' : ''}): requests k6 could not schedule then count as slow answers, so a latency threshold that failed may be the load generator's; give k6 CPUs of its own (docs/performance/k6.md §2)`,
+      `warning: the load generator's CPUs were busy or held up in ${h.shortSeconds.length} of ${h.seconds} measured seconds (${shown}${h.shortSeconds.length > 5 ? '; …' : ''}): requests k6 could not send or read on time then count as slow answers, so a latency threshold that failed may be the load generator's; give k6 CPUs of its own, or more of them (docs/performance/k6.md §2)`,
     );
   }
   return lines;
@@ -162,15 +161,42 @@ function readMachine(): { total: number; steal: number } | undefined {
 }
 
 /**
+ * The lag probe: a bare Node process (no heap to collect, nothing else to do) that sleeps on the runner's CPUs,
+ * which k6 shares, and writes once a second how late its timers fired at worst (ms). It runs apart from the
+ * runner so that the runner's own pauses do not count; it exits when its stdin closes (the runner is gone).
+ */
+const PROBE = `
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const h = monitorEventLoopDelay({ resolution: 10 });
+h.enable();
+let last = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  process.stdout.write(Math.max(0, now - last - 1000, h.max / 1e6).toFixed(1) + '\\n');
+  h.reset();
+  last = now;
+}, 1000);
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+/**
  * Samples every second from start() until stop() or until one of the processes is gone. Does nothing where
  * /proc is missing (not Linux).
  */
 export class HostMonitor {
   private readonly seconds: HostSecond[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly delay = monitorEventLoopDelay({ resolution: 10 });
+  private probe: ChildProcess | undefined;
+  /** The worst lag the probe reported since the last sample. */
+  private lagMs = 0;
 
   constructor(private readonly usableCpus: number) {}
+
+  /** The lag probe's pid while it runs (tests hold it up with SIGSTOP). */
+  get probePid(): number | undefined {
+    return this.probe?.pid;
+  }
 
   start(pids: readonly number[]): void {
     const hz = clockTicks();
@@ -179,7 +205,12 @@ export class HostMonitor {
     let lastTicks = readTicks(pids);
     let lastMachine = readMachine();
     if (lastTicks === undefined || lastMachine === undefined) return;
-    this.delay.enable();
+    const probe = spawn(process.execPath, ['-e', PROBE], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.probe = probe;
+    probe.on('error', () => {});
+    probe.stdout.setEncoding('utf8').on('data', (d: string) => {
+      for (const line of d.split('\n')) if (line !== '') this.lagMs = Math.max(this.lagMs, Number(line) || 0);
+    });
     this.timer = setInterval(() => {
       const now = performance.now();
       const ticks = readTicks(pids);
@@ -194,10 +225,9 @@ export class HostMonitor {
         at: (now - t0) / 1000,
         k6Cpu: (ticks - lastTicks) / hz / dt / this.usableCpus,
         steal: dTotal > 0 ? (machine.steal - lastMachine.steal) / dTotal : 0,
-        // The histogram holds the delays of this second's timer turns (ns) beyond the 10 ms resolution.
-        lagMs: Math.max(0, now - lastAt - 1000, this.delay.max / 1e6),
+        lagMs: this.lagMs,
       });
-      this.delay.reset();
+      this.lagMs = 0;
       lastAt = now;
       lastTicks = ticks;
       lastMachine = machine;
@@ -207,7 +237,11 @@ export class HostMonitor {
   stop(): readonly HostSecond[] {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.delay.disable();
+    if (this.probe && this.probe.exitCode === null) {
+      this.probe.stdin?.end();
+      this.probe.kill();
+    }
+    this.probe = undefined;
     return this.seconds;
   }
 }

@@ -2,13 +2,10 @@
 // certificate per process (loadtest/k6/lib/env.js), so the runner signs a request set, cuts it by sender,
 // starts one `k6 run` per DFSP identity with its share of the rate, waits for all of them, merges their
 // summaries (trends from their raw samples) and judges the profile's thresholds on the merged totals.
-import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
-import type { SigningKey } from '../../src/jws/sign.js';
-import { blockFor, buildPreparedSet } from '../driver/prepare-set.js';
+import { blockFor } from '../driver/prepare-set.js';
 import { buildSchedules, loadProfile, PROFILES_DIR, type Profile, parseDuration } from '../driver/profile.js';
 import { parseRunnerArgs, type RunnerArgs, USAGE } from './args.js';
 import { describePlacement, k6Environment, type Placement, placement } from './cpus.js';
@@ -19,7 +16,8 @@ import { checkK6, freePort, K6_THRESHOLDS_FAILED, K6Missing, launchAll, type Pro
 import { heldResults, type MergedRun, mergeResults, resultIds } from './merge.js';
 import { judgedThresholds, loadScaleModule } from './phases.js';
 import { buildPlan, type Identity, identitiesFromFile, identitiesFromKeys, type ProcessPlan } from './plan.js';
-import { readSplitManifest, type SplitManifest, writeSplitSets } from './sets.js';
+import { readSplitManifest, type SplitManifest } from './sets.js';
+import { signApart } from './sign.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCRIPT = join(ROOT, 'loadtest', 'k6', 'index.js');
@@ -63,7 +61,7 @@ export async function requestsStarted(
   return schedules.reduce((a, s) => a + Math.ceil(s.startsBy(s.durationMs)), 0) + warmup;
 }
 
-/** Signs the set the run needs (all identities' keys) and cuts it into per-DFSP files in `dir`. */
+/** Signs the set the run needs (all identities' keys) and cuts it into per-DFSP files in `dir`, in a child process (sign.ts). */
 async function prepareSplit(profile: Profile, args: RunnerArgs, identities: readonly Identity[], totalRate: number, dir: string): Promise<SplitManifest> {
   const schedules = buildSchedules(profile, { rate: totalRate, durationSeconds: args.durationSeconds });
   const starts = await requestsStarted(profile, { totalRate, durationSeconds: args.durationSeconds, warmupSeconds: args.warmupSeconds });
@@ -71,22 +69,17 @@ async function prepareSplit(profile: Profile, args: RunnerArgs, identities: read
   const quotesOnly = env.QUOTES_ONLY === 'true';
   // A little to spare: each process stops at the end of its own part of the set.
   const needed = Math.ceil(starts * 1.02) + 16 * identities.length;
-  const keys = new Map<string, SigningKey>();
-  for (const id of identities) {
-    const key = createPrivateKey(readFileSync(id.jwsKey));
-    keys.set(id.fspId, { key, alg: signingAlgorithmFor(key) });
-  }
-  const set = await buildPreparedSet({
+  await signApart({
     // A replayable quotes-only set need not cover the whole run.
     count: quotesOnly ? Math.min(needed, 20_000) : needed,
-    keys,
+    signers: identities.map((id) => ({ fspId: id.fspId, jwsKey: id.jwsKey })),
     badShare: Number(env.BAD_SIGNATURE_SHARE ?? '0'),
     quotesOnly,
     block: blockFor(Math.max(...schedules.map((s) => s.rateAt(0)), 1), args.stepGapSeconds * 1000),
     skewSeconds: args.skewSeconds,
     ilpVersion: args.ilpVersion,
+    dir,
   });
-  writeSplitSets(set, dir);
   return readSplitManifest(dir);
 }
 

@@ -1,6 +1,6 @@
 // The runner's load-generator monitor (loadtest/k6-runner/host.ts) sampling real processes on this machine:
-// a process that spins shows its CPU, a sleeping one none, the runner's own blocked event loop shows as lag,
-// and sampling ends with the process. Linux (/proc) only, as the monitor itself.
+// a process that spins shows its CPU, a sleeping one none, a probe held up (SIGSTOP, as a stalled machine
+// holds it) shows as lag while the runner's own pauses do not, and sampling ends with the process. Linux (/proc) only, as the monitor itself.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,18 +21,14 @@ function node(code: string): ChildProcess {
 
 const onLinux = existsSync('/proc/self/stat');
 
-test('a spinning process shows its CPU, a sleeping one none; a blocked event loop shows as late timers', { skip: !onLinux && 'no /proc' }, async () => {
-  const spinner = node('const end = Date.now() + 4000; while (Date.now() < end);');
-  const sleeper = node('setTimeout(() => {}, 4000);');
+test('a spinning process shows its CPU, a sleeping one none', { skip: !onLinux && 'no /proc' }, async () => {
+  const spinner = node('const end = Date.now() + 3000; while (Date.now() < end);');
+  const sleeper = node('setTimeout(() => {}, 3000);');
   const busy = new HostMonitor(1);
   const idle = new HostMonitor(1);
   busy.start([spinner.pid as number]);
   idle.start([sleeper.pid as number]);
-  await sleep(1500);
-  // Block this process's event loop for 300 ms: its timers, the monitors' among them, fire late.
-  const end = Date.now() + 300;
-  while (Date.now() < end);
-  await sleep(1700);
+  await sleep(2600);
   const b = busy.stop();
   const i = idle.stop();
   assert.ok(b.length >= 2, `${b.length} seconds sampled`);
@@ -40,7 +36,32 @@ test('a spinning process shows its CPU, a sleeping one none; a blocked event loo
   assert.ok(Math.max(...b.map((s) => s.k6Cpu)) > 0.3, `busiest second ${Math.max(...b.map((s) => s.k6Cpu))}`);
   assert.ok(Math.max(...i.map((s) => s.k6Cpu)) < 0.1, `sleeper's busiest second ${Math.max(...i.map((s) => s.k6Cpu))}`);
   for (const s of [...b, ...i]) assert.ok(s.steal >= 0 && s.steal <= 1);
-  assert.ok(Math.max(...b.map((s) => s.lagMs)) >= 200, `latest timer ${Math.max(...b.map((s) => s.lagMs))} ms`);
+});
+
+test("a held-up probe shows as late timers; the runner's own pause does not", { skip: !onLinux && 'no /proc' }, async () => {
+  const sleeper = node('setTimeout(() => {}, 15000);');
+  const held = new HostMonitor(1);
+  held.start([sleeper.pid as number]);
+  await sleep(1300);
+  // The runner (this process) blocks its own event loop for 300 ms: not the load generator's CPUs.
+  const end = Date.now() + 300;
+  while (Date.now() < end);
+  await sleep(1500);
+  const before = held.stop();
+  assert.ok(before.length >= 2);
+  assert.ok(Math.max(...before.map((s) => s.lagMs)) < 200, `runner's pause counted: ${Math.max(...before.map((s) => s.lagMs))} ms`);
+
+  const stalled = new HostMonitor(1);
+  stalled.start([sleeper.pid as number]);
+  await sleep(1300);
+  const probe = stalled.probePid as number;
+  assert.ok(probe > 0);
+  process.kill(probe, 'SIGSTOP');
+  await sleep(400);
+  process.kill(probe, 'SIGCONT');
+  await sleep(2200);
+  const after = stalled.stop();
+  assert.ok(Math.max(...after.map((s) => s.lagMs)) >= 300, `held-up probe: ${Math.max(...after.map((s) => s.lagMs))} ms`);
 });
 
 test('sampling ends when a watched process has ended', { skip: !onLinux && 'no /proc' }, async () => {
