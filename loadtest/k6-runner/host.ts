@@ -116,7 +116,7 @@ const pct = (x: number): string => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`;
 export function describeHost(h: HostSummary): string[] {
   const perRequest = h.k6MicrosPerRequest === undefined ? '' : `, ${Math.round(h.k6MicrosPerRequest)} µs per request`;
   const lines = [
-    `load generator over ${h.seconds} measured s: k6 CPU ${pct(h.k6CpuMean)} of its ${h.usableCpus} CPU${h.usableCpus === 1 ? '' : 's'} (busiest second ${pct(h.k6CpuMax)})${perRequest}; steal ${pct(h.stealMean)} (max ${pct(h.stealMax)}); runner timers up to ${Math.round(h.lagMaxMs)} ms late`,
+    `load generator over ${h.seconds} measured s: k6 CPU ${pct(h.k6CpuMean)} of its ${h.usableCpus} CPU${h.usableCpus === 1 ? '' : 's'} (busiest second ${pct(h.k6CpuMax)})${perRequest}; steal ${pct(h.stealMean)} (max ${pct(h.stealMax)}); timers on its CPUs up to ${Math.round(h.lagMaxMs)} ms late`,
   ];
   if (h.shortSeconds.length > 0) {
     const shown = h.shortSeconds

@@ -81,7 +81,7 @@ describe("the operator's lines", () => {
   test('a healthy run: one line with k6 CPU of its CPUs, per request, steal and timer lag; no warning', () => {
     const lines = describeHost({ ...base, shortSeconds: [] });
     assert.deepEqual(lines, [
-      'load generator over 60 measured s: k6 CPU 52 % of its 1 CPU (busiest second 71 %), 523 µs per request; steal 0.0 % (max 0.3 %); runner timers up to 4 ms late',
+      'load generator over 60 measured s: k6 CPU 52 % of its 1 CPU (busiest second 71 %), 523 µs per request; steal 0.0 % (max 0.3 %); timers on its CPUs up to 4 ms late',
     ]);
   });
 
