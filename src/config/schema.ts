@@ -109,7 +109,7 @@ export const FIELDS = {
   ),
   peerIdentityMap: field(
     'PEER_IDENTITY_MAP',
-    'JSON file mapping certificate SHA-256 fingerprint or subject CN to an FSP id; consulted first when set.',
+    'JSON file mapping certificate SHA-256 fingerprint or subject CN to an FSP id; consulted first when set. A key of 32 hex bytes (colons optional) is a fingerprint and matches only the certificate with that fingerprint, never a CN; other keys match the subject CN (with PEER_IDENTITY_FROM=san only when the SANs, if any, name the same FSP).',
     str(),
     { file: true },
   ),

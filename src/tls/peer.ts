@@ -3,7 +3,10 @@
 // identity is taken from exactly one place, and any ambiguity is refused (GW_PEER_IDENTITY_AMBIGUOUS),
 // never resolved by taking the first value:
 //   - the subject has at most one CN, whatever the source;
-//   - map (consulted first when PEER_IDENTITY_MAP is set): the fingerprint, else the one CN, is looked up;
+//   - map (consulted first when PEER_IDENTITY_MAP is set): the fingerprint among the map's fingerprint keys,
+//     else the one CN among its subject keys. The two are kept apart: a CN that spells another certificate's
+//     fingerprint is a CN, never that certificate (fingerprints are public). With PEER_IDENTITY_FROM=san, a hit
+//     on the CN must agree with the SANs, when there are any;
 //   - cn: the one CN;
 //   - san: every DNS and URI SAN must carry the same value (exactly one distinct value), and a CN, when
 //     present, must equal it;
@@ -25,7 +28,12 @@ export interface Peer {
 }
 
 export type IdentitySource = 'cn' | 'san' | 'map';
-export type IdentityMap = ReadonlyMap<string, string>;
+
+/** PEER_IDENTITY_MAP read: fingerprint keys (64 upper-case hex digits) and subject CN keys, each to an FSP id. */
+export interface IdentityMap {
+  readonly fingerprints: ReadonlyMap<string, string>;
+  readonly subjects: ReadonlyMap<string, string>;
+}
 
 /**
  * Reads PEER_IDENTITY_MAP: a JSON object whose keys are SHA-256 fingerprints (any case, with or without colons) or subject CNs.
@@ -40,15 +48,19 @@ export function loadIdentityMap(path: string): IdentityMap {
     throw new Error(`identity map is not JSON: ${(cause as Error).message}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('identity map must be a JSON object');
-  const m = new Map<string, string>();
+  const fingerprints = new Map<string, string>();
+  const subjects = new Map<string, string>();
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string' || !isValidFspId(v)) throw new Error(`identity map entry for ${k} is not a valid FSP id`);
-    m.set(normaliseKey(k), v);
+    // A fingerprint-shaped key is a fingerprint: no subject key can spell one, so no CN can reach it.
+    if (FINGERPRINT_KEY.test(k)) fingerprints.set(fingerprintKey(k), v);
+    else subjects.set(k, v);
   }
-  return m;
+  return { fingerprints, subjects };
 }
 
-const normaliseKey = (k: string) => (/^([0-9a-f]{2}:?){32}$/i.test(k) ? k.replace(/:/g, '').toUpperCase() : k);
+const FINGERPRINT_KEY = /^([0-9a-f]{2}:?){32}$/i;
+const fingerprintKey = (k: string) => k.replace(/:/g, '').toUpperCase();
 
 export interface PeerResolverOptions {
   readonly from: IdentitySource;
@@ -99,7 +111,17 @@ export function peerFromCertificate(cert: CertLike, options: PeerResolverOptions
   const subjectCn = cns[0];
   const map = options.map();
   let fspId: string | undefined;
-  if (map) fspId = map.get(cert.fingerprint256.replace(/:/g, '').toUpperCase()) ?? (subjectCn ? map.get(subjectCn) : undefined);
+  if (map) {
+    fspId = map.fingerprints.get(fingerprintKey(cert.fingerprint256));
+    if (fspId === undefined && subjectCn !== undefined) {
+      fspId = map.subjects.get(subjectCn);
+      // The operator named SANs as the identity: a CN entry cannot outvote them.
+      if (fspId !== undefined && options.from === 'san') {
+        const ids = new Set(identitySans(cert.subjectaltname));
+        if (ids.size > 1 || (ids.size === 1 && !ids.has(fspId))) throw ambiguous('Client certificate SANs disagree with the identity its CN is mapped to');
+      }
+    }
+  }
   if (fspId === undefined && options.from === 'cn') fspId = subjectCn;
   if (fspId === undefined && options.from === 'san') {
     const ids = new Set(identitySans(cert.subjectaltname));

@@ -56,6 +56,70 @@ test('identity map: by fingerprint (any case, colons optional) or CN, consulted 
   }
 });
 
+test("identity map: a CN that spells a mapped certificate's fingerprint is a CN, never that certificate, in every mode", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-map-'));
+  try {
+    const path = join(dir, 'map.json');
+    // The victim's certificate is mapped by its (public) fingerprint; the attacker's CN spells it, in each spelling
+    // the map accepts for a fingerprint key.
+    writeFileSync(path, JSON.stringify({ [FP]: 'dfsp1' }));
+    const map = loadIdentityMap(path);
+    const other = `${'EE:'.repeat(31)}EE`;
+    for (const spelled of [FP.replace(/:/g, ''), FP.replace(/:/g, '').toLowerCase(), FP]) {
+      const attacker = { ...cert, fingerprint256: other, subject: { CN: spelled }, subjectaltname: 'DNS:dfsp9' };
+      assert.equal(
+        code(() => peerFromCertificate(attacker, { from: 'map', map: () => map })),
+        'GW_PEER_IDENTITY_UNKNOWN',
+        spelled,
+      );
+      assert.notEqual(
+        code(() => peerFromCertificate(attacker, { from: 'cn', map: () => map })),
+        'ok',
+        spelled,
+      );
+      // san: the CN differs from the SAN, as without a map.
+      assert.equal(
+        code(() => peerFromCertificate(attacker, { from: 'san', map: () => map })),
+        'GW_PEER_IDENTITY_AMBIGUOUS',
+        spelled,
+      );
+    }
+    // The victim's own certificate still binds by its fingerprint.
+    assert.equal(peerFromCertificate({ ...cert, subject: { CN: 'anything' } }, { from: 'map', map: () => map }).fspId, 'dfsp1');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('identity map with PEER_IDENTITY_FROM=san: a CN entry binds only when the SANs, if any, name the same FSP', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-map-'));
+  try {
+    const path = join(dir, 'map.json');
+    writeFileSync(path, JSON.stringify({ 'Payer Bank Ltd': 'dfsp1' }));
+    const map = loadIdentityMap(path);
+    const bank = (subjectaltname: string | undefined) => ({
+      ...cert,
+      fingerprint256: `${'EE:'.repeat(31)}EE`,
+      subject: { CN: 'Payer Bank Ltd' },
+      subjectaltname,
+    });
+    assert.equal(peerFromCertificate(bank(undefined), { from: 'san', map: () => map }).fspId, 'dfsp1');
+    assert.equal(peerFromCertificate(bank('DNS:dfsp1, IP Address:10.0.0.1'), { from: 'san', map: () => map }).fspId, 'dfsp1');
+    assert.equal(
+      code(() => peerFromCertificate(bank('DNS:dfsp9'), { from: 'san', map: () => map })),
+      'GW_PEER_IDENTITY_AMBIGUOUS',
+    );
+    assert.equal(
+      code(() => peerFromCertificate(bank('DNS:dfsp1, URI:dfsp9'), { from: 'san', map: () => map })),
+      'GW_PEER_IDENTITY_AMBIGUOUS',
+    );
+    // The CN source takes the operator's CN entry as it is.
+    assert.equal(peerFromCertificate(bank('DNS:dfsp9'), { from: 'cn', map: () => map }).fspId, 'dfsp1');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('no certificate, or a CN that is not an FSP id, is refused', () => {
   assert.equal(
     code(() => peerFromCertificate({}, { from: 'cn', map: () => undefined })),
