@@ -93,8 +93,18 @@ export const FIELDS = {
   inboundMtls: field('INBOUND_MUTUAL_TLS_ENABLED', 'Require and verify client certificates on the inbound listener.', bool(true)),
   serverCertPath: field('IN_SERVER_CERT_PATH', 'Inbound server certificate (PEM, chain allowed); watched and reloaded.', str(), { file: true }),
   serverKeyPath: field('IN_SERVER_KEY_PATH', 'Inbound server private key (PEM); watched and reloaded.', str(), { file: true, secret: true }),
-  caCertPath: field('IN_CA_CERT_PATH', 'CA bundle that client certificates must chain to; watched and reloaded.', str(), { file: true }),
-  crlPath: field('IN_CRL_PATH', 'Optional CRL (PEM) of revoked client certificates; watched and reloaded.', str(), { file: true }),
+  caCertPath: field(
+    'IN_CA_CERT_PATH',
+    'CA bundle that client certificates must chain to; watched and reloaded (a file with an incomplete PEM block or no certificate is refused, the previous bundle kept).',
+    str(),
+    { file: true },
+  ),
+  crlPath: field(
+    'IN_CRL_PATH',
+    'Optional CRLs (PEM, one per CA of IN_CA_CERT_PATH, each within its nextUpdate) of revoked client certificates; watched and reloaded: a reload closes at once the open connections of the certificates it revokes; a file with two CRLs of one CA, an expired CRL or an incomplete block is refused, the previous CRLs kept.',
+    str(),
+    { file: true },
+  ),
   tlsMinVersion: field('TLS_MIN_VERSION', 'Lowest TLS version accepted on the inbound listener.', oneOf(['TLSv1.3', 'TLSv1.2'], 'TLSv1.3')),
   tlsGroupsList: field(
     'TLS_GROUPS',

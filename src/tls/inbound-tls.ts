@@ -54,6 +54,10 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
           notAfter: new Date(e.loaded.serverCert.validTo).toISOString(),
         });
         reportExpiry(tls);
+        for (const fingerprint of e.revokedClosed) {
+          logger.error({ event: 'revoked_connection_closed', peer: fingerprint }, 'open connection of a certificate the new CRL revokes closed');
+          audit.record({ event: 'peer_rejected', actor: 'peer', peer: fingerprint, reason: 'crl_revoked' });
+        }
       } else {
         logger.error({ event: 'certificate_reload_failed', err: e.error }, 'TLS reload refused; keeping the previous certificates');
         audit.record({ event: 'certificate_reload_failed', actor: 'gateway', file: o.certPath, reason: 'unparsable_or_mismatched' });

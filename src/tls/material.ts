@@ -1,13 +1,17 @@
 // The inbound listener's TLS material (server key/cert, client CA bundle, optional CRL), loaded from
 // files and swapped into the running server with setSecureContext() when the files change. A new set
 // is validated by building a SecureContext first; if that fails the old context stays in force.
-// In-flight connections keep the context they were accepted with. setSecureContext() builds the whole context
-// from the options it is given, so each set carries the settings too (TLS version floor, groups).
+// Connections keep the context they were accepted with, except that a reload closes at once every open
+// connection whose client certificate the new CRL revokes (docs/operations.md "Revoking a DFSP"): a
+// keep-alive connection would otherwise go on serving a revoked certificate. The CA bundle and the CRLs are read
+// strictly first (crl.ts). setSecureContext() builds the whole context from the options it is given, so each set
+// carries the settings too (TLS version floor, groups).
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
+import { type CrlInfo, certificateNames, readCaBundle, readCrlFile, serialText } from './crl.js';
 import { at, type PairInForce, pairInForce, stagedPaths } from './staged.js';
 
 export interface TlsFiles {
@@ -21,6 +25,8 @@ export interface LoadedTls {
   readonly options: SecureContextOptions;
   readonly serverCert: X509Certificate;
   readonly caCerts: readonly X509Certificate[];
+  /** The CRLs of IN_CRL_PATH (none without it). */
+  readonly crls: readonly CrlInfo[];
   /** Hash of all file contents, to skip no-op reloads. */
   readonly digest: string;
   /** The server certificate's file in force (IN_SERVER_CERT_PATH, or its staged pair once active: src/tls/staged.ts). */
@@ -31,7 +37,11 @@ export interface LoadedTls {
 }
 
 export type ReloadEvent =
-  | { readonly outcome: 'ok'; readonly loaded: LoadedTls }
+  | {
+      readonly outcome: 'ok';
+      readonly loaded: LoadedTls /** Fingerprints of the client certificates whose open connections the new CRL closed. */;
+      readonly revokedClosed: readonly string[];
+    }
   | { readonly outcome: 'failed'; readonly error: unknown }
   | { readonly outcome: 'unchanged' };
 export type ReloadListener = (e: ReloadEvent) => void;
@@ -49,25 +59,40 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
   const { cert, key } = pair;
   const ca = files.caPath ? readFileSync(files.caPath) : undefined;
   const crl = files.crlPath ? readFileSync(files.crlPath) : undefined;
-  const options: SecureContextOptions = { cert, key, ...settings, ...(ca ? { ca } : {}), ...(crl ? { crl } : {}) };
+  // Node accepts a CA file without a certificate and reads one CRL per buffer: both are read strictly first.
+  const caCerts = ca ? readCaBundle(ca.toString('utf8')) : [];
+  const crls = crl ? readCrlFile(crl.toString('utf8'), now) : [];
+  const options: SecureContextOptions = { cert, key, ...settings, ...(ca ? { ca } : {}), ...(crl ? { crl: crls.map((c) => c.pem) } : {}) };
   createSecureContext(options); // throws on garbage, key/cert mismatch, bad CRL
   const serverCert = new X509Certificate(cert);
-  const caCerts = ca ? splitPem(ca.toString('utf8')).map((p) => new X509Certificate(p)) : [];
   const h = createHash('sha256');
   for (const b of [cert, key, ca, crl]) h.update(b ?? '-');
   // A staged pair appearing, changing or refused is news too (metrics, log), though the context is the same.
   h.update(`${pair.pending?.activateAt}|${pair.pending?.certificate.fingerprint256}|${pair.stagedError?.message}`);
-  return { options, serverCert, caCerts, digest: h.digest('hex'), certPath: pair.certPath, pending: pair.pending, stagedError: pair.stagedError };
+  return { options, serverCert, caCerts, crls, digest: h.digest('hex'), certPath: pair.certPath, pending: pair.pending, stagedError: pair.stagedError };
 }
 
-function splitPem(text: string): string[] {
-  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+/** The fingerprint of the client certificate of `socket` when one of `crls` revokes it. */
+function revokedPeer(socket: TLSSocket, crls: readonly CrlInfo[]): string | undefined {
+  const peer = socket.getPeerCertificate();
+  const raw = peer?.raw;
+  if (!raw || raw.length === 0) return undefined;
+  let issuer: string;
+  try {
+    issuer = certificateNames(raw).issuer;
+  } catch {
+    return undefined; // OpenSSL accepted it at the handshake; nothing here to match a CRL with
+  }
+  const serial = serialText(new X509Certificate(raw).serialNumber);
+  return crls.some((c) => c.issuer === issuer && c.revoked.has(serial)) ? peer.fingerprint256 : undefined;
 }
 
 /** Holds the current TLS material of a server and reloads it when its files change. */
 export class TlsReloader {
   #current: LoadedTls;
   #servers: Server[] = [];
+  /** The open TLS connections of the attached servers, to close those a new CRL revokes. */
+  readonly #sockets = new Set<TLSSocket>();
   #watch: FileWatch | undefined;
   #cancelSwitch: () => void = () => {};
 
@@ -92,6 +117,10 @@ export class TlsReloader {
 
   attach(server: Server): void {
     this.#servers.push(server);
+    server.on('secureConnection', (socket: TLSSocket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
   }
 
   /** Re-reads the files now. Returns the outcome; on failure the running context is untouched. */
@@ -107,7 +136,17 @@ export class TlsReloader {
     for (const s of this.#servers) s.setSecureContext(next.options);
     this.#current = next;
     this.#schedule();
-    this.listener({ outcome: 'ok', loaded: next });
+    // New handshakes meet the new CRL; connections already open would keep serving a certificate it revokes.
+    const closed: string[] = [];
+    if (next.crls.length > 0)
+      for (const socket of this.#sockets) {
+        const fingerprint = revokedPeer(socket, next.crls);
+        if (fingerprint !== undefined) {
+          socket.destroy();
+          closed.push(fingerprint);
+        }
+      }
+    this.listener({ outcome: 'ok', loaded: next, revokedClosed: closed });
     return 'ok';
   }
 
