@@ -11,7 +11,8 @@
 //   - san: every DNS and URI SAN must carry the same value (exactly one distinct value), and a CN, when
 //     present, must equal it;
 //   - the result must be a valid FSP id.
-// The result (or the refusal) is cached per socket, so keep-alive requests pay for it once.
+// The result (or the refusal) is cached per socket, so keep-alive requests pay for it once; a reloaded
+// PEER_IDENTITY_MAP binds open connections again on their next request.
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { GatewayError } from '../errors.js';
@@ -75,14 +76,17 @@ interface CertLike {
   raw?: Uint8Array;
 }
 
-const cache = new WeakMap<TLSSocket, Peer | GatewayError>();
+/** Per socket: the binding, and the identity map it was made with (an edited map binds the socket again). */
+const cache = new WeakMap<TLSSocket, { readonly map: IdentityMap | undefined; readonly hit: Peer | GatewayError }>();
 
 /**
  * Resolves (and caches per socket) the Peer of an authorised TLS socket. Throws GW_PEER_CERT_NOT_CLIENT,
  * GW_PEER_IDENTITY_AMBIGUOUS or GW_PEER_IDENTITY_UNKNOWN (all 3100).
  */
 export function peerOf(socket: TLSSocket, options: PeerResolverOptions): Peer {
-  let hit = cache.get(socket);
+  const map = options.map();
+  const cached = cache.get(socket);
+  let hit = cached !== undefined && cached.map === map ? cached.hit : undefined;
   if (!hit) {
     try {
       const cert = socket.getPeerCertificate() as CertLike;
@@ -96,7 +100,7 @@ export function peerOf(socket: TLSSocket, options: PeerResolverOptions): Peer {
     } catch (e) {
       hit = e instanceof GatewayError ? e : new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'Client certificate does not name an FSP', cause: e });
     }
-    cache.set(socket, hit);
+    cache.set(socket, { map, hit });
   }
   if (hit instanceof GatewayError) throw hit;
   return hit;
