@@ -101,7 +101,7 @@ export const FIELDS = {
   ),
   crlPath: field(
     'IN_CRL_PATH',
-    'Optional CRLs (PEM, one per CA of IN_CA_CERT_PATH, each within its nextUpdate) of revoked client certificates; watched and reloaded: a reload closes at once the open connections of the certificates it revokes; a file with two CRLs of one CA, an expired CRL or an incomplete block is refused, the previous CRLs kept.',
+    'Optional CRLs (PEM) of revoked client certificates: exactly one per CA of IN_CA_CERT_PATH, signed by it, within its thisUpdate and nextUpdate (otherwise the file is refused, the previous CRLs kept); watched and reloaded, and a reload closes at once the open connections of the certificates it revokes.',
     str(),
     { file: true },
   ),

@@ -1,26 +1,30 @@
 // The CA bundle and CRL files of the inbound listener, read strictly before they reach OpenSSL. Node's
-// createSecureContext() accepts a CA file with no certificate in it, and reads only the FIRST CRL of a buffer,
-// so a truncated CA bundle was a silent outage and a second CRL in IN_CRL_PATH was silently ignored. Here:
-//   - every PEM block must be complete and of the expected type, and at least one must be there;
-//   - every CRL is passed to OpenSSL (an array), each read (RFC 5280 §5.1, the @peculiar/asn1-x509 schema, as
-//     src/tls/ocsp/protocol.ts reads OCSP) for its issuer, its validity and the serial numbers it revokes;
-//   - a CRL past its nextUpdate is refused (OpenSSL would refuse every certificate of its issuer), and two CRLs
-//     of one issuer are refused (OpenSSL would use one of them and ignore the other's revocations).
-// The revoked serials let a reload close the connections of certificates it revokes (material.ts).
-import { X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, CertificateList, type Name } from '@peculiar/asn1-x509';
+// createSecureContext() accepts a CA file with no certificate in it and reads only the FIRST CRL of a buffer;
+// node turns on CRL checking for the whole chain (X509_V_FLAG_CRL_CHECK_ALL) as soon as a CRL is given, so a
+// CA without a CRL, or with an expired, future or foreign-signed one, refuses every certificate it issued. Here:
+//   - every PEM block must be complete and of the expected type, and at least one must be there; OpenSSL gets
+//     the blocks read here, not the raw file;
+//   - every CRL (RFC 5280 §5.1) must be signed by a CA of the bundle, within its thisUpdate (5 minutes of clock
+//     skew allowed) and nextUpdate; each CA of the bundle has exactly one;
+//   - the revoked serial numbers are kept, as the DER INTEGER bytes, to close the open connections of the
+//     certificates a reload revokes (material.ts).
+// A small DER walker reads only what these checks need: no node limit, so CRLs of any size load (a schema
+// parser with a 10 000-node limit refused a CRL of 3 400 entries).
+import { type KeyObject, verify, X509Certificate } from 'node:crypto';
 
 /** One CRL of IN_CRL_PATH, as far as the gateway reads it. */
 export interface CrlInfo {
   readonly pem: string;
-  /** The issuer Name, DER, hex: equal to the subject DER of the CA that issued it. */
-  readonly issuer: string;
+  /** The CA of IN_CA_CERT_PATH whose key verified the CRL's signature. */
+  readonly ca: X509Certificate;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date | undefined;
-  /** Revoked serial numbers, upper-case hex without leading zeros (as node's X509Certificate.serialNumber, trimmed). */
+  /** Revoked serial numbers: the DER INTEGER content, upper-case hex (as {@link certificateSerial}). */
   readonly revoked: ReadonlySet<string>;
 }
+
+/** Clock skew allowed for a CRL's thisUpdate. */
+const SKEW_MS = 5 * 60_000;
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
@@ -30,69 +34,187 @@ function pemBlocks(text: string, label: string, what: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(BLOCK)) {
     if (m[1] !== label) throw new Error(`${what}: holds a ${m[1]} block, not only ${label}`);
-    out.push(m[0]);
+    out.push(`${m[0]}\n`);
   }
   if (out.length !== begins) throw new Error(`${what}: ${begins - out.length} incomplete PEM block(s) (truncated file?)`);
   if (out.length === 0) throw new Error(`${what}: no ${label} in it`);
   return out;
 }
 
-/** The CA certificates of a CA bundle file: at least one, every block complete. */
-export function readCaBundle(text: string): X509Certificate[] {
-  return pemBlocks(text, 'CERTIFICATE', 'CA file').map((p, i) => {
+/** The CA certificates of a CA bundle file (at least one, every block complete), and their PEM blocks for OpenSSL. */
+export function readCaBundle(text: string): { certs: X509Certificate[]; pems: string[] } {
+  const pems = pemBlocks(text, 'CERTIFICATE', 'CA file');
+  const certs = pems.map((p, i) => {
     try {
       return new X509Certificate(p);
     } catch (e) {
       throw new Error(`CA file: certificate ${i + 1} does not parse: ${(e as Error).message}`);
     }
   });
+  return { certs, pems };
 }
 
-const hex = (b: ArrayBuffer): string => Buffer.from(b).toString('hex').toUpperCase();
-const nameHex = (n: Name): string => hex(AsnConvert.serialize(n));
+interface Tlv {
+  readonly tag: number;
+  /** Offset of the tag byte. */
+  readonly at: number;
+  /** Offset of the content. */
+  readonly start: number;
+  /** Offset just past the content. */
+  readonly end: number;
+}
 
-/** Reads one PEM CRL (RFC 5280 §5.1) with the @peculiar/asn1-x509 schema. Throws on anything it cannot read. */
-export function readCrl(pem: string): CrlInfo {
-  const der = Buffer.from(pem.replace(/-----(BEGIN|END) X509 CRL-----/g, '').replace(/\s+/g, ''), 'base64');
-  const tbs = AsnConvert.parse(der, CertificateList).tbsCertList;
+/** One DER element at `at` (definite lengths only, as DER requires). */
+function tlv(buf: Uint8Array, at: number, limit: number): Tlv {
+  if (at + 2 > limit) throw new Error('truncated DER');
+  const tag = buf[at] as number;
+  let len = buf[at + 1] as number;
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > limit) throw new Error('bad DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (buf[start + i] as number);
+    start += n;
+  }
+  const end = start + len;
+  if (end > limit) throw new Error('truncated DER');
+  return { tag, at, start, end };
+}
+
+const hex = (buf: Uint8Array, from: number, to: number): string =>
+  Buffer.from(buf.buffer, buf.byteOffset + from, to - from)
+    .toString('hex')
+    .toUpperCase();
+
+/** UTCTime (0x17, YYMMDDHHMMSSZ; 50–99 → 19xx, RFC 5280 §4.1.2.5.1) or GeneralizedTime (0x18, YYYYMMDDHHMMSSZ). */
+function time(buf: Uint8Array, t: Tlv): Date {
+  const s = Buffer.from(buf.buffer, buf.byteOffset + t.start, t.end - t.start).toString('latin1');
+  const m =
+    t.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : t.tag === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : null;
+  if (!m) throw new Error('bad time');
+  let year = Number(m[1]);
+  if (t.tag === 0x17) year += year >= 50 ? 1900 : 2000;
+  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+}
+
+const isTime = (tag: number) => tag === 0x17 || tag === 0x18;
+
+/** Signature algorithm OIDs (DER content, hex) → node's digest name; null: the key decides (Ed25519). */
+const ALGORITHMS: Readonly<Record<string, string | null>> = {
+  '2A864886F70D010105': 'sha1', // sha1WithRSAEncryption
+  '2A864886F70D01010B': 'sha256', // sha256WithRSAEncryption
+  '2A864886F70D01010C': 'sha384',
+  '2A864886F70D01010D': 'sha512',
+  '2A8648CE3D040302': 'sha256', // ecdsa-with-SHA256
+  '2A8648CE3D040303': 'sha384',
+  '2A8648CE3D040304': 'sha512',
+  '2B6570': null, // Ed25519
+};
+
+interface ParsedCrl {
+  readonly tbs: Uint8Array;
+  readonly algorithm: string;
+  readonly signature: Uint8Array;
+  readonly thisUpdate: Date;
+  readonly nextUpdate: Date | undefined;
+  readonly revoked: Set<string>;
+}
+
+function parseCrl(der: Uint8Array): ParsedCrl {
+  const list = tlv(der, 0, der.length);
+  if (list.tag !== 0x30 || list.end !== der.length) throw new Error('not a CertificateList');
+  const tbs = tlv(der, list.start, list.end);
+  if (tbs.tag !== 0x30) throw new Error('not a TBSCertList');
+  const sigAlg = tlv(der, tbs.end, list.end);
+  const sig = tlv(der, sigAlg.end, list.end);
+  if (sigAlg.tag !== 0x30 || sig.tag !== 0x03 || der[sig.start] !== 0) throw new Error('bad signature');
+  const oid = tlv(der, sigAlg.start, sigAlg.end);
+  if (oid.tag !== 0x06) throw new Error('bad signature algorithm');
+  let e = tlv(der, tbs.start, tbs.end);
+  if (e.tag === 0x02) e = tlv(der, e.end, tbs.end); // version
+  if (e.tag !== 0x30) throw new Error('no signature algorithm');
+  const issuer = tlv(der, e.end, tbs.end);
+  if (issuer.tag !== 0x30) throw new Error('no issuer');
+  const thisTlv = tlv(der, issuer.end, tbs.end);
+  if (!isTime(thisTlv.tag)) throw new Error('no thisUpdate');
+  let at = thisTlv.end;
+  let nextUpdate: Date | undefined;
+  const revoked = new Set<string>();
+  if (at < tbs.end) {
+    const n = tlv(der, at, tbs.end);
+    if (isTime(n.tag)) {
+      nextUpdate = time(der, n);
+      at = n.end;
+    }
+  }
+  if (at < tbs.end) {
+    const r = tlv(der, at, tbs.end);
+    if (r.tag === 0x30) {
+      for (let p = r.start; p < r.end; ) {
+        const entry = tlv(der, p, r.end);
+        const serial = tlv(der, entry.start, entry.end);
+        if (entry.tag !== 0x30 || serial.tag !== 0x02) throw new Error('bad revoked entry');
+        revoked.add(hex(der, serial.start, serial.end));
+        p = entry.end;
+      }
+    }
+  }
   return {
-    pem,
-    issuer: nameHex(tbs.issuer),
-    thisUpdate: tbs.thisUpdate.getTime(),
-    nextUpdate: tbs.nextUpdate?.getTime(),
-    revoked: new Set((tbs.revokedCertificates ?? []).map((r) => serialText(hex(r.userCertificate)))),
+    tbs: der.subarray(tbs.at, tbs.end),
+    algorithm: hex(der, oid.start, oid.end),
+    signature: der.subarray(sig.start + 1, sig.end),
+    thisUpdate: time(der, thisTlv),
+    nextUpdate,
+    revoked,
   };
 }
 
-/** A serial number as upper-case hex without leading zeros ("0" for zero). */
-export function serialText(h: string): string {
-  return h.toUpperCase().replace(/^0+(?=.)/, '');
+function signedBy(crl: ParsedCrl, key: KeyObject): boolean {
+  const digest = ALGORITHMS[crl.algorithm];
+  if (digest === undefined) throw new Error(`signature algorithm ${crl.algorithm} (OID, hex) not supported`);
+  try {
+    return verify(digest, crl.tbs, key, crl.signature);
+  } catch {
+    return false; // a key of another type
+  }
 }
 
-/** The issuer and subject Names of a DER certificate (RFC 5280 §4.1), encoded as readCrl encodes a CRL's issuer. */
-export function certificateNames(raw: Uint8Array): { issuer: string; subject: string } {
-  const tbs = AsnConvert.parse(raw, Certificate).tbsCertificate;
-  return { issuer: nameHex(tbs.issuer), subject: nameHex(tbs.subject) };
+/** The serial number of a DER certificate (RFC 5280 §4.1): its INTEGER content, upper-case hex, as a CRL lists it. */
+export function certificateSerial(raw: Uint8Array): string {
+  const cert = tlv(raw, 0, raw.length);
+  const tbs = tlv(raw, cert.start, cert.end);
+  let e = tlv(raw, tbs.start, tbs.end);
+  if (e.tag === 0xa0) e = tlv(raw, e.end, tbs.end); // [0] version
+  if (e.tag !== 0x02) throw new Error('no serial number');
+  return hex(raw, e.start, e.end);
 }
 
 /**
- * The CRLs of an IN_CRL_PATH file: at least one, every block complete and readable, none past its nextUpdate at
- * `now`, at most one per issuer.
+ * The CRLs of an IN_CRL_PATH file, checked against the CAs of IN_CA_CERT_PATH at `now`: every block complete and
+ * readable, each CRL signed by one of the CAs, within thisUpdate and nextUpdate, exactly one CRL per CA.
  */
-export function readCrlFile(text: string, now: number): CrlInfo[] {
-  const crls = pemBlocks(text, 'X509 CRL', 'CRL file').map((p, i) => {
+export function readCrlFile(text: string, cas: readonly X509Certificate[], now: number): CrlInfo[] {
+  const out: CrlInfo[] = [];
+  pemBlocks(text, 'X509 CRL', 'CRL file').forEach((pem, i) => {
+    let crl: ParsedCrl;
     try {
-      return readCrl(p);
+      crl = parseCrl(new Uint8Array(Buffer.from(pem.replace(/-----(BEGIN|END) X509 CRL-----/g, '').replace(/\s+/g, ''), 'base64')));
     } catch (e) {
       throw new Error(`CRL file: CRL ${i + 1} does not parse: ${(e as Error).message}`);
     }
+    const ca = cas.find((c) => signedBy(crl, c.publicKey));
+    if (!ca) throw new Error(`CRL file: CRL ${i + 1} is not signed by any CA of IN_CA_CERT_PATH`);
+    if (out.some((o) => o.ca === ca)) throw new Error(`CRL file: CRL ${i + 1} is a second CRL of ${ca.subject.replace(/\n/g, ', ')}: keep one CRL per CA`);
+    if (crl.thisUpdate.getTime() > now + SKEW_MS) throw new Error(`CRL file: CRL ${i + 1} is not valid before ${crl.thisUpdate.toISOString()} (thisUpdate)`);
+    if (crl.nextUpdate !== undefined && crl.nextUpdate.getTime() <= now)
+      throw new Error(`CRL file: CRL ${i + 1} expired at ${crl.nextUpdate.toISOString()} (nextUpdate): every certificate of its CA would be refused`);
+    out.push({ pem, ca, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, revoked: crl.revoked });
   });
-  const issuers = new Set<string>();
-  crls.forEach((c, i) => {
-    if (c.nextUpdate !== undefined && c.nextUpdate.getTime() <= now)
-      throw new Error(`CRL file: CRL ${i + 1} expired at ${c.nextUpdate.toISOString()} (nextUpdate): every certificate of its CA would be refused`);
-    if (issuers.has(c.issuer)) throw new Error(`CRL file: CRL ${i + 1} has the same issuer as an earlier one: keep one CRL per CA`);
-    issuers.add(c.issuer);
-  });
-  return crls;
+  const bare = cas.filter((c) => !out.some((o) => o.ca === c));
+  if (bare.length > 0)
+    throw new Error(
+      `CRL file: no CRL of ${bare.map((c) => c.subject.replace(/\n/g, ', ')).join('; ')}: with IN_CRL_PATH, OpenSSL refuses every certificate of a CA without one`,
+    );
+  return out;
 }

@@ -43,6 +43,14 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
     { minVersion: o.minVersion, ecdhCurve: o.ecdhCurve },
     (e) => {
       if (e.outcome === 'unchanged') return;
+      const revokedClosed = (fingerprint: string): void => {
+        logger.error({ event: 'revoked_connection_closed', peer: fingerprint }, 'connection of a certificate the current CRLs revoke closed');
+        audit.record({ event: 'peer_rejected', actor: 'peer', peer: fingerprint, reason: 'crl_revoked' });
+      };
+      if (e.outcome === 'closed') {
+        revokedClosed(e.fingerprint);
+        return;
+      }
       telemetry.reload({ what: 'tls', outcome: e.outcome });
       if (e.outcome === 'ok') {
         logger.info({ event: 'certificate_reloaded', file: e.loaded.certPath }, 'TLS material reloaded');
@@ -54,10 +62,7 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
           notAfter: new Date(e.loaded.serverCert.validTo).toISOString(),
         });
         reportExpiry(tls);
-        for (const fingerprint of e.revokedClosed) {
-          logger.error({ event: 'revoked_connection_closed', peer: fingerprint }, 'open connection of a certificate the new CRL revokes closed');
-          audit.record({ event: 'peer_rejected', actor: 'peer', peer: fingerprint, reason: 'crl_revoked' });
-        }
+        for (const fingerprint of e.revokedClosed) revokedClosed(fingerprint);
       } else {
         logger.error({ event: 'certificate_reload_failed', err: e.error }, 'TLS reload refused; keeping the previous certificates');
         audit.record({ event: 'certificate_reload_failed', actor: 'gateway', file: o.certPath, reason: 'unparsable_or_mismatched' });

@@ -9,9 +9,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
-import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createSecureContext, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
-import { type CrlInfo, certificateNames, readCaBundle, readCrlFile, serialText } from './crl.js';
+import { type CrlInfo, certificateSerial, readCaBundle, readCrlFile } from './crl.js';
 import { at, type PairInForce, pairInForce, stagedPaths } from './staged.js';
 
 export interface TlsFiles {
@@ -27,6 +27,8 @@ export interface LoadedTls {
   readonly caCerts: readonly X509Certificate[];
   /** The CRLs of IN_CRL_PATH (none without it). */
   readonly crls: readonly CrlInfo[];
+  /** Hash of the CRL file alone: open connections are checked again only when it changes. */
+  readonly crlDigest: string;
   /** Hash of all file contents, to skip no-op reloads. */
   readonly digest: string;
   /** The server certificate's file in force (IN_SERVER_CERT_PATH, or its staged pair once active: src/tls/staged.ts). */
@@ -43,7 +45,9 @@ export type ReloadEvent =
       readonly revokedClosed: readonly string[];
     }
   | { readonly outcome: 'failed'; readonly error: unknown }
-  | { readonly outcome: 'unchanged' };
+  | { readonly outcome: 'unchanged' }
+  /** A connection accepted before a CRL change finished its handshake after it with a certificate the new CRLs revoke: closed. */
+  | { readonly outcome: 'closed'; readonly fingerprint: string };
 export type ReloadListener = (e: ReloadEvent) => void;
 
 /** What every context of the server gets besides the files: kept across reloads (setSecureContext replaces it all). */
@@ -60,32 +64,61 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
   const ca = files.caPath ? readFileSync(files.caPath) : undefined;
   const crl = files.crlPath ? readFileSync(files.crlPath) : undefined;
   // Node accepts a CA file without a certificate and reads one CRL per buffer: both are read strictly first.
-  const caCerts = ca ? readCaBundle(ca.toString('utf8')) : [];
-  const crls = crl ? readCrlFile(crl.toString('utf8'), now) : [];
-  const options: SecureContextOptions = { cert, key, ...settings, ...(ca ? { ca } : {}), ...(crl ? { crl: crls.map((c) => c.pem) } : {}) };
+  const bundle = ca ? readCaBundle(ca.toString('utf8')) : undefined;
+  const caCerts = bundle?.certs ?? [];
+  const crls = crl ? readCrlFile(crl.toString('utf8'), caCerts, now) : [];
+  // OpenSSL gets what was read and checked here, block by block, not the raw files.
+  const options: SecureContextOptions = { cert, key, ...settings, ...(bundle ? { ca: bundle.pems } : {}), ...(crl ? { crl: crls.map((c) => c.pem) } : {}) };
   createSecureContext(options); // throws on garbage, key/cert mismatch, bad CRL
   const serverCert = new X509Certificate(cert);
   const h = createHash('sha256');
   for (const b of [cert, key, ca, crl]) h.update(b ?? '-');
   // A staged pair appearing, changing or refused is news too (metrics, log), though the context is the same.
   h.update(`${pair.pending?.activateAt}|${pair.pending?.certificate.fingerprint256}|${pair.stagedError?.message}`);
-  return { options, serverCert, caCerts, crls, digest: h.digest('hex'), certPath: pair.certPath, pending: pair.pending, stagedError: pair.stagedError };
+  const crlDigest = createHash('sha256')
+    .update(crl ?? '-')
+    .digest('hex');
+  return {
+    options,
+    serverCert,
+    caCerts,
+    crls,
+    crlDigest,
+    digest: h.digest('hex'),
+    certPath: pair.certPath,
+    pending: pair.pending,
+    stagedError: pair.stagedError,
+  };
 }
 
-/** The fingerprint of the client certificate of `socket` when one of `crls` revokes it. */
-function revokedPeer(socket: TLSSocket, crls: readonly CrlInfo[]): string | undefined {
-  const peer = socket.getPeerCertificate();
-  const raw = peer?.raw;
-  if (!raw || raw.length === 0) return undefined;
-  let issuer: string;
-  try {
-    issuer = certificateNames(raw).issuer;
-  } catch {
-    return undefined; // OpenSSL accepted it at the handshake; nothing here to match a CRL with
+/**
+ * Whether one of `crls` revokes a certificate of the chain `socket` presented (the leaf, or an intermediate
+ * CA): its serial is listed by a CRL whose CA issued it (OpenSSL's name matching and the CA's signature).
+ */
+function revokedChain(socket: TLSSocket, crls: readonly CrlInfo[]): boolean {
+  const seen = new Set<string>();
+  for (
+    let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+    c?.raw && c.raw.length > 0 && !seen.has(c.fingerprint256);
+    c = c.issuerCertificate
+  ) {
+    seen.add(c.fingerprint256);
+    let serial: string;
+    try {
+      serial = certificateSerial(c.raw);
+    } catch {
+      continue; // OpenSSL accepted it at the handshake; nothing here to match a CRL with
+    }
+    const listing = crls.filter((crl) => crl.revoked.has(serial));
+    if (listing.length === 0) continue;
+    const cert = new X509Certificate(c.raw);
+    if (listing.some((crl) => cert.checkIssued(crl.ca) && cert.verify(crl.ca.publicKey))) return true;
   }
-  const serial = serialText(new X509Certificate(raw).serialNumber);
-  return crls.some((c) => c.issuer === issuer && c.revoked.has(serial)) ? peer.fingerprint256 : undefined;
+  return false;
 }
+
+/** A connection accepted before a CRL change may finish its handshake after it, against the old CRL. */
+const CRL_CHANGE_WINDOW_MS = 125_000; // TLS_HANDSHAKE_TIMEOUT_MS's largest value (120 s) and a margin
 
 /** Holds the current TLS material of a server and reloads it when its files change. */
 export class TlsReloader {
@@ -93,6 +126,8 @@ export class TlsReloader {
   #servers: Server[] = [];
   /** The open TLS connections of the attached servers, to close those a new CRL revokes. */
   readonly #sockets = new Set<TLSSocket>();
+  /** When the CRLs last changed (performance.now()); -Infinity: not since start. */
+  #crlChangedAt = Number.NEGATIVE_INFINITY;
   #watch: FileWatch | undefined;
   #cancelSwitch: () => void = () => {};
 
@@ -120,6 +155,16 @@ export class TlsReloader {
     server.on('secureConnection', (socket: TLSSocket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+      // Accepted before the last CRL change, its handshake met the old CRLs: check it against the new ones. In a
+      // microtask: the server's other 'secureConnection' listeners still see a live socket, and it is closed before
+      // the event loop reads anything more from it.
+      if (performance.now() - this.#crlChangedAt < CRL_CHANGE_WINDOW_MS)
+        queueMicrotask(() => {
+          if (socket.destroyed || !revokedChain(socket, this.#current.crls)) return;
+          const fingerprint = socket.getPeerCertificate()?.fingerprint256 ?? 'unknown';
+          socket.destroy();
+          this.listener({ outcome: 'closed', fingerprint });
+        });
     });
   }
 
@@ -134,18 +179,29 @@ export class TlsReloader {
     }
     if (next.digest === this.#current.digest) return 'unchanged';
     for (const s of this.#servers) s.setSecureContext(next.options);
+    const previous = this.#current;
     this.#current = next;
     this.#schedule();
     // New handshakes meet the new CRL; connections already open would keep serving a certificate it revokes.
     const closed: string[] = [];
-    if (next.crls.length > 0)
+    if (next.crlDigest !== previous.crlDigest) {
+      this.#crlChangedAt = performance.now();
+      // Many connections share a certificate: each chain is judged once per reload.
+      const verdicts = new Map<string, boolean>();
       for (const socket of this.#sockets) {
-        const fingerprint = revokedPeer(socket, next.crls);
-        if (fingerprint !== undefined) {
+        const fingerprint = socket.getPeerCertificate()?.fingerprint256;
+        if (!fingerprint) continue;
+        let revoked = verdicts.get(fingerprint);
+        if (revoked === undefined) {
+          revoked = next.crls.length > 0 && revokedChain(socket, next.crls);
+          verdicts.set(fingerprint, revoked);
+        }
+        if (revoked) {
           socket.destroy();
           closed.push(fingerprint);
         }
       }
+    }
     this.listener({ outcome: 'ok', loaded: next, revokedClosed: closed });
     return 'ok';
   }

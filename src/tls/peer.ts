@@ -53,14 +53,22 @@ export function loadIdentityMap(path: string): IdentityMap {
   const subjects = new Map<string, string>();
   for (const [k, v] of Object.entries(raw)) {
     if (typeof v !== 'string' || !isValidFspId(v)) throw new Error(`identity map entry for ${k} is not a valid FSP id`);
-    // A fingerprint-shaped key is a fingerprint: no subject key can spell one, so no CN can reach it.
-    if (FINGERPRINT_KEY.test(k)) fingerprints.set(fingerprintKey(k), v);
-    else subjects.set(k, v);
+    // A fingerprint-shaped key is a fingerprint: no subject key can spell one, so no CN can reach it. A fingerprint
+    // written another way (a "sha256:" prefix, spaces, openssl's "SHA256 Fingerprint=" line) would otherwise
+    // become a CN key that a certificate with that CN could claim: refused, as are two keys for one fingerprint.
+    if (FINGERPRINT_KEY.test(k)) {
+      const fp = fingerprintKey(k);
+      if (fingerprints.has(fp)) throw new Error(`identity map has two keys for the fingerprint ${fp}`);
+      fingerprints.set(fp, v);
+    } else if (FINGERPRINT_INSIDE.test(k)) {
+      throw new Error(`identity map key ${JSON.stringify(k)} holds a SHA-256 fingerprint in another form: write it as 64 hex digits, colons allowed`);
+    } else subjects.set(k, v);
   }
   return { fingerprints, subjects };
 }
 
 const FINGERPRINT_KEY = /^([0-9a-f]{2}:?){32}$/i;
+const FINGERPRINT_INSIDE = /([0-9a-f]{2}[\s:.-]?){31}[0-9a-f]{2}/i;
 const fingerprintKey = (k: string) => k.replace(/:/g, '').toUpperCase();
 
 export interface PeerResolverOptions {

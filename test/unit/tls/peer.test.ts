@@ -91,6 +91,31 @@ test("identity map: a CN that spells a mapped certificate's fingerprint is a CN,
   }
 });
 
+test('identity map: a fingerprint written another way, or twice, is refused rather than filed as a CN', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-map-'));
+  try {
+    const path = join(dir, 'map.json');
+    const hex = FP.replace(/:/g, '');
+    for (const key of [
+      `sha256:${hex}`,
+      `SHA256 Fingerprint=${FP}`,
+      hex.match(/../g)?.join(' ') as string,
+      `${hex.toLowerCase()} `,
+      hex.match(/../g)?.join('-') as string,
+    ]) {
+      writeFileSync(path, JSON.stringify({ [key]: 'dfsp1' }));
+      assert.throws(() => loadIdentityMap(path), /^Error: identity map key .* holds a SHA-256 fingerprint in another form/, key);
+    }
+    writeFileSync(path, JSON.stringify({ [FP]: 'dfsp1', [hex.toLowerCase()]: 'dfsp2' }));
+    assert.throws(() => loadIdentityMap(path), /two keys for the fingerprint/);
+    // CNs, even long hex-looking ones shorter than a fingerprint, stay CN keys.
+    writeFileSync(path, JSON.stringify({ 'Payer Bank Ltd': 'dfsp1', [hex.slice(0, 62)]: 'dfsp2' }));
+    assert.equal(loadIdentityMap(path).subjects.size, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('identity map with PEER_IDENTITY_FROM=san: a CN entry binds only when the SANs, if any, name the same FSP', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sg-map-'));
   try {

@@ -1,0 +1,91 @@
+// A CRL reload against connections the first sweep cannot see or match by the leaf alone: a connection whose
+// TCP accept came before the reload and whose handshake came after (node fixes the CRLs at accept), and a leaf
+// whose intermediate CA the new CRL revokes (src/tls/material.ts; hostile re-review of 2026-11-30).
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { connect as netConnect } from 'node:net';
+import { after, before, test } from 'node:test';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import forge from 'node-forge';
+import { createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
+import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { makeTestPki } from '../../helpers/pki.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pki = makeTestPki();
+// root → intermediate → leaf; the bundle holds both CAs, and each has its CRL.
+const root = createCa({ cn: 'root CA' });
+const made = createCa({ cn: 'intermediate CA' });
+made.cert.setIssuer(root.cert.subject.attributes);
+made.cert.serialNumber = '11223344';
+made.cert.sign(root.key, forge.md.sha256.create());
+const inter = { ...made, certPem: forge.pki.certificateToPem(made.cert), serialHex: made.cert.serialNumber };
+const leaf = issueCert(inter, { cn: 'dfsp1', usage: 'client' });
+const direct = issueCert(root, { cn: 'dfsp2', usage: 'client' });
+const noneRevoked = () => createCrl(root, []) + createCrl(inter, []);
+writeFileSync(pki.caPath, root.certPem + inter.certPem);
+writeFileSync(pki.crlPath, noneRevoked());
+let t: TestGateway;
+before(async () => {
+  t = await startTestGateway({ pki, env: { IN_CRL_PATH: pki.crlPath, HTTP_KEEPALIVE_TIMEOUT_MS: '5000' } });
+});
+after(async () => {
+  await t.close();
+  pki.cleanup();
+});
+
+const call = (cert: Issued, source: string, agent?: Agent) =>
+  send(t.gw.inbound.port, { path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', source), cert, ca: pki.ca.certPem, ...(agent ? { agent } : {}) }).then(
+    (r) => r.status,
+    () => 0,
+  );
+
+test("revoking the intermediate CA closes its leaves' open connections", async () => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: leaf.certPem, key: leaf.keyPem, ca: pki.ca.certPem, servername: 'localhost' });
+  try {
+    assert.equal(await call(leaf, 'dfsp1', agent), 202);
+    writeFileSync(pki.crlPath, createCrl(root, [inter.serialHex]) + createCrl(inter, []));
+    await sleep(1200);
+    const forwarded = t.stub.requests.length;
+    const on: number[] = [];
+    for (let i = 0; i < 3; i++) on.push(await call(leaf, 'dfsp1', agent));
+    assert.deepEqual(on, [0, 0, 0]);
+    assert.equal(t.stub.requests.length, forwarded);
+    assert.equal(await call(direct, 'dfsp2'), 202, "the root's own leaf is still served");
+  } finally {
+    agent.destroy();
+    writeFileSync(pki.crlPath, noneRevoked());
+    await sleep(1200);
+  }
+});
+
+test('a connection accepted before the reload and shaken hands after it is checked against the new CRLs', async () => {
+  const revoked = issueCert(root, { cn: 'dfsp3', usage: 'client' });
+  const raw = netConnect(t.gw.inbound.port, '127.0.0.1');
+  await new Promise((r) => raw.once('connect', r));
+  writeFileSync(pki.crlPath, createCrl(root, [revoked.serialHex]) + createCrl(inter, []));
+  await sleep(1200);
+  const forwarded = t.stub.requests.length;
+  // The handshake on the old socket: whatever the client sees of it, nothing it sends is served.
+  const outcome = await new Promise<string>((resolve) => {
+    const s: TLSSocket = tlsConnect({ socket: raw, servername: 'localhost', ca: pki.ca.certPem, cert: revoked.certPem, key: revoked.keyPem });
+    let answer = '';
+    s.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    s.once('error', () => {});
+    s.once('close', () => resolve(answer.split('\r\n')[0] || 'closed'));
+    s.once('secureConnect', () => {
+      const h = fspiopHeaders('parties', 'dfsp3');
+      s.write(
+        `GET /parties/MSISDN/1 HTTP/1.1\r\nhost: localhost\r\n${Object.entries(h)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\r\n')}\r\n\r\n`,
+      );
+      setTimeout(() => s.destroy(), 2000);
+    });
+  });
+  assert.equal(outcome, 'closed');
+  assert.equal(t.stub.requests.length, forwarded);
+});
