@@ -122,14 +122,14 @@ export function issueCert(ca: CaMaterial, o: IssueOptions): Issued {
 }
 
 /** A v2 CRL signed by the CA, revoking the given certificate serials (hex). */
-export function createCrl(ca: CaMaterial, revokedSerialsHex: readonly string[], options: { nextUpdateDays?: number } = {}): string {
+export function createCrl(ca: CaMaterial, revokedSerialsHex: readonly string[], options: { nextUpdateDays?: number; thisUpdate?: Date } = {}): string {
   const { pki, asn1, md, util } = forgeLib();
   const sha256WithRsa = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
   ]);
   const time = (d: Date) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(d));
-  const now = new Date(Date.now() - 60_000);
+  const now = options.thisUpdate ?? new Date(Date.now() - 60_000);
   const revoked = revokedSerialsHex.map((s) =>
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, util.hexToBytes(s)), time(now)]),
   );

@@ -4,27 +4,38 @@
 // CA without a CRL, or with an expired, future or foreign-signed one, refuses every certificate it issued. Here:
 //   - every PEM block must be complete and of the expected type, and at least one must be there; OpenSSL gets
 //     the blocks read here, not the raw file;
-//   - every CRL (RFC 5280 §5.1) must be signed by a CA of the bundle, within its thisUpdate (5 minutes of clock
-//     skew allowed) and nextUpdate; each CA of the bundle has exactly one;
+//   - every CRL (RFC 5280 §5.1) must be signed by a CA of the bundle, within its thisUpdate and nextUpdate; each
+//     CA of the bundle has exactly one (certificates of one CA key, re-issued or cross-signed, share it);
 //   - the revoked serial numbers are kept, as the DER INTEGER bytes, to close the open connections of the
 //     certificates a reload revokes (material.ts).
 // A small DER walker reads only what these checks need: no node limit, so CRLs of any size load (a schema
 // parser with a 10 000-node limit refused a CRL of 3 400 entries).
-import { type KeyObject, verify, X509Certificate } from 'node:crypto';
+import { constants, type KeyObject, verify, X509Certificate } from 'node:crypto';
 
 /** One CRL of IN_CRL_PATH, as far as the gateway reads it. */
 export interface CrlInfo {
   readonly pem: string;
-  /** The CA of IN_CA_CERT_PATH whose key verified the CRL's signature. */
-  readonly ca: X509Certificate;
+  /** The CAs of IN_CA_CERT_PATH whose key verified the CRL's signature (one CA; several certificates of it when
+   * the bundle holds it re-issued, cross-signed or twice: OpenSSL finds a CRL by its issuer, so one covers them all). */
+  readonly cas: readonly X509Certificate[];
   readonly thisUpdate: Date;
   readonly nextUpdate: Date | undefined;
   /** Revoked serial numbers: the DER INTEGER content, upper-case hex (as {@link certificateSerial}). */
   readonly revoked: ReadonlySet<string>;
 }
 
-/** Clock skew allowed for a CRL's thisUpdate. */
-const SKEW_MS = 5 * 60_000;
+/**
+ * A CRL whose thisUpdate is still ahead: OpenSSL would refuse every certificate of its CA until then ("CRL is
+ * not yet valid"), so the reload is refused and tried again at `validFrom` (material.ts).
+ */
+export class CrlNotYetValid extends Error {
+  constructor(
+    message: string,
+    readonly validFrom: number,
+  ) {
+    super(message);
+  }
+}
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
@@ -106,15 +117,30 @@ const ALGORITHMS: Readonly<Record<string, string | null>> = {
   '2A864886F70D01010B': 'sha256', // sha256WithRSAEncryption
   '2A864886F70D01010C': 'sha384',
   '2A864886F70D01010D': 'sha512',
+  '2A864886F70D01010E': 'sha224',
+  '2A8648CE3D040301': 'sha224', // ecdsa-with-SHA224
   '2A8648CE3D040302': 'sha256', // ecdsa-with-SHA256
   '2A8648CE3D040303': 'sha384',
   '2A8648CE3D040304': 'sha512',
   '2B6570': null, // Ed25519
+  '2B6571': null, // Ed448
+};
+
+/** RSASSA-PSS (RFC 4055 §3.1): the digest of its parameters' hashAlgorithm [0] (SHA-1 when absent). */
+const RSASSA_PSS = '2A864886F70D01010A';
+const PSS_DIGESTS: Readonly<Record<string, string>> = {
+  '2B0E03021A': 'sha1',
+  '608648016503040204': 'sha224',
+  '608648016503040201': 'sha256',
+  '608648016503040202': 'sha384',
+  '608648016503040203': 'sha512',
 };
 
 interface ParsedCrl {
   readonly tbs: Uint8Array;
   readonly algorithm: string;
+  /** RSASSA-PSS: the digest its parameters name. */
+  readonly pssDigest: string | undefined;
   readonly signature: Uint8Array;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date | undefined;
@@ -131,6 +157,20 @@ function parseCrl(der: Uint8Array): ParsedCrl {
   if (sigAlg.tag !== 0x30 || sig.tag !== 0x03 || der[sig.start] !== 0) throw new Error('bad signature');
   const oid = tlv(der, sigAlg.start, sigAlg.end);
   if (oid.tag !== 0x06) throw new Error('bad signature algorithm');
+  let pssDigest: string | undefined;
+  if (hex(der, oid.start, oid.end) === RSASSA_PSS) {
+    pssDigest = 'sha1';
+    const params = oid.end < sigAlg.end ? tlv(der, oid.end, sigAlg.end) : undefined;
+    if (params?.tag === 0x30 && params.start < params.end) {
+      const first = tlv(der, params.start, params.end);
+      if (first.tag === 0xa0) {
+        const hashAlg = tlv(der, first.start, first.end);
+        const hashOid = tlv(der, hashAlg.start, hashAlg.end);
+        pssDigest = PSS_DIGESTS[hex(der, hashOid.start, hashOid.end)];
+        if (pssDigest === undefined) throw new Error('RSASSA-PSS with an unsupported hash');
+      }
+    }
+  }
   let e = tlv(der, tbs.start, tbs.end);
   if (e.tag === 0x02) e = tlv(der, e.end, tbs.end); // version
   if (e.tag !== 0x30) throw new Error('no signature algorithm');
@@ -163,6 +203,7 @@ function parseCrl(der: Uint8Array): ParsedCrl {
   return {
     tbs: der.subarray(tbs.at, tbs.end),
     algorithm: hex(der, oid.start, oid.end),
+    pssDigest,
     signature: der.subarray(sig.start + 1, sig.end),
     thisUpdate: time(der, thisTlv),
     nextUpdate,
@@ -171,11 +212,14 @@ function parseCrl(der: Uint8Array): ParsedCrl {
 }
 
 function signedBy(crl: ParsedCrl, key: KeyObject): boolean {
-  const digest = ALGORITHMS[crl.algorithm];
-  if (digest === undefined) throw new Error(`signature algorithm ${crl.algorithm} (OID, hex) not supported`);
   try {
+    if (crl.pssDigest !== undefined)
+      return verify(crl.pssDigest, crl.tbs, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, crl.signature);
+    const digest = ALGORITHMS[crl.algorithm];
+    if (digest === undefined) throw new Error(`signature algorithm ${crl.algorithm} (OID, hex) not supported`);
     return verify(digest, crl.tbs, key, crl.signature);
-  } catch {
+  } catch (e) {
+    if ((e as Error).message.startsWith('signature algorithm')) throw e;
     return false; // a key of another type
   }
 }
@@ -203,15 +247,17 @@ export function readCrlFile(text: string, cas: readonly X509Certificate[], now: 
     } catch (e) {
       throw new Error(`CRL file: CRL ${i + 1} does not parse: ${(e as Error).message}`);
     }
-    const ca = cas.find((c) => signedBy(crl, c.publicKey));
-    if (!ca) throw new Error(`CRL file: CRL ${i + 1} is not signed by any CA of IN_CA_CERT_PATH`);
-    if (out.some((o) => o.ca === ca)) throw new Error(`CRL file: CRL ${i + 1} is a second CRL of ${ca.subject.replace(/\n/g, ', ')}: keep one CRL per CA`);
-    if (crl.thisUpdate.getTime() > now + SKEW_MS) throw new Error(`CRL file: CRL ${i + 1} is not valid before ${crl.thisUpdate.toISOString()} (thisUpdate)`);
+    const group = cas.filter((c) => signedBy(crl, c.publicKey));
+    if (group.length === 0) throw new Error(`CRL file: CRL ${i + 1} is not signed by any CA of IN_CA_CERT_PATH`);
+    const name = (group[0] as X509Certificate).subject.replace(/\n/g, ', ');
+    if (out.some((o) => o.cas.some((c) => group.includes(c)))) throw new Error(`CRL file: CRL ${i + 1} is a second CRL of ${name}: keep one CRL per CA`);
+    if (crl.thisUpdate.getTime() > now)
+      throw new CrlNotYetValid(`CRL file: CRL ${i + 1} of ${name} is not valid before ${crl.thisUpdate.toISOString()} (thisUpdate)`, crl.thisUpdate.getTime());
     if (crl.nextUpdate !== undefined && crl.nextUpdate.getTime() <= now)
       throw new Error(`CRL file: CRL ${i + 1} expired at ${crl.nextUpdate.toISOString()} (nextUpdate): every certificate of its CA would be refused`);
-    out.push({ pem, ca, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, revoked: crl.revoked });
+    out.push({ pem, cas: group, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, revoked: crl.revoked });
   });
-  const bare = cas.filter((c) => !out.some((o) => o.ca === c));
+  const bare = cas.filter((c) => !out.some((o) => o.cas.includes(c)));
   if (bare.length > 0)
     throw new Error(
       `CRL file: no CRL of ${bare.map((c) => c.subject.replace(/\n/g, ', ')).join('; ')}: with IN_CRL_PATH, OpenSSL refuses every certificate of a CA without one`,

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { createSecureContext, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
-import { type CrlInfo, certificateSerial, readCaBundle, readCrlFile } from './crl.js';
+import { type CrlInfo, CrlNotYetValid, certificateSerial, readCaBundle, readCrlFile } from './crl.js';
 import { at, type PairInForce, pairInForce, stagedPaths } from './staged.js';
 
 export interface TlsFiles {
@@ -112,7 +112,7 @@ function revokedChain(socket: TLSSocket, crls: readonly CrlInfo[]): boolean {
     const listing = crls.filter((crl) => crl.revoked.has(serial));
     if (listing.length === 0) continue;
     const cert = new X509Certificate(c.raw);
-    if (listing.some((crl) => cert.checkIssued(crl.ca) && cert.verify(crl.ca.publicKey))) return true;
+    if (listing.some((crl) => crl.cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)))) return true;
   }
   return false;
 }
@@ -130,6 +130,7 @@ export class TlsReloader {
   #crlChangedAt = Number.NEGATIVE_INFINITY;
   #watch: FileWatch | undefined;
   #cancelSwitch: () => void = () => {};
+  #cancelRetry: () => void = () => {};
 
   constructor(
     private readonly files: TlsFiles,
@@ -174,6 +175,11 @@ export class TlsReloader {
     try {
       next = loadTlsFiles(this.files, this.settings, Date.now());
     } catch (error) {
+      // A CRL not valid yet is tried again when it is (the files need not change again).
+      if (error instanceof CrlNotYetValid) {
+        this.#cancelRetry();
+        this.#cancelRetry = at(error.validFrom, () => this.reload());
+      }
       this.listener({ outcome: 'failed', error });
       return 'failed';
     }
@@ -218,5 +224,6 @@ export class TlsReloader {
   close(): void {
     this.#watch?.close();
     this.#cancelSwitch();
+    this.#cancelRetry();
   }
 }

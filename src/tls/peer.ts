@@ -60,15 +60,37 @@ export function loadIdentityMap(path: string): IdentityMap {
       const fp = fingerprintKey(k);
       if (fingerprints.has(fp)) throw new Error(`identity map has two keys for the fingerprint ${fp}`);
       fingerprints.set(fp, v);
-    } else if (FINGERPRINT_INSIDE.test(k)) {
-      throw new Error(`identity map key ${JSON.stringify(k)} holds a SHA-256 fingerprint in another form: write it as 64 hex digits, colons allowed`);
+    } else if (looksLikeFingerprint(k)) {
+      throw new Error(
+        `identity map key ${JSON.stringify(k)} holds a fingerprint in another form: write a SHA-256 fingerprint as 64 hex digits, colons allowed`,
+      );
+    } else if (k.length > 64) {
+      throw new Error(`identity map key ${JSON.stringify(k)} is longer than a subject CN can be (64 characters)`);
     } else subjects.set(k, v);
   }
   return { fingerprints, subjects };
 }
 
 const FINGERPRINT_KEY = /^([0-9a-f]{2}:?){32}$/i;
-const FINGERPRINT_INSIDE = /([0-9a-f]{2}[\s:.-]?){31}[0-9a-f]{2}/i;
+
+/**
+ * A key that holds a SHA-1 or SHA-256 fingerprint in a form other than {@link FINGERPRINT_KEY}: hex with other
+ * separators or a prefix ("sha256:", openssl's "SHA256 Fingerprint=", "0x"), or base64 (ssh's "SHA256:…").
+ * A subject CN spelling one would otherwise be a CN key that a certificate with that CN could claim.
+ */
+function looksLikeFingerprint(k: string): boolean {
+  const bare = k.trim().replace(/^sha-?(1|256)(\s*fingerprint)?\s*[:=]?\s*/i, '');
+  const body = bare.replace(/^0x/i, '');
+  const hexDigits = body.replace(/[^0-9a-f]/gi, '');
+  if ((hexDigits.length === 40 || hexDigits.length === 64) && !/[g-z]/i.test(body)) return true;
+  // base64 (standard alphabet; base64url only after a "sha256:" prefix, as CNs often hold dashes).
+  const alphabet = bare === k.trim() ? /^[A-Za-z0-9+/]{27,44}={0,2}$/ : /^[A-Za-z0-9+/_-]{27,44}={0,2}$/;
+  if (alphabet.test(bare)) {
+    const bytes = Buffer.from(bare.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length;
+    return bytes === 20 || bytes === 32;
+  }
+  return false;
+}
 const fingerprintKey = (k: string) => k.replace(/:/g, '').toUpperCase();
 
 export interface PeerResolverOptions {

@@ -96,21 +96,33 @@ test('identity map: a fingerprint written another way, or twice, is refused rath
   try {
     const path = join(dir, 'map.json');
     const hex = FP.replace(/:/g, '');
+    const b64 = Buffer.from(hex, 'hex').toString('base64');
+    const sha1 = 'AB'.repeat(20);
     for (const key of [
       `sha256:${hex}`,
       `SHA256 Fingerprint=${FP}`,
       hex.match(/../g)?.join(' ') as string,
       `${hex.toLowerCase()} `,
       hex.match(/../g)?.join('-') as string,
+      hex.match(/../g)?.join('_') as string,
+      `0x${hex}`,
+      b64,
+      `SHA256:${b64.replace(/=+$/, '')}`,
+      `sha256:${Buffer.from(hex, 'hex').toString('base64url')}`,
+      `SHA1 Fingerprint=${sha1.match(/../g)?.join(':')}`,
+      Buffer.from(sha1, 'hex').toString('base64'),
     ]) {
       writeFileSync(path, JSON.stringify({ [key]: 'dfsp1' }));
-      assert.throws(() => loadIdentityMap(path), /^Error: identity map key .* holds a SHA-256 fingerprint in another form/, key);
+      assert.throws(() => loadIdentityMap(path), /^Error: identity map key .* holds a fingerprint in another form/, key);
     }
+    writeFileSync(path, JSON.stringify({ ['x'.repeat(65)]: 'dfsp1' }));
+    assert.throws(() => loadIdentityMap(path), /longer than a subject CN can be/);
     writeFileSync(path, JSON.stringify({ [FP]: 'dfsp1', [hex.toLowerCase()]: 'dfsp2' }));
     assert.throws(() => loadIdentityMap(path), /two keys for the fingerprint/);
-    // CNs, even long hex-looking ones shorter than a fingerprint, stay CN keys.
-    writeFileSync(path, JSON.stringify({ 'Payer Bank Ltd': 'dfsp1', [hex.slice(0, 62)]: 'dfsp2' }));
-    assert.equal(loadIdentityMap(path).subjects.size, 2);
+    // CNs, even long hex-looking ones shorter than a fingerprint, or long names with dashes, stay CN keys.
+    const cns = ['Payer Bank Ltd', hex.slice(0, 62), 'payer-bank-of-kenya-nairobi-branch-office-2026', 'dfsp-7f3a', 'CN with spaces and 0123456789abcdef'];
+    writeFileSync(path, JSON.stringify(Object.fromEntries(cns.map((k, i) => [k, `dfsp${i}`]))));
+    assert.equal(loadIdentityMap(path).subjects.size, cns.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
