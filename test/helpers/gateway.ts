@@ -184,3 +184,15 @@ export function fspiopHeaders(resource: string, source: string, extra: Record<st
     ...extra,
   };
 }
+
+/**
+ * The status of one `GET /parties/MSISDN/1` sent as `source` with `cert` to an inbound listener (on `agent`'s
+ * connection when given), or 0 when the handshake or the connection failed: for tests that watch a certificate
+ * being admitted or refused.
+ */
+export function partiesStatus(port: number, ca: string, cert: Issued, source: string, agent?: Agent): Promise<number> {
+  return send(port, { path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', source), cert, ca, ...(agent ? { agent } : {}) }).then(
+    (r) => r.status,
+    () => 0,
+  );
+}

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import forge from 'node-forge';
 import { createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
-import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { fspiopHeaders, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,11 +35,7 @@ after(async () => {
   pki.cleanup();
 });
 
-const call = (cert: Issued, source: string, agent?: Agent) =>
-  send(t.gw.inbound.port, { path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', source), cert, ca: pki.ca.certPem, ...(agent ? { agent } : {}) }).then(
-    (r) => r.status,
-    () => 0,
-  );
+const call = (cert: Issued, source: string, agent?: Agent) => partiesStatus(t.gw.inbound.port, pki.ca.certPem, cert, source, agent);
 
 test("revoking the intermediate CA closes its leaves' open connections", async () => {
   const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: leaf.certPem, key: leaf.keyPem, ca: pki.ca.certPem, servername: 'localhost' });

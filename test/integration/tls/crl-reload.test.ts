@@ -8,7 +8,7 @@ import { Agent } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { createTelemetry } from '../../../src/metrics/registry.js';
 import { createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
-import { fspiopHeaders, send, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,11 +31,7 @@ after(async () => {
   pki.cleanup();
 });
 
-const call = (cert: Issued, source: string, agent?: Agent) =>
-  send(t.gw.inbound.port, { path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', source), cert, ca: pki.ca.certPem, ...(agent ? { agent } : {}) }).then(
-    (r) => r.status,
-    () => 0, // handshake refused or connection closed
-  );
+const call = (cert: Issued, source: string, agent?: Agent) => partiesStatus(t.gw.inbound.port, pki.ca.certPem, cert, source, agent);
 const keepAlive = (cert: Issued) =>
   new Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca: pki.ca.certPem, servername: 'localhost' });
 const reloads = async (outcome: 'ok' | 'failed') => {
