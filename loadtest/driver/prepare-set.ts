@@ -40,14 +40,19 @@ export function blockFor(rate: number, lagMs = 1000): number {
   return Math.max(4, Math.round((rate * lagMs) / 1000));
 }
 
-/** Loads `<keysDir>/jws-private/<fsp>.key` for each FSP. */
-export function loadSigningKeys(keysDir: string, fsps: readonly string[]): Map<string, SigningKey> {
+/** Loads each FSP's JWS signing key from its file. */
+export function signingKeysFromFiles(signers: readonly { readonly fspId: string; readonly jwsKey: string }[]): Map<string, SigningKey> {
   const out = new Map<string, SigningKey>();
-  for (const fsp of fsps) {
-    const key = createPrivateKey(readFileSync(join(keysDir, 'jws-private', `${fsp}.key`)));
-    out.set(fsp, { key, alg: signingAlgorithmFor(key) });
+  for (const s of signers) {
+    const key = createPrivateKey(readFileSync(s.jwsKey));
+    out.set(s.fspId, { key, alg: signingAlgorithmFor(key) });
   }
   return out;
+}
+
+/** Loads `<keysDir>/jws-private/<fsp>.key` for each FSP. */
+export function loadSigningKeys(keysDir: string, fsps: readonly string[]): Map<string, SigningKey> {
+  return signingKeysFromFiles(fsps.map((fspId) => ({ fspId, jwsKey: join(keysDir, 'jws-private', `${fspId}.key`) })));
 }
 
 const traceparent = (): string => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;

@@ -4,13 +4,9 @@
 // CPUs the runner shares with k6, whose requests waited meanwhile (docs/performance/k6.md §2).
 //   node --import tsx loadtest/k6-runner/sign.ts < job.json     (what signApart spawns)
 import { spawn } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { IlpVersion } from '../../src/ilp/keyring.js';
-import { signingAlgorithmFor } from '../../src/jws/algorithms.js';
-import type { SigningKey } from '../../src/jws/sign.js';
-import { buildPreparedSet } from '../driver/prepare-set.js';
+import { buildPreparedSet, signingKeysFromFiles } from '../driver/prepare-set.js';
 import { writeSplitSets } from './sets.js';
 
 /** Everything the signing needs, as plain data. */
@@ -29,14 +25,9 @@ export interface SignJob {
 
 /** Signs the set and cuts it into per-DFSP files in `job.dir`. */
 async function signSplit(job: SignJob): Promise<void> {
-  const keys = new Map<string, SigningKey>();
-  for (const s of job.signers) {
-    const key = createPrivateKey(readFileSync(s.jwsKey));
-    keys.set(s.fspId, { key, alg: signingAlgorithmFor(key) });
-  }
   const set = await buildPreparedSet({
     count: job.count,
-    keys,
+    keys: signingKeysFromFiles(job.signers),
     badShare: job.badShare,
     quotesOnly: job.quotesOnly,
     block: job.block,

@@ -41,7 +41,8 @@ export interface LoadedTls {
 export type ReloadEvent =
   | {
       readonly outcome: 'ok';
-      readonly loaded: LoadedTls /** Fingerprints of the client certificates whose open connections the new CRL closed. */;
+      readonly loaded: LoadedTls;
+      /** Fingerprints of the client certificates whose open connections the new CRL closed. */
       readonly revokedClosed: readonly string[];
     }
   | { readonly outcome: 'failed'; readonly error: unknown }
