@@ -193,21 +193,16 @@ export class TlsReloader {
     const closed: string[] = [];
     if (next.crlDigest !== previous.crlDigest) {
       this.#crlChangedAt = performance.now();
-      // Many connections share a certificate: each chain is judged once per reload.
-      const verdicts = new Map<string, boolean>();
-      for (const socket of this.#sockets) {
-        const fingerprint = socket.getPeerCertificate()?.fingerprint256;
-        if (!fingerprint) continue;
-        let revoked = verdicts.get(fingerprint);
-        if (revoked === undefined) {
-          revoked = next.crls.length > 0 && revokedChain(socket, next.crls);
-          verdicts.set(fingerprint, revoked);
+      // Each socket's own chain: one leaf may come with different intermediates on different connections. The
+      // walk is cheap (a DER read of each serial); certificates are parsed only when a CRL lists their serial.
+      if (next.crls.length > 0)
+        for (const socket of this.#sockets) {
+          const fingerprint = socket.getPeerCertificate()?.fingerprint256;
+          if (fingerprint && revokedChain(socket, next.crls)) {
+            socket.destroy();
+            closed.push(fingerprint);
+          }
         }
-        if (revoked) {
-          socket.destroy();
-          closed.push(fingerprint);
-        }
-      }
     }
     this.listener({ outcome: 'ok', loaded: next, revokedClosed: closed });
     return 'ok';
