@@ -37,17 +37,25 @@ export class CrlNotYetValid extends Error {
   }
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BEGIN = /-----BEGIN ([^-]*)-----/g;
 
-/** The complete PEM blocks of `text` with the given label; throws when a block is incomplete or of another type. */
+/**
+ * The complete PEM blocks of `text` with the given label; throws when a block is incomplete or of another type.
+ * A block ends before the next BEGIN line or it is incomplete: one pass over the text, however many BEGIN lines
+ * lack their END (a lazy block regex would rescan the rest of the text from each of them).
+ */
 function pemBlocks(text: string, label: string, what: string): string[] {
-  const begins = text.match(/-----BEGIN [^-]*-----/g)?.length ?? 0;
   const out: string[] = [];
-  for (const m of text.matchAll(BLOCK)) {
+  const starts = [...text.matchAll(BEGIN)];
+  for (const [i, m] of starts.entries()) {
     if (m[1] !== label) throw new Error(`${what}: holds a ${m[1]} block, not only ${label}`);
-    out.push(`${m[0]}\n`);
+    const from = m.index + m[0].length;
+    const upTo = starts[i + 1]?.index ?? text.length;
+    const end = `-----END ${label}-----`;
+    const at = text.slice(from, upTo).indexOf(end);
+    if (at < 0) throw new Error(`${what}: incomplete PEM block ${i + 1} of ${starts.length} (truncated file?)`);
+    out.push(`${text.slice(m.index, from + at + end.length)}\n`);
   }
-  if (out.length !== begins) throw new Error(`${what}: ${begins - out.length} incomplete PEM block(s) (truncated file?)`);
   if (out.length === 0) throw new Error(`${what}: no ${label} in it`);
   return out;
 }
