@@ -3,7 +3,7 @@
 import type { ConfigGroups } from '../config/schema.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { Telemetry } from '../telemetry/types.js';
-import { TlsReloader } from './material.js';
+import { type ClosedConnection, TlsReloader } from './material.js';
 
 export interface InboundTlsDeps {
   readonly telemetry: Telemetry;
@@ -43,12 +43,14 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
     { minVersion: o.minVersion, ecdhCurve: o.ecdhCurve },
     (e) => {
       if (e.outcome === 'unchanged') return;
-      const revokedClosed = (fingerprint: string): void => {
-        logger.error({ event: 'revoked_connection_closed', peer: fingerprint }, 'connection of a certificate the current CRLs revoke closed');
-        audit.record({ event: 'peer_rejected', actor: 'peer', peer: fingerprint, reason: 'crl_revoked' });
+      const closed = (c: ClosedConnection): void => {
+        if (c.reason === 'crl_revoked')
+          logger.error({ event: 'revoked_connection_closed', peer: c.fingerprint }, 'connection of a certificate the current CRLs revoke closed');
+        else logger.error({ event: 'untrusted_connection_closed', peer: c.fingerprint }, 'connection of a certificate whose CA was removed closed');
+        audit.record({ event: 'peer_rejected', actor: 'peer', peer: c.fingerprint, reason: c.reason });
       };
       if (e.outcome === 'closed') {
-        revokedClosed(e.fingerprint);
+        closed(e.closed);
         return;
       }
       telemetry.reload({ what: 'tls', outcome: e.outcome });
@@ -62,7 +64,7 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
           notAfter: new Date(e.loaded.serverCert.validTo).toISOString(),
         });
         reportExpiry(tls);
-        for (const fingerprint of e.revokedClosed) revokedClosed(fingerprint);
+        for (const c of e.closed) closed(c);
       } else {
         logger.error({ event: 'certificate_reload_failed', err: e.error }, 'TLS reload refused; keeping the previous certificates');
         audit.record({ event: 'certificate_reload_failed', actor: 'gateway', file: o.certPath, reason: 'unparsable_or_mismatched' });

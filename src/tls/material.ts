@@ -2,8 +2,9 @@
 // files and swapped into the running server with setSecureContext() when the files change. A new set
 // is validated by building a SecureContext first; if that fails the old context stays in force.
 // Connections keep the context they were accepted with, except that a reload closes at once every open
-// connection whose client certificate the new CRL revokes (docs/operations.md "Revoking a DFSP"): a
-// keep-alive connection would otherwise go on serving a revoked certificate. The CA bundle and the CRLs are read
+// connection whose presented chain the new CRLs revoke, or whose CA the new bundle no longer holds
+// (docs/operations.md "Revoking a DFSP"): a keep-alive connection would otherwise go on serving a revoked or
+// distrusted certificate. The CA bundle and the CRLs are read
 // strictly first (crl.ts). setSecureContext() builds the whole context from the options it is given, so each set
 // carries the settings too (TLS version floor, groups).
 import { createHash, X509Certificate } from 'node:crypto';
@@ -25,6 +26,8 @@ export interface LoadedTls {
   readonly options: SecureContextOptions;
   readonly serverCert: X509Certificate;
   readonly caCerts: readonly X509Certificate[];
+  /** The self-signed CAs of caCerts: the trust anchors OpenSSL accepts (node sets no partial-chain flag). */
+  readonly anchors: readonly X509Certificate[];
   /** The CRLs of IN_CRL_PATH (none without it). */
   readonly crls: readonly CrlInfo[];
   /** Hash of the CRL file alone: open connections are checked again only when it changes. */
@@ -42,13 +45,22 @@ export type ReloadEvent =
   | {
       readonly outcome: 'ok';
       readonly loaded: LoadedTls;
-      /** Fingerprints of the client certificates whose open connections the new CRL closed. */
-      readonly revokedClosed: readonly string[];
+      /** The open connections the reload closed: their chain revoked by the new CRLs, or its CA removed. */
+      readonly closed: readonly ClosedConnection[];
     }
   | { readonly outcome: 'failed'; readonly error: unknown }
   | { readonly outcome: 'unchanged' }
-  /** A connection accepted before a CRL change finished its handshake after it with a certificate the new CRLs revoke: closed. */
-  | { readonly outcome: 'closed'; readonly fingerprint: string };
+  /** A connection accepted before a change of trust finished its handshake after it with a chain the new CAs or CRLs refuse: closed. */
+  | { readonly outcome: 'closed'; readonly closed: ClosedConnection };
+
+/** Why an open connection is closed on a change of trust: its chain is revoked, or no longer anchored. */
+export type ClosedReason = 'crl_revoked' | 'ca_removed';
+
+/** An open connection closed by a reload: its client certificate's fingerprint (SHA-256), and why. */
+export interface ClosedConnection {
+  readonly fingerprint: string;
+  readonly reason: ClosedReason;
+}
 export type ReloadListener = (e: ReloadEvent) => void;
 
 /** What every context of the server gets besides the files: kept across reloads (setSecureContext replaces it all). */
@@ -83,6 +95,7 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
     options,
     serverCert,
     caCerts,
+    anchors: caCerts.filter((ca) => ca.checkIssued(ca) && ca.verify(ca.publicKey)),
     crls,
     crlDigest,
     digest: h.digest('hex'),
@@ -92,11 +105,18 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
   };
 }
 
-/**
- * Whether one of `crls` revokes a certificate of the chain `socket` presented (the leaf, or an intermediate
- * CA): its serial is listed by a CRL whose CA issued it (OpenSSL's name matching and the CA's signature).
- */
-function revokedChain(socket: TLSSocket, crls: readonly CrlInfo[]): boolean {
+/** What open connections are held to after a change of trust. */
+interface Trust {
+  readonly crls: readonly CrlInfo[];
+  /** The trust anchors of the bundle, when a CA was removed; undefined: only the CRLs are checked. */
+  readonly anchors: readonly X509Certificate[] | undefined;
+  /** SHA-256 fingerprints of the CA certificates removed from the bundle (and not listed again). */
+  readonly removed: ReadonlySet<string>;
+}
+
+/** The certificates `socket`'s peer presented, leaf first, with the issuers node completed them with. */
+function peerChain(socket: TLSSocket): DetailedPeerCertificate[] {
+  const chain: DetailedPeerCertificate[] = [];
   const seen = new Set<string>();
   for (
     let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
@@ -104,31 +124,82 @@ function revokedChain(socket: TLSSocket, crls: readonly CrlInfo[]): boolean {
     c = c.issuerCertificate
   ) {
     seen.add(c.fingerprint256);
+    chain.push(c);
+  }
+  return chain;
+}
+
+/**
+ * Why the chain `socket` presented (the leaf, its intermediates, and the CAs node completed it with) no longer
+ * holds under `trust`, or undefined when it does:
+ *   - crl_revoked: a CRL lists the serial of one of its certificates and the CRL's CA issued it (OpenSSL's
+ *     name matching and the CA's signature);
+ *   - ca_removed: it holds a CA certificate removed from the bundle (node completes the presented chain with
+ *     the CAs of the context the connection was accepted with, so an intermediate taken from the old bundle
+ *     shows here as well as a removed root), or none of its certificates is, or was issued and signed by, a
+ *     trust anchor of the current bundle. OpenSSL as node configures it accepts only self-signed anchors (no
+ *     partial chains), so an intermediate left in the bundle after its root was removed anchors nothing, for
+ *     new handshakes and here. A client whose chain the new bundle still accepts (it sent a removed
+ *     intermediate itself, say) is closed too, and is served again after a new handshake: the handshake decides.
+ * A chain that cannot be parsed when it must be counts as broken (fail closed).
+ */
+function brokenChain(socket: TLSSocket, trust: Trust): ClosedReason | undefined {
+  const chain = peerChain(socket);
+  if (chain.length === 0) return undefined; // no client certificate: the listener asks for none (no mTLS)
+  let parsed: X509Certificate[] | undefined;
+  const certs = () => {
+    parsed ??= chain.map((c) => new X509Certificate(c.raw));
+    return parsed;
+  };
+  for (const [i, c] of chain.entries()) {
     let serial: string;
     try {
       serial = certificateSerial(c.raw);
     } catch {
       continue; // OpenSSL accepted it at the handshake; nothing here to match a CRL with
     }
-    const listing = crls.filter((crl) => crl.revoked.has(serial));
+    const listing = trust.crls.filter((crl) => crl.revoked.has(serial));
     if (listing.length === 0) continue;
-    const cert = new X509Certificate(c.raw);
-    if (listing.some((crl) => crl.cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)))) return true;
+    let cert: X509Certificate;
+    try {
+      cert = certs()[i] as X509Certificate;
+    } catch {
+      return 'crl_revoked'; // its serial is listed and it cannot be checked further
+    }
+    if (listing.some((crl) => crl.cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)))) return 'crl_revoked';
   }
-  return false;
+  const anchors = trust.anchors;
+  if (anchors === undefined) return undefined;
+  if (chain.some((c) => trust.removed.has(c.fingerprint256))) return 'ca_removed';
+  let all: X509Certificate[];
+  try {
+    all = certs();
+  } catch {
+    return 'ca_removed';
+  }
+  const anchored = all.some((cert) => anchors.some((ca) => cert.fingerprint256 === ca.fingerprint256 || (cert.checkIssued(ca) && cert.verify(ca.publicKey))));
+  return anchored ? undefined : 'ca_removed';
 }
 
-/** A connection accepted before a CRL change may finish its handshake after it, against the old CRL. */
-const CRL_CHANGE_WINDOW_MS = 125_000; // TLS_HANDSHAKE_TIMEOUT_MS's largest value (120 s) and a margin
+/** The fingerprints of the CA certificates of `before` missing from `after`. */
+function removedCas(before: readonly X509Certificate[], after: readonly X509Certificate[]): string[] {
+  const kept = new Set(after.map((c) => c.fingerprint256));
+  return before.filter((c) => !kept.has(c.fingerprint256)).map((c) => c.fingerprint256);
+}
+
+/** A connection accepted before a change of trust may finish its handshake after it, against the old CAs and CRLs. */
+const TRUST_CHANGE_WINDOW_MS = 125_000; // TLS_HANDSHAKE_TIMEOUT_MS's largest value (120 s) and a margin
 
 /** Holds the current TLS material of a server and reloads it when its files change. */
 export class TlsReloader {
   #current: LoadedTls;
   #servers: Server[] = [];
-  /** The open TLS connections of the attached servers, to close those a new CRL revokes. */
+  /** The open TLS connections of the attached servers, to close those a new CRL revokes or whose CA was removed. */
   readonly #sockets = new Set<TLSSocket>();
-  /** When the CRLs last changed (performance.now()); -Infinity: not since start. */
-  #crlChangedAt = Number.NEGATIVE_INFINITY;
+  /** When the CRLs changed or a CA was removed last (performance.now()); -Infinity: not since start. */
+  #trustChangedAt = Number.NEGATIVE_INFINITY;
+  /** The CAs removed from the bundle within the window of the last change of trust (and not listed again). */
+  #removed = new Set<string>();
   #watch: FileWatch | undefined;
   #cancelSwitch: () => void = () => {};
   #cancelRetry: () => void = () => {};
@@ -157,15 +228,17 @@ export class TlsReloader {
     server.on('secureConnection', (socket: TLSSocket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-      // Accepted before the last CRL change, its handshake met the old CRLs: check it against the new ones. In a
-      // microtask: the server's other 'secureConnection' listeners still see a live socket, and it is closed before
-      // the event loop reads anything more from it.
-      if (performance.now() - this.#crlChangedAt < CRL_CHANGE_WINDOW_MS)
+      // Accepted before the last change of trust, its handshake met the old CAs and CRLs: check it against the
+      // current ones. In a microtask: the server's other 'secureConnection' listeners still see a live socket, and
+      // it is closed before the event loop reads anything more from it.
+      if (performance.now() - this.#trustChangedAt < TRUST_CHANGE_WINDOW_MS)
         queueMicrotask(() => {
-          if (socket.destroyed || !revokedChain(socket, this.#current.crls)) return;
-          const fingerprint = socket.getPeerCertificate()?.fingerprint256 ?? 'unknown';
+          if (socket.destroyed) return;
+          const reason = brokenChain(socket, this.#trust(this.#current, true));
+          if (reason === undefined) return;
+          const fingerprint = socket.getPeerCertificate()?.fingerprint256 || 'unknown';
           socket.destroy();
-          this.listener({ outcome: 'closed', fingerprint });
+          this.listener({ outcome: 'closed', closed: { fingerprint, reason } });
         });
     });
   }
@@ -189,23 +262,36 @@ export class TlsReloader {
     const previous = this.#current;
     this.#current = next;
     this.#schedule();
-    // New handshakes meet the new CRL; connections already open would keep serving a certificate it revokes.
-    const closed: string[] = [];
-    if (next.crlDigest !== previous.crlDigest) {
-      this.#crlChangedAt = performance.now();
+    // New handshakes meet the new CAs and CRLs; connections already open would keep serving a certificate the new
+    // CRLs revoke, or whose CA is no longer trusted.
+    const closed: ClosedConnection[] = [];
+    const removed = removedCas(previous.caCerts, next.caCerts);
+    // A CA listed again is trusted again, whether or not this reload changes anything else.
+    for (const ca of next.caCerts) this.#removed.delete(ca.fingerprint256);
+    if (next.crlDigest !== previous.crlDigest || removed.length > 0) {
+      const now = performance.now();
+      if (now - this.#trustChangedAt >= TRUST_CHANGE_WINDOW_MS) this.#removed = new Set();
+      for (const fp of removed) this.#removed.add(fp);
+      this.#trustChangedAt = now;
       // Each socket's own chain: one leaf may come with different intermediates on different connections. The
-      // walk is cheap (a DER read of each serial); certificates are parsed only when a CRL lists their serial.
-      if (next.crls.length > 0)
+      // CRL walk is cheap (a DER read of each serial); certificates are parsed only when a CRL lists their
+      // serial, or when a CA was removed.
+      const trust = this.#trust(next, removed.length > 0);
+      if (trust.crls.length > 0 || trust.anchors)
         for (const socket of this.#sockets) {
-          const fingerprint = socket.getPeerCertificate()?.fingerprint256;
-          if (fingerprint && revokedChain(socket, next.crls)) {
-            socket.destroy();
-            closed.push(fingerprint);
-          }
+          const reason = brokenChain(socket, trust);
+          if (reason === undefined) continue;
+          closed.push({ fingerprint: socket.getPeerCertificate()?.fingerprint256 || 'unknown', reason });
+          socket.destroy();
         }
     }
-    this.listener({ outcome: 'ok', loaded: next, revokedClosed: closed });
+    this.listener({ outcome: 'ok', loaded: next, closed });
     return 'ok';
+  }
+
+  /** What open connections are held to under `loaded`; `anchors`: whether their CA must still be in the bundle. */
+  #trust(loaded: LoadedTls, anchors: boolean): Trust {
+    return { crls: loaded.crls, anchors: anchors ? loaded.anchors : undefined, removed: this.#removed };
   }
 
   /** Reloads when a file changes (src/util/file-watch.ts); `onError`: the watch is degraded. */

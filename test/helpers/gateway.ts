@@ -2,7 +2,8 @@
 // client. Used by the core integration tests and by other capabilities' end-to-end tests.
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { type Agent, request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { type GatewayOverrides, type RunningGateway, startGateway } from '../../src/gateway.js';
@@ -195,4 +196,31 @@ export function partiesStatus(port: number, ca: string, cert: Issued, source: st
     (r) => r.status,
     () => 0,
   );
+}
+
+/**
+ * Runs a TLS handshake with `cert` over `raw`, a TCP connection opened earlier, then sends one
+ * `GET /parties/MSISDN/1` as `source`: resolves with the status line the gateway answered, or 'closed' when it
+ * closed the connection without an answer (within 2 s of the handshake). For tests of connections accepted
+ * before a reload and shaken hands after it.
+ */
+export function lateHandshake(raw: Socket, ca: string, cert: Issued, source: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const s = tlsConnect({ socket: raw, servername: 'localhost', ca, cert: cert.certPem, key: cert.keyPem });
+    let answer = '';
+    s.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    s.once('error', () => {});
+    s.once('close', () => resolve(answer.split('\r\n')[0] || 'closed'));
+    s.once('secureConnect', () => {
+      const h = fspiopHeaders('parties', source);
+      s.write(
+        `GET /parties/MSISDN/1 HTTP/1.1\r\nhost: localhost\r\n${Object.entries(h)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\r\n')}\r\n\r\n`,
+      );
+      setTimeout(() => s.destroy(), 2000);
+    });
+  });
 }

@@ -6,10 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import forge from 'node-forge';
 import { createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
-import { fspiopHeaders, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { lateHandshake, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,24 +63,7 @@ test('a connection accepted before the reload and shaken hands after it is check
   await sleep(1200);
   const forwarded = t.stub.requests.length;
   // The handshake on the old socket: whatever the client sees of it, nothing it sends is served.
-  const outcome = await new Promise<string>((resolve) => {
-    const s: TLSSocket = tlsConnect({ socket: raw, servername: 'localhost', ca: pki.ca.certPem, cert: revoked.certPem, key: revoked.keyPem });
-    let answer = '';
-    s.on('data', (d: Buffer) => {
-      answer += d.toString();
-    });
-    s.once('error', () => {});
-    s.once('close', () => resolve(answer.split('\r\n')[0] || 'closed'));
-    s.once('secureConnect', () => {
-      const h = fspiopHeaders('parties', 'dfsp3');
-      s.write(
-        `GET /parties/MSISDN/1 HTTP/1.1\r\nhost: localhost\r\n${Object.entries(h)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('\r\n')}\r\n\r\n`,
-      );
-      setTimeout(() => s.destroy(), 2000);
-    });
-  });
+  const outcome = await lateHandshake(raw, pki.ca.certPem, revoked, 'dfsp3');
   assert.equal(outcome, 'closed');
   assert.equal(t.stub.requests.length, forwarded);
 });
