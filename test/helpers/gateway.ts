@@ -1,7 +1,7 @@
 // Starts a real gateway on port 0 with a per-run PKI and a recording stub upstream, plus a small mTLS
 // client. Used by the core integration tests and by other capabilities' end-to-end tests.
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { type Agent, request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { loadConfig } from '../../src/config/load.js';
@@ -223,4 +223,9 @@ export function lateHandshake(raw: Socket, ca: string, cert: Issued, source: str
       setTimeout(() => s.destroy(), 2000);
     });
   });
+}
+
+/** A keep-alive agent holding one connection with `cert`, for tests that watch an open connection being closed. */
+export function keepAliveAgent(cert: Issued, ca: string): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca, servername: 'localhost' });
 }

@@ -11,6 +11,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import forge from 'node-forge';
 import { type CaMaterial, createCa, createCrl, type Issued, type IssueOptions, issueCert } from '../../src/pki/forge-pki.js';
 
 export interface TestPki {
@@ -132,4 +133,13 @@ export function makeEcPkiDir(fsps: readonly string[]): string {
     writeFileSync(join(root, 'jws', `${fsp}.pem`), publicKey.export({ type: 'spki', format: 'pem' }));
   }
   return root;
+}
+
+/** An intermediate CA named `cn` under `root` (serial `serial`, hex): for tests of chains root → intermediate → leaf. */
+export function intermediateCa(root: CaMaterial, cn: string, serial: string): CaMaterial {
+  const made = createCa({ cn });
+  made.cert.setIssuer(root.cert.subject.attributes);
+  made.cert.serialNumber = serial;
+  made.cert.sign(root.key, forge.md.sha256.create());
+  return { ...made, certPem: forge.pki.certificateToPem(made.cert), serialHex: made.cert.serialNumber };
 }

@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import forge from 'node-forge';
 import type { AuditEvent, AuditLog } from '../../../src/logging/audit.js';
 import { createCa, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
-import { lateHandshake, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { makeTestPki } from '../../helpers/pki.js';
+import { keepAliveAgent, lateHandshake, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { intermediateCa, makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // TLS_RELOAD_INTERVAL_MS is short in the test environment (test/helpers/gateway.ts): 1.2 s covers a reload.
@@ -22,11 +22,7 @@ const pki = makeTestPki();
 const second = createCa({ cn: 'second CA' });
 // root → intermediate → leaf, the intermediate listed in the bundle beside its root.
 const root = createCa({ cn: 'third root CA' });
-const made = createCa({ cn: 'third intermediate CA' });
-made.cert.setIssuer(root.cert.subject.attributes);
-made.cert.serialNumber = '5566';
-made.cert.sign(root.key, forge.md.sha256.create());
-const inter = { ...made, certPem: forge.pki.certificateToPem(made.cert), serialHex: made.cert.serialNumber };
+const inter = intermediateCa(root, 'third intermediate CA', '5566');
 const allCas = pki.ca.certPem + second.certPem + root.certPem + inter.certPem;
 writeFileSync(pki.caPath, allCas);
 
@@ -42,8 +38,7 @@ after(async () => {
 });
 
 const call = (cert: Issued, source: string, agent?: Agent) => partiesStatus(t.gw.inbound.port, pki.ca.certPem, cert, source, agent);
-const keepAlive = (cert: Issued) =>
-  new Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca: pki.ca.certPem, servername: 'localhost' });
+const keepAlive = (cert: Issued) => keepAliveAgent(cert, pki.ca.certPem);
 const openSockets = (agent: Agent) => Object.values(agent.freeSockets).flat().length;
 const rejected = (reason: string) => events.filter((e) => e.event === 'peer_rejected' && e.reason === reason);
 

@@ -3,23 +3,18 @@
 // whose intermediate CA the new CRL revokes (src/tls/material.ts; hostile re-review of 2026-11-30).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { after, before, test } from 'node:test';
-import forge from 'node-forge';
 import { createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
-import { lateHandshake, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { makeTestPki } from '../../helpers/pki.js';
+import { keepAliveAgent, lateHandshake, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { intermediateCa, makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pki = makeTestPki();
 // root → intermediate → leaf; the bundle holds both CAs, and each has its CRL.
 const root = createCa({ cn: 'root CA' });
-const made = createCa({ cn: 'intermediate CA' });
-made.cert.setIssuer(root.cert.subject.attributes);
-made.cert.serialNumber = '11223344';
-made.cert.sign(root.key, forge.md.sha256.create());
-const inter = { ...made, certPem: forge.pki.certificateToPem(made.cert), serialHex: made.cert.serialNumber };
+const inter = intermediateCa(root, 'intermediate CA', '11223344');
 const leaf = issueCert(inter, { cn: 'dfsp1', usage: 'client' });
 const direct = issueCert(root, { cn: 'dfsp2', usage: 'client' });
 const noneRevoked = () => createCrl(root, []) + createCrl(inter, []);
@@ -37,7 +32,7 @@ after(async () => {
 const call = (cert: Issued, source: string, agent?: Agent) => partiesStatus(t.gw.inbound.port, pki.ca.certPem, cert, source, agent);
 
 test("revoking the intermediate CA closes its leaves' open connections", async () => {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: leaf.certPem, key: leaf.keyPem, ca: pki.ca.certPem, servername: 'localhost' });
+  const agent = keepAliveAgent(leaf, pki.ca.certPem);
   try {
     assert.equal(await call(leaf, 'dfsp1', agent), 202);
     writeFileSync(pki.crlPath, createCrl(root, [inter.serialHex]) + createCrl(inter, []));

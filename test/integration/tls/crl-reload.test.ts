@@ -4,11 +4,11 @@
 // the previous material staying in force (docs/operations.md, "Revoking a DFSP"; SPEC §3.1).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { createTelemetry } from '../../../src/metrics/registry.js';
 import { createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
-import { partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { keepAliveAgent, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,8 +32,7 @@ after(async () => {
 });
 
 const call = (cert: Issued, source: string, agent?: Agent) => partiesStatus(t.gw.inbound.port, pki.ca.certPem, cert, source, agent);
-const keepAlive = (cert: Issued) =>
-  new Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca: pki.ca.certPem, servername: 'localhost' });
+const keepAlive = (cert: Issued) => keepAliveAgent(cert, pki.ca.certPem);
 const reloads = async (outcome: 'ok' | 'failed') => {
   const line = (await telemetry.metricsText())
     .split('\n')

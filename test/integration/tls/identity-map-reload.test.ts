@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fspiopHeaders, send, startTestGateway } from '../../helpers/gateway.js';
+import { fspiopHeaders, keepAliveAgent, send, startTestGateway } from '../../helpers/gateway.js';
 import { makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,7 +19,7 @@ test('an edited identity map applies to open connections on their next request',
   const mapPath = join(pki.dir, 'identities.json');
   writeFileSync(mapPath, JSON.stringify({ [fingerprint]: 'dfsp1' }));
   const t = await startTestGateway({ pki, env: { PEER_IDENTITY_FROM: 'map', PEER_IDENTITY_MAP: mapPath, HTTP_KEEPALIVE_TIMEOUT_MS: '10000' } });
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca: pki.ca.certPem, servername: 'localhost' });
+  const agent = keepAliveAgent(cert, pki.ca.certPem);
   const call = (source: string) =>
     send(t.gw.inbound.port, { path: '/parties/MSISDN/1', headers: fspiopHeaders('parties', source), ca: pki.ca.certPem, agent }).then((r) => ({
       status: r.status,
