@@ -165,7 +165,7 @@ export const CATALOGUE = {
   GW_ILP_TRANSFER_DUPLICATE: entry(
     '3106',
     400,
-    'POST /transfers (or /fxTransfers) reuses a prepared id with a different condition, payee or expiration; an identical resend passes.',
+    "POST /transfers (or /fxTransfers) reuses a prepared id with a different condition, payee or expiration (DFSP role: with another quote's packet and condition); an identical resend passes.",
   ),
   GW_ILP_QUOTE_DUPLICATE: entry(
     '3106',

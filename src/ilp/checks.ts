@@ -377,13 +377,23 @@ export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring
   if (keyring.find(fulfilmentMessage(body.ilpPacket as string, decoded), cond) === undefined) {
     throw mismatch('condition was not issued by this DFSP');
   }
+  const quoteExpiry = checkAgainstIssued(decoded, body, body.amount, now);
+  return { transferId, payee: body.payeeFsp as string, condition: cond.toString('base64url'), expiresAt, quoteExpiresAt: quoteExpiry, decoded };
+}
+
+/**
+ * DFSP role: a transfer (single, or an item of a bulk with the bulk's parties) against the packet this DFSP issued
+ * for it: the quote unexpired (3302), the payer and payee those of the packet, the amount and currency those it
+ * agreed (3100). Returns the quote's expiration (undefined for SDK 17.x packets without one).
+ */
+function checkAgainstIssued(decoded: DecodedPacket, parties: JsonObject, amount: unknown, now: number): number | undefined {
   const tx = decoded.transaction;
   const quoteExpiry = unexpiredQuote(tx, now);
-  if (body.payeeFsp !== pick(tx, ['payee', 'partyIdInfo', 'fspId'])) throw mismatch('payeeFsp differs from the packet');
-  if (body.payerFsp !== pick(tx, ['payer', 'partyIdInfo', 'fspId'])) throw mismatch('payerFsp differs from the packet');
-  checkTransactionAmount(decoded, body.amount);
-  checkAmount(decoded, body.amount);
-  return { transferId, payee: body.payeeFsp as string, condition: cond.toString('base64url'), expiresAt, quoteExpiresAt: quoteExpiry, decoded };
+  if (parties.payeeFsp !== pick(tx, ['payee', 'partyIdInfo', 'fspId'])) throw mismatch('payeeFsp differs from the packet');
+  if (parties.payerFsp !== pick(tx, ['payer', 'partyIdInfo', 'fspId'])) throw mismatch('payerFsp differs from the packet');
+  checkTransactionAmount(decoded, amount);
+  checkAmount(decoded, amount);
+  return quoteExpiry;
 }
 
 /**
@@ -409,12 +419,21 @@ export interface IssuedBulkItem {
 }
 
 /**
- * DFSP role, inbound POST /bulkTransfers: the items whose packet and condition this DFSP issued (HMAC under a
- * keyring secret), so that "one quote serves one transfer" holds for them as for POST /transfers. Bulk quotes
- * are not this gateway's to answer, so any other item (a backend's own bulk quote, a packet of another version
- * or form) is left to the backend as before. An issued quote that has expired → 3302, as for a single transfer.
+ * DFSP role, inbound POST /bulkTransfers: the bulk's expiration (as a single transfer's: a DateTime in the future,
+ * within ILP_TRANSFER_MAX_TTL_SECONDS, else 3100) and the items whose packet and condition this DFSP issued (HMAC
+ * under a keyring secret), each checked as POST /transfers is (checkAgainstIssued, with the bulk's payer and payee
+ * and the item's transferAmount), so that neither "one quote serves one transfer" nor the quote's terms can be
+ * walked around through a bulk. Bulk quotes are not this gateway's to answer, so any other item (a backend's own
+ * bulk quote, a packet of another version or form) is left to the backend as before.
  */
-export function issuedBulkItems(body: JsonObject, version: IlpVersion, keyring: IlpKeyring, now: number): IssuedBulkItem[] {
+export function checkDfspBulk(
+  body: JsonObject,
+  version: IlpVersion,
+  keyring: IlpKeyring,
+  now: number,
+  maxAheadSeconds: number,
+): { items: IssuedBulkItem[]; expiresAt: number } {
+  const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
   const out: IssuedBulkItem[] = [];
   for (const it of bulkItems(body, 'individualTransfers')) {
     if (typeof it.ilpPacket !== 'string' || typeof it.condition !== 'string') continue;
@@ -429,16 +448,15 @@ export function issuedBulkItems(body: JsonObject, version: IlpVersion, keyring: 
     if (keyring.find(fulfilmentMessage(it.ilpPacket, decoded), cond) === undefined) continue;
     if (typeof it.transferId !== 'string' || it.transferId === '')
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransfers[].transferId is missing' });
-    const tx = decoded.transaction;
-    const quoteExpiresAt = unexpiredQuote(tx, now);
+    const quoteExpiresAt = checkAgainstIssued(decoded, body, it.transferAmount, now);
     out.push({
       transferId: it.transferId,
       condition: cond.toString('base64url'),
-      quoteId: tx.quoteId,
+      quoteId: decoded.transaction.quoteId,
       ...(quoteExpiresAt === undefined ? {} : { quoteExpiresAt }),
     });
   }
-  return out;
+  return { items: out, expiresAt };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Telemetry } from '../telemetry/types.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import {
   bulkItems,
+  checkDfspBulk,
   checkDfspTransfer,
   checkFxIssuedByFxp,
   checkFxpTransfer,
@@ -29,7 +30,6 @@ import {
   checkIssuedByPayee,
   deriveFulfilment,
   fulfilmentBytes,
-  issuedBulkItems,
   type PrepareContext,
   parseDateTime,
   quoteIdOf,
@@ -376,7 +376,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'quoteId already requested with other parties or transaction' });
   };
   // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
-  // (With one, checkDfspTransfer and issuedBulkItems have already refused an expired quote.)
+  // (With one, checkDfspTransfer and checkDfspBulk have already refused an expired quote.)
   const quoteStillUsable = async (store: Store, q: { quoteExpiresAt?: number | undefined; quoteId: unknown }) => {
     if (q.quoteExpiresAt !== undefined) return;
     if (typeof q.quoteId !== 'string' || (await store.get(quoteKey(q.quoteId))) === undefined) {
@@ -403,8 +403,20 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t, o.transferMaxTtlSeconds);
     await quoteStillUsable(store, { quoteExpiresAt: p.quoteExpiresAt, quoteId: p.decoded.transaction.quoteId });
+    // One transfer id, one quote (NX): a second prepare under the same id with another issued condition would
+    // use up a second quote and have the commit attach that quote's fulfilment to the transfer the backend
+    // approved under the first. A resend with the same packet and condition passes. The record comes before the
+    // claim, so a prepare refused here leaves the other quote unused.
+    const key = dfspTransferKey(p.transferId);
+    const record = JSON.stringify({ p: msg.ilpPacket, c: p.condition });
+    const write = () => store.save(key, record, boundedTtl(p.expiresAt, t, o), 'nx');
+    if (!(await write())) {
+      const existing = await store.get(key);
+      // Ended between the two calls: written as a first prepare would be, unless another got there first.
+      if (existing !== record && !(existing === undefined && (await write())))
+        throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transferId already prepared with another quote (condition or packet)' });
+    }
     await claimCondition(store, p, p.expiresAt, t);
-    await store.save(dfspTransferKey(p.transferId), JSON.stringify({ p: msg.ilpPacket, c: p.condition }), boundedTtl(p.expiresAt, t, o));
   };
 
   // A condition this DFSP issued inside a bulk is claimed the same way, item by item, so that a bulk cannot be
@@ -415,7 +427,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   // it wrote stay (fail closed: a mark, once written, may already be what another request relied on).
   const dfspBulkTransfer: Check = async (c, msg, store) => {
     const t = now();
-    const items = issuedBulkItems(msg, versionOf(c, msg), keyring, t);
+    const { items, expiresAt } = checkDfspBulk(msg, versionOf(c, msg), keyring, t, o.transferMaxTtlSeconds);
     if (items.length === 0) return;
     if (new Set(items.map((x) => x.condition)).size !== items.length)
       throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "two items carry one quote's condition" });
@@ -425,7 +437,6 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
         refuseIfHeldByOther(await store.get(conditionUseKey(it.condition)), it.transferId);
       }),
     );
-    const expiresAt = parseDateTime(msg.expiration) ?? t;
     for (const it of items) await claimCondition(store, it, expiresAt, t);
   };
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { decodePacket } from '../../../src/ilp/packet.js';
-import { conditionUseKey } from '../../../src/ilp/records.js';
+import { conditionUseKey, dfspTransferKey } from '../../../src/ilp/records.js';
 import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
@@ -271,6 +271,60 @@ describe('DFSP role, edge cases', () => {
       expiration: new Date(T0 + 150_000).toISOString(),
     });
     assert.equal(r.code, '3302');
+  });
+
+  test("a bulk item is held to its issued quote's terms as a single transfer is: amount, currency, payer, payee → 3100, not forwarded, nothing claimed", async () => {
+    // Review finding (2026-12-01): only the HMAC, the quote's expiry and one-use were checked inside a bulk.
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    const item = (amount: JsonObject) => [{ transferId: randomUUID(), prepare: { ...t.prepare, amount } }];
+    const cases: [string, JsonObject, string][] = [
+      ['another amount', bulkOf(item({ amount: '0.01', currency: 'USD' })), 'amount differs from the packet'],
+      ['another currency', bulkOf(item({ amount: '100.50', currency: 'EUR' })), 'currency differs from the packet'],
+      ['another payer', { ...bulkOf(item(t.prepare.amount as JsonObject)), payerFsp: 'otherfsp' }, 'payerFsp differs from the packet'],
+      ['another payee', { ...bulkOf(item(t.prepare.amount as JsonObject)), payeeFsp: 'otherfsp' }, 'payeeFsp differs from the packet'],
+    ];
+    for (const [name, body, detail] of cases) {
+      const r = await h.inbound('POST', '/bulkTransfers', body);
+      assert.equal(r.code, '3100', name);
+      assert.equal(r.json.upstream, undefined, `${name}: not forwarded`);
+      assert.match(JSON.stringify(r.json), new RegExp(detail), name);
+    }
+    assert.equal(await h.store.get(conditionUseKey(String(t.prepare.condition))), undefined, 'the quote is still unused');
+    assert.equal((await h.inbound('POST', '/bulkTransfers', bulkOf(item(t.prepare.amount as JsonObject)))).status, 200, 'its own terms pass');
+  });
+
+  test("a bulk's expiration is checked as a transfer's: past, not a DateTime, or beyond ILP_TRANSFER_MAX_TTL_SECONDS → 3100; no mark pinned for years", async () => {
+    const h = setup({ ILP_TRANSFER_MAX_TTL_SECONDS: '3600' });
+    const t = issuedTransfer('1', T0);
+    for (const expiration of ['2000-01-01T00:00:00.000Z', 'not-a-date', '9999-12-31T23:59:59.999Z', new Date(T0 + 3_601_000).toISOString()]) {
+      const r = await h.inbound('POST', '/bulkTransfers', bulkTransferOf([{ transferId: randomUUID(), prepare: t.prepare }], expiration));
+      assert.equal(r.code, '3100', expiration);
+      assert.equal(r.json.upstream, undefined, expiration);
+    }
+    assert.equal(await h.store.get(conditionUseKey(String(t.prepare.condition))), undefined);
+    // Also for a bulk of items this DFSP did not issue: the bound is the gateway's, whoever issued the quotes.
+    const foreign = issuedTransfer('1', T0, 'a-backend-secret-not-in-this-keyring-0123456789');
+    const r = await h.inbound('POST', '/bulkTransfers', bulkTransferOf([{ transferId: randomUUID(), prepare: foreign.prepare }], '9999-12-31T23:59:59.999Z'));
+    assert.equal(r.code, '3100');
+  });
+
+  test('a transfer id stays with its first quote: a second prepare under it with another issued condition → 3106, the second quote unused', async () => {
+    // Review finding (2026-12-01): the transfer record was overwritten, so one id used up two quotes and the commit
+    // attached the second quote's fulfilment to the transfer approved under the first.
+    const h = setup();
+    const first = issuedTransfer('1', T0, SECRET, { response: { transferAmount: { amount: '500', currency: 'USD' } } });
+    const second = issuedTransfer('1', T0);
+    assert.equal((await h.inbound('POST', '/transfers', first.prepare)).status, 200);
+    const r = await h.inbound('POST', '/transfers', { ...second.prepare, transferId: first.transferId });
+    assert.equal(r.code, '3106');
+    assert.equal(r.json.upstream, undefined);
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'transfer_condition', outcome: 'failed', errorType: 'GW_ILP_TRANSFER_DUPLICATE' });
+    const record = JSON.parse((await h.store.get(dfspTransferKey(first.transferId))) as string);
+    assert.equal(record.c, first.prepare.condition, 'the record is still the first quote');
+    // A resend of the first prepare passes; the second quote still serves a transfer of its own.
+    assert.equal((await h.inbound('POST', '/transfers', first.prepare)).status, 200);
+    assert.equal((await h.inbound('POST', '/transfers', second.prepare)).status, 200);
   });
 
   test('PUT /quotes for a quote never received → 3205 GW_ILP_QUOTE_UNKNOWN', async () => {
