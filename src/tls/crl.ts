@@ -37,7 +37,8 @@ export class CrlNotYetValid extends Error {
   }
 }
 
-const BEGIN = /-----BEGIN ([^-]*)-----/g;
+/** A BEGIN line, as OpenSSL reads one: at the start of a line, and the line ends with it. */
+const BEGIN = /^-----BEGIN ([^\r\n]*)-----[ \t]*\r?$/gm;
 
 /**
  * The complete PEM blocks of `text` with the given label; throws when a block is incomplete or of another type.

@@ -85,7 +85,7 @@ describe('a CRL file', () => {
 
 describe('a CA file', () => {
   test('every certificate of the bundle, handed on block by block (text around the blocks left out)', () => {
-    const { certs, pems } = readCaBundle(`junk before ${ca.certPem}\r\n${ca2.certPem}trailing`);
+    const { certs, pems } = readCaBundle(`junk before\n# paste each -----BEGIN block below\n${ca.certPem}\r\n${ca2.certPem}trailing`);
     assert.equal(certs.length, 2);
     assert.deepEqual(
       pems.map((p) => p.startsWith('-----BEGIN CERTIFICATE-----')),
