@@ -103,12 +103,15 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     },
     listener(o.apps.inbound),
   );
+  // First of the 'secureConnection' listeners, before node's HTTP parser reads the request: it may close the
+  // socket at once (a client chain the current trust refuses, src/tls/material.ts).
   o.tls.attach(inbound);
   // The peer is bound once per connection (src/tls/peer.ts caches it per socket): a TLS 1.2
   // renegotiation could present another certificate on the same socket, so it is refused.
   inbound.on('secureConnection', (socket: TLSSocket) => {
-    socket.disableRenegotiation();
+    if (socket.destroyed) return; // closed by the trust check above, and reported there
     telemetry.tlsHandshake({ endpoint: 'inbound', group: serverNegotiatedGroup(socket) });
+    socket.disableRenegotiation();
     o.ocsp?.gate?.begin(socket); // the peer-binding stage awaits its verdict (src/tls/ocsp/client-gate.ts)
     track(socket);
   });

@@ -3,6 +3,7 @@
 import type { ConfigGroups } from '../config/schema.js';
 import type { AuditLog } from '../logging/audit.js';
 import type { Telemetry } from '../telemetry/types.js';
+import { type ClosedReason, MAX_CHAIN } from './chain-trust.js';
 import { type ClosedConnection, TlsReloader } from './material.js';
 
 export interface InboundTlsDeps {
@@ -11,6 +12,14 @@ export interface InboundTlsDeps {
   readonly logger: { info(o: object, msg: string): void; error(o: object, msg: string): void };
   readonly audit: AuditLog;
 }
+
+/** The log event and message of a connection closed by a change of trust (src/tls/chain-trust.ts). */
+const CLOSED_LOG: Readonly<Record<ClosedReason, readonly [string, string]>> = {
+  crl_revoked: ['revoked_connection_closed', 'connection of a certificate the current CRLs revoke closed'],
+  ca_removed: ['untrusted_connection_closed', 'connection of a certificate whose CA was removed closed'],
+  chain_unverifiable: ['untrusted_connection_closed', 'connection whose client chain does not verify link by link closed'],
+  chain_too_long: ['untrusted_connection_closed', `connection whose client chain holds more than ${MAX_CHAIN} certificates closed`],
+};
 
 /** Loads the inbound TLS files (throws when they do not parse) and starts watching them. Close the result. */
 export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDeps): TlsReloader {
@@ -44,9 +53,8 @@ export function openInboundTls(o: ConfigGroups['inboundTls'], deps: InboundTlsDe
     (e) => {
       if (e.outcome === 'unchanged') return;
       const closed = (c: ClosedConnection): void => {
-        if (c.reason === 'crl_revoked')
-          logger.error({ event: 'revoked_connection_closed', peer: c.fingerprint }, 'connection of a certificate the current CRLs revoke closed');
-        else logger.error({ event: 'untrusted_connection_closed', peer: c.fingerprint }, 'connection of a certificate whose CA was removed closed');
+        const [event, msg] = CLOSED_LOG[c.reason];
+        logger.error({ event, peer: c.fingerprint, reason: c.reason }, msg);
         audit.record({ event: 'peer_rejected', actor: 'peer', peer: c.fingerprint, reason: c.reason });
       };
       if (e.outcome === 'closed') {

@@ -2,17 +2,18 @@
 // files and swapped into the running server with setSecureContext() when the files change. A new set
 // is validated by building a SecureContext first; if that fails the old context stays in force.
 // Connections keep the context they were accepted with, except that a reload closes at once every open
-// connection whose presented chain the new CRLs revoke, or whose CA the new bundle no longer holds
-// (docs/operations.md "Revoking a DFSP"): a keep-alive connection would otherwise go on serving a revoked or
-// distrusted certificate. The CA bundle and the CRLs are read
+// connection whose client chain the new CRLs revoke, or whose CA the new bundle no longer holds (chain-trust.ts;
+// docs/operations.md "Revoking a DFSP"): a keep-alive connection would otherwise go on serving a revoked or
+// distrusted certificate. A connection accepted before such a reload and shaken hands after it is judged too. The CA bundle and the CRLs are read
 // strictly first (crl.ts). setSecureContext() builds the whole context from the options it is given, so each set
 // carries the settings too (TLS version floor, groups).
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
-import { createSecureContext, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
-import { type CrlInfo, CrlNotYetValid, certificateSerial, readCaBundle, readCrlFile } from './crl.js';
+import { brokenChain, type ClosedReason, caIdentity, capturePeerChain, type PeerChain, removedCaIdentities, type Trust } from './chain-trust.js';
+import { type CrlInfo, CrlNotYetValid, readCaBundle, readCrlFile } from './crl.js';
 import { at, type PairInForce, pairInForce, stagedPaths } from './staged.js';
 
 export interface TlsFiles {
@@ -52,9 +53,6 @@ export type ReloadEvent =
   | { readonly outcome: 'unchanged' }
   /** A connection accepted before a change of trust finished its handshake after it with a chain the new CAs or CRLs refuse: closed. */
   | { readonly outcome: 'closed'; readonly closed: ClosedConnection };
-
-/** Why an open connection is closed on a change of trust: its chain is revoked, or no longer anchored. */
-export type ClosedReason = 'crl_revoked' | 'ca_removed';
 
 /** An open connection closed by a reload: its client certificate's fingerprint (SHA-256), and why. */
 export interface ClosedConnection {
@@ -105,101 +103,28 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
   };
 }
 
-/** What open connections are held to after a change of trust. */
-interface Trust {
-  readonly crls: readonly CrlInfo[];
-  /** The trust anchors of the bundle, when a CA was removed; undefined: only the CRLs are checked. */
-  readonly anchors: readonly X509Certificate[] | undefined;
-  /** SHA-256 fingerprints of the CA certificates removed from the bundle (and not listed again). */
-  readonly removed: ReadonlySet<string>;
-}
-
-/** The certificates `socket`'s peer presented, leaf first, with the issuers node completed them with. */
-function peerChain(socket: TLSSocket): DetailedPeerCertificate[] {
-  const chain: DetailedPeerCertificate[] = [];
-  const seen = new Set<string>();
-  for (
-    let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-    c?.raw && c.raw.length > 0 && !seen.has(c.fingerprint256);
-    c = c.issuerCertificate
-  ) {
-    seen.add(c.fingerprint256);
-    chain.push(c);
-  }
-  return chain;
-}
-
-/**
- * Why the chain `socket` presented (the leaf, its intermediates, and the CAs node completed it with) no longer
- * holds under `trust`, or undefined when it does:
- *   - crl_revoked: a CRL lists the serial of one of its certificates and the CRL's CA issued it (OpenSSL's
- *     name matching and the CA's signature);
- *   - ca_removed: it holds a CA certificate removed from the bundle (node completes the presented chain with
- *     the CAs of the context the connection was accepted with, so an intermediate taken from the old bundle
- *     shows here as well as a removed root), or none of its certificates is, or was issued and signed by, a
- *     trust anchor of the current bundle. OpenSSL as node configures it accepts only self-signed anchors (no
- *     partial chains), so an intermediate left in the bundle after its root was removed anchors nothing, for
- *     new handshakes and here. A client whose chain the new bundle still accepts (it sent a removed
- *     intermediate itself, say) is closed too, and is served again after a new handshake: the handshake decides.
- * A chain that cannot be parsed when it must be counts as broken (fail closed).
- */
-function brokenChain(socket: TLSSocket, trust: Trust): ClosedReason | undefined {
-  const chain = peerChain(socket);
-  if (chain.length === 0) return undefined; // no client certificate: the listener asks for none (no mTLS)
-  let parsed: X509Certificate[] | undefined;
-  const certs = () => {
-    parsed ??= chain.map((c) => new X509Certificate(c.raw));
-    return parsed;
-  };
-  for (const [i, c] of chain.entries()) {
-    let serial: string;
-    try {
-      serial = certificateSerial(c.raw);
-    } catch {
-      continue; // OpenSSL accepted it at the handshake; nothing here to match a CRL with
-    }
-    const listing = trust.crls.filter((crl) => crl.revoked.has(serial));
-    if (listing.length === 0) continue;
-    let cert: X509Certificate;
-    try {
-      cert = certs()[i] as X509Certificate;
-    } catch {
-      return 'crl_revoked'; // its serial is listed and it cannot be checked further
-    }
-    if (listing.some((crl) => crl.cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)))) return 'crl_revoked';
-  }
-  const anchors = trust.anchors;
-  if (anchors === undefined) return undefined;
-  if (chain.some((c) => trust.removed.has(c.fingerprint256))) return 'ca_removed';
-  let all: X509Certificate[];
-  try {
-    all = certs();
-  } catch {
-    return 'ca_removed';
-  }
-  const anchored = all.some((cert) => anchors.some((ca) => cert.fingerprint256 === ca.fingerprint256 || (cert.checkIssued(ca) && cert.verify(ca.publicKey))));
-  return anchored ? undefined : 'ca_removed';
-}
-
-/** The fingerprints of the CA certificates of `before` missing from `after`. */
-function removedCas(before: readonly X509Certificate[], after: readonly X509Certificate[]): string[] {
-  const kept = new Set(after.map((c) => c.fingerprint256));
-  return before.filter((c) => !kept.has(c.fingerprint256)).map((c) => c.fingerprint256);
-}
-
 /** A connection accepted before a change of trust may finish its handshake after it, against the old CAs and CRLs. */
 const TRUST_CHANGE_WINDOW_MS = 125_000; // TLS_HANDSHAKE_TIMEOUT_MS's largest value (120 s) and a margin
+
+/**
+ * The TCP socket a TLS server socket was accepted on. node sets `_parent` on the server's TLS sockets (Node 20
+ * and 24, lib/_tls_wrap.js); were it ever gone, every handshake would be judged as one accepted before the last
+ * change of trust (fail closed, never open): test/integration/tls/ca-removal.test.ts would show it.
+ */
+const acceptedOn = (socket: TLSSocket): object | undefined => (socket as unknown as { _parent?: object | null })._parent ?? undefined;
 
 /** Holds the current TLS material of a server and reloads it when its files change. */
 export class TlsReloader {
   #current: LoadedTls;
   #servers: Server[] = [];
-  /** The open TLS connections of the attached servers, to close those a new CRL revokes or whose CA was removed. */
-  readonly #sockets = new Set<TLSSocket>();
-  /** When the CRLs changed or a CA was removed last (performance.now()); -Infinity: not since start. */
-  #trustChangedAt = Number.NEGATIVE_INFINITY;
-  /** The CAs removed from the bundle within the window of the last change of trust (and not listed again). */
-  #removed = new Set<string>();
+  /** The open mTLS connections of the attached servers with their client chains, judged again on a change of trust. */
+  readonly #chains = new Map<TLSSocket, PeerChain>();
+  /** Counts the changes of trust (CRLs changed, a CA removed). */
+  #generation = 0;
+  /** The generation each TCP connection was accepted under, until its handshake ends. */
+  readonly #acceptedUnder = new WeakMap<object, number>();
+  /** CAs removed from the bundle (caIdentity) within the last TRUST_CHANGE_WINDOW_MS, by the generation that removed them. */
+  readonly #removed = new Map<string, { readonly generation: number; readonly at: number }>();
   #watch: FileWatch | undefined;
   #cancelSwitch: () => void = () => {};
   #cancelRetry: () => void = () => {};
@@ -225,22 +150,38 @@ export class TlsReloader {
 
   attach(server: Server): void {
     this.#servers.push(server);
-    server.on('secureConnection', (socket: TLSSocket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      // Accepted before the last change of trust, its handshake met the old CAs and CRLs: check it against the
-      // current ones. In a microtask: the server's other 'secureConnection' listeners still see a live socket, and
-      // it is closed before the event loop reads anything more from it.
-      if (performance.now() - this.#trustChangedAt < TRUST_CHANGE_WINDOW_MS)
-        queueMicrotask(() => {
-          if (socket.destroyed) return;
-          const reason = brokenChain(socket, this.#trust(this.#current, true));
-          if (reason === undefined) return;
-          const fingerprint = socket.getPeerCertificate()?.fingerprint256 || 'unknown';
-          socket.destroy();
-          this.listener({ outcome: 'closed', closed: { fingerprint, reason } });
-        });
+    server.on('connection', (raw: object) => this.#acceptedUnder.set(raw, this.#generation));
+    // Before node's own listener, which sets up the HTTP parser: a request the client sent with its Finished may
+    // be read in the same turn, and one that reached the pipeline before a close could still be forwarded.
+    server.prependListener('secureConnection', (socket: TLSSocket) => {
+      const chain = capturePeerChain(socket);
+      if (chain === undefined) return; // no client certificate: the listener asks for none (no mTLS)
+      this.#chains.set(socket, chain);
+      socket.once('close', () => this.#chains.delete(socket));
+      const raw = acceptedOn(socket);
+      const acceptedUnder = raw === undefined ? undefined : this.#acceptedUnder.get(raw);
+      // Accepted before the last change of trust, its handshake met the old CAs and CRLs: judged against the
+      // current ones and the CAs removed since. A chain too long is closed whenever it comes. At once: a microtask
+      // ran after node had parsed the request and started the pipeline on it (hostile review of 2026-12-01).
+      if (!chain.tooLong && acceptedUnder === this.#generation) return;
+      const reason = brokenChain(chain, this.#trustSince(acceptedUnder));
+      if (reason !== undefined) this.#close(socket, reason, (closed) => this.listener({ outcome: 'closed', closed }));
     });
+  }
+
+  /** What a connection accepted under `generation` (undefined: unknown) is held to now. */
+  #trustSince(generation: number | undefined): Trust {
+    const removed = new Set<string>();
+    for (const [id, r] of this.#removed) if (generation === undefined || r.generation > generation) removed.add(id);
+    return { crls: this.#current.crls, anchors: this.#current.anchors, removed };
+  }
+
+  /** Closes `socket` and reports it with its client certificate's fingerprint. */
+  #close(socket: TLSSocket, reason: ClosedReason, report: (c: ClosedConnection) => void): void {
+    const fingerprint = socket.getPeerCertificate()?.fingerprint256 || 'unknown';
+    socket.destroy();
+    this.#chains.delete(socket);
+    report({ fingerprint, reason });
   }
 
   /** Re-reads the files now. Returns the outcome; on failure the running context is untouched. */
@@ -265,33 +206,25 @@ export class TlsReloader {
     // New handshakes meet the new CAs and CRLs; connections already open would keep serving a certificate the new
     // CRLs revoke, or whose CA is no longer trusted.
     const closed: ClosedConnection[] = [];
-    const removed = removedCas(previous.caCerts, next.caCerts);
+    const removed = removedCaIdentities(previous.caCerts, next.caCerts);
     // A CA listed again is trusted again, whether or not this reload changes anything else.
-    for (const ca of next.caCerts) this.#removed.delete(ca.fingerprint256);
+    for (const ca of next.caCerts) this.#removed.delete(caIdentity(ca));
     if (next.crlDigest !== previous.crlDigest || removed.length > 0) {
+      this.#generation++;
       const now = performance.now();
-      if (now - this.#trustChangedAt >= TRUST_CHANGE_WINDOW_MS) this.#removed = new Set();
-      for (const fp of removed) this.#removed.add(fp);
-      this.#trustChangedAt = now;
-      // Each socket's own chain: one leaf may come with different intermediates on different connections. The
-      // CRL walk is cheap (a DER read of each serial); certificates are parsed only when a CRL lists their
-      // serial, or when a CA was removed.
-      const trust = this.#trust(next, removed.length > 0);
+      for (const [id, r] of this.#removed) if (now - r.at >= TRUST_CHANGE_WINDOW_MS) this.#removed.delete(id);
+      for (const id of removed) this.#removed.set(id, { generation: this.#generation, at: now });
+      // Each connection's own chain: one leaf may come with different intermediates on different connections.
+      // A chain is parsed and its links verified once, at the first change of trust it meets.
+      const trust: Trust = { crls: next.crls, anchors: removed.length > 0 ? next.anchors : undefined, removed: new Set(removed) };
       if (trust.crls.length > 0 || trust.anchors)
-        for (const socket of this.#sockets) {
-          const reason = brokenChain(socket, trust);
-          if (reason === undefined) continue;
-          closed.push({ fingerprint: socket.getPeerCertificate()?.fingerprint256 || 'unknown', reason });
-          socket.destroy();
+        for (const [socket, chain] of this.#chains) {
+          const reason = brokenChain(chain, trust);
+          if (reason !== undefined) this.#close(socket, reason, (c) => closed.push(c));
         }
     }
     this.listener({ outcome: 'ok', loaded: next, closed });
     return 'ok';
-  }
-
-  /** What open connections are held to under `loaded`; `anchors`: whether their CA must still be in the bundle. */
-  #trust(loaded: LoadedTls, anchors: boolean): Trust {
-    return { crls: loaded.crls, anchors: anchors ? loaded.anchors : undefined, removed: this.#removed };
   }
 
   /** Reloads when a file changes (src/util/file-watch.ts); `onError`: the watch is degraded. */

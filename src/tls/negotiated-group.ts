@@ -32,7 +32,7 @@ export function clientNegotiatedGroup(socket: TLSSocket): string {
 /** The group a server socket negotiated (call on 'secureConnection'), read from its session's kex_group. */
 export function serverNegotiatedGroup(socket: TLSSocket): string {
   const session = socket.getSession();
-  const id = session === undefined ? undefined : sessionKexGroup(session);
+  const id = session ? sessionKexGroup(session) : undefined; // a closed socket has none (null)
   if (id === undefined) return 'unknown';
   if (id === 0) return 'none';
   return groupOfId(id)?.name ?? 'other';

@@ -143,3 +143,27 @@ export function intermediateCa(root: CaMaterial, cn: string, serial: string): Ca
   made.cert.sign(root.key, forge.md.sha256.create());
   return { ...made, certPem: forge.pki.certificateToPem(made.cert), serialHex: made.cert.serialNumber };
 }
+
+/**
+ * A CA certificate with `like`'s subject and public key that names `issuer` as its issuer (name and key
+ * identifier) and is signed with `signer`: a re-issue of `like` when `issuer` is `like` and `signer` its key; a
+ * forged copy when `signer` is any other key (node links it into a chain by name and key id; its signature is
+ * garbage).
+ */
+export function caCopy(like: CaMaterial, o: { issuer: CaMaterial; signer: forge.pki.rsa.PrivateKey; serial: string }): string {
+  const c = forge.pki.createCertificate();
+  c.publicKey = like.cert.publicKey;
+  c.serialNumber = o.serial;
+  c.validity.notBefore = new Date(Date.now() - 3_600_000);
+  c.validity.notAfter = new Date(Date.now() + 365 * 86_400_000);
+  c.setSubject(like.cert.subject.attributes);
+  c.setIssuer(o.issuer.cert.subject.attributes);
+  c.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: o.issuer.cert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  c.sign(o.signer, forge.md.sha256.create());
+  return forge.pki.certificateToPem(c);
+}

@@ -6,9 +6,10 @@ import { writeFileSync } from 'node:fs';
 import type { Agent } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { after, before, test } from 'node:test';
+import forge from 'node-forge';
 import { createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
 import { keepAliveAgent, lateHandshake, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
-import { intermediateCa, makeTestPki } from '../../helpers/pki.js';
+import { caCopy, intermediateCa, makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pki = makeTestPki();
@@ -43,6 +44,26 @@ test("revoking the intermediate CA closes its leaves' open connections", async (
     assert.deepEqual(on, [0, 0, 0]);
     assert.equal(t.stub.requests.length, forwarded);
     assert.equal(await call(direct, 'dfsp2'), 202, "the root's own leaf is still served");
+  } finally {
+    agent.destroy();
+    writeFileSync(pki.crlPath, noneRevoked());
+    await sleep(1200);
+  }
+});
+
+test('a forged copy of the revoked intermediate, appended by the client, does not keep its connection: links are verified', async () => {
+  // Hostile review (2026-12-01): the copy has the intermediate's name and key and names the root as its issuer, so
+  // node linked leaf → copy → root and the revoked serial never showed; OpenSSL had verified the real intermediate.
+  const junk = forge.pki.rsa.generateKeyPair(1024).privateKey;
+  const mine = issueCert(inter, { cn: 'dfsp4', usage: 'client' });
+  const presented = { ...mine, certPem: mine.certPem + caCopy(inter, { issuer: root, signer: junk, serial: '55' }) };
+  const agent = keepAliveAgent(presented, pki.ca.certPem);
+  try {
+    assert.equal(await call(presented, 'dfsp4', agent), 202);
+    writeFileSync(pki.crlPath, createCrl(root, [inter.serialHex]) + createCrl(inter, []));
+    await sleep(1200);
+    assert.equal(Object.values(agent.freeSockets).flat().length, 0);
+    assert.equal(await call(presented, 'dfsp4', agent), 0);
   } finally {
     agent.destroy();
     writeFileSync(pki.crlPath, noneRevoked());

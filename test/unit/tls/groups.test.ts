@@ -209,6 +209,21 @@ describe('negotiated group, both sides of a real handshake', () => {
     }
   };
 
+  test("a socket closed in an earlier 'secureConnection' listener has no session: 'unknown', no throw", async () => {
+    const srv: Server = createServer({ cert: readFileSync(pki.serverCertPath), key: readFileSync(pki.serverKeyPath) }, (s) => s.end());
+    srv.prependListener('secureConnection', (s: TLSSocket) => s.destroy());
+    const label = new Promise<string>((resolve) => srv.once('secureConnection', (s: TLSSocket) => resolve(serverNegotiatedGroup(s))));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const c = connect({ host: '127.0.0.1', port: (srv.address() as { port: number }).port, ca: pki.ca.certPem, servername: 'localhost' });
+      c.on('error', () => {});
+      assert.equal(await label, 'unknown');
+      c.destroy();
+    } finally {
+      srv.close();
+    }
+  });
+
   test('every group of the table this runtime has: the server (session kex_group) and the client (getEphemeralKeyInfo) agree on its name', async () => {
     const here = TLS_GROUP_NAMES.filter((n) => runtimeSupportsGroups(n));
     assert.ok(here.includes('X25519') && here.includes('P-256') && here.includes('P-384'), here.join(','));
