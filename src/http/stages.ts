@@ -185,6 +185,11 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
       // value while the upstream reads the other, so such a body is refused on both listeners.
       if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
       if (hasDuplicateKeys(message.text())) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'duplicate JSON member names' });
+      // Every FSPIOP and ISO 20022 body is a JSON object. Checked here whatever the later stages read: text that is
+      // valid UTF-8 but not JSON (UTF-16 JSON with no BOM is: its zero bytes are UTF-8) would otherwise pass the
+      // stages that never parse it, to an upstream that guesses the encoding (RFC 4627 §3) and reads other members.
+      if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
+      message.json();
     }
     c.set('message', message);
     await next();

@@ -74,7 +74,9 @@ export function checkProtectedHeader(ph: ProtectedHeader, header: HeaderGetter, 
     const h = header(httpName);
     const hPresent = h !== undefined && h !== '';
     if (p === undefined) {
-      if (member === 'FSPIOP-Destination' && hPresent) throw mismatch('FSPIOP-Destination is not protected');
+      // Encryption v1.1 §3: FSPIOP-Encryption must be protected when present (fspiop.md); unprotected, whoever sits
+      // on the path could attach an encryption descriptor the sender never signed.
+      if ((member === 'FSPIOP-Destination' || member === 'FSPIOP-Encryption') && hPresent) throw mismatch(`${member} is not protected`);
       continue;
     }
     if (!hPresent) throw mismatch(`${member} is protected but the HTTP header is missing`);

@@ -1,7 +1,9 @@
 // The FSPIOP-Signature header value: a JSON object with exactly the two string members
 // `protectedHeader` and `signature`, both unpadded base64url (Signature v1.1 §3.1 Table 1).
 // It is not a compact JWS; the payload segment is rebuilt from the body.
+
 import { GatewayError } from '../errors.js';
+import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
 
 export interface SignatureHeader {
   /** The protected header exactly as received (base64url text, used verbatim in the signing input). */
@@ -37,6 +39,8 @@ export function parseSignatureHeader(value: string): SignatureHeader {
     throw malformed('signature header is not JSON');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw malformed('signature header is not a JSON object');
+  // A validator that keeps the first of two equal members would read another protectedHeader than JSON.parse (the last).
+  if (hasDuplicateKeys(value)) throw malformed('signature header repeats a member');
   const keys = Object.keys(parsed);
   if (keys.length !== 2) throw malformed('signature header must have exactly protectedHeader and signature');
   const { protectedHeader, signature } = parsed as Record<string, unknown>;

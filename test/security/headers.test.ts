@@ -73,6 +73,18 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
       assert.equal(stub().requests.length, n);
     });
 
+    test('a body that is valid UTF-8 but not a JSON object (UTF-16 JSON without a BOM, a JSON array, text) is refused with 3101, nothing forwarded', async () => {
+      // Review finding (2026-12-01): UTF-16LE JSON of ASCII characters is valid UTF-8 (its zero bytes are), and went
+      // through the stages that never parse a body to an upstream that detects the encoding (RFC 4627 §3).
+      const n = stub().requests.length;
+      for (const body of [Buffer.from(QUOTE, 'utf16le'), Buffer.from(`[${QUOTE}]`), Buffer.from('quoteId=1'), Buffer.from('"text"')]) {
+        const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', Object.entries(fspiopHeaders('quotes', source)), body);
+        assert.equal(r.status, 400, r.body);
+        assert.equal(r.json().errorInformation.errorCode, '3101');
+      }
+      assert.equal(stub().requests.length, n);
+    });
+
     test('other underscore headers pass (they name nothing the gateway checks or owns)', async () => {
       const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', [...Object.entries(fspiopHeaders('quotes', source)), ['x_trace_id', 'abc']], QUOTE);
       assert.equal(r.status, 202, r.body);

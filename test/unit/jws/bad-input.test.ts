@@ -153,6 +153,21 @@ describe('bad input is rejected with the exact code', () => {
     await rejects(verifyRequest(withHeaders(r, { 'fspiop-signature': extra }), keys, POLICY), 'GW_JWS_MALFORMED');
   });
 
+  test('signature header repeating a member (first-wins parsers would read another protectedHeader)', async () => {
+    const r = signedTransfer(RSA, 'payerfsp');
+    const { protectedHeader, signature } = sigParts(r);
+    const twice = `{"protectedHeader":"${b64('{"alg":"none"}')}","protectedHeader":"${protectedHeader}","signature":"${signature}"}`;
+    await rejects(verifyRequest(withHeaders(r, { 'fspiop-signature': twice }), keys, POLICY), 'GW_JWS_MALFORMED');
+    assert.throws(() => parseSignatureHeader(twice), /repeats a member/);
+  });
+
+  test('an FSPIOP-Encryption HTTP header the signature does not protect (Encryption v1.1 §3: protected when present)', async () => {
+    const r = signedTransfer(RSA, 'payerfsp');
+    await rejects(verifyRequest(withHeaders(r, { 'fspiop-encryption': '{"encryptedFields":[]}' }), keys, POLICY), 'GW_JWS_HEADER_MISMATCH');
+    // Empty counts as absent, as for FSPIOP-Destination.
+    await verifyRequest(withHeaders(r, { 'fspiop-encryption': '' }), keys, POLICY);
+  });
+
   test('protected header with an extra member the gateway cannot check', async () => {
     const r = signedTransfer(RSA, 'payerfsp');
     const ph = b64(
