@@ -175,7 +175,7 @@ export const CATALOGUE = {
   GW_ILP_CONDITION_USED: entry(
     '3106',
     400,
-    'DFSP role: the condition (quote) this transfer carries already served another transfer id; one quote serves one transfer.',
+    'The quote (its condition) this transfer carries already served another transfer id: one quote serves one transfer (DFSP role; hub role with ILP_QUOTE_BINDING).',
   ),
   GW_ILP_PACKET_MALFORMED: entry('3100', 400, 'ilpPacket does not decode as the expected ILP packet type/version.'),
   GW_ILP_PACKET_MISMATCH: entry(

@@ -10,11 +10,27 @@ import { moneyOf, packetAmountMatches } from './packet-amount.js';
 import { type DfspTransferRecord, type HubTransferRecord, isTombstoneOf, isUsedTombstone, parseDfspRecord, parseHubRecord } from './records.js';
 import { type JsonObject, pick } from './transaction.js';
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+/**
+ * An FSPIOP DateTime (API Definition v1.1 §7.2.14: ISO 8601 with a zone, `Z` or ±hh:mm) or an ISO 20022
+ * ISODateTime with one; fractions of a second optional (ISO 20022 bodies may carry none).
+ */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
-/** Epoch ms of an FSPIOP DateTime, or undefined when it is not one. */
+const daysIn = (year: number, month: number): number =>
+  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+
+/**
+ * Epoch ms of an FSPIOP DateTime, or undefined when it is not one: a zone is required (Date.parse reads a date
+ * without one in the process's own zone) and the calendar date must exist (Date.parse rolls 31 February over to
+ * March). Review finding of 2026-12-01.
+ */
 export function parseDateTime(v: unknown): number | undefined {
-  if (typeof v !== 'string' || !ISO_DATE.test(v)) return undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = DATE_TIME.exec(v);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second, offH, offM] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as number[];
+  if (month! < 1 || month! > 12 || day! < 1 || day! > daysIn(year!, month!)) return undefined;
+  if (hour! > 23 || minute! > 59 || second! > 59 || offH! > 23 || offM! > 59) return undefined;
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : t;
 }

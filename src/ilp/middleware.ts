@@ -46,6 +46,7 @@ import {
   hubFxQuoteKey,
   hubFxTransferKey,
   hubQuoteKey,
+  hubQuoteUseKey,
   hubRecordText,
   hubTransferKey,
   parseDfspRecord,
@@ -233,7 +234,20 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), prepareContext(c, t));
-    if (o.quoteBinding) checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteIdOf(p), p.payee)));
+    if (o.quoteBinding) {
+      const quoteId = quoteIdOf(p);
+      checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteId, p.payee)));
+      // One quote, one transfer, as the payee's gateway holds it (dfspIlpInbound): the first transfer id to execute
+      // the quote claims it (NX) once the quote checks have passed, for as long as the quote or the transfer can
+      // live; a resend of that transfer passes, another transfer id is refused (3106).
+      const useKey = hubQuoteUseKey(quoteId, p.payee);
+      const useTtl = ttlUntil(Math.max(t + o.quoteMaxTtlSeconds * 1000, p.expiresAt), t, o.graceSeconds);
+      if (!(await store.save(useKey, p.transferId, useTtl, 'nx'))) {
+        // A mark that ended between the two calls reads as undefined: refused, never taken as free.
+        const holder = (await store.get(useKey)) ?? '';
+        if (holder !== p.transferId) throw new GatewayError('GW_ILP_CONDITION_USED', { detail: 'this quote already served another transfer' });
+      }
+    }
     await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
   const hubFxPrepare: Check = async (c, msg, store) => {
@@ -288,6 +302,11 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     // A repeated id would pass the read-only checks twice and then burn the first take: refused up front.
     if (new Set(results.map((r) => r.transferId)).size !== results.length)
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the results' });
+    // Each result is a fulfilment or an error (API Definition v1.1 §7.4.14, IndividualTransferResult: the
+    // fulfilment is mandatory when the transfer completed): one with neither → 3102, as a single PUT.
+    const bare = results.find((r) => !has(r, 'fulfilment') && !has(r, 'errorInformation'));
+    if (bare)
+      throw new GatewayError('GW_ILP_FULFILMENT_MISSING', { detail: 'an individual transfer result carries neither a fulfilment nor errorInformation' });
     const items = results.filter((r) => has(r, 'fulfilment'));
     const checked = await Promise.all(
       items.map(async (r) => {

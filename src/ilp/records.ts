@@ -28,6 +28,8 @@ export const hubFxTransferKey = (commitRequestId: string): string => `ilp:hubfx:
  * packet, under the quote id and the payee's FSP id, so no other FSP can write or replace it.
  */
 export const hubQuoteKey = (quoteId: string, payee: string): string => `ilp:hubquote:{${id(quoteId)}}:${fsp(payee)}`;
+/** Hub role, quote binding: the transfer id that first executed a payee's quote (one quote, one transfer). */
+export const hubQuoteUseKey = (quoteId: string, payee: string): string => `ilp:hubquse:{${id(quoteId)}}:${fsp(payee)}`;
 /** Hub role: the condition an FXP issued for a conversion (PUT /fxQuotes/{ID}), under conversionId and FXP. */
 export const hubFxQuoteKey = (conversionId: string, fxp: string): string => `ilp:hubfxquote:{${id(conversionId)}}:${fsp(fxp)}`;
 /** DFSP role: the POST /quotes request the payee received, until the quote expires + grace. */

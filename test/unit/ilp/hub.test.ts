@@ -399,3 +399,37 @@ describe('hub: a bulk answer refused part-way through its takes', () => {
     assert.equal(again.code, '3106');
   });
 });
+
+describe('hub: review findings of 2026-12-01', () => {
+  test('a bulk answer whose result carries neither a fulfilment nor errorInformation → 3102, nothing taken; with errorInformation it passes', async () => {
+    const h = setup();
+    const [x, y] = [issuedTransfer('1', T0), issuedTransfer('1', T0)];
+    const bulkTransferId = randomUUID();
+    assert.equal((await h.call('POST', '/bulkTransfers', bulkTransferOf([x, y], new Date(T0 + 30_000).toISOString(), { bulkTransferId }))).status, 200);
+    const answer = (second: object) => ({
+      bulkTransferState: 'COMPLETED',
+      completedTimestamp: new Date(T0).toISOString(),
+      individualTransferResults: [
+        { transferId: x.transferId, fulfilment: x.ilp.fulfilment },
+        { transferId: y.transferId, ...second },
+      ],
+    });
+    for (const bare of [{}, { fulfilment: null }, { errorInformation: null }]) {
+      const r = await h.call('PUT', `/bulkTransfers/${bulkTransferId}`, answer(bare));
+      assert.deepEqual([r.status, r.code, r.json.upstream], [400, '3102', undefined], JSON.stringify(bare));
+    }
+    const declined = { errorInformation: { errorCode: '5100', errorDescription: 'declined' } };
+    assert.equal((await h.call('PUT', `/bulkTransfers/${bulkTransferId}`, answer(declined))).status, 200, 'the first fulfilment was not taken before');
+  });
+
+  test('a prepare whose expiration has no zone (Date.parse would read it in the local zone) → 3100 GW_ILP_EXPIRATION_INVALID, nothing stored', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    for (const expiration of ['2030-01-01T00:00:30', '2030-01-01T00:00:30.000']) {
+      const r = await h.call('POST', '/transfers', { ...t.prepare, expiration });
+      assert.deepEqual([r.status, r.code], [400, '3100'], expiration);
+      assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_EXPIRATION_INVALID');
+    }
+    assert.equal(h.store.calls, 0);
+  });
+});

@@ -2,7 +2,7 @@
 // packet and condition that its payee issued, through this hub, for the quote the packet names.
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { hubFxQuoteKey } from '../../../src/ilp/records.js';
@@ -42,12 +42,30 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       h.store.calls = 0;
       const r = await h.call('POST', '/transfers', t.prepare);
       assert.equal(r.status, 200, JSON.stringify(r.json));
-      assert.equal(h.store.calls, 2, 'one read of the quote record, one write of the transfer record');
+      assert.equal(h.store.calls, 3, 'one read of the quote record, the quote claimed for this transfer, one write of the transfer record');
       assert.equal((await h.call('PUT', `/transfers/${t.transferId}`, fulfilBody(t.ilp.fulfilment), { 'fspiop-source': 'payeefsp' })).status, 200);
       assert.deepEqual(
         h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
         ['quote_issued:ok', 'prepare:ok', 'fulfil:ok'],
       );
+      await h.close();
+    });
+
+    test('one quote serves one transfer: another transfer id with the same quote → 3106, even concurrently; a resend of the first passes', async () => {
+      // Review finding (2026-12-01): the hub's binding checked the condition and the packet, not how often.
+      const h = setup(env);
+      const t = issuedTransfer(v, T0);
+      assert.equal((await putQuote(h, t)).status, 200);
+      const ids = [randomUUID(), randomUUID()];
+      const answers = await Promise.all(ids.map((transferId) => h.call('POST', '/transfers', { ...t.prepare, transferId })));
+      assert.deepEqual(answers.map((r) => r.status).sort(), [200, 400]);
+      const won = answers.findIndex((r) => r.status === 200);
+      const refused = answers[1 - won]!;
+      assert.equal(refused.code, '3106');
+      assert.equal(refused.json.upstream, undefined, 'not forwarded');
+      assert.ok(h.telemetry.ilpEvents.some((e) => e.errorType === 'GW_ILP_CONDITION_USED'));
+      assert.equal((await h.call('POST', '/transfers', { ...t.prepare, transferId: ids[won] })).status, 200, 'a resend of the first transfer passes');
+      assert.equal((await h.call('POST', '/transfers', t.prepare)).code, '3106', 'a third transfer id is refused too');
       await h.close();
     });
 
