@@ -98,7 +98,7 @@ export const CATALOGUE = {
   GW_HEADER_FORBIDDEN: entry(
     '3101',
     400,
-    'Connection names an end-to-end header (FSPIOP-*, Date, Content-*, Accept, X-Forwarded-*), or the request carries a method or URL override header (X-HTTP-Method-Override, X-Original-URL, …); the gateway forwards exactly what it checked, so it refuses these.',
+    'Connection names an end-to-end header (FSPIOP-*, Date, Content-*, Accept, X-Forwarded-*), or the request carries a method or URL override header (X-HTTP-Method-Override, X-Original-URL, …), or FSPIOP-Proxy comes from a peer that is no trusted relay; the gateway forwards exactly what it checked, so it refuses these.',
   ),
   GW_ROUTE_UNKNOWN: entry('3002', 404, "The path is not an FSPIOP 1.1/2.0 resource; check the caller's base URL."),
   GW_METHOD_NOT_ALLOWED: entry('3000', 405, 'The path exists but not with this method (see the Allow header).'),

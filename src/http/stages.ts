@@ -198,7 +198,8 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
 
 /**
  * Inbound: FSPIOP-Source must be the certificate's FSP id, unless the peer relays for others (the hub
- * in the DFSP role, TRUSTED_PROXY_PEERS) → 3100 Invalid FSPIOP-Source.
+ * in the DFSP role, TRUSTED_PROXY_PEERS) → 3100 Invalid FSPIOP-Source; only such a relay may send FSPIOP-Proxy
+ * → 3101.
  */
 export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): GatewayMiddleware {
   const trusted = new Set(deps.trusted);
@@ -207,6 +208,10 @@ export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): 
     if (peer === undefined) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No verified client certificate' });
     const source = header(c, 'fspiop-source');
     if (source !== peer && !trusted.has(peer)) throw new GatewayError('GW_PEER_SOURCE_MISMATCH', { detail: 'Invalid FSPIOP-Source', context: { peer } });
+    // FSPIOP-Proxy names the inter-scheme proxy a message came through; the switch's lookup service and proxy
+    // flows act on it (account-lookup-service docs/Proxy). Only a relay the operator lists may send it.
+    if (header(c, 'fspiop-proxy') !== undefined && !trusted.has(peer))
+      throw new GatewayError('GW_HEADER_FORBIDDEN', { detail: 'FSPIOP-Proxy from a peer that is no trusted relay (TRUSTED_PROXY_PEERS)' });
     await next();
   };
 }
