@@ -459,6 +459,11 @@ export function checkDfspBulk(
     try {
       decoded = decodePacket(it.ilpPacket, version);
     } catch {
+      // Not in the form this DFSP issues. A payee SDK that decodes leniently (Buffer.from(…, 'base64')) and
+      // derives a v4 fulfilment from the packet's data would still fulfil an issued quote sent in another
+      // alphabet, with padding or as the other version: refused, so no bulk goes around one-use that way.
+      if (issuedInAnotherForm(it.ilpPacket, cond, keyring))
+        throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'an item carries a packet this DFSP issued, in another form or version' });
       continue; // not a packet this DFSP could have issued
     }
     if (keyring.find(fulfilmentMessage(it.ilpPacket, decoded), cond) === undefined) continue;
@@ -473,6 +478,17 @@ export function checkDfspBulk(
     });
   }
   return { items: out, expiresAt };
+}
+
+/** Whether `text`, read leniently (either base64 alphabet, padding) and as either version, is a packet `keyring` issued for `cond`. */
+function issuedInAnotherForm(text: string, cond: Buffer, keyring: IlpKeyring): boolean {
+  const canonical = Buffer.from(text, 'base64').toString('base64url');
+  try {
+    const decoded = decodePacket(canonical);
+    return keyring.find(fulfilmentMessage(canonical, decoded), cond) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -309,6 +309,24 @@ describe('DFSP role, edge cases', () => {
     assert.equal(r.code, '3100');
   });
 
+  test('an issued v4 quote inside a bulk in another packet form (standard alphabet, padding) or as the other version → 3100, not passed as "not issued"', async () => {
+    // Review finding (2026-12-01): such items were left to the backend as not issued, and a payee SDK that decodes
+    // leniently derives the issued v4 fulfilment from the packet's data: a second use of the quote.
+    let t = issuedTransfer('4', T0);
+    while (!/[-_]/.test(String(t.prepare.ilpPacket))) t = issuedTransfer('4', T0);
+    const standard = Buffer.from(String(t.prepare.ilpPacket), 'base64url').toString('base64');
+    for (const [env, packet] of [
+      [{ ILP_VERSION: '4' }, standard],
+      [{ ILP_VERSION: '1' }, String(t.prepare.ilpPacket)],
+    ] as const) {
+      const h = setup(env);
+      const r = await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: randomUUID(), prepare: { ...t.prepare, ilpPacket: packet } }]));
+      assert.equal(r.code, '3100', `${JSON.stringify(env)} ${packet.slice(0, 12)}`);
+      assert.equal(r.json.upstream, undefined);
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_transfer_condition', outcome: 'failed', errorType: 'GW_ILP_PACKET_MALFORMED' });
+    }
+  });
+
   test('a transfer id stays with its first quote: a second prepare under it with another issued condition → 3106, the second quote unused', async () => {
     // Review finding (2026-12-01): the transfer record was overwritten, so one id used up two quotes and the commit
     // attached the second quote's fulfilment to the transfer approved under the first.
