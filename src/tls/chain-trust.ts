@@ -22,6 +22,8 @@ export type ClosedReason = 'crl_revoked' | 'ca_removed' | 'chain_unverifiable' |
 
 /** A client chain as captured at the handshake (leaf first); checked on first use, then kept. */
 export interface PeerChain {
+  /** The leaf's SHA-256 fingerprint, as node reports it. */
+  readonly leaf: string;
   readonly raws: readonly Buffer[];
   /** More than MAX_CHAIN certificates: captured no further. */
   readonly tooLong: boolean;
@@ -36,16 +38,13 @@ type CheckedChain =
 export function capturePeerChain(socket: TLSSocket): PeerChain | undefined {
   const raws: Buffer[] = [];
   const seen = new Set<string>();
-  for (
-    let c = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
-    c?.raw && c.raw.length > 0 && !seen.has(c.fingerprint256);
-    c = c.issuerCertificate
-  ) {
-    if (raws.length === MAX_CHAIN) return { raws, tooLong: true };
+  const first = socket.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  for (let c = first; c?.raw && c.raw.length > 0 && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    if (raws.length === MAX_CHAIN) return { leaf: first?.fingerprint256 ?? '', raws, tooLong: true };
     seen.add(c.fingerprint256);
     raws.push(c.raw);
   }
-  return raws.length === 0 ? undefined : { raws, tooLong: false };
+  return raws.length === 0 ? undefined : { leaf: first?.fingerprint256 ?? '', raws, tooLong: false };
 }
 
 /** A CA's identity for "is it still in the bundle": its subject and public key (a re-issued CA keeps both). */
@@ -53,13 +52,19 @@ export function caIdentity(cert: X509Certificate): string {
   return `${cert.subject}\n${cert.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
 }
 
-/** The identities of the CAs of `before` that no certificate of `after` carries. */
-export function removedCaIdentities(before: readonly X509Certificate[], after: readonly X509Certificate[]): string[] {
-  const kept = new Set(after.map(caIdentity));
-  return [...new Set(before.map(caIdentity))].filter((id) => !kept.has(id));
+/** The identities of `before` (caIdentity of each CA) that `after` does not hold. */
+export function removedCaIdentities(before: readonly string[], after: readonly string[]): string[] {
+  const kept = new Set(after);
+  return [...new Set(before)].filter((id) => !kept.has(id));
 }
 
-const issuedBy = (cert: X509Certificate, ca: X509Certificate): boolean => cert.checkIssued(ca) && cert.verify(ca.publicKey);
+/**
+ * Whether `ca` issued `cert`: its issuer names `ca` and `ca`'s key verifies its signature. node's checkIssued
+ * (X509_check_issued) also compares an authority key identifier that names the issuer's own issuer and serial
+ * (`keyid,issuer:always`), which a CA re-issued under the same name and key no longer matches although OpenSSL
+ * builds and judges the chain with it: the name is compared directly too (hostile review of 2026-12-01).
+ */
+const issuedBy = (cert: X509Certificate, ca: X509Certificate): boolean => (cert.issuer === ca.subject || cert.checkIssued(ca)) && cert.verify(ca.publicKey);
 
 /** Parses the chain and verifies each link (and a self-issued top's own signature); anything else is refused. */
 function check(chain: PeerChain): CheckedChain {
@@ -68,7 +73,7 @@ function check(chain: PeerChain): CheckedChain {
     const certs = chain.raws.map((raw) => new X509Certificate(raw));
     for (let i = 0; i + 1 < certs.length; i++) if (!issuedBy(certs[i] as X509Certificate, certs[i + 1] as X509Certificate)) return { ok: false };
     const top = certs.at(-1) as X509Certificate;
-    if (top.checkIssued(top) && !top.verify(top.publicKey)) return { ok: false };
+    if ((top.issuer === top.subject || top.checkIssued(top)) && !top.verify(top.publicKey)) return { ok: false };
     return { ok: true, certs, serials: chain.raws.map(certificateSerial), keys: certs.map(caIdentity) };
   } catch {
     return { ok: false }; // OpenSSL accepted the handshake, but what node reports cannot be read: not judged sound

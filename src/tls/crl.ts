@@ -55,7 +55,11 @@ function pemBlocks(text: string, label: string, what: string): string[] {
     const end = `-----END ${label}-----`;
     const at = text.slice(from, upTo).indexOf(end);
     if (at < 0) throw new Error(`${what}: incomplete PEM block ${i + 1} of ${starts.length} (truncated file?)`);
-    out.push(`${text.slice(m.index, from + at + end.length)}\n`);
+    // The END line ends there: a BEGIN after it on the same line would hide the next block from this reader.
+    const after = from + at + end.length;
+    const lineEnd = text.indexOf('\n', after);
+    if (text.slice(after, lineEnd < 0 ? text.length : lineEnd).trim() !== '') throw new Error(`${what}: text after the END line of PEM block ${i + 1}`);
+    out.push(`${text.slice(m.index, after)}\n`);
   }
   if (out.length === 0) throw new Error(`${what}: no ${label} in it`);
   return out;

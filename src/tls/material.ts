@@ -11,6 +11,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { LRUCache } from 'lru-cache';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
 import { brokenChain, type ClosedReason, caIdentity, capturePeerChain, type PeerChain, removedCaIdentities, type Trust } from './chain-trust.js';
 import { type CrlInfo, CrlNotYetValid, readCaBundle, readCrlFile } from './crl.js';
@@ -29,6 +30,8 @@ export interface LoadedTls {
   readonly caCerts: readonly X509Certificate[];
   /** The self-signed CAs of caCerts: the trust anchors OpenSSL accepts (node sets no partial-chain flag). */
   readonly anchors: readonly X509Certificate[];
+  /** caIdentity of each CA of caCerts: read when the files are, so a CA whose key node cannot import is refused there. */
+  readonly caIdentities: readonly string[];
   /** The CRLs of IN_CRL_PATH (none without it). */
   readonly crls: readonly CrlInfo[];
   /** Hash of the CRL file alone: open connections are checked again only when it changes. */
@@ -77,6 +80,15 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
   // Node accepts a CA file without a certificate and reads one CRL per buffer: both are read strictly first.
   const bundle = ca ? readCaBundle(ca.toString('utf8')) : undefined;
   const caCerts = bundle?.certs ?? [];
+  // Every CA's key is read here, so that a CA whose key node cannot import refuses the set before anything of it
+  // is applied (the sweep reads CA keys; OpenSSL would load such a certificate all the same).
+  const caIdentities = caCerts.map((cert, i) => {
+    try {
+      return caIdentity(cert);
+    } catch (e) {
+      throw new Error(`CA file: the key of certificate ${i + 1} cannot be read: ${(e as Error).message}`);
+    }
+  });
   const crls = crl ? readCrlFile(crl.toString('utf8'), caCerts, now) : [];
   // OpenSSL gets what was read and checked here, block by block, not the raw files.
   const options: SecureContextOptions = { cert, key, ...settings, ...(bundle ? { ca: bundle.pems } : {}), ...(crl ? { crl: crls.map((c) => c.pem) } : {}) };
@@ -93,7 +105,8 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
     options,
     serverCert,
     caCerts,
-    anchors: caCerts.filter((ca) => ca.checkIssued(ca) && ca.verify(ca.publicKey)),
+    anchors: caCerts.filter((ca) => (ca.issuer === ca.subject || ca.checkIssued(ca)) && ca.verify(ca.publicKey)),
+    caIdentities,
     crls,
     crlDigest,
     digest: h.digest('hex'),
@@ -119,6 +132,8 @@ export class TlsReloader {
   #servers: Server[] = [];
   /** The open mTLS connections of the attached servers with their client chains, judged again on a change of trust. */
   readonly #chains = new Map<TLSSocket, PeerChain>();
+  /** The chain of each leaf's last full handshake, for its resumed sessions (bounded: least recently used go). */
+  readonly #fullChains = new LRUCache<string, PeerChain>({ max: 4096 });
   /** Counts the changes of trust (CRLs changed, a CA removed). */
   #generation = 0;
   /** The generation each TCP connection was accepted under, until its handshake ends. */
@@ -154,8 +169,14 @@ export class TlsReloader {
     // Before node's own listener, which sets up the HTTP parser: a request the client sent with its Finished may
     // be read in the same turn, and one that reached the pipeline before a close could still be forwarded.
     server.prependListener('secureConnection', (socket: TLSSocket) => {
-      const chain = capturePeerChain(socket);
-      if (chain === undefined) return; // no client certificate: the listener asks for none (no mTLS)
+      const captured = capturePeerChain(socket);
+      if (captured === undefined) return; // no client certificate: the listener asks for none (no mTLS)
+      // A resumed session carries the leaf only (OpenSSL keeps no presented chain in a ticket), so node shows the
+      // leaf and what the store adds: a client that sends its own intermediate would look unanchored. It is judged
+      // on the chain of its leaf's last full handshake (hostile review of 2026-12-01); without one, on what it shows.
+      let chain = captured;
+      if (socket.isSessionReused()) chain = this.#fullChains.get(captured.leaf) ?? captured;
+      else this.#fullChains.set(captured.leaf, captured);
       this.#chains.set(socket, chain);
       socket.once('close', () => this.#chains.delete(socket));
       const raw = acceptedOn(socket);
@@ -206,9 +227,9 @@ export class TlsReloader {
     // New handshakes meet the new CAs and CRLs; connections already open would keep serving a certificate the new
     // CRLs revoke, or whose CA is no longer trusted.
     const closed: ClosedConnection[] = [];
-    const removed = removedCaIdentities(previous.caCerts, next.caCerts);
+    const removed = removedCaIdentities(previous.caIdentities, next.caIdentities);
     // A CA listed again is trusted again, whether or not this reload changes anything else.
-    for (const ca of next.caCerts) this.#removed.delete(caIdentity(ca));
+    for (const id of next.caIdentities) this.#removed.delete(id);
     if (next.crlDigest !== previous.crlDigest || removed.length > 0) {
       this.#generation++;
       const now = performance.now();

@@ -99,6 +99,7 @@ describe('a CA file', () => {
       ['garbage', 'not a certificate\n', /no CERTIFICATE/],
       ['truncated', ca.certPem + ca2.certPem.slice(0, 300), /incomplete PEM block/],
       ['a key', ca.certPem + ca.keyPem, /PRIVATE KEY block/],
+      ['a block right after an END, on its line', ca.certPem.trimEnd() + ca2.certPem, /text after the END line of PEM block 1/],
       ['a BEGIN line inside a block', ca.certPem.replace('\n', '\n-----BEGIN CERTIFICATE-----\n'), /incomplete PEM block 1 of 2/],
       // One pass: 50 000 BEGIN lines without their END are refused as they are read (a regex that looked for
       // each one's END to the end of the text would take minutes here).
