@@ -166,6 +166,8 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
     const checked = checkFspiopHeaders(c.req.method, get, route, route.hasBody);
     c.set('date', checked.date);
     const body = await readBody(incoming, deps.maxBodyBytes);
+    // Every message of a route with a body has one (a JSON object, below): an empty one is refused, not forwarded.
+    if (route.hasBody && body.length === 0) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'this message needs a JSON body' });
     // Every stage and the upstream must read the same text: bytes that are not UTF-8 would be replaced
     // by U+FFFD here and handled otherwise elsewhere, and a byte-order mark is dropped by some parsers and
     // refused by JSON.parse (RFC 8259 §8.1: no BOM, UTF-8).

@@ -170,6 +170,8 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, at: Prepa
 export interface IssuedQuote {
   readonly c: string;
   readonly h: string;
+  /** When the quote expires (epoch ms), when known: how long its one-use mark must live. */
+  readonly x?: number;
 }
 const packetDigest = (packet: string): string => createHash('sha256').update(packet, 'utf8').digest('base64url');
 
@@ -183,7 +185,12 @@ export function checkHubQuoteResponse(body: JsonObject, quoteId: string): { issu
   checkPacketCondition(decoded, cond);
   if (decoded.transaction.quoteId !== quoteId) throw mismatch('the packet names another quote');
   const expiresAt = parseDateTime(body.expiration) ?? parseDateTime(decoded.transaction.expiration);
-  return { issued: { c: cond.toString('base64url'), h: packetDigest(body.ilpPacket as string) }, expiresAt };
+  const issued: IssuedQuote = {
+    c: cond.toString('base64url'),
+    h: packetDigest(body.ilpPacket as string),
+    ...(expiresAt === undefined ? {} : { x: expiresAt }),
+  };
+  return { issued, expiresAt };
 }
 
 /** The quote a prepared transfer's packet names (the only link from a transfer to its quote). */
@@ -197,7 +204,7 @@ export function quoteIdOf(p: PreparedTransfer): string {
  * Hub role, POST /transfers with quote binding: the condition and packet are the ones the payee issued for the
  * quote the packet names (`stored`, read under that quote id and the transfer's payee).
  */
-export function checkIssuedByPayee(p: PreparedTransfer, packet: string, stored: string | undefined): void {
+export function checkIssuedByPayee(p: PreparedTransfer, packet: string, stored: string | undefined): IssuedQuote {
   if (stored === undefined)
     throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: "the payee answered no quote with this packet's quoteId through this gateway" });
   let issued: IssuedQuote;
@@ -207,6 +214,7 @@ export function checkIssuedByPayee(p: PreparedTransfer, packet: string, stored: 
     throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'quote record unreadable', cause });
   }
   if (issued.c !== p.condition || issued.h !== packetDigest(packet)) throw mismatch('condition and packet are not the ones the payee issued for this quote');
+  return issued;
 }
 
 /**

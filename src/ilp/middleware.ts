@@ -236,17 +236,25 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const p = checkHubPrepare(msg, versionOf(c, msg), prepareContext(c, t));
     if (o.quoteBinding) {
       const quoteId = quoteIdOf(p);
-      checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteId, p.payee)));
+      const issued = checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteId, p.payee)));
       // One quote, one transfer, as the payee's gateway holds it (dfspIlpInbound): the first transfer id to execute
-      // the quote claims it (NX) once the quote checks have passed, for as long as the quote or the transfer can
-      // live; a resend of that transfer passes, another transfer id is refused (3106).
+      // the quote claims it (NX) once the quote checks have passed, for as long as the quote record can serve a
+      // transfer (its expiration, at most ILP_QUOTE_MAX_TTL_SECONDS) or the transfer can live; a resend of that
+      // transfer passes, another transfer id is refused (3106). Bulk transfers execute bulk quotes, not bound here.
+      const quoteUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
       const useKey = hubQuoteUseKey(quoteId, p.payee);
-      const useTtl = ttlUntil(Math.max(t + o.quoteMaxTtlSeconds * 1000, p.expiresAt), t, o.graceSeconds);
-      if (!(await store.save(useKey, p.transferId, useTtl, 'nx'))) {
-        // A mark that ended between the two calls reads as undefined: refused, never taken as free.
-        const holder = (await store.get(useKey)) ?? '';
-        if (holder !== p.transferId) throw new GatewayError('GW_ILP_CONDITION_USED', { detail: 'this quote already served another transfer' });
+      const claimed = await store.save(useKey, p.transferId, ttlUntil(Math.max(quoteUntil, p.expiresAt), t, o.graceSeconds), 'nx');
+      // A mark that ended between the two calls reads as undefined: refused, never taken as free.
+      if (!claimed && ((await store.get(useKey)) ?? '') !== p.transferId)
+        throw new GatewayError('GW_ILP_CONDITION_USED', { detail: 'this quote already served another transfer' });
+      try {
+        await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+      } catch (e) {
+        // Refused (the transfer id holds other terms) or not written: the quote is not this transfer's after all.
+        if (claimed) await store.delete(useKey).catch(() => {});
+        throw e;
       }
+      return;
     }
     await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
   };
@@ -304,9 +312,12 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the results' });
     // Each result is a fulfilment or an error (API Definition v1.1 §7.4.14, IndividualTransferResult: the
     // fulfilment is mandatory when the transfer completed): one with neither → 3102, as a single PUT.
-    const bare = results.find((r) => !has(r, 'fulfilment') && !has(r, 'errorInformation'));
+    const isError = (e: unknown) => e !== null && typeof e === 'object' && !Array.isArray(e) && typeof (e as JsonObject).errorCode === 'string';
+    const bare = results.find((r) => !has(r, 'fulfilment') && !isError(r.errorInformation));
     if (bare)
-      throw new GatewayError('GW_ILP_FULFILMENT_MISSING', { detail: 'an individual transfer result carries neither a fulfilment nor errorInformation' });
+      throw new GatewayError('GW_ILP_FULFILMENT_MISSING', {
+        detail: 'an individual transfer result carries neither a fulfilment nor an errorInformation with an errorCode',
+      });
     const items = results.filter((r) => has(r, 'fulfilment'));
     const checked = await Promise.all(
       items.map(async (r) => {
@@ -429,13 +440,22 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     const key = dfspTransferKey(p.transferId);
     const record = JSON.stringify({ p: msg.ilpPacket, c: p.condition });
     const write = () => store.save(key, record, boundedTtl(p.expiresAt, t, o), 'nx');
-    if (!(await write())) {
+    let wrote = await write();
+    if (!wrote) {
       const existing = await store.get(key);
       // Ended between the two calls: written as a first prepare would be, unless another got there first.
-      if (existing !== record && !(existing === undefined && (await write())))
+      wrote = existing === undefined && (await write());
+      if (existing !== record && !wrote)
         throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transferId already prepared with another quote (condition or packet)' });
     }
-    await claimCondition(store, p, p.expiresAt, t);
+    try {
+      await claimCondition(store, p, p.expiresAt, t);
+    } catch (e) {
+      // The quote serves another transfer (or the claim was not written): the record this prepare wrote goes, so the
+      // transfer id is free for a retry with a quote of its own and no commit finds this packet.
+      if (wrote) await store.delete(key).catch(() => {});
+      throw e;
+    }
   };
 
   // A condition this DFSP issued inside a bulk is claimed the same way, item by item, so that a bulk cannot be
@@ -490,6 +510,10 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   const quoteResponse: Check = async (c, msg, store) => {
     const stored = await store.get(quoteKey(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
+    // The packet carries the expiration as given, and the transfer is later checked against it: one this gateway
+    // could not read back (no zone, a day that does not exist) would have every transfer of the quote refused.
+    if (msg.expiration !== undefined && parseDateTime(msg.expiration) === undefined)
+      throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'the quote expiration is not a DateTime with a zone' });
     const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + o.quoteExpirySeconds * 1000).toISOString();
     const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
     let ilp: ReturnType<typeof buildIlp>;
@@ -517,6 +541,8 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
     }
     const conversionId = (terms as JsonObject).conversionId as string;
+    if ((terms as JsonObject).expiration !== undefined && parseDateTime((terms as JsonObject).expiration) === undefined)
+      throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'the conversion terms expiration is not a DateTime with a zone' });
     const t = now();
     let ilp: ReturnType<typeof fxQuoteResponseIlp>;
     try {

@@ -18,7 +18,7 @@ export interface SignInput {
   readonly method: string;
   /** Full URL or path with query; FSPIOP-URI is derived from it (API Definition v1.1 §3.2.1.1, Signature v1.1 §3.1). */
   readonly url: string;
-  /** Request headers, any casing. FSPIOP-Source is required; FSPIOP-Destination and Date are protected when present. */
+  /** Request headers, any casing. FSPIOP-Source is required; FSPIOP-Destination, FSPIOP-Encryption and Date are protected when present. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** The message as a JSON value (an object for every FSPIOP message). */
   readonly json: unknown;
@@ -68,13 +68,16 @@ function prepareHeader(input: SignInput, alg: Algorithm, options: SignOptions): 
   const source = lookup(input.headers, 'fspiop-source');
   if (!source) throw bad('FSPIOP-Source is required to sign');
   const destination = lookup(input.headers, 'fspiop-destination');
+  // Encryption v1.1 §3: protected when present (and the verifier refuses it unprotected: protected-header.ts).
+  const encryption = lookup(input.headers, 'fspiop-encryption');
   let date = lookup(input.headers, 'date');
   let generatedDate: string | undefined;
   if (date === undefined && options.addDate !== false) date = generatedDate = (options.now?.() ?? new Date()).toUTCString();
   // jws writes the header as Latin-1; UTF-8 is the spec. They agree only on ASCII (RFC 7515 §5.1).
-  for (const v of [uri, source, destination, date]) if (v !== undefined && !ASCII.test(v)) throw bad('protected header values must be ASCII');
+  for (const v of [uri, source, destination, encryption, date]) if (v !== undefined && !ASCII.test(v)) throw bad('protected header values must be ASCII');
   const ph: Record<string, string> = { alg: alg.name, 'FSPIOP-URI': uri, 'FSPIOP-HTTP-Method': method, 'FSPIOP-Source': source };
   if (destination) ph['FSPIOP-Destination'] = destination;
+  if (encryption) ph['FSPIOP-Encryption'] = encryption;
   if (date) ph.Date = date;
   const protectedB64 = Buffer.from(JSON.stringify(ph), 'utf8').toString('base64url');
   const headers = generatedDate

@@ -77,7 +77,7 @@ function suite(name: string, target: () => RawTarget, stub: () => Stub, source: 
       // Review finding (2026-12-01): UTF-16LE JSON of ASCII characters is valid UTF-8 (its zero bytes are), and went
       // through the stages that never parse a body to an upstream that detects the encoding (RFC 4627 §3).
       const n = stub().requests.length;
-      for (const body of [Buffer.from(QUOTE, 'utf16le'), Buffer.from(`[${QUOTE}]`), Buffer.from('quoteId=1'), Buffer.from('"text"')]) {
+      for (const body of [Buffer.from(QUOTE, 'utf16le'), Buffer.from(`[${QUOTE}]`), Buffer.from('quoteId=1'), Buffer.from('"text"'), Buffer.alloc(0)]) {
         const r = await rawRequest(target(), 'POST /quotes HTTP/1.1', Object.entries(fspiopHeaders('quotes', source)), body);
         assert.equal(r.status, 400, r.body);
         assert.equal(r.json().errorInformation.errorCode, '3101');

@@ -345,6 +345,17 @@ describe('DFSP role, edge cases', () => {
     assert.equal((await h.inbound('POST', '/transfers', second.prepare)).status, 200);
   });
 
+  test('a prepare refused because its quote served another transfer leaves no record: its transfer id is free for a quote of its own', async () => {
+    const h = setup();
+    const used = issuedTransfer('1', T0);
+    const fresh = issuedTransfer('1', T0);
+    assert.equal((await h.inbound('POST', '/transfers', used.prepare)).status, 200);
+    const retryId = randomUUID();
+    assert.equal((await h.inbound('POST', '/transfers', { ...used.prepare, transferId: retryId })).code, '3106');
+    assert.equal(await h.store.get(dfspTransferKey(retryId)), undefined);
+    assert.equal((await h.inbound('POST', '/transfers', { ...fresh.prepare, transferId: retryId })).status, 200);
+  });
+
   test('PUT /quotes for a quote never received → 3205 GW_ILP_QUOTE_UNKNOWN', async () => {
     const h = setup();
     const r = await h.outbound('PUT', '/quotes/00000000-0000-4000-8000-000000000000', quoteResponse(T0), h.dest);
@@ -358,6 +369,19 @@ describe('DFSP role, edge cases', () => {
     const { expiration: _e, ...resp } = quoteResponse(T0);
     const r = await h.outbound('PUT', `/quotes/${qr.quoteId}`, resp, h.dest);
     assert.equal((r.json.rewritten as JsonObject).expiration, new Date(T0 + 45_000).toISOString());
+  });
+
+  test('a quote response whose expiration this gateway could not read back (no zone, +0000, a day that does not exist) → 3100, no packet issued', async () => {
+    // Review finding (2026-12-01): the packet carried it as given and every transfer of the quote was then refused 3302.
+    const h = setup({ ILP_VERSION: '4' });
+    const qr = quoteRequest();
+    await h.inbound('POST', '/quotes', qr);
+    for (const expiration of ['2099-01-01T00:00:00.000', '2099-01-01T00:00:00.000+0000', '2099-02-30T00:00:00.000Z', 1_000]) {
+      const r = await h.outbound('PUT', `/quotes/${qr.quoteId}`, quoteResponse(T0, { expiration }), h.dest);
+      assert.deepEqual([r.status, r.code], [400, '3100'], String(expiration));
+      assert.equal(r.json.upstream, undefined);
+    }
+    assert.equal((await h.outbound('PUT', `/quotes/${qr.quoteId}`, quoteResponse(T0), h.dest)).status, 200);
   });
 
   test('messages that already carry ILP fields, and the hub role outbound, are left alone without store access', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.js';
+import { hubQuoteUseKey } from '../../../src/ilp/records.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { bulkTransferOf, counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
@@ -414,7 +415,15 @@ describe('hub: review findings of 2026-12-01', () => {
         { transferId: y.transferId, ...second },
       ],
     });
-    for (const bare of [{}, { fulfilment: null }, { errorInformation: null }]) {
+    for (const bare of [
+      {},
+      { fulfilment: null },
+      { errorInformation: null },
+      { errorInformation: false },
+      { errorInformation: {} },
+      { errorInformation: [] },
+      { errorInformation: '' },
+    ]) {
       const r = await h.call('PUT', `/bulkTransfers/${bulkTransferId}`, answer(bare));
       assert.deepEqual([r.status, r.code, r.json.upstream], [400, '3102', undefined], JSON.stringify(bare));
     }
@@ -431,5 +440,35 @@ describe('hub: review findings of 2026-12-01', () => {
       assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_EXPIRATION_INVALID');
     }
     assert.equal(h.store.calls, 0);
+  });
+});
+
+describe('hub quote binding: what a refused prepare leaves, and how long the mark lives (re-review of 2026-12-01)', () => {
+  const payee = { 'fspiop-source': 'payeefsp', 'fspiop-destination': 'payerfsp' };
+  const issue = async (h: ReturnType<typeof setup>, t: ReturnType<typeof issuedTransfer>) =>
+    h.call('PUT', `/quotes/${t.quoteRequest.quoteId}`, { ...t.quoteResponse, ilpPacket: t.ilp.ilpPacket, condition: t.ilp.condition }, payee);
+
+  test('a prepare refused because its transfer id holds other terms does not keep the quote: its own transfer still passes', async () => {
+    const h = setup({ ILP_QUOTE_BINDING: 'enforce' });
+    const [first, second] = [issuedTransfer('1', T0), issuedTransfer('1', T0)];
+    assert.equal((await issue(h, first)).status, 200);
+    assert.equal((await issue(h, second)).status, 200);
+    assert.equal((await h.call('POST', '/transfers', first.prepare)).status, 200);
+    const reused = await h.call('POST', '/transfers', { ...second.prepare, transferId: first.transferId });
+    assert.equal(reused.code, '3106');
+    assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_TRANSFER_DUPLICATE');
+    assert.equal((await h.call('POST', '/transfers', second.prepare)).status, 200, "the second quote's own transfer");
+  });
+
+  test("the quote's one-use mark lives as long as the quote can serve a transfer (its expiration) or the transfer lives, plus the grace", async () => {
+    const h = setup({ ILP_QUOTE_BINDING: 'enforce', ILP_EXPIRY_GRACE_SECONDS: '10' });
+    const t = issuedTransfer('1', T0); // quote expires T0 + 60 s, transfer T0 + 30 s
+    assert.equal((await issue(h, t)).status, 200);
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    const mark = hubQuoteUseKey(String(t.quoteRequest.quoteId), 'payeefsp');
+    h.advance(69_000);
+    assert.equal(await h.store.get(mark), t.transferId);
+    h.advance(2_000);
+    assert.equal(await h.store.get(mark), undefined, 'not ILP_QUOTE_MAX_TTL_SECONDS (an hour) when the quote said a minute');
   });
 });

@@ -166,6 +166,11 @@ describe('bad input is rejected with the exact code', () => {
     await rejects(verifyRequest(withHeaders(r, { 'fspiop-encryption': '{"encryptedFields":[]}' }), keys, POLICY), 'GW_JWS_HEADER_MISMATCH');
     // Empty counts as absent, as for FSPIOP-Destination.
     await verifyRequest(withHeaders(r, { 'fspiop-encryption': '' }), keys, POLICY);
+    // This gateway's own signer protects it when present, so what it signs passes.
+    const e = signedTransfer(RSA, 'payerfsp', undefined, { 'fspiop-encryption': '{"encryptedFields":[]}' });
+    const ph = JSON.parse(Buffer.from(sigParts(e).protectedHeader, 'base64url').toString()) as Record<string, string>;
+    assert.equal(ph['FSPIOP-Encryption'], '{"encryptedFields":[]}');
+    await verifyRequest(e, keys, POLICY);
   });
 
   test('protected header with an extra member the gateway cannot check', async () => {
