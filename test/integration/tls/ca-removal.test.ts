@@ -13,6 +13,7 @@ import type { AuditEvent, AuditLog } from '../../../src/logging/audit.js';
 import { createCa, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
 import { MAX_CHAIN } from '../../../src/tls/chain-trust.js';
 import { keepAliveAgent, lateHandshake, partiesStatus, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { nodeReportsPresentedChain } from '../../helpers/peer-chain.js';
 import { caCopy, intermediateCa, makeTestPki } from '../../helpers/pki.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -164,9 +165,11 @@ describe('removing a CA from the bundle', () => {
       writeFileSync(pki.caPath, pki.ca.certPem + root.certPem + inter.certPem);
       await sleep(RELOAD_MS);
       assert.equal(openSockets(agent), 0);
+      // Where node links the presented copy, the chain has a link that does not verify; where it shows the leaf
+      // alone (Node 24), nothing of the bundle anchors it. Closed either way.
       assert.deepEqual(
         events.filter((e) => e.event === 'peer_rejected').map((e) => e.reason),
-        ['chain_unverifiable'],
+        [(await nodeReportsPresentedChain(pki)) ? 'chain_unverifiable' : 'ca_removed'],
       );
       assert.equal(await call(presented, 'dfsp9'), 0, 'refused for a new handshake as well');
     } finally {
@@ -200,6 +203,12 @@ describe('removing a CA from the bundle', () => {
     let pad = '';
     for (let i = 0; i < MAX_CHAIN + 2; i++) pad += caCopy(pki.ca, { issuer: pki.ca, signer: junkKey, serial: (0x1000 + i).toString(16) });
     const padded = { ...leaf, certPem: leaf.certPem + pad };
+    if (!(await nodeReportsPresentedChain(pki))) {
+      // Node 24 shows the leaf alone: nothing of the padding reaches the gateway, which serves the leaf.
+      assert.equal(await call(padded, 'dfsp11'), 202);
+      assert.equal(events.filter((e) => e.event === 'peer_rejected').length, 0);
+      return;
+    }
     const forwarded = t.stub.requests.length;
     assert.equal(await call(padded, 'dfsp11'), 0);
     assert.equal(t.stub.requests.length, forwarded);

@@ -13,6 +13,7 @@ import { connect, createSecureContext, type TLSSocket } from 'node:tls';
 import forge from 'node-forge';
 import { type CaMaterial, createCa, createCrl, type Issued, issueCert } from '../../../src/pki/forge-pki.js';
 import { type ReloadEvent, TlsReloader } from '../../../src/tls/material.js';
+import { nodeReportsPresentedChain } from '../../helpers/peer-chain.js';
 import { caCopy, intermediateCa, makeTestPki } from '../../helpers/pki.js';
 
 const pki = makeTestPki();
@@ -148,8 +149,15 @@ for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const)
       writeFileSync(h.caPath, root.certPem);
       assert.equal(h.tls.reload(), 'ok');
       await sleep(50);
-      assert.equal(full.socket.destroyed, false);
-      assert.equal(resumed.socket.destroyed, false, 'the resumed connection stays too');
+      if (await nodeReportsPresentedChain(pki)) {
+        assert.equal(full.socket.destroyed, false);
+        assert.equal(resumed.socket.destroyed, false, 'the resumed connection stays too');
+      } else {
+        // node shows the leaf alone (its intermediate is not in the bundle): nothing anchors it, so both close and
+        // their next handshake decides (fail closed), the resumed one judged as the full one.
+        assert.deepEqual([full.socket.destroyed, resumed.socket.destroyed], [true, true]);
+        return;
+      }
       // Removing the root itself closes both.
       writeFileSync(h.caPath, other.certPem);
       assert.equal(h.tls.reload(), 'ok');
