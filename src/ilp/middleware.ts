@@ -194,6 +194,35 @@ const boundedTtl = (expiresAt: number, now: number, o: Pick<IlpOptions, 'graceSe
 const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
 
 /**
+ * Writes `record` under `key` unless the key holds one (NX): 'wrote' when this call wrote it, 'same' when it holds
+ * this very record (a resend), 'other' when it holds another. A record that ended between the write and the read
+ * is written as a first one would be, unless another got there first. The first writer wins.
+ */
+/** A one-use mark held by a transfer id other than `transferId` → 3106 GW_ILP_CONDITION_USED. */
+function refuseIfHeldByOther(holder: string | undefined, transferId: string): void {
+  if (holder !== undefined && holder !== transferId)
+    throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
+}
+
+/**
+ * Claims the one-use mark `key` of a quote for `transferId` (NX): true when this call wrote it, false when it
+ * already held it (a resend); held by another transfer id → 3106. A mark that ended between the failed write and
+ * the read reads as undefined: refused, never taken as free.
+ */
+async function claimUse(store: Store, key: string, transferId: string, ttl: number): Promise<boolean> {
+  if (await store.save(key, transferId, ttl, 'nx')) return true;
+  refuseIfHeldByOther((await store.get(key)) ?? '', transferId);
+  return false;
+}
+
+async function writeOnce(store: Store, key: string, record: string, ttl: number): Promise<'wrote' | 'same' | 'other'> {
+  if (await store.save(key, record, ttl, 'nx')) return 'wrote';
+  const existing = await store.get(key);
+  if (existing === record) return 'same';
+  return existing === undefined && (await store.save(key, record, ttl, 'nx')) ? 'wrote' : 'other';
+}
+
+/**
  * Hub role, inbound: POST /transfers (/bulkTransfers, /fxTransfers) stores {payee, condition, expiration};
  * PUT …/{ID} with a fulfilment takes it atomically for the payee and validates it; an abort or error
  * callback is accepted from the payee only. The hub does nothing outbound.
@@ -234,6 +263,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), prepareContext(c, t));
+    let giveBack: (() => Promise<void>) | undefined;
     if (o.quoteBinding) {
       const quoteId = quoteIdOf(p);
       const issued = checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteId, p.payee)));
@@ -243,20 +273,16 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       // transfer passes, another transfer id is refused (3106). Bulk transfers execute bulk quotes, not bound here.
       const quoteUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
       const useKey = hubQuoteUseKey(quoteId, p.payee);
-      const claimed = await store.save(useKey, p.transferId, ttlUntil(Math.max(quoteUntil, p.expiresAt), t, o.graceSeconds), 'nx');
-      // A mark that ended between the two calls reads as undefined: refused, never taken as free.
-      if (!claimed && ((await store.get(useKey)) ?? '') !== p.transferId)
-        throw new GatewayError('GW_ILP_CONDITION_USED', { detail: 'this quote already served another transfer' });
-      try {
-        await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
-      } catch (e) {
-        // Refused (the transfer id holds other terms) or not written: the quote is not this transfer's after all.
-        if (claimed) await store.delete(useKey).catch(() => {});
-        throw e;
-      }
-      return;
+      if (await claimUse(store, useKey, p.transferId, ttlUntil(Math.max(quoteUntil, p.expiresAt), t, o.graceSeconds)))
+        giveBack = () => store.delete(useKey).catch(() => {});
     }
-    await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+    try {
+      await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+    } catch (e) {
+      // Refused (the transfer id holds other terms) or not written: the quote it claimed is not this transfer's.
+      await giveBack?.();
+      throw e;
+    }
   };
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
@@ -397,12 +423,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     // First writer wins (NX): a second POST /quotes under the same id, from whoever knows it, must not replace
     // the parties the payee's quote response (and so its packet) is built from. Mojaloop treats a resend with
     // the same content as a duplicate to answer again: an identical record passes; other terms are refused.
-    const key = quoteKey(msg.quoteId);
-    const write = () => store.save(key, record, boundedTtl(exp, t, o), 'nx');
-    if (await write()) return;
-    const existing = await store.get(key);
-    // Expired between the two calls: written as a first request would be, unless another got there first.
-    if (existing === record || (existing === undefined && (await write()))) return;
+    if ((await writeOnce(store, quoteKey(msg.quoteId), record, boundedTtl(exp, t, o))) !== 'other') return;
     throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'quoteId already requested with other parties or transaction' });
   };
   // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
@@ -418,16 +439,11 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   // The mark lives as long as the quote can still be used, never less: until the packet's quote expiration
   // (issued by this DFSP), or, without one, as long as the quote record can live; and past the transfer's own
   // expiration. Not bounded like the records: ending it early would let a second transfer in.
-  const refuseIfHeldByOther = (holder: string | undefined, transferId: string) => {
-    if (holder !== undefined && holder !== transferId)
-      throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
-  };
   const claimCondition = async (store: Store, p: { transferId: string; condition: string; quoteExpiresAt?: number }, expiresAt: number, t: number) => {
     const useKey = conditionUseKey(p.condition);
     const quoteUsableUntil = p.quoteExpiresAt ?? t + o.quoteMaxTtlSeconds * 1000;
     const useTtl = ttlUntil(Math.max(quoteUsableUntil, expiresAt), t, o.graceSeconds);
-    // A mark that ended between the failed write and the read reads as undefined: refused, never taken as free.
-    if (!(await store.save(useKey, p.transferId, useTtl, 'nx'))) refuseIfHeldByOther((await store.get(useKey)) ?? '', p.transferId);
+    await claimUse(store, useKey, p.transferId, useTtl);
   };
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
@@ -438,22 +454,15 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     // approved under the first. A resend with the same packet and condition passes. The record comes before the
     // claim, so a prepare refused here leaves the other quote unused.
     const key = dfspTransferKey(p.transferId);
-    const record = JSON.stringify({ p: msg.ilpPacket, c: p.condition });
-    const write = () => store.save(key, record, boundedTtl(p.expiresAt, t, o), 'nx');
-    let wrote = await write();
-    if (!wrote) {
-      const existing = await store.get(key);
-      // Ended between the two calls: written as a first prepare would be, unless another got there first.
-      wrote = existing === undefined && (await write());
-      if (existing !== record && !wrote)
-        throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transferId already prepared with another quote (condition or packet)' });
-    }
+    const written = await writeOnce(store, key, JSON.stringify({ p: msg.ilpPacket, c: p.condition }), boundedTtl(p.expiresAt, t, o));
+    if (written === 'other')
+      throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transferId already prepared with another quote (condition or packet)' });
     try {
       await claimCondition(store, p, p.expiresAt, t);
     } catch (e) {
       // The quote serves another transfer (or the claim was not written): the record this prepare wrote goes, so the
       // transfer id is free for a retry with a quote of its own and no commit finds this packet.
-      if (wrote) await store.delete(key).catch(() => {});
+      if (written === 'wrote') await store.delete(key).catch(() => {});
       throw e;
     }
   };

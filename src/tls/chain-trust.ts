@@ -64,7 +64,8 @@ export function removedCaIdentities(before: readonly string[], after: readonly s
  * (`keyid,issuer:always`), which a CA re-issued under the same name and key no longer matches although OpenSSL
  * builds and judges the chain with it: the name is compared directly too (hostile review of 2026-12-01).
  */
-const issuedBy = (cert: X509Certificate, ca: X509Certificate): boolean => (cert.issuer === ca.subject || cert.checkIssued(ca)) && cert.verify(ca.publicKey);
+const namesIssuer = (cert: X509Certificate, ca: X509Certificate): boolean => cert.issuer === ca.subject || cert.checkIssued(ca);
+export const issuedBy = (cert: X509Certificate, ca: X509Certificate): boolean => namesIssuer(cert, ca) && cert.verify(ca.publicKey);
 
 /** Parses the chain and verifies each link (and a self-issued top's own signature); anything else is refused. */
 function check(chain: PeerChain): CheckedChain {
@@ -73,7 +74,7 @@ function check(chain: PeerChain): CheckedChain {
     const certs = chain.raws.map((raw) => new X509Certificate(raw));
     for (let i = 0; i + 1 < certs.length; i++) if (!issuedBy(certs[i] as X509Certificate, certs[i + 1] as X509Certificate)) return { ok: false };
     const top = certs.at(-1) as X509Certificate;
-    if ((top.issuer === top.subject || top.checkIssued(top)) && !top.verify(top.publicKey)) return { ok: false };
+    if (namesIssuer(top, top) && !top.verify(top.publicKey)) return { ok: false };
     return { ok: true, certs, serials: chain.raws.map(certificateSerial), keys: certs.map(caIdentity) };
   } catch {
     return { ok: false }; // OpenSSL accepted the handshake, but what node reports cannot be read: not judged sound

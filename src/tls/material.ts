@@ -13,7 +13,7 @@ import type { Server } from 'node:https';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
-import { brokenChain, type ClosedReason, caIdentity, capturePeerChain, type PeerChain, removedCaIdentities, type Trust } from './chain-trust.js';
+import { brokenChain, type ClosedReason, caIdentity, capturePeerChain, issuedBy, type PeerChain, removedCaIdentities, type Trust } from './chain-trust.js';
 import { type CrlInfo, CrlNotYetValid, readCaBundle, readCrlFile } from './crl.js';
 import { at, type PairInForce, pairInForce, stagedPaths } from './staged.js';
 
@@ -105,7 +105,7 @@ function loadTlsFiles(files: TlsFiles, settings: TlsContextSettings, now: number
     options,
     serverCert,
     caCerts,
-    anchors: caCerts.filter((ca) => (ca.issuer === ca.subject || ca.checkIssued(ca)) && ca.verify(ca.publicKey)),
+    anchors: caCerts.filter((ca) => issuedBy(ca, ca)),
     caIdentities,
     crls,
     crlDigest,
