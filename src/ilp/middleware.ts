@@ -279,8 +279,9 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     try {
       await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
     } catch (e) {
-      // Refused (the transfer id holds other terms) or not written: the quote it claimed is not this transfer's.
-      await giveBack?.();
+      // Refused because the transfer id holds other terms: the quote it claimed is not this transfer's. Not on a
+      // store failure: a resend of this very prepare may have passed meanwhile, and the mark is its.
+      if (isGatewayError(e) && e.code === 'GW_ILP_TRANSFER_DUPLICATE') await giveBack?.();
       throw e;
     }
   };
@@ -460,9 +461,10 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     try {
       await claimCondition(store, p, p.expiresAt, t);
     } catch (e) {
-      // The quote serves another transfer (or the claim was not written): the record this prepare wrote goes, so the
-      // transfer id is free for a retry with a quote of its own and no commit finds this packet.
-      if (written === 'wrote') await store.delete(key).catch(() => {});
+      // The quote serves another transfer: the record this prepare wrote goes, so the transfer id is free for a retry
+      // with a quote of its own and no commit finds this packet. Not on a store failure: a resend of this very
+      // prepare may have claimed the quote meanwhile, and its commit needs the record.
+      if (written === 'wrote' && isGatewayError(e) && e.code === 'GW_ILP_CONDITION_USED') await store.delete(key).catch(() => {});
       throw e;
     }
   };

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
+import { GatewayError } from '../../../src/errors.js';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { decodePacket } from '../../../src/ilp/packet.js';
 import { conditionUseKey, dfspTransferKey } from '../../../src/ilp/records.js';
@@ -343,6 +344,26 @@ describe('DFSP role, edge cases', () => {
     // A resend of the first prepare passes; the second quote still serves a transfer of its own.
     assert.equal((await h.inbound('POST', '/transfers', first.prepare)).status, 200);
     assert.equal((await h.inbound('POST', '/transfers', second.prepare)).status, 200);
+  });
+
+  test('a claim that fails on the store keeps the record it followed: a resend of the prepare may have claimed the quote meanwhile', async () => {
+    const inner = createMemoryStore({ maxEntries: 1000, now: () => T0 });
+    let failClaim = true;
+    const store: Store = {
+      ...inner,
+      save: async (key, ...rest) => {
+        if (failClaim && key.startsWith('ilp:conduse:')) {
+          failClaim = false;
+          throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'injected' });
+        }
+        return inner.save(key, ...rest);
+      },
+    };
+    const { call } = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'dfsp' }), store, now: () => T0 });
+    const t = issuedTransfer('1', T0);
+    assert.equal((await call('POST', '/transfers', t.prepare)).code, '2003');
+    assert.notEqual(await inner.get(dfspTransferKey(t.transferId)), undefined, 'the record stays');
+    assert.equal((await call('POST', '/transfers', t.prepare)).status, 200);
   });
 
   test('a prepare refused because its quote served another transfer leaves no record: its transfer id is free for a quote of its own', async () => {
