@@ -170,7 +170,7 @@ export const CATALOGUE = {
   GW_ILP_QUOTE_DUPLICATE: entry(
     '3106',
     400,
-    'DFSP role: POST /quotes reuses a quote id already requested with other parties or transaction; the first request stands, an identical resend passes.',
+    'DFSP role: POST /quotes reuses a quote id already requested with other parties or transaction. Hub role with ILP_QUOTE_BINDING: PUT /quotes, /bulkQuotes or /fxQuotes answers a quote already answered with other terms, or one already executed. The first stands; an identical resend passes.',
   ),
   GW_ILP_CONDITION_USED: entry(
     '3106',

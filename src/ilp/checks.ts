@@ -8,7 +8,7 @@ import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { type DecodedPacket, decodePacket, fulfilmentMessage } from './packet.js';
 import { moneyOf, packetAmountMatches } from './packet-amount.js';
 import { type DfspTransferRecord, type HubTransferRecord, isTombstoneOf, isUsedTombstone, parseDfspRecord, parseHubRecord } from './records.js';
-import { type JsonObject, pick } from './transaction.js';
+import { has, type JsonObject, pick } from './transaction.js';
 
 /**
  * An FSPIOP DateTime (API Definition v1.1 §7.2.14: ISO 8601 with a zone, `Z` or ±hh:mm) or an ISO 20022
@@ -254,6 +254,8 @@ function checkConversionTerms(body: JsonObject, terms: ConversionTerms | undefin
 export interface IssuedFxQuote {
   readonly c: string;
   readonly t: ConversionTerms;
+  /** When the conversion terms expire (epoch ms), when known: how long the fxTransfer's record must live. */
+  readonly x?: number;
 }
 
 /** Hub role, PUT /fxQuotes/{ID} from the FXP (quote binding): the conversion it answers, the condition and the terms it issued. */
@@ -263,16 +265,18 @@ export function checkHubFxQuoteResponse(body: JsonObject): { conversionId: strin
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
   const condition = conditionBytes(body.condition).toString('base64url');
   const terms = body.conversionTerms as JsonObject;
-  return { conversionId, issued: { c: condition, t: termsOf(terms) }, expiresAt: parseDateTime(terms.expiration) };
+  const expiresAt = parseDateTime(terms.expiration);
+  return { conversionId, issued: { c: condition, t: termsOf(terms), ...(expiresAt === undefined ? {} : { x: expiresAt }) }, expiresAt };
 }
 
 /**
  * Hub role, POST /fxTransfers with quote binding: the condition is the one the FXP issued for this conversion,
  * and the transfer repeats the terms it was issued for, so that the payer cannot execute the FXP's condition at
  * a rate or for amounts of its own making. A record of an earlier version holds the condition alone (a bare
- * string): checked as such until it expires (at most ILP_QUOTE_MAX_TTL_SECONDS after an upgrade).
+ * string): checked as such until it expires (at most ILP_QUOTE_MAX_TTL_SECONDS after an upgrade). Returns what the
+ * record says of the terms' expiration.
  */
-export function checkFxIssuedByFxp(body: JsonObject, condition: string, stored: string | undefined): void {
+export function checkFxIssuedByFxp(body: JsonObject, condition: string, stored: string | undefined): { readonly x?: number } {
   if (stored === undefined)
     throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the FXP answered no FX quote for this commitRequestId through this gateway' });
   let issued: IssuedFxQuote | undefined;
@@ -284,14 +288,16 @@ export function checkFxIssuedByFxp(body: JsonObject, condition: string, stored: 
     }
   }
   if ((issued?.c ?? stored) !== condition) throw mismatch('condition is not the one the FXP issued for this conversion');
-  if (issued !== undefined) checkConversionTerms(body, issued.t);
+  if (issued === undefined) return {};
+  checkConversionTerms(body, issued.t);
+  return issued;
 }
 
 /** FSPIOP API Definition 1.1 §7.4 (BulkTransfer): individualTransfers and individualTransferResults hold 1..1000 items. */
 const MAX_BULK_ITEMS = 1000;
 
 /** The items of a bulk list, each a JSON object; 1..MAX_BULK_ITEMS of them. */
-export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'individualTransferResults'): JsonObject[] {
+export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'individualTransferResults' | 'individualQuoteResults'): JsonObject[] {
   const a = body[member];
   if (!Array.isArray(a) || a.length === 0 || a.length > MAX_BULK_ITEMS || !a.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
     throw new GatewayError('GW_BODY_MALFORMED', { detail: `${member} must hold 1 to ${MAX_BULK_ITEMS} objects` });
@@ -328,6 +334,66 @@ export function checkHubBulkPrepare(
   if (new Set(transfers.map((t) => t.transferId)).size !== transfers.length)
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the bulk' });
   return { bulkId: body.bulkTransferId, payee: transfers[0]!.payee, expiresAt: transfers[0]!.expiresAt, transfers };
+}
+
+/**
+ * What the hub keeps of a payee's PUT /bulkQuotes/{ID}: for each individual quote it issued, the condition and a
+ * digest of the packet (`i`, condition → digest), and when the bulk quote expires (`x`, epoch ms, when known).
+ */
+export interface IssuedBulkQuote {
+  readonly i: Readonly<Record<string, string>>;
+  readonly x?: number;
+}
+
+/**
+ * Hub role, PUT /bulkQuotes/{ID} from the payee (quote binding): every individual result that carries a packet or a
+ * condition carries both, its packet decodes and names that result's quoteId (sdk-scheme-adapter builds each with
+ * getQuoteResponseIlp for the individual quote: src/lib/model/InboundTransfersModel.js bulkQuoteRequest), a v4
+ * packet's condition is the result's. Results without either (an errorInformation, fees
+ * only) issue nothing. `individualQuoteResults` holds 0..1000 results (API Definition 2.0 BulkQuotesIDPutResponse).
+ */
+export function checkHubBulkQuoteResponse(body: JsonObject): { issued: IssuedBulkQuote; expiresAt: number | undefined } {
+  const i: Record<string, string> = {};
+  const list = body.individualQuoteResults;
+  const results = list === undefined || list === null || (Array.isArray(list) && list.length === 0) ? [] : bulkItems(body, 'individualQuoteResults');
+  for (const [k, r] of results.entries()) {
+    if (!has(r, 'ilpPacket') && !has(r, 'condition')) continue;
+    if (typeof r.quoteId !== 'string' || r.quoteId === '')
+      throw new GatewayError('GW_BODY_MALFORMED', { detail: `individualQuoteResults[${k}].quoteId is missing` });
+    const decoded = decodePacket(r.ilpPacket);
+    const cond = conditionBytes(r.condition);
+    checkPacketCondition(decoded, cond);
+    if (decoded.transaction.quoteId !== r.quoteId) throw mismatch(`individualQuoteResults[${k}]: the packet names another quote`);
+    i[cond.toString('base64url')] = packetDigest(r.ilpPacket as string);
+  }
+  const expiresAt = parseDateTime(body.expiration);
+  return { issued: { i, ...(expiresAt === undefined ? {} : { x: expiresAt }) }, expiresAt };
+}
+
+/**
+ * Hub role, POST /bulkTransfers with quote binding: every individual transfer carries a condition and packet the
+ * payee issued in its answer to the bulk quote the bulk names (`stored`, read under bulkQuoteId and the payee),
+ * and no two carry the same one (one individual quote, one transfer → 3106). `packets` are the items' packets,
+ * in the order of `transfers`.
+ */
+export function checkBulkIssuedByPayee(transfers: readonly PreparedTransfer[], packets: readonly string[], stored: string | undefined): IssuedBulkQuote {
+  if (stored === undefined)
+    throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the payee answered no bulk quote with this bulkQuoteId through this gateway' });
+  let issued: IssuedBulkQuote;
+  try {
+    issued = JSON.parse(stored) as IssuedBulkQuote;
+  } catch (cause) {
+    throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'bulk quote record unreadable', cause });
+  }
+  const seen = new Set<string>();
+  for (const [k, t] of transfers.entries()) {
+    const digest = issued.i !== null && typeof issued.i === 'object' && Object.hasOwn(issued.i, t.condition) ? issued.i[t.condition] : undefined;
+    if (digest === undefined || digest !== packetDigest(packets[k]!))
+      throw mismatch(`individualTransfers[${k}]: condition and packet are not ones the payee issued for this bulk quote`);
+    if (seen.has(t.condition)) throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "two items carry one individual quote's condition" });
+    seen.add(t.condition);
+  }
+  return issued;
 }
 
 /**
@@ -448,7 +514,8 @@ export interface IssuedBulkItem {
  * under a keyring secret), each checked as POST /transfers is (checkAgainstIssued, with the bulk's payer and payee
  * and the item's transferAmount), so that neither "one quote serves one transfer" nor the quote's terms can be
  * walked around through a bulk. Bulk quotes are not this gateway's to answer, so any other item (a backend's own
- * bulk quote, a packet of another version or form) is left to the backend as before.
+ * bulk quote, a packet of another version or form) is left to the backend as before; an item without a packet or
+ * with a condition not in the IlpCondition form → 3100.
  */
 export function checkDfspBulk(
   body: JsonObject,
@@ -460,9 +527,11 @@ export function checkDfspBulk(
   const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
   const out: IssuedBulkItem[] = [];
   for (const it of bulkItems(body, 'individualTransfers')) {
-    if (typeof it.ilpPacket !== 'string' || typeof it.condition !== 'string') continue;
-    const cond = decode32(it.condition);
-    if (cond === undefined) continue;
+    // Every item carries a packet and a condition (API Definition 2.0 IndividualTransfer), the condition in its one
+    // form (IlpCondition: 43 base64url characters), whoever issued it: one in another form was passed to the backend
+    // as "not issued", and a backend reading it leniently could take it for a quote this DFSP issued.
+    if (typeof it.ilpPacket !== 'string') throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'individualTransfers[].ilpPacket is missing' });
+    const cond = conditionBytes(it.condition);
     let decoded: DecodedPacket;
     try {
       decoded = decodePacket(it.ilpPacket, version);

@@ -14,6 +14,7 @@ import type { Telemetry } from '../telemetry/types.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import {
   bulkItems,
+  checkBulkIssuedByPayee,
   checkDfspBulk,
   checkDfspTransfer,
   checkFxIssuedByFxp,
@@ -21,6 +22,7 @@ import {
   checkFxpTransferForm,
   checkHubAbort,
   checkHubBulkPrepare,
+  checkHubBulkQuoteResponse,
   checkHubFulfil,
   checkHubFxPrepare,
   checkHubFxQuoteResponse,
@@ -43,6 +45,8 @@ import {
   fxpTransferKey,
   type HubTransferRecord,
   hubBulkKey,
+  hubBulkQuoteKey,
+  hubBulkQuoteUseKey,
   hubFxQuoteKey,
   hubFxTransferKey,
   hubQuoteKey,
@@ -54,7 +58,7 @@ import {
   quoteKey,
   usedTombstone,
 } from './records.js';
-import { type JsonObject, transactionObjectOf } from './transaction.js';
+import { has, type JsonObject, transactionObjectOf } from './transaction.js';
 
 /** What every ILP stage needs (each factory takes exactly these, src/stages.ts builds them from the config). */
 export interface IlpOptions {
@@ -191,30 +195,37 @@ const ttlUntil = (expiresAt: number, now: number, graceSeconds: number) => Math.
  */
 const boundedTtl = (expiresAt: number, now: number, o: Pick<IlpOptions, 'graceSeconds' | 'transferMaxTtlSeconds'>) =>
   ttlUntil(Math.min(expiresAt, now + o.transferMaxTtlSeconds * 1000), now, o.graceSeconds);
-const has = (o: JsonObject, k: string) => o[k] !== undefined && o[k] !== null;
+
+/** A one-use mark held by another than `holder` (or its older form `legacy`) → 3106 GW_ILP_CONDITION_USED. */
+function refuseIfHeldByOther(found: string | undefined, holder: string, legacy?: string): void {
+  if (found !== undefined && found !== holder && found !== legacy)
+    throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
+}
+
+/**
+ * Claims the one-use mark `key` of a quote for `holder` (NX): true when this call wrote it, false when it already
+ * held it (a resend); held by another → 3106. A mark that ended between the failed write and the read reads as
+ * undefined: refused, never taken as free. `legacy`: the holder as an earlier version wrote it, also accepted.
+ */
+async function claimUse(store: Store, key: string, holder: string, ttl: number, legacy?: string): Promise<boolean> {
+  if (await store.save(key, holder, ttl, 'nx')) return true;
+  refuseIfHeldByOther((await store.get(key)) ?? '', holder, legacy);
+  return false;
+}
+
+/**
+ * What a hub quote-use mark holds: the transfer (bulk) id and the terms it was prepared with (its condition, or the
+ * digest of a bulk's items, and its expiration), so that only an identical resend passes the claim. The same id
+ * with other terms, racing the first or after its record has ended, would be a second execution of the quote → 3106.
+ * Marks of an earlier version hold the bare id (accepted as such until they end). Review of 2026-12-01.
+ */
+const hubHolder = (id: string, terms: string, expiresAt: number): string => `${id} ${terms} ${expiresAt}`;
 
 /**
  * Writes `record` under `key` unless the key holds one (NX): 'wrote' when this call wrote it, 'same' when it holds
  * this very record (a resend), 'other' when it holds another. A record that ended between the write and the read
  * is written as a first one would be, unless another got there first. The first writer wins.
  */
-/** A one-use mark held by a transfer id other than `transferId` → 3106 GW_ILP_CONDITION_USED. */
-function refuseIfHeldByOther(holder: string | undefined, transferId: string): void {
-  if (holder !== undefined && holder !== transferId)
-    throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "this quote's condition already served another transfer" });
-}
-
-/**
- * Claims the one-use mark `key` of a quote for `transferId` (NX): true when this call wrote it, false when it
- * already held it (a resend); held by another transfer id → 3106. A mark that ended between the failed write and
- * the read reads as undefined: refused, never taken as free.
- */
-async function claimUse(store: Store, key: string, transferId: string, ttl: number): Promise<boolean> {
-  if (await store.save(key, transferId, ttl, 'nx')) return true;
-  refuseIfHeldByOther((await store.get(key)) ?? '', transferId);
-  return false;
-}
-
 async function writeOnce(store: Store, key: string, record: string, ttl: number): Promise<'wrote' | 'same' | 'other'> {
   if (await store.save(key, record, ttl, 'nx')) return 'wrote';
   const existing = await store.get(key);
@@ -240,29 +251,48 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
 
   // NX: a resent prepare must not overwrite the record (or the 'used' tombstone) of the first one. When the id
   // is taken, a second read tells an identical resend (passes) from other terms (GW_ILP_TRANSFER_DUPLICATE).
-  const saveHubRecord = async (store: Store, key: string, r: HubTransferRecord, t: number) => {
-    if (await store.save(key, hubRecordText(r), boundedTtl(r.e, t, o), 'nx')) return;
+  const saveHubRecord = async (store: Store, key: string, r: HubTransferRecord, t: number, ttl = boundedTtl(r.e, t, o)) => {
+    if (await store.save(key, hubRecordText(r), ttl, 'nx')) return;
     checkHubResend(await store.get(key), r);
   };
   // Quote binding (ILP_QUOTE_BINDING): a payee's (FXP's) answer to a quote is kept under the quote id and its
   // own FSP id, until the quote expires (at most ILP_QUOTE_MAX_TTL_SECONDS); a prepare must carry exactly that.
   const quoteTtl = (expiresAt: number | undefined, t: number) =>
     Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : boundedTtl(expiresAt, t, o), o.quoteMaxTtlSeconds * 1000);
+  // The payee's first answer stands (NX): an identical resend passes, an answer with other terms (another packet, a
+  // later expiration) → 3106, and an answer to a quote already executed cannot renew it once its record has ended.
+  // Overwriting let a new answer outlive the quote's use mark, and a second transfer execute the same condition
+  // (review of 2026-12-01). `useKey` is what marks the quote executed; read beside the write, in the same round trip.
+  const recordIssued = async (store: Store, key: string, useKey: string, issued: object, ttl: number) => {
+    const [written, executed] = await Promise.all([writeOnce(store, key, JSON.stringify(issued), ttl), store.get(useKey)]);
+    if (written === 'other') throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already answered with other terms' });
+    if (written === 'wrote' && executed !== undefined) {
+      await store.delete(key).catch(() => {});
+      throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already executed; a new answer cannot renew it' });
+    }
+  };
   const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
-    const t = now();
-    const q = checkHubQuoteResponse(msg, c.get('route').params[0]!);
-    await store.save(hubQuoteKey(c.get('route').params[0]!, source), JSON.stringify(q.issued), quoteTtl(q.expiresAt, t));
+    const quoteId = c.get('route').params[0]!;
+    const q = checkHubQuoteResponse(msg, quoteId);
+    await recordIssued(store, hubQuoteKey(quoteId, source), hubQuoteUseKey(quoteId, source), q.issued, quoteTtl(q.expiresAt, now()));
   };
+  const bulkQuoteIssued: Check = async (c, msg, store) => {
+    const source = header(c, 'fspiop-source')!;
+    const bulkQuoteId = c.get('route').params[0]!;
+    const q = checkHubBulkQuoteResponse(msg);
+    await recordIssued(store, hubBulkQuoteKey(bulkQuoteId, source), hubBulkQuoteUseKey(bulkQuoteId, source), q.issued, quoteTtl(q.expiresAt, now()));
+  };
+  // An FX quote's use mark is the fxTransfer record itself (its id is the conversion's: hubFxPrepare).
   const fxQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
-    const t = now();
     const q = checkHubFxQuoteResponse(msg);
-    await store.save(hubFxQuoteKey(q.conversionId, source), JSON.stringify(q.issued), quoteTtl(q.expiresAt, t));
+    await recordIssued(store, hubFxQuoteKey(q.conversionId, source), hubFxTransferKey(q.conversionId), q.issued, quoteTtl(q.expiresAt, now()));
   };
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), prepareContext(c, t));
+    const key = hubTransferKey(p.transferId); // the id is checked (3101) before the quote is claimed
     let giveBack: (() => Promise<void>) | undefined;
     if (o.quoteBinding) {
       const quoteId = quoteIdOf(p);
@@ -270,14 +300,15 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       // One quote, one transfer, as the payee's gateway holds it (dfspIlpInbound): the first transfer id to execute
       // the quote claims it (NX) once the quote checks have passed, for as long as the quote record can serve a
       // transfer (its expiration, at most ILP_QUOTE_MAX_TTL_SECONDS) or the transfer can live; a resend of that
-      // transfer passes, another transfer id is refused (3106). Bulk transfers execute bulk quotes, not bound here.
+      // transfer passes, another transfer id is refused (3106). A bulk transfer claims its bulk quote (hubBulkPrepare).
       const quoteUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
       const useKey = hubQuoteUseKey(quoteId, p.payee);
-      if (await claimUse(store, useKey, p.transferId, ttlUntil(Math.max(quoteUntil, p.expiresAt), t, o.graceSeconds)))
+      const holder = hubHolder(p.transferId, p.condition, p.expiresAt);
+      if (await claimUse(store, useKey, holder, ttlUntil(Math.max(quoteUntil, p.expiresAt), t, o.graceSeconds), p.transferId))
         giveBack = () => store.delete(useKey).catch(() => {});
     }
     try {
-      await saveHubRecord(store, hubTransferKey(p.transferId), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+      await saveHubRecord(store, key, { p: p.payee, c: p.condition, e: p.expiresAt }, t);
     } catch (e) {
       // Refused because the transfer id holds other terms: the quote it claimed is not this transfer's. Not on a
       // store failure: a resend of this very prepare may have passed meanwhile, and the mark is its.
@@ -288,8 +319,16 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubFxPrepare(msg, prepareContext(c, t));
-    if (o.quoteBinding) checkFxIssuedByFxp(msg, p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
-    await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t);
+    let ttl = boundedTtl(p.expiresAt, t, o);
+    if (o.quoteBinding) {
+      const issued = checkFxIssuedByFxp(msg, p.condition, await store.get(hubFxQuoteKey(p.id, p.payee)));
+      // The fxTransfer's id is the conversion's (commitRequestId = conversionId), so its record (and, once fulfilled,
+      // its tombstone) is the conversion's one-use mark: it lives while the terms can still be executed, not only
+      // until the fxTransfer's own expiration, or a second fxTransfer of the conversion would find the id free.
+      const termsUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
+      ttl = Math.max(ttl, ttlUntil(termsUntil, t, o.graceSeconds));
+    }
+    await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t, ttl);
   };
   // One atomic step consumes the record only when it belongs to the sender (payee prefix): a fulfilment
   // from any other FSP reads it but leaves it in place, so nobody but the payee can burn a transfer.
@@ -318,14 +357,37 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // Bulk: the bulk record names the payee (who alone may answer the bulk) and a digest of its transfers'
   // terms (a resend with other terms is refused); each transfer has its own record under its transfer id,
   // checked and consumed exactly as a single transfer's.
+  // With quote binding, a bulk executes a bulk quote as a transfer executes a quote: every item carries a packet and
+  // condition the payee issued in its PUT /bulkQuotes for the bulk's bulkQuoteId, and the first bulk transfer id
+  // claims that bulk quote (NX, as hubPrepare claims a quote), so neither the terms nor "once" can be walked around
+  // through a bulk.
   const hubBulkPrepare: Check = async (c, msg, store) => {
     const t = now();
     const b = checkHubBulkPrepare(msg, versionOf(c, msg), prepareContext(c, t));
+    // Every id is checked (3101) before the bulk quote is claimed.
+    const bulkKey = hubBulkKey(b.bulkId);
+    const itemKeys = b.transfers.map((x) => hubTransferKey(x.transferId));
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
-    await saveHubRecord(store, hubBulkKey(b.bulkId), { p: b.payee, c: digest, e: b.expiresAt }, t);
-    await Promise.all(b.transfers.map((x) => saveHubRecord(store, hubTransferKey(x.transferId), { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
+    let giveBack: (() => Promise<void>) | undefined;
+    if (o.quoteBinding) {
+      if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
+      const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
+      const issued = checkBulkIssuedByPayee(b.transfers, packets, await store.get(hubBulkQuoteKey(msg.bulkQuoteId, b.payee)));
+      const quoteUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
+      const useKey = hubBulkQuoteUseKey(msg.bulkQuoteId, b.payee);
+      if (await claimUse(store, useKey, hubHolder(b.bulkId, digest, b.expiresAt), ttlUntil(Math.max(quoteUntil, b.expiresAt), t, o.graceSeconds)))
+        giveBack = () => store.delete(useKey).catch(() => {});
+    }
+    try {
+      await saveHubRecord(store, bulkKey, { p: b.payee, c: digest, e: b.expiresAt }, t);
+      await Promise.all(b.transfers.map((x, k) => saveHubRecord(store, itemKeys[k]!, { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
+    } catch (e) {
+      // As hubPrepare: refused for ids holding other terms, the bulk quote it claimed is given back; not on a store failure.
+      if (isGatewayError(e) && e.code === 'GW_ILP_TRANSFER_DUPLICATE') await giveBack?.();
+      throw e;
+    }
   };
   // Every fulfilment is checked first without consuming anything (read, payee, expiry, hash); only then are
   // they taken, each atomically for the payee: a bad item refuses the whole answer and burns nothing.
@@ -382,6 +444,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
     if (tpl === 'PUT /quotes/{ID}' && o.quoteBinding) return ['quote_issued', quoteIssued];
     if (tpl === 'PUT /fxQuotes/{ID}' && o.quoteBinding) return ['fx_quote_issued', fxQuoteIssued];
+    if (tpl === 'PUT /bulkQuotes/{ID}' && o.quoteBinding) return ['bulk_quote_issued', bulkQuoteIssued];
     // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
     if (tpl === 'PUT /transfers/{ID}')
       return has(msg(), 'fulfilment') || msg().transferState !== ABORTED ? ['fulfil', hubTransferFulfil] : ['abort', hubTransferAbort];

@@ -30,6 +30,13 @@ export const hubFxTransferKey = (commitRequestId: string): string => `ilp:hubfx:
 export const hubQuoteKey = (quoteId: string, payee: string): string => `ilp:hubquote:{${id(quoteId)}}:${fsp(payee)}`;
 /** Hub role, quote binding: the transfer id that first executed a payee's quote (one quote, one transfer). */
 export const hubQuoteUseKey = (quoteId: string, payee: string): string => `ilp:hubquse:{${id(quoteId)}}:${fsp(payee)}`;
+/**
+ * Hub role: what a payee issued for the individual quotes of one of its bulk quotes (PUT /bulkQuotes/{ID}): each
+ * condition and a digest of its packet, under the bulk quote id and the payee's FSP id.
+ */
+export const hubBulkQuoteKey = (bulkQuoteId: string, payee: string): string => `ilp:hubbquote:{${id(bulkQuoteId)}}:${fsp(payee)}`;
+/** Hub role, quote binding: the bulk transfer id that first executed a payee's bulk quote (one bulk quote, one bulk transfer). */
+export const hubBulkQuoteUseKey = (bulkQuoteId: string, payee: string): string => `ilp:hubbquse:{${id(bulkQuoteId)}}:${fsp(payee)}`;
 /** Hub role: the condition an FXP issued for a conversion (PUT /fxQuotes/{ID}), under conversionId and FXP. */
 export const hubFxQuoteKey = (conversionId: string, fxp: string): string => `ilp:hubfxquote:{${id(conversionId)}}:${fsp(fxp)}`;
 /** DFSP role: the POST /quotes request the payee received, until the quote expires + grace. */

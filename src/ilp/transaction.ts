@@ -44,6 +44,9 @@ export function decodeTransaction(dataText: string): { json: string; tx: JsonObj
   }
 }
 
+/** Whether a member is present: neither absent nor null (FSPIOP treats a null member as absent). */
+export const has = (o: JsonObject, k: string): boolean => o[k] !== undefined && o[k] !== null;
+
 /** Reads a nested member: path(['payee','partyIdInfo','fspId']). */
 export function pick(o: unknown, path: readonly string[]): unknown {
   let v: unknown = o;

@@ -2,7 +2,7 @@
 // mTLS: every individual transfer's condition, packet, amount and the bulk's expiration are checked at
 // POST /bulkTransfers; only the bulk's payee may answer it (PUT /bulkTransfers/{ID} and …/error); every
 // fulfilment is checked before any is consumed, each transfer is fulfilled once, and a bad item burns
-// nothing.
+// nothing. Quote binding is on (the default): every bulk executes a bulk quote the payee answered through the hub.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -25,12 +25,19 @@ const call = (fsp: string, method: string, path: string, body: Json) =>
     body: JSON.stringify(body),
     cert: t.cert(fsp),
     ca: t.pki.ca.certPem,
-    headers: fspiopHeaders('bulkTransfers', fsp, { 'fspiop-destination': fsp === 'payerfsp' ? 'payeefsp' : 'payerfsp' }),
+    headers: fspiopHeaders(path.split('/')[1]!, fsp, { 'fspiop-destination': fsp === 'payerfsp' ? 'payeefsp' : 'payerfsp' }),
   });
 const code = (r: { status: number; json(): any }) => (r.status >= 400 ? String(r.json().errorInformation.errorCode) : String(r.status));
 
-function bulk(n: number, over: (items: Json[]) => void = () => {}) {
+/** n transfers of a bulk quote that payeefsp answers through the hub (PUT /bulkQuotes), then `over` to spoil items. */
+async function bulk(n: number, over: (items: Json[]) => void = () => {}) {
   const xs = Array.from({ length: n }, () => issuedTransfer('1', Date.now()));
+  const bulkQuoteId = randomUUID();
+  const answer = {
+    individualQuoteResults: xs.map((x) => ({ quoteId: x.quoteRequest.quoteId, ilpPacket: x.ilp.ilpPacket, condition: x.ilp.condition })),
+    expiration: new Date(Date.now() + 60_000).toISOString(),
+  };
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer)), '202');
   const items: Json[] = xs.map((x) => ({
     transferId: x.transferId,
     transferAmount: x.prepare.amount,
@@ -40,7 +47,7 @@ function bulk(n: number, over: (items: Json[]) => void = () => {}) {
   over(items);
   const body = {
     bulkTransferId: randomUUID(),
-    bulkQuoteId: randomUUID(),
+    bulkQuoteId,
     payerFsp: 'payerfsp',
     payeeFsp: 'payeefsp',
     individualTransfers: items,
@@ -48,6 +55,8 @@ function bulk(n: number, over: (items: Json[]) => void = () => {}) {
   };
   return { body, xs, id: body.bulkTransferId };
 }
+/** How many bulk transfer messages reached the upstream (the bulk quote answers each test sends first are not counted). */
+const forwardedBulks = () => t.stub.requests.filter((r) => r.url.startsWith('/bulkTransfers')).length;
 const results = (xs: ReturnType<typeof issuedTransfer>[], f = (x: ReturnType<typeof issuedTransfer>) => x.ilp.fulfilment) => ({
   bulkTransferState: 'COMPLETED',
   completedTimestamp: new Date().toISOString(),
@@ -55,7 +64,7 @@ const results = (xs: ReturnType<typeof issuedTransfer>[], f = (x: ReturnType<typ
 });
 
 test('a bulk prepare with a bad item (condition, packet, amount, past expiration, repeated id) is refused whole, nothing forwarded', async () => {
-  const n = t.stub.requests.length;
+  const n = forwardedBulks();
   const cases: [string, (items: Json[]) => void, string][] = [
     [
       'malformed condition',
@@ -93,16 +102,16 @@ test('a bulk prepare with a bad item (condition, packet, amount, past expiration
       '3101',
     ],
   ];
-  for (const [name, over, want] of cases) assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', bulk(3, over).body)), want, name);
-  const past = bulk(2);
+  for (const [name, over, want] of cases) assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', (await bulk(3, over)).body)), want, name);
+  const past = await bulk(2);
   past.body.expiration = '2000-01-01T00:00:00.000Z';
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', past.body)), '3100');
-  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', { ...bulk(1).body, individualTransfers: [] })), '3101');
-  assert.equal(t.stub.requests.length, n);
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', { ...(await bulk(1)).body, individualTransfers: [] })), '3101');
+  assert.equal(forwardedBulks(), n);
 });
 
 test('only the payee answers a bulk; each transfer is fulfilled once; a bad item burns nothing', async () => {
-  const b = bulk(3);
+  const b = await bulk(3);
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
   const n = t.stub.requests.length;
   // another DFSP, and the payer, cannot answer or end it
@@ -137,15 +146,15 @@ test('only the payee answers a bulk; each transfer is fulfilled once; a bad item
 
 test('a bulk answer for an unknown bulk id → 3208; a resent bulk prepare passes, with other terms → 3106', async () => {
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${randomUUID()}`, { bulkTransferState: 'REJECTED' })), '3208');
-  const b = bulk(2);
+  const b = await bulk(2);
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
-  const other = bulk(2);
+  const other = await bulk(2);
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', { ...other.body, bulkTransferId: b.id })), '3106');
 });
 
 test('a bulk answer repeating a transfer id is refused whole and burns nothing (second review)', async () => {
-  const b = bulk(2);
+  const b = await bulk(2);
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
   const dup = results([b.xs[0]!, b.xs[1]!, b.xs[0]!]);
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, dup)), '3101');
@@ -153,7 +162,7 @@ test('a bulk answer repeating a transfer id is refused whole and burns nothing (
 });
 
 test('a bulk answer the upstream never got (connection refused) gives every transfer back: resent, it passes once', async () => {
-  const b = bulk(3);
+  const b = await bulk(3);
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
   await t.stub.stop();
   try {
@@ -164,4 +173,26 @@ test('a bulk answer the upstream never got (connection refused) gives every tran
   }
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '202');
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkTransfers/${b.id}`, results(b.xs))), '3106');
+});
+
+test('quote binding holds for bulks: items the payee did not issue for the bulk quote → 3100, a second bulk of one bulk quote → 3106, neither forwarded', async () => {
+  const n = forwardedBulks();
+  const b = await bulk(2);
+  const own = issuedTransfer('1', Date.now(), 'payer-made-secret-0123456789abcdefghij');
+  const spoiled = {
+    ...b.body,
+    individualTransfers: [
+      (b.body.individualTransfers as Json[])[0],
+      { ...(b.body.individualTransfers as Json[])[1], ilpPacket: own.ilp.ilpPacket, condition: own.ilp.condition },
+    ],
+  };
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', spoiled)), '3100');
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', b.body)), '202');
+  const again = {
+    ...b.body,
+    bulkTransferId: randomUUID(),
+    individualTransfers: (b.body.individualTransfers as Json[]).map((it) => ({ ...it, transferId: randomUUID() })),
+  };
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', again)), '3106');
+  assert.equal(forwardedBulks(), n + 1, 'only the bound bulk reached the switch');
 });

@@ -328,6 +328,38 @@ describe('DFSP role, edge cases', () => {
     }
   });
 
+  test('a bulk item whose condition is not in the IlpCondition form, or without a packet → 3100, not passed as "not issued"', async () => {
+    // Noticed in session 15, fixed in session 16: an issued condition in standard base64 with padding went to the
+    // backend as "not issued"; the schema allows one form only, whoever issued the quote.
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    const condition = String(t.prepare.condition);
+    const padded = `${Buffer.from(condition, 'base64url').toString('base64')}`;
+    const cases: [string, JsonObject, string][] = [
+      ['standard alphabet, padded', { ...t.prepare, condition: padded }, 'GW_ILP_CONDITION_MALFORMED'],
+      ['no condition', { ...t.prepare, condition: undefined }, 'GW_ILP_CONDITION_MALFORMED'],
+      ['no packet', { ...t.prepare, ilpPacket: undefined }, 'GW_ILP_PACKET_MALFORMED'],
+    ];
+    for (const [what, prepare, errorType] of cases) {
+      const r = await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: randomUUID(), prepare }]));
+      assert.equal(r.code, '3100', what);
+      assert.equal(r.json.upstream, undefined, what);
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_transfer_condition', outcome: 'failed', errorType }, what);
+    }
+    const foreign = issuedTransfer('1', T0, 'a-backend-secret-not-in-this-keyring-0123456789');
+    const r = await h.inbound(
+      'POST',
+      '/bulkTransfers',
+      bulkOf([{ transferId: randomUUID(), prepare: { ...foreign.prepare, condition: `${foreign.prepare.condition}=` } }]),
+    );
+    assert.equal(r.code, '3100', 'a backend’s own item in another form too');
+    assert.equal(
+      (await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: t.transferId, prepare: t.prepare }]))).status,
+      200,
+      'the canonical item passes',
+    );
+  });
+
   test('a transfer id stays with its first quote: a second prepare under it with another issued condition → 3106, the second quote unused', async () => {
     // Review finding (2026-12-01): the transfer record was overwritten, so one id used up two quotes and the commit
     // attached the second quote's fulfilment to the transfer approved under the first.

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
-import { hubFxQuoteKey } from '../../../src/ilp/records.js';
+import { hubFxQuoteKey, hubQuoteUseKey } from '../../../src/ilp/records.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
-import { counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
+import { bulkTransferOf, counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 
@@ -226,6 +226,43 @@ describe('quote binding: bounds and policy', () => {
     await h.close();
   });
 
+  test('FX: the fxTransfer record lives as long as the terms it executes: no second execution once it expires, fulfilled or not', async () => {
+    // Review finding (2026-12-01, session 16): the record ended with the fxTransfer's own expiration (+ grace), so while
+    // the FXP's terms still ran, the conversion's id was free for a second prepare, and its fulfilment passed again.
+    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const dest = { 'fspiop-destination': 'fxpfsp' };
+    const conversion = async () => {
+      const fulfilment = randomBytes(32);
+      const condition = createHash('sha256').update(fulfilment).digest('base64url');
+      const conversionId = randomUUID();
+      const terms = {
+        initiatingFsp: 'payerfsp',
+        counterPartyFsp: 'fxpfsp',
+        sourceAmount: { currency: 'USD', amount: '100' },
+        targetAmount: { currency: 'XOF', amount: '60000' },
+      };
+      const answer = {
+        condition,
+        conversionTerms: { conversionId, amountType: 'SEND', ...terms, expiration: new Date(T0 + 60_000).toISOString(), charges: [] },
+      };
+      assert.equal((await h.call('PUT', `/fxQuotes/${conversionId}`, answer, { 'fspiop-source': 'fxpfsp' })).status, 200);
+      const fxTransfer = (expiresIn: number) => ({ commitRequestId: conversionId, ...terms, condition, expiration: new Date(T0 + expiresIn).toISOString() });
+      const fulfil = { fulfilment: fulfilment.toString('base64url'), completedTimestamp: new Date(T0).toISOString(), conversionState: 'RESERVED' };
+      return { conversionId, fxTransfer, fulfil };
+    };
+    const done = await conversion();
+    const open = await conversion();
+    assert.equal((await h.call('POST', '/fxTransfers', done.fxTransfer(5_000), dest)).status, 200);
+    assert.equal((await h.call('PUT', `/fxTransfers/${done.conversionId}`, done.fulfil, { 'fspiop-source': 'fxpfsp' })).status, 200);
+    assert.equal((await h.call('POST', '/fxTransfers', open.fxTransfer(5_000), dest)).status, 200);
+    h.advance(10_000); // both fxTransfers have expired; the terms run until T0 + 60 s
+    assert.equal((await h.call('POST', '/fxTransfers', open.fxTransfer(40_000), dest)).code, '3106', 'the unfulfilled one is not prepared again');
+    // The fulfilled one's resend passes as a duplicate (the switch answers it), but its fulfilment is spent.
+    assert.equal((await h.call('POST', '/fxTransfers', done.fxTransfer(40_000), dest)).status, 200);
+    assert.equal((await h.call('PUT', `/fxTransfers/${done.conversionId}`, done.fulfil, { 'fspiop-source': 'fxpfsp' })).code, '3106');
+    await h.close();
+  });
+
   test('FX: a record written before the terms were kept (the condition alone) is still checked by its condition', async () => {
     const h = setup();
     const condition = createHash('sha256').update(randomBytes(32)).digest('base64url');
@@ -244,6 +281,293 @@ describe('quote binding: bounds and policy', () => {
     const other = createHash('sha256').update(randomBytes(32)).digest('base64url');
     assert.equal((await h.call('POST', '/fxTransfers', { ...fxTransfer, condition: other }, dest)).code, '3100');
     assert.equal((await h.call('POST', '/fxTransfers', fxTransfer, dest)).status, 200);
+    await h.close();
+  });
+});
+
+/** n individual quotes the payee issued for one bulk quote, its PUT /bulkQuotes answer and the bulk transfer that executes them. */
+function issuedBulk(v: IlpVersion, n: number, over: { bulkQuoteId?: string } = {}) {
+  const items = Array.from({ length: n }, () => issuedTransfer(v, T0));
+  const bulkQuoteId = over.bulkQuoteId ?? randomUUID();
+  const expiration = new Date(T0 + 60_000).toISOString();
+  const answer = {
+    individualQuoteResults: items.map((t) => ({ quoteId: t.quoteRequest.quoteId, ...quoteAnswer(t), expiration: undefined })),
+    expiration,
+  };
+  const transfer = (xs = items, bulkTransferId: string = randomUUID()) =>
+    bulkTransferOf(xs, new Date(T0 + 30_000).toISOString(), { bulkTransferId, bulkQuoteId });
+  return { items, bulkQuoteId, answer, transfer };
+}
+type Bulk = ReturnType<typeof issuedBulk>;
+const putBulkQuote = (h: ReturnType<typeof setup>, b: Bulk, source = 'payeefsp', body: object = b.answer) =>
+  h.call('PUT', `/bulkQuotes/${b.bulkQuoteId}`, body, { 'fspiop-source': source, 'fspiop-destination': 'payerfsp' });
+const bulkFulfil = (items: Bulk['items']) => ({
+  bulkTransferState: 'COMPLETED',
+  completedTimestamp: new Date(T0).toISOString(),
+  individualTransferResults: items.map((x) => ({ transferId: x.transferId, fulfilment: x.ilp.fulfilment })),
+});
+
+// Review finding (2026-12-01, session 16): with ILP_QUOTE_BINDING=enforce a payer could walk around the binding by
+// sending its own conditions and packets (or one quote's, many times) as the items of a POST /bulkTransfers.
+for (const v of ['1', '4'] as IlpVersion[]) {
+  describe(`quote binding, bulk, ILP v${v}`, () => {
+    const env = { ILP_VERSION: v };
+    test('the payee’s bulk quote answer, the bulk transfer with its packets, then the bulk fulfilment: all pass', async () => {
+      const h = setup(env);
+      const b = issuedBulk(v, 3);
+      assert.equal((await putBulkQuote(h, b)).status, 200);
+      const bulkTransferId = randomUUID();
+      const r = await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId));
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.equal((await h.call('PUT', `/bulkTransfers/${bulkTransferId}`, bulkFulfil(b.items))).status, 200);
+      assert.deepEqual(
+        h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
+        ['bulk_quote_issued:ok', 'bulk_prepare:ok', 'bulk_fulfil:ok'],
+      );
+      await h.close();
+    });
+
+    test('a bulk transfer may execute some of the individual quotes', async () => {
+      const h = setup(env);
+      const b = issuedBulk(v, 3);
+      assert.equal((await putBulkQuote(h, b)).status, 200);
+      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(1)))).status, 200);
+      await h.close();
+    });
+
+    test('a bulk transfer whose bulk quote never passed this hub, or was answered by another FSP → 3205, nothing stored', async () => {
+      const h = setup(env);
+      const b = issuedBulk(v, 2);
+      const bulkTransferId = randomUUID();
+      const r = await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId));
+      assert.equal(r.code, '3205');
+      assert.equal(r.json.upstream, undefined, 'not forwarded');
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_prepare', outcome: 'failed', errorType: 'GW_ILP_QUOTE_UNKNOWN' });
+      assert.equal((await putBulkQuote(h, b, 'payerfsp')).status, 200, 'the payer answers the bulk quote itself');
+      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId))).code, '3205', 'its answer is kept under payerfsp');
+      assert.equal((await putBulkQuote(h, b)).status, 200);
+      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId))).status, 200, 'nothing was stored by the refusals');
+      await h.close();
+    });
+
+    test('an item with a packet and condition of the payer’s own making, or of a single quote → 3100, nothing stored', async () => {
+      const h = setup(env);
+      const b = issuedBulk(v, 2);
+      assert.equal((await putBulkQuote(h, b)).status, 200);
+      const own = issuedTransfer(v, T0, 'payer-made-secret-0123456789abcdefghij', {
+        quote: { quoteId: b.items[1]!.quoteRequest.quoteId, transactionId: b.items[1]!.transferId },
+        response: { transferAmount: { amount: '1', currency: 'USD' } },
+      });
+      const single = issuedTransfer(v, T0);
+      assert.equal((await putQuote(h, single)).status, 200, 'the payee answered a single quote too');
+      const bulkTransferId = randomUUID();
+      for (const item of [own, single]) {
+        const r = await h.call('POST', '/bulkTransfers', b.transfer([b.items[0]!, item], bulkTransferId));
+        assert.equal(r.code, '3100');
+        assert.match(String(r.json.errorInformation?.errorDescription), /individualTransfers\[1\]/);
+        assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_prepare', outcome: 'failed', errorType: 'GW_ILP_PACKET_MISMATCH' });
+      }
+      // The item's packet with another item's condition (v1 packets carry none; v4's must match) is refused as well.
+      const swapped = { ...b.transfer(b.items, bulkTransferId) } as { individualTransfers: Record<string, unknown>[] };
+      swapped.individualTransfers = [{ ...swapped.individualTransfers[0], condition: b.items[1]!.ilp.condition }, swapped.individualTransfers[1]!];
+      assert.equal((await h.call('POST', '/bulkTransfers', swapped)).code, '3100');
+      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId))).status, 200, 'nothing was stored by the refusals');
+      assert.equal((await h.call('POST', '/transfers', single.prepare)).status, 200, 'the single quote was not claimed');
+      await h.close();
+    });
+
+    test('one individual quote in two items (other transfer ids) → 3106', async () => {
+      const h = setup(env);
+      const b = issuedBulk(v, 1);
+      assert.equal((await putBulkQuote(h, b)).status, 200);
+      const x = b.items[0]!;
+      const r = await h.call('POST', '/bulkTransfers', b.transfer([x, { ...x, transferId: randomUUID() }]));
+      assert.equal(r.code, '3106');
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_prepare', outcome: 'failed', errorType: 'GW_ILP_CONDITION_USED' });
+      await h.close();
+    });
+
+    test('one bulk quote serves one bulk transfer: another bulk id → 3106, even concurrently; a resend of the first passes', async () => {
+      const h = setup(env);
+      const b = issuedBulk(v, 2);
+      assert.equal((await putBulkQuote(h, b)).status, 200);
+      const ids = [randomUUID(), randomUUID()];
+      // The second bulk repeats the items under transfer ids of its own: each id is new, only the bulk quote is shared.
+      const bodies = [
+        b.transfer(b.items, ids[0]),
+        b.transfer(
+          b.items.map((x) => ({ ...x, transferId: randomUUID() })),
+          ids[1],
+        ),
+      ];
+      const answers = await Promise.all(bodies.map((body) => h.call('POST', '/bulkTransfers', body)));
+      assert.deepEqual(answers.map((r) => r.status).sort(), [200, 400]);
+      const won = answers.findIndex((r) => r.status === 200);
+      assert.equal(answers[1 - won]!.code, '3106');
+      assert.equal(answers[1 - won]!.json.upstream, undefined, 'not forwarded');
+      assert.equal((await h.call('POST', '/bulkTransfers', bodies[won])).status, 200, 'a resend of the first bulk passes');
+      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(1)))).code, '3106', 'a later bulk with the rest is refused too');
+      await h.close();
+    });
+
+    test('a bulk refused because an item’s transfer id holds other terms gives its bulk quote back', async () => {
+      const h = setup(env);
+      const first = issuedBulk(v, 1);
+      assert.equal((await putBulkQuote(h, first)).status, 200);
+      assert.equal((await h.call('POST', '/bulkTransfers', first.transfer())).status, 200);
+      const b = issuedBulk(v, 1);
+      assert.equal((await putBulkQuote(h, b)).status, 200);
+      const clash = b.transfer([{ ...b.items[0]!, transferId: first.items[0]!.transferId }]);
+      assert.equal((await h.call('POST', '/bulkTransfers', clash)).code, '3106');
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_prepare', outcome: 'failed', errorType: 'GW_ILP_TRANSFER_DUPLICATE' });
+      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer())).status, 200, 'the bulk quote is free for a bulk of its own');
+      await h.close();
+    });
+  });
+}
+
+describe('quote binding, bulk: the payee’s answer and the bulk’s form', () => {
+  test('a bulk quote answer with a packet naming another quote, or a v4 condition not the packet’s → 3100, not forwarded', async () => {
+    const h = setup({ ILP_VERSION: '4' });
+    const b = issuedBulk('4', 2);
+    const results = b.answer.individualQuoteResults;
+    const bad: [string, object][] = [
+      ['another quote', { ...b.answer, individualQuoteResults: [{ ...results[0]!, quoteId: results[1]!.quoteId }, results[1]] }],
+      ['another condition', { ...b.answer, individualQuoteResults: [{ ...results[0]!, condition: results[1]!.condition }, results[1]] }],
+    ];
+    for (const [what, body] of bad) {
+      const r = await putBulkQuote(h, b, 'payeefsp', body);
+      assert.equal(r.code, '3100', what);
+      assert.equal(r.json.upstream, undefined, what);
+    }
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    await h.close();
+  });
+
+  test('results with an error or fees only issue nothing; a result with a packet and no condition → 3100', async () => {
+    const h = setup();
+    const b = issuedBulk('1', 2);
+    const [ok, failed] = b.answer.individualQuoteResults;
+    const declined = { quoteId: failed!.quoteId, errorInformation: { errorCode: '5100', errorDescription: 'declined' } };
+    assert.equal((await putBulkQuote(h, b, 'payeefsp', { ...b.answer, individualQuoteResults: [ok, declined] })).status, 200);
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items))).code, '3100', 'the declined quote was issued no packet');
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(0, 1)))).status, 200);
+    const c = issuedBulk('1', 1);
+    const noCondition = { ...c.answer, individualQuoteResults: [{ ...c.answer.individualQuoteResults[0]!, condition: undefined }] };
+    assert.equal((await putBulkQuote(h, c, 'payeefsp', noCondition)).code, '3100');
+    assert.equal((await putBulkQuote(h, c, 'payeefsp', { expiration: c.answer.expiration })).status, 200, 'no results: nothing issued');
+    assert.equal((await h.call('POST', '/bulkTransfers', c.transfer())).code, '3100');
+    await h.close();
+  });
+
+  test('a bulk transfer without bulkQuoteId → 3101; an individual quote of a bulk cannot be executed as a single transfer (3205)', async () => {
+    const h = setup();
+    const b = issuedBulk('1', 1);
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    const { bulkQuoteId: _, ...noQuote } = b.transfer();
+    assert.equal((await h.call('POST', '/bulkTransfers', noQuote)).code, '3101');
+    assert.equal((await h.call('POST', '/transfers', b.items[0]!.prepare)).code, '3205');
+    await h.close();
+  });
+
+  test('the bulk quote record ends with the bulk quote (+ grace); ILP_QUOTE_BINDING=off leaves bulks unbound and costs answers nothing', async () => {
+    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const b = issuedBulk('1', 1);
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    h.advance(61_000);
+    const late = { ...b.transfer(), expiration: new Date(T0 + 120_000).toISOString() };
+    assert.equal((await h.call('POST', '/bulkTransfers', late)).code, '3205');
+    await h.close();
+    const off = setup({ ILP_QUOTE_BINDING: 'off' });
+    const u = issuedBulk('1', 1);
+    assert.equal((await putBulkQuote(off, u)).status, 200);
+    assert.equal(off.store.calls, 0);
+    assert.equal((await off.call('POST', '/bulkTransfers', u.transfer())).status, 200);
+    await off.close();
+  });
+});
+
+// Review findings of 2026-12-01 (session 16) on the quote-use marks: a new answer outliving the mark, an id re-prepared
+// with other terms, an id checked only after the claim.
+describe('quote binding: what a mark holds and what a new answer may do', () => {
+  test('a quote answered again with other terms (a later expiration) → 3106; one already executed cannot be renewed once its record ends', async () => {
+    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const t = issuedTransfer('1', T0);
+    assert.equal((await putQuote(h, t)).status, 200);
+    assert.equal((await putQuote(h, t)).status, 200, 'an identical resend of the answer passes');
+    const later = { ...quoteAnswer(t), expiration: new Date(T0 + 600_000).toISOString() };
+    const r = await putQuote(h, t, 'payeefsp', later);
+    assert.equal(r.code, '3106');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'quote_issued', outcome: 'failed', errorType: 'GW_ILP_QUOTE_DUPLICATE' });
+    // Executed by a transfer that outlives the quote: the mark lives 90 s, the record 60 s.
+    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 90_000).toISOString() })).status, 200);
+    h.advance(70_000);
+    assert.equal((await putQuote(h, t, 'payeefsp', later)).code, '3106', 'the record has ended, the mark has not');
+    const second = { ...t.prepare, transferId: randomUUID(), expiration: new Date(T0 + 120_000).toISOString() };
+    assert.equal((await h.call('POST', '/transfers', second)).code, '3205', 'the refused answer left no record behind');
+    await h.close();
+  });
+
+  test('bulk: the same answer with a later expiration → 3106, so no second bulk executes the same conditions', async () => {
+    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const b = issuedBulk('1', 2);
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    const first = b.transfer();
+    assert.equal((await h.call('POST', '/bulkTransfers', first)).status, 200);
+    h.advance(50_000);
+    assert.equal((await putBulkQuote(h, b, 'payeefsp', { ...b.answer, expiration: new Date(T0 + 300_000).toISOString() })).code, '3106');
+    h.advance(20_000);
+    const again = { ...b.transfer(b.items.map((x) => ({ ...x, transferId: randomUUID() }))), expiration: new Date(T0 + 100_000).toISOString() };
+    assert.equal((await h.call('POST', '/bulkTransfers', again)).code, '3205');
+    await h.close();
+  });
+
+  test('an id prepared again with other terms → 3106 at the claim: after its record has ended, or with another expiration', async () => {
+    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 600_000).toISOString() } });
+    assert.equal((await putQuote(h, t)).status, 200);
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200); // expires at T0 + 30 s
+    h.advance(40_000); // the transfer record has ended; the quote (and its mark) run to T0 + 600 s
+    const r = await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 100_000).toISOString() });
+    assert.equal(r.code, '3106');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'prepare', outcome: 'failed', errorType: 'GW_ILP_CONDITION_USED' });
+    // Bulk: the same bulk id with another expiration, and later with the items the first left out.
+    const b = issuedBulk('1', 3);
+    assert.equal((await putBulkQuote(h, b, 'payeefsp', { ...b.answer, expiration: new Date(T0 + 600_000).toISOString() })).status, 200);
+    const id = randomUUID();
+    const first = b.transfer(b.items.slice(0, 1), id);
+    first.expiration = new Date(T0 + 70_000).toISOString();
+    assert.equal((await h.call('POST', '/bulkTransfers', first)).status, 200);
+    assert.equal((await h.call('POST', '/bulkTransfers', { ...first, expiration: new Date(T0 + 71_000).toISOString() })).code, '3106');
+    h.advance(40_000); // the bulk's records have ended
+    const rest = b.transfer(b.items.slice(1), id);
+    rest.expiration = new Date(T0 + 150_000).toISOString();
+    assert.equal((await h.call('POST', '/bulkTransfers', rest)).code, '3106');
+    await h.close();
+  });
+
+  test('an id that cannot name a record → 3101 before the quote is claimed: the corrected prepare passes', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    assert.equal((await putQuote(h, t)).status, 200);
+    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, transferId: 'bad id' })).code, '3101');
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    const b = issuedBulk('1', 2);
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    const id = randomUUID();
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer([b.items[0]!, { ...b.items[1]!, transferId: 'x'.repeat(129) }], id))).code, '3101');
+    assert.equal((await h.call('POST', '/bulkTransfers', { ...b.transfer(b.items), bulkTransferId: 'bad id' })).code, '3101');
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items, id))).status, 200);
+    await h.close();
+  });
+
+  test('a mark an earlier version wrote (the bare transfer id) still holds the quote for that transfer', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    assert.equal((await putQuote(h, t)).status, 200);
+    await h.store.save(hubQuoteUseKey(String(t.quoteRequest.quoteId), 'payeefsp'), t.transferId, 60_000);
+    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, transferId: randomUUID() })).code, '3106');
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
     await h.close();
   });
 });
