@@ -183,7 +183,11 @@ export const CATALOGUE = {
     400,
     'The decoded ILP packet disagrees with the message body (condition, amount, payee or quote), or a prepare names a payer (payee) other than its FSPIOP-Source (FSPIOP-Destination).',
   ),
-  GW_ILP_EXPIRATION_INVALID: entry('3100', 400, 'expiration is missing, unparsable or already in the past.'),
+  GW_ILP_EXPIRATION_INVALID: entry(
+    '3100',
+    400,
+    'expiration is missing, unparsable, already in the past, or more than ILP_TRANSFER_MAX_TTL_SECONDS ahead (a prepare; with quote binding, a quote answer too).',
+  ),
   GW_ILP_TRANSFER_EXPIRED: entry('3303', 400, "The fulfilment arrived after the transfer's expiration."),
   GW_ILP_TRANSFER_UNKNOWN: entry('3208', 400, 'No condition is stored for this transfer id (never prepared through this gateway, or long expired).'),
   GW_ILP_QUOTE_UNKNOWN: entry('3205', 400, "No quote is stored for this transfer's condition / transaction."),

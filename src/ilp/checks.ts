@@ -170,7 +170,7 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, at: Prepa
 export interface IssuedQuote {
   readonly c: string;
   readonly h: string;
-  /** When the quote expires (epoch ms), when known: how long its one-use mark must live. */
+  /** When the quote expires (epoch ms): how long its one-use mark must live. Records of an earlier version may lack it. */
   readonly x?: number;
 }
 const packetDigest = (packet: string): string => createHash('sha256').update(packet, 'utf8').digest('base64url');
@@ -179,18 +179,22 @@ const packetDigest = (packet: string): string => createHash('sha256').update(pac
  * Hub role, PUT /quotes/{ID} from the payee (quote binding): the packet decodes and names this quote, and a
  * v4 packet's condition is the body's. Returns what to keep and when the quote expires (undefined: unknown).
  */
-export function checkHubQuoteResponse(body: JsonObject, quoteId: string): { issued: IssuedQuote; expiresAt: number | undefined } {
+export function checkHubQuoteResponse(body: JsonObject, quoteId: string, now: number, maxAheadSeconds: number): { issued: IssuedQuote; expiresAt: number } {
   const decoded = decodePacket(body.ilpPacket);
   const cond = conditionBytes(body.condition);
   checkPacketCondition(decoded, cond);
   if (decoded.transaction.quoteId !== quoteId) throw mismatch('the packet names another quote');
-  const expiresAt = parseDateTime(body.expiration) ?? parseDateTime(decoded.transaction.expiration);
-  const issued: IssuedQuote = {
-    c: cond.toString('base64url'),
-    h: packetDigest(body.ilpPacket as string),
-    ...(expiresAt === undefined ? {} : { x: expiresAt }),
-  };
-  return { issued, expiresAt };
+  const expiresAt = answerExpiration(has(body, 'expiration') ? body.expiration : decoded.transaction.expiration, now, maxAheadSeconds);
+  return { issued: { c: cond.toString('base64url'), h: packetDigest(body.ilpPacket as string), x: expiresAt }, expiresAt };
+}
+
+/**
+ * The expiration of a payee's (FXP's) answer to a quote, with quote binding: a DateTime in the future and at most
+ * ILP_TRANSFER_MAX_TTL_SECONDS ahead (3100 otherwise), as a transfer's. The quote's use mark lives until then, so
+ * an answer can never renew a quote after its mark has ended while the quote still runs (review of 2026-12-01).
+ */
+function answerExpiration(v: unknown, now: number, maxAheadSeconds: number): number {
+  return futureExpiration(v, now, maxAheadSeconds);
 }
 
 /** The quote a prepared transfer's packet names (the only link from a transfer to its quote). */
@@ -259,14 +263,18 @@ export interface IssuedFxQuote {
 }
 
 /** Hub role, PUT /fxQuotes/{ID} from the FXP (quote binding): the conversion it answers, the condition and the terms it issued. */
-export function checkHubFxQuoteResponse(body: JsonObject): { conversionId: string; issued: IssuedFxQuote; expiresAt: number | undefined } {
+export function checkHubFxQuoteResponse(
+  body: JsonObject,
+  now: number,
+  maxAheadSeconds: number,
+): { conversionId: string; issued: IssuedFxQuote; expiresAt: number } {
   const conversionId = pick(body, ['conversionTerms', 'conversionId']);
   if (typeof conversionId !== 'string' || conversionId === '')
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
   const condition = conditionBytes(body.condition).toString('base64url');
   const terms = body.conversionTerms as JsonObject;
-  const expiresAt = parseDateTime(terms.expiration);
-  return { conversionId, issued: { c: condition, t: termsOf(terms), ...(expiresAt === undefined ? {} : { x: expiresAt }) }, expiresAt };
+  const expiresAt = answerExpiration(terms.expiration, now, maxAheadSeconds);
+  return { conversionId, issued: { c: condition, t: termsOf(terms), x: expiresAt }, expiresAt };
 }
 
 /**
@@ -352,7 +360,7 @@ export interface IssuedBulkQuote {
  * packet's condition is the result's. Results without either (an errorInformation, fees
  * only) issue nothing. `individualQuoteResults` holds 0..1000 results (API Definition 2.0 BulkQuotesIDPutResponse).
  */
-export function checkHubBulkQuoteResponse(body: JsonObject): { issued: IssuedBulkQuote; expiresAt: number | undefined } {
+export function checkHubBulkQuoteResponse(body: JsonObject, now: number, maxAheadSeconds: number): { issued: IssuedBulkQuote; expiresAt: number } {
   const i: Record<string, string> = {};
   const list = body.individualQuoteResults;
   const results = list === undefined || list === null || (Array.isArray(list) && list.length === 0) ? [] : bulkItems(body, 'individualQuoteResults');
@@ -366,8 +374,8 @@ export function checkHubBulkQuoteResponse(body: JsonObject): { issued: IssuedBul
     if (decoded.transaction.quoteId !== r.quoteId) throw mismatch(`individualQuoteResults[${k}]: the packet names another quote`);
     i[cond.toString('base64url')] = packetDigest(r.ilpPacket as string);
   }
-  const expiresAt = parseDateTime(body.expiration);
-  return { issued: { i, ...(expiresAt === undefined ? {} : { x: expiresAt }) }, expiresAt };
+  const expiresAt = answerExpiration(body.expiration, now, maxAheadSeconds);
+  return { issued: { i, x: expiresAt }, expiresAt };
 }
 
 /**
@@ -415,8 +423,10 @@ export function checkHubFxPrepare(body: JsonObject, at: PrepareContext): { id: s
  * passes as the duplicate Mojaloop treats it as; anything else is refused, and the record is never touched.
  */
 export function checkHubResend(existing: string | undefined, prepared: HubTransferRecord): void {
-  const dup = () => new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer id already prepared with other terms' });
-  if (existing === undefined) throw dup(); // expired between the two calls: fail closed, the sender may retry
+  // `heldByOther`: the id holds other terms (a claim this prepare made may be given back); not when the record
+  // ended between the two calls (a resend may have passed meanwhile: src/ilp/middleware.ts hubPrepare).
+  const dup = () => new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer id already prepared with other terms', context: { heldByOther: true } });
+  if (existing === undefined) throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer record ended while it was compared; retry' }); // fail closed, the sender may retry
   if (isUsedTombstone(existing)) {
     if (!isTombstoneOf(existing, prepared.c)) throw dup();
     return;

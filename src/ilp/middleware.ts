@@ -53,7 +53,10 @@ import {
   hubQuoteUseKey,
   hubRecordText,
   hubTransferKey,
+  isTombstoneOf,
+  isUsedTombstone,
   parseDfspRecord,
+  parseHubRecord,
   payeePrefix,
   quoteKey,
   usedTombstone,
@@ -257,16 +260,20 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   };
   // Quote binding (ILP_QUOTE_BINDING): a payee's (FXP's) answer to a quote is kept under the quote id and its
   // own FSP id, until the quote expires (at most ILP_QUOTE_MAX_TTL_SECONDS); a prepare must carry exactly that.
-  const quoteTtl = (expiresAt: number | undefined, t: number) =>
-    Math.min(expiresAt === undefined ? Number.POSITIVE_INFINITY : boundedTtl(expiresAt, t, o), o.quoteMaxTtlSeconds * 1000);
+  // The answer's expiration is in the future and at most ILP_TRANSFER_MAX_TTL_SECONDS ahead (checks.ts), so the
+  // quote's use mark, which lives until that expiration, always outlives the time an answer could renew the quote.
+  const quoteTtl = (expiresAt: number, t: number) => Math.min(boundedTtl(expiresAt, t, o), o.quoteMaxTtlSeconds * 1000);
+  // Until when a quote can be executed, for its use mark: its expiration; a record of an earlier version without one
+  // could serve for ILP_QUOTE_MAX_TTL_SECONDS.
+  const usableUntil = (x: number | undefined, t: number) => x ?? t + o.quoteMaxTtlSeconds * 1000;
   // The payee's first answer stands (NX): an identical resend passes, an answer with other terms (another packet, a
   // later expiration) → 3106, and an answer to a quote already executed cannot renew it once its record has ended.
   // Overwriting let a new answer outlive the quote's use mark, and a second transfer execute the same condition
-  // (review of 2026-12-01). `useKey` is what marks the quote executed; read beside the write, in the same round trip.
-  const recordIssued = async (store: Store, key: string, useKey: string, issued: object, ttl: number) => {
-    const [written, executed] = await Promise.all([writeOnce(store, key, JSON.stringify(issued), ttl), store.get(useKey)]);
+  // (review of 2026-12-01). `useKey` is what marks the quote executed, read beside the write; `executed` judges it.
+  const recordIssued = async (store: Store, key: string, useKey: string, issued: object, ttl: number, executed = (_: string) => true) => {
+    const [written, found] = await Promise.all([writeOnce(store, key, JSON.stringify(issued), ttl), store.get(useKey)]);
     if (written === 'other') throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already answered with other terms' });
-    if (written === 'wrote' && executed !== undefined) {
+    if (written === 'wrote' && found !== undefined && executed(found)) {
       await store.delete(key).catch(() => {});
       throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already executed; a new answer cannot renew it' });
     }
@@ -274,45 +281,62 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const quoteId = c.get('route').params[0]!;
-    const q = checkHubQuoteResponse(msg, quoteId);
-    await recordIssued(store, hubQuoteKey(quoteId, source), hubQuoteUseKey(quoteId, source), q.issued, quoteTtl(q.expiresAt, now()));
+    const t = now();
+    const q = checkHubQuoteResponse(msg, quoteId, t, o.transferMaxTtlSeconds);
+    await recordIssued(store, hubQuoteKey(quoteId, source), hubQuoteUseKey(quoteId, source), q.issued, quoteTtl(q.expiresAt, t));
   };
   const bulkQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const bulkQuoteId = c.get('route').params[0]!;
-    const q = checkHubBulkQuoteResponse(msg);
-    await recordIssued(store, hubBulkQuoteKey(bulkQuoteId, source), hubBulkQuoteUseKey(bulkQuoteId, source), q.issued, quoteTtl(q.expiresAt, now()));
+    const t = now();
+    const q = checkHubBulkQuoteResponse(msg, t, o.transferMaxTtlSeconds);
+    await recordIssued(store, hubBulkQuoteKey(bulkQuoteId, source), hubBulkQuoteUseKey(bulkQuoteId, source), q.issued, quoteTtl(q.expiresAt, t));
   };
-  // An FX quote's use mark is the fxTransfer record itself (its id is the conversion's: hubFxPrepare).
+  // An FX quote's use mark is the fxTransfer record itself (its id is the conversion's: hubFxPrepare). That id is
+  // global, so only a record (or tombstone) of this very condition counts as executing this FXP's answer: another
+  // FSP's fxTransfer under the same id does not make the FXP's answer fail.
   const fxQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
-    const q = checkHubFxQuoteResponse(msg);
-    await recordIssued(store, hubFxQuoteKey(q.conversionId, source), hubFxTransferKey(q.conversionId), q.issued, quoteTtl(q.expiresAt, now()));
+    const t = now();
+    const q = checkHubFxQuoteResponse(msg, t, o.transferMaxTtlSeconds);
+    const ofThisCondition = (found: string) => {
+      if (isUsedTombstone(found)) return isTombstoneOf(found, q.issued.c);
+      try {
+        return parseHubRecord(found).c === q.issued.c;
+      } catch {
+        return true; // unreadable: fail closed
+      }
+    };
+    await recordIssued(store, hubFxQuoteKey(q.conversionId, source), hubFxTransferKey(q.conversionId), q.issued, quoteTtl(q.expiresAt, t), ofThisCondition);
   };
+  // A claim is given back only when the prepare was refused because an id holds other terms: then no resend of this
+  // very prepare can pass either. Not on a store failure, nor when a record ended between its write and its read
+  // (a resend may have passed meanwhile and rely on the claim).
+  const heldByOther = (e: unknown) => isGatewayError(e) && e.code === 'GW_ILP_TRANSFER_DUPLICATE' && e.context?.heldByOther === true;
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), prepareContext(c, t));
     const key = hubTransferKey(p.transferId); // the id is checked (3101) before the quote is claimed
     let giveBack: (() => Promise<void>) | undefined;
     if (o.quoteBinding) {
-      const quoteId = quoteIdOf(p);
-      const issued = checkIssuedByPayee(p, msg.ilpPacket as string, await store.get(hubQuoteKey(quoteId, p.payee)));
       // One quote, one transfer, as the payee's gateway holds it (dfspIlpInbound): the first transfer id to execute
-      // the quote claims it (NX) once the quote checks have passed, for as long as the quote record can serve a
-      // transfer (its expiration, at most ILP_QUOTE_MAX_TTL_SECONDS) or the transfer can live; a resend of that
-      // transfer passes, another transfer id is refused (3106). A bulk transfer claims its bulk quote (hubBulkPrepare).
-      const quoteUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
+      // the quote claims it (NX) once the quote checks have passed, until the quote or the transfer expires, whichever
+      // is later; a resend of that transfer passes, another transfer (or this id with other terms) → 3106. Bulk items
+      // claim the same marks (hubBulkPrepare). A resend after the quote record has ended passes on its mark alone.
+      const quoteId = quoteIdOf(p);
       const useKey = hubQuoteUseKey(quoteId, p.payee);
       const holder = hubHolder(p.transferId, p.condition, p.expiresAt);
-      if (await claimUse(store, useKey, holder, ttlUntil(Math.max(quoteUntil, p.expiresAt), t, o.graceSeconds), p.transferId))
-        giveBack = () => store.delete(useKey).catch(() => {});
+      const stored = await store.get(hubQuoteKey(quoteId, p.payee));
+      if (stored !== undefined || (await store.get(useKey)) !== holder) {
+        const issued = checkIssuedByPayee(p, msg.ilpPacket as string, stored);
+        const until = ttlUntil(Math.max(usableUntil(issued.x, t), p.expiresAt), t, o.graceSeconds);
+        if (await claimUse(store, useKey, holder, until, p.transferId)) giveBack = () => store.delete(useKey).catch(() => {});
+      }
     }
     try {
       await saveHubRecord(store, key, { p: p.payee, c: p.condition, e: p.expiresAt }, t);
     } catch (e) {
-      // Refused because the transfer id holds other terms: the quote it claimed is not this transfer's. Not on a
-      // store failure: a resend of this very prepare may have passed meanwhile, and the mark is its.
-      if (isGatewayError(e) && e.code === 'GW_ILP_TRANSFER_DUPLICATE') await giveBack?.();
+      if (heldByOther(e)) await giveBack?.();
       throw e;
     }
   };
@@ -325,8 +349,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       // The fxTransfer's id is the conversion's (commitRequestId = conversionId), so its record (and, once fulfilled,
       // its tombstone) is the conversion's one-use mark: it lives while the terms can still be executed, not only
       // until the fxTransfer's own expiration, or a second fxTransfer of the conversion would find the id free.
-      const termsUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
-      ttl = Math.max(ttl, ttlUntil(termsUntil, t, o.graceSeconds));
+      ttl = Math.max(ttl, ttlUntil(usableUntil(issued.x, t), t, o.graceSeconds));
     }
     await saveHubRecord(store, hubFxTransferKey(p.id), { p: p.payee, c: p.condition, e: p.expiresAt }, t, ttl);
   };
@@ -358,34 +381,43 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // terms (a resend with other terms is refused); each transfer has its own record under its transfer id,
   // checked and consumed exactly as a single transfer's.
   // With quote binding, a bulk executes a bulk quote as a transfer executes a quote: every item carries a packet and
-  // condition the payee issued in its PUT /bulkQuotes for the bulk's bulkQuoteId, and the first bulk transfer id
-  // claims that bulk quote (NX, as hubPrepare claims a quote), so neither the terms nor "once" can be walked around
-  // through a bulk.
+  // condition the payee issued in its PUT /bulkQuotes for the bulk's bulkQuoteId; the first bulk transfer id claims
+  // that bulk quote, and each item claims its individual quote's mark, the one a single transfer of that quote claims
+  // (so one individual quote, answered in several bulk quotes or also as a single quote, is executed once).
   const hubBulkPrepare: Check = async (c, msg, store) => {
     const t = now();
     const b = checkHubBulkPrepare(msg, versionOf(c, msg), prepareContext(c, t));
-    // Every id is checked (3101) before the bulk quote is claimed.
+    // Every id is checked (3101) before anything is claimed.
     const bulkKey = hubBulkKey(b.bulkId);
     const itemKeys = b.transfers.map((x) => hubTransferKey(x.transferId));
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
-    let giveBack: (() => Promise<void>) | undefined;
-    if (o.quoteBinding) {
-      if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
-      const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
-      const issued = checkBulkIssuedByPayee(b.transfers, packets, await store.get(hubBulkQuoteKey(msg.bulkQuoteId, b.payee)));
-      const quoteUntil = Math.min(issued.x ?? Number.POSITIVE_INFINITY, t + o.quoteMaxTtlSeconds * 1000);
-      const useKey = hubBulkQuoteUseKey(msg.bulkQuoteId, b.payee);
-      if (await claimUse(store, useKey, hubHolder(b.bulkId, digest, b.expiresAt), ttlUntil(Math.max(quoteUntil, b.expiresAt), t, o.graceSeconds)))
-        giveBack = () => store.delete(useKey).catch(() => {});
-    }
+    const claimed: string[] = [];
+    const giveBack = () => Promise.all(claimed.map((k) => store.delete(k).catch(() => {})));
     try {
+      if (o.quoteBinding) {
+        if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
+        const useKey = hubBulkQuoteUseKey(msg.bulkQuoteId, b.payee);
+        const holder = hubHolder(b.bulkId, digest, b.expiresAt);
+        const itemUse = b.transfers.map((x) => ({ key: hubQuoteUseKey(quoteIdOf(x), x.payee), holder: hubHolder(x.transferId, x.condition, x.expiresAt) }));
+        const stored = await store.get(hubBulkQuoteKey(msg.bulkQuoteId, b.payee));
+        if (stored !== undefined || (await store.get(useKey)) !== holder) {
+          const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
+          const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
+          const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
+          if (await claimUse(store, useKey, holder, until)) claimed.push(useKey);
+          const items = await Promise.allSettled(itemUse.map((u, k) => claimUse(store, u.key, u.holder, until, b.transfers[k]!.transferId)));
+          items.forEach((r, k) => r.status === 'fulfilled' && r.value && claimed.push(itemUse[k]!.key));
+          const refused = items.find((r) => r.status === 'rejected');
+          if (refused) throw refused.reason;
+        }
+      }
       await saveHubRecord(store, bulkKey, { p: b.payee, c: digest, e: b.expiresAt }, t);
       await Promise.all(b.transfers.map((x, k) => saveHubRecord(store, itemKeys[k]!, { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
     } catch (e) {
-      // As hubPrepare: refused for ids holding other terms, the bulk quote it claimed is given back; not on a store failure.
-      if (isGatewayError(e) && e.code === 'GW_ILP_TRANSFER_DUPLICATE') await giveBack?.();
+      // As hubPrepare; and an individual quote another transfer holds (3106) gives back what this bulk claimed.
+      if (heldByOther(e) || (isGatewayError(e) && e.code === 'GW_ILP_CONDITION_USED')) await giveBack();
       throw e;
     }
   };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
-import { hubFxQuoteKey, hubQuoteUseKey } from '../../../src/ilp/records.js';
+import { hubFxQuoteKey, hubQuoteUseKey, hubTransferKey } from '../../../src/ilp/records.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { bulkTransferOf, counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
@@ -147,10 +147,37 @@ for (const v of ['1', '4'] as IlpVersion[]) {
 describe('quote binding: bounds and policy', () => {
   test('a quote record lives at most ILP_QUOTE_MAX_TTL_SECONDS, whatever expiration the payee gives', async () => {
     const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '30' });
-    const t = issuedTransfer('1', T0, undefined, { response: { expiration: '2099-01-01T00:00:00.000Z' } });
+    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 7_200_000).toISOString() } });
     assert.equal((await putQuote(h, t)).status, 200);
     h.advance(31_000);
     assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 60_000).toISOString() })).code, '3205');
+    await h.close();
+  });
+
+  test('an answer whose expiration has passed, does not parse, or lies beyond ILP_TRANSFER_MAX_TTL_SECONDS → 3100, nothing kept', async () => {
+    // Review finding (2026-12-01, session 16): the use mark was capped at ILP_QUOTE_MAX_TTL_SECONDS, so a quote valid
+    // for longer could be answered again once mark and record had ended, and executed a second time.
+    const h = setup({ ILP_TRANSFER_MAX_TTL_SECONDS: '3600' });
+    for (const expiration of [new Date(T0 - 1).toISOString(), 'tomorrow', '2099-01-01T00:00:00.000Z', new Date(T0 + 3_601_000).toISOString()]) {
+      const t = issuedTransfer('1', T0, undefined, { response: { expiration } });
+      const r = await putQuote(h, t);
+      assert.equal(r.code, '3100', expiration);
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'quote_issued', outcome: 'failed', errorType: 'GW_ILP_EXPIRATION_INVALID' }, expiration);
+      assert.equal((await h.call('POST', '/transfers', t.prepare)).code, '3205', expiration);
+    }
+    await h.close();
+  });
+
+  test('a quote valid longer than ILP_QUOTE_MAX_TTL_SECONDS: its mark lives until its expiration, so an answer cannot renew it', async () => {
+    const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '60', ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 3_600_000).toISOString() } });
+    assert.equal((await putQuote(h, t)).status, 200);
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    assert.equal((await h.call('PUT', `/transfers/${t.transferId}`, fulfilBody(t.ilp.fulfilment))).status, 200);
+    h.advance(61_000); // the record has ended (60 s cap), the quote runs for an hour
+    assert.equal((await putQuote(h, t)).code, '3106', 'the payee replays its answer: refused');
+    const second = { ...t.prepare, transferId: randomUUID(), expiration: new Date(T0 + 120_000).toISOString() };
+    assert.equal((await h.call('POST', '/transfers', second)).code, '3205');
     await h.close();
   });
 
@@ -568,6 +595,109 @@ describe('quote binding: what a mark holds and what a new answer may do', () => 
     await h.store.save(hubQuoteUseKey(String(t.quoteRequest.quoteId), 'payeefsp'), t.transferId, 60_000);
     assert.equal((await h.call('POST', '/transfers', { ...t.prepare, transferId: randomUUID() })).code, '3106');
     assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    await h.close();
+  });
+});
+
+describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
+  test('an individual quote answered in two bulk quotes, and as a single quote, is executed once', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    assert.equal((await putQuote(h, t)).status, 200);
+    const bulkQuoteIds = [randomUUID(), randomUUID()];
+    for (const id of bulkQuoteIds) {
+      const answer = {
+        individualQuoteResults: [{ quoteId: t.quoteRequest.quoteId, ...quoteAnswer(t), expiration: undefined }],
+        expiration: t.quoteResponse.expiration,
+      };
+      assert.equal((await h.call('PUT', `/bulkQuotes/${id}`, answer, { 'fspiop-source': 'payeefsp' })).status, 200);
+    }
+    const exp = new Date(T0 + 30_000).toISOString();
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    for (const bulkQuoteId of bulkQuoteIds) {
+      const r = await h.call('POST', '/bulkTransfers', bulkTransferOf([{ transferId: randomUUID(), prepare: t.prepare }], exp, { bulkQuoteId }));
+      assert.equal(r.code, '3106', bulkQuoteId);
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_prepare', outcome: 'failed', errorType: 'GW_ILP_CONDITION_USED' });
+    }
+    await h.close();
+  });
+
+  test('a bulk refused for an item another transfer holds gives back what it claimed: a bulk without that item passes', async () => {
+    const h = setup();
+    const b = issuedBulk('1', 2);
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    const single = b.items[1]!;
+    await putQuote(h, single); // the payee answered the second individual quote as a single quote too
+    assert.equal((await h.call('POST', '/transfers', single.prepare)).status, 200);
+    const items = [b.items[0]!, { ...single, transferId: randomUUID() }];
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(items))).code, '3106');
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(0, 1)))).status, 200, 'the bulk quote and the first item were given back');
+    await h.close();
+  });
+
+  test('an identical resend after the quote record has ended passes on its mark; other terms do not', async () => {
+    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const t = issuedTransfer('1', T0); // the quote expires at T0 + 60 s
+    assert.equal((await putQuote(h, t)).status, 200);
+    const prepare = { ...t.prepare, expiration: new Date(T0 + 120_000).toISOString() };
+    assert.equal((await h.call('POST', '/transfers', prepare)).status, 200);
+    const b = issuedBulk('1', 2);
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    const bulk = { ...b.transfer(), expiration: new Date(T0 + 120_000).toISOString() };
+    assert.equal((await h.call('POST', '/bulkTransfers', bulk)).status, 200);
+    h.advance(70_000);
+    assert.equal((await h.call('POST', '/transfers', prepare)).status, 200, 'single resend');
+    assert.equal((await h.call('POST', '/bulkTransfers', bulk)).status, 200, 'bulk resend');
+    assert.equal((await h.call('POST', '/transfers', { ...prepare, transferId: randomUUID() })).code, '3205');
+    assert.equal((await h.call('POST', '/bulkTransfers', { ...bulk, bulkTransferId: randomUUID() })).code, '3205');
+    await h.close();
+  });
+
+  test('a prepare refused because its id’s record ended while it was compared keeps its claim: its resend passes, no other transfer does', async () => {
+    // Re-review finding: the give-back ran for that refusal too, and could delete a mark an identical resend had relied on.
+    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const decoy = issuedTransfer('1', T0);
+    assert.equal((await putQuote(h, decoy)).status, 200);
+    assert.equal((await h.call('POST', '/transfers', decoy.prepare)).status, 200); // id X, record until T0 + 30 s
+    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 600_000).toISOString() } });
+    assert.equal((await putQuote(h, t)).status, 200);
+    const p = { ...t.prepare, transferId: decoy.transferId, expiration: new Date(T0 + 100_000).toISOString() };
+    const get = h.store.get;
+    let trigger: string | undefined = hubTransferKey(decoy.transferId);
+    h.store.get = async (k) => {
+      if (k === trigger) {
+        trigger = undefined;
+        h.advance(40_000); // the decoy's record ends between the NX write and this read
+      }
+      return get(k);
+    };
+    assert.equal((await h.call('POST', '/transfers', p)).code, '3106');
+    assert.match(String(await get(hubQuoteUseKey(String(t.quoteRequest.quoteId), 'payeefsp'))), new RegExp(`^${decoy.transferId} `), 'the claim stays');
+    assert.equal((await h.call('POST', '/transfers', p)).status, 200, 'the resend passes');
+    assert.equal((await h.call('POST', '/transfers', { ...p, transferId: randomUUID() })).code, '3106');
+    await h.close();
+  });
+
+  test('FX: another FSP’s fxTransfer under the conversion id does not make the FXP’s own answer fail', async () => {
+    const h = setup();
+    const conversionId = randomUUID();
+    const terms = (fxp: string) => ({
+      initiatingFsp: 'payerfsp',
+      counterPartyFsp: fxp,
+      sourceAmount: { currency: 'USD', amount: '100' },
+      targetAmount: { currency: 'XOF', amount: '60000' },
+    });
+    const answer = (fxp: string, condition: string) => ({
+      condition,
+      conversionTerms: { conversionId, amountType: 'SEND', ...terms(fxp), expiration: new Date(T0 + 60_000).toISOString(), charges: [] },
+    });
+    const cond = () => createHash('sha256').update(randomBytes(32)).digest('base64url');
+    // payerfsp answers as an FXP of its own and executes the conversion id first.
+    const own = cond();
+    assert.equal((await h.call('PUT', `/fxQuotes/${conversionId}`, answer('payerfsp', own), { 'fspiop-source': 'payerfsp' })).status, 200);
+    const fx = { commitRequestId: conversionId, ...terms('payerfsp'), condition: own, expiration: new Date(T0 + 30_000).toISOString() };
+    assert.equal((await h.call('POST', '/fxTransfers', fx, { 'fspiop-destination': 'payerfsp' })).status, 200);
+    assert.equal((await h.call('PUT', `/fxQuotes/${conversionId}`, answer('fxpfsp', cond()), { 'fspiop-source': 'fxpfsp' })).status, 200);
     await h.close();
   });
 });
