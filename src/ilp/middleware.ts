@@ -408,7 +408,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
           const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
           if (await claimUse(store, useKey, holder, until)) claimed.push(useKey);
           const items = await Promise.allSettled(itemUse.map((u, k) => claimUse(store, u.key, u.holder, until, b.transfers[k]!.transferId)));
-          items.forEach((r, k) => r.status === 'fulfilled' && r.value && claimed.push(itemUse[k]!.key));
+          for (const [k, r] of items.entries()) if (r.status === 'fulfilled' && r.value) claimed.push(itemUse[k]!.key);
           const refused = items.find((r) => r.status === 'rejected');
           if (refused) throw refused.reason;
         }
