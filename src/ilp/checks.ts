@@ -358,10 +358,15 @@ export interface IssuedBulkQuote {
  * condition carries both, its packet decodes and names that result's quoteId (sdk-scheme-adapter builds each with
  * getQuoteResponseIlp for the individual quote: src/lib/model/InboundTransfersModel.js bulkQuoteRequest), a v4
  * packet's condition is the result's. Results without either (an errorInformation, fees
- * only) issue nothing. `individualQuoteResults` holds 0..1000 results (API Definition 2.0 BulkQuotesIDPutResponse).
+ * only) issue nothing; an answer that issues nothing returns undefined (nothing to keep). `individualQuoteResults` holds 0..1000 results (API Definition 2.0 BulkQuotesIDPutResponse).
  */
-export function checkHubBulkQuoteResponse(body: JsonObject, now: number, maxAheadSeconds: number): { issued: IssuedBulkQuote; expiresAt: number } {
+export function checkHubBulkQuoteResponse(
+  body: JsonObject,
+  now: number,
+  maxAheadSeconds: number,
+): { issued: IssuedBulkQuote; expiresAt: number; quoteIds: string[] } | undefined {
   const i: Record<string, string> = {};
+  const quoteIds: string[] = [];
   const list = body.individualQuoteResults;
   const results = list === undefined || list === null || (Array.isArray(list) && list.length === 0) ? [] : bulkItems(body, 'individualQuoteResults');
   for (const [k, r] of results.entries()) {
@@ -373,9 +378,11 @@ export function checkHubBulkQuoteResponse(body: JsonObject, now: number, maxAhea
     checkPacketCondition(decoded, cond);
     if (decoded.transaction.quoteId !== r.quoteId) throw mismatch(`individualQuoteResults[${k}]: the packet names another quote`);
     i[cond.toString('base64url')] = packetDigest(r.ilpPacket as string);
+    quoteIds.push(r.quoteId);
   }
+  if (quoteIds.length === 0) return undefined;
   const expiresAt = answerExpiration(body.expiration, now, maxAheadSeconds);
-  return { issued: { i, x: expiresAt }, expiresAt };
+  return { issued: { i, x: expiresAt }, expiresAt, quoteIds };
 }
 
 /**
@@ -423,9 +430,7 @@ export function checkHubFxPrepare(body: JsonObject, at: PrepareContext): { id: s
  * passes as the duplicate Mojaloop treats it as; anything else is refused, and the record is never touched.
  */
 export function checkHubResend(existing: string | undefined, prepared: HubTransferRecord): void {
-  // `heldByOther`: the id holds other terms (a claim this prepare made may be given back); not when the record
-  // ended between the two calls (a resend may have passed meanwhile: src/ilp/middleware.ts hubPrepare).
-  const dup = () => new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer id already prepared with other terms', context: { heldByOther: true } });
+  const dup = () => new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer id already prepared with other terms' });
   if (existing === undefined) throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transfer record ended while it was compared; retry' }); // fail closed, the sender may retry
   if (isUsedTombstone(existing)) {
     if (!isTombstoneOf(existing, prepared.c)) throw dup();

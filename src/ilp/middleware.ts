@@ -269,28 +269,35 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // The payee's first answer stands (NX): an identical resend passes, an answer with other terms (another packet, a
   // later expiration) → 3106, and an answer to a quote already executed cannot renew it once its record has ended.
   // Overwriting let a new answer outlive the quote's use mark, and a second transfer execute the same condition
-  // (review of 2026-12-01). `useKey` is what marks the quote executed, read beside the write; `executed` judges it.
-  const recordIssued = async (store: Store, key: string, useKey: string, issued: object, ttl: number, executed = (_: string) => true) => {
-    const [written, found] = await Promise.all([writeOnce(store, key, JSON.stringify(issued), ttl), store.get(useKey)]);
+  // (reviews of 2026-12-01). `useKeys` mark the quote (and, for a bulk quote, its individual quotes) executed, read
+  // beside the write; `executed` judges what they hold. An answer the upstream certainly never got gives its record
+  // back (the stage runs the give-back on `notSent`), so the payee's retry, with a new expiration, is recorded.
+  const recordIssued = async (store: Store, key: string, useKeys: readonly string[], issued: object, ttl: number, executed = (_: string) => true) => {
+    const [written, ...found] = await Promise.all([writeOnce(store, key, JSON.stringify(issued), ttl), ...useKeys.map((k) => store.get(k))]);
     if (written === 'other') throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already answered with other terms' });
-    if (written === 'wrote' && found !== undefined && executed(found)) {
+    if (written !== 'wrote') return undefined;
+    if (found.some((f) => f !== undefined && executed(f))) {
       await store.delete(key).catch(() => {});
       throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already executed; a new answer cannot renew it' });
     }
+    return () => store.delete(key);
   };
   const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const quoteId = c.get('route').params[0]!;
     const t = now();
     const q = checkHubQuoteResponse(msg, quoteId, t, o.transferMaxTtlSeconds);
-    await recordIssued(store, hubQuoteKey(quoteId, source), hubQuoteUseKey(quoteId, source), q.issued, quoteTtl(q.expiresAt, t));
+    return recordIssued(store, hubQuoteKey(quoteId, source), [hubQuoteUseKey(quoteId, source)], q.issued, quoteTtl(q.expiresAt, t));
   };
+  // An answer that issues nothing (no packet: the SDK's answer to GET /bulkQuotes/{ID}, errors only) is not kept.
   const bulkQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const bulkQuoteId = c.get('route').params[0]!;
     const t = now();
     const q = checkHubBulkQuoteResponse(msg, t, o.transferMaxTtlSeconds);
-    await recordIssued(store, hubBulkQuoteKey(bulkQuoteId, source), hubBulkQuoteUseKey(bulkQuoteId, source), q.issued, quoteTtl(q.expiresAt, t));
+    if (q === undefined) return undefined;
+    const useKeys = [hubBulkQuoteUseKey(bulkQuoteId, source), ...q.quoteIds.map((id) => hubQuoteUseKey(id, source))];
+    return recordIssued(store, hubBulkQuoteKey(bulkQuoteId, source), useKeys, q.issued, quoteTtl(q.expiresAt, t));
   };
   // An FX quote's use mark is the fxTransfer record itself (its id is the conversion's: hubFxPrepare). That id is
   // global, so only a record (or tombstone) of this very condition counts as executing this FXP's answer: another
@@ -307,38 +314,28 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
         return true; // unreadable: fail closed
       }
     };
-    await recordIssued(store, hubFxQuoteKey(q.conversionId, source), hubFxTransferKey(q.conversionId), q.issued, quoteTtl(q.expiresAt, t), ofThisCondition);
+    return recordIssued(store, hubFxQuoteKey(q.conversionId, source), [hubFxTransferKey(q.conversionId)], q.issued, quoteTtl(q.expiresAt, t), ofThisCondition);
   };
-  // A claim is given back only when the prepare was refused because an id holds other terms: then no resend of this
-  // very prepare can pass either. Not on a store failure, nor when a record ended between its write and its read
-  // (a resend may have passed meanwhile and rely on the claim).
-  const heldByOther = (e: unknown) => isGatewayError(e) && e.code === 'GW_ILP_TRANSFER_DUPLICATE' && e.context?.heldByOther === true;
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();
     const p = checkHubPrepare(msg, versionOf(c, msg), prepareContext(c, t));
     const key = hubTransferKey(p.transferId); // the id is checked (3101) before the quote is claimed
-    let giveBack: (() => Promise<void>) | undefined;
+    const record = { p: p.payee, c: p.condition, e: p.expiresAt };
     if (o.quoteBinding) {
       // One quote, one transfer, as the payee's gateway holds it (dfspIlpInbound): the first transfer id to execute
       // the quote claims it (NX) once the quote checks have passed, until the quote or the transfer expires, whichever
       // is later; a resend of that transfer passes, another transfer (or this id with other terms) → 3106. Bulk items
-      // claim the same marks (hubBulkPrepare). A resend after the quote record has ended passes on its mark alone.
+      // claim the same marks (hubBulkPrepare). A claim is never given back (giving it back raced with an identical
+      // resend that relied on it: reviews of 2026-12-01), so the transfer id is read beside the quote record, and a
+      // prepare whose id already holds other terms is refused before it claims anything.
       const quoteId = quoteIdOf(p);
-      const useKey = hubQuoteUseKey(quoteId, p.payee);
-      const holder = hubHolder(p.transferId, p.condition, p.expiresAt);
-      const stored = await store.get(hubQuoteKey(quoteId, p.payee));
-      if (stored !== undefined || (await store.get(useKey)) !== holder) {
-        const issued = checkIssuedByPayee(p, msg.ilpPacket as string, stored);
-        const until = ttlUntil(Math.max(usableUntil(issued.x, t), p.expiresAt), t, o.graceSeconds);
-        if (await claimUse(store, useKey, holder, until, p.transferId)) giveBack = () => store.delete(useKey).catch(() => {});
-      }
+      const [stored, existing] = await Promise.all([store.get(hubQuoteKey(quoteId, p.payee)), store.get(key)]);
+      if (existing !== undefined) checkHubResend(existing, record);
+      const issued = checkIssuedByPayee(p, msg.ilpPacket as string, stored);
+      const until = ttlUntil(Math.max(usableUntil(issued.x, t), p.expiresAt), t, o.graceSeconds);
+      await claimUse(store, hubQuoteUseKey(quoteId, p.payee), hubHolder(p.transferId, p.condition, p.expiresAt), until, p.transferId);
     }
-    try {
-      await saveHubRecord(store, key, { p: p.payee, c: p.condition, e: p.expiresAt }, t);
-    } catch (e) {
-      if (heldByOther(e)) await giveBack?.();
-      throw e;
-    }
+    await saveHubRecord(store, key, record, t);
   };
   const hubFxPrepare: Check = async (c, msg, store) => {
     const t = now();
@@ -393,33 +390,31 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
-    const claimed: string[] = [];
-    const giveBack = () => Promise.all(claimed.map((k) => store.delete(k).catch(() => {})));
-    try {
-      if (o.quoteBinding) {
-        if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
-        const useKey = hubBulkQuoteUseKey(msg.bulkQuoteId, b.payee);
-        const holder = hubHolder(b.bulkId, digest, b.expiresAt);
-        const itemUse = b.transfers.map((x) => ({ key: hubQuoteUseKey(quoteIdOf(x), x.payee), holder: hubHolder(x.transferId, x.condition, x.expiresAt) }));
-        const stored = await store.get(hubBulkQuoteKey(msg.bulkQuoteId, b.payee));
-        if (stored !== undefined || (await store.get(useKey)) !== holder) {
-          const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
-          const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
-          const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
-          if (await claimUse(store, useKey, holder, until)) claimed.push(useKey);
-          const items = await Promise.allSettled(itemUse.map((u, k) => claimUse(store, u.key, u.holder, until, b.transfers[k]!.transferId)));
-          for (const [k, r] of items.entries()) if (r.status === 'fulfilled' && r.value) claimed.push(itemUse[k]!.key);
-          const refused = items.find((r) => r.status === 'rejected');
-          if (refused) throw refused.reason;
-        }
+    if (o.quoteBinding) {
+      if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
+      const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
+      // As in hubPrepare, the ids are read beside the bulk quote record and refused before anything is claimed when
+      // one holds other terms; claims are never given back (a bulk refused for an individual quote another transfer
+      // holds leaves what it claimed used).
+      const [stored, bulkExisting, ...itemsExisting] = await Promise.all([
+        store.get(hubBulkQuoteKey(msg.bulkQuoteId, b.payee)),
+        store.get(bulkKey),
+        ...itemKeys.map((k) => store.get(k)),
+      ]);
+      if (bulkExisting !== undefined) checkHubResend(bulkExisting, { p: b.payee, c: digest, e: b.expiresAt });
+      for (const [k, x] of b.transfers.entries()) {
+        const found = itemsExisting[k];
+        if (found !== undefined) checkHubResend(found, { p: x.payee, c: x.condition, e: x.expiresAt });
       }
-      await saveHubRecord(store, bulkKey, { p: b.payee, c: digest, e: b.expiresAt }, t);
-      await Promise.all(b.transfers.map((x, k) => saveHubRecord(store, itemKeys[k]!, { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
-    } catch (e) {
-      // As hubPrepare; and an individual quote another transfer holds (3106) gives back what this bulk claimed.
-      if (heldByOther(e) || (isGatewayError(e) && e.code === 'GW_ILP_CONDITION_USED')) await giveBack();
-      throw e;
+      const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
+      const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
+      await claimUse(store, hubBulkQuoteUseKey(msg.bulkQuoteId, b.payee), hubHolder(b.bulkId, digest, b.expiresAt), until);
+      await Promise.all(
+        b.transfers.map((x) => claimUse(store, hubQuoteUseKey(quoteIdOf(x), x.payee), hubHolder(x.transferId, x.condition, x.expiresAt), until, x.transferId)),
+      );
     }
+    await saveHubRecord(store, bulkKey, { p: b.payee, c: digest, e: b.expiresAt }, t);
+    await Promise.all(b.transfers.map((x, k) => saveHubRecord(store, itemKeys[k]!, { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
   };
   // Every fulfilment is checked first without consuming anything (read, payee, expiry, hash); only then are
   // they taken, each atomically for the payee: a bad item refuses the whole answer and burns nothing.

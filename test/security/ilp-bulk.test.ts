@@ -196,3 +196,33 @@ test('quote binding holds for bulks: items the payee did not issue for the bulk 
   assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', again)), '3106');
   assert.equal(forwardedBulks(), n + 1, 'only the bound bulk reached the switch');
 });
+
+test('a bulk quote answer the switch never got (connection refused) is not kept: the payee’s retry with a new expiration passes, and binds', async () => {
+  // Third review of 2026-12-01: the first answer stood although it never left the hub, so the SDK's retry (a fresh
+  // expiration) was refused with 3106 and the quote was lost.
+  const xs = [issuedTransfer('1', Date.now())];
+  const bulkQuoteId = randomUUID();
+  const answer = (ms: number) => ({
+    individualQuoteResults: xs.map((x) => ({ quoteId: x.quoteRequest.quoteId, ilpPacket: x.ilp.ilpPacket, condition: x.ilp.condition })),
+    expiration: new Date(Date.now() + ms).toISOString(),
+  });
+  await t.stub.stop();
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(60_000))), '1001');
+  } finally {
+    await t.stub.listen();
+  }
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(90_000))), '202');
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(120_000))), '3106', 'once forwarded, it stands');
+  const items = xs.map((x) => ({ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }));
+  const body = {
+    bulkTransferId: randomUUID(),
+    bulkQuoteId,
+    payerFsp: 'payerfsp',
+    payeeFsp: 'payeefsp',
+    individualTransfers: items,
+    expiration: new Date(Date.now() + 30_000).toISOString(),
+  };
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', body)), '202');
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
-import { hubFxQuoteKey, hubQuoteUseKey, hubTransferKey } from '../../../src/ilp/records.js';
+import { hubFxQuoteKey, hubQuoteUseKey } from '../../../src/ilp/records.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { bulkTransferOf, counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
@@ -42,7 +42,7 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       h.store.calls = 0;
       const r = await h.call('POST', '/transfers', t.prepare);
       assert.equal(r.status, 200, JSON.stringify(r.json));
-      assert.equal(h.store.calls, 3, 'one read of the quote record, the quote claimed for this transfer, one write of the transfer record');
+      assert.equal(h.store.calls, 4, 'the quote record and the transfer id read together, the quote claimed, the transfer record written: three round trips');
       assert.equal((await h.call('PUT', `/transfers/${t.transferId}`, fulfilBody(t.ilp.fulfilment), { 'fspiop-source': 'payeefsp' })).status, 200);
       assert.deepEqual(
         h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
@@ -437,7 +437,9 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       await h.close();
     });
 
-    test('a bulk refused because an item’s transfer id holds other terms gives its bulk quote back', async () => {
+    test('a bulk whose item’s transfer id holds other terms is refused before it claims anything: its bulk quote stays free', async () => {
+      // Third review of 2026-12-01: claims are never given back (that raced with an identical resend relying on one),
+      // so the ids are read, and refused, before the claims.
       const h = setup(env);
       const first = issuedBulk(v, 1);
       assert.equal((await putBulkQuote(h, first)).status, 200);
@@ -482,8 +484,12 @@ describe('quote binding, bulk: the payee’s answer and the bulk’s form', () =
     const c = issuedBulk('1', 1);
     const noCondition = { ...c.answer, individualQuoteResults: [{ ...c.answer.individualQuoteResults[0]!, condition: undefined }] };
     assert.equal((await putBulkQuote(h, c, 'payeefsp', noCondition)).code, '3100');
+    const before = h.store.calls;
     assert.equal((await putBulkQuote(h, c, 'payeefsp', { expiration: c.answer.expiration })).status, 200, 'no results: nothing issued');
-    assert.equal((await h.call('POST', '/bulkTransfers', c.transfer())).code, '3100');
+    assert.equal(h.store.calls, before, 'nothing kept');
+    assert.equal((await h.call('POST', '/bulkTransfers', c.transfer())).code, '3205');
+    // The SDK answers GET /bulkQuotes/{ID} from its backend, without packets: passes, and the first answer stands.
+    assert.equal((await putBulkQuote(h, b, 'payeefsp', { expiration: new Date(T0 + 90_000).toISOString(), individualQuoteResults: [declined] })).status, 200);
     await h.close();
   });
 
@@ -622,7 +628,7 @@ describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
     await h.close();
   });
 
-  test('a bulk refused for an item another transfer holds gives back what it claimed: a bulk without that item passes', async () => {
+  test('a bulk refused for an item another transfer holds leaves what it claimed used', async () => {
     const h = setup();
     const b = issuedBulk('1', 2);
     assert.equal((await putBulkQuote(h, b)).status, 200);
@@ -631,50 +637,52 @@ describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
     assert.equal((await h.call('POST', '/transfers', single.prepare)).status, 200);
     const items = [b.items[0]!, { ...single, transferId: randomUUID() }];
     assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(items))).code, '3106');
-    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(0, 1)))).status, 200, 'the bulk quote and the first item were given back');
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(0, 1)))).code, '3106', 'the bulk quote stays with the refused bulk');
     await h.close();
   });
 
-  test('an identical resend after the quote record has ended passes on its mark; other terms do not', async () => {
+  test('after the quote record has ended every prepare of the quote → 3205, a resend with a packet of the payer’s own making too', async () => {
+    // Third review of 2026-12-01: a resend passed on its mark alone once the record had ended, and the mark holds no
+    // packet digest, so a resend with the payee's condition and the payer's own packet (its amount) went through.
     const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
     const t = issuedTransfer('1', T0); // the quote expires at T0 + 60 s
     assert.equal((await putQuote(h, t)).status, 200);
-    const prepare = { ...t.prepare, expiration: new Date(T0 + 120_000).toISOString() };
+    const prepare = { ...t.prepare, expiration: new Date(T0 + 3_600_000).toISOString() };
     assert.equal((await h.call('POST', '/transfers', prepare)).status, 200);
-    const b = issuedBulk('1', 2);
-    assert.equal((await putBulkQuote(h, b)).status, 200);
-    const bulk = { ...b.transfer(), expiration: new Date(T0 + 120_000).toISOString() };
-    assert.equal((await h.call('POST', '/bulkTransfers', bulk)).status, 200);
-    h.advance(70_000);
-    assert.equal((await h.call('POST', '/transfers', prepare)).status, 200, 'single resend');
-    assert.equal((await h.call('POST', '/bulkTransfers', bulk)).status, 200, 'bulk resend');
-    assert.equal((await h.call('POST', '/transfers', { ...prepare, transferId: randomUUID() })).code, '3205');
-    assert.equal((await h.call('POST', '/bulkTransfers', { ...bulk, bulkTransferId: randomUUID() })).code, '3205');
+    const forged = issuedTransfer('1', T0, 'payer-made-secret-0123456789abcdefghij', {
+      quote: { quoteId: t.quoteRequest.quoteId, transactionId: t.quoteRequest.transactionId },
+      response: { transferAmount: { amount: '1', currency: 'USD' } },
+    });
+    const p2 = { ...forged.prepare, transferId: t.transferId, condition: t.ilp.condition, expiration: prepare.expiration };
+    assert.equal((await h.call('POST', '/transfers', p2)).code, '3100', 'while the record lives');
+    h.advance(121_000);
+    assert.equal((await h.call('POST', '/transfers', p2)).code, '3205', 'after it');
+    assert.equal((await h.call('POST', '/transfers', prepare)).code, '3205', 'an identical resend as well (the switch holds the transfer)');
     await h.close();
   });
 
-  test('a prepare refused because its id’s record ended while it was compared keeps its claim: its resend passes, no other transfer does', async () => {
-    // Re-review finding: the give-back ran for that refusal too, and could delete a mark an identical resend had relied on.
-    const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
-    const decoy = issuedTransfer('1', T0);
-    assert.equal((await putQuote(h, decoy)).status, 200);
-    assert.equal((await h.call('POST', '/transfers', decoy.prepare)).status, 200); // id X, record until T0 + 30 s
-    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 600_000).toISOString() } });
+  test('an answer naming an individual quote already executed → 3106: single then bulk, bulk then bulk, bulk then single', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
     assert.equal((await putQuote(h, t)).status, 200);
-    const p = { ...t.prepare, transferId: decoy.transferId, expiration: new Date(T0 + 100_000).toISOString() };
-    const get = h.store.get;
-    let trigger: string | undefined = hubTransferKey(decoy.transferId);
-    h.store.get = async (k) => {
-      if (k === trigger) {
-        trigger = undefined;
-        h.advance(40_000); // the decoy's record ends between the NX write and this read
-      }
-      return get(k);
-    };
-    assert.equal((await h.call('POST', '/transfers', p)).code, '3106');
-    assert.match(String(await get(hubQuoteUseKey(String(t.quoteRequest.quoteId), 'payeefsp'))), new RegExp(`^${decoy.transferId} `), 'the claim stays');
-    assert.equal((await h.call('POST', '/transfers', p)).status, 200, 'the resend passes');
-    assert.equal((await h.call('POST', '/transfers', { ...p, transferId: randomUUID() })).code, '3106');
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    const inBulk = (bulkQuoteId: string) =>
+      h.call(
+        'PUT',
+        `/bulkQuotes/${bulkQuoteId}`,
+        {
+          individualQuoteResults: [{ quoteId: t.quoteRequest.quoteId, ...quoteAnswer(t), expiration: undefined }],
+          expiration: new Date(T0 + 90_000).toISOString(),
+        },
+        { 'fspiop-source': 'payeefsp' },
+      );
+    assert.equal((await inBulk(randomUUID())).code, '3106');
+    const b = issuedBulk('1', 1);
+    assert.equal((await putBulkQuote(h, b)).status, 200);
+    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer())).status, 200);
+    const again = { individualQuoteResults: b.answer.individualQuoteResults, expiration: new Date(T0 + 90_000).toISOString() };
+    assert.equal((await h.call('PUT', `/bulkQuotes/${randomUUID()}`, again, { 'fspiop-source': 'payeefsp' })).code, '3106');
+    assert.equal((await putQuote(h, b.items[0]!)).code, '3106');
     await h.close();
   });
 
