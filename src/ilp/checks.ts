@@ -161,15 +161,35 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, at: Prepa
   const expiresAt = futureExpiration(body.expiration, at.now, at.maxAheadSeconds);
   const decoded = decodePacket(body.ilpPacket, version);
   checkPacketCondition(decoded, cond);
+  checkPacketParties(decoded, body);
   checkTransactionAmount(decoded, body.amount);
   checkAmount(decoded, body.amount);
   return { transferId, payee, condition: cond.toString('base64url'), expiresAt, decoded };
+}
+
+/**
+ * Hub role: the payer and payee FSPs the packet's transaction names, when it names them, are the body's (as the DFSP
+ * role's checkAgainstIssued holds them). Without it, a DFSP that got hold of another payer's packet could prepare it
+ * in its own name and use up that payer's quote at the hub (fourth review of 2026-12-01); the payee refuses such a
+ * transfer, but only after the hub has claimed the quote.
+ */
+function checkPacketParties(decoded: DecodedPacket, body: JsonObject): void {
+  const tx = decoded.transaction;
+  const payer = pick(tx, ['payer', 'partyIdInfo', 'fspId']);
+  const payee = pick(tx, ['payee', 'partyIdInfo', 'fspId']);
+  if (payer !== undefined && payer !== body.payerFsp) throw mismatch('payerFsp differs from the packet');
+  if (payee !== undefined && payee !== body.payeeFsp) throw mismatch('payeeFsp differs from the packet');
 }
 
 /** What the hub keeps of a payee's PUT /quotes/{ID}: the condition it issued and a digest of its packet. */
 export interface IssuedQuote {
   readonly c: string;
   readonly h: string;
+  /**
+   * Set when the payee answered this quote inside a bulk quote (its id): the record then only reserves the quote id
+   * for that bulk quote, so that one quote is answered in one place (src/ilp/middleware.ts bulkQuoteIssued).
+   */
+  readonly b?: string;
   /** When the quote expires (epoch ms): how long its one-use mark must live. Records of an earlier version may lack it. */
   readonly x?: number;
 }
@@ -217,6 +237,7 @@ export function checkIssuedByPayee(p: PreparedTransfer, packet: string, stored: 
   } catch (cause) {
     throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'quote record unreadable', cause });
   }
+  if (issued.b !== undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the payee answered this quote inside a bulk quote' });
   if (issued.c !== p.condition || issued.h !== packetDigest(packet)) throw mismatch('condition and packet are not the ones the payee issued for this quote');
   return issued;
 }
@@ -364,9 +385,9 @@ export function checkHubBulkQuoteResponse(
   body: JsonObject,
   now: number,
   maxAheadSeconds: number,
-): { issued: IssuedBulkQuote; expiresAt: number; quoteIds: string[] } | undefined {
+): { issued: IssuedBulkQuote; expiresAt: number; items: { quoteId: string; c: string; h: string }[] } | undefined {
   const i: Record<string, string> = {};
-  const quoteIds: string[] = [];
+  const items: { quoteId: string; c: string; h: string }[] = [];
   const list = body.individualQuoteResults;
   const results = list === undefined || list === null || (Array.isArray(list) && list.length === 0) ? [] : bulkItems(body, 'individualQuoteResults');
   for (const [k, r] of results.entries()) {
@@ -377,12 +398,13 @@ export function checkHubBulkQuoteResponse(
     const cond = conditionBytes(r.condition);
     checkPacketCondition(decoded, cond);
     if (decoded.transaction.quoteId !== r.quoteId) throw mismatch(`individualQuoteResults[${k}]: the packet names another quote`);
-    i[cond.toString('base64url')] = packetDigest(r.ilpPacket as string);
-    quoteIds.push(r.quoteId);
+    const item = { quoteId: r.quoteId, c: cond.toString('base64url'), h: packetDigest(r.ilpPacket as string) };
+    i[item.c] = item.h;
+    items.push(item);
   }
-  if (quoteIds.length === 0) return undefined;
+  if (items.length === 0) return undefined;
   const expiresAt = answerExpiration(body.expiration, now, maxAheadSeconds);
-  return { issued: { i, x: expiresAt }, expiresAt, quoteIds };
+  return { issued: { i, x: expiresAt }, expiresAt, items };
 }
 
 /**

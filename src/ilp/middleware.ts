@@ -269,26 +269,44 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // The payee's first answer stands (NX): an identical resend passes, an answer with other terms (another packet, a
   // later expiration) → 3106, and an answer to a quote already executed cannot renew it once its record has ended.
   // Overwriting let a new answer outlive the quote's use mark, and a second transfer execute the same condition
-  // (reviews of 2026-12-01). `useKeys` mark the quote (and, for a bulk quote, its individual quotes) executed, read
-  // beside the write; `executed` judges what they hold. An answer the upstream certainly never got gives its record
-  // back (the stage runs the give-back on `notSent`), so the payee's retry, with a new expiration, is recorded.
-  const recordIssued = async (store: Store, key: string, useKeys: readonly string[], issued: object, ttl: number, executed = (_: string) => true) => {
-    const [written, ...found] = await Promise.all([writeOnce(store, key, JSON.stringify(issued), ttl), ...useKeys.map((k) => store.get(k))]);
-    if (written === 'other') throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already answered with other terms' });
-    if (written !== 'wrote') return undefined;
-    if (found.some((f) => f !== undefined && executed(f))) {
-      await store.delete(key).catch(() => {});
-      throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'the quote was already executed; a new answer cannot renew it' });
-    }
-    return () => store.delete(key);
+  // (reviews of 2026-12-01). `records` are written NX together; `useKeys` mark the quote (and, for a bulk quote, its
+  // individual quotes) executed, read beside the writes; `executed` judges what they hold. A refused answer takes back
+  // what it wrote; one the upstream certainly never got gives it back (the stage runs the give-back on `notSent`), so
+  // the payee's retry, with a new expiration, is recorded.
+  const recordIssued = async (
+    store: Store,
+    records: readonly { key: string; text: string }[],
+    useKeys: readonly string[],
+    ttl: number,
+    executed = (_: string) => true,
+  ) => {
+    const [written, found] = await Promise.all([
+      Promise.all(records.map((r) => writeOnce(store, r.key, r.text, ttl))),
+      Promise.all(useKeys.map((k) => store.get(k))),
+    ]);
+    const mine = records.filter((_, k) => written[k] === 'wrote').map((r) => r.key);
+    const takeBack = () => Promise.all(mine.map((k) => store.delete(k).catch(() => {})));
+    const refuse = async (detail: string) => {
+      await takeBack();
+      throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail });
+    };
+    if (written.includes('other')) await refuse('the quote (or one of its individual quotes) was already answered with other terms');
+    if (mine.length === 0) return undefined;
+    if (found.some((f) => f !== undefined && executed(f))) await refuse('the quote was already executed; a new answer cannot renew it');
+    return takeBack;
   };
   const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const quoteId = c.get('route').params[0]!;
     const t = now();
     const q = checkHubQuoteResponse(msg, quoteId, t, o.transferMaxTtlSeconds);
-    return recordIssued(store, hubQuoteKey(quoteId, source), [hubQuoteUseKey(quoteId, source)], q.issued, quoteTtl(q.expiresAt, t));
+    const record = { key: hubQuoteKey(quoteId, source), text: JSON.stringify(q.issued) };
+    return recordIssued(store, [record], [hubQuoteUseKey(quoteId, source)], quoteTtl(q.expiresAt, t));
   };
+  // A bulk quote answer also reserves each individual quote id it answers, in the single quote's record key (`b`
+  // names the bulk quote; such a record executes no single transfer): one quote is answered in one place, so the
+  // one record that can execute it is the one whose expiration its use mark outlives. Answered in two places, a
+  // quote's mark could end with the shorter-lived answer while the other still ran (fourth review of 2026-12-01).
   // An answer that issues nothing (no packet: the SDK's answer to GET /bulkQuotes/{ID}, errors only) is not kept.
   const bulkQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
@@ -296,8 +314,12 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const t = now();
     const q = checkHubBulkQuoteResponse(msg, t, o.transferMaxTtlSeconds);
     if (q === undefined) return undefined;
-    const useKeys = [hubBulkQuoteUseKey(bulkQuoteId, source), ...q.quoteIds.map((id) => hubQuoteUseKey(id, source))];
-    return recordIssued(store, hubBulkQuoteKey(bulkQuoteId, source), useKeys, q.issued, quoteTtl(q.expiresAt, t));
+    const records = [
+      { key: hubBulkQuoteKey(bulkQuoteId, source), text: JSON.stringify(q.issued) },
+      ...q.items.map((it) => ({ key: hubQuoteKey(it.quoteId, source), text: JSON.stringify({ c: it.c, h: it.h, x: q.expiresAt, b: bulkQuoteId }) })),
+    ];
+    const useKeys = [hubBulkQuoteUseKey(bulkQuoteId, source), ...q.items.map((it) => hubQuoteUseKey(it.quoteId, source))];
+    return recordIssued(store, records, useKeys, quoteTtl(q.expiresAt, t));
   };
   // An FX quote's use mark is the fxTransfer record itself (its id is the conversion's: hubFxPrepare). That id is
   // global, so only a record (or tombstone) of this very condition counts as executing this FXP's answer: another
@@ -314,7 +336,8 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
         return true; // unreadable: fail closed
       }
     };
-    return recordIssued(store, hubFxQuoteKey(q.conversionId, source), [hubFxTransferKey(q.conversionId)], q.issued, quoteTtl(q.expiresAt, t), ofThisCondition);
+    const record = { key: hubFxQuoteKey(q.conversionId, source), text: JSON.stringify(q.issued) };
+    return recordIssued(store, [record], [hubFxTransferKey(q.conversionId)], quoteTtl(q.expiresAt, t), ofThisCondition);
   };
   const hubPrepare: Check = async (c, msg, store) => {
     const t = now();

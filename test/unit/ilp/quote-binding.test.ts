@@ -606,38 +606,45 @@ describe('quote binding: what a mark holds and what a new answer may do', () => 
 });
 
 describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
-  test('an individual quote answered in two bulk quotes, and as a single quote, is executed once', async () => {
+  test('one quote is answered in one place: in a second bulk quote, as a single quote after a bulk, or in a bulk after a single → 3106', async () => {
+    // Fourth review of 2026-12-01: answered in two places with different expirations, a quote's use mark ended with the
+    // shorter-lived answer while the other still ran, and the quote was executed a second time through it.
     const h = setup();
     const t = issuedTransfer('1', T0);
-    assert.equal((await putQuote(h, t)).status, 200);
-    const bulkQuoteIds = [randomUUID(), randomUUID()];
-    for (const id of bulkQuoteIds) {
-      const answer = {
-        individualQuoteResults: [{ quoteId: t.quoteRequest.quoteId, ...quoteAnswer(t), expiration: undefined }],
-        expiration: t.quoteResponse.expiration,
-      };
-      assert.equal((await h.call('PUT', `/bulkQuotes/${id}`, answer, { 'fspiop-source': 'payeefsp' })).status, 200);
-    }
-    const exp = new Date(T0 + 30_000).toISOString();
-    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
-    for (const bulkQuoteId of bulkQuoteIds) {
-      const r = await h.call('POST', '/bulkTransfers', bulkTransferOf([{ transferId: randomUUID(), prepare: t.prepare }], exp, { bulkQuoteId }));
-      assert.equal(r.code, '3106', bulkQuoteId);
-      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_prepare', outcome: 'failed', errorType: 'GW_ILP_CONDITION_USED' });
-    }
-    await h.close();
-  });
-
-  test('a bulk refused for an item another transfer holds leaves what it claimed used', async () => {
-    const h = setup();
-    const b = issuedBulk('1', 2);
-    assert.equal((await putBulkQuote(h, b)).status, 200);
-    const single = b.items[1]!;
-    await putQuote(h, single); // the payee answered the second individual quote as a single quote too
-    assert.equal((await h.call('POST', '/transfers', single.prepare)).status, 200);
-    const items = [b.items[0]!, { ...single, transferId: randomUUID() }];
-    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(items))).code, '3106');
-    assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(0, 1)))).code, '3106', 'the bulk quote stays with the refused bulk');
+    const q = t.quoteRequest.quoteId as string;
+    const inBulk = (bulkQuoteId: string, expiresIn: number) =>
+      h.call(
+        'PUT',
+        `/bulkQuotes/${bulkQuoteId}`,
+        { individualQuoteResults: [{ quoteId: q, ...quoteAnswer(t), expiration: undefined }], expiration: new Date(T0 + expiresIn).toISOString() },
+        { 'fspiop-source': 'payeefsp' },
+      );
+    const [bq1, bq2] = [randomUUID(), randomUUID()];
+    assert.equal((await inBulk(bq1, 20_000)).status, 200);
+    assert.equal((await inBulk(bq1, 20_000)).status, 200, 'an identical resend of the bulk answer passes');
+    const r = await inBulk(bq2, 600_000);
+    assert.equal(r.code, '3106');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_quote_issued', outcome: 'failed', errorType: 'GW_ILP_QUOTE_DUPLICATE' });
+    assert.equal((await putQuote(h, t)).code, '3106', 'nor as a single quote');
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).code, '3205', 'an individual quote of a bulk executes no single transfer');
+    const exp = new Date(T0 + 10_000).toISOString();
+    assert.equal(
+      (await h.call('POST', '/bulkTransfers', bulkTransferOf([{ transferId: randomUUID(), prepare: t.prepare }], exp, { bulkQuoteId: bq1 }))).status,
+      200,
+    );
+    h.advance(81_000); // bq1's records and the quote's mark have ended
+    const later = bulkTransferOf([{ transferId: randomUUID(), prepare: t.prepare }], new Date(T0 + 181_000).toISOString(), { bulkQuoteId: bq2 });
+    assert.equal((await h.call('POST', '/bulkTransfers', later)).code, '3205', 'bq2 was never recorded');
+    // A single quote first: a bulk quote naming it → 3106, and the refused answer takes back what it wrote.
+    const u = issuedTransfer('1', T0 + 81_000);
+    assert.equal((await putQuote(h, u)).status, 200);
+    const other = issuedTransfer('1', T0 + 81_000);
+    const both = {
+      individualQuoteResults: [other, u].map((x) => ({ quoteId: x.quoteRequest.quoteId, ...quoteAnswer(x), expiration: undefined })),
+      expiration: new Date(T0 + 141_000).toISOString(),
+    };
+    assert.equal((await h.call('PUT', `/bulkQuotes/${randomUUID()}`, both, { 'fspiop-source': 'payeefsp' })).code, '3106');
+    assert.equal((await putQuote(h, other)).status, 200, 'the refused bulk answer took back what it wrote');
     await h.close();
   });
 
@@ -706,6 +713,19 @@ describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
     const fx = { commitRequestId: conversionId, ...terms('payerfsp'), condition: own, expiration: new Date(T0 + 30_000).toISOString() };
     assert.equal((await h.call('POST', '/fxTransfers', fx, { 'fspiop-destination': 'payerfsp' })).status, 200);
     assert.equal((await h.call('PUT', `/fxQuotes/${conversionId}`, answer('fxpfsp', cond()), { 'fspiop-source': 'fxpfsp' })).status, 200);
+    await h.close();
+  });
+});
+
+describe('quote binding: fourth review of 2026-12-01 (session 16)', () => {
+  test('another DFSP holding a payer’s packet cannot prepare it in its own name and use up the quote (3100, nothing claimed)', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0);
+    assert.equal((await putQuote(h, t)).status, 200);
+    const r = await h.call('POST', '/transfers', { ...t.prepare, payerFsp: 'thirdfsp', transferId: randomUUID() }, { 'fspiop-source': 'thirdfsp' });
+    assert.equal(r.code, '3100');
+    assert.match(String(r.json.errorInformation?.errorDescription), /payerFsp differs from the packet/);
+    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200, 'the payer’s own transfer passes');
     await h.close();
   });
 });
