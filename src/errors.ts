@@ -186,7 +186,7 @@ export const CATALOGUE = {
   GW_ILP_EXPIRATION_INVALID: entry(
     '3100',
     400,
-    'expiration is missing, unparsable, already in the past, or more than ILP_TRANSFER_MAX_TTL_SECONDS ahead (a prepare; with quote binding, a quote answer too).',
+    'expiration is missing, unparsable, already in the past, or further ahead than allowed (a prepare: ILP_TRANSFER_MAX_TTL_SECONDS; with quote binding, a quote answer: ILP_QUOTE_MAX_TTL_SECONDS).',
   ),
   GW_ILP_TRANSFER_EXPIRED: entry('3303', 400, "The fulfilment arrived after the transfer's expiration."),
   GW_ILP_TRANSFER_UNKNOWN: entry('3208', 400, 'No condition is stored for this transfer id (never prepared through this gateway, or long expired).'),

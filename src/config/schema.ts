@@ -391,7 +391,7 @@ export const FIELDS = {
   ),
   ilpQuoteMaxTtlSeconds: field(
     'ILP_QUOTE_MAX_TTL_SECONDS',
-    'The longest a quote record is kept (DFSP role: the received quote request; hub role: the payee-issued packet and condition), whatever expiration the quote asks for.',
+    'The longest a quote record is kept (DFSP role: the received quote request; hub role: the payee-issued packet and condition), whatever expiration the quote asks for. Hub role with ILP_QUOTE_BINDING: a quote answer expiring further ahead is refused (3100).',
     int(3600, 1, 7 * 86400),
   ),
   ilpQuoteBinding: field(

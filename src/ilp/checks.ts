@@ -168,17 +168,16 @@ export function checkHubPrepare(body: JsonObject, version: IlpVersion, at: Prepa
 }
 
 /**
- * Hub role: the payer and payee FSPs the packet's transaction names, when it names them, are the body's (as the DFSP
- * role's checkAgainstIssued holds them). Without it, a DFSP that got hold of another payer's packet could prepare it
+ * Hub role: the payer FSP the packet's transaction names, when it names one, is the body's payerFsp (as the DFSP
+ * role's checkAgainstIssued holds it). Without it, a DFSP that got hold of another payer's packet could prepare it
  * in its own name and use up that payer's quote at the hub (fourth review of 2026-12-01); the payee refuses such a
- * transfer, but only after the hub has claimed the quote.
+ * transfer, but only after the hub has claimed the quote. The payee is not compared: an intermediary that answers
+ * quotes in its own name (the SDK's USE_QUOTE_SOURCE_FSP_AS_TRANSFER_PAYEE_FSP) is the transfer's payeeFsp while
+ * the packet names the payee it looked up (fifth review).
  */
 function checkPacketParties(decoded: DecodedPacket, body: JsonObject): void {
-  const tx = decoded.transaction;
-  const payer = pick(tx, ['payer', 'partyIdInfo', 'fspId']);
-  const payee = pick(tx, ['payee', 'partyIdInfo', 'fspId']);
+  const payer = pick(decoded.transaction, ['payer', 'partyIdInfo', 'fspId']);
   if (payer !== undefined && payer !== body.payerFsp) throw mismatch('payerFsp differs from the packet');
-  if (payee !== undefined && payee !== body.payeeFsp) throw mismatch('payeeFsp differs from the packet');
 }
 
 /** What the hub keeps of a payee's PUT /quotes/{ID}: the condition it issued and a digest of its packet. */

@@ -266,13 +266,16 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // Until when a quote can be executed, for its use mark: its expiration; a record of an earlier version without one
   // could serve for ILP_QUOTE_MAX_TTL_SECONDS.
   const usableUntil = (x: number | undefined, t: number) => x ?? t + o.quoteMaxTtlSeconds * 1000;
+  // The furthest ahead an answer may expire: no further than its record is kept (ILP_QUOTE_MAX_TTL_SECONDS), so no
+  // answer outlives its record and is resent, still valid, once the record has gone (fifth review of 2026-12-01).
+  const answerMaxAhead = Math.min(o.quoteMaxTtlSeconds, o.transferMaxTtlSeconds);
   // The payee's first answer stands (NX): an identical resend passes, an answer with other terms (another packet, a
   // later expiration) → 3106, and an answer to a quote already executed cannot renew it once its record has ended.
   // Overwriting let a new answer outlive the quote's use mark, and a second transfer execute the same condition
   // (reviews of 2026-12-01). `records` are written NX together; `useKeys` mark the quote (and, for a bulk quote, its
   // individual quotes) executed, read beside the writes; `executed` judges what they hold. A refused answer takes back
-  // what it wrote; one the upstream certainly never got gives it back (the stage runs the give-back on `notSent`), so
-  // the payee's retry, with a new expiration, is recorded.
+  // what it wrote; one the upstream certainly never got gives it back when it wrote all of it (the stage runs the
+  // give-back on `notSent`), so the payee's retry, with a new expiration, is recorded.
   const recordIssued = async (
     store: Store,
     records: readonly { key: string; text: string }[],
@@ -293,13 +296,15 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     if (written.includes('other')) await refuse('the quote (or one of its individual quotes) was already answered with other terms');
     if (mine.length === 0) return undefined;
     if (found.some((f) => f !== undefined && executed(f))) await refuse('the quote was already executed; a new answer cannot renew it');
-    return takeBack;
+    // Given back only when this request wrote every record: part of them written by a concurrent identical answer
+    // that may have reached the payer, a partial give-back would leave a bulk record without its reservations.
+    return mine.length === records.length ? takeBack : undefined;
   };
   const quoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const quoteId = c.get('route').params[0]!;
     const t = now();
-    const q = checkHubQuoteResponse(msg, quoteId, t, o.transferMaxTtlSeconds);
+    const q = checkHubQuoteResponse(msg, quoteId, t, answerMaxAhead);
     const record = { key: hubQuoteKey(quoteId, source), text: JSON.stringify(q.issued) };
     return recordIssued(store, [record], [hubQuoteUseKey(quoteId, source)], quoteTtl(q.expiresAt, t));
   };
@@ -312,7 +317,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const source = header(c, 'fspiop-source')!;
     const bulkQuoteId = c.get('route').params[0]!;
     const t = now();
-    const q = checkHubBulkQuoteResponse(msg, t, o.transferMaxTtlSeconds);
+    const q = checkHubBulkQuoteResponse(msg, t, answerMaxAhead);
     if (q === undefined) return undefined;
     const records = [
       { key: hubBulkQuoteKey(bulkQuoteId, source), text: JSON.stringify(q.issued) },
@@ -327,7 +332,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   const fxQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const t = now();
-    const q = checkHubFxQuoteResponse(msg, t, o.transferMaxTtlSeconds);
+    const q = checkHubFxQuoteResponse(msg, t, answerMaxAhead);
     const ofThisCondition = (found: string) => {
       if (isUsedTombstone(found)) return isTombstoneOf(found, q.issued.c);
       try {

@@ -201,10 +201,9 @@ for (const kind of ['memory', 'redis'] as const) {
       const h = fspiopHeaders('transfers', 'payerfsp', { 'fspiop-destination': 'payeefsp' });
       const changed = await call('payerfsp', 'POST', '/transfers', { ...other.prepare, transferId: x.transferId }, h);
       assert.equal(code(changed), '3106');
-      // Another payee than the packet names: refused as a packet mismatch (3100) before the id is looked at.
       assert.equal(
         code(await call('payerfsp', 'POST', '/transfers', { ...x.prepare, payeeFsp: 'otherfsp' }, { ...h, 'fspiop-destination': 'otherfsp' })),
-        '3100',
+        '3106',
       );
       assert.equal(code(await call('payerfsp', 'POST', '/transfers', x.prepare, h)), '202', 'identical resend');
       // the original condition still rules

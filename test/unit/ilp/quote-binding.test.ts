@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { GatewayError } from '../../../src/errors.js';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
-import { hubFxQuoteKey, hubQuoteUseKey } from '../../../src/ilp/records.js';
+import { hubFxQuoteKey, hubQuoteKey, hubQuoteUseKey } from '../../../src/ilp/records.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
+import { makeApp } from '../../helpers/app.js';
 import { bulkTransferOf, counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -145,12 +147,23 @@ for (const v of ['1', '4'] as IlpVersion[]) {
 }
 
 describe('quote binding: bounds and policy', () => {
-  test('a quote record lives at most ILP_QUOTE_MAX_TTL_SECONDS, whatever expiration the payee gives', async () => {
-    const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '30' });
-    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 7_200_000).toISOString() } });
+  test('an answer may expire at most ILP_QUOTE_MAX_TTL_SECONDS ahead (3100 beyond), and its record lives until it expires', async () => {
+    // Fifth review of 2026-12-01: an answer valid beyond the record's cap was forgotten while still valid, so the quote
+    // could be answered and executed again, and the first answer resent and executed after that.
+    const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '30', ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const long = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 7_200_000).toISOString() } });
+    assert.equal((await putQuote(h, long)).code, '3100');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'quote_issued', outcome: 'failed', errorType: 'GW_ILP_EXPIRATION_INVALID' });
+    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 25_000).toISOString() } });
     assert.equal((await putQuote(h, t)).status, 200);
-    h.advance(31_000);
-    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 60_000).toISOString() })).code, '3205');
+    h.advance(24_000);
+    assert.equal(
+      (await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 60_000).toISOString() })).status,
+      200,
+      'the record lives while the answer does',
+    );
+    h.advance(7_000);
+    assert.equal((await putQuote(h, t)).code, '3100', 'once it has expired, the answer cannot be resent');
     await h.close();
   });
 
@@ -168,25 +181,13 @@ describe('quote binding: bounds and policy', () => {
     await h.close();
   });
 
-  test('a quote valid longer than ILP_QUOTE_MAX_TTL_SECONDS: its mark lives until its expiration, so an answer cannot renew it', async () => {
-    const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '60', ILP_EXPIRY_GRACE_SECONDS: '0' });
-    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 3_600_000).toISOString() } });
+  test('an executed quote: an answer resent after its record has ended is refused while the quote runs (3106), and after it (3100)', async () => {
+    const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '600', ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 300_000).toISOString() } });
     assert.equal((await putQuote(h, t)).status, 200);
-    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
-    assert.equal((await h.call('PUT', `/transfers/${t.transferId}`, fulfilBody(t.ilp.fulfilment))).status, 200);
-    h.advance(61_000); // the record has ended (60 s cap), the quote runs for an hour
-    assert.equal((await putQuote(h, t)).code, '3106', 'the payee replays its answer: refused');
-    const second = { ...t.prepare, transferId: randomUUID(), expiration: new Date(T0 + 120_000).toISOString() };
-    assert.equal((await h.call('POST', '/transfers', second)).code, '3205');
-    await h.close();
-  });
-
-  test('ILP_QUOTE_BINDING=off: a transfer without a quote passes, and quote answers cost no store work', async () => {
-    const h = setup({ ILP_QUOTE_BINDING: 'off' });
-    const t = issuedTransfer('1', T0);
-    assert.equal((await putQuote(h, t)).status, 200);
-    assert.equal(h.store.calls, 0);
-    assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
+    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 400_000).toISOString() })).status, 200);
+    h.advance(301_000); // the record has ended with the quote; the mark lives with the transfer
+    assert.equal((await putQuote(h, t)).code, '3100', 'the answer has expired');
     await h.close();
   });
 
@@ -727,5 +728,58 @@ describe('quote binding: fourth review of 2026-12-01 (session 16)', () => {
     assert.match(String(r.json.errorInformation?.errorDescription), /payerFsp differs from the packet/);
     assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200, 'the payer’s own transfer passes');
     await h.close();
+  });
+});
+
+describe('quote binding: fifth review of 2026-12-01 (session 16)', () => {
+  test('an intermediary answering quotes in its own name (the SDK’s USE_QUOTE_SOURCE_FSP_AS_TRANSFER_PAYEE_FSP) is the payee of its transfers', async () => {
+    const h = setup();
+    const t = issuedTransfer('1', T0, undefined, {
+      quote: { payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '27713803912', fspId: 'remotefsp' } } },
+    });
+    assert.equal((await putQuote(h, t, 'cnpfsp')).status, 200);
+    const r = await h.call('POST', '/transfers', { ...t.prepare, payeeFsp: 'cnpfsp' }, { 'fspiop-destination': 'cnpfsp' });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    await h.close();
+  });
+
+  test('an answer the switch never got is given back only when it wrote all its records itself', async () => {
+    // A concurrent identical answer that wrote part of them may have reached the payer: a partial give-back left a
+    // bulk record without its reservations, and the quote could then be answered, and executed, a second time.
+    const config = testConfig({ GATEWAY_ROLE: 'hub', ILP_QUOTE_BINDING: 'enforce' });
+    const store = createMemoryStore({ maxEntries: 1000, now: () => T0 });
+    const app = await makeApp({
+      config: { ...config, jwsVerify: undefined, jwsSigning: undefined, replayProtection: false, inboundMtls: false },
+      store,
+      listener: 'inbound',
+      now: () => T0,
+    });
+    app.upstream.answer = () => {
+      throw new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'injected', context: { notSent: true } });
+    };
+    const send = async (path: string, body: unknown, source = 'payeefsp') => {
+      const res = await app.request('PUT', path, { body: Buffer.from(JSON.stringify(body)), headers: { 'fspiop-source': source } });
+      return res.status;
+    };
+    const [x, y] = [issuedTransfer('1', T0), issuedTransfer('1', T0)];
+    const expiration = new Date(T0 + 60_000).toISOString();
+    const answer = { individualQuoteResults: [x, y].map((t) => ({ quoteId: t.quoteRequest.quoteId, ...quoteAnswer(t), expiration: undefined })), expiration };
+    // As a concurrent identical answer would have: x's reservation already written.
+    const reservation = JSON.stringify({
+      c: x.ilp.condition,
+      h: createHash('sha256').update(String(x.ilp.ilpPacket), 'utf8').digest('base64url'),
+      x: T0 + 60_000,
+      b: 'bq-1',
+    });
+    await store.save(hubQuoteKey(String(x.quoteRequest.quoteId), 'payeefsp'), reservation, 60_000);
+    assert.equal(await send('/bulkQuotes/bq-1', answer), 503);
+    assert.equal(await store.get(hubQuoteKey(String(x.quoteRequest.quoteId), 'payeefsp')), reservation, 'kept');
+    assert.notEqual(await store.get(hubQuoteKey(String(y.quoteRequest.quoteId), 'payeefsp')), undefined, 'kept: not all of it was this request’s');
+    // Written all by itself, it is given back.
+    const z = issuedTransfer('1', T0);
+    const alone = { individualQuoteResults: [{ quoteId: z.quoteRequest.quoteId, ...quoteAnswer(z), expiration: undefined }], expiration };
+    assert.equal(await send('/bulkQuotes/bq-2', alone), 503);
+    assert.equal(await store.get(hubQuoteKey(String(z.quoteRequest.quoteId), 'payeefsp')), undefined, 'given back');
+    await app.close();
   });
 });
