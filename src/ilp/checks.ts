@@ -223,19 +223,22 @@ export function quoteIdOf(p: PreparedTransfer): string {
   return q;
 }
 
+/** A stored answer, parsed: none → 3205 GW_ILP_QUOTE_UNKNOWN (`unknown` says why), unreadable → 2003. */
+function storedAnswer<T>(stored: string | undefined, unknown: string, what: string): T {
+  if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: unknown });
+  try {
+    return JSON.parse(stored) as T;
+  } catch (cause) {
+    throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: `${what} unreadable`, cause });
+  }
+}
+
 /**
  * Hub role, POST /transfers with quote binding: the condition and packet are the ones the payee issued for the
  * quote the packet names (`stored`, read under that quote id and the transfer's payee).
  */
 export function checkIssuedByPayee(p: PreparedTransfer, packet: string, stored: string | undefined): IssuedQuote {
-  if (stored === undefined)
-    throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: "the payee answered no quote with this packet's quoteId through this gateway" });
-  let issued: IssuedQuote;
-  try {
-    issued = JSON.parse(stored) as IssuedQuote;
-  } catch (cause) {
-    throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'quote record unreadable', cause });
-  }
+  const issued = storedAnswer<IssuedQuote>(stored, "the payee answered no quote with this packet's quoteId through this gateway", 'quote record');
   if (issued.b !== undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the payee answered this quote inside a bulk quote' });
   if (issued.c !== p.condition || issued.h !== packetDigest(packet)) throw mismatch('condition and packet are not the ones the payee issued for this quote');
   return issued;
@@ -413,14 +416,7 @@ export function checkHubBulkQuoteResponse(
  * in the order of `transfers`.
  */
 export function checkBulkIssuedByPayee(transfers: readonly PreparedTransfer[], packets: readonly string[], stored: string | undefined): IssuedBulkQuote {
-  if (stored === undefined)
-    throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the payee answered no bulk quote with this bulkQuoteId through this gateway' });
-  let issued: IssuedBulkQuote;
-  try {
-    issued = JSON.parse(stored) as IssuedBulkQuote;
-  } catch (cause) {
-    throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'bulk quote record unreadable', cause });
-  }
+  const issued = storedAnswer<IssuedBulkQuote>(stored, 'the payee answered no bulk quote with this bulkQuoteId through this gateway', 'bulk quote record');
   const seen = new Set<string>();
   for (const [k, t] of transfers.entries()) {
     const digest = issued.i !== null && typeof issued.i === 'object' && Object.hasOwn(issued.i, t.condition) ? issued.i[t.condition] : undefined;

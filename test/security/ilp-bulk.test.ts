@@ -29,6 +29,24 @@ const call = (fsp: string, method: string, path: string, body: Json) =>
   });
 const code = (r: { status: number; json(): any }) => (r.status >= 400 ? String(r.json().errorInformation.errorCode) : String(r.status));
 
+/** The POST /bulkTransfers body from payerfsp to payeefsp executing `xs` under `bulkQuoteId`. */
+function bulkBody(xs: ReturnType<typeof issuedTransfer>[], bulkQuoteId: string) {
+  const individualTransfers: Json[] = xs.map((x) => ({
+    transferId: x.transferId,
+    transferAmount: x.prepare.amount,
+    ilpPacket: x.prepare.ilpPacket,
+    condition: x.prepare.condition,
+  }));
+  return {
+    bulkTransferId: randomUUID(),
+    bulkQuoteId,
+    payerFsp: 'payerfsp',
+    payeeFsp: 'payeefsp',
+    individualTransfers,
+    expiration: new Date(Date.now() + 30_000).toISOString(),
+  };
+}
+
 /** n transfers of a bulk quote that payeefsp answers through the hub (PUT /bulkQuotes), then `over` to spoil items. */
 async function bulk(n: number, over: (items: Json[]) => void = () => {}) {
   const xs = Array.from({ length: n }, () => issuedTransfer('1', Date.now()));
@@ -38,21 +56,8 @@ async function bulk(n: number, over: (items: Json[]) => void = () => {}) {
     expiration: new Date(Date.now() + 60_000).toISOString(),
   };
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer)), '202');
-  const items: Json[] = xs.map((x) => ({
-    transferId: x.transferId,
-    transferAmount: x.prepare.amount,
-    ilpPacket: x.prepare.ilpPacket,
-    condition: x.prepare.condition,
-  }));
-  over(items);
-  const body = {
-    bulkTransferId: randomUUID(),
-    bulkQuoteId,
-    payerFsp: 'payerfsp',
-    payeeFsp: 'payeefsp',
-    individualTransfers: items,
-    expiration: new Date(Date.now() + 30_000).toISOString(),
-  };
+  const body = bulkBody(xs, bulkQuoteId);
+  over(body.individualTransfers);
   return { body, xs, id: body.bulkTransferId };
 }
 /** How many bulk transfer messages reached the upstream (the bulk quote answers each test sends first are not counted). */
@@ -215,14 +220,5 @@ test('a bulk quote answer the switch never got (connection refused) is not kept:
   }
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(90_000))), '202');
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(120_000))), '3106', 'once forwarded, it stands');
-  const items = xs.map((x) => ({ transferId: x.transferId, transferAmount: x.prepare.amount, ilpPacket: x.prepare.ilpPacket, condition: x.prepare.condition }));
-  const body = {
-    bulkTransferId: randomUUID(),
-    bulkQuoteId,
-    payerFsp: 'payerfsp',
-    payeeFsp: 'payeefsp',
-    individualTransfers: items,
-    expiration: new Date(Date.now() + 30_000).toISOString(),
-  };
-  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', body)), '202');
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', bulkBody(xs, bulkQuoteId))), '202');
 });
