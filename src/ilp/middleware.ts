@@ -229,11 +229,36 @@ const hubHolder = (id: string, terms: string, expiresAt: number): string => `${i
  * this very record (a resend), 'other' when it holds another. A record that ended between the write and the read
  * is written as a first one would be, unless another got there first. The first writer wins.
  */
-async function writeOnce(store: Store, key: string, record: string, ttl: number): Promise<'wrote' | 'same' | 'other'> {
+async function writeOnce(
+  store: Store,
+  key: string,
+  record: string,
+  ttl: number,
+  same = (existing: string) => existing === record,
+): Promise<'wrote' | 'same' | 'other'> {
   if (await store.save(key, record, ttl, 'nx')) return 'wrote';
   const existing = await store.get(key);
-  if (existing === record) return 'same';
+  if (existing !== undefined && same(existing)) return 'same';
   return existing === undefined && (await store.save(key, record, ttl, 'nx')) ? 'wrote' : 'other';
+}
+
+/**
+ * Whether a stored answer record issues what `record` issues: the same members but its expiration (`x`). A payee
+ * that answers a quote again (Mojaloop's quoting service forwards a resent POST /quotes; the SDK answers it anew)
+ * stamps a fresh expiration on the same packet and condition (SDK 17.x packets carry none): that passes, and the first
+ * record stands with its own expiration, so no answer prolongs a quote (sixth review of 2026-12-01).
+ */
+function sameAnswer(record: string): (existing: string) => boolean {
+  const { x: _, ...issued } = JSON.parse(record) as Record<string, unknown>;
+  const want = JSON.stringify(issued);
+  return (existing) => {
+    try {
+      const { x: __, ...found } = JSON.parse(existing) as Record<string, unknown>;
+      return JSON.stringify(found) === want;
+    } catch {
+      return false;
+    }
+  };
 }
 
 /**
@@ -284,7 +309,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     executed = (_: string) => true,
   ) => {
     const [written, found] = await Promise.all([
-      Promise.all(records.map((r) => writeOnce(store, r.key, r.text, ttl))),
+      Promise.all(records.map((r) => writeOnce(store, r.key, r.text, ttl, sameAnswer(r.text)))),
       Promise.all(useKeys.map((k) => store.get(k))),
     ]);
     const mine = records.filter((_, k) => written[k] === 'wrote').map((r) => r.key);

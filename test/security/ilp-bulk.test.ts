@@ -202,23 +202,26 @@ test('quote binding holds for bulks: items the payee did not issue for the bulk 
   assert.equal(forwardedBulks(), n + 1, 'only the bound bulk reached the switch');
 });
 
-test('a bulk quote answer the switch never got (connection refused) is not kept: the payee’s retry with a new expiration passes, and binds', async () => {
-  // Third review of 2026-12-01: the first answer stood although it never left the hub, so the SDK's retry (a fresh
-  // expiration) was refused with 3106 and the quote was lost.
-  const xs = [issuedTransfer('1', Date.now())];
+test('a bulk quote answer the switch never got (connection refused) is not kept: the payee’s retry, with another packet, passes and binds', async () => {
+  // Third review of 2026-12-01: the first answer stood although it never left the hub, so the payee's retry (a packet
+  // built anew, with a fresh expiration inside it) was refused with 3106 and the quote was lost.
+  const first = issuedTransfer('1', Date.now());
+  const retry = issuedTransfer('1', Date.now() + 1000, undefined, { quote: { quoteId: first.quoteRequest.quoteId, transactionId: first.transferId } });
+  assert.notEqual(retry.ilp.condition, first.ilp.condition);
   const bulkQuoteId = randomUUID();
-  const answer = (ms: number) => ({
-    individualQuoteResults: xs.map((x) => ({ quoteId: x.quoteRequest.quoteId, ilpPacket: x.ilp.ilpPacket, condition: x.ilp.condition })),
-    expiration: new Date(Date.now() + ms).toISOString(),
+  const answer = (x: ReturnType<typeof issuedTransfer>) => ({
+    individualQuoteResults: [{ quoteId: x.quoteRequest.quoteId, ilpPacket: x.ilp.ilpPacket, condition: x.ilp.condition }],
+    expiration: x.quoteResponse.expiration,
   });
   await t.stub.stop();
   try {
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(60_000))), '1001');
+    assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(first))), '1001');
   } finally {
     await t.stub.listen();
   }
-  assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(90_000))), '202');
-  assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(120_000))), '3106', 'once forwarded, it stands');
-  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', bulkBody(xs, bulkQuoteId))), '202');
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(retry))), '202');
+  assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer(first))), '3106', 'once forwarded, the retry stands');
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', bulkBody([first], bulkQuoteId))), '3100');
+  assert.equal(code(await call('payerfsp', 'POST', '/bulkTransfers', bulkBody([retry], bulkQuoteId))), '202');
 });

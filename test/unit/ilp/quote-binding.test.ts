@@ -524,16 +524,23 @@ describe('quote binding, bulk: the payee’s answer and the bulk’s form', () =
 // Review findings of 2026-12-01 (session 16) on the quote-use marks: a new answer outliving the mark, an id re-prepared
 // with other terms, an id checked only after the claim.
 describe('quote binding: what a mark holds and what a new answer may do', () => {
-  test('a quote answered again with other terms (a later expiration) → 3106; one already executed cannot be renewed once its record ends', async () => {
+  test('a quote answered again: another packet → 3106; the same packet with a later expiration passes and prolongs nothing; an executed one is not renewed', async () => {
+    // Sixth review of 2026-12-01: the quoting service forwards a resent POST /quotes and the SDK answers it anew, with
+    // a fresh expiration on the same packet (SDK 17.x packets carry none): refusing it lost honest quotes.
     const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
     const t = issuedTransfer('1', T0);
     assert.equal((await putQuote(h, t)).status, 200);
     assert.equal((await putQuote(h, t)).status, 200, 'an identical resend of the answer passes');
     const later = { ...quoteAnswer(t), expiration: new Date(T0 + 600_000).toISOString() };
-    const r = await putQuote(h, t, 'payeefsp', later);
+    assert.equal((await putQuote(h, t, 'payeefsp', later)).status, 200, 'the same packet and condition, a later expiration');
+    const other = issuedTransfer('1', T0, undefined, {
+      quote: { quoteId: t.quoteRequest.quoteId },
+      response: { transferAmount: { amount: '1', currency: 'USD' } },
+    });
+    const r = await putQuote(h, t, 'payeefsp', quoteAnswer(other));
     assert.equal(r.code, '3106');
     assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'quote_issued', outcome: 'failed', errorType: 'GW_ILP_QUOTE_DUPLICATE' });
-    // Executed by a transfer that outlives the quote: the mark lives 90 s, the record 60 s.
+    // Executed by a transfer that outlives the quote: the mark lives 90 s, the record 60 s (the first answer's).
     assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 90_000).toISOString() })).status, 200);
     h.advance(70_000);
     assert.equal((await putQuote(h, t, 'payeefsp', later)).code, '3106', 'the record has ended, the mark has not');
@@ -542,15 +549,15 @@ describe('quote binding: what a mark holds and what a new answer may do', () => 
     await h.close();
   });
 
-  test('bulk: the same answer with a later expiration → 3106, so no second bulk executes the same conditions', async () => {
+  test('bulk: the same answer with a later expiration passes but prolongs nothing, so no second bulk executes the same conditions', async () => {
     const h = setup({ ILP_EXPIRY_GRACE_SECONDS: '0' });
     const b = issuedBulk('1', 2);
     assert.equal((await putBulkQuote(h, b)).status, 200);
     const first = b.transfer();
     assert.equal((await h.call('POST', '/bulkTransfers', first)).status, 200);
     h.advance(50_000);
-    assert.equal((await putBulkQuote(h, b, 'payeefsp', { ...b.answer, expiration: new Date(T0 + 300_000).toISOString() })).code, '3106');
-    h.advance(20_000);
+    assert.equal((await putBulkQuote(h, b, 'payeefsp', { ...b.answer, expiration: new Date(T0 + 300_000).toISOString() })).status, 200);
+    h.advance(20_000); // the first answer's records have ended at T0 + 60 s
     const again = { ...b.transfer(b.items.map((x) => ({ ...x, transferId: randomUUID() }))), expiration: new Date(T0 + 100_000).toISOString() };
     assert.equal((await h.call('POST', '/bulkTransfers', again)).code, '3205');
     await h.close();
