@@ -5,7 +5,7 @@ import { GatewayError } from '../errors.js';
 import { decode32, fulfils } from './crypto.js';
 import { normaliseAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
-import { type DecodedPacket, decodePacket, fulfilmentMessage } from './packet.js';
+import { type DecodedPacket, decodePacket, fulfilmentMessage, sdkV4Message } from './packet.js';
 import { moneyOf, packetAmountMatches } from './packet-amount.js';
 import { type DfspTransferRecord, type HubTransferRecord, isTombstoneOf, isUsedTombstone, parseDfspRecord, parseHubRecord } from './records.js';
 import { has, type JsonObject, pick } from './transaction.js';
@@ -571,11 +571,15 @@ export function checkDfspBulk(
       // Not in the form this DFSP issues. A payee SDK that decodes leniently (Buffer.from(…, 'base64')) and
       // derives a v4 fulfilment from the packet's data would still fulfil an issued quote sent in another
       // alphabet, with padding or as the other version: refused, so no bulk goes around one-use that way.
-      if (issuedInAnotherForm(it.ilpPacket, cond, keyring))
-        throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'an item carries a packet this DFSP issued, in another form or version' });
+      if (issuedInAnotherForm(it.ilpPacket, cond, keyring)) throw anotherForm();
       continue; // not a packet this DFSP could have issued
     }
-    if (keyring.find(fulfilmentMessage(it.ilpPacket, decoded), cond) === undefined) continue;
+    if (keyring.find(fulfilmentMessage(it.ilpPacket, decoded), cond) === undefined) {
+      // A v4 packet whose data holds the issued transaction re-encoded (whitespace or escapes in its JSON, padding in
+      // its data) decodes, but is not the packet this DFSP issued; the SDK reads it as the issued one (seventh review).
+      if (issuedInAnotherForm(it.ilpPacket, cond, keyring)) throw anotherForm();
+      continue;
+    }
     if (typeof it.transferId !== 'string' || it.transferId === '')
       throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransfers[].transferId is missing' });
     const quoteExpiresAt = checkAgainstIssued(decoded, body, it.transferAmount, now);
@@ -589,8 +593,16 @@ export function checkDfspBulk(
   return { items: out, expiresAt };
 }
 
-/** Whether `text`, read leniently (either base64 alphabet, padding) and as either version, is a packet `keyring` issued for `cond`. */
+const anotherForm = () => new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'an item carries a packet this DFSP issued, in another form or version' });
+
+/**
+ * Whether `text`, read leniently (either base64 alphabet, padding) and as either version, is a packet `keyring` issued
+ * for `cond`; or, as v4, whether the transaction its data holds is, read the way sdk-standard-components derives a v4
+ * fulfilment (sdkV4Message).
+ */
 function issuedInAnotherForm(text: string, cond: Buffer, keyring: IlpKeyring): boolean {
+  const sdk = sdkV4Message(text);
+  if (sdk !== undefined && keyring.find(sdk, cond) !== undefined) return true;
   const canonical = Buffer.from(text, 'base64').toString('base64url');
   try {
     const decoded = decodePacket(canonical);

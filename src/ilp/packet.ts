@@ -5,6 +5,7 @@
 import { deserializeIlpPrepare, serializeIlpPrepare } from 'ilp-packet';
 import { deserializeIlpPayment, serializeIlpPayment } from 'ilp-packet-v1';
 import { GatewayError } from '../errors.js';
+import { canonicalJson } from '../fspiop/canonical-json.js';
 import { conditionOf } from './crypto.js';
 import { scaleAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
@@ -137,4 +138,20 @@ export function decodePacket(text: unknown, expect?: IlpVersion): DecodedPacket 
 /** The fulfilment message of a received packet: v1 the packet text itself; v4 the base64 of its data JSON. */
 export function fulfilmentMessage(packetText: string, decoded: DecodedPacket): string {
   return decoded.version === '1' ? packetText : v4Message(decoded.json);
+}
+
+/**
+ * The v4 fulfilment message of `text` as sdk-standard-components derives it (IlpV4.calculateFulfil: the packet and its
+ * data decoded leniently, the JSON parsed and serialised again with safe-stable-stringify, i.e. canonicalJson:
+ * src/lib/ilp/IlpBase.js getTransactionObject), or
+ * undefined when it is no v4 Prepare with JSON in its data. A packet whose data holds an issued transaction in another
+ * text still derives the issued fulfilment there.
+ */
+export function sdkV4Message(text: string): string | undefined {
+  try {
+    const data = deserializeIlpPrepare(Buffer.from(text, 'base64')).data.toString('utf8');
+    return v4Message(canonicalJson(JSON.parse(Buffer.from(data, 'base64').toString('utf8'))));
+  } catch {
+    return undefined;
+  }
 }

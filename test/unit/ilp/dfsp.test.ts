@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
+import { deserializeIlpPrepare, serializeIlpPrepare } from 'ilp-packet';
 import { GatewayError } from '../../../src/errors.js';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { decodePacket } from '../../../src/ilp/packet.js';
@@ -358,6 +359,33 @@ describe('DFSP role, edge cases', () => {
       200,
       'the canonical item passes',
     );
+  });
+
+  test('an issued v4 quote whose packet data is re-encoded (JSON whitespace or escapes, data padding) → 3100 inside a bulk: the SDK still derives its fulfilment', async () => {
+    // Seventh review of 2026-12-01: such an item decoded (or failed to) as "not issued" and went to the backend, whose
+    // SDK parses the data leniently and derives the issued fulfilment: the quote's second use, through a bulk.
+    const t = issuedTransfer('4', T0);
+    const packet = String(t.prepare.ilpPacket);
+    const reencode = (mutate: (dataText: string) => string) => {
+      const p = deserializeIlpPrepare(Buffer.from(packet, 'base64url'));
+      return serializeIlpPrepare({ ...p, data: Buffer.from(mutate(p.data.toString('ascii')), 'ascii') }).toString('base64url');
+    };
+    const json = (d: string) => Buffer.from(d, 'base64url').toString('utf8');
+    const sdk = Ilp.ilpFactory('v4', { secret: SECRET, logger });
+    const forms: [string, string][] = [
+      ['whitespace in the JSON', reencode((d) => Buffer.from(` ${json(d)}`, 'utf8').toString('base64url'))],
+      ['an escaped character', reencode((d) => Buffer.from(json(d).replace('"quoteId"', '"\\u0071uoteId"'), 'utf8').toString('base64url'))],
+      ['padding on the data', reencode((d) => `${d}=`)],
+    ];
+    for (const [what, form] of forms) {
+      assert.notEqual(form, packet, what);
+      assert.equal(sdk.calculateFulfil(form), t.ilp.fulfilment, `${what}: the SDK derives the issued fulfilment`);
+      const h = setup({ ILP_VERSION: '4' });
+      const r = await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: randomUUID(), prepare: { ...t.prepare, ilpPacket: form } }]));
+      assert.equal(r.code, '3100', what);
+      assert.equal(r.json.upstream, undefined, what);
+      assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_transfer_condition', outcome: 'failed', errorType: 'GW_ILP_PACKET_MALFORMED' }, what);
+    }
   });
 
   test('a transfer id stays with its first quote: a second prepare under it with another issued condition → 3106, the second quote unused', async () => {
