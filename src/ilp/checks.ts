@@ -196,24 +196,18 @@ const packetDigest = (packet: string): string => createHash('sha256').update(pac
 
 /**
  * Hub role, PUT /quotes/{ID} from the payee (quote binding): the packet decodes and names this quote, and a
- * v4 packet's condition is the body's. Returns what to keep and when the quote expires (undefined: unknown).
+ * v4 packet's condition is the body's. Returns what to keep and when the quote expires. Every answer's expiration
+ * (here, bulk and FX alike) is checked as a transfer's, at most `maxAheadSeconds` (ILP_QUOTE_MAX_TTL_SECONDS) ahead:
+ * the answer's record lives that long and its use mark until then, so no answer can renew a quote while it runs
+ * (reviews of 2026-12-01).
  */
 export function checkHubQuoteResponse(body: JsonObject, quoteId: string, now: number, maxAheadSeconds: number): { issued: IssuedQuote; expiresAt: number } {
   const decoded = decodePacket(body.ilpPacket);
   const cond = conditionBytes(body.condition);
   checkPacketCondition(decoded, cond);
   if (decoded.transaction.quoteId !== quoteId) throw mismatch('the packet names another quote');
-  const expiresAt = answerExpiration(has(body, 'expiration') ? body.expiration : decoded.transaction.expiration, now, maxAheadSeconds);
+  const expiresAt = futureExpiration(has(body, 'expiration') ? body.expiration : decoded.transaction.expiration, now, maxAheadSeconds);
   return { issued: { c: cond.toString('base64url'), h: packetDigest(body.ilpPacket as string), x: expiresAt }, expiresAt };
-}
-
-/**
- * The expiration of a payee's (FXP's) answer to a quote, with quote binding: a DateTime in the future and at most
- * ILP_TRANSFER_MAX_TTL_SECONDS ahead (3100 otherwise), as a transfer's. The quote's use mark lives until then, so
- * an answer can never renew a quote after its mark has ended while the quote still runs (review of 2026-12-01).
- */
-function answerExpiration(v: unknown, now: number, maxAheadSeconds: number): number {
-  return futureExpiration(v, now, maxAheadSeconds);
 }
 
 /** The quote a prepared transfer's packet names (the only link from a transfer to its quote). */
@@ -296,7 +290,7 @@ export function checkHubFxQuoteResponse(
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
   const condition = conditionBytes(body.condition).toString('base64url');
   const terms = body.conversionTerms as JsonObject;
-  const expiresAt = answerExpiration(terms.expiration, now, maxAheadSeconds);
+  const expiresAt = futureExpiration(terms.expiration, now, maxAheadSeconds);
   return { conversionId, issued: { c: condition, t: termsOf(terms), x: expiresAt }, expiresAt };
 }
 
@@ -405,7 +399,7 @@ export function checkHubBulkQuoteResponse(
     items.push(item);
   }
   if (items.length === 0) return undefined;
-  const expiresAt = answerExpiration(body.expiration, now, maxAheadSeconds);
+  const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
   return { issued: { i, x: expiresAt }, expiresAt, items };
 }
 

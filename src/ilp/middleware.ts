@@ -249,12 +249,13 @@ async function writeOnce(
  * record stands with its own expiration, so no answer prolongs a quote (sixth review of 2026-12-01).
  */
 function sameAnswer(record: string): (existing: string) => boolean {
-  const { x: _, ...issued } = JSON.parse(record) as Record<string, unknown>;
-  const want = JSON.stringify(issued);
+  const withoutExpiration = (text: string) => {
+    const { x: _, ...issued } = JSON.parse(text) as Record<string, unknown>;
+    return JSON.stringify(issued);
+  };
   return (existing) => {
     try {
-      const { x: __, ...found } = JSON.parse(existing) as Record<string, unknown>;
-      return JSON.stringify(found) === want;
+      return withoutExpiration(existing) === withoutExpiration(record);
     } catch {
       return false;
     }
@@ -285,8 +286,8 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   };
   // Quote binding (ILP_QUOTE_BINDING): a payee's (FXP's) answer to a quote is kept under the quote id and its
   // own FSP id, until the quote expires (at most ILP_QUOTE_MAX_TTL_SECONDS); a prepare must carry exactly that.
-  // The answer's expiration is in the future and at most ILP_TRANSFER_MAX_TTL_SECONDS ahead (checks.ts), so the
-  // quote's use mark, which lives until that expiration, always outlives the time an answer could renew the quote.
+  // The answer's expiration is in the future and at most answerMaxAhead (below) ahead, so the quote's use mark,
+  // which lives until that expiration, always outlives the time an answer could renew the quote.
   const quoteTtl = (expiresAt: number, t: number) => Math.min(boundedTtl(expiresAt, t, o), o.quoteMaxTtlSeconds * 1000);
   // Until when a quote can be executed, for its use mark: its expiration; a record of an earlier version without one
   // could serve for ILP_QUOTE_MAX_TTL_SECONDS.
@@ -443,6 +444,8 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const digest = createHash('sha256')
       .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
       .digest('base64url');
+    const bulkRecord: HubTransferRecord = { p: b.payee, c: digest, e: b.expiresAt };
+    const itemRecords: HubTransferRecord[] = b.transfers.map((x) => ({ p: x.payee, c: x.condition, e: x.expiresAt }));
     if (o.quoteBinding) {
       if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
       const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
@@ -454,11 +457,8 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
         store.get(bulkKey),
         ...itemKeys.map((k) => store.get(k)),
       ]);
-      if (bulkExisting !== undefined) checkHubResend(bulkExisting, { p: b.payee, c: digest, e: b.expiresAt });
-      for (const [k, x] of b.transfers.entries()) {
-        const found = itemsExisting[k];
-        if (found !== undefined) checkHubResend(found, { p: x.payee, c: x.condition, e: x.expiresAt });
-      }
+      if (bulkExisting !== undefined) checkHubResend(bulkExisting, bulkRecord);
+      for (const [k, found] of itemsExisting.entries()) if (found !== undefined) checkHubResend(found, itemRecords[k]!);
       const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
       const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
       await claimUse(store, hubBulkQuoteUseKey(msg.bulkQuoteId, b.payee), hubHolder(b.bulkId, digest, b.expiresAt), until);
@@ -466,8 +466,8 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
         b.transfers.map((x) => claimUse(store, hubQuoteUseKey(quoteIdOf(x), x.payee), hubHolder(x.transferId, x.condition, x.expiresAt), until, x.transferId)),
       );
     }
-    await saveHubRecord(store, bulkKey, { p: b.payee, c: digest, e: b.expiresAt }, t);
-    await Promise.all(b.transfers.map((x, k) => saveHubRecord(store, itemKeys[k]!, { p: x.payee, c: x.condition, e: x.expiresAt }, t)));
+    await saveHubRecord(store, bulkKey, bulkRecord, t);
+    await Promise.all(itemRecords.map((r, k) => saveHubRecord(store, itemKeys[k]!, r, t)));
   };
   // Every fulfilment is checked first without consuming anything (read, payee, expiry, hash); only then are
   // they taken, each atomically for the payee: a bad item refuses the whole answer and burns nothing.
