@@ -9,7 +9,7 @@ import { deserializeIlpPrepare, serializeIlpPrepare } from 'ilp-packet';
 import { GatewayError } from '../../../src/errors.js';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { decodePacket } from '../../../src/ilp/packet.js';
-import { conditionUseKey, dfspTransferKey } from '../../../src/ilp/records.js';
+import { conditionUseKey, dfspTransferKey, quoteKey } from '../../../src/ilp/records.js';
 import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
@@ -743,6 +743,151 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
     const second = await h.inbound('POST', '/transfers', prepare(randomUUID(), T0 + 30_000));
     assert.equal(second.code, '3106');
     assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_CONDITION_USED');
+  });
+});
+
+describe('DFSP role: bulk quotes answered by the SDK, which shares the ILP secret', () => {
+  // sdk-scheme-adapter answers a POST /bulkQuotes itself (src/lib/model/InboundTransfersModel.js bulkQuoteRequest):
+  // per individual quote, getQuoteResponseIlp({transactionId, quoteId, payee, payer: the bulk's payer,
+  // transactionType}, {transferAmount, note}); with no expiration in that response, its v1 packets carry none
+  // (and v4 throws). With the gateway's ILP secret, those packets count as issued here and are dated by the
+  // records the gateway kept at the POST /bulkQuotes.
+  const sdk = () => Ilp.ilpFactory('v1', { secret: SECRET, logger });
+  const bulkQuoteOf = (n: number, over: JsonObject = {}): JsonObject => {
+    const payer = quoteRequest().payer;
+    return {
+      bulkQuoteId: randomUUID(),
+      payer,
+      expiration: new Date(T0 + 60_000).toISOString(),
+      individualQuotes: Array.from({ length: n }, () => {
+        const { payer: _p, ...q } = quoteRequest();
+        return q;
+      }),
+      ...over,
+    };
+  };
+  /** The SDK's answer to `bq` (its packets) and the POST /bulkTransfers that executes it under fresh transfer ids. */
+  const sdkAnswer = (bq: JsonObject) =>
+    (bq.individualQuotes as JsonObject[]).map((q) => {
+      const amount = { amount: '100.50', currency: 'USD' };
+      const ilp = sdk().getQuoteResponseIlp(
+        { transactionId: q.transactionId, quoteId: q.quoteId, payee: q.payee, payer: bq.payer, transactionType: q.transactionType },
+        { transferAmount: amount, note: '' },
+      );
+      return { transferId: randomUUID(), prepare: { amount, ilpPacket: ilp.ilpPacket, condition: ilp.condition } as JsonObject };
+    });
+  const bulkOf = (items: { transferId: string; prepare: JsonObject }[]) => bulkTransferOf(items, new Date(T0 + 30_000).toISOString());
+
+  test('the bulk transfer of an SDK-answered bulk quote passes, each quote once; without the bulk quote → 3302 as before', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const bq = bulkQuoteOf(2);
+    assert.equal((await h.inbound('POST', '/bulkQuotes', bq)).status, 200);
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_quote_request', outcome: 'ok' });
+    const items = sdkAnswer(bq);
+    assert.equal(decodePacket(items[0]!.prepare.ilpPacket as string).transaction.expiration, undefined, 'no quote expiration in the packet');
+    const bulk = bulkOf(items);
+    const ok = await h.inbound('POST', '/bulkTransfers', bulk);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.json.upstream, true);
+    assert.equal(await h.store.get(conditionUseKey(items[0]!.prepare.condition as string)), items[0]!.transferId);
+    assert.equal((await h.inbound('POST', '/bulkTransfers', bulk)).status, 200, 'a resend of the bulk passes');
+    // Each quote serves one transfer: in another bulk, or as a single transfer, → 3106.
+    const again = await h.inbound('POST', '/bulkTransfers', bulkOf([{ ...items[0]!, transferId: randomUUID() }]));
+    assert.equal(again.code, '3106');
+    const single = {
+      ...items[1]!.prepare,
+      transferId: randomUUID(),
+      payerFsp: 'payerfsp',
+      payeeFsp: 'payeefsp',
+      expiration: new Date(T0 + 30_000).toISOString(),
+    };
+    assert.equal((await h.inbound('POST', '/transfers', single)).code, '3106');
+
+    // A gateway that never saw the bulk quote has nothing to date the packets by: fail closed.
+    const other = setup({ ILP_VERSION: '1' });
+    const unknown = await other.inbound('POST', '/bulkTransfers', bulkOf(sdkAnswer(bulkQuoteOf(1))));
+    assert.equal(unknown.code, '3302');
+    assert.equal(unknown.json.upstream, undefined);
+  });
+
+  test('the records live as long as the bulk quote (its expiration, else QUOTE_EXPIRY_SECONDS; at most ILP_QUOTE_MAX_TTL_SECONDS): later → 3302', async () => {
+    for (const [over, life] of [
+      [{}, 60_000],
+      [{ expiration: undefined }, 45_000],
+      [{ expiration: new Date(T0 + 365 * 86_400_000).toISOString() }, 120_000],
+    ] as [JsonObject, number][]) {
+      const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '45', ILP_QUOTE_MAX_TTL_SECONDS: '120' });
+      const bq = bulkQuoteOf(1, over);
+      assert.equal((await h.inbound('POST', '/bulkQuotes', bq)).status, 200);
+      const items = sdkAnswer(bq);
+      h.advance(life - 1_000);
+      // The same bulk (its resend) expiring after the quote's life: passes while the record lives.
+      const bulk = bulkTransferOf(items, new Date(T0 + life + 10_000).toISOString());
+      assert.equal((await h.inbound('POST', '/bulkTransfers', bulk)).status, 200, `within ${life} ms`);
+      h.advance(2_000);
+      const late = await h.inbound('POST', '/bulkTransfers', bulk);
+      assert.equal(late.code, '3302', `after ${life} ms`);
+    }
+  });
+
+  test('the first request for a quote id stands: a resend passes; the id asked singly, in another bulk quote or with other parties → 3106', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const bq = bulkQuoteOf(3);
+    assert.equal((await h.inbound('POST', '/bulkQuotes', bq)).status, 200);
+    assert.equal((await h.inbound('POST', '/bulkQuotes', bq)).status, 200, 'an identical resend');
+    const quotes = bq.individualQuotes as JsonObject[];
+    const cases: [string, JsonObject, string][] = [
+      ['/bulkQuotes', { ...bq, bulkQuoteId: randomUUID() }, 'the same quotes under another bulk quote id'],
+      ['/bulkQuotes', bulkQuoteOf(1, { individualQuotes: [{ ...quotes[1]!, transactionId: randomUUID() }] }), 'one quote id with another transaction'],
+      [
+        '/bulkQuotes',
+        { ...bq, payer: quoteRequest({ payer: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '1', fspId: 'payerfsp' } } }).payer },
+        'another payer',
+      ],
+      ['/quotes', { ...quoteRequest(), ...quotes[2]!, payer: bq.payer }, 'an individual quote asked as a single quote'],
+    ];
+    for (const [path, body, name] of cases) {
+      const r = await h.inbound('POST', path, body);
+      assert.deepEqual([r.status, r.code, r.json.upstream], [400, '3106', undefined], name);
+    }
+    const single = quoteRequest();
+    assert.equal((await h.inbound('POST', '/quotes', single)).status, 200);
+    const r = await h.inbound('POST', '/bulkQuotes', bulkQuoteOf(1, { individualQuotes: [{ ...single, payer: undefined }] }));
+    assert.equal(r.code, '3106', 'a single quote asked again in a bulk quote');
+    assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_QUOTE_DUPLICATE');
+  });
+
+  test('malformed bulk quotes → 3101 (no bulkQuoteId, no or too many items, an item without quoteId, a repeated quoteId), a malformed id → 3101, parties too large → 3104; nothing kept', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const bq = bulkQuoteOf(2);
+    const quotes = bq.individualQuotes as JsonObject[];
+    const { quoteId: _q, ...noId } = quotes[0]!;
+    const huge = { ...quotes[0]!, payee: { ...(quotes[0]!.payee as JsonObject), name: 'x'.repeat(17 * 1024) } };
+    for (const [body, code, name] of [
+      [{ ...bq, bulkQuoteId: undefined }, '3101', 'no bulkQuoteId'],
+      [{ ...bq, bulkQuoteId: '' }, '3101', 'an empty bulkQuoteId'],
+      [{ ...bq, individualQuotes: [] }, '3101', 'no items'],
+      [{ ...bq, individualQuotes: undefined }, '3101', 'no individualQuotes'],
+      [{ ...bq, individualQuotes: Array.from({ length: 1001 }, () => quotes[0]) }, '3101', '1001 items'],
+      [{ ...bq, individualQuotes: [quotes[0], noId] }, '3101', 'an item without quoteId'],
+      [{ ...bq, individualQuotes: [quotes[0], quotes[1], { ...quotes[0]!, transactionId: randomUUID() }] }, '3101', 'a repeated quoteId'],
+      [{ ...bq, individualQuotes: [quotes[1], { ...quotes[0]!, quoteId: 'a:b' }] }, '3101', 'a malformed quoteId'],
+      [{ ...bq, individualQuotes: [quotes[1], huge] }, '3104', 'parties over 16 KiB'],
+    ] as [JsonObject, string, string][]) {
+      const r = await h.inbound('POST', '/bulkQuotes', body);
+      assert.deepEqual([r.status, r.code, r.json.upstream], [400, code, undefined], name);
+    }
+    for (const q of quotes) assert.equal(await h.store.get(quoteKey(q.quoteId as string)), undefined);
+    assert.equal((await h.inbound('POST', '/bulkQuotes', bq)).status, 200, 'the well-formed bulk quote is first');
+  });
+
+  test('PUT /quotes for an individual quote of a bulk → 3205, no packet issued (the bulk quote is answered by the backend)', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const bq = bulkQuoteOf(1);
+    assert.equal((await h.inbound('POST', '/bulkQuotes', bq)).status, 200);
+    const id = (bq.individualQuotes as JsonObject[])[0]!.quoteId as string;
+    const r = await h.outbound('PUT', `/quotes/${id}`, quoteResponse(T0), h.dest);
+    assert.deepEqual([r.status, r.code, r.json.upstream], [400, '3205', undefined]);
   });
 });
 
