@@ -322,10 +322,7 @@ export function checkFxIssuedByFxp(body: JsonObject, condition: string, stored: 
 const MAX_BULK_ITEMS = 1000;
 
 /** The items of a bulk list, each a JSON object; 1..MAX_BULK_ITEMS of them. */
-export function bulkItems(
-  body: JsonObject,
-  member: 'individualTransfers' | 'individualTransferResults' | 'individualQuotes' | 'individualQuoteResults',
-): JsonObject[] {
+export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'individualTransferResults' | 'individualQuoteResults'): JsonObject[] {
   const a = body[member];
   if (!Array.isArray(a) || a.length === 0 || a.length > MAX_BULK_ITEMS || !a.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
     throw new GatewayError('GW_BODY_MALFORMED', { detail: `${member} must hold 1 to ${MAX_BULK_ITEMS} objects` });
@@ -527,11 +524,11 @@ function unexpiredQuote(tx: JsonObject, now: number): number | undefined {
   return at;
 }
 
-/** A bulk transfer's item that carries a condition this DFSP issued (a single quote of its own, or a bulk quote of an SDK sharing its secret). */
+/** A bulk transfer's item that carries a condition this DFSP issued (for a single quote: it issues no other). */
 export interface IssuedBulkItem {
   readonly transferId: string;
   readonly condition: string;
-  /** When the quote inside the packet expires (epoch ms); undefined for packets without one (SDK 17.x, an SDK's bulk quotes). */
+  /** When the quote inside the packet expires (epoch ms); undefined for SDK 17.x packets without one. */
   readonly quoteExpiresAt?: number;
   /** The quote the packet names (its transaction's quoteId). */
   readonly quoteId: unknown;
@@ -542,9 +539,9 @@ export interface IssuedBulkItem {
  * within ILP_TRANSFER_MAX_TTL_SECONDS, else 3100) and the items whose packet and condition this DFSP issued (HMAC
  * under a keyring secret), each checked as POST /transfers is (checkAgainstIssued, with the bulk's payer and payee
  * and the item's transferAmount), so that neither "one quote serves one transfer" nor the quote's terms can be
- * walked around through a bulk. This gateway answers no bulk quote, so any other item (a backend's own bulk quote
- * under another secret, a packet of another version or form) is left to the backend as before; an item without a
- * packet or with a condition not in the IlpCondition form → 3100.
+ * walked around through a bulk. Bulk quotes are not this gateway's to answer, so any other item (a backend's own
+ * bulk quote, a packet of another version or form) is left to the backend as before; an item without a packet or
+ * with a condition not in the IlpCondition form → 3100.
  */
 export function checkDfspBulk(
   body: JsonObject,

@@ -112,17 +112,6 @@ const notSent = (e: unknown): boolean => isGatewayError(e) && e.context?.notSent
  */
 const MAX_QUOTE_RECORD_CHARS = 16 * 1024;
 
-/** A stored quote request (dfspIlpInbound); one that does not read back refuses the answer as before (3100). */
-function parseRequestRecord(text: string): JsonObject {
-  try {
-    const v: unknown = JSON.parse(text);
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as JsonObject;
-  } catch {
-    // refused below
-  }
-  throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'the stored quote request cannot be read' });
-}
-
 /** message().json() for a large body, the parse in a turn of its own (docs/security.md class 10). */
 async function parsedInTurns(c: GatewayContext): Promise<void> {
   await nextTurn();
@@ -565,54 +554,23 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
 
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
   // longer than ILP_QUOTE_MAX_TTL_SECONDS (+ grace) whatever expiration the payer asks for.
-  const requestTtl = (expiration: unknown, t: number) => {
-    const asked = parseDateTime(expiration) ?? t + o.quoteExpirySeconds * 1000;
-    return boundedTtl(Math.min(asked, t + o.quoteMaxTtlSeconds * 1000), t, o);
-  };
-  /** One quote request's record; `bulkQuoteId`: the bulk quote it was asked in (its payer is the bulk's). */
-  const requestRecord = (q: JsonObject, payer: unknown, bulkQuoteId?: string): string => {
-    const { quoteId, transactionId, transactionType, payee } = q;
-    const record = JSON.stringify(
-      bulkQuoteId === undefined
-        ? { quoteId, transactionId, transactionType, payee, payer }
-        : { quoteId, transactionId, transactionType, payee, payer, b: bulkQuoteId },
-    );
+  const dfspQuote: Check = async (_c, msg, store) => {
+    if (typeof msg.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'quoteId is missing' });
+    const t = now();
+    const asked = parseDateTime(msg.expiration) ?? t + o.quoteExpirySeconds * 1000;
+    const exp = Math.min(asked, t + o.quoteMaxTtlSeconds * 1000);
+    const { quoteId, transactionId, transactionType, payee, payer } = msg;
+    const record = JSON.stringify({ quoteId, transactionId, transactionType, payee, payer });
     // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
     if (record.length > MAX_QUOTE_RECORD_CHARS)
       throw new GatewayError('GW_BODY_TOO_LARGE', { detail: `the quote's parties exceed ${MAX_QUOTE_RECORD_CHARS} characters` });
-    return record;
-  };
-  const dfspQuote: Check = async (_c, msg, store) => {
-    if (typeof msg.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'quoteId is missing' });
-    const record = requestRecord(msg, msg.payer);
     // First writer wins (NX): a second POST /quotes under the same id, from whoever knows it, must not replace
     // the parties the payee's quote response (and so its packet) is built from. Mojaloop treats a resend with
     // the same content as a duplicate to answer again: an identical record passes; other terms are refused.
-    if ((await writeOnce(store, quoteKey(msg.quoteId), record, requestTtl(msg.expiration, now()))) !== 'other') return;
+    if ((await writeOnce(store, quoteKey(msg.quoteId), record, boundedTtl(exp, t, o))) !== 'other') return;
     throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'quoteId already requested with other parties or transaction' });
   };
-  // A bulk quote's individual quotes are kept as single ones are, each naming its bulk quote, for the backend's
-  // packets: the SDK answers bulk quotes itself (sdk-scheme-adapter InboundTransfersModel.bulkQuoteRequest) and its
-  // packets carry no quote expiration (its quote response for getQuoteResponseIlp has none), so when it shares the
-  // ILP secret with this gateway, the bulk transfer's items count as issued and are dated by these records
-  // (quoteStillUsable). Before 2026-12-01 none were kept and such items were refused (3302). First writer wins, as
-  // for a single quote: a quote id already asked, singly, in another bulk quote or with other parties → 3106.
-  const dfspBulkQuote: Check = async (_c, msg, store) => {
-    if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
-    const records = new Map<string, string>();
-    for (const q of bulkItems(msg, 'individualQuotes')) {
-      if (typeof q.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualQuotes[].quoteId is missing' });
-      const key = quoteKey(q.quoteId);
-      if (records.has(key)) throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a quoteId repeats in individualQuotes' });
-      records.set(key, requestRecord(q, msg.payer, msg.bulkQuoteId));
-    }
-    const ttl = requestTtl(msg.expiration, now());
-    const written = await Promise.all([...records].map(([key, record]) => writeOnce(store, key, record, ttl)));
-    if (written.includes('other'))
-      throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'a quoteId of this bulk was already requested, with other parties or in another request' });
-  };
-  // A packet without a quote expiration (SDK 17.x, an SDK's bulk quote): the quote lives as long as its stored request
-  // record (dfspQuote, dfspBulkQuote).
+  // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
   // (With one, checkDfspTransfer and checkDfspBulk have already refused an expired quote.)
   const quoteStillUsable = async (store: Store, q: { quoteExpiresAt?: number | undefined; quoteId: unknown }) => {
     if (q.quoteExpiresAt !== undefined) return;
@@ -684,7 +642,6 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   return stage('dfspIlpInbound', o, (c) => {
     const tpl = c.get('route').template;
     if (tpl === 'POST /quotes') return ['quote_request', dfspQuote];
-    if (tpl === 'POST /bulkQuotes') return ['bulk_quote_request', dfspBulkQuote];
     if (tpl === 'POST /transfers') return ['transfer_condition', dfspTransfer];
     if (tpl === 'POST /bulkTransfers') return ['bulk_transfer_condition', dfspBulkTransfer];
     if (tpl === 'POST /fxTransfers') return ['fx_transfer_condition', fxpTransfer];
@@ -707,10 +664,6 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   const quoteResponse: Check = async (c, msg, store) => {
     const stored = await store.get(quoteKey(c.get('route').params[0]!));
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
-    const request = parseRequestRecord(stored);
-    // An individual quote of a bulk is answered in the PUT /bulkQuotes, by the backend: a single answer would issue a
-    // second packet (another condition, so another use) for the same quote.
-    if (request.b !== undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'this quote was requested in a bulk quote' });
     // The packet carries the expiration as given, and the transfer is later checked against it: one this gateway
     // could not read back (no zone, a day that does not exist) would have every transfer of the quote refused.
     if (msg.expiration !== undefined && parseDateTime(msg.expiration) === undefined)
@@ -719,7 +672,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
     let ilp: ReturnType<typeof buildIlp>;
     try {
-      ilp = buildIlp(version, transactionObjectOf(request, { ...msg, expiration }), keyring);
+      ilp = buildIlp(version, transactionObjectOf(JSON.parse(stored) as JsonObject, { ...msg, expiration }), keyring);
     } catch (cause) {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'quote cannot be carried in an ILP packet', cause });
     }
