@@ -7,7 +7,15 @@ import { normaliseAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
 import { type DecodedPacket, decodePacket, fulfilmentMessage, sdkV4Message } from './packet.js';
 import { moneyOf, packetAmountMatches } from './packet-amount.js';
-import { type DfspTransferRecord, type HubTransferRecord, isTombstoneOf, isUsedTombstone, parseDfspRecord, parseHubRecord } from './records.js';
+import {
+  type DfspTransferRecord,
+  type HubTransferRecord,
+  type IssuedAnswerRecord,
+  isTombstoneOf,
+  isUsedTombstone,
+  parseDfspRecord,
+  parseHubRecord,
+} from './records.js';
 import { has, type JsonObject, pick } from './transaction.js';
 
 /**
@@ -524,14 +532,48 @@ function unexpiredQuote(tx: JsonObject, now: number): number | undefined {
   return at;
 }
 
-/** A bulk transfer's item that carries a condition this DFSP issued (for a single quote: it issues no other). */
+/**
+ * DFSP role, an answer its backend sent with a packet already in it (PUT /quotes/{ID}, or an individualQuoteResults
+ * item of PUT /bulkQuotes/{ID}): the condition and quote id when the packet is one this DFSP issued (a keyring secret
+ * shared with the backend) and carries no quote expiration of its own, so that the answer must date it; otherwise
+ * undefined (a packet of its own secret, or one that dates itself, is left to what checks the transfer).
+ */
+export function undatedIssued(item: JsonObject, version: IlpVersion, keyring: IlpKeyring): { condition: string; quoteId: string } | undefined {
+  if (typeof item.ilpPacket !== 'string' || typeof item.condition !== 'string') return undefined;
+  const cond = decode32(item.condition);
+  if (cond === undefined) return undefined;
+  let decoded: DecodedPacket;
+  try {
+    decoded = decodePacket(item.ilpPacket, version);
+  } catch {
+    return undefined;
+  }
+  const { quoteId, expiration } = decoded.transaction;
+  if (expiration !== undefined || typeof quoteId !== 'string') return undefined;
+  return keyring.find(fulfilmentMessage(item.ilpPacket, decoded), cond) === undefined ? undefined : { condition: cond.toString('base64url'), quoteId };
+}
+
+/**
+ * DFSP role: when the quote of a packet without a quote expiration expires, from the answer that issued it (its
+ * `issuedAnswerKey` record, written only by the payee's side). None (the answer never passed this gateway, or its record
+ * ended), or an expiration passed → 3302; answered in another bulk quote than `bulkQuoteId` → 3100. (The record is found
+ * by the condition, which only the packet it was written for has: its quote is the packet's.)
+ */
+export function answeredQuoteExpiry(record: IssuedAnswerRecord | undefined, bulkQuoteId: unknown, now: number): number {
+  if (record === undefined || record.x <= now)
+    throw new GatewayError('GW_ILP_QUOTE_EXPIRED', {
+      detail: 'quote expired (its packet carries no expiration, and the answer that issued it has expired or never passed this gateway)',
+    });
+  if (record.b !== undefined && record.b !== bulkQuoteId) throw mismatch('the quote was answered in another bulk quote');
+  return record.x;
+}
+
+/** A bulk transfer's item that carries a condition this DFSP issued (a quote it answered, or its backend under a shared secret). */
 export interface IssuedBulkItem {
   readonly transferId: string;
   readonly condition: string;
-  /** When the quote inside the packet expires (epoch ms); undefined for SDK 17.x packets without one. */
+  /** When the quote inside the packet expires (epoch ms); undefined for packets without one (SDK 17.x, the SDK's bulk quotes). */
   readonly quoteExpiresAt?: number;
-  /** The quote the packet names (its transaction's quoteId). */
-  readonly quoteId: unknown;
 }
 
 /**
@@ -539,9 +581,9 @@ export interface IssuedBulkItem {
  * within ILP_TRANSFER_MAX_TTL_SECONDS, else 3100) and the items whose packet and condition this DFSP issued (HMAC
  * under a keyring secret), each checked as POST /transfers is (checkAgainstIssued, with the bulk's payer and payee
  * and the item's transferAmount), so that neither "one quote serves one transfer" nor the quote's terms can be
- * walked around through a bulk. Bulk quotes are not this gateway's to answer, so any other item (a backend's own
- * bulk quote, a packet of another version or form) is left to the backend as before; an item without a packet or
- * with a condition not in the IlpCondition form → 3100.
+ * walked around through a bulk (issued items include the SDK's bulk quotes when it shares the keyring's secret). Any
+ * other item (a backend's own bulk quote under a secret of its own, a packet of another version or form) is left to
+ * the backend as before; an item without a packet or with a condition not in the IlpCondition form → 3100.
  */
 export function checkDfspBulk(
   body: JsonObject,
@@ -580,7 +622,6 @@ export function checkDfspBulk(
     out.push({
       transferId: it.transferId,
       condition: cond.toString('base64url'),
-      quoteId: decoded.transaction.quoteId,
       ...(quoteExpiresAt === undefined ? {} : { quoteExpiresAt }),
     });
   }

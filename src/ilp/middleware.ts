@@ -13,6 +13,7 @@ import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import {
+  answeredQuoteExpiry,
   bulkItems,
   checkBulkIssuedByPayee,
   checkDfspBulk,
@@ -35,6 +36,7 @@ import {
   type PrepareContext,
   parseDateTime,
   quoteIdOf,
+  undatedIssued,
 } from './checks.js';
 import { conditionOf } from './crypto.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
@@ -53,10 +55,13 @@ import {
   hubQuoteUseKey,
   hubRecordText,
   hubTransferKey,
+  issuedAnswerKey,
+  issuedAnswerText,
   isTombstoneOf,
   isUsedTombstone,
   parseDfspRecord,
   parseHubRecord,
+  parseIssuedAnswer,
   payeePrefix,
   quoteKey,
   usedTombstone,
@@ -570,29 +575,28 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     if ((await writeOnce(store, quoteKey(msg.quoteId), record, boundedTtl(exp, t, o))) !== 'other') return;
     throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'quoteId already requested with other parties or transaction' });
   };
-  // A packet without a quote expiration (SDK 17.x): the quote lives as long as its stored request record.
-  // (With one, checkDfspTransfer and checkDfspBulk have already refused an expired quote.)
-  const quoteStillUsable = async (store: Store, q: { quoteExpiresAt?: number | undefined; quoteId: unknown }) => {
-    if (q.quoteExpiresAt !== undefined) return;
-    if (typeof q.quoteId !== 'string' || (await store.get(quoteKey(q.quoteId))) === undefined) {
-      throw new GatewayError('GW_ILP_QUOTE_EXPIRED', { detail: 'quote expired (the packet carries no expiration and its quote record has ended)' });
-    }
+  // When the quote of a packet expires: the packet's own quote expiration, or for a packet without one (SDK 17.x, an
+  // SDK's bulk quote, issued under a secret shared with this gateway) the expiration of the payee's answer that issued
+  // it, kept by dfspIlpOutbound. Never the payer's request: a payer could ask for the quote id again once a record of
+  // its request ended, and so date an expired quote anew (review of 2026-12-01). Already checked when it is the packet's.
+  const quoteExpiry = async (store: Store, it: { quoteExpiresAt?: number | undefined; condition: string }, bulkQuoteId: unknown, t: number) => {
+    if (it.quoteExpiresAt !== undefined) return it.quoteExpiresAt;
+    const found = await store.get(issuedAnswerKey(it.condition));
+    return answeredQuoteExpiry(found === undefined ? undefined : parseIssuedAnswer(found), bulkQuoteId, t);
   };
   // One quote, one transfer: the first transfer id to use an issued condition claims it (save nx) until the
   // quote and the transfer have expired; a resend of that transfer passes, another transfer id is refused.
-  // The mark lives as long as the quote can still be used, never less: until the packet's quote expiration
-  // (issued by this DFSP), or, without one, as long as the quote record can live; and past the transfer's own
-  // expiration. Not bounded like the records: ending it early would let a second transfer in.
-  const claimCondition = async (store: Store, p: { transferId: string; condition: string; quoteExpiresAt?: number }, expiresAt: number, t: number) => {
-    const useKey = conditionUseKey(p.condition);
-    const quoteUsableUntil = p.quoteExpiresAt ?? t + o.quoteMaxTtlSeconds * 1000;
-    const useTtl = ttlUntil(Math.max(quoteUsableUntil, expiresAt), t, o.graceSeconds);
-    await claimUse(store, useKey, p.transferId, useTtl);
+  // The mark lives as long as the quote can still be used, never less: until the quote's expiration (the packet's,
+  // or the answer's that dates it) and past the transfer's own expiration. Not bounded like the records: ending it
+  // early would let a second transfer in.
+  const claimCondition = async (store: Store, p: { transferId: string; condition: string }, quoteExpiresAt: number, expiresAt: number, t: number) => {
+    const useTtl = ttlUntil(Math.max(quoteExpiresAt, expiresAt), t, o.graceSeconds);
+    await claimUse(store, conditionUseKey(p.condition), p.transferId, useTtl);
   };
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
     const p = checkDfspTransfer(msg, versionOf(c, msg), keyring, t, o.transferMaxTtlSeconds);
-    await quoteStillUsable(store, { quoteExpiresAt: p.quoteExpiresAt, quoteId: p.decoded.transaction.quoteId });
+    const quoteExpiresAt = await quoteExpiry(store, p, undefined, t);
     // One transfer id, one quote (NX): a second prepare under the same id with another issued condition would
     // use up a second quote and have the commit attach that quote's fulfilment to the transfer the backend
     // approved under the first. A resend with the same packet and condition passes. The record comes before the
@@ -602,7 +606,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     if (written === 'other')
       throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transferId already prepared with another quote (condition or packet)' });
     try {
-      await claimCondition(store, p, p.expiresAt, t);
+      await claimCondition(store, p, quoteExpiresAt, p.expiresAt, t);
     } catch (e) {
       // The quote serves another transfer: the record this prepare wrote goes, so the transfer id is free for a retry
       // with a quote of its own and no commit finds this packet. Not on a store failure: a resend of this very
@@ -624,13 +628,15 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     if (items.length === 0) return;
     if (new Set(items.map((x) => x.condition)).size !== items.length)
       throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "two items carry one quote's condition" });
-    await Promise.all(
+    const dated = await Promise.all(
       items.map(async (it) => {
-        await quoteStillUsable(store, it);
+        const quoteExpiresAt = await quoteExpiry(store, it, msg.bulkQuoteId, t);
         refuseIfHeldByOther(await store.get(conditionUseKey(it.condition)), it.transferId);
+        return quoteExpiresAt;
       }),
     );
-    for (const it of items) await claimCondition(store, it, expiresAt, t);
+    // Side by side: one pipelined burst, not a round trip per item after another.
+    await Promise.all(items.map((it, i) => claimCondition(store, it, dated[i]!, expiresAt, t)));
   };
 
   const fxpTransfer: Check = async (_c, msg, store) => {
@@ -678,6 +684,29 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     }
     c.get('message').complete({ expiration, ilpPacket: ilp.ilpPacket, condition: ilp.condition });
   };
+  // The backend answered with a packet of its own making under a secret it shares with this gateway (the SDK's
+  // ILP_SECRET). A packet without a quote expiration (sdk-standard-components 17.x; the SDK's bulk quotes, whose
+  // quote response to getQuoteResponseIlp has none: sdk-scheme-adapter InboundTransfersModel.bulkQuoteRequest) is dated
+  // by this answer: its expiration (without one, now + QUOTE_EXPIRY_SECONDS) under the condition, written NX, so a
+  // re-answer prolongs nothing. The transfer is refused (3302) when the answer has expired or never passed here.
+  const keepAnswers = async (c: GatewayContext, store: Store, items: readonly JsonObject[], expiration: unknown, bulkQuoteId?: string) => {
+    const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
+    const issued = items.map((it) => undatedIssued(it, version, keyring)).filter((x) => x !== undefined);
+    if (issued.length === 0) return;
+    const t = now();
+    const x = parseDateTime(expiration) ?? t + o.quoteExpirySeconds * 1000;
+    const ttl = boundedTtl(x, t, o);
+    await Promise.all(
+      issued.map((it) =>
+        store.save(issuedAnswerKey(it.condition), issuedAnswerText({ x, q: it.quoteId, ...(bulkQuoteId === undefined ? {} : { b: bulkQuoteId }) }), ttl, 'nx'),
+      ),
+    );
+  };
+  const quoteAnswer: Check = (c, msg, store) => keepAnswers(c, store, [msg], msg.expiration);
+  const bulkQuoteAnswer: Check = async (c, msg, store) => {
+    if (!has(msg, 'individualQuoteResults')) return;
+    await keepAnswers(c, store, bulkItems(msg, 'individualQuoteResults'), msg.expiration, c.get('route').params[0]!);
+  };
   const attachFulfilment =
     (key: (id: string) => string): Check =>
     async (c, _msg, store) => {
@@ -717,6 +746,8 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   return stage('dfspIlpOutbound', o, (c, msg) => {
     const tpl = c.get('route').template;
     if (tpl === 'PUT /quotes/{ID}' && !has(msg(), 'ilpPacket') && !has(msg(), 'condition')) return ['quote_response', quoteResponse];
+    if (tpl === 'PUT /quotes/{ID}' && has(msg(), 'ilpPacket') && has(msg(), 'condition')) return ['quote_answer', quoteAnswer];
+    if (tpl === 'PUT /bulkQuotes/{ID}') return ['bulk_quote_answer', bulkQuoteAnswer];
     if (tpl === 'PUT /transfers/{ID}' && FX_ACCEPTED.has(msg().transferState as string) && !has(msg(), 'fulfilment')) return ['fulfil_attach', commit];
     if (tpl === 'PUT /fxQuotes/{ID}' && !has(msg(), 'condition')) return ['fx_quote_response', fxQuoteResponse];
     if (tpl === 'PUT /fxTransfers/{ID}' && FX_ACCEPTED.has(msg().conversionState as string) && !has(msg(), 'fulfilment')) return ['fx_fulfil_attach', fxCommit];

@@ -41,6 +41,11 @@ export const hubBulkQuoteUseKey = (bulkQuoteId: string, payee: string): string =
 export const hubFxQuoteKey = (conversionId: string, fxp: string): string => `ilp:hubfxquote:{${id(conversionId)}}:${fsp(fxp)}`;
 /** DFSP role: the POST /quotes request the payee received, until the quote expires + grace. */
 export const quoteKey = (quoteId: string): string => `ilp:quote:{${id(quoteId)}}`;
+/**
+ * DFSP role: the answer that issued a packet without a quote expiration of its own (the backend answering under a
+ * secret it shares with this gateway: sdk-standard-components 17.x, the SDK's bulk quotes), by its condition.
+ */
+export const issuedAnswerKey = (condition: string): string => `ilp:answer:{${id(condition)}}`;
 /** DFSP role: packet and condition of a received POST /transfers, to derive the fulfilment on commit. */
 export const dfspTransferKey = (transferId: string): string => `ilp:xfer:{${id(transferId)}}`;
 /** DFSP role: the transfer id a condition this DFSP issued was first used by (one transfer per quote). */
@@ -106,6 +111,29 @@ export function parseDfspRecord(text: string): DfspTransferRecord {
   try {
     const r = JSON.parse(text) as Partial<DfspTransferRecord>;
     if (typeof r.p === 'string' && typeof r.c === 'string') return { p: r.p, c: r.c };
+  } catch {
+    /* not JSON: rejected as corrupt below */
+  }
+  throw corrupt();
+}
+
+/** What `issuedAnswerKey` holds: when the answer says the quote expires, the quote, and the bulk quote it was answered in. */
+export interface IssuedAnswerRecord {
+  /** The answer's expiration (or, without one, when it was sent + QUOTE_EXPIRY_SECONDS), epoch ms. */
+  readonly x: number;
+  /** The quote id the packet names. */
+  readonly q: string;
+  /** The bulk quote id, for an individual quote answered in a PUT /bulkQuotes/{ID}. */
+  readonly b?: string;
+}
+
+export const issuedAnswerText = (r: IssuedAnswerRecord): string => JSON.stringify(r.b === undefined ? { x: r.x, q: r.q } : { x: r.x, q: r.q, b: r.b });
+
+export function parseIssuedAnswer(text: string): IssuedAnswerRecord {
+  try {
+    const r = JSON.parse(text) as Partial<IssuedAnswerRecord>;
+    if (typeof r.x === 'number' && typeof r.q === 'string' && (r.b === undefined || typeof r.b === 'string'))
+      return r.b === undefined ? { x: r.x, q: r.q } : { x: r.x, q: r.q, b: r.b };
   } catch {
     /* not JSON: rejected as corrupt below */
   }

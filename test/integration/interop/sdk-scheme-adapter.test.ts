@@ -6,9 +6,9 @@
 // loopback only between edgefsp's SDK and its own gateway), JWS signed by the SDKs and verified by every gateway and
 // SDK (PUT /parties included), and the ILP checks of each role on. Issue 11, "Interop tests".
 //
-// Known to fail until the gateway changes (issue 11 §3 and the DFSP-role quote expiry): the amounts whose SDK 17.4
-// packet amount is a floating-point product (GW_ILP_PACKET_MISMATCH at the hub), and every transfer into edgefsp
-// (SDK 17.4 transaction objects carry no quote `expiration`, which the DFSP-role check requires: 3302).
+// edgefsp's SDK shares its ILP secret with its DFSP-role gateway: its 17.4 packets carry no quote expiration, so the
+// gateway dates them by the SDK's PUT /quotes leaving through its outbound listener (docs/ilp.md, DFSP role); without
+// that record the transfer into edgefsp is refused 3302 ("payerfsp pays edgefsp" below fails).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';

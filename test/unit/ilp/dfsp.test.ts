@@ -684,9 +684,11 @@ describe('DFSP role: what the gateway completes is what is sent and signed (seco
   });
 });
 
-describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction object)', () => {
-  // sdk-standard-components 17.4 getQuoteResponseIlp leaves `expiration` out of the transaction object: the quote
-  // then lives as long as its stored request record (QUOTE_EXPIRY_SECONDS or the request's expiration, + grace).
+describe('DFSP role: packets without a quote expiration (SDK 17.x, the SDK’s bulk quotes) are dated by the answer that issued them', () => {
+  // sdk-standard-components 17.4 getQuoteResponseIlp leaves `expiration` out of the transaction object, and the SDK's
+  // bulk quote answers (sdk-scheme-adapter InboundTransfersModel.bulkQuoteRequest: a quote response of transferAmount
+  // and note only) carry none in any release. With the SDK's ILP secret, the gateway counts such packets as issued and
+  // dates them by the payee's answer passing its outbound listener (ilp:answer), never by the payer's request.
   const sdk174 = SDK_ILP_WRITERS.find((w) => w.release === '17.4.0')!;
   /** A POST /transfers of the quote's packet under transfer id `id`, expiring at `expiresAt`. */
   const prepareOf = (resp: JsonObject, ilp: { ilpPacket: string; condition: string }) => (id: string, expiresAt: number) => ({
@@ -698,14 +700,61 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
     condition: ilp.condition,
     expiration: new Date(expiresAt).toISOString(),
   });
-
-  test('inside a bulk too: 3302 once the quote record has ended', async () => {
-    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '60' });
+  /** The SDK 17.4 payee answering a fresh quote: its PUT /quotes body (sent through the gateway or not) and the prepare. */
+  const answered = (expiresAt: number | undefined) => {
     const qr = quoteRequest();
-    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
-    const resp = quoteResponse(T0);
+    const resp = quoteResponse(T0, { expiration: expiresAt === undefined ? undefined : new Date(expiresAt).toISOString() });
     const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
-    const item = { transferId: randomUUID(), prepare: prepareOf(resp, ilp)(randomUUID(), T0 + 120_000) };
+    return { qr, put: { ...resp, ilpPacket: ilp.ilpPacket, condition: ilp.condition }, prepare: prepareOf(resp, ilp), condition: ilp.condition as string };
+  };
+
+  test('accepted until the answer’s expiration (no grace), 3302 after; the answer is forwarded untouched, one store write', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '60' });
+    const a = answered(T0 + 60_000);
+    assert.equal(decodePacket(a.put.ilpPacket).transaction.expiration, undefined, 'SDK 17.4 packets carry no quote expiration');
+    assert.equal((await h.inbound('POST', '/quotes', a.qr)).status, 200);
+    const calls = h.store.calls;
+    const out = await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest);
+    assert.deepEqual([out.status, out.json.rewritten], [200, null]);
+    assert.equal(h.store.calls, calls + 1);
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'quote_answer', outcome: 'ok' });
+    const first = randomUUID();
+    h.advance(59_000);
+    assert.equal((await h.inbound('POST', '/transfers', a.prepare(first, T0 + 120_000))).status, 200);
+    h.advance(2_000);
+    const late = await h.inbound('POST', '/transfers', a.prepare(first, T0 + 120_000));
+    assert.equal(late.code, '3302');
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'transfer_condition', outcome: 'failed', errorType: 'GW_ILP_QUOTE_EXPIRED' });
+  });
+
+  test('an answer that never passed the gateway dates nothing: 3302, however often the payer asks for the quote', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const a = answered(T0 + 60_000);
+    assert.equal((await h.inbound('POST', '/quotes', a.qr)).status, 200);
+    const r = await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 30_000));
+    assert.deepEqual([r.code, r.json.upstream], ['3302', undefined]);
+  });
+
+  test('an expired quote is not dated anew by the payer asking for it again (review of 2026-12-01), nor prolonged by a second answer', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '60', ILP_QUOTE_MAX_TTL_SECONDS: '60' });
+    const a = answered(T0 + 60_000);
+    assert.equal((await h.inbound('POST', '/quotes', a.qr)).status, 200);
+    assert.equal((await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest)).status, 200);
+    // The SDK answers again (a resent POST /quotes) with a fresh expiration and the same packet: the first answer stands.
+    h.advance(30_000);
+    assert.equal((await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, { ...a.put, expiration: new Date(T0 + 3_600_000).toISOString() }, h.dest)).status, 200);
+    h.advance(31_000);
+    // The payer's request record has ended too: asking again writes a new one, which dates nothing.
+    assert.equal((await h.inbound('POST', '/quotes', a.qr)).status, 200);
+    const r = await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 120_000));
+    assert.equal(r.code, '3302');
+  });
+
+  test('inside a bulk too: 3302 once the answer has expired', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const a = answered(T0 + 60_000);
+    assert.equal((await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest)).status, 200);
+    const item = { transferId: randomUUID(), prepare: a.prepare(randomUUID(), T0 + 120_000) };
     const bulk = bulkTransferOf([item], new Date(T0 + 120_000).toISOString());
     h.advance(61_000);
     const late = await h.inbound('POST', '/bulkTransfers', bulk);
@@ -713,36 +762,133 @@ describe('DFSP role: packets of SDK 17.x (no quote expiration in the transaction
     assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_transfer_condition', outcome: 'failed', errorType: 'GW_ILP_QUOTE_EXPIRED' });
   });
 
-  test('accepted while the quote record lives, 3302 once it has ended', async () => {
-    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '60' });
-    const qr = quoteRequest();
-    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
-    const resp = quoteResponse(T0);
-    const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
-    assert.equal(decodePacket(ilp.ilpPacket).transaction.expiration, undefined, 'SDK 17.4 packets carry no quote expiration');
-    const prepare = prepareOf(resp, ilp);
-    const first = randomUUID();
-    assert.equal((await h.inbound('POST', '/transfers', prepare(first, T0 + 120_000))).status, 200);
-    h.advance(61_000);
-    const late = await h.inbound('POST', '/transfers', prepare(first, T0 + 120_000));
-    assert.equal(late.code, '3302');
-    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'transfer_condition', outcome: 'failed', errorType: 'GW_ILP_QUOTE_EXPIRED' });
+  test('an answer without an expiration dates the quote QUOTE_EXPIRY_SECONDS from when it was sent', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', QUOTE_EXPIRY_SECONDS: '45' });
+    const a = answered(undefined);
+    assert.equal((await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest)).status, 200);
+    h.advance(44_000);
+    assert.equal((await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 90_000))).status, 200);
+    const b = answered(undefined);
+    assert.equal((await h.outbound('PUT', `/quotes/${b.qr.quoteId}`, b.put, h.dest)).status, 200);
+    h.advance(46_000);
+    assert.equal((await h.inbound('POST', '/transfers', b.prepare(randomUUID(), T0 + 150_000))).code, '3302');
   });
 
-  test('the condition stays used while the quote record lives, even after the first transfer has expired', async () => {
-    // The quote's life is its record's here, which can outlast the first transfer: the one-use mark must too
-    // (before 2026-11-30 it lived only until the first transfer's expiration + grace).
+  test('the condition stays used while the quote is valid, even after the first transfer has expired', async () => {
+    // The quote can outlast the first transfer: the one-use mark must too (before 2026-11-30 it lived only until the
+    // first transfer's expiration + grace).
     const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0' });
-    const qr = quoteRequest({ expiration: new Date(T0 + 3_600_000).toISOString() });
-    assert.equal((await h.inbound('POST', '/quotes', qr)).status, 200);
-    const resp = quoteResponse(T0);
-    const ilp = sdk174.make(SECRET).getQuoteResponseIlp(qr, resp);
-    const prepare = prepareOf(resp, ilp);
-    assert.equal((await h.inbound('POST', '/transfers', prepare(randomUUID(), T0 + 10_000))).status, 200);
+    const a = answered(T0 + 3_600_000);
+    assert.equal((await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest)).status, 200);
+    assert.equal((await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 10_000))).status, 200);
     h.advance(20_000);
-    const second = await h.inbound('POST', '/transfers', prepare(randomUUID(), T0 + 30_000));
+    const second = await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 30_000));
     assert.equal(second.code, '3106');
     assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_CONDITION_USED');
+  });
+
+  test('answers whose packets date themselves, or were issued under another secret, are forwarded without a store round trip', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const own = issuedTransfer('1', T0); // carries its quote expiration
+    const foreign = sdk174.make('somebody-elses-secret-of-enough-length').getQuoteResponseIlp(quoteRequest(), quoteResponse(T0));
+    for (const put of [
+      { ...own.quoteResponse, ilpPacket: own.ilp.ilpPacket, condition: own.ilp.condition },
+      { ...quoteResponse(T0), ilpPacket: foreign.ilpPacket, condition: foreign.condition },
+      { ...quoteResponse(T0), ilpPacket: 'not a packet', condition: foreign.condition },
+    ]) {
+      const r = await h.outbound('PUT', `/quotes/${randomUUID()}`, put, h.dest);
+      assert.deepEqual([r.status, r.json.rewritten], [200, null]);
+    }
+    assert.equal(h.store.calls, 0);
+  });
+});
+
+describe('DFSP role: bulk quotes answered by the SDK, which shares the ILP secret', () => {
+  // sdk-scheme-adapter answers a POST /bulkQuotes itself (src/lib/model/InboundTransfersModel.js bulkQuoteRequest):
+  // per individual quote, getQuoteResponseIlp({transactionId, quoteId, payee, payer: the bulk's payer,
+  // transactionType}, {transferAmount, note}), so its v1 packets carry no quote expiration (v4 cannot be built without
+  // one). Its PUT /bulkQuotes/{ID} passes the gateway's outbound listener, which dates them by the answer's expiration.
+  const sdk = () => Ilp.ilpFactory('v1', { secret: SECRET, logger });
+  const payer = quoteRequest().payer as JsonObject;
+  /** The SDK's answer to a bulk quote of `n` quotes (`over`: top-level members) and its items as bulk transfer items. */
+  const bulkAnswer = (n: number, over: JsonObject = {}) => {
+    const bulkQuoteId = randomUUID();
+    const items = Array.from({ length: n }, () => {
+      const q = quoteRequest();
+      const amount = { amount: '100.50', currency: 'USD' };
+      const ilp = sdk().getQuoteResponseIlp(
+        { transactionId: q.transactionId, quoteId: q.quoteId, payee: q.payee, payer, transactionType: q.transactionType },
+        { transferAmount: amount, note: '' },
+      );
+      return { quoteId: q.quoteId as string, transferAmount: amount, ilpPacket: ilp.ilpPacket as string, condition: ilp.condition as string };
+    });
+    const put = { individualQuoteResults: items, expiration: new Date(T0 + 60_000).toISOString(), ...over };
+    const transfers = items.map((it) => ({
+      transferId: randomUUID(),
+      prepare: { amount: it.transferAmount, ilpPacket: it.ilpPacket, condition: it.condition } as JsonObject,
+    }));
+    return { bulkQuoteId, put, transfers };
+  };
+  const bulkOf = (bulkQuoteId: string, items: { transferId: string; prepare: JsonObject }[], expiresAt = T0 + 30_000) =>
+    bulkTransferOf(items, new Date(expiresAt).toISOString(), { bulkQuoteId });
+
+  test('the bulk transfer of an SDK-answered bulk quote passes, each quote once; the answer forwarded untouched', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const a = bulkAnswer(3);
+    const out = await h.outbound('PUT', `/bulkQuotes/${a.bulkQuoteId}`, a.put, h.dest);
+    assert.deepEqual([out.status, out.json.rewritten], [200, null]);
+    assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_quote_answer', outcome: 'ok' });
+    const bulk = bulkOf(a.bulkQuoteId, a.transfers);
+    const ok = await h.inbound('POST', '/bulkTransfers', bulk);
+    assert.deepEqual([ok.status, ok.json.upstream], [200, true]);
+    for (const t of a.transfers) assert.equal(await h.store.get(conditionUseKey(t.prepare.condition as string)), t.transferId);
+    assert.equal((await h.inbound('POST', '/bulkTransfers', bulk)).status, 200, 'a resend of the bulk passes');
+    const again = await h.inbound('POST', '/bulkTransfers', bulkOf(a.bulkQuoteId, [{ ...a.transfers[0]!, transferId: randomUUID() }]));
+    assert.equal(again.code, '3106');
+  });
+
+  test('an individual quote of a bulk: in a bulk transfer of another bulk quote, or as a single transfer → 3100; after the answer’s expiration → 3302; never answered here → 3302', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const a = bulkAnswer(2);
+    assert.equal((await h.outbound('PUT', `/bulkQuotes/${a.bulkQuoteId}`, a.put, h.dest)).status, 200);
+    const other = await h.inbound('POST', '/bulkTransfers', bulkOf(randomUUID(), a.transfers));
+    assert.deepEqual([other.code, other.json.upstream], ['3100', undefined]);
+    assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_PACKET_MISMATCH');
+    const single = {
+      ...a.transfers[0]!.prepare,
+      transferId: randomUUID(),
+      payerFsp: 'payerfsp',
+      payeeFsp: 'payeefsp',
+      expiration: new Date(T0 + 30_000).toISOString(),
+    };
+    assert.equal((await h.inbound('POST', '/transfers', single)).code, '3100');
+    h.advance(61_000);
+    const late = await h.inbound('POST', '/bulkTransfers', bulkOf(a.bulkQuoteId, a.transfers, T0 + 120_000));
+    assert.equal(late.code, '3302');
+    const unseen = bulkAnswer(1);
+    assert.equal((await h.inbound('POST', '/bulkTransfers', bulkOf(unseen.bulkQuoteId, unseen.transfers, T0 + 120_000))).code, '3302');
+  });
+
+  test('a bulk answer without results, with error results only or with packets of another secret keeps nothing; more than 1000 results → 3101', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const foreign = setup({ ILP_VERSION: '1', ILP_SECRET: 'somebody-elses-secret-of-enough-length' });
+    for (const [g, put] of [
+      [h, { expiration: new Date(T0 + 60_000).toISOString() }],
+      [h, { individualQuoteResults: [{ quoteId: randomUUID(), errorInformation: { errorCode: '3200', errorDescription: 'x' } }] }],
+      [foreign, bulkAnswer(2).put],
+    ] as const) {
+      const r = await g.outbound('PUT', `/bulkQuotes/${randomUUID()}`, put, g.dest);
+      assert.deepEqual([r.status, r.json.rewritten], [200, null]);
+    }
+    assert.deepEqual([h.store.calls, foreign.store.calls], [0, 0]);
+    const many = bulkAnswer(1);
+    const r = await h.outbound(
+      'PUT',
+      `/bulkQuotes/${many.bulkQuoteId}`,
+      { ...many.put, individualQuoteResults: Array.from({ length: 1001 }, () => many.put.individualQuoteResults[0]) },
+      h.dest,
+    );
+    assert.equal(r.code, '3101');
   });
 });
 
