@@ -227,7 +227,7 @@ export const CATALOGUE = {
   GW_ADMIN_UNAUTHORIZED: entry(
     '3000',
     401,
-    'Admin call without a valid bearer token (ADMIN_TOKEN, ADMIN_TOKENS or ADMIN_TOKENS_PATH), or with a token in the query string.',
+    'Admin call without a valid bearer token (ADMIN_TOKEN, ADMIN_TOKENS or ADMIN_TOKENS_PATH), or with a query string.',
   ),
   GW_ADMIN_FORBIDDEN: entry('3000', 403, 'Admin call with a viewer token on an operator action (reload, quarantine, limits); use an operator token.'),
   GW_ADMIN_NOT_FOUND: entry('3000', 404, 'Admin call names an unknown peer or resource.'),

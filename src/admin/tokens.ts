@@ -58,6 +58,20 @@ export interface AdminTokenOptions {
   readonly onWatchError?: (err: unknown) => void;
 }
 
+/**
+ * The token file's text, or '' once it is gone: deleting the file revokes its tokens, as emptying it does. (Until
+ * 2026-12-01 a deleted file counted as a failed read and its tokens stayed valid: review of 2026-12-01.) Any other read
+ * failure, like a malformed file, keeps the tokens in force and is reported: a half-written file locks nobody out.
+ */
+function readFileWhileThere(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw e;
+  }
+}
+
 export class AdminTokens {
   #fixed: readonly Entry[];
   #file: readonly Entry[] = [];
@@ -75,7 +89,7 @@ export class AdminTokens {
         [path],
         () => {
           try {
-            this.#file = parseTokenPairs(readFileSync(path, 'utf8'), 'ADMIN_TOKENS_PATH');
+            this.#file = parseTokenPairs(readFileWhileThere(path), 'ADMIN_TOKENS_PATH');
             o.onReload?.({ outcome: 'ok' });
           } catch (error) {
             o.onReload?.({ outcome: 'failed', error });
