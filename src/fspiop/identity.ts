@@ -31,15 +31,24 @@ export type Relation = readonly [member: string, header: IdentityHeader];
 
 const PARTY_FSP = 'partyIdInfo.fspId';
 
+/** acmt.024's sender and receiver (its error form too): ISO 20022 members, absent from every FSPIOP body. */
+const ASSIGNMENT: readonly Relation[] = [
+  ['headers.fspiop-source', 'source'],
+  ['headers.fspiop-destination', 'destination'],
+];
+
 /** Every relation, per route template. Templates without an entry carry no FSP id the API ties to a header. */
 export const RELATIONS: Readonly<Partial<Record<RouteTemplate, readonly Relation[]>>> = {
   // account lookup: an FSP registers its own parties (mojaloop/project#4510)
   'POST /participants': [['partyList[].fspId', 'source']],
   'POST /participants/{Type}/{ID}': [['fspId', 'source']],
   'POST /participants/{Type}/{ID}/{SubId}': [['fspId', 'source']],
-  // the Payee FSP answers a party lookup (acmt.024 Rpt.UpdtdPtyAndAcctId.Agt)
-  'PUT /parties/{Type}/{ID}': [[`party.${PARTY_FSP}`, 'source']],
-  'PUT /parties/{Type}/{ID}/{SubId}': [[`party.${PARTY_FSP}`, 'source']],
+  // the Payee FSP answers a party lookup (acmt.024 Rpt.UpdtdPtyAndAcctId.Agt); an acmt.024 also names its sender and
+  // receiver (Assgnmt.Assgnr, Assgnmt.Assgne: ISO 20022 only, read as the transformer reads them, iso20022.ts)
+  'PUT /parties/{Type}/{ID}': [[`party.${PARTY_FSP}`, 'source'], ...ASSIGNMENT],
+  'PUT /parties/{Type}/{ID}/{SubId}': [[`party.${PARTY_FSP}`, 'source'], ...ASSIGNMENT],
+  'PUT /parties/{Type}/{ID}/error': ASSIGNMENT,
+  'PUT /parties/{Type}/{ID}/{SubId}/error': ASSIGNMENT,
   // the Payee FSP asks the Payer FSP (payer is a PartyIdInfo here)
   'POST /transactionRequests': [
     [`payee.${PARTY_FSP}`, 'source'],

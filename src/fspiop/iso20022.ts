@@ -3,6 +3,7 @@
 // The paths are Mojaloop's own mapping: @mojaloop/ml-schema-transformer-lib 2.10,
 // src/mappings/fspiopiso20022/{discovery,quotes,fxQuotes,transfers,fxTransfers}.ts (ISO → FSPIOP direction).
 // Only the members some check reads are mapped; the rest of the body is forwarded as received.
+import { GatewayError } from '../errors.js';
 import type { ApiType } from './headers.js';
 import type { JsonObject } from './message.js';
 import type { RouteTemplate } from './resources.js';
@@ -49,13 +50,26 @@ const PARTY = (fspiop: string, party: string, agent: string): Record<string, str
 });
 
 /**
+ * acmt.024's assignment: the assigner "is also the sender of the message" and the assignee its receiver (ISO 20022
+ * IdentificationAssignment3, @mojaloop/api-snippets), and the transformer reads FSPIOP-Source and -Destination from
+ * them (discovery.ts parties.put and putError). No FSPIOP body has these members; in the view they carry the names the
+ * transformer gives them, so that the identity relations bind them to the headers (review of 2026-12-01).
+ */
+const ASSIGNMENT: Paths = {
+  'headers.fspiop-source': 'Assgnmt.Assgnr.Agt.FinInstnId.Othr.Id',
+  'headers.fspiop-destination': 'Assgnmt.Assgne.Agt.FinInstnId.Othr.Id',
+};
+
+/**
  * Per message: FSPIOP member → ISO path. `a|b` reads the first path present (the transformer's `$alt`:
  * a party is identified as a person or as an organisation).
  */
 const MESSAGES: Partial<Record<RouteTemplate, Paths>> = {
-  // acmt.024
-  'PUT /parties/{Type}/{ID}': { 'party.partyIdInfo.fspId': 'Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id' },
-  'PUT /parties/{Type}/{ID}/{SubId}': { 'party.partyIdInfo.fspId': 'Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id' },
+  // acmt.024, and its error form
+  'PUT /parties/{Type}/{ID}': { 'party.partyIdInfo.fspId': 'Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id', ...ASSIGNMENT },
+  'PUT /parties/{Type}/{ID}/{SubId}': { 'party.partyIdInfo.fspId': 'Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id', ...ASSIGNMENT },
+  'PUT /parties/{Type}/{ID}/error': ASSIGNMENT,
+  'PUT /parties/{Type}/{ID}/{SubId}/error': ASSIGNMENT,
   // pacs.081
   'POST /quotes': {
     quoteId: 'CdtTrfTxInf.PmtId.TxId',
@@ -119,10 +133,14 @@ const STATES: Readonly<Record<string, string>> = { RECV: 'RECEIVED', RESV: 'RESE
 const ISO_STATES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(STATES).map(([k, v]) => [v, k]));
 const STATE_MEMBERS: ReadonlySet<string> = new Set(['transferState', 'conversionState']);
 
+/** A path whose way runs through a present value that is no object (an array, a scalar, null). */
+const INTERRUPTED: unique symbol = Symbol('interrupted');
+
 function get(o: unknown, path: string): unknown {
   let v: unknown = o;
   for (const p of path.split('.')) {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    if (v === undefined) return undefined;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return INTERRUPTED;
     v = Object.hasOwn(v, p) ? (v as JsonObject)[p] : undefined;
   }
   return v;
@@ -150,6 +168,9 @@ export function fspiopView(apiType: ApiType, template: RouteTemplate, body: Json
     let v: unknown;
     for (const p of isoPaths.split('|')) {
       v = get(body, p);
+      // Mojaloop's transformer reads through arrays (an agent wrapped in one still names its FSP there), where this
+      // reading would find the member absent and leave its checks undone: refused (review of 2026-12-01).
+      if (v === INTERRUPTED) throw new GatewayError('GW_BODY_MALFORMED', { detail: `${p}: a member on this path is not an object` });
       if (v !== undefined) break;
     }
     if (v === undefined) continue;

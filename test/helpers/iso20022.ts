@@ -31,6 +31,8 @@ export const toIso = {
   putFxTransfers: async (id: string, body: JsonObject) => bodyOf(await F.fxTransfers.put({ body, headers: {}, params: { ID: id } } as never)),
   putParties: async (type: string, id: string, body: JsonObject, from = 'payeefsp', to = 'payerfsp') =>
     bodyOf(await F.parties.put({ body, headers: hdr(from, to), params: { Type: type, ID: id } } as never)),
+  putPartiesError: async (type: string, id: string, body: JsonObject, from = 'payeefsp', to = 'payerfsp') =>
+    bodyOf(await F.parties.putError({ body, headers: hdr(from, to), params: { Type: type, ID: id } } as never)),
 };
 
 /** ISO 20022 → FSPIOP, as Mojaloop reads it. */

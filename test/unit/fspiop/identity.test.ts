@@ -4,6 +4,7 @@
 // read through the same table (the oracle for what an SDK in ISO mode sends).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { GatewayError } from '../../../src/errors.js';
 import { type IdentityHeaders, identityMismatches, RELATIONS } from '../../../src/fspiop/identity.js';
 import { fspiopView } from '../../../src/fspiop/iso20022.js';
 import type { JsonObject } from '../../../src/fspiop/message.js';
@@ -46,6 +47,9 @@ const FSPIOP: Record<string, Fixture> = {
   'POST /participants/{Type}/{ID}/{SubId}': { headers: from('payerfsp'), body: { fspId: 'payerfsp' } },
   'PUT /parties/{Type}/{ID}': { headers: from('payeefsp', 'payerfsp'), body: { party: { ...party('payeefsp'), name: 'Jo' } } },
   'PUT /parties/{Type}/{ID}/{SubId}': { headers: from('payeefsp', 'payerfsp'), body: { party: party('payeefsp') } },
+  // FSPIOP error bodies name no FSP; the relations are acmt.024's assignment (ISO 20022, below)
+  'PUT /parties/{Type}/{ID}/error': { headers: from('payeefsp', 'payerfsp'), body: { errorInformation: { errorCode: '3204', errorDescription: 'x' } } },
+  'PUT /parties/{Type}/{ID}/{SubId}/error': { headers: from('payeefsp', 'payerfsp'), body: { errorInformation: { errorCode: '3204', errorDescription: 'x' } } },
   'POST /transactionRequests': {
     headers: from('payeefsp', 'payerfsp'),
     body: {
@@ -140,10 +144,14 @@ describe('identity relations, FSPIOP', () => {
 
     for (const [member, header] of RELATIONS[template]!) {
       if (!fspIdPaths(body).has(member)) {
-        // PUT /quotes/{ID}: FSPIOP carries no party (Table 23); only its ISO 20022 form does (below).
+        // PUT /quotes/{ID}: FSPIOP carries no party (Table 23); only its ISO 20022 form does (below). Likewise acmt.024's
+        // assigner and assignee (headers.*), which have no FSPIOP member.
         test(`${t}: ${member} is absent from the FSPIOP message, so it is not checked`, () => {
-          assert.equal(t, 'PUT /quotes/{ID}');
-          assert.deepEqual(identityMismatches(template, body, from('x', 'y'), NONE), []);
+          assert.ok(t === 'PUT /quotes/{ID}' || member.startsWith('headers.'), member);
+          assert.deepEqual(
+            identityMismatches(template, body, from('x', 'y'), NONE).filter((m) => m.member === member),
+            [],
+          );
         });
         continue;
       }
@@ -205,7 +213,22 @@ async function isoMessages(): Promise<{ name: string; template: RouteTemplate; h
       template: 'PUT /parties/{Type}/{ID}',
       headers: from('payeefsp', 'payerfsp'),
       body: await toIso.putParties('MSISDN', '27713803912', { party: party('payeefsp') }),
-      paths: [['Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id', 'party.partyIdInfo.fspId']],
+      paths: [
+        ['Rpt.UpdtdPtyAndAcctId.Agt.FinInstnId.Othr.Id', 'party.partyIdInfo.fspId'],
+        // The assigner and assignee are the sender and receiver; the transformer reads the headers from them (review of 2026-12-01).
+        ['Assgnmt.Assgnr.Agt.FinInstnId.Othr.Id', 'headers.fspiop-source'],
+        ['Assgnmt.Assgne.Agt.FinInstnId.Othr.Id', 'headers.fspiop-destination'],
+      ],
+    },
+    {
+      name: 'acmt.024, error form',
+      template: 'PUT /parties/{Type}/{ID}/error',
+      headers: from('payeefsp', 'payerfsp'),
+      body: await toIso.putPartiesError('MSISDN', '27713803912', { errorInformation: { errorCode: '3204', errorDescription: 'Party not found' } }),
+      paths: [
+        ['Assgnmt.Assgnr.Agt.FinInstnId.Othr.Id', 'headers.fspiop-source'],
+        ['Assgnmt.Assgne.Agt.FinInstnId.Othr.Id', 'headers.fspiop-destination'],
+      ],
     },
     {
       name: 'pacs.081',
@@ -292,6 +315,25 @@ describe('identity relations, ISO 20022 (bodies written by @mojaloop/ml-schema-t
         assert.deepEqual(read(tampered), [{ member, header: relation[1] }], `${name}: ${isoPath}`);
       }
       assert.equal(read(body, { source: headers.destination, destination: headers.source }).length, paths.length, `${name} swapped`);
+    }
+  });
+
+  test('a mapped path running through an array, a scalar or null is refused (3101), never read as absent: the transformer reads through arrays (review of 2026-12-01)', async () => {
+    for (const { name, template, body, paths } of await isoMessages()) {
+      for (const [isoPath] of paths) {
+        const segments = isoPath.split('.');
+        for (let cut = 1; cut < segments.length; cut++) {
+          const prefix = segments.slice(0, cut).join('.');
+          const original = prefix.split('.').reduce<unknown>((o, k) => (o as JsonObject)[k], body);
+          for (const wrapped of [[original], 'x', null]) {
+            assert.throws(
+              () => fspiopView('iso20022', template, withMember(body, prefix, wrapped)),
+              (e: unknown) => e instanceof GatewayError && e.code === 'GW_BODY_MALFORMED',
+              `${name}: ${prefix} as ${JSON.stringify(wrapped)?.slice(0, 20)}`,
+            );
+          }
+        }
+      }
     }
   });
 

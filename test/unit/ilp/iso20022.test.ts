@@ -180,7 +180,7 @@ describe('ISO 20022, hub role: every FSPIOP check applies', () => {
     ['transfer id missing', (b) => set(b, 'CdtTrfTxInf.PmtId.TxId', undefined), '3100', 'GW_ILP_PACKET_MISMATCH'],
     ['packet missing', (b) => set(b, 'CdtTrfTxInf.VrfctnOfTerms.IlpV4PrepPacket', undefined), '3100', 'GW_ILP_CONDITION_MALFORMED'],
     ['packet is garbage', (b) => set(b, 'CdtTrfTxInf.VrfctnOfTerms.IlpV4PrepPacket', 'AAAA'), '3100', 'GW_ILP_PACKET_MALFORMED'],
-    ['packet is a member of the wrong type', (b) => set(b, 'CdtTrfTxInf.VrfctnOfTerms', 'x'), '3100', 'GW_ILP_CONDITION_MALFORMED'],
+    ['packet is a member of the wrong type (the path runs through a scalar)', (b) => set(b, 'CdtTrfTxInf.VrfctnOfTerms', 'x'), '3101', 'GW_BODY_MALFORMED'],
   ];
   for (const [name, mutate, code, gw] of tampered) {
     test(`pacs.008 ${name} → ${code} ${gw}, nothing stored`, async () => {
