@@ -19,12 +19,17 @@
 // - Not evictable by traffic: the key is security state (store/types.ts isSecurityKey); the memory adapter
 //   keeps it apart from request records, and Redis should run with maxmemory-policy noeviction.
 // - Authored only by replicas: with STATE_HMAC_KEY the shared value is sealed (store/sealed.ts); a value
-//   that does not open, or whose generation lies further ahead of this replica's clock than MAX_AHEAD_MS, is
-//   'tampered': handled as a loss (still enforced, restored), never applied, never persisted.
-// Writes take a short store lock (save nx) so two admins editing at once do not lose an update.
+//   that does not open is 'tampered': handled as a loss (still enforced, restored), never applied, never
+//   persisted. Without the key, a value whose generation lies further ahead of this replica's clock than
+//   MAX_AHEAD_MS cannot be judged (forged, or the clocks disagree): neither applied nor written over, and the
+//   replica is not ready until it can judge the list again (store/shared-edit.ts; before 2026-12-01 a replica
+//   with a slow clock wrote its older list over every newer one).
+// Writes take a short store lock (store/shared-edit.ts withStoreLock) so two admins editing at once do not lose
+// an update; only its own lock is released (before 2026-12-01 a late edit released whatever lock it found).
 import { existsSync, readFileSync } from 'node:fs';
 import { GatewayError } from '../errors.js';
 import { createSealer, type Sealer } from '../store/sealed.js';
+import { isAhead, withStoreLock } from '../store/shared-edit.js';
 import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -34,8 +39,6 @@ const LOCK_KEY = 'quarantine:lock';
 const LOCK_TTL_MS = 2000;
 // The store port has no "no expiry"; ten years outlives any incident and is refreshed on every change.
 const LIST_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
-/** Generations are clock stamps: one further ahead than this (clock skew between replicas) is forged. */
-const MAX_AHEAD_MS = 10 * 60 * 1000;
 
 export interface QuarantineOptions {
   readonly store: Store;
@@ -80,6 +83,9 @@ export function parseState(raw: string): QuarantineState {
   throw new Error('quarantine list is not {"g": generation, "peers": [fspId, …]}');
 }
 
+const AHEAD =
+  "the shared quarantine list is stamped more than 10 minutes ahead of this replica's clock: check the clocks (or a forged value in the store); keeping the list in force, not writing over it, not ready";
+
 const stateText = (s: QuarantineState): string => JSON.stringify({ g: s.g, peers: [...s.peers].sort() });
 
 export class Quarantine {
@@ -98,6 +104,8 @@ export class Quarantine {
   /** False while the store is known to lack the list in force (until it is restored). */
   private inStore = true;
   private persistFailed = false;
+  /** The stored list is stamped too far ahead of this clock to be judged (unsealed): not ready until it is not. */
+  private ahead = false;
   /** True once the shared list has been read (or written) successfully: the replica knows what is in force. */
   private synced = false;
   private readonly sealer: Sealer;
@@ -113,8 +121,11 @@ export class Quarantine {
     this.sealer = createSealer(options.hmacKey, 'quarantine');
   }
 
-  /** The shared value as this replica may trust it: undefined when absent, 'tampered' when a replica did not write it. */
-  private async readShared(): Promise<QuarantineState | 'tampered' | undefined> {
+  /**
+   * The shared value as this replica may trust it: undefined when absent, 'tampered' when a replica did not write
+   * it, 'ahead' when it cannot tell (isAhead).
+   */
+  private async readShared(): Promise<QuarantineState | 'tampered' | 'ahead' | undefined> {
     const raw = await this.store.get(QUARANTINE_KEY);
     if (raw === undefined) return undefined;
     const text = this.sealer.open(raw);
@@ -125,7 +136,7 @@ export class Quarantine {
     } catch {
       return 'tampered';
     }
-    return s.g > this.now() + MAX_AHEAD_MS ? 'tampered' : s;
+    return isAhead(s.g, this.now(), this.sealer.authenticated) ? 'ahead' : s;
   }
 
   private async writeShared(s: QuarantineState): Promise<void> {
@@ -170,9 +181,10 @@ export class Quarantine {
   /** For /ready: healthy once the shared list was read, while the store holds the enforced list and the durable copy is written. */
   readiness(): { ok: boolean; info: Record<string, unknown> } {
     return {
-      ok: this.synced && this.inStore && !this.persistFailed,
+      ok: this.synced && this.inStore && !this.persistFailed && !this.ahead,
       info: {
         synced: this.synced,
+        ...(this.ahead ? { aheadOfClock: true } : {}),
         peers: this.peers.size,
         generation: this.generation,
         durable: this.path !== undefined && !this.persistFailed,
@@ -191,6 +203,12 @@ export class Quarantine {
   async refresh(): Promise<void> {
     try {
       const s = await this.readShared();
+      if (s === 'ahead') {
+        if (!this.ahead) this.onError(new Error(AHEAD));
+        this.ahead = true;
+        return;
+      }
+      this.ahead = false;
       if (s === undefined) {
         // Nothing was ever set, or a loss: restored from the list in force.
         if (this.generation !== 0 || this.peers.size !== 0) await this.restore({ reason: 'absent', storeGeneration: undefined });
@@ -254,36 +272,29 @@ export class Quarantine {
       this.telemetry?.quarantineLost();
       this.onLoss({ ...e, generation: this.generation, peers: this.list() });
     }
-    await this.locked(async () => {
+    const judged = await this.locked(async () => {
       const read = await this.readShared();
+      if (read === 'ahead') return false; // never written over: it may be newer than anything this replica knows
       const cur = read === 'tampered' ? undefined : read;
       if (cur !== undefined && cur.g >= this.generation) {
         if (cur.g > this.generation) this.apply(cur, true); // another replica restored or changed it meanwhile
-        return;
+        return true;
       }
       await this.writeShared({ g: this.generation, peers: [...this.peers] });
+      return true;
     });
-    this.inStore = true;
+    if (judged) this.inStore = true;
+    else this.ahead = true;
   }
 
-  private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    const token = `${process.pid}:${Math.random()}`;
-    const deadline = Date.now() + LOCK_TTL_MS;
-    while (!(await this.store.save(LOCK_KEY, token, LOCK_TTL_MS, 'nx'))) {
-      if (Date.now() > deadline) throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: 'quarantine list is locked' });
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    try {
-      return await fn();
-    } finally {
-      // A lock not released expires after LOCK_TTL_MS; the change itself has already succeeded or failed.
-      await this.store.delete(LOCK_KEY).catch(() => {});
-    }
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withStoreLock(this.store, LOCK_KEY, LOCK_TTL_MS, 'quarantine list', fn);
   }
 
   private update(change: (s: Set<string>) => boolean): Promise<boolean> {
     return this.locked(async () => {
       const read = await this.readShared();
+      if (read === 'ahead') throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: AHEAD });
       const cur = read === 'tampered' ? undefined : read;
       // The base is the newest known list: a flushed store must not make an edit drop the others.
       const base = cur !== undefined && cur.g >= this.generation ? cur : { g: this.generation, peers: this.list() };

@@ -13,21 +13,23 @@
 //   + rename); loadDurable() reads it before the store, so a restart of every replica with an empty store
 //   still restores the value. A corrupt file throws (start-up must stop: fail closed).
 // - Authored only by replicas: with an HMAC key the shared text is sealed (store/sealed.ts); a text that does
-//   not open, or whose generation lies further ahead of this replica's clock than MAX_AHEAD_MS, is
-//   'tampered': handled as a loss, never applied, never persisted.
+//   not open is 'tampered': handled as a loss, never applied, never persisted. Without one, a text whose
+//   generation lies further ahead of this replica's clock than MAX_AHEAD_MS cannot be judged (forged, or the
+//   clocks disagree): it is neither applied nor written over, and the replica is not ready until it can judge
+//   the stored value again (shared-edit.ts; before 2026-12-01 a replica with a slow clock wrote its older
+//   value over every newer one).
 // - Not evictable by traffic: callers use a key under a security prefix (store/types.ts isSecurityKey).
 // Writes take a short store lock (save nx) so two admins editing at once do not lose an update.
 import { existsSync, readFileSync } from 'node:fs';
 import { GatewayError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { createSealer, type Sealer } from './sealed.js';
+import { isAhead, withStoreLock } from './shared-edit.js';
 import type { Store } from './types.js';
 
 const LOCK_TTL_MS = 2000;
 // The store port has no "no expiry"; ten years outlives any incident and is refreshed on every change.
 const VALUE_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
-/** Generations are clock stamps: one further ahead than this (clock skew between replicas) is forged. */
-const MAX_AHEAD_MS = 10 * 60 * 1000;
 
 /** How a value is read from and written as JSON. */
 export interface StateCodec<V> {
@@ -85,6 +87,8 @@ export class SecurityState<V> {
   /** False while the store is known to lack the value in force (until it is restored). */
   #inStore = true;
   #persistFailed = false;
+  /** The stored value is stamped too far ahead of this clock to be judged (unsealed): not ready until it is not. */
+  #ahead = false;
   readonly #sealer: Sealer;
   readonly #now: () => number;
 
@@ -115,8 +119,11 @@ export class SecurityState<V> {
     return JSON.stringify({ g: s.g, v: this.o.codec.toJson(s.v) });
   }
 
-  /** The shared value as this replica may trust it: undefined when absent, 'tampered' when a replica did not write it. */
-  async #readShared(): Promise<Stamped<V> | 'tampered' | undefined> {
+  /**
+   * The shared value as this replica may trust it: undefined when absent, 'tampered' when a replica did not write
+   * it, 'ahead' when it cannot tell (isAhead).
+   */
+  async #readShared(): Promise<Stamped<V> | 'tampered' | 'ahead' | undefined> {
     const raw = await this.o.store.get(this.o.key);
     if (raw === undefined) return undefined;
     const text = this.#sealer.open(raw);
@@ -127,7 +134,7 @@ export class SecurityState<V> {
     } catch {
       return 'tampered';
     }
-    return s.g > this.#now() + MAX_AHEAD_MS ? 'tampered' : s;
+    return isAhead(s.g, this.#now(), this.#sealer.authenticated) ? 'ahead' : s;
   }
 
   async #writeShared(s: Stamped<V>): Promise<void> {
@@ -164,9 +171,10 @@ export class SecurityState<V> {
   /** For /ready: healthy while the store holds the value in force and the durable copy is written. */
   readiness(): { ok: boolean; info: Record<string, unknown> } {
     return {
-      ok: this.#inStore && !this.#persistFailed,
+      ok: this.#inStore && !this.#persistFailed && !this.#ahead,
       info: {
         generation: this.#generation,
+        ...(this.#ahead ? { aheadOfClock: true } : {}),
         durable: this.o.path !== undefined && !this.#persistFailed,
         inStore: this.#inStore,
         losses: this.#losses,
@@ -183,6 +191,12 @@ export class SecurityState<V> {
   async refresh(): Promise<void> {
     try {
       const s = await this.#readShared();
+      if (s === 'ahead') {
+        if (!this.#ahead) this.o.onError?.(new Error(aheadMessage(this.o.what)));
+        this.#ahead = true;
+        return;
+      }
+      this.#ahead = false;
       if (s === undefined) {
         if (this.#generation === 0 && this.o.codec.isEmpty(this.#value)) return; // nothing was ever set
         await this.#restore('absent', undefined);
@@ -213,6 +227,7 @@ export class SecurityState<V> {
   update<R>(change: (v: V, generation: number) => { next: V | undefined; result: R }): Promise<R> {
     return this.#locked(async () => {
       const read = await this.#readShared();
+      if (read === 'ahead') throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: aheadMessage(this.o.what) });
       const cur = read === 'tampered' ? undefined : read;
       // The base is the newest known value: a flushed store must not make an edit drop what it held.
       const base: Stamped<V> = cur !== undefined && cur.g >= this.#generation ? cur : { g: this.#generation, v: this.#value };
@@ -255,31 +270,25 @@ export class SecurityState<V> {
       this.#lastLoss = { at: new Date(this.#now()).toISOString(), reason };
       this.o.onLoss?.({ reason, storeGeneration, generation: this.#generation });
     }
-    await this.#locked(async () => {
+    const judged = await this.#locked(async () => {
       const read = await this.#readShared();
+      if (read === 'ahead') return false; // never written over: it may be newer than anything this replica knows
       const cur = read === 'tampered' ? undefined : read;
       if (cur !== undefined && cur.g >= this.#generation) {
         if (cur.g > this.#generation) this.#apply(cur, true); // another replica restored or changed it meanwhile
-        return;
+        return true;
       }
       await this.#writeShared({ g: this.#generation, v: this.#value });
+      return true;
     });
-    this.#inStore = true;
+    if (judged) this.#inStore = true;
+    else this.#ahead = true;
   }
 
-  async #locked<T>(fn: () => Promise<T>): Promise<T> {
-    const token = `${process.pid}:${Math.random()}`;
-    const deadline = Date.now() + LOCK_TTL_MS;
-    while (!(await this.o.store.save(this.o.lockKey, token, LOCK_TTL_MS, 'nx'))) {
-      if (Date.now() > deadline) throw new GatewayError('GW_STORE_UNAVAILABLE', { detail: `${this.o.what} is locked` });
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    try {
-      return await fn();
-    } finally {
-      // A lock not released expires after LOCK_TTL_MS; the change itself has already succeeded or failed. Only
-      // our own lock is released: a call that outlived the TTL must not free the lock of the call after it.
-      if ((await this.o.store.get(this.o.lockKey).catch(() => undefined)) === token) await this.o.store.delete(this.o.lockKey).catch(() => {});
-    }
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withStoreLock(this.o.store, this.o.lockKey, LOCK_TTL_MS, this.o.what, fn);
   }
 }
+
+const aheadMessage = (what: string): string =>
+  `the shared ${what} is stamped more than 10 minutes ahead of this replica's clock: check the clocks (or a forged value in the store); keeping the one in force, not writing over it, not ready`;

@@ -263,17 +263,34 @@ describe('a store client cannot lift a quarantine (hostile review): sealed state
     await until('both replicas to release', async () => (await party(a, 'evilfsp')).status === 202 && (await party(b, 'evilfsp')).status === 202);
   });
 
-  test('without a key: a generation far in the future is refused as forged (never applied, never persisted); later quarantines keep working everywhere', {
+  test('without a key: a generation far ahead of the clocks is never applied, persisted or written over; the replicas keep enforcing, are not ready and refuse edits until the key is fixed', {
     timeout: 30_000,
   }, async () => {
+    // Unsealed, a value stamped ahead cannot be told from one a replica with a faster clock wrote. Until 2026-12-01 it
+    // was written over as forged, so a replica whose clock was 10 minutes slow wrote its older list over every newer
+    // one and lifted quarantines elsewhere (review of 2026-12-01). Now nobody writes over it: fail closed.
     const a = await start('u', {});
     const b = await start('u', {});
     assert.equal((await admin(a, 'POST', '/admin/quarantine/evilfsp')).status, 200);
     await until('both replicas to enforce', async () => (await party(b, 'evilfsp')).status === 503);
-    await raw.set(key('u'), '{"g":9007199254740991,"peers":[]}');
-    for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503);
-    await until('the list to be restored', async () => parseState((await raw.get(key('u')))!).peers.includes('evilfsp'));
+    const forged = '{"g":9007199254740991,"peers":[]}';
+    await raw.set(key('u'), forged);
+    const ready = async (g: TestGateway) =>
+      (await (await fetch(`http://127.0.0.1:${g.gw.admin.port}/ready`)).json()) as {
+        checks: Record<string, boolean>;
+        info: { quarantine: { aheadOfClock?: boolean } };
+      };
+    await until('both replicas to report it', async () =>
+      (await Promise.all([a, b].map(ready))).every((r) => r.checks.quarantine === false && r.info.quarantine.aheadOfClock === true),
+    );
+    for (const g of [a, b]) assert.equal((await party(g, 'evilfsp')).status, 503, 'still enforced');
+    assert.equal(await raw.get(key('u')), forged, 'never written over');
     assert.ok(parseState(readFileSync(join(pki.dir, 'u.json'), 'utf8')).g < Date.now() + 60_000, 'no forged generation persisted');
+    assert.equal((await admin(a, 'POST', '/admin/quarantine/dfsp9')).status, 503, 'an edit is refused rather than written over it');
+    // The operator removes the value: the replicas restore their list, are ready again, and edits work.
+    await raw.del(key('u'));
+    await until('the list to be restored', async () => parseState((await raw.get(key('u'))) ?? '[]').peers.includes('evilfsp'));
+    await until('both replicas to be ready', async () => (await Promise.all([a, b].map(ready))).every((r) => r.checks.quarantine === true));
     assert.equal((await admin(a, 'POST', '/admin/quarantine/dfsp9')).status, 200);
     await until('replica B to apply the next change', async () => (await party(b, 'dfsp9')).status === 503);
   });

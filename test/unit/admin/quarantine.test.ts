@@ -28,6 +28,27 @@ describe('Quarantine', () => {
     assert.equal(await store.get('quarantine:lock'), undefined, 'lock released');
   });
 
+  test('a replica whose clock is slow (unsealed list stamped ahead of it) never writes over the newer list: it keeps its own, is not ready, refuses edits; the others enforce (review of 2026-12-01)', async () => {
+    const store = memoryStore();
+    const good = new Quarantine({ store });
+    const other = new Quarantine({ store });
+    const errors: unknown[] = [];
+    const slow = new Quarantine({ store, now: () => Date.now() - 11 * 60_000, onError: (e) => errors.push(e) });
+    await Promise.all([good.refresh(), other.refresh(), slow.refresh()]);
+    await good.add('dfspX');
+    const stored = await store.get(QUARANTINE_KEY);
+    for (let i = 0; i < 5; i++) for (const q of [slow, other, good]) await q.refresh();
+    assert.equal(await store.get(QUARANTINE_KEY), stored, 'the slow replica wrote nothing over it');
+    assert.deepEqual([good.list(), other.list()], [['dfspX'], ['dfspX']]);
+    assert.deepEqual(slow.list(), [], 'it applies nothing it cannot judge');
+    assert.equal(slow.readiness().ok, false, 'and is not ready, so it is sent no traffic');
+    assert.equal(slow.readiness().info.aheadOfClock, true);
+    assert.equal(errors.length, 1, 'reported once');
+    await assert.rejects(slow.add('dfspY'), (e: unknown) => e instanceof GatewayError && e.code === 'GW_STORE_UNAVAILABLE');
+    assert.equal(await store.get(QUARANTINE_KEY), stored);
+    assert.deepEqual([good.readiness().ok, other.readiness().ok], [true, true]);
+  });
+
   test('a failing or corrupt store keeps the last known list (fail static) and reports the error', async () => {
     const store = memoryStore();
     const errors: unknown[] = [];
