@@ -687,24 +687,49 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   // The backend answered with a packet of its own making under a secret it shares with this gateway (the SDK's
   // ILP_SECRET). A packet without a quote expiration (sdk-standard-components 17.x; the SDK's bulk quotes, whose
   // quote response to getQuoteResponseIlp has none: sdk-scheme-adapter InboundTransfersModel.bulkQuoteRequest) is dated
-  // by this answer: its expiration (without one, now + QUOTE_EXPIRY_SECONDS) under the condition, written NX, so a
-  // re-answer prolongs nothing. The transfer is refused (3302) when the answer has expired or never passed here.
+  // by this answer: its expiration (without one, now + QUOTE_EXPIRY_SECONDS; at most ILP_QUOTE_MAX_TTL_SECONDS and
+  // ILP_TRANSFER_MAX_TTL_SECONDS ahead, so the record holds its date for as long as it lives) under the condition,
+  // written NX, so a re-answer prolongs nothing. Such a packet is the same whenever the SDK answers the quote again (a
+  // payer asking again, under the same or a new bulk quote id), so an answer is refused (3106, nothing kept) when its
+  // quote was executed (its use mark is there, read in the same round trip) or is dated by another answer (another
+  // bulk quote, or a single one): second review of 2026-12-01. The transfer is refused (3302) when the answer has
+  // expired or never passed here.
   const keepAnswers = async (c: GatewayContext, store: Store, items: readonly JsonObject[], expiration: unknown, bulkQuoteId?: string) => {
     const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
     const issued = items.map((it) => undatedIssued(it, version, keyring)).filter((x) => x !== undefined);
     if (issued.length === 0) return;
     const t = now();
-    const x = parseDateTime(expiration) ?? t + o.quoteExpirySeconds * 1000;
-    const ttl = boundedTtl(x, t, o);
-    await Promise.all(
-      issued.map((it) =>
-        store.save(issuedAnswerKey(it.condition), issuedAnswerText({ x, q: it.quoteId, ...(bulkQuoteId === undefined ? {} : { b: bulkQuoteId }) }), ttl, 'nx'),
-      ),
+    const latest = t + Math.min(o.quoteMaxTtlSeconds, o.transferMaxTtlSeconds) * 1000;
+    const x = Math.min(parseDateTime(expiration) ?? t + o.quoteExpirySeconds * 1000, latest);
+    const ttl = ttlUntil(x, t, o.graceSeconds);
+    const sameQuote = (q: string) => (existing: string) => {
+      const r = parseIssuedAnswer(existing);
+      return r.q === q && r.b === bulkQuoteId;
+    };
+    const wrote: string[] = [];
+    const outcomes = await Promise.allSettled(
+      issued.map(async (it) => {
+        const key = issuedAnswerKey(it.condition);
+        const text = issuedAnswerText({ x, q: it.quoteId, ...(bulkQuoteId === undefined ? {} : { b: bulkQuoteId }) });
+        const [used, saved] = await Promise.all([store.get(conditionUseKey(it.condition)), store.save(key, text, ttl, 'nx')]);
+        if (saved) wrote.push(key);
+        if (used !== undefined)
+          throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this quote was already executed; answering it again dates nothing' });
+        const existing = saved ? undefined : await store.get(key);
+        if (existing !== undefined && !sameQuote(it.quoteId)(existing))
+          throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this packet was already answered for another quote or bulk quote' });
+      }),
     );
+    const failed = outcomes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed === undefined) return;
+    await Promise.all(wrote.map((key) => store.delete(key).catch(() => {})));
+    throw failed.reason;
   };
   const quoteAnswer: Check = (c, msg, store) => keepAnswers(c, store, [msg], msg.expiration);
+  // individualQuoteResults may be empty (API Definition BulkQuotesIDPutResponse: 0 to 1000 items): nothing to keep.
   const bulkQuoteAnswer: Check = async (c, msg, store) => {
-    if (!has(msg, 'individualQuoteResults')) return;
+    const results = msg.individualQuoteResults;
+    if (results === undefined || (Array.isArray(results) && results.length === 0)) return;
     await keepAnswers(c, store, bulkItems(msg, 'individualQuoteResults'), msg.expiration, c.get('route').params[0]!);
   };
   const attachFulfilment =

@@ -9,7 +9,7 @@ import { deserializeIlpPrepare, serializeIlpPrepare } from 'ilp-packet';
 import { GatewayError } from '../../../src/errors.js';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
 import { decodePacket } from '../../../src/ilp/packet.js';
-import { conditionUseKey, dfspTransferKey } from '../../../src/ilp/records.js';
+import { conditionUseKey, dfspTransferKey, issuedAnswerKey } from '../../../src/ilp/records.js';
 import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
@@ -708,7 +708,7 @@ describe('DFSP role: packets without a quote expiration (SDK 17.x, the SDK’s b
     return { qr, put: { ...resp, ilpPacket: ilp.ilpPacket, condition: ilp.condition }, prepare: prepareOf(resp, ilp), condition: ilp.condition as string };
   };
 
-  test('accepted until the answer’s expiration (no grace), 3302 after; the answer is forwarded untouched, one store write', async () => {
+  test('accepted until the answer’s expiration (no grace), 3302 after; the answer is forwarded untouched, one round trip (its record and a read of the use mark)', async () => {
     const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '60' });
     const a = answered(T0 + 60_000);
     assert.equal(decodePacket(a.put.ilpPacket).transaction.expiration, undefined, 'SDK 17.4 packets carry no quote expiration');
@@ -716,7 +716,7 @@ describe('DFSP role: packets without a quote expiration (SDK 17.x, the SDK’s b
     const calls = h.store.calls;
     const out = await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest);
     assert.deepEqual([out.status, out.json.rewritten], [200, null]);
-    assert.equal(h.store.calls, calls + 1);
+    assert.equal(h.store.calls, calls + 2);
     assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'quote_answer', outcome: 'ok' });
     const first = randomUUID();
     h.advance(59_000);
@@ -785,6 +785,34 @@ describe('DFSP role: packets without a quote expiration (SDK 17.x, the SDK’s b
     const second = await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 30_000));
     assert.equal(second.code, '3106');
     assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, 'GW_ILP_CONDITION_USED');
+  });
+
+  test('an answer dates its quote at most ILP_QUOTE_MAX_TTL_SECONDS (and ILP_TRANSFER_MAX_TTL_SECONDS) ahead', async () => {
+    for (const env of [{ ILP_QUOTE_MAX_TTL_SECONDS: '600' }, { ILP_TRANSFER_MAX_TTL_SECONDS: '600' }] as Record<string, string>[]) {
+      const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0', ...env });
+      const a = answered(T0 + 3 * 3_600_000);
+      assert.equal((await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest)).status, 200);
+      h.advance(599_000);
+      assert.equal((await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 620_000))).status, 200, JSON.stringify(env));
+      const b = answered(T0 + 3 * 3_600_000);
+      assert.equal((await h.outbound('PUT', `/quotes/${b.qr.quoteId}`, b.put, h.dest)).status, 200);
+      h.advance(601_000 + 1_000);
+      assert.equal((await h.inbound('POST', '/transfers', b.prepare(randomUUID(), T0 + 1_300_000))).code, '3302', JSON.stringify(env));
+    }
+  });
+
+  test('the SDK answering an executed quote again (the payer asked again) → 3106, nothing kept: a second transfer is still refused once the use mark ends (second review of 2026-12-01)', async () => {
+    const h = setup({ ILP_VERSION: '1', ILP_EXPIRY_GRACE_SECONDS: '0' });
+    const a = answered(T0 + 60_000);
+    assert.equal((await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, a.put, h.dest)).status, 200);
+    assert.equal((await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 120_000))).status, 200);
+    // The answer record ends with the quote (60 s); the use mark lives as long as the transfer (120 s).
+    h.advance(90_000);
+    const again = await h.outbound('PUT', `/quotes/${a.qr.quoteId}`, { ...a.put, expiration: new Date(T0 + 3_600_000).toISOString() }, h.dest);
+    assert.deepEqual([again.status, again.code, again.json.upstream], [400, '3106', undefined]);
+    assert.equal(await h.store.get(issuedAnswerKey(a.condition)), undefined, 'nothing kept');
+    h.advance(31_000); // the use mark has ended: nothing dates the quote
+    assert.equal((await h.inbound('POST', '/transfers', a.prepare(randomUUID(), T0 + 180_000))).code, '3302');
   });
 
   test('answers whose packets date themselves, or were issued under another secret, are forwarded without a store round trip', async () => {
@@ -869,11 +897,52 @@ describe('DFSP role: bulk quotes answered by the SDK, which shares the ILP secre
     assert.equal((await h.inbound('POST', '/bulkTransfers', bulkOf(unseen.bulkQuoteId, unseen.transfers, T0 + 120_000))).code, '3302');
   });
 
-  test('a bulk answer without results, with error results only or with packets of another secret keeps nothing; more than 1000 results → 3101', async () => {
+  test('one answer dates a quote: the same packets answered in another bulk quote, or a single quote’s packet in a bulk quote → 3106, nothing kept (second review of 2026-12-01)', async () => {
+    const h = setup({ ILP_VERSION: '1' });
+    const a = bulkAnswer(2);
+    assert.equal((await h.outbound('PUT', `/bulkQuotes/${a.bulkQuoteId}`, a.put, h.dest)).status, 200);
+    assert.equal((await h.outbound('PUT', `/bulkQuotes/${a.bulkQuoteId}`, a.put, h.dest)).status, 200, 'the same answer again passes');
+    const other = randomUUID();
+    const r = await h.outbound('PUT', `/bulkQuotes/${other}`, a.put, h.dest);
+    assert.deepEqual([r.status, r.code, r.json.upstream], [400, '3106', undefined]);
+    assert.equal((await h.inbound('POST', '/bulkTransfers', bulkOf(other, a.transfers))).code, '3100', 'still the first bulk quote’s');
+    // A single quote answered first, then its packet as an individual quote of a bulk quote: the bulk answer → 3106.
+    const q = quoteRequest();
+    const amount = { amount: '100.50', currency: 'USD' };
+    const ilp = sdk().getQuoteResponseIlp(
+      { transactionId: q.transactionId, quoteId: q.quoteId, payee: q.payee, payer, transactionType: q.transactionType },
+      { transferAmount: amount, note: '' },
+    );
+    assert.equal(
+      (
+        await h.outbound(
+          'PUT',
+          `/quotes/${q.quoteId}`,
+          { transferAmount: amount, expiration: new Date(T0 + 60_000).toISOString(), ilpPacket: ilp.ilpPacket, condition: ilp.condition },
+          h.dest,
+        )
+      ).status,
+      200,
+    );
+    const fresh = bulkAnswer(1);
+    const mixed = {
+      ...fresh.put,
+      individualQuoteResults: [
+        ...fresh.put.individualQuoteResults,
+        { quoteId: q.quoteId, transferAmount: amount, ilpPacket: ilp.ilpPacket, condition: ilp.condition },
+      ],
+    };
+    const m = await h.outbound('PUT', `/bulkQuotes/${fresh.bulkQuoteId}`, mixed, h.dest);
+    assert.equal(m.code, '3106');
+    assert.equal(await h.store.get(issuedAnswerKey(fresh.put.individualQuoteResults[0]!.condition)), undefined, 'what the refused answer wrote is taken back');
+  });
+
+  test('a bulk answer without results (none, or an empty list), with error results only or with packets of another secret keeps nothing; more than 1000 results → 3101', async () => {
     const h = setup({ ILP_VERSION: '1' });
     const foreign = setup({ ILP_VERSION: '1', ILP_SECRET: 'somebody-elses-secret-of-enough-length' });
     for (const [g, put] of [
       [h, { expiration: new Date(T0 + 60_000).toISOString() }],
+      [h, { individualQuoteResults: [], expiration: new Date(T0 + 60_000).toISOString() }],
       [h, { individualQuoteResults: [{ quoteId: randomUUID(), errorInformation: { errorCode: '3200', errorDescription: 'x' } }] }],
       [foreign, bulkAnswer(2).put],
     ] as const) {
