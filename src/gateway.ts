@@ -61,8 +61,8 @@ export interface RunningGateway {
   readonly revocations: KeyRevocations | undefined;
   readonly signer: SigningKeyHolder | undefined;
   readonly quarantine: Quarantine;
-  /** The admin app (the cluster primary relays admin calls to it). */
-  readonly adminFetch: (req: Request) => Response | Promise<Response>;
+  /** The admin app (the cluster primary relays admin calls to it, with the caller's address for the audit records). */
+  readonly adminFetch: (req: Request, remoteAddress?: string) => Response | Promise<Response>;
   /** The prom-client registry when metrics are the built-in ones. */
   readonly registry: unknown;
   /** Stops accepting, lets in-flight requests finish within `timeoutMs` (default SHUTDOWN_TIMEOUT_MS), then closes everything. */
@@ -152,7 +152,8 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       revocations,
       signer,
       quarantine,
-      adminFetch: (req) => apps.admin.fetch(req),
+      // The admin app reads the caller's address where @hono/node-server puts it (c.env.incoming.socket).
+      adminFetch: (req, remoteAddress) => apps.admin.fetch(req, remoteAddress === undefined ? undefined : { incoming: { socket: { remoteAddress } } }),
       registry: (telemetry as { registry?: unknown }).registry,
       async close(timeoutMs = config.shutdownTimeoutMs) {
         await listeners.close(timeoutMs);

@@ -8,6 +8,8 @@ export interface AdminCall {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** The caller's address on the primary's admin listener, for the worker's audit records. */
+  readonly remoteAddress?: string;
 }
 export interface AdminReply {
   readonly type: 'sg:admin-reply';

@@ -141,7 +141,14 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-    const c = { method: req.method ?? 'GET', url: req.url ?? '/', headers, body: body.toString('utf8') };
+    const c = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers,
+      body: body.toString('utf8'),
+      // The worker's audit records name the caller as a single process does (review of 2026-12-01: they had none).
+      ...(req.socket.remoteAddress === undefined ? {} : { remoteAddress: req.socket.remoteAddress }),
+    };
     if (isBroadcast(c.method, path)) {
       const replies = await Promise.all(live.map((w) => call(w, c)));
       const merged = mergeReplies(replies);

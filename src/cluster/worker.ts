@@ -26,7 +26,7 @@ export async function answerAdminCall(adminFetch: RunningGateway['adminFetch'], 
     return failed(400, 'bad admin request');
   }
   try {
-    const res = await adminFetch(req);
+    const res = await adminFetch(req, m.remoteAddress);
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => {
       headers[k] = v;

@@ -163,6 +163,20 @@ describe('roles', () => {
     assert.ok(records.length > 0 && records.every((r) => r.reason === 'query_string' && r.role === undefined));
   });
 
+  test('a call relayed by the cluster primary is audited with the caller’s address it carries (review of 2026-12-01)', async () => {
+    records.length = 0;
+    const r = await a.gw.adminFetch(new Request('http://admin/admin/peers', { headers: bearer(OPERATOR) }), '203.0.113.9');
+    assert.equal(r.status, 200);
+    await a.gw.adminFetch(new Request('http://admin/admin/peers'), '203.0.113.10');
+    assert.deepEqual(
+      records.filter((x) => x.event === 'admin_call').map((x) => [x.peer, x.status]),
+      [
+        ['203.0.113.9', 200],
+        ['203.0.113.10', 401],
+      ],
+    );
+  });
+
   test('every admin call is audited with the role and a token fingerprint, never the token', async () => {
     records.length = 0;
     await admin(a, 'GET', '/admin/peers', bearer(VIEWER));

@@ -68,8 +68,10 @@ test('the primary reads a request target as the worker will route it', () => {
 
 test('a worker answers every relayed admin call, even one fetch cannot represent, and never rejects', async () => {
   const seen: string[] = [];
-  const adminFetch = async (req: Request) => {
+  const callers: (string | undefined)[] = [];
+  const adminFetch = async (req: Request, remoteAddress?: string) => {
     seen.push(`${req.method} ${new URL(req.url).pathname}`);
+    callers.push(remoteAddress);
     if (req.url.endsWith('/boom')) throw new Error('admin app failed');
     return new Response('{"ok":true}', { status: 200, headers: { 'content-type': 'application/json' } });
   };
@@ -84,6 +86,9 @@ test('a worker answers every relayed admin call, even one fetch cannot represent
   const ok = await call('GET', '/ready');
   assert.deepEqual([ok.status, ok.body, ok.headers['content-type']], [200, '{"ok":true}', 'application/json']);
   assert.deepEqual(seen, ['GET /boom', 'GET /ready'], 'only representable calls reach the admin app');
+  // The caller's address the primary saw reaches the admin app, for its audit records.
+  await answerAdminCall(adminFetch, { type: 'sg:admin', id: 8, method: 'GET', url: '/ready', headers: {}, body: '', remoteAddress: '198.51.100.7' });
+  assert.deepEqual(callers, [undefined, undefined, '198.51.100.7']);
 });
 
 test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { timeout: 90_000 }, async () => {
