@@ -4,7 +4,7 @@
 
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
-import { GatewayError, toGatewayError, toResponse } from '../errors.js';
+import { GatewayError, isGatewayError, toGatewayError, toResponse } from '../errors.js';
 import { isValidFspId } from '../fspiop/headers.js';
 import type { PeerKeyListing } from '../jws/peer-keys.js';
 import { JWKS_PATH, type PublishedKeySource, servePublishedKeys } from '../jws/published.js';
@@ -111,6 +111,19 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
 
   const principals = new WeakMap<object, Principal>();
   const principal = (c: { req: { raw: Request } }): Principal | undefined => principals.get(c.req.raw);
+  /**
+   * Runs an edit of shared security state. One that outlived its edit lock is answered 503 (store/shared-edit.ts) but
+   * is written and may be in force: `audit` records it all the same (reason 'outlived_lock') before the error goes
+   * out, so no applied change goes unrecorded (review of 2026-12-01).
+   */
+  const edit = async <T>(audit: (reason: string) => void, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isGatewayError(e) && e.context?.outlivedLock === true) audit('outlived_lock');
+      throw e;
+    }
+  };
   app.use('/admin/*', async (c, next) => {
     const inQuery = hasQuery(c.req.url);
     const who = inQuery ? undefined : tokens.authenticate(c.req.header('authorization'));
@@ -216,13 +229,20 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     if (first === undefined && already === undefined) throw notFound('no key of any source (file, JWKS, Connection Manager) has this fingerprint');
     const who = principal(c);
     const fspIds = [...new Set(keys.map((k) => k.fspId))];
-    const { revocation, changed } = await r.list.add({
-      fingerprint: first?.fingerprint ?? already!.fingerprint,
-      thumbprint: first?.thumbprint ?? already?.thumbprint ?? undefined,
-      fspIds,
-      reason,
-      by: who?.fingerprint,
-    });
+    const fingerprint = first?.fingerprint ?? already!.fingerprint;
+    const { revocation, changed } = await edit(
+      (note) =>
+        deps.audit?.record({
+          event: 'key_revocation_on',
+          actor: 'admin',
+          fspId: fspIds.join(','),
+          fingerprint,
+          reason: `${reason} (${note})`,
+          peer: c.env?.incoming?.socket.remoteAddress,
+          ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+        }),
+      () => r.list.add({ fingerprint, thumbprint: first?.thumbprint ?? already?.thumbprint ?? undefined, fspIds, reason, by: who?.fingerprint }),
+    );
     deps.audit?.record({
       event: 'key_revocation_on',
       actor: 'admin',
@@ -240,9 +260,23 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     const ref = fingerprintOf(c.req.param('fingerprint'));
     const reason = reasonOf((await body(c, '{reason}')).reason);
     const fingerprint = ref.kind === 'spki' ? ref.value : r.list.list().find((x) => x.thumbprint === ref.value)?.fingerprint;
-    const lifted = fingerprint === undefined ? undefined : await r.list.lift(fingerprint);
-    if (lifted === undefined) throw notFound('no revocation names this fingerprint');
     const who = principal(c);
+    const lifted =
+      fingerprint === undefined
+        ? undefined
+        : await edit(
+            (note) =>
+              deps.audit?.record({
+                event: 'key_revocation_off',
+                actor: 'admin',
+                fingerprint,
+                reason: `${reason} (${note})`,
+                peer: c.env?.incoming?.socket.remoteAddress,
+                ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+              }),
+            () => r.list.lift(fingerprint),
+          );
+    if (lifted === undefined) throw notFound('no revocation names this fingerprint');
     deps.audit?.record({
       event: 'key_revocation_off',
       actor: 'admin',
@@ -286,16 +320,20 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     // Any valid FSP id, known or not: a peer outside the key and peer directories (or not yet connected)
     // must be quarantinable too; `known` tells the operator whether the id is in a directory.
     const fspId = validFspId(c.req.param('fspId'));
-    const changed = await q.add(fspId);
-    deps.audit?.record({ event: 'quarantine_on', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress });
+    const record = (reason?: string) =>
+      deps.audit?.record({ event: 'quarantine_on', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(reason ? { reason } : {}) });
+    const changed = await edit(record, () => q.add(fspId));
+    record();
     return c.json({ fspId, quarantined: true, changed, known: isKnown(fspId), all: q.list() });
   });
 
   app.delete('/admin/quarantine/:fspId', async (c) => {
     const q = quarantine();
     const fspId = validFspId(c.req.param('fspId'));
-    const changed = await q.remove(fspId);
-    deps.audit?.record({ event: 'quarantine_off', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress });
+    const record = (reason?: string) =>
+      deps.audit?.record({ event: 'quarantine_off', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(reason ? { reason } : {}) });
+    const changed = await edit(record, () => q.remove(fspId));
+    record();
     return c.json({ fspId, quarantined: false, changed, known: isKnown(fspId), all: q.list() });
   });
 
@@ -315,35 +353,41 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     } catch {
       throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'body must be JSON {rps, burst, concurrency, classes}' });
     }
+    const who = principal(c);
+    const record = (reason?: string) =>
+      deps.audit?.record({
+        event: 'limits_changed',
+        actor: 'admin',
+        fspId,
+        peer: c.env?.incoming?.socket.remoteAddress,
+        ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+        ...(reason ? { reason } : {}),
+      });
     let overrides: unknown;
     try {
-      overrides = await l.change(fspId, entry);
+      overrides = await edit(record, () => l.change(fspId, entry));
     } catch (e) {
       if (e instanceof GatewayError) throw e;
       throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: String((e as Error).message).slice(0, 100) });
     }
-    const who = principal(c);
-    deps.audit?.record({
-      event: 'limits_changed',
-      actor: 'admin',
-      fspId,
-      peer: c.env?.incoming?.socket.remoteAddress,
-      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
-    });
+    record();
     return c.json({ fspId, override: entry, overrides });
   });
 
   app.delete('/admin/limits/:fspId', async (c) => {
     const fspId = knownPeer(c.req.param('fspId'));
-    const overrides = await limits().change(fspId, undefined);
     const who = principal(c);
-    deps.audit?.record({
-      event: 'limits_released',
-      actor: 'admin',
-      fspId,
-      peer: c.env?.incoming?.socket.remoteAddress,
-      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
-    });
+    const record = (reason?: string) =>
+      deps.audit?.record({
+        event: 'limits_released',
+        actor: 'admin',
+        fspId,
+        peer: c.env?.incoming?.socket.remoteAddress,
+        ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+        ...(reason ? { reason } : {}),
+      });
+    const overrides = await edit(record, () => limits().change(fspId, undefined));
+    record();
     return c.json({ fspId, override: null, overrides });
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { type AdminDeps, buildAdminApp } from '../../../src/admin/app.js';
-import { Quarantine } from '../../../src/admin/quarantine.js';
+import { QUARANTINE_KEY, Quarantine } from '../../../src/admin/quarantine.js';
 import type { AuditEvent, AuditLog } from '../../../src/logging/audit.js';
 import { createTelemetry } from '../../../src/metrics/registry.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
@@ -86,6 +86,26 @@ describe('admin API authentication', () => {
 });
 
 describe('admin API endpoints', () => {
+  test('an edit answered 503 because it outlived its edit lock is written, and audited all the same (review of 2026-12-01)', async () => {
+    const store = createMemoryStore({ maxEntries: 1000 });
+    const save = store.save.bind(store);
+    // The list write lands, but its reply comes after the 2 s edit lock.
+    store.save = async (key, value, ttl, mode) => {
+      const r = await save(key, value, ttl, mode);
+      if (key === QUARANTINE_KEY) await new Promise((done) => setTimeout(done, 2100));
+      return r;
+    };
+    using s = await setup({ quarantine: new Quarantine({ store }) });
+    const res = await s.app.request('/admin/quarantine/dfspA', { method: 'POST', headers: auth(TOKEN) });
+    assert.equal(res.status, 503);
+    assert.match(JSON.stringify(await res.json()), /outlived its lock/);
+    const on = s.events.filter((e) => e.event === 'quarantine_on');
+    assert.deepEqual(
+      on.map((e) => [e.fspId, e.reason]),
+      [['dfspA', 'outlived_lock']],
+    );
+  });
+
   test('quarantine on, list, off; an id outside the directories can be quarantined (known: false); malformed id 400; every call audited', async () => {
     using s = await setup();
     let res = await s.app.request('/admin/quarantine/dfsp1', { method: 'POST', headers: auth(TOKEN) });

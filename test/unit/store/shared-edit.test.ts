@@ -57,6 +57,21 @@ describe('withStoreLock', () => {
     assert.equal(thirdRan, true);
   });
 
+  test('timed from when the lock was asked for: a late reply to the SET shortens the lock, and an edit past it is 503 (review of 2026-12-01)', async () => {
+    const store = createMemoryStore({ maxEntries: 100 });
+    const save = store.save.bind(store);
+    store.save = async (...args) => {
+      const r = await save(...args);
+      await sleep(80); // the SET ran at once; its reply (or the event loop) is late
+      return r;
+    };
+    await assert.rejects(
+      withStoreLock(store, 'lock', 100, 'test value', () => sleep(40)),
+      (e: unknown) => unavailable(e) && (e as GatewayError).context?.outlivedLock === true,
+    );
+    assert.equal(await withStoreLock(createMemoryStore({ maxEntries: 100 }), 'lock', 100, 'test value', async () => 'in time'), 'in time');
+  });
+
   test('a lock held by another for longer than the wait → 503', async () => {
     const store = createMemoryStore({ maxEntries: 100 });
     await store.save('lock', 'someone-else', 10_000);
