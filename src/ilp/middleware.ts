@@ -764,7 +764,13 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
       throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'conversion terms cannot be carried in an ILP packet', cause });
     }
     const expiresAt = parseDateTime((terms as JsonObject).expiration) ?? t + o.quoteExpirySeconds * 1000;
-    await store.save(fxpTransferKey(conversionId), JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition }), boundedTtl(expiresAt, t, o));
+    // The first answer for a conversion stands (NX), as for a quote: the fxTransfer check and the commit both read this
+    // record, so a second answer under the same conversionId (another conversionRequestId, other terms, a fresh
+    // expiration) would have the commit fulfil a condition other than the one the fxTransfer was accepted with, and
+    // the hub use the conversion up on an invalid fulfilment (review of 2026-12-01). An identical answer passes.
+    const record = JSON.stringify({ p: ilp.ilpPacket, c: ilp.condition });
+    if ((await writeOnce(store, fxpTransferKey(conversionId), record, boundedTtl(expiresAt, t, o))) === 'other')
+      throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this conversion was already answered with other terms' });
     c.get('message').complete({ condition: ilp.condition });
   };
 

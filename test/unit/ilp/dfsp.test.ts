@@ -2,7 +2,7 @@
 // condition and quote expiry, attach the fulfilment on commit. Cross-checked with the SDK.
 
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { deserializeIlpPrepare, serializeIlpPrepare } from 'ilp-packet';
@@ -630,6 +630,21 @@ describe('DFSP role with an FXP behind it, edge cases', () => {
       assert.equal(h.telemetry.ilpEvents.at(-1)?.errorType, errorType);
     }
     assert.equal(h.store.calls, 0);
+  });
+
+  test('the first answer for a conversion stands: the same answer again passes; another (new conversionRequestId, other terms) → 3106, not forwarded, and the commit still fulfils the accepted condition (review of 2026-12-01)', async () => {
+    const h = setup({ ILP_VERSION: '4' });
+    const fx = fxConversion(T0);
+    const first = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest);
+    const cond1 = (first.json.rewritten as JsonObject).condition as string;
+    assert.equal((await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, h.dest)).status, 200, 'identical answer');
+    assert.equal((await h.inbound('POST', '/fxTransfers', fx.fxTransfer(cond1))).status, 200);
+    const other = { conversionTerms: { ...fx.terms, initiatingFsp: 'attackerfsp', targetAmount: { currency: 'ZMW', amount: '1' } } };
+    const second = await h.outbound('PUT', `/fxQuotes/${randomUUID()}`, other, h.dest);
+    assert.deepEqual([second.status, second.code, second.json.upstream], [400, '3106', undefined]);
+    const accept = await h.outbound('PUT', `/fxTransfers/${fx.terms.conversionId}`, { conversionState: 'RESERVED' }, h.dest);
+    const f = (accept.json.rewritten as JsonObject).fulfilment as string;
+    assert.equal(createHash('sha256').update(Buffer.from(f, 'base64url')).digest('base64url'), cond1);
   });
 
   test('PUT /fxQuotes without conversionTerms.conversionId → 3101 and nothing stored; with a condition already → left alone', async () => {
