@@ -5,6 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isGatewayError } from '../errors.js';
+import { isValidFspId } from '../fspiop/headers.js';
 import { KeyDirectory } from '../jws/key-directory.js';
 import { parseKeyFileName } from '../jws/key-file.js';
 import type { PayloadForm } from '../jws/payload-forms.js';
@@ -84,7 +85,7 @@ export async function keysGenerate(argv: string[], io: CliIo): Promise<number> {
   for (const id of ids) {
     const stem = label ? `${id}.${label}` : id;
     const parsed = parseKeyFileName(`${stem}.pem`);
-    if (!parsed || parsed.fspId !== id || parsed.label !== (label ?? '')) {
+    if (!parsed || parsed.fspId !== id || parsed.label !== (label ?? '') || !isValidFspId(id) || (label !== undefined && label.includes('/'))) {
       line(io.stderr, `invalid FSP id or label: ${stem} (no dots in the id, no dots in the label)`);
       return 2;
     }

@@ -1,5 +1,6 @@
 // `switchguard <command>`: a thin dispatcher over the capability modules (no logic of its own).
 import { resolve } from 'node:path';
+import { isValidFspId } from '../fspiop/headers.js';
 import { initDevPki } from '../pki/dev-pki.js';
 import { parseCommand, UsageError } from './args.js';
 
@@ -40,6 +41,13 @@ async function run(argv: string[]): Promise<number> {
       const o = parseCommand(rest, PKI_INIT_OPTIONS, ['fsp']).values;
       const dir = resolve(o.dir ?? 'keys');
       const fsp = o.fsp ?? [];
+      // An FSP id names files here (<id>.pem, <id>.key): an FspId (FSPIOP API §7.3, no '/') without a dot, the key
+      // directory's label separator; '../x' wrote outside --dir (review of 2026-12-01).
+      const bad = fsp.find((id) => !isValidFspId(id) || id.includes('.'));
+      if (bad !== undefined) {
+        io.stderr.write(`invalid FSP id: ${bad} (1 to 32 FspId characters, no dots)\n`);
+        return 2;
+      }
       const r = initDevPki(dir, { force: o.force === true, ...(fsp.length ? { fspIds: ['hub', ...fsp] } : {}) });
       console.log(r.created.length ? `created ${r.created.length} files under ${dir}:\n  ${r.created.join('\n  ')}` : `nothing to do: ${dir} is complete`);
       return 0;
