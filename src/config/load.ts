@@ -58,7 +58,9 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
     const r = f.schema.safeParse(input);
     if (r.success) raw[name] = r.data;
     else {
-      const shown = input === undefined ? 'unset' : f.secret ? '(secret)' : `'${input.length > 60 ? `${input.slice(0, 60)}…` : input}'`;
+      // Credentials of a URL (REDIS_URL's password, say) are never echoed, whatever the setting (review of 2026-12-01).
+      const masked = input?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+      const shown = masked === undefined ? 'unset' : f.secret ? '(secret)' : `'${masked.length > 60 ? `${masked.slice(0, 60)}…` : masked}'`;
       problems.push(`${f.env}: ${r.error.issues.map((i) => i.message).join('; ')} (got ${shown})`);
     }
   }
@@ -161,6 +163,9 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   // Remote key sources (issue 12).
   if (c.peerKeysRefreshMinSeconds > c.peerKeysRefreshMaxSeconds) problems.push('PEER_KEYS_REFRESH_MIN_SECONDS: must not exceed PEER_KEYS_REFRESH_MAX_SECONDS');
   if (c.mcmUrl !== undefined && !dev && !c.mcmUrl.startsWith('https://')) problems.push('MCM_URL: must be https outside the development profile');
+  // The token request carries the client secret (HTTP Basic): never in clear text (review of 2026-12-01).
+  if (c.mcmTokenUrl !== undefined && !dev && !c.mcmTokenUrl.startsWith('https://'))
+    problems.push('MCM_TOKEN_URL: must be https outside the development profile (the client secret travels in it)');
   if (c.mcmUrl === undefined && (c.mcmTokenUrl ?? c.mcmClientId ?? c.mcmClientSecret ?? c.mcmClientSecretPath ?? c.mcmCaCertPath) !== undefined)
     problems.push('MCM_URL: required when MCM_TOKEN_URL, MCM_CLIENT_ID, MCM_CLIENT_SECRET(_PATH) or MCM_CA_CERT_PATH is set');
   if (c.mcmTokenUrl !== undefined) {

@@ -69,7 +69,10 @@ const url = () =>
     .string()
     .optional()
     .refine((v) => v === undefined || !isBareHostPort(v), { message: `expected an http:// or https:// URL; this one ${BARE_HOST_PORT}` })
-    .refine((v) => v === undefined || isBareHostPort(v) || /^https?:\/\/[^\s/]+/.test(v), { message: 'expected an http:// or https:// URL' });
+    .refine((v) => v === undefined || isBareHostPort(v) || /^https?:\/\/[^\s/]+/.test(v), { message: 'expected an http:// or https:// URL' })
+    // Credentials in a URL are never sent (no setting uses them) but would be printed in the banner, logs and
+    // /admin/peers: refused (review of 2026-12-01).
+    .refine((v) => v === undefined || !/^https?:\/\/[^/?#]*@/.test(v), { message: 'credentials (user:password@) are not taken from a URL' });
 
 export const FIELDS = {
   // --- general ---
@@ -408,11 +411,13 @@ export const FIELDS = {
   ),
   redisUrl: field(
     'REDIS_URL',
-    'Redis URL, e.g. redis://127.0.0.1:6379/0.',
+    'Redis URL, e.g. redis://127.0.0.1:6379/0 (rediss:// for TLS; user and password in it). With REDIS_CLUSTER_NODES, its user, password and TLS apply to every node and its host is not used.',
     z
       .string()
       .optional()
       .refine((v) => v === undefined || /^rediss?:\/\//.test(v), { message: 'expected redis:// or rediss://' }),
+    // It may carry the Redis password: load.ts masks the credentials of any URL it quotes in an error. Give it from a
+    // Secret when it does (deploy/kubernetes/README.md).
     { production: true },
   ),
   redisClusterNodes: field('REDIS_CLUSTER_NODES', 'Comma-separated host:port seeds of a Redis Cluster.', list([]), { production: true }),

@@ -43,7 +43,11 @@ import type { MarkedResult, Store, StoreMark, StoreOp, StoreOpResult } from './t
 export interface RedisStoreOptions {
   /** redis:// or rediss:// URL of a single node. */
   readonly url?: string;
-  /** host:port seeds of a cluster; used instead of `url` when non-empty. */
+  /**
+   * host:port seeds of a cluster; used instead of `url`'s host when non-empty. `url`, when given beside them, gives
+   * the nodes' user, password and TLS (rediss://): before 2026-12-01 they were dropped, and a cluster was reached
+   * without AUTH in clear text (review of that day).
+   */
   readonly clusterNodes?: readonly string[];
   readonly keyPrefix: string;
   readonly timeoutMs: number;
@@ -93,6 +97,17 @@ class TakeNotConfirmed extends Error {}
 /** Reconnect delay: 50 ms doubling up to 2 s, forever. */
 const backoff = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
 
+/** The user, password and TLS of a redis:// or rediss:// URL, for every node of a cluster. */
+export function clusterCredentials(url: string | undefined): { username?: string; password?: string; tls?: object } {
+  if (url === undefined) return {};
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
 /** Opens an ioredis client with the store's fail-fast settings (also used by the shared limits, src/limits/). */
 export function connect(o: RedisStoreOptions): Redis | Cluster {
   const common = {
@@ -113,7 +128,7 @@ export function connect(o: RedisStoreOptions): Redis | Cluster {
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
       slotsRefreshTimeout: Math.max(1000, o.timeoutMs),
-      redisOptions: common,
+      redisOptions: { ...common, ...clusterCredentials(o.url) },
     });
     // ioredis opens a node's connection on the node's first command, and without the offline queue every
     // other command for that node fails at once ("Connection is closed.") until the connection is up: a
