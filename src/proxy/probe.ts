@@ -52,16 +52,12 @@ export function probeUpstreams(
       check: () => {
         if (inFlight !== undefined) return inFlight;
         if (last !== undefined && performance.now() - last.at < ANSWER_MS) return Promise.resolve(last.up);
-        inFlight = (async () => {
-          try {
-            const up = await canConnect(u.url, deps.timeoutMs);
-            last = { at: performance.now(), up };
-            deps.telemetry.upstreamUp({ target: u.name, up });
-            return up;
-          } finally {
-            inFlight = undefined; // also after a throw: the next check probes again
-          }
-        })();
+        inFlight = canConnect(u.url, deps.timeoutMs).then((up) => {
+          last = { at: performance.now(), up };
+          inFlight = undefined;
+          deps.telemetry.upstreamUp({ target: u.name, up });
+          return up;
+        });
         return inFlight;
       },
     };
