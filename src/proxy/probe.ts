@@ -5,6 +5,12 @@ import { connect } from 'node:net';
 import type { Telemetry } from '../telemetry/types.js';
 
 const PROBE_INTERVAL_MS = 5000;
+/**
+ * How long one probe's answer serves further checks. /ready needs no token: without this, every call opened a TCP
+ * connection to every upstream (in cluster mode, from every worker), 1 873 connections in 5 s of /ready calls
+ * (hostile review of 2026-12-01). Concurrent checks share the probe in flight.
+ */
+const ANSWER_MS = 1000;
 
 /** Whether a TCP connection to the URL's host and port opens within `timeoutMs`. */
 function canConnect(url: URL, timeoutMs: number): Promise<boolean> {
@@ -38,16 +44,28 @@ export function probeUpstreams(
   upstreams: readonly { readonly name: string; readonly url: URL }[],
   deps: { readonly telemetry: Pick<Telemetry, 'upstreamUp'>; readonly timeoutMs: number; readonly intervalMs?: number },
 ): { readonly checks: readonly UpstreamCheck[]; stop(): void } {
-  const checks = upstreams.map(
-    (u): UpstreamCheck => ({
+  const checks = upstreams.map((u): UpstreamCheck => {
+    let inFlight: Promise<boolean> | undefined;
+    let last: { at: number; up: boolean } | undefined;
+    return {
       name: u.name,
-      check: async () => {
-        const up = await canConnect(u.url, deps.timeoutMs);
-        deps.telemetry.upstreamUp({ target: u.name, up });
-        return up;
+      check: () => {
+        if (inFlight !== undefined) return inFlight;
+        if (last !== undefined && performance.now() - last.at < ANSWER_MS) return Promise.resolve(last.up);
+        inFlight = (async () => {
+          try {
+            const up = await canConnect(u.url, deps.timeoutMs);
+            last = { at: performance.now(), up };
+            deps.telemetry.upstreamUp({ target: u.name, up });
+            return up;
+          } finally {
+            inFlight = undefined; // also after a throw: the next check probes again
+          }
+        })();
+        return inFlight;
       },
-    }),
-  );
+    };
+  });
   const run = () => {
     for (const c of checks) void c.check();
   };

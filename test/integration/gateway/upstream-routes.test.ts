@@ -90,8 +90,16 @@ test('/ready has one check per upstream and names the one that is down; its reso
 
   await quoting.close();
   quotingStopped = true;
-  const down = await admin('/ready');
-  assert.equal(down.status, 503);
+  // One probe answers /ready for a second (src/proxy/probe.ts), so the downed upstream shows within about a second.
+  const down = await waitFor(
+    async () => {
+      const r = await admin('/ready');
+      if (r.status === 503) return r;
+      await r.arrayBuffer();
+      return undefined;
+    },
+    { timeoutMs: 3000, what: '/ready to answer 503' },
+  );
   const after = (await down.json()) as { checks: Record<string, boolean>; failing: string[] };
   assert.deepEqual(after.failing, ['upstream:quotes']);
   assert.equal(after.checks['upstream:parties'], true);
