@@ -7,6 +7,7 @@ import { assertFilesExist, ConfigError, devPaths, loadConfig } from './config/lo
 import type { Config } from './config/schema.js';
 import { sdkNameWarnings } from './config/sdk-names.js';
 import { DEFAULT_UPSTREAM_NAME } from './config/upstream-routes.js';
+import { safetyWarnings } from './config/warnings.js';
 import { startGateway } from './gateway.js';
 import { initDevPki } from './pki/dev-pki.js';
 import { describeTlsGroups } from './tls/groups.js';
@@ -25,7 +26,8 @@ function banner(config: Config, ports: { inbound: number; outbound: number; admi
     where: t.kind === 'simulator' ? `built-in FSPIOP simulator (${upstream})` : t.url,
     what: t.name !== DEFAULT_UPSTREAM_NAME ? `${t.resources.join(', ')}: ` : config.upstream.targets.length > 1 ? 'the other resources: ' : '',
   }));
-  const inbound = `  inbound  (mTLS) https://${host}:${ports.inbound}  `;
+  // The TLS mode as configured: "(mTLS)" only when client certificates are required (review of 2026-12-01).
+  const inbound = `  inbound  ${config.inboundMtls ? '(mTLS)' : '(TLS, no client certificate)'} https://${host}:${ports.inbound}  `;
   const lines = [
     `switchguard ${config.profile} profile, ${config.role} role (self: ${config.selfId}), store: ${config.storeKind}`,
     `${inbound}→ ${first ? `${first.what}${first.where}` : ''}`,
@@ -79,14 +81,16 @@ async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
-    // sdk-scheme-adapter names copied across that the gateway would ignore (src/config/sdk-names.ts).
-    if (cluster.isPrimary) for (const w of sdkNameWarnings(process.env)) console.error(`switchguard: configuration warning: ${w}`);
     if (cluster.isPrimary && config.profile === 'development') console.error(developmentWarning(config));
     if (cluster.isPrimary && config.devPki) {
       const r = initDevPki(config.keysDir);
       if (r.created.length) console.log(`switchguard: development PKI created under ${config.keysDir} (${r.created.length} files)`);
     }
     assertFilesExist(config);
+    // Once the configuration is known to start: sdk-scheme-adapter names copied across that the gateway would
+    // ignore (src/config/sdk-names.ts), then checks off in production and settings without effect (src/config/warnings.ts).
+    if (cluster.isPrimary)
+      for (const w of [...sdkNameWarnings(process.env), ...safetyWarnings(config)]) console.error(`switchguard: configuration warning: ${w}`);
   } catch (e) {
     fail(e);
   }

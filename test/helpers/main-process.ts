@@ -13,7 +13,7 @@ export interface MainProcess {
 }
 
 const PORT = {
-  inbound: /^ {2}inbound +\(mTLS\) https?:\/\/\S+?:(\d+)\s/m,
+  inbound: /^ {2}inbound +\((?:mTLS|TLS, no client certificate)\) https?:\/\/\S+?:(\d+)\s/m,
   outbound: /^ {2}outbound \(local\) http:\/\/\S+?:(\d+)\s*$/m,
   admin: /^ {2}admin +http:\/\/\S+?:(\d+)\//m,
 } as const;

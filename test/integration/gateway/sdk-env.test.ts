@@ -32,6 +32,9 @@ test('SDK names the gateway does not read: one warning line each, naming the equ
       [
         'switchguard: configuration warning: EXPIRY_SECONDS is a sdk-scheme-adapter setting; the gateway does not read it: set QUOTE_EXPIRY_SECONDS',
         'switchguard: configuration warning: CACHE_URL is a sdk-scheme-adapter setting; the gateway does not read it: set REDIS_URL or REDIS_CLUSTER_NODES',
+        // Then the checks testEnv turns off in production (src/config/warnings.ts).
+        'switchguard: configuration warning: VALIDATE_INBOUND_JWS=false: inbound signatures are not verified',
+        'switchguard: configuration warning: ILP_CHECK=false: no ILP condition or fulfilment is checked',
       ],
     );
     main.child.kill('SIGTERM');
