@@ -111,6 +111,15 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
 
   const principals = new WeakMap<object, Principal>();
   const principal = (c: { req: { raw: Request } }): Principal | undefined => principals.get(c.req.raw);
+  /** Who made an admin change, for its audit record: the caller's address and, once authenticated, its token. */
+  const byCaller = (c: { req: { raw: Request }; env?: { incoming?: { socket: { remoteAddress?: string } } } }) => {
+    const who = principal(c);
+    return { actor: 'admin' as const, peer: c.env?.incoming?.socket.remoteAddress, ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}) };
+  };
+  /** The audit record of one change to an FSP's state; called with a reason ('outlived_lock') from `edit`, without one once done. */
+  const changeRecord =
+    (c: Parameters<typeof byCaller>[0], event: 'quarantine_on' | 'quarantine_off' | 'limits_changed' | 'limits_released', fspId: string) => (reason?: string) =>
+      deps.audit?.record({ event, fspId, ...byCaller(c), ...(reason ? { reason } : {}) });
   /**
    * Runs an edit of shared security state. One that outlived its edit lock is answered 503 (store/shared-edit.ts) but
    * is written and may be in force: `audit` records it all the same (reason 'outlived_lock') before the error goes
@@ -234,23 +243,19 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
       (note) =>
         deps.audit?.record({
           event: 'key_revocation_on',
-          actor: 'admin',
           fspId: fspIds.join(','),
           fingerprint,
           reason: `${reason} (${note})`,
-          peer: c.env?.incoming?.socket.remoteAddress,
-          ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+          ...byCaller(c),
         }),
       () => r.list.add({ fingerprint, thumbprint: first?.thumbprint ?? already?.thumbprint ?? undefined, fspIds, reason, by: who?.fingerprint }),
     );
     deps.audit?.record({
       event: 'key_revocation_on',
-      actor: 'admin',
       fspId: revocation.fspIds.join(','),
       fingerprint: revocation.fingerprint,
       reason,
-      peer: c.env?.incoming?.socket.remoteAddress,
-      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+      ...byCaller(c),
     });
     return c.json({ revocation, changed, keys }, changed ? 201 : 200);
   });
@@ -260,7 +265,6 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     const ref = fingerprintOf(c.req.param('fingerprint'));
     const reason = reasonOf((await body(c, '{reason}')).reason);
     const fingerprint = ref.kind === 'spki' ? ref.value : r.list.list().find((x) => x.thumbprint === ref.value)?.fingerprint;
-    const who = principal(c);
     const lifted =
       fingerprint === undefined
         ? undefined
@@ -268,23 +272,19 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
             (note) =>
               deps.audit?.record({
                 event: 'key_revocation_off',
-                actor: 'admin',
                 fingerprint,
                 reason: `${reason} (${note})`,
-                peer: c.env?.incoming?.socket.remoteAddress,
-                ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+                ...byCaller(c),
               }),
             () => r.list.lift(fingerprint),
           );
     if (lifted === undefined) throw notFound('no revocation names this fingerprint');
     deps.audit?.record({
       event: 'key_revocation_off',
-      actor: 'admin',
       fspId: lifted.fspIds.join(','),
       fingerprint: lifted.fingerprint,
       reason,
-      peer: c.env?.incoming?.socket.remoteAddress,
-      ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
+      ...byCaller(c),
     });
     return c.json({ lifted, reason });
   });
@@ -320,8 +320,7 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     // Any valid FSP id, known or not: a peer outside the key and peer directories (or not yet connected)
     // must be quarantinable too; `known` tells the operator whether the id is in a directory.
     const fspId = validFspId(c.req.param('fspId'));
-    const record = (reason?: string) =>
-      deps.audit?.record({ event: 'quarantine_on', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(reason ? { reason } : {}) });
+    const record = changeRecord(c, 'quarantine_on', fspId);
     const changed = await edit(record, () => q.add(fspId));
     record();
     return c.json({ fspId, quarantined: true, changed, known: isKnown(fspId), all: q.list() });
@@ -330,8 +329,7 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
   app.delete('/admin/quarantine/:fspId', async (c) => {
     const q = quarantine();
     const fspId = validFspId(c.req.param('fspId'));
-    const record = (reason?: string) =>
-      deps.audit?.record({ event: 'quarantine_off', actor: 'admin', fspId, peer: c.env?.incoming?.socket.remoteAddress, ...(reason ? { reason } : {}) });
+    const record = changeRecord(c, 'quarantine_off', fspId);
     const changed = await edit(record, () => q.remove(fspId));
     record();
     return c.json({ fspId, quarantined: false, changed, known: isKnown(fspId), all: q.list() });
@@ -353,16 +351,7 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     } catch {
       throw new GatewayError('GW_ADMIN_BAD_REQUEST', { detail: 'body must be JSON {rps, burst, concurrency, classes}' });
     }
-    const who = principal(c);
-    const record = (reason?: string) =>
-      deps.audit?.record({
-        event: 'limits_changed',
-        actor: 'admin',
-        fspId,
-        peer: c.env?.incoming?.socket.remoteAddress,
-        ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
-        ...(reason ? { reason } : {}),
-      });
+    const record = changeRecord(c, 'limits_changed', fspId);
     let overrides: unknown;
     try {
       overrides = await edit(record, () => l.change(fspId, entry));
@@ -376,16 +365,7 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
 
   app.delete('/admin/limits/:fspId', async (c) => {
     const fspId = knownPeer(c.req.param('fspId'));
-    const who = principal(c);
-    const record = (reason?: string) =>
-      deps.audit?.record({
-        event: 'limits_released',
-        actor: 'admin',
-        fspId,
-        peer: c.env?.incoming?.socket.remoteAddress,
-        ...(who ? { role: who.role, tokenFingerprint: who.fingerprint } : {}),
-        ...(reason ? { reason } : {}),
-      });
+    const record = changeRecord(c, 'limits_released', fspId);
     const overrides = await edit(record, () => limits().change(fspId, undefined));
     record();
     return c.json({ fspId, override: null, overrides });

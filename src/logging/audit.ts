@@ -31,7 +31,7 @@ export type AuditEvent = Common &
         readonly fingerprint?: string;
         readonly notAfter?: string;
       }
-    | { readonly event: 'quarantine_on' | 'quarantine_off' }
+    | { readonly event: 'quarantine_on' | 'quarantine_off'; readonly role?: string; readonly tokenFingerprint?: string }
     | {
         readonly event: 'admin_call';
         readonly method: string;
@@ -119,6 +119,8 @@ export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<strin
   if (e.event === 'key_source_refused') r.source = clean(e.source);
   if (
     e.event === 'admin_call' ||
+    e.event === 'quarantine_on' ||
+    e.event === 'quarantine_off' ||
     e.event === 'limits_changed' ||
     e.event === 'limits_released' ||
     e.event === 'key_revocation_on' ||

@@ -195,6 +195,19 @@ describe('roles', () => {
     for (const t of [VIEWER, OPERATOR, FILE_VIEWER]) assert.ok(!text.includes(t) && !text.includes(t.slice(2, 20)));
   });
 
+  test('a quarantine change is audited with the role and token fingerprint of whoever made it', async () => {
+    records.length = 0;
+    assert.equal((await admin(a, 'POST', '/admin/quarantine/dfsp2', bearer(OPERATOR))).status, 200);
+    assert.equal((await admin(a, 'DELETE', '/admin/quarantine/dfsp2', bearer(OPERATOR))).status, 200);
+    assert.deepEqual(
+      records.filter((r) => r.event === 'quarantine_on' || r.event === 'quarantine_off').map((r) => [r.event, r.fspId, r.actor, r.role, r.tokenFingerprint]),
+      [
+        ['quarantine_on', 'dfsp2', 'admin', 'operator', tokenFingerprint(OPERATOR)],
+        ['quarantine_off', 'dfsp2', 'admin', 'operator', tokenFingerprint(OPERATOR)],
+      ],
+    );
+  });
+
   test('ADMIN_TOKENS_PATH is hot-reloaded; a bad file keeps the previous tokens, a deleted one revokes them', async () => {
     const NEW = `n-${randomBytes(16).toString('hex')}`;
     const write = (s: string) => {
