@@ -66,3 +66,36 @@ test('SIGTERM: stops accepting, finishes the in-flight request, exits 0', async 
     await stub.close();
   }
 });
+
+test('inbound mTLS off in production: the banner says so and a warning names the setting; a config with no weakened check warns of nothing', async () => {
+  const base = {
+    ...testEnv(pki, 'http://127.0.0.1:9'),
+    VALIDATE_INBOUND_JWS: 'true',
+    ILP_CHECK: 'true',
+    ILP_SECRET: 's'.repeat(40),
+    JWS_VERIFICATION_KEYS_DIRECTORY: pki.dir,
+  };
+  for (const [mtls, banner, warned] of [
+    ['false', '(TLS, no client certificate)', true],
+    ['true', '(mTLS)', false],
+  ] as const) {
+    const main = await startMain({ ...base, INBOUND_MUTUAL_TLS_ENABLED: mtls });
+    try {
+      const out = main.output();
+      assert.match(out, new RegExp(`^ {2}inbound {2}${banner.replace(/[()]/g, '\\$&')} https://`, 'm'));
+      const warnings = out.split('\n').filter((l) => l.startsWith('switchguard: configuration warning: '));
+      assert.deepEqual(
+        warnings,
+        warned
+          ? [
+              'switchguard: configuration warning: INBOUND_MUTUAL_TLS_ENABLED=false: inbound peers present no client certificate; FSPIOP-Source is then bound by nothing but JWS',
+            ]
+          : [],
+      );
+      main.child.kill('SIGTERM');
+      assert.equal(await main.exited, 0);
+    } finally {
+      main.child.kill('SIGKILL');
+    }
+  }
+});
