@@ -63,7 +63,9 @@ const list = (def: readonly string[], allowed?: readonly string[]) =>
             .map((s) => s.trim())
             .filter((s) => s.length > 0),
     )
-    .refine((l) => !allowed || l.every((x) => allowed.includes(x)), { message: `expected a comma-separated list of ${allowed?.join(', ')}` });
+    .refine((l) => !allowed || l.every((x) => allowed.includes(x)), { message: `expected a comma-separated list of ${allowed?.join(', ')}` })
+    // A list of choices ("allowed") set to nothing ("" or ",") would turn its check into a refusal of everything.
+    .refine((l) => !allowed || l.length > 0, { message: `expected at least one of ${allowed?.join(', ')}` });
 const url = () =>
   z
     .string()
