@@ -56,11 +56,17 @@ export function parsePeerDirectory(text: string): Map<string, PeerEntry> {
 }
 
 function endpointUrl(fspId: string, endpoint: string): URL {
+  let u: URL;
   try {
-    return new URL(endpoint);
+    u = new URL(endpoint);
   } catch {
     throw new Error(`peer directory: ${fspId} has an invalid URL`);
   }
+  // As for URL settings (src/config/schema.ts url()): credentials are never sent, but a URL is shown in
+  // /admin/peers, logs and metrics' help; refused without echoing them.
+  if (u.username !== '' || u.password !== '')
+    throw new Error(`peer directory: ${fspId} URL carries credentials (user:password@); they are not taken from a URL`);
+  return u;
 }
 
 export type DirectoryListener = (e: { outcome: 'ok' | 'failed'; error?: unknown; size?: number }) => void;

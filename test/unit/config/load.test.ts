@@ -45,7 +45,11 @@ test('values are validated and the variable is named; secrets are not echoed', (
   assert.match(problems({ ...prod, JWS_ALGORITHMS: 'RS256,HS256' })[0]!, /^JWS_ALGORITHMS: /);
   for (const name of ['JWS_ALGORITHMS', 'JWS_PAYLOAD_FORMS'])
     for (const empty of [',', ' , '])
-      assert.match(problems({ ...prod, [name]: empty })[0] ?? 'accepted', new RegExp(`^${name}: expected at least one of `), `${name}=${JSON.stringify(empty)}`);
+      assert.match(
+        problems({ ...prod, [name]: empty })[0] ?? 'accepted',
+        new RegExp(`^${name}: expected at least one of `),
+        `${name}=${JSON.stringify(empty)}`,
+      );
   assert.match(problems({ ...prod, REDIS_URL: 'http://x' })[0]!, /^REDIS_URL: /);
   const short = problems({ ...prod, ADMIN_TOKEN: 'tooshort' });
   assert.match(short[0]!, /^ADMIN_TOKEN: .*\(got \(secret\)\)/);

@@ -19,6 +19,18 @@ test('jwksUrl: https only; an entry with only a jwksUrl routes through PEER_ENDP
   assert.equal(m.get('dfsp3')?.jwksUrl, undefined);
   for (const bad of ['dfsp1: {jwksUrl: "http://plain.example/jwks.json"}', 'dfsp1: {jwksUrl: 42}', 'dfsp1: {jwksUrl: "https://"}', 'dfsp1: {ilpVersion: 4}'])
     assert.throws(() => parsePeerDirectory(bad), /^Error: peer directory: dfsp1/, bad);
+  // Credentials in a URL are refused and never echoed (review of 2026-12-01).
+  for (const bad of [
+    'dfsp1: https://u:s3cret@dfsp1.example/',
+    'dfsp1: {jwksUrl: "https://u:s3cret@keys.example/j.json"}',
+    'dfsp1: {endpoint: "http://s3cret@dfsp1.example"}',
+  ])
+    assert.throws(
+      () => parsePeerDirectory(bad),
+      (e: Error) =>
+        e.message === 'peer directory: dfsp1 URL carries credentials (user:password@); they are not taken from a URL' && !e.message.includes('s3cret'),
+      bad,
+    );
 
   const path = join(dir, 'peers.yaml');
   writeFileSync(path, 'dfsp2:\n  jwksUrl: https://keys.example/dfsp2.json\n  ilpVersion: 4\n');
