@@ -12,6 +12,7 @@ import type { PayloadForm } from '../jws/payload-forms.js';
 import { signRequest } from '../jws/sign.js';
 import { parseSigningKey } from '../jws/signing-key.js';
 import { headerGetter, verifyRequest } from '../jws/verify.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { type OptionsConfig, type Parsed, parseCommand, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 
@@ -85,7 +86,7 @@ export async function keysGenerate(argv: string[], io: CliIo): Promise<number> {
   for (const id of ids) {
     const stem = label ? `${id}.${label}` : id;
     const parsed = parseKeyFileName(`${stem}.pem`);
-    if (!parsed || parsed.fspId !== id || parsed.label !== (label ?? '') || !isValidFspId(id) || (label !== undefined && label.includes('/'))) {
+    if (!parsed || parsed.fspId !== id || parsed.label !== (label ?? '') || !isValidFspId(id) || label?.includes('/')) {
       line(io.stderr, `invalid FSP id or label: ${stem} (no dots in the id, no dots in the label)`);
       return 2;
     }
@@ -98,7 +99,8 @@ export async function keysGenerate(argv: string[], io: CliIo): Promise<number> {
     const pair = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
     mkdirSync(dir, { recursive: true });
     mkdirSync(privateDir, { recursive: true, mode: 0o700 });
-    writeFileSync(priv, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    // A new file (mode 0600) renamed over the old one: --force over a key file left readable by others does not keep its mode.
+    writeFileAtomic(priv, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     writeFileSync(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));
     line(io.stdout, `${id}: ${alg} public ${pub}, private ${priv}`);
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -20,6 +20,10 @@ test('keys generate → sign → verify round trip, and a tampered body is inval
   assert.equal(statSync(join(priv, 'dfspa.key')).mode & 0o777, 0o600);
   assert.match(readFileSync(join(pub, 'dfspb.pem'), 'utf8'), /BEGIN PUBLIC KEY/);
   assert.equal(await keysGenerate(['--dfsp', 'dfspa', '--dir', pub, '--private-dir', priv], io()), 1, 'no silent overwrite');
+  // --force over a private key left readable by others: the new key is 0600 all the same (review of 2026-12-01).
+  chmodSync(join(priv, 'dfspb.key'), 0o644);
+  assert.equal(await keysGenerate(['--dfsp', 'dfspb', '--dir', pub, '--private-dir', priv, '--force'], io()), 0);
+  assert.equal(statSync(join(priv, 'dfspb.key')).mode & 0o777, 0o600);
   assert.equal(await keysGenerate(['--dfsp', 'dfspc', '--alg', 'ES256', '--dir', pub, '--private-dir', priv], io()), 0);
 
   for (const [id, alg] of [
