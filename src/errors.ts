@@ -78,6 +78,11 @@ export const CATALOGUE = {
   // --- FSPIOP request checks (fspiop/) ---
   GW_BODY_TOO_LARGE: entry('3104', 400, 'Body exceeds MAX_BODY_BYTES; check the sender or raise the limit.'),
   GW_BODY_MALFORMED: entry('3101', 400, 'Body is not valid JSON (or has duplicate member names).'),
+  GW_BODY_MEMBER_MISSING: entry(
+    '3102',
+    400,
+    'A body member the API makes mandatory and the gateway checks (transferId, payeeFsp/payerFsp, condition, ilpPacket, quoteId, bulkTransferId, commitRequestId, conversionTerms.conversionId, …) is absent; present in a wrong form it is refused with the code of its check.',
+  ),
   GW_BODY_TOO_COMPLEX: entry(
     '3101',
     400,

@@ -1,7 +1,7 @@
 // The ILP checks of both roles as pure functions over parsed message bodies (docs/ilp.md).
 // No Hono, no Store: middleware.ts reads the store once and passes what it read.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { GatewayError } from '../errors.js';
+import { GatewayError, type GatewayErrorCode } from '../errors.js';
 import { decode32, fulfils } from './crypto.js';
 import { normaliseAmount } from './currency.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
@@ -43,6 +43,9 @@ export function parseDateTime(v: unknown): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/** An absent mandatory member: 3102 (see requiredString). */
+const missingMember = (path: string) => new GatewayError('GW_BODY_MEMBER_MISSING', { detail: `${path} is missing` });
+
 /**
  * A transfer expiration that parses, lies in the future (central-ledger's prepare validation) and at most
  * `maxAheadSeconds` ahead (ILP_TRANSFER_MAX_TTL_SECONDS): what is kept for a transfer lives as long as the
@@ -50,6 +53,7 @@ export function parseDateTime(v: unknown): number | undefined {
  * for ever, and filled a memory store for every DFSP).
  */
 function futureExpiration(v: unknown, now: number, maxAheadSeconds: number): number {
+  if (v === undefined) throw missingMember('expiration');
   const t = parseDateTime(v);
   if (t === undefined) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is not a DateTime' });
   if (t <= now) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is in the past' });
@@ -60,7 +64,21 @@ function futureExpiration(v: unknown, now: number, maxAheadSeconds: number): num
 }
 
 /** The 32 condition bytes of a body, strictly decoded. */
+/**
+ * A body member the API makes mandatory, as a non-empty string. Absent: 3102 Missing mandatory element, as the switch's
+ * own validation answers a `required` failure (central-services-error-handling src/factory.js,
+ * createFSPIOPErrorFromOpenapiError / createFSPIOPErrorFromJoiError 'any.required' → MISSING_ELEMENT); present in
+ * another form: `otherwise`, the code of the check that reads it.
+ * @throws GatewayError GW_BODY_MEMBER_MISSING or `otherwise`.
+ */
+export function requiredString(v: unknown, path: string, otherwise: GatewayErrorCode): string {
+  if (v === undefined) throw missingMember(path);
+  if (typeof v !== 'string' || v === '') throw new GatewayError(otherwise, { detail: `${path} is not a non-empty string` });
+  return v;
+}
+
 function conditionBytes(v: unknown): Buffer {
+  if (v === undefined) throw missingMember('condition');
   const c = decode32(v);
   if (c === undefined) throw new GatewayError('GW_ILP_CONDITION_MALFORMED', { detail: 'condition is not 43 base64url characters' });
   return c;
@@ -121,8 +139,7 @@ export interface PreparedTransfer {
  * FSPIOP-Destination when that header is sent. Recorded at prepare time; only it may fulfil.
  */
 function payeeOf(body: JsonObject, field: 'payeeFsp' | 'counterPartyFsp', destination: string | undefined): string {
-  const p = body[field];
-  if (typeof p !== 'string' || p === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: `${field} is missing` });
+  const p = requiredString(body[field], field, 'GW_ILP_PACKET_MISMATCH');
   if (destination !== undefined && destination !== '' && destination !== p) throw mismatch(`${field} differs from FSPIOP-Destination`);
   return p;
 }
@@ -147,14 +164,12 @@ export interface PrepareContext {
  * prepare the transfer in another payer's name (docs/security.md class 11).
  */
 function checkPayer(body: JsonObject, field: 'payerFsp' | 'initiatingFsp', source: string | undefined): void {
-  const p = body[field];
-  if (typeof p !== 'string' || p === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: `${field} is missing` });
+  const p = requiredString(body[field], field, 'GW_ILP_PACKET_MISMATCH');
   if (source !== undefined && source !== '' && source !== p) throw mismatch(`${field} differs from FSPIOP-Source`);
 }
 
 function transferIdOf(body: JsonObject): string {
-  if (typeof body.transferId !== 'string' || body.transferId === '') throw new GatewayError('GW_ILP_PACKET_MISMATCH', { detail: 'transferId is missing' });
-  return body.transferId;
+  return requiredString(body.transferId, 'transferId', 'GW_ILP_PACKET_MISMATCH');
 }
 
 /**
@@ -293,9 +308,7 @@ export function checkHubFxQuoteResponse(
   now: number,
   maxAheadSeconds: number,
 ): { conversionId: string; issued: IssuedFxQuote; expiresAt: number } {
-  const conversionId = pick(body, ['conversionTerms', 'conversionId']);
-  if (typeof conversionId !== 'string' || conversionId === '')
-    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
+  const conversionId = requiredString(pick(body, ['conversionTerms', 'conversionId']), 'conversionTerms.conversionId', 'GW_BODY_MALFORMED');
   const condition = conditionBytes(body.condition).toString('base64url');
   const terms = body.conversionTerms as JsonObject;
   const expiresAt = futureExpiration(terms.expiration, now, maxAheadSeconds);
@@ -347,8 +360,7 @@ export function checkHubBulkPrepare(
   version: IlpVersion,
   at: PrepareContext,
 ): { bulkId: string; payee: string; expiresAt: number; transfers: PreparedTransfer[] } {
-  if (typeof body.bulkTransferId !== 'string' || body.bulkTransferId === '')
-    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkTransferId is missing' });
+  const bulkId = requiredString(body.bulkTransferId, 'bulkTransferId', 'GW_BODY_MALFORMED');
   const transfers = bulkItems(body, 'individualTransfers').map((it) =>
     checkHubPrepare(
       {
@@ -366,7 +378,7 @@ export function checkHubBulkPrepare(
   );
   if (new Set(transfers.map((t) => t.transferId)).size !== transfers.length)
     throw new GatewayError('GW_BODY_MALFORMED', { detail: 'a transferId repeats in the bulk' });
-  return { bulkId: body.bulkTransferId, payee: transfers[0]!.payee, expiresAt: transfers[0]!.expiresAt, transfers };
+  return { bulkId, payee: transfers[0]!.payee, expiresAt: transfers[0]!.expiresAt, transfers };
 }
 
 /**
@@ -396,13 +408,12 @@ export function checkHubBulkQuoteResponse(
   const results = list === undefined || list === null || (Array.isArray(list) && list.length === 0) ? [] : bulkItems(body, 'individualQuoteResults');
   for (const [k, r] of results.entries()) {
     if (!has(r, 'ilpPacket') && !has(r, 'condition')) continue;
-    if (typeof r.quoteId !== 'string' || r.quoteId === '')
-      throw new GatewayError('GW_BODY_MALFORMED', { detail: `individualQuoteResults[${k}].quoteId is missing` });
+    const quoteId = requiredString(r.quoteId, `individualQuoteResults[${k}].quoteId`, 'GW_BODY_MALFORMED');
     const decoded = decodePacket(r.ilpPacket);
     const cond = conditionBytes(r.condition);
     checkPacketCondition(decoded, cond);
-    if (decoded.transaction.quoteId !== r.quoteId) throw mismatch(`individualQuoteResults[${k}]: the packet names another quote`);
-    const item = { quoteId: r.quoteId, c: cond.toString('base64url'), h: packetDigest(r.ilpPacket as string) };
+    if (decoded.transaction.quoteId !== quoteId) throw mismatch(`individualQuoteResults[${k}]: the packet names another quote`);
+    const item = { quoteId, c: cond.toString('base64url'), h: packetDigest(r.ilpPacket as string) };
     i[item.c] = item.h;
     items.push(item);
   }
@@ -435,12 +446,11 @@ export function checkBulkIssuedByPayee(transfers: readonly PreparedTransfer[], p
  * are all there is to check.
  */
 export function checkHubFxPrepare(body: JsonObject, at: PrepareContext): { id: string; payee: string; condition: string; expiresAt: number } {
-  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
-    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
+  const id = requiredString(body.commitRequestId, 'commitRequestId', 'GW_BODY_MALFORMED');
   const payee = payeeOf(body, 'counterPartyFsp', at.destination);
   checkPayer(body, 'initiatingFsp', at.source);
   const cond = conditionBytes(body.condition);
-  return { id: body.commitRequestId, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, at.now, at.maxAheadSeconds) };
+  return { id, payee, condition: cond.toString('base64url'), expiresAt: futureExpiration(body.expiration, at.now, at.maxAheadSeconds) };
 }
 
 /**
@@ -598,29 +608,28 @@ export function checkDfspBulk(
     // Every item carries a packet and a condition (API Definition 2.0 IndividualTransfer), the condition in its one
     // form (IlpCondition: 43 base64url characters), whoever issued it: one in another form was passed to the backend
     // as "not issued", and a backend reading it leniently could take it for a quote this DFSP issued.
-    if (typeof it.ilpPacket !== 'string') throw new GatewayError('GW_ILP_PACKET_MALFORMED', { detail: 'individualTransfers[].ilpPacket is missing' });
+    const ilpPacket = requiredString(it.ilpPacket, 'individualTransfers[].ilpPacket', 'GW_ILP_PACKET_MALFORMED');
     const cond = conditionBytes(it.condition);
     let decoded: DecodedPacket;
     try {
-      decoded = decodePacket(it.ilpPacket, version);
+      decoded = decodePacket(ilpPacket, version);
     } catch {
       // Not in the form this DFSP issues. A payee SDK that decodes leniently (Buffer.from(…, 'base64')) and
       // derives a v4 fulfilment from the packet's data would still fulfil an issued quote sent in another
       // alphabet, with padding or as the other version: refused, so no bulk goes around one-use that way.
-      if (issuedInAnotherForm(it.ilpPacket, cond, keyring)) throw anotherForm();
+      if (issuedInAnotherForm(ilpPacket, cond, keyring)) throw anotherForm();
       continue; // not a packet this DFSP could have issued
     }
-    if (keyring.find(fulfilmentMessage(it.ilpPacket, decoded), cond) === undefined) {
+    if (keyring.find(fulfilmentMessage(ilpPacket, decoded), cond) === undefined) {
       // A v4 packet whose data holds the issued transaction re-encoded (whitespace or escapes in its JSON, padding in
       // its data) decodes, but is not the packet this DFSP issued; the SDK reads it as the issued one (seventh review).
-      if (issuedInAnotherForm(it.ilpPacket, cond, keyring)) throw anotherForm();
+      if (issuedInAnotherForm(ilpPacket, cond, keyring)) throw anotherForm();
       continue;
     }
-    if (typeof it.transferId !== 'string' || it.transferId === '')
-      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransfers[].transferId is missing' });
+    const transferId = requiredString(it.transferId, 'individualTransfers[].transferId', 'GW_BODY_MALFORMED');
     const quoteExpiresAt = checkAgainstIssued(decoded, body, it.transferAmount, now);
     out.push({
-      transferId: it.transferId,
+      transferId,
       condition: cond.toString('base64url'),
       ...(quoteExpiresAt === undefined ? {} : { quoteExpiresAt }),
     });
@@ -670,11 +679,10 @@ const sameAmount = (a: unknown, b: unknown): boolean => {
  * access: commitRequestId present, condition form, expiration in the future (and within the bound). Returns the id and the condition bytes.
  */
 export function checkFxpTransferForm(body: JsonObject, now: number, maxAheadSeconds: number): { id: string; condition: Buffer } {
-  if (typeof body.commitRequestId !== 'string' || body.commitRequestId === '')
-    throw new GatewayError('GW_BODY_MALFORMED', { detail: 'commitRequestId is missing' });
+  const id = requiredString(body.commitRequestId, 'commitRequestId', 'GW_BODY_MALFORMED');
   const condition = conditionBytes(body.condition);
   futureExpiration(body.expiration, now, maxAheadSeconds);
-  return { id: body.commitRequestId, condition };
+  return { id, condition };
 }
 
 /**

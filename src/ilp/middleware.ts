@@ -36,6 +36,7 @@ import {
   type PrepareContext,
   parseDateTime,
   quoteIdOf,
+  requiredString,
   undatedIssued,
 } from './checks.js';
 import { conditionOf } from './crypto.js';
@@ -66,7 +67,7 @@ import {
   quoteKey,
   usedTombstone,
 } from './records.js';
-import { has, type JsonObject, transactionObjectOf } from './transaction.js';
+import { has, type JsonObject, pick, transactionObjectOf } from './transaction.js';
 
 /** What every ILP stage needs (each factory takes exactly these, src/stages.ts builds them from the config). */
 export interface IlpOptions {
@@ -452,13 +453,13 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const bulkRecord: HubTransferRecord = { p: b.payee, c: digest, e: b.expiresAt };
     const itemRecords: HubTransferRecord[] = b.transfers.map((x) => ({ p: x.payee, c: x.condition, e: x.expiresAt }));
     if (o.quoteBinding) {
-      if (typeof msg.bulkQuoteId !== 'string' || msg.bulkQuoteId === '') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'bulkQuoteId is missing' });
+      const bulkQuoteId = requiredString(msg.bulkQuoteId, 'bulkQuoteId', 'GW_BODY_MALFORMED');
       const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
       // As in hubPrepare, the ids are read beside the bulk quote record and refused before anything is claimed when
       // one holds other terms; claims are never given back (a bulk refused for an individual quote another transfer
       // holds leaves what it claimed used).
       const [stored, bulkExisting, ...itemsExisting] = await Promise.all([
-        store.get(hubBulkQuoteKey(msg.bulkQuoteId, b.payee)),
+        store.get(hubBulkQuoteKey(bulkQuoteId, b.payee)),
         store.get(bulkKey),
         ...itemKeys.map((k) => store.get(k)),
       ]);
@@ -466,7 +467,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       for (const [k, found] of itemsExisting.entries()) if (found !== undefined) checkHubResend(found, itemRecords[k]!);
       const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
       const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
-      await claimUse(store, hubBulkQuoteUseKey(msg.bulkQuoteId, b.payee), hubHolder(b.bulkId, digest, b.expiresAt), until);
+      await claimUse(store, hubBulkQuoteUseKey(bulkQuoteId, b.payee), hubHolder(b.bulkId, digest, b.expiresAt), until);
       await Promise.all(
         b.transfers.map((x) => claimUse(store, hubQuoteUseKey(quoteIdOf(x), x.payee), hubHolder(x.transferId, x.condition, x.expiresAt), until, x.transferId)),
       );
@@ -495,9 +496,9 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const items = results.filter((r) => has(r, 'fulfilment'));
     const checked = await Promise.all(
       items.map(async (r) => {
-        if (typeof r.transferId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'individualTransferResults[].transferId is missing' });
+        const transferId = requiredString(r.transferId, 'individualTransferResults[].transferId', 'GW_BODY_MALFORMED');
         const f = fulfilmentBytes(r.fulfilment);
-        const key = hubTransferKey(r.transferId);
+        const key = hubTransferKey(transferId);
         checkHubFulfil(await store.get(key), f, now(), source);
         return { key, f };
       }),
@@ -560,11 +561,11 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   // Only the members the quote response needs (transactionObjectOf), never the whole body, and never
   // longer than ILP_QUOTE_MAX_TTL_SECONDS (+ grace) whatever expiration the payer asks for.
   const dfspQuote: Check = async (_c, msg, store) => {
-    if (typeof msg.quoteId !== 'string') throw new GatewayError('GW_BODY_MALFORMED', { detail: 'quoteId is missing' });
+    const quoteId = requiredString(msg.quoteId, 'quoteId', 'GW_BODY_MALFORMED');
     const t = now();
     const asked = parseDateTime(msg.expiration) ?? t + o.quoteExpirySeconds * 1000;
     const exp = Math.min(asked, t + o.quoteMaxTtlSeconds * 1000);
-    const { quoteId, transactionId, transactionType, payee, payer } = msg;
+    const { transactionId, transactionType, payee, payer } = msg;
     const record = JSON.stringify({ quoteId, transactionId, transactionType, payee, payer });
     // The parties are the payer's to fill; what is kept for up to ILP_QUOTE_MAX_TTL_SECONDS is bounded.
     if (record.length > MAX_QUOTE_RECORD_CHARS)
@@ -572,7 +573,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     // First writer wins (NX): a second POST /quotes under the same id, from whoever knows it, must not replace
     // the parties the payee's quote response (and so its packet) is built from. Mojaloop treats a resend with
     // the same content as a duplicate to answer again: an identical record passes; other terms are refused.
-    if ((await writeOnce(store, quoteKey(msg.quoteId), record, boundedTtl(exp, t, o))) !== 'other') return;
+    if ((await writeOnce(store, quoteKey(quoteId), record, boundedTtl(exp, t, o))) !== 'other') return;
     throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'quoteId already requested with other parties or transaction' });
   };
   // When the quote of a packet expires: the packet's own quote expiration, or for a packet without one (SDK 17.x, an
@@ -744,12 +745,9 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   // The SDK's getFxQuoteResponseIlp: {conversionRequestId, conversionTerms} with the id of the PUT's path and
   // the terms of the response itself, so no stored request is needed; the packet is kept for the fxTransfer.
   const fxQuoteResponse: Check = async (c, msg, store) => {
-    const terms = msg.conversionTerms;
-    if (terms === null || typeof terms !== 'object' || Array.isArray(terms) || typeof (terms as JsonObject).conversionId !== 'string') {
-      throw new GatewayError('GW_BODY_MALFORMED', { detail: 'conversionTerms.conversionId is missing' });
-    }
-    const conversionId = (terms as JsonObject).conversionId as string;
-    if ((terms as JsonObject).expiration !== undefined && parseDateTime((terms as JsonObject).expiration) === undefined)
+    const conversionId = requiredString(pick(msg, ['conversionTerms', 'conversionId']), 'conversionTerms.conversionId', 'GW_BODY_MALFORMED');
+    const terms = msg.conversionTerms as JsonObject;
+    if (terms.expiration !== undefined && parseDateTime(terms.expiration) === undefined)
       throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'the conversion terms expiration is not a DateTime with a zone' });
     const t = now();
     let ilp: ReturnType<typeof fxQuoteResponseIlp>;

@@ -281,8 +281,8 @@ describe('large well-formed bodies within the limits: every stage works in turns
         };
         const maxMs = await measured(attemptOf, (reply) => {
           assert.equal(reply.status, 400, `${name}: ${reply.status}`);
-          // spoilt: the signature; valid: the ILP check (the body is no transfer)
-          assert.equal(reply.json().errorInformation.errorCode, spoilt ? '3105' : '3100', `${name}: ${reply.body.toString()}`);
+          // spoilt: the signature; valid: the ILP check (the body is no transfer: its mandatory members are absent)
+          assert.equal(reply.json().errorInformation.errorCode, spoilt ? '3105' : '3102', `${name}: ${reply.body.toString()}`);
         });
         assert.ok(maxMs < STALL_MS, `${name}${spoilt ? ' (spoilt)' : ''}: event loop stalled ${maxMs.toFixed(1)} ms`);
       }

@@ -329,21 +329,22 @@ describe('DFSP role, edge cases', () => {
     }
   });
 
-  test('a bulk item whose condition is not in the IlpCondition form, or without a packet → 3100, not passed as "not issued"', async () => {
+  test('a bulk item whose condition is not in the IlpCondition form → 3100, one without a packet or condition → 3102; never passed as "not issued"', async () => {
     // Noticed in session 15, fixed in session 16: an issued condition in standard base64 with padding went to the
     // backend as "not issued"; the schema allows one form only, whoever issued the quote.
     const h = setup();
     const t = issuedTransfer('1', T0);
     const condition = String(t.prepare.condition);
     const padded = `${Buffer.from(condition, 'base64url').toString('base64')}`;
-    const cases: [string, JsonObject, string][] = [
-      ['standard alphabet, padded', { ...t.prepare, condition: padded }, 'GW_ILP_CONDITION_MALFORMED'],
-      ['no condition', { ...t.prepare, condition: undefined }, 'GW_ILP_CONDITION_MALFORMED'],
-      ['no packet', { ...t.prepare, ilpPacket: undefined }, 'GW_ILP_PACKET_MALFORMED'],
+    const cases: [string, JsonObject, string, string][] = [
+      ['standard alphabet, padded', { ...t.prepare, condition: padded }, '3100', 'GW_ILP_CONDITION_MALFORMED'],
+      ['packet not a string', { ...t.prepare, ilpPacket: 42 }, '3100', 'GW_ILP_PACKET_MALFORMED'],
+      ['no condition', { ...t.prepare, condition: undefined }, '3102', 'GW_BODY_MEMBER_MISSING'],
+      ['no packet', { ...t.prepare, ilpPacket: undefined }, '3102', 'GW_BODY_MEMBER_MISSING'],
     ];
-    for (const [what, prepare, errorType] of cases) {
+    for (const [what, prepare, code, errorType] of cases) {
       const r = await h.inbound('POST', '/bulkTransfers', bulkOf([{ transferId: randomUUID(), prepare }]));
-      assert.equal(r.code, '3100', what);
+      assert.equal(r.code, code, what);
       assert.equal(r.json.upstream, undefined, what);
       assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_transfer_condition', outcome: 'failed', errorType }, what);
     }
@@ -623,7 +624,8 @@ describe('DFSP role with an FXP behind it, edge cases', () => {
     const cases: [JsonObject, string, string][] = [
       [fx.fxTransfer('not-a-condition'), '3100', 'GW_ILP_CONDITION_MALFORMED'],
       [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), expiration: new Date(T0 - 1000).toISOString() }, '3100', 'GW_ILP_EXPIRATION_INVALID'],
-      [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), commitRequestId: undefined }, '3101', 'GW_BODY_MALFORMED'],
+      [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), commitRequestId: undefined }, '3102', 'GW_BODY_MEMBER_MISSING'],
+      [{ ...fx.fxTransfer('f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA'), commitRequestId: 42 }, '3101', 'GW_BODY_MALFORMED'],
     ];
     for (const [body, code, errorType] of cases) {
       assert.equal((await h.inbound('POST', '/fxTransfers', body)).code, code);
@@ -647,11 +649,13 @@ describe('DFSP role with an FXP behind it, edge cases', () => {
     assert.equal(createHash('sha256').update(Buffer.from(f, 'base64url')).digest('base64url'), cond1);
   });
 
-  test('PUT /fxQuotes without conversionTerms.conversionId → 3101 and nothing stored; with a condition already → left alone', async () => {
+  test('PUT /fxQuotes without conversionTerms.conversionId → 3102 (3101 when not a string) and nothing stored; with a condition already → left alone', async () => {
     const h = setup();
     const fx = fxConversion(T0);
     const bad = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { conversionTerms: { ...fx.terms, conversionId: undefined } }, h.dest);
-    assert.equal(bad.code, '3101');
+    assert.equal(bad.code, '3102');
+    const wrong = await h.outbound('PUT', `/fxQuotes/${fx.conversionRequestId}`, { conversionTerms: { ...fx.terms, conversionId: 7 } }, h.dest);
+    assert.equal(wrong.code, '3101');
     const given = await h.outbound(
       'PUT',
       `/fxQuotes/${fx.conversionRequestId}`,

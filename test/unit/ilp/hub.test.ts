@@ -61,17 +61,17 @@ describe('hub: POST /transfers', () => {
     });
   }
 
-  for (const [name, expiration] of [
-    ['in the past', new Date(T0 - 1000).toISOString()],
-    ['unparsable', 'tomorrow'],
-    ['missing', undefined],
+  for (const [name, expiration, code, errorType] of [
+    ['in the past', new Date(T0 - 1000).toISOString(), '3100', 'GW_ILP_EXPIRATION_INVALID'],
+    ['unparsable', 'tomorrow', '3100', 'GW_ILP_EXPIRATION_INVALID'],
+    ['missing', undefined, '3102', 'GW_BODY_MEMBER_MISSING'],
   ] as const) {
-    test(`expiration ${name} → 3100 GW_ILP_EXPIRATION_INVALID`, async () => {
+    test(`expiration ${name} → ${code} ${errorType}`, async () => {
       const h = setup();
       const t = issuedTransfer('1', T0);
       const r = await h.call('POST', '/transfers', { ...t.prepare, expiration });
-      assert.equal(r.code, '3100');
-      assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_EXPIRATION_INVALID');
+      assert.equal(r.code, code);
+      assert.equal(h.telemetry.ilpEvents[0]?.errorType, errorType);
       assert.equal(h.store.calls, 0);
     });
   }
@@ -259,12 +259,14 @@ describe('hub: the payer a prepare debits is its sender (docs/security.md class 
     assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200, 'the honest prepare under the same id still passes');
   });
 
-  test('payerFsp missing → 3100 GW_ILP_PACKET_MISMATCH', async () => {
+  test('payerFsp missing → 3102 GW_BODY_MEMBER_MISSING; not a string → 3100 GW_ILP_PACKET_MISMATCH', async () => {
     const h = setup();
     const { payerFsp: _, ...body } = issuedTransfer('1', T0).prepare;
     const r = await h.call('POST', '/transfers', body);
-    assert.equal(r.code, '3100');
-    assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_ILP_PACKET_MISMATCH');
+    assert.equal(r.code, '3102');
+    assert.equal(h.telemetry.ilpEvents[0]?.errorType, 'GW_BODY_MEMBER_MISSING');
+    assert.equal((await h.call('POST', '/transfers', { ...body, payerFsp: 7 })).code, '3100');
+    assert.equal(h.telemetry.ilpEvents[1]?.errorType, 'GW_ILP_PACKET_MISMATCH');
   });
 
   test('POST /bulkTransfers with payerFsp other than FSPIOP-Source → 3100, nothing stored', async () => {

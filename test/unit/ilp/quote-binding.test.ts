@@ -474,7 +474,7 @@ describe('quote binding, bulk: the payee’s answer and the bulk’s form', () =
     await h.close();
   });
 
-  test('results with an error or fees only issue nothing; a result with a packet and no condition → 3100', async () => {
+  test('results with an error or fees only issue nothing; a result with a packet and no condition → 3102', async () => {
     const h = setup();
     const b = issuedBulk('1', 2);
     const [ok, failed] = b.answer.individualQuoteResults;
@@ -484,7 +484,7 @@ describe('quote binding, bulk: the payee’s answer and the bulk’s form', () =
     assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items.slice(0, 1)))).status, 200);
     const c = issuedBulk('1', 1);
     const noCondition = { ...c.answer, individualQuoteResults: [{ ...c.answer.individualQuoteResults[0]!, condition: undefined }] };
-    assert.equal((await putBulkQuote(h, c, 'payeefsp', noCondition)).code, '3100');
+    assert.equal((await putBulkQuote(h, c, 'payeefsp', noCondition)).code, '3102');
     const before = h.store.calls;
     assert.equal((await putBulkQuote(h, c, 'payeefsp', { expiration: c.answer.expiration })).status, 200, 'no results: nothing issued');
     assert.equal(h.store.calls, before, 'nothing kept');
@@ -494,12 +494,13 @@ describe('quote binding, bulk: the payee’s answer and the bulk’s form', () =
     await h.close();
   });
 
-  test('a bulk transfer without bulkQuoteId → 3101; an individual quote of a bulk cannot be executed as a single transfer (3205)', async () => {
+  test('a bulk transfer without bulkQuoteId → 3102; an individual quote of a bulk cannot be executed as a single transfer (3205)', async () => {
     const h = setup();
     const b = issuedBulk('1', 1);
     assert.equal((await putBulkQuote(h, b)).status, 200);
     const { bulkQuoteId: _, ...noQuote } = b.transfer();
-    assert.equal((await h.call('POST', '/bulkTransfers', noQuote)).code, '3101');
+    assert.equal((await h.call('POST', '/bulkTransfers', noQuote)).code, '3102');
+    assert.equal((await h.call('POST', '/bulkTransfers', { ...noQuote, bulkQuoteId: 5 })).code, '3101');
     assert.equal((await h.call('POST', '/transfers', b.items[0]!.prepare)).code, '3205');
     await h.close();
   });
