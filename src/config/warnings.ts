@@ -13,6 +13,9 @@ export function safetyWarnings(c: Config): string[] {
   if (production && !c.ilpCheck) out.push('ILP_CHECK=false: no ILP condition or fulfilment is checked');
   if (c.ocspResponderUrl !== undefined && c.ocsp === undefined) out.push('OCSP_RESPONDER_URL is set but OCSP_POLICY=off (and no stapling): it is not used');
   if (c.crlPath !== undefined && !c.inboundMtls) out.push('IN_CRL_PATH is set but INBOUND_MUTUAL_TLS_ENABLED=false: it is not used');
+  // STATE_HMAC_KEY (src/config/schema.ts): without it, any client of the shared store can lift a quarantine or raise a limit.
+  if (production && c.storeKind === 'redis' && c.stateHmacKey === undefined)
+    out.push('STATE_HMAC_KEY is unset with the Redis store: the shared quarantine list and limit overrides are not sealed, so any client of the store can change them');
   if (c.storeKind === 'memory' && (c.redisUrl !== undefined || c.redisClusterNodes.length > 0))
     out.push('STORE=memory with REDIS_URL/REDIS_CLUSTER_NODES set: replay records and one-use fulfilments hold per process, not across replicas');
   return out;

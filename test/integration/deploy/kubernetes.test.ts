@@ -240,6 +240,20 @@ for (const name of OVERLAYS) {
       assert.equal(config.storeKind, 'redis');
       assert.match(config.redisUrl ?? '', /^redis/);
     }
+    if (config.storeKind === 'redis') {
+      // The shared security state is sealed (STATE_HMAC_KEY from the Secret) and each pod keeps its durable copies on a
+      // writable volume of its own.
+      const { c, pod } = gateway(objs);
+      const hmac = (c.env ?? []).find((e: Obj) => e.name === 'STATE_HMAC_KEY');
+      assert.deepEqual(hmac?.valueFrom?.secretKeyRef, { name: 'switchguard-secrets', key: 'state-hmac-key', optional: true });
+      const writable = new Set((pod.volumes as Obj[]).filter((v) => v.emptyDir || v.persistentVolumeClaim).map((v) => v.name));
+      for (const env of ['QUARANTINE_PATH', 'KEY_REVOCATIONS_PATH', 'LIMIT_OVERRIDES_PATH']) {
+        const path = cfg[env];
+        assert.ok(path, `${env} set`);
+        const mount = (c.volumeMounts as Obj[]).find((m) => path!.startsWith(`${m.mountPath}/`));
+        assert.ok(mount && writable.has(mount.name) && !mount.readOnly, `${env}=${path} on a writable volume`);
+      }
+    }
   });
 
   test(`kubernetes ${name}: Services, PodDisruptionBudget, spread, NetworkPolicy and ServiceMonitor select the gateway`, () => {

@@ -70,4 +70,10 @@ test('start-up warns of checks turned off in production and of settings that hav
     idle.join(' / '),
   );
   assert.deepEqual(safetyWarnings(loadConfig({}, { cwd: '/tmp' })), [], 'the development profile says so in its own banner');
+  // The Redis store without STATE_HMAC_KEY: the shared security state is not sealed.
+  const redis = { ...prod, STORE: 'redis', REDIS_URL: 'redis://h:6379' };
+  assert.deepEqual(safetyWarnings(loadConfig(redis, { cwd: '/tmp' })), [
+    'STATE_HMAC_KEY is unset with the Redis store: the shared quarantine list and limit overrides are not sealed, so any client of the store can change them',
+  ]);
+  assert.deepEqual(safetyWarnings(loadConfig({ ...redis, STATE_HMAC_KEY: 'h'.repeat(32) }, { cwd: '/tmp' })), []);
 });
