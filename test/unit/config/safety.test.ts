@@ -76,4 +76,12 @@ test('start-up warns of checks turned off in production and of settings that hav
     'STATE_HMAC_KEY is unset with the Redis store: the shared quarantine list and limit overrides are not sealed, so any client of the store can change them',
   ]);
   assert.deepEqual(safetyWarnings(loadConfig({ ...redis, STATE_HMAC_KEY: 'h'.repeat(32) }, { cwd: '/tmp' })), []);
+  // Traffic to peers in clear, or against the public CA store.
+  assert.deepEqual(safetyWarnings(loadConfig({ ...prod, PEER_ENDPOINT: 'http://switch:4000' }, { cwd: '/tmp' })), [
+    'PEER_ENDPOINT is http://: requests to peers go in clear, signed but readable and without the server proved',
+  ]);
+  assert.deepEqual(safetyWarnings(loadConfig({ ...prod, PEER_ENDPOINT: 'https://switch:4000' }, { cwd: '/tmp' })), [
+    "OUT_CA_CERT_PATH is unset: peers' server certificates are checked against the public CA store, not the scheme's CA",
+  ]);
+  assert.deepEqual(safetyWarnings(loadConfig({ ...prod, PEER_ENDPOINT: 'https://switch:4000', OUT_CA_CERT_PATH: 'ca.pem' }, { cwd: '/tmp' })), []);
 });
