@@ -31,6 +31,9 @@ function generate(argv: string[], io: CliIo): number {
     return 2;
   }
   let secret = o.secret ?? process.env.ILP_SECRET?.split(',')[0]?.trim();
+  // An argument is readable by every local user (ps, /proc/<pid>/cmdline) and stays in shell history.
+  if (o.secret !== undefined && o.secret !== DEV_ILP_SECRET)
+    io.stderr.write('ilp: --secret is visible to other local users (process list, shell history); prefer ILP_SECRET in the environment\n');
   if (!secret) {
     secret = DEV_ILP_SECRET;
     io.stderr.write('ilp: no --secret or ILP_SECRET given; using the development secret\n');

@@ -20,7 +20,9 @@ export function safetyWarnings(c: Config): string[] {
     out.push("OUT_CA_CERT_PATH is unset: peers' server certificates are checked against the public CA store, not the scheme's CA");
   // STATE_HMAC_KEY (src/config/schema.ts): without it, any client of the shared store can lift a quarantine or raise a limit.
   if (production && c.storeKind === 'redis' && c.stateHmacKey === undefined)
-    out.push('STATE_HMAC_KEY is unset with the Redis store: the shared quarantine list and limit overrides are not sealed, so any client of the store can change them');
+    out.push(
+      'STATE_HMAC_KEY is unset with the Redis store: the shared quarantine list and limit overrides are not sealed, so any client of the store can change them',
+    );
   if (c.storeKind === 'memory' && (c.redisUrl !== undefined || c.redisClusterNodes.length > 0))
     out.push('STORE=memory with REDIS_URL/REDIS_CLUSTER_NODES set: replay records and one-use fulfilments hold per process, not across replicas');
   return out;

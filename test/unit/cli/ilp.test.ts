@@ -25,6 +25,7 @@ for (const v of ['1', '4']) {
     const secret = 'cli-test-secret-that-is-long-enough-1';
     const r = await run(['generate', '--version', v, '--secret', secret, '--amount', '12.34', '--currency', 'EUR', '--payee', 'bankb']);
     assert.equal(r.code, 0);
+    assert.match(r.err, /--secret is visible to other local users/);
     const o = JSON.parse(r.out);
     const sdk = Ilp.ilpFactory(`v${v}`, { secret, logger });
     assert.equal(sdk.calculateFulfil(o.ilpPacket), o.fulfilment);
@@ -59,4 +60,20 @@ test('bad input: undecodable packet → exit 1, unknown currency → exit 1, bad
   assert.match(unknown.err, /No decimal place data available for currency QQQ/);
   assert.equal((await run(['frobnicate'])).code, 2);
   assert.equal((await run(['generate', '--version', '3'])).code, 2);
+});
+
+test('ilp generate with ILP_SECRET in the environment: no warning, and the packet is made under that secret', async () => {
+  const secret = 'cli-env-secret-that-is-long-enough-12';
+  const before = process.env.ILP_SECRET;
+  process.env.ILP_SECRET = secret;
+  try {
+    const r = await run(['generate', '--version', '4']);
+    assert.equal(r.code, 0);
+    assert.equal(r.err, '');
+    const o = JSON.parse(r.out);
+    assert.equal(Ilp.ilpFactory('v4', { secret, logger }).calculateFulfil(o.ilpPacket), o.fulfilment);
+  } finally {
+    if (before === undefined) delete process.env.ILP_SECRET;
+    else process.env.ILP_SECRET = before;
+  }
 });
