@@ -59,7 +59,9 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
     if (r.success) raw[name] = r.data;
     else {
       // Credentials of a URL (REDIS_URL's password, say) are never echoed, whatever the setting (review of 2026-12-01).
-      const masked = input?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+      // Whatever stands between the scheme and the last '@' before a query could be credentials, however the slashes
+      // are spelt (the URL parser skips '/' and '\\' there): never echoed.
+      const masked = input?.replace(/^([a-z][a-z0-9+.-]*:)[^?#]*@/i, '$1***@');
       const shown = masked === undefined ? 'unset' : f.secret ? '(secret)' : `'${masked.length > 60 ? `${masked.slice(0, 60)}…` : masked}'`;
       problems.push(`${f.env}: ${r.error.issues.map((i) => i.message).join('; ')} (got ${shown})`);
     }

@@ -72,9 +72,22 @@ const url = () =>
     .optional()
     .refine((v) => v === undefined || !isBareHostPort(v), { message: `expected an http:// or https:// URL; this one ${BARE_HOST_PORT}` })
     .refine((v) => v === undefined || isBareHostPort(v) || /^https?:\/\/[^\s/]+/.test(v), { message: 'expected an http:// or https:// URL' })
+    // A backslash is read as '/' by the WHATWG URL parser (http://\/u:p@h is user u at host h): refused, so what
+    // is printed and checked is what is used (hostile review of 2026-12-01).
+    .refine((v) => v === undefined || !v.includes('\\'), { message: "a backslash is read as '/' in a URL; write '/'" })
     // Credentials in a URL are never sent (no setting uses them) but would be printed in the banner, logs and
-    // /admin/peers: refused (review of 2026-12-01).
-    .refine((v) => v === undefined || !/^https?:\/\/[^/?#]*@/.test(v), { message: 'credentials (user:password@) are not taken from a URL' });
+    // /admin/peers: refused, as the URL parser reads them (review of 2026-12-01).
+    .refine((v) => v === undefined || !carriesCredentials(v), { message: 'credentials (user:password@) are not taken from a URL' });
+
+/** Whether the URL parser finds a user or password in `v` (for a text it cannot parse: whether one is spelt before the host). */
+function carriesCredentials(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return /^https?:\/\/[^/?#]*@/.test(v);
+  }
+}
 
 export const FIELDS = {
   // --- general ---

@@ -24,6 +24,10 @@ test('credentials in a URL setting are refused, without echoing them', () => {
     ['INBOUND_UPSTREAM_URL', 'http://ops:UpstreamPassw0rd@127.0.0.1:3000'],
     ['MCM_URL', 'https://u:McmPassw0rd@mcm.example/api'],
     ['OCSP_RESPONDER_URL', 'http://u@ocsp.example/'],
+    // The WHATWG URL parser skips slashes and backslashes after the scheme: these name user u at host h.
+    ['INBOUND_UPSTREAM_URL', 'http://\\/u:p@h/'],
+    ['PEER_ENDPOINT', 'https://\\/\\/peeruser:peerpw@peer:2/'],
+    ['MCM_URL', 'https:///m:p@mcm/'],
   ]) {
     const p = problems({ [name!]: value! });
     assert.ok(
@@ -38,6 +42,17 @@ test('the credentials of a URL are never echoed in a configuration error (REDIS_
   const p = problems({ REDIS_URL: 'http://:supersecret@h:6379' });
   assert.ok(p.some((l) => l.startsWith('REDIS_URL:')));
   assert.ok(!p.join(' ').includes('supersecret'), p.join(' / '));
+  // However the slashes after the scheme are spelt (hostile review of 2026-12-01).
+  for (const [name, value] of [
+    ['INBOUND_UPSTREAM_URL', 'http://\\/svcuser:supersecret@127.0.0.1:9/'],
+    ['PEER_ENDPOINT', 'https:\\\\u:supersecret@peer/'],
+    ['OCSP_RESPONDER_URL', 'http:/u:supersecret@ocsp/'],
+  ]) {
+    const q = problems({ [name!]: value! });
+    assert.ok(q.some((l) => l.startsWith(`${name}:`)), `${name}: refused`);
+    assert.ok(!q.join(' ').includes('supersecret'), q.join(' / '));
+  }
+  assert.deepEqual(problems({ INBOUND_UPSTREAM_URL: 'http://h:1/a\\b' }), ["INBOUND_UPSTREAM_URL: a backslash is read as '/' in a URL; write '/' (got 'http://h:1/a\\b')"]);
 });
 
 test('beside REDIS_CLUSTER_NODES, REDIS_URL gives every node its user, password and TLS', () => {
