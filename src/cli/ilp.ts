@@ -30,6 +30,10 @@ function generate(argv: string[], io: CliIo): number {
     io.stderr.write(USAGE);
     return 2;
   }
+  if (o.secret === '') {
+    io.stderr.write('ilp: --secret is empty\n');
+    return 2;
+  }
   let secret = o.secret ?? process.env.ILP_SECRET?.split(',')[0]?.trim();
   // An argument is readable by every local user (ps, /proc/<pid>/cmdline) and stays in shell history.
   if (o.secret !== undefined && o.secret !== DEV_ILP_SECRET)

@@ -70,6 +70,9 @@ test('ilp generate with ILP_SECRET in the environment: no warning, and the packe
     const r = await run(['generate', '--version', '4']);
     assert.equal(r.code, 0);
     assert.equal(r.err, '');
+    // An empty --secret is an error, never the public development secret (hostile review of 2026-12-01).
+    const empty = await run(['generate', '--secret', '']);
+    assert.deepEqual([empty.code, empty.err, empty.out], [2, 'ilp: --secret is empty\n', '']);
     const o = JSON.parse(r.out);
     assert.equal(Ilp.ilpFactory('v4', { secret, logger }).calculateFulfil(o.ilpPacket), o.fulfilment);
   } finally {
