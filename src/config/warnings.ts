@@ -16,7 +16,7 @@ export function safetyWarnings(c: Config): string[] {
   // Traffic to peers: in clear, or trusting every public CA (a peer directory's own http:// entries are per peer).
   if (production && c.peerEndpoint?.startsWith('http://'))
     out.push('PEER_ENDPOINT is http://: requests to peers go in clear, signed but readable and without the server proved');
-  if (production && c.peerEndpoint?.startsWith('https://') && c.outCaCertPath === undefined)
+  if (production && (c.peerEndpoint?.startsWith('https://') || c.peersPath !== undefined) && c.outCaCertPath === undefined)
     out.push("OUT_CA_CERT_PATH is unset: peers' server certificates are checked against the public CA store, not the scheme's CA");
   // STATE_HMAC_KEY (src/config/schema.ts): without it, any client of the shared store can lift a quarantine or raise a limit.
   if (production && c.storeKind === 'redis' && c.stateHmacKey === undefined)

@@ -49,10 +49,15 @@ test('the credentials of a URL are never echoed in a configuration error (REDIS_
     ['OCSP_RESPONDER_URL', 'http:/u:supersecret@ocsp/'],
   ]) {
     const q = problems({ [name!]: value! });
-    assert.ok(q.some((l) => l.startsWith(`${name}:`)), `${name}: refused`);
+    assert.ok(
+      q.some((l) => l.startsWith(`${name}:`)),
+      `${name}: refused`,
+    );
     assert.ok(!q.join(' ').includes('supersecret'), q.join(' / '));
   }
-  assert.deepEqual(problems({ INBOUND_UPSTREAM_URL: 'http://h:1/a\\b' }), ["INBOUND_UPSTREAM_URL: a backslash is read as '/' in a URL; write '/' (got 'http://h:1/a\\b')"]);
+  assert.deepEqual(problems({ INBOUND_UPSTREAM_URL: 'http://h:1/a\\b' }), [
+    "INBOUND_UPSTREAM_URL: a backslash is read as '/' in a URL; write '/' (got 'http://h:1/a\\b')",
+  ]);
 });
 
 test('beside REDIS_CLUSTER_NODES, REDIS_URL gives every node its user, password and TLS', () => {
@@ -99,4 +104,7 @@ test('start-up warns of checks turned off in production and of settings that hav
     "OUT_CA_CERT_PATH is unset: peers' server certificates are checked against the public CA store, not the scheme's CA",
   ]);
   assert.deepEqual(safetyWarnings(loadConfig({ ...prod, PEER_ENDPOINT: 'https://switch:4000', OUT_CA_CERT_PATH: 'ca.pem' }, { cwd: '/tmp' })), []);
+  assert.deepEqual(safetyWarnings(loadConfig({ ...prod, PEERS_PATH: 'peers.yaml' }, { cwd: '/tmp' })), [
+    "OUT_CA_CERT_PATH is unset: peers' server certificates are checked against the public CA store, not the scheme's CA",
+  ]);
 });
