@@ -52,22 +52,25 @@ export function probeUpstreams(
       check: () => {
         if (inFlight !== undefined) return inFlight;
         if (last !== undefined && performance.now() - last.at < ANSWER_MS) return Promise.resolve(last.up);
-        inFlight = (async () => {
-          try {
-            const up = await canConnect(u.url, deps.timeoutMs);
-            last = { at: performance.now(), up };
-            deps.telemetry.upstreamUp({ target: u.name, up });
-            return up;
-          } finally {
-            inFlight = undefined; // also after a throw: the next check probes again
-          }
+        // Cleared once settled, whatever the outcome, even if the probe throws at once: the next check probes again.
+        const probe = (async () => {
+          const up = await canConnect(u.url, deps.timeoutMs);
+          last = { at: performance.now(), up };
+          deps.telemetry.upstreamUp({ target: u.name, up });
+          return up;
         })();
-        return inFlight;
+        inFlight = probe;
+        const clear = () => {
+          if (inFlight === probe) inFlight = undefined;
+        };
+        probe.then(clear, clear);
+        return probe;
       },
     };
   });
   const run = () => {
-    for (const c of checks) void c.check();
+    // The periodic probe's outcome reaches telemetry; a failure of its own is counted as down at the next /ready.
+    for (const c of checks) c.check().catch(() => {});
   };
   run();
   const timer = setInterval(run, deps.intervalMs ?? PROBE_INTERVAL_MS);

@@ -63,3 +63,26 @@ test('a refused upstream reads as down', async () => {
     p.stop();
   }
 });
+
+test('a probe that fails of its own (telemetry throwing) rejects that check only: the next check probes again', async () => {
+  let calls = 0;
+  const p = probeUpstreams([{ name: 'upstream', url: new URL(`http://127.0.0.1:${port}/`) }], {
+    telemetry: {
+      upstreamUp: () => {
+        calls++;
+        if (calls === 1) throw new Error('telemetry down');
+      },
+    },
+    timeoutMs: 1000,
+    intervalMs: 60_000,
+  });
+  try {
+    // The start-up probe fails (calls = 1) without an unhandled rejection; a check made meanwhile shares its failure.
+    await assert.rejects(p.checks[0]!.check(), /telemetry down/);
+    // Not the failed promise again: the probe's own answer (recorded before telemetry threw) serves for its second.
+    assert.equal(await p.checks[0]!.check(), true, 'not stuck on the failed probe');
+    assert.equal(calls, 1);
+  } finally {
+    p.stop();
+  }
+});
