@@ -46,19 +46,25 @@ export function parseDateTime(v: unknown): number | undefined {
 /** An absent mandatory member: 3102 (see requiredString). */
 const missingMember = (path: string) => new GatewayError('GW_BODY_MEMBER_MISSING', { detail: `${path} is missing` });
 
+/** How far ahead an expiration may lie, and the setting that says so (named in the error). */
+export interface AheadLimit {
+  readonly seconds: number;
+  readonly setting: 'ILP_TRANSFER_MAX_TTL_SECONDS' | 'ILP_QUOTE_MAX_TTL_SECONDS';
+}
+
 /**
  * A transfer expiration that parses, lies in the future (central-ledger's prepare validation) and at most
  * `maxAheadSeconds` ahead (ILP_TRANSFER_MAX_TTL_SECONDS): what is kept for a transfer lives as long as the
  * operator allows, not as long as its sender asks (a year-9999 expiration otherwise pinned a record per message
  * for ever, and filled a memory store for every DFSP).
  */
-function futureExpiration(v: unknown, now: number, maxAheadSeconds: number): number {
+function futureExpiration(v: unknown, now: number, maxAheadSeconds: number, setting: AheadLimit['setting'] = 'ILP_TRANSFER_MAX_TTL_SECONDS'): number {
   if (v === undefined) throw missingMember('expiration');
   const t = parseDateTime(v);
   if (t === undefined) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is not a DateTime' });
   if (t <= now) throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'expiration is in the past' });
   if (t - now > maxAheadSeconds * 1000) {
-    throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: `expiration is more than ${maxAheadSeconds} s ahead (ILP_TRANSFER_MAX_TTL_SECONDS)` });
+    throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: `expiration is more than ${maxAheadSeconds} s ahead (${setting})` });
   }
   return t;
 }
@@ -220,16 +226,16 @@ const packetDigest = (packet: string): string => createHash('sha256').update(pac
 /**
  * Hub role, PUT /quotes/{ID} from the payee (quote binding): the packet decodes and names this quote, and a
  * v4 packet's condition is the body's. Returns what to keep and when the quote expires. Every answer's expiration
- * (here, bulk and FX alike) is checked as a transfer's, at most `maxAheadSeconds` (ILP_QUOTE_MAX_TTL_SECONDS) ahead:
+ * (here, bulk and FX alike) is checked as a transfer's, at most `limit` ahead (the lower of ILP_QUOTE_MAX_TTL_SECONDS and ILP_TRANSFER_MAX_TTL_SECONDS):
  * the answer's record lives that long and its use mark until then, so no answer can renew a quote while it runs
  * (reviews of 2026-12-01).
  */
-export function checkHubQuoteResponse(body: JsonObject, quoteId: string, now: number, maxAheadSeconds: number): { issued: IssuedQuote; expiresAt: number } {
+export function checkHubQuoteResponse(body: JsonObject, quoteId: string, now: number, limit: AheadLimit): { issued: IssuedQuote; expiresAt: number } {
   const decoded = decodePacket(body.ilpPacket);
   const cond = conditionBytes(body.condition);
   checkPacketCondition(decoded, cond);
   if (decoded.transaction.quoteId !== quoteId) throw mismatch('the packet names another quote');
-  const expiresAt = futureExpiration(has(body, 'expiration') ? body.expiration : decoded.transaction.expiration, now, maxAheadSeconds);
+  const expiresAt = futureExpiration(has(body, 'expiration') ? body.expiration : decoded.transaction.expiration, now, limit.seconds, limit.setting);
   return { issued: { c: cond.toString('base64url'), h: packetDigest(body.ilpPacket as string), x: expiresAt }, expiresAt };
 }
 
@@ -303,15 +309,11 @@ export interface IssuedFxQuote {
 }
 
 /** Hub role, PUT /fxQuotes/{ID} from the FXP (quote binding): the conversion it answers, the condition and the terms it issued. */
-export function checkHubFxQuoteResponse(
-  body: JsonObject,
-  now: number,
-  maxAheadSeconds: number,
-): { conversionId: string; issued: IssuedFxQuote; expiresAt: number } {
+export function checkHubFxQuoteResponse(body: JsonObject, now: number, limit: AheadLimit): { conversionId: string; issued: IssuedFxQuote; expiresAt: number } {
   const conversionId = requiredString(pick(body, ['conversionTerms', 'conversionId']), 'conversionTerms.conversionId', 'GW_BODY_MALFORMED');
   const condition = conditionBytes(body.condition).toString('base64url');
   const terms = body.conversionTerms as JsonObject;
-  const expiresAt = futureExpiration(terms.expiration, now, maxAheadSeconds);
+  const expiresAt = futureExpiration(terms.expiration, now, limit.seconds, limit.setting);
   return { conversionId, issued: { c: condition, t: termsOf(terms), x: expiresAt }, expiresAt };
 }
 
@@ -400,7 +402,7 @@ export interface IssuedBulkQuote {
 export function checkHubBulkQuoteResponse(
   body: JsonObject,
   now: number,
-  maxAheadSeconds: number,
+  limit: AheadLimit,
 ): { issued: IssuedBulkQuote; expiresAt: number; items: { quoteId: string; c: string; h: string }[] } | undefined {
   const i: Record<string, string> = {};
   const items: { quoteId: string; c: string; h: string }[] = [];
@@ -418,7 +420,7 @@ export function checkHubBulkQuoteResponse(
     items.push(item);
   }
   if (items.length === 0) return undefined;
-  const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
+  const expiresAt = futureExpiration(body.expiration, now, limit.seconds, limit.setting);
   return { issued: { i, x: expiresAt }, expiresAt, items };
 }
 

@@ -311,7 +311,9 @@ describe('hub: an expiration further ahead than ILP_TRANSFER_MAX_TTL_SECONDS', (
   test('the bound itself passes; the record lives until the expiration plus the grace, then is gone', async () => {
     const h = setup({ ILP_TRANSFER_MAX_TTL_SECONDS: '3600', ILP_EXPIRY_GRACE_SECONDS: '60' });
     const t = issuedTransfer('1', T0);
-    assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 3_600_001).toISOString() })).code, '3100');
+    const beyond = await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 3_600_001).toISOString() });
+    assert.equal(beyond.code, '3100');
+    assert.match(beyond.json.errorInformation!.errorDescription, /more than 3600 s ahead \(ILP_TRANSFER_MAX_TTL_SECONDS\)$/);
     assert.equal((await h.call('POST', '/transfers', { ...t.prepare, expiration: new Date(T0 + 3_600_000).toISOString() })).status, 200);
     h.advance(3_600_000 + 59_000);
     assert.notEqual(await h.store.get(`ilp:hub:{${t.transferId}}`), undefined, 'kept through the grace');

@@ -152,7 +152,10 @@ describe('quote binding: bounds and policy', () => {
     // could be answered and executed again, and the first answer resent and executed after that.
     const h = setup({ ILP_QUOTE_MAX_TTL_SECONDS: '30', ILP_EXPIRY_GRACE_SECONDS: '0' });
     const long = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 7_200_000).toISOString() } });
-    assert.equal((await putQuote(h, long)).code, '3100');
+    const refused = await putQuote(h, long);
+    assert.equal(refused.code, '3100');
+    // The error names the setting that bounds an answer (it named ILP_TRANSFER_MAX_TTL_SECONDS whatever bound it).
+    assert.match(refused.json.errorInformation!.errorDescription, /more than 30 s ahead \(ILP_QUOTE_MAX_TTL_SECONDS\)$/);
     assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'quote_issued', outcome: 'failed', errorType: 'GW_ILP_EXPIRATION_INVALID' });
     const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 25_000).toISOString() } });
     assert.equal((await putQuote(h, t)).status, 200);
@@ -165,6 +168,20 @@ describe('quote binding: bounds and policy', () => {
     h.advance(7_000);
     assert.equal((await putQuote(h, t)).code, '3100', 'once it has expired, the answer cannot be resent');
     await h.close();
+  });
+
+  test('an answer beyond the lower of the two bounds: the error names that one', async () => {
+    for (const [env, named] of [
+      [{ ILP_QUOTE_MAX_TTL_SECONDS: '600', ILP_TRANSFER_MAX_TTL_SECONDS: '900' }, 'more than 600 s ahead (ILP_QUOTE_MAX_TTL_SECONDS)'],
+      [{ ILP_QUOTE_MAX_TTL_SECONDS: '900', ILP_TRANSFER_MAX_TTL_SECONDS: '600' }, 'more than 600 s ahead (ILP_TRANSFER_MAX_TTL_SECONDS)'],
+    ] as const) {
+      const h = setup(env);
+      const t = issuedTransfer('1', T0, undefined, { response: { expiration: new Date(T0 + 700_000).toISOString() } });
+      const r = await putQuote(h, t);
+      assert.equal(r.code, '3100');
+      assert.ok(r.json.errorInformation!.errorDescription.endsWith(named), r.json.errorInformation!.errorDescription);
+      await h.close();
+    }
   });
 
   test('an answer whose expiration has passed, does not parse, or lies beyond ILP_TRANSFER_MAX_TTL_SECONDS → 3100, nothing kept', async () => {
