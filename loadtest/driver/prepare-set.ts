@@ -4,6 +4,7 @@
 import { createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FIELDS } from '../../src/config/schema.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
 import { buildIlp } from '../../src/ilp/packet.js';
 import { type JsonObject, transactionObjectOf } from '../../src/ilp/transaction.js';
@@ -151,6 +152,12 @@ function journey(
 }
 
 /**
+ * The furthest ahead a gateway on its defaults lets a quote answer expire (the lower of ILP_QUOTE_MAX_TTL_SECONDS
+ * and ILP_TRANSFER_MAX_TTL_SECONDS; src/ilp/middleware.ts): a hub with quote binding refuses a later one (3100).
+ */
+const MAX_AHEAD_SECONDS = Math.min(FIELDS.ilpQuoteMaxTtlSeconds.schema.parse(undefined), FIELDS.ilpTransferMaxTtlSeconds.schema.parse(undefined));
+
+/**
  * Builds the set in send order. Journeys are pipelined in blocks: block b sends the first step of its
  * `block` journeys, then their second steps, and so on, so consecutive steps of one journey are `block`
  * starts apart (250 ms at 1000/s with block 250): the transfer's fulfilment arrives after its prepare.
@@ -165,8 +172,12 @@ export async function buildPreparedSet(o: PrepareOptions): Promise<PreparedSet> 
   const ctx: Ctx = { date: now.toUTCString(), iso: now.toISOString(), version: o.fspiopVersion ?? '1.1', keys: o.keys };
   const ilpVersion = o.ilpVersion ?? '1';
   const ilp = { version: ilpVersion, keyring: createKeyring([randomBytes(32).toString('base64url')]) };
-  // Transfers must not expire before the set's last possible use (Date validity) plus margin.
-  const expiration = new Date(now.getTime() + (skewSeconds + 600) * 1000).toISOString();
+  // Transfers must not expire before the set's last possible use (Date validity) plus margin, and no answer or
+  // transfer may expire further ahead than a gateway with the default bounds accepts (3100 beyond them): with a
+  // large skew the set is usable until a minute before its expiration instead.
+  const aheadSeconds = Math.min(skewSeconds + 600, MAX_AHEAD_SECONDS);
+  const validSeconds = Math.min(skewSeconds, aheadSeconds - 60);
+  const expiration = new Date(now.getTime() + aheadSeconds * 1000).toISOString();
   const from = o.from;
   if (from !== undefined && (!o.keys.has(from) || badShare > 0)) throw new Error(`from: needs ${from}'s signing key and no bad share`);
   const others = fsps.filter((f) => f !== from);
@@ -211,7 +222,7 @@ export async function buildPreparedSet(o: PrepareOptions): Promise<PreparedSet> 
   return {
     version: 1,
     createdAt: now.toISOString(),
-    validUntil: new Date(now.getTime() + skewSeconds * 1000).toISOString(),
+    validUntil: new Date(now.getTime() + validSeconds * 1000).toISOString(),
     skewSeconds,
     reusable: o.quotesOnly === true && from === undefined,
     fsps: from !== undefined ? [from] : fsps,

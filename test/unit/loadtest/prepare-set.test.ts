@@ -51,6 +51,27 @@ test('journeys are pipelined in blocks: each step follows the previous step of i
   for (const r of set.requests) assert.ok(verifies(r), `${r.kind} ${r.path} verifies`);
 });
 
+test('a large skew: answers and transfers expire at most an hour ahead (a hub on its defaults refuses later ones), and the set is usable until a minute before', async () => {
+  // 2026-12-02: sets made with --skew 3600, as the performance reports' commands are, expired 4200 s ahead and every
+  // quote answer was refused 3100 (ILP_QUOTE_MAX_TTL_SECONDS) once the hub bounded answers.
+  const now = new Date('2026-11-22T23:00:00.000Z');
+  for (const [skewSeconds, ahead, valid] of [
+    [300, 900, 300],
+    [3000, 3600, 3000],
+    [3600, 3600, 3540],
+    [86400, 3600, 3540],
+  ] as const) {
+    const set = await buildPreparedSet({ count: 4, keys, now, skewSeconds });
+    const prepare = set.requests.find((r) => r.kind === 'postTransfers')!;
+    const answer = set.requests.find((r) => r.kind === 'putQuotes')!;
+    for (const r of [prepare, answer]) {
+      assert.equal(Date.parse((JSON.parse(r.body) as { expiration: string }).expiration) - now.getTime(), ahead * 1000, `${skewSeconds}: ${r.kind}`);
+    }
+    assert.equal(Date.parse(set.validUntil) - now.getTime(), valid * 1000, `${skewSeconds}: validUntil`);
+    assert.equal(set.skewSeconds, skewSeconds);
+  }
+});
+
 test('bad-signature share: evenly spread, expected 400/3105, and really unverifiable', async () => {
   const set = await buildPreparedSet({ count: 100, keys, badShare: 0.1, quotesOnly: true });
   const bad = set.requests.filter((r) => r.expectStatus === 400);
