@@ -5,6 +5,7 @@ import { createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIELDS } from '../../src/config/schema.js';
+import { answerAheadLimit } from '../../src/ilp/checks.js';
 import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
 import { buildIlp } from '../../src/ilp/packet.js';
 import { type JsonObject, transactionObjectOf } from '../../src/ilp/transaction.js';
@@ -151,11 +152,11 @@ function journey(
   return Promise.all(steps);
 }
 
-/**
- * The furthest ahead a gateway on its defaults lets a quote answer expire (the lower of ILP_QUOTE_MAX_TTL_SECONDS
- * and ILP_TRANSFER_MAX_TTL_SECONDS; src/ilp/middleware.ts): a hub with quote binding refuses a later one (3100).
- */
-const MAX_AHEAD_SECONDS = Math.min(FIELDS.ilpQuoteMaxTtlSeconds.schema.parse(undefined), FIELDS.ilpTransferMaxTtlSeconds.schema.parse(undefined));
+/** The furthest ahead a gateway on its defaults lets a quote answer expire: a hub with quote binding refuses a later one (3100). */
+const MAX_AHEAD_SECONDS = answerAheadLimit(
+  FIELDS.ilpQuoteMaxTtlSeconds.schema.parse(undefined),
+  FIELDS.ilpTransferMaxTtlSeconds.schema.parse(undefined),
+).seconds;
 
 /**
  * Builds the set in send order. Journeys are pipelined in blocks: block b sends the first step of its

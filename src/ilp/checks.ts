@@ -53,8 +53,19 @@ export interface AheadLimit {
 }
 
 /**
+ * The furthest ahead a quote answer may expire (hub role, quote binding): no further than its record is kept,
+ * the lower of ILP_QUOTE_MAX_TTL_SECONDS and ILP_TRANSFER_MAX_TTL_SECONDS, so no answer outlives its record and is
+ * resent, still valid, once the record has gone (fifth review of 2026-12-01).
+ */
+export function answerAheadLimit(quoteMaxTtlSeconds: number, transferMaxTtlSeconds: number): AheadLimit {
+  return quoteMaxTtlSeconds <= transferMaxTtlSeconds
+    ? { seconds: quoteMaxTtlSeconds, setting: 'ILP_QUOTE_MAX_TTL_SECONDS' }
+    : { seconds: transferMaxTtlSeconds, setting: 'ILP_TRANSFER_MAX_TTL_SECONDS' };
+}
+
+/**
  * A transfer expiration that parses, lies in the future (central-ledger's prepare validation) and at most
- * `maxAheadSeconds` ahead (ILP_TRANSFER_MAX_TTL_SECONDS): what is kept for a transfer lives as long as the
+ * `maxAheadSeconds` ahead (`setting`: ILP_TRANSFER_MAX_TTL_SECONDS, or answerAheadLimit's for a quote answer): what is kept for a transfer lives as long as the
  * operator allows, not as long as its sender asks (a year-9999 expiration otherwise pinned a record per message
  * for ever, and filled a memory store for every DFSP).
  */

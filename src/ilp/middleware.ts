@@ -13,7 +13,7 @@ import type { Store } from '../store/types.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
 import {
-  type AheadLimit,
+  answerAheadLimit,
   answeredQuoteExpiry,
   bulkItems,
   checkBulkIssuedByPayee,
@@ -299,12 +299,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // Until when a quote can be executed, for its use mark: its expiration; a record of an earlier version without one
   // could serve for ILP_QUOTE_MAX_TTL_SECONDS.
   const usableUntil = (x: number | undefined, t: number) => x ?? t + o.quoteMaxTtlSeconds * 1000;
-  // The furthest ahead an answer may expire: no further than its record is kept (ILP_QUOTE_MAX_TTL_SECONDS), so no
-  // answer outlives its record and is resent, still valid, once the record has gone (fifth review of 2026-12-01).
-  const answerMaxAhead: AheadLimit =
-    o.quoteMaxTtlSeconds <= o.transferMaxTtlSeconds
-      ? { seconds: o.quoteMaxTtlSeconds, setting: 'ILP_QUOTE_MAX_TTL_SECONDS' }
-      : { seconds: o.transferMaxTtlSeconds, setting: 'ILP_TRANSFER_MAX_TTL_SECONDS' };
+  const answerMaxAhead = answerAheadLimit(o.quoteMaxTtlSeconds, o.transferMaxTtlSeconds);
   // The payee's first answer stands (NX): an identical resend passes, an answer with other terms (another packet, a
   // later expiration) → 3106, and an answer to a quote already executed cannot renew it once its record has ended.
   // Overwriting let a new answer outlive the quote's use mark, and a second transfer execute the same condition
