@@ -3,6 +3,7 @@
 // holds it) shows as lag while the runner's own pauses do not, and sampling ends with the process. Linux (/proc) only, as the monitor itself.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,15 +20,26 @@ function node(code: string): ChildProcess {
   return c;
 }
 
+/**
+ * A node process that sleeps, once it has booted: Node's start-up takes 0.1–0.2 s of CPU on a loaded machine, and
+ * counted in the first second it made the sleeper look busy (CI, 2026-12-02: 0.104 of the machine).
+ */
+async function bootedSleeper(ms: number): Promise<ChildProcess> {
+  const c = spawn(process.execPath, ['-e', `setTimeout(() => {}, ${ms}); process.stdout.write('up')`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(c);
+  await once(c.stdout!, 'data');
+  return c;
+}
+
 const onLinux = existsSync('/proc/self/stat');
 
 test('a spinning process shows its CPU, a sleeping one none', { skip: !onLinux && 'no /proc' }, async () => {
+  const idler = await bootedSleeper(3000);
   const spinner = node('const end = Date.now() + 3000; while (Date.now() < end);');
-  const sleeper = node('setTimeout(() => {}, 3000);');
   const busy = new HostMonitor(1);
   const idle = new HostMonitor(1);
   busy.start([spinner.pid as number]);
-  idle.start([sleeper.pid as number]);
+  idle.start([idler.pid as number]);
   await sleep(2600);
   const b = busy.stop();
   const i = idle.stop();
