@@ -2,7 +2,7 @@
 // A request description is JSON: {"method", "url" or "path", "headers", "body"}; `body` is the exact
 // wire text when it is a string, otherwise it is serialised with JSON.stringify.
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isGatewayError } from '../errors.js';
 import { isValidFspId } from '../fspiop/headers.js';
@@ -101,7 +101,9 @@ export async function keysGenerate(argv: string[], io: CliIo): Promise<number> {
     mkdirSync(privateDir, { recursive: true, mode: 0o700 });
     // A new file (mode 0600) renamed over the old one: --force over a key file left readable by others does not keep its mode.
     writeFileAtomic(priv, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    writeFileSync(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+    // The public key too: a gateway reloading its key directory (src/jws/key-directory.ts) never reads a torn PEM.
+    // Mode 0644 (the umask applies): the gateway may run as another user than the one generating keys.
+    writeFileAtomic(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);
     line(io.stdout, `${id}: ${alg} public ${pub}, private ${priv}`);
   }
   return 0;

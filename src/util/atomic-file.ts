@@ -5,13 +5,14 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { dirname } from 'node:path';
 
 /**
- * Atomic replace of a small file: write a new temp file beside it (mode 0600, never an existing one), fsync, rename
- * over the target. On any failure the temp file is removed: it may hold a private key (hostile review of 2026-12-01).
+ * Atomic replace of a small file: write a new temp file beside it (mode 0600 unless told otherwise, never an existing
+ * one), fsync, rename over the target. On any failure the temp file is removed: it may hold a private key (hostile
+ * review of 2026-12-01).
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
+  const fd = openSync(tmp, 'wx', mode);
   try {
     try {
       writeSync(fd, text);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -22,8 +22,14 @@ test('keys generate → sign → verify round trip, and a tampered body is inval
   assert.equal(await keysGenerate(['--dfsp', 'dfspa', '--dir', pub, '--private-dir', priv], io()), 1, 'no silent overwrite');
   // --force over a private key left readable by others: the new key is 0600 all the same (review of 2026-12-01).
   chmodSync(join(priv, 'dfspb.key'), 0o644);
+  const oldPublic = statSync(join(pub, 'dfspb.pem')).ino;
   assert.equal(await keysGenerate(['--dfsp', 'dfspb', '--dir', pub, '--private-dir', priv, '--force'], io()), 0);
   assert.equal(statSync(join(priv, 'dfspb.key')).mode & 0o777, 0o600);
+  // The public key is replaced by rename too (a reloading gateway never reads it torn), readable by others, and no
+  // temporary file is left in the key directory.
+  assert.notEqual(statSync(join(pub, 'dfspb.pem')).ino, oldPublic, 'a new file renamed over the old one');
+  assert.equal(statSync(join(pub, 'dfspb.pem')).mode & 0o077, 0o044 & ~process.umask());
+  assert.deepEqual(readdirSync(pub).sort(), ['dfspa.pem', 'dfspb.pem']);
   assert.equal(await keysGenerate(['--dfsp', 'dfspc', '--alg', 'ES256', '--dir', pub, '--private-dir', priv], io()), 0);
 
   for (const [id, alg] of [
