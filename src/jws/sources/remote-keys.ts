@@ -6,8 +6,12 @@
 // Each source is fetched by a RefreshLoop (ahead of expiry, bounded, single flight). A source's keys change
 // only on a good answer; a failure or a refused document keeps its last good set, logs the reason, counts it
 // (switchguard_peer_key_source_failures_total) and, for a refused key, writes a key_source_refused audit
-// record. One key belongs to one FSP: a remote key whose fingerprint is bound to another FSP by a key file or
-// by another source is refused (other_fsp). keysOf() answers from memory for the request path.
+// record. A key the operator binds to one FSP stays that FSP's: a remote key whose fingerprint a key file, or the
+// Connection Manager, binds to another FSP is refused (other_fsp). A peer's own JWKS binds nothing for others: public
+// keys are public (every gateway serves its set at /.well-known/jwks.json), so a peer listing another's key must
+// not lock the owner out of it, at start-up or at its next rotation (hostile review of 2026-12-02). The copy verifies
+// only messages whose protected FSPIOP-Source names the copier, which only the key's holder can sign.
+// keysOf() answers from memory for the request path.
 import type { AuditLog } from '../../logging/audit.js';
 import type { Telemetry } from '../../telemetry/types.js';
 import type { VerificationKey } from '../verify.js';
@@ -225,13 +229,16 @@ export class RemoteKeySources {
       this.o.audit?.record({ event: 'key_source_refused', actor: 'gateway', source: s.id, reason: r.reason, ...(fspId ? { fspId } : {}) });
   }
 
-  /** Whether a key is bound to another FSP than `fspId` by a key file or by another source. */
+  /**
+   * Whether a key is bound to another FSP than `fspId` by a key file or by another Connection Manager source (the
+   * operator's word). Another peer's JWKS never counts: which of two peers listed a public key first decides nothing.
+   */
   async #claimedElsewhere(keys: readonly RemoteKey[], fspId: string, sourceId: string): Promise<boolean> {
     const files = (await this.o.fileBindings?.()) ?? new Map<string, ReadonlySet<string>>();
     for (const k of keys) {
       for (const owner of files.get(k.fingerprint) ?? []) if (owner !== fspId) return true;
       for (const s of this.#sources.values()) {
-        if (s.id === sourceId) continue;
+        if (s.id === sourceId || s.kind !== 'mcm') continue;
         for (const [owner, ks] of s.keys) if (owner !== fspId && ks.some((x) => x.fingerprint === k.fingerprint)) return true;
       }
     }

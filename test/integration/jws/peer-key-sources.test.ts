@@ -150,6 +150,41 @@ describe('a peer JWKS as key source', () => {
     await assert.rejects(verifyRequest(signedTransfer(signing(A.privateKey), 'dfsp1'), keysFor, policy), /GW_JWS_BAD_SIGNATURE/);
   });
 
+  test("a peer that lists another peer's public key locks nobody out: at start-up, at the owner's rotation, and whichever answers first", async (t) => {
+    // Hostile review of 2026-12-02: public keys are public (GET /.well-known/jwks.json), and the first source to list
+    // a key used to own it, so a copier that answered first had its victim's whole set refused (3105 for all of it).
+    const copier = await startJwksServer(pki);
+    t.after(() => copier.close());
+    const Owner = rsa();
+    const Next = rsa();
+    const Own = rsa();
+    server.answer({ ...(jwks([jwk(Owner.publicKey, { kid: 'owner-2026' })]) as Exclude<Answer, string>), delayMs: 300 }); // the owner answers last
+    copier.answer(jwks([jwk(Own.publicKey, { kid: 'mine' }), jwk(Owner.publicKey, { kid: 'copied' })]));
+    const h = harness();
+    t.after(() => h.sources.close());
+    await h.sources.setJwksUrls(
+      new Map([
+        ['dfsp1', new URL(server.jwksUrl)],
+        ['dfsp7', new URL(copier.jwksUrl)],
+      ]),
+    );
+    const keysFor = (s: string) => h.sources.keysOf(s);
+    const signs = async (k: KeyObject, as: string) => (await verifyRequest(signedTransfer(signing(k), as), keysFor, policy)).form;
+    assert.equal(await signs(Owner.privateKey, 'dfsp1'), 'raw', "the owner's messages verify");
+    assert.equal(await signs(Own.privateKey, 'dfsp7'), 'raw', "the copier's own key is in force too");
+    // The copy verifies only messages signed in the copier's name, which only the key's holder can make; a message
+    // signed by the copier in the owner's name never verifies.
+    await assert.rejects(verifyRequest(signedTransfer(signing(Own.privateKey), 'dfsp1'), keysFor, policy), /GW_JWS_BAD_SIGNATURE/);
+
+    // The owner publishes its next key; the copier lists it first, then the owner: the owner's rotated set is in force.
+    copier.answer(jwks([jwk(Own.publicKey, { kid: 'mine' }), jwk(Next.publicKey, { kid: 'copied-next' })]));
+    await h.sources.refreshAll();
+    server.answer(jwks([jwk(Owner.publicKey, { kid: 'owner-2026' }), jwk(Next.publicKey, { kid: 'owner-2027' })]));
+    await h.sources.refreshAll();
+    assert.equal(await signs(Next.privateKey, 'dfsp1'), 'raw', "the owner's next key verifies its messages");
+    assert.equal(h.audit.filter((e) => e.event === 'key_source_refused').length, 0, 'nothing refused, nobody blamed');
+  });
+
   test('refreshed ahead of expiry (max-age), one fetch at a time, and a removed jwksUrl drops its keys and series', async (t) => {
     const h = harness();
     t.after(() => h.sources.close());
@@ -263,6 +298,28 @@ describe('a Mojaloop Connection Manager as key source (contract stub from the pu
     assert.deepEqual(fps('dfsp1'), [spki(D1b.publicKey)]);
     assert.equal(h.sources.status().find((s) => s.source === 'dfsps')?.lastFailure?.reason, 'not_json');
     mcm.override = undefined;
+  });
+
+  test("the Connection Manager's binding outranks a peer's JWKS: a peer listing a key the MCM gives another FSP is refused, and the copier is blamed", async (t) => {
+    const copier = await startJwksServer(pki);
+    t.after(() => copier.close());
+    const Own = rsa();
+    mcm.dfsps = [{ dfspId: 'dfsp1', publicKey: pem(D1.publicKey) }];
+    mcm.hub = pem(HUB.publicKey);
+    copier.answer(jwks([jwk(Own.publicKey, { kid: 'mine' }), jwk(D1.publicKey, { kid: 'copied' })]));
+    const h = sourcesFor(mcm.clientSecret);
+    t.after(() => h.sources.close());
+    await h.sources.setJwksUrls(new Map([['dfsp7', new URL(copier.jwksUrl)]])); // the copier first
+    await h.sources.refreshAll(); // the MCM's first answer (sources refresh side by side)
+    await h.sources.refreshAll();
+    assert.equal(h.sources.keysOf('dfsp1')[0]?.fingerprint, spki(D1.publicKey), "the MCM's key for dfsp1 is in force");
+    // Its first answers came before the MCM's: that set stays (last good set); every answer since is refused.
+    assert.equal(h.sources.status().find((s) => s.source === 'dfsp7')?.lastFailure?.reason, 'other_fsp');
+    assert.deepEqual(
+      h.audit.filter((e) => e.event === 'key_source_refused').map((e) => [e.source, e.reason]),
+      [['jwks:dfsp7', 'other_fsp']],
+      'the copier is blamed, not the owner',
+    );
   });
 
   test('a wrong client secret: reason token, nothing in force, and a secret file read at each token request', async (t) => {
