@@ -49,6 +49,11 @@ export const CATALOGUE = {
     400,
     'FSPIOP-Source differs from the FSP id bound to the client certificate; check the DFSP sends its own id, or list relaying peers in TRUSTED_PROXY_PEERS.',
   ),
+  GW_PEER_NOT_SWITCH: entry(
+    '3100',
+    400,
+    'A message only the switch sends (PATCH /transfers/{ID}, PATCH /fxTransfers/{ID}) came from a peer that is neither the hub (DFSP role) nor in TRUSTED_PROXY_PEERS.',
+  ),
   GW_PEER_IDENTITY_UNKNOWN: entry('3100', 400, 'The client certificate carries no usable FSP id (no CN/SAN, or no entry in PEER_IDENTITY_MAP).'),
   GW_PEER_IDENTITY_AMBIGUOUS: entry(
     '3100',

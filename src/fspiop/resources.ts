@@ -99,6 +99,14 @@ function defOf(resource: Resource, template: RouteTemplate): RouteDef {
   return Object.freeze({ template, resource, method, segments: Object.freeze(segments), kind, hasBody: BODY_METHODS.has(method) });
 }
 
+/**
+ * Routes only the switch sends: its notification of a transfer's (a conversion's) final state to the payee (the FXP).
+ * API Definition v1.1 §6.7.3.3 ("used by the Switch"), FSPIOP API 2.0 `PATCH /fxTransfers/{ID}`; docs/fspiop.md's
+ * resource table. A payee credits its customer on a PATCH COMMITTED (the RESERVED flow).
+ */
+const SWITCH_ONLY: ReadonlySet<RouteTemplate> = new Set<RouteTemplate>(['PATCH /transfers/{ID}', 'PATCH /fxTransfers/{ID}']);
+export const isSwitchOnly = (template: RouteTemplate): boolean => SWITCH_ONLY.has(template);
+
 /** Every route, derived from the table. */
 export const ROUTES: readonly RouteDef[] = Object.freeze((Object.keys(TABLE) as Resource[]).flatMap((r) => TABLE[r].map((t) => defOf(r, t))));
 /** Every resource name. */

@@ -10,6 +10,7 @@ import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
 import { checkFspiopHeaders } from '../fspiop/headers.js';
 import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
 import { Message } from '../fspiop/message.js';
+import { isSwitchOnly } from '../fspiop/resources.js';
 import { matchRoute } from '../fspiop/routes.js';
 import type { AuditLog } from '../logging/audit.js';
 import { checkDeclaredLength, hasBody, readBody } from '../proxy/body.js';
@@ -201,7 +202,7 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
 /**
  * Inbound: FSPIOP-Source must be the certificate's FSP id, unless the peer relays for others (the hub
  * in the DFSP role, TRUSTED_PROXY_PEERS) → 3100 Invalid FSPIOP-Source; only such a relay may send FSPIOP-Proxy
- * → 3101.
+ * → 3101, or a message only the switch sends (fspiop/resources.ts isSwitchOnly: PATCH notifications) → 3100.
  */
 export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): GatewayMiddleware {
   const trusted = new Set(deps.trusted);
@@ -210,6 +211,10 @@ export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): 
     if (peer === undefined) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No verified client certificate' });
     const source = header(c, 'fspiop-source');
     if (source !== peer && !trusted.has(peer)) throw new GatewayError('GW_PEER_SOURCE_MISMATCH', { detail: 'Invalid FSPIOP-Source', context: { peer } });
+    // A DFSP that sends the switch's PATCH COMMITTED in its own name would have a payee credit a transfer the
+    // switch may yet abort (hostile review of 2026-12-02): only the hub, or a relay the operator lists, sends it.
+    if (!trusted.has(peer) && isSwitchOnly(c.get('route').template))
+      throw new GatewayError('GW_PEER_NOT_SWITCH', { detail: `${c.get('route').template} is sent by the switch only`, context: { peer } });
     // FSPIOP-Proxy names the inter-scheme proxy a message came through; the switch's lookup service and proxy
     // flows act on it (account-lookup-service docs/Proxy). Only a relay the operator lists may send it.
     if (header(c, 'fspiop-proxy') !== undefined && !trusted.has(peer))

@@ -151,7 +151,16 @@ describe('over real sockets: the outbound gateway signs every route, the inbound
     writeFileSync(join(dir, 'payeefsp.pem'), publicKey.export({ type: 'spki', format: 'pem' }).toString());
     verifier = await startTestGateway({
       pki: signer.pki,
-      env: { VALIDATE_INBOUND_JWS: 'true', VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true', JWS_VERIFICATION_KEYS_DIRECTORY: dir },
+      // The switch relays payeefsp's signed messages to payerfsp's gateway: the hub's certificate may carry any source,
+      // and the switch-only PATCH routes (test/security/switch-only.test.ts) come from it too.
+      env: {
+        GATEWAY_ROLE: 'dfsp',
+        DFSP_ID: 'payerfsp',
+        HUB_ID: 'hub',
+        VALIDATE_INBOUND_JWS: 'true',
+        VALIDATE_INBOUND_PUT_PARTIES_JWS: 'true',
+        JWS_VERIFICATION_KEYS_DIRECTORY: dir,
+      },
     });
   });
   after(async () => {
@@ -178,7 +187,7 @@ describe('over real sockets: the outbound gateway signs every route, the inbound
         if (typeof seen.headers[k] === 'string') headers[k] = seen.headers[k] as string;
       captured.push({ method, path, headers, body: seen.body });
       const v = await rawRequest(
-        { port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('payeefsp') },
+        { port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('hub') },
         `${method} ${path} HTTP/1.1`,
         Object.entries(headers),
         seen.body,
@@ -196,7 +205,7 @@ describe('over real sockets: the outbound gateway signs every route, the inbound
         if (a.path === b.path && a.method === b.method) continue;
         const headers = { ...a.headers, 'fspiop-uri': a.headers['fspiop-uri']!, accept: b.headers.accept!, 'content-type': b.headers['content-type']! };
         const r = await rawRequest(
-          { port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('payeefsp') },
+          { port: verifier.gw.inbound.port, ca: verifier.pki.ca.certPem, cert: verifier.cert('hub') },
           `${b.method} ${b.path} HTTP/1.1`,
           Object.entries(headers),
           a.body,

@@ -53,7 +53,7 @@ test('each resource reaches its own upstream, base path kept; resources not list
     ['POST', '/quotes', 'quotes', '{"quoteId":"q1"}'],
     ['POST', '/fxQuotes', 'fxQuotes', '{"conversionRequestId":"c1"}'],
     ['POST', '/transfers', 'transfers', '{"transferId":"t1"}'],
-    ['PATCH', '/fxTransfers/c1', 'fxTransfers', '{"conversionState":"COMMITTED"}'],
+    ['PUT', '/fxTransfers/c1', 'fxTransfers', '{"conversionState":"RESERVED"}'], // not PATCH: only the switch sends that (switch-only.test.ts)
     ['POST', '/transactionRequests', 'transactionRequests', '{"transactionRequestId":"r1"}'],
     ['GET', '/authorizations/a1', 'authorizations'],
   ];
@@ -63,7 +63,7 @@ test('each resource reaches its own upstream, base path kept; resources not list
   }
   assert.deepEqual(paths(als), ['GET /parties/MSISDN/27713803912', 'PUT /participants/MSISDN/27713803912']);
   assert.deepEqual(paths(quoting), ['POST /quoting/quotes', 'POST /quoting/fxQuotes']);
-  assert.deepEqual(paths(adapter), ['POST /transfers', 'PATCH /fxTransfers/c1']);
+  assert.deepEqual(paths(adapter), ['POST /transfers', 'PUT /fxTransfers/c1']);
   assert.deepEqual(paths(t.stub), ['POST /transactionRequests', 'GET /authorizations/a1']);
   // The upstream got the request as forwarded everywhere else: verified peer id, body byte for byte.
   assert.equal(adapter.requests[0]!.headers['x-client-id'], 'dfsp-a');
