@@ -188,7 +188,14 @@ export function signOutbound(options: SignOutboundOptions): GatewayMiddleware {
       method: c.req.method,
       url: route.path + route.query,
       json: message.json(),
-      headers: { 'fspiop-source': selfId, 'fspiop-destination': pick('fspiop-destination'), date: pick('date') },
+      // FSPIOP-Encryption is forwarded, so it is protected too (Encryption v1.1 §3; a receiving verifier refuses it
+      // unprotected: protected-header.ts). Hostile review of 2026-12-02: it was forwarded outside the signature.
+      headers: {
+        'fspiop-source': selfId,
+        'fspiop-destination': pick('fspiop-destination'),
+        'fspiop-encryption': pick('fspiop-encryption'),
+        date: pick('date'),
+      },
     });
     message.signed(signed.body, signed.headers);
     await next();
