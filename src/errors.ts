@@ -202,6 +202,11 @@ export const CATALOGUE = {
   GW_ILP_TRANSFER_UNKNOWN: entry('3208', 400, 'No condition is stored for this transfer id (never prepared through this gateway, or long expired).'),
   GW_ILP_QUOTE_UNKNOWN: entry('3205', 400, "No quote is stored for this transfer's condition / transaction."),
   GW_ILP_QUOTE_EXPIRED: entry('3302', 400, 'The quote behind this transfer has expired.'),
+  GW_ILP_BULK_QUOTA: entry(
+    '2005',
+    503,
+    "The FSP's bulk messages already hold ILP_BULK_ITEMS_MAX_PER_FSP items' records; a bulk is refused whole until enough of them expire (the detail says when the oldest do).",
+  ),
   GW_ILP_NO_SECRET: entry('2001', 500, 'ILP generation needs ILP_SECRET.'),
   // --- store (store/) ---
   GW_STORE_UNAVAILABLE: entry(

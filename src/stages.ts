@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import type { GatewayMiddleware } from './http/context.js';
 import { checkIdentity } from './http/identity.js';
 import type { RequestLogger } from './http/stages.js';
+import { BulkItemQuota } from './ilp/bulk-quota.js';
 import { createKeyring, ilpVersionFor } from './ilp/keyring.js';
 import { dfspIlpInbound, dfspIlpOutbound, hubIlp, type IlpOptions } from './ilp/middleware.js';
 import { createReplayGuard, type ReplayGuard } from './jws/freshness.js';
@@ -51,7 +52,15 @@ export function ilpStagesOf(
     versionFor: (fspId) => ilpVersionFor(config, fspId),
     ...(deps.now ? { now: deps.now } : {}),
   };
-  if (ilp.role === 'hub') return { inbound: hubIlp({ ...common, quoteBinding: ilp.quoteBinding, quoteMaxTtlSeconds: config.ilpQuoteMaxTtlSeconds }) };
+  if (ilp.role === 'hub')
+    return {
+      inbound: hubIlp({
+        ...common,
+        quoteBinding: ilp.quoteBinding,
+        quoteMaxTtlSeconds: config.ilpQuoteMaxTtlSeconds,
+        bulkQuota: new BulkItemQuota(config.ilpBulkItemsMaxPerFsp, deps.now),
+      }),
+    };
   const dfsp = {
     ...common,
     keyring: createKeyring(ilp.secrets, { development: ilp.development }),

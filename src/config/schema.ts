@@ -412,6 +412,11 @@ export const FIELDS = {
     'The longest a quote record is kept (DFSP role: the received quote request; hub role: the payee-issued packet and condition), whatever expiration the quote asks for. Hub role with ILP_QUOTE_BINDING: a quote answer expiring further ahead is refused (3100).',
     int(3600, 1, 7 * 86400),
   ),
+  ilpBulkItemsMaxPerFsp: field(
+    'ILP_BULK_ITEMS_MAX_PER_FSP',
+    'Hub role: the most bulk items (individual quotes of PUT /bulkQuotes answers, individual transfers of POST /bulkTransfers, and the bulk itself) whose records one FSP may hold at once; a bulk beyond it is refused whole (2005/503) until enough of them have expired. Counted per process: with a shared Redis store, replicas x WORKERS times this.',
+    int(50_000, 1001, 10_000_000),
+  ),
   ilpQuoteBinding: field(
     'ILP_QUOTE_BINDING',
     "Hub role: enforce = a POST /transfers (/fxTransfers) must carry the packet and condition its payee (FXP) issued in the PUT /quotes (/fxQuotes) that passed this gateway for the packet's quoteId (3205 when none did, 3100 when they differ); off for schemes whose quotes do not pass this gateway.",
