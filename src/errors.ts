@@ -65,6 +65,11 @@ export const CATALOGUE = {
     400,
     'The client certificate is not an end-entity client certificate (basicConstraints CA:TRUE, keyUsage without digitalSignature, or extendedKeyUsage without clientAuth).',
   ),
+  GW_PEER_CERT_EXPIRED: entry(
+    '3100',
+    400,
+    'The client certificate expired while its connection, or a TLS session resumed from a ticket, was still in use; the connection is closed. The DFSP reconnects with its renewed certificate.',
+  ),
   GW_PEER_CERT_REVOKED: entry(
     '3100',
     400,

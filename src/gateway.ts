@@ -89,7 +89,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
       openIdentityMap(config.peerIdentityMap, { telemetry, intervalMs: config.tlsReloadIntervalMs, onReloadFailed: onError('identity map reload refused') }),
       (m) => m.close(),
     );
-    const ocsp = openOcsp(config.ocsp, { telemetry, logger, audit, caCerts: () => tls.current.caCerts });
+    const ocsp = openOcsp(config.ocsp, { telemetry, logger, audit, caCerts: () => tls.current.caCerts, presentedChain: (s) => tls.presentedChain(s) });
     const pools = closers.add(openPools(config, telemetry, onError('staged client certificate refused; keeping the configured one')), (p) => p.close());
     const simulator = config.upstream.targets.some((t) => t.kind === 'simulator') ? closers.add(await startSimulator(), (s) => s.close()) : undefined;
     const urlOf = (t: (typeof config.upstream.targets)[number]) => (t.kind === 'url' ? t.url : (simulator?.url ?? ''));

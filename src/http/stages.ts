@@ -124,7 +124,17 @@ export function bindPeer(options: PeerResolverOptions, revocation?: Pick<ClientR
       throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No verified client certificate' });
     }
     if (revocation) await revocation.admit(socket);
-    c.set('peer', peerOf(socket, options));
+    const peer = peerOf(socket, options);
+    // The handshake checked the certificate's validity; a keep-alive connection, or a TLS session resumed from a
+    // ticket (OpenSSL does not check validity again), outlives it. Checked on every request (hostile review of
+    // 2026-12-02: an expired certificate was served for as long as its client kept a connection or a ticket).
+    if (peer.validTo.getTime() <= Date.now())
+      throw new GatewayError('GW_PEER_CERT_EXPIRED', {
+        detail: 'Client certificate has expired',
+        headers: { connection: 'close' },
+        context: { peer: peer.fspId },
+      });
+    c.set('peer', peer);
     await next();
   };
 }

@@ -293,7 +293,7 @@ export function declareMetrics(registry: Registry) {
     }),
     ocspResponderFailures: new Counter({
       name: 'switchguard_ocsp_responder_failures_total',
-      help: 'OCSP queries that gave no usable answer, by purpose and reason (unreachable, timeout, http_status, malformed, response_status, signature, responder_untrusted, cert_id, stale, not_yet_valid, nonce, no_responder, no_issuer, too_large).',
+      help: 'OCSP queries that gave no usable answer, by purpose and reason (unreachable, timeout, http_status, malformed, response_status, signature, responder_untrusted, cert_id, stale, not_yet_valid, nonce, no_responder, no_issuer, forged_issuer, too_large).',
       labelNames: ['purpose', 'reason'] as const,
       registers: r,
     }),

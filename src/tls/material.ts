@@ -163,6 +163,11 @@ export class TlsReloader {
     return this.#current;
   }
 
+  /** The certificates (DER, leaf first) the client of `socket` sent; on a resumed session, in its leaf's last full handshake. */
+  presentedChain(socket: TLSSocket): readonly Buffer[] | undefined {
+    return this.#chains.get(socket)?.raws;
+  }
+
   attach(server: Server): void {
     this.#servers.push(server);
     server.on('connection', (raw: object) => this.#acceptedUnder.set(raw, this.#generation));

@@ -10,11 +10,19 @@
 // Policy (OCSP_POLICY): revoked is refused under soft and hard; unknown and error (no responder, unreachable,
 // timeout, an answer that is stale, for another certificate, or not signed by the issuer or its authorised
 // responder) are admitted under soft, refused under hard. off: this module is not wired at all.
+// The issuer, which the OCSP request names (RFC 6960 §4.1.1 CertID), is the certificate among those the client sent
+// (on a resumed session: sent in the leaf's last full handshake, src/tls/material.ts) or the trusted CAs whose key
+// verifies the leaf's signature. Hostile review of 2026-12-02: with the issuer taken from node's first link only,
+// a resumed session (it carries the leaf alone) or a chain with a look-alike issuer (the real one's subject and key
+// identifier, the client's own key; node links it, OpenSSL verifies through the real one) had no issuer, and soft
+// admitted a revoked certificate. A sent certificate that names the leaf's issuer but does not verify it is
+// refused under both policies (forged_issuer): no honest client sends one.
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { GatewayError } from '../../errors.js';
 import type { AuditLog } from '../../logging/audit.js';
 import type { Telemetry } from '../../telemetry/types.js';
+import { issuedBy } from '../chain-trust.js';
 import type { OcspChecker, OcspResult } from './checker.js';
 import { ocspUrlsOf } from './protocol.js';
 
@@ -37,6 +45,8 @@ export interface ClientGateDeps {
   readonly checker: OcspChecker;
   /** The trusted client CA certificates in force (the issuer is looked up here when the peer did not send it). */
   readonly caCerts: () => readonly X509Certificate[];
+  /** The certificates (DER, leaf first) the client sent; on a resumed session, in its leaf's last full handshake. */
+  readonly presentedChain?: (socket: TLSSocket) => readonly Buffer[] | undefined;
   readonly telemetry: Pick<Telemetry, 'ocspCheck'>;
   readonly logger: { warn(o: object, msg: string): void; debug(o: object, msg: string): void };
   readonly audit: AuditLog;
@@ -57,7 +67,7 @@ export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): Cl
 
   const decide = async (socket: TLSSocket): Promise<Verdict> => {
     const result = await statusOf(socket);
-    const admit = result.outcome === 'good' || (result.outcome !== 'revoked' && o.policy === 'soft');
+    const admit = result.outcome === 'good' || (result.outcome !== 'revoked' && result.reason !== 'forged_issuer' && o.policy === 'soft');
     deps.telemetry.ocspCheck({ outcome: result.outcome, decision: admit ? 'allow' : 'refuse' });
     const fingerprint = fingerprintOf(socket);
     const log = {
@@ -86,11 +96,15 @@ export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): Cl
       const cert = socket.getPeerCertificate(true) as DetailedCert;
       if (!cert?.raw) return local('malformed', 'no client certificate');
       leaf = new X509Certificate(cert.raw);
-      issuer = issuerOf(leaf, cert.issuerCertificate, deps.caCerts());
+      const presented = deps.presentedChain?.(socket);
+      const sent = presented !== undefined && presented[0]?.equals(cert.raw) ? presented.slice(1) : linkedAbove(cert);
+      const found = issuerOf(leaf, sent, deps.caCerts());
+      if (found === 'forged') return local('forged_issuer', 'a certificate the client sent names the issuer of its certificate but did not sign it');
+      issuer = found;
     } catch (e) {
       return local('malformed', `client certificate unreadable: ${(e as Error).message}`);
     }
-    if (!issuer) return local('no_issuer', 'the issuer of the client certificate is not among the trusted CA certificates');
+    if (!issuer) return local('no_issuer', 'the issuer of the client certificate is neither among the certificates it sent nor the trusted CA certificates');
     const urls = o.responderUrl !== undefined ? [o.responderUrl] : ocspUrlsOf(leaf);
     return deps.checker.status({ leaf, issuer }, urls, 'client');
   };
@@ -121,14 +135,26 @@ export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): Cl
   };
 }
 
-/** The certificate that issued `leaf`: the next one of the peer's chain, else a trusted CA; checked by name and signature. */
-function issuerOf(leaf: X509Certificate, sent: DetailedCert | undefined, cas: readonly X509Certificate[]): X509Certificate | undefined {
-  const issued = (c: X509Certificate) => leaf.checkIssued(c) && leaf.verify(c.publicKey);
-  if (sent?.raw && !sent.raw.equals(leaf.raw)) {
-    const c = new X509Certificate(sent.raw);
-    if (issued(c)) return c;
+/** The certificates node linked above the leaf (getPeerCertificate(true)), without the leaf; bounded, loop-safe. */
+function linkedAbove(cert: DetailedCert): Buffer[] {
+  const out: Buffer[] = [];
+  for (let c = cert.issuerCertificate; c?.raw !== undefined && out.length < 10; c = c.issuerCertificate) {
+    const raw = c.raw;
+    if ((cert.raw !== undefined && raw.equals(cert.raw)) || out.some((x) => x.equals(raw))) break;
+    out.push(raw);
   }
-  return cas.find(issued);
+  return out;
+}
+
+/**
+ * The certificate that issued `leaf`: one the client sent, else a trusted CA, whose key verifies the leaf's signature
+ * (chain-trust.ts issuedBy). 'forged' when none does and a sent certificate names the leaf's issuer.
+ */
+function issuerOf(leaf: X509Certificate, sent: readonly Buffer[], cas: readonly X509Certificate[]): X509Certificate | 'forged' | undefined {
+  const certs = sent.filter((raw) => !raw.equals(leaf.raw)).map((raw) => new X509Certificate(raw));
+  const found = certs.find((c) => issuedBy(leaf, c)) ?? cas.find((c) => issuedBy(leaf, c));
+  if (found !== undefined) return found;
+  return certs.some((c) => c.subject === leaf.issuer) ? 'forged' : undefined;
 }
 
 function fingerprintOf(socket: TLSSocket): string | undefined {
@@ -140,7 +166,7 @@ function fingerprintOf(socket: TLSSocket): string | undefined {
 }
 
 /** A lookup that ended before any responder was asked. */
-const local = (reason: 'malformed' | 'no_issuer', detail: string): OcspResult => ({
+const local = (reason: 'malformed' | 'no_issuer' | 'forged_issuer', detail: string): OcspResult => ({
   outcome: 'error',
   reason,
   answer: undefined,

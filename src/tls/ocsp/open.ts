@@ -1,6 +1,7 @@
 // Wires OCSP from its config group (OCSP_*): one checker (one cache) shared by the client certificate gate
 // and the stapler. Nothing is created when OCSP is off.
 import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import type { ConfigGroups } from '../../config/schema.js';
 import type { AuditLog } from '../../logging/audit.js';
 import type { Telemetry } from '../../telemetry/types.js';
@@ -21,6 +22,8 @@ export interface OcspDeps {
   readonly audit: AuditLog;
   /** The client CA certificates in force (they change on reload). */
   readonly caCerts: () => readonly X509Certificate[];
+  /** TlsMaterial.presentedChain: what the client sent, also for a resumed session. */
+  readonly presentedChain?: (socket: TLSSocket) => readonly Buffer[] | undefined;
 }
 
 export function openOcsp(o: ConfigGroups['ocsp'], deps: OcspDeps): OcspWiring {
@@ -31,7 +34,14 @@ export function openOcsp(o: ConfigGroups['ocsp'], deps: OcspDeps): OcspWiring {
   );
   return {
     gate: o.client
-      ? createClientGate(o.client, { checker, caCerts: deps.caCerts, telemetry: deps.telemetry, logger: deps.logger, audit: deps.audit })
+      ? createClientGate(o.client, {
+          checker,
+          caCerts: deps.caCerts,
+          ...(deps.presentedChain ? { presentedChain: deps.presentedChain } : {}),
+          telemetry: deps.telemetry,
+          logger: deps.logger,
+          audit: deps.audit,
+        })
       : undefined,
     stapler: o.stapling ? createStapler({ checker, telemetry: deps.telemetry, logger: deps.logger }) : undefined,
   };

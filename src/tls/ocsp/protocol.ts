@@ -44,6 +44,7 @@ export type OcspStatus = 'good' | 'revoked' | 'unknown';
 export type OcspFailure =
   | 'no_responder'
   | 'no_issuer'
+  | 'forged_issuer'
   | 'unreachable'
   | 'timeout'
   | 'http_status'
