@@ -483,14 +483,17 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       .digest('base64url');
     const bulkRecord: HubTransferRecord = { p: b.payee, c: digest, e: b.expiresAt };
     const itemRecords: HubTransferRecord[] = b.transfers.map((x) => ({ p: x.payee, c: x.condition, e: x.expiresAt }));
-    // Counted before anything is claimed or written (bulk-quota.ts); an identical resend, which writes nothing, and a
-    // refused bulk are not held. Claims a refused bulk made stay (below), as for a single transfer.
+    // Counted before anything is claimed or written (bulk-quota.ts). Given back for an identical resend (it writes
+    // nothing) and for a bulk refused before its first write; once it has claimed or written, the count stays though
+    // the bulk is refused, as what it wrote stays (claims are never given back, and records of a bulk refused part-way
+    // live until they expire: re-review of 2026-12-02, a bulk refused for one colliding transfer id kept 999 records).
     const lastEnd = t + Math.max(...[bulkRecord, ...itemRecords].map((r) => boundedTtl(r.e, t, o)));
     const undo = o.bulkQuota.charge(header(c, 'fspiop-source')!, itemRecords.length + 1, lastEnd);
+    const progress = { writing: false };
     try {
-      if (!(await prepareBulk(store, b, bulkKey, bulkRecord, itemKeys, itemRecords, digest, msg, t))) undo();
+      if (!(await prepareBulk(store, b, bulkKey, bulkRecord, itemKeys, itemRecords, digest, msg, t, progress))) undo();
     } catch (e) {
-      undo();
+      if (!progress.writing) undo();
       throw e;
     }
   };
@@ -504,6 +507,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     digest: string,
     msg: JsonObject,
     t: number,
+    progress: { writing: boolean },
   ): Promise<boolean> => {
     if (o.quoteBinding) {
       const bulkQuoteId = requiredString(msg.bulkQuoteId, 'bulkQuoteId', 'GW_BODY_MALFORMED');
@@ -520,11 +524,13 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
       for (const [k, found] of itemsExisting.entries()) if (found !== undefined) checkHubResend(found, itemRecords[k]!);
       const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
       const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
+      progress.writing = true;
       await claimUse(store, hubBulkQuoteUseKey(bulkQuoteId, b.payee), hubHolder(b.bulkId, digest, b.expiresAt), until);
       await Promise.all(
         b.transfers.map((x) => claimUse(store, hubQuoteUseKey(quoteIdOf(x), x.payee), hubHolder(x.transferId, x.condition, x.expiresAt), until, x.transferId)),
       );
     }
+    progress.writing = true;
     const wrote = await saveHubRecord(store, bulkKey, bulkRecord, t);
     await Promise.all(itemRecords.map((r, k) => saveHubRecord(store, itemKeys[k]!, r, t)));
     return wrote;

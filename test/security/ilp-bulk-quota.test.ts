@@ -122,6 +122,34 @@ describe('hub: one FSP cannot fill the store with bulks', () => {
   });
 });
 
+describe('hub: a bulk prepare refused part-way stays counted', () => {
+  test('ILP_QUOTE_BINDING=off: bulks whose last item reuses a live transfer id with other terms get 3106, and what they wrote stays counted', async () => {
+    // Re-review of 2026-12-02: such a bulk wrote its record and 999 item records, then gave its whole count back.
+    const h = hub({ ILP_QUOTE_BINDING: 'off', ILP_BULK_ITEMS_MAX_PER_FSP: '1500' });
+    try {
+      const anchor = issuedTransfer('1', T0);
+      anchor.prepare.expiration = new Date(T0 + 600_000).toISOString();
+      assert.equal((await h.call('POST', '/transfers', anchor.prepare)).status, 200);
+      const base = h.store.stats().entries;
+      const poisoned = () => {
+        const items = Array.from({ length: 999 }, () => {
+          const x = issuedTransfer('1', T0);
+          return { transferId: x.prepare.transferId as string, prepare: x.prepare };
+        });
+        items.push({ transferId: anchor.transferId, prepare: issuedTransfer('1', T0).prepare });
+        return bulkTransferOf(items, new Date(T0 + 600_000).toISOString());
+      };
+      const first = await h.call('POST', '/bulkTransfers', poisoned());
+      assert.equal(first.code, '3106');
+      const second = await h.call('POST', '/bulkTransfers', poisoned());
+      assert.equal(second.code, '2005', 'the first one is still counted: the second is over the bound');
+      assert.ok(h.store.stats().entries - base <= 1500, 'what is in the store stays within the bound');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('BulkItemQuota', () => {
   test('counts per FSP until the minute the records end, refuses beyond the bound, and an undo gives back once', () => {
     let now = 0;
