@@ -7,7 +7,16 @@ import { GatewayError } from './errors.js';
 import type { GatewayEnv, GatewayMiddleware } from './http/context.js';
 import { header } from './http/context.js';
 import { forward, type InboundUpstream, type Target, targetOf, targetsByResource } from './http/forward.js';
-import { bindPeer, checkRequest, matchFspiopRoute, type RequestLogger, renderError, requestScope, requireSourceMatchesPeer } from './http/stages.js';
+import {
+  bindPeer,
+  checkRequest,
+  matchFspiopRoute,
+  type RequestLogger,
+  renderError,
+  requestScope,
+  requireSourceMatchesPeer,
+  requireSwitchSender,
+} from './http/stages.js';
 import { JWKS_PATH, type PublishedKeySource, servePublishedKeys } from './jws/published.js';
 import type { AuditLog } from './logging/audit.js';
 import type { PeerDirectory } from './peers/directory.js';
@@ -101,6 +110,7 @@ export function buildInboundApp(
       stages.limits, // after peer binding and quarantine, before any body read or crypto
       checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
       config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
+      requireSwitchSender({ trusted }),
       stages.freshness,
       stages.verifyJws,
       stages.identity, // a body whose signature failed is reported as that, never as a mismatch

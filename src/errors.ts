@@ -52,7 +52,7 @@ export const CATALOGUE = {
   GW_PEER_NOT_SWITCH: entry(
     '3100',
     400,
-    'A message only the switch sends (PATCH /transfers/{ID}, PATCH /fxTransfers/{ID}) came from a peer that is neither the hub (DFSP role) nor in TRUSTED_PROXY_PEERS.',
+    'A message only the switch sends (PATCH /transfers/{ID} and /fxTransfers/{ID}, PUT /participants/..., PUT /services/FXP...) came from a peer (without mTLS: an FSPIOP-Source) that is neither the hub (DFSP role) nor in TRUSTED_PROXY_PEERS.',
   ),
   GW_PEER_IDENTITY_UNKNOWN: entry('3100', 400, 'The client certificate carries no usable FSP id (no CN/SAN, or no entry in PEER_IDENTITY_MAP).'),
   GW_PEER_IDENTITY_AMBIGUOUS: entry(

@@ -100,11 +100,20 @@ function defOf(resource: Resource, template: RouteTemplate): RouteDef {
 }
 
 /**
- * Routes only the switch sends: its notification of a transfer's (a conversion's) final state to the payee (the FXP).
- * API Definition v1.1 §6.7.3.3 ("used by the Switch"), FSPIOP API 2.0 `PATCH /fxTransfers/{ID}`; docs/fspiop.md's
- * resource table. A payee credits its customer on a PATCH COMMITTED (the RESERVED flow).
+ * Routes only the switch sends (docs/fspiop.md's resource table):
+ *   - its notification of a transfer's (a conversion's) final state to the payee (the FXP): API Definition v1.1
+ *     §6.7.3.3 ("used by the Switch"), FSPIOP API 2.0 `PATCH /fxTransfers/{ID}`; a payee credits its customer on a
+ *     PATCH COMMITTED (the RESERVED flow);
+ *   - the Account Lookup System's callbacks (§6.2: `PUT /participants/…` and their `/error`): which FSP holds a party,
+ *     where the payer then sends its money;
+ *   - the switch's list of FXPs (FSPIOP API 2.0 `PUT /services/FXP…` and their `/error`), in answer to its GET.
  */
-const SWITCH_ONLY: ReadonlySet<RouteTemplate> = new Set<RouteTemplate>(['PATCH /transfers/{ID}', 'PATCH /fxTransfers/{ID}']);
+const SWITCH_ONLY: ReadonlySet<RouteTemplate> = new Set<RouteTemplate>([
+  'PATCH /transfers/{ID}',
+  'PATCH /fxTransfers/{ID}',
+  ...TABLE.participants.filter((t) => t.startsWith('PUT ')),
+  ...TABLE.services.filter((t) => t.startsWith('PUT ')),
+]);
 export const isSwitchOnly = (template: RouteTemplate): boolean => SWITCH_ONLY.has(template);
 
 /** Every route, derived from the table. */

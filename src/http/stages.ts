@@ -139,6 +139,25 @@ export function bindPeer(options: PeerResolverOptions, revocation?: Pick<ClientR
   };
 }
 
+/**
+ * Inbound: a message only the switch sends (fspiop/resources.ts isSwitchOnly) comes from a relay (the hub in the DFSP
+ * role, TRUSTED_PROXY_PEERS): the peer's certificate says so, or without mTLS its FSPIOP-Source (which JWS proves)
+ * → 3100 GW_PEER_NOT_SWITCH. Another DFSP's PATCH COMMITTED would have a payee credit a transfer the switch may yet
+ * abort, and its PUT /participants point a payer's money at the FSP it names (hostile reviews of 2026-12-02).
+ */
+export function requireSwitchSender(deps: { trusted: readonly string[] }): GatewayMiddleware {
+  const trusted = new Set(deps.trusted);
+  return async function requireSwitchSender(c, next) {
+    const template = c.get('route').template;
+    if (isSwitchOnly(template)) {
+      const sender = c.get('peer')?.fspId ?? header(c, 'fspiop-source');
+      if (sender === undefined || !trusted.has(sender))
+        throw new GatewayError('GW_PEER_NOT_SWITCH', { detail: `${template} is sent by the switch only`, context: { sender: sender ?? 'none' } });
+    }
+    await next();
+  };
+}
+
 /** Matches the FSPIOP route (3002/404, 3000/405). */
 export function matchFspiopRoute(): GatewayMiddleware {
   return async function matchFspiopRoute(c, next) {
@@ -212,7 +231,7 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
 /**
  * Inbound: FSPIOP-Source must be the certificate's FSP id, unless the peer relays for others (the hub
  * in the DFSP role, TRUSTED_PROXY_PEERS) → 3100 Invalid FSPIOP-Source; only such a relay may send FSPIOP-Proxy
- * → 3101, or a message only the switch sends (fspiop/resources.ts isSwitchOnly: PATCH notifications) → 3100.
+ * → 3101.
  */
 export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): GatewayMiddleware {
   const trusted = new Set(deps.trusted);
@@ -221,10 +240,6 @@ export function requireSourceMatchesPeer(deps: { trusted: readonly string[] }): 
     if (peer === undefined) throw new GatewayError('GW_PEER_IDENTITY_UNKNOWN', { detail: 'No verified client certificate' });
     const source = header(c, 'fspiop-source');
     if (source !== peer && !trusted.has(peer)) throw new GatewayError('GW_PEER_SOURCE_MISMATCH', { detail: 'Invalid FSPIOP-Source', context: { peer } });
-    // A DFSP that sends the switch's PATCH COMMITTED in its own name would have a payee credit a transfer the
-    // switch may yet abort (hostile review of 2026-12-02): only the hub, or a relay the operator lists, sends it.
-    if (!trusted.has(peer) && isSwitchOnly(c.get('route').template))
-      throw new GatewayError('GW_PEER_NOT_SWITCH', { detail: `${c.get('route').template} is sent by the switch only`, context: { peer } });
     // FSPIOP-Proxy names the inter-scheme proxy a message came through; the switch's lookup service and proxy
     // flows act on it (account-lookup-service docs/Proxy). Only a relay the operator lists may send it.
     if (header(c, 'fspiop-proxy') !== undefined && !trusted.has(peer))

@@ -49,7 +49,7 @@ const paths = (s: Stub) => s.requests.map((r) => `${r.method} ${r.url}`);
 test('each resource reaches its own upstream, base path kept; resources not listed go to INBOUND_UPSTREAM_URL', async () => {
   const sent: [string, string, string, string?][] = [
     ['GET', '/parties/MSISDN/27713803912', 'parties'],
-    ['PUT', '/participants/MSISDN/27713803912', 'participants', '{"fspId":"dfsp-b"}'],
+    ['POST', '/participants/MSISDN/27713803912', 'participants', '{"fspId":"dfsp-a"}'], // not PUT: the ALS's answer (switch-only.test.ts)
     ['POST', '/quotes', 'quotes', '{"quoteId":"q1"}'],
     ['POST', '/fxQuotes', 'fxQuotes', '{"conversionRequestId":"c1"}'],
     ['POST', '/transfers', 'transfers', '{"transferId":"t1"}'],
@@ -61,7 +61,7 @@ test('each resource reaches its own upstream, base path kept; resources not list
     const r = await call(method, path, resource, body);
     assert.equal(r.status, 202, `${method} ${path}: ${r.body.toString()}`);
   }
-  assert.deepEqual(paths(als), ['GET /parties/MSISDN/27713803912', 'PUT /participants/MSISDN/27713803912']);
+  assert.deepEqual(paths(als), ['GET /parties/MSISDN/27713803912', 'POST /participants/MSISDN/27713803912']);
   assert.deepEqual(paths(quoting), ['POST /quoting/quotes', 'POST /quoting/fxQuotes']);
   assert.deepEqual(paths(adapter), ['POST /transfers', 'PUT /fxTransfers/c1']);
   assert.deepEqual(paths(t.stub), ['POST /transactionRequests', 'GET /authorizations/a1']);
