@@ -228,7 +228,7 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
 
   app.post('/admin/keys/revocations', async (c) => {
     const r = revocations();
-    const b = await body(c, '{fingerprint, reason}');
+    const b = await body(c, '{fingerprint, reason, allFsps?}');
     const ref = fingerprintOf(b.fingerprint);
     const reason = reasonOf(b.reason);
     const keys = await r.keys.find(ref);
@@ -238,6 +238,13 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     if (first === undefined && already === undefined) throw notFound('no key of any source (file, JWKS, Connection Manager) has this fingerprint');
     const who = principal(c);
     const fspIds = [...new Set(keys.map((k) => k.fspId))];
+    // A key is revoked for every FSP that lists it. Since a peer may list another's public key (docs/jws.md, "Key
+    // sources"), revoking "dfsp7's keys" could cut off dfsp1: a key listed by several FSPs needs allFsps: true
+    // (re-review of 2026-12-02). To off-board one FSP, remove its key source or quarantine it.
+    if (fspIds.length > 1 && b.allFsps !== true)
+      throw new GatewayError('GW_ADMIN_BAD_REQUEST', {
+        detail: `the key is listed by ${fspIds.join(', ')} and would be revoked for all of them; send allFsps: true to go on (to cut off one FSP, remove its key source or quarantine it)`,
+      });
     const fingerprint = first?.fingerprint ?? already!.fingerprint;
     const { revocation, changed } = await edit(
       (note) =>

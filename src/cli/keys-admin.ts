@@ -6,14 +6,20 @@ import { readFileSync } from 'node:fs';
 import { type OptionsConfig, parseCommand, UsageError } from './args.js';
 import type { CliIo } from './io.js';
 
-const USAGE = `usage: switchguard keys revoke <fingerprint> --reason TEXT [--admin-url URL] [--token-file F]
+const USAGE = `usage: switchguard keys revoke <fingerprint> --reason TEXT [--all-fsps] [--admin-url URL] [--token-file F]
        switchguard keys unrevoke <fingerprint> --reason TEXT [--admin-url URL] [--token-file F]
        switchguard keys revocations [--admin-url URL] [--token-file F]
   <fingerprint>: SPKI SHA-256 (64 hex digits, as GET /admin/keys lists) or RFC 7638 thumbprint
+  --all-fsps: revoke a key that several FSPs list, for all of them (refused without it)
   --admin-url: the gateway's admin listener (default http://127.0.0.1:9464)
   token: --token-file, else ADMIN_TOKEN`;
 
-const OPTIONS = { reason: { type: 'string' }, 'admin-url': { type: 'string' }, 'token-file': { type: 'string' } } as const satisfies OptionsConfig;
+const OPTIONS = {
+  reason: { type: 'string' },
+  'all-fsps': { type: 'boolean' },
+  'admin-url': { type: 'string' },
+  'token-file': { type: 'string' },
+} as const satisfies OptionsConfig;
 
 const line = (s: NodeJS.WritableStream, text: string) => void s.write(`${text}\n`);
 
@@ -24,7 +30,7 @@ export async function keysAdminCommand(
   io: CliIo,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<number> {
-  let values: { reason?: string; 'admin-url'?: string; 'token-file'?: string };
+  let values: { reason?: string; 'all-fsps'?: boolean; 'admin-url'?: string; 'token-file'?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parseCommand(argv, OPTIONS, [], verb === 'revocations' ? 0 : 1));
@@ -43,7 +49,7 @@ export async function keysAdminCommand(
   const fp = positionals[0] ?? '';
   const request =
     verb === 'revoke'
-      ? { method: 'POST', path: '/admin/keys/revocations', body: { fingerprint: fp, reason: values.reason } }
+      ? { method: 'POST', path: '/admin/keys/revocations', body: { fingerprint: fp, reason: values.reason, ...(values['all-fsps'] ? { allFsps: true } : {}) } }
       : verb === 'unrevoke'
         ? { method: 'DELETE', path: `/admin/keys/revocations/${encodeURIComponent(fp)}`, body: { reason: values.reason } }
         : { method: 'GET', path: '/admin/keys/revocations', body: undefined };

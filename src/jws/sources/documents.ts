@@ -82,10 +82,9 @@ export async function parseMcmDfsps(body: Buffer, base: Omit<ImportContext, 'fsp
       perFsp.set(fspId, err instanceof Refusal ? err : new Refusal('invalid_key', 'entry does not import'));
     }
   }
-  // One key, one FSP: a key listed under several DFSPs belongs to none of them.
-  const owners = new Map<string, Set<string>>();
-  for (const [fspId, r] of perFsp) if (Array.isArray(r)) for (const k of r) owners.set(k.fingerprint, (owners.get(k.fingerprint) ?? new Set()).add(fspId));
-  for (const ids of owners.values()) if (ids.size > 1) for (const id of ids) perFsp.set(id, new Refusal('other_fsp', 'the same key is listed for another FSP'));
+  // A key listed under several DFSPs is each one's: DFSPs upload their own keys (connection-manager-api
+  // createDfspJWSCerts), so refusing it for all let one DFSP that uploaded another's public key lock that DFSP out
+  // (re-review of 2026-12-02). A copy verifies only messages signed in the copier's name (remote-keys.ts).
   return { perFsp, skipped };
 }
 

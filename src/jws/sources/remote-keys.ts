@@ -6,11 +6,12 @@
 // Each source is fetched by a RefreshLoop (ahead of expiry, bounded, single flight). A source's keys change
 // only on a good answer; a failure or a refused document keeps its last good set, logs the reason, counts it
 // (switchguard_peer_key_source_failures_total) and, for a refused key, writes a key_source_refused audit
-// record. A key the operator binds to one FSP stays that FSP's: a remote key whose fingerprint a key file, or the
-// Connection Manager, binds to another FSP is refused (other_fsp). A peer's own JWKS binds nothing for others: public
-// keys are public (every gateway serves its set at /.well-known/jwks.json), so a peer listing another's key must
-// not lock the owner out of it, at start-up or at its next rotation (hostile review of 2026-12-02). The copy verifies
-// only messages whose protected FSPIOP-Source names the copier, which only the key's holder can sign.
+// record. A key the operator binds to one FSP in a key file stays that FSP's: a remote key whose fingerprint a key file
+// binds to another FSP is refused (other_fsp). A remote source binds nothing for others: public keys are public (every
+// gateway serves its set at /.well-known/jwks.json), and DFSPs upload their own keys to the Connection Manager, so a
+// peer listing another's key must not lock the owner out of it, at start-up or at its next rotation (hostile reviews of
+// 2026-12-02). The copy verifies only messages whose protected FSPIOP-Source names the copier, which only the key's
+// holder can sign; revoking a key (by fingerprint) revokes it for every FSP that lists it (docs/jws.md).
 // keysOf() answers from memory for the request path.
 import type { AuditLog } from '../../logging/audit.js';
 import type { Telemetry } from '../../telemetry/types.js';
@@ -230,18 +231,12 @@ export class RemoteKeySources {
   }
 
   /**
-   * Whether a key is bound to another FSP than `fspId` by a key file or by another Connection Manager source (the
-   * operator's word). Another peer's JWKS never counts: which of two peers listed a public key first decides nothing.
+   * Whether a key file (the operator's word) binds a key to another FSP than `fspId`. Other remote sources never count:
+   * which of two sources listed a public key first decides nothing.
    */
-  async #claimedElsewhere(keys: readonly RemoteKey[], fspId: string, sourceId: string): Promise<boolean> {
+  async #claimedElsewhere(keys: readonly RemoteKey[], fspId: string): Promise<boolean> {
     const files = (await this.o.fileBindings?.()) ?? new Map<string, ReadonlySet<string>>();
-    for (const k of keys) {
-      for (const owner of files.get(k.fingerprint) ?? []) if (owner !== fspId) return true;
-      for (const s of this.#sources.values()) {
-        if (s.id === sourceId || s.kind !== 'mcm') continue;
-        for (const [owner, ks] of s.keys) if (owner !== fspId && ks.some((x) => x.fingerprint === k.fingerprint)) return true;
-      }
-    }
+    for (const k of keys) for (const owner of files.get(k.fingerprint) ?? []) if (owner !== fspId) return true;
     return false;
   }
 
@@ -254,7 +249,7 @@ export class RemoteKeySources {
   async #fetchJwks(s: Source): Promise<{ maxAge: number | undefined }> {
     const res = await this.#get(s, { accept: 'application/jwk-set+json, application/json' }, this.o.fetch);
     const keys = await parseJwks(res.body, { fspId: s.name, kind: 'jwks', allowed: this.o.allowed });
-    if (await this.#claimedElsewhere(keys, s.name, s.id)) throw new Refusal('other_fsp', 'a key of the set is bound to another FSP');
+    if (await this.#claimedElsewhere(keys, s.name)) throw new Refusal('other_fsp', 'a key of the set is bound to another FSP');
     this.#setKeys(s, new Map([[s.name, keys]]));
     return { maxAge: maxAgeSeconds(res.headers['cache-control']) };
   }
@@ -286,7 +281,7 @@ export class RemoteKeySources {
   async #fetchMcmHub(s: Source, hubId: string): Promise<{ maxAge: number | undefined }> {
     const res = await this.#mcmGet(s);
     const keys = await parseMcmHub(res.body, { fspId: hubId, kind: 'mcm', allowed: this.o.allowed });
-    if (await this.#claimedElsewhere(keys, hubId, s.id)) throw new Refusal('other_fsp', "the hub's key is bound to another FSP");
+    if (await this.#claimedElsewhere(keys, hubId)) throw new Refusal('other_fsp', "the hub's key is bound to another FSP");
     this.#setKeys(s, new Map([[hubId, keys]]));
     return { maxAge: maxAgeSeconds(res.headers['cache-control']) };
   }
@@ -296,7 +291,7 @@ export class RemoteKeySources {
     const next = new Map<string, readonly RemoteKey[]>();
     for (const [fspId, r] of perFsp) {
       let refusal = r instanceof Refusal ? r : undefined;
-      if (!refusal && Array.isArray(r) && (await this.#claimedElsewhere(r, fspId, s.id))) refusal = new Refusal('other_fsp', 'the key is bound to another FSP');
+      if (!refusal && Array.isArray(r) && (await this.#claimedElsewhere(r, fspId))) refusal = new Refusal('other_fsp', 'the key is bound to another FSP');
       if (refusal) {
         this.#refused(s, fspId, refusal);
         const kept = s.keys.get(fspId);

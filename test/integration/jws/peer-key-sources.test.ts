@@ -300,25 +300,31 @@ describe('a Mojaloop Connection Manager as key source (contract stub from the pu
     mcm.override = undefined;
   });
 
-  test("the Connection Manager's binding outranks a peer's JWKS: a peer listing a key the MCM gives another FSP is refused, and the copier is blamed", async (t) => {
+  test('a key in the Connection Manager under one DFSP and copied by another (its JWKS or its own MCM entry) locks nobody out', async (t) => {
+    // Re-review of 2026-12-02: DFSPs upload their own keys to the MCM, so its binding is no more the operator's word
+    // than a JWKS; a copy there (or a copy elsewhere of a key there) refused the owner's keys at start-up.
     const copier = await startJwksServer(pki);
     t.after(() => copier.close());
     const Own = rsa();
-    mcm.dfsps = [{ dfspId: 'dfsp1', publicKey: pem(D1.publicKey) }];
+    mcm.dfsps = [
+      { dfspId: 'dfsp1', publicKey: pem(D1.publicKey) },
+      { dfspId: 'dfsp8', publicKey: pem(D1.publicKey) }, // dfsp8 uploaded dfsp1's public key as its own
+    ];
     mcm.hub = pem(HUB.publicKey);
     copier.answer(jwks([jwk(Own.publicKey, { kid: 'mine' }), jwk(D1.publicKey, { kid: 'copied' })]));
     const h = sourcesFor(mcm.clientSecret);
     t.after(() => h.sources.close());
-    await h.sources.setJwksUrls(new Map([['dfsp7', new URL(copier.jwksUrl)]])); // the copier first
-    await h.sources.refreshAll(); // the MCM's first answer (sources refresh side by side)
+    await h.sources.setJwksUrls(new Map([['dfsp7', new URL(copier.jwksUrl)]]));
     await h.sources.refreshAll();
-    assert.equal(h.sources.keysOf('dfsp1')[0]?.fingerprint, spki(D1.publicKey), "the MCM's key for dfsp1 is in force");
-    // Its first answers came before the MCM's: that set stays (last good set); every answer since is refused.
-    assert.equal(h.sources.status().find((s) => s.source === 'dfsp7')?.lastFailure?.reason, 'other_fsp');
+    await h.sources.refreshAll();
+    const keysFor = (s: string) => h.sources.keysOf(s);
+    assert.equal((await verifyRequest(signedTransfer(signing(D1.privateKey), 'dfsp1'), keysFor, policy)).form, 'raw', "the owner's messages verify");
+    assert.equal((await verifyRequest(signedTransfer(signing(Own.privateKey), 'dfsp7'), keysFor, policy)).form, 'raw', "the copier's own key too");
+    await assert.rejects(verifyRequest(signedTransfer(signing(Own.privateKey), 'dfsp1'), keysFor, policy), /GW_JWS_BAD_SIGNATURE/);
     assert.deepEqual(
-      h.audit.filter((e) => e.event === 'key_source_refused').map((e) => [e.source, e.reason]),
-      [['jwks:dfsp7', 'other_fsp']],
-      'the copier is blamed, not the owner',
+      h.audit.filter((e) => e.event === 'key_source_refused'),
+      [],
+      'nothing refused, nobody blamed',
     );
   });
 

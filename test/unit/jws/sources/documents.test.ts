@@ -90,7 +90,7 @@ describe('Connection Manager documents (connection-manager-api swagger: DFSPJWSC
   const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }) as string;
   const base = { kind: 'mcm' as const, allowed: ctx.allowed };
 
-  test('per DFSP: good keys taken, INVALID and bad keys refused, one key under two DFSPs refused for both, bad ids skipped', async () => {
+  test("per DFSP: good keys taken, INVALID and bad keys refused, one key under two DFSPs each one's own, bad ids skipped", async () => {
     const shared = rsa().publicKey;
     const body = Buffer.from(
       JSON.stringify([
@@ -109,8 +109,9 @@ describe('Connection Manager documents (connection-manager-api swagger: DFSPJWSC
     assert.deepEqual(view, {
       dfsp1: [spki(A.publicKey)],
       dfsp2: 'invalid_in_mcm',
-      dfsp3: 'other_fsp',
-      dfsp4: 'other_fsp',
+      // A key listed under two DFSPs is each one's (re-review of 2026-12-02: refusing both let a copier lock the owner out).
+      dfsp3: [spki(shared)],
+      dfsp4: [spki(shared)],
       dfsp5: 'key_rejected',
       dfsp6: 'private_key',
     });
