@@ -205,7 +205,11 @@ export const CATALOGUE = {
   ),
   GW_ILP_TRANSFER_EXPIRED: entry('3303', 400, "The fulfilment arrived after the transfer's expiration."),
   GW_ILP_TRANSFER_UNKNOWN: entry('3208', 400, 'No condition is stored for this transfer id (never prepared through this gateway, or long expired).'),
-  GW_ILP_QUOTE_UNKNOWN: entry('3205', 400, "No quote is stored for this transfer's condition / transaction."),
+  GW_ILP_QUOTE_UNKNOWN: entry(
+    '3205',
+    400,
+    "No quote is stored for this transfer's condition / transaction; or (hub role, quote binding) a bulk quote answer to a POST /bulkQuotes that did not pass this gateway, or with more individual quotes than asked.",
+  ),
   GW_ILP_QUOTE_EXPIRED: entry('3302', 400, 'The quote behind this transfer has expired.'),
   GW_ILP_BULK_QUOTA: entry(
     '2005',

@@ -414,7 +414,7 @@ export const FIELDS = {
   ),
   ilpBulkItemsMaxPerFsp: field(
     'ILP_BULK_ITEMS_MAX_PER_FSP',
-    'Hub role: the most bulk items (individual quotes of PUT /bulkQuotes answers, individual transfers of POST /bulkTransfers, and the bulk itself) whose records one FSP may hold at once; a bulk beyond it is refused whole (2005/503) until enough of them have expired. Counted per process: with a shared Redis store, replicas x WORKERS times this.',
+    'Hub role: the most bulk items (individual quotes of PUT /bulkQuotes answers, individual transfers of POST /bulkTransfers, and each bulk and bulk quote request itself) whose records one FSP, the payer who asked, may hold at once; a bulk beyond it is refused whole (2005/503) until enough of them have expired. Counted per process: with a shared Redis store, replicas x WORKERS times this.',
     int(50_000, 1001, 10_000_000),
   ),
   ilpQuoteBinding: field(

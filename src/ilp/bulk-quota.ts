@@ -6,7 +6,8 @@
 // hostile review of 2026-12-02 had one DFSP fill a hub's store (2003 for every DFSP) with a few hundred bulk
 // quote answers of its own making. Each FSP may hold at most `max` live bulk items; a bulk beyond that is refused
 // whole before anything is written (2005/503 GW_ILP_BULK_QUOTA), and so is the same FSP's next one until enough
-// of its items have expired.
+// of its items have expired. The FSP charged is the payer (middleware.ts): the sender of a bulk prepare, the asker of
+// a bulk quote, never the payee that answers, so that no FSP spends another's share by asking it for quotes.
 //
 // Counted in this process: items are added to the minute in which their records end, and a minute no longer
 // counts once it has passed, so the count never falls below what the store holds for the FSP's bulks (a record

@@ -356,7 +356,10 @@ export function checkFxIssuedByFxp(body: JsonObject, condition: string, stored: 
 const MAX_BULK_ITEMS = 1000;
 
 /** The items of a bulk list, each a JSON object; 1..MAX_BULK_ITEMS of them. */
-export function bulkItems(body: JsonObject, member: 'individualTransfers' | 'individualTransferResults' | 'individualQuoteResults'): JsonObject[] {
+export function bulkItems(
+  body: JsonObject,
+  member: 'individualQuotes' | 'individualTransfers' | 'individualTransferResults' | 'individualQuoteResults',
+): JsonObject[] {
   const a = body[member];
   if (!Array.isArray(a) || a.length === 0 || a.length > MAX_BULK_ITEMS || !a.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
     throw new GatewayError('GW_BODY_MALFORMED', { detail: `${member} must hold 1 to ${MAX_BULK_ITEMS} objects` });

@@ -51,6 +51,7 @@ import {
   type HubTransferRecord,
   hubBulkKey,
   hubBulkQuoteKey,
+  hubBulkQuoteRequestKey,
   hubBulkQuoteUseKey,
   hubFxQuoteKey,
   hubFxTransferKey,
@@ -374,20 +375,61 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
   // one record that can execute it is the one whose expiration its use mark outlives. Answered in two places, a
   // quote's mark could end with the shorter-lived answer while the other still ran (fourth review of 2026-12-01).
   // An answer that issues nothing (no packet: the SDK's answer to GET /bulkQuotes/{ID}, errors only) is not kept.
+  // POST /bulkQuotes: the hub keeps who asked whom for how many quotes, until the request's expiration (at most
+  // ILP_QUOTE_MAX_TTL_SECONDS). Only the payee asked may then answer, to the payer who asked, with at most as many
+  // individual quotes, and the records its answer keeps count against that payer (bulk-quota.ts): no FSP can have the
+  // hub keep bulk answers nobody asked for, nor spend another FSP's share by asking it for quotes (re-review of
+  // 2026-12-02). The first request stands (NX); an identical resend passes, other terms → 3106.
+  const bulkQuoteRequested: Check = async (c, msg, store) => {
+    const payer = header(c, 'fspiop-source')!;
+    const payee = header(c, 'fspiop-destination');
+    if (payee === undefined) throw new GatewayError('GW_HEADER_MISSING', { detail: 'FSPIOP-Destination (the payee asked) is required on POST /bulkQuotes' });
+    const bulkQuoteId = requiredString(msg.bulkQuoteId, 'bulkQuoteId', 'GW_BODY_MALFORMED');
+    const asked = bulkItems(msg, 'individualQuotes');
+    const t = now();
+    const proposed = msg.expiration === undefined ? undefined : parseDateTime(msg.expiration);
+    const expiresAt = proposed !== undefined && proposed > t ? proposed : t + o.quoteMaxTtlSeconds * 1000;
+    const ttl = quoteTtl(expiresAt, t);
+    const key = hubBulkQuoteRequestKey(bulkQuoteId, payer);
+    const text = JSON.stringify({ e: payee, n: asked.length, x: expiresAt });
+    const undo = o.bulkQuota.charge(payer, 1, t + ttl);
+    try {
+      if (await store.save(key, text, ttl, 'nx')) return;
+      undo();
+      const stored = await store.get(key);
+      const found = stored === undefined ? undefined : parseObject(stored);
+      if (found?.e !== payee || found.n !== asked.length)
+        throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', {
+          detail: 'this payer already asked a bulk quote under this bulkQuoteId, of another payee or for another number of quotes',
+        });
+    } catch (e) {
+      undo();
+      throw e;
+    }
+  };
   const bulkQuoteIssued: Check = async (c, msg, store) => {
     const source = header(c, 'fspiop-source')!;
     const bulkQuoteId = c.get('route').params[0]!;
     const t = now();
     const q = checkHubBulkQuoteResponse(msg, t, answerMaxAhead);
     if (q === undefined) return undefined;
+    const payer = header(c, 'fspiop-destination');
+    if (payer === undefined) throw new GatewayError('GW_HEADER_MISSING', { detail: 'FSPIOP-Destination (the payer who asked) is required on PUT /bulkQuotes' });
+    const asked = await store.get(hubBulkQuoteRequestKey(bulkQuoteId, payer));
+    const request = asked === undefined ? undefined : parseObject(asked);
+    if (request === undefined)
+      throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: `${payer} asked no bulk quote with this bulkQuoteId through this gateway` });
+    if (request.e !== source) throw new GatewayError('GW_ILP_NOT_PAYEE', { detail: 'the bulk quote was asked of another FSP' });
+    if (typeof request.n !== 'number' || q.items.length > request.n)
+      throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'the answer issues more individual quotes than the payer asked for' });
     const records = [
       { key: hubBulkQuoteKey(bulkQuoteId, source), text: JSON.stringify(q.issued) },
       ...q.items.map((it) => ({ key: hubQuoteKey(it.quoteId, source), text: JSON.stringify({ c: it.c, h: it.h, x: q.expiresAt, b: bulkQuoteId }) })),
     ];
     const useKeys = [hubBulkQuoteUseKey(bulkQuoteId, source), ...q.items.map((it) => hubQuoteUseKey(it.quoteId, source))];
     const ttl = quoteTtl(q.expiresAt, t);
-    // Counted before anything is written: a bulk beyond the FSP's quota writes nothing (bulk-quota.ts).
-    return recordIssued(store, records, useKeys, ttl, undefined, o.bulkQuota.charge(source, records.length, t + ttl));
+    // Counted, against the payer who asked, before anything is written: a bulk beyond its quota writes nothing.
+    return recordIssued(store, records, useKeys, ttl, undefined, o.bulkQuota.charge(payer, records.length, t + ttl));
   };
   // An FX quote's use mark is the fxTransfer record itself (its id is the conversion's: hubFxPrepare). That id is
   // global, so only a record (or tombstone) of this very condition counts as executing this FXP's answer: another
@@ -590,6 +632,7 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     if (tpl === 'POST /transfers') return ['prepare', hubPrepare];
     if (tpl === 'PUT /quotes/{ID}' && o.quoteBinding) return ['quote_issued', quoteIssued];
     if (tpl === 'PUT /fxQuotes/{ID}' && o.quoteBinding) return ['fx_quote_issued', fxQuoteIssued];
+    if (tpl === 'POST /bulkQuotes' && o.quoteBinding) return ['bulk_quote_request', bulkQuoteRequested];
     if (tpl === 'PUT /bulkQuotes/{ID}' && o.quoteBinding) return ['bulk_quote_issued', bulkQuoteIssued];
     // Every PUT but a fulfilment-less ABORTED goes through the fulfilment check (absent → 3102).
     if (tpl === 'PUT /transfers/{ID}')

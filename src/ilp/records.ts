@@ -35,6 +35,11 @@ export const hubQuoteUseKey = (quoteId: string, payee: string): string => `ilp:h
  * condition and a digest of its packet, under the bulk quote id and the payee's FSP id.
  */
 export const hubBulkQuoteKey = (bulkQuoteId: string, payee: string): string => `ilp:hubbquote:{${id(bulkQuoteId)}}:${fsp(payee)}`;
+/**
+ * Hub role, quote binding: a payer's POST /bulkQuotes (`{e: payee asked, n: individual quotes asked, x: expiration}`),
+ * under the bulk quote id and the payer: only that payee's answer to that payer is kept, and counted as the payer's.
+ */
+export const hubBulkQuoteRequestKey = (bulkQuoteId: string, payer: string): string => `ilp:hubbqreq:{${id(bulkQuoteId)}}:${fsp(payer)}`;
 /** Hub role, quote binding: the bulk transfer id that first executed a payee's bulk quote (one bulk quote, one bulk transfer). */
 export const hubBulkQuoteUseKey = (bulkQuoteId: string, payee: string): string => `ilp:hubbquse:{${id(bulkQuoteId)}}:${fsp(payee)}`;
 /** Hub role: the condition an FXP issued for a conversion (PUT /fxQuotes/{ID}), under conversionId and FXP. */

@@ -1,7 +1,9 @@
-// The hub's bound on what one FSP's bulks keep (src/ilp/bulk-quota.ts, ILP_BULK_ITEMS_MAX_PER_FSP). Hostile review of
-// 2026-12-02: one DFSP answered bulk quotes nobody asked for, each answer keeping 1001 records for an hour, and a few
-// of them filled the store: every other DFSP's quote answers and transfers then got 2003. A bulk answer refused
-// part-way (the store full) also left its records behind. In-process, the real pipeline (ilpApp), memory store.
+// The hub's bound on what one FSP's bulks keep (src/ilp/bulk-quota.ts, ILP_BULK_ITEMS_MAX_PER_FSP), and who pays for
+// a bulk quote's records: the payer who asked (POST /bulkQuotes passed the hub). Hostile review of 2026-12-02: one DFSP
+// answered bulk quotes nobody asked for, each answer keeping 1001 records for an hour, and a few hundred filled the
+// store: every other DFSP's quote answers and transfers then got 2003; a bulk answer refused part-way (the store full)
+// also left its records behind. Its re-review: counted against the answering payee, a payer's requests spent the
+// payee's share. In-process, the real pipeline (ilpApp), memory store.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
@@ -12,23 +14,37 @@ import { bulkTransferOf, ilpApp, issuedTransfer, testConfig } from '../helpers/i
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const OWN_SECRET = 'attacker-own-secret-0123456789abcdefghij';
 
-/** A PUT /bulkQuotes/{ID} body from attackerfsp: n individual quotes it made itself, expiring `aheadMs` after `now`. */
-function selfMadeAnswer(n: number, now: number, aheadMs = 3_590_000) {
+/** A PUT /bulkQuotes/{ID} body from `payee`: n individual quotes it issued, expiring `aheadMs` after `now`. */
+function bulkAnswer(payee: string, n: number, now: number, aheadMs = 3_590_000) {
   const items = Array.from({ length: n }, () => {
-    const x = issuedTransfer('1', now, OWN_SECRET, {
-      quote: { payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '1', fspId: 'attackerfsp' } } },
-    });
+    const x = issuedTransfer('1', now, OWN_SECRET, { quote: { payee: { partyIdInfo: { partyIdType: 'MSISDN', partyIdentifier: '1', fspId: payee } } } });
     return { quoteId: x.quoteRequest.quoteId, ilpPacket: x.ilp.ilpPacket, condition: x.ilp.condition };
   });
   return { individualQuoteResults: items, expiration: new Date(now + aheadMs).toISOString() };
 }
-const fromAttacker = { 'fspiop-source': 'attackerfsp', 'fspiop-destination': 'payerfsp' };
 
 function hub(env: Record<string, string>, maxEntries = 1_000_000) {
   let now = T0;
   const store = createMemoryStore({ maxEntries, now: () => now, sweepIntervalMs: 0 });
   const app = ilpApp({ config: testConfig({ GATEWAY_ROLE: 'hub', ILP_QUOTE_BINDING: 'enforce', ...env }), store, now: () => now });
-  return { store, call: app.call, close: app.close, advance: (ms: number) => (now += ms) };
+  const call = app.call;
+  /** `payer` asks `payee` for a bulk quote of n individual quotes (POST /bulkQuotes); its id. */
+  const ask = async (payer: string, payee: string, n: number, bulkQuoteId: string = randomUUID()) => {
+    const r = await call(
+      'POST',
+      '/bulkQuotes',
+      { bulkQuoteId, individualQuotes: Array.from({ length: n }, () => ({ quoteId: randomUUID() })) },
+      {
+        'fspiop-source': payer,
+        'fspiop-destination': payee,
+      },
+    );
+    return { r, bulkQuoteId };
+  };
+  /** `payee` answers `payer`'s bulk quote `bulkQuoteId` with n individual quotes. */
+  const answer = (payee: string, payer: string, bulkQuoteId: string, n: number, now = T0) =>
+    call('PUT', `/bulkQuotes/${bulkQuoteId}`, bulkAnswer(payee, n, now), { 'fspiop-source': payee, 'fspiop-destination': payer });
+  return { store, call, ask, answer, close: app.close, advance: (ms: number) => (now += ms) };
 }
 
 /** The honest journey's first writes: payeefsp answers a quote, payerfsp prepares its transfer. */
@@ -39,45 +55,85 @@ async function honestJourney(h: ReturnType<typeof hub>, now: number) {
   return [answer.status, prepare.status];
 }
 
-describe('hub: one FSP cannot fill the store with bulks', () => {
-  test('bulk answers beyond ILP_BULK_ITEMS_MAX_PER_FSP are refused whole (2005/503) and write nothing; others are not limited; the quota frees as records end', async () => {
-    const h = hub({ ILP_BULK_ITEMS_MAX_PER_FSP: '2500' });
+describe('hub: bulk quote answers are kept only when asked, and counted against the payer who asked', () => {
+  test('an answer nobody asked for → 3205, nothing kept; from another FSP than the one asked → 3100; more quotes than asked → 3205', async () => {
+    const h = hub({});
     try {
-      for (let i = 0; i < 2; i++) {
-        const r = await h.call('PUT', `/bulkQuotes/${randomUUID()}`, selfMadeAnswer(1000, T0), fromAttacker);
-        assert.equal(r.status, 200, JSON.stringify(r.json));
-      }
-      assert.equal(h.store.stats().entries, 2002);
-      const third = await h.call('PUT', `/bulkQuotes/${randomUUID()}`, selfMadeAnswer(1000, T0), fromAttacker);
-      assert.equal(third.status, 503);
-      assert.equal(third.code, '2005');
-      assert.match(JSON.stringify(third.json), /ILP_BULK_ITEMS_MAX_PER_FSP/);
-      assert.equal(third.json.upstream, undefined, 'not forwarded');
-      assert.equal(h.store.stats().entries, 2002, 'a refused bulk writes nothing');
-      // A small bulk that still fits passes.
-      assert.equal((await h.call('PUT', `/bulkQuotes/${randomUUID()}`, selfMadeAnswer(10, T0), fromAttacker)).status, 200);
-      // Other FSPs are not limited by attackerfsp's bulks.
-      assert.deepEqual(await honestJourney(h, T0), [200, 200]);
-      // An hour later the attacker's records have ended, and so has their count.
-      h.advance(3_600_000);
-      const later = await h.call('PUT', `/bulkQuotes/${randomUUID()}`, selfMadeAnswer(1000, T0 + 3_600_000), fromAttacker);
-      assert.equal(later.status, 200, JSON.stringify(later.json));
+      const unsolicited = await h.answer('attackerfsp', 'payerfsp', randomUUID(), 1000);
+      assert.equal(unsolicited.code, '3205');
+      assert.equal(unsolicited.json.upstream, undefined, 'not forwarded');
+      assert.equal(h.store.stats().entries, 0, 'nothing kept');
+      const { bulkQuoteId } = await h.ask('payerfsp', 'payeefsp', 2);
+      assert.equal((await h.answer('attackerfsp', 'payerfsp', bulkQuoteId, 2)).code, '3100', 'asked of payeefsp, answered by attackerfsp');
+      assert.equal((await h.answer('payeefsp', 'payerfsp', bulkQuoteId, 3)).code, '3205', 'three quotes where two were asked');
+      assert.equal((await h.answer('payeefsp', 'payerfsp', bulkQuoteId, 2)).status, 200);
     } finally {
       await h.close();
     }
   });
 
-  test('an identical resend is not counted again; a bulk refused for its terms (3106) is not counted', async () => {
+  test("beyond ILP_BULK_ITEMS_MAX_PER_FSP the asker's bulks are refused whole (2005/503) and write nothing; other FSPs are not limited; the count frees as records end", async () => {
+    const h = hub({ ILP_BULK_ITEMS_MAX_PER_FSP: '2500' });
+    try {
+      // attackerfsp asks itself (or a DFSP it controls) and answers: every record is its own.
+      for (let i = 0; i < 2; i++) {
+        const { r, bulkQuoteId } = await h.ask('attackerfsp', 'attackerfsp', 1000);
+        assert.equal(r.status, 200);
+        assert.equal((await h.answer('attackerfsp', 'attackerfsp', bulkQuoteId, 1000)).status, 200);
+      }
+      const entries = h.store.stats().entries;
+      assert.equal(entries, 2 * 1002, 'each: the request, the bulk answer and 1000 individual quotes');
+      const { bulkQuoteId } = await h.ask('attackerfsp', 'attackerfsp', 1000);
+      const third = await h.answer('attackerfsp', 'attackerfsp', bulkQuoteId, 1000);
+      assert.equal(third.status, 503);
+      assert.equal(third.code, '2005');
+      assert.match(JSON.stringify(third.json), /ILP_BULK_ITEMS_MAX_PER_FSP/);
+      assert.equal(third.json.upstream, undefined, 'not forwarded');
+      assert.equal(h.store.stats().entries, entries + 1, 'a refused answer writes nothing (the third request is kept)');
+      // Others are not limited by attackerfsp's bulks, single messages or bulk ones.
+      assert.deepEqual(await honestJourney(h, T0), [200, 200]);
+      const honest = await h.ask('payerfsp', 'payeefsp', 1000);
+      assert.equal((await h.answer('payeefsp', 'payerfsp', honest.bulkQuoteId, 1000)).status, 200);
+      // An hour later the attacker's records have ended, and so has their count.
+      h.advance(3_600_000);
+      const later = await h.ask('attackerfsp', 'attackerfsp', 1000);
+      assert.equal((await h.answer('attackerfsp', 'attackerfsp', later.bulkQuoteId, 1000, T0 + 3_600_000)).status, 200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("a payer asking payeefsp for large bulk quotes spends its own share, not payeefsp's", async () => {
+    // Re-review of 2026-12-02: counted against the answering payee, attackerfsp's requests had payeefsp's answers to
+    // everyone else refused with 2005.
     const h = hub({ ILP_BULK_ITEMS_MAX_PER_FSP: '2100' });
     try {
-      const id = randomUUID();
-      const answer = selfMadeAnswer(1000, T0);
-      for (let i = 0; i < 3; i++) assert.equal((await h.call('PUT', `/bulkQuotes/${id}`, answer, fromAttacker)).status, 200, `resend ${i}`);
-      const other = await h.call('PUT', `/bulkQuotes/${id}`, selfMadeAnswer(1000, T0), fromAttacker);
-      assert.equal(other.status, 400);
-      assert.equal(other.code, '3106');
-      // 1001 held: another bulk of 1000 (1001 records) still fits under 2100.
-      assert.equal((await h.call('PUT', `/bulkQuotes/${randomUUID()}`, selfMadeAnswer(1000, T0), fromAttacker)).status, 200);
+      for (let i = 0; i < 2; i++) {
+        const { bulkQuoteId } = await h.ask('attackerfsp', 'payeefsp', 1000);
+        assert.equal((await h.answer('payeefsp', 'attackerfsp', bulkQuoteId, 1000)).status, 200);
+      }
+      const third = await h.ask('attackerfsp', 'payeefsp', 1000);
+      assert.equal((await h.answer('payeefsp', 'attackerfsp', third.bulkQuoteId, 1000)).code, '2005', "attackerfsp's share is spent");
+      const honest = await h.ask('payerfsp', 'payeefsp', 1000);
+      assert.equal((await h.answer('payeefsp', 'payerfsp', honest.bulkQuoteId, 1000)).status, 200, "payeefsp's answer to payerfsp passes");
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('an identical resend is not counted again; an answer refused for its terms (3106) is not counted', async () => {
+    const h = hub({ ILP_BULK_ITEMS_MAX_PER_FSP: '2100' });
+    try {
+      const { bulkQuoteId } = await h.ask('payerfsp', 'payeefsp', 1000);
+      assert.equal((await h.ask('payerfsp', 'payeefsp', 1000, bulkQuoteId)).r.status, 200, 'an identical request resent');
+      assert.equal((await h.ask('payerfsp', 'otherfsp', 1000, bulkQuoteId)).r.code, '3106', 'the same id asked of another payee');
+      const answer = bulkAnswer('payeefsp', 1000, T0);
+      const put = () => h.call('PUT', `/bulkQuotes/${bulkQuoteId}`, answer, { 'fspiop-source': 'payeefsp', 'fspiop-destination': 'payerfsp' });
+      for (let i = 0; i < 3; i++) assert.equal((await put()).status, 200, `resend ${i}`);
+      assert.equal((await h.answer('payeefsp', 'payerfsp', bulkQuoteId, 1000)).code, '3106');
+      // 1002 held (the request, the answer): another bulk of 1000 (1 + 1001) still fits under 2100.
+      const next = await h.ask('payerfsp', 'payeefsp', 1000);
+      assert.equal((await h.answer('payeefsp', 'payerfsp', next.bulkQuoteId, 1000)).status, 200);
     } finally {
       await h.close();
     }
@@ -86,19 +142,20 @@ describe('hub: one FSP cannot fill the store with bulks', () => {
   test('a bulk answer refused part-way because the store is full leaves nothing behind', async () => {
     const h = hub({}, 1500);
     try {
-      assert.equal((await h.call('PUT', `/bulkQuotes/${randomUUID()}`, selfMadeAnswer(1000, T0), fromAttacker)).status, 200);
-      const full = await h.call('PUT', `/bulkQuotes/${randomUUID()}`, selfMadeAnswer(1000, T0), fromAttacker);
+      const first = await h.ask('payerfsp', 'payeefsp', 1000);
+      assert.equal((await h.answer('payeefsp', 'payerfsp', first.bulkQuoteId, 1000)).status, 200);
+      const second = await h.ask('payerfsp', 'payeefsp', 1000);
+      const full = await h.answer('payeefsp', 'payerfsp', second.bulkQuoteId, 1000);
       assert.equal(full.status, 503);
       assert.equal(full.code, '2003');
-      assert.equal(h.store.stats().entries, 1001, 'what the refused answer wrote was taken back');
-      // The room it would have pinned is there for others.
-      assert.deepEqual(await honestJourney(h, T0), [200, 200]);
+      assert.equal(h.store.stats().entries, 1003, 'what the refused answer wrote was taken back');
+      assert.deepEqual(await honestJourney(h, T0), [200, 200], 'the room it would have pinned is there for others');
     } finally {
       await h.close();
     }
   });
 
-  test('bulk prepares count too (ILP_QUOTE_BINDING=off): beyond the quota, refused whole before anything is written', async () => {
+  test('bulk prepares count too (ILP_QUOTE_BINDING=off): beyond the bound, refused whole before anything is written', async () => {
     const h = hub({ ILP_QUOTE_BINDING: 'off', ILP_BULK_ITEMS_MAX_PER_FSP: '1500' });
     try {
       const bulk = (n: number) =>

@@ -47,6 +47,13 @@ function bulkBody(xs: ReturnType<typeof issuedTransfer>[], bulkQuoteId: string) 
   };
 }
 
+/** payerfsp asks payeefsp for a bulk quote of n individual quotes through the hub: only then is an answer kept. */
+const ask = async (bulkQuoteId: string, n: number) =>
+  assert.equal(
+    code(await call('payerfsp', 'POST', '/bulkQuotes', { bulkQuoteId, individualQuotes: Array.from({ length: n }, () => ({ quoteId: randomUUID() })) })),
+    '202',
+  );
+
 /** n transfers of a bulk quote that payeefsp answers through the hub (PUT /bulkQuotes), then `over` to spoil items. */
 async function bulk(n: number, over: (items: Json[]) => void = () => {}) {
   const xs = Array.from({ length: n }, () => issuedTransfer('1', Date.now()));
@@ -55,6 +62,7 @@ async function bulk(n: number, over: (items: Json[]) => void = () => {}) {
     individualQuoteResults: xs.map((x) => ({ quoteId: x.quoteRequest.quoteId, ilpPacket: x.ilp.ilpPacket, condition: x.ilp.condition })),
     expiration: new Date(Date.now() + 60_000).toISOString(),
   };
+  await ask(bulkQuoteId, n);
   assert.equal(code(await call('payeefsp', 'PUT', `/bulkQuotes/${bulkQuoteId}`, answer)), '202');
   const body = bulkBody(xs, bulkQuoteId);
   over(body.individualTransfers);
@@ -213,6 +221,7 @@ test('a bulk quote answer the switch never got (connection refused) is not kept:
     individualQuoteResults: [{ quoteId: x.quoteRequest.quoteId, ilpPacket: x.ilp.ilpPacket, condition: x.ilp.condition }],
     expiration: x.quoteResponse.expiration,
   });
+  await ask(bulkQuoteId, 1);
   await t.stub.stop();
   try {
     await new Promise((r) => setTimeout(r, 50));

@@ -6,7 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { GatewayError } from '../../../src/errors.js';
 import type { IlpVersion } from '../../../src/ilp/keyring.js';
-import { hubFxQuoteKey, hubQuoteKey, hubQuoteUseKey } from '../../../src/ilp/records.js';
+import { hubBulkQuoteRequestKey, hubFxQuoteKey, hubQuoteKey, hubQuoteUseKey } from '../../../src/ilp/records.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import { makeApp } from '../../helpers/app.js';
 import { bulkTransferOf, counting, fulfilBody, ilpApp, issuedTransfer, recorder, testConfig } from '../../helpers/ilp.js';
@@ -344,8 +344,24 @@ function issuedBulk(v: IlpVersion, n: number, over: { bulkQuoteId?: string } = {
   return { items, bulkQuoteId, answer, transfer };
 }
 type Bulk = ReturnType<typeof issuedBulk>;
+/**
+ * A payee's PUT /bulkQuotes answer, after payerfsp asked payeefsp for that bulk quote through the hub (POST /bulkQuotes:
+ * only answers to a request that passed the hub are kept, and counted against the payer who asked).
+ */
+async function answerBulk(h: { call: ReturnType<typeof setup>['call'] }, path: string, body: object, headers: Record<string, string> = {}) {
+  const bulkQuoteId = path.split('/')[2]!;
+  const asked = ((body as { individualQuoteResults?: unknown[] }).individualQuoteResults ?? []).length || 1;
+  const ask = await h.call(
+    'POST',
+    '/bulkQuotes',
+    { bulkQuoteId, individualQuotes: Array.from({ length: asked }, () => ({ quoteId: randomUUID() })) },
+    { 'fspiop-source': 'payerfsp', 'fspiop-destination': 'payeefsp' },
+  );
+  assert.ok(ask.status === 200 || ask.code === '3106', `the payer's request: ${ask.status} ${ask.code}`);
+  return h.call('PUT', path, body, { 'fspiop-destination': 'payerfsp', ...headers });
+}
 const putBulkQuote = (h: ReturnType<typeof setup>, b: Bulk, source = 'payeefsp', body: object = b.answer) =>
-  h.call('PUT', `/bulkQuotes/${b.bulkQuoteId}`, body, { 'fspiop-source': source, 'fspiop-destination': 'payerfsp' });
+  answerBulk(h, `/bulkQuotes/${b.bulkQuoteId}`, body, { 'fspiop-source': source });
 const bulkFulfil = (items: Bulk['items']) => ({
   bulkTransferState: 'COMPLETED',
   completedTimestamp: new Date(T0).toISOString(),
@@ -367,7 +383,7 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       assert.equal((await h.call('PUT', `/bulkTransfers/${bulkTransferId}`, bulkFulfil(b.items))).status, 200);
       assert.deepEqual(
         h.telemetry.ilpEvents.map((e) => `${e.check}:${e.outcome}`),
-        ['bulk_quote_issued:ok', 'bulk_prepare:ok', 'bulk_fulfil:ok'],
+        ['bulk_quote_request:ok', 'bulk_quote_issued:ok', 'bulk_prepare:ok', 'bulk_fulfil:ok'],
       );
       await h.close();
     });
@@ -388,8 +404,9 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       assert.equal(r.code, '3205');
       assert.equal(r.json.upstream, undefined, 'not forwarded');
       assert.deepEqual(h.telemetry.ilpEvents.at(-1), { check: 'bulk_prepare', outcome: 'failed', errorType: 'GW_ILP_QUOTE_UNKNOWN' });
-      assert.equal((await putBulkQuote(h, b, 'payerfsp')).status, 200, 'the payer answers the bulk quote itself');
-      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId))).code, '3205', 'its answer is kept under payerfsp');
+      // The payer answers the bulk quote it asked of payeefsp itself: refused (re-review of 2026-12-02), nothing kept.
+      assert.equal((await putBulkQuote(h, b, 'payerfsp')).code, '3100', 'the payer answers the bulk quote itself');
+      assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId))).code, '3205', 'nothing kept');
       assert.equal((await putBulkQuote(h, b)).status, 200);
       assert.equal((await h.call('POST', '/bulkTransfers', b.transfer(b.items, bulkTransferId))).status, 200, 'nothing was stored by the refusals');
       await h.close();
@@ -503,7 +520,8 @@ describe('quote binding, bulk: the payee’s answer and the bulk’s form', () =
     const noCondition = { ...c.answer, individualQuoteResults: [{ ...c.answer.individualQuoteResults[0]!, condition: undefined }] };
     assert.equal((await putBulkQuote(h, c, 'payeefsp', noCondition)).code, '3102');
     const before = h.store.calls;
-    assert.equal((await putBulkQuote(h, c, 'payeefsp', { expiration: c.answer.expiration })).status, 200, 'no results: nothing issued');
+    const noResults = await h.call('PUT', `/bulkQuotes/${c.bulkQuoteId}`, { expiration: c.answer.expiration }, { 'fspiop-destination': 'payerfsp' });
+    assert.equal(noResults.status, 200, 'no results: nothing issued');
     assert.equal(h.store.calls, before, 'nothing kept');
     assert.equal((await h.call('POST', '/bulkTransfers', c.transfer())).code, '3205');
     // The SDK answers GET /bulkQuotes/{ID} from its backend, without packets: passes, and the first answer stands.
@@ -639,8 +657,8 @@ describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
     const t = issuedTransfer('1', T0);
     const q = t.quoteRequest.quoteId as string;
     const inBulk = (bulkQuoteId: string, expiresIn: number) =>
-      h.call(
-        'PUT',
+      answerBulk(
+        h,
         `/bulkQuotes/${bulkQuoteId}`,
         { individualQuoteResults: [{ quoteId: q, ...quoteAnswer(t), expiration: undefined }], expiration: new Date(T0 + expiresIn).toISOString() },
         { 'fspiop-source': 'payeefsp' },
@@ -669,7 +687,7 @@ describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
       individualQuoteResults: [other, u].map((x) => ({ quoteId: x.quoteRequest.quoteId, ...quoteAnswer(x), expiration: undefined })),
       expiration: new Date(T0 + 141_000).toISOString(),
     };
-    assert.equal((await h.call('PUT', `/bulkQuotes/${randomUUID()}`, both, { 'fspiop-source': 'payeefsp' })).code, '3106');
+    assert.equal((await answerBulk(h, `/bulkQuotes/${randomUUID()}`, both, { 'fspiop-source': 'payeefsp' })).code, '3106');
     assert.equal((await putQuote(h, other)).status, 200, 'the refused bulk answer took back what it wrote');
     await h.close();
   });
@@ -700,8 +718,8 @@ describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
     assert.equal((await putQuote(h, t)).status, 200);
     assert.equal((await h.call('POST', '/transfers', t.prepare)).status, 200);
     const inBulk = (bulkQuoteId: string) =>
-      h.call(
-        'PUT',
+      answerBulk(
+        h,
         `/bulkQuotes/${bulkQuoteId}`,
         {
           individualQuoteResults: [{ quoteId: t.quoteRequest.quoteId, ...quoteAnswer(t), expiration: undefined }],
@@ -714,7 +732,7 @@ describe('quote binding: re-review of 2026-12-01 (session 16)', () => {
     assert.equal((await putBulkQuote(h, b)).status, 200);
     assert.equal((await h.call('POST', '/bulkTransfers', b.transfer())).status, 200);
     const again = { individualQuoteResults: b.answer.individualQuoteResults, expiration: new Date(T0 + 90_000).toISOString() };
-    assert.equal((await h.call('PUT', `/bulkQuotes/${randomUUID()}`, again, { 'fspiop-source': 'payeefsp' })).code, '3106');
+    assert.equal((await answerBulk(h, `/bulkQuotes/${randomUUID()}`, again, { 'fspiop-source': 'payeefsp' })).code, '3106');
     assert.equal((await putQuote(h, b.items[0]!)).code, '3106');
     await h.close();
   });
@@ -783,9 +801,15 @@ describe('quote binding: fifth review of 2026-12-01 (session 16)', () => {
       throw new GatewayError('GW_UPSTREAM_UNREACHABLE', { detail: 'injected', context: { notSent: true } });
     };
     const send = async (path: string, body: unknown, source = 'payeefsp') => {
-      const res = await app.request('PUT', path, { body: Buffer.from(JSON.stringify(body)), headers: { 'fspiop-source': source } });
+      const res = await app.request('PUT', path, {
+        body: Buffer.from(JSON.stringify(body)),
+        headers: { 'fspiop-source': source, 'fspiop-destination': 'payerfsp' },
+      });
       return res.status;
     };
+    // payerfsp asked payeefsp for both bulk quotes (POST /bulkQuotes passed the hub).
+    for (const id of ['bq-1', 'bq-2'])
+      await store.save(hubBulkQuoteRequestKey(id, 'payerfsp'), JSON.stringify({ e: 'payeefsp', n: 2, x: T0 + 60_000 }), 60_000);
     const [x, y] = [issuedTransfer('1', T0), issuedTransfer('1', T0)];
     const expiration = new Date(T0 + 60_000).toISOString();
     const answer = { individualQuoteResults: [x, y].map((t) => ({ quoteId: t.quoteRequest.quoteId, ...quoteAnswer(t), expiration: undefined })), expiration };
