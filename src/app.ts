@@ -1,6 +1,7 @@
 // The two FSPIOP pipelines as Hono apps, each in one readable list (README, "Architecture"). Pure factories: no
 // I/O, no listen; everything comes in through deps. Optional capability stages are skipped when absent.
 
+import type { TLSSocket } from 'node:tls';
 import { Hono } from 'hono';
 import type { Config } from './config/schema.js';
 import { GatewayError } from './errors.js';
@@ -84,6 +85,8 @@ export function buildInboundApp(
     readonly publishedKeys?: PublishedKeySource;
     /** OCSP_POLICY soft or hard: the client certificate status gate (src/tls/ocsp/client-gate.ts). */
     readonly revocation?: Pick<ClientRevocationGate, 'admit'> | undefined;
+    /** When a connection's client chain expires (src/tls/material.ts chainNotAfter). */
+    readonly chainNotAfter?: (socket: TLSSocket) => number | undefined;
   },
 ): Hono<GatewayEnv> {
   const { config, stages } = deps;
@@ -96,7 +99,12 @@ export function buildInboundApp(
     // quarantine, the peer's limits). Other methods on the path fall through to the pipeline (3002/404).
     const served = `GET ${JWKS_PATH}`;
     const scope = requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, served, ...(deps.audit ? { audit: deps.audit } : {}) });
-    for (const h of present(scope, config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation) : undefined, stages.quarantine, stages.limits))
+    for (const h of present(
+      scope,
+      config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation, deps.chainNotAfter) : undefined,
+      stages.quarantine,
+      stages.limits,
+    ))
       app.get(JWKS_PATH, h);
     app.get(JWKS_PATH, servePublishedKeys(deps.publishedKeys));
   }
@@ -105,7 +113,7 @@ export function buildInboundApp(
     present(
       requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
       matchFspiopRoute(), // the strict request-target check comes before anything else
-      config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation) : undefined,
+      config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation, deps.chainNotAfter) : undefined,
       stages.quarantine,
       stages.limits, // after peer binding and quarantine, before any body read or crypto
       checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),

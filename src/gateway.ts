@@ -122,6 +122,7 @@ export async function startGateway(config: Config, overrides: GatewayOverrides =
         peerIdentity: { from: config.peerIdentityFrom, map: identity.current },
         ...(signer ? { publishedKeys: signer } : {}),
         revocation: ocsp.gate,
+        chainNotAfter: (socket) => tls.chainNotAfter(socket),
       }),
       outbound: buildOutboundApp({ ...appDeps, upstreams: pools.outbound, peers: peers.directory }),
       admin: wireAdmin({

@@ -117,7 +117,12 @@ export function renderError(e: Error, c: GatewayContext): Response {
  * Inbound: binds the TLS client certificate to a Peer (docs/security.md class 4). With OCSP (OCSP_POLICY soft or
  * hard) the certificate's status must first be settled and admitted: nothing of the request is looked at before.
  */
-export function bindPeer(options: PeerResolverOptions, revocation?: Pick<ClientRevocationGate, 'admit'>): GatewayMiddleware {
+export function bindPeer(
+  options: PeerResolverOptions,
+  revocation?: Pick<ClientRevocationGate, 'admit'>,
+  /** When the connection's client chain expires (src/tls/material.ts chainNotAfter): intermediates expire too. */
+  chainNotAfter?: (socket: TLSSocket) => number | undefined,
+): GatewayMiddleware {
   return async function bindPeer(c, next) {
     const socket = c.env.incoming.socket as TLSSocket;
     if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) {
@@ -125,12 +130,13 @@ export function bindPeer(options: PeerResolverOptions, revocation?: Pick<ClientR
     }
     if (revocation) await revocation.admit(socket);
     const peer = peerOf(socket, options);
-    // The handshake checked the certificate's validity; a keep-alive connection, or a TLS session resumed from a
-    // ticket (OpenSSL does not check validity again), outlives it. Checked on every request (hostile review of
-    // 2026-12-02: an expired certificate was served for as long as its client kept a connection or a ticket).
-    if (peer.validTo.getTime() <= Date.now())
+    // The handshake checked the chain's validity; a keep-alive connection, or a TLS session resumed from a ticket
+    // (OpenSSL does not check validity again), outlives it. Checked on every request, the leaf and the chain it came
+    // with (hostile reviews of 2026-12-02: an expired leaf, then an expired intermediate, was served for as long as its
+    // client kept a connection or a ticket).
+    if (Math.min(peer.validTo.getTime(), chainNotAfter?.(socket) ?? Number.POSITIVE_INFINITY) <= Date.now())
       throw new GatewayError('GW_PEER_CERT_EXPIRED', {
-        detail: 'Client certificate has expired',
+        detail: 'Client certificate (or a CA certificate of its chain) has expired',
         headers: { connection: 'close' },
         context: { peer: peer.fspId },
       });

@@ -27,6 +27,8 @@ export interface PeerChain {
   readonly raws: readonly Buffer[];
   /** More than MAX_CHAIN certificates: captured no further. */
   readonly tooLong: boolean;
+  /** chainNotAfter's answer, once asked. */
+  notAfter?: number | undefined;
   checked?: CheckedChain | undefined;
 }
 
@@ -45,6 +47,29 @@ export function capturePeerChain(socket: TLSSocket): PeerChain | undefined {
     raws.push(c.raw);
   }
   return raws.length === 0 ? undefined : { leaf: first?.fingerprint256 ?? '', raws, tooLong: false };
+}
+
+/**
+ * When the first certificate of a client chain expires (epoch ms), following node's links only while each one issued
+ * the one below it: node links the first certificate matching a name and key identifier, which need not be the one
+ * OpenSSL verified through (an expired older intermediate of the same name, a look-alike), and such a link and what
+ * lies above it say nothing of the chain the handshake accepted. Computed once per chain. An unreadable certificate
+ * or date counts as expired (fail closed).
+ */
+export function chainNotAfter(chain: PeerChain): number {
+  if (chain.notAfter !== undefined) return chain.notAfter;
+  let notAfter = chain.tooLong ? 0 : Number.POSITIVE_INFINITY;
+  try {
+    const certs = chain.raws.map((raw) => new X509Certificate(raw));
+    for (const [k, cert] of certs.entries()) {
+      if (k > 0 && !issuedBy(certs[k - 1]!, cert)) break;
+      notAfter = Math.min(notAfter, Date.parse(cert.validTo) || 0);
+    }
+  } catch {
+    notAfter = 0;
+  }
+  chain.notAfter = notAfter;
+  return notAfter;
 }
 
 /** A CA's identity for "is it still in the bundle": its subject and public key (a re-issued CA keeps both). */

@@ -13,7 +13,17 @@ import type { Server } from 'node:https';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
-import { brokenChain, type ClosedReason, caIdentity, capturePeerChain, issuedBy, type PeerChain, removedCaIdentities, type Trust } from './chain-trust.js';
+import {
+  brokenChain,
+  type ClosedReason,
+  caIdentity,
+  capturePeerChain,
+  chainNotAfter,
+  issuedBy,
+  type PeerChain,
+  removedCaIdentities,
+  type Trust,
+} from './chain-trust.js';
 import { type CrlInfo, CrlNotYetValid, readCaBundle, readCrlFile } from './crl.js';
 import { at, type PairInForce, pairInForce, stagedPaths } from './staged.js';
 
@@ -161,6 +171,15 @@ export class TlsReloader {
 
   get current(): LoadedTls {
     return this.#current;
+  }
+
+  /**
+   * When the first certificate of the client chain of `socket` expires (epoch ms): the chain of its leaf's last full
+   * handshake on a resumed session (a ticket carries the leaf alone, and OpenSSL checks no validity on resumption).
+   */
+  chainNotAfter(socket: TLSSocket): number | undefined {
+    const chain = this.#chains.get(socket);
+    return chain === undefined ? undefined : chainNotAfter(chain);
   }
 
   /** The certificates (DER, leaf first) the client of `socket` sent; on a resumed session, in its leaf's last full handshake. */

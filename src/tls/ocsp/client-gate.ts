@@ -99,7 +99,7 @@ export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): Cl
       const presented = deps.presentedChain?.(socket);
       const sent = presented !== undefined && presented[0]?.equals(cert.raw) ? presented.slice(1) : linkedAbove(cert);
       const found = issuerOf(leaf, sent, deps.caCerts());
-      if (found === 'forged') return local('forged_issuer', 'a certificate the client sent names the issuer of its certificate but did not sign it');
+      if (found === 'forged') return local('forged_issuer', 'the certificate linked as the issuer of the client certificate did not sign it');
       issuer = found;
     } catch (e) {
       return local('malformed', `client certificate unreadable: ${(e as Error).message}`);
@@ -148,13 +148,17 @@ function linkedAbove(cert: DetailedCert): Buffer[] {
 
 /**
  * The certificate that issued `leaf`: one the client sent, else a trusted CA, whose key verifies the leaf's signature
- * (chain-trust.ts issuedBy). 'forged' when none does and a sent certificate names the leaf's issuer.
+ * (chain-trust.ts issuedBy). 'forged' when none does but node linked a certificate above the leaf: node links the
+ * first one whose name (compared without case) and key identifier match the leaf's issuer, and keeps no other, so a
+ * look-alike sent before the real issuer hides it whatever the spelling of its name (re-review of 2026-12-02). An
+ * honest client whose chain file lists an old certificate of its issuer's name before the current one, for a leaf
+ * without an authority key identifier, is refused too (docs/security.md class 12): it sends its current chain only.
  */
 function issuerOf(leaf: X509Certificate, sent: readonly Buffer[], cas: readonly X509Certificate[]): X509Certificate | 'forged' | undefined {
   const certs = sent.filter((raw) => !raw.equals(leaf.raw)).map((raw) => new X509Certificate(raw));
   const found = certs.find((c) => issuedBy(leaf, c)) ?? cas.find((c) => issuedBy(leaf, c));
   if (found !== undefined) return found;
-  return certs.some((c) => c.subject === leaf.issuer) ? 'forged' : undefined;
+  return certs.length > 0 ? 'forged' : undefined;
 }
 
 function fingerprintOf(socket: TLSSocket): string | undefined {
