@@ -229,3 +229,53 @@ export function lateHandshake(raw: Socket, ca: string, cert: Issued, source: str
 export function keepAliveAgent(cert: Issued, ca: string): Agent {
   return new Agent({ keepAlive: true, maxSockets: 1, cert: cert.certPem, key: cert.keyPem, ca, servername: 'localhost' });
 }
+
+/**
+ * One `GET /parties/MSISDN/1` as `source` on a fresh TLS connection to `port` presenting `certPem` (leaf first, then any
+ * chain) and `keyPem`, resuming `session` when given: the status line ('closed' when the gateway answered nothing),
+ * the head and body, the session ticket the server handed over, and whether the session was resumed.
+ */
+export function tlsGet(o: {
+  port: number;
+  ca: string;
+  certPem: string;
+  keyPem: string;
+  source: string;
+  session?: Buffer | undefined;
+}): Promise<{ line: string; head: string; body: string; ticket?: Buffer; reused: boolean }> {
+  return new Promise((resolve) => {
+    let ticket: Buffer | undefined;
+    let answer = '';
+    let reused = false;
+    const parts = () => {
+      const end = answer.indexOf('\r\n\r\n');
+      return end < 0 ? { head: answer, body: '' } : { head: answer.slice(0, end), body: answer.slice(end + 4) };
+    };
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port: o.port,
+      servername: 'localhost',
+      ca: o.ca,
+      cert: o.certPem,
+      key: o.keyPem,
+      ...(o.session ? { session: o.session } : {}),
+    });
+    s.on('session', (b: Buffer) => {
+      ticket = b;
+    });
+    s.on('data', (d: Buffer) => {
+      answer += d.toString();
+      const { head, body } = parts();
+      const length = /content-length: (\d+)/i.exec(head);
+      if (length && body.length >= Number(length[1])) s.end();
+    });
+    s.once('error', () => {});
+    s.once('close', () => resolve({ line: answer.split('\r\n')[0] || 'closed', ...parts(), ...(ticket ? { ticket } : {}), reused }));
+    s.once('secureConnect', () => {
+      reused = s.isSessionReused();
+      const h = Object.entries(fspiopHeaders('parties', o.source)).map(([k, v]) => `${k}: ${v}`);
+      s.write(`GET /parties/MSISDN/1 HTTP/1.1\r\nhost: localhost\r\n${h.join('\r\n')}\r\n\r\n`);
+      setTimeout(() => s.destroy(), 3000);
+    });
+  });
+}

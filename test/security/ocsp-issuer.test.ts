@@ -18,8 +18,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect, type TLSSocket } from 'node:tls';
-import { fspiopHeaders, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, type TestGateway, tlsGet } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
 
 let pki: TestPki;
@@ -193,42 +192,16 @@ after(async () => {
   pki?.cleanup();
 });
 
-/**
- * One GET /parties on a fresh TLS connection as `cn` (its leaf) with `chain` (resuming `session` when given): the
- * status line or 'closed', the session ticket the server handed over, and whether the session was resumed.
- */
-function attempt(gw: TestGateway, cn: keyof typeof SERIAL, chain: string, session?: Buffer): Promise<{ line: string; ticket?: Buffer; reused: boolean }> {
-  const leaf = { dfsprev: pem.revoked, dfspgood: pem.good, dfspnoaki: pem.noAki }[cn];
-  return new Promise((resolve) => {
-    let ticket: Buffer | undefined;
-    let answer = '';
-    let reused = false;
-    const s: TLSSocket = connect({
-      host: '127.0.0.1',
-      port: gw.gw.inbound.port,
-      servername: 'localhost',
-      ca: pki.ca.certPem,
-      cert: leaf + chain,
-      key: leafKey,
-      ...(session ? { session } : {}),
-    });
-    s.on('session', (b: Buffer) => {
-      ticket = b;
-    });
-    s.on('data', (d: Buffer) => {
-      answer += d.toString();
-      if (answer.includes('\r\n\r\n')) s.end();
-    });
-    s.once('error', () => {});
-    s.once('close', () => resolve({ line: answer.split('\r\n')[0] || 'closed', ...(ticket ? { ticket } : {}), reused }));
-    s.once('secureConnect', () => {
-      reused = s.isSessionReused();
-      const h = Object.entries(fspiopHeaders('parties', cn)).map(([k, v]) => `${k}: ${v}`);
-      s.write(`GET /parties/MSISDN/1 HTTP/1.1\r\nhost: localhost\r\n${h.join('\r\n')}\r\n\r\n`);
-      setTimeout(() => s.destroy(), 3000);
-    });
+/** One GET /parties as `cn`, its leaf with `chain`, on a fresh TLS connection (resuming `session` when given). */
+const attempt = (gw: TestGateway, cn: keyof typeof SERIAL, chain: string, session?: Buffer) =>
+  tlsGet({
+    port: gw.gw.inbound.port,
+    ca: pki.ca.certPem,
+    certPem: { dfsprev: pem.revoked, dfspgood: pem.good, dfspnoaki: pem.noAki }[cn] + chain,
+    keyPem: leafKey,
+    source: cn,
+    session,
   });
-}
 const SERVED = 'HTTP/1.1 202 Accepted';
 
 test('1. soft: a certificate its responder reports revoked is never served, not even on a resumed session', async () => {

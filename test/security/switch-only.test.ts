@@ -15,18 +15,21 @@ const patches = () =>
     ['fxTransfers', `/fxTransfers/${randomUUID()}`, { conversionState: 'COMMITTED', completedTimestamp: new Date().toISOString() }],
   ] as const;
 
-async function patch(t: TestGateway, resource: string, path: string, body: object, peer: string, source = peer) {
+/** Sends `method path` with `body` as `source` (default: the peer), over mTLS as `peer` (none: no client certificate). */
+async function sendAs(t: TestGateway, method: string, resource: string, path: string, body: object, peer: string | undefined, source = peer!) {
   const before = t.stub.requests.length;
   const r = await send(t.gw.inbound.port, {
-    method: 'PATCH',
+    method,
     path,
     body: JSON.stringify(body),
     headers: fspiopHeaders(resource, source, { 'fspiop-destination': 'payeefsp' }),
-    cert: t.cert(peer),
+    ...(peer === undefined ? {} : { cert: t.cert(peer) }),
     ca: t.pki.ca.certPem,
   });
   return { status: r.status, body: r.body.toString(), forwarded: t.stub.requests.length - before };
 }
+const patch = (t: TestGateway, resource: string, path: string, body: object, peer: string, source = peer) =>
+  sendAs(t, 'PATCH', resource, path, body, peer, source);
 
 describe('DFSP role: a PATCH notification only from the hub', () => {
   let t: TestGateway;
@@ -60,18 +63,7 @@ describe('DFSP role: a PATCH notification only from the hub', () => {
     ['services', '/services/FXP/USD/EUR', { providers: ['otherfsp'] }],
   ] as const) {
     test(`PUT ${path.replace(/[0-9a-f-]{36}/, '{ID}')} (the switch's answer) from another DFSP → 400/3100, forwarded to nobody; from the hub → forwarded`, async () => {
-      const put = async (peer: string) => {
-        const before = t.stub.requests.length;
-        const r = await send(t.gw.inbound.port, {
-          method: 'PUT',
-          path,
-          body: JSON.stringify(body),
-          headers: fspiopHeaders(resource, peer, { 'fspiop-destination': 'payeefsp' }),
-          cert: t.cert(peer),
-          ca: t.pki.ca.certPem,
-        });
-        return { status: r.status, body: r.body.toString(), forwarded: t.stub.requests.length - before };
-      };
+      const put = (peer: string) => sendAs(t, 'PUT', resource, path, body, peer);
       const forged = await put('otherfsp');
       assert.equal(forged.status, 400);
       assert.equal(JSON.parse(forged.body).errorInformation.errorCode, '3100');
@@ -122,18 +114,11 @@ describe('DFSP role without mTLS: the rule holds by FSPIOP-Source', () => {
 
   test('PATCH /transfers/{ID} with FSPIOP-Source otherfsp → 400/3100, nothing forwarded; with the hub as source → forwarded', async () => {
     const [[resource, path, body]] = patches();
-    const sendAs = async (source: string) => {
-      const before = t.stub.requests.length;
-      const r = await send(t.gw.inbound.port, {
-        method: 'PATCH',
-        path,
-        body: JSON.stringify(body),
-        headers: fspiopHeaders(resource, source, { 'fspiop-destination': 'payeefsp' }),
-        ca: t.pki.ca.certPem,
-      });
-      return { status: r.status, forwarded: t.stub.requests.length - before };
+    const asSource = async (source: string) => {
+      const r = await sendAs(t, 'PATCH', resource, path, body, undefined, source);
+      return { status: r.status, forwarded: r.forwarded };
     };
-    assert.deepEqual(await sendAs('otherfsp'), { status: 400, forwarded: 0 });
-    assert.deepEqual(await sendAs('hub'), { status: 202, forwarded: 1 });
+    assert.deepEqual(await asSource('otherfsp'), { status: 400, forwarded: 0 });
+    assert.deepEqual(await asSource('hub'), { status: 202, forwarded: 1 });
   });
 });
