@@ -56,14 +56,23 @@ export function capturePeerChain(socket: TLSSocket): PeerChain | undefined {
  * lies above it say nothing of the chain the handshake accepted. Computed once per chain. An unreadable certificate
  * or date counts as expired (fail closed).
  */
-export function chainNotAfter(chain: PeerChain): number {
+export function chainNotAfter(chain: PeerChain, cas: readonly X509Certificate[]): number {
   if (chain.notAfter !== undefined) return chain.notAfter;
   let notAfter = chain.tooLong ? 0 : Number.POSITIVE_INFINITY;
   try {
     const certs = chain.raws.map((raw) => new X509Certificate(raw));
+    let top: X509Certificate | undefined;
     for (const [k, cert] of certs.entries()) {
       if (k > 0 && !issuedBy(certs[k - 1]!, cert)) break;
       notAfter = Math.min(notAfter, Date.parse(cert.validTo) || 0);
+      top = cert;
+    }
+    // Above what node linked, the trusted CAs that issued it. Node 24 links nothing above the client's leaf (it shows
+    // the leaf alone), so there the bundle's CAs are the only chain the gateway sees.
+    for (let k = 0; top !== undefined && k < MAX_CHAIN && !issuedBy(top, top); k++) {
+      const below: X509Certificate = top;
+      top = cas.find((ca) => !ca.raw.equals(below.raw) && issuedBy(below, ca));
+      if (top !== undefined) notAfter = Math.min(notAfter, Date.parse(top.validTo) || 0);
     }
   } catch {
     notAfter = 0;

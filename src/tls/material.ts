@@ -179,7 +179,7 @@ export class TlsReloader {
    */
   chainNotAfter(socket: TLSSocket): number | undefined {
     const chain = this.#chains.get(socket);
-    return chain === undefined ? undefined : chainNotAfter(chain);
+    return chain === undefined ? undefined : chainNotAfter(chain, this.#current.caCerts);
   }
 
   /** The certificates (DER, leaf first) the client of `socket` sent; on a resumed session, in its leaf's last full handshake. */

@@ -12,6 +12,11 @@
 // 5 and 6 are the price of 3 and 4 (docs/security.md class 12): a leaf without an authority key identifier whose chain
 // file lists its expired pre-rollover intermediate first looks the same and is refused; with its current chain only,
 // or with OCSP off, it is served.
+// Node 24 (24.21.0 here) shows a TLS server the client's leaf alone (getPeerCertificate(true) links nothing above it),
+// so there the issuer can only come from IN_CA_CERT_PATH, and the layout puts the intermediate in it, as docs/security.md
+// asks of deployments on Node 24: then 1–4 hold through the bundle, and 6 has no price to pay (served).
+const LINKS_CLIENT_CHAIN = Number(process.versions.node.split('.')[0]) < 24;
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -182,8 +187,9 @@ before(async () => {
     key: 'ca.key',
   });
 
-  soft = await startTestGateway({ pki, env: { OCSP_POLICY: 'soft', OCSP_TIMEOUT_MS: '2000' } });
-  hard = await startTestGateway({ pki, env: { OCSP_POLICY: 'hard', OCSP_TIMEOUT_MS: '2000' } });
+  const bundle: Record<string, string> = LINKS_CLIENT_CHAIN ? {} : { IN_CA_CERT_PATH: pki.write('ca-and-intermediate.pem', pki.ca.certPem + pem.inter) };
+  soft = await startTestGateway({ pki, env: { OCSP_POLICY: 'soft', OCSP_TIMEOUT_MS: '2000', ...bundle } });
+  hard = await startTestGateway({ pki, env: { OCSP_POLICY: 'hard', OCSP_TIMEOUT_MS: '2000', ...bundle } });
 });
 after(async () => {
   await soft?.close();
@@ -252,5 +258,5 @@ test('6. the price: sent with its expired pre-rollover intermediate first, it is
   }
   // OpenSSL skips the expired old intermediate and verifies through the new one; node links the old one (the first of
   // that name, no key identifier to tell them apart) and drops the real issuer: the gate cannot tell it from 3.
-  assert.equal((await attempt(soft, 'dfspnoaki', pem.oldInter + pem.inter)).line, 'closed');
+  assert.equal((await attempt(soft, 'dfspnoaki', pem.oldInter + pem.inter)).line, LINKS_CLIENT_CHAIN ? 'closed' : SERVED);
 });
