@@ -518,64 +518,69 @@ export function hubIlp(o: HubIlpOptions): GatewayMiddleware {
     const t = now();
     const b = checkHubBulkPrepare(msg, versionOf(c, msg), prepareContext(c, t));
     // Every id is checked (3101) before anything is claimed.
-    const bulkKey = hubBulkKey(b.bulkId);
-    const itemKeys = b.transfers.map((x) => hubTransferKey(x.transferId));
-    const digest = createHash('sha256')
-      .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
-      .digest('base64url');
-    const bulkRecord: HubTransferRecord = { p: b.payee, c: digest, e: b.expiresAt };
-    const itemRecords: HubTransferRecord[] = b.transfers.map((x) => ({ p: x.payee, c: x.condition, e: x.expiresAt }));
+    const plan = bulkPlan(b);
     // Counted before anything is claimed or written (bulk-quota.ts). Given back for an identical resend (it writes
     // nothing) and for a bulk refused before its first write; once it has claimed or written, the count stays though
     // the bulk is refused, as what it wrote stays (claims are never given back, and records of a bulk refused part-way
     // live until they expire: re-review of 2026-12-02, a bulk refused for one colliding transfer id kept 999 records).
-    const lastEnd = t + Math.max(...[bulkRecord, ...itemRecords].map((r) => boundedTtl(r.e, t, o)));
-    const undo = o.bulkQuota.charge(header(c, 'fspiop-source')!, itemRecords.length + 1, lastEnd);
-    const progress = { writing: false };
+    const lastEnd = t + Math.max(...[plan.bulkRecord, ...plan.itemRecords].map((r) => boundedTtl(r.e, t, o)));
+    const undo = o.bulkQuota.charge(header(c, 'fspiop-source')!, plan.itemRecords.length + 1, lastEnd);
+    let claim: BulkClaim | undefined;
     try {
-      if (!(await prepareBulk(store, b, bulkKey, bulkRecord, itemKeys, itemRecords, digest, msg, t, progress))) undo();
+      if (o.quoteBinding) claim = await checkBulkQuote(store, b, plan, msg, t); // reads only
     } catch (e) {
-      if (!progress.writing) undo();
+      undo();
       throw e;
     }
+    // Writes from here on: the charge stays whatever follows.
+    if (claim) await claimBulkQuote(store, b, plan, claim);
+    const wrote = await saveHubRecord(store, plan.bulkKey, plan.bulkRecord, t);
+    await Promise.all(plan.itemRecords.map((r, k) => saveHubRecord(store, plan.itemKeys[k]!, r, t)));
+    if (!wrote) undo();
   };
-  const prepareBulk = async (
-    store: Store,
-    b: ReturnType<typeof checkHubBulkPrepare>,
-    bulkKey: string,
-    bulkRecord: HubTransferRecord,
-    itemKeys: readonly string[],
-    itemRecords: readonly HubTransferRecord[],
-    digest: string,
-    msg: JsonObject,
-    t: number,
-    progress: { writing: boolean },
-  ): Promise<boolean> => {
-    if (o.quoteBinding) {
-      const bulkQuoteId = requiredString(msg.bulkQuoteId, 'bulkQuoteId', 'GW_BODY_MALFORMED');
-      const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
-      // As in hubPrepare, the ids are read beside the bulk quote record and refused before anything is claimed when
-      // one holds other terms; claims are never given back (a bulk refused for an individual quote another transfer
-      // holds leaves what it claimed used).
-      const [stored, bulkExisting, ...itemsExisting] = await Promise.all([
-        store.get(hubBulkQuoteKey(bulkQuoteId, b.payee)),
-        store.get(bulkKey),
-        ...itemKeys.map((k) => store.get(k)),
-      ]);
-      if (bulkExisting !== undefined) checkHubResend(bulkExisting, bulkRecord);
-      for (const [k, found] of itemsExisting.entries()) if (found !== undefined) checkHubResend(found, itemRecords[k]!);
-      const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
-      const until = ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds);
-      progress.writing = true;
-      await claimUse(store, hubBulkQuoteUseKey(bulkQuoteId, b.payee), hubHolder(b.bulkId, digest, b.expiresAt), until);
-      await Promise.all(
-        b.transfers.map((x) => claimUse(store, hubQuoteUseKey(quoteIdOf(x), x.payee), hubHolder(x.transferId, x.condition, x.expiresAt), until, x.transferId)),
-      );
-    }
-    progress.writing = true;
-    const wrote = await saveHubRecord(store, bulkKey, bulkRecord, t);
-    await Promise.all(itemRecords.map((r, k) => saveHubRecord(store, itemKeys[k]!, r, t)));
-    return wrote;
+  type BulkPlan = {
+    readonly bulkKey: string;
+    readonly bulkRecord: HubTransferRecord;
+    readonly itemKeys: readonly string[];
+    readonly itemRecords: readonly HubTransferRecord[];
+  };
+  type BulkClaim = { readonly bulkQuoteId: string; readonly until: number };
+  // The bulk record names the payee and a digest of its transfers' terms; each item has its own record.
+  const bulkPlan = (b: ReturnType<typeof checkHubBulkPrepare>): BulkPlan => {
+    const digest = createHash('sha256')
+      .update(b.transfers.map((x) => `${x.transferId}:${x.condition}`).join(','))
+      .digest('base64url');
+    return {
+      bulkKey: hubBulkKey(b.bulkId),
+      bulkRecord: { p: b.payee, c: digest, e: b.expiresAt },
+      itemKeys: b.transfers.map((x) => hubTransferKey(x.transferId)),
+      itemRecords: b.transfers.map((x) => ({ p: x.payee, c: x.condition, e: x.expiresAt })),
+    };
+  };
+  // As in hubPrepare, the ids are read beside the bulk quote record and refused before anything is claimed when one
+  // holds other terms.
+  const checkBulkQuote = async (store: Store, b: ReturnType<typeof checkHubBulkPrepare>, plan: BulkPlan, msg: JsonObject, t: number): Promise<BulkClaim> => {
+    const bulkQuoteId = requiredString(msg.bulkQuoteId, 'bulkQuoteId', 'GW_BODY_MALFORMED');
+    const packets = (msg.individualTransfers as JsonObject[]).map((it) => it.ilpPacket as string);
+    const [stored, bulkExisting, ...itemsExisting] = await Promise.all([
+      store.get(hubBulkQuoteKey(bulkQuoteId, b.payee)),
+      store.get(plan.bulkKey),
+      ...plan.itemKeys.map((k) => store.get(k)),
+    ]);
+    if (bulkExisting !== undefined) checkHubResend(bulkExisting, plan.bulkRecord);
+    for (const [k, found] of itemsExisting.entries()) if (found !== undefined) checkHubResend(found, plan.itemRecords[k]!);
+    const issued = checkBulkIssuedByPayee(b.transfers, packets, stored);
+    return { bulkQuoteId, until: ttlUntil(Math.max(usableUntil(issued.x, t), b.expiresAt), t, o.graceSeconds) };
+  };
+  // Claims are never given back (a bulk refused for an individual quote another transfer holds leaves what it
+  // claimed used).
+  const claimBulkQuote = async (store: Store, b: ReturnType<typeof checkHubBulkPrepare>, plan: BulkPlan, claim: BulkClaim) => {
+    await claimUse(store, hubBulkQuoteUseKey(claim.bulkQuoteId, b.payee), hubHolder(b.bulkId, plan.bulkRecord.c, b.expiresAt), claim.until);
+    await Promise.all(
+      b.transfers.map((x) =>
+        claimUse(store, hubQuoteUseKey(quoteIdOf(x), x.payee), hubHolder(x.transferId, x.condition, x.expiresAt), claim.until, x.transferId),
+      ),
+    );
   };
   // Every fulfilment is checked first without consuming anything (read, payee, expiry, hash); only then are
   // they taken, each atomically for the payee: a bad item refuses the whole answer and burns nothing.
