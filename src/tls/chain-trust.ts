@@ -29,6 +29,8 @@ export interface PeerChain {
   readonly tooLong: boolean;
   /** chainNotAfter's answer, once asked. */
   notAfter?: number | undefined;
+  /** The raws parsed, once (parsed()); chainNotAfter and brokenChain both read them. */
+  parsed?: readonly X509Certificate[] | undefined;
   checked?: CheckedChain | undefined;
 }
 
@@ -60,7 +62,7 @@ export function chainNotAfter(chain: PeerChain, cas: readonly X509Certificate[])
   if (chain.notAfter !== undefined) return chain.notAfter;
   let notAfter = chain.tooLong ? 0 : Number.POSITIVE_INFINITY;
   try {
-    const certs = chain.raws.map((raw) => new X509Certificate(raw));
+    const certs = parsed(chain);
     let top: X509Certificate | undefined;
     for (const [k, cert] of certs.entries()) {
       if (k > 0 && !issuedBy(certs[k - 1]!, cert)) break;
@@ -101,11 +103,17 @@ export function removedCaIdentities(before: readonly string[], after: readonly s
 const namesIssuer = (cert: X509Certificate, ca: X509Certificate): boolean => cert.issuer === ca.subject || cert.checkIssued(ca);
 export const issuedBy = (cert: X509Certificate, ca: X509Certificate): boolean => namesIssuer(cert, ca) && cert.verify(ca.publicKey);
 
+/** The chain's certificates, parsed on first use (throws when one does not parse: callers fail closed). */
+function parsed(chain: PeerChain): readonly X509Certificate[] {
+  chain.parsed ??= chain.raws.map((raw) => new X509Certificate(raw));
+  return chain.parsed;
+}
+
 /** Parses the chain and verifies each link (and a self-issued top's own signature); anything else is refused. */
 function check(chain: PeerChain): CheckedChain {
   if (chain.tooLong) return { ok: false };
   try {
-    const certs = chain.raws.map((raw) => new X509Certificate(raw));
+    const certs = parsed(chain);
     for (let i = 0; i + 1 < certs.length; i++) if (!issuedBy(certs[i] as X509Certificate, certs[i + 1] as X509Certificate)) return { ok: false };
     const top = certs.at(-1) as X509Certificate;
     if (namesIssuer(top, top) && !top.verify(top.publicKey)) return { ok: false };

@@ -22,7 +22,7 @@ import type { TLSSocket } from 'node:tls';
 import { GatewayError } from '../../errors.js';
 import type { AuditLog } from '../../logging/audit.js';
 import type { Telemetry } from '../../telemetry/types.js';
-import { issuedBy } from '../chain-trust.js';
+import { capturePeerChain, issuedBy } from '../chain-trust.js';
 import type { OcspChecker, OcspResult } from './checker.js';
 import { ocspUrlsOf } from './protocol.js';
 
@@ -57,11 +57,6 @@ interface Verdict {
   readonly result: OcspResult;
 }
 
-interface DetailedCert {
-  raw?: Buffer;
-  issuerCertificate?: DetailedCert;
-}
-
 export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): ClientRevocationGate {
   const verdicts = new WeakMap<TLSSocket, Promise<Verdict>>();
 
@@ -93,11 +88,13 @@ export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): Cl
     let leaf: X509Certificate;
     let issuer: X509Certificate | undefined;
     try {
-      const cert = socket.getPeerCertificate(true) as DetailedCert;
-      if (!cert?.raw) return local('malformed', 'no client certificate');
-      leaf = new X509Certificate(cert.raw);
+      // What node links (chain-trust.ts capturePeerChain: bounded, loop-safe), unless the client's own chain is known.
+      const linked = capturePeerChain(socket)?.raws ?? [];
+      const raw = linked[0];
+      if (raw === undefined) return local('malformed', 'no client certificate');
+      leaf = new X509Certificate(raw);
       const presented = deps.presentedChain?.(socket);
-      const sent = presented !== undefined && presented[0]?.equals(cert.raw) ? presented.slice(1) : linkedAbove(cert);
+      const sent = (presented?.[0]?.equals(raw) ? presented : linked).slice(1);
       const found = issuerOf(leaf, sent, deps.caCerts());
       if (found === 'forged') return local('forged_issuer', 'the certificate linked as the issuer of the client certificate did not sign it');
       issuer = found;
@@ -133,17 +130,6 @@ export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): Cl
           });
     },
   };
-}
-
-/** The certificates node linked above the leaf (getPeerCertificate(true)), without the leaf; bounded, loop-safe. */
-function linkedAbove(cert: DetailedCert): Buffer[] {
-  const out: Buffer[] = [];
-  for (let c = cert.issuerCertificate; c?.raw !== undefined && out.length < 10; c = c.issuerCertificate) {
-    const raw = c.raw;
-    if ((cert.raw !== undefined && raw.equals(cert.raw)) || out.some((x) => x.equals(raw))) break;
-    out.push(raw);
-  }
-  return out;
 }
 
 /**
