@@ -15,6 +15,7 @@ import {
   type RequestLogger,
   renderError,
   requestScope,
+  requireRoute,
   requireSourceMatchesPeer,
   requireSwitchSender,
 } from './http/stages.js';
@@ -112,10 +113,11 @@ export function buildInboundApp(
     app,
     present(
       requestScope({ listener: 'inbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
-      matchFspiopRoute(), // the strict request-target check comes before anything else
+      matchFspiopRoute(), // the strict request-target check comes before anything reads the target
       config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation, deps.chainNotAfter) : undefined,
       stages.quarantine,
       stages.limits, // after peer binding and quarantine, before any body read or crypto
+      requireRoute(), // a refused target is answered here: charged to the peer's limits, refused as its own
       checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues }),
       config.inboundMtls ? requireSourceMatchesPeer({ trusted }) : undefined,
       requireSwitchSender({ trusted }),
@@ -149,6 +151,7 @@ export function buildOutboundApp(deps: AppDeps & { readonly peers: PeerDirectory
       requestScope({ listener: 'outbound', telemetry: deps.telemetry, logger: deps.logger, ...(deps.audit ? { audit: deps.audit } : {}) }),
       stages.quarantineOutbound,
       matchFspiopRoute(),
+      requireRoute(), // the local side is trusted: refused at once
       stages.limitsOutbound, // by FSPIOP-Destination, before the body is read or signed
       // The local side may leave Date out: the gateway adds it, before anything signs or reads it.
       checkRequest({ maxBodyBytes: config.maxBodyBytes, maxJsonValues: config.maxJsonValues, addMissingDate: { now: Date.now } }),

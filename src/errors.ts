@@ -256,6 +256,11 @@ export const CATALOGUE = {
   GW_ADMIN_FORBIDDEN: entry('3000', 403, 'Admin call with a viewer token on an operator action (reload, quarantine, limits); use an operator token.'),
   GW_ADMIN_NOT_FOUND: entry('3000', 404, 'Admin call names an unknown peer or resource.'),
   GW_ADMIN_BAD_REQUEST: entry('3000', 400, 'Admin call with a malformed body or parameter.'),
+  GW_ADMIN_HOST_REFUSED: entry(
+    '3000',
+    421,
+    'Admin listener request whose Host is neither an IP address, localhost nor a name in ADMIN_ALLOWED_HOSTS (a browser page rebinding its name to the listener).',
+  ),
   // --- everything else ---
   GW_INTERNAL: entry('2001', 500, 'An unexpected failure inside the gateway; see the log record with the same request id.'),
 } as const satisfies Record<string, CatalogueEntry>;

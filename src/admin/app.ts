@@ -11,6 +11,7 @@ import { JWKS_PATH, type PublishedKeySource, servePublishedKeys } from '../jws/p
 import { isValidReason, type KeyRevocations, MAX_REASON_LENGTH, parseFingerprint } from '../jws/revocations.js';
 import type { SigningKeyStatus } from '../jws/signing-key.js';
 import type { AuditLog } from '../logging/audit.js';
+import { adminHostAllowed } from './host.js';
 import type { Quarantine } from './quarantine.js';
 import { type ReadinessCheck, runChecks } from './readiness.js';
 import { AdminTokens, allows, type Principal, requiredRole } from './tokens.js';
@@ -33,6 +34,8 @@ export interface KeyInfo {
 }
 
 export interface AdminDeps {
+  /** ADMIN_ALLOWED_HOSTS: names besides IP addresses and localhost a request may address the listener by (host.ts). */
+  readonly allowedHosts?: readonly string[];
   /** ADMIN_TOKEN; undefined turns /admin/* off (404). */
   readonly adminToken?: string | undefined;
   /** Source of /metrics (createTelemetry()'s result). */
@@ -88,6 +91,14 @@ export function buildAdminApp(deps: AdminDeps): Hono<AdminEnv> {
     return toResponse(e);
   });
   app.notFound(() => toResponse(notFound('no such admin resource')));
+
+  // Before every route, the open ones above all (host.ts: DNS rebinding).
+  const allowedHosts = deps.allowedHosts ?? [];
+  app.use('*', async (c, next) => {
+    if (!adminHostAllowed(c.req.header('host'), allowedHosts))
+      throw new GatewayError('GW_ADMIN_HOST_REFUSED', { detail: 'the Host header names neither an IP address, localhost nor a name in ADMIN_ALLOWED_HOSTS' });
+    await next();
+  });
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
 

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.js';
 import type { GatewayMiddleware } from '../http/context.js';
 import { header } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
+import { windowedAudit } from '../logging/audit-window.js';
 import type { Quarantine } from './quarantine.js';
 
 /**
@@ -14,37 +15,50 @@ import type { Quarantine } from './quarantine.js';
  * @example
  * app.use('*', bindPeer(...), quarantineGuard(quarantine, { audit }));
  */
-export function quarantineGuard(q: Quarantine, options: { audit?: AuditLog } = {}): GatewayMiddleware {
+export function quarantineGuard(q: Quarantine, options: QuarantineGuardOptions = {}): GatewayMiddleware {
+  const audited = windowedAudit(options.auditWindowMs);
   return async function quarantineGuard(c, next) {
     const fspId = c.get('peer')?.fspId;
     const source = header(c, 'fspiop-source');
     const hit = fspId !== undefined && q.isQuarantined(fspId) ? fspId : source !== undefined && q.isQuarantined(source) ? source : undefined;
     if (hit !== undefined) {
-      options.audit?.record({
-        event: 'peer_rejected',
-        actor: 'peer',
-        fspId: hit,
-        peer: c.get('peer')?.fingerprint256,
-        reason: 'GW_PEER_QUARANTINED',
-        requestId: c.get('requestId'),
-      });
+      const audit = options.audit;
+      const peer = c.get('peer')?.fingerprint256;
+      const requestId = c.get('requestId');
+      // Once per window of the FSP and the certificate (src/logging/audit-window.ts): it is refused before its limits.
+      if (audit)
+        audited(`${hit}\n${peer ?? ''}`, (count, first) =>
+          audit.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, peer, reason: 'GW_PEER_QUARANTINED', count, ...(first ? { requestId } : {}) }),
+        );
       throw new GatewayError('GW_PEER_QUARANTINED');
     }
     await next();
   };
 }
 
+export interface QuarantineGuardOptions {
+  readonly audit?: AuditLog;
+  /** Tests: the audit window (default AUDIT_WINDOW_MS, src/logging/audit-window.ts). */
+  readonly auditWindowMs?: number;
+}
+
 /**
  * Outbound listener: no delivery to a quarantined FSPIOP-Destination and none on behalf of a quarantined
  * FSPIOP-Source (the local side relaying for it). Header-only, so it runs first; GW_PEER_QUARANTINED (2003/503).
  */
-export function quarantineOutboundGuard(q: Quarantine, options: { audit?: AuditLog } = {}): GatewayMiddleware {
+export function quarantineOutboundGuard(q: Quarantine, options: QuarantineGuardOptions = {}): GatewayMiddleware {
+  const audited = windowedAudit(options.auditWindowMs);
   return async function quarantineOutboundGuard(c, next) {
     const destination = header(c, 'fspiop-destination');
     const source = header(c, 'fspiop-source');
     const hit = destination !== undefined && q.isQuarantined(destination) ? destination : source !== undefined && q.isQuarantined(source) ? source : undefined;
     if (hit !== undefined) {
-      options.audit?.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, reason: 'GW_PEER_QUARANTINED', requestId: c.get('requestId') });
+      const audit = options.audit;
+      const requestId = c.get('requestId');
+      if (audit)
+        audited(hit, (count, first) =>
+          audit.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, reason: 'GW_PEER_QUARANTINED', count, ...(first ? { requestId } : {}) }),
+        );
       throw new GatewayError('GW_PEER_QUARANTINED', { detail: 'peer quarantined' });
     }
     await next();

@@ -16,7 +16,7 @@ import type { ReadinessCheck } from './readiness.js';
 import { AdminTokens } from './tokens.js';
 
 export interface AdminWiring {
-  readonly config: Pick<Config, 'adminToken' | 'adminTokens' | 'adminTokensPath' | 'tlsReloadIntervalMs'>;
+  readonly config: Pick<Config, 'adminToken' | 'adminTokens' | 'adminTokensPath' | 'adminAllowedHosts' | 'tlsReloadIntervalMs'>;
   readonly telemetry: Telemetry;
   /** The prom-client registry's text, when the metrics are the built-in ones. */
   readonly metrics: { readonly contentType: string; metricsText(): Promise<string> } | undefined;
@@ -97,6 +97,7 @@ export function wireAdmin(w: AdminWiring): ReturnType<typeof buildAdminApp> {
       : [];
   return buildAdminApp({
     adminToken: w.config.adminToken,
+    allowedHosts: w.config.adminAllowedHosts,
     tokens,
     limits: w.limits,
     ...(w.metrics ? { metrics: w.metrics } : {}),

@@ -5,8 +5,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
+import { adminHostAllowed } from '../admin/host.js';
 import type { Config } from '../config/schema.js';
-import { isGatewayError } from '../errors.js';
+import { GatewayError, isGatewayError, toWireBody } from '../errors.js';
 import { applyListenerLimits, limitServerOptions, listenerLimitsOf } from '../http/listener-limits.js';
 import { hasBody, readBody } from '../proxy/body.js';
 import {
@@ -85,6 +86,13 @@ export async function startPrimary(config: Config, entry: string): Promise<Prima
   let bodiesInFlight = 0;
   const json = { 'content-type': 'application/json' };
   const server = createServer(limitServerOptions(limits), (req: IncomingMessage, res: ServerResponse) => {
+    // The primary answers /health and /metrics itself: the admin app's Host check (src/admin/host.ts) comes first here too.
+    if (!adminHostAllowed(req.headers.host, config.adminAllowedHosts)) {
+      req.resume();
+      const e = new GatewayError('GW_ADMIN_HOST_REFUSED');
+      res.writeHead(e.httpStatus, json).end(JSON.stringify(toWireBody(e)));
+      return;
+    }
     if (!ADMIN_METHODS.has(req.method ?? '')) {
       req.resume();
       res.writeHead(405, { ...json, allow: [...ADMIN_METHODS].join(', ') }).end('{"status":"method not allowed"}');

@@ -2,6 +2,7 @@
 // string and a schema (which carries the default). The Config type is derived from this table, the
 // README's configuration table and config/example.env are checked against it by tests.
 import { z } from 'zod';
+import { ALLOWED_HOST_RE } from '../admin/host.js';
 import { ALGORITHM_NAMES as JWS_ALGORITHM_NAMES } from '../jws/algorithms.js'; // issue 10: one source per fact
 import { PAYLOAD_FORMS } from '../jws/payload-forms.js';
 import type { TlsGroups } from '../tls/groups.js';
@@ -244,6 +245,13 @@ export const FIELDS = {
   // --- admin listener ---
   adminHost: field('ADMIN_LISTEN_HOST', 'Admin listener address (/health, /ready, /metrics, /admin/*).', strDef('127.0.0.1')),
   adminPort: field('ADMIN_LISTEN_PORT', 'Admin listener port.', port(9464)),
+  adminAllowedHosts: field(
+    'ADMIN_ALLOWED_HOSTS',
+    "Comma-separated host names the admin listener may be addressed by besides IP addresses and localhost (a Service name, say); one starting with '.' allows every name below it. Any other Host gets 421 (DNS rebinding).",
+    list([])
+      .transform((l) => l.map((x) => x.toLowerCase()))
+      .refine((l) => l.every((x) => ALLOWED_HOST_RE.test(x)), { message: "expected host names, or suffixes starting with '.'" }),
+  ),
   adminToken: field(
     'ADMIN_TOKEN',
     'Bearer token for /admin/*; unset disables the admin API.',

@@ -18,6 +18,8 @@ export interface GatewayVariables {
   /** Set on the inbound listener with mTLS, once the client certificate is bound; absent otherwise. */
   readonly peer?: Peer;
   readonly route: RouteMatch;
+  /** Why the request target was refused (matchFspiopRoute), answered by requireRoute; `route` is then unset. */
+  readonly routeRefusal?: unknown;
   /** The Date header in epoch ms, parsed strictly once by checkRequest (RFC 1123, fspiop/headers.ts). */
   readonly date: number;
   /** The message the stages check and change (fspiop/message.ts), set by checkRequest once the body is read. */

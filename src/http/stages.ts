@@ -36,11 +36,16 @@ export interface RequestLogger {
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
- * Refusals a flood produces by the thousand, logged at debug as `request limited`: they are counted per DFSP
- * and reason (switchguard_rate_limited_total) and audited once per window (src/limits/middleware.ts), so a
- * flood does not also flood the log (an error line each cost about as much as the refusal itself).
+ * Refusals a flood produces by the thousand, logged at debug under these messages: they are counted (the limits in
+ * switchguard_rate_limited_total per DFSP and reason, every refusal in the request metrics by code) and audited once
+ * per window (src/logging/audit-window.ts), so a flood does not also flood the log (an error line each cost about as
+ * much as the refusal itself). A quarantined DFSP is refused before its limits apply (hostile review of 2026-12-02).
  */
-const LIMIT_REFUSALS: ReadonlySet<string> = new Set(['GW_RATE_LIMITED', 'GW_CONCURRENCY_LIMITED']);
+const FLOOD_REFUSALS: ReadonlyMap<string, string> = new Map([
+  ['GW_RATE_LIMITED', 'request limited'],
+  ['GW_CONCURRENCY_LIMITED', 'request limited'],
+  ['GW_PEER_QUARANTINED', 'request quarantined'],
+]);
 
 /** FSP ids are 1–32 characters (FSPIOP API 1.1 §7.3.12 FspId); a header longer than this is logged cut. */
 const MAX_LOGGED_HEADER_CHARS = 64;
@@ -73,7 +78,8 @@ export function requestScope(deps: {
     const status = c.res.status;
     telemetry.request({ listener, route, method: c.req.method, status, fspiopCode: err?.fspiopCode ?? '', seconds });
     if (err && audit) auditRejection(audit, err.code, c);
-    const level = !err ? 'info' : LIMIT_REFUSALS.has(err.code) ? 'debug' : err.httpStatus >= 500 ? 'error' : 'warn';
+    const flood = err && FLOOD_REFUSALS.get(err.code);
+    const level = !err ? 'info' : flood ? 'debug' : err.httpStatus >= 500 ? 'error' : 'warn';
     if (logger.isLevelEnabled?.(level) === false) return;
     const record = {
       requestId: c.get('requestId'),
@@ -90,7 +96,7 @@ export function requestScope(deps: {
       ...(err ? toLogRecord(err) : {}),
     };
     if (level === 'info') logger.info(record, 'request');
-    else if (level === 'debug') logger.debug(record, 'request limited');
+    else if (level === 'debug') logger.debug(record, flood as string);
     else if (level === 'error') logger.error(record, 'request failed');
     else logger.warn(record, 'request rejected');
   };
@@ -165,10 +171,30 @@ export function requireSwitchSender(deps: { trusted: readonly string[] }): Gatew
 }
 
 /** Matches the FSPIOP route (3002/404, 3000/405). */
+/**
+ * The request target, read one way only from the FSPIOP resource table (class 1). A target the table refuses is
+ * kept, not thrown: requireRoute answers it. Inbound, the stages between them (peer binding, quarantine, limits) never
+ * read the target, so a DFSP's unroutable requests are refused as its own and charged to its limits like any other
+ * (hostile review of 2026-12-02: a flood of refused targets bypassed the DFSP's rate limit and was logged without its
+ * peer).
+ */
 export function matchFspiopRoute(): GatewayMiddleware {
   return async function matchFspiopRoute(c, next) {
     const url = c.env.incoming.url ?? '/';
-    c.set('route', matchRoute(c.req.method, url));
+    try {
+      c.set('route', matchRoute(c.req.method, url));
+    } catch (e) {
+      c.set('routeRefusal', e);
+    }
+    await next();
+  };
+}
+
+/** Answers a request target matchFspiopRoute refused (3000, 3001, 3002, …); nothing after this runs without a route. */
+export function requireRoute(): GatewayMiddleware {
+  return async function requireRoute(c, next) {
+    const refusal = c.get('routeRefusal');
+    if (refusal !== undefined) throw refusal;
     await next();
   };
 }

@@ -1,10 +1,10 @@
 // The traffic-control stage (docs/operations.md): per-FSP request rate and in-flight bound, mounted after peer
-// binding and quarantine and before any body read or crypto, so a flood costs no signature checks.
+// binding and quarantine and before any body read or crypto, so a flood costs no signature checks. Inbound, a request
+// whose target the router refused is charged too (class `other`) and refused afterwards (src/http/stages.ts
+// requireRoute).
 // Inbound it keys on the verified peer (client certificate), outbound on FSPIOP-Destination (protecting
 // peers). A refusal is 2005/503 with Retry-After, counted per DFSP and reason, and never reaches the upstream.
-// Audit: the first refusal of a DFSP and reason opens a window of AUDIT_WINDOW_MS and is recorded at once
-// (count 1); at the window's end one more record gives the number refused after it, if any (so the last
-// window of a flood is recorded too, not only on a later refusal).
+// Audit: once per window of a DFSP and reason (src/logging/audit-window.ts).
 // Hold (inbound, `holdMs` > 0): a request refused by the DFSP's overall rate is answered when the DFSP's
 // bucket admits its next request (limiter.ts, GCRA), at most holdMs later, not at once. HTTP/1.1 answers in
 // order, so the refused peer's connection carries nothing more meanwhile: a flooding DFSP's excess waits in its
@@ -26,16 +26,14 @@ import type { HttpBindings } from '@hono/node-server';
 import { GatewayError } from '../errors.js';
 import type { GatewayContext, GatewayMiddleware } from '../http/context.js';
 import type { AuditLog } from '../logging/audit.js';
+import { windowedAudit } from '../logging/audit-window.js';
 import type { Telemetry } from '../telemetry/types.js';
 import { pruneDeadlines } from '../util/deadlines.js';
 import type { Lease, Limiter } from './limiter.js';
 import { CLASS_OF, type FspLimits, type LimitsTable, limitsFor } from './rules.js';
 
-const AUDIT_WINDOW_MS = 60_000;
 /** Most refusals of one DFSP held at once in this process (see the header). */
 const HOLDS_PER_FSP = 64;
-/** Most audit windows open at once (one per DFSP and reason); refusals beyond are counted in metrics only. */
-const AUDIT_WINDOWS_MAX = 10_000;
 type Listener = 'inbound' | 'outbound';
 type Reason = 'rate' | 'concurrency';
 
@@ -52,7 +50,7 @@ export interface TrafficLimitOptions {
   readonly holdMs?: number;
   /** Tests: refusals of one DFSP held at once per process (default HOLDS_PER_FSP). */
   readonly holdsPerFsp?: number;
-  /** Tests: the audit window (default AUDIT_WINDOW_MS). */
+  /** Tests: the audit window (default AUDIT_WINDOW_MS, src/logging/audit-window.ts). */
   readonly auditWindowMs?: number;
 }
 
@@ -70,9 +68,8 @@ function adjust(counts: Map<string, number>, fspId: string, delta: number): numb
  */
 export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
   const inFlight = new Map<string, number>();
-  const windowMs = o.auditWindowMs ?? AUDIT_WINDOW_MS;
-  // Open audit windows by DFSP and reason: refusals after the first, recorded when the window ends.
-  const audited = new Map<string, { count: number }>();
+  // Audit windows by DFSP and reason (src/logging/audit-window.ts).
+  const audited = windowedAudit(o.auditWindowMs);
   const auditRecord = (fspId: string, reason: Reason, count: number, requestId?: string) =>
     o.audit?.record({
       event: 'rate_limited',
@@ -86,18 +83,8 @@ export function limitTraffic(o: TrafficLimitOptions): GatewayMiddleware {
 
   const refusal = (c: GatewayContext, fspId: string, reason: Reason, retryAfterMs: number, close = false): GatewayError => {
     o.telemetry.rateLimited({ listener: o.listener, fspId, reason });
-    const key = `${fspId}\n${reason}`;
-    const a = audited.get(key);
-    if (a !== undefined) a.count++;
-    else if (audited.size < AUDIT_WINDOWS_MAX) {
-      auditRecord(fspId, reason, 1, c.get('requestId'));
-      const w = { count: 0 };
-      audited.set(key, w);
-      setTimeout(() => {
-        audited.delete(key);
-        if (w.count > 0) auditRecord(fspId, reason, w.count);
-      }, windowMs).unref();
-    }
+    const requestId = c.get('requestId');
+    audited(`${fspId}\n${reason}`, (count, first) => auditRecord(fspId, reason, count, first ? requestId : undefined));
     const retryAfter = String(Math.max(0, Math.ceil(retryAfterMs / 1000)));
     return new GatewayError(reason === 'rate' ? 'GW_RATE_LIMITED' : 'GW_CONCURRENCY_LIMITED', {
       detail: reason === 'rate' ? 'request rate limit of the FSP reached' : 'in-flight limit of the FSP reached',

@@ -22,7 +22,7 @@ interface Common {
 
 export type AuditEvent = Common &
   (
-    | { readonly event: 'peer_rejected' }
+    | { readonly event: 'peer_rejected'; readonly count?: number }
     | { readonly event: 'signature_failed' }
     | { readonly event: 'key_loaded' | 'key_revoked'; readonly file?: string; readonly fingerprint?: string }
     | {
@@ -135,6 +135,7 @@ export function auditRecord(e: AuditEvent, now: Date = new Date()): Record<strin
     r.listener = clean(e.listener);
     r.count = e.count;
   }
+  if (e.event === 'peer_rejected' && e.count !== undefined) r.count = e.count;
   return r;
 }
 

@@ -178,7 +178,7 @@ describe('timeouts', () => {
     test(`${l}: headers trickled are cut at the header timeout`, LIMIT, async () => {
       const before = await timeouts(f, l, 'headers');
       const w = await tcp(portOf(f, l));
-      const timer = trickle(w.socket, `GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(200)}\r\n\r\n`, 40);
+      const timer = trickle(w.socket, `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(200)}\r\n\r\n`, 40);
       await closed(w);
       clearInterval(timer);
       await until('headers timeout counted', async () => (await timeouts(f, l, 'headers')) === before + 1);
@@ -189,7 +189,7 @@ describe('timeouts', () => {
       const w = await tcp(portOf(f, l));
       const h = fspiopHeaders('quotes', 'dfsp1', { 'fspiop-destination': 'dfsp2' });
       w.socket.write(
-        `POST ${l === 'admin' ? '/admin/quarantine' : '/quotes'} HTTP/1.1\r\nHost: x\r\ncontent-length: 300\r\n${Object.entries(h)
+        `POST ${l === 'admin' ? '/admin/quarantine' : '/quotes'} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 300\r\n${Object.entries(h)
           .map(([k, v]) => `${k}: ${v}\r\n`)
           .join('')}\r\n`,
       );
@@ -206,7 +206,7 @@ describe('timeouts', () => {
     test(`${l}: an idle keep-alive connection after a response is closed at the keep-alive timeout`, LIMIT, async () => {
       const before = await timeouts(f, l, 'idle');
       const w = await tcp(portOf(f, l));
-      w.socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      w.socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
       await until('a response', () => Buffer.concat(w.received).includes('\r\n\r\n'));
       await closed(w);
       await until('idle timeout counted', async () => (await timeouts(f, l, 'idle')) === before + 1);

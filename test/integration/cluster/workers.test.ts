@@ -126,7 +126,7 @@ test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { ti
     // Methods the admin API does not serve are answered by the primary; a body past the bound is refused.
     // Until 2026-11-30 a relayed TRACE ended the worker it reached, and TRACE /ready every worker at once.
     for (const path of ['/ready', '/admin/peers']) {
-      const r = await rawRequest(ports.admin, `TRACE ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      const r = await rawRequest(ports.admin, `TRACE ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n`);
       assert.match(r, /^HTTP\/1\.1 405 /);
       assert.match(r, new RegExp(`allow: ${[...ADMIN_METHODS].join(', ')}`, 'i'));
     }
@@ -138,22 +138,33 @@ test('WORKERS=2 serves on one port, aggregates metrics, drains on SIGTERM', { ti
     // At most MAX_ADMIN_BODIES_IN_FLIGHT bodies are held at once; a stalled one is released when its client goes.
     const stalled = await Promise.all(
       Array.from({ length: MAX_ADMIN_BODIES_IN_FLIGHT }, () =>
-        openStalled(ports.admin, 'POST /admin/limits/dfsp-a HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{'),
+        openStalled(ports.admin, 'POST /admin/limits/dfsp-a HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 100\r\n\r\n{'),
       ),
     );
     await new Promise((r) => setTimeout(r, 200));
     assert.match(
-      await rawRequest(ports.admin, 'POST /admin/reload HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'),
+      await rawRequest(ports.admin, 'POST /admin/reload HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'),
       /^HTTP\/1\.1 503 /,
     );
     for (const s of stalled) s.destroy();
     await new Promise((r) => setTimeout(r, 200));
     assert.match(
-      await rawRequest(ports.admin, 'POST /admin/reload HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'),
+      await rawRequest(ports.admin, 'POST /admin/reload HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'),
       /^HTTP\/1\.1 (?!503)\d{3} [\s\S]*"workers"/,
     );
-    const big = await rawRequest(ports.admin, `POST /admin/quarantine/dfsp-a HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_ADMIN_BODY_BYTES + 1}\r\n\r\n{`);
+    const big = await rawRequest(
+      ports.admin,
+      `POST /admin/quarantine/dfsp-a HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: ${MAX_ADMIN_BODY_BYTES + 1}\r\n\r\n{`,
+    );
     assert.match(big, /^HTTP\/1\.1 413 /);
+    // The primary answers /health and /metrics itself and relays /ready: a Host a page rebound to it (DNS rebinding)
+    // gets 421 for each, before anything is read or relayed (src/admin/host.ts).
+    for (const path of ['/health', '/metrics', '/ready', '/admin/peers'])
+      assert.match(
+        await rawRequest(ports.admin, `GET ${path} HTTP/1.1\r\nhost: rebind.attacker.example:${ports.admin}\r\nconnection: close\r\n\r\n`),
+        /^HTTP\/1\.1 421 [\s\S]*"errorCode":"3000"/,
+        path,
+      );
     const ready = await fetch(`http://127.0.0.1:${ports.admin}/ready`);
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { workers: unknown[] }).workers.length, 2);

@@ -136,7 +136,7 @@ describe('quarantineGuard', () => {
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { errorInformation: { errorCode: '2003', errorDescription: 'Service currently unavailable' } });
     assert.deepEqual(events, [
-      { event: 'peer_rejected', actor: 'peer', fspId: 'dfsp1', peer: fingerprint('dfsp1'), reason: 'GW_PEER_QUARANTINED', requestId: 'r1' },
+      { event: 'peer_rejected', actor: 'peer', fspId: 'dfsp1', peer: fingerprint('dfsp1'), reason: 'GW_PEER_QUARANTINED', count: 1, requestId: 'r1' },
     ]);
 
     res = await post('dfsp2', 'dfsp2');
