@@ -109,10 +109,22 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
   // there is a slow body; anywhere else it is slow (or absent) headers. Node drains an unread body after
   // the response, so 'end' comes once the last body byte has arrived.
   const inRequest = new WeakSet<Socket>();
-  server.on('request', (req: { socket: Socket; once(e: 'end', f: () => void): void }) => {
+  // Requests of each socket not yet answered. A request pipelined behind one of them that the parser refuses is not
+  // answered: HTTP/1.1 answers in order, so the client would read the refusal as the earlier request's answer, one the
+  // gateway may have forwarded (hostile review of 2026-12-02). The earlier requests are answered, nothing more is read,
+  // and the connection is closed after their answers.
+  const unanswered = new WeakMap<Socket, number>();
+  const closeWhenAnswered = new WeakSet<Socket>();
+  server.on('request', (req: { socket: Socket; once(e: 'end', f: () => void): void }, res: { once(e: 'close', f: () => void): void }) => {
     const s = req.socket;
     inRequest.add(s);
     req.once('end', () => inRequest.delete(s));
+    unanswered.set(s, (unanswered.get(s) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (unanswered.get(s) ?? 1) - 1;
+      unanswered.set(s, left);
+      if (left === 0 && closeWhenAnswered.has(s)) s.destroy();
+    });
   });
 
   server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
@@ -126,6 +138,11 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     // As node's default, an HTTP-level error gets an answer if nothing was written yet; a request the
     // parser refuses gets the FSPIOP error body (client-error.ts).
     const http = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code.startsWith('HPE_');
+    if (code.startsWith('HPE_') && (unanswered.get(socket) ?? 0) > 0) {
+      socket.pause();
+      closeWhenAnswered.add(socket);
+      return;
+    }
     if (http && socket.writable && socket.bytesWritten === 0) {
       socket.write(code === 'ERR_HTTP_REQUEST_TIMEOUT' ? TIMEOUT_RESPONSE : parserErrorResponse(code));
     }

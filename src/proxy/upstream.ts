@@ -171,11 +171,14 @@ export class Upstreams {
   #dispatch(origin: string, req: UpstreamRequest): Promise<UpstreamResponse> {
     const pool = this.#pool(origin);
     const limit = this.options.maxResponseBytes;
+    // One deadline for the whole exchange, from now: undici's headers and body timeouts measure idle time and restart
+    // at every chunk (and the headers timeout whenever a slow reader holds back the request's write), so a peer that
+    // trickles its answer, or reads the request a byte at a time, held the request and a pool connection for ever,
+    // and requests queued for a saturated pool waited with no bound (hostile review of 2026-12-02).
+    const deadlineMs = this.options.headersTimeoutMs + this.options.bodyTimeoutMs;
     return new Promise((resolve, reject) => {
-      pool.dispatch(
-        { method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body.length > 0 ? req.body : null },
-        new BufferedAnswer(limit, resolve, reject),
-      );
+      const answer = new BufferedAnswer(limit, resolve, reject, deadlineMs);
+      pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body.length > 0 ? req.body : null }, answer);
     });
   }
 
@@ -210,14 +213,44 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
   #chunks: Buffer[] = [];
   #bytes = 0;
   #settled = false;
+  #controller: Dispatcher.DispatchController | undefined;
+  #expired: GatewayError | undefined;
+  readonly #timer: NodeJS.Timeout;
 
   constructor(
     private readonly limit: number,
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (e: unknown) => void,
-  ) {}
+    deadlineMs: number,
+  ) {
+    this.#timer = setTimeout(() => this.#expire(deadlineMs), deadlineMs);
+  }
 
-  onRequestStart(): void {}
+  /**
+   * The deadline passed: answered 2004 at once. A request still queued for a connection is aborted when undici starts
+   * it (onRequestStart comes before anything is written: undici/lib/dispatcher/client-h1.js writeH1), one under way
+   * at once, which closes its connection.
+   */
+  #expire(deadlineMs: number): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#chunks = [];
+    this.#expired = new GatewayError('GW_UPSTREAM_TIMEOUT', { detail: `no complete answer within ${deadlineMs} ms` });
+    this.reject(this.#expired);
+    this.#controller?.abort(this.#expired);
+  }
+
+  #settle(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    clearTimeout(this.#timer);
+    return true;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#expired !== undefined) controller.abort(this.#expired);
+  }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: UpstreamResponse['headers']): void {
     if (statusCode < 200) {
@@ -255,16 +288,14 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (!this.#settle()) return;
     const chunks = this.#chunks;
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#bytes);
     this.resolve({ status: this.#status, headers: this.#headers, body });
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (!this.#settle()) return;
     this.reject(err);
   }
 }
