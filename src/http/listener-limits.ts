@@ -115,10 +115,14 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
   // and the connection is closed after their answers.
   const unanswered = new WeakMap<Socket, number>();
   const closeWhenAnswered = new WeakSet<Socket>();
-  server.on('request', (req: { socket: Socket; once(e: 'end', f: () => void): void }, res: { once(e: 'close', f: () => void): void }) => {
+  // Each socket's latest request: `complete` once the parser has read all of it (node's IncomingMessage.complete).
+  const latest = new WeakMap<Socket, { readonly complete: boolean }>();
+  type Req = { socket: Socket; readonly complete: boolean; once(e: 'end', f: () => void): void };
+  server.on('request', (req: Req, res: { once(e: 'close', f: () => void): void }) => {
     const s = req.socket;
     inRequest.add(s);
     req.once('end', () => inRequest.delete(s));
+    latest.set(s, req);
     unanswered.set(s, (unanswered.get(s) ?? 0) + 1);
     res.once('close', () => {
       const left = (unanswered.get(s) ?? 1) - 1;
@@ -138,7 +142,9 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     // As node's default, an HTTP-level error gets an answer if nothing was written yet; a request the
     // parser refuses gets the FSPIOP error body (client-error.ts).
     const http = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code.startsWith('HPE_');
-    if (code.startsWith('HPE_') && (unanswered.get(socket) ?? 0) > 0) {
+    // Only when the refused bytes follow complete requests: inside a request's body (a client gone mid-body, whose end
+    // node's parser refuses), that request is the one refused, and the connection is closed at once as before.
+    if (code.startsWith('HPE_') && (unanswered.get(socket) ?? 0) > 0 && latest.get(socket)?.complete === true) {
       socket.pause();
       closeWhenAnswered.add(socket);
       return;

@@ -133,4 +133,37 @@ describe('a pipelined request the HTTP parser refuses, behind one that is being 
       assert.ok(performance.now() - t0 < 1500, 'the connection was closed after the answer, not left open');
     });
   }
+
+  for (const side of ['outbound', 'inbound'] as const) {
+    test(`${side}: a client that half-closes inside a request body is closed at once, the request never forwarded`, async () => {
+      const source = side === 'outbound' ? 'payeefsp' : 'payerfsp';
+      const head = Object.entries(fspiopHeaders('quotes', source))
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\r\n');
+      const before = seen;
+      const t0 = performance.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const cert = gw.cert('payerfsp');
+        const s =
+          side === 'outbound'
+            ? tcpConnect({ host: '127.0.0.1', port: gw.gw.outbound.port })
+            : tlsConnect({ host: '127.0.0.1', port: gw.gw.inbound.port, servername: 'localhost', ca: gw.pki.ca.certPem, cert: cert.certPem, key: cert.keyPem });
+        let out = '';
+        s.on('data', (d: Buffer) => {
+          out += d.toString('latin1');
+        });
+        // Half the body, then FIN: node's parser refuses the end of the stream inside the body.
+        s.once(side === 'outbound' ? 'connect' : 'secureConnect', () =>
+          s.end(`POST /quotes HTTP/1.1\r\nhost: localhost\r\n${head}\r\ncontent-length: ${QUOTE.length}\r\n\r\n${QUOTE.slice(0, 10)}`),
+        );
+        s.on('error', reject);
+        s.on('close', () => resolve(out));
+        setTimeout(() => s.destroy(), 3000);
+      });
+      assert.ok(performance.now() - t0 < 1500, `closed after ${Math.round(performance.now() - t0)} ms`);
+      assert.doesNotMatch(answer, /HTTP\/1\.1 2/);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(seen, before, 'nothing reached the upstream');
+    });
+  }
 });
