@@ -3,6 +3,7 @@
 // attempt with both Content-Length and Transfer-Encoding) still get an FSPIOP error body, not node's
 // bare "400 Bad Request" (every rejection is an FSPIOP error from src/errors.ts). The connection is closed after
 // the answer, as node does by default (https://nodejs.org/api/http.html#event-clienterror).
+import type { IncomingMessage } from 'node:http';
 import { GatewayError, type GatewayErrorCode, toResponse, toWireBody } from '../errors.js';
 
 /**
@@ -30,3 +31,34 @@ export function requestErrorResponse(e: unknown): Response {
   const code: GatewayErrorCode = !isRequestError ? 'GW_INTERNAL' : /host/i.test(message) ? 'GW_HEADER_MALFORMED' : 'GW_PATH_MALFORMED';
   return toResponse(new GatewayError(code, { detail: isRequestError ? 'request target or Host header not acceptable' : undefined, cause: e }));
 }
+
+/** A Host @hono/node-server turns into a URL: a name or IPv4 address, or a bracketed IPv6 one, with a port or not. */
+const ACCEPTED_HOST = /^(?:[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+const refusedBeforeApp = new WeakMap<IncomingMessage, GatewayError>();
+
+/**
+ * Called by the FSPIOP listeners before @hono/node-server sees a request. One it could not turn into a web Request (no
+ * Host, a Host that is not a host, a target that is not a path or has a backslash in it) would be answered by
+ * requestErrorResponse without any stage having run: not bound to its peer, not refused for a quarantine, not charged
+ * to its limits, not logged (re-review of 2026-12-02: a DFSP sent such requests by the hundred on one connection). It
+ * gets placeholders node-server accepts instead (Host `localhost`, target `/`), and its refusal is kept for the router
+ * (src/http/stages.ts matchFspiopRoute), which answers it after those stages like any refused target.
+ */
+export function admitForRouting(incoming: IncomingMessage): void {
+  const host = incoming.headers.host;
+  const url = incoming.url ?? '';
+  const query = url.indexOf('?');
+  const backslash = url.indexOf('\\');
+  if (url.charCodeAt(0) !== 0x2f || (backslash !== -1 && (query === -1 || backslash < query))) {
+    refusedBeforeApp.set(incoming, new GatewayError('GW_PATH_MALFORMED', { detail: 'request target is not an acceptable path' }));
+    incoming.url = '/';
+  }
+  if (host === undefined || !ACCEPTED_HOST.test(host)) {
+    if (!refusedBeforeApp.has(incoming))
+      refusedBeforeApp.set(incoming, new GatewayError('GW_HEADER_MALFORMED', { detail: 'Host header missing or not a host' }));
+    incoming.headers.host = 'localhost';
+  }
+}
+
+/** The refusal admitForRouting kept for this request, if any. */
+export const refusalBeforeApp = (incoming: IncomingMessage): GatewayError | undefined => refusedBeforeApp.get(incoming);

@@ -10,7 +10,14 @@
 // the client opens its next connection elsewhere), and a connection is closed once it has had no request
 // in progress for IDLE_GRACE_MS: the drain ends soon after the last in-flight request, and no request that
 // reached the gateway before the drain is cut.
-import { createServer as createHttpServer, type Server as HttpServer, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -22,7 +29,7 @@ import { handshakeReason } from '../tls/handshake-reason.js';
 import type { TlsReloader } from '../tls/material.js';
 import { serverNegotiatedGroup } from '../tls/negotiated-group.js';
 import type { OcspWiring } from '../tls/ocsp/open.js';
-import { requestErrorResponse } from './client-error.js';
+import { admitForRouting, requestErrorResponse } from './client-error.js';
 import { applyListenerLimits, type ListenerName, limitServerOptions, listenerLimitsOf } from './listener-limits.js';
 
 type Fetch = (req: Request, env: never) => Response | Promise<Response>;
@@ -61,7 +68,14 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       rejected: (reason) => telemetry.connectionRejected({ listener, reason }),
       timeout: (kind) => telemetry.connectionTimeout({ listener, kind }),
     });
-  const listener = (app: { fetch: Fetch }) => getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], { errorHandler: requestErrorResponse });
+  const listener = (app: { fetch: Fetch }) => {
+    const serve = getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], { errorHandler: requestErrorResponse });
+    // A request node-server could not read is routed to its refusal after peer binding, quarantine and limits.
+    return (req: IncomingMessage, res: ServerResponse) => {
+      admitForRouting(req);
+      return serve(req, res);
+    };
+  };
   let draining = false;
   // Every open connection (TLS ones once their handshake is done), with its requests in progress.
   const conns = new Map<Socket, { busy: number; idleSince: number; graceMs: number }>();

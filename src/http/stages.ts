@@ -19,6 +19,7 @@ import type { Telemetry } from '../telemetry/types.js';
 import type { ClientRevocationGate } from '../tls/ocsp/client-gate.js';
 import { type PeerResolverOptions, peerOf } from '../tls/peer.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
+import { refusalBeforeApp } from './client-error.js';
 import type { GatewayContext, GatewayMiddleware } from './context.js';
 import { header } from './context.js';
 
@@ -180,12 +181,14 @@ export function requireSwitchSender(deps: { trusted: readonly string[] }): Gatew
  */
 export function matchFspiopRoute(): GatewayMiddleware {
   return async function matchFspiopRoute(c, next) {
-    const url = c.env.incoming.url ?? '/';
-    try {
-      c.set('route', matchRoute(c.req.method, url));
-    } catch (e) {
-      c.set('routeRefusal', e);
-    }
+    const early = refusalBeforeApp(c.env.incoming); // node-server could not have read it (client-error.ts)
+    if (early !== undefined) c.set('routeRefusal', early);
+    else
+      try {
+        c.set('route', matchRoute(c.req.method, c.env.incoming.url ?? '/'));
+      } catch (e) {
+        c.set('routeRefusal', e);
+      }
     await next();
   };
 }

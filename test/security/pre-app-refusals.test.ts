@@ -1,0 +1,79 @@
+// Re-review of the fifth review's fixes (2026-12-02; docs/security.md, stage 1 and "Fifth review"). A request whose
+// target or Host @hono/node-server cannot turn into a web Request was answered by the listener's errorHandler before
+// the app ran: no peer binding, no quarantine, no limits, no request log line, no request metric. It is now given
+// placeholders and its refusal answered by the router after those stages (src/http/client-error.ts admitForRouting).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import type { Issued } from '../../src/pki/forge-pki.js';
+import { fspiopHeaders, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { makeTestPki, type TestPki } from '../helpers/pki.js';
+
+/** One request written as given on a fresh mTLS connection; resolves the status line's code and error code. */
+function rawOnce(port: number, ca: string, cert: Issued, bytes: string): Promise<{ status: number; errorCode: string }> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca, cert: cert.certPem, key: cert.keyPem });
+    let out = '';
+    const timer = setTimeout(() => s.destroy(), 3000);
+    s.once('secureConnect', () => s.write(bytes));
+    s.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      const end = out.indexOf('\r\n\r\n');
+      const m = /content-length: (\d+)/i.exec(out.slice(0, end));
+      if (end >= 0 && m && out.length - end - 4 >= Number(m[1])) s.destroy();
+    });
+    s.on('error', reject);
+    s.on('close', () => {
+      clearTimeout(timer);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(out)?.[1] ?? 0);
+      const errorCode = /"errorCode":"(\d+)"/.exec(out)?.[1] ?? '';
+      resolve({ status, errorCode });
+    });
+  });
+}
+
+describe('request targets refused by @hono/node-server before the app', () => {
+  let pki: TestPki;
+  let t: TestGateway;
+  const logged: { level: string; obj: Record<string, unknown> }[] = [];
+  const push = (level: string) => (obj: object) => void logged.push({ level, obj: obj as Record<string, unknown> });
+  const logger = { info: push('info'), warn: push('warn'), error: push('error'), debug: push('debug') };
+
+  before(async () => {
+    pki = makeTestPki();
+    const limitsPath = pki.write('limits.json', JSON.stringify({ fsps: { dfsp1: { rps: 2, burst: 0 } } }));
+    const peersPath = pki.write('peers.json', JSON.stringify({ dfsp1: 'http://127.0.0.1:9/' }));
+    t = await startTestGateway({
+      pki,
+      env: { PEERS_PATH: peersPath, PEER_ENDPOINT: 'http://127.0.0.1:9/', RATE_LIMITS_PATH: limitsPath, RATE_LIMIT_HOLD_MS: '0' },
+      overrides: { logger },
+    });
+  });
+  after(async () => {
+    await t?.close();
+    pki?.cleanup();
+  });
+
+  const head = Object.entries(fspiopHeaders('parties', 'dfsp1'))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
+  const variants: [string, string][] = [
+    ['a Host that is not a host name', `GET /parties/MSISDN/1 HTTP/1.1\r\nhost: not a host\r\n${head}\r\n\r\n`],
+    ['HTTP/1.0 without Host', `GET /parties/MSISDN/1 HTTP/1.0\r\n${head}\r\n\r\n`],
+  ];
+  for (const [name, bytes] of variants) {
+    test(`${name}: a flood of them is charged to the DFSP's rate limit and logged with its peer`, async () => {
+      const cert = t.cert('dfsp1');
+      const logsBefore = logged.length;
+      const replies: { status: number; errorCode: string }[] = [];
+      for (let i = 0; i < 30; i++) replies.push(await rawOnce(t.gw.inbound.port, pki.ca.certPem, cert, bytes));
+      const limited = replies.filter((r) => r.status === 503 && r.errorCode === '2005').length;
+      const lines = logged.slice(logsBefore).filter((l) => l.obj.peer === 'dfsp1').length;
+      const statuses = [...new Set(replies.map((r) => `${r.status}/${r.errorCode}`))].join(',');
+      assert.ok(
+        limited >= 20 && lines === 30,
+        `a DFSP limited to 2 rps sent 30 such requests at once: ${limited} refused by its limit (answers ${statuses}), ${lines} log lines name the peer`,
+      );
+    });
+  }
+});
