@@ -142,9 +142,13 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     // As node's default, an HTTP-level error gets an answer if nothing was written yet; a request the
     // parser refuses gets the FSPIOP error body (client-error.ts).
     const http = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code.startsWith('HPE_');
-    // Only when the refused bytes follow complete requests: inside a request's body (a client gone mid-body, whose end
-    // node's parser refuses), that request is the one refused, and the connection is closed at once as before.
-    if (code.startsWith('HPE_') && (unanswered.get(socket) ?? 0) > 0 && latest.get(socket)?.complete === true) {
+    // Not when the refused bytes are the body of the one request unanswered (a malformed chunk, a client gone mid-body,
+    // whose end node's parser refuses): that request is the one refused, answered and closed at once as before. A
+    // malformed body pipelined behind an unanswered request waits, paused, for the request timeout (re-review of
+    // 2026-12-02: destroying it would destroy the connection and the earlier answer with it).
+    const pending = unanswered.get(socket) ?? 0;
+    const own = pending === 1 && latest.get(socket)?.complete === false;
+    if (code.startsWith('HPE_') && pending > 0 && !own) {
       socket.pause();
       closeWhenAnswered.add(socket);
       return;

@@ -235,7 +235,10 @@ class BufferedAnswer implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     this.#chunks = [];
-    this.#expired = new GatewayError('GW_UPSTREAM_TIMEOUT', { detail: `no complete answer within ${deadlineMs} ms` });
+    // Still queued (undici has not started it): it is aborted before a byte is written, so what a stage consumed for it
+    // may be given back (upstreamError's notSent; re-review of 2026-12-02).
+    const queued = this.#controller === undefined ? { context: { notSent: true } } : {};
+    this.#expired = new GatewayError('GW_UPSTREAM_TIMEOUT', { detail: `no complete answer within ${deadlineMs} ms`, ...queued });
     this.reject(this.#expired);
     this.#controller?.abort(this.#expired);
   }
