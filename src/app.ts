@@ -15,6 +15,7 @@ import {
   type RequestLogger,
   renderError,
   requestScope,
+  requireReadableHost,
   requireRoute,
   requireSourceMatchesPeer,
   requireSwitchSender,
@@ -105,6 +106,7 @@ export function buildInboundApp(
       config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation, deps.chainNotAfter) : undefined,
       stages.quarantine,
       stages.limits,
+      requireReadableHost(),
     ))
       app.get(JWKS_PATH, h);
     app.get(JWKS_PATH, servePublishedKeys(deps.publishedKeys));

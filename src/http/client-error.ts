@@ -32,17 +32,31 @@ export function requestErrorResponse(e: unknown): Response {
   return toResponse(new GatewayError(code, { detail: isRequestError ? 'request target or Host header not acceptable' : undefined, cause: e }));
 }
 
-/** A Host @hono/node-server turns into a URL: a name or IPv4 address, or a bracketed IPv6 one, with a port or not. */
-const ACCEPTED_HOST = /^(?:[a-z0-9._-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
-const refusedBeforeApp = new WeakMap<IncomingMessage, GatewayError>();
+/**
+ * Whether @hono/node-server reads this Host (its dist/index.mjs buildUrl, 2.1.x): its fast path, else the WHATWG URL
+ * parser must take it and keep its host name (compared without the port, lower-cased). A second review of 2026-12-02
+ * found Hosts a looser pattern let through and node-server then refused before any stage (a port over 65535, a
+ * malformed IPv6 literal, `1.2.3.999`).
+ */
+function nodeServerReadsHost(host: string): boolean {
+  if (/^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/.test(host)) return true;
+  try {
+    const name = new URL(`http://${host}/`).hostname;
+    return name.length === host.length || name === (host.includes(':') ? host.replace(/:\d+$/, '') : host).toLowerCase();
+  } catch {
+    return false;
+  }
+}
+const refusedHosts = new WeakMap<IncomingMessage, GatewayError>();
+const sentTargets = new WeakMap<IncomingMessage, string>();
 
 /**
  * Called by the FSPIOP listeners before @hono/node-server sees a request. One it could not turn into a web Request (no
- * Host, a Host that is not a host, a target that is not a path or has a backslash in it) would be answered by
+ * Host, a Host that is not a host, a target that is not a path or has a backslash in its path) would be answered by
  * requestErrorResponse without any stage having run: not bound to its peer, not refused for a quarantine, not charged
  * to its limits, not logged (re-review of 2026-12-02: a DFSP sent such requests by the hundred on one connection). It
- * gets placeholders node-server accepts instead (Host `localhost`, target `/`), and its refusal is kept for the router
- * (src/http/stages.ts matchFspiopRoute), which answers it after those stages like any refused target.
+ * gets placeholders node-server accepts instead (Host `localhost`, target `/`); the router judges the target as sent
+ * (targetAsSent) and answers a refused Host (hostRefusal), both after those stages like any refused target.
  */
 export function admitForRouting(incoming: IncomingMessage): void {
   const host = incoming.headers.host;
@@ -50,15 +64,17 @@ export function admitForRouting(incoming: IncomingMessage): void {
   const query = url.indexOf('?');
   const backslash = url.indexOf('\\');
   if (url.charCodeAt(0) !== 0x2f || (backslash !== -1 && (query === -1 || backslash < query))) {
-    refusedBeforeApp.set(incoming, new GatewayError('GW_PATH_MALFORMED', { detail: 'request target is not an acceptable path' }));
+    sentTargets.set(incoming, url);
     incoming.url = '/';
   }
-  if (host === undefined || !ACCEPTED_HOST.test(host)) {
-    if (!refusedBeforeApp.has(incoming))
-      refusedBeforeApp.set(incoming, new GatewayError('GW_HEADER_MALFORMED', { detail: 'Host header missing or not a host' }));
+  if (host === undefined || !nodeServerReadsHost(host)) {
+    refusedHosts.set(incoming, new GatewayError('GW_HEADER_MALFORMED', { detail: 'Host header missing or not a host' }));
     incoming.headers.host = 'localhost';
   }
 }
 
-/** The refusal admitForRouting kept for this request, if any. */
-export const refusalBeforeApp = (incoming: IncomingMessage): GatewayError | undefined => refusedBeforeApp.get(incoming);
+/** The request target as the client sent it (admitForRouting may have given node-server a placeholder). */
+export const targetAsSent = (incoming: IncomingMessage): string => sentTargets.get(incoming) ?? incoming.url ?? '/';
+
+/** The refusal of a Host admitForRouting replaced, if any. */
+export const hostRefusal = (incoming: IncomingMessage): GatewayError | undefined => refusedHosts.get(incoming);

@@ -142,13 +142,20 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     // As node's default, an HTTP-level error gets an answer if nothing was written yet; a request the
     // parser refuses gets the FSPIOP error body (client-error.ts).
     const http = code === 'ERR_HTTP_REQUEST_TIMEOUT' || code.startsWith('HPE_');
-    // Not when the refused bytes are the body of the one request unanswered (a malformed chunk, a client gone mid-body,
-    // whose end node's parser refuses): that request is the one refused, answered and closed at once as before. A
-    // malformed body pipelined behind an unanswered request waits, paused, for the request timeout (re-review of
-    // 2026-12-02: destroying it would destroy the connection and the earlier answer with it).
+    // Behind requests still unanswered (a parser error or a timeout of a request pipelined after them), nothing is
+    // written in their place: HTTP/1.1 answers in order, and a 400 or 408 would be read as an earlier request's answer
+    // (reviews of 2026-12-02). When the latest request is complete, the earlier answers are sent, nothing more is read,
+    // and the connection is closed after them (bounded by the upstream deadline); when it is incomplete, its handler
+    // waits on a body that will not come, so the connection is closed at once, with no answer. Not when the refused
+    // bytes are the body of the one request unanswered (a malformed chunk, a client gone mid-body): that request is the
+    // one refused, answered and closed at once as before.
     const pending = unanswered.get(socket) ?? 0;
-    const own = pending === 1 && latest.get(socket)?.complete === false;
-    if (code.startsWith('HPE_') && pending > 0 && !own) {
+    const complete = latest.get(socket)?.complete === true;
+    if (http && pending > 0 && !(pending === 1 && !complete)) {
+      if (!complete) {
+        socket.destroy();
+        return;
+      }
       socket.pause();
       closeWhenAnswered.add(socket);
       return;

@@ -112,6 +112,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       requestCert: config.inboundMtls,
       rejectUnauthorized: config.inboundMtls,
       maxHeaderSize: MAX_HEADER_BYTES,
+      requireHostHeader: false, // an HTTP/1.1 request without Host is refused by the router after stages 2-4 (client-error.ts)
       ServerResponse: Response,
       ...limitServerOptions(limits),
     },
@@ -145,7 +146,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     audit.record({ event: 'peer_rejected', actor: 'peer', peer: socket?.remoteAddress ?? 'unknown', reason: `tls_${reason}` });
   });
   const outbound: HttpServer = createHttpServer(
-    { maxHeaderSize: MAX_HEADER_BYTES, ServerResponse: Response, ...limitServerOptions(limits) },
+    { maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: Response, ...limitServerOptions(limits) },
     listener(o.apps.outbound),
   );
   limit(outbound, 'outbound');

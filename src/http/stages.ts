@@ -19,7 +19,7 @@ import type { Telemetry } from '../telemetry/types.js';
 import type { ClientRevocationGate } from '../tls/ocsp/client-gate.js';
 import { type PeerResolverOptions, peerOf } from '../tls/peer.js';
 import { nextTurn, YIELD_ABOVE_BYTES } from '../util/turns.js';
-import { refusalBeforeApp } from './client-error.js';
+import { hostRefusal, targetAsSent } from './client-error.js';
 import type { GatewayContext, GatewayMiddleware } from './context.js';
 import { header } from './context.js';
 
@@ -181,14 +181,26 @@ export function requireSwitchSender(deps: { trusted: readonly string[] }): Gatew
  */
 export function matchFspiopRoute(): GatewayMiddleware {
   return async function matchFspiopRoute(c, next) {
-    const early = refusalBeforeApp(c.env.incoming); // node-server could not have read it (client-error.ts)
-    if (early !== undefined) c.set('routeRefusal', early);
-    else
-      try {
-        c.set('route', matchRoute(c.req.method, c.env.incoming.url ?? '/'));
-      } catch (e) {
-        c.set('routeRefusal', e);
-      }
+    // The target and Host as sent: node-server may have been given placeholders (client-error.ts admitForRouting).
+    try {
+      c.set('route', matchRoute(c.req.method, targetAsSent(c.env.incoming)));
+      const host = hostRefusal(c.env.incoming);
+      if (host !== undefined) c.set('routeRefusal', host);
+    } catch (e) {
+      c.set('routeRefusal', e);
+    }
+    await next();
+  };
+}
+
+/**
+ * A route the gateway answers itself (GET /.well-known/jwks.json), after stages 2-4: a request whose Host node-server
+ * could not have read is refused here as the FSPIOP routes refuse it (client-error.ts admitForRouting).
+ */
+export function requireReadableHost(): GatewayMiddleware {
+  return async function requireReadableHost(c, next) {
+    const refusal = hostRefusal(c.env.incoming);
+    if (refusal !== undefined) throw refusal;
     await next();
   };
 }
