@@ -2,6 +2,7 @@
 // target or Host @hono/node-server cannot turn into a web Request was answered by the listener's errorHandler before
 // the app ran: no peer binding, no quarantine, no limits, no request log line, no request metric. It is now given
 // placeholders and its refusal answered by the router after those stages (src/http/client-error.ts admitForRouting).
+// A second re-review found Hosts the first check let through, and HTTP/1.1 without Host refused by node itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
@@ -57,9 +58,18 @@ describe('request targets refused by @hono/node-server before the app', () => {
   const head = Object.entries(fspiopHeaders('parties', 'dfsp1'))
     .map(([k, v]) => `${k}: ${v}`)
     .join('\r\n');
+  const get = (version: string, host: string | undefined) =>
+    `GET /parties/MSISDN/1 HTTP/${version}\r\n${host === undefined ? '' : `host: ${host}\r\n`}${head}\r\n\r\n`;
+  // The last four from the second re-review: Hosts node-server's own rule refuses (a port over 65535, an IPv6 literal
+  // that is not one, an IPv4 literal out of range) and HTTP/1.1 without Host, which node refused itself before
+  // (requireHostHeader) with a bare 400.
   const variants: [string, string][] = [
-    ['a Host that is not a host name', `GET /parties/MSISDN/1 HTTP/1.1\r\nhost: not a host\r\n${head}\r\n\r\n`],
-    ['HTTP/1.0 without Host', `GET /parties/MSISDN/1 HTTP/1.0\r\n${head}\r\n\r\n`],
+    ['a Host that is not a host name', get('1.1', 'not a host')],
+    ['HTTP/1.0 without Host', get('1.0', undefined)],
+    ['Host localhost:99999', get('1.1', 'localhost:99999')],
+    ['Host [1::2::3]', get('1.1', '[1::2::3]')],
+    ['Host 1.2.3.999:80', get('1.1', '1.2.3.999:80')],
+    ['HTTP/1.1 without Host', get('1.1', undefined)],
   ];
   for (const [name, bytes] of variants) {
     test(`${name}: a flood of them is charged to the DFSP's rate limit and logged with its peer`, async () => {
@@ -70,6 +80,7 @@ describe('request targets refused by @hono/node-server before the app', () => {
       const limited = replies.filter((r) => r.status === 503 && r.errorCode === '2005').length;
       const lines = logged.slice(logsBefore).filter((l) => l.obj.peer === 'dfsp1').length;
       const statuses = [...new Set(replies.map((r) => `${r.status}/${r.errorCode}`))].join(',');
+      for (const r of replies) if (!(r.status === 503 && r.errorCode === '2005')) assert.deepEqual(r, { status: 400, errorCode: '3101' });
       assert.ok(
         limited >= 20 && lines === 30,
         `a DFSP limited to 2 rps sent 30 such requests at once: ${limited} refused by its limit (answers ${statuses}), ${lines} log lines name the peer`,

@@ -1,47 +1,29 @@
-// Hostile review of the forwarding and outbound path (2026-12-02; docs/security.md, "Fifth review"): what an upstream
-// or a peer answering the gateway can hold, and what a client reads as the answer to a forwarded request. Real
-// sockets: a test gateway on port 0, a hostile peer behind PEER_ENDPOINT (outbound) or INBOUND_UPSTREAM_URL (inbound).
-// Both failed before src/proxy/upstream.ts had one deadline per exchange and src/http/listener-limits.ts answered a
-// parser error only on a connection with no request unanswered.
+// Hostile reviews of the forwarding path (2026-12-02; docs/security.md, "Fifth review"): what an upstream or a peer
+// answering the gateway can hold, and what a client reads as the answer to a forwarded request. Real sockets: a test
+// gateway on port 0, a peer behind PEER_ENDPOINT (outbound) or INBOUND_UPSTREAM_URL (inbound). Each case failed before
+// src/proxy/upstream.ts had one deadline per exchange and src/http/listener-limits.ts stopped writing a parser error or
+// a timeout in place of an owed answer.
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { fspiopHeaders, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { rawRequest } from './raw.js';
+import { exchange, rawRequest, recordingPeer } from './raw.js';
 
 const QUOTE = JSON.stringify({ quoteId: 'q1', transactionId: 't1', amount: { currency: 'USD', amount: '1' } });
-
-/** A peer that reads each request whole, then answers with `answer(socket)`. */
-async function hostilePeer(answer: (s: Socket) => void): Promise<{ url: string; server: Server; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => {});
-    let d = '';
-    s.on('data', (c: Buffer) => {
-      d += c.toString('latin1');
-      const end = d.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const m = /content-length: (\d+)/i.exec(d.slice(0, end));
-      if (m && d.length - end - 4 < Number(m[1])) return;
-      d = '';
-      answer(s);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, sockets };
-}
+const SIDES = ['outbound', 'inbound'] as const;
+/** The FSPIOP head of a POST /quotes from the side's own FSP (payeefsp outbound, the payerfsp peer inbound). */
+const quoteHead = (side: (typeof SIDES)[number]) =>
+  Object.entries(fspiopHeaders('quotes', side === 'outbound' ? 'payeefsp' : 'payerfsp'))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
 
 describe('a peer that trickles its answer body', () => {
   let gw: TestGateway;
-  let peer: Awaited<ReturnType<typeof hostilePeer>>;
+  let peer: Awaited<ReturnType<typeof recordingPeer>>;
   const timers = new Set<NodeJS.Timeout>();
   before(async () => {
     // Headers at once, then one byte of a 1000-byte body every 100 ms: each byte well within the 300 ms body
     // timeout, the whole answer 100 s.
-    peer = await hostilePeer((s) => {
+    peer = await recordingPeer((s) => {
       s.write('HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n');
       const t = setInterval(() => {
         if (s.destroyed) {
@@ -57,12 +39,11 @@ describe('a peer that trickles its answer body', () => {
   });
   after(async () => {
     for (const t of timers) clearInterval(t);
-    for (const s of peer.sockets) s.destroy();
     await gw.close();
-    peer.server.close();
+    peer.close();
   });
 
-  for (const side of ['outbound', 'inbound'] as const) {
+  for (const side of SIDES) {
     test(`${side}: the request is answered (2004) within a bound of the upstream timeouts, not held for as long as the peer trickles`, async () => {
       const t0 = performance.now();
       const target =
@@ -83,87 +64,112 @@ describe('a peer that trickles its answer body', () => {
 
 describe('a pipelined request the HTTP parser refuses, behind one that is being forwarded', () => {
   let gw: TestGateway;
-  let peer: Awaited<ReturnType<typeof hostilePeer>>;
-  let seen = 0;
+  let peer: Awaited<ReturnType<typeof recordingPeer>>;
   before(async () => {
     // An honest upstream that answers 202 after 300 ms.
-    peer = await hostilePeer((s) => {
-      seen++;
-      setTimeout(() => s.write('HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n'), 300);
+    peer = await recordingPeer((s) => {
+      setTimeout(() => s.writable && s.write('HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n'), 300);
     });
     gw = await startTestGateway({ env: { PEER_ENDPOINT: peer.url, INBOUND_UPSTREAM_URL: peer.url } });
   });
   after(async () => {
-    for (const s of peer.sockets) s.destroy();
     await gw.close();
-    peer.server.close();
+    peer.close();
   });
 
-  for (const side of ['outbound', 'inbound'] as const) {
+  for (const side of SIDES) {
     test(`${side}: the first request, which was forwarded, is never answered with the parser's 3101`, async () => {
-      const source = side === 'outbound' ? 'payeefsp' : 'payerfsp';
-      const head = Object.entries(fspiopHeaders('quotes', source))
-        .map(([k, v]) => `${k}: ${v}`)
-        .join('\r\n');
-      const bytes = `POST /quotes HTTP/1.1\r\nhost: localhost\r\n${head}\r\ncontent-length: ${QUOTE.length}\r\n\r\n${QUOTE}GET /quotes/q1 HTTP/1.1\r\nhost: localhost\r\nnot a header line\r\n\r\n`;
-      const before = seen;
-      const t0 = performance.now();
-      const answer = await new Promise<string>((resolve, reject) => {
-        const cert = gw.cert('payerfsp');
-        const s =
-          side === 'outbound'
-            ? tcpConnect({ host: '127.0.0.1', port: gw.gw.outbound.port })
-            : tlsConnect({ host: '127.0.0.1', port: gw.gw.inbound.port, servername: 'localhost', ca: gw.pki.ca.certPem, cert: cert.certPem, key: cert.keyPem });
-        let out = '';
-        s.on('data', (d: Buffer) => {
-          out += d.toString('latin1');
-        });
-        s.once(side === 'outbound' ? 'connect' : 'secureConnect', () => s.write(bytes));
-        s.on('error', reject);
-        s.on('close', () => resolve(out));
-        setTimeout(() => s.destroy(), 2000);
-      });
-      assert.equal(seen, before + 1, `the first request reached the upstream; answer ${JSON.stringify(answer.slice(0, 300))}`);
+      const bytes = `POST /quotes HTTP/1.1\r\nhost: localhost\r\n${quoteHead(side)}\r\ncontent-length: ${QUOTE.length}\r\n\r\n${QUOTE}GET /quotes/q1 HTTP/1.1\r\nhost: localhost\r\nnot a header line\r\n\r\n`;
+      const before = peer.seen();
+      const { answer, closedAfterMs } = await exchange({ side, gw }, (s) => s.write(bytes), 2000);
+      assert.equal(peer.seen(), before + 1, `the first request reached the upstream; answer ${JSON.stringify(answer.slice(0, 300))}`);
       const first = answer.split('\r\n')[0] ?? '';
       // The first answer on the connection is the first request's (RFC 9112 §9.3.2): it was forwarded, so it is not a
       // refusal. It gets the upstream's answer, and the connection is closed after it: the malformed one is not answered.
       assert.ok(!/^HTTP\/1\.1 400/.test(first), `the forwarded request was answered ${JSON.stringify(answer.slice(0, 160))}`);
       assert.equal(first, 'HTTP/1.1 202 Accepted');
       assert.equal(answer.match(/HTTP\/1\.1 /g)?.length, 1, 'one answer only');
-      assert.ok(performance.now() - t0 < 1500, 'the connection was closed after the answer, not left open');
+      assert.ok(closedAfterMs < 1500, 'the connection was closed after the answer, not left open');
     });
   }
 
-  for (const side of ['outbound', 'inbound'] as const) {
+  for (const side of SIDES) {
     test(`${side}: a client that half-closes inside a request body is closed at once, the request never forwarded`, async () => {
-      const source = side === 'outbound' ? 'payeefsp' : 'payerfsp';
-      const head = Object.entries(fspiopHeaders('quotes', source))
-        .map(([k, v]) => `${k}: ${v}`)
-        .join('\r\n');
-      const before = seen;
-      const t0 = performance.now();
-      const answer = await new Promise<string>((resolve, reject) => {
-        const cert = gw.cert('payerfsp');
-        const s =
-          side === 'outbound'
-            ? tcpConnect({ host: '127.0.0.1', port: gw.gw.outbound.port })
-            : tlsConnect({ host: '127.0.0.1', port: gw.gw.inbound.port, servername: 'localhost', ca: gw.pki.ca.certPem, cert: cert.certPem, key: cert.keyPem });
-        let out = '';
-        s.on('data', (d: Buffer) => {
-          out += d.toString('latin1');
-        });
-        // Half the body, then FIN: node's parser refuses the end of the stream inside the body.
-        s.once(side === 'outbound' ? 'connect' : 'secureConnect', () =>
-          s.end(`POST /quotes HTTP/1.1\r\nhost: localhost\r\n${head}\r\ncontent-length: ${QUOTE.length}\r\n\r\n${QUOTE.slice(0, 10)}`),
-        );
-        s.on('error', reject);
-        s.on('close', () => resolve(out));
-        setTimeout(() => s.destroy(), 3000);
-      });
-      assert.ok(performance.now() - t0 < 1500, `closed after ${Math.round(performance.now() - t0)} ms`);
+      const before = peer.seen();
+      // Half the body, then FIN: node's parser refuses the end of the stream inside the body.
+      const { answer, closedAfterMs } = await exchange(
+        { side, gw },
+        (s) => s.end(`POST /quotes HTTP/1.1\r\nhost: localhost\r\n${quoteHead(side)}\r\ncontent-length: ${QUOTE.length}\r\n\r\n${QUOTE.slice(0, 10)}`),
+        3000,
+      );
+      assert.ok(closedAfterMs < 1500, `closed after ${Math.round(closedAfterMs)} ms`);
       assert.doesNotMatch(answer, /HTTP\/1\.1 2/);
       await new Promise((r) => setTimeout(r, 400));
-      assert.equal(seen, before, 'nothing reached the upstream');
+      assert.equal(peer.seen(), before, 'nothing reached the upstream');
+    });
+  }
+});
+
+describe('a malformed chunk in the body of the request being read', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ env: { HTTP_HEADERS_TIMEOUT_MS: '4000', HTTP_REQUEST_TIMEOUT_MS: '4000' } });
+  });
+  after(async () => {
+    await gw.close();
+  });
+
+  // Re-review of 2026-12-02: that request is the one refused, answered 400/3101 and closed at once, not held, paused,
+  // until HTTP_REQUEST_TIMEOUT_MS and answered 408 (which the first version of the pipelining fix did).
+  for (const side of SIDES) {
+    test(`${side}: is refused at once, not held until the request timeout`, async () => {
+      const { answer, closedAfterMs } = await exchange(
+        { side, gw },
+        (s) => {
+          s.write(`POST /quotes HTTP/1.1\r\nhost: localhost\r\n${quoteHead(side)}\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{"\r\n`);
+          // The app is reading the body by now: the next chunk header is not hexadecimal (HPE_INVALID_CHUNK_SIZE).
+          setTimeout(() => s.write('zz\r\nnot a chunk\r\n'), 300);
+        },
+        8000,
+      );
+      const status = answer.split('\r\n')[0] ?? '';
+      assert.ok(
+        closedAfterMs < 2000 && /^HTTP\/1\.1 400/.test(status),
+        `the malformed request was answered ${JSON.stringify(status)} and its connection closed after ${Math.round(closedAfterMs)} ms (request timeout 4000 ms)`,
+      );
+    });
+  }
+});
+
+describe('a pipelined request refused or timed out behind one being forwarded, whose answer takes longer than the headers timeout', () => {
+  let gw: TestGateway;
+  let peer: Awaited<ReturnType<typeof recordingPeer>>;
+  before(async () => {
+    peer = await recordingPeer((s) => {
+      setTimeout(() => s.writable && s.write('HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n'), 1200);
+    });
+    // Headers/request timeouts 300 ms; the upstream deadline stays 10 s + 10 s.
+    gw = await startTestGateway({ env: { PEER_ENDPOINT: peer.url, HTTP_HEADERS_TIMEOUT_MS: '300', HTTP_REQUEST_TIMEOUT_MS: '300' } });
+  });
+  after(async () => {
+    await gw.close();
+    peer.close();
+  });
+
+  // Second re-review of 2026-12-02: node's headers or request timeout of the pipelined message wrote 408 when nothing
+  // had been written yet, which the client reads as the forwarded request's answer (HTTP/1.1 answers in order).
+  const first = `POST /quotes HTTP/1.1\r\nhost: localhost\r\n${quoteHead('outbound')}\r\ncontent-length: ${QUOTE.length}\r\n\r\n${QUOTE}`;
+  const variants: [string, string][] = [
+    ['a malformed header line', `${first}GET /quotes/q1 HTTP/1.1\r\nhost: localhost\r\nnot a header line\r\n\r\n`],
+    ['headers that never finish', `${first}GET /quotes/q1 HTTP/1.1\r\nhost: localhost\r\n`],
+  ];
+  for (const [name, bytes] of variants) {
+    test(`outbound, ${name}: the forwarded request is answered with the upstream's answer, not 408`, async () => {
+      const before = peer.seen();
+      const { answer } = await exchange({ side: 'outbound', gw }, (s) => s.write(bytes), 4000);
+      assert.equal(peer.seen(), before + 1, 'the first request was forwarded to the upstream');
+      const line = answer.split('\r\n')[0] ?? '';
+      assert.equal(line, 'HTTP/1.1 202 Accepted', `the forwarded request was answered ${JSON.stringify(answer.slice(0, 160))}`);
     });
   }
 });
