@@ -15,7 +15,7 @@ import {
   type RequestLogger,
   renderError,
   requestScope,
-  requireReadableHost,
+  requireExactTarget,
   requireRoute,
   requireSourceMatchesPeer,
   requireSwitchSender,
@@ -106,7 +106,7 @@ export function buildInboundApp(
       config.inboundMtls ? bindPeer(deps.peerIdentity, deps.revocation, deps.chainNotAfter) : undefined,
       stages.quarantine,
       stages.limits,
-      requireReadableHost(),
+      requireExactTarget(JWKS_PATH),
     ))
       app.get(JWKS_PATH, h);
     app.get(JWKS_PATH, servePublishedKeys(deps.publishedKeys));

@@ -16,9 +16,20 @@ export function parserErrorResponse(code: string): string {
   const e = new GatewayError(code === 'HPE_INVALID_URL' ? 'GW_PATH_MALFORMED' : 'GW_HEADER_MALFORMED', {
     detail: tooLarge ? 'header block too large' : 'request rejected by the HTTP parser',
   });
+  return rawErrorResponse(e, tooLarge ? '431 Request Header Fields Too Large' : `${e.httpStatus} Bad Request`);
+}
+
+/**
+ * A CONNECT request (authority-form target) on an FSPIOP listener: node hands it to 'connect' listeners, not to the
+ * app, and without one closes the socket with no answer. It gets 3002/404 and the connection is closed (third
+ * re-review of 2026-12-02): no FSPIOP resource is a tunnel.
+ */
+export const CONNECT_RESPONSE = rawErrorResponse(new GatewayError('GW_ROUTE_UNKNOWN', { detail: 'CONNECT is not an FSPIOP request' }), '404 Not Found');
+
+/** An FSPIOP error as raw HTTP/1.1 bytes, closing the connection (for answers written before any app runs). */
+function rawErrorResponse(e: GatewayError, statusLine: string): string {
   const body = JSON.stringify(toWireBody(e));
-  const status = tooLarge ? '431 Request Header Fields Too Large' : `${e.httpStatus} Bad Request`;
-  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${statusLine}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 /**

@@ -29,7 +29,7 @@ import { handshakeReason } from '../tls/handshake-reason.js';
 import type { TlsReloader } from '../tls/material.js';
 import { serverNegotiatedGroup } from '../tls/negotiated-group.js';
 import type { OcspWiring } from '../tls/ocsp/open.js';
-import { admitForRouting, requestErrorResponse } from './client-error.js';
+import { admitForRouting, CONNECT_RESPONSE, requestErrorResponse } from './client-error.js';
 import { applyListenerLimits, type ListenerName, limitServerOptions, listenerLimitsOf } from './listener-limits.js';
 
 type Fetch = (req: Request, env: never) => Response | Promise<Response>;
@@ -150,6 +150,16 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     listener(o.apps.outbound),
   );
   limit(outbound, 'outbound');
+  for (const server of [inbound, outbound] as (HttpServer | HttpsServer)[]) {
+    // node answers an Expect other than 100-continue (417) and a CONNECT (nothing, socket closed) itself, before any
+    // stage (third re-review of 2026-12-02): an Expect goes through the pipeline like any request (it is hop-by-hop,
+    // never forwarded), a CONNECT gets 3002/404.
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
+    server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+      socket.on('error', () => {});
+      socket.end(CONNECT_RESPONSE);
+    });
+  }
   const admin: HttpServer = createHttpServer(
     { ServerResponse: Response, ...limitServerOptions(limits) },
     getRequestListener(o.apps.admin.fetch as Parameters<typeof getRequestListener>[0]),

@@ -194,13 +194,18 @@ export function matchFspiopRoute(): GatewayMiddleware {
 }
 
 /**
- * A route the gateway answers itself (GET /.well-known/jwks.json), after stages 2-4: a request whose Host node-server
- * could not have read is refused here as the FSPIOP routes refuse it (client-error.ts admitForRouting).
+ * A resource the gateway answers itself (GET /.well-known/jwks.json), after stages 2-4: served only for exactly its
+ * path as sent (Hono matches node-server's URL, in which dot segments are resolved and escapes decoded, so
+ * `/x/../.well-known/jwks.json` matched: third re-review of 2026-12-02) and a Host node-server could read
+ * (client-error.ts admitForRouting); refused as the FSPIOP routes refuse them.
  */
-export function requireReadableHost(): GatewayMiddleware {
-  return async function requireReadableHost(c, next) {
+export function requireExactTarget(path: string): GatewayMiddleware {
+  return async function requireExactTarget(c, next) {
     const refusal = hostRefusal(c.env.incoming);
     if (refusal !== undefined) throw refusal;
+    const sent = targetAsSent(c.env.incoming);
+    const q = sent.indexOf('?');
+    if ((q === -1 ? sent : sent.slice(0, q)) !== path) throw new GatewayError('GW_ROUTE_UNKNOWN', { detail: "not the published keys' path as written" });
     await next();
   };
 }

@@ -5,32 +5,27 @@
 // A second re-review found Hosts the first check let through, and HTTP/1.1 without Host refused by node itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
-import type { Issued } from '../../src/pki/forge-pki.js';
 import { fspiopHeaders, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { exchange, type GatewaySide } from './raw.js';
 
-/** One request written as given on a fresh mTLS connection; resolves the status line's code and error code. */
-function rawOnce(port: number, ca: string, cert: Issued, bytes: string): Promise<{ status: number; errorCode: string }> {
-  return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca, cert: cert.certPem, key: cert.keyPem });
-    let out = '';
-    const timer = setTimeout(() => s.destroy(), 3000);
-    s.once('secureConnect', () => s.write(bytes));
-    s.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-      const end = out.indexOf('\r\n\r\n');
-      const m = /content-length: (\d+)/i.exec(out.slice(0, end));
-      if (end >= 0 && m && out.length - end - 4 >= Number(m[1])) s.destroy();
-    });
-    s.on('error', reject);
-    s.on('close', () => {
-      clearTimeout(timer);
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(out)?.[1] ?? 0);
-      const errorCode = /"errorCode":"(\d+)"/.exec(out)?.[1] ?? '';
-      resolve({ status, errorCode });
-    });
-  });
+/** One request written as given on a fresh connection to one side; resolves the first answer's status and error code. */
+async function rawOnce(t: GatewaySide, bytes: string): Promise<{ status: number; errorCode: string }> {
+  const { answer } = await exchange(
+    t,
+    (s) => {
+      let out = '';
+      s.on('data', (d: Buffer) => {
+        out += d.toString('latin1');
+        const end = out.indexOf('\r\n\r\n');
+        const m = /content-length: (\d+)/i.exec(out.slice(0, end));
+        if (end >= 0 && m && out.length - end - 4 >= Number(m[1])) s.destroy(); // one whole answer read
+      });
+      s.write(bytes);
+    },
+    3000,
+  );
+  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0), errorCode: /"errorCode":"(\d+)"/.exec(answer)?.[1] ?? '' };
 }
 
 describe('request targets refused by @hono/node-server before the app', () => {
@@ -73,10 +68,9 @@ describe('request targets refused by @hono/node-server before the app', () => {
   ];
   for (const [name, bytes] of variants) {
     test(`${name}: a flood of them is charged to the DFSP's rate limit and logged with its peer`, async () => {
-      const cert = t.cert('dfsp1');
       const logsBefore = logged.length;
       const replies: { status: number; errorCode: string }[] = [];
-      for (let i = 0; i < 30; i++) replies.push(await rawOnce(t.gw.inbound.port, pki.ca.certPem, cert, bytes));
+      for (let i = 0; i < 30; i++) replies.push(await rawOnce({ side: 'inbound', gw: t, fspId: 'dfsp1' }, bytes));
       const limited = replies.filter((r) => r.status === 503 && r.errorCode === '2005').length;
       const lines = logged.slice(logsBefore).filter((l) => l.obj.peer === 'dfsp1').length;
       const statuses = [...new Set(replies.map((r) => `${r.status}/${r.errorCode}`))].join(',');
@@ -85,6 +79,42 @@ describe('request targets refused by @hono/node-server before the app', () => {
         limited >= 20 && lines === 30,
         `a DFSP limited to 2 rps sent 30 such requests at once: ${limited} refused by its limit (answers ${statuses}), ${lines} log lines name the peer`,
       );
+    });
+  }
+
+  // Third re-review of 2026-12-02: requests node's http.Server answers or drops itself, before @hono/node-server.
+  test('inbound, Expect other than 100-continue: 30 on one connection are charged to the DFSP and logged with its peer', async () => {
+    const one = `GET /parties/MSISDN/1 HTTP/1.1\r\nhost: localhost\r\nexpect: x\r\n${head}\r\n\r\n`;
+    const logsBefore = logged.length;
+    // 30 pipelined on one keep-alive connection; read until the connection has been idle for 1 s.
+    const { answer } = await exchange(
+      { side: 'inbound', gw: t, fspId: 'dfsp1' },
+      (s) => {
+        s.write(one.repeat(30));
+        let idle = setTimeout(() => s.destroy(), 1000);
+        s.on('data', () => {
+          clearTimeout(idle);
+          idle = setTimeout(() => s.destroy(), 1000);
+        });
+      },
+      15_000,
+    );
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
+    const limited = (answer.match(/"errorCode":"2005"/g) ?? []).length;
+    const lines = logged.slice(logsBefore).filter((l) => l.obj.peer === 'dfsp1').length;
+    assert.ok(!statuses.includes('417'), 'node answered 417 itself');
+    assert.ok(limited >= 20 && lines === 30, `${limited} of 30 refused by the DFSP's limit, ${lines} log lines name the peer`);
+  });
+
+  for (const side of ['inbound', 'outbound'] as const) {
+    test(`${side}: absolute-form, '*' and CONNECT (authority-form) targets get an FSPIOP error`, async () => {
+      const got: string[] = [];
+      for (const line of ['GET http://localhost/parties/MSISDN/1 HTTP/1.1', 'OPTIONS * HTTP/1.1', 'CONNECT localhost:443 HTTP/1.1']) {
+        const r = await rawOnce({ side, gw: t, fspId: 'dfsp1' }, `${line}\r\nhost: localhost\r\n${head}\r\n\r\n`);
+        got.push(`${line.split(' ')[0]} -> ${r.status}/${r.errorCode || 'none'}`);
+      }
+      // Inbound, dfsp1's limit may refuse one first (2005); each is a refusal with an FSPIOP code either way.
+      for (const g of got) assert.match(g, /-> (404\/3002|503\/2005)$/, got.join('; '));
     });
   }
 });

@@ -82,9 +82,11 @@ function dechunk(s: string): string {
   }
 }
 
-/** The side of a test gateway a raw exchange goes to: outbound (plain TCP) or inbound (mTLS as payerfsp). */
+/** The side of a test gateway a raw exchange goes to: outbound (plain TCP) or inbound (mTLS). */
 export interface GatewaySide {
   readonly side: 'outbound' | 'inbound';
+  /** Inbound: the FSP whose client certificate is presented (default payerfsp). */
+  readonly fspId?: string;
   readonly gw: { gw: { inbound: { port: number }; outbound: { port: number } }; pki: { ca: { certPem: string } }; cert(fspId: string): Issued };
 }
 
@@ -96,7 +98,7 @@ export interface GatewaySide {
 export function exchange(t: GatewaySide, write: (s: Socket) => void, giveUpMs = 4000): Promise<{ answer: string; closedAfterMs: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const cert = t.gw.cert('payerfsp');
+    const cert = t.gw.cert(t.fspId ?? 'payerfsp');
     const s =
       t.side === 'outbound'
         ? netConnect({ host: '127.0.0.1', port: t.gw.gw.outbound.port })
