@@ -16,24 +16,40 @@ import type { Quarantine } from './quarantine.js';
  * app.use('*', bindPeer(...), quarantineGuard(quarantine, { audit }));
  */
 export function quarantineGuard(q: Quarantine, options: QuarantineGuardOptions = {}): GatewayMiddleware {
-  const audited = windowedAudit(options.auditWindowMs);
+  const refused = auditRefusals(options);
   return async function quarantineGuard(c, next) {
     const fspId = c.get('peer')?.fspId;
     const source = header(c, 'fspiop-source');
     const hit = fspId !== undefined && q.isQuarantined(fspId) ? fspId : source !== undefined && q.isQuarantined(source) ? source : undefined;
     if (hit !== undefined) {
-      const audit = options.audit;
-      const peer = c.get('peer')?.fingerprint256;
-      const requestId = c.get('requestId');
-      // Once per window of the FSP and the certificate (src/logging/audit-window.ts): it is refused before its limits.
-      if (audit)
-        audited(`${hit}\n${peer ?? ''}`, (count, first) =>
-          audit.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, peer, reason: 'GW_PEER_QUARANTINED', count, ...(first ? { requestId } : {}) }),
-        );
+      refused(c.get('requestId'), hit, c.get('peer')?.fingerprint256);
       throw new GatewayError('GW_PEER_QUARANTINED');
     }
     await next();
   };
+}
+
+/**
+ * Records a quarantine refusal once per window of the FSP and the certificate (src/logging/audit-window.ts): a
+ * quarantined peer is refused before its limits apply, so one record per request would let it write the audit trail at
+ * its own rate.
+ */
+function auditRefusals(options: QuarantineGuardOptions): (requestId: string, fspId: string, peer?: string) => void {
+  const audited = windowedAudit(options.auditWindowMs);
+  const audit = options.audit;
+  return (requestId, fspId, peer) =>
+    audit &&
+    audited(`${fspId}\n${peer ?? ''}`, (count, first) =>
+      audit.record({
+        event: 'peer_rejected',
+        actor: 'peer',
+        fspId,
+        ...(peer === undefined ? {} : { peer }),
+        reason: 'GW_PEER_QUARANTINED',
+        count,
+        ...(first ? { requestId } : {}),
+      }),
+    );
 }
 
 export interface QuarantineGuardOptions {
@@ -47,18 +63,13 @@ export interface QuarantineGuardOptions {
  * FSPIOP-Source (the local side relaying for it). Header-only, so it runs first; GW_PEER_QUARANTINED (2003/503).
  */
 export function quarantineOutboundGuard(q: Quarantine, options: QuarantineGuardOptions = {}): GatewayMiddleware {
-  const audited = windowedAudit(options.auditWindowMs);
+  const refused = auditRefusals(options);
   return async function quarantineOutboundGuard(c, next) {
     const destination = header(c, 'fspiop-destination');
     const source = header(c, 'fspiop-source');
     const hit = destination !== undefined && q.isQuarantined(destination) ? destination : source !== undefined && q.isQuarantined(source) ? source : undefined;
     if (hit !== undefined) {
-      const audit = options.audit;
-      const requestId = c.get('requestId');
-      if (audit)
-        audited(hit, (count, first) =>
-          audit.record({ event: 'peer_rejected', actor: 'peer', fspId: hit, reason: 'GW_PEER_QUARANTINED', count, ...(first ? { requestId } : {}) }),
-        );
+      refused(c.get('requestId'), hit);
       throw new GatewayError('GW_PEER_QUARANTINED', { detail: 'peer quarantined' });
     }
     await next();

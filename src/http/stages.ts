@@ -171,7 +171,6 @@ export function requireSwitchSender(deps: { trusted: readonly string[] }): Gatew
   };
 }
 
-/** Matches the FSPIOP route (3002/404, 3000/405). */
 /**
  * The request target, read one way only from the FSPIOP resource table (class 1). A target the table refuses is
  * kept, not thrown: requireRoute answers it. Inbound, the stages between them (peer binding, quarantine, limits) never

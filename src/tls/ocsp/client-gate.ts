@@ -88,13 +88,13 @@ export function createClientGate(o: ClientGateOptions, deps: ClientGateDeps): Cl
     let leaf: X509Certificate;
     let issuer: X509Certificate | undefined;
     try {
-      // What node links (chain-trust.ts capturePeerChain: bounded, loop-safe), unless the client's own chain is known.
-      const linked = capturePeerChain(socket)?.raws ?? [];
-      const raw = linked[0];
-      if (raw === undefined) return local('malformed', 'no client certificate');
+      // The chain the client sent, as src/tls/material.ts captured it at the handshake; else what node links
+      // (chain-trust.ts capturePeerChain: bounded, loop-safe), walked only then.
+      const raw = socket.getPeerCertificate()?.raw;
+      if (!raw) return local('malformed', 'no client certificate');
       leaf = new X509Certificate(raw);
       const presented = deps.presentedChain?.(socket);
-      const sent = (presented?.[0]?.equals(raw) ? presented : linked).slice(1);
+      const sent = (presented?.[0]?.equals(raw) ? presented : (capturePeerChain(socket)?.raws ?? [])).slice(1);
       const found = issuerOf(leaf, sent, deps.caCerts());
       if (found === 'forged') return local('forged_issuer', 'the certificate linked as the issuer of the client certificate did not sign it');
       issuer = found;
