@@ -66,6 +66,16 @@ export function limitServerOptions(limits: ListenerLimits) {
 
 const TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
 
+/** What the limits know of a listener's sockets; the one count of each socket's requests in progress. */
+export interface ListenerState {
+  /** Whether the per-address cap refused the socket (or the TCP socket under a TLS one). */
+  refused(socket: Socket): boolean;
+  /** Requests of the socket received and not yet answered (their response not yet closed). */
+  unanswered(socket: Socket): number;
+  /** When the socket's latest answer finished (performance.now()); undefined before its first. */
+  answeredAt(socket: Socket): number | undefined;
+}
+
 /**
  * Applies the limits to a server built with limitServerOptions(limits). Takes over node's 'clientError'
  * and 'timeout' handling (to count them), so it closes those sockets itself, as node would.
@@ -73,7 +83,7 @@ const TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\
  * const server = createServer(limitServerOptions(limits), handler);
  * applyListenerLimits(server, limits, { rejected: (r) => …, timeout: (k) => … });
  */
-export function applyListenerLimits(server: HttpServer | HttpsServer, limits: ListenerLimits, events: LimitEvents): { refused(socket: Socket): boolean } {
+export function applyListenerLimits(server: HttpServer | HttpsServer, limits: ListenerLimits, events: LimitEvents): ListenerState {
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -114,6 +124,8 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
   // gateway may have forwarded (hostile review of 2026-12-02). The earlier requests are answered, nothing more is read,
   // and the connection is closed after their answers.
   const unanswered = new WeakMap<Socket, number>();
+  // When each socket's last answer finished (performance.now()): how long it has been idle, for a drain.
+  const answeredAt = new WeakMap<Socket, number>();
   const closeWhenAnswered = new WeakSet<Socket>();
   // Each socket's latest request: `complete` once the parser has read all of it (node's IncomingMessage.complete).
   const latest = new WeakMap<Socket, { readonly complete: boolean }>();
@@ -127,6 +139,7 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     res.once('close', () => {
       const left = (unanswered.get(s) ?? 1) - 1;
       unanswered.set(s, left);
+      answeredAt.set(s, performance.now());
       if (left === 0 && closeWhenAnswered.has(s)) s.destroy();
     });
   });
@@ -171,7 +184,7 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     events.timeout('idle');
     socket.destroy();
   });
-  return { refused: isRefused };
+  return { refused: isRefused, unanswered: (s) => unanswered.get(s) ?? 0, answeredAt: (s) => answeredAt.get(s) };
 }
 
 /** The per-address key: IPv4 (also IPv4-mapped IPv6) as is, IPv6 by its /64 prefix (one subscriber). */

@@ -30,7 +30,7 @@ import type { TlsReloader } from '../tls/material.js';
 import { serverNegotiatedGroup } from '../tls/negotiated-group.js';
 import type { OcspWiring } from '../tls/ocsp/open.js';
 import { admitForRouting, CONNECT_RESPONSE, requestErrorResponse } from './client-error.js';
-import { applyListenerLimits, type ListenerName, limitServerOptions, listenerLimitsOf } from './listener-limits.js';
+import { applyListenerLimits, type ListenerName, type ListenerState, limitServerOptions, listenerLimitsOf } from './listener-limits.js';
 
 type Fetch = (req: Request, env: never) => Response | Promise<Response>;
 
@@ -77,21 +77,12 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     };
   };
   let draining = false;
-  // Every open connection (TLS ones once their handshake is done), with its requests in progress.
-  const conns = new Map<Socket, { busy: number; idleSince: number; graceMs: number }>();
-  const tracker = (graceMs: number) => (socket: Socket) => {
-    conns.set(socket, { busy: 0, idleSince: performance.now(), graceMs });
+  // Every open connection (TLS ones once their handshake is done), with when it opened and its grace period.
+  // Its requests in progress are counted once, by the listener limits (unanswered, answeredAt).
+  const conns = new Map<Socket, { state: ListenerState; openedAt: number; graceMs: number }>();
+  const tracker = (state: ListenerState, graceMs: number) => (socket: Socket) => {
+    conns.set(socket, { state, openedAt: performance.now(), graceMs });
     socket.once('close', () => conns.delete(socket));
-  };
-  const track = tracker(IDLE_GRACE_MS);
-  const busy = (req: { socket: Socket }, res: ServerResponse) => {
-    const c = conns.get(req.socket);
-    if (!c) return;
-    c.busy++;
-    res.once('close', () => {
-      c.busy--;
-      c.idleSince = performance.now();
-    });
   };
   // Every response head goes through writeHead (node calls it for implicit heads too), so one check there
   // covers the requests in flight when the drain begins as well as those arriving on busy connections.
@@ -128,10 +119,11 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     telemetry.tlsHandshake({ endpoint: 'inbound', group: serverNegotiatedGroup(socket) });
     socket.disableRenegotiation();
     o.ocsp?.gate?.begin(socket); // the peer-binding stage awaits its verdict (src/tls/ocsp/client-gate.ts)
-    track(socket);
+    trackInbound(socket);
   });
   if (o.ocsp?.stapler) inbound.on('OCSPRequest', o.ocsp.stapler);
   const inboundLimits = limit(inbound, 'inbound');
+  const trackInbound = tracker(inboundLimits, IDLE_GRACE_MS);
   inbound.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     if (inboundLimits.refused(socket)) return; // counted by the listener limits
     const reason = handshakeReason(err, socket);
@@ -149,7 +141,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     { maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: Response, ...limitServerOptions(limits) },
     listener(o.apps.outbound),
   );
-  limit(outbound, 'outbound');
+  const outboundLimits = limit(outbound, 'outbound');
   for (const server of [inbound, outbound] as (HttpServer | HttpsServer)[]) {
     // node answers an Expect other than 100-continue (417) and a CONNECT (nothing, socket closed) itself, before any
     // stage (third re-review of 2026-12-02): an Expect goes through the pipeline like any request (it is hop-by-hop,
@@ -164,11 +156,10 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     { ServerResponse: Response, ...limitServerOptions(limits) },
     getRequestListener(o.apps.admin.fetch as Parameters<typeof getRequestListener>[0]),
   );
-  limit(admin, 'admin');
+  const adminLimits = limit(admin, 'admin');
   const servers = [inbound, outbound, admin];
-  outbound.on('connection', track);
-  admin.on('connection', tracker(0));
-  for (const s of servers) s.prependListener('request', busy);
+  outbound.on('connection', tracker(outboundLimits, IDLE_GRACE_MS));
+  admin.on('connection', tracker(adminLimits, 0));
 
   const listen = (s: HttpServer | HttpsServer, port: number, host: string) =>
     new Promise<AddressInfo>((resolve, reject) => {
@@ -189,7 +180,10 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
         const drained = Promise.all(servers.map((s) => new Promise<void>((r) => NetServer.prototype.close.call(s, () => r()))));
         const sweep = () => {
           const now = performance.now();
-          for (const [socket, c] of conns) if (c.busy === 0 && now - c.idleSince >= c.graceMs) socket.destroy();
+          for (const [socket, c] of conns) {
+            if (c.state.unanswered(socket) > 0) continue;
+            if (now - Math.max(c.openedAt, c.state.answeredAt(socket) ?? 0) >= c.graceMs) socket.destroy();
+          }
         };
         sweep();
         const sweeper = setInterval(sweep, 100);

@@ -72,3 +72,33 @@ test('drain: a request arriving on an idle kept-alive connection just after the 
     t.pki.cleanup();
   }
 });
+
+test('drain: a request in flight on a connection idle for longer than the grace period before it is answered, not cut', async () => {
+  const t = await startTestGateway();
+  const c = t.cert('dfsp-a');
+  const pool = new Pool(`https://127.0.0.1:${t.gw.inbound.port}`, {
+    connections: 1,
+    keepAliveTimeout: 60_000,
+    connect: { ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' },
+  });
+  try {
+    const post = () => pool.request({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}' });
+    const warm = await post();
+    await warm.body.dump();
+    // Idle for longer than the drain's grace period (1 s, src/http/listeners.ts), then a slow request: the sweep
+    // must see it in progress, whatever the time of the connection's last answer.
+    await new Promise((r) => setTimeout(r, 1300));
+    t.stub.behave({ status: 202, body: 'late', delayMs: 1500 });
+    const inflight = post();
+    await waitFor(() => t.stub.requests.length === 2, { what: 'the request to reach the upstream' });
+    const closed = t.gw.close(8000);
+    const r = await inflight;
+    assert.equal(r.statusCode, 202);
+    assert.equal(await r.body.text(), 'late');
+    await closed;
+  } finally {
+    await pool.destroy();
+    await t.stub.close();
+    t.pki.cleanup();
+  }
+});
