@@ -128,7 +128,7 @@ export const CATALOGUE = {
   GW_JWS_MALFORMED: entry('3105', 400, 'FSPIOP-Signature is not the JSON {protectedHeader, signature} form with base64url members.'),
   GW_JWS_ALG_NOT_ALLOWED: entry('3105', 400, 'The protected header names an algorithm outside JWS_ALGORITHMS, or one that does not fit the key.'),
   GW_JWS_KEY_UNKNOWN: entry('3105', 400, "No verification key for this FSPIOP-Source in JWS_VERIFICATION_KEYS_DIRECTORY; distribute the DFSP's key."),
-  GW_JWS_KEY_REJECTED: entry('3105', 400, "The DFSP's key fails the key rules (e.g. RSA under 2048 bits); ask for a new key."),
+  GW_JWS_KEY_REJECTED: entry('3105', 400, "The DFSP's key fails the key rules (e.g. RSA under 2048 or over 4096 bits); ask for a new key."),
   GW_JWS_KEY_REVOKED: entry(
     '3105',
     400,

@@ -14,6 +14,8 @@ export interface Algorithm {
   readonly keyType: 'rsa' | 'ec';
   /** RSA modulus floor (PKI-Best-Practices §5.4: ≥ 2048 bits). */
   readonly minRsaBits?: number;
+  /** RSA modulus ceiling: a verification's cost grows with the modulus, and one request may try several keys. */
+  readonly maxRsaBits?: number;
   /** EC curve the key must use. */
   readonly curve?: 'prime256v1';
   /** Exact signature length in bytes for fixed-size encodings (ES256: raw r‖s = 64). */
@@ -24,8 +26,23 @@ export interface Algorithm {
   readonly hasOptions: boolean;
 }
 
+// Bounded work per request (docs/security.md class 10): a verification costs about the square of the modulus
+// length times the bit length of the public exponent, and a peer that publishes its own keys (a JWKS) chooses
+// both. 4096 bits is the largest size Mojaloop's PKI guidance and the SDKs use; 65537 (F4) is the exponent of
+// every RSA key OpenSSL, node, WebCrypto and the SDKs generate, and FIPS 186-5 §A.1.1's lower bound.
+const MAX_RSA_BITS = 4096;
+const RSA_EXPONENT = 65537n;
+
 // RSASSA-PKCS1-v1_5 is node's default for RSA keys, so RS* need no per-call options object.
-const rsa = (name: AlgName, digest: Algorithm['digest']): Algorithm => ({ name, digest, keyType: 'rsa', minRsaBits: 2048, options: {}, hasOptions: false });
+const rsa = (name: AlgName, digest: Algorithm['digest']): Algorithm => ({
+  name,
+  digest,
+  keyType: 'rsa',
+  minRsaBits: 2048,
+  maxRsaBits: MAX_RSA_BITS,
+  options: {},
+  hasOptions: false,
+});
 
 /** The algorithm table (FSPIOP Signature v1.1 §3: RS256/384/512; ES256 as the SDK adds it; PS256 optional). */
 export const ALGORITHMS: Readonly<Record<AlgName, Algorithm>> = {
@@ -37,6 +54,7 @@ export const ALGORITHMS: Readonly<Record<AlgName, Algorithm>> = {
     digest: 'sha256',
     keyType: 'rsa',
     minRsaBits: 2048,
+    maxRsaBits: MAX_RSA_BITS,
     options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
     hasOptions: true,
   },
@@ -63,14 +81,21 @@ export interface KeyInfo {
   readonly family: 'rsa' | 'ec' | 'other';
   readonly bits: number | undefined;
   readonly curve: string | undefined;
+  /** The RSA public exponent. */
+  readonly exponent?: bigint | undefined;
 }
 
-/** Key family, RSA modulus length and EC curve, from the parsed key (never from PEM text). */
+/**
+ * Key family, RSA modulus length and exponent, EC curve, from the parsed key (never from PEM text). An
+ * RSASSA-PSS key (SPKI algorithm id-RSASSA-PSS, node's 'rsa-pss') is of family 'other': JWS keys are plain
+ * rsaEncryption keys (RFC 7518 §3.5 uses them for PS256 too), and the same modulus under a second algorithm
+ * identifier would be a second identity for one key (a revocation by fingerprint would miss it).
+ */
 export function describeKey(key: KeyObject): KeyInfo {
   const d = key.asymmetricKeyDetails ?? {};
   const t = key.asymmetricKeyType;
-  const family = t === 'rsa' || t === 'rsa-pss' ? 'rsa' : t === 'ec' ? 'ec' : 'other';
-  return { family, bits: d.modulusLength, curve: d.namedCurve };
+  const family = t === 'rsa' ? 'rsa' : t === 'ec' ? 'ec' : 'other';
+  return { family, bits: d.modulusLength, curve: d.namedCurve, ...(family === 'rsa' ? { exponent: d.publicExponent } : {}) };
 }
 
 const CURVE_NAMES: Readonly<Record<NonNullable<Algorithm['curve']>, string>> = { prime256v1: 'P-256' };
@@ -82,6 +107,8 @@ const CURVE_NAMES: Readonly<Record<NonNullable<Algorithm['curve']>, string>> = {
 function keyMisfit(alg: Algorithm, info: KeyInfo): string | undefined {
   if (info.family !== alg.keyType) return info.family === 'other' ? 'unsupported key type' : `${alg.name} needs an ${alg.keyType.toUpperCase()} key`;
   if (alg.minRsaBits !== undefined && (info.bits ?? 0) < alg.minRsaBits) return `RSA key under ${alg.minRsaBits} bits`;
+  if (alg.maxRsaBits !== undefined && (info.bits ?? 0) > alg.maxRsaBits) return `RSA key over ${alg.maxRsaBits} bits`;
+  if (alg.keyType === 'rsa' && info.exponent !== RSA_EXPONENT) return `RSA public exponent not ${RSA_EXPONENT}`;
   if (alg.curve !== undefined && info.curve !== alg.curve) return `EC curve not ${CURVE_NAMES[alg.curve]}`;
   return undefined;
 }
@@ -105,10 +132,11 @@ export function keyRejection(key: KeyObject): string | undefined {
 /** The algorithms a signing key may get, in preference order: RS256 for RSA, ES256 for EC (FSPIOP's and the SDK's). */
 const SIGNING_ALGORITHMS: readonly Algorithm[] = [ALGORITHMS.RS256, ALGORITHMS.ES256];
 
-/** The algorithm a signing key uses: RS256 for RSA ≥ 2048, ES256 for EC P-256 (decided from the parsed key). */
+/** The algorithm a signing key uses: RS256 for RSA of 2048–4096 bits (exponent 65537), ES256 for EC P-256 (decided from the parsed key). */
 export function signingAlgorithmFor(key: KeyObject): Algorithm {
   const info = describeKey(key);
   const alg = SIGNING_ALGORITHMS.find((a) => keyFits(a, info));
-  if (alg === undefined) throw new GatewayError('GW_JWS_SIGN_FAILED', { detail: 'signing key is neither RSA >= 2048 nor EC P-256' });
+  if (alg === undefined)
+    throw new GatewayError('GW_JWS_SIGN_FAILED', { detail: 'signing key is neither RSA of 2048 to 4096 bits with exponent 65537 nor EC P-256' });
   return alg;
 }

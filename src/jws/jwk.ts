@@ -40,6 +40,34 @@ export function jwkThumbprint(key: KeyObject): string {
 }
 
 /**
+ * A key's fingerprint: SHA-256 of its SPKI DER, lower-case hex, in one canonical encoding. One public key has
+ * several encodings (an EC point compressed or not, a DER that a parser accepts in more than one spelling), and
+ * node exports a key as it was given; a revocation by fingerprint must refuse the key in all of them (hostile
+ * review of 2026-12-02). So an RSA or EC key is re-imported from its JWK members (RFC 7518 §6: n and e; x and y,
+ * uncompressed) and that key's SPKI is hashed. For a key given in the canonical form the fingerprint is the
+ * SHA-256 of its SPKI as given (`openssl pkey -pubin -outform DER | sha256sum`), as before.
+ */
+export function spkiFingerprint(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const t = pub.asymmetricKeyType;
+  return givenSpkiFingerprint(t === 'rsa' || t === 'ec' ? createPublicKey({ key: pub.export({ format: 'jwk' }), format: 'jwk' }) : pub);
+}
+
+/** SHA-256 of a public key's SPKI DER as node holds it (as it was given), lower-case hex. */
+function givenSpkiFingerprint(key: KeyObject): string {
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+}
+
+/** A key's fingerprints: the canonical one, and the one as given when it differs (VerificationKey). */
+export function keyFingerprints(key: KeyObject): { readonly fingerprint: string; readonly givenFingerprint?: string } {
+  const fingerprint = spkiFingerprint(key);
+  const given = givenSpkiFingerprint(key.type === 'private' ? createPublicKey(key) : key);
+  return given === fingerprint ? { fingerprint } : { fingerprint, givenFingerprint: given };
+}
+
+/**
  * The public JWK of a signing or verification key, `kid` = its RFC 7638 thumbprint, `use: "sig"`.
  * @throws Error for key types without a JWK form here (only RSA and EC keys sign FSPIOP messages).
  */

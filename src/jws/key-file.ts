@@ -1,8 +1,9 @@
 // One verification-key file: its name rule and its parse into a KeyObject (docs/jws.md, "Key directory layout").
 // `<fspId>.pem` is the primary key of an FSP; `<fspId>.<label>.pem` adds overlapping keys during
 // rotation. The FSP id is the part before the first dot, so FSP ids containing dots are not supported.
-import { createHash, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { describeKey, type KeyInfo, keyRejection } from './algorithms.js';
+import { keyFingerprints } from './jwk.js';
 import type { VerificationKey } from './verify.js';
 
 export interface KeyFileName {
@@ -26,7 +27,7 @@ export interface KeyListing {
   readonly fspId: string;
   readonly label: string;
   readonly file: string;
-  /** SHA-256 of the SPKI DER, lower-case hex. */
+  /** SHA-256 of the canonical SPKI DER, lower-case hex (spkiFingerprint). */
   readonly fingerprint: string;
   readonly family: KeyInfo['family'];
   readonly bits: number | undefined;
@@ -61,11 +62,10 @@ export function parseKeyFile(pem: string, name: KeyFileName, file: string): Pars
   }
   const info = describeKey(key);
   const rejected = keyRejection(key);
-  const fingerprint = createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
+  const fingerprints = keyFingerprints(key);
+  const { fingerprint } = fingerprints;
   const verificationKey: VerificationKey =
-    rejected === undefined ? { label: name.label, key, info, fingerprint } : { label: name.label, key: undefined, info, rejected, fingerprint };
+    rejected === undefined ? { label: name.label, key, info, ...fingerprints } : { label: name.label, key: undefined, info, rejected, ...fingerprints };
   return {
     verificationKey,
     publicKey: key,

@@ -7,6 +7,7 @@
 // get() is the verifier's keysFor: synchronous on a key-cache hit; the combined list is memoised per FSP
 // against the identity of its inputs and the revocation list's version, so a cached verify allocates nothing.
 import type { KeyObject } from 'node:crypto';
+import { keyFingerprints } from './jwk.js';
 import type { KeyDirectory } from './key-directory.js';
 import type { KeyRevocations, Revocation } from './revocations.js';
 import { jwkThumbprint } from './sources/remote-key.js';
@@ -75,7 +76,8 @@ export class PeerKeys {
         if (seen.has(k.fingerprint)) continue;
         seen.add(k.fingerprint);
       }
-      const r = k.fingerprint !== undefined ? rev?.get(k.fingerprint) : undefined;
+      const r =
+        k.fingerprint !== undefined ? (rev?.get(k.fingerprint) ?? (k.givenFingerprint !== undefined ? rev?.get(k.givenFingerprint) : undefined)) : undefined;
       all.push(r ? { ...k, revoked: r.reason } : k);
     }
     if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
@@ -102,8 +104,8 @@ export class PeerKeys {
 
   /** Every key of every source (revoked ones included, marked). */
   async list(): Promise<PeerKeyListing[]> {
-    const revoked = (fp: string) => {
-      const r: Revocation | undefined = this.revocations?.get(fp);
+    const revoked = (fp: string, given?: string) => {
+      const r: Revocation | undefined = this.revocations?.get(fp) ?? (given !== undefined ? this.revocations?.get(given) : undefined);
       return r ? { revoked: { reason: r.reason, revokedAt: r.revokedAt } } : {};
     };
     const thumb = (k: KeyObject) => jwkThumbprint(k).catch(() => null);
@@ -118,7 +120,7 @@ export class PeerKeys {
         file: l.file,
         notAfter: l.notAfter,
         ...(l.rejected !== undefined ? { rejected: l.rejected } : {}),
-        ...revoked(l.fingerprint),
+        ...revoked(l.fingerprint, keyFingerprints(publicKey).givenFingerprint),
       });
     }
     for (const { url, key: k } of this.remote?.list() ?? []) {
@@ -131,7 +133,7 @@ export class PeerKeys {
         ...(k.kid !== undefined ? { kid: k.kid } : {}),
         url,
         notAfter: k.notAfter,
-        ...revoked(k.fingerprint),
+        ...revoked(k.fingerprint, k.key.givenFingerprint),
       });
     }
     return out.sort((a, b) => (a.fspId === b.fspId ? 0 : a.fspId < b.fspId ? -1 : 1));

@@ -20,8 +20,10 @@ export interface VerificationKey {
   readonly info: KeyInfo;
   /** Set when the key fails the key rules (e.g. RSA < 2048): it never verifies anything. */
   readonly rejected?: string;
-  /** SHA-256 of the SPKI DER, lower-case hex: what a revocation names (src/jws/revocations.ts). */
+  /** SHA-256 of the canonical SPKI DER (src/jws/jwk.ts spkiFingerprint): what a revocation names (src/jws/revocations.ts). */
   readonly fingerprint?: string;
+  /** SHA-256 of the SPKI DER as the source gave it, when that differs from `fingerprint`: a revocation made before fingerprints were canonical may name it. */
+  readonly givenFingerprint?: string;
   /**
    * Set (to the operator's reason) when the key is revoked: it never verifies anything; a signature it
    * would verify is refused as GW_JWS_KEY_REVOKED rather than GW_JWS_BAD_SIGNATURE.

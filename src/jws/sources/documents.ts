@@ -10,6 +10,12 @@ import { isValidFspId } from '../../fspiop/headers.js';
 import { type ImportContext, importJwk, importPem, Refusal, type RemoteKey } from './remote-key.js';
 
 const MAX_KEYS = 100;
+/**
+ * The most keys one FSP may have from one source. A request signed in its name may try each of them (for each
+ * payload form) before it is refused: bounded work per request (docs/security.md class 10) needs the count
+ * bounded as well as each key's cost (src/jws/algorithms.ts). A rotation needs two or three.
+ */
+export const MAX_KEYS_PER_FSP = 10;
 
 function json(body: Buffer): unknown {
   try {
@@ -40,6 +46,7 @@ export async function parseJwks(body: Buffer, ctx: ImportContext): Promise<Remot
     if (!out.some((o) => o.fingerprint === k.fingerprint)) out.push(k);
   }
   if (out.length === 0) throw new Refusal('no_keys', 'no signature key in the set');
+  if (out.length > MAX_KEYS_PER_FSP) throw new Refusal('bad_document', `more than ${MAX_KEYS_PER_FSP} signature keys`);
   return out;
 }
 
@@ -77,7 +84,8 @@ export async function parseMcmDfsps(body: Buffer, base: Omit<ImportContext, 'fsp
     if (had instanceof Refusal) continue;
     try {
       const k = await entryKey(e, { ...base, fspId });
-      perFsp.set(fspId, [...(had ?? []), k]);
+      const all = [...(had ?? []), k];
+      perFsp.set(fspId, all.length > MAX_KEYS_PER_FSP ? new Refusal('bad_document', `more than ${MAX_KEYS_PER_FSP} keys for one DFSP`) : all);
     } catch (err) {
       perFsp.set(fspId, err instanceof Refusal ? err : new Refusal('invalid_key', 'entry does not import'));
     }

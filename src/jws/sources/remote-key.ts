@@ -4,16 +4,18 @@
 //   - JWK (RFC 7517): public members only (a `d`, `p`, `q` or `k` member is a leaked private or secret key),
 //     imported with jose's importJWK; `use` other than "sig" or `key_ops` without "verify" is not a
 //     signature key and is skipped, not refused;
-//   - the key rules of the algorithm table (src/jws/algorithms.ts: RSA >= 2048 bits, EC P-256);
+//   - the key rules of the algorithm table (src/jws/algorithms.ts: RSA of 2048 to 4096 bits with exponent 65537,
+//     EC P-256);
 //   - `alg`, when present, is in JWS_ALGORITHMS and fits the key; without `alg`, some allowed algorithm fits;
 //   - an X.509 certificate (a JWK's first `x5c`, or a PEM certificate) holds the same key, and its subject CN,
 //     when it names an FSP id, names this FSP: a key whose certificate names another FSP is refused.
-// The RFC 7638 thumbprint is computed with jose's calculateJwkThumbprint; the SPKI SHA-256 is what
-// revocations name.
-import { createHash, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
+// The RFC 7638 thumbprint is computed with jose's calculateJwkThumbprint; the canonical SPKI SHA-256
+// (src/jws/jwk.ts spkiFingerprint) is what revocations name.
+import { createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { isValidFspId } from '../../fspiop/headers.js';
 import { ALGORITHMS, type AlgName, describeKey, keyFits, keyRejection } from '../algorithms.js';
+import { keyFingerprints } from '../jwk.js';
 import type { VerificationKey } from '../verify.js';
 
 export type SourceKind = 'jwks' | 'mcm';
@@ -52,7 +54,7 @@ export interface RemoteKey {
   readonly kind: SourceKind;
   /** The JWK `kid` (JWKS only). */
   readonly kid: string | undefined;
-  /** SHA-256 of the SPKI DER, lower-case hex. */
+  /** SHA-256 of the canonical SPKI DER, lower-case hex (spkiFingerprint). */
   readonly fingerprint: string;
   /** RFC 7638 thumbprint, base64url. */
   readonly thumbprint: string;
@@ -67,11 +69,6 @@ export interface ImportContext {
   /** JWS_ALGORITHMS. */
   readonly allowed: ReadonlySet<string>;
 }
-
-const spkiSha256 = (key: KeyObject) =>
-  createHash('sha256')
-    .update(key.export({ type: 'spki', format: 'der' }))
-    .digest('hex');
 
 /** The RFC 7638 thumbprint of a public key. */
 export const jwkThumbprint = (key: KeyObject): Promise<string> => calculateJwkThumbprint(key.export({ format: 'jwk' }) as JWK, 'sha256');
@@ -104,9 +101,10 @@ function checkKey(key: KeyObject, alg: string | undefined, allowed: ReadonlySet<
 }
 
 function finish(key: KeyObject, ctx: ImportContext, kid: string | undefined, notAfter: number | undefined, thumbprint: string): RemoteKey {
-  const fingerprint = spkiSha256(key);
+  const fingerprints = keyFingerprints(key);
+  const { fingerprint } = fingerprints;
   const label = ctx.kind === 'jwks' ? `jwks:${kid !== undefined && /^[A-Za-z0-9._:-]{1,64}$/.test(kid) ? kid : thumbprint.slice(0, 12)}` : 'mcm';
-  return { fspId: ctx.fspId, kind: ctx.kind, kid, fingerprint, thumbprint, notAfter, key: { label, key, info: describeKey(key), fingerprint } };
+  return { fspId: ctx.fspId, kind: ctx.kind, kid, fingerprint, thumbprint, notAfter, key: { label, key, info: describeKey(key), ...fingerprints } };
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;

@@ -1,0 +1,131 @@
+// Bounded work per request against a peer's own key set (docs/security.md class 10; hostile review of 2026-12-02).
+// A peer that publishes its keys (its `jwksUrl`) chooses how many there are and what each costs to verify with, and
+// a request in its name with a signature no key verifies tries every key for every payload form. Before, a set of
+// 100 RSA-3072 keys with ~3064-bit public exponents passed the key rules, and one such request stalled the event
+// loop for 1.5 s, for every DFSP. Now an RSA key must have exponent 65537 and at most 4096 bits
+// (src/jws/algorithms.ts), and one source gives one FSP at most 10 keys (src/jws/sources/documents.ts).
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { test } from 'node:test';
+import { ALGORITHMS } from '../../src/jws/algorithms.js';
+import { signRequest } from '../../src/jws/sign.js';
+import { MAX_KEYS_PER_FSP } from '../../src/jws/sources/documents.js';
+import { fspiopHeaders, startTestGateway } from '../helpers/gateway.js';
+import { TRANSFER } from '../helpers/jws.js';
+import { startJwksServer } from '../helpers/key-servers.js';
+import { makeTestPki } from '../helpers/pki.js';
+import { startRemoteClient } from '../helpers/remote-client.js';
+import { waitFor } from '../helpers/wait.js';
+
+const b64u = (n: bigint) => {
+  let h = n.toString(16);
+  if (h.length % 2) h = `0${h}`;
+  return Buffer.from(h, 'hex').toString('base64url');
+};
+/** An odd number of exactly `bits` bits: as a modulus, as costly to verify with as a real key of that size. */
+const oddRandom = (bits: number) => {
+  const b = randomBytes(bits / 8);
+  b[0]! |= 0x80;
+  b[b.length - 1]! |= 1;
+  return BigInt(`0x${b.toString('hex')}`);
+};
+const F4 = b64u(65537n);
+const rsaJwk = (i: number, bits: number, e = F4) => ({ kty: 'RSA', kid: `k${i}`, use: 'sig', alg: 'RS256', n: b64u(oddRandom(bits)), e });
+
+async function harness(t: import('node:test').TestContext, keys: object[]) {
+  const pki = makeTestPki();
+  const keysDir = `${pki.dir}/jws`;
+  mkdirSync(keysDir);
+  const jwks = await startJwksServer(pki);
+  t.after(() => jwks.close());
+  jwks.answer({ body: JSON.stringify({ keys }), headers: { 'cache-control': 'max-age=600' } });
+  const out = pki.client('gateway-out');
+  const client = await startRemoteClient();
+  t.after(() => client.close());
+  const tg = await startTestGateway({
+    pki,
+    env: {
+      VALIDATE_INBOUND_JWS: 'true',
+      JWS_VERIFICATION_KEYS_DIRECTORY: keysDir,
+      JWS_PAYLOAD_FORMS: 'raw,sorted,insertion',
+      PEERS_PATH: pki.write('peers.json', JSON.stringify({ dfsp7: { jwksUrl: jwks.jwksUrl } })),
+      PEER_ENDPOINT: 'http://127.0.0.1:9/',
+      OUT_CA_CERT_PATH: pki.caPath,
+      OUT_CLIENT_CERT_PATH: pki.write('out.pem', out.certPem),
+      OUT_CLIENT_KEY_PATH: pki.write('out.key', out.keyPem),
+      REPLAY_PROTECTION: 'false',
+    },
+  });
+  t.after(() => tg.close());
+  const source = () => tg.gw.keys?.sources().find((s) => s.kind === 'jwks');
+  await waitFor(() => source()?.lastSuccess != null || source()?.lastFailure != null, { what: 'the first fetch of the key set' });
+  /** A transfer from dfsp7 that no key verifies (RSA-4096 length signature), body not canonical: every form runs. */
+  const spoiltTransfer = async () => {
+    const headers = fspiopHeaders('transfers', 'dfsp7', { 'fspiop-destination': 'dfsp2' });
+    const json = { ...TRANSFER, payerFsp: 'dfsp7', transferId: randomUUID() };
+    const signed = signRequest(
+      { method: 'POST', url: '/transfers', headers, json },
+      { key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, alg: ALGORITHMS.RS256 },
+    );
+    const body = Buffer.from(JSON.stringify(Object.fromEntries(Object.entries(json).reverse()), null, 1));
+    const sig = randomBytes(512);
+    sig[0] = 0x01;
+    const header = JSON.parse(signed.headers['fspiop-signature']) as { signature: string; protectedHeader: string };
+    const spoilt = { ...signed.headers, 'fspiop-signature': JSON.stringify({ ...header, signature: sig.toString('base64url') }) };
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    const reply = await client.send({
+      port: tg.gw.inbound.port,
+      method: 'POST',
+      path: '/transfers',
+      headers: { ...headers, ...spoilt },
+      body,
+      cert: tg.cert('dfsp7'),
+      ca: pki.ca.certPem,
+    });
+    h.disable();
+    return {
+      status: reply.status,
+      code: reply.status === 202 ? undefined : (reply.json() as { errorInformation: { errorCode: string } }).errorInformation.errorCode,
+      maxMs: h.max / 1e6,
+    };
+  };
+  return { tg, source, spoiltTransfer, keysOf: () => tg.gw.keys?.remote?.keysOf('dfsp7') ?? [] };
+}
+
+test('a key set with RSA keys of a large public exponent is refused whole; the peer has no key', { timeout: 60_000 }, async (t) => {
+  const h = await harness(t, [rsaJwk(0, 2048), rsaJwk(1, 3072, b64u(oddRandom(3064)))]);
+  assert.equal(h.keysOf().length, 0);
+  assert.equal(h.source()?.lastFailure?.reason, 'key_rejected');
+  assert.match(h.source()?.lastFailure?.detail ?? '', /exponent not 65537/);
+  const r = await h.spoiltTransfer();
+  assert.deepEqual([r.status, r.code], [400, '3105'], 'no key for the source (GW_JWS_KEY_UNKNOWN)');
+});
+
+test('a key set with an RSA key over 4096 bits is refused whole', { timeout: 60_000 }, async (t) => {
+  const h = await harness(t, [rsaJwk(0, 2048), rsaJwk(1, 8192)]);
+  assert.equal(h.keysOf().length, 0);
+  assert.match(h.source()?.lastFailure?.detail ?? '', /over 4096 bits/);
+});
+
+test(`a key set with more than ${MAX_KEYS_PER_FSP} signature keys is refused whole`, { timeout: 60_000 }, async (t) => {
+  const h = await harness(
+    t,
+    Array.from({ length: MAX_KEYS_PER_FSP + 1 }, (_, i) => rsaJwk(i, 2048)),
+  );
+  assert.equal(h.keysOf().length, 0);
+  assert.equal(h.source()?.lastFailure?.reason, 'bad_document');
+});
+
+test('the costliest key set a peer may publish: one refused request stays within the 50 ms stall bound', { timeout: 60_000 }, async (t) => {
+  const h = await harness(
+    t,
+    Array.from({ length: MAX_KEYS_PER_FSP }, (_, i) => rsaJwk(i, 4096)),
+  );
+  assert.equal(h.keysOf().length, MAX_KEYS_PER_FSP, 'the set was accepted whole');
+  const r = await h.spoiltTransfer();
+  assert.deepEqual([r.status, r.code], [400, '3105']);
+  assert.ok(r.maxMs < 50, `the event loop stalled ${r.maxMs.toFixed(0)} ms on one refused request`);
+});
