@@ -119,6 +119,7 @@ async function loadKeyring(path: string, now: number): Promise<LoadedKeyring> {
   }
   try {
     const ring = parseKeyring(text);
+    await checkKeyFileCopy(path, p.base, ring);
     const needed = statesAt(ring, now).filter((k) => PUBLISHED_STATES.has(k.state));
     if (needed.length === 0) throw new Error('keyring: every key is revoked');
     const loaded = await Promise.all(needed.map(async ({ entry }) => loadKey(entry, await readFile(join(p.dir, entry.file)))));
@@ -126,6 +127,26 @@ async function loadKeyring(path: string, now: number): Promise<LoadedKeyring> {
   } catch (cause) {
     throw new Error(`JWS signing keyring ${manifest} refused: ${(cause as Error).message}`, { cause });
   }
+}
+
+/**
+ * With a manifest that does not list JWS_SIGNING_KEY_PATH's file, that file is a copy `switchguard keys rotate`
+ * keeps of a key of the keyring (src/jws/rotate.ts). A file holding any other key was replaced in place, and
+ * the keyring would go on signing with the key the operator meant to replace (a leaked one, say) while the
+ * reload looked fine (hostile review of 2026-12-02): the load is refused instead (reload failed, the keys in
+ * force stay, start-up stops). A missing copy is no change of key.
+ * @throws Error when the file holds a key the keyring does not list, or does not parse.
+ */
+async function checkKeyFileCopy(path: string, base: string, ring: Keyring): Promise<void> {
+  if (ring.keys.some((k) => k.file === base)) return; // listed: read and checked against its kid with the others
+  const pem = await readFile(path).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  if (pem === undefined) return;
+  const copy = parseSigningKey(pem);
+  const kid = publicJwk(copy.key, copy.alg.name).kid;
+  if (!ring.keys.some((k) => k.kid === kid))
+    throw new Error(
+      `${base} holds key ${kid}, which the keyring does not list: with a keyring, a key is changed by switchguard keys rotate (--emergency for a key in force at once), not by replacing ${base}`,
+    );
 }
 
 /** The change signature of everything a keyring load reads: any replaced file changes it. */

@@ -1,0 +1,58 @@
+// This side's signing key replaced in place while a keyring manifest exists (hostile review of 2026-12-02). After an
+// emergency rotation (or a second ordinary one) the manifest no longer lists JWS_SIGNING_KEY_PATH's file, which is a
+// copy `switchguard keys rotate` keeps of a keyring key. An operator who replaced that file (the key leaked) saw the
+// reload reported ok while the gateway went on signing with the leaked key. Now the load is refused: the reload is
+// reported failed, with the reason, the keys in force stay, and a start-up with such a file stops.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { directoryKeyStore, rotateSigningKey } from '../../src/jws/rotate.js';
+import { SigningKeyHolder } from '../../src/jws/signing-key.js';
+import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
+
+const pem = (k: KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }) as string;
+
+async function afterEmergency(t: import('node:test').TestContext) {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-signing-in-place-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'signing.key');
+  writeFileSync(path, pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), { mode: 0o600 });
+  // An emergency rotation: the keyring lists only the staged file; signing.key is a copy of it.
+  const e = await rotateSigningKey(directoryKeyStore(dir, 'signing.key'), { keyFile: 'signing.key', now: Date.now(), emergency: true, reason: 'INC-1' });
+  const replace = () => {
+    writeFileSync(join(dir, 'tmp'), pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), { mode: 0o600 });
+    renameSync(join(dir, 'tmp'), path);
+  };
+  return { dir, path, kid: e.kid, replace };
+}
+
+test('a signing key file replaced in place beside a keyring: the reload fails visibly and the keys in force stay', async (t) => {
+  const k = await afterEmergency(t);
+  const outcomes: string[] = [];
+  const errors: string[] = [];
+  const holder = await SigningKeyHolder.open({
+    path: k.path,
+    watch: false,
+    rescanIntervalSeconds: 3600,
+    telemetry: { ...NOOP_TELEMETRY, reload: (r: { outcome: string }) => outcomes.push(r.outcome) },
+    onError: (e) => errors.push(String((e as Error).message)),
+  });
+  t.after(() => holder.close());
+  assert.equal(holder.currentKid(), k.kid);
+  assert.equal(await holder.reload(), true, 'the copy rotate keeps is accepted');
+
+  k.replace();
+  assert.equal(await holder.reload(), false);
+  assert.equal(outcomes.at(-1), 'failed');
+  assert.match(errors.join('\n'), /signing\.key holds key .*which the keyring does not list/);
+  assert.equal(holder.currentKid(), k.kid, 'the keys in force stay');
+});
+
+test('a start-up with a signing key file replaced in place beside a keyring stops', async (t) => {
+  const k = await afterEmergency(t);
+  k.replace();
+  await assert.rejects(SigningKeyHolder.open({ path: k.path, watch: false, rescanIntervalSeconds: 3600 }), /which the keyring does not list/);
+});
