@@ -6,7 +6,7 @@
 import { GatewayError } from '../errors.js';
 import type { ApiType } from './headers.js';
 import type { JsonObject } from './message.js';
-import type { RouteTemplate } from './resources.js';
+import { hasIso20022Form, type RouteTemplate, resourceOf } from './resources.js';
 
 /** FSPIOP member path (dotted) → ISO 20022 path (dotted), per message. */
 type Paths = Readonly<Record<string, string>>;
@@ -153,6 +153,29 @@ function set(o: JsonObject, path: readonly string[], value: unknown): JsonObject
   const child = o[head];
   const next = child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as JsonObject) : {};
   return { ...o, [head]: set(next, rest, value) };
+}
+
+/**
+ * A body of one form only: the form its Content-Type names. The two forms share no top-level member name: ISO
+ * 20022 message elements are UpperCamelCase (GrpHdr, CdtTrfTxInf, TxInfAndSts, Assgnmt, Rpt, SplmtryData: ISO
+ * 20022 naming rules, and every ISO member the transformer maps), FSPIOP members lowerCamelCase (API Definition
+ * v1.1 §7). The gateway reads a body through the form its Content-Type names; a switch service may read it
+ * through its deployment's API type instead (quoting-service picks the form of `/fxQuotes` by its API_TYPE
+ * setting, not by the header), so a body that carries both forms could be checked in one and acted on in the
+ * other (hostile review of 2026-12-02). On the resources that have both forms, a member of the other form is
+ * refused.
+ * @throws GatewayError GW_BODY_MALFORMED naming the first member of the other form.
+ */
+export function checkBodyForm(apiType: ApiType, template: RouteTemplate, body: JsonObject): void {
+  if (apiType === 'fspiop' && !hasIso20022Form(resourceOf(template))) return;
+  const iso = apiType === 'iso20022';
+  for (const name in body) {
+    const upper = name.charCodeAt(0) >= 65 && name.charCodeAt(0) <= 90; // A-Z
+    if (upper !== iso)
+      throw new GatewayError('GW_BODY_MALFORMED', {
+        detail: `${name}: ${iso ? 'an FSPIOP member in an ISO 20022 body' : 'an ISO 20022 member in an FSPIOP body'} (one form per body, as its Content-Type names)`,
+      });
+  }
 }
 
 /**

@@ -42,7 +42,8 @@ export class Message {
   /**
    * The message as the checks read it: FSPIOP member names whatever the API type (iso20022.ts maps an ISO
    * 20022 body's members to them). Computed once per body.
-   * @throws GatewayError GW_BODY_MALFORMED when the body is not a JSON object.
+   * @throws GatewayError GW_BODY_MALFORMED when the body is not a JSON object, or an ISO 20022 path read runs
+   *   through a member that is no object.
    */
   view(): JsonObject {
     if (this.#view === undefined) {

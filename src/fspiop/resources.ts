@@ -122,6 +122,9 @@ export const ROUTES: readonly RouteDef[] = Object.freeze((Object.keys(TABLE) as 
 export const RESOURCES: readonly Resource[] = Object.freeze(Object.keys(TABLE) as Resource[]);
 /** Every route template, for documentation and bounded metric labels. */
 export const ROUTE_TEMPLATES: readonly RouteTemplate[] = Object.freeze(ROUTES.map((d) => d.template));
+const RESOURCE_OF: ReadonlyMap<RouteTemplate, Resource> = new Map(ROUTES.map((d) => [d.template, d.resource]));
+/** The resource a route template belongs to. */
+export const resourceOf = (template: RouteTemplate): Resource => RESOURCE_OF.get(template)!;
 
 const RESOURCE_SET: ReadonlySet<string> = new Set(RESOURCES);
 

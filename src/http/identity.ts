@@ -34,7 +34,8 @@ const HEADER_NAME = { source: 'FSPIOP-Source', destination: 'FSPIOP-Destination'
 
 /**
  * @throws GatewayError GW_IDENTITY_MISMATCH (enforce) naming the first member that differs; GW_BODY_MALFORMED
- *   (enforce) when a message with relations has a body that is not a JSON object (its identity cannot be read).
+ *   (enforce) when a message with relations has a body that is not a JSON object (its identity cannot be read), and
+ *   (either policy) when an ISO 20022 member it reads sits behind a member that is no object.
  */
 export function checkIdentity(o: IdentityOptions): GatewayMiddleware {
   const relays: ReadonlySet<string> = new Set(o.relays);
@@ -43,19 +44,25 @@ export function checkIdentity(o: IdentityOptions): GatewayMiddleware {
     const template = c.get('route').template;
     const m = c.get('message');
     if (hasRelations(template) && m.bytes.length > 0) {
-      let mismatches: Mismatch[];
+      let readable = true;
       try {
         // A large body is parsed in a turn of its own (docs/security.md class 10), as the ILP stage does.
         if (!m.parsed && m.bytes.length > YIELD_ABOVE_BYTES) {
           await nextTurn();
           m.adoptParsed(parseObject(m.text()));
         }
-        mismatches = identityMismatches(template, m.view(), { source: header(c, 'fspiop-source'), destination: header(c, 'fspiop-destination') }, relays);
+        m.json();
       } catch (e) {
         // A body that is not a JSON object names no FSP: enforce cannot vouch for it, log has nothing to report.
         if (o.enforce || !(isGatewayError(e) && e.code === 'GW_BODY_MALFORMED')) throw e;
-        mismatches = [];
+        readable = false;
       }
+      // An ISO 20022 body whose mapped member sits behind a non-object (an agent wrapped in an array, which Mojaloop's
+      // transformer reads through) is refused whatever the policy: read as absent, its FSP would be compared with
+      // nothing, and log mode would forward it unreported (hostile review of 2026-12-02).
+      const mismatches: Mismatch[] = readable
+        ? identityMismatches(template, m.view(), { source: header(c, 'fspiop-source'), destination: header(c, 'fspiop-destination') }, relays)
+        : [];
       for (const x of mismatches) o.telemetry.identityMismatch({ listener: o.listener, template, member: x.member, policy });
       const first = mismatches[0];
       if (o.enforce && first !== undefined) {

@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { GatewayError, toGatewayError, toLogRecord, toWireBody } from '../errors.js';
 import { hasDuplicateKeys } from '../fspiop/duplicate-keys.js';
 import { checkFspiopHeaders } from '../fspiop/headers.js';
+import { checkBodyForm } from '../fspiop/iso20022.js';
 import { jsonLimitExceeded, MAX_JSON_DEPTH } from '../fspiop/json-limits.js';
 import { Message } from '../fspiop/message.js';
 import { isSwitchOnly } from '../fspiop/resources.js';
@@ -272,7 +273,8 @@ export function checkRequest(deps: { maxBodyBytes: number; maxJsonValues: number
       // valid UTF-8 but not JSON (UTF-16 JSON with no BOM is: its zero bytes are UTF-8) would otherwise pass the
       // stages that never parse it, to an upstream that guesses the encoding (RFC 4627 §3) and reads other members.
       if (body.length > YIELD_ABOVE_BYTES) await nextTurn();
-      message.json();
+      // One form per body, the one its Content-Type names: a switch service may read the other (iso20022.ts).
+      checkBodyForm(checked.apiType, route.template, message.json());
     }
     c.set('message', message);
     await next();
