@@ -148,6 +148,8 @@ export interface PreparedTransfer {
   readonly expiresAt: number;
   /** DFSP role: when the quote inside the packet expires (epoch ms). */
   readonly quoteExpiresAt?: number;
+  /** DFSP role: the quote id inside the packet this DFSP issued, when it carries one. */
+  readonly quoteId?: string;
   readonly decoded: DecodedPacket;
 }
 
@@ -528,7 +530,22 @@ export function checkDfspTransfer(body: JsonObject, version: IlpVersion, keyring
     throw mismatch('condition was not issued by this DFSP');
   }
   const quoteExpiry = checkAgainstIssued(decoded, body, body.amount, now);
-  return { transferId, payee: body.payeeFsp as string, condition: cond.toString('base64url'), expiresAt, quoteExpiresAt: quoteExpiry, decoded };
+  const quoteId = issuedQuoteId(decoded);
+  return {
+    transferId,
+    payee: body.payeeFsp as string,
+    condition: cond.toString('base64url'),
+    expiresAt,
+    quoteExpiresAt: quoteExpiry,
+    ...(quoteId === undefined ? {} : { quoteId }),
+    decoded,
+  };
+}
+
+/** The quote id of the transaction inside a packet this DFSP issued (getQuoteResponseIlp puts it there), if any. */
+function issuedQuoteId(decoded: DecodedPacket): string | undefined {
+  const q = decoded.transaction.quoteId;
+  return typeof q === 'string' && q.length > 0 ? q : undefined;
 }
 
 /**
@@ -600,6 +617,8 @@ export interface IssuedBulkItem {
   readonly condition: string;
   /** When the quote inside the packet expires (epoch ms); undefined for packets without one (SDK 17.x, the SDK's bulk quotes). */
   readonly quoteExpiresAt?: number;
+  /** The quote id inside the packet, when it carries one. */
+  readonly quoteId?: string;
 }
 
 /**
@@ -644,10 +663,12 @@ export function checkDfspBulk(
     }
     const transferId = requiredString(it.transferId, 'individualTransfers[].transferId', 'GW_BODY_MALFORMED');
     const quoteExpiresAt = checkAgainstIssued(decoded, body, it.transferAmount, now);
+    const quoteId = issuedQuoteId(decoded);
     out.push({
       transferId,
       condition: cond.toString('base64url'),
       ...(quoteExpiresAt === undefined ? {} : { quoteExpiresAt }),
+      ...(quoteId === undefined ? {} : { quoteId }),
     });
   }
   return { items: out, expiresAt };

@@ -68,6 +68,7 @@ import {
   parseIssuedAnswer,
   payeePrefix,
   quoteKey,
+  quoteUseKey,
   usedTombstone,
 } from './records.js';
 import { has, type JsonObject, pick, transactionObjectOf } from './transaction.js';
@@ -698,9 +699,22 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
   // The mark lives as long as the quote can still be used, never less: until the quote's expiration (the packet's,
   // or the answer's that dates it) and past the transfer's own expiration. Not bounded like the records: ending it
   // early would let a second transfer in.
-  const claimCondition = async (store: Store, p: { transferId: string; condition: string }, quoteExpiresAt: number, expiresAt: number, t: number) => {
+  // The quote's own mark (by the quote id inside the issued packet) is claimed beside the condition's: each answer to one
+  // quote issues another condition, so the condition's mark alone let a payer that asked again execute the quote once
+  // per answer (hostile review of 2026-12-02). Both are claimed side by side; one held by another transfer refuses it,
+  // and a mark this prepare wrote then stays (fail closed, as for a bulk).
+  const claimCondition = async (
+    store: Store,
+    p: { transferId: string; condition: string; quoteId?: string | undefined },
+    quoteExpiresAt: number,
+    expiresAt: number,
+    t: number,
+  ) => {
     const useTtl = ttlUntil(Math.max(quoteExpiresAt, expiresAt), t, o.graceSeconds);
-    await claimUse(store, conditionUseKey(p.condition), p.transferId, useTtl);
+    await Promise.all([
+      claimUse(store, conditionUseKey(p.condition), p.transferId, useTtl),
+      p.quoteId === undefined ? undefined : claimUse(store, quoteUseKey(p.quoteId), p.transferId, useTtl),
+    ]);
   };
   const dfspTransfer: Check = async (c, msg, store) => {
     const t = now();
@@ -711,7 +725,22 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     // approved under the first. A resend with the same packet and condition passes. The record comes before the
     // claim, so a prepare refused here leaves the other quote unused.
     const key = dfspTransferKey(p.transferId);
-    const written = await writeOnce(store, key, JSON.stringify({ p: msg.ilpPacket, c: p.condition }), boundedTtl(p.expiresAt, t, o));
+    // The transfer's expiration is kept for the commit (no fulfilment leaves after it); a resend is the same prepare
+    // when its packet and condition are, and the first record stands with its expiration.
+    const written = await writeOnce(
+      store,
+      key,
+      JSON.stringify({ p: msg.ilpPacket, c: p.condition, e: p.expiresAt }),
+      boundedTtl(p.expiresAt, t, o),
+      (existing) => {
+        try {
+          const r = parseDfspRecord(existing);
+          return r.p === msg.ilpPacket && r.c === p.condition;
+        } catch {
+          return false;
+        }
+      },
+    );
     if (written === 'other')
       throw new GatewayError('GW_ILP_TRANSFER_DUPLICATE', { detail: 'transferId already prepared with another quote (condition or packet)' });
     try {
@@ -737,10 +766,17 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     if (items.length === 0) return;
     if (new Set(items.map((x) => x.condition)).size !== items.length)
       throw new GatewayError('GW_ILP_CONDITION_USED', { detail: "two items carry one quote's condition" });
+    const quoteIds = items.flatMap((x) => (x.quoteId === undefined ? [] : [x.quoteId]));
+    if (new Set(quoteIds).size !== quoteIds.length) throw new GatewayError('GW_ILP_CONDITION_USED', { detail: 'two items execute one quote' });
     const dated = await Promise.all(
       items.map(async (it) => {
         const quoteExpiresAt = await quoteExpiry(store, it, msg.bulkQuoteId, t);
-        refuseIfHeldByOther(await store.get(conditionUseKey(it.condition)), it.transferId);
+        const [byCondition, byQuote] = await Promise.all([
+          store.get(conditionUseKey(it.condition)),
+          it.quoteId === undefined ? undefined : store.get(quoteUseKey(it.quoteId)),
+        ]);
+        refuseIfHeldByOther(byCondition, it.transferId);
+        refuseIfHeldByOther(byQuote, it.transferId);
         return quoteExpiresAt;
       }),
     );
@@ -841,12 +877,16 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     if (results === undefined || (Array.isArray(results) && results.length === 0)) return;
     await keepAnswers(c, store, bulkItems(msg, 'individualQuoteResults'), msg.expiration, c.get('route').params[0]!);
   };
+  // A transfer past its expiration gets no fulfilment: the switch would refuse it (3303, as the hub role does), and the
+  // payee's secret-derived preimage would have left for a transfer that cannot complete (hostile review of 2026-12-02).
   const attachFulfilment =
     (key: (id: string) => string): Check =>
     async (c, _msg, store) => {
       const stored = await store.get(key(c.get('route').params[0]!));
       if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
-      c.get('message').complete({ fulfilment: deriveFulfilment(parseDfspRecord(stored), keyring) });
+      const record = parseDfspRecord(stored);
+      if (record.e !== undefined && now() >= record.e) throw new GatewayError('GW_ILP_TRANSFER_EXPIRED', { detail: 'the transfer has expired' });
+      c.get('message').complete({ fulfilment: deriveFulfilment(record, keyring) });
     };
   const commit = attachFulfilment(dfspTransferKey);
   const fxCommit = attachFulfilment(fxpTransferKey);

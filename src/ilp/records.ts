@@ -55,6 +55,12 @@ export const issuedAnswerKey = (condition: string): string => `ilp:answer:{${id(
 export const dfspTransferKey = (transferId: string): string => `ilp:xfer:{${id(transferId)}}`;
 /** DFSP role: the transfer id a condition this DFSP issued was first used by (one transfer per quote). */
 export const conditionUseKey = (condition: string): string => `ilp:conduse:{${id(condition)}}`;
+/**
+ * DFSP role: the transfer id that first executed a quote this DFSP answered, by the quote id inside the issued packet.
+ * Every answer to one quote issues another condition (its expiration is in the packet), so the condition's mark alone
+ * would let each answer serve a transfer of its own (hostile review of 2026-12-02).
+ */
+export const quoteUseKey = (quoteId: string): string => `ilp:quse:{${id(quoteId)}}`;
 
 /**
  * DFSP role with an FXP behind it: packet and condition issued in the outbound PUT /fxQuotes/{ID}, keyed by
@@ -96,6 +102,8 @@ export interface DfspTransferRecord {
   readonly p: string;
   /** Condition, base64url. */
   readonly c: string;
+  /** The transfer's expiration (epoch ms); absent in records of an earlier gateway. */
+  readonly e?: number;
 }
 
 const corrupt = () => new GatewayError('GW_INTERNAL', { detail: 'corrupt ILP store record' });
@@ -115,7 +123,7 @@ export function parseHubRecord(text: string): HubTransferRecord {
 export function parseDfspRecord(text: string): DfspTransferRecord {
   try {
     const r = JSON.parse(text) as Partial<DfspTransferRecord>;
-    if (typeof r.p === 'string' && typeof r.c === 'string') return { p: r.p, c: r.c };
+    if (typeof r.p === 'string' && typeof r.c === 'string') return { p: r.p, c: r.c, ...(typeof r.e === 'number' ? { e: r.e } : {}) };
   } catch {
     /* not JSON: rejected as corrupt below */
   }

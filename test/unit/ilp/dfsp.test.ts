@@ -45,7 +45,7 @@ function setup(env: Record<string, string> = {}) {
 
 for (const v of ['1', '4'] as IlpVersion[]) {
   describe(`DFSP role, ILP v${v}`, () => {
-    test('quote → ILP attached (= SDK getQuoteResponseIlp) → transfer accepted → fulfilment attached (= SDK calculateFulfil); one round trip each, two for the transfer (one-use claim + record)', async () => {
+    test('quote → ILP attached (= SDK getQuoteResponseIlp) → transfer accepted → fulfilment attached (= SDK calculateFulfil); one round trip each, two for the transfer (the record, then the condition and quote one-use claims)', async () => {
       const h = setup({ ILP_VERSION: v });
       const sdk = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger });
       const qr = quoteRequest();
@@ -73,7 +73,8 @@ for (const v of ['1', '4'] as IlpVersion[]) {
         expiration: new Date(T0 + 30_000).toISOString(),
       };
       assert.equal((await h.inbound('POST', '/transfers', prepare)).status, 200);
-      assert.equal(h.store.calls, 4);
+      // The record, then the condition's and the quote's one-use marks side by side: two round trips, three calls.
+      assert.equal(h.store.calls, 5);
 
       const commit = await h.outbound(
         'PUT',
@@ -82,7 +83,7 @@ for (const v of ['1', '4'] as IlpVersion[]) {
         h.dest,
       );
       assert.equal(commit.status, 200);
-      assert.equal(h.store.calls, 5);
+      assert.equal(h.store.calls, 6);
       assert.equal((commit.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
       assert.equal(sdk.validateFulfil((commit.json.rewritten as JsonObject).fulfilment, rewritten.condition), true);
       assert.deepEqual(
