@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { IlpVersion } from '../../src/ilp/packet.js';
+import type { IlpVersion } from '../../src/ilp/keyring.js';
 import { dfspTransferKey } from '../../src/ilp/records.js';
 import type { JsonObject } from '../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../src/store/memory.js';
