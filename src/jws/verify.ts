@@ -168,10 +168,12 @@ async function tryForms(p: Prepared, keys: readonly VerificationKey[], body: Buf
     if (turn) await turn();
     // signingInput may hand out the shared scratch buffer: build and use it within one turn.
     const data = signingInput(prefix, payloadB64);
-    const hit = firstVerifying(p.alg, data, keys, p.signature, false);
+    const hit = turn ? await firstVerifyingInTurns(p.alg, data, keys, p.signature, false, turn) : firstVerifying(p.alg, data, keys, p.signature, false);
     if (hit === undefined) {
       // Only on the failure path: would a revoked key have verified? Then say so (it is still refused).
-      if (firstVerifying(p.alg, data, keys, p.signature, true) !== undefined) throw fail('GW_JWS_KEY_REVOKED', 'signed with a revoked key');
+      if (turn) await turn();
+      const revoked = turn ? await firstVerifyingInTurns(p.alg, data, keys, p.signature, true, turn) : firstVerifying(p.alg, data, keys, p.signature, true);
+      if (revoked !== undefined) throw fail('GW_JWS_KEY_REVOKED', 'signed with a revoked key');
       continue;
     }
     if (form !== 'raw' && parsed) {
@@ -199,16 +201,44 @@ function signingInput(prefix: string, payloadB64: string): Buffer {
   return buf.subarray(0, len);
 }
 
+/** Whether `k` is tried: a usable key that fits `alg`, in force (or, `revoked` true, revoked). */
+const tried = (alg: Algorithm, k: VerificationKey, revoked: boolean): k is VerificationKey & { key: KeyObject } =>
+  k.key !== undefined && k.rejected === undefined && (k.revoked !== undefined) === revoked && keyFits(alg, k.info);
+
+function verifiesWith(alg: Algorithm, data: Buffer, key: KeyObject, signature: Buffer): boolean {
+  try {
+    return cryptoVerify(alg.digest, data, alg.hasOptions ? { key, ...alg.options } : key, signature);
+  } catch {
+    return false; // a malformed signature for this key type: treat as not verifying
+  }
+}
+
 /** The first key that verifies: among the keys in force, or (`revoked` true) among the revoked ones only. */
 function firstVerifying(alg: Algorithm, data: Buffer, keys: readonly VerificationKey[], signature: Buffer, revoked: boolean): VerificationKey | undefined {
+  for (const k of keys) if (tried(alg, k, revoked) && verifiesWith(alg, data, k.key, signature)) return k;
+  return undefined;
+}
+
+/**
+ * firstVerifying for a large body: each verification hashes the whole signing input again, so with several keys
+ * (a peer's own key set may give it ten) one turn would hash it ten times over (re-review of 2026-12-02: a 5 MiB body
+ * and ten keys stalled the event loop for 90 ms). Each key after the first is tried in a turn of its own. `data` is
+ * the request's own buffer here (signingInput hands out the shared scratch only below YIELD_ABOVE_BYTES).
+ */
+async function firstVerifyingInTurns(
+  alg: Algorithm,
+  data: Buffer,
+  keys: readonly VerificationKey[],
+  signature: Buffer,
+  revoked: boolean,
+  turn: () => Promise<void>,
+): Promise<VerificationKey | undefined> {
+  let first = true;
   for (const k of keys) {
-    const key = k.key;
-    if (key === undefined || k.rejected !== undefined || (k.revoked !== undefined) !== revoked || !keyFits(alg, k.info)) continue;
-    try {
-      if (cryptoVerify(alg.digest, data, alg.hasOptions ? { key, ...alg.options } : key, signature)) return k;
-    } catch {
-      // a malformed signature for this key type: treat as not verifying
-    }
+    if (!tried(alg, k, revoked)) continue;
+    if (!first) await turn();
+    first = false;
+    if (verifiesWith(alg, data, k.key, signature)) return k;
   }
   return undefined;
 }
