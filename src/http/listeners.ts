@@ -84,6 +84,13 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     conns.set(socket, { state, openedAt: performance.now(), graceMs });
     socket.once('close', () => conns.delete(socket));
   };
+  // Only the answer to a connection's last request in progress says `Connection: close`: node closes the socket after
+  // it, and a request pipelined behind it (perhaps already forwarded) would lose its answer, and be sent again by the
+  // client (RFC 9112 §9.3.2; re-review of 2026-12-02).
+  const lastOnSocket = (socket: Socket | null) => {
+    const c = socket ? conns.get(socket) : undefined;
+    return c === undefined || c.state.unanswered(socket!) <= 1;
+  };
   // Every response head goes through writeHead (node calls it for implicit heads too), so one check there
   // covers the requests in flight when the drain begins as well as those arriving on busy connections.
   class Response extends ServerResponse {
@@ -92,7 +99,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       message?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
       headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
     ): this {
-      if (draining && !this.headersSent) this.setHeader('connection', 'close');
+      if (draining && !this.headersSent && lastOnSocket(this.socket)) this.setHeader('connection', 'close');
       return typeof message === 'object' ? super.writeHead(statusCode, message) : super.writeHead(statusCode, message, headers);
     }
   }

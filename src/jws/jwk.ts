@@ -2,7 +2,7 @@
 // own JWK export (KeyObject.export({ format: 'jwk' })); the thumbprint hashes the required members in
 // lexicographic order without whitespace (RFC 7638 §3.2: RSA e, kty, n; EC crv, kty, x, y), which is what
 // jose's calculateJwkThumbprint computes (test/unit/jws/jwk.test.ts checks the two agree).
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, ECDH, type KeyObject } from 'node:crypto';
 import type { AlgName } from './algorithms.js';
 
 /** The members of a published verification key: key material, `kid`, `use` and `alg` (RFC 7517 §4), nothing else. */
@@ -50,7 +50,17 @@ export function jwkThumbprint(key: KeyObject): string {
 export function spkiFingerprint(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   const t = pub.asymmetricKeyType;
-  return givenSpkiFingerprint(t === 'rsa' || t === 'ec' ? createPublicKey({ key: pub.export({ format: 'jwk' }), format: 'jwk' }) : pub);
+  let canonical = pub;
+  if (t === 'rsa' || t === 'ec') {
+    try {
+      canonical = createPublicKey({ key: pub.export({ format: 'jwk' }), format: 'jwk' });
+    } catch {
+      // A curve with no JWK form (brainpool, secp224r1): the key rules refuse such a key, so it never verifies; its
+      // SPKI as given names it. Throwing here would make its file "not parse" and keep the key it replaced in force
+      // (re-review of 2026-12-02).
+    }
+  }
+  return givenSpkiFingerprint(canonical);
 }
 
 /** SHA-256 of a public key's SPKI DER as node holds it (as it was given), lower-case hex. */
@@ -60,11 +70,49 @@ function givenSpkiFingerprint(key: KeyObject): string {
     .digest('hex');
 }
 
-/** A key's fingerprints: the canonical one, and the one as given when it differs (VerificationKey). */
-export function keyFingerprints(key: KeyObject): { readonly fingerprint: string; readonly givenFingerprint?: string } {
-  const fingerprint = spkiFingerprint(key);
-  const given = givenSpkiFingerprint(key.type === 'private' ? createPublicKey(key) : key);
-  return given === fingerprint ? { fingerprint } : { fingerprint, givenFingerprint: given };
+/** What names a key for revocations (VerificationKey, src/jws/revocations.ts KeyRevocations.of). */
+export interface KeyIdentity {
+  /** SHA-256 of the canonical SPKI DER (spkiFingerprint). */
+  readonly fingerprint: string;
+  /**
+   * SHA-256 of the key's other SPKI encodings: as the source gave it, and for a P-256 key its compressed and hybrid
+   * point forms (SEC 1 §2.3.3). A revocation recorded by an earlier release under the encoding a copy was given in
+   * names the key in every other copy too (re-review of 2026-12-02). Empty when there are none.
+   */
+  readonly aliases: readonly string[];
+  /** RFC 7638 thumbprint (RSA and EC keys with a JWK form), canonical by definition: kept with admin revocations. */
+  readonly thumbprint?: string;
+}
+
+// SPKI of a P-256 key up to its BIT STRING's content (RFC 5480 §2: id-ecPublicKey, secp256r1), for a 33-byte
+// (compressed) or 65-byte (uncompressed, hybrid) point.
+const P256_SPKI_33 = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex');
+const P256_SPKI_65 = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** The SPKI DER of a P-256 public key in its other point forms (compressed, hybrid); none for other keys. */
+function otherPointForms(pub: KeyObject): Buffer[] {
+  if (pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return [];
+  const jwk = pub.export({ format: 'jwk' }) as { x?: string; y?: string };
+  if (jwk.x === undefined || jwk.y === undefined) return [];
+  const uncompressed = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+  const form = (f: 'compressed' | 'hybrid') => ECDH.convertKey(uncompressed, 'prime256v1', undefined, undefined, f) as Buffer;
+  return [Buffer.concat([P256_SPKI_33, form('compressed')]), Buffer.concat([P256_SPKI_65, form('hybrid')])];
+}
+
+/** A key's identity: its canonical fingerprint, those of its other encodings, and its RFC 7638 thumbprint. */
+export function keyIdentity(key: KeyObject): KeyIdentity {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const fingerprint = spkiFingerprint(pub);
+  const aliases = new Set([givenSpkiFingerprint(pub), ...otherPointForms(pub).map(sha256Hex)]);
+  aliases.delete(fingerprint);
+  let thumbprint: string | undefined;
+  try {
+    thumbprint = jwkThumbprint(pub);
+  } catch {
+    thumbprint = undefined; // no JWK form (see spkiFingerprint)
+  }
+  return { fingerprint, aliases: [...aliases], ...(thumbprint === undefined ? {} : { thumbprint }) };
 }
 
 /**

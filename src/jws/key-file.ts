@@ -3,7 +3,7 @@
 // rotation. The FSP id is the part before the first dot, so FSP ids containing dots are not supported.
 import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { describeKey, type KeyInfo, keyRejection } from './algorithms.js';
-import { keyFingerprints } from './jwk.js';
+import { keyIdentity } from './jwk.js';
 import type { VerificationKey } from './verify.js';
 
 export interface KeyFileName {
@@ -62,7 +62,7 @@ export function parseKeyFile(pem: string, name: KeyFileName, file: string): Pars
   }
   const info = describeKey(key);
   const rejected = keyRejection(key);
-  const fingerprints = keyFingerprints(key);
+  const fingerprints = keyIdentity(key);
   const { fingerprint } = fingerprints;
   const verificationKey: VerificationKey =
     rejected === undefined ? { label: name.label, key, info, ...fingerprints } : { label: name.label, key: undefined, info, rejected, ...fingerprints };

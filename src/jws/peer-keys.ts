@@ -7,7 +7,7 @@
 // get() is the verifier's keysFor: synchronous on a key-cache hit; the combined list is memoised per FSP
 // against the identity of its inputs and the revocation list's version, so a cached verify allocates nothing.
 import type { KeyObject } from 'node:crypto';
-import { keyFingerprints } from './jwk.js';
+import { type KeyIdentity, keyIdentity } from './jwk.js';
 import type { KeyDirectory } from './key-directory.js';
 import type { KeyRevocations, Revocation } from './revocations.js';
 import { jwkThumbprint } from './sources/remote-key.js';
@@ -69,15 +69,22 @@ export class PeerKeys {
     const version = rev?.version ?? 0;
     const m = this.#memo.get(fspId);
     if (m !== undefined && m.files === files && m.remote === remote && m.version === version) return m.out;
+    const keys = [...files, ...remote];
+    // A revocation found through any copy of a key (its encoding as given may differ per copy) holds for the key,
+    // before the copies are merged into one entry (re-review of 2026-12-02).
+    const revokedBy = new Map<string, Revocation>();
+    for (const k of keys) {
+      const r = k.fingerprint !== undefined ? rev?.of(k) : undefined;
+      if (r !== undefined && !revokedBy.has(k.fingerprint!)) revokedBy.set(k.fingerprint!, r);
+    }
     const seen = new Set<string>();
     const all: VerificationKey[] = [];
-    for (const k of [...files, ...remote]) {
+    for (const k of keys) {
       if (k.fingerprint !== undefined) {
         if (seen.has(k.fingerprint)) continue;
         seen.add(k.fingerprint);
       }
-      const r =
-        k.fingerprint !== undefined ? (rev?.get(k.fingerprint) ?? (k.givenFingerprint !== undefined ? rev?.get(k.givenFingerprint) : undefined)) : undefined;
+      const r = k.fingerprint !== undefined ? revokedBy.get(k.fingerprint) : undefined;
       all.push(r ? { ...k, revoked: r.reason } : k);
     }
     if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
@@ -102,46 +109,69 @@ export class PeerKeys {
     return out;
   }
 
-  /** Every key of every source (revoked ones included, marked). */
-  async list(): Promise<PeerKeyListing[]> {
-    const revoked = (fp: string, given?: string) => {
-      const r: Revocation | undefined = this.revocations?.get(fp) ?? (given !== undefined ? this.revocations?.get(given) : undefined);
-      return r ? { revoked: { reason: r.reason, revokedAt: r.revokedAt } } : {};
-    };
+  /** Every key of every source (revoked ones included, marked), with the identity revocations match it by. */
+  async #listWithIdentity(): Promise<{ listing: PeerKeyListing; identity: KeyIdentity }[]> {
     const thumb = (k: KeyObject) => jwkThumbprint(k).catch(() => null);
-    const out: PeerKeyListing[] = [];
+    const out: { listing: PeerKeyListing; identity: KeyIdentity }[] = [];
     for (const { listing: l, publicKey } of await this.files.listWithKeys()) {
       out.push({
-        fspId: l.fspId,
-        source: 'file',
-        label: l.label,
-        fingerprint: l.fingerprint,
-        thumbprint: await thumb(publicKey),
-        file: l.file,
-        notAfter: l.notAfter,
-        ...(l.rejected !== undefined ? { rejected: l.rejected } : {}),
-        ...revoked(l.fingerprint, keyFingerprints(publicKey).givenFingerprint),
+        identity: keyIdentity(publicKey),
+        listing: {
+          fspId: l.fspId,
+          source: 'file',
+          label: l.label,
+          fingerprint: l.fingerprint,
+          thumbprint: await thumb(publicKey),
+          file: l.file,
+          notAfter: l.notAfter,
+          ...(l.rejected !== undefined ? { rejected: l.rejected } : {}),
+        },
       });
     }
     for (const { url, key: k } of this.remote?.list() ?? []) {
       out.push({
-        fspId: k.fspId,
-        source: k.kind,
-        label: k.key.label,
-        fingerprint: k.fingerprint,
-        thumbprint: k.thumbprint,
-        ...(k.kid !== undefined ? { kid: k.kid } : {}),
-        url,
-        notAfter: k.notAfter,
-        ...revoked(k.fingerprint, k.key.givenFingerprint),
+        identity: { fingerprint: k.fingerprint, thumbprint: k.thumbprint, aliases: k.key.aliases ?? [] },
+        listing: {
+          fspId: k.fspId,
+          source: k.kind,
+          label: k.key.label,
+          fingerprint: k.fingerprint,
+          thumbprint: k.thumbprint,
+          ...(k.kid !== undefined ? { kid: k.kid } : {}),
+          url,
+          notAfter: k.notAfter,
+        },
       });
     }
-    return out.sort((a, b) => (a.fspId === b.fspId ? 0 : a.fspId < b.fspId ? -1 : 1));
+    // A revocation found through any copy of a key holds for every copy (as in get()).
+    const revokedBy = new Map<string, Revocation>();
+    for (const { identity } of out) {
+      const r = this.revocations?.of(identity);
+      if (r !== undefined && !revokedBy.has(identity.fingerprint)) revokedBy.set(identity.fingerprint, r);
+    }
+    return out
+      .map(({ listing, identity }) => {
+        const r = revokedBy.get(identity.fingerprint);
+        return { identity, listing: r ? { ...listing, revoked: { reason: r.reason, revokedAt: r.revokedAt } } : listing };
+      })
+      .sort((a, b) => (a.listing.fspId === b.listing.fspId ? 0 : a.listing.fspId < b.listing.fspId ? -1 : 1));
   }
 
-  /** The keys (of any source) a fingerprint names: SPKI SHA-256 hex or an RFC 7638 thumbprint. */
+  /** Every key of every source (revoked ones included, marked). */
+  async list(): Promise<PeerKeyListing[]> {
+    return (await this.#listWithIdentity()).map((x) => x.listing);
+  }
+
+  /**
+   * The keys (of any source) a fingerprint names: SPKI SHA-256 hex (the canonical one listed, or that of the key's
+   * encoding as given: `openssl pkey -pubin -outform DER | sha256sum` of its file) or an RFC 7638 thumbprint.
+   */
   async find(ref: { kind: 'spki' | 'jwk'; value: string }): Promise<PeerKeyListing[]> {
-    return (await this.list()).filter((k) => (ref.kind === 'spki' ? k.fingerprint === ref.value : k.thumbprint === ref.value));
+    return (await this.#listWithIdentity())
+      .filter(({ listing: k, identity: i }) =>
+        ref.kind === 'spki' ? k.fingerprint === ref.value || i.aliases.includes(ref.value) : k.thumbprint === ref.value,
+      )
+      .map((x) => x.listing);
   }
 
   /** The remote sources' state (admin API). */

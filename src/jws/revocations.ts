@@ -130,6 +130,31 @@ export class KeyRevocations {
     return this.#state.value.get(fingerprint);
   }
 
+  #byThumbprint: { readonly version: number; readonly map: ReadonlyMap<string, Revocation> } | undefined;
+
+  /**
+   * The revocation naming a key, answered from memory: by its canonical fingerprint, by the fingerprint of another of its
+   * encodings (what an earlier release recorded for a key given in it), or by its RFC 7638 thumbprint (kept with every
+   * revocation made through the admin API, and the same whatever the encoding): a revocation holds when the encoding
+   * it was recorded under is gone (re-review of 2026-12-02).
+   */
+  of(k: {
+    readonly fingerprint?: string | undefined;
+    readonly aliases?: readonly string[] | undefined;
+    readonly thumbprint?: string | undefined;
+  }): Revocation | undefined {
+    const v = this.#state.value;
+    let r = k.fingerprint !== undefined ? v.get(k.fingerprint) : undefined;
+    for (const a of k.aliases ?? []) r ??= v.get(a);
+    if (r !== undefined || k.thumbprint === undefined) return r;
+    if (this.#byThumbprint?.version !== this.version) {
+      const map = new Map<string, Revocation>();
+      for (const x of v.values()) if (x.thumbprint !== undefined) map.set(x.thumbprint, x);
+      this.#byThumbprint = { version: this.version, map };
+    }
+    return this.#byThumbprint.map.get(k.thumbprint);
+  }
+
   /** Revocations in force. */
   get size(): number {
     return this.#state.value.size;

@@ -130,22 +130,24 @@ async function loadKeyring(path: string, now: number): Promise<LoadedKeyring> {
 }
 
 /**
- * With a manifest that does not list JWS_SIGNING_KEY_PATH's file, that file is a copy `switchguard keys rotate`
- * keeps of a key of the keyring (src/jws/rotate.ts). A file holding any other key was replaced in place, and
+ * With a manifest, JWS_SIGNING_KEY_PATH's file is one of its entries or, when the manifest does not list it, a copy
+ * `switchguard keys rotate` keeps of a key of the keyring (src/jws/rotate.ts). A file holding any other key was replaced in place, and
  * the keyring would go on signing with the key the operator meant to replace (a leaked one, say) while the
  * reload looked fine (hostile review of 2026-12-02): the load is refused instead (reload failed, the keys in
  * force stay, start-up stops). A missing copy is no change of key.
  * @throws Error when the file holds a key the keyring does not list, or does not parse.
  */
 async function checkKeyFileCopy(path: string, base: string, ring: Keyring): Promise<void> {
-  if (ring.keys.some((k) => k.file === base)) return; // listed: read and checked against its kid with the others
   const pem = await readFile(path).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   if (pem === undefined) return;
   const copy = parseSigningKey(pem);
   const kid = publicJwk(copy.key, copy.alg.name).kid;
-  if (!ring.keys.some((k) => k.kid === kid))
+  // Listed, the file must hold its entry's key, whatever the entry's state: an expired entry is never loaded, so a
+  // file replaced under it went unnoticed (re-review of 2026-12-02). Unlisted, some key of the keyring.
+  const listed = ring.keys.find((k) => k.file === base);
+  if (listed ? kid !== listed.kid : !ring.keys.some((k) => k.kid === kid))
     throw new Error(
-      `${base} holds key ${kid}, which the keyring does not list: with a keyring, a key is changed by switchguard keys rotate (--emergency for a key in force at once), not by replacing ${base}`,
+      `${base} holds key ${kid}, which the keyring does not list for it: with a keyring, a key is changed by switchguard keys rotate (--emergency for a key in force at once), not by replacing ${base}`,
     );
 }
 

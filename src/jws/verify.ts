@@ -22,8 +22,10 @@ export interface VerificationKey {
   readonly rejected?: string;
   /** SHA-256 of the canonical SPKI DER (src/jws/jwk.ts spkiFingerprint): what a revocation names (src/jws/revocations.ts). */
   readonly fingerprint?: string;
-  /** SHA-256 of the SPKI DER as the source gave it, when that differs from `fingerprint`: a revocation made before fingerprints were canonical may name it. */
-  readonly givenFingerprint?: string;
+  /** SHA-256 of the key's other SPKI encodings (src/jws/jwk.ts KeyIdentity): a revocation of an earlier release may name one. */
+  readonly aliases?: readonly string[];
+  /** RFC 7638 thumbprint: a revocation made through the admin API keeps it (src/jws/jwk.ts keyIdentity). */
+  readonly thumbprint?: string;
   /**
    * Set (to the operator's reason) when the key is revoked: it never verifies anything; a signature it
    * would verify is refused as GW_JWS_KEY_REVOKED rather than GW_JWS_BAD_SIGNATURE.

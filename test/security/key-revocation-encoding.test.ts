@@ -2,10 +2,13 @@
 // (uncompressed and compressed point, SEC 1 §2.3.3) that node imports as the same key (KeyObject.equals) and
 // re-exports as given. The fingerprint is taken of one canonical encoding (src/jws/jwk.ts spkiFingerprint), so the
 // same key presented again in its compressed form stays revoked, whatever the source: a key file re-added, the
-// DFSP's own Connection Manager upload (hostile review of 2026-12-02; they verified again before).
+// DFSP's own Connection Manager upload (hostile review of 2026-12-02; they verified again before). A revocation an
+// earlier release recorded under the encoding a copy was given in names the key in every copy (each key's other
+// encodings are its aliases, src/jws/jwk.ts keyIdentity), and a key of a curve without a JWK form is still named
+// (re-review of 2026-12-02).
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, ECDH, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ALGORITHMS } from '../../src/jws/algorithms.js';
 import { signRequest } from '../../src/jws/sign.js';
@@ -144,4 +147,107 @@ test('a revocation recorded before fingerprints were canonical (the compressed e
   const k = listing.keys.find((x) => x.fspId === 'dfsp1');
   assert.equal(k?.fingerprint, spki(K.publicKey), 'listed by its canonical fingerprint');
   assert.equal(k?.revoked?.reason, 'key leaked', 'and listed as revoked');
+});
+
+test('a revocation recorded before fingerprints were canonical (compressed, as given) survives the DFSP re-uploading the key uncompressed (and a restart)', {
+  timeout: 60_000,
+}, async (t) => {
+  const pki = makeTestPki();
+  const keysDir = `${pki.dir}/jws`;
+  mkdirSync(keysDir);
+  const mcm = await startMcmStub(pki);
+  t.after(() => mcm.close());
+  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const compressed = compressedPem(K.publicKey);
+  // dfsp1 had uploaded its key to the Connection Manager in the compressed form; the operator revoked it (key leaked)
+  // with the release before this one, which recorded the SHA-256 of the SPKI as given.
+  mcm.dfsps = [{ dfspId: 'dfsp1', publicKey: compressed }];
+  const given = createHash('sha256')
+    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+  const revoked = { fingerprint: given, fspIds: ['dfsp1'], reason: 'key leaked', revokedAt: new Date().toISOString() };
+  writeFileSync(`${pki.dir}/key-revocations.json`, JSON.stringify({ g: 1, v: [revoked] }));
+  const h = await harness(
+    t,
+    { MCM_URL: mcm.apiUrl, MCM_TOKEN_URL: mcm.tokenUrl, MCM_CLIENT_ID: mcm.clientId, MCM_CLIENT_SECRET: mcm.clientSecret, MCM_CA_CERT_PATH: pki.caPath },
+    keysDir,
+    pki,
+  );
+  assert.equal(await h.post(K.privateKey, 'dfsp1'), '400 3105', 'the legacy revocation holds for the encoding as given');
+
+  // dfsp1 (or whoever holds its leaked private key and its Connection Manager login) uploads "a new key": the same one,
+  // uncompressed. The running gateway keeps the copy it has (its canonical fingerprint did not change); the next
+  // start-up (a deployment, a restart, another replica) reads the upload as it now is.
+  mcm.dfsps = [{ dfspId: 'dfsp1', publicKey: pem(K.publicKey) }];
+  const restarted = await harness(
+    t,
+    { MCM_URL: mcm.apiUrl, MCM_TOKEN_URL: mcm.tokenUrl, MCM_CLIENT_ID: mcm.clientId, MCM_CLIENT_SECRET: mcm.clientSecret, MCM_CA_CERT_PATH: pki.caPath },
+    keysDir,
+    pki,
+  );
+  const listed = (await (await restarted.admin('/admin/keys/revocations')).json()) as { revocations: { fingerprint: string }[] };
+  assert.deepEqual(
+    listed.revocations.map((r) => r.fingerprint),
+    [given],
+    'the revocation is still in force',
+  );
+  assert.equal(await restarted.post(K.privateKey, 'dfsp1'), '400 3105', 'the revoked key must stay refused whatever its encoding');
+});
+
+test('a legacy revocation (compressed, as given) of a key file holds when the same key is also in a second, uncompressed key file', {
+  timeout: 60_000,
+}, async (t) => {
+  const pki = makeTestPki();
+  const keysDir = `${pki.dir}/jws`;
+  mkdirSync(keysDir);
+  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const compressed = compressedPem(K.publicKey);
+  writeFileSync(`${keysDir}/dfsp1.b.pem`, compressed);
+  const given = createHash('sha256')
+    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+  writeFileSync(
+    `${pki.dir}/key-revocations.json`,
+    JSON.stringify({ g: 1, v: [{ fingerprint: given, fspIds: ['dfsp1'], reason: 'key leaked', revokedAt: new Date().toISOString() }] }),
+  );
+  const h = await harness(t, {}, keysDir, pki);
+  assert.equal(await h.post(K.privateKey, 'dfsp1'), '400 3105', 'revoked');
+  // The same key is also present uncompressed (e.g. the DFSP's primary file re-sent by the DFSP, or any copy that
+  // sorts first): PeerKeys keeps one entry per canonical fingerprint, the first, and the revocation is missed.
+  writeFileSync(`${keysDir}/dfsp1.pem`, pem(K.publicKey));
+  assert.equal((await h.admin('/admin/reload', { method: 'POST' })).status, 200);
+  assert.equal(await h.post(K.privateKey, 'dfsp1'), '400 3105', 'the revoked key must stay refused while its revoked encoding is still listed');
+});
+
+test('a key file replaced by an EC key on a curve without a JWK form: the replaced key no longer verifies', { timeout: 60_000 }, async (t) => {
+  const pki = makeTestPki();
+  const keysDir = `${pki.dir}/jws`;
+  mkdirSync(keysDir);
+  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(`${keysDir}/dfsp1.pem`, pem(K.publicKey));
+  const h = await harness(t, {}, keysDir, pki);
+  assert.equal(await h.post(K.privateKey, 'dfsp1'), 'accepted');
+  // dfsp1's key K leaked; the operator replaces the file with the key dfsp1 sent next (one the rules refuse).
+  const next = generateKeyPairSync('ec', { namedCurve: 'brainpoolP256r1' });
+  writeFileSync(`${keysDir}/dfsp1.tmp`, pem(next.publicKey));
+  renameSync(`${keysDir}/dfsp1.tmp`, `${keysDir}/dfsp1.pem`);
+  await h.admin('/admin/reload', { method: 'POST' });
+  assert.equal(await h.post(K.privateKey, 'dfsp1'), '400 3105', 'the replaced key must not verify any more');
+});
+
+test('an operator may revoke a key by the fingerprint of its file as given (openssl … | sha256sum of a compressed key)', { timeout: 60_000 }, async (t) => {
+  const pki = makeTestPki();
+  const keysDir = `${pki.dir}/jws`;
+  mkdirSync(keysDir);
+  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const compressed = compressedPem(K.publicKey);
+  writeFileSync(`${keysDir}/dfsp1.pem`, compressed);
+  const given = createHash('sha256')
+    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+  const h = await harness(t, {}, keysDir, pki);
+  assert.equal(await h.post(K.privateKey, 'dfsp1'), 'accepted');
+  const r = await h.admin('/admin/keys/revocations', { method: 'POST', body: JSON.stringify({ fingerprint: given, reason: 'key leaked' }) });
+  assert.equal(r.status, 201, await r.text());
+  assert.equal(await h.post(K.privateKey, 'dfsp1'), '400 3105');
 });

@@ -9,7 +9,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { directoryKeyStore, rotateSigningKey } from '../../src/jws/rotate.js';
+import { DAY_MS, directoryKeyStore, rotateSigningKey } from '../../src/jws/rotate.js';
 import { SigningKeyHolder } from '../../src/jws/signing-key.js';
 import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
 
@@ -55,4 +55,64 @@ test('a start-up with a signing key file replaced in place beside a keyring stop
   const k = await afterEmergency(t);
   k.replace();
   await assert.rejects(SigningKeyHolder.open({ path: k.path, watch: false, rescanIntervalSeconds: 3600 }), /which the keyring does not list/);
+});
+
+// The manifest lists JWS_SIGNING_KEY_PATH's own file as the old key after a first rotation; once the key's retention
+// ends it is expired, still listed and never loaded, and a replacement was ignored (re-review of 2026-12-02).
+test('a signing key file replaced in place while the manifest lists it as an expired key: the reload fails', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-rereview-expired-base-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'signing.key');
+  writeFileSync(path, pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), { mode: 0o600 });
+  // The documented monthly rotation: `switchguard keys rotate` with the defaults (publish 2 days ahead, retain 2 days).
+  const t0 = Date.now();
+  const r = await rotateSigningKey(directoryKeyStore(dir, 'signing.key'), { keyFile: 'signing.key', now: t0 });
+  assert.equal(r.outcome, 'staged');
+  assert.ok(
+    r.ring.keys.some((k) => k.file === 'signing.key'),
+    'the manifest lists signing.key (the old key)',
+  );
+
+  // Five days later: the new key signs, the old one (signing.key) is expired but still listed.
+  let now = t0 + 5 * DAY_MS;
+  const outcomes: string[] = [];
+  const errors: string[] = [];
+  const holder = await SigningKeyHolder.open({
+    path,
+    watch: false,
+    rescanIntervalSeconds: 3600,
+    now: () => now,
+    telemetry: { ...NOOP_TELEMETRY, reload: (x: { outcome: string }) => outcomes.push(x.outcome) },
+    onError: (e) => errors.push(String((e as Error).message)),
+  });
+  t.after(() => holder.close());
+  assert.equal(holder.currentKid(), r.kid);
+  assert.equal(await holder.reload(), true);
+
+  // The operator (key leaked, or simply following the single-file habit) replaces JWS_SIGNING_KEY_PATH in place.
+  writeFileSync(join(dir, 'tmp'), pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), { mode: 0o600 });
+  renameSync(join(dir, 'tmp'), path);
+  now += 1000;
+  const ok = await holder.reload();
+  assert.equal(holder.currentKid(), r.kid, 'the keyring key still signs');
+  assert.equal(
+    ok,
+    false,
+    `the replacement is ignored while the reload reports ${ok ? 'success' : 'failure'} (outcomes ${outcomes.join(',')}; errors: ${errors.join(' | ') || 'none'})`,
+  );
+});
+
+test('a start-up with JWS_SIGNING_KEY_PATH replaced in place while the manifest lists it as expired stops', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-rereview-expired-base-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'signing.key');
+  writeFileSync(path, pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), { mode: 0o600 });
+  const t0 = Date.now();
+  await rotateSigningKey(directoryKeyStore(dir, 'signing.key'), { keyFile: 'signing.key', now: t0 });
+  writeFileSync(join(dir, 'tmp'), pem(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), { mode: 0o600 });
+  renameSync(join(dir, 'tmp'), path);
+  await assert.rejects(
+    SigningKeyHolder.open({ path, watch: false, rescanIntervalSeconds: 3600, now: () => t0 + 5 * DAY_MS }).then((h) => h.close()),
+    /does not list|holds key/,
+  );
 });

@@ -15,7 +15,7 @@ import { createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { isValidFspId } from '../../fspiop/headers.js';
 import { ALGORITHMS, type AlgName, describeKey, keyFits, keyRejection } from '../algorithms.js';
-import { keyFingerprints } from '../jwk.js';
+import { keyIdentity } from '../jwk.js';
 import type { VerificationKey } from '../verify.js';
 
 export type SourceKind = 'jwks' | 'mcm';
@@ -101,7 +101,7 @@ function checkKey(key: KeyObject, alg: string | undefined, allowed: ReadonlySet<
 }
 
 function finish(key: KeyObject, ctx: ImportContext, kid: string | undefined, notAfter: number | undefined, thumbprint: string): RemoteKey {
-  const fingerprints = keyFingerprints(key);
+  const fingerprints = keyIdentity(key);
   const { fingerprint } = fingerprints;
   const label = ctx.kind === 'jwks' ? `jwks:${kid !== undefined && /^[A-Za-z0-9._:-]{1,64}$/.test(kid) ? kid : thumbprint.slice(0, 12)}` : 'mcm';
   return { fspId: ctx.fspId, kind: ctx.kind, kid, fingerprint, thumbprint, notAfter, key: { label, key, info: describeKey(key), ...fingerprints } };

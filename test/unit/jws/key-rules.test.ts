@@ -5,7 +5,7 @@ import { createHash, createPublicKey, ECDH, generateKeyPairSync, type KeyObject,
 import { test } from 'node:test';
 import { loadConfig } from '../../../src/config/load.js';
 import { ALGORITHM_NAMES, ALGORITHMS, describeKey, keyFits, keyRejection, signingAlgorithmFor } from '../../../src/jws/algorithms.js';
-import { keyFingerprints, spkiFingerprint } from '../../../src/jws/jwk.js';
+import { jwkThumbprint, keyIdentity, spkiFingerprint } from '../../../src/jws/jwk.js';
 import { PAYLOAD_FORMS } from '../../../src/jws/payload-forms.js';
 
 const rsa = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits }).publicKey;
@@ -107,8 +107,21 @@ test('a key has one fingerprint whatever its encoding: an EC point compressed or
   assert.notEqual(sha(compressed.export({ type: 'spki', format: 'der' })), sha(der), 'and keeps the encoding as given');
   assert.equal(spkiFingerprint(compressed), sha(der), 'the fingerprint is that of the uncompressed SPKI');
   assert.equal(spkiFingerprint(pub), sha(der));
-  assert.deepEqual(keyFingerprints(compressed), { fingerprint: sha(der), givenFingerprint: sha(compressed.export({ type: 'spki', format: 'der' })) });
-  assert.deepEqual(keyFingerprints(pub), { fingerprint: sha(der) });
+  // Both copies have one identity: the canonical fingerprint, the other point forms as aliases (an earlier release
+  // recorded a revocation under the encoding a copy was given in), and the RFC 7638 thumbprint.
+  const compressedFp = sha(compressed.export({ type: 'spki', format: 'der' }));
+  for (const k of [compressed, pub]) {
+    const id = keyIdentity(k);
+    assert.equal(id.fingerprint, sha(der));
+    assert.equal(id.thumbprint, jwkThumbprint(pub));
+    assert.equal(id.aliases.length, 2, 'compressed and hybrid');
+    assert.ok(id.aliases.includes(compressedFp));
+    assert.ok(!id.aliases.includes(sha(der)));
+  }
   const r = KEYS['RSA 2048']!;
   assert.equal(spkiFingerprint(r), sha(r.export({ type: 'spki', format: 'der' })), 'an RSA key as OpenSSL writes it: its SPKI as given');
+  assert.deepEqual(keyIdentity(r).aliases, []);
+  // A curve with no JWK form: refused by the key rules, named by its SPKI as given (no throw).
+  const brainpool = ec('brainpoolP256r1');
+  assert.equal(spkiFingerprint(brainpool), sha(brainpool.export({ type: 'spki', format: 'der' })));
 });
