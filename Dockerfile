@@ -36,7 +36,6 @@ COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
 COPY --chown=root:root bin ./bin
-COPY --chown=root:root config ./config
 # Numeric uid/gid (the image's `node` user) so Kubernetes' runAsNonRoot can verify it; the code is root-owned
 # and read-only to it.
 USER 1000:1000

@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { RESOURCES } from '../fspiop/resources.js';
 import { resolveTlsGroups, type TlsGroups } from '../tls/groups.js';
+import { maskCredentials } from '../util/redact.js';
 import { DEV_ILP_SECRET } from './development.js';
 import {
   type Config,
@@ -58,10 +59,8 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
     const r = f.schema.safeParse(input);
     if (r.success) raw[name] = r.data;
     else {
-      // Credentials of a URL (REDIS_URL's password, say) are never echoed, whatever the setting (review of 2026-12-01).
-      // Whatever stands between the scheme and the last '@' before a query could be credentials, however the slashes
-      // are spelt (the URL parser skips '/' and '\\' there): never echoed.
-      const masked = input?.replace(/^([a-z][a-z0-9+.-]*:)[^?#]*@/i, '$1***@');
+      // Credentials of a URL (REDIS_URL's password, say) are never echoed, whatever the setting (src/util/redact.ts).
+      const masked = input === undefined ? undefined : maskCredentials(input);
       const shown = masked === undefined ? 'unset' : f.secret ? '(secret)' : `'${masked.length > 60 ? `${masked.slice(0, 60)}…` : masked}'`;
       problems.push(`${f.env}: ${r.error.issues.map((i) => i.message).join('; ')} (got ${shown})`);
     }

@@ -4,6 +4,7 @@
 // transaction-requests service; the hub gateway forwards each resource to its own. Resource names are those
 // of the FSPIOP resource table (src/fspiop/resources.ts), the one source of resources.
 import { isResource, RESOURCES, type Resource } from '../fspiop/resources.js';
+import { maskCredentials } from '../util/redact.js';
 
 /** One item of the mapping: its resources and their upstream. */
 export interface UpstreamRoute {
@@ -60,7 +61,7 @@ export function parseUpstreamRoutes(text: string): { routes: readonly UpstreamRo
   for (const item of items) {
     const eq = item.indexOf('=');
     if (eq <= 0 || eq === item.length - 1) {
-      problems.push(`expected resource[|resource…]=URL, got '${item}'`);
+      problems.push(`expected resource[|resource…]=URL, got '${maskCredentials(item)}'`);
       continue;
     }
     const names = item
@@ -71,7 +72,7 @@ export function parseUpstreamRoutes(text: string): { routes: readonly UpstreamRo
     const url = item.slice(eq + 1).trim();
     const resources: Resource[] = [];
     for (const n of names) {
-      if (!isResource(n)) problems.push(`unknown resource '${n}' in '${item}' (resources: ${RESOURCES.join(', ')})`);
+      if (!isResource(n)) problems.push(`unknown resource '${n}' in '${maskCredentials(item)}' (resources: ${RESOURCES.join(', ')})`);
       else if (routed.has(n)) problems.push(`resource '${n}' is listed twice; each resource has one upstream`);
       else {
         routed.add(n);
@@ -80,7 +81,7 @@ export function parseUpstreamRoutes(text: string): { routes: readonly UpstreamRo
     }
     const bad = upstreamUrlProblem(url);
     if (bad) {
-      problems.push(`the URL of ${label} '${url}' ${bad}`);
+      problems.push(`the URL of ${label} '${maskCredentials(url)}' ${bad}`);
       continue;
     }
     const key = new URL(url).href.replace(/\/+$/, '');

@@ -100,6 +100,11 @@ test('dockerfile: no development dependencies, package manager or build tools in
     .split('\n')
     .map((l) => l.trim());
   for (const p of ['keys', 'node_modules', '.git', 'test']) assert.ok(ignore.includes(p), `.dockerignore: ${p}`);
+  // Secret files at any depth (a pattern's '*' does not cross '/': '*.env' left config/production.env in the context),
+  // and the image copies no configuration directory where an operator's filled-in copy could sit.
+  for (const p of ['**/*.env', '**/*.key', '**/*.pem']) assert.ok(ignore.includes(p), `.dockerignore: ${p}`);
+  assert.ok(!ignore.some((l) => l.startsWith('!') && /\.(env|key|pem)$/.test(l)), '.dockerignore re-includes no secret file');
+  for (const c of copies) assert.doesNotMatch(c.args, /(^|\s)config(\/|\s|$)/, `no configuration directory in the image: ${c.args}`);
 });
 
 test('dockerfile: entrypoint, production profile, ports, HEALTHCHECK on /health, OCI labels', () => {
