@@ -168,8 +168,11 @@ async function tryForms(p: Prepared, keys: readonly VerificationKey[], body: Buf
       payloadB64 = Buffer.from(text, 'utf8').toString('base64url');
     }
     if (turn) await turn();
-    // signingInput may hand out the shared scratch buffer: build and use it within one turn.
-    const data = signingInput(prefix, payloadB64);
+    // signingInput may hand out the shared scratch buffer: build and use it within one turn. A verification that
+    // awaits between keys (`turn`) gets a buffer of its own, whatever the form's length: another request verified in
+    // between would overwrite the scratch, and the next key would check this signature against that request's bytes
+    // (re-review of 2026-12-02: a fallback form of a padded body is short enough for the scratch).
+    const data = signingInput(prefix, payloadB64, turn === undefined);
     const hit = turn ? await firstVerifyingInTurns(p.alg, data, keys, p.signature, false, turn) : firstVerifying(p.alg, data, keys, p.signature, false);
     if (hit === undefined) {
       // Only on the failure path: would a revoked key have verified? Then say so (it is still refused).
@@ -192,12 +195,12 @@ function resultOf(p: Prepared, form: PayloadForm, hit: VerificationKey): VerifyR
   return { form, alg: p.alg.name, keyId: hit.label === '' ? p.source : `${p.source}.${hit.label}`, source: p.source };
 }
 
-// crypto.verify is synchronous, so one scratch buffer can hold every signing input: no per-request
-// allocation of a 2 kB buffer on the hot path.
+// crypto.verify is synchronous, so one scratch buffer can hold every signing input verified within one turn: no
+// per-request allocation of a 2 kB buffer on the hot path. `shared` false: a buffer of its own (used across turns).
 const scratch = Buffer.allocUnsafeSlow(65536);
-function signingInput(prefix: string, payloadB64: string): Buffer {
+function signingInput(prefix: string, payloadB64: string, shared: boolean): Buffer {
   const len = prefix.length + payloadB64.length;
-  const buf = len <= scratch.length ? scratch : Buffer.allocUnsafe(len);
+  const buf = shared && len <= scratch.length ? scratch : Buffer.allocUnsafe(len);
   buf.write(prefix, 0, 'latin1');
   buf.write(payloadB64, prefix.length, 'latin1');
   return buf.subarray(0, len);
@@ -224,8 +227,8 @@ function firstVerifying(alg: Algorithm, data: Buffer, keys: readonly Verificatio
 /**
  * firstVerifying for a large body: each verification hashes the whole signing input again, so with several keys
  * (a peer's own key set may give it ten) one turn would hash it ten times over (re-review of 2026-12-02: a 5 MiB body
- * and ten keys stalled the event loop for 90 ms). Each key after the first is tried in a turn of its own. `data` is
- * the request's own buffer here (signingInput hands out the shared scratch only below YIELD_ABOVE_BYTES).
+ * and ten keys stalled the event loop for 90 ms). Each key after the first is tried in a turn of its own. `data` must
+ * be the request's own buffer (signingInput with `shared` false), never the scratch another request may overwrite.
  */
 async function firstVerifyingInTurns(
   alg: Algorithm,
