@@ -142,10 +142,12 @@ async function checkKeyFileCopy(path: string, base: string, ring: Keyring): Prom
   if (pem === undefined) return;
   const copy = parseSigningKey(pem);
   const kid = publicJwk(copy.key, copy.alg.name).kid;
-  // Listed, the file must hold its entry's key, whatever the entry's state: an expired entry is never loaded, so a
-  // file replaced under it went unnoticed (re-review of 2026-12-02). Unlisted, some key of the keyring.
-  const listed = ring.keys.find((k) => k.file === base);
-  if (listed ? kid !== listed.kid : !ring.keys.some((k) => k.kid === kid))
+  // Listed or not, the file holds some key of the keyring: an entry of the file that is loaded (current, next,
+  // previous) is also checked against its own kid by loadKey; an expired one is never loaded, so a file replaced under
+  // it went unnoticed (re-review of 2026-12-02). Not its own entry's key only: `keys rotate` writes the copy of the key
+  // in force over an expired entry's file before the manifest that drops the entry (src/jws/rotate.ts), and a reload
+  // or a start-up between the two writes must not fail (second re-review).
+  if (!ring.keys.some((k) => k.kid === kid))
     throw new Error(
       `${base} holds key ${kid}, which the keyring does not list for it: with a keyring, a key is changed by switchguard keys rotate (--emergency for a key in force at once), not by replacing ${base}`,
     );

@@ -9,7 +9,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DAY_MS, directoryKeyStore, rotateSigningKey } from '../../src/jws/rotate.js';
+import { DAY_MS, directoryKeyStore, type KeyStore, rotateSigningKey } from '../../src/jws/rotate.js';
 import { SigningKeyHolder } from '../../src/jws/signing-key.js';
 import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
 
@@ -115,4 +115,54 @@ test('a start-up with JWS_SIGNING_KEY_PATH replaced in place while the manifest 
     SigningKeyHolder.open({ path, watch: false, rescanIntervalSeconds: 3600, now: () => t0 + 5 * DAY_MS }).then((h) => h.close()),
     /does not list|holds key/,
   );
+});
+
+// The second monthly rotation writes the copy of the key in force over the expired entry's file before the manifest that
+// drops the entry: a reload or a start-up in between must not be refused (second re-review of 2026-12-02).
+test('the second monthly `keys rotate`: a reload or a start-up while it commits is never refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-rereview2-rotate-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'signing.key');
+  writeFileSync(path, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  const t0 = Date.now();
+  const store = directoryKeyStore(dir, 'signing.key');
+  await rotateSigningKey(store, { keyFile: 'signing.key', now: t0 }); // month 1: defaults (2 days ahead, 2 days kept)
+
+  let now = t0 + 30 * DAY_MS;
+  const outcomes: string[] = [];
+  const errors: string[] = [];
+  const holder = await SigningKeyHolder.open({
+    path,
+    watch: false,
+    rescanIntervalSeconds: 3600,
+    now: () => now,
+    telemetry: { ...NOOP_TELEMETRY, reload: (x: { outcome: string }) => outcomes.push(x.outcome) },
+    onError: (e) => errors.push(String((e as Error).message)),
+  });
+  t.after(() => holder.close());
+
+  // Month 2: the same command. The store is the directory store; the gateway looks at the files after each one.
+  const seen: { file: string; reload: boolean; startup: string }[] = [];
+  const watched: KeyStore = {
+    get: (n) => store.get(n),
+    async commit(put, remove) {
+      for (const entry of put) {
+        await store.commit([entry], []);
+        now += 1;
+        const reload = await holder.reload();
+        const startup = await SigningKeyHolder.open({ path, watch: false, rescanIntervalSeconds: 3600, now: () => now }).then(
+          (h) => {
+            h.close();
+            return 'ok';
+          },
+          (e: Error) => e.message,
+        );
+        seen.push({ file: entry[0], reload, startup });
+      }
+      await store.commit([], remove);
+    },
+  };
+  await rotateSigningKey(watched, { keyFile: 'signing.key', now });
+  const refused = seen.filter((s) => !s.reload || s.startup !== 'ok');
+  assert.deepEqual(refused, [], `a legitimate rotation was refused midway (reload outcomes ${outcomes.join(',')}; errors: ${errors.join(' | ')})`);
 });
