@@ -715,11 +715,11 @@ const sameAmount = (a: unknown, b: unknown): boolean => {
  * DFSP role with an FXP behind it, inbound POST /fxTransfers (FSPIOP 2.0), first half, before any store
  * access: commitRequestId present, condition form, expiration in the future (and within the bound). Returns the id and the condition bytes.
  */
-export function checkFxpTransferForm(body: JsonObject, now: number, maxAheadSeconds: number): { id: string; condition: Buffer } {
+export function checkFxpTransferForm(body: JsonObject, now: number, maxAheadSeconds: number): { id: string; condition: Buffer; expiresAt: number } {
   const id = requiredString(body.commitRequestId, 'commitRequestId', 'GW_BODY_MALFORMED');
   const condition = conditionBytes(body.condition);
-  futureExpiration(body.expiration, now, maxAheadSeconds);
-  return { id, condition };
+  const expiresAt = futureExpiration(body.expiration, now, maxAheadSeconds);
+  return { id, condition, expiresAt };
 }
 
 /**

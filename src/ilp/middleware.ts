@@ -47,6 +47,7 @@ import { buildIlp, decodePacket, fxQuoteResponseIlp } from './packet.js';
 import {
   conditionUseKey,
   dfspTransferKey,
+  fxpPreparedKey,
   fxpTransferKey,
   type HubTransferRecord,
   hubBulkKey,
@@ -230,6 +231,9 @@ async function claimUse(store: Store, key: string, holder: string, ttl: number, 
   refuseIfHeldByOther((await store.get(key)) ?? '', holder, legacy);
   return false;
 }
+
+/** What a DFSP quote-use mark holds: the transfer id and the condition it executed the quote with. */
+const quoteHolder = (p: { transferId: string; condition: string }): string => `${p.transferId} ${p.condition}`;
 
 /**
  * What a hub quote-use mark holds: the transfer (bulk) id and the terms it was prepared with (its condition, or the
@@ -711,9 +715,14 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     t: number,
   ) => {
     const useTtl = ttlUntil(Math.max(quoteExpiresAt, expiresAt), t, o.graceSeconds);
+    // The quote's mark outlives every packet of the quote issued before it: their expirations are at most
+    // ILP_QUOTE_MAX_TTL_SECONDS after their answer, so after this claim; later answers are refused while it lives
+    // (dfspIlpOutbound quoteResponse). It holds the transfer id and the condition: the same transfer id under another
+    // answer's packet (a bulk item, say) is another execution, not a resend (second re-review of 2026-12-02).
+    const quoteTtl = ttlUntil(Math.max(quoteExpiresAt, expiresAt, t + o.quoteMaxTtlSeconds * 1000), t, o.graceSeconds);
     await Promise.all([
       claimUse(store, conditionUseKey(p.condition), p.transferId, useTtl),
-      p.quoteId === undefined ? undefined : claimUse(store, quoteUseKey(p.quoteId), p.transferId, useTtl),
+      p.quoteId === undefined ? undefined : claimUse(store, quoteUseKey(p.quoteId), quoteHolder(p), quoteTtl),
     ]);
   };
   const dfspTransfer: Check = async (c, msg, store) => {
@@ -776,7 +785,7 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
           it.quoteId === undefined ? undefined : store.get(quoteUseKey(it.quoteId)),
         ]);
         refuseIfHeldByOther(byCondition, it.transferId);
-        refuseIfHeldByOther(byQuote, it.transferId);
+        refuseIfHeldByOther(byQuote, quoteHolder(it));
         return quoteExpiresAt;
       }),
     );
@@ -784,10 +793,13 @@ export function dfspIlpInbound(o: DfspIlpOptions): GatewayMiddleware {
     await Promise.all(items.map((it, i) => claimCondition(store, it, dated[i]!, expiresAt, t)));
   };
 
+  // The accepted fxTransfer's expiration is kept for its commit (first writer wins: a resend dates nothing anew), so no
+  // fulfilment leaves after it (second re-review of 2026-12-02).
   const fxpTransfer: Check = async (_c, msg, store) => {
     const t = now();
     const form = checkFxpTransferForm(msg, t, o.transferMaxTtlSeconds);
     checkFxpTransfer(msg, form.condition, await store.get(fxpTransferKey(form.id)), t);
+    await store.save(fxpPreparedKey(form.id), String(form.expiresAt), boundedTtl(form.expiresAt, t, o), 'nx');
   };
 
   return stage('dfspIlpInbound', o, (c) => {
@@ -812,13 +824,23 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   const { keyring } = o;
   const now = o.now ?? Date.now;
 
+  // An answer to a quote already executed issues nothing (3106), and an answer's expiration is at most
+  // ILP_QUOTE_MAX_TTL_SECONDS ahead, as the hub role bounds it: so every packet of a quote issued before its execution
+  // expires within the life of its one-use mark (dfspIlpInbound claimCondition; second re-review of 2026-12-02).
   const quoteResponse: Check = async (c, msg, store) => {
-    const stored = await store.get(quoteKey(c.get('route').params[0]!));
+    const quoteId = c.get('route').params[0]!;
+    const [stored, executed] = await Promise.all([store.get(quoteKey(quoteId)), store.get(quoteUseKey(quoteId))]);
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
+    if (executed !== undefined) throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this quote was already executed; it is not answered again' });
     // The packet carries the expiration as given, and the transfer is later checked against it: one this gateway
     // could not read back (no zone, a day that does not exist) would have every transfer of the quote refused.
-    if (msg.expiration !== undefined && parseDateTime(msg.expiration) === undefined)
+    const asked = msg.expiration === undefined ? undefined : parseDateTime(msg.expiration);
+    if (msg.expiration !== undefined && asked === undefined)
       throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'the quote expiration is not a DateTime with a zone' });
+    if (asked !== undefined && asked > now() + o.quoteMaxTtlSeconds * 1000)
+      throw new GatewayError('GW_ILP_EXPIRATION_INVALID', {
+        detail: `the quote expiration is more than ${o.quoteMaxTtlSeconds} s ahead (ILP_QUOTE_MAX_TTL_SECONDS)`,
+      });
     const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + o.quoteExpirySeconds * 1000).toISOString();
     const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
     let ilp: ReturnType<typeof buildIlp>;
@@ -879,17 +901,20 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   };
   // A transfer past its expiration gets no fulfilment: the switch would refuse it (3303, as the hub role does), and the
   // payee's secret-derived preimage would have left for a transfer that cannot complete (hostile review of 2026-12-02).
+  // A conversion's expiration is kept apart (fxpPreparedKey), read in the same round trip as its packet.
   const attachFulfilment =
-    (key: (id: string) => string): Check =>
+    (key: (id: string) => string, preparedKey?: (id: string) => string): Check =>
     async (c, _msg, store) => {
-      const stored = await store.get(key(c.get('route').params[0]!));
+      const id = c.get('route').params[0]!;
+      const [stored, prepared] = await Promise.all([store.get(key(id)), preparedKey === undefined ? undefined : store.get(preparedKey(id))]);
       if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
       const record = parseDfspRecord(stored);
-      if (record.e !== undefined && now() >= record.e) throw new GatewayError('GW_ILP_TRANSFER_EXPIRED', { detail: 'the transfer has expired' });
+      const expiresAt = record.e ?? (prepared === undefined ? undefined : Number(prepared));
+      if (expiresAt !== undefined && !(now() < expiresAt)) throw new GatewayError('GW_ILP_TRANSFER_EXPIRED', { detail: 'the transfer has expired' });
       c.get('message').complete({ fulfilment: deriveFulfilment(record, keyring) });
     };
   const commit = attachFulfilment(dfspTransferKey);
-  const fxCommit = attachFulfilment(fxpTransferKey);
+  const fxCommit = attachFulfilment(fxpTransferKey, fxpPreparedKey);
   // The SDK's getFxQuoteResponseIlp: {conversionRequestId, conversionTerms} with the id of the PUT's path and
   // the terms of the response itself, so no stored request is needed; the packet is kept for the fxTransfer.
   const fxQuoteResponse: Check = async (c, msg, store) => {

@@ -67,6 +67,8 @@ export const quoteUseKey = (quoteId: string): string => `ilp:quse:{${id(quoteId)
  * conversionTerms.conversionId, which is the commitRequestId of the POST /fxTransfers that follows.
  */
 export const fxpTransferKey = (conversionId: string): string => `ilp:fxp:{${id(conversionId)}}`;
+/** DFSP role with an FXP behind it: the expiration (epoch ms) of the POST /fxTransfers accepted for a conversion, for its commit. */
+export const fxpPreparedKey = (commitRequestId: string): string => `ilp:fxpx:{${id(commitRequestId)}}`;
 
 /**
  * What an atomic take leaves behind: the fulfilment was used (until the record's TTL ends). It carries

@@ -55,7 +55,8 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       const resp = quoteResponse(T0);
       const q = await h.outbound('PUT', `/quotes/${qr.quoteId}`, resp, h.dest);
       assert.equal(q.status, 200);
-      assert.equal(h.store.calls, 2);
+      // The quote request and the quote's one-use mark (an executed quote is not answered again), side by side.
+      assert.equal(h.store.calls, 3);
       const rewritten = q.json.rewritten as JsonObject;
       const expected = sdk.getQuoteResponseIlp(qr, resp);
       assert.equal(rewritten.ilpPacket, expected.ilpPacket);
@@ -74,7 +75,7 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       };
       assert.equal((await h.inbound('POST', '/transfers', prepare)).status, 200);
       // The record, then the condition's and the quote's one-use marks side by side: two round trips, three calls.
-      assert.equal(h.store.calls, 5);
+      assert.equal(h.store.calls, 6);
 
       const commit = await h.outbound(
         'PUT',
@@ -83,7 +84,7 @@ for (const v of ['1', '4'] as IlpVersion[]) {
         h.dest,
       );
       assert.equal(commit.status, 200);
-      assert.equal(h.store.calls, 6);
+      assert.equal(h.store.calls, 7);
       assert.equal((commit.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
       assert.equal(sdk.validateFulfil((commit.json.rewritten as JsonObject).fulfilment, rewritten.condition), true);
       assert.deepEqual(
@@ -534,7 +535,7 @@ test('conversion terms expiring in year 9999: the FXP record lives ILP_TRANSFER_
 
 for (const v of ['1', '4'] as IlpVersion[]) {
   describe(`DFSP role with an FXP behind it, ILP v${v}`, () => {
-    test('PUT /fxQuotes gets the SDK getFxQuoteResponseIlp condition → POST /fxTransfers accepted → PUT /fxTransfers RESERVED gets the fulfilment; one round trip each', async () => {
+    test('PUT /fxQuotes gets the SDK getFxQuoteResponseIlp condition → POST /fxTransfers accepted → PUT /fxTransfers RESERVED gets the fulfilment; one round trip each, two for the fxTransfer', async () => {
       const h = setup({ ILP_VERSION: v });
       const sdk = Ilp.ilpFactory(`v${v}`, { secret: SECRET, logger });
       const fx = fxConversion(T0);
@@ -549,7 +550,8 @@ for (const v of ['1', '4'] as IlpVersion[]) {
       assert.deepEqual(rewritten.conversionTerms, fx.response.conversionTerms);
 
       assert.equal((await h.inbound('POST', '/fxTransfers', fx.fxTransfer(rewritten.condition))).status, 200);
-      assert.equal(h.store.calls, 2);
+      // The conversion's record, then the fxTransfer's expiration kept for its commit.
+      assert.equal(h.store.calls, 3);
 
       const accept = await h.outbound(
         'PUT',
@@ -558,7 +560,8 @@ for (const v of ['1', '4'] as IlpVersion[]) {
         h.dest,
       );
       assert.equal(accept.status, 200);
-      assert.equal(h.store.calls, 3);
+      // The conversion's packet and the fxTransfer's expiration, side by side.
+      assert.equal(h.store.calls, 5);
       assert.equal((accept.json.rewritten as JsonObject).fulfilment, expected.fulfilment);
       assert.equal(sdk.validateFulfil((accept.json.rewritten as JsonObject).fulfilment, expected.condition), true);
       assert.deepEqual(
