@@ -262,6 +262,11 @@ export const CATALOGUE = {
     'Admin listener request whose Host is neither an IP address, localhost nor a name in ADMIN_ALLOWED_HOSTS (a browser page rebinding its name to the listener).',
   ),
   // --- everything else ---
+  GW_SHUTTING_DOWN: entry(
+    '2003',
+    503,
+    'The gateway is draining for a shutdown: a request pipelined behind one still in progress on the same connection is not processed; the connection is closed after the answers, and the client sends it again (to another replica).',
+  ),
   GW_INTERNAL: entry('2001', 500, 'An unexpected failure inside the gateway; see the log record with the same request id.'),
 } as const satisfies Record<string, CatalogueEntry>;
 

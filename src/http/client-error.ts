@@ -3,7 +3,7 @@
 // attempt with both Content-Length and Transfer-Encoding) still get an FSPIOP error body, not node's
 // bare "400 Bad Request" (every rejection is an FSPIOP error from src/errors.ts). The connection is closed after
 // the answer, as node does by default (https://nodejs.org/api/http.html#event-clienterror).
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, type GatewayErrorCode, toResponse, toWireBody } from '../errors.js';
 
 /**
@@ -25,6 +25,16 @@ export function parserErrorResponse(code: string): string {
  * re-review of 2026-12-02): no FSPIOP resource is a tunnel.
  */
 export const CONNECT_RESPONSE = rawErrorResponse(new GatewayError('GW_ROUTE_UNKNOWN', { detail: 'CONNECT is not an FSPIOP request' }), '404 Not Found');
+
+/**
+ * While draining, a request pipelined behind one still in progress on its connection: not processed (never forwarded),
+ * answered 2003/503 with `Connection: close` after the answers before it (src/http/listeners.ts).
+ */
+export function drainingResponse(res: ServerResponse): void {
+  const body = JSON.stringify(toWireBody(new GatewayError('GW_SHUTTING_DOWN', { detail: 'draining for a shutdown; send the request again' })));
+  res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  res.end(body);
+}
 
 /** An FSPIOP error as raw HTTP/1.1 bytes, closing the connection (for answers written before any app runs). */
 function rawErrorResponse(e: GatewayError, statusLine: string): string {

@@ -74,6 +74,8 @@ export interface ListenerState {
   unanswered(socket: Socket): number;
   /** When the socket's latest answer finished (performance.now()); undefined before its first. */
   answeredAt(socket: Socket): number | undefined;
+  /** Whether `req` is the latest request received on the socket (none is pipelined behind it). */
+  isLatest(socket: Socket, req: object): boolean;
 }
 
 /**
@@ -184,7 +186,7 @@ export function applyListenerLimits(server: HttpServer | HttpsServer, limits: Li
     events.timeout('idle');
     socket.destroy();
   });
-  return { refused: isRefused, unanswered: (s) => unanswered.get(s) ?? 0, answeredAt: (s) => answeredAt.get(s) };
+  return { refused: isRefused, unanswered: (s) => unanswered.get(s) ?? 0, answeredAt: (s) => answeredAt.get(s), isLatest: (s, req) => latest.get(s) === req };
 }
 
 /** The per-address key: IPv4 (also IPv4-mapped IPv6) as is, IPv6 by its /64 prefix (one subscriber). */

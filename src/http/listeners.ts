@@ -29,7 +29,7 @@ import { handshakeReason } from '../tls/handshake-reason.js';
 import type { TlsReloader } from '../tls/material.js';
 import { serverNegotiatedGroup } from '../tls/negotiated-group.js';
 import type { OcspWiring } from '../tls/ocsp/open.js';
-import { admitForRouting, CONNECT_RESPONSE, requestErrorResponse } from './client-error.js';
+import { admitForRouting, CONNECT_RESPONSE, drainingResponse, requestErrorResponse } from './client-error.js';
 import { applyListenerLimits, type ListenerName, type ListenerState, limitServerOptions, listenerLimitsOf } from './listener-limits.js';
 
 type Fetch = (req: Request, env: never) => Response | Promise<Response>;
@@ -68,15 +68,20 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       rejected: (reason) => telemetry.connectionRejected({ listener, reason }),
       timeout: (kind) => telemetry.connectionTimeout({ listener, kind }),
     });
+  let draining = false;
   const listener = (app: { fetch: Fetch }) => {
     const serve = getRequestListener(app.fetch as Parameters<typeof getRequestListener>[0], { errorHandler: requestErrorResponse });
-    // A request node-server could not read is routed to its refusal after peer binding, quarantine and limits.
     return (req: IncomingMessage, res: ServerResponse) => {
+      // While draining, a request pipelined behind one still in progress is not processed: it is answered 2003 with
+      // `Connection: close` (after the answers before it, in order), so a client that keeps pipelining cannot hold its
+      // connection, and the drain, open until the shutdown timeout (second re-review of 2026-12-02). This listener runs
+      // before the listener limits count the request, so `unanswered` counts only the requests before it.
+      if (draining && (conns.get(req.socket)?.state.unanswered(req.socket) ?? 0) > 0) return drainingResponse(res);
+      // A request node-server could not read is routed to its refusal after peer binding, quarantine and limits.
       admitForRouting(req);
       return serve(req, res);
     };
   };
-  let draining = false;
   // Every open connection (TLS ones once their handshake is done), with when it opened and its grace period.
   // Its requests in progress are counted once, by the listener limits (unanswered, answeredAt).
   const conns = new Map<Socket, { state: ListenerState; openedAt: number; graceMs: number }>();
@@ -84,12 +89,14 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
     conns.set(socket, { state, openedAt: performance.now(), graceMs });
     socket.once('close', () => conns.delete(socket));
   };
-  // Only the answer to a connection's last request in progress says `Connection: close`: node closes the socket after
-  // it, and a request pipelined behind it (perhaps already forwarded) would lose its answer, and be sent again by the
-  // client (RFC 9112 §9.3.2; re-review of 2026-12-02).
-  const lastOnSocket = (socket: Socket | null) => {
+  // Only the answer to a connection's latest request says `Connection: close`: node closes the socket after it, and a
+  // request pipelined behind it (perhaps already forwarded) would lose its answer, and be sent again by the client
+  // (RFC 9112 §9.3.2; re-reviews of 2026-12-02). The request's own socket: a pipelined response has none of its own
+  // (`res.socket`) until its turn comes.
+  const isLatest = (res: ServerResponse) => {
+    const socket = res.req?.socket;
     const c = socket ? conns.get(socket) : undefined;
-    return c === undefined || c.state.unanswered(socket!) <= 1;
+    return c === undefined || c.state.isLatest(socket!, res.req);
   };
   // Every response head goes through writeHead (node calls it for implicit heads too), so one check there
   // covers the requests in flight when the drain begins as well as those arriving on busy connections.
@@ -99,7 +106,7 @@ export async function startListeners(o: ListenerOptions): Promise<Listeners> {
       message?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
       headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
     ): this {
-      if (draining && !this.headersSent && lastOnSocket(this.socket)) this.setHeader('connection', 'close');
+      if (draining && !this.headersSent && isLatest(this)) this.setHeader('connection', 'close');
       return typeof message === 'object' ? super.writeHead(statusCode, message) : super.writeHead(statusCode, message, headers);
     }
   }
