@@ -575,13 +575,21 @@ function unexpiredQuote(tx: JsonObject, now: number): number | undefined {
   return at;
 }
 
+/** A packet this DFSP issued (a keyring secret shared with the backend) in an answer, with its quote. */
+export interface IssuedAnswerPacket {
+  readonly condition: string;
+  readonly quoteId: string;
+  /** The quote expiration inside the packet (epoch ms; NaN when it does not parse), undefined when it has none. */
+  readonly expiresAt: number | undefined;
+}
+
 /**
  * DFSP role, an answer its backend sent with a packet already in it (PUT /quotes/{ID}, or an individualQuoteResults
- * item of PUT /bulkQuotes/{ID}): the condition and quote id when the packet is one this DFSP issued (a keyring secret
- * shared with the backend) and carries no quote expiration of its own, so that the answer must date it; otherwise
- * undefined (a packet of its own secret, or one that dates itself, is left to what checks the transfer).
+ * item of PUT /bulkQuotes/{ID}): the condition, quote id and quote expiration when the packet is one this DFSP issued
+ * (a keyring secret shared with the backend) and names its quote; otherwise undefined (a packet of the backend's own
+ * secret is left to what checks the transfer). Without an expiration of its own, the answer must date it.
  */
-export function undatedIssued(item: JsonObject, version: IlpVersion, keyring: IlpKeyring): { condition: string; quoteId: string } | undefined {
+export function issuedAnswer(item: JsonObject, version: IlpVersion, keyring: IlpKeyring): IssuedAnswerPacket | undefined {
   if (typeof item.ilpPacket !== 'string' || typeof item.condition !== 'string') return undefined;
   const cond = decode32(item.condition);
   if (cond === undefined) return undefined;
@@ -592,8 +600,9 @@ export function undatedIssued(item: JsonObject, version: IlpVersion, keyring: Il
     return undefined;
   }
   const { quoteId, expiration } = decoded.transaction;
-  if (expiration !== undefined || typeof quoteId !== 'string') return undefined;
-  return keyring.find(fulfilmentMessage(item.ilpPacket, decoded), cond) === undefined ? undefined : { condition: cond.toString('base64url'), quoteId };
+  if (typeof quoteId !== 'string') return undefined;
+  if (keyring.find(fulfilmentMessage(item.ilpPacket, decoded), cond) === undefined) return undefined;
+  return { condition: cond.toString('base64url'), quoteId, expiresAt: expiration === undefined ? undefined : (parseDateTime(expiration) ?? Number.NaN) };
 }
 
 /**

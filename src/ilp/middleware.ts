@@ -35,11 +35,11 @@ import {
   checkIssuedByPayee,
   deriveFulfilment,
   fulfilmentBytes,
+  issuedAnswer,
   type PrepareContext,
   parseDateTime,
   quoteIdOf,
   requiredString,
-  undatedIssued,
 } from './checks.js';
 import { conditionOf } from './crypto.js';
 import type { IlpKeyring, IlpVersion } from './keyring.js';
@@ -861,11 +861,20 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
   // quote was executed (its use mark is there, read in the same round trip) or is dated by another answer (another
   // bulk quote, or a single one): second review of 2026-12-01. The transfer is refused (3302) when the answer has
   // expired or never passed here.
+  // Every such answer, dated or not, is refused (3106) once its quote was executed (its one-use mark is there), and a
+  // packet dating itself may do so at most ILP_QUOTE_MAX_TTL_SECONDS ahead (3100), as for the answers this gateway
+  // completes: so every packet of a quote issued before its execution expires within the life of the quote's mark
+  // (third re-review of 2026-12-02: a backend-built answer to an executed quote went out, and executed it again).
   const keepAnswers = async (c: GatewayContext, store: Store, items: readonly JsonObject[], expiration: unknown, bulkQuoteId?: string) => {
     const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
-    const issued = items.map((it) => undatedIssued(it, version, keyring)).filter((x) => x !== undefined);
+    const issued = items.map((it) => issuedAnswer(it, version, keyring)).filter((x) => x !== undefined);
     if (issued.length === 0) return;
     const t = now();
+    for (const it of issued)
+      if (it.expiresAt !== undefined && !(it.expiresAt <= t + o.quoteMaxTtlSeconds * 1000))
+        throw new GatewayError('GW_ILP_EXPIRATION_INVALID', {
+          detail: `the packet's quote expiration is more than ${o.quoteMaxTtlSeconds} s ahead (ILP_QUOTE_MAX_TTL_SECONDS), or not a DateTime`,
+        });
     const latest = t + Math.min(o.quoteMaxTtlSeconds, o.transferMaxTtlSeconds) * 1000;
     const x = Math.min(parseDateTime(expiration) ?? t + o.quoteExpirySeconds * 1000, latest);
     const ttl = ttlUntil(x, t, o.graceSeconds);
@@ -873,15 +882,24 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
       const r = parseIssuedAnswer(existing);
       return r.q === q && r.b === bulkQuoteId;
     };
+    const executed = () => new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this quote was already executed; it is not answered again' });
     const wrote: string[] = [];
     const outcomes = await Promise.allSettled(
       issued.map(async (it) => {
+        if (it.expiresAt !== undefined) {
+          if ((await store.get(quoteUseKey(it.quoteId))) !== undefined) throw executed();
+          return;
+        }
+        // Undated: the answer dates it, kept under the condition (first answer stands), read beside both marks.
         const key = issuedAnswerKey(it.condition);
         const text = issuedAnswerText({ x, q: it.quoteId, ...(bulkQuoteId === undefined ? {} : { b: bulkQuoteId }) });
-        const [used, saved] = await Promise.all([store.get(conditionUseKey(it.condition)), store.save(key, text, ttl, 'nx')]);
+        const [used, quoteUsed, saved] = await Promise.all([
+          store.get(conditionUseKey(it.condition)),
+          store.get(quoteUseKey(it.quoteId)),
+          store.save(key, text, ttl, 'nx'),
+        ]);
         if (saved) wrote.push(key);
-        if (used !== undefined)
-          throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this quote was already executed; answering it again dates nothing' });
+        if (used !== undefined || quoteUsed !== undefined) throw executed();
         const existing = saved ? undefined : await store.get(key);
         if (existing !== undefined && !sameQuote(it.quoteId)(existing))
           throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this packet was already answered for another quote or bulk quote' });
@@ -908,6 +926,10 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
       const id = c.get('route').params[0]!;
       const [stored, prepared] = await Promise.all([store.get(key(id)), preparedKey === undefined ? undefined : store.get(preparedKey(id))]);
       if (stored === undefined) throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no packet stored for this transfer' });
+      // A conversion commits only an fxTransfer accepted here and still in force: its record ends with it (+ grace), and
+      // without it the terms' record alone would release the fulfilment (third re-review of 2026-12-02).
+      if (preparedKey !== undefined && prepared === undefined)
+        throw new GatewayError('GW_ILP_TRANSFER_UNKNOWN', { detail: 'no fxTransfer in force was accepted for this conversion (never here, or expired)' });
       const record = parseDfspRecord(stored);
       const expiresAt = record.e ?? (prepared === undefined ? undefined : Number(prepared));
       if (expiresAt !== undefined && !(now() < expiresAt)) throw new GatewayError('GW_ILP_TRANSFER_EXPIRED', { detail: 'the transfer has expired' });

@@ -3,6 +3,7 @@
 // Connection Manager written from its published API description (connection-manager-api src/api/swagger.yaml:
 // GET /dfsps/jwscerts -> [DFSPJWSCert], GET /hub/jwscerts -> JWSCert, OAuth2 bearer tokens; the token
 // endpoint is an OIDC provider's client-credentials grant, RFC 6749 §4.4). No MCM server runs here.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -159,3 +160,27 @@ export async function startMcmStub(pki: TestPki): Promise<McmStub> {
     close: () => closeServer(server),
   });
 }
+
+const b64u = (n: bigint): string => {
+  let h = n.toString(16);
+  if (h.length % 2) h = `0${h}`;
+  return Buffer.from(h, 'hex').toString('base64url');
+};
+
+/** An odd number of exactly `bits` bits: as an RSA modulus, as costly to verify with as a real key of that size. */
+export function oddRandom(bits: number): bigint {
+  const b = randomBytes(bits / 8);
+  b[0]! |= 0x80;
+  b[b.length - 1]! |= 1;
+  return BigInt(`0x${b.toString('hex')}`);
+}
+
+/** An RSA public JWK with a random modulus of `bits` bits and exponent `e` (a key set's cost, not a usable key). */
+export const randomRsaJwk = (kid: string, bits: number, e: bigint = 65537n, extra: Record<string, string> = {}) => ({
+  kty: 'RSA',
+  kid,
+  use: 'sig',
+  ...extra,
+  n: b64u(oddRandom(bits)),
+  e: b64u(e),
+});

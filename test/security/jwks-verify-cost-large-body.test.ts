@@ -12,25 +12,14 @@ import { signRequest } from '../../src/jws/sign.js';
 import { MAX_KEYS_PER_FSP } from '../../src/jws/sources/documents.js';
 import { fspiopHeaders, startTestGateway } from '../helpers/gateway.js';
 import { TRANSFER } from '../helpers/jws.js';
-import { startJwksServer } from '../helpers/key-servers.js';
+import { randomRsaJwk, startJwksServer } from '../helpers/key-servers.js';
 import { makeTestPki } from '../helpers/pki.js';
 import { startRemoteClient } from '../helpers/remote-client.js';
 import { waitFor } from '../helpers/wait.js';
 
-const b64u = (n: bigint) => {
-  let h = n.toString(16);
-  if (h.length % 2) h = `0${h}`;
-  return Buffer.from(h, 'hex').toString('base64url');
-};
-const oddRandom = (bits: number) => {
-  const b = randomBytes(bits / 8);
-  b[0]! |= 0x80;
-  b[b.length - 1]! |= 1;
-  return BigInt(`0x${b.toString('hex')}`);
-};
 /** RSA-2048 keys, exponent 65537: the cheapest keys the rules allow; the cost here is the hashing. */
 const throwaway = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-const rsaJwk = (i: number) => ({ kty: 'RSA', kid: `k${i}`, use: 'sig', n: b64u(oddRandom(2048)), e: b64u(65537n) });
+const rsaJwk = (i: number) => randomRsaJwk(`k${i}`, 2048);
 
 for (const alg of ['RS512'] as const) {
   test(`${MAX_KEYS_PER_FSP} JWKS keys and a body near MAX_BODY_BYTES, ${alg}: one refused request stays within the 50 ms stall bound`, {

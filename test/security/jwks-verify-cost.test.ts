@@ -14,25 +14,12 @@ import { signRequest } from '../../src/jws/sign.js';
 import { MAX_KEYS_PER_FSP } from '../../src/jws/sources/documents.js';
 import { fspiopHeaders, startTestGateway } from '../helpers/gateway.js';
 import { TRANSFER } from '../helpers/jws.js';
-import { startJwksServer } from '../helpers/key-servers.js';
+import { oddRandom, randomRsaJwk, startJwksServer } from '../helpers/key-servers.js';
 import { makeTestPki } from '../helpers/pki.js';
 import { startRemoteClient } from '../helpers/remote-client.js';
 import { waitFor } from '../helpers/wait.js';
 
-const b64u = (n: bigint) => {
-  let h = n.toString(16);
-  if (h.length % 2) h = `0${h}`;
-  return Buffer.from(h, 'hex').toString('base64url');
-};
-/** An odd number of exactly `bits` bits: as a modulus, as costly to verify with as a real key of that size. */
-const oddRandom = (bits: number) => {
-  const b = randomBytes(bits / 8);
-  b[0]! |= 0x80;
-  b[b.length - 1]! |= 1;
-  return BigInt(`0x${b.toString('hex')}`);
-};
-const F4 = b64u(65537n);
-const rsaJwk = (i: number, bits: number, e = F4) => ({ kty: 'RSA', kid: `k${i}`, use: 'sig', alg: 'RS256', n: b64u(oddRandom(bits)), e });
+const rsaJwk = (i: number, bits: number, e = 65537n) => randomRsaJwk(`k${i}`, bits, e, { alg: 'RS256' });
 
 async function harness(t: import('node:test').TestContext, keys: object[]) {
   const pki = makeTestPki();
@@ -96,7 +83,7 @@ async function harness(t: import('node:test').TestContext, keys: object[]) {
 }
 
 test('a key set with RSA keys of a large public exponent is refused whole; the peer has no key', { timeout: 60_000 }, async (t) => {
-  const h = await harness(t, [rsaJwk(0, 2048), rsaJwk(1, 3072, b64u(oddRandom(3064)))]);
+  const h = await harness(t, [rsaJwk(0, 2048), rsaJwk(1, 3072, oddRandom(3064))]);
   assert.equal(h.keysOf().length, 0);
   assert.equal(h.source()?.lastFailure?.reason, 'key_rejected');
   assert.match(h.source()?.lastFailure?.detail ?? '', /exponent not 65537/);

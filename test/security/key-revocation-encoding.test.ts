@@ -31,6 +31,24 @@ function compressedPem(k: KeyObject): string {
   return `-----BEGIN PUBLIC KEY-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END PUBLIC KEY-----\n`;
 }
 
+/** A P-256 key pair, its public key as a compressed SPKI PEM, and the SHA-256 of that encoding as given. */
+function compressedKey() {
+  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const compressed = compressedPem(K.publicKey);
+  const given = createHash('sha256')
+    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+  return { K, compressed, given };
+}
+
+/** A test PKI with an empty key directory. */
+function pkiWithKeys() {
+  const pki = makeTestPki();
+  const keysDir = `${pki.dir}/jws`;
+  mkdirSync(keysDir);
+  return { pki, keysDir };
+}
+
 async function harness(t: import('node:test').TestContext, env: Record<string, string>, keysDir: string, pki = makeTestPki()) {
   const out = pki.client('gateway-out');
   const tg = await startTestGateway({
@@ -75,9 +93,7 @@ async function harness(t: import('node:test').TestContext, env: Record<string, s
 }
 
 test('a revoked EC key file re-added in its compressed SPKI form stays revoked', { timeout: 60_000 }, async (t) => {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
+  const { pki, keysDir } = pkiWithKeys();
   const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(`${keysDir}/dfsp1.pem`, pem(K.publicKey));
   const h = await harness(t, {}, keysDir, pki);
@@ -97,9 +113,7 @@ test('a revoked EC key file re-added in its compressed SPKI form stays revoked',
 });
 
 test('a revoked EC key re-uploaded to the Connection Manager by its DFSP, compressed, stays revoked', { timeout: 60_000 }, async (t) => {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
+  const { pki, keysDir } = pkiWithKeys();
   const mcm = await startMcmStub(pki);
   t.after(() => mcm.close());
   const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -128,15 +142,9 @@ test('a revoked EC key re-uploaded to the Connection Manager by its DFSP, compre
 });
 
 test('a revocation recorded before fingerprints were canonical (the compressed encoding as given) still refuses the key', { timeout: 60_000 }, async (t) => {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
-  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const compressed = compressedPem(K.publicKey);
+  const { pki, keysDir } = pkiWithKeys();
+  const { K, compressed, given } = compressedKey();
   writeFileSync(`${keysDir}/dfsp1.pem`, compressed);
-  const given = createHash('sha256')
-    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
-    .digest('hex');
   assert.notEqual(given, spki(K.publicKey), 'node keeps the encoding as given');
   // The list as an earlier release wrote it (src/store/security-state.ts: {g, v}), naming the encoding as given.
   const revoked = { fingerprint: given, fspIds: ['dfsp1'], reason: 'key leaked', revokedAt: new Date().toISOString() };
@@ -152,19 +160,13 @@ test('a revocation recorded before fingerprints were canonical (the compressed e
 test('a revocation recorded before fingerprints were canonical (compressed, as given) survives the DFSP re-uploading the key uncompressed (and a restart)', {
   timeout: 60_000,
 }, async (t) => {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
+  const { pki, keysDir } = pkiWithKeys();
   const mcm = await startMcmStub(pki);
   t.after(() => mcm.close());
-  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const compressed = compressedPem(K.publicKey);
+  const { K, compressed, given } = compressedKey();
   // dfsp1 had uploaded its key to the Connection Manager in the compressed form; the operator revoked it (key leaked)
   // with the release before this one, which recorded the SHA-256 of the SPKI as given.
   mcm.dfsps = [{ dfspId: 'dfsp1', publicKey: compressed }];
-  const given = createHash('sha256')
-    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
-    .digest('hex');
   const revoked = { fingerprint: given, fspIds: ['dfsp1'], reason: 'key leaked', revokedAt: new Date().toISOString() };
   writeFileSync(`${pki.dir}/key-revocations.json`, JSON.stringify({ g: 1, v: [revoked] }));
   const h = await harness(
@@ -197,15 +199,9 @@ test('a revocation recorded before fingerprints were canonical (compressed, as g
 test('a legacy revocation (compressed, as given) of a key file holds when the same key is also in a second, uncompressed key file', {
   timeout: 60_000,
 }, async (t) => {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
-  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const compressed = compressedPem(K.publicKey);
+  const { pki, keysDir } = pkiWithKeys();
+  const { K, compressed, given } = compressedKey();
   writeFileSync(`${keysDir}/dfsp1.b.pem`, compressed);
-  const given = createHash('sha256')
-    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
-    .digest('hex');
   writeFileSync(
     `${pki.dir}/key-revocations.json`,
     JSON.stringify({ g: 1, v: [{ fingerprint: given, fspIds: ['dfsp1'], reason: 'key leaked', revokedAt: new Date().toISOString() }] }),
@@ -220,9 +216,7 @@ test('a legacy revocation (compressed, as given) of a key file holds when the sa
 });
 
 test('a key file replaced by an EC key on a curve without a JWK form: the replaced key no longer verifies', { timeout: 60_000 }, async (t) => {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
+  const { pki, keysDir } = pkiWithKeys();
   const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(`${keysDir}/dfsp1.pem`, pem(K.publicKey));
   const h = await harness(t, {}, keysDir, pki);
@@ -236,15 +230,9 @@ test('a key file replaced by an EC key on a curve without a JWK form: the replac
 });
 
 test('an operator may revoke a key by the fingerprint of its file as given (openssl … | sha256sum of a compressed key)', { timeout: 60_000 }, async (t) => {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
-  const K = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const compressed = compressedPem(K.publicKey);
+  const { pki, keysDir } = pkiWithKeys();
+  const { K, compressed, given } = compressedKey();
   writeFileSync(`${keysDir}/dfsp1.pem`, compressed);
-  const given = createHash('sha256')
-    .update(createPublicKey(compressed).export({ type: 'spki', format: 'der' }))
-    .digest('hex');
   const h = await harness(t, {}, keysDir, pki);
   assert.equal(await h.post(K.privateKey, 'dfsp1'), 'accepted');
   const r = await h.admin('/admin/keys/revocations', { method: 'POST', body: JSON.stringify({ fingerprint: given, reason: 'key leaked' }) });
