@@ -183,3 +183,32 @@ export function bulkTransferOf(items: readonly { transferId: string; prepare: Js
 }
 
 export const fulfilBody = (fulfilment: string) => ({ fulfilment, completedTimestamp: new Date().toISOString(), transferState: 'COMMITTED' });
+
+/** An FX quote the FXP behind the gateway answers, and the POST /fxTransfers that follows it. */
+export function fxConversion(now: number, o: { termsMs?: number; transferMs?: number } = {}) {
+  const conversionRequestId = randomUUID();
+  const terms = {
+    conversionId: randomUUID(),
+    determiningTransferId: randomUUID(),
+    initiatingFsp: 'payerfsp',
+    counterPartyFsp: 'payeefsp',
+    amountType: 'SEND',
+    sourceAmount: { currency: 'USD', amount: '300' },
+    targetAmount: { currency: 'ZMW', amount: '7950.5' },
+    expiration: new Date(now + (o.termsMs ?? 60_000)).toISOString(),
+    charges: [{ chargeType: 'fee', sourceAmount: { currency: 'USD', amount: '1' }, targetAmount: { currency: 'ZMW', amount: '26.5' } }],
+  };
+  const request = { conversionRequestId, conversionTerms: { ...terms, targetAmount: { currency: 'ZMW' } } };
+  const response = { conversionTerms: terms };
+  const fxTransfer = (condition: unknown): JsonObject => ({
+    commitRequestId: terms.conversionId,
+    determiningTransferId: terms.determiningTransferId,
+    initiatingFsp: 'payerfsp',
+    counterPartyFsp: 'payeefsp',
+    sourceAmount: terms.sourceAmount,
+    targetAmount: terms.targetAmount,
+    condition,
+    expiration: new Date(now + (o.transferMs ?? 30_000)).toISOString(),
+  });
+  return { conversionRequestId, terms, request, response, fxTransfer };
+}

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { JsonObject } from '../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../src/store/memory.js';
-import { ilpApp, testConfig } from '../helpers/ilp.js';
+import { fxConversion, ilpApp, testConfig } from '../helpers/ilp.js';
 
 test('FXP: a commit past the fxTransfer expiration, within its grace (3303) or after it (3208), gets no fulfilment; nor one with no fxTransfer accepted', async () => {
   const T0 = Date.now();
@@ -22,30 +22,11 @@ test('FXP: a commit past the fxTransfer expiration, within its grace (3303) or a
   const outbound = ilpApp({ ...opts, direction: 'outbound' });
   const dest = { 'fspiop-destination': 'payerfsp' };
   try {
-    const terms = {
-      conversionId: randomUUID(),
-      determiningTransferId: randomUUID(),
-      initiatingFsp: 'payerfsp',
-      counterPartyFsp: 'payeefsp',
-      amountType: 'SEND',
-      sourceAmount: { currency: 'USD', amount: '300' },
-      targetAmount: { currency: 'ZMW', amount: '7950.5' },
-      expiration: new Date(T0 + 600_000).toISOString(), // the conversion terms: 10 min
-      charges: [],
-    };
-    const answer = await outbound.call('PUT', `/fxQuotes/${randomUUID()}`, { conversionTerms: terms }, dest);
+    const fx = fxConversion(T0, { termsMs: 600_000, transferMs: 10_000 }); // terms 10 min, fxTransfer 10 s
+    const { terms } = fx;
+    const answer = await outbound.call('PUT', `/fxQuotes/${fx.conversionRequestId}`, fx.response, dest);
     assert.equal(answer.status, 200);
-    const condition = (answer.json.rewritten as JsonObject).condition;
-    const fxTransfer = {
-      commitRequestId: terms.conversionId,
-      determiningTransferId: terms.determiningTransferId,
-      initiatingFsp: 'payerfsp',
-      counterPartyFsp: 'payeefsp',
-      sourceAmount: terms.sourceAmount,
-      targetAmount: terms.targetAmount,
-      condition,
-      expiration: new Date(T0 + 10_000).toISOString(), // the fxTransfer: 10 s
-    };
+    const fxTransfer = fx.fxTransfer((answer.json.rewritten as JsonObject).condition);
     assert.equal((await inbound.call('POST', '/fxTransfers', fxTransfer)).status, 200);
     now = T0 + 30_000;
     const early = await outbound.call('PUT', `/fxTransfers/${terms.conversionId}`, { conversionState: 'RESERVED' }, dest);

@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { IlpVersion } from '../../src/ilp/keyring.js';
+import { createKeyring, type IlpVersion } from '../../src/ilp/keyring.js';
+import { buildIlp } from '../../src/ilp/packet.js';
 import { dfspTransferKey } from '../../src/ilp/records.js';
-import type { JsonObject } from '../../src/ilp/transaction.js';
+import { type JsonObject, transactionObjectOf } from '../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../src/store/memory.js';
-import { bulkTransferOf, ilpApp, issuedTransfer, quoteRequest, quoteResponse, testConfig } from '../helpers/ilp.js';
+import { bulkTransferOf, ilpApp, issuedTransfer, quoteRequest, quoteResponse, SECRET, testConfig } from '../helpers/ilp.js';
 
 const T0 = Date.now();
 
@@ -40,11 +41,19 @@ function dfsp(version: IlpVersion) {
     condition: issued.condition,
     expiration: new Date(clock.now + 30_000).toISOString(),
   });
+  /** The backend (an SDK sharing ILP_SECRET) answers with a packet of its own making; the answer goes out through the gateway. */
+  const sdkAnswer = async (qr: JsonObject, expiration: number | undefined) => {
+    const resp = quoteResponse(clock.now, expiration === undefined ? {} : { expiration: new Date(expiration).toISOString() });
+    if (expiration === undefined) delete resp.expiration;
+    const ilp = buildIlp(version, transactionObjectOf(qr, resp), createKeyring([SECRET]));
+    const r = await outbound.call('PUT', `/quotes/${qr.quoteId}`, { ...resp, ilpPacket: ilp.ilpPacket, condition: ilp.condition }, dest);
+    return { status: r.status, code: r.code, issued: { transferAmount: resp.transferAmount, ilpPacket: ilp.ilpPacket, condition: ilp.condition } };
+  };
   const close = async () => {
     await inbound.close();
     await outbound.close();
   };
-  return { clock, store, inbound, outbound, dest, answer, prepare, close };
+  return { T0: clock.now, clock, store, inbound, outbound, dest, answer, sdkAnswer, prepare, close };
 }
 
 for (const version of ['1', '4'] as const) {
@@ -183,48 +192,72 @@ test('a commit record of an earlier gateway (no expiration) still gets its fulfi
   }
 });
 
-test('FXP: no fulfilment is derived for an fxTransfer past its expiration (3303), as for a transfer', async () => {
-  const T0 = Date.now();
-  let now = T0;
-  const opts = {
-    config: testConfig({ GATEWAY_ROLE: 'dfsp', ILP_VERSION: '4' }),
-    store: createMemoryStore({ maxEntries: 1000, now: () => now }),
-    now: () => now,
-  };
-  const inbound = ilpApp(opts);
-  const outbound = ilpApp({ ...opts, direction: 'outbound' });
-  const dest = { 'fspiop-destination': 'payerfsp' };
+// DFSP role, the backend's own answers (PUT /quotes/{ID} carrying ilpPacket + condition made under the secret it shares
+// with this gateway, the SDK's getQuoteResponseIlp; third re-review of 2026-12-02). They took the quote_answer path,
+// which neither refused an executed quote (ilp:quse) nor bounded the packet's expiration to ILP_QUOTE_MAX_TTL_SECONDS,
+// while the quote's one-use mark lives until execution + ILP_QUOTE_MAX_TTL_SECONDS (+ grace): a packet issued by such
+// an answer, and expiring later, executed the quote a second time once the mark had ended. Such answers are now refused
+// at the gateway (3106 for an executed quote, 3100 beyond the bound): their packet never reaches the payer.
+for (const version of ['1', '4'] as const) {
+  test(`ILP v${version}: an executed quote answered again by the backend is refused (3106): its packet never leaves`, async () => {
+    const h = dfsp(version);
+    try {
+      const qr = quoteRequest();
+      assert.equal((await h.inbound.call('POST', '/quotes', qr)).status, 200);
+      const a1 = await h.sdkAnswer(qr, h.T0 + 60_000);
+      assert.equal(a1.status, 200);
+      h.clock.now = h.T0 + 1_000;
+      assert.equal((await h.inbound.call('POST', '/transfers', h.prepare(a1.issued))).status, 200, 'first execution');
+      // Half an hour later, while the quote's mark still lives: the payer asks for the quote again (a resend), the
+      // backend answers anew, 3600 s ahead (= ILP_QUOTE_MAX_TTL_SECONDS, the bound quoteResponse enforces).
+      h.clock.now = h.T0 + 1_800_000;
+      assert.equal((await h.inbound.call('POST', '/quotes', qr)).status, 200);
+      const a2 = await h.sdkAnswer(qr, h.clock.now + 3_600_000);
+      assert.equal(a2.code, '3106', `the re-answer to the executed quote went out with status ${a2.status}`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test(`ILP v${version}: a backend answer expiring beyond ILP_QUOTE_MAX_TTL_SECONDS is refused (3100): no packet outlives the quote's mark`, async () => {
+    const h = dfsp(version);
+    try {
+      const qr = quoteRequest();
+      assert.equal((await h.inbound.call('POST', '/quotes', qr)).status, 200);
+      const a1 = await h.sdkAnswer(qr, h.T0 + 60_000);
+      h.clock.now = h.T0 + 1_000;
+      assert.equal((await h.inbound.call('POST', '/quotes', qr)).status, 200, 'the payer asks again');
+      const a2 = await h.sdkAnswer(qr, h.T0 + 10 * 3_600_000); // 10 h ahead
+      assert.equal(a2.code, '3100', `the 10 h answer went out with status ${a2.status}`);
+      h.clock.now = h.T0 + 2_000;
+      assert.equal((await h.inbound.call('POST', '/transfers', h.prepare(a1.issued))).status, 200, 'the first answer executes');
+    } finally {
+      await h.close();
+    }
+  });
+}
+
+test('ILP v1, undated packet (SDK 17.x): the same packet answered again after its condition mark ended is refused while the quote mark lives (3106)', async () => {
+  const h = dfsp('1');
   try {
-    const terms = {
-      conversionId: randomUUID(),
-      determiningTransferId: randomUUID(),
-      initiatingFsp: 'payerfsp',
-      counterPartyFsp: 'payeefsp',
-      amountType: 'SEND',
-      sourceAmount: { currency: 'USD', amount: '300' },
-      targetAmount: { currency: 'ZMW', amount: '7950.5' },
-      expiration: new Date(T0 + 60_000).toISOString(), // the conversion terms: 60 s
-      charges: [],
-    };
-    const answer = await outbound.call('PUT', `/fxQuotes/${randomUUID()}`, { conversionTerms: terms }, dest);
-    assert.equal(answer.status, 200);
-    const condition = (answer.json.rewritten as JsonObject).condition;
-    const fxTransfer = {
-      commitRequestId: terms.conversionId,
-      determiningTransferId: terms.determiningTransferId,
-      initiatingFsp: 'payerfsp',
-      counterPartyFsp: 'payeefsp',
-      sourceAmount: terms.sourceAmount,
-      targetAmount: terms.targetAmount,
-      condition,
-      expiration: new Date(T0 + 10_000).toISOString(), // the fxTransfer: 10 s
-    };
-    assert.equal((await inbound.call('POST', '/fxTransfers', fxTransfer)).status, 200);
-    now = T0 + 30_000; // the fxTransfer expired 20 s ago; the terms still run
-    const r = await outbound.call('PUT', `/fxTransfers/${terms.conversionId}`, { conversionState: 'RESERVED' }, dest);
-    assert.equal(r.code, '3303', `the FXP's fulfilment left for an expired fxTransfer: ${JSON.stringify(r.json.rewritten)}`);
+    const qr = quoteRequest();
+    assert.equal((await h.inbound.call('POST', '/quotes', qr)).status, 200);
+    const a1 = await h.sdkAnswer(qr, undefined); // undated: dated by the answer, now + 60 s
+    assert.equal(a1.status, 200);
+    h.clock.now = h.T0 + 1_000;
+    assert.equal((await h.inbound.call('POST', '/transfers', h.prepare(a1.issued))).status, 200, 'first execution');
+    // The condition mark ends at max(answer, transfer) + grace (~2.5 min); the quote mark lives on for an hour.
+    h.clock.now = h.T0 + 1_800_000;
+    assert.equal((await h.inbound.call('POST', '/quotes', qr)).status, 200);
+    const resp = quoteResponse(h.clock.now, { expiration: new Date(h.clock.now + 3_600_000).toISOString() });
+    const again = await h.outbound.call(
+      'PUT',
+      `/quotes/${qr.quoteId}`,
+      { ...resp, ilpPacket: a1.issued.ilpPacket, condition: a1.issued.condition },
+      { 'fspiop-destination': 'payerfsp' },
+    );
+    assert.equal(again.code, '3106', `the re-answer dating the executed packet anew went out with status ${again.status}`);
   } finally {
-    await inbound.close();
-    await outbound.close();
+    await h.close();
   }
 });

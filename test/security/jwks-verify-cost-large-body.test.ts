@@ -4,18 +4,15 @@
 // YIELD_ABOVE_BYTES each key after the first is now tried in a turn of its own (src/jws/verify.ts firstVerifyingInTurns).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { ALGORITHMS } from '../../src/jws/algorithms.js';
 import { signRequest } from '../../src/jws/sign.js';
 import { MAX_KEYS_PER_FSP } from '../../src/jws/sources/documents.js';
-import { fspiopHeaders, startTestGateway } from '../helpers/gateway.js';
+import { fspiopHeaders } from '../helpers/gateway.js';
 import { TRANSFER } from '../helpers/jws.js';
-import { randomRsaJwk, startJwksServer } from '../helpers/key-servers.js';
-import { makeTestPki } from '../helpers/pki.js';
-import { startRemoteClient } from '../helpers/remote-client.js';
-import { waitFor } from '../helpers/wait.js';
+import { randomRsaJwk } from '../helpers/key-servers.js';
+import { gatewayWithPeerJwks } from '../helpers/peer-jwks.js';
 
 /** RSA-2048 keys, exponent 65537: the cheapest keys the rules allow; the cost here is the hashing. */
 const throwaway = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -25,33 +22,13 @@ for (const alg of ['RS512'] as const) {
   test(`${MAX_KEYS_PER_FSP} JWKS keys and a body near MAX_BODY_BYTES, ${alg}: one refused request stays within the 50 ms stall bound`, {
     timeout: 120_000,
   }, async (t) => {
-    const pki = makeTestPki();
-    const keysDir = `${pki.dir}/jws`;
-    mkdirSync(keysDir);
-    const jwks = await startJwksServer(pki);
-    t.after(() => jwks.close());
-    jwks.answer({ body: JSON.stringify({ keys: Array.from({ length: MAX_KEYS_PER_FSP }, (_, i) => rsaJwk(i)) }), headers: { 'cache-control': 'max-age=600' } });
-    const out = pki.client('gateway-out');
-    const client = await startRemoteClient();
-    t.after(() => client.close());
-    const tg = await startTestGateway({
-      pki,
-      env: {
-        VALIDATE_INBOUND_JWS: 'true',
-        JWS_VERIFICATION_KEYS_DIRECTORY: keysDir,
-        // Every FSPIOP Signature v1.1 RSA algorithm allowed (JWS_ALGORITHMS accepts them, src/config/schema.ts).
-        JWS_ALGORITHMS: 'RS256,RS384,RS512,ES256',
-        JWS_PAYLOAD_FORMS: 'raw',
-        PEERS_PATH: pki.write('peers.json', JSON.stringify({ dfsp7: { jwksUrl: jwks.jwksUrl } })),
-        PEER_ENDPOINT: 'http://127.0.0.1:9/',
-        OUT_CA_CERT_PATH: pki.caPath,
-        OUT_CLIENT_CERT_PATH: pki.write('out.pem', out.certPem),
-        OUT_CLIENT_KEY_PATH: pki.write('out.key', out.keyPem),
-        REPLAY_PROTECTION: 'false',
-      },
-    });
-    t.after(() => tg.close());
-    await waitFor(() => (tg.gw.keys?.remote?.keysOf('dfsp7').length ?? 0) === MAX_KEYS_PER_FSP, { what: 'the key set' });
+    const { pki, tg, client, keysOf } = await gatewayWithPeerJwks(
+      t,
+      Array.from({ length: MAX_KEYS_PER_FSP }, (_, i) => rsaJwk(i)),
+      // Every FSPIOP Signature v1.1 RSA algorithm allowed (JWS_ALGORITHMS accepts them, src/config/schema.ts).
+      { JWS_ALGORITHMS: 'RS256,RS384,RS512,ES256', JWS_PAYLOAD_FORMS: 'raw' },
+    );
+    assert.equal(keysOf().length, MAX_KEYS_PER_FSP, 'the key set');
 
     const max = tg.config.maxBodyBytes;
     const attempt = async () => {

@@ -6,48 +6,20 @@
 // (src/jws/algorithms.ts), and one source gives one FSP at most 10 keys (src/jws/sources/documents.ts).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { ALGORITHMS } from '../../src/jws/algorithms.js';
 import { signRequest } from '../../src/jws/sign.js';
 import { MAX_KEYS_PER_FSP } from '../../src/jws/sources/documents.js';
-import { fspiopHeaders, startTestGateway } from '../helpers/gateway.js';
+import { fspiopHeaders } from '../helpers/gateway.js';
 import { TRANSFER } from '../helpers/jws.js';
-import { oddRandom, randomRsaJwk, startJwksServer } from '../helpers/key-servers.js';
-import { makeTestPki } from '../helpers/pki.js';
-import { startRemoteClient } from '../helpers/remote-client.js';
-import { waitFor } from '../helpers/wait.js';
+import { oddRandom, randomRsaJwk } from '../helpers/key-servers.js';
+import { gatewayWithPeerJwks } from '../helpers/peer-jwks.js';
 
 const rsaJwk = (i: number, bits: number, e = 65537n) => randomRsaJwk(`k${i}`, bits, e, { alg: 'RS256' });
 
 async function harness(t: import('node:test').TestContext, keys: object[]) {
-  const pki = makeTestPki();
-  const keysDir = `${pki.dir}/jws`;
-  mkdirSync(keysDir);
-  const jwks = await startJwksServer(pki);
-  t.after(() => jwks.close());
-  jwks.answer({ body: JSON.stringify({ keys }), headers: { 'cache-control': 'max-age=600' } });
-  const out = pki.client('gateway-out');
-  const client = await startRemoteClient();
-  t.after(() => client.close());
-  const tg = await startTestGateway({
-    pki,
-    env: {
-      VALIDATE_INBOUND_JWS: 'true',
-      JWS_VERIFICATION_KEYS_DIRECTORY: keysDir,
-      JWS_PAYLOAD_FORMS: 'raw,sorted,insertion',
-      PEERS_PATH: pki.write('peers.json', JSON.stringify({ dfsp7: { jwksUrl: jwks.jwksUrl } })),
-      PEER_ENDPOINT: 'http://127.0.0.1:9/',
-      OUT_CA_CERT_PATH: pki.caPath,
-      OUT_CLIENT_CERT_PATH: pki.write('out.pem', out.certPem),
-      OUT_CLIENT_KEY_PATH: pki.write('out.key', out.keyPem),
-      REPLAY_PROTECTION: 'false',
-    },
-  });
-  t.after(() => tg.close());
-  const source = () => tg.gw.keys?.sources().find((s) => s.kind === 'jwks');
-  await waitFor(() => source()?.lastSuccess != null || source()?.lastFailure != null, { what: 'the first fetch of the key set' });
+  const { pki, tg, client, source, keysOf } = await gatewayWithPeerJwks(t, keys, { JWS_PAYLOAD_FORMS: 'raw,sorted,insertion' });
   /** A transfer from dfsp7 that no key verifies (RSA-4096 length signature), body not canonical: every form runs. */
   const spoiltTransfer = async () => {
     const headers = fspiopHeaders('transfers', 'dfsp7', { 'fspiop-destination': 'dfsp2' });
@@ -79,7 +51,7 @@ async function harness(t: import('node:test').TestContext, keys: object[]) {
       maxMs: h.max / 1e6,
     };
   };
-  return { tg, source, spoiltTransfer, keysOf: () => tg.gw.keys?.remote?.keysOf('dfsp7') ?? [] };
+  return { tg, source, spoiltTransfer, keysOf };
 }
 
 test('a key set with RSA keys of a large public exponent is refused whole; the peer has no key', { timeout: 60_000 }, async (t) => {

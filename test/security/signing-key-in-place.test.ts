@@ -15,6 +15,22 @@ import { NOOP_TELEMETRY } from '../../src/telemetry/types.js';
 
 const pem = (k: KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }) as string;
 
+/** A signing key holder of `path` that records its reload outcomes and errors; closed after the test. */
+async function watchedHolder(t: import('node:test').TestContext, path: string, now?: () => number) {
+  const outcomes: string[] = [];
+  const errors: string[] = [];
+  const holder = await SigningKeyHolder.open({
+    path,
+    watch: false,
+    rescanIntervalSeconds: 3600,
+    ...(now === undefined ? {} : { now }),
+    telemetry: { ...NOOP_TELEMETRY, reload: (x: { outcome: string }) => outcomes.push(x.outcome) },
+    onError: (e) => errors.push(String((e as Error).message)),
+  });
+  t.after(() => holder.close());
+  return { holder, outcomes, errors };
+}
+
 async function afterEmergency(t: import('node:test').TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'sg-signing-in-place-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,16 +47,7 @@ async function afterEmergency(t: import('node:test').TestContext) {
 
 test('a signing key file replaced in place beside a keyring: the reload fails visibly and the keys in force stay', async (t) => {
   const k = await afterEmergency(t);
-  const outcomes: string[] = [];
-  const errors: string[] = [];
-  const holder = await SigningKeyHolder.open({
-    path: k.path,
-    watch: false,
-    rescanIntervalSeconds: 3600,
-    telemetry: { ...NOOP_TELEMETRY, reload: (r: { outcome: string }) => outcomes.push(r.outcome) },
-    onError: (e) => errors.push(String((e as Error).message)),
-  });
-  t.after(() => holder.close());
+  const { holder, outcomes, errors } = await watchedHolder(t, k.path);
   assert.equal(holder.currentKid(), k.kid);
   assert.equal(await holder.reload(), true, 'the copy rotate keeps is accepted');
 
@@ -75,17 +82,7 @@ test('a signing key file replaced in place while the manifest lists it as an exp
 
   // Five days later: the new key signs, the old one (signing.key) is expired but still listed.
   let now = t0 + 5 * DAY_MS;
-  const outcomes: string[] = [];
-  const errors: string[] = [];
-  const holder = await SigningKeyHolder.open({
-    path,
-    watch: false,
-    rescanIntervalSeconds: 3600,
-    now: () => now,
-    telemetry: { ...NOOP_TELEMETRY, reload: (x: { outcome: string }) => outcomes.push(x.outcome) },
-    onError: (e) => errors.push(String((e as Error).message)),
-  });
-  t.after(() => holder.close());
+  const { holder, outcomes, errors } = await watchedHolder(t, path, () => now);
   assert.equal(holder.currentKid(), r.kid);
   assert.equal(await holder.reload(), true);
 
@@ -129,17 +126,7 @@ test('the second monthly `keys rotate`: a reload or a start-up while it commits 
   await rotateSigningKey(store, { keyFile: 'signing.key', now: t0 }); // month 1: defaults (2 days ahead, 2 days kept)
 
   let now = t0 + 30 * DAY_MS;
-  const outcomes: string[] = [];
-  const errors: string[] = [];
-  const holder = await SigningKeyHolder.open({
-    path,
-    watch: false,
-    rescanIntervalSeconds: 3600,
-    now: () => now,
-    telemetry: { ...NOOP_TELEMETRY, reload: (x: { outcome: string }) => outcomes.push(x.outcome) },
-    onError: (e) => errors.push(String((e as Error).message)),
-  });
-  t.after(() => holder.close());
+  const { holder, outcomes, errors } = await watchedHolder(t, path, () => now);
 
   // Month 2: the same command. The store is the directory store; the gateway looks at the files after each one.
   const seen: { file: string; reload: boolean; startup: string }[] = [];

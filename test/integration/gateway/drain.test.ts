@@ -9,16 +9,27 @@ import { Pool } from 'undici';
 import { fspiopHeaders, startTestGateway } from '../../helpers/gateway.js';
 import { waitFor } from '../../helpers/wait.js';
 
-test('drain: the in-flight response says Connection: close, the kept-alive connection is closed, close() ends long before its timeout', async () => {
+/** A gateway, and a keep-alive pool of `connections` mTLS connections of dfsp-a to it that POSTs /quotes. */
+async function gatewayWithPool(connections: number) {
   const t = await startTestGateway();
   const c = t.cert('dfsp-a');
   const pool = new Pool(`https://127.0.0.1:${t.gw.inbound.port}`, {
-    connections: 2,
+    connections,
     keepAliveTimeout: 60_000,
     connect: { ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' },
   });
+  const post = () => pool.request({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}' });
+  const close = async () => {
+    await pool.destroy();
+    await t.stub.close();
+    t.pki.cleanup();
+  };
+  return { t, post, close };
+}
+
+test('drain: the in-flight response says Connection: close, the kept-alive connection is closed, close() ends long before its timeout', async () => {
+  const { t, post, close } = await gatewayWithPool(2);
   try {
-    const post = () => pool.request({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}' });
     // A first exchange leaves both a busy and an idle kept-alive connection behind.
     const warm = await Promise.all([post(), post()]);
     for (const r of warm) {
@@ -39,22 +50,13 @@ test('drain: the in-flight response says Connection: close, the kept-alive conne
     const ms = performance.now() - started;
     assert.ok(ms < 3000, `drained when the in-flight request ended (${Math.round(ms)} ms), not at the 8000 ms deadline`);
   } finally {
-    await pool.destroy();
-    await t.stub.close();
-    t.pki.cleanup();
+    await close();
   }
 });
 
 test('drain: a request arriving on an idle kept-alive connection just after the drain began is answered (Connection: close), not cut', async () => {
-  const t = await startTestGateway();
-  const c = t.cert('dfsp-a');
-  const pool = new Pool(`https://127.0.0.1:${t.gw.inbound.port}`, {
-    connections: 1,
-    keepAliveTimeout: 60_000,
-    connect: { ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' },
-  });
+  const { t, post, close } = await gatewayWithPool(1);
   try {
-    const post = () => pool.request({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}' });
     const warm = await post();
     assert.equal(warm.headers.connection, 'keep-alive');
     await warm.body.dump();
@@ -67,22 +69,13 @@ test('drain: a request arriving on an idle kept-alive connection just after the 
     await closed;
     assert.equal(t.stub.requests.length, 2, 'both requests reached the upstream');
   } finally {
-    await pool.destroy();
-    await t.stub.close();
-    t.pki.cleanup();
+    await close();
   }
 });
 
 test('drain: a request in flight on a connection idle for longer than the grace period before it is answered, not cut', async () => {
-  const t = await startTestGateway();
-  const c = t.cert('dfsp-a');
-  const pool = new Pool(`https://127.0.0.1:${t.gw.inbound.port}`, {
-    connections: 1,
-    keepAliveTimeout: 60_000,
-    connect: { ca: t.pki.ca.certPem, cert: c.certPem, key: c.keyPem, servername: 'localhost' },
-  });
+  const { t, post, close } = await gatewayWithPool(1);
   try {
-    const post = () => pool.request({ method: 'POST', path: '/quotes', headers: fspiopHeaders('quotes', 'dfsp-a'), body: '{}' });
     const warm = await post();
     await warm.body.dump();
     // Idle for longer than the drain's grace period (1 s, src/http/listeners.ts), then a slow request: the sweep
@@ -97,8 +90,6 @@ test('drain: a request in flight on a connection idle for longer than the grace 
     assert.equal(await r.body.text(), 'late');
     await closed;
   } finally {
-    await pool.destroy();
-    await t.stub.close();
-    t.pki.cleanup();
+    await close();
   }
 });

@@ -13,7 +13,18 @@ import { conditionUseKey, dfspTransferKey, issuedAnswerKey } from '../../../src/
 import type { JsonObject } from '../../../src/ilp/transaction.js';
 import { createMemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/types.js';
-import { bulkTransferOf, counting, ilpApp, issuedTransfer, quoteRequest, quoteResponse, recorder, SECRET, testConfig } from '../../helpers/ilp.js';
+import {
+  bulkTransferOf,
+  counting,
+  fxConversion,
+  ilpApp,
+  issuedTransfer,
+  quoteRequest,
+  quoteResponse,
+  recorder,
+  SECRET,
+  testConfig,
+} from '../../helpers/ilp.js';
 import { SDK_ILP_WRITERS } from '../../helpers/sdk.js';
 
 const require = createRequire(import.meta.url);
@@ -491,35 +502,6 @@ describe('DFSP role, edge cases', () => {
     assert.equal(r.code, '3208');
   });
 });
-
-/** An FX quote the FXP behind the gateway answers, and the POST /fxTransfers that follows it. */
-function fxConversion(now: number) {
-  const conversionRequestId = randomUUID();
-  const terms = {
-    conversionId: randomUUID(),
-    determiningTransferId: randomUUID(),
-    initiatingFsp: 'payerfsp',
-    counterPartyFsp: 'payeefsp',
-    amountType: 'SEND',
-    sourceAmount: { currency: 'USD', amount: '300' },
-    targetAmount: { currency: 'ZMW', amount: '7950.5' },
-    expiration: new Date(now + 60_000).toISOString(),
-    charges: [{ chargeType: 'fee', sourceAmount: { currency: 'USD', amount: '1' }, targetAmount: { currency: 'ZMW', amount: '26.5' } }],
-  };
-  const request = { conversionRequestId, conversionTerms: { ...terms, targetAmount: { currency: 'ZMW' } } };
-  const response = { conversionTerms: terms };
-  const fxTransfer = (condition: unknown): JsonObject => ({
-    commitRequestId: terms.conversionId,
-    determiningTransferId: terms.determiningTransferId,
-    initiatingFsp: 'payerfsp',
-    counterPartyFsp: 'payeefsp',
-    sourceAmount: terms.sourceAmount,
-    targetAmount: terms.targetAmount,
-    condition,
-    expiration: new Date(now + 30_000).toISOString(),
-  });
-  return { conversionRequestId, terms, request, response, fxTransfer };
-}
 
 test('conversion terms expiring in year 9999: the FXP record lives ILP_TRANSFER_MAX_TTL_SECONDS plus the grace, no longer', async () => {
   const h = setup({ ILP_TRANSFER_MAX_TTL_SECONDS: '3600', ILP_EXPIRY_GRACE_SECONDS: '60' });
