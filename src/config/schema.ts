@@ -409,7 +409,11 @@ export const FIELDS = {
   ),
   ilpCheck: field('ILP_CHECK', 'Run the ILP checks of the role (condition/fulfilment/packet).', bool(true)),
   ilpGraceSeconds: field('ILP_EXPIRY_GRACE_SECONDS', 'Stored conditions outlive the transfer expiration by this grace.', int(60, 0, 86400)),
-  quoteExpirySeconds: field('QUOTE_EXPIRY_SECONDS', 'Quote validity the DFSP role sets when the backend gives none.', int(60, 1, 86400)),
+  quoteExpirySeconds: field(
+    'QUOTE_EXPIRY_SECONDS',
+    'Quote validity the DFSP role sets when the backend gives none; at most ILP_QUOTE_MAX_TTL_SECONDS (start-up stops otherwise).',
+    int(60, 1, 86400),
+  ),
   ilpTransferMaxTtlSeconds: field(
     'ILP_TRANSFER_MAX_TTL_SECONDS',
     "The furthest ahead a transfer's expiration may lie (POST /transfers, /fxTransfers, /bulkTransfers: 3100 beyond it), and so the longest an ILP transfer record is kept (plus ILP_EXPIRY_GRACE_SECONDS), whatever expiration a sender asks for.",

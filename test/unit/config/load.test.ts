@@ -92,3 +92,15 @@ test('OCSP: off by default (no group); soft/hard make the client check, stapling
   assert.match(problems({ ...prod, OCSP_RESPONDER_URL: 'ocsp.example:8080' })[0] ?? '', /^OCSP_RESPONDER_URL: /);
   assert.match(problems({ ...prod, OCSP_TIMEOUT_MS: '10' })[0] ?? '', /^OCSP_TIMEOUT_MS: expected an integer from 50/);
 });
+
+test('QUOTE_EXPIRY_SECONDS beyond ILP_QUOTE_MAX_TTL_SECONDS stops start-up: a default-dated quote would outlive its one-use mark', () => {
+  const env = { ...PROD_ENV, GATEWAY_ROLE: 'dfsp', DFSP_ID: 'payeefsp' };
+  assert.deepEqual(
+    configProblems({ ...env, QUOTE_EXPIRY_SECONDS: '600', ILP_QUOTE_MAX_TTL_SECONDS: '300' }).filter((p) => p.startsWith('QUOTE_EXPIRY_SECONDS')),
+    ['QUOTE_EXPIRY_SECONDS: 600 exceeds ILP_QUOTE_MAX_TTL_SECONDS (300); a quote is never valid longer than its record'],
+  );
+  assert.deepEqual(
+    configProblems({ ...env, QUOTE_EXPIRY_SECONDS: '300', ILP_QUOTE_MAX_TTL_SECONDS: '300' }).filter((p) => p.startsWith('QUOTE_EXPIRY_SECONDS')),
+    [],
+  );
+});
