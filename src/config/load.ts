@@ -128,10 +128,10 @@ export function loadConfig(env: Env, options: { cwd?: string } = {}): Config {
   if (c.jwsSign) need('jwsSigningKeyPath', 'when JWS_SIGN=true');
   if ((c.outClientCertPath === undefined) !== (c.outClientKeyPath === undefined))
     problems.push('OUT_CLIENT_KEY_PATH: OUT_CLIENT_CERT_PATH and OUT_CLIENT_KEY_PATH go together');
-  // A quote the DFSP role dates itself must expire within ILP_QUOTE_MAX_TTL_SECONDS, the bound every other answer is
+  // DFSP role: a quote it dates itself must expire within ILP_QUOTE_MAX_TTL_SECONDS, the bound every other answer is
   // held to: a quote's one-use mark outlives the answers issued before its execution only under that bound
   // (src/ilp/middleware.ts; fourth re-review of 2026-12-02: a default-dated answer outlived the mark).
-  if (c.quoteExpirySeconds > c.ilpQuoteMaxTtlSeconds)
+  if (c.role === 'dfsp' && c.quoteExpirySeconds > c.ilpQuoteMaxTtlSeconds)
     problems.push(
       `QUOTE_EXPIRY_SECONDS: ${c.quoteExpirySeconds} exceeds ILP_QUOTE_MAX_TTL_SECONDS (${c.ilpQuoteMaxTtlSeconds}); a quote is never valid longer than its record`,
     );

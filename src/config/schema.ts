@@ -411,7 +411,7 @@ export const FIELDS = {
   ilpGraceSeconds: field('ILP_EXPIRY_GRACE_SECONDS', 'Stored conditions outlive the transfer expiration by this grace.', int(60, 0, 86400)),
   quoteExpirySeconds: field(
     'QUOTE_EXPIRY_SECONDS',
-    'Quote validity the DFSP role sets when the backend gives none; at most ILP_QUOTE_MAX_TTL_SECONDS (start-up stops otherwise).',
+    'Quote validity the DFSP role sets when the backend gives none; in the dfsp role at most ILP_QUOTE_MAX_TTL_SECONDS (start-up stops otherwise).',
     int(60, 1, 86400),
   ),
   ilpTransferMaxTtlSeconds: field(

@@ -103,4 +103,9 @@ test('QUOTE_EXPIRY_SECONDS beyond ILP_QUOTE_MAX_TTL_SECONDS stops start-up: a de
     configProblems({ ...env, QUOTE_EXPIRY_SECONDS: '300', ILP_QUOTE_MAX_TTL_SECONDS: '300' }).filter((p) => p.startsWith('QUOTE_EXPIRY_SECONDS')),
     [],
   );
+  // The hub role dates no quote: the setting is not its own.
+  assert.deepEqual(
+    configProblems({ ...PROD_ENV, QUOTE_EXPIRY_SECONDS: '600', ILP_QUOTE_MAX_TTL_SECONDS: '300' }).filter((p) => p.startsWith('QUOTE_EXPIRY_SECONDS')),
+    [],
+  );
 });
