@@ -826,21 +826,27 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
 
   // An answer to a quote already executed issues nothing (3106), and an answer's expiration is at most
   // ILP_QUOTE_MAX_TTL_SECONDS ahead, as the hub role bounds it: so every packet of a quote issued before its execution
-  // expires within the life of its one-use mark (dfspIlpInbound claimCondition; second re-review of 2026-12-02).
+  // expires within the life of its one-use mark (dfspIlpInbound claimCondition; re-reviews of 2026-12-02). Both rules
+  // hold for the answers this gateway completes (quoteResponse) and those the backend builds (keepAnswers).
+  const executedQuote = () => new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this quote was already executed; it is not answered again' });
+  /** @throws GW_ILP_EXPIRATION_INVALID for an answer's quote expiration beyond the bound (or NaN: not a DateTime). */
+  const boundAnswerExpiry = (at: number, t: number) => {
+    if (!(at <= t + o.quoteMaxTtlSeconds * 1000))
+      throw new GatewayError('GW_ILP_EXPIRATION_INVALID', {
+        detail: `the quote expiration is more than ${o.quoteMaxTtlSeconds} s ahead (ILP_QUOTE_MAX_TTL_SECONDS), or not a DateTime`,
+      });
+  };
   const quoteResponse: Check = async (c, msg, store) => {
     const quoteId = c.get('route').params[0]!;
     const [stored, executed] = await Promise.all([store.get(quoteKey(quoteId)), store.get(quoteUseKey(quoteId))]);
     if (stored === undefined) throw new GatewayError('GW_ILP_QUOTE_UNKNOWN', { detail: 'no quote request stored for this quote' });
-    if (executed !== undefined) throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this quote was already executed; it is not answered again' });
+    if (executed !== undefined) throw executedQuote();
     // The packet carries the expiration as given, and the transfer is later checked against it: one this gateway
     // could not read back (no zone, a day that does not exist) would have every transfer of the quote refused.
     const asked = msg.expiration === undefined ? undefined : parseDateTime(msg.expiration);
     if (msg.expiration !== undefined && asked === undefined)
       throw new GatewayError('GW_ILP_EXPIRATION_INVALID', { detail: 'the quote expiration is not a DateTime with a zone' });
-    if (asked !== undefined && asked > now() + o.quoteMaxTtlSeconds * 1000)
-      throw new GatewayError('GW_ILP_EXPIRATION_INVALID', {
-        detail: `the quote expiration is more than ${o.quoteMaxTtlSeconds} s ahead (ILP_QUOTE_MAX_TTL_SECONDS)`,
-      });
+    if (asked !== undefined) boundAnswerExpiry(asked, now());
     const expiration = typeof msg.expiration === 'string' ? msg.expiration : new Date(now() + o.quoteExpirySeconds * 1000).toISOString();
     const version = versionFor(o, c.get('message'), header(c, 'fspiop-destination'));
     let ilp: ReturnType<typeof buildIlp>;
@@ -870,11 +876,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
     const issued = items.map((it) => issuedAnswer(it, version, keyring)).filter((x) => x !== undefined);
     if (issued.length === 0) return;
     const t = now();
-    for (const it of issued)
-      if (it.expiresAt !== undefined && !(it.expiresAt <= t + o.quoteMaxTtlSeconds * 1000))
-        throw new GatewayError('GW_ILP_EXPIRATION_INVALID', {
-          detail: `the packet's quote expiration is more than ${o.quoteMaxTtlSeconds} s ahead (ILP_QUOTE_MAX_TTL_SECONDS), or not a DateTime`,
-        });
+    for (const it of issued) if (it.expiresAt !== undefined) boundAnswerExpiry(it.expiresAt, t);
     const latest = t + Math.min(o.quoteMaxTtlSeconds, o.transferMaxTtlSeconds) * 1000;
     const x = Math.min(parseDateTime(expiration) ?? t + o.quoteExpirySeconds * 1000, latest);
     const ttl = ttlUntil(x, t, o.graceSeconds);
@@ -882,12 +884,11 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
       const r = parseIssuedAnswer(existing);
       return r.q === q && r.b === bulkQuoteId;
     };
-    const executed = () => new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this quote was already executed; it is not answered again' });
     const wrote: string[] = [];
     const outcomes = await Promise.allSettled(
       issued.map(async (it) => {
         if (it.expiresAt !== undefined) {
-          if ((await store.get(quoteUseKey(it.quoteId))) !== undefined) throw executed();
+          if ((await store.get(quoteUseKey(it.quoteId))) !== undefined) throw executedQuote();
           return;
         }
         // Undated: the answer dates it, kept under the condition (first answer stands), read beside both marks.
@@ -899,7 +900,7 @@ export function dfspIlpOutbound(o: DfspIlpOptions): GatewayMiddleware {
           store.save(key, text, ttl, 'nx'),
         ]);
         if (saved) wrote.push(key);
-        if (used !== undefined || quoteUsed !== undefined) throw executed();
+        if (used !== undefined || quoteUsed !== undefined) throw executedQuote();
         const existing = saved ? undefined : await store.get(key);
         if (existing !== undefined && !sameQuote(it.quoteId)(existing))
           throw new GatewayError('GW_ILP_QUOTE_DUPLICATE', { detail: 'this packet was already answered for another quote or bulk quote' });

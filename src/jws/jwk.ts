@@ -32,11 +32,16 @@ function requiredMembers(m: Members): Record<string, string> {
   throw new Error(`no RFC 7638 thumbprint for key type ${String(m.kty)}`);
 }
 
+/** RFC 7638 SHA-256 thumbprint of a key's JWK members, base64url. */
+const thumbprintOf = (m: Members): string =>
+  createHash('sha256')
+    .update(JSON.stringify(requiredMembers(m)), 'utf8')
+    .digest('base64url');
+
 /** RFC 7638 SHA-256 thumbprint of a key (public or private: the public half is hashed), base64url. */
 export function jwkThumbprint(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  const json = JSON.stringify(requiredMembers(pub.export({ format: 'jwk' }) as Members));
-  return createHash('sha256').update(json, 'utf8').digest('base64url');
+  return thumbprintOf(pub.export({ format: 'jwk' }) as Members);
 }
 
 /**
@@ -90,27 +95,35 @@ const P256_SPKI_33 = Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107
 const P256_SPKI_65 = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** The SPKI DER of a P-256 public key in its other point forms (compressed, hybrid); none for other keys. */
-function otherPointForms(pub: KeyObject): Buffer[] {
-  if (pub.asymmetricKeyType !== 'ec' || pub.asymmetricKeyDetails?.namedCurve !== 'prime256v1') return [];
-  const jwk = pub.export({ format: 'jwk' }) as { x?: string; y?: string };
-  if (jwk.x === undefined || jwk.y === undefined) return [];
+/** The SPKI DER of a P-256 public key (its JWK members) in its other point forms (compressed, hybrid); none for others. */
+function otherPointForms(jwk: Members & { crv?: unknown }): Buffer[] {
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string') return [];
   const uncompressed = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
   const form = (f: 'compressed' | 'hybrid') => ECDH.convertKey(uncompressed, 'prime256v1', undefined, undefined, f) as Buffer;
   return [Buffer.concat([P256_SPKI_33, form('compressed')]), Buffer.concat([P256_SPKI_65, form('hybrid')])];
 }
 
+/** A key's JWK members, or undefined for a key without a JWK form (a curve node cannot export, say). */
+function jwkOf(pub: KeyObject): Members | undefined {
+  try {
+    return pub.export({ format: 'jwk' }) as Members;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A key's identity: its canonical fingerprint, those of its other encodings, and its RFC 7638 thumbprint. */
 export function keyIdentity(key: KeyObject): KeyIdentity {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
+  const jwk = jwkOf(pub);
   const fingerprint = spkiFingerprint(pub);
-  const aliases = new Set([givenSpkiFingerprint(pub), ...otherPointForms(pub).map(sha256Hex)]);
+  const aliases = new Set([givenSpkiFingerprint(pub), ...(jwk === undefined ? [] : otherPointForms(jwk).map(sha256Hex))]);
   aliases.delete(fingerprint);
   let thumbprint: string | undefined;
   try {
-    thumbprint = jwkThumbprint(pub);
+    thumbprint = jwk === undefined ? undefined : thumbprintOf(jwk);
   } catch {
-    thumbprint = undefined; // no JWK form (see spkiFingerprint)
+    thumbprint = undefined; // a key type without RFC 7638 members
   }
   return { fingerprint, aliases: [...aliases], ...(thumbprint === undefined ? {} : { thumbprint }) };
 }

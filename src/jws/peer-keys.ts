@@ -6,11 +6,9 @@
 //     signature it would have verified is refused as GW_JWS_KEY_REVOKED (src/jws/verify.ts).
 // get() is the verifier's keysFor: synchronous on a key-cache hit; the combined list is memoised per FSP
 // against the identity of its inputs and the revocation list's version, so a cached verify allocates nothing.
-import type { KeyObject } from 'node:crypto';
 import { type KeyIdentity, keyIdentity } from './jwk.js';
 import type { KeyDirectory } from './key-directory.js';
 import type { KeyRevocations, Revocation } from './revocations.js';
-import { jwkThumbprint } from './sources/remote-key.js';
 import type { RemoteKeySources, SourceStatus } from './sources/remote-keys.js';
 import type { VerificationKey } from './verify.js';
 
@@ -111,17 +109,17 @@ export class PeerKeys {
 
   /** Every key of every source (revoked ones included, marked), with the identity revocations match it by. */
   async #listWithIdentity(): Promise<{ listing: PeerKeyListing; identity: KeyIdentity }[]> {
-    const thumb = (k: KeyObject) => jwkThumbprint(k).catch(() => null);
     const out: { listing: PeerKeyListing; identity: KeyIdentity }[] = [];
     for (const { listing: l, publicKey } of await this.files.listWithKeys()) {
+      const identity = keyIdentity(publicKey);
       out.push({
-        identity: keyIdentity(publicKey),
+        identity,
         listing: {
           fspId: l.fspId,
           source: 'file',
           label: l.label,
           fingerprint: l.fingerprint,
-          thumbprint: await thumb(publicKey),
+          thumbprint: identity.thumbprint ?? null,
           file: l.file,
           notAfter: l.notAfter,
           ...(l.rejected !== undefined ? { rejected: l.rejected } : {}),

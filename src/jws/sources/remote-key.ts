@@ -9,10 +9,9 @@
 //   - `alg`, when present, is in JWS_ALGORITHMS and fits the key; without `alg`, some allowed algorithm fits;
 //   - an X.509 certificate (a JWK's first `x5c`, or a PEM certificate) holds the same key, and its subject CN,
 //     when it names an FSP id, names this FSP: a key whose certificate names another FSP is refused.
-// The RFC 7638 thumbprint is computed with jose's calculateJwkThumbprint; the canonical SPKI SHA-256
-// (src/jws/jwk.ts spkiFingerprint) is what revocations name.
+// The RFC 7638 thumbprint and the canonical SPKI SHA-256 that revocations name come from src/jws/jwk.ts keyIdentity.
 import { createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
-import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
 import { isValidFspId } from '../../fspiop/headers.js';
 import { ALGORITHMS, type AlgName, describeKey, keyFits, keyRejection } from '../algorithms.js';
 import { keyIdentity } from '../jwk.js';
@@ -70,9 +69,6 @@ export interface ImportContext {
   readonly allowed: ReadonlySet<string>;
 }
 
-/** The RFC 7638 thumbprint of a public key. */
-export const jwkThumbprint = (key: KeyObject): Promise<string> => calculateJwkThumbprint(key.export({ format: 'jwk' }) as JWK, 'sha256');
-
 /** The subject CNs of a certificate (node's multi-line subject). */
 function subjectCns(cert: X509Certificate): string[] {
   return cert.subject
@@ -100,11 +96,13 @@ function checkKey(key: KeyObject, alg: string | undefined, allowed: ReadonlySet<
     throw new Refusal('alg_not_allowed', alg === undefined ? 'no allowed algorithm fits the key' : 'alg not allowed for this key');
 }
 
-function finish(key: KeyObject, ctx: ImportContext, kid: string | undefined, notAfter: number | undefined, thumbprint: string): RemoteKey {
-  const fingerprints = keyIdentity(key);
-  const { fingerprint } = fingerprints;
+function finish(key: KeyObject, ctx: ImportContext, kid: string | undefined, notAfter: number | undefined): RemoteKey {
+  const identity = keyIdentity(key);
+  const { fingerprint } = identity;
+  // Every key that passed checkKey (RSA, EC P-256) has a JWK form, and so a thumbprint.
+  const thumbprint = identity.thumbprint ?? '';
   const label = ctx.kind === 'jwks' ? `jwks:${kid !== undefined && /^[A-Za-z0-9._:-]{1,64}$/.test(kid) ? kid : thumbprint.slice(0, 12)}` : 'mcm';
-  return { fspId: ctx.fspId, kind: ctx.kind, kid, fingerprint, thumbprint, notAfter, key: { label, key, info: describeKey(key), ...fingerprints } };
+  return { fspId: ctx.fspId, kind: ctx.kind, kid, fingerprint, thumbprint, notAfter, key: { label, key, info: describeKey(key), ...identity } };
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
@@ -163,7 +161,7 @@ export async function importJwk(raw: unknown, ctx: ImportContext): Promise<Remot
     if (!cert.publicKey.equals(key)) throw new Refusal('invalid_key', "x5c[0] does not hold the JWK's key");
     notAfter = checkCertificate(cert, ctx.fspId);
   }
-  return finish(key, ctx, kid, notAfter, await calculateJwkThumbprint(jwk, 'sha256'));
+  return finish(key, ctx, kid, notAfter);
 }
 
 /**
@@ -189,5 +187,5 @@ export async function importPem(pem: unknown, ctx: ImportContext): Promise<Remot
     throw new Refusal('invalid_key', 'publicKey does not parse');
   }
   checkKey(key, undefined, ctx.allowed);
-  return finish(key, ctx, undefined, notAfter, await jwkThumbprint(key));
+  return finish(key, ctx, undefined, notAfter);
 }
